@@ -1,0 +1,41 @@
+"""One settings object for the whole platform, read from ``ELDERCARE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob the platform has. Unset URLs mean: start the embedded broker and database."""
+
+    model_config = SettingsConfigDict(env_prefix="ELDERCARE_", env_file=".env", extra="ignore")
+
+    mqtt_url: str | None = Field(None, description="mqtt://[user:password@]host[:port]; unset: embedded broker")
+    database_url: str | None = Field(None, description="postgresql://…; unset: embedded PostgreSQL")
+    data_dir: Path = Field(Path("./data"), description="embedded database, broker state, secrets")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    admin: str | None = Field(None, description="first admin as user:password; unset: generated once")
+    token_ttl_s: int = Field(900, description="lifetime of an access token, seconds")
+
+    topic_prefix: str = "eldercare/v1"
+    zigbee2mqtt_base: str = "zigbee2mqtt"
+    gateway_client_id: str = "eldercare-gateway"
+    max_payload_bytes: int = Field(256 * 1024, description="larger MQTT payloads are rejected")
+    batch_max_events: int = Field(1024, description="events handed to the stream core at once")
+    batch_linger_ms: float = Field(2.0, description="how long the gateway waits to fill a batch")
+    dedup_capacity: int = Field(100_000, description="(device, seq) pairs remembered for duplicates")
+    embedded_mqtt_port: int = 1883
+    embedded_mqtt_ws_port: int = 0
+
+    stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
