@@ -1,0 +1,51 @@
+"""The ``eldercare`` command: run the platform, replay recordings, benchmark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="eldercare: smart elderly-care platform.", no_args_is_help=True)
+replay_app = typer.Typer(help="Replay recordings through the live detection code, in simulated time.")
+bench_app = typer.Typer(help="Benchmarks; each prints its figures, with --json one JSON object last.")
+app.add_typer(replay_app, name="replay")
+app.add_typer(bench_app, name="bench")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object with the figures last")]
+
+
+@replay_app.command("falls")
+def replay_falls(
+    directory: Annotated[Path, typer.Argument(help="an IMU recording set (index.csv + recordings)")],
+    folds: Annotated[int, typer.Option(help="subject-wise cross-validation folds (0: the shipped model)")] = 5,
+    limit: Annotated[int, typer.Option(help="only the first N recordings (0: all)")] = 0,
+) -> None:
+    """One JSON line per recording with the falls found; a summary line when labels exist."""
+    from stream.replay_falls import replay_falls as run
+
+    run(directory, out=sys.stdout, folds=folds, limit=limit)
+
+
+@replay_app.command("homes")
+def replay_homes(
+    directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
+) -> None:
+    """One JSON line per alert raised while replaying each home's log."""
+    from stream.replay_homes import replay_homes as run
+
+    run(directory, out=sys.stdout)
+
+
+@bench_app.command("stream")
+def bench_stream(json_output: JsonFlag = False) -> None:
+    """Kernel throughput beside the NumPy reference, and the JIT cost."""
+    from eldercare.bench.stream import run
+
+    run(json_output=json_output)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
