@@ -1,0 +1,261 @@
+"""The gateway: MQTT messages in, validated and resolved events out, in batches keyed by resident.
+
+It knows devices and payloads, not alerts. What it cannot accept is counted by reason and logged
+with the topic and a truncated payload; nothing raises into the receive loop. QoS 1 messages are
+acknowledged to the broker only after the batch they belong to has been handled by the sink, so a
+crash before that means the broker delivers them again (and duplicates are dropped by ``seq``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiomqtt
+
+from devices import protocol, zigbee2mqtt
+from devices.errors import PayloadError, Reject
+from devices.events import Event, Stream
+from gateway.mqtt import BrokerAddress, ack, session
+from registry.store import DeviceRecord
+
+log = logging.getLogger("eldercare.gateway")
+
+Batch = dict[str, list[Event]]
+Sink = Callable[[Batch], Awaitable[None]]
+
+
+class DeviceDirectory(Protocol):
+    def device(self, device_id: str) -> DeviceRecord | None: ...
+
+    def zigbee_device(self, name_or_ieee: str) -> DeviceRecord | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    topic_prefix: str = "eldercare/v1"
+    zigbee2mqtt_base: str = "zigbee2mqtt"
+    client_id: str = "eldercare-gateway"
+    max_payload_bytes: int = 256 * 1024
+    batch_max_events: int = 1024
+    batch_linger_ms: float = 2.0
+    dedup_capacity: int = 100_000
+    reconnect_max_s: float = 10.0
+
+
+class RejectLog:
+    """Logs rejections with their reason, at most ``burst`` lines per reason per ``period_s``."""
+
+    def __init__(self, burst: int = 20, period_s: float = 10.0) -> None:
+        self.burst = burst
+        self.period_s = period_s
+        self._window: dict[Reject, tuple[float, int]] = {}
+
+    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes) -> None:
+        now = time.monotonic()
+        start, count = self._window.get(reason, (now, 0))
+        if now - start > self.period_s:
+            if count > self.burst:
+                log.warning("rejections suppressed", extra={"reason": reason.value, "count": count - self.burst})
+            start, count = now, 0
+        self._window[reason] = (start, count + 1)
+        if count < self.burst:
+            log.warning(
+                "message rejected",
+                extra={
+                    "reason": reason.value,
+                    "error": message,
+                    "topic": topic[:200],
+                    "payload": payload[:120].decode("utf-8", errors="replace"),
+                    "bytes": len(payload),
+                },
+            )
+
+
+class Gateway:
+    def __init__(
+        self,
+        directory: DeviceDirectory,
+        config: GatewayConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.directory = directory
+        self.config = config or GatewayConfig()
+        self.clock = clock
+        self.received = 0
+        self.accepted = 0
+        self.rejected: Counter[str] = Counter()
+        self.connected = asyncio.Event()
+        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._zigbee_state = zigbee2mqtt.Zigbee2MqttState()
+        self._reject_log = RejectLog()
+        self._client: aiomqtt.Client | None = None
+        prefix = self.config.topic_prefix.rstrip("/")
+        self._z2m = self.config.zigbee2mqtt_base.rstrip("/") + "/"
+        self.subscriptions = [
+            (f"{prefix}/+/+", 1),
+            (f"{self._z2m}+", 1),
+            (f"{self._z2m}+/availability", 1),
+        ]
+
+    def counters(self) -> dict[str, Any]:
+        return {"received": self.received, "accepted": self.accepted, "rejected": dict(self.rejected)}
+
+    # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
+
+    def accept(self, topic: str, payload: bytes, received_ms: int | None = None) -> list[Event]:
+        """Events from one message; a message that cannot be accepted is counted and logged."""
+        self.received += 1
+        try:
+            events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
+        except PayloadError as error:
+            self.rejected[error.reason.value] += 1
+            self._reject_log(error.reason, error.message, topic, payload)
+            return []
+        self.accepted += len(events)
+        return events
+
+    def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
+        if len(payload) > self.config.max_payload_bytes:
+            raise PayloadError(
+                Reject.OVERSIZED, f"{len(payload)} bytes exceeds the {self.config.max_payload_bytes}-byte limit"
+            )
+        if topic.startswith(self._z2m):
+            return self._translate_zigbee(topic, payload, received_ms)
+        device_id, stream = protocol.parse_topic(topic, self.config.topic_prefix)
+        device = self._resolve(self.directory.device(device_id), device_id)
+        decoded = protocol.decode(stream, payload)
+        if decoded.seq is not None and stream is Stream.ALARM and self._is_duplicate(device_id, decoded.seq):
+            raise PayloadError(Reject.DUPLICATE, f"{device_id} seq {decoded.seq} already received")
+        return [self._event(device, decoded, received_ms)]
+
+    def _translate_zigbee(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
+        rest = topic[len(self._z2m) :]
+        name, _, suffix = rest.partition("/")
+        if name in zigbee2mqtt.IGNORED_NAMES:
+            return []
+        device = self._resolve(self.directory.zigbee_device(name), name)
+        if suffix == "availability":
+            return [self._event(device, zigbee2mqtt.decode_availability(payload), received_ms)]
+        if suffix:
+            raise PayloadError(Reject.BAD_TOPIC, f"Zigbee2MQTT topic {topic[:120]!r} is not a device state")
+        decoded = zigbee2mqtt.decode_state(device.id, device.model, payload, self._zigbee_state)
+        return [self._event(device, item, received_ms) for item in decoded]
+
+    def _resolve(self, device: DeviceRecord | None, name: str) -> DeviceRecord:
+        if device is None:
+            raise PayloadError(Reject.UNKNOWN_DEVICE, f"device {name[:80]!r} is not in the registry")
+        if not device.resident_id:
+            raise PayloadError(Reject.UNKNOWN_DEVICE, f"device {name[:80]!r} is not bound to a resident")
+        return device
+
+    def _event(self, device: DeviceRecord, decoded: protocol.Decoded, received_ms: int) -> Event:
+        return Event(
+            device_id=device.id,
+            resident_id=device.resident_id or "",
+            stream=decoded.stream,
+            ts_ms=decoded.ts_ms if decoded.ts_ms is not None else received_ms,
+            received_ms=received_ms,
+            values=decoded.values,
+            seq=decoded.seq,
+            device_type=device.type,
+            location=device.location,
+            imu=decoded.imu,
+        )
+
+    def _is_duplicate(self, device_id: str, seq: int) -> bool:
+        key = (device_id, seq)
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self.config.dedup_capacity:
+            self._seen.popitem(last=False)
+        return False
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- the MQTT loop --
+
+    async def run(self, address: BrokerAddress, sink: Sink) -> None:
+        """Receive forever, reconnecting with back-off; each batch goes to ``sink`` then is acked."""
+        delay = 0.2
+        while True:
+            try:
+                async with session(address, self.config.client_id, persistent=True, manual_ack=True) as client:
+                    for topic, qos in self.subscriptions:
+                        await client.subscribe(topic, qos=qos)
+                    self._client = client
+                    self.connected.set()
+                    log.info("gateway connected", extra={"broker": f"{address.host}:{address.port}"})
+                    delay = 0.2
+                    await self._receive(client, sink)
+            except aiomqtt.MqttError as error:
+                log.warning("broker connection lost", extra={"error": str(error), "retry_s": delay})
+            finally:
+                self._client = None
+                self.connected.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.reconnect_max_s)
+
+    async def _receive(self, client: aiomqtt.Client, sink: Sink) -> None:
+        queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+
+        async def read() -> None:
+            async for message in client.messages:
+                queue.put_nowait(message)
+
+        reader = asyncio.create_task(read())
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+                if reader in done:
+                    getter.cancel()
+                    reader.result()  # raises the MqttError that ended the stream
+                    return
+                messages = [getter.result()]
+                self._drain(queue, messages)
+                if len(messages) < self.config.batch_max_events and self.config.batch_linger_ms > 0:
+                    await asyncio.sleep(self.config.batch_linger_ms / 1000.0)
+                    self._drain(queue, messages)
+                await self._handle(client, messages, sink)
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                await reader
+
+    def _drain(self, queue: asyncio.Queue[aiomqtt.Message], messages: list[aiomqtt.Message]) -> None:
+        while len(messages) < self.config.batch_max_events:
+            try:
+                messages.append(queue.get_nowait())
+            except asyncio.QueueEmpty:
+                return
+
+    async def _handle(self, client: aiomqtt.Client, messages: list[aiomqtt.Message], sink: Sink) -> None:
+        batch: Batch = {}
+        received_ms = self._now_ms()
+        for message in messages:
+            payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
+            for event in self.accept(message.topic.value, bytes(payload), received_ms):
+                batch.setdefault(event.resident_id, []).append(event)
+        if batch:
+            await sink(batch)
+        for message in messages:
+            ack(client, message)
+
+    async def send_command(self, device_id: str, command: dict[str, Any]) -> None:
+        """Downlink ``eldercare/v1/<device_id>/cmd`` (QoS 1)."""
+        client = self._client
+        if client is None:
+            raise ConnectionError("gateway is not connected to the broker")
+        topic = f"{self.config.topic_prefix.rstrip('/')}/{device_id}/cmd"
+        await client.publish(topic, json.dumps(command, separators=(",", ":")), qos=1)
