@@ -1,0 +1,57 @@
+"""Shared dependencies: the platform's services and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from api.security import TokenIssuer
+from eldercare.runtime import Platform
+from registry.users import User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_platform(request: Request) -> Platform:
+    return request.app.state.platform  # type: ignore[no-any-return]
+
+
+def get_issuer(request: Request) -> TokenIssuer:
+    return request.app.state.issuer  # type: ignore[no-any-return]
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
+
+
+def current_user(issuer: IssuerDep, token: Annotated[str | None, Depends(oauth2_scheme)]) -> User:
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "missing or invalid access token", headers={"WWW-Authenticate": "Bearer"}
+    )
+    if not token:
+        raise unauthorized
+    try:
+        return issuer.verify(token)
+    except jwt.ExpiredSignatureError:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "access token expired", headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+    except jwt.InvalidTokenError:
+        raise unauthorized from None
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+STAFF_ROLES = frozenset({"admin", "supervisor", "operator"})
+
+
+def staff_user(user: UserDep) -> User:
+    if user.role not in STAFF_ROLES:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not use the dispatch console")
+    return user
+
+
+StaffDep = Annotated[User, Depends(staff_user)]
