@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     http_port: int = 8000
     admin: str | None = Field(None, description="first admin as user:password; unset: generated once")
     token_ttl_s: int = Field(900, description="lifetime of an access token, seconds")
+    secret_key: str | None = Field(None, description="token signing key; unset: generated into data_dir")
+    log_json: bool = Field(False, description="JSON log lines instead of key=value")
 
     topic_prefix: str = "eldercare/v1"
     zigbee2mqtt_base: str = "zigbee2mqtt"

@@ -129,6 +129,8 @@ class Gateway:
             )
         if topic.startswith(self._z2m):
             return self._translate_zigbee(topic, payload, received_ms)
+        if topic.endswith("/cmd"):
+            return []  # our own downlink, seen through the wildcard subscription
         device_id, stream = protocol.parse_topic(topic, self.config.topic_prefix)
         device = self._resolve(self.directory.device(device_id), device_id)
         decoded = protocol.decode(stream, payload)

@@ -20,7 +20,7 @@ CREATE INDEX alerts_resident ON alerts (resident_id, kind, raised_at DESC);
 -- Every detection key ever seen, so a redelivered or replayed message never pages twice.
 CREATE TABLE alert_triggers (
     key          text PRIMARY KEY,
-    alert_id     uuid NOT NULL REFERENCES alerts (id),
+    alert_id     uuid NOT NULL REFERENCES alerts (id) DEFERRABLE INITIALLY DEFERRED,
     received_at  timestamptz NOT NULL
 );
 

@@ -1,0 +1,99 @@
+"""``eldercare up``: broker and database (embedded unless configured), platform, API and console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from pathlib import Path
+
+import uvicorn
+
+from api import create_app
+from api.security import TokenIssuer
+from eldercare.db import open_pool
+from eldercare.embedded import resolve_services
+from eldercare.runtime import Platform, PlatformConfig
+from eldercare.settings import Settings
+from gateway import BrokerAddress, GatewayConfig
+
+log = logging.getLogger("eldercare.up")
+
+
+def gateway_config(settings: Settings) -> GatewayConfig:
+    return GatewayConfig(
+        topic_prefix=settings.topic_prefix,
+        zigbee2mqtt_base=settings.zigbee2mqtt_base,
+        client_id=settings.gateway_client_id,
+        max_payload_bytes=settings.max_payload_bytes,
+        batch_max_events=settings.batch_max_events,
+        batch_linger_ms=settings.batch_linger_ms,
+        dedup_capacity=settings.dedup_capacity,
+    )
+
+
+def secret_key(data_dir: Path) -> str:
+    """The token signing key, generated once and kept in the data directory."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+async def ensure_admin(platform: Platform, settings: Settings) -> None:
+    if settings.admin:
+        username, _, password = settings.admin.partition(":")
+        if not username or not password:
+            raise SystemExit("ELDERCARE_ADMIN must be user:password")
+        await platform.users.add(username, password, "admin")
+        log.info("admin from ELDERCARE_ADMIN", extra={"username": username})
+    elif await platform.users.count() == 0:
+        password = secrets.token_urlsafe(12)
+        await platform.users.add("admin", password, "admin")
+        print(f"\n  First start: created user 'admin' with password '{password}' (shown once).\n", flush=True)
+
+
+async def run(settings: Settings, demo: bool) -> None:
+    data_dir = Path(settings.data_dir).expanduser().resolve()
+    async with contextlib.AsyncExitStack() as stack:
+        services = await stack.enter_async_context(resolve_services(settings))
+        pool = await open_pool(services.database_url)
+        stack.push_async_callback(pool.close)
+        address = BrokerAddress.parse(services.mqtt_url)
+        platform = Platform(
+            pool, address, PlatformConfig(gateway=gateway_config(settings), stream_tick_s=settings.stream_tick_s)
+        )
+        await platform.prepare()
+        await ensure_admin(platform, settings)
+        tasks: list[asyncio.Task[None]] = []
+        if demo:
+            from firmware_sim.demo import run_homes
+
+            from eldercare.demo import seed
+
+            homes = await seed(platform.registry)
+            tasks.append(asyncio.create_task(run_homes(address.host, address.port, homes), name="demo-homes"))
+        await platform.start()
+        stack.push_async_callback(platform.stop)
+        issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
+        app = create_app(platform, issuer)
+        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="off")
+        server = uvicorn.Server(config)
+        print(
+            f"  eldercare is up: console http://{settings.http_host}:{settings.http_port}/  "
+            f"MQTT {address.host}:{address.port}  ({'demo homes running' if demo else 'no demo'})",
+            flush=True,
+        )
+        try:
+            await server.serve()
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
