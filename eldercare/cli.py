@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -49,3 +50,17 @@ def bench_stream(json_output: JsonFlag = False) -> None:
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+@app.command()
+def up(demo: Annotated[bool, typer.Option("--demo", help="seed three homes and run their simulators")] = False) -> None:
+    """Run the platform: broker and database (embedded unless configured), gateway, stream, API, console."""
+    import asyncio
+
+    from eldercare import logs, serve
+    from eldercare.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(as_json=settings.log_json)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve.run(settings, demo))
