@@ -1,0 +1,150 @@
+"""Loader for the "home event log set" (``index.csv`` + one CSV of binary sensor events per home).
+
+Format (see ``data/README.md`` of the shared data): ``index.csv`` has ``file,home,first_ts,last_ts``;
+each log has ``ts,sensor,kind,location,state`` with ``ts`` in ISO local time, ``kind`` one of
+``motion, door, contact, bed, seat, flush, appliance`` and ``state`` 1 (on) / 0 (off). Local times
+are kept as they are: a naive ISO time becomes epoch ms as if it were UTC, so a replay runs with a
+UTC offset of 0 and sees the log's own clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import gzip
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+import numpy.typing as npt
+
+from devices.events import Event, Stream
+
+KINDS = frozenset({"motion", "door", "contact", "bed", "seat", "flush", "appliance"})
+
+
+def iso_to_ms(text: str) -> int:
+    """ISO time → epoch ms; a naive (local) time is taken as-is (as if UTC)."""
+    moment = datetime.fromisoformat(text.strip())
+    if moment.tzinfo is not None:
+        return int(moment.timestamp() * 1000)
+    return calendar.timegm(moment.timetuple()) * 1000 + moment.microsecond // 1000
+
+
+def ms_to_iso(ms: int) -> str:
+    """Epoch ms → naive ISO time (the inverse of :func:`iso_to_ms` for local logs)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class HomeEntry:
+    """One row of ``index.csv``: a home's log and its observation window (epoch ms)."""
+
+    file: str
+    home: str
+    first_ms: int
+    last_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class HomeLog:
+    """One home's events, sorted by time (stable): parallel arrays/lists."""
+
+    entry: HomeEntry
+    ts_ms: npt.NDArray[np.int64]
+    sensor: list[str]
+    kind: list[str]
+    location: list[str]
+    state: npt.NDArray[np.int8]
+
+    def __len__(self) -> int:
+        return int(self.ts_ms.shape[0])
+
+    @property
+    def days(self) -> float:
+        return (self.entry.last_ms - self.entry.first_ms) / 86_400_000
+
+    def events(self, resident_id: str | None = None) -> list[Event]:
+        """The log as normalised events, as the gateway would produce them."""
+        resident = resident_id or self.entry.home
+        return [
+            to_event(resident, sensor, kind, location, int(ts), bool(state))
+            for ts, sensor, kind, location, state in zip(
+                self.ts_ms.tolist(), self.sensor, self.kind, self.location, self.state.tolist(), strict=True
+            )
+        ]
+
+
+def to_event(resident: str, sensor: str, kind: str, location: str, ts_ms: int, on: bool) -> Event:
+    """One log row as an :class:`Event` (device id ``<resident>/<sensor>``)."""
+    if kind == "motion":
+        stream, values, dtype = Stream.MOTION, {"occupancy": on}, "pir"
+    elif kind in ("bed", "seat"):
+        stream, values, dtype = (Stream.BED if kind == "bed" else Stream.SEAT), {"occupied": on}, kind
+    else:
+        stream, values, dtype = Stream.CONTACT, {"open": on}, kind
+    return Event(
+        device_id=f"{resident}/{sensor}",
+        resident_id=resident,
+        stream=stream,
+        ts_ms=ts_ms,
+        received_ms=ts_ms,
+        values=values,
+        device_type=dtype,
+        location=location,
+    )
+
+
+def _open(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="")
+    return path.open(newline="")
+
+
+def load_index(directory: Path) -> list[HomeEntry]:
+    """The homes of a log set, in index order."""
+    with (Path(directory) / "index.csv").open(newline="") as handle:
+        return [
+            HomeEntry(row["file"], row["home"] or Path(row["file"]).stem, iso_to_ms(row["first_ts"]),
+                      iso_to_ms(row["last_ts"]))
+            for row in csv.DictReader(handle)
+        ]
+
+
+def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
+    """One home's log; rows with an unknown kind or an unreadable time/state are skipped."""
+    ts: list[int] = []
+    sensor: list[str] = []
+    kind: list[str] = []
+    location: list[str] = []
+    state: list[int] = []
+    with _open(Path(directory) / entry.file) as handle:
+        for row in csv.DictReader(handle):
+            k = (row.get("kind") or "").strip().lower()
+            if k not in KINDS:
+                continue
+            try:
+                t = iso_to_ms(row["ts"])
+                s = int(float(row["state"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            ts.append(t)
+            sensor.append((row.get("sensor") or "").strip())
+            kind.append(k)
+            location.append((row.get("location") or "").strip().lower())
+            state.append(1 if s else 0)
+    order = np.argsort(np.asarray(ts, dtype=np.int64), kind="stable")
+    return HomeLog(
+        entry=entry,
+        ts_ms=np.asarray(ts, dtype=np.int64)[order],
+        sensor=[sensor[i] for i in order],
+        kind=[kind[i] for i in order],
+        location=[location[i] for i in order],
+        state=np.asarray(state, dtype=np.int8)[order],
+    )
+
+
+def load_homes(directory: Path) -> list[HomeLog]:
+    return [load_home(directory, entry) for entry in load_index(directory)]

@@ -1,0 +1,400 @@
+"""Home-activity kernels: silence timers with a per-home routine learned online.
+
+State is columnar, one row per resident slot:
+
+- ``si[r, S_*]`` (int64): the current silence (start = last activity, epoch ms), its deadline,
+  the alert kind and context chosen at its start, bed/seat occupancy, the night-absence timer, the
+  home's UTC offset (minutes) and the wake-time sample count.
+- ``hist[r, c, h, b]`` (float32): for context ``c`` (0 active, 1 resting) and local start hour ``h``,
+  an exponentially forgotten histogram of completed silence lengths ``L ≥ sample_min_s`` in
+  log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``, ``ρ = (hist_max_s / sample_min_s)^(1/B)``.
+  Adding a sample multiplies that (c, h) row by ``decay`` first (memory ≈ 1 / (1 − decay) samples).
+- ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
+
+Thresholds (seconds), computed when a silence starts at local hour ``h``:
+
+- active/resting silence: pool rows ``h−1, h, h+1`` with weights ``(w, 1, w)``; with at least
+  ``min_count`` pooled samples and ``learn_s`` of history,
+  ``T = clamp(margin · Q_q, floor_c, ceil_c)`` where ``Q_q`` is the upper edge of the bin holding the
+  ``q`` quantile of the pooled samples plus ``prior_count`` pseudo-samples at the fixed limit (so
+  sparsely observed hours stay conservative); otherwise the conservative fixed limit of the context
+  (the resting one for an active silence that starts at night).
+- context: resting while the bed or seat pad is occupied, or when the last activity was in the
+  bedroom at night; away after the entrance door; bathroom after bathroom motion; else active.
+- resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``):
+  NOT_UP at the next local ``wake_min`` (``q_wake`` quantile of recent wake-ups + margin, clamped; a
+  fixed default until ``wake_min_samples``), no earlier than ``rest_min_s`` and no later than
+  ``rest_ceil_s`` after the silence started.
+- away (the entrance door was the last activity): ``away_limit_s`` (0: never).
+- bathroom (a motion sensor in the bathroom was the last activity): ``bath_limit_s``, BATHROOM_LONG.
+- bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` unless re-occupied.
+
+A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
+suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
+Events older than the current silence start are ignored for timing (late delivery).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+try:  # one place for Numba flags when the package defines it
+    from stream.kernels import JIT  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - depends on the shared package
+    JIT = {"cache": True}
+
+NEVER = np.iinfo(np.int64).max
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MIN_MS = 60_000
+
+# contexts of a silence
+CTX_ACTIVE = 0
+CTX_REST = 1
+CTX_AWAY = 2
+CTX_BATH = 3
+CTX_NAMES = ("active", "resting", "away", "bathroom")
+
+# event codes
+EV_IGNORE = 0  # seen, not activity (PIR clearing, status)
+EV_ACTIVITY = 1  # motion, contact, flush, appliance
+EV_DOOR = 2  # entrance door
+EV_BED = 3
+EV_SEAT = 4
+
+# room codes
+ROOM_OTHER = 0
+ROOM_BATH = 1
+ROOM_BED = 2
+
+# detection codes
+K_INACTIVITY = 0
+K_NOT_UP = 1
+K_BATHROOM = 2
+K_NIGHT_ABSENCE = 3
+
+# int state columns
+S_LAST = 0
+S_DEADLINE = 1
+S_DKIND = 2
+S_FIRED = 3  # 0 pending, 1 alerted, 2 suppressed (unmonitored)
+S_CTX = 4
+S_FIRST = 5
+S_BED = 6
+S_SEAT = 7
+S_ABS_DEADLINE = 8
+S_ABS_START = 9
+S_OFFSET = 10
+S_NWAKE = 11
+S_THR = 12  # threshold of the current silence, s
+S_NIGHT = 13  # 1 if the current silence started at night
+S_LEARNED = 14  # 1 if its threshold came from the learned routine
+N_STATE = 15
+
+# params (float64)
+P_SAMPLE_MIN_S = 0
+P_HIST_MAX_S = 1
+P_DECAY = 2
+P_Q = 3
+P_MARGIN = 4
+P_MIN_COUNT = 5
+P_LEARN_S = 6
+P_ACTIVE_FIXED_S = 7
+P_ACTIVE_FLOOR_S = 8
+P_ACTIVE_CEIL_S = 9
+P_REST_FIXED_S = 10
+P_REST_FLOOR_S = 11
+P_REST_CEIL_S = 12
+P_AWAY_LIMIT_S = 13
+P_BATH_LIMIT_S = 14
+P_NIGHT_START_H = 15
+P_NIGHT_END_H = 16
+P_WAKE_DEFAULT_MIN = 17
+P_WAKE_Q = 18
+P_WAKE_MARGIN_MIN = 19
+P_WAKE_FLOOR_MIN = 20
+P_WAKE_CEIL_MIN = 21
+P_WAKE_MIN_SAMPLES = 22
+P_WAKE_WIN_LO_MIN = 23
+P_WAKE_WIN_HI_MIN = 24
+P_MIN_SLEEP_S = 25
+P_ABSENCE_S = 26
+P_REST_MIN_S = 27
+P_POOL_W = 28
+P_PRIOR_COUNT = 29
+N_PARAMS = 30
+
+
+def new_state(capacity: int, offset_min: int) -> np.ndarray:
+    """Fresh resident rows: no silence, no history, the given UTC offset (minutes)."""
+    si = np.zeros((capacity, N_STATE), dtype=np.int64)
+    si[:, S_LAST] = -1
+    si[:, S_DEADLINE] = NEVER
+    si[:, S_FIRST] = -1
+    si[:, S_ABS_DEADLINE] = NEVER
+    si[:, S_ABS_START] = -1
+    si[:, S_OFFSET] = offset_min
+    return si
+
+
+@njit(**JIT)
+def local_hour(t: int, offset_min: int) -> int:
+    """Local hour of day 0..23 of epoch ms ``t`` at ``offset_min`` minutes east of UTC."""
+    return int(((t + offset_min * MIN_MS) % DAY_MS) // HOUR_MS)
+
+
+@njit(**JIT)
+def local_minute(t: int, offset_min: int) -> int:
+    """Local minute of day 0..1439."""
+    return int(((t + offset_min * MIN_MS) % DAY_MS) // MIN_MS)
+
+
+@njit(**JIT)
+def _is_night(h: int, params: np.ndarray) -> bool:
+    start = int(params[P_NIGHT_START_H])
+    end = int(params[P_NIGHT_END_H])
+    if start <= end:
+        return start <= h < end
+    return h >= start or h < end
+
+
+@njit(**JIT)
+def learned_threshold(hist: np.ndarray, r: int, ctx: int, h: int, prior_s: float, params: np.ndarray) -> float:
+    """``margin · Q_q`` of the pooled hours ``h−1..h+1`` plus ``prior_count`` pseudo-samples of length
+    ``prior_s`` (s), or −1 when there are fewer than ``min_count`` real samples."""
+    nb = hist.shape[3]
+    w = params[P_POOL_W]
+    total = 0.0
+    pooled = np.zeros(nb, dtype=np.float64)
+    for dh in range(-1, 2):
+        hh = (h + dh) % 24
+        weight = 1.0 if dh == 0 else w
+        for b in range(nb):
+            v = weight * hist[r, ctx, hh, b]
+            pooled[b] += v
+            total += v
+    if total < params[P_MIN_COUNT]:
+        return -1.0
+    log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
+    if prior_s > 0.0 and params[P_PRIOR_COUNT] > 0.0:
+        pb = int(math.log(prior_s / params[P_SAMPLE_MIN_S]) / log_ratio)
+        pb = min(max(pb, 0), nb - 1)
+        pooled[pb] += params[P_PRIOR_COUNT]
+        total += params[P_PRIOR_COUNT]
+    target = params[P_Q] * total
+    acc = 0.0
+    for b in range(nb):
+        acc += pooled[b]
+        if acc >= target:
+            return params[P_MARGIN] * params[P_SAMPLE_MIN_S] * math.exp((b + 1) * log_ratio)
+    return params[P_MARGIN] * params[P_HIST_MAX_S]
+
+
+@njit(**JIT)
+def wake_deadline_min(wake: np.ndarray, r: int, n_wake: int, params: np.ndarray) -> int:
+    """Local minute after which a resident still in bed is "not up": ``Q_wake + margin``, clamped."""
+    if n_wake < params[P_WAKE_MIN_SAMPLES]:
+        return int(params[P_WAKE_DEFAULT_MIN])
+    k = min(n_wake, wake.shape[1])
+    values = np.sort(wake[r, :k].astype(np.float64))
+    q = values[max(math.ceil(params[P_WAKE_Q] * k), 1) - 1] if k > 0 else params[P_WAKE_DEFAULT_MIN]
+    m = q + params[P_WAKE_MARGIN_MIN]
+    m = max(params[P_WAKE_FLOOR_MIN], min(params[P_WAKE_CEIL_MIN], m))
+    return int(m)
+
+
+@njit(**JIT)
+def _add_sample(hist: np.ndarray, r: int, ctx: int, h: int, length_s: float, params: np.ndarray) -> None:
+    nb = hist.shape[3]
+    log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
+    b = int(math.log(length_s / params[P_SAMPLE_MIN_S]) / log_ratio)
+    b = min(max(b, 0), nb - 1)
+    decay = params[P_DECAY]
+    for k in range(nb):
+        hist[r, ctx, h, k] *= decay
+    hist[r, ctx, h, b] += 1.0
+
+
+@njit(**JIT)
+def _start_silence(
+    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, params: np.ndarray
+) -> None:
+    off = si[r, S_OFFSET]
+    h = local_hour(t, off)
+    si[r, S_LAST] = t
+    si[r, S_CTX] = ctx
+    si[r, S_FIRED] = 0
+    si[r, S_LEARNED] = 0
+    si[r, S_NIGHT] = 0
+    kind = K_INACTIVITY
+    seasoned = si[r, S_FIRST] >= 0 and t - si[r, S_FIRST] >= params[P_LEARN_S] * 1000.0
+    if ctx == CTX_AWAY:
+        limit = params[P_AWAY_LIMIT_S]
+        if limit <= 0.0:
+            si[r, S_DEADLINE] = NEVER
+            si[r, S_THR] = 0
+            si[r, S_DKIND] = kind
+            return
+        deadline = t + int(limit * 1000.0)
+    elif ctx == CTX_BATH:
+        kind = K_BATHROOM
+        limit = params[P_BATH_LIMIT_S]
+        deadline = t + int(limit * 1000.0)
+    elif ctx == CTX_REST and _is_night(h, params):
+        kind = K_NOT_UP
+        si[r, S_NIGHT] = 1
+        wake_min = wake_deadline_min(wake, r, si[r, S_NWAKE], params)
+        local_t = t + off * MIN_MS
+        wake_local = (local_t // DAY_MS) * DAY_MS + wake_min * MIN_MS
+        if wake_local <= local_t:
+            wake_local += DAY_MS
+        deadline = wake_local - off * MIN_MS
+        deadline = max(deadline, t + int(params[P_REST_MIN_S] * 1000.0))
+        deadline = min(deadline, t + int(params[P_REST_CEIL_S] * 1000.0))
+        limit = (deadline - t) / 1000.0
+        if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
+            si[r, S_LEARNED] = 1
+    else:
+        if ctx == CTX_REST:
+            fixed, floor, ceil = params[P_REST_FIXED_S], params[P_REST_FLOOR_S], params[P_REST_CEIL_S]
+        else:
+            fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
+            if _is_night(h, params):  # an unlearned night-time silence may well be sleep
+                fixed, ceil = params[P_REST_FIXED_S], params[P_REST_CEIL_S]
+        limit = fixed
+        if seasoned:
+            learned = learned_threshold(hist, r, ctx, h, fixed, params)
+            if learned > 0.0:
+                limit = max(floor, min(ceil, learned))
+                si[r, S_LEARNED] = 1
+        deadline = t + int(limit * 1000.0)
+    si[r, S_DEADLINE] = deadline
+    si[r, S_THR] = int(limit)
+    si[r, S_DKIND] = kind
+
+
+@njit(**JIT)
+def _emit(out_i: np.ndarray, out_f: np.ndarray, n: int, r: int, kind: int, start: int, due: int,
+          learned: int, thr_s: float, ctx: int) -> int:
+    out_i[n, 0] = r
+    out_i[n, 1] = kind
+    out_i[n, 2] = start
+    out_i[n, 3] = due
+    out_i[n, 4] = learned
+    out_f[n, 0] = thr_s
+    out_f[n, 1] = ctx
+    return n + 1
+
+
+@njit(**JIT)
+def _due(si: np.ndarray, r: int, t: int, monitored: np.ndarray, params: np.ndarray,
+         out_i: np.ndarray, out_f: np.ndarray, n: int) -> int:
+    """Fire the timers of resident ``r`` that are due at ``t`` (epoch ms)."""
+    if si[r, S_FIRED] == 0 and si[r, S_DEADLINE] <= t:
+        if monitored[r] == 1:
+            si[r, S_FIRED] = 1
+            n = _emit(out_i, out_f, n, r, si[r, S_DKIND], si[r, S_LAST], si[r, S_DEADLINE],
+                      si[r, S_LEARNED], float(si[r, S_THR]), si[r, S_CTX])
+        else:
+            si[r, S_FIRED] = 2
+    if si[r, S_ABS_DEADLINE] <= t:
+        if monitored[r] == 1:
+            n = _emit(out_i, out_f, n, r, K_NIGHT_ABSENCE, si[r, S_ABS_START], si[r, S_ABS_DEADLINE],
+                      0, params[P_ABSENCE_S], CTX_ACTIVE)
+        si[r, S_ABS_DEADLINE] = NEVER
+    return n
+
+
+@njit(**JIT)
+def home_process(
+    si: np.ndarray,
+    hist: np.ndarray,
+    wake: np.ndarray,
+    res: np.ndarray,
+    ts: np.ndarray,
+    code: np.ndarray,
+    value: np.ndarray,
+    room: np.ndarray,
+    pir: np.ndarray,
+    monitored: np.ndarray,
+    params: np.ndarray,
+    out_i: np.ndarray,
+    out_f: np.ndarray,
+) -> int:
+    """Apply a batch of home-sensor events in arrival order.
+
+    Per event ``i``: resident slot ``res[i]``, epoch ms ``ts[i]``, ``code[i]`` (``EV_*``), ``value[i]``
+    (1 on / occupied / open, 0 off), ``room[i]`` (``ROOM_*``), ``pir[i]`` (1 for a motion sensor).
+    Timers due at or before the event's time fire first, so feeding events one by one or in one batch
+    gives the same detections. Writes rows ``(r, kind, start_ms, due_ms, learned)`` /
+    ``(threshold_s, ctx)``; ``out_*`` need ``2·len(res)`` rows. Returns the number written.
+    """
+    n = 0
+    for i in range(res.shape[0]):
+        r = res[i]
+        t = ts[i]
+        c = code[i]
+        if c == EV_IGNORE:
+            continue
+        if si[r, S_FIRST] < 0:
+            si[r, S_FIRST] = t
+        if t < si[r, S_LAST]:
+            continue
+        n = _due(si, r, t, monitored, params, out_i, out_f, n)
+        off = si[r, S_OFFSET]
+        if c == EV_BED:
+            if value[i] == 1:
+                si[r, S_BED] = 1
+                si[r, S_ABS_DEADLINE] = NEVER
+            elif si[r, S_BED] == 1:
+                si[r, S_BED] = 0
+                h = local_hour(t, off)
+                m = local_minute(t, off)
+                if _is_night(h, params):
+                    early = int(params[P_NIGHT_END_H]) * 60
+                    if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
+                        early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(
+                            params[P_WAKE_MARGIN_MIN]) - 60
+                    if h >= int(params[P_NIGHT_START_H]) or m < early:
+                        si[r, S_ABS_START] = t
+                        si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+        elif c == EV_SEAT:
+            si[r, S_SEAT] = 1 if value[i] == 1 else 0
+        last = si[r, S_LAST]
+        if last >= 0:
+            gap_s = (t - last) / 1000.0
+            ctx = si[r, S_CTX]
+            if gap_s >= params[P_SAMPLE_MIN_S] and ctx <= CTX_REST:
+                _add_sample(hist, r, ctx, local_hour(last, off), gap_s, params)
+            if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
+                m = local_minute(t, off)
+                if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
+                    wake[r, si[r, S_NWAKE] % wake.shape[1]] = m
+                    si[r, S_NWAKE] += 1
+        if si[r, S_BED] == 1 or si[r, S_SEAT] == 1:
+            ctx = CTX_REST
+        elif c == EV_DOOR:
+            ctx = CTX_AWAY
+        elif room[i] == ROOM_BED and _is_night(local_hour(t, off), params):
+            ctx = CTX_REST
+        elif room[i] == ROOM_BATH and pir[i] == 1:
+            ctx = CTX_BATH
+        else:
+            ctx = CTX_ACTIVE
+        _start_silence(si, hist, wake, r, t, ctx, params)
+    return n
+
+
+@njit(**JIT)
+def home_advance(si: np.ndarray, n_res: int, now_ms: int, monitored: np.ndarray, params: np.ndarray,
+                 out_i: np.ndarray, out_f: np.ndarray) -> int:
+    """Fire every timer due at ``now_ms`` (epoch ms); ``out_*`` need ``2·n_res`` rows."""
+    n = 0
+    for r in range(n_res):
+        if si[r, S_LAST] < 0 and si[r, S_ABS_DEADLINE] == NEVER:
+            continue
+        n = _due(si, r, now_ms, monitored, params, out_i, out_f, n)
+    return n

@@ -1,0 +1,225 @@
+"""Replay home event logs through the live detection path, in simulated time.
+
+Each home's log becomes :class:`~devices.events.Event` objects fed to
+:meth:`StreamCore.process` in batches of one simulated step (60 s), with
+:meth:`StreamCore.advance` after every step, so timers fire as they would live; the clock runs to the
+home's ``last_ts``. Every detection is one JSON line; the last line summarises the run: home-days and
+alerts per home-day (the logs are normal living, so every alert counts as false).
+
+Evaluation by injection (:func:`inject`): cut a home's log at seeded random daytime moments when the
+resident is at home, drop everything after the cut (the resident stops moving) and measure the time
+from the last activity to the inactivity alert. The state at each cut is a snapshot of the same
+single replay, restored into a fresh core (which also exercises snapshot/restore).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from devices.events import Event
+from stream.core import Detector, StreamCore
+from stream.detections import Detection, DetectionKind
+from stream.home import HomeActivityDetector, HomeConfig
+from stream.homelogs import HomeLog, load_homes, ms_to_iso
+from stream.supervision import DeviceSupervisor
+
+STEP_MS = 60_000
+INACTIVITY_KINDS = frozenset({DetectionKind.INACTIVITY, DetectionKind.NOT_UP, DetectionKind.BATHROOM_LONG})
+
+
+def home_detectors(config: HomeConfig | None = None) -> list[Detector]:
+    """The detectors a replay runs: home activity and device supervision (UTC offset 0: local logs)."""
+    return [HomeActivityDetector(config, utc_offset_min=0), DeviceSupervisor()]
+
+
+def run_log(
+    core: StreamCore,
+    events: Sequence[Event],
+    start_ms: int,
+    end_ms: int,
+    step_ms: int = STEP_MS,
+    checkpoints: Sequence[int] = (),
+    on_checkpoint: Callable[[int, StreamCore], None] | None = None,
+) -> list[Detection]:
+    """Drive ``core`` from ``start_ms`` to ``end_ms``: each step's events as one batch, then advance.
+
+    ``events`` sorted by time. ``checkpoints`` (sorted, step-aligned from ``start_ms``) call
+    ``on_checkpoint(clock, core)`` after that step.
+    """
+    found: list[Detection] = []
+    ts = np.fromiter((e.ts_ms for e in events), dtype=np.int64, count=len(events))
+    i = 0
+    n = len(events)
+    cp = 0
+    clock = start_ms
+    while True:
+        j = int(np.searchsorted(ts, clock, side="right"))
+        if j > i:
+            batch: dict[str, list[Event]] = {}
+            for event in events[i:j]:
+                batch.setdefault(event.resident_id, []).append(event)
+            found.extend(core.process(batch, clock))
+            i = j
+        found.extend(core.advance(clock))
+        while cp < len(checkpoints) and checkpoints[cp] <= clock:
+            if on_checkpoint is not None:
+                on_checkpoint(clock, core)
+            cp += 1
+        if clock >= end_ms and i >= n:
+            break
+        clock = min(clock + step_ms, max(end_ms, int(ts[-1]) if n else end_ms))
+    return found
+
+
+def alert_line(file: str, detection: Detection) -> dict[str, Any]:
+    details = detection.details
+    return {
+        "file": file,
+        "ts": ms_to_iso(detection.detected_ms),
+        "kind": detection.kind.value,
+        "silent_s": round((detection.detected_ms - detection.ts_ms) / 1000.0, 1),
+        "since": ms_to_iso(detection.ts_ms),
+        "threshold_s": details.get("threshold_s"),
+        "context": details.get("context"),
+        "learned": details.get("learned"),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """One injected stop: the cut, the last activity before it, and the alert (if any)."""
+
+    home: str
+    cut_ms: int
+    last_activity_ms: int
+    alert_ms: int | None
+    kind: str | None
+
+    @property
+    def delay_s(self) -> float | None:
+        return None if self.alert_ms is None else (self.alert_ms - self.last_activity_ms) / 1000.0
+
+
+def pick_cuts(log: HomeLog, n: int, rng: np.random.Generator, *, warmup_days: float = 7.0,
+              day_hours: tuple[int, int] = (8, 20), step_ms: int = STEP_MS) -> list[int]:
+    """``n`` step-aligned daytime moments after the warm-up when the resident is at home.
+
+    At home and up: the last event before the cut is not the entrance door (after the door and a
+    silence the resident is most likely out) and happened the same day within ``day_hours`` (a cut
+    while still asleep would test "not up", not a stop during the day).
+    """
+    first, last = log.entry.first_ms, log.entry.last_ms
+    lo = first + int(warmup_days * 86_400_000)
+    if lo >= last or len(log) == 0:
+        return []
+    cuts: set[int] = set()
+    for _ in range(200 * n):
+        if len(cuts) >= n:
+            break
+        t = int(rng.integers(lo, last))
+        t = first + ((t - first) // step_ms) * step_ms
+        hour = (t // 3_600_000) % 24
+        if not day_hours[0] <= hour < day_hours[1]:
+            continue
+        k = int(np.searchsorted(log.ts_ms, t, side="right")) - 1
+        if k < 0 or log.kind[k] == "door":
+            continue
+        previous = int(log.ts_ms[k])
+        if previous // 86_400_000 != t // 86_400_000 or (previous // 3_600_000) % 24 < day_hours[0]:
+            continue
+        cuts.add(t)
+    return sorted(cuts)
+
+
+def inject(log: HomeLog, n: int, seed: int = 0, *, horizon_s: float = 24 * 3600.0,
+           config: HomeConfig | None = None, step_ms: int = STEP_MS) -> list[Trial]:
+    """Cut ``log`` at ``n`` seeded daytime moments and time the inactivity alert after each cut."""
+    rng = np.random.default_rng(seed)
+    cuts = pick_cuts(log, n, rng, step_ms=step_ms)
+    if not cuts:
+        return []
+    events = log.events()
+    snapshots: list[tuple[int, bytes]] = []
+
+    def keep(clock: int, core: StreamCore) -> None:
+        snapshots.append((clock, core.snapshot()))
+
+    before = run_log(StreamCore(home_detectors(config)), events, log.entry.first_ms, cuts[-1], step_ms,
+                     checkpoints=cuts, on_checkpoint=keep)
+    trials: list[Trial] = []
+    horizon_ms = int(horizon_s * 1000)
+    for cut, blob in snapshots:
+        k = int(np.searchsorted(log.ts_ms, cut, side="right")) - 1
+        last_activity = int(log.ts_ms[k])
+        core = StreamCore(home_detectors(config))
+        core.restore(blob)
+        alert: Detection | None = next(  # this silence may have alerted before the cut already
+            (d for d in before if d.kind in INACTIVITY_KINDS and d.ts_ms >= last_activity
+             and d.detected_ms <= cut), None)
+        clock = cut
+        while alert is None and clock < cut + horizon_ms:
+            clock += step_ms
+            for detection in core.advance(clock):
+                if detection.kind in INACTIVITY_KINDS and detection.ts_ms >= last_activity:
+                    alert = detection
+                    break
+        trials.append(Trial(log.entry.home, cut, last_activity,
+                            None if alert is None else alert.detected_ms,
+                            None if alert is None else alert.kind.value))
+    return trials
+
+
+def summarise_trials(trials: Iterable[Trial]) -> dict[str, Any]:
+    trials = list(trials)
+    delays = np.array([t.delay_s for t in trials if t.delay_s is not None], dtype=np.float64)
+    return {
+        "injected": len(trials),
+        "detected": int(delays.size),
+        "missed": len(trials) - int(delays.size),
+        "mean_delay_s": round(float(delays.mean()), 1) if delays.size else None,
+        "median_delay_s": round(float(np.median(delays)), 1) if delays.size else None,
+        "p90_delay_s": round(float(np.quantile(delays, 0.9)), 1) if delays.size else None,
+    }
+
+
+def replay_homes(directory: Path, out: IO[str] = sys.stdout, *, inject_n: int = 0, seed: int = 0,
+                 config: HomeConfig | None = None, err: IO[str] = sys.stderr) -> dict[str, Any]:
+    """Replay every home of a log set; one JSON line per alert, a summary line last (also returned)."""
+    logs = load_homes(Path(directory))
+    home_days = 0.0
+    n_alerts = 0
+    by_kind: dict[str, int] = {}
+    trials: list[Trial] = []
+    for number, log in enumerate(logs, 1):
+        print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days",
+              file=err, flush=True)
+        core = StreamCore(home_detectors(config))
+        found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
+        for detection in found:
+            print(json.dumps(alert_line(log.entry.file, detection)), file=out, flush=True)
+            by_kind[detection.kind.value] = by_kind.get(detection.kind.value, 0) + 1
+        n_alerts += len(found)
+        home_days += log.days
+        if inject_n > 0:
+            home_trials = inject(log, inject_n, seed + number, config=config)
+            trials.extend(home_trials)
+            print(f"  injected {len(home_trials)} stops: {summarise_trials(home_trials)}", file=err, flush=True)
+    summary: dict[str, Any] = {
+        "summary": True,
+        "homes": len(logs),
+        "home_days": round(home_days, 2),
+        "alerts": n_alerts,
+        "alerts_by_kind": by_kind,
+        "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
+    }
+    if inject_n > 0:
+        summary["injection"] = {"seed": seed, "per_home": inject_n, **summarise_trials(trials)}
+    print(json.dumps(summary), file=out, flush=True)
+    return summary
