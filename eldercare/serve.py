@@ -82,7 +82,14 @@ async def run(settings: Settings, demo: bool) -> None:
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
         app = create_app(platform, issuer)
-        config = uvicorn.Config(app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="off")
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            lifespan="off",
+            ws="websockets-sansio",
+        )
         server = uvicorn.Server(config)
         print(
             f"  eldercare is up: console http://{settings.http_host}:{settings.http_port}/  "
