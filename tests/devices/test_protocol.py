@@ -1,0 +1,166 @@
+"""Protocol v1 decoders, the binary imu form and the Zigbee2MQTT mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from devices import imu, protocol, zigbee2mqtt
+from devices.errors import PayloadError, Reject
+from devices.events import Stream
+
+
+def decode(stream: Stream, body: object) -> protocol.Decoded:
+    return protocol.decode(stream, json.dumps(body).encode())
+
+
+def test_topic_parsing() -> None:
+    assert protocol.parse_topic("eldercare/v1/btn-1/alarm") == ("btn-1", Stream.ALARM)
+    with pytest.raises(PayloadError) as error:
+        protocol.parse_topic("eldercare/v1/btn-1/alarm/extra")
+    assert error.value.reason is Reject.BAD_TOPIC
+    with pytest.raises(PayloadError) as error:
+        protocol.parse_topic("eldercare/v1/btn 1/alarm")
+    assert error.value.reason is Reject.BAD_TOPIC
+    with pytest.raises(PayloadError) as error:
+        protocol.parse_topic("eldercare/v1/btn-1/weather")
+    assert error.value.reason is Reject.UNKNOWN_STREAM
+
+
+def test_each_stream_decodes_to_normalised_values() -> None:
+    assert decode(Stream.ALARM, {"ts": 5, "kind": "SOS", "seq": 17}).values == {"kind": "sos"}
+    assert decode(Stream.ALARM, {"ts": 5, "kind": "fall", "seq": 1}).seq == 1
+    assert decode(Stream.MOTION, {"ts": 5, "occupancy": True}).values == {"occupancy": True}
+    assert decode(Stream.CONTACT, {"ts": 5, "open": "false"}).values == {"open": False}
+    assert decode(Stream.BED, {"ts": 5, "occupied": 1}).values == {"occupied": True}
+    assert decode(Stream.ENV, {"ts": 5, "smoke": True, "junk": 1}).values == {"smoke": True}
+    assert decode(Stream.VITALS, {"ts": 5, "hr": "72", "spo2": 97}).values == {"hr": 72.0, "spo2": 97.0}
+    assert decode(Stream.STATUS, {"online": True, "battery": "87%"}).values == {"online": True, "battery": 87.0}
+    assert decode(Stream.STATUS, False).values == {"online": False}
+    assert decode(Stream.MOTION, {"occupancy": True}).ts_ms is None
+
+
+@pytest.mark.parametrize(
+    ("stream", "body", "reason"),
+    [
+        (Stream.ALARM, {"kind": "party"}, Reject.OUT_OF_RANGE),
+        (Stream.ALARM, {"kind": "sos", "seq": "x"}, Reject.WRONG_TYPE),
+        (Stream.MOTION, {"ts": 1}, Reject.MISSING_FIELD),
+        (Stream.CONTACT, {"open": [1]}, Reject.WRONG_TYPE),
+        (Stream.VITALS, {"hr": 900}, Reject.OUT_OF_RANGE),
+        (Stream.VITALS, {"spo2": True}, Reject.WRONG_TYPE),
+        (Stream.STATUS, {"battery": 150}, Reject.OUT_OF_RANGE),
+        (Stream.ENV, {"ts": 1}, Reject.MISSING_FIELD),
+        (Stream.IMU, {"t0": 1, "hz": 50, "acc": [[1, 2]]}, Reject.WRONG_TYPE),
+        (Stream.IMU, {"t0": 1, "hz": 5000, "acc": [[1, 2, 3]]}, Reject.OUT_OF_RANGE),
+        (Stream.MOTION, [1, 2], Reject.WRONG_TYPE),
+    ],
+)
+def test_bad_payloads_say_what_is_wrong(stream: Stream, body: object, reason: Reject) -> None:
+    with pytest.raises(PayloadError) as error:
+        decode(stream, body)
+    assert error.value.reason is reason
+    assert error.value.message
+
+
+def test_deeply_nested_json_is_rejected_not_crashing() -> None:
+    with pytest.raises(PayloadError) as error:
+        protocol.decode(Stream.ALARM, b"[" * 200_000 + b"]" * 200_000)
+    assert error.value.reason is Reject.MALFORMED
+
+
+def test_imu_json_with_rate_and_with_offsets() -> None:
+    regular = decode(Stream.IMU, {"t0": 1000, "hz": 50, "acc": [[0, 0, 1], [0, 0.5, 1]]})
+    assert regular.imu is not None
+    assert regular.imu.t_ms.tolist() == [1000.0, 1020.0]
+    assert regular.imu.acc.dtype == np.float32
+    irregular = decode(Stream.IMU, {"t0": 1000, "acc": [[0, 0, 1], [0, 0, 1]], "dt": [0, 13]})
+    assert irregular.imu is not None and irregular.imu.t_ms.tolist() == [1000.0, 1013.0]
+
+
+def test_binary_imu_round_trips_within_one_count() -> None:
+    rng = np.random.default_rng(3)
+    acc = rng.uniform(-4, 4, size=(50, 3))
+    block = imu.decode_binary(imu.encode_binary(1_700_000_000_000, 50.0, acc))
+    assert np.allclose(block.acc, acc, atol=1 / 256)
+    assert block.t_ms[0] == 1_700_000_000_000 and block.t_ms[1] == pytest.approx(1_700_000_000_020)
+    offsets = np.cumsum(rng.uniform(8, 14, size=50)) - 8
+    irregular = imu.decode_binary(imu.encode_binary(5, 87.0, acc, offsets_ms=offsets))
+    assert np.allclose(irregular.t_ms - 5, offsets, atol=0.05)
+    assert len(imu.encode_binary(0, 50.0, acc)) == 22 + 6 * 50
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_binary_garbage_never_crashes_the_decoder(payload: bytes) -> None:
+    with contextlib.suppress(PayloadError):
+        protocol.decode(Stream.IMU, b"EC" + payload)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=8),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
+        max_leaves=20,
+    ),
+    st.sampled_from(list(Stream)),
+)
+def test_any_json_is_decoded_or_rejected_with_a_reason(body: object, stream: Stream) -> None:
+    try:
+        decoded = protocol.decode(stream, json.dumps(body).encode())
+    except PayloadError as error:
+        assert isinstance(error.reason, Reject)
+    else:
+        assert decoded.stream is stream
+
+
+class TestZigbee2Mqtt:
+    def decode(
+        self, state: zigbee2mqtt.Zigbee2MqttState, model: str, body: dict[str, object]
+    ) -> list[protocol.Decoded]:
+        return zigbee2mqtt.decode_state("dev", model, json.dumps(body).encode(), state)
+
+    def test_contact_true_means_closed_and_only_changes_count(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        first = self.decode(state, "MCCGQ11LM", {"contact": True, "battery": 91, "linkquality": 80})
+        assert [(d.stream, d.values) for d in first] == [
+            (Stream.CONTACT, {"open": False}),
+            (Stream.STATUS, {"battery": 91.0}),
+        ]
+        assert self.decode(state, "MCCGQ11LM", {"contact": True, "battery": 91, "linkquality": 60}) == []
+        opened = self.decode(state, "MCCGQ11LM", {"contact": False, "battery": 91, "linkquality": 60})
+        assert [(d.stream, d.values) for d in opened] == [(Stream.CONTACT, {"open": True})]
+
+    def test_sos_per_model_and_the_empty_action_reset(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        assert self.decode(state, "TS0215A_sos", {"action": ""}) == []
+        assert [d.values for d in self.decode(state, "TS0215A_sos", {"action": "emergency"})] == [
+            {"kind": "sos", "press": "single"}
+        ]
+        assert self.decode(state, "TS0215A_sos", {"action": ""}) == []
+        assert [d.values for d in self.decode(state, "HS1EB", {"action": "hold"})] == [{"kind": "sos", "press": "hold"}]
+        assert self.decode(state, "WXKG01LM", {"action": "single"}) == []  # a light switch, not a call button
+        assert [d.values for d in self.decode(state, "IAS-button", {"sos": True})] == [{"kind": "sos"}]
+
+    def test_occupancy_reports_repeat_but_battery_republish_does_not(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        body = {"occupancy": True, "battery": "87", "illuminance": 10}
+        assert [d.stream for d in self.decode(state, "RTCGQ11LM", body)] == [Stream.MOTION, Stream.STATUS]
+        assert [d.stream for d in self.decode(state, "RTCGQ11LM", body)] == [Stream.MOTION]
+        assert self.decode(state, "RTCGQ11LM", {**body, "battery": "86"}) == [
+            protocol.Decoded(Stream.STATUS, None, {"battery": 86.0})
+        ]
+
+    def test_safety_fields_and_availability(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        assert [d.values for d in self.decode(state, "JTYJ-GD-01LM/BW", {"smoke": True})] == [{"smoke": True}]
+        assert zigbee2mqtt.decode_availability(b'{"state":"offline"}').values == {"online": False}
+        assert zigbee2mqtt.decode_availability(b"online").values == {"online": True}
+        with pytest.raises(PayloadError):
+            zigbee2mqtt.decode_availability(b"maybe")
