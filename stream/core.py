@@ -84,6 +84,7 @@ def default_detectors() -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch."""
     detectors: list[Detector] = [DeviceAlarms()]
     # -- detector registration (one line each) --
+    from stream.falls import FallDetector; detectors.append(FallDetector())  # noqa: E702, I001
     # -- end detector registration --
     return detectors
 

@@ -1,0 +1,4 @@
+"""Numba kernels of the stream core: pure functions over arrays (no I/O, no clock reads)."""
+
+JIT = dict(cache=True, nogil=True, fastmath=False)
+"""The one set of Numba flags every ``@njit`` kernel uses."""

@@ -1,0 +1,290 @@
+"""Falls from wearable accelerometer streams: the ``falls`` detector of the stream core.
+
+The detector owns per-device state as columnar arrays (one row per device slot, see
+:mod:`stream.kernels.falls` for the math and units) and feeds each batch's IMU blocks to the
+``@njit`` kernels as contiguous runs with an offsets array: no per-sample Python.
+
+A detection is ``DetectionKind.FALL`` with ``ts_ms`` = impact time (epoch ms), ``key`` =
+``fall:<device_id>:<impact_ms>``, ``confidence`` in 0..1 and ``details``:
+
+- ``window``: ``{"t0_ms", "hz": 20, "acc": [[x, y, z] | null, ...]}`` — per-50 ms mean acceleration
+  (g, device axes) from 4 s before the impact to the decision (≤ 6 s after), ``null`` where no sample;
+- ``features``: the features that decided it (names in ``FEATURE_NAMES``, g / degrees);
+- ``decided_ms``: the sample time at which it was decided; ``forced``: decided on partial data
+  (the device went quiet or its clock jumped); ``source``: ``"wearable"``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from devices.events import Event, Stream
+from stream.detections import Detection, DetectionKind
+from stream.kernels import falls as K
+from stream.slots import SlotMap, grow
+
+FEATURE_NAMES = K.FEATURE_NAMES
+PHI_NAMES = ("log_impact", "posture_90", "log_post_std", "log_pre_std", "log_post_activity", "free_fall")
+
+SHIPPED_WEIGHTS: tuple[float, ...] = (-10.15, 5.10, 8.21, -0.81, 0.15, -0.29, 0.37)
+"""Bias then one weight per ``PHI_NAMES`` entry; fitted by :func:`fit_weights` on every recording of
+``shared/data/falls`` (``python -m stream.replay_falls --fit DIR`` prints them)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FallParams:
+    """Tunable parameters of the fall detector (units in the names)."""
+
+    trig_spread_g: float = 0.3
+    trig_peak_g: float = 1.8
+    search_s: float = 1.0
+    decide_s: float = 5.0
+    force_s: float = 8.0
+    threshold: float = 0.5
+    gap_s: float = 5.0
+    back_tol_ms: float = 1000.0
+    drop_free_fall_g: float = 0.25
+    drop_still_g: float = 0.006
+    emit_all: bool = False
+    weights: tuple[float, ...] = field(default=SHIPPED_WEIGHTS)
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != K.N_PHI + 1:
+            raise ValueError(f"weights needs {K.N_PHI + 1} values, got {len(self.weights)}")
+        search = round(self.search_s * 1000 / K.BIN_MS)
+        decide = round(self.decide_s * 1000 / K.BIN_MS)
+        if search < 1 or decide <= search + K.POST_LO:
+            raise ValueError("need 0 < search_s and decide_s > search_s + 1.5 s")
+        if decide + K.WIN_PRE + 10 > K.RING_LEN:
+            raise ValueError(f"decide_s too long for the {K.RING_LEN * K.BIN_MS / 1000:.1f} s ring")
+        if decide // search + 1 > K.CMAX:
+            raise ValueError(f"decide_s / search_s must be below {K.CMAX - 1}")
+        if self.force_s * 1000 < self.decide_s * 1000 + K.BIN_MS or self.force_s > 10.0:
+            raise ValueError("need decide_s < force_s ≤ 10 s (report within 10 s of the impact)")
+        if self.gap_s <= 0 or self.back_tol_ms < 0 or not 0.0 <= self.threshold <= 1.0:
+            raise ValueError("gap_s > 0, back_tol_ms ≥ 0 and 0 ≤ threshold ≤ 1 required")
+
+    def to_array(self) -> npt.NDArray[np.float64]:
+        """The kernel's ``params`` vector (indices ``P_*`` of :mod:`stream.kernels.falls`)."""
+        p = np.zeros(K.N_PARAMS, dtype=np.float64)
+        p[K.P_TRIG_SPREAD] = self.trig_spread_g
+        p[K.P_TRIG_PEAK] = self.trig_peak_g
+        p[K.P_SEARCH_BINS] = round(self.search_s * 1000 / K.BIN_MS)
+        p[K.P_DECIDE_BINS] = round(self.decide_s * 1000 / K.BIN_MS)
+        p[K.P_FORCE_MS] = self.force_s * 1000.0
+        p[K.P_THRESH] = self.threshold
+        p[K.P_EMIT_ALL] = 1.0 if self.emit_all else 0.0
+        p[K.P_GAP_BINS] = round(self.gap_s * 1000 / K.BIN_MS)
+        p[K.P_BACK_TOL_MS] = self.back_tol_ms
+        p[K.P_DROP_FF] = self.drop_free_fall_g
+        p[K.P_DROP_STILL] = self.drop_still_g
+        p[K.P_W0 : K.P_W0 + K.N_PHI + 1] = self.weights
+        return p
+
+    def with_weights(self, weights: Sequence[float]) -> FallParams:
+        return replace(self, weights=tuple(float(w) for w in weights))
+
+
+def phi_features(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``φ`` of the kernel's score for rows of raw features (NumPy twin of ``kernels.falls.phi``)."""
+    f = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    return np.column_stack(
+        [
+            np.log(f[:, K.F_IMPACT] + 0.01),
+            f[:, K.F_POSTURE] / 90.0,
+            np.log(f[:, K.F_POST_STD] + 0.005),
+            np.log(f[:, K.F_PRE_STD] + 0.01),
+            np.log(f[:, K.F_POST_ACT] + 0.01),
+            f[:, K.F_FREEFALL],
+        ]
+    )
+
+
+def fit_weights(features: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_], l2: float = 1.0) -> tuple[float, ...]:
+    """L2-regularised logistic regression (Newton / IRLS) of ``labels`` on ``φ(features)``.
+
+    Returns bias then weights, the ``FallParams.weights`` layout. The classes are weighted to equal
+    total mass so the fit does not follow the (arbitrary) ratio of falls to activities in a set.
+    """
+    x = np.column_stack([np.ones(len(features)), phi_features(features)])
+    y = np.asarray(labels, dtype=np.float64)
+    n_pos = max(1.0, y.sum())
+    n_neg = max(1.0, len(y) - y.sum())
+    sw = np.where(y > 0, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
+    reg = l2 * np.diag(np.r_[0.0, np.ones(x.shape[1] - 1)])
+    w = np.zeros(x.shape[1])
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
+        grad = x.T @ (sw * (p - y)) + reg @ w
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + reg
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.max(np.abs(step)) < 1e-8:
+            break
+    return tuple(float(v) for v in w)
+
+
+@dataclass(slots=True)
+class _Outputs:
+    slot: npt.NDArray[np.int64]
+    f: npt.NDArray[np.float64]
+    win: npt.NDArray[np.float32]
+
+    @classmethod
+    def empty(cls, rows: int) -> _Outputs:
+        return cls(
+            np.zeros(rows, dtype=np.int64),
+            np.zeros((rows, K.N_OUT), dtype=np.float64),
+            np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32),
+        )
+
+
+class FallDetector:
+    """The ``falls`` detector (the ``Detector`` protocol of :mod:`stream.core`).
+
+    ``process`` takes each batch's ``imu`` events (other streams are ignored), ``advance`` decides
+    candidates of devices that went quiet ``force_s`` after an impact. ``snapshot``/``restore``
+    carry the whole state as arrays.
+    """
+
+    name = "falls"
+
+    def __init__(self, params: FallParams | None = None, capacity: int = 64) -> None:
+        self.params = params or FallParams()
+        self._p = self.params.to_array()
+        self._slots = SlotMap(capacity)
+        self._residents: list[str] = []
+        self._sc = np.zeros((self._slots.capacity, K.N_STATE), dtype=np.float64)
+        self._ring = np.zeros((self._slots.capacity, K.RING_LEN, K.N_RING), dtype=np.float64)
+
+    # -- state ---------------------------------------------------------------------------------
+    def _slot(self, device_id: str, resident_id: str) -> int:
+        slot, created = self._slots.slot(device_id)
+        if self._slots.capacity > self._sc.shape[0]:
+            self._sc = grow(self._sc, self._slots.capacity)
+            self._ring = grow(self._ring, self._slots.capacity)
+        while len(self._residents) <= slot:
+            self._residents.append("")
+        self._residents[slot] = resident_id
+        if created:
+            self._sc[slot] = 0.0
+        return slot
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        n = len(self._residents)
+        return {
+            "sc": self._sc[:n].copy(),
+            "ring": self._ring[:n].copy(),
+            "devices": self._slots.to_array(),
+            "residents": np.array(self._residents, dtype=np.str_),
+        }
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        if not state:
+            return
+        devices = np.asarray(state["devices"])
+        n = int(devices.shape[0])
+        sc = np.asarray(state["sc"], dtype=np.float64)
+        ring = np.asarray(state["ring"], dtype=np.float64)
+        if sc.shape != (n, K.N_STATE) or ring.shape != (n, K.RING_LEN, K.N_RING):
+            raise ValueError("falls snapshot does not match this detector's state layout")
+        capacity = max(64, 1 << max(0, (n - 1).bit_length()))
+        self._slots = SlotMap.from_array(devices, capacity)
+        self._residents = [str(r) for r in np.asarray(state["residents"]).tolist()]
+        self._sc = grow(sc.copy(), capacity)
+        self._ring = grow(ring.copy(), capacity)
+
+    # -- processing ----------------------------------------------------------------------------
+    def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
+        blocks = [e for e in events if e.stream is Stream.IMU and e.imu is not None and len(e.imu) > 0]
+        if not blocks:
+            return []
+        run_slot = np.fromiter(
+            (self._slot(e.device_id, e.resident_id) for e in blocks), dtype=np.int64, count=len(blocks)
+        )
+        lengths = np.fromiter((len(e.imu) for e in blocks if e.imu is not None), dtype=np.int64)
+        run_start = np.zeros(len(blocks) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=run_start[1:])
+        t_ms = np.concatenate([np.asarray(e.imu.t_ms, dtype=np.float64) for e in blocks if e.imu is not None])
+        acc = np.concatenate(
+            [np.asarray(e.imu.acc, dtype=np.float32).reshape(-1, 3) for e in blocks if e.imu is not None]
+        )
+        return self.process_arrays(t_ms, acc, run_slot, run_start, now_ms)
+
+    def process_arrays(
+        self,
+        t_ms: npt.NDArray[np.float64],
+        acc: npt.NDArray[np.float32],
+        run_slot: npt.NDArray[np.int64],
+        run_start: npt.NDArray[np.int64],
+        now_ms: int,
+    ) -> list[Detection]:
+        """Feed runs already laid out contiguously (slots from :meth:`slot_of`); the hot path."""
+        t_ms = np.ascontiguousarray(t_ms, dtype=np.float64)
+        acc = np.ascontiguousarray(acc, dtype=np.float32)
+        if acc.ndim != 2 or acc.shape[1] != 3 or acc.shape[0] != t_ms.shape[0]:
+            raise ValueError("acc must be (n, 3) and match t_ms")
+        if run_start.shape[0] != run_slot.shape[0] + 1 or run_start[-1] != t_ms.shape[0]:
+            raise ValueError("run_start must be offsets of run_slot's runs over the samples")
+        out: list[Detection] = []
+        pos = np.zeros(2, dtype=np.int64)
+        rows = 16 + 2 * K.CMAX
+        while True:
+            buf = _Outputs.empty(rows)
+            n = K.process_runs(
+                t_ms, acc, run_slot, run_start, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, pos
+            )
+            out.extend(self._detections(buf, n, now_ms))
+            if pos[0] >= run_slot.shape[0]:
+                return out
+            rows *= 4
+
+    def slot_of(self, device_id: str, resident_id: str = "") -> int:
+        """The state slot of ``device_id`` (allocated if new), for :meth:`process_arrays`."""
+        return self._slot(device_id, resident_id or device_id)
+
+    def advance(self, now_ms: int) -> list[Detection]:
+        n_slots = len(self._residents)
+        if n_slots == 0:
+            return []
+        buf = _Outputs.empty(n_slots * K.CMAX)
+        n = K.advance_slots(float(now_ms), n_slots, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win)
+        return self._detections(buf, n, now_ms)
+
+    def _detections(self, buf: _Outputs, n: int, now_ms: int) -> list[Detection]:
+        out: list[Detection] = []
+        for row in range(n):
+            slot = int(buf.slot[row])
+            device_id = self._slots.id_of(slot) or ""
+            f = buf.f[row]
+            impact_ms = math.floor(f[K.O_IMPACT_MS])
+            win_len = int(f[K.O_WIN_LEN])
+            window = [None if np.isnan(v[0]) else [round(float(c), 4) for c in v] for v in buf.win[row, :win_len]]
+            details: dict[str, Any] = {
+                "source": "wearable",
+                "window": {"t0_ms": math.floor(f[K.O_WIN_T0]), "hz": 1000.0 / K.BIN_MS, "acc": window},
+                "features": {name: float(f[K.O_FEAT + q]) for q, name in enumerate(FEATURE_NAMES)},
+                "decided_ms": math.floor(f[K.O_DECIDED_MS]),
+                "forced": bool(f[K.O_FORCED]),
+            }
+            if self.params.emit_all:
+                details["is_fall"] = bool(f[K.O_IS_FALL])
+            out.append(
+                Detection(
+                    resident_id=self._residents[slot],
+                    device_id=device_id,
+                    kind=DetectionKind.FALL,
+                    ts_ms=impact_ms,
+                    detected_ms=int(now_ms),
+                    key=f"fall:{device_id}:{impact_ms}",
+                    confidence=float(f[K.O_CONF]),
+                    details=details,
+                )
+            )
+        return out

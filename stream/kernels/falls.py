@@ -1,0 +1,576 @@
+"""Fall detection kernels for wearable accelerometer streams: one streaming pass, O(1) per sample.
+
+Units: times in epoch milliseconds (float64), accelerations in g (float32 in, float64 inside),
+angles in degrees. Per-device state is a structure of arrays indexed by slot:
+
+- ``sc[slot, S_*]`` (float64): the open 50 ms bin's sums, the segment origin, the candidate.
+- ``ring[slot, RING_LEN, R_*]`` (float64): per closed bin ``j`` of the current segment, the
+  cumulative sums ``C(j) = Σ_{samples in bins 0..j} (a_x, a_y, a_z, 1, |a|²)`` and the bin's
+  ``max |a|²``; any window sum over bins ``(i, j]`` is ``C(j) − C(i)`` (``C(−1) = 0``).
+
+Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation and rate invariant):
+
+1. Samples fall into bins ``k = ⌊(t − T0) · 0.02⌋`` (50 ms; ``T0`` = first sample of the segment).
+   Non-finite samples are skipped; a sample up to ``back_tol_ms`` earlier than the latest one joins
+   the open bin; a larger backward jump or a gap longer than ``gap_bins`` bins closes the segment
+   (a pending candidate is decided on the data so far) and starts a new one at that sample.
+2. Windowed spread over the last ``W = 10`` bins (0.5 s):
+   ``σ(j) = sqrt(ΔS/Δn − |ΔA/Δn|²)`` (g), the RMS deviation of the acceleration vector from its
+   window mean — invariant to rotation, and to the sampling rate in expectation.
+3. A candidate starts at the first bin with ``σ ≥ trig_spread`` or ``max|a| ≥ trig_peak`` (g). The
+   impact is the largest ``|a|`` sample in the ``search_bins`` bins that follow (its time is
+   ``Detection.ts_ms``). ``decide_bins`` bins after the impact bin the candidate is decided.
+4. Features at the decision (bins relative to impact bin ``i``):
+   gravity before ``g0`` = mean vector over bins ``[i−60, i−21]`` (−3 s..−1 s; else all earlier bins),
+   gravity after ``g1`` = mean vector over ``[i+30, last]`` (+1.5 s..decision), posture change
+   ``θ = acos(g0·g1 / |g0||g1|)`` (deg), post stillness = std of the vector over the post window (g),
+   pre activity (g), impact spread = max ``σ`` over windows ending in ``[i−5, i+10]`` (g),
+   post activity = max ``σ`` of windows inside the post window (g), free fall = min ``|mean|`` over
+   0.2 s windows ending in ``[i−20, i]`` (g), post magnitude ``|g1|`` (g), post coverage (0..1).
+5. Score ``z = w0 + Σ w_k φ_k`` with ``φ`` = (log(σ_imp + 0.01), θ/90°, log(post std + 0.005),
+   log(pre std + 0.01), log(post activity + 0.01), free fall); confidence ``1/(1 + e^−z)``. Vetoes
+   (confidence 0): no data after the impact; a dropped device (free fall below ``drop_ff`` g and a
+   post stillness below ``drop_still`` g, i.e. no body attached). A fall is ``confidence ≥ thresh``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from stream.kernels import JIT
+
+BIN_MS = 50.0
+INV_BIN = 0.02
+"""1 / BIN_MS: bins of 50 ms (20 Hz), the rate-invariant time base."""
+SPREAD_BINS = 10
+"""Windowed spread over 0.5 s."""
+RING_LEN = 256
+RING_MASK = RING_LEN - 1
+PRE_LO, PRE_HI = 60, 21
+POST_LO = 30
+WIN_PRE, WIN_BINS = 80, 200
+"""Console window: bins ``[i − 80, i + 120)`` (−4 s..+6 s around the impact bin), truncated at the decision."""
+
+# --- scalar state columns (sc) ---
+S_STARTED = 0
+S_T0 = 1
+S_K = 2
+S_TLAST = 3
+S_BX = 4
+S_BY = 5
+S_BZ = 6
+S_BN = 7
+S_BS = 8
+S_BMAX = 9
+S_BTMAX = 10
+S_CX = 11
+S_CY = 12
+S_CZ = 13
+S_CN = 14
+S_CS = 15
+S_CHEAD = 16
+S_CCOUNT = 17
+S_LASTFALL = 18
+S_CAND0 = 19
+"""Candidate ``c`` (0..CMAX−1) occupies columns ``S_CAND0 + 4c + (C_TRIGB, C_IMPB, C_IMPMAX, C_IMPMS)``."""
+C_TRIGB, C_IMPB, C_IMPMAX, C_IMPMS = 0, 1, 2, 3
+CMAX = 8
+"""Candidates alive at once per device (triggers ≥ search_bins apart, each decided decide_bins after)."""
+N_STATE = S_CAND0 + 4 * CMAX
+DEDUP_MS = 10_000.0
+"""A fall whose impact is within 10 s after the previous reported fall's impact is the same fall."""
+
+# --- ring columns ---
+R_CX, R_CY, R_CZ, R_CN, R_CS, R_MAX = 0, 1, 2, 3, 4, 5
+N_RING = 6
+
+# --- parameters ---
+P_TRIG_SPREAD = 0
+P_TRIG_PEAK = 1
+P_SEARCH_BINS = 2
+P_DECIDE_BINS = 3
+P_FORCE_MS = 4
+P_THRESH = 5
+P_EMIT_ALL = 6
+P_GAP_BINS = 7
+P_BACK_TOL_MS = 8
+P_DROP_FF = 9
+P_DROP_STILL = 10
+P_W0 = 11
+N_PHI = 6
+N_PARAMS = P_W0 + 1 + N_PHI
+
+# --- features (raw) ---
+F_IMPACT = 0
+F_PEAK = 1
+F_POSTURE = 2
+F_POST_STD = 3
+F_PRE_STD = 4
+F_POST_ACT = 5
+F_FREEFALL = 6
+F_POST_MAG = 7
+F_COVERAGE = 8
+N_FEAT = 9
+FEATURE_NAMES = (
+    "impact_spread_g",
+    "peak_g",
+    "posture_change_deg",
+    "post_std_g",
+    "pre_std_g",
+    "post_activity_g",
+    "free_fall_g",
+    "post_magnitude_g",
+    "post_coverage",
+)
+
+# --- output columns (out_f) ---
+O_IMPACT_MS = 0
+O_DECIDED_MS = 1
+O_CONF = 2
+O_IS_FALL = 3
+O_WIN_T0 = 4
+O_WIN_LEN = 5
+O_FORCED = 6
+O_FEAT = 7
+N_OUT = O_FEAT + N_FEAT
+
+
+@njit(**JIT)
+def phi(feat: np.ndarray, out: np.ndarray) -> None:
+    """Transformed features ``φ`` of the score (see module docstring, step 5); ``feat`` in g and deg."""
+    out[0] = math.log(feat[F_IMPACT] + 0.01)
+    out[1] = feat[F_POSTURE] / 90.0
+    out[2] = math.log(feat[F_POST_STD] + 0.005)
+    out[3] = math.log(feat[F_PRE_STD] + 0.01)
+    out[4] = math.log(feat[F_POST_ACT] + 0.01)
+    out[5] = feat[F_FREEFALL]
+
+
+@njit(**JIT)
+def _cum(ring: np.ndarray, s: int, j: int, col: int) -> float:
+    """``C(j)`` for column ``col``; 0 before the segment's first bin."""
+    if j < 0:
+        return 0.0
+    return ring[s, j & RING_MASK, col]
+
+
+@njit(**JIT)
+def _window(ring: np.ndarray, s: int, lo: int, hi: int, w: np.ndarray) -> None:
+    """Sums over bins ``(lo, hi]`` into ``w = (Σx, Σy, Σz, n, Σ|a|²)``."""
+    for c in range(5):
+        w[c] = _cum(ring, s, hi, c) - _cum(ring, s, lo, c)
+
+
+@njit(**JIT)
+def _std(w: np.ndarray) -> float:
+    """RMS deviation of the vector from its mean over a window's sums (g); 0 when empty."""
+    n = w[3]
+    if n < 1.0:
+        return 0.0
+    v = w[4] / n - (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / (n * n)
+    return math.sqrt(v) if v > 0.0 else 0.0
+
+
+@njit(**JIT)
+def _decide(
+    s: int,
+    cb: int,
+    last: int,
+    forced: float,
+    decided_ms: float,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out_slot: np.ndarray,
+    out_f: np.ndarray,
+    out_win: np.ndarray,
+    n_out: int,
+) -> int:
+    """Decide the candidate at state column ``cb`` of slot ``s`` on closed bins up to ``last``.
+
+    Computes the features and score of the module docstring (steps 4–5) and, when the candidate is
+    a fall (or ``params[P_EMIT_ALL]``), writes a row: impact ms, decision data time ms, confidence,
+    is-fall flag, window start ms and length (bins), forced flag, features; and the window of
+    per-bin mean vectors (g, NaN for empty bins) into ``out_win``. Returns the new ``n_out``.
+    """
+    ib = int(sc[s, cb + C_IMPB])
+    impact_ms = sc[s, cb + C_IMPMS]
+    w = np.empty(5)
+    feat = np.zeros(N_FEAT)
+    # gravity before the impact
+    _window(ring, s, ib - PRE_LO - 1, ib - PRE_HI, w)
+    if w[3] < 3.0:
+        _window(ring, s, -1, ib - 6, w)
+    n0 = w[3]
+    g0x, g0y, g0z = 0.0, 0.0, 0.0
+    if n0 >= 1.0:
+        g0x, g0y, g0z = w[0] / n0, w[1] / n0, w[2] / n0
+    feat[F_PRE_STD] = _std(w)
+    # after the impact
+    n1 = 0.0
+    g1x, g1y, g1z = 0.0, 0.0, 0.0
+    if last >= ib + POST_LO:
+        _window(ring, s, ib + POST_LO - 1, last, w)
+        n1 = w[3]
+        if n1 >= 1.0:
+            g1x, g1y, g1z = w[0] / n1, w[1] / n1, w[2] / n1
+        feat[F_POST_STD] = _std(w)
+        filled = 0
+        for j in range(ib + POST_LO, last + 1):
+            if _cum(ring, s, j, R_CN) > _cum(ring, s, j - 1, R_CN):
+                filled += 1
+        feat[F_COVERAGE] = filled / (last + 1.0 - ib - POST_LO)
+        post_act = 0.0
+        for j in range(ib + POST_LO + SPREAD_BINS - 1, last + 1):
+            _window(ring, s, j - SPREAD_BINS, j, w)
+            post_act = max(post_act, _std(w))
+        feat[F_POST_ACT] = post_act
+    m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
+    m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
+    feat[F_POST_MAG] = m1
+    if m0 > 0.0 and m1 > 0.0:
+        c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
+        c = min(1.0, max(-1.0, c))
+        feat[F_POSTURE] = math.degrees(math.acos(c))
+    imp = 0.0
+    for j in range(ib - 5, min(ib + 10, last) + 1):
+        _window(ring, s, j - SPREAD_BINS, j, w)
+        imp = max(imp, _std(w))
+    feat[F_IMPACT] = imp
+    feat[F_PEAK] = math.sqrt(max(sc[s, cb + C_IMPMAX], 0.0))
+    ff = 1e9
+    for j in range(ib - 20, ib + 1):
+        _window(ring, s, j - 4, j, w)
+        if w[3] >= 1.0:
+            ff = min(ff, math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3])
+    feat[F_FREEFALL] = ff if ff < 1e9 else 1.0
+    # score
+    ph = np.empty(N_PHI)
+    phi(feat, ph)
+    z = params[P_W0]
+    for q in range(N_PHI):
+        z += params[P_W0 + 1 + q] * ph[q]
+    conf = 1.0 / (1.0 + math.exp(-z))
+    if n1 < 1.0 or m0 == 0.0:
+        conf = 0.0
+    if feat[F_FREEFALL] < params[P_DROP_FF] and feat[F_POST_STD] < params[P_DROP_STILL]:
+        conf = 0.0
+    is_fall = conf >= params[P_THRESH]
+    if is_fall and sc[s, S_LASTFALL] != 0.0 and impact_ms - sc[s, S_LASTFALL] < DEDUP_MS:
+        is_fall = False
+    if is_fall:
+        sc[s, S_LASTFALL] = impact_ms
+    if not is_fall and params[P_EMIT_ALL] == 0.0:
+        return n_out
+    row = n_out
+    out_slot[row] = s
+    out_f[row, O_IMPACT_MS] = impact_ms
+    out_f[row, O_DECIDED_MS] = decided_ms
+    out_f[row, O_CONF] = conf
+    out_f[row, O_IS_FALL] = 1.0 if is_fall else 0.0
+    lo = ib - WIN_PRE
+    hi = min(lo + WIN_BINS - 1, last)
+    out_f[row, O_WIN_T0] = sc[s, S_T0] + lo * BIN_MS
+    out_f[row, O_WIN_LEN] = hi - lo + 1
+    out_f[row, O_FORCED] = forced
+    for q in range(N_FEAT):
+        out_f[row, O_FEAT + q] = feat[q]
+    for j in range(lo, lo + WIN_BINS):
+        q = j - lo
+        if j > hi or j < 0:
+            out_win[row, q, 0] = np.nan
+            out_win[row, q, 1] = np.nan
+            out_win[row, q, 2] = np.nan
+            continue
+        _window(ring, s, j - 1, j, w)
+        if w[3] >= 1.0:
+            out_win[row, q, 0] = w[0] / w[3]
+            out_win[row, q, 1] = w[1] / w[3]
+            out_win[row, q, 2] = w[2] / w[3]
+        else:
+            out_win[row, q, 0] = np.nan
+            out_win[row, q, 1] = np.nan
+            out_win[row, q, 2] = np.nan
+    return n_out + 1
+
+
+@njit(**JIT)
+def _close_bin(
+    s: int,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out_slot: np.ndarray,
+    out_f: np.ndarray,
+    out_win: np.ndarray,
+    n_out: int,
+) -> int:
+    """Close the open bin ``b = sc[s, S_K]`` of slot ``s``: push its sums, run the candidate machine.
+
+    Steps 2–3 of the module docstring. Candidates form a FIFO of at most ``CMAX``: a trigger at
+    least ``search_bins`` after the newest one's trigger starts a new one; the newest tracks the
+    largest ``|a|`` of its search bins; the oldest is decided (:func:`_decide`) once
+    ``b − i ≥ decide_bins``. Leaves the bin sums zeroed and ``S_K`` at ``b + 1``. Returns the new ``n_out``.
+    """
+    b = int(sc[s, S_K])
+    slot = b & RING_MASK
+    cx = sc[s, S_CX] + sc[s, S_BX]
+    cy = sc[s, S_CY] + sc[s, S_BY]
+    cz = sc[s, S_CZ] + sc[s, S_BZ]
+    cn = sc[s, S_CN] + sc[s, S_BN]
+    cs = sc[s, S_CS] + sc[s, S_BS]
+    sc[s, S_CX] = cx
+    sc[s, S_CY] = cy
+    sc[s, S_CZ] = cz
+    sc[s, S_CN] = cn
+    sc[s, S_CS] = cs
+    bmax = sc[s, S_BMAX]
+    ring[s, slot, R_CX] = cx
+    ring[s, slot, R_CY] = cy
+    ring[s, slot, R_CZ] = cz
+    ring[s, slot, R_CN] = cn
+    ring[s, slot, R_CS] = cs
+    ring[s, slot, R_MAX] = bmax
+    # spread over (b − W, b], compared squared: n·ΣS − |ΣA|² ≥ σ²·n²
+    lo = b - SPREAD_BINS
+    dx = cx - _cum(ring, s, lo, R_CX)
+    dy = cy - _cum(ring, s, lo, R_CY)
+    dz = cz - _cum(ring, s, lo, R_CZ)
+    dn = cn - _cum(ring, s, lo, R_CN)
+    ds = cs - _cum(ring, s, lo, R_CS)
+    ts = params[P_TRIG_SPREAD]
+    tp = params[P_TRIG_PEAK]
+    trig = dn >= 2.0 and ds * dn - (dx * dx + dy * dy + dz * dz) >= ts * ts * dn * dn
+    if bmax >= tp * tp:
+        trig = True
+    if bmax < 0.0:
+        trig = False
+    head = int(sc[s, S_CHEAD])
+    count = int(sc[s, S_CCOUNT])
+    search = params[P_SEARCH_BINS]
+    if count > 0:
+        newest = S_CAND0 + 4 * ((head + count - 1) % CMAX)
+        if b - sc[s, newest + C_TRIGB] < search and bmax > sc[s, newest + C_IMPMAX]:
+            sc[s, newest + C_IMPMAX] = bmax
+            sc[s, newest + C_IMPMS] = sc[s, S_BTMAX]
+            sc[s, newest + C_IMPB] = b
+        oldest = S_CAND0 + 4 * head
+        if b - sc[s, oldest + C_IMPB] >= params[P_DECIDE_BINS] and b - sc[s, oldest + C_TRIGB] >= search:
+            decided_ms = sc[s, S_T0] + (b + 1) * BIN_MS
+            n_out = _decide(s, oldest, b, 0.0, decided_ms, sc, ring, params, out_slot, out_f, out_win, n_out)
+            head = (head + 1) % CMAX
+            count -= 1
+    if trig and count < CMAX:
+        spaced = count == 0 or b - sc[s, S_CAND0 + 4 * ((head + count - 1) % CMAX) + C_TRIGB] >= search
+        if spaced:
+            c = S_CAND0 + 4 * ((head + count) % CMAX)
+            sc[s, c + C_TRIGB] = b
+            sc[s, c + C_IMPB] = b
+            sc[s, c + C_IMPMAX] = bmax
+            sc[s, c + C_IMPMS] = sc[s, S_BTMAX]
+            count += 1
+    sc[s, S_CHEAD] = head
+    sc[s, S_CCOUNT] = count
+    sc[s, S_K] = b + 1
+    sc[s, S_BX] = 0.0
+    sc[s, S_BY] = 0.0
+    sc[s, S_BZ] = 0.0
+    sc[s, S_BN] = 0.0
+    sc[s, S_BS] = 0.0
+    sc[s, S_BMAX] = -1.0
+    sc[s, S_BTMAX] = 0.0
+    return n_out
+
+
+@njit(**JIT)
+def _decide_all(
+    s: int,
+    last: int,
+    decided_ms: float,
+    min_age_ms: float,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out_slot: np.ndarray,
+    out_f: np.ndarray,
+    out_win: np.ndarray,
+    n_out: int,
+) -> int:
+    """Force the decision, oldest first, of slot ``s``'s candidates whose impact is at least
+    ``min_age_ms`` before ``decided_ms`` (ms), on closed bins up to ``last``; returns ``n_out``."""
+    head = int(sc[s, S_CHEAD])
+    count = int(sc[s, S_CCOUNT])
+    while count > 0:
+        c = S_CAND0 + 4 * head
+        if decided_ms - sc[s, c + C_IMPMS] < min_age_ms:
+            break
+        n_out = _decide(s, c, last, 1.0, decided_ms, sc, ring, params, out_slot, out_f, out_win, n_out)
+        head = (head + 1) % CMAX
+        count -= 1
+    sc[s, S_CHEAD] = head
+    sc[s, S_CCOUNT] = count
+    return n_out
+
+
+@njit(**JIT)
+def _start_segment(s: int, t: float, sc: np.ndarray) -> None:
+    """Reset slot ``s`` to an empty segment whose first bin starts at ``t`` (ms)."""
+    last_fall = sc[s, S_LASTFALL]
+    for c in range(N_STATE):
+        sc[s, c] = 0.0
+    sc[s, S_LASTFALL] = last_fall
+    sc[s, S_STARTED] = 1.0
+    sc[s, S_T0] = t
+    sc[s, S_TLAST] = t
+    sc[s, S_BMAX] = -1.0
+
+
+@njit(**JIT)
+def process_runs(
+    t_ms: np.ndarray,
+    acc: np.ndarray,
+    run_slot: np.ndarray,
+    run_start: np.ndarray,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out_slot: np.ndarray,
+    out_f: np.ndarray,
+    out_win: np.ndarray,
+    pos: np.ndarray,
+) -> int:
+    """Feed contiguous runs of samples (run ``r`` = rows ``run_start[r]:run_start[r+1]`` of slot
+    ``run_slot[r]``) through the fall detector; returns the number of output rows written.
+
+    ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g. Processing starts at run ``pos[0]``,
+    sample ``pos[1]``; if the output arrays fill up it stops before the sample that could emit and
+    leaves ``pos`` there (``pos[0] == len(run_slot)`` when done), so the caller can grow and resume.
+    Per sample: one bin index, five sums and a max (O(1)); per 50 ms bin: O(1); per decision: O(200).
+    """
+    n_runs = run_slot.shape[0]
+    cap = out_slot.shape[0]
+    n_out = 0
+    back_tol = params[P_BACK_TOL_MS]
+    gap_bins = params[P_GAP_BINS]
+    r = pos[0]
+    first = pos[1]
+    while r < n_runs:
+        s = run_slot[r]
+        i0 = max(run_start[r], first)
+        i1 = run_start[r + 1]
+        started = sc[s, S_STARTED] != 0.0
+        t0 = sc[s, S_T0]
+        k = int(sc[s, S_K])
+        tlast = sc[s, S_TLAST]
+        bx = sc[s, S_BX]
+        by = sc[s, S_BY]
+        bz = sc[s, S_BZ]
+        bn = sc[s, S_BN]
+        bs = sc[s, S_BS]
+        bmax = sc[s, S_BMAX]
+        btmax = sc[s, S_BTMAX]
+        for i in range(i0, i1):
+            t = t_ms[i]
+            x = np.float64(acc[i, 0])
+            y = np.float64(acc[i, 1])
+            z = np.float64(acc[i, 2])
+            if not (t - t == 0.0 and x - x == 0.0 and y - y == 0.0 and z - z == 0.0):
+                continue
+            if not started:
+                _start_segment(s, t, sc)
+                started = True
+                t0 = t
+                k = 0
+                tlast = t
+                bx = by = bz = bn = bs = 0.0
+                bmax = -1.0
+                btmax = 0.0
+            kk = math.floor((t - t0) * INV_BIN)
+            if kk > k or t < tlast - back_tol:
+                if n_out + CMAX + 2 > cap:
+                    sc[s, S_K] = k
+                    sc[s, S_TLAST] = tlast
+                    sc[s, S_BX] = bx
+                    sc[s, S_BY] = by
+                    sc[s, S_BZ] = bz
+                    sc[s, S_BN] = bn
+                    sc[s, S_BS] = bs
+                    sc[s, S_BMAX] = bmax
+                    sc[s, S_BTMAX] = btmax
+                    pos[0] = r
+                    pos[1] = i
+                    return n_out
+                sc[s, S_K] = k
+                sc[s, S_BX] = bx
+                sc[s, S_BY] = by
+                sc[s, S_BZ] = bz
+                sc[s, S_BN] = bn
+                sc[s, S_BS] = bs
+                sc[s, S_BMAX] = bmax
+                sc[s, S_BTMAX] = btmax
+                n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
+                if t < tlast - back_tol or kk - k > gap_bins:
+                    n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out_slot, out_f, out_win, n_out)
+                    _start_segment(s, t, sc)
+                    t0 = t
+                    k = 0
+                    tlast = t
+                else:
+                    while int(sc[s, S_K]) < kk:
+                        n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
+                    k = kk
+                bx = by = bz = bn = bs = 0.0
+                bmax = -1.0
+                btmax = 0.0
+            if t > tlast:
+                tlast = t
+            m2 = x * x + y * y + z * z
+            bx += x
+            by += y
+            bz += z
+            bn += 1.0
+            bs += m2
+            if m2 > bmax:
+                bmax = m2
+                btmax = t
+        sc[s, S_K] = k
+        sc[s, S_TLAST] = tlast
+        sc[s, S_BX] = bx
+        sc[s, S_BY] = by
+        sc[s, S_BZ] = bz
+        sc[s, S_BN] = bn
+        sc[s, S_BS] = bs
+        sc[s, S_BMAX] = bmax
+        sc[s, S_BTMAX] = btmax
+        r += 1
+        first = 0
+    pos[0] = n_runs
+    pos[1] = 0
+    return n_out
+
+
+@njit(**JIT)
+def advance_slots(
+    now_ms: float,
+    n_slots: int,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out_slot: np.ndarray,
+    out_f: np.ndarray,
+    out_win: np.ndarray,
+) -> int:
+    """Decide every candidate whose impact is at least ``params[P_FORCE_MS]`` ms before ``now_ms``
+    (epoch ms) on the closed bins received so far (a device that went quiet after an impact).
+    ``out_*`` need ``CMAX`` rows per slot; returns the number of rows written."""
+    n_out = 0
+    force = params[P_FORCE_MS]
+    for s in range(n_slots):
+        if sc[s, S_STARTED] == 0.0 or sc[s, S_CCOUNT] == 0.0:
+            continue
+        last = int(sc[s, S_K]) - 1
+        n_out = _decide_all(s, last, now_ms, force, sc, ring, params, out_slot, out_f, out_win, n_out)
+    return n_out
