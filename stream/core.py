@@ -84,6 +84,10 @@ def default_detectors() -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch."""
     detectors: list[Detector] = [DeviceAlarms()]
     # -- detector registration (one line each) --
+    from stream.home import HomeActivityDetector; detectors.append(HomeActivityDetector())  # noqa: E702, I001
+    from stream.vitals import VitalsDetector; detectors.append(VitalsDetector())  # noqa: E702, I001
+    from stream.safety import SafetyDetector; detectors.append(SafetyDetector())  # noqa: E702, I001
+    from stream.supervision import DeviceSupervisor; detectors.append(DeviceSupervisor())  # noqa: E702, I001
     from stream.falls import FallDetector; detectors.append(FallDetector())  # noqa: E702, I001
     # -- end detector registration --
     return detectors
