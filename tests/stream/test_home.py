@@ -1,0 +1,178 @@
+"""HomeActivityDetector through StreamCore, the home log loader and the replay of the shared log."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from devices.events import Event, Stream
+from stream.core import StreamCore
+from stream.detections import DetectionKind
+from stream.home import HomeActivityDetector, HomeConfig
+from stream.homelogs import iso_to_ms, load_homes, ms_to_iso
+from stream.replay_homes import inject, replay_homes, summarise_trials
+from stream.supervision import DeviceSupervisor
+
+H = 3_600_000
+DAY = 24 * H
+T0 = iso_to_ms("2024-03-04T00:00:00")  # a Monday, midnight
+
+
+def ev(stream: Stream, t: int, device: str = "pir1", dtype: str = "pir", location: str = "kitchen",
+       resident: str = "ann", **values: object) -> Event:
+    return Event(device_id=device, resident_id=resident, stream=stream, ts_ms=t, received_ms=t,
+                 values=values, device_type=dtype, location=location)
+
+
+def motion(t: int, **kw: object) -> Event:
+    return ev(Stream.MOTION, t, occupancy=True, **kw)
+
+
+def drive(core: StreamCore, events: list[Event], until: int, step: int = 60_000) -> list:
+    found = []
+    events = sorted(events, key=lambda e: e.ts_ms)
+    clock = events[0].ts_ms if events else until
+    i = 0
+    while clock <= until:
+        batch = []
+        while i < len(events) and events[i].ts_ms <= clock:
+            batch.append(events[i])
+            i += 1
+        if batch:
+            found += core.process({"x": batch}, clock)
+        found += core.advance(clock)
+        clock += step
+    return found
+
+
+def test_fixed_limit_before_history_and_deterministic_key() -> None:
+    config = HomeConfig()
+    core = StreamCore([HomeActivityDetector(config, utc_offset_min=0)])
+    t = T0 + 10 * H
+    found = drive(core, [motion(t)], t + 6 * H)
+    assert [d.kind for d in found] == [DetectionKind.INACTIVITY]
+    d = found[0]
+    assert d.key == f"inactivity:ann:{t}" and d.ts_ms == t
+    assert d.details["threshold_s"] == config.active_fixed_s and d.details["learned"] is False
+    assert d.details["silent_s"] >= config.active_fixed_s
+    assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 4 * H)], t + 6 * H) == []
+
+
+def test_away_does_not_alert_and_bathroom_does() -> None:
+    core = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    t = T0 + 10 * H
+    door = ev(Stream.CONTACT, t + 60_000, device="front", dtype="door", location="hall", open=True)
+    assert drive(core, [motion(t), door], t + 20 * H) == []
+    core = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    found = drive(core, [motion(t, location="bathroom", device="pirb")], t + 2 * H)
+    assert [d.kind for d in found] == [DetectionKind.BATHROOM_LONG]
+    assert abs(found[0].details["silent_s"] - 3600) <= 60
+
+
+def test_not_up_uses_local_time_of_the_home() -> None:
+    bed = ev(Stream.BED, T0 + 23 * H, device="pad", dtype="bed", location="bedroom", occupied=True)
+    found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed], T0 + 40 * H)
+    assert [d.kind for d in found] == [DetectionKind.NOT_UP]
+    assert found[0].detected_ms - T0 - DAY == pytest.approx(11 * H, abs=60_000)  # default 11:00 local
+    # the same UTC moments in a home two hours east: 23:00 UTC is 01:00 local, "not up" at 11:00 local
+    found = drive(StreamCore([HomeActivityDetector(utc_offset_min=120)]), [bed], T0 + 40 * H)
+    assert found[0].detected_ms - T0 - DAY == pytest.approx(9 * H, abs=60_000)
+
+
+def test_learns_wake_time_and_night_absence() -> None:
+    events = []
+    for day in range(10):
+        base = T0 + day * DAY
+        events += [motion(base + 21 * H),
+                   ev(Stream.BED, base + 22 * H, device="pad", dtype="bed", location="bedroom", occupied=True),
+                   ev(Stream.BED, base + DAY + 7 * H, device="pad", dtype="bed", location="bedroom", occupied=False),
+                   motion(base + DAY + 7 * H + 60_000)]
+        events += [motion(base + DAY + 8 * H + m * 20 * 60_000) for m in range(30)]
+    detector = HomeActivityDetector(utc_offset_min=0)
+    assert drive(StreamCore([detector]), events, T0 + 10 * DAY + 20 * H) == []
+    # learned: wake at 07:00 → "not up" at 08:30 (q90 + 90 min), earlier than the 11:00 default
+    last_night = T0 + 10 * DAY + 22 * H
+    found = drive(StreamCore([detector]), [ev(Stream.BED, last_night, device="pad", dtype="bed",
+                                              location="bedroom", occupied=True)], last_night + 12 * H)
+    assert [d.kind for d in found] == [DetectionKind.NOT_UP]
+    assert ms_to_iso(found[0].detected_ms).endswith("08:30:00") and found[0].details["learned"] is True
+    # out of bed at 02:00 and not back → night absence after an hour
+    leave = T0 + 11 * DAY + 2 * H
+    found = drive(StreamCore([detector]), [ev(Stream.BED, leave, device="pad", dtype="bed", location="bedroom",
+                                              occupied=False)], leave + 2 * H)
+    assert DetectionKind.NIGHT_ABSENCE in [d.kind for d in found]
+
+
+def test_unmonitored_home_is_not_inactive() -> None:
+    t = T0 + 10 * H
+    will = ev(Stream.STATUS, t + 60_000, online=False)
+    core = StreamCore([HomeActivityDetector(utc_offset_min=0), DeviceSupervisor()])
+    kinds = [d.kind for d in drive(core, [motion(t), will], t + 8 * H)]
+    assert DetectionKind.INACTIVITY not in kinds
+    assert kinds.count(DetectionKind.UNMONITORED) == 1 and DetectionKind.DEVICE_OFFLINE in kinds
+    # with a second, healthy sensor the home is still monitored
+    core = StreamCore([HomeActivityDetector(utc_offset_min=0), DeviceSupervisor()])
+    kinds = [d.kind for d in drive(core, [motion(t, device="pir2"), motion(t), will], t + 8 * H)]
+    assert DetectionKind.INACTIVITY in kinds and DetectionKind.UNMONITORED not in kinds
+
+
+def test_snapshot_restore_mid_silence_remembers_who_is_silent() -> None:
+    t = T0 + 10 * H
+    first = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    assert drive(first, [motion(t)], t + 3 * H) == []
+    blob = first.snapshot()
+    second = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    second.restore(blob)
+    found = second.advance(t + 6 * H)
+    assert [d.key for d in found] == [f"inactivity:ann:{t}"]
+    assert first.advance(t + 6 * H)[0].key == found[0].key  # same key: alerting pages once
+
+
+def test_registered_in_default_core() -> None:
+    names = [d.name for d in StreamCore().detectors]
+    assert {"home", "vitals", "safety", "supervision"} <= set(names)
+
+
+def test_config_is_validated() -> None:
+    with pytest.raises(ValueError):
+        HomeConfig(q=1.5)
+    with pytest.raises(ValueError):
+        HomeConfig(active_floor_s=10 * H, active_ceil_s=H)
+
+
+def _shared_homes() -> Path:
+    root = Path(os.environ.get("ELDERCARE_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    homes = root / "homes"
+    if not (homes / "index.csv").exists():
+        pytest.skip(f"shared home logs not found at {homes} (set ELDERCARE_SHARED_DATA)")
+    return homes
+
+
+def test_loader_reads_the_shared_log() -> None:
+    logs = load_homes(_shared_homes())
+    assert logs and all(len(log) > 0 for log in logs)
+    for log in logs:
+        assert np.all(np.diff(log.ts_ms) >= 0)
+        assert log.entry.first_ms <= int(log.ts_ms[0]) and int(log.ts_ms[-1]) <= log.entry.last_ms
+        events = log.events()
+        assert {e.stream for e in events} <= {Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT}
+
+
+def test_replay_of_the_shared_log_is_quiet_and_injected_stops_are_found() -> None:
+    homes = _shared_homes()
+    out = io.StringIO()
+    summary = replay_homes(homes, out=out, err=io.StringIO())
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[-1] == summary and summary["home_days"] > 20
+    assert all({"file", "ts", "kind", "silent_s"} <= set(line) for line in lines[:-1])
+    assert summary["false_alerts_per_home_day"] <= 0.1
+    log = load_homes(homes)[0]
+    trials = inject(log, 8, seed=3)
+    stats = summarise_trials(trials)
+    assert stats["injected"] == 8 and stats["detected"] == 8
+    assert all(t.delay_s is not None and 0 < t.delay_s <= 12 * 3600 for t in trials)

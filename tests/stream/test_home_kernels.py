@@ -1,0 +1,143 @@
+"""The home-activity kernels against their plain-Python reference twin (stream.home_bench)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from stream.home import HomeConfig
+from stream.home_bench import ReferenceHome, Synthetic, run_kernel, run_reference, synthetic_homes
+from stream.kernels import home as k
+
+DAY = 86_400_000
+# learning switched on early, so short seeded runs exercise the learned limits too
+FAST = HomeConfig(learn_days=1.0, min_count=2.0, active_floor_s=600.0, rest_floor_s=1800.0,
+                  wake_min_samples=2)
+
+
+def _slice(data: Synthetic, lo: int, hi: int) -> Synthetic:
+    return Synthetic(*(np.ascontiguousarray(getattr(data, f.name)[lo:hi]) for f in dataclasses.fields(data)))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("config", [HomeConfig(), FAST], ids=["default", "fast"])
+def test_kernel_matches_reference(seed: int, config: HomeConfig) -> None:
+    data = synthetic_homes(4, 12, seed)
+    got = run_kernel(config, data, 4)
+    assert got == run_reference(config, data, 4)
+    assert got, "the seeded homes must produce detections, or the comparison proves nothing"
+
+
+def test_learned_limits_are_used_and_match() -> None:
+    data = synthetic_homes(3, 15, 5, events_per_day=40)
+    got = run_kernel(FAST, data, 3)
+    assert got == run_reference(FAST, data, 3)
+    kinds = {row[1] for row in got}
+    assert k.K_INACTIVITY in kinds or k.K_BATHROOM in kinds
+    assert any(row[4] == 1 for row in got), "some limit must come from the learned routine"
+
+
+def test_unmonitored_homes_never_alert_and_match() -> None:
+    data = synthetic_homes(3, 6, 3)
+    monitored = np.array([1, 0, 1], dtype=np.uint8)
+    got = run_kernel(FAST, data, 3, monitored)
+    assert got == run_reference(FAST, data, 3, monitored)
+    assert all(row[0] != 1 for row in got)
+    assert any(row[0] == 0 for row in got)
+
+
+def _kernel_state(config: HomeConfig, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (k.new_state(n, 0), np.zeros((n, 2, 24, config.hist_bins), dtype=np.float32),
+            np.zeros((n, config.wake_buffer), dtype=np.int32), config.params())
+
+
+def _feed(config: HomeConfig, data: Synthetic, n: int, chunks: list[tuple[int, int]]) -> list[tuple[int, ...]]:
+    si, hist, wake, params = _kernel_state(config, n)
+    mon = np.ones(n, dtype=np.uint8)
+    rows: list[tuple[int, ...]] = []
+    for lo, hi in chunks:
+        part = _slice(data, lo, hi)
+        out_i = np.zeros((2 * max(1, len(part)), 5), dtype=np.int64)
+        out_f = np.zeros((2 * max(1, len(part)), 2), dtype=np.float64)
+        m = k.home_process(si, hist, wake, part.res, part.ts, part.code, part.value, part.room, part.pir,
+                           mon, params, out_i, out_f)
+        rows.extend(tuple(r) for r in out_i[:m].tolist())
+    return rows
+
+
+def test_one_by_one_equals_batch() -> None:
+    data = synthetic_homes(2, 9, 11)
+    n = len(data)
+    batch = _feed(FAST, data, 2, [(0, n)])
+    single = _feed(FAST, data, 2, [(i, i + 1) for i in range(n)])
+    rng = np.random.default_rng(0)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=40, replace=False)).tolist()
+    ragged = _feed(FAST, data, 2, list(zip([0, *cuts], [*cuts, n], strict=True)))
+    assert batch == single == ragged
+    assert batch
+
+
+def test_empty_and_ignored_events() -> None:
+    si, hist, wake, params = _kernel_state(FAST, 2)
+    before = si.copy()
+    out_i = np.zeros((4, 5), dtype=np.int64)
+    out_f = np.zeros((4, 2), dtype=np.float64)
+    e = np.zeros(0, dtype=np.int64)
+    mon = np.ones(2, dtype=np.uint8)
+    assert k.home_process(si, hist, wake, e, e, e, e, e, e, mon, params, out_i, out_f) == 0
+    one = np.array([0], dtype=np.int64)
+    ign = np.array([k.EV_IGNORE], dtype=np.int64)
+    assert k.home_process(si, hist, wake, one, one * 5, ign, one, one, one, mon, params, out_i, out_f) == 0
+    assert np.array_equal(si, before)
+    assert k.home_advance(si, 2, 10 * DAY, mon, params, out_i, out_f) == 0
+
+
+def _single(t: int, code: int = k.EV_ACTIVITY, room: int = k.ROOM_OTHER, value: int = 1) -> Synthetic:
+    def a(v: int) -> np.ndarray:
+        return np.array([v], dtype=np.int64)
+
+    return Synthetic(a(0), a(t), a(code), a(value), a(room), a(0))
+
+
+def test_clock_jump_fires_once_with_the_silence_start() -> None:
+    config = HomeConfig()
+    si, hist, wake, params = _kernel_state(config, 1)
+    mon = np.ones(1, dtype=np.uint8)
+    out_i = np.zeros((4, 5), dtype=np.int64)
+    out_f = np.zeros((4, 2), dtype=np.float64)
+    t0 = 10 * DAY + 10 * 3_600_000  # 10:00 local
+    ev = _single(t0)
+    k.home_process(si, hist, wake, ev.res, ev.ts, ev.code, ev.value, ev.room, ev.pir, mon, params, out_i, out_f)
+    assert k.home_advance(si, 1, t0 + 1000, mon, params, out_i, out_f) == 0
+    n = k.home_advance(si, 1, t0 + 30 * DAY, mon, params, out_i, out_f)  # the clock jumps a month
+    assert n == 1 and out_i[0, 1] == k.K_INACTIVITY and out_i[0, 2] == t0
+    assert out_i[0, 3] == t0 + int(config.active_fixed_s * 1000)
+    assert k.home_advance(si, 1, t0 + 31 * DAY, mon, params, out_i, out_f) == 0  # once per silence
+    assert k.home_advance(si, 1, t0 - DAY, mon, params, out_i, out_f) == 0  # and a step back is harmless
+
+
+def test_late_event_does_not_rewind_the_silence() -> None:
+    config = HomeConfig()
+    si, hist, wake, params = _kernel_state(config, 1)
+    mon = np.ones(1, dtype=np.uint8)
+    out_i = np.zeros((4, 5), dtype=np.int64)
+    out_f = np.zeros((4, 2), dtype=np.float64)
+    t0 = 10 * DAY + 9 * 3_600_000
+    for t in (t0, t0 - 600_000):
+        ev = _single(t)
+        k.home_process(si, hist, wake, ev.res, ev.ts, ev.code, ev.value, ev.room, ev.pir, mon, params,
+                       out_i, out_f)
+    assert si[0, k.S_LAST] == t0
+
+
+def test_reference_state_is_independent_per_resident() -> None:
+    data = synthetic_homes(2, 3, 4)
+    mask = data.res == 0
+    alone = Synthetic(*(np.ascontiguousarray(getattr(data, f.name)[mask]) for f in dataclasses.fields(data)))
+    ref_both = [row for row in ReferenceHome(FAST, 2).process(
+        data.res, data.ts, data.code, data.value, data.room, data.pir, np.ones(2, dtype=np.uint8)) if row[0] == 0]
+    ref_alone = ReferenceHome(FAST, 2).process(alone.res, alone.ts, alone.code, alone.value, alone.room,
+                                               alone.pir, np.ones(2, dtype=np.uint8))
+    assert ref_both == ref_alone
