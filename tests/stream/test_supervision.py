@@ -1,0 +1,62 @@
+"""DeviceSupervisor: last will, silent heartbeat devices, low battery, unmonitored homes."""
+
+from __future__ import annotations
+
+from devices.events import Event, Stream
+from stream.core import StreamCore
+from stream.detections import DetectionKind
+from stream.supervision import DeviceSupervisor, SupervisionConfig
+
+M = 60_000
+H = 60 * M
+
+
+def status(t: int, device: str = "pir1", dtype: str = "pir", **values: object) -> Event:
+    return Event(device_id=device, resident_id="ann", stream=Stream.STATUS, ts_ms=t, received_ms=t,
+                 values=values, device_type=dtype)
+
+
+def motion(t: int, device: str = "pir1") -> Event:
+    return Event(device_id=device, resident_id="ann", stream=Stream.MOTION, ts_ms=t, received_ms=t,
+                 values={"occupancy": True}, device_type="pir", location="hall")
+
+
+def test_last_will_offline_once_and_unmonitored() -> None:
+    sup = DeviceSupervisor()
+    found = sup.process([motion(0), status(M, online=False), status(2 * M, online=False)], 2 * M)
+    kinds = [d.kind for d in found]
+    assert kinds.count(DetectionKind.DEVICE_OFFLINE) == 1 and kinds.count(DetectionKind.UNMONITORED) == 1
+    offline = next(d for d in found if d.kind is DetectionKind.DEVICE_OFFLINE)
+    assert offline.key == f"device_offline:pir1:{M}" and offline.ts_ms == M
+    assert sup.advance(3 * M) == []
+    # back online: monitored again; a second outage is a new episode
+    assert sup.process([motion(4 * M)], 4 * M) == []
+    again = sup.process([status(5 * M, online=False)], 5 * M)
+    assert {d.kind for d in again} == {DetectionKind.DEVICE_OFFLINE, DetectionKind.UNMONITORED}
+
+
+def test_silence_by_device_class_only_for_heartbeat_devices() -> None:
+    config = SupervisionConfig(silent_battery_s=2 * 3600, silent_mains_s=600)
+    sup = DeviceSupervisor(config)
+    sup.process([status(0, battery=90), status(0, device="plug", dtype="plug", online=True),
+                 motion(0, device="quiet")], 0)
+    assert sup.advance(9 * M) == []
+    found = sup.advance(11 * M)
+    assert [(d.kind, d.device_id) for d in found] == [(DetectionKind.DEVICE_SILENT, "plug")]
+    assert found[0].key == "device_silent:plug:0" and found[0].details["threshold_s"] == 600
+    found = sup.advance(2 * H + M)
+    assert [(d.kind, d.device_id) for d in found] == [(DetectionKind.DEVICE_SILENT, "pir1")]
+    assert sup.advance(50 * H) == []  # "quiet" never sent a heartbeat: its silence is the resident's
+
+
+def test_low_battery_with_hysteresis_and_restore() -> None:
+    sup = DeviceSupervisor()
+    assert [d.kind for d in sup.process([status(0, battery=15)], 0)] == [DetectionKind.LOW_BATTERY]
+    assert sup.process([status(M, battery=14), status(2 * M, battery=25)], 2 * M) == []
+    core = StreamCore([sup])
+    restored = StreamCore([DeviceSupervisor()])
+    restored.restore(core.snapshot())
+    assert restored.process({"ann": [status(3 * M, battery=12)]}, 3 * M) == []  # episode still open
+    found = restored.process({"ann": [status(4 * M, battery=35), status(5 * M, battery=10)]}, 5 * M)
+    assert [d.kind for d in found] == [DetectionKind.LOW_BATTERY]
+    assert found[0].key == f"low_battery:pir1:{5 * M}"
