@@ -33,11 +33,14 @@ def replay_falls(
 @replay_app.command("homes")
 def replay_homes(
     directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
+    inject: Annotated[int, typer.Option(help="per home, cut the log at N seeded daytime moments and time "
+                                        "the inactivity alert (0: off)")] = 0,
+    seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
 ) -> None:
-    """One JSON line per alert raised while replaying each home's log."""
+    """One JSON line per alert raised while replaying each home's log; a summary line last."""
     from stream.replay_homes import replay_homes as run
 
-    run(directory, out=sys.stdout)
+    run(directory, out=sys.stdout, inject_n=inject, seed=seed)
 
 
 @bench_app.command("stream")
