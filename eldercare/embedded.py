@@ -184,6 +184,13 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _process_comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def _is_our_server(pid: int, name: str, marker: Path) -> bool:
     """True when ``pid`` runs ``name`` with ``marker`` (its config file or data dir) on its command line."""
     try:
@@ -194,14 +201,35 @@ def _is_our_server(pid: int, name: str, marker: Path) -> bool:
     return comm == name and os.fsencode(marker) in cmdline
 
 
+def _parent_pid(pid: int) -> int | None:
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat_line.rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+_REAPERS = frozenset({"systemd", "init", "tini", "dumb-init", "docker-init"})
+
+
 async def _stop_stale(pid_file: Path, name: str, marker: Path, sig: signal.Signals, what: str) -> None:
-    """Stop a server left running on this data directory by a process that died without stopping it."""
+    """Stop a server left running on this data directory by a process that died without stopping it.
+
+    A server whose parent is still alive (another ``eldercare`` using the same data directory) is not
+    touched: that is an error.
+    """
     try:
         pid = int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return
     if pid == os.getpid() or not _pid_alive(pid) or not _is_our_server(pid, name, marker):
         return
+    parent = _parent_pid(pid)
+    if parent is not None and parent > 1 and _process_comm(parent) not in _REAPERS:
+        raise EmbeddedError(
+            f"{what}: {pid_file.parent} is in use by a server (pid {pid}) of another running process "
+            f"(pid {parent}); stop it or use another data directory"
+        )
     log.warning("%s: stopping a stale server (pid %d) left on %s", what, pid, pid_file.parent)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
