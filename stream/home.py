@@ -61,11 +61,11 @@ class HomeConfig:
     hist_max_s: float = 36 * 3600.0
     hist_bins: int = 40
     decay: float = 0.98
-    q: float = 0.95
-    margin: float = 1.3
+    q: float = 0.9
+    margin: float = 1.5
     min_count: float = 6.0
     pool_w: float = 0.5
-    prior_count: float = 1.0
+    prior_count: float = 0.5
     learn_days: float = 7.0
     active_fixed_s: float = 5 * 3600.0
     active_floor_s: float = 75 * 60.0
