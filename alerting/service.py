@@ -5,6 +5,7 @@ Every alert is committed to PostgreSQL before anyone (the device, the console) i
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -72,6 +73,7 @@ class AlertService:
         self.downlink = downlink
         self.clock = clock
         self.coalesce_window = coalesce_window
+        self._downlinks: set[asyncio.Task[None]] = set()
 
     async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
         """Store each detection as a new alert or a repeat of an open one, then announce them.
@@ -93,69 +95,53 @@ class AlertService:
 
     async def _raise_one(self, conn: AsyncConnection[Any], detection: Detection) -> AlertEvent | None:
         now = self.clock()
-        claimed = await conn.execute(
-            "INSERT INTO alert_triggers (key, alert_id, received_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (key) DO NOTHING RETURNING key",
-            (detection.key, alert_id_for(detection.key), now),
-        )
-        if await claimed.fetchone() is None:
-            return None  # seen before: a redelivery or a replay
         cursor = await conn.execute(
-            f"SELECT {_COLUMNS} FROM alerts WHERE resident_id = %s AND kind = %s AND state = ANY(%s)"
-            " AND last_trigger_at >= %s ORDER BY raised_at DESC LIMIT 1 FOR UPDATE",
+            "SELECT * FROM raise_alert(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s, %s::text[])",
             (
-                detection.resident_id,
-                detection.kind.value,
-                [s.value for s in OPEN_STATES],
-                now - self.coalesce_window,
-            ),
-        )
-        row = await cursor.fetchone()
-        if row is not None:
-            existing = _alert(row)  # type: ignore[arg-type]
-            await conn.execute("UPDATE alert_triggers SET alert_id = %s WHERE key = %s", (existing.id, detection.key))
-            cursor = await conn.execute(
-                f"UPDATE alerts SET repeats = repeats + 1, last_trigger_at = %s WHERE id = %s RETURNING {_COLUMNS}",
-                (now, existing.id),
-            )
-            updated = _alert(await cursor.fetchone())  # type: ignore[arg-type]
-            await self._audit(conn, updated.id, now, "system", "repeated", None, None, detection.key)
-            return AlertEvent(AlertEventType.REPEATED, updated, at=now)
-        alert_id = alert_id_for(detection.key)
-        cursor = await conn.execute(
-            f"INSERT INTO alerts ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL, 1, %s, %s)"
-            f" RETURNING {_COLUMNS}",
-            (
-                alert_id,
+                detection.key,
+                alert_id_for(detection.key),
                 detection.resident_id,
                 detection.device_id,
                 detection.kind.value,
                 PRIORITY.get(detection.kind, 5),
-                AlertState.RAISED.value,
                 _from_ms(detection.ts_ms),
                 now,
-                now,
+                self.coalesce_window,
                 float(detection.confidence),
                 Jsonb(dict(detection.details)),
+                [s.value for s in OPEN_STATES],
             ),
         )
-        alert = _alert(await cursor.fetchone())  # type: ignore[arg-type]
-        await self._audit(conn, alert.id, now, "system", "raised", None, AlertState.RAISED, detection.key)
-        return AlertEvent(AlertEventType.RAISED, alert, at=now)
+        row = await cursor.fetchone()
+        if row is None:
+            return None  # seen before: a redelivery or a replay
+        outcome = row.pop("event")  # type: ignore[union-attr]
+        alert = _alert(row)  # type: ignore[arg-type]
+        event_type = AlertEventType.RAISED if outcome == "raised" else AlertEventType.REPEATED
+        return AlertEvent(event_type, alert, at=now)
 
     async def _answer_devices(self, events: Sequence[AlertEvent]) -> None:
-        """Tell the pressing device its call was received (only after the alert is stored)."""
+        """Tell the pressing device its call was received (only after the alert is stored).
+
+        Sent in the background: waiting for the broker's PUBACK here would hold up the next alarm.
+        """
         if self.downlink is None:
             return
         for event in events:
             alert = event.alert
-            if alert.kind not in DEVICE_ANSWERED_KINDS:
+            if event.type is not AlertEventType.RAISED or alert.kind not in DEVICE_ANSWERED_KINDS:
                 continue
             command = {"type": "call_received", "alert_id": str(alert.id), "ts": int(self.clock().timestamp() * 1000)}
-            try:
-                await self.downlink(alert.device_id, command)
-            except Exception:  # the alert is stored; a failed downlink must not lose it
-                log.exception("downlink failed", extra={"device_id": alert.device_id, "alert_id": str(alert.id)})
+            task = asyncio.create_task(self._send(alert, command))
+            self._downlinks.add(task)
+            task.add_done_callback(self._downlinks.discard)
+
+    async def _send(self, alert: Alert, command: dict[str, Any]) -> None:
+        assert self.downlink is not None
+        try:
+            await self.downlink(alert.device_id, command)
+        except Exception:  # the alert is stored; a failed downlink must not lose it
+            log.exception("downlink failed", extra={"device_id": alert.device_id, "alert_id": str(alert.id)})
 
     async def acknowledge(self, alert_id: uuid.UUID, actor: str, note: str = "") -> Alert:
         return await self._transition(alert_id, AlertState.ACKNOWLEDGED, actor, note)

@@ -51,6 +51,21 @@ def bench_stream(json_output: JsonFlag = False) -> None:
     run(json_output=json_output)
 
 
+@bench_app.command("e2e")
+def bench_e2e(
+    presses: Annotated[int, typer.Option(help="SOS presses to send")] = 1000,
+    rate: Annotated[float, typer.Option(help="presses per second")] = 200.0,
+    json_output: JsonFlag = False,
+) -> None:
+    """SOS press → console websocket latency, beside the bare broker round trip."""
+    from eldercare import logs
+    from eldercare.bench.e2e import run
+    from eldercare.settings import get_settings
+
+    logs.configure(level="WARNING")
+    run(get_settings(), presses, rate, json_output)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

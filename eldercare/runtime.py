@@ -23,6 +23,7 @@ from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from registry.store import Registry
 from registry.users import Users
 from stream import Detection, StreamCore
+from stream.core import warm_up
 
 log = logging.getLogger("eldercare.runtime")
 
@@ -69,6 +70,8 @@ class Platform:
         await migrate(self.pool, "alerting")
         await self.history.ensure_schema()
         await self.registry.load()
+        seconds = await asyncio.to_thread(warm_up)
+        log.info("stream kernels ready", extra={"seconds": round(seconds, 2)})
 
     async def sink(self, batch: Batch) -> None:
         """The seam: one batch of events keyed by resident → detections → stored alerts."""

@@ -43,6 +43,7 @@ class Registry:
         self.pool = pool
         self._devices: dict[str, DeviceRecord] = {}
         self._by_zigbee: dict[str, DeviceRecord] = {}
+        self._residents: dict[str, ResidentRecord] = {}
 
     async def load(self) -> None:
         async with self.pool.connection() as conn:
@@ -105,6 +106,7 @@ class Registry:
                     Jsonb(resident.profile),
                 ),
             )
+        self._residents[resident.id] = resident
 
     async def add_device(self, device: DeviceRecord) -> None:
         async with self.pool.connection() as conn:
@@ -137,16 +139,22 @@ class Registry:
         return ResidentRecord(**row) if row else None  # type: ignore[arg-type]
 
     async def residents(self, ids: list[str]) -> dict[str, ResidentRecord]:
-        if not ids:
-            return {}
+        """Residents by id, from memory where already read (the console asks on every alert)."""
+        found = {rid: self._residents[rid] for rid in ids if rid in self._residents}
+        missing = [rid for rid in ids if rid not in found]
+        if not missing:
+            return found
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
                 "SELECT id, name, address, phone, birth_date, org_node, profile FROM residents"
                 " WHERE id = ANY(%s)",
-                (ids,),
+                (missing,),
             )
             rows = await cursor.fetchall()
-        return {row["id"]: ResidentRecord(**row) for row in rows}  # type: ignore[call-overload,arg-type]
+        for row in rows:
+            resident = ResidentRecord(**row)  # type: ignore[arg-type]
+            self._residents[resident.id] = found[resident.id] = resident
+        return found
 
     async def devices_with_residents(self) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:

@@ -51,9 +51,7 @@ class DeviceAlarms:
                 continue
             kind = DetectionKind.FALL if event.values.get("kind") == "fall" else DetectionKind.SOS
             key = (
-                f"{event.device_id}:seq:{event.seq}"
-                if event.seq is not None
-                else f"{event.device_id}:ts:{event.ts_ms}"
+                f"{event.device_id}:seq:{event.seq}" if event.seq is not None else f"{event.device_id}:ts:{event.ts_ms}"
             )
             details = {k: v for k, v in event.values.items() if k != "kind"}
             details["source"] = "device"
@@ -84,13 +82,61 @@ def default_detectors() -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch."""
     detectors: list[Detector] = [DeviceAlarms()]
     # -- detector registration (one line each) --
-    from stream.home import HomeActivityDetector; detectors.append(HomeActivityDetector())  # noqa: E702, I001
-    from stream.vitals import VitalsDetector; detectors.append(VitalsDetector())  # noqa: E702, I001
-    from stream.safety import SafetyDetector; detectors.append(SafetyDetector())  # noqa: E702, I001
-    from stream.supervision import DeviceSupervisor; detectors.append(DeviceSupervisor())  # noqa: E702, I001
-    from stream.falls import FallDetector; detectors.append(FallDetector())  # noqa: E702, I001
+    from stream.home import HomeActivityDetector
+
+    detectors.append(HomeActivityDetector())  # noqa: E702, I001
+    from stream.vitals import VitalsDetector
+
+    detectors.append(VitalsDetector())  # noqa: E702, I001
+    from stream.safety import SafetyDetector
+
+    detectors.append(SafetyDetector())  # noqa: E702, I001
+    from stream.supervision import DeviceSupervisor
+
+    detectors.append(DeviceSupervisor())  # noqa: E702, I001
+    from stream.falls import FallDetector
+
+    detectors.append(FallDetector())  # noqa: E702, I001
     # -- end detector registration --
     return detectors
+
+
+def warm_up() -> float:
+    """Compile (or load from Numba's cache) every kernel before the first real event; returns seconds.
+
+    Runs one synthetic event of each stream through a throwaway core, so the first alarm of the day
+    does not wait for the JIT.
+    """
+    import time
+
+    from devices.events import ImuBlock
+
+    started = time.perf_counter()
+    core = StreamCore()
+    now = 1_700_000_000_000
+    imu = ImuBlock(
+        t_ms=now + np.arange(100, dtype=np.float64) * 20.0,
+        acc=np.tile(np.array([0.0, -1.0, 0.0], dtype=np.float32), (100, 1)),
+    )
+    samples = [
+        (Stream.ALARM, {"kind": "sos"}, "sos_button", None),
+        (Stream.MOTION, {"occupancy": True}, "pir", None),
+        (Stream.CONTACT, {"open": True}, "door", None),
+        (Stream.BED, {"occupied": True}, "bed", None),
+        (Stream.SEAT, {"occupied": False}, "seat", None),
+        (Stream.ENV, {"smoke": False}, "smoke", None),
+        (Stream.VITALS, {"hr": 70.0, "spo2": 97.0}, "vitals", None),
+        (Stream.STATUS, {"online": True, "battery": 90.0}, "pir", None),
+        (Stream.IMU, {}, "pendant", imu),
+    ]
+    events = [
+        Event(f"warm-{i}", "warm-up", stream, now, now, values, seq=1, device_type=kind, location="hall", imu=block)
+        for i, (stream, values, kind, block) in enumerate(samples)
+    ]
+    core.process({"warm-up": events}, now + 2_000)
+    core.advance(now + 3_600_000)
+    core.restore(core.snapshot())
+    return time.perf_counter() - started
 
 
 class StreamCore:
@@ -131,4 +177,4 @@ class StreamCore:
         self.now_ms = int(arrays.pop("core/now_ms")[0])
         for detector in self.detectors:
             prefix = f"{detector.name}/"
-            detector.restore({k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)})
+            detector.restore({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
