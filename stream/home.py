@@ -276,8 +276,21 @@ class HomeActivityDetector:
         out_i = np.zeros((2 * n_ev, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_ev, 2), dtype=np.float64)
         monitored = self._monitored(now_ms)
-        n = k.home_process(self.si, self.hist, self.wake, a.res, a.ts, a.code, a.value, a.room, a.pir,
-                           monitored, self.params, out_i, out_f)
+        n = k.home_process(
+            self.si,
+            self.hist,
+            self.wake,
+            a.res,
+            a.ts,
+            a.code,
+            a.value,
+            a.room,
+            a.pir,
+            monitored,
+            self.params,
+            out_i,
+            out_f,
+        )
         return self._detections(out_i[:n], out_f[:n], now_ms)
 
     def advance(self, now_ms: int) -> list[Detection]:
@@ -303,35 +316,42 @@ class HomeActivityDetector:
             elif kind is DetectionKind.BATHROOM_LONG:
                 why = "in the bathroom longer than the limit"
             else:
-                why = f"silence unusual for this home at this hour ({context})" if learned else (
-                    f"silence beyond the fixed limit ({context}; routine not learned yet)")
-            result.append(Detection(
-                resident_id=resident,
-                device_id="",
-                kind=kind,
-                ts_ms=start,
-                detected_ms=now_ms,
-                key=f"{kind.value}:{resident}:{start}",
-                details={
-                    "silent_s": (now_ms - start) / 1000.0,
-                    "threshold_s": thr,
-                    "due_ms": due,
-                    "context": context,
-                    "learned": bool(learned),
-                    "reason": why,
-                },
-            ))
+                why = (
+                    f"silence unusual for this home at this hour ({context})"
+                    if learned
+                    else (f"silence beyond the fixed limit ({context}; routine not learned yet)")
+                )
+            result.append(
+                Detection(
+                    resident_id=resident,
+                    device_id="",
+                    kind=kind,
+                    ts_ms=start,
+                    detected_ms=now_ms,
+                    key=f"{kind.value}:{resident}:{start}",
+                    details={
+                        "silent_s": (now_ms - start) / 1000.0,
+                        "threshold_s": thr,
+                        "due_ms": due,
+                        "context": context,
+                        "learned": bool(learned),
+                        "reason": why,
+                    },
+                )
+            )
         return result
 
     def snapshot(self) -> dict[str, np.ndarray]:
         n = len(self.residents._id_of)
         state = self.devices.snapshot("dev_")
-        state.update({
-            "residents": self.residents.to_array(),
-            "state": self.si[:n].copy(),
-            "hist": self.hist[:n].copy(),
-            "wake": self.wake[:n].copy(),
-        })
+        state.update(
+            {
+                "residents": self.residents.to_array(),
+                "state": self.si[:n].copy(),
+                "hist": self.hist[:n].copy(),
+                "wake": self.wake[:n].copy(),
+            }
+        )
         return state
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:

@@ -49,8 +49,7 @@ class ReferenceHome:
     def __init__(self, config: HomeConfig, n_residents: int, offset_min: int = 0) -> None:
         self.c = config
         self.residents = [
-            _Resident(offset_min, np.zeros((2, 24, config.hist_bins), dtype=np.float32))
-            for _ in range(n_residents)
+            _Resident(offset_min, np.zeros((2, 24, config.hist_bins), dtype=np.float32)) for _ in range(n_residents)
         ]
         self.log_ratio = math.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
 
@@ -148,17 +147,25 @@ class ReferenceHome:
                 p.fired = 2
         if p.abs_deadline <= t:
             if monitored[r]:
-                out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, self.c.absence_s,
-                            k.CTX_ACTIVE))
+                out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, self.c.absence_s, k.CTX_ACTIVE))
             p.abs_deadline = k.NEVER
 
     # -- the two entry points ---------------------------------------------------------------------
-    def process(self, res: np.ndarray, ts: np.ndarray, code: np.ndarray, value: np.ndarray, room: np.ndarray,
-                pir: np.ndarray, monitored: npt.NDArray[np.uint8]) -> list[Row]:
+    def process(
+        self,
+        res: np.ndarray,
+        ts: np.ndarray,
+        code: np.ndarray,
+        value: np.ndarray,
+        room: np.ndarray,
+        pir: np.ndarray,
+        monitored: npt.NDArray[np.uint8],
+    ) -> list[Row]:
         c = self.c
         out: list[Row] = []
-        for r, t, ev, on, where, motion in zip(res.tolist(), ts.tolist(), code.tolist(), value.tolist(),
-                                               room.tolist(), pir.tolist(), strict=True):
+        for r, t, ev, on, where, motion in zip(
+            res.tolist(), ts.tolist(), code.tolist(), value.tolist(), room.tolist(), pir.tolist(), strict=True
+        ):
             if ev == k.EV_IGNORE:
                 continue
             p = self.residents[r]
@@ -232,8 +239,9 @@ class Synthetic:
         return int(self.res.shape[0])
 
 
-def synthetic_homes(n_residents: int, days: int, seed: int, events_per_day: int = 120,
-                    start_ms: int = 1_700_006_400_000) -> Synthetic:
+def synthetic_homes(
+    n_residents: int, days: int, seed: int, events_per_day: int = 120, start_ms: int = 1_700_006_400_000
+) -> Synthetic:
     """Seeded daily routines: wake ~07:30, bed ~22:30 (bed pad), daytime events in bursts with pauses,
     the odd outing (entrance door), bathroom motion; ``start_ms`` is a UTC midnight."""
     rng = np.random.default_rng(seed)
@@ -245,10 +253,14 @@ def synthetic_homes(n_residents: int, days: int, seed: int, events_per_day: int 
             sleep = day0 + int((22.5 + rng.normal(0, 0.5)) * 3_600_000)
             n = max(2, int(rng.poisson(events_per_day)))
             bursts = np.sort(rng.uniform(wake, sleep, size=max(1, n // 8)))
-            times = np.sort((np.repeat(bursts, 8)[:n] + rng.exponential(60_000, size=min(n, bursts.size * 8)))
-                            .astype(np.int64))
-            code = rng.choice([k.EV_ACTIVITY, k.EV_ACTIVITY, k.EV_ACTIVITY, k.EV_SEAT, k.EV_DOOR],
-                              size=times.size, p=[0.5, 0.2, 0.2, 0.07, 0.03])
+            times = np.sort(
+                (np.repeat(bursts, 8)[:n] + rng.exponential(60_000, size=min(n, bursts.size * 8))).astype(np.int64)
+            )
+            code = rng.choice(
+                [k.EV_ACTIVITY, k.EV_ACTIVITY, k.EV_ACTIVITY, k.EV_SEAT, k.EV_DOOR],
+                size=times.size,
+                p=[0.5, 0.2, 0.2, 0.07, 0.03],
+            )
             value = rng.integers(0, 2, size=times.size)
             room = rng.choice([k.ROOM_OTHER, k.ROOM_BATH, k.ROOM_BED], size=times.size, p=[0.7, 0.2, 0.1])
             pir = rng.integers(0, 2, size=times.size)
@@ -261,8 +273,9 @@ def synthetic_homes(n_residents: int, days: int, seed: int, events_per_day: int 
     return Synthetic(*cols)
 
 
-def run_kernel(config: HomeConfig, data: Synthetic, n_residents: int,
-               monitored: npt.NDArray[np.uint8] | None = None) -> list[Row]:
+def run_kernel(
+    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+) -> list[Row]:
     """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event."""
     si = k.new_state(n_residents, 0)
     hist = np.zeros((n_residents, 2, 24, config.hist_bins), dtype=np.float32)
@@ -271,16 +284,20 @@ def run_kernel(config: HomeConfig, data: Synthetic, n_residents: int,
     params = config.params()
     out_i = np.zeros((2 * len(data) + 2 * n_residents, 5), dtype=np.int64)
     out_f = np.zeros_like(out_i, dtype=np.float64)[:, :2]
-    n = k.home_process(si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon,
-                       params, out_i, out_f)
+    n = k.home_process(
+        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
+    )
     end = int(data.ts[-1]) + 86_400_000 if len(data) else 0
     m = k.home_advance(si, n_residents, end, mon, params, out_i[n:], out_f[n:])
-    return [(a, b, c, d, e, f, int(g)) for (a, b, c, d, e), (f, g) in
-            zip(out_i[: n + m].tolist(), out_f[: n + m].tolist(), strict=True)]
+    return [
+        (a, b, c, d, e, f, int(g))
+        for (a, b, c, d, e), (f, g) in zip(out_i[: n + m].tolist(), out_f[: n + m].tolist(), strict=True)
+    ]
 
 
-def run_reference(config: HomeConfig, data: Synthetic, n_residents: int,
-                  monitored: npt.NDArray[np.uint8] | None = None) -> list[Row]:
+def run_reference(
+    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+) -> list[Row]:
     ref = ReferenceHome(config, n_residents)
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     out = ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, mon)

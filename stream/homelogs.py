@@ -107,8 +107,12 @@ def load_index(directory: Path) -> list[HomeEntry]:
     """The homes of a log set, in index order."""
     with (Path(directory) / "index.csv").open(newline="") as handle:
         return [
-            HomeEntry(row["file"], row["home"] or Path(row["file"]).stem, iso_to_ms(row["first_ts"]),
-                      iso_to_ms(row["last_ts"]))
+            HomeEntry(
+                row["file"],
+                row["home"] or Path(row["file"]).stem,
+                iso_to_ms(row["first_ts"]),
+                iso_to_ms(row["last_ts"]),
+            )
             for row in csv.DictReader(handle)
         ]
 

@@ -107,8 +107,15 @@ class Trial:
         return None if self.alert_ms is None else (self.alert_ms - self.last_activity_ms) / 1000.0
 
 
-def pick_cuts(log: HomeLog, n: int, rng: np.random.Generator, *, warmup_days: float = 7.0,
-              day_hours: tuple[int, int] = (8, 20), step_ms: int = STEP_MS) -> list[int]:
+def pick_cuts(
+    log: HomeLog,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    warmup_days: float = 7.0,
+    day_hours: tuple[int, int] = (8, 20),
+    step_ms: int = STEP_MS,
+) -> list[int]:
     """``n`` step-aligned daytime moments after the warm-up when the resident is at home.
 
     At home and up: the last event before the cut is not the entrance door (after the door and a
@@ -138,8 +145,15 @@ def pick_cuts(log: HomeLog, n: int, rng: np.random.Generator, *, warmup_days: fl
     return sorted(cuts)
 
 
-def inject(log: HomeLog, n: int, seed: int = 0, *, horizon_s: float = 24 * 3600.0,
-           config: HomeConfig | None = None, step_ms: int = STEP_MS) -> list[Trial]:
+def inject(
+    log: HomeLog,
+    n: int,
+    seed: int = 0,
+    *,
+    horizon_s: float = 24 * 3600.0,
+    config: HomeConfig | None = None,
+    step_ms: int = STEP_MS,
+) -> list[Trial]:
     """Cut ``log`` at ``n`` seeded daytime moments and time the inactivity alert after each cut."""
     rng = np.random.default_rng(seed)
     cuts = pick_cuts(log, n, rng, step_ms=step_ms)
@@ -151,8 +165,15 @@ def inject(log: HomeLog, n: int, seed: int = 0, *, horizon_s: float = 24 * 3600.
     def keep(clock: int, core: StreamCore) -> None:
         snapshots.append((clock, core.snapshot()))
 
-    before = run_log(StreamCore(home_detectors(config)), events, log.entry.first_ms, cuts[-1], step_ms,
-                     checkpoints=cuts, on_checkpoint=keep)
+    before = run_log(
+        StreamCore(home_detectors(config)),
+        events,
+        log.entry.first_ms,
+        cuts[-1],
+        step_ms,
+        checkpoints=cuts,
+        on_checkpoint=keep,
+    )
     trials: list[Trial] = []
     horizon_ms = int(horizon_s * 1000)
     for cut, blob in snapshots:
@@ -161,8 +182,9 @@ def inject(log: HomeLog, n: int, seed: int = 0, *, horizon_s: float = 24 * 3600.
         core = StreamCore(home_detectors(config))
         core.restore(blob)
         alert: Detection | None = next(  # this silence may have alerted before the cut already
-            (d for d in before if d.kind in INACTIVITY_KINDS and d.ts_ms >= last_activity
-             and d.detected_ms <= cut), None)
+            (d for d in before if d.kind in INACTIVITY_KINDS and d.ts_ms >= last_activity and d.detected_ms <= cut),
+            None,
+        )
         clock = cut
         while alert is None and clock < cut + horizon_ms:
             clock += step_ms
@@ -170,9 +192,15 @@ def inject(log: HomeLog, n: int, seed: int = 0, *, horizon_s: float = 24 * 3600.
                 if detection.kind in INACTIVITY_KINDS and detection.ts_ms >= last_activity:
                     alert = detection
                     break
-        trials.append(Trial(log.entry.home, cut, last_activity,
-                            None if alert is None else alert.detected_ms,
-                            None if alert is None else alert.kind.value))
+        trials.append(
+            Trial(
+                log.entry.home,
+                cut,
+                last_activity,
+                None if alert is None else alert.detected_ms,
+                None if alert is None else alert.kind.value,
+            )
+        )
     return trials
 
 
@@ -189,8 +217,15 @@ def summarise_trials(trials: Iterable[Trial]) -> dict[str, Any]:
     }
 
 
-def replay_homes(directory: Path, out: IO[str] = sys.stdout, *, inject_n: int = 0, seed: int = 0,
-                 config: HomeConfig | None = None, err: IO[str] = sys.stderr) -> dict[str, Any]:
+def replay_homes(
+    directory: Path,
+    out: IO[str] = sys.stdout,
+    *,
+    inject_n: int = 0,
+    seed: int = 0,
+    config: HomeConfig | None = None,
+    err: IO[str] = sys.stderr,
+) -> dict[str, Any]:
     """Replay every home of a log set; one JSON line per alert, a summary line last (also returned)."""
     logs = load_homes(Path(directory))
     home_days = 0.0
@@ -198,8 +233,7 @@ def replay_homes(directory: Path, out: IO[str] = sys.stdout, *, inject_n: int = 
     by_kind: dict[str, int] = {}
     trials: list[Trial] = []
     for number, log in enumerate(logs, 1):
-        print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days",
-              file=err, flush=True)
+        print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days", file=err, flush=True)
         core = StreamCore(home_detectors(config))
         found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
         for detection in found:

@@ -50,10 +50,17 @@ class SafetyDetector:
         for i, c in out[:n].tolist():
             event = env[i]
             kind = KINDS[c]
-            found.append(Detection(
-                event.resident_id, event.device_id, kind, event.ts_ms, now_ms,
-                f"{kind.value}:{event.device_id}:{event.ts_ms}",
-                details={"location": event.location, "reason": f"{CHANNELS[c]} reported by the sensor"}))
+            found.append(
+                Detection(
+                    event.resident_id,
+                    event.device_id,
+                    kind,
+                    event.ts_ms,
+                    now_ms,
+                    f"{kind.value}:{event.device_id}:{event.ts_ms}",
+                    details={"location": event.location, "reason": f"{CHANNELS[c]} reported by the sensor"},
+                )
+            )
         return found
 
     def advance(self, now_ms: int) -> list[Detection]:

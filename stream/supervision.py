@@ -104,8 +104,7 @@ class DeviceTable:
         ts = np.fromiter((e.ts_ms for e in events), dtype=np.int64, count=len(events))
         online = np.fromiter((_online(e) for e in events), dtype=np.int64, count=len(events))
         battery = np.fromiter((_battery(e) for e in events), dtype=np.int64, count=len(events))
-        is_status = np.fromiter((e.stream is Stream.STATUS for e in events), dtype=np.int64,
-                                count=len(events))
+        is_status = np.fromiter((e.stream is Stream.STATUS for e in events), dtype=np.int64, count=len(events))
         has_battery = battery >= 0
         if has_battery.any():
             self.dev[slot[has_battery], k.D_CLASS] = 0
@@ -161,10 +160,8 @@ class DeviceSupervisor:
                 details: dict[str, object] = {"reason": "last will: device reported offline"}
             else:
                 kind, key = DetectionKind.LOW_BATTERY, f"low_battery:{event.device_id}:{start}"
-                details = {"battery_pct": event.values.get("battery"),
-                           "threshold_pct": self.config.low_battery_pct}
-            out.append(Detection(event.resident_id, event.device_id, kind, start, now_ms, key,
-                                 details=details))
+                details = {"battery_pct": event.values.get("battery"), "threshold_pct": self.config.low_battery_pct}
+            out.append(Detection(event.resident_id, event.device_id, kind, start, now_ms, key, details=details))
         for event in events:
             self._device_resident.setdefault(event.device_id, event.resident_id)
         out.extend(self._unmonitored(now_ms))
@@ -174,13 +171,26 @@ class DeviceSupervisor:
         out: list[Detection] = []
         for device_id, last in self.devices.silent(now_ms):
             d = self.devices.slots.get(device_id)
-            limit = (self.config.silent_mains_s if d is not None and self.devices.dev[d, k.D_CLASS] == 1
-                     else self.config.silent_battery_s)
-            out.append(Detection(
-                self._device_resident.get(device_id, ""), device_id, DetectionKind.DEVICE_SILENT, last,
-                now_ms, f"device_silent:{device_id}:{last}",
-                details={"silent_s": (now_ms - last) / 1000.0, "threshold_s": limit,
-                         "reason": "no message for longer than the device class allows"}))
+            limit = (
+                self.config.silent_mains_s
+                if d is not None and self.devices.dev[d, k.D_CLASS] == 1
+                else self.config.silent_battery_s
+            )
+            out.append(
+                Detection(
+                    self._device_resident.get(device_id, ""),
+                    device_id,
+                    DetectionKind.DEVICE_SILENT,
+                    last,
+                    now_ms,
+                    f"device_silent:{device_id}:{last}",
+                    details={
+                        "silent_s": (now_ms - last) / 1000.0,
+                        "threshold_s": limit,
+                        "reason": "no message for longer than the device class allows",
+                    },
+                )
+            )
         out.extend(self._unmonitored(now_ms))
         return out
 
@@ -194,10 +204,17 @@ class DeviceSupervisor:
         newly = np.flatnonzero((monitored == 0) & (self.unmonitored_since[:n_res] < 0))
         for r in newly.tolist():
             resident = self.residents.id_of(r) or ""
-            out.append(Detection(
-                resident, "", DetectionKind.UNMONITORED, int(since[r]), now_ms,
-                f"unmonitored:{resident}:{int(since[r])}",
-                details={"reason": "every activity sensor of the home is offline or silent"}))
+            out.append(
+                Detection(
+                    resident,
+                    "",
+                    DetectionKind.UNMONITORED,
+                    int(since[r]),
+                    now_ms,
+                    f"unmonitored:{resident}:{int(since[r])}",
+                    details={"reason": "every activity sensor of the home is offline or silent"},
+                )
+            )
         self.unmonitored_since[:n_res] = np.where(monitored == 0, since, -1)
         return out
 
@@ -223,6 +240,9 @@ class DeviceSupervisor:
         since = np.asarray(state["unmonitored_since"], dtype=np.int64)
         self.unmonitored_since[: len(since)] = since
         self._device_resident = {
-            d: o for d, o in zip(self.devices.slots.to_array().tolist(),
-                                 np.asarray(state["dev_owner"]).tolist(), strict=True) if d
+            d: o
+            for d, o in zip(
+                self.devices.slots.to_array().tolist(), np.asarray(state["dev_owner"]).tolist(), strict=True
+            )
+            if d
         }

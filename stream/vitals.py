@@ -57,8 +57,9 @@ def _default_rules() -> dict[str, SignalRule]:
         "spo2": SignalRule(90.0, 101.0, valid_lo=50.0, valid_hi=100.0),
         "sbp": SignalRule(90.0, 180.0, sustain_s=0.0, valid_lo=40.0, valid_hi=300.0, max_gap_s=1800.0),
         "dbp": SignalRule(40.0, 110.0, sustain_s=0.0, valid_lo=20.0, valid_hi=200.0, max_gap_s=1800.0),
-        "temp": SignalRule(35.0, 38.0, sustain_s=300.0, valid_lo=30.0, valid_hi=45.0, max_gap_s=3600.0,
-                           trend_delta=0.8),
+        "temp": SignalRule(
+            35.0, 38.0, sustain_s=300.0, valid_lo=30.0, valid_hi=45.0, max_gap_s=3600.0, trend_delta=0.8
+        ),
     }
 
 
@@ -140,7 +141,8 @@ class VitalsDetector:
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
         readings = [
             (e, s, value)
-            for e in events if e.stream is Stream.VITALS
+            for e in events
+            if e.stream is Stream.VITALS
             for s, name in enumerate(k.SIGNALS)
             if name in e.values and (value := _number(e.values[name])) is not None
         ]
@@ -162,16 +164,38 @@ class VitalsDetector:
             unit = UNITS[signal]
             if rule == k.R_TREND:
                 label = "trend"
-                details = {"signal": signal, "rule": "trend", "recent": round(v, 2), "baseline": round(threshold, 2),
-                           "rise": round(extent, 2), "threshold": self.config.rules[signal].trend_delta,
-                           "unit": unit, "reason": f"{signal} risen over the resident's own baseline"}
+                details = {
+                    "signal": signal,
+                    "rule": "trend",
+                    "recent": round(v, 2),
+                    "baseline": round(threshold, 2),
+                    "rise": round(extent, 2),
+                    "threshold": self.config.rules[signal].trend_delta,
+                    "unit": unit,
+                    "reason": f"{signal} risen over the resident's own baseline",
+                }
             else:
                 label = "low" if rule == k.R_LOW else "high"
-                details = {"signal": signal, "rule": label, "value": v, "threshold": threshold, "unit": unit,
-                           "sustained_s": extent,
-                           "reason": f"{signal} {'below' if label == 'low' else 'above'} the limit, sustained"}
-            out.append(Detection(event.resident_id, event.device_id, DetectionKind.VITALS, int(start), now_ms,
-                                 f"vitals:{event.resident_id}:{signal}:{label}:{int(start)}", details=details))
+                details = {
+                    "signal": signal,
+                    "rule": label,
+                    "value": v,
+                    "threshold": threshold,
+                    "unit": unit,
+                    "sustained_s": extent,
+                    "reason": f"{signal} {'below' if label == 'low' else 'above'} the limit, sustained",
+                }
+            out.append(
+                Detection(
+                    event.resident_id,
+                    event.device_id,
+                    DetectionKind.VITALS,
+                    int(start),
+                    now_ms,
+                    f"vitals:{event.resident_id}:{signal}:{label}:{int(start)}",
+                    details=details,
+                )
+            )
         return out
 
     def advance(self, now_ms: int) -> list[Detection]:
