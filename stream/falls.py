@@ -32,7 +32,7 @@ from stream.slots import SlotMap, grow
 FEATURE_NAMES = K.FEATURE_NAMES
 PHI_NAMES = ("log_impact", "posture_90", "log_post_std", "log_pre_std", "log_post_activity", "free_fall")
 
-SHIPPED_WEIGHTS: tuple[float, ...] = (-10.15, 5.10, 8.21, -0.81, 0.15, -0.29, 0.37)
+SHIPPED_WEIGHTS: tuple[float, ...] = (-10.321, 5.099, 8.195, -0.852, 0.132, -0.299, 0.335)
 """Bias then one weight per ``PHI_NAMES`` entry; fitted by :func:`fit_weights` on every recording of
 ``shared/data/falls`` (``python -m stream.replay_falls --fit DIR`` prints them)."""
 
@@ -63,8 +63,8 @@ class FallParams:
             raise ValueError("need 0 < search_s and decide_s > search_s + 1.5 s")
         if decide + K.WIN_PRE + 10 > K.RING_LEN:
             raise ValueError(f"decide_s too long for the {K.RING_LEN * K.BIN_MS / 1000:.1f} s ring")
-        if decide // search + 1 > K.CMAX:
-            raise ValueError(f"decide_s / search_s must be below {K.CMAX - 1}")
+        if decide // search + 2 > K.CMAX:
+            raise ValueError(f"decide_s / search_s must be below {K.CMAX - 2}")
         if self.force_s * 1000 < self.decide_s * 1000 + K.BIN_MS or self.force_s > 10.0:
             raise ValueError("need decide_s < force_s ≤ 10 s (report within 10 s of the impact)")
         if self.gap_s <= 0 or self.back_tol_ms < 0 or not 0.0 <= self.threshold <= 1.0:
@@ -109,14 +109,12 @@ def phi_features(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def fit_weights(features: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_], l2: float = 1.0) -> tuple[float, ...]:
     """L2-regularised logistic regression (Newton / IRLS) of ``labels`` on ``φ(features)``.
 
-    Returns bias then weights, the ``FallParams.weights`` layout. The classes are weighted to equal
-    total mass so the fit does not follow the (arbitrary) ratio of falls to activities in a set.
+    Returns bias then weights, the ``FallParams.weights`` layout. Every candidate counts once:
+    activity candidates outnumber falls, which keeps false alarms rare.
     """
     x = np.column_stack([np.ones(len(features)), phi_features(features)])
     y = np.asarray(labels, dtype=np.float64)
-    n_pos = max(1.0, y.sum())
-    n_neg = max(1.0, len(y) - y.sum())
-    sw = np.where(y > 0, len(y) / (2 * n_pos), len(y) / (2 * n_neg))
+    sw = np.ones_like(y)
     reg = l2 * np.diag(np.r_[0.0, np.ones(x.shape[1] - 1)])
     w = np.zeros(x.shape[1])
     for _ in range(100):

@@ -110,7 +110,8 @@ def replay_recordings(
 
         tick = EPOCH_MS + 1000
         pos = 0
-        while pos < len(chunks):
+        quiet_until = (chunks[-1][0] if chunks else EPOCH_MS) + params.force_s * 1000 + 2000
+        while pos < len(chunks) or tick <= quiet_until:
             batch: dict[str, list[Event]] = {}
             while pos < len(chunks) and chunks[pos][0] <= tick:
                 event = chunks[pos][2]
@@ -120,7 +121,6 @@ def replay_recordings(
                 collect(core.process(batch, tick))
             collect(core.advance(tick))
             tick += 1000
-        collect(core.advance(tick + 60_000))
         for i in group:
             results.append(RecordingResult(i, rows[i], durations[i], found[i]))
         _progress(

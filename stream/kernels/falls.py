@@ -11,8 +11,9 @@ angles in degrees. Per-device state is a structure of arrays indexed by slot:
 Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation and rate invariant):
 
 1. Samples fall into bins ``k = ⌊(t − T0) · 0.02⌋`` (50 ms; ``T0`` = first sample of the segment).
-   Non-finite samples are skipped; a sample up to ``back_tol_ms`` earlier than the latest one joins
-   the open bin; a larger backward jump or a gap longer than ``gap_bins`` bins closes the segment
+   Non-finite samples are skipped; a sample earlier than the open bin's start by at most
+   ``back_tol_ms`` joins the open bin; a larger backward jump or a gap longer than ``gap_bins`` bins
+   closes the segment
    (a pending candidate is decided on the data so far) and starts a new one at that sample.
 2. Windowed spread over the last ``W = 10`` bins (0.5 s):
    ``σ(j) = sqrt(ΔS/Δn − |ΔA/Δn|²)`` (g), the RMS deviation of the acceleration vector from its
@@ -58,7 +59,7 @@ WIN_PRE, WIN_BINS = 80, 200
 S_STARTED = 0
 S_T0 = 1
 S_K = 2
-S_TLAST = 3
+S_SPARE = 3
 S_BX = 4
 S_BY = 5
 S_BZ = 6
@@ -80,6 +81,9 @@ C_TRIGB, C_IMPB, C_IMPMAX, C_IMPMS = 0, 1, 2, 3
 CMAX = 8
 """Candidates alive at once per device (triggers ≥ search_bins apart, each decided decide_bins after)."""
 N_STATE = S_CAND0 + 4 * CMAX
+EDGE_GUARD_MS = 1e-3
+"""The per-sample fast path accepts ``t < bin end − 1 µs``; samples in that last µs take the exact
+``⌊(t − T0)·0.02⌋`` path, so bin membership never depends on rounding of the bin edge."""
 DEDUP_MS = 10_000.0
 """A fall whose impact is within 10 s after the previous reported fall's impact is the same fall."""
 
@@ -149,7 +153,7 @@ def phi(feat: np.ndarray, out: np.ndarray) -> None:
     out[5] = feat[F_FREEFALL]
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
 def _cum(ring: np.ndarray, s: int, j: int, col: int) -> float:
     """``C(j)`` for column ``col``; 0 before the segment's first bin."""
     if j < 0:
@@ -297,7 +301,7 @@ def _decide(
     return n_out + 1
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
 def _close_bin(
     s: int,
     sc: np.ndarray,
@@ -415,7 +419,7 @@ def _decide_all(
     return n_out
 
 
-@njit(**JIT)
+@njit(**JIT, inline="always")
 def _start_segment(s: int, t: float, sc: np.ndarray) -> None:
     """Reset slot ``s`` to an empty segment whose first bin starts at ``t`` (ms)."""
     last_fall = sc[s, S_LASTFALL]
@@ -424,7 +428,6 @@ def _start_segment(s: int, t: float, sc: np.ndarray) -> None:
     sc[s, S_LASTFALL] = last_fall
     sc[s, S_STARTED] = 1.0
     sc[s, S_T0] = t
-    sc[s, S_TLAST] = t
     sc[s, S_BMAX] = -1.0
 
 
@@ -448,7 +451,8 @@ def process_runs(
     ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g. Processing starts at run ``pos[0]``,
     sample ``pos[1]``; if the output arrays fill up it stops before the sample that could emit and
     leaves ``pos`` there (``pos[0] == len(run_slot)`` when done), so the caller can grow and resume.
-    Per sample: one bin index, five sums and a max (O(1)); per 50 ms bin: O(1); per decision: O(200).
+    Per sample: a range test of ``t`` against the open bin, ``|a|²``, five sums and a max (O(1));
+    per 50 ms bin: O(1); per decision: O(200).
     """
     n_runs = run_slot.shape[0]
     cap = out_slot.shape[0]
@@ -464,7 +468,6 @@ def process_runs(
         started = sc[s, S_STARTED] != 0.0
         t0 = sc[s, S_T0]
         k = int(sc[s, S_K])
-        tlast = sc[s, S_TLAST]
         bx = sc[s, S_BX]
         by = sc[s, S_BY]
         bz = sc[s, S_BZ]
@@ -472,62 +475,67 @@ def process_runs(
         bs = sc[s, S_BS]
         bmax = sc[s, S_BMAX]
         btmax = sc[s, S_BTMAX]
+        # the open bin accepts t in [lo, hi); hi is 1 µs short of the exact edge, the rest is exact
+        lo = t0 + k * BIN_MS - back_tol
+        hi = t0 + (k + 1) * BIN_MS - EDGE_GUARD_MS
+        if not started:
+            lo = np.inf
         for i in range(i0, i1):
             t = t_ms[i]
             x = np.float64(acc[i, 0])
             y = np.float64(acc[i, 1])
             z = np.float64(acc[i, 2])
-            if not (t - t == 0.0 and x - x == 0.0 and y - y == 0.0 and z - z == 0.0):
+            m2 = x * x + y * y + z * z
+            if m2 - m2 != 0.0:
                 continue
-            if not started:
-                _start_segment(s, t, sc)
-                started = True
-                t0 = t
-                k = 0
-                tlast = t
-                bx = by = bz = bn = bs = 0.0
-                bmax = -1.0
-                btmax = 0.0
-            kk = math.floor((t - t0) * INV_BIN)
-            if kk > k or t < tlast - back_tol:
-                if n_out + CMAX + 2 > cap:
-                    sc[s, S_K] = k
-                    sc[s, S_TLAST] = tlast
-                    sc[s, S_BX] = bx
-                    sc[s, S_BY] = by
-                    sc[s, S_BZ] = bz
-                    sc[s, S_BN] = bn
-                    sc[s, S_BS] = bs
-                    sc[s, S_BMAX] = bmax
-                    sc[s, S_BTMAX] = btmax
-                    pos[0] = r
-                    pos[1] = i
-                    return n_out
-                sc[s, S_K] = k
-                sc[s, S_BX] = bx
-                sc[s, S_BY] = by
-                sc[s, S_BZ] = bz
-                sc[s, S_BN] = bn
-                sc[s, S_BS] = bs
-                sc[s, S_BMAX] = bmax
-                sc[s, S_BTMAX] = btmax
-                n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
-                if t < tlast - back_tol or kk - k > gap_bins:
-                    n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out_slot, out_f, out_win, n_out)
+            if not (t >= lo and t < hi):
+                if t - t != 0.0:
+                    continue
+                if not started:
                     _start_segment(s, t, sc)
+                    started = True
                     t0 = t
                     k = 0
-                    tlast = t
+                    bmax = -1.0
                 else:
-                    while int(sc[s, S_K]) < kk:
+                    kk = math.floor((t - t0) * INV_BIN)
+                    back = t < lo
+                    if kk > k or back:
+                        if n_out + CMAX + 2 > cap:
+                            sc[s, S_K] = k
+                            sc[s, S_BX] = bx
+                            sc[s, S_BY] = by
+                            sc[s, S_BZ] = bz
+                            sc[s, S_BN] = bn
+                            sc[s, S_BS] = bs
+                            sc[s, S_BMAX] = bmax
+                            sc[s, S_BTMAX] = btmax
+                            pos[0] = r
+                            pos[1] = i
+                            return n_out
+                        sc[s, S_K] = k
+                        sc[s, S_BX] = bx
+                        sc[s, S_BY] = by
+                        sc[s, S_BZ] = bz
+                        sc[s, S_BN] = bn
+                        sc[s, S_BS] = bs
+                        sc[s, S_BMAX] = bmax
+                        sc[s, S_BTMAX] = btmax
                         n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
-                    k = kk
-                bx = by = bz = bn = bs = 0.0
-                bmax = -1.0
-                btmax = 0.0
-            if t > tlast:
-                tlast = t
-            m2 = x * x + y * y + z * z
+                        if back or kk - k > gap_bins:
+                            n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out_slot, out_f, out_win, n_out)
+                            _start_segment(s, t, sc)
+                            t0 = t
+                            k = 0
+                        else:
+                            while int(sc[s, S_K]) < kk:
+                                n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
+                            k = kk
+                        bx = by = bz = bn = bs = 0.0
+                        bmax = -1.0
+                        btmax = 0.0
+                lo = t0 + k * BIN_MS - back_tol
+                hi = t0 + (k + 1) * BIN_MS - EDGE_GUARD_MS
             bx += x
             by += y
             bz += z
@@ -537,7 +545,6 @@ def process_runs(
                 bmax = m2
                 btmax = t
         sc[s, S_K] = k
-        sc[s, S_TLAST] = tlast
         sc[s, S_BX] = bx
         sc[s, S_BY] = by
         sc[s, S_BZ] = bz

@@ -1,0 +1,156 @@
+"""The fall kernels against their plain-NumPy reference twin (stream.falls_bench.reference_falls)."""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from stream.falls import FallParams
+from stream.falls_bench import reference_falls
+from stream.kernels import falls as K
+from tests.stream.fall_signals import scenario
+
+PARAMS = FallParams(emit_all=True).to_array()
+
+
+def run_kernel(
+    t: npt.NDArray[np.float64],
+    a: npt.NDArray[np.float32],
+    cuts: list[tuple[int, int]],
+    now_ms: float,
+    rows: int = 64,
+    params: npt.NDArray[np.float64] = PARAMS,
+) -> npt.NDArray[np.float64]:
+    """Feed ``cuts`` (sample ranges) as consecutive runs of one device, then ``advance(now_ms)``."""
+    sc = np.zeros((1, K.N_STATE))
+    ring = np.zeros((1, K.RING_LEN, K.N_RING))
+    starts = np.array([c[0] for c in cuts] + [cuts[-1][1]], dtype=np.int64)
+    slots = np.zeros(len(cuts), dtype=np.int64)
+    out: list[npt.NDArray[np.float64]] = []
+    pos = np.zeros(2, dtype=np.int64)
+    while pos[0] < len(cuts):
+        o_slot = np.zeros(rows, dtype=np.int64)
+        o_f = np.zeros((rows, K.N_OUT))
+        o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+        n = K.process_runs(t, a, slots, starts, sc, ring, params, o_slot, o_f, o_w, pos)
+        out.append(o_f[:n].copy())
+    o_slot = np.zeros(K.CMAX, dtype=np.int64)
+    o_f = np.zeros((K.CMAX, K.N_OUT))
+    o_w = np.zeros((K.CMAX, K.WIN_BINS, 3), dtype=np.float32)
+    n = K.advance_slots(now_ms, 1, sc, ring, params, o_slot, o_f, o_w)
+    out.append(o_f[:n].copy())
+    return np.vstack(out)
+
+
+def assert_same(kernel: npt.NDArray[np.float64], reference: npt.NDArray[np.float64]) -> None:
+    assert kernel.shape == reference.shape
+    np.testing.assert_allclose(kernel, reference, rtol=1e-12, atol=1e-9)
+
+
+def messy_signal(seed: int, rate: float, irregular: bool) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+    """Falls, a hard sit and walking, with NaN runs, a forward gap and a backward clock jump."""
+    rng = np.random.default_rng(seed)
+    parts_t, parts_a = [], []
+    offset = 0.0
+    for kind in ("walk", "fall", "sit_hard", "fall", "jump"):
+        t, a, _ = scenario(kind, rate, rng, irregular, seconds=16.0)
+        parts_t.append(t + offset)
+        parts_a.append(a)
+        offset += 16_000.0 + rng.uniform(0, 3000)  # gaps up to 3 s (below the reset gap)
+    t = np.concatenate(parts_t)
+    a = np.concatenate(parts_a)
+    n = len(t)
+    a[: max(1, n // 200)] = np.nan  # NaN at the start
+    mid = n // 3
+    a[mid : mid + n // 100, 1] = np.nan  # in the middle
+    t[mid + n // 50] = np.nan  # a bad timestamp
+    a[-3:] = np.inf  # at the end
+    t[n // 2 :] += 7_000.0  # a forward jump beyond the 5 s reset gap
+    t[2 * n // 3 :] -= 30_000.0  # a backward clock jump
+    return t, a
+
+
+@pytest.mark.parametrize(
+    ("seed", "rate", "irregular"),
+    [(1, 20.0, False), (2, 50.0, True), (3, 87.0, True), (4, 100.0, False), (5, 200.0, False)],
+)
+def test_kernel_matches_reference_batch_chunks_and_one_by_one(seed: int, rate: float, irregular: bool) -> None:
+    t, a = messy_signal(seed, rate, irregular)
+    now = float(np.nanmax(t)) + 60_000.0
+    reference = reference_falls(t, a, PARAMS, now)
+    assert reference.shape[0] >= 4  # the scenario's candidates were found at all
+    assert reference[:, K.O_FORCED].max() == 1.0  # the clock jump forced a decision
+    n = len(t)
+    assert_same(run_kernel(t, a, [(0, n)], now), reference)
+    rng = np.random.default_rng(seed)
+    cuts = np.unique(np.r_[0, rng.integers(1, n, size=200), n])
+    assert_same(run_kernel(t, a, [(int(lo), int(hi)) for lo, hi in itertools.pairwise(cuts)], now), reference)
+    one_by_one = [(i, i + 1) for i in range(n)]
+    assert_same(run_kernel(t, a, one_by_one, now, rows=K.CMAX + 2), reference)
+
+
+def test_rate_change_mid_stream_matches_reference() -> None:
+    rng = np.random.default_rng(7)
+    t1, a1, _ = scenario("fall", 200.0, rng)
+    t2, a2, _ = scenario("fall", 20.0, rng)
+    t = np.r_[t1, t2 + 20_000.0]
+    a = np.vstack([a1, a2])
+    now = t[-1] + 60_000.0
+    reference = reference_falls(t, a, PARAMS, now)
+    assert int(reference[:, K.O_IS_FALL].sum()) == 2
+    assert_same(run_kernel(t, a, [(0, len(t))], now), reference)
+
+
+def test_pending_candidate_waits_for_force_time() -> None:
+    rng = np.random.default_rng(8)
+    t, a, impact = scenario("fall", 100.0, rng, seconds=10.0)  # ends 2 s after the impact
+    early = run_kernel(t, a, [(0, len(t))], impact + 5_000.0)
+    assert early.shape[0] == 0
+    late = run_kernel(t, a, [(0, len(t))], impact + 8_100.0)
+    assert late.shape[0] == 1 and late[0, K.O_FORCED] == 1.0
+    assert_same(late, reference_falls(t, a, PARAMS, impact + 8_100.0))
+
+
+def test_all_nan_and_empty_input_emit_nothing() -> None:
+    t = 1.7e12 + np.arange(500) * 10.0
+    a = np.full((500, 3), np.nan, dtype=np.float32)
+    assert run_kernel(t, a, [(0, 500)], t[-1] + 1e5).shape[0] == 0
+    assert reference_falls(t, a, PARAMS, t[-1] + 1e5).shape[0] == 0
+
+
+def test_output_capacity_resume_gives_the_same_rows() -> None:
+    t, a = messy_signal(11, 100.0, False)
+    now = float(np.nanmax(t)) + 60_000.0
+    big = run_kernel(t, a, [(0, len(t))], now, rows=256)
+    small = run_kernel(t, a, [(0, len(t))], now, rows=K.CMAX + 2)
+    assert_same(small, big)
+
+
+@pytest.mark.parametrize("kind", ["fall", "sit_hard", "drop", "walk", "jump"])
+@pytest.mark.parametrize(("rate", "irregular"), [(20.0, False), (87.0, True), (200.0, False)])
+def test_shipped_model_on_scenarios(kind: str, rate: float, irregular: bool) -> None:
+    """Falls are found within ±0.1 s of the impact; sitting hard, jumping, walking and a dropped
+    device are not falls (rotation: every scenario draws a random device orientation)."""
+    params = FallParams().to_array()
+    rng = np.random.default_rng(zlib.crc32(f"{kind}:{rate}".encode()))
+    t, a, impact = scenario(kind, rate, rng, irregular)
+    rows = run_kernel(t, a, [(0, len(t))], t[-1] + 60_000.0, params=params)
+    if kind == "fall":
+        assert rows.shape[0] == 1
+        assert abs(rows[0, K.O_IMPACT_MS] - impact) <= 100.0
+        assert rows[0, K.O_DECIDED_MS] - rows[0, K.O_IMPACT_MS] <= 10_000.0
+        assert rows[0, K.O_CONF] >= 0.5
+    else:
+        assert rows.shape[0] == 0
+
+
+def test_clipping_to_2g_still_detects_the_fall() -> None:
+    params = FallParams().to_array()
+    rng = np.random.default_rng(21)
+    t, a, impact = scenario("fall", 87.0, rng, irregular=True)
+    rows = run_kernel(t, np.clip(a, -2.0, 2.0), [(0, len(t))], t[-1] + 60_000.0, params=params)
+    assert rows.shape[0] == 1 and abs(rows[0, K.O_IMPACT_MS] - impact) <= 200.0
