@@ -44,6 +44,7 @@ class Registry:
         self._devices: dict[str, DeviceRecord] = {}
         self._by_zigbee: dict[str, DeviceRecord] = {}
         self._residents: dict[str, ResidentRecord] = {}
+        self._org_paths: dict[str, str] = {}
 
     async def load(self) -> None:
         async with self.pool.connection() as conn:
@@ -87,6 +88,25 @@ class Registry:
                 " ON CONFLICT (code) DO NOTHING",
                 (code, name, level, parent, f"{parent_path}{code}/"),
             )
+
+    async def org_path(self, code: str) -> str | None:
+        """``/city/district/street/community/`` codes of an org node (cached; nodes do not move)."""
+        if code in self._org_paths:
+            return self._org_paths[code]
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute("SELECT path FROM org_nodes WHERE code = %s", (code,))
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        self._org_paths[code] = row["path"]  # type: ignore[call-overload]
+        return self._org_paths[code]
+
+    def resident_org_path(self, resident_id: str) -> str | None:
+        """The org path of a resident already known to this process (for stamping alerts), else None."""
+        resident = self._residents.get(resident_id)
+        if resident is None or resident.org_node is None:
+            return None
+        return self._org_paths.get(resident.org_node)
 
     async def add_resident(self, resident: ResidentRecord) -> None:
         async with self.pool.connection() as conn:
