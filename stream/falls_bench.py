@@ -282,7 +282,7 @@ def measure_falls(
     ``n_devices`` wearables at ``rate_hz`` for ``stream_s`` seconds each, 1 s messages. Returns
     ``{"kernel_samples_per_s", "reference_samples_per_s", "speedup", "samples", ...}``.
     """
-    p = FallParams(emit_all=True).to_array()
+    p = FallParams().to_array()
     t, a, run_slot, run_start = synthetic_traffic(n_devices, stream_s, rate_hz)
     n = t.shape[0]
     compile_started = time.perf_counter()
