@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, devices
+from api import alerts, auth, console, devices, overview
 from api.security import LoginThrottle, TokenIssuer
 from eldercare.runtime import Platform
 
@@ -20,11 +22,22 @@ def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
     app.state.platform = platform
     app.state.issuer = issuer
     app.state.login_throttle = LoginThrottle()
-    for module in (auth, alerts, devices, console):
+    for module in (auth, alerts, devices, console, overview):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
+        """Liveness, with the counters an operator looks at first (rejects by reason, spool, shed)."""
         return {"ok": True, **platform.health()}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
+    async def readyz() -> JSONResponse:
+        """Ready to take alarms: broker connected, database answering, spool writable."""
+        readiness = await platform.readiness()
+        return JSONResponse(readiness, status_code=200 if readiness["ready"] else 503)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -9,16 +9,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from alerting import AlertBus, AlertService, EventHistory
+from alerting import Alert, AlertBus, AlertEvent, AlertEventType, AlertService, AlertState, EventHistory
+from alerting.model import PRIORITY, alert_id_for
 from devices.events import Event
+from eldercare import metrics
 from eldercare.db import migrate
+from eldercare.spool import Spool, SpoolFull
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from registry.store import Registry
 from registry.users import Users
@@ -35,6 +41,11 @@ class PlatformConfig:
     history_flush_s: float = 0.5
     history_buffer_max: int = 200_000
     retry_max_s: float = 5.0
+    store_timeout_s: float = 3.0
+    """How long an alert may wait for the database before it goes to the spool instead."""
+    spool_path: Path | None = None
+    """The durable local buffer for alerts the database cannot take (default: a temp file per gateway)."""
+    spool_max_bytes: int = 256 * 1024 * 1024
 
 
 class Platform:
@@ -63,6 +74,13 @@ class Platform:
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
         self._tasks: list[asyncio.Task[Any]] = []
+        spool_path = self.config.spool_path or Path(tempfile.gettempdir()) / (
+            f"eldercare-spool-{self.config.gateway.client_id}.jsonl"
+        )
+        self.spool = Spool(spool_path, self.config.spool_max_bytes)
+        self.spool_error: str | None = None
+        self._spool_drained = asyncio.Event()
+        self._drainer: asyncio.Task[None] | None = None
 
     async def prepare(self) -> None:
         """Migrations and caches; safe to call on every start."""
@@ -87,19 +105,87 @@ class Platform:
         await self._raise(detections)
 
     async def _raise(self, detections: list[Detection]) -> None:
-        """Store detections as alerts, retrying until the database takes them: never dropped."""
+        """Store detections as alerts; if the database cannot take them, spool them durably first.
+
+        Never dropped: when even the spool cannot be written, this keeps retrying the database and
+        the gateway holds back its acknowledgements, so the broker keeps the messages.
+        """
         if not detections:
             return
         self.detections += len(detections)
+        started = time.perf_counter()
+        if not len(self.spool):
+            try:
+                await asyncio.wait_for(self.alerts.raise_detections(detections), self.config.store_timeout_s)
+                metrics.STORE_SECONDS.observe(time.perf_counter() - started)
+                return
+            except Exception as error:
+                log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
+        try:
+            self.spool.append(detections)
+        except SpoolFull as error:
+            self.spool_error = str(error)
+            metrics.SPOOL_ERRORS.inc()
+            log.critical(
+                "ALARMS CANNOT BE BUFFERED: spool full; holding them at the broker", extra={"error": str(error)}
+            )
+            await self._store_blocking(detections)
+            return
+        self.spool_error = None
+        metrics.SPOOL_SIZE.set(len(self.spool))
+        self._announce_provisional(detections)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
+
+    async def _store_blocking(self, detections: list[Detection]) -> None:
         delay = 0.1
         while True:
             try:
                 await self.alerts.raise_detections(detections)
                 return
-            except Exception:
-                log.exception("storing alerts failed; retrying", extra={"detections": len(detections)})
+            except Exception as error:
+                log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max_s)
+
+    def _announce_provisional(self, detections: list[Detection]) -> None:
+        """The console still rings while the database is away; the stored alert keeps the same id."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        for detection in detections:
+            alert = Alert(
+                id=alert_id_for(detection.key),
+                resident_id=detection.resident_id,
+                device_id=detection.device_id,
+                kind=detection.kind.value,
+                priority=PRIORITY.get(detection.kind, 5),
+                state=AlertState.RAISED,
+                occurred_at=datetime.fromtimestamp(detection.ts_ms / 1000, UTC),
+                raised_at=now,
+                last_trigger_at=now,
+                confidence=detection.confidence,
+                details={**detection.details, "stored": False},
+            )
+            self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
+
+    async def _drain_spool(self) -> None:
+        """Store spooled detections in order, as soon as the database takes them again."""
+        delay = 0.2
+        while len(self.spool):
+            batch = self.spool.peek(100)
+            try:
+                await asyncio.wait_for(self.alerts.raise_detections(batch), self.config.store_timeout_s * 3)
+            except Exception as error:
+                log.warning(
+                    "spool drain waiting for the database",
+                    extra={"pending": len(self.spool), "error": repr(error)[:120]},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max_s)
+                continue
+            self.spool.drop(len(batch))
+            metrics.SPOOL_SIZE.set(len(self.spool))
+            delay = 0.2
+        log.info("spool drained: every buffered alarm is stored")
 
     async def _tick(self) -> None:
         while True:
@@ -122,6 +208,9 @@ class Platform:
             self._history_buffer[:0] = pending
 
     async def start(self) -> None:
+        if len(self.spool):
+            log.warning("alarms left in the spool by the last run; storing them", extra={"pending": len(self.spool)})
+            self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
         self._tasks = [
             asyncio.create_task(self.gateway.run(self.mqtt, self.sink), name="gateway"),
             asyncio.create_task(self._tick(), name="stream-timers"),
@@ -130,6 +219,9 @@ class Platform:
         await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
 
     async def stop(self) -> None:
+        if self._drainer is not None:
+            self._tasks.append(self._drainer)
+            self._drainer = None
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -146,4 +238,22 @@ class Platform:
             "history_buffered": len(self._history_buffer),
             "history_dropped": self.history_dropped,
             "console_subscribers": self.bus.subscribers,
+            "spool_pending": len(self.spool),
+            "spool_bytes": self.spool.size_bytes,
+            "spool_error": self.spool_error,
         }
+
+    async def readiness(self) -> dict[str, Any]:
+        """Whether this instance can take alarms now: broker, database and spool each checked."""
+        database_ok = True
+        try:
+            async with asyncio.timeout(1.0), self.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+        except Exception:
+            database_ok = False
+        checks = {
+            "mqtt": self.gateway.connected.is_set(),
+            "database": database_ok,
+            "spool": self.spool_error is None,
+        }
+        return {"ready": all(checks.values()), "checks": checks, "spool_pending": len(self.spool)}

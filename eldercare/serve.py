@@ -66,7 +66,13 @@ async def run(settings: Settings, demo: bool) -> None:
         stack.push_async_callback(pool.close)
         address = BrokerAddress.parse(services.mqtt_url)
         platform = Platform(
-            pool, address, PlatformConfig(gateway=gateway_config(settings), stream_tick_s=settings.stream_tick_s)
+            pool,
+            address,
+            PlatformConfig(
+                gateway=gateway_config(settings),
+                stream_tick_s=settings.stream_tick_s,
+                spool_path=data_dir / "spool" / "alerts.jsonl",
+            ),
         )
         await platform.prepare()
         await ensure_admin(platform, settings)

@@ -22,7 +22,8 @@ import aiomqtt
 
 from devices import protocol, zigbee2mqtt
 from devices.errors import PayloadError, Reject
-from devices.events import Event, Stream
+from devices.events import Event, ImuBlock, Stream
+from gateway import metrics
 from gateway.mqtt import BrokerAddress, ack, session
 from registry.store import DeviceRecord
 
@@ -48,6 +49,15 @@ class GatewayConfig:
     batch_linger_ms: float = 2.0
     dedup_capacity: int = 100_000
     reconnect_max_s: float = 10.0
+    shed_depth: int = 20_000
+    """Above this many messages waiting, telemetry is shed (counted) so alarms keep moving."""
+    clock_skew_limit_ms: int = 5 * 60 * 1000
+    """A device clock further off than this is flagged and its events are placed at arrival time."""
+
+
+_STREAMS = frozenset(stream.value for stream in Stream)
+ALWAYS_KEPT = frozenset({Stream.ALARM.value, Stream.ENV.value, Stream.STATUS.value})
+"""Streams never shed under overload: calls for help, smoke/gas/water, device availability."""
 
 
 class RejectLog:
@@ -92,6 +102,9 @@ class Gateway:
         self.received = 0
         self.accepted = 0
         self.rejected: Counter[str] = Counter()
+        self.shed = 0
+        self.clock_skewed = 0
+        self.queue_depth = 0
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self._zigbee_state = zigbee2mqtt.Zigbee2MqttState()
@@ -106,7 +119,14 @@ class Gateway:
         ]
 
     def counters(self) -> dict[str, Any]:
-        return {"received": self.received, "accepted": self.accepted, "rejected": dict(self.rejected)}
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "rejected": dict(self.rejected),
+            "shed": self.shed,
+            "clock_skewed": self.clock_skewed,
+            "queue_depth": self.queue_depth,
+        }
 
     # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
 
@@ -117,9 +137,12 @@ class Gateway:
             events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
         except PayloadError as error:
             self.rejected[error.reason.value] += 1
+            metrics.MESSAGES.labels(_stream_label(topic), error.reason.value).inc()
             self._reject_log(error.reason, error.message, topic, payload)
             return []
         self.accepted += len(events)
+        for event in events:
+            metrics.MESSAGES.labels(event.stream.value, "accepted").inc()
         return events
 
     def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
@@ -159,17 +182,29 @@ class Gateway:
         return device
 
     def _event(self, device: DeviceRecord, decoded: protocol.Decoded, received_ms: int) -> Event:
+        ts_ms = decoded.ts_ms if decoded.ts_ms is not None else received_ms
+        values = decoded.values
+        imu = decoded.imu
+        skew = ts_ms - received_ms
+        if abs(skew) > self.config.clock_skew_limit_ms:
+            # Kept, flagged, and placed at arrival time so it sorts where it really happened.
+            self.clock_skewed += 1
+            metrics.CLOCK_SKEW.inc()
+            values = {**values, "clock_skew_ms": skew}
+            ts_ms = received_ms
+            if imu is not None:
+                imu = ImuBlock(t_ms=imu.t_ms - skew, acc=imu.acc)
         return Event(
             device_id=device.id,
             resident_id=device.resident_id or "",
             stream=decoded.stream,
-            ts_ms=decoded.ts_ms if decoded.ts_ms is not None else received_ms,
+            ts_ms=ts_ms,
             received_ms=received_ms,
-            values=decoded.values,
+            values=values,
             seq=decoded.seq,
             device_type=device.type,
             location=device.location,
-            imu=decoded.imu,
+            imu=imu,
         )
 
     def _is_duplicate(self, device_id: str, seq: int) -> bool:
@@ -229,7 +264,11 @@ class Gateway:
                 if len(messages) < self.config.batch_max_events and self.config.batch_linger_ms > 0:
                     await asyncio.sleep(self.config.batch_linger_ms / 1000.0)
                     self._drain(queue, messages)
-                await self._handle(client, messages, sink)
+                self.queue_depth = queue.qsize()
+                metrics.QUEUE_DEPTH.set(self.queue_depth)
+                shedding = self.queue_depth > self.config.shed_depth
+                metrics.SHEDDING.set(1 if shedding else 0)
+                await self._handle(client, messages, sink, shedding)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -242,17 +281,29 @@ class Gateway:
             except asyncio.QueueEmpty:
                 return
 
-    async def _handle(self, client: aiomqtt.Client, messages: list[aiomqtt.Message], sink: Sink) -> None:
+    async def _handle(
+        self, client: aiomqtt.Client, messages: list[aiomqtt.Message], sink: Sink, shedding: bool = False
+    ) -> None:
         batch: Batch = {}
         received_ms = self._now_ms()
         for message in messages:
+            topic = message.topic.value
+            if shedding and not self._kept_under_load(topic):
+                self.shed += 1
+                metrics.MESSAGES.labels(_stream_label(topic), "shed").inc()
+                continue
             payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
-            for event in self.accept(message.topic.value, bytes(payload), received_ms):
+            for event in self.accept(topic, bytes(payload), received_ms):
                 batch.setdefault(event.resident_id, []).append(event)
         if batch:
             await sink(batch)
         for message in messages:
             ack(client, message)
+
+    def _kept_under_load(self, topic: str) -> bool:
+        if topic.startswith(self._z2m):
+            return True  # a Zigbee2MQTT state may carry an SOS action; it cannot be told apart unread
+        return topic.rsplit("/", 1)[-1] in ALWAYS_KEPT
 
     async def send_command(self, device_id: str, command: dict[str, Any]) -> None:
         """Downlink ``eldercare/v1/<device_id>/cmd`` (QoS 1)."""
@@ -261,3 +312,11 @@ class Gateway:
             raise ConnectionError("gateway is not connected to the broker")
         topic = f"{self.config.topic_prefix.rstrip('/')}/{device_id}/cmd"
         await client.publish(topic, json.dumps(command, separators=(",", ":")), qos=1)
+
+
+def _stream_label(topic: str) -> str:
+    """A bounded label for metrics: the v1 stream name, ``zigbee2mqtt``, or ``other``."""
+    last = topic.rsplit("/", 1)[-1]
+    if last in _STREAMS:
+        return last
+    return "zigbee2mqtt" if "zigbee2mqtt" in topic else "other"
