@@ -1,0 +1,534 @@
+"""Simulated homes: a resident with a daily routine, the home's devices, and incidents to inject.
+
+A :class:`HomeSpec` is data (the resident, the devices, the routine's seed); a :class:`Home` plays it
+in simulated time on the fleet's scheduler: the resident wakes (bed pad clears, bedroom motion),
+uses the bathroom and kitchen (cupboard doors), sits (seat pad), goes out and comes back (entrance
+door), naps, goes to bed and gets up at night, with day-to-day variation. Devices send heartbeats
+(``status``) with a draining battery; a pendant or wristband streams binary accelerometer batches
+replaying real recordings while worn (it charges at night); a vital-signs monitor reports every few
+minutes. Incidents (:meth:`Home.fall`, :meth:`Home.press_sos`, :meth:`Home.collapse`,
+:meth:`Home.not_up`, :meth:`Home.smoke`, :meth:`Home.kill_device`, :meth:`Home.run_down_battery`)
+change what the home does from now on.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from firmware_sim.kinds import KINDS, WEARABLES, dumps
+from firmware_sim.mqtt import MqttClient
+from firmware_sim.signals import Acc, FallClip, random_rotation, still
+
+from devices.imu import encode_binary
+
+if TYPE_CHECKING:
+    from firmware_sim.fleet import Fleet
+
+DAY_S = 86_400.0
+ROOM = {
+    "bed": "bedroom",
+    "bedroom": "bedroom",
+    "bathroom": "bathroom",
+    "kitchen": "kitchen",
+    "living": "living room",
+    "out": "hall",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSpec:
+    """One device of a home. ``link``: ``own`` (its own MQTT connection, client id and last will) or
+    ``hub`` (published by the home's hub on the device's own topic); ``protocol``: ``v1`` or ``z2m``
+    (Zigbee2MQTT, friendly name = ``id``)."""
+
+    id: str
+    kind: str
+    location: str
+    link: str = "hub"
+    protocol: str = "v1"
+    imu_hz: float = 0.0
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def registry_type(self) -> str:
+        return KINDS[self.kind].registry_type
+
+    @property
+    def model(self) -> str:
+        return KINDS[self.kind].z2m_model if self.protocol == "z2m" else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """A resident's habits (minutes after local midnight, probabilities per day)."""
+
+    wake_min: float = 390.0
+    bed_min: float = 1290.0
+    out_morning_p: float = 0.6
+    out_afternoon_p: float = 0.4
+    night_bath_mean: float = 1.0
+    nap_p: float = 0.5
+    jitter_min: float = 20.0
+
+    @classmethod
+    def random(cls, rng: random.Random) -> Routine:
+        return cls(
+            wake_min=rng.uniform(330, 450),
+            bed_min=rng.uniform(1230, 1350),
+            out_morning_p=rng.uniform(0.3, 0.9),
+            out_afternoon_p=rng.uniform(0.1, 0.6),
+            night_bath_mean=rng.uniform(0.3, 2.0),
+            nap_p=rng.uniform(0.2, 0.8),
+            jitter_min=rng.uniform(10, 30),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HomeSpec:
+    id: str
+    resident_id: str
+    resident_name: str
+    address: str
+    devices: tuple[DeviceSpec, ...]
+    routine: Routine = field(default_factory=Routine)
+    org_node: str | None = None
+    utc_offset_min: int = 480
+    seed: int = 0
+
+    def find(self, kind: str, location: str | None = None) -> DeviceSpec | None:
+        for device in self.devices:
+            if device.kind == kind and (location is None or device.location == location):
+                return device
+        return None
+
+
+def plan_day(
+    routine: Routine, rng: random.Random, midnight: float, wake: float
+) -> tuple[list[tuple[float, str]], float]:
+    """One day from waking at ``wake`` to the next wake-up: ``[(local s, place)]`` and that next wake.
+
+    Places: ``bedroom`` (just up), ``bathroom``, ``kitchen``, ``living`` (sitting), ``out``, ``bed``.
+    """
+    j = routine.jitter_min * 60.0
+    m = lambda lo, hi: rng.uniform(lo, hi) * 60.0  # noqa: E731 - minutes → s
+    plan: list[tuple[float, str]] = [(wake, "bedroom")]
+    t = wake + m(1, 4)
+
+    def go(place: str, duration: float) -> None:
+        nonlocal t
+        plan.append((t, place))
+        t += duration
+
+    def fill_until(end: float) -> None:
+        while t < end - 15 * 60:
+            go("living", min(m(40, 150), max(60.0, end - t)))
+            if t < end - 10 * 60 and rng.random() < 0.6:
+                go("bathroom", m(3, 10))
+
+    go("bathroom", m(8, 20))
+    go("kitchen", m(20, 40))
+    if rng.random() < routine.out_morning_p:
+        go("living", m(10, 40))
+        go("out", m(30, 120))
+    fill_until(midnight + 690 * 60 + rng.gauss(0, j))
+    go("kitchen", m(30, 50))
+    if rng.random() < routine.nap_p:
+        go("living", m(45, 100))
+    fill_until(midnight + 900 * 60 + rng.gauss(0, j))
+    if rng.random() < routine.out_afternoon_p:
+        go("out", m(30, 90))
+    fill_until(midnight + 1050 * 60 + rng.gauss(0, j))
+    go("kitchen", m(30, 50))
+    bedtime = max(t + 30 * 60, midnight + routine.bed_min * 60 + rng.gauss(0, j))
+    fill_until(bedtime)
+    go("bathroom", m(5, 12))
+    plan.append((t, "bed"))
+    next_wake = midnight + DAY_S + routine.wake_min * 60 + rng.gauss(0, j)
+    trips = sorted(rng.uniform(t + 3600, next_wake - 3600) for _ in range(_poisson(rng, routine.night_bath_mean)))
+    for trip in trips:
+        if trip > t + 600:
+            plan.append((trip, "bathroom"))
+            plan.append((trip + m(3, 8), "bed"))
+            t = trip + 600
+    return plan, next_wake
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+@dataclass(slots=True)
+class Device:
+    """A device's running state."""
+
+    spec: DeviceSpec
+    home: Home
+    battery: float
+    client: MqttClient | None = None
+    alive: bool = True
+    seq: int = 0
+    state: dict[str, Any] = field(default_factory=dict)
+    battery_t: float = 0.0
+    drain_pct_day: float = 0.0
+    rotation: np.ndarray | None = None
+    cursor: int = 0
+    pending: deque[Acc] = field(default_factory=deque)
+    lying: Acc | None = None
+    streaming: bool = False
+    commands: list[tuple[float, bytes]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def link(self) -> MqttClient | None:
+        return self.client if self.spec.link == "own" else self.home.hub_client
+
+
+class Home:
+    """One home played on the fleet's scheduler."""
+
+    def __init__(self, spec: HomeSpec, fleet: Fleet) -> None:
+        self.spec = spec
+        self.fleet = fleet
+        self.rng = random.Random(spec.seed)
+        self.nprng = np.random.default_rng(spec.seed)
+        self.offset_s = spec.utc_offset_min * 60.0
+        self.devices: dict[str, Device] = {}
+        self.hub_client: MqttClient | None = None
+        now = fleet.clock.time()
+        for d in spec.devices:
+            kind = KINDS[d.kind]
+            battery = 100.0 if kind.drain_pct_day == 0 else self.rng.uniform(45, 100)
+            device = Device(d, self, battery, battery_t=now, drain_pct_day=kind.drain_pct_day)
+            if d.kind in WEARABLES:
+                device.rotation = random_rotation(self.nprng)
+                device.cursor = self.rng.randrange(1 << 20)
+            self.devices[d.id] = device
+        self.place = "bed"
+        self.halted = False
+        self.stay_in_bed = False
+        self.plan: list[tuple[float, str]] = []
+        self.plan_index = 0
+        self.next_wake = 0.0
+        self.segment = 0
+        self.log: list[tuple[float, str]] = []
+
+    # -- local time --
+
+    def local(self, t: float) -> float:
+        return t + self.offset_s
+
+    def utc(self, local: float) -> float:
+        return local - self.offset_s
+
+    def device(self, kind: str, location: str | None = None) -> Device | None:
+        spec = self.spec.find(kind, location)
+        return self.devices[spec.id] if spec else None
+
+    # -- start --
+
+    def start(self, now: float) -> None:
+        """Place the resident where the routine has them now, announce it, and schedule everything."""
+        local = self.local(now)
+        midnight = math.floor(local / DAY_S) * DAY_S
+        routine = self.spec.routine
+        wake_today = midnight + routine.wake_min * 60 + self.rng.gauss(0, routine.jitter_min * 60)
+        if local < wake_today:  # still last night: yesterday's plan
+            yesterday = midnight - DAY_S
+            wake_y = yesterday + routine.wake_min * 60
+            self.plan, _ = plan_day(routine, self.rng, yesterday, wake_y)
+            self.next_wake = wake_today
+        else:
+            self.plan, self.next_wake = plan_day(routine, self.rng, midnight, wake_today)
+        self.plan_index = 0
+        while self.plan_index < len(self.plan) and self.plan[self.plan_index][0] <= local:
+            self.place = self.plan[self.plan_index][1]
+            self.plan_index += 1
+        sched = self.fleet.scheduler
+        sched.at(now + self.rng.uniform(0.5, 3.0), lambda: self._enter(self.place, self.fleet.clock.time(), "start"))
+        self._schedule_next()
+        for device in self.devices.values():
+            kind = KINDS[device.spec.kind]
+            sched.at(now + self.rng.uniform(0, kind.heartbeat_s), self._heartbeat_cb(device))
+            if device.spec.kind in WEARABLES:
+                device.streaming = self.place != "bed"
+                sched.at(now + self.rng.uniform(0, self.fleet.imu_batch_s), self._imu_cb(device))
+            if device.spec.kind == "vitals":
+                sched.at(now + self.rng.uniform(0, 600), self._vitals_cb(device))
+
+    def birth(self, client: MqttClient) -> None:
+        """On (re)connect of ``client``: each of its devices says it is online (retained)."""
+        for device in self.devices.values():
+            if device.link is client and device.alive:
+                self.fleet.birth(device)
+
+    # -- the routine --
+
+    def _schedule_next(self) -> None:
+        if self.plan_index >= len(self.plan):
+            midnight = math.floor(self.next_wake / DAY_S) * DAY_S
+            self.plan, self.next_wake = plan_day(self.spec.routine, self.rng, midnight, self.next_wake)
+            self.plan_index = 0
+        local, place = self.plan[self.plan_index]
+        self.plan_index += 1
+        t = self.utc(local)
+        self.fleet.scheduler.at(t, lambda: self._transition(t, place))
+
+    def _transition(self, t: float, place: str) -> None:
+        self._schedule_next()
+        if self.halted:
+            return
+        if self.stay_in_bed and self.place == "bed":
+            self.halted = True
+            return
+        if place != self.place:
+            self._enter(place, t, self.place)
+
+    def _enter(self, place: str, t: float, previous: str) -> None:
+        f = self.fleet
+        self.segment += 1
+        self.log.append((t, place))
+        if len(self.log) > 64:
+            del self.log[:32]
+        if previous == "bed" and place != "bed":
+            self._pad("bed", False, t)
+        if previous == "living" and place != "living":
+            self._pad("seat", False, t)
+        if previous == "out" or place == "out":
+            door = self.device("door")
+            if door is not None:
+                self.sense(door, {"open": True}, t)
+                f.scheduler.at(t + self.rng.uniform(3, 10), lambda: self.sense(door, {"open": False}, t + 5))
+        self.place = place
+        for device in self.devices.values():
+            if device.spec.kind in WEARABLES:
+                device.streaming = place != "bed" or bool(device.pending)
+        if place == "out":
+            if self.stay_in_bed:
+                self.stay_in_bed = False
+            return
+        self._motion(ROOM[place], t)
+        if place == "bed":
+            self._pad("bed", True, t + self.rng.uniform(5, 30))
+            if self.stay_in_bed:
+                self.halted = True
+            return
+        if place == "living":
+            self._pad("seat", True, t + self.rng.uniform(10, 60))
+        if place == "kitchen":
+            cupboard = self.device("contact")
+            if cupboard is not None:
+                opened = t + self.rng.uniform(20, 120)
+                f.scheduler.at(opened, lambda: self.sense(cupboard, {"open": True}, opened))
+                f.scheduler.at(opened + 15, lambda: self.sense(cupboard, {"open": False}, opened + 15))
+        segment = self.segment
+        gap = (5, 20) if place == "living" else (2, 8)
+        self._retrigger(segment, ROOM[place], t + self.rng.uniform(*gap) * 60, gap)
+
+    def _retrigger(self, segment: int, room: str, t: float, gap: tuple[float, float]) -> None:
+        def fire() -> None:
+            if self.halted or self.segment != segment:
+                return
+            self._motion(room, t)
+            self._retrigger(segment, room, max(t, self.fleet.clock.time()) + self.rng.uniform(*gap) * 60, gap)
+
+        self.fleet.scheduler.at(t, fire)
+
+    def _motion(self, room: str, t: float) -> None:
+        pir = self.device("pir", room)
+        if pir is None:
+            return
+        self.sense(pir, {"occupancy": True}, t)
+        self.fleet.scheduler.at(t + 90, lambda: self.sense(pir, {"occupancy": False}, t + 90))
+
+    def _pad(self, kind: str, occupied: bool, t: float) -> None:
+        pad = self.device(kind)
+        if pad is not None:
+            self.fleet.scheduler.at(t, lambda: self.sense(pad, {"occupied": occupied}, t))
+
+    # -- what devices publish --
+
+    def sense(self, device: Device, values: dict[str, Any], t: float) -> None:
+        """A sensor reading (motion, contact, pad, env) as the device's protocol carries it."""
+        if not device.alive:
+            return
+        device.state.update(values)
+        if device.spec.protocol == "z2m":
+            self.fleet.z2m_publish(device, t)
+            return
+        kind = device.spec.kind
+        stream = {"pir": "motion", "door": "contact", "contact": "contact", "bed": "bed", "seat": "seat"}.get(
+            kind, "env"
+        )
+        self.fleet.publish(device, stream, dumps({"ts": int(t * 1000), **values}), qos=1 if stream == "env" else 0)
+
+    def _heartbeat_cb(self, device: Device) -> Callable[[], None]:
+        period = KINDS[device.spec.kind].heartbeat_s
+
+        def beat() -> None:
+            if not device.alive:
+                return
+            now = self.fleet.clock.time()
+            self._drain(device, now)
+            if device.battery <= 0.5:
+                self.fleet.die(device)
+                return
+            self.fleet.heartbeat(device, now)
+            self.fleet.scheduler.at(now + period * self.rng.uniform(0.9, 1.1), beat)
+
+        return beat
+
+    def _drain(self, device: Device, now: float) -> None:
+        elapsed_days = max(0.0, now - device.battery_t) / DAY_S
+        device.battery_t = now
+        if device.spec.kind in WEARABLES and self.place == "bed" and not device.pending:
+            device.battery = min(100.0, device.battery + elapsed_days * 24 * 40)  # on the charger
+        else:
+            device.battery = max(0.0, device.battery - elapsed_days * device.drain_pct_day)
+
+    def _vitals_cb(self, device: Device) -> Callable[[], None]:
+        base_hr = self.rng.uniform(62, 80)
+
+        def measure() -> None:
+            if not device.alive:
+                return
+            now = self.fleet.clock.time()
+            if self.place != "out":
+                body = {
+                    "ts": int(now * 1000),
+                    "hr": round(base_hr + self.rng.gauss(0, 3)),
+                    "spo2": self.rng.choice((96, 97, 97, 98, 98, 99)),
+                    "rr": round(self.rng.uniform(13, 18)),
+                    "temp": round(self.rng.uniform(36.3, 36.9), 1),
+                }
+                self.fleet.publish(device, "vitals", dumps(body), qos=0)
+            self.fleet.scheduler.at(now + 600 * self.rng.uniform(0.95, 1.05), measure)
+
+        return measure
+
+    def _imu_cb(self, device: Device) -> Callable[[], None]:
+        hz = device.spec.imu_hz or 25.0
+        batch = self.fleet.imu_batch_s
+        n = max(1, round(hz * batch))
+        state = {"t": 0.0}
+
+        def tick() -> None:
+            now = self.fleet.clock.time()
+            t_end = state["t"] + batch if state["t"] else now
+            if now - t_end > 5.0 or t_end > now + batch:  # a time jump: resume at now, no catch-up
+                t_end = now
+            state["t"] = t_end
+            fast = self.fleet.clock.speed > self.fleet.imu_max_speed
+            if device.alive and device.streaming and (not fast or device.pending):
+                acc = self._samples(device, n, hz)
+                assert device.rotation is not None
+                payload = encode_binary(int((t_end - n / hz) * 1000), hz, acc @ device.rotation.T)
+                self.fleet.publish(device, "imu", payload, qos=0)
+            self.fleet.scheduler.at(t_end + batch, tick)
+
+        return tick
+
+    def _samples(self, device: Device, n: int, hz: float) -> Acc:
+        parts: list[Acc] = []
+        need = n
+        while need and device.pending:
+            head = device.pending[0]
+            take = head[:need]
+            parts.append(take)
+            need -= take.shape[0]
+            if take.shape[0] == head.shape[0]:
+                device.pending.popleft()
+            else:
+                device.pending[0] = head[take.shape[0] :]
+        if need:
+            if device.lying is not None:
+                parts.append(still(device.lying, need, self.nprng))
+            else:
+                loop = self.fleet.library.daily(hz)
+                start = device.cursor % loop.shape[0]
+                idx = (start + np.arange(need)) % loop.shape[0]
+                parts.append(loop[idx])
+                device.cursor = start + need
+        if not device.pending and device.lying is None and self.place == "bed":
+            device.streaming = False
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    # -- incidents --
+
+    def press_sos(self, press: str = "single") -> Device:
+        """The call button: one press (single, double or hold)."""
+        button = self.device("sos_button")
+        if button is None:
+            raise LookupError(f"home {self.spec.id} has no SOS button")
+        self.fleet.alarm(button, press, self.fleet.clock.time())
+        return button
+
+    def fall(self, clip: FallClip) -> Device:
+        """The wearer falls (a real fall recording streamed by the pendant) and stays down."""
+        wearable = next((d for d in self.devices.values() if d.spec.kind in WEARABLES), None)
+        if wearable is None:
+            raise LookupError(f"home {self.spec.id} has no pendant or wristband")
+        wearable.pending.clear()
+        wearable.pending.append(clip.acc)
+        wearable.lying = clip.acc
+        wearable.streaming = True
+        self.halted = True
+        return wearable
+
+    def collapse(self) -> None:
+        """The resident collapses where they are and nothing moves again (silence)."""
+        self.halted = True
+        for device in self.devices.values():
+            if device.spec.kind in WEARABLES and device.streaming:
+                device.lying = self.fleet.library.daily(device.spec.imu_hz or 25.0)[-20:]
+
+    def not_up(self) -> None:
+        """The resident does not get up: stays in bed from the next time they are in it."""
+        self.stay_in_bed = True
+        if self.place == "bed":
+            self.halted = True
+
+    def resume(self) -> None:
+        self.halted = False
+        self.stay_in_bed = False
+        for device in self.devices.values():
+            device.lying = None
+
+    def smoke(self, channel: str = "smoke") -> Device:
+        kind = {"smoke": "smoke", "gas": "gas", "water_leak": "water"}[channel]
+        sensor = self.device(kind)
+        if sensor is None:
+            raise LookupError(f"home {self.spec.id} has no {kind} sensor")
+        self.sense(sensor, {channel: True}, self.fleet.clock.time())
+        return sensor
+
+    async def kill_device(self, kind: str) -> Device:
+        """A device dies (power lost): its connection drops without goodbye, or it just goes quiet."""
+        device = self.device(kind)
+        if device is None:
+            raise LookupError(f"home {self.spec.id} has no {kind}")
+        await self.fleet.kill(device)
+        return device
+
+    def run_down_battery(self, kind: str, to_pct: float = 15.0) -> Device:
+        """The battery runs down to ``to_pct`` and the next heartbeat (sent now) says so."""
+        device = self.device(kind)
+        if device is None:
+            raise LookupError(f"home {self.spec.id} has no {kind}")
+        now = self.fleet.clock.time()
+        device.battery, device.battery_t = to_pct, now
+        self.fleet.heartbeat(device, now)
+        return device
