@@ -1,5 +1,11 @@
 """The operator console: the page at ``/`` and its live feed ``/api/v1/ws/console``.
 
+The page is rendered on the server in the operator's language (``?lang=zh|en``, else the ``lang``
+cookie, else ``Accept-Language``; English by default): every UI string comes from one dictionary per
+language (``api/static/i18n.<lang>.json``, the same keys in each), written into the HTML as
+``{{key}}`` and handed to the page's JavaScript as JSON for the strings it builds itself. The
+family and responder pages reuse the dictionaries and ``/static/common.css``.
+
 The websocket is a small state machine: *connecting* (authenticate, or close 4401/4403 with the
 reason), *live* (a snapshot of open alerts, then every alert event as it happens), *closing*
 (client gone, bad JSON from the client → close 1003, or the feed lagged → close 4409 so the
@@ -10,16 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import html
 import json
+import re
 from importlib import resources
 from typing import Any
 
 import jwt
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from alerting import Lagged
 from api.deps import STAFF_ROLES
+from api.scope import ROOT, Scope, caller_scope
 from api.security import TokenIssuer
 from api.views import alert_views
 from eldercare.runtime import Platform
@@ -31,18 +41,81 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_LAGGED = 4409
 
 
+LANGUAGES = ("en", "zh")
+DEFAULT_LANGUAGE = "en"
+_PLACEHOLDER = re.compile(r"\{\{([a-z0-9_.]+)\}\}")
+
+
 def _static(name: str) -> str:
     return resources.files("api").joinpath("static", name).read_text(encoding="utf-8")
 
 
+@functools.cache
+def dictionary(lang: str) -> dict[str, str]:
+    """The UI strings of one language (``en`` or ``zh``)."""
+    if lang not in LANGUAGES:
+        raise KeyError(lang)
+    return json.loads(_static(f"i18n.{lang}.json"))  # type: ignore[no-any-return]
+
+
+def pick_language(request: Request) -> str:
+    wanted = request.query_params.get("lang") or request.cookies.get("lang")
+    if wanted in LANGUAGES:
+        return wanted
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def render_page(template: str, lang: str) -> str:
+    """Fill ``{{key}}`` from the dictionary (HTML-escaped), ``{{lang}}`` and ``{{i18n_json}}``."""
+    strings = dictionary(lang)
+    # "</" cannot end the JSON's <script> element early
+    blob = json.dumps(strings, ensure_ascii=False).replace("</", "<\\/")
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "lang":
+            return lang
+        if key == "i18n_json":
+            return blob
+        return html.escape(strings[key])
+
+    return _PLACEHOLDER.sub(fill, _static(template))
+
+
+def _page(request: Request, template: str) -> HTMLResponse:
+    lang = pick_language(request)
+    response = HTMLResponse(render_page(template, lang), headers={"Content-Language": lang})
+    if request.query_params.get("lang") in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
+    return response
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
-async def console_page() -> HTMLResponse:
-    return HTMLResponse(_static("console.html"))
+async def console_page(request: Request) -> HTMLResponse:
+    return _page(request, "console.html")
+
+
+@router.get("/api/v1/console/i18n/{lang}", include_in_schema=False)
+async def i18n_bundle(lang: str) -> Response:
+    """One language's dictionary, for pages that build their text in JavaScript (family, responder)."""
+    if lang not in LANGUAGES:
+        return Response(status_code=404)
+    return JSONResponse(dictionary(lang), headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/static/{name}", include_in_schema=False)
 async def static_file(name: str) -> Response:
-    types = {".js": "text/javascript", ".css": "text/css", ".wav": "audio/wav"}
+    types = {
+        ".js": "text/javascript",
+        ".css": "text/css",
+        ".wav": "audio/wav",
+        ".json": "application/json",
+        ".svg": "image/svg+xml",
+    }
     suffix = name[name.rfind(".") :] if "." in name else ""
     if suffix not in types or "/" in name or ".." in name:
         return Response(status_code=404)
@@ -73,13 +146,23 @@ async def console_feed(websocket: WebSocket) -> None:
     if user.role not in STAFF_ROLES:
         await websocket.close(CLOSE_FORBIDDEN, f"role {user.role} may not use the console")
         return
+    try:
+        scope = await caller_scope(user, platform)
+    except HTTPException as error:
+        await websocket.close(CLOSE_FORBIDDEN, str(error.detail)[:120])
+        return
     async with platform.bus.subscribe() as events:
-        snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts())
-        await websocket.send_json({"type": "snapshot", "alerts": snapshot, "user": user.username})
+        views = await alert_views(platform.registry, await platform.alerts.open_alerts())
+        snapshot = [view for view in views if await _visible(platform, scope, view)]
+        await websocket.send_json(
+            {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role, "scope": scope.org_path}
+        )
         receiver = asyncio.create_task(_receive(websocket))
         try:
             async for event in _until_done(events, receiver):
                 view = (await alert_views(platform.registry, [event.alert]))[0]
+                if not await _visible(platform, scope, view):
+                    continue
                 message: dict[str, Any] = {"type": event.type.value, "alert": view, "actor": event.actor}
                 await websocket.send_json(message)
         except Lagged:
@@ -90,6 +173,15 @@ async def console_feed(websocket: WebSocket) -> None:
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver
+
+
+async def _visible(platform: Platform, scope: Scope, view: dict[str, Any]) -> bool:
+    """Whether an alert view lies in the operator's part of the network."""
+    if scope.org_path == ROOT and scope.resident_id is None:
+        return True
+    node = (view.get("resident") or {}).get("org_node")
+    path = (await platform.registry.org_path(node) if node else None) or ROOT
+    return scope.covers(path, view.get("resident_id"))
 
 
 async def _receive(websocket: WebSocket) -> str:

@@ -1,89 +1,500 @@
-// The first console: sign in, live queue over the websocket, ring until acknowledged.
+// The 12349 dispatch console: sign in, the live queue over the websocket (rings until someone takes
+// the call), the alert detail with its actions, and the overview. Every UI string goes through
+// I18N.t; endpoints the server does not offer (see /openapi.json) hide their panel or button.
 "use strict";
-const state = { token: sessionStorage.getItem("token"), alerts: new Map(), socket: null, muted: false, retry: 500 };
+const { t, term } = I18N;
 const $ = (id) => document.getElementById(id);
-let audio = null;
+const CLOSED = new Set(["resolved", "cancelled", "canceled", "closed", "duplicate", "expired"]);
+const WAITING = new Set(["raised", "escalated"]); // ringing: nobody has taken it yet
+const PENDING = new Set(["pending"]); // inside the device's cancel window: greyed, counting down
+const SLA_AMBER_S = 45, SLA_RED_S = 60;
 
-function beep() {
-  if (state.muted) return;
+const S = {
+  token: sessionStorage.getItem("token"), user: null, alerts: new Map(), socket: null, retry: 500,
+  muted: sessionStorage.getItem("muted") === "1", selected: null, view: "queue", api: new Map(),
+  areaFilter: null, orgPaths: {}, orgNames: {}, beeps: 0, lastMessage: 0, overview: null, detail: {},
+};
+
+// ---- server endpoints: discovered from the OpenAPI document, so the console grows with the API ----
+const norm = (path) => path.replace(/\{[^}]+\}/g, "{}");
+const CANDIDATES = {
+  ack: [["post", "/api/v1/alerts/{}/ack"], ["post", "/api/v1/alerts/{}/acknowledge"]],
+  dispatch: [["post", "/api/v1/alerts/{}/dispatch"]],
+  on_scene: [["post", "/api/v1/alerts/{}/on-scene"], ["post", "/api/v1/alerts/{}/on_scene"], ["post", "/api/v1/alerts/{}/arrived"]],
+  resolve: [["post", "/api/v1/alerts/{}/resolve"]],
+  notify_family: [["post", "/api/v1/alerts/{}/notify-family"], ["post", "/api/v1/alerts/{}/notify_family"], ["post", "/api/v1/alerts/{}/notify"], ["post", "/api/v1/family/notify/{}"]],
+  note: [["post", "/api/v1/alerts/{}/notes"], ["post", "/api/v1/alerts/{}/note"], ["post", "/api/v1/alerts/{}/call-notes"]],
+  suggestions: [["get", "/api/v1/alerts/{}/suggestions"], ["get", "/api/v1/alerts/{}/responders"], ["get", "/api/v1/alerts/{}/dispatch-suggestions"]],
+  responders: [["get", "/api/v1/responders"]],
+  alert: [["get", "/api/v1/alerts/{}"]],
+  resident: [["get", "/api/v1/residents/{}"]],
+  previous: [["get", "/api/v1/residents/{}/alerts"], ["get", "/api/v1/alerts/history"]],
+  sla: [["get", "/api/v1/reports/sla"]],
+  orgs: [["get", "/api/v1/orgs/tree"], ["get", "/api/v1/orgs"]],
+  card: [["get", "/api/v1/console/residents/{}/card"]],
+  activity: [["get", "/api/v1/console/residents/{}/activity"]],
+  trail: [["get", "/api/v1/console/alerts/{}/trail"], ["get", "/api/v1/alerts/{}/trail"], ["get", "/api/v1/alerts/{}/audit"]],
+  overview: [["get", "/api/v1/console/overview"]],
+};
+async function discover() {
   try {
-    audio = audio || new (window.AudioContext || window.webkitAudioContext)();
-    const osc = audio.createOscillator(), gain = audio.createGain();
-    osc.frequency.value = 880; osc.type = "square"; gain.gain.value = 0.08;
-    osc.connect(gain).connect(audio.destination); osc.start(); osc.stop(audio.currentTime + 0.35);
-  } catch (e) { /* no audio device: the row still flashes */ }
+    const doc = await (await fetch("/openapi.json")).json();
+    const offered = new Set();
+    for (const [path, ops] of Object.entries(doc.paths || {})) for (const method of Object.keys(ops)) offered.add(`${method} ${norm(path)}`);
+    S.api = new Map();
+    for (const [name, options] of Object.entries(CANDIDATES)) {
+      const found = options.find(([method, path]) => offered.has(`${method} ${path}`));
+      if (found) S.api.set(name, found);
+    }
+  } catch (e) { /* keep what we had: the websocket queue works without it */ }
+  document.querySelectorAll("[data-needs]").forEach((node) => { node.hidden = !S.api.has(node.dataset.needs); });
+}
+const has = (name) => S.api.has(name);
+function url(name, id, query) {
+  const path = S.api.get(name)[1].replace("{}", encodeURIComponent(id ?? ""));
+  return query ? `${path}?${new URLSearchParams(query)}` : path;
+}
+async function call(name, id, { body, query } = {}) {
+  const [method] = S.api.get(name);
+  const response = await fetch(url(name, id, query), {
+    method: method.toUpperCase(),
+    headers: { Authorization: `Bearer ${S.token}`, ...(body ? { "Content-Type": "application/json" } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (response.status === 401) { signOut(); throw new Error("unauthorized"); }
+  return response;
+}
+async function getJson(name, id, query) {
+  if (!has(name)) return null;
+  const response = await call(name, id, { query });
+  return response.ok ? response.json() : null;
 }
 
-function ringing() { return [...state.alerts.values()].some((a) => a.state === "raised"); }
-setInterval(() => { if (ringing()) beep(); render(); }, 1500);
-
-function waited(alert) { return Math.max(0, (Date.now() - Date.parse(alert.raised_at)) / 1000); }
-function slaClass(alert) {
-  if (alert.state !== "raised") return "";
-  const s = waited(alert); return s >= 60 ? "sla-red" : s >= 45 ? "sla-amber" : "sla-green";
+// ---- sound and flash: ring while any alert waits for an operator ----
+let audio = null;
+function audioContext() {
+  try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
+  if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
 }
-function fmt(s) { const m = Math.floor(s / 60); return `${m}:${String(Math.floor(s % 60)).padStart(2, "0")}`; }
+function beep() {
+  const ctx = audioContext();
+  if (!ctx || ctx.state !== "running") { $("enable-sound").hidden = !ctx || S.muted; return; }
+  $("enable-sound").hidden = true;
+  const now = ctx.currentTime;
+  [0, 0.22].forEach((offset, i) => {
+    const osc = ctx.createOscillator(), gain = ctx.createGain();
+    osc.type = "square"; osc.frequency.value = i ? 660 : 880; gain.gain.value = 0.08;
+    osc.connect(gain).connect(ctx.destination); osc.start(now + offset); osc.stop(now + offset + 0.18);
+  });
+  S.beeps += 1; document.body.dataset.beeps = String(S.beeps);
+}
+const visible = (a) => !S.areaFilter || (S.orgPaths[a.resident?.org_node] || "/").startsWith(S.areaFilter);
+const waiting = () => [...S.alerts.values()].filter((a) => WAITING.has(a.state));
+function ring() {
+  const on = !!S.token && waiting().length > 0;
+  document.body.dataset.ringing = String(on);
+  document.body.classList.toggle("alarm", on);
+  if (on && !S.muted) beep();
+}
+setInterval(ring, 1500);
+setInterval(() => { if (S.token) { renderQueue(); renderDetailHead(); } }, 1000);
+
+// ---- the queue ----
+const since = (iso) => Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+function slaClass(a) {
+  if (!WAITING.has(a.state)) return "";
+  const s = since(a.raised_at);
+  return s >= SLA_RED_S ? "sla-red" : s >= SLA_AMBER_S ? "sla-amber" : "sla-green";
+}
+function pendingLeft(a) {
+  const d = a.details || {};
+  const until = a.cancel_until || a.pending_until || a.cancel_deadline || a.escalate_at || d.cancel_until || d.pending_until;
+  return until ? Math.max(0, (Date.parse(until) - Date.now()) / 1000) : null;
+}
+function timerText(a) {
+  if (PENDING.has(a.state)) {
+    const left = pendingLeft(a);
+    return left === null ? t("queue.pending") : t("queue.cancel_in", { time: I18N.duration(left) });
+  }
+  if (WAITING.has(a.state)) return t("queue.waiting", { time: I18N.duration(since(a.raised_at)) });
+  if (a.acknowledged_at) return t("queue.answered_in", { time: I18N.duration((Date.parse(a.acknowledged_at) - Date.parse(a.raised_at)) / 1000) });
+  return "";
+}
+const rank = (a) => (PENDING.has(a.state) ? 1 : 0);
+function sorted() {
+  return [...S.alerts.values()].filter(visible)
+    .sort((a, b) => rank(a) - rank(b) || a.priority - b.priority || Date.parse(a.raised_at) - Date.parse(b.raised_at));
+}
 function esc(text) { const d = document.createElement("span"); d.textContent = text ?? ""; return d.innerHTML; }
-
-function render() {
-  const rows = [...state.alerts.values()].sort((a, b) => a.priority - b.priority || Date.parse(a.raised_at) - Date.parse(b.raised_at));
+function stateText(a) {
+  const by = a.acknowledged_by && a.state !== "raised" ? ` · ${esc(a.acknowledged_by)}` : "";
+  return `${esc(term("state", a.state))}${by}`;
+}
+function renderQueue() {
+  const rows = sorted();
   $("alerts").innerHTML = rows.map((a) => `
-    <tr class="${a.state}${a.state === "raised" ? " flash" : ""}" data-id="${a.id}">
-      <td>P${a.priority}</td>
-      <td>${esc(a.kind.toUpperCase())}${a.repeats > 1 ? ` ×${a.repeats}` : ""}</td>
-      <td>${esc(a.resident?.name ?? a.resident_id)}${a.resident?.age ? ` (${a.resident.age})` : ""}<br><small>${esc(a.resident?.phone ?? "")}</small></td>
-      <td>${esc(a.resident?.address ?? "")}<br><small>${esc(a.device?.location ?? "")} ${esc(a.device_id)}</small></td>
-      <td class="${slaClass(a)}">${fmt(waited(a))}</td>
-      <td>${esc(a.state)}${a.acknowledged_by ? ` by ${esc(a.acknowledged_by)}` : ""}</td>
-      <td>${a.state === "raised" ? `<button class="ack" data-id="${a.id}">Acknowledge</button>` : ""}</td>
-    </tr>`).join("");
+    <li class="alert ${esc(a.state)}${WAITING.has(a.state) ? " flash" : ""}${a.id === S.selected ? " selected" : ""}" data-id="${a.id}" data-state="${esc(a.state)}" data-kind="${esc(a.kind)}" tabindex="0">
+      <span class="prio p${a.priority}">P${a.priority}</span>
+      <span class="what"><b>${esc(term("kind", a.kind))}</b>${a.repeats > 1 ? ` <span class="repeats">×${a.repeats}</span>` : ""}
+        <small>${esc(a.device?.location ? term("room", a.device.location) : "")}</small></span>
+      <span class="who"><b>${esc(a.resident?.name ?? a.resident_id)}</b>${a.resident?.age ? ` <small>${esc(t("resident.age", { age: a.resident.age }))}</small>` : ""}
+        <small class="addr">${esc(a.resident?.address ?? "")}</small></span>
+      <span class="timer ${slaClass(a)}">${esc(timerText(a))}</span>
+      <span class="state">${stateText(a)}</span>
+      <span class="act">${WAITING.has(a.state) && has("ack") ? `<button type="button" class="ack primary" data-id="${a.id}">${esc(t("action.ack"))}</button>` : ""}</span>
+    </li>`).join("");
   $("count").textContent = `(${rows.length})`;
   $("empty").hidden = rows.length > 0;
+  $("area-filter").hidden = !S.areaFilter;
+  if (S.areaFilter) $("area-filter-name").textContent = t("overview.filtered", { area: areaName(S.areaFilter) });
 }
 
-async function acknowledge(id) {
-  const response = await fetch(`/api/v1/alerts/${id}/ack`, {
-    method: "POST", headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" }, body: "{}",
+// ---- actions (a 409 means someone else got there first) ----
+function toast(text, kind = "info") {
+  const box = $("toast"); box.textContent = text; box.className = `toast ${kind}`; box.hidden = false;
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+async function act(action, id, extra = {}) {
+  if (!has(action)) return false;
+  const note = $("d-note").value.trim();
+  const bodies = {
+    ack: { note: "" },
+    dispatch: { responder_id: $("d-responder").value, ...extra },
+    on_scene: {},
+    resolve: { outcome: $("d-outcome").value, note },
+    notify_family: {},
+    note: { note, text: note },
+  };
+  let response;
+  try { response = await call(action, id, { body: { ...bodies[action], ...extra } }); } catch (e) { toast(t("error.network"), "error"); return false; }
+  if (response.status === 409) {
+    const current = S.alerts.get(id);
+    toast(t("error.conflict", { state: term("state", current?.state ?? ""), who: current?.acknowledged_by ?? "" }), "error");
+    return false;
+  }
+  if (!response.ok) { toast(t("error.failed", { status: response.status }), "error"); return false; }
+  const data = await response.json().catch(() => null);
+  if (data && data.id && data.state) upsert(data);
+  if (action === "note") $("d-note").value = "";
+  toast(t(`done.${action}`), "ok");
+  if (S.selected === id) loadTrail(id);
+  return true;
+}
+function upsert(alert) {
+  if (CLOSED.has(alert.state)) S.alerts.delete(alert.id);
+  else S.alerts.set(alert.id, { ...(S.alerts.get(alert.id) || {}), ...alert });
+  renderQueue();
+  if (alert.id === S.selected) renderDetailHead(alert);
+}
+
+// ---- the alert detail ----
+function renderDetailHead(fresh) {
+  if (!S.selected) return;
+  const a = fresh || S.alerts.get(S.selected) || S.detail.alert;
+  if (!a) return;
+  S.detail.alert = a;
+  $("d-title").textContent = `${term("kind", a.kind)} · ${a.resident?.name ?? a.resident_id}`;
+  $("d-state").textContent = term("state", a.state); $("d-state").dataset.state = a.state;
+  $("d-waited").textContent = timerText(a); $("d-waited").className = `timer ${slaClass(a)}`;
+  const can = { ack: WAITING.has(a.state), dispatch: !CLOSED.has(a.state) && !PENDING.has(a.state),
+    on_scene: a.state === "dispatched", resolve: !WAITING.has(a.state) && !CLOSED.has(a.state) && !PENDING.has(a.state),
+    notify_family: !CLOSED.has(a.state), note: true };
+  document.querySelectorAll("#d-actions [data-action], #detail [data-action=note]").forEach((b) => {
+    b.disabled = !can[b.dataset.action] || !has(b.dataset.action);
+    b.hidden = !has(b.dataset.action);
   });
-  if (response.status === 401) return signOut();
-  if (response.ok) { const alert = await response.json(); state.alerts.set(alert.id, alert); render(); }
+}
+function list(value) {
+  if (!value) return [];
+  return Array.isArray(value) ? value : [value];
+}
+function text(value) {
+  if (value === null || value === undefined) return "";
+  if (Array.isArray(value)) return value.map(text).filter(Boolean).join(" · ");
+  if (typeof value === "object") return Object.values(value).map(text).filter(Boolean).join(" · ");
+  return String(value);
+}
+function renderResident(r, alert) {
+  r = r || alert.resident || { name: alert.resident_id };
+  const p = r.profile || {};
+  const pick = (...names) => { for (const n of names) { const v = r[n] ?? p[n]; if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && !v.length)) return v; } return null; };
+  $("d-name").textContent = r.name ?? alert.resident_id;
+  $("d-photo").textContent = (r.name || "?").trim().charAt(0);
+  const facts = [];
+  if (r.age) facts.push(t("resident.age", { age: r.age }));
+  const sex = pick("sex"); if (sex && sex !== "unknown") facts.push(term("sex", sex));
+  if (pick("living_alone")) facts.push(t("resident.living_alone"));
+  const mobility = pick("mobility"); if (mobility) facts.push(term("mobility", mobility));
+  $("d-facts").textContent = facts.join(" · ");
+  $("d-address").textContent = text(pick("address")) || t("common.unknown");
+  const home = r.home || {};
+  $("d-access").textContent = text(pick("access", "how_to_get_in", "entry", "key_info") ?? (home.notes || home.key_holders ? [home.notes, home.key_holders] : null)) || t("common.unknown");
+  $("d-phone").textContent = text(pick("phone")) || t("common.unknown");
+  $("d-conditions").textContent = text(pick("conditions")) || t("common.none");
+  $("d-languages").textContent = list(pick("languages")).map((code) => term("language", code)).join(" · ") || t("common.unknown");
+  const contacts = list(pick("emergency_contacts", "contacts"));
+  const marks = JSON.parse(localStorage.getItem(`marks:${alert.id}`) || "{}");
+  $("d-contacts").innerHTML = contacts.length ? contacts.map((c, i) => `
+    <li data-index="${i}"><b>${esc(c.name ?? "")}</b> <small>${esc(c.relation ? term("relation", c.relation) : "")}</small>
+      <a href="tel:${esc(c.phone ?? "")}">${esc(c.phone ?? "")}</a>
+      <button type="button" class="mark${marks[`${i}:called`] ? " on" : ""}" data-mark="called" data-index="${i}">${esc(t("contact.called"))}</button>
+      <button type="button" class="mark${marks[`${i}:notified`] ? " on" : ""}" data-mark="notified" data-index="${i}">${esc(t("contact.notified"))}</button>
+    </li>`).join("") : `<li class="muted">${esc(t("common.none"))}</li>`;
+  S.detail.contacts = contacts;
+}
+function renderDevices(devices) {
+  $("d-devices").innerHTML = (devices || []).map((d) => {
+    const st = d.online === false ? "offline" : d.online === true ? "online" : "unknown";
+    const battery = d.battery === null || d.battery === undefined ? "" : `${String(d.battery).replace("%", "")}%`;
+    return `<tr data-device="${esc(d.id)}" class="dev-${st}"><td>${esc(d.id)}</td><td>${esc(term("device", d.type))}</td>
+      <td>${esc(d.location ? term("room", d.location) : "")}</td><td>${esc(t(`devstate.${st}`))}</td><td>${esc(battery)}</td>
+      <td>${esc(I18N.time(d.last_seen))}</td></tr>`;
+  }).join("") || `<tr><td colspan="6" class="muted">${esc(t("common.none"))}</td></tr>`;
+}
+async function renderTrigger(a) {
+  const box = $("d-trigger"); box.innerHTML = "";
+  const d = a.details || {};
+  const line = document.createElement("p");
+  line.className = "facts";
+  line.textContent = t("trigger.summary", { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: a.device_id })
+    + (a.confidence < 1 ? ` · ${t("trigger.confidence", { pct: Math.round(a.confidence * 100) })}` : "");
+  box.append(line);
+  if (d.window && Array.isArray(d.window.acc)) {
+    box.append(Charts.fallTrace(d.window, Date.parse(a.occurred_at), {
+      title: t("trigger.trace"), x: t("trigger.trace_x"), y: t("trigger.trace_y"), impact: t("trigger.impact"), magnitude: t("trigger.magnitude"),
+    }));
+  } else if (has("activity") && ["inactivity", "not_up", "bathroom_long", "night_absence", "unmonitored"].includes(a.kind)) {
+    const data = await getJson("activity", a.resident_id, { hours: 24 });
+    if (data && S.selected === a.id) {
+      const caption = document.createElement("h4"); caption.textContent = t("trigger.activity"); box.append(caption);
+      box.append(Charts.activityTimeline(data.events.map((e) => ({ ...e, room: term("room", e.room) })), data.from, data.to, { title: t("trigger.activity"), none: t("trigger.no_activity") }));
+    }
+  } else if (a.kind === "sos" || (a.kind === "fall" && d.source !== "wearable")) {
+    const p = document.createElement("p"); p.textContent = t(a.kind === "sos" ? "trigger.sos_press" : "trigger.device_fall"); box.append(p);
+  }
+}
+async function loadTrail(id) {
+  const trail = await getJson("trail", id);
+  $("d-trail").innerHTML = (trail || []).map((e) => `<li><time>${esc(I18N.time(e.at))}</time> <b>${esc(e.actor)}</b> ${esc(term("audit", e.action))}${e.note ? ` — ${esc(e.note)}` : ""}</li>`).join("");
+}
+async function loadResponders(a) {
+  const select = $("d-responder");
+  let options = has("suggestions") ? await getJson("suggestions", a.id) : null;
+  if (!options && has("responders")) options = await getJson("responders", null);
+  options = Array.isArray(options) ? options : options?.suggestions || options?.responders || [];
+  select.innerHTML = options.map((r, i) => {
+    const km = r.distance_km ?? (r.distance_m !== undefined ? r.distance_m / 1000 : null);
+    const extra = km !== null && km !== undefined ? ` · ${t("dispatch.km", { km: Number(km).toFixed(1) })}` : "";
+    return `<option value="${esc(r.id ?? r.responder_id ?? r.username)}">${i === 0 && km !== null ? "★ " : ""}${esc(r.name ?? r.display_name ?? r.id)}${esc(extra)}</option>`;
+  }).join("") || `<option value="">${esc(t("dispatch.none"))}</option>`;
+}
+async function openDetail(id) {
+  const a = S.alerts.get(id);
+  if (!a) return;
+  S.selected = id; S.detail = { alert: a };
+  if (location.hash !== `#alert=${id}`) history.replaceState(null, "", `#alert=${id}`);
+  $("detail").hidden = false; $("detail").dataset.id = id;
+  document.body.classList.add("has-detail");
+  renderQueue(); renderDetailHead(a); renderResident(null, a); renderDevices([]);
+  $("d-previous-card").hidden = true;
+  const [card, resident] = await Promise.all([getJson("card", a.resident_id), getJson("resident", a.resident_id)]);
+  if (S.selected !== id) return;
+  renderResident({ ...(a.resident || {}), ...(card?.resident || {}), ...(resident || {}) }, a);
+  renderDevices(resident?.devices?.length && resident.devices[0].online !== undefined ? resident.devices : card?.devices);
+  await Promise.all([renderTrigger(a), loadTrail(id), has("dispatch") ? loadResponders(a) : null, loadPrevious(a)]);
+  $("detail").dataset.loaded = "true";
+}
+async function loadPrevious(a) {
+  if (!has("previous")) return;
+  const rows = await getJson("previous", a.resident_id, S.api.get("previous")[1].includes("{}") ? null : { resident_id: a.resident_id });
+  const items = (Array.isArray(rows) ? rows : rows?.alerts || []).filter((p) => p.id !== a.id).slice(0, 10);
+  $("d-previous-card").hidden = false;
+  $("d-previous").innerHTML = items.map((p) => `<li><time>${esc(I18N.time(p.raised_at))}</time> ${esc(term("kind", p.kind))} · ${esc(term("state", p.state))}${p.outcome ? ` · ${esc(term("outcome", p.outcome))}` : ""}</li>`).join("")
+    || `<li class="muted">${esc(t("common.none"))}</li>`;
+}
+function closeDetail() {
+  S.selected = null; $("detail").hidden = true; delete $("detail").dataset.loaded;
+  document.body.classList.remove("has-detail");
+  history.replaceState(null, "", "#queue"); renderQueue();
 }
 
+// ---- overview ----
+function areaName(path) {
+  const code = path.split("/").filter(Boolean).pop();
+  return code ? S.orgNames[code] || code : t("overview.whole_city");
+}
+async function loadOverview() {
+  if (!has("overview")) return;
+  const data = await getJson("overview", null, { tz_offset_min: -new Date().getTimezoneOffset() });
+  if (!data) return;
+  S.overview = data;
+  Object.assign(S.orgPaths, data.org_paths || {});
+  const orgs = has("orgs") ? await getJson("orgs", null) : null;
+  for (const node of flatten(orgs)) if (node.code) { S.orgNames[node.code] = node.name || node.code; if (node.path) S.orgPaths[node.code] = node.path; }
+  if (has("sla")) {
+    const today = new Date(); today.setHours(0, 0, 0, 0);
+    renderSla(await getJson("sla", null, { since: today.toISOString() }));
+  }
+  renderOverview();
+}
+function flatten(tree) {
+  if (!tree) return [];
+  const nodes = Array.isArray(tree) ? tree : tree.nodes || tree.children || [tree];
+  return nodes.flatMap((n) => [n, ...flatten(n.children || [])]);
+}
+function renderSla(sla) {
+  $("o-sla-card").hidden = !sla;
+  if (!sla) return;
+  const fields = [["answered", sla.answered ?? sla.count ?? sla.total], ["within", sla.within_sla_pct ?? sla.within_target_pct ?? sla.pct_within],
+    ["median", sla.median_answer_s ?? sla.p50_answer_s ?? sla.answer_p50_s], ["p90", sla.p90_answer_s ?? sla.answer_p90_s]];
+  $("o-sla").innerHTML = `<dl class="kv big">${fields.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) =>
+    `<dt>${esc(t(`sla.${k}`))}</dt><dd>${esc(k === "within" ? `${Number(v).toFixed(0)}%` : k === "answered" ? v : I18N.duration(v))}</dd>`).join("")}</dl>`;
+}
+function inArea(path) { return !S.areaFilter || (path || "/").startsWith(S.areaFilter); }
+function renderOverview() {
+  const data = S.overview;
+  if (!data) return;
+  const areas = data.open_by_area.filter((a) => inArea(a.org_path));
+  $("o-areas").innerHTML = areas.map((a) => `<tr data-path="${esc(a.org_path)}"><td>${esc(areaName(a.org_path))}</td><td>${a.open}</td>
+    <td class="${a.unanswered ? "sla-red" : ""}">${a.unanswered}</td><td>${Object.entries(a.by_kind).map(([k, n]) => `${esc(term("kind", k))} ${n}`).join(" · ")}</td></tr>`).join("");
+  $("o-areas-empty").hidden = areas.length > 0;
+  const item = (x, extra) => `<li><a href="#" data-resident="${esc(x.resident_id)}">${esc(x.name)}</a> <small>${esc(areaName(x.org_path))}</small> ${extra}</li>`;
+  const fill = (id, rows, extra) => { const shown = rows.filter((x) => inArea(x.org_path)); $(id).innerHTML = shown.map((x) => item(x, extra(x))).join("") || `<li class="muted">${esc(t("common.none"))}</li>`; $(`${id}-n`).textContent = `(${shown.length})`; };
+  fill("o-offline", data.devices.offline, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · ${esc(t("overview.last_seen", { time: I18N.time(x.last_seen) || t("common.never") }))}`);
+  fill("o-battery", data.devices.low_battery, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · <b class="sla-red">${x.battery}%</b>`);
+  fill("o-unmonitored", data.residents.unmonitored, (x) => esc(term("unmonitored", x.reason)));
+  fill("o-quiet", data.residents.no_activity_today, () => "");
+  renderTree();
+}
+function renderTree() {
+  const paths = new Set(["/"]);
+  for (const p of Object.values(S.orgPaths)) { let acc = "/"; for (const code of p.split("/").filter(Boolean)) { acc += `${code}/`; paths.add(acc); } }
+  const open = (path) => (S.overview?.open_by_area || []).filter((a) => (a.org_path || "/").startsWith(path)).reduce((n, a) => n + a.open, 0);
+  $("o-tree").innerHTML = [...paths].sort().map((p) => {
+    const depth = p.split("/").filter(Boolean).length;
+    return `<li style="--depth:${depth}"><button type="button" class="link${S.areaFilter === p || (!S.areaFilter && p === "/") ? " on" : ""}" data-area="${esc(p)}">${esc(areaName(p))}</button> <span class="count">${open(p)}</span></li>`;
+  }).join("");
+}
+
+// ---- the websocket: snapshot, then events; reconnect with a fresh snapshot ----
+function setStatus(name) { $("status").textContent = t(`status.${name}`); $("status").className = `status ${name}`; $("status").dataset.state = name; }
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws/console?token=${encodeURIComponent(state.token)}`);
-  state.socket = socket;
-  socket.onopen = () => { $("status").textContent = "live"; $("status").className = "status live"; state.retry = 500; };
+  const socket = new WebSocket(`${scheme}://${location.host}/api/v1/ws/console?token=${encodeURIComponent(S.token)}`);
+  S.socket = socket;
+  socket.onopen = () => { S.retry = 500; S.lastMessage = Date.now(); };
   socket.onmessage = (msg) => {
+    S.lastMessage = Date.now();
     const data = JSON.parse(msg.data);
-    if (data.type === "snapshot") { state.alerts = new Map(data.alerts.map((a) => [a.id, a])); $("who").textContent = data.user; }
-    else if (data.alert) {
-      if (["resolved", "cancelled", "duplicate"].includes(data.alert.state)) state.alerts.delete(data.alert.id);
-      else state.alerts.set(data.alert.id, data.alert);
-      if (data.type === "alert.raised" || data.type === "alert.repeated") beep();
+    if (data.type === "snapshot") {
+      setStatus("live");
+      S.alerts = new Map(data.alerts.map((a) => [a.id, a]));
+      S.user = data.user; $("who").textContent = data.user;
+      if (S.selected && !S.alerts.has(S.selected)) closeDetail();
+      renderQueue(); renderDetailHead(); ring(); return;
     }
-    render();
+    if (!data.alert) return;
+    upsert(data.alert);
+    if (data.type === "alert.raised" || data.type === "alert.repeated" || data.type === "alert.escalated") ring();
+    if (data.actor && data.actor !== S.user && data.actor !== "system" && data.alert.id === S.selected) toast(t("event.by_other", { who: data.actor, what: term("event", data.type) }));
+    if (S.view === "overview") scheduleOverview();
   };
   socket.onclose = (event) => {
-    $("status").textContent = "offline"; $("status").className = "status offline";
-    if (event.code === 4401 || event.code === 4403) return signOut();
-    setTimeout(connect, state.retry); state.retry = Math.min(state.retry * 2, 10000);
+    if (S.socket !== socket) return;
+    setStatus("reconnecting");
+    if (event.code === 4401 || event.code === 4403) { signOut(); return; }
+    setTimeout(() => { if (S.token && S.socket === socket) connect(); }, S.retry);
+    S.retry = Math.min(S.retry * 2, 8000);
   };
 }
+// a silent connection (network dropped without a close) is detected by the ping going unanswered
+setInterval(() => {
+  const socket = S.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  if (Date.now() - S.lastMessage > 30000) { socket.close(); return; }
+  socket.send(JSON.stringify({ type: "ping" }));
+}, 10000);
+let overviewTimer = null;
+function scheduleOverview() { clearTimeout(overviewTimer); overviewTimer = setTimeout(loadOverview, 500); }
+setInterval(() => { if (S.token && S.view === "overview") loadOverview(); }, 20000);
 
-function signOut() { sessionStorage.removeItem("token"); state.token = null; if (state.socket) state.socket.onclose = null; show(); }
-
-function show() {
-  $("login").hidden = !!state.token; $("queue").hidden = !state.token; $("mute").hidden = !state.token;
-  if (state.token) connect();
+// ---- views, sign in and out ----
+function route() {
+  const hash = location.hash.slice(1);
+  S.view = hash === "overview" ? "overview" : "queue";
+  document.body.dataset.view = S.token ? S.view : "login";
+  $("view-queue").hidden = !S.token || S.view !== "queue";
+  $("view-overview").hidden = !S.token || S.view !== "overview";
+  document.querySelectorAll("#tabs a").forEach((a) => a.classList.toggle("on", a.dataset.view === S.view));
+  if (S.token && S.view === "overview") loadOverview();
+  if (S.token && hash.startsWith("alert=")) {
+    const id = hash.slice(6);
+    if (S.alerts.has(id)) openDetail(id); else S.pendingDetail = id;
+  }
 }
-
+function signOut() {
+  sessionStorage.removeItem("token"); S.token = null;
+  if (S.socket) { const s = S.socket; S.socket = null; s.close(); }
+  setStatus("offline"); show();
+}
+async function show() {
+  $("login").hidden = !!S.token; $("tabs").hidden = !S.token; $("mute").hidden = !S.token; $("signout").hidden = !S.token;
+  route();
+  if (S.token) { await discover(); renderQueue(); connect(); if (S.view === "overview") loadOverview(); }
+}
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
+  audioContext(); // a user gesture: the browser lets this page make sound from now on
   const response = await fetch("/api/v1/auth/token", { method: "POST", body: new URLSearchParams(new FormData(event.target)) });
-  if (!response.ok) { $("login-error").textContent = (await response.json()).detail; return; }
-  state.token = (await response.json()).access_token; sessionStorage.setItem("token", state.token); show();
+  if (!response.ok) { $("login-error").textContent = t(response.status === 429 ? "auth.throttled" : "auth.failed"); return; }
+  S.token = (await response.json()).access_token; sessionStorage.setItem("token", S.token); show();
 });
-$("alerts").addEventListener("click", (event) => { if (event.target.classList.contains("ack")) acknowledge(event.target.dataset.id); });
-$("mute").addEventListener("click", () => { state.muted = !state.muted; $("mute").textContent = state.muted ? "Unmute sound" : "Mute sound"; });
+$("signout").addEventListener("click", signOut);
+$("alerts").addEventListener("click", (event) => {
+  const ack = event.target.closest("button.ack");
+  if (ack) { event.stopPropagation(); act("ack", ack.dataset.id); return; }
+  const row = event.target.closest("li.alert");
+  if (row) openDetail(row.dataset.id);
+});
+$("alerts").addEventListener("keydown", (event) => { const row = event.target.closest("li.alert"); if (row && event.key === "Enter") openDetail(row.dataset.id); });
+$("detail").addEventListener("click", (event) => {
+  const button = event.target.closest("[data-action]");
+  if (button && S.selected) { act(button.dataset.action, S.selected); return; }
+  const mark = event.target.closest("button.mark");
+  if (mark && S.selected) {
+    const key = `marks:${S.selected}`, marks = JSON.parse(localStorage.getItem(key) || "{}"), k = `${mark.dataset.index}:${mark.dataset.mark}`;
+    marks[k] = !marks[k]; localStorage.setItem(key, JSON.stringify(marks)); mark.classList.toggle("on", marks[k]);
+    const contact = S.detail.contacts?.[Number(mark.dataset.index)];
+    if (marks[k] && contact && has("note")) call("note", S.selected, { body: { note: t(`contact.${mark.dataset.mark}_note`, { name: contact.name ?? "", phone: contact.phone ?? "" }) } }).then(() => loadTrail(S.selected));
+  }
+});
+$("d-close").addEventListener("click", closeDetail);
+$("o-tree").addEventListener("click", (event) => {
+  const b = event.target.closest("[data-area]"); if (!b) return;
+  S.areaFilter = b.dataset.area === "/" ? null : b.dataset.area; renderOverview(); renderQueue();
+});
+$("area-filter-clear").addEventListener("click", () => { S.areaFilter = null; renderQueue(); renderOverview(); });
+$("view-overview").addEventListener("click", (event) => {
+  const a = event.target.closest("[data-resident]"); if (!a) return;
+  event.preventDefault();
+  const open = [...S.alerts.values()].find((x) => x.resident_id === a.dataset.resident);
+  if (open) location.hash = `#alert=${open.id}`;
+});
+$("mute").addEventListener("click", () => {
+  S.muted = !S.muted; sessionStorage.setItem("muted", S.muted ? "1" : "0");
+  $("mute").textContent = t(S.muted ? "sound.unmute" : "sound.mute"); $("mute").setAttribute("aria-pressed", String(S.muted));
+  document.body.classList.toggle("muted", S.muted);
+});
+$("enable-sound").addEventListener("click", () => { audioContext(); $("enable-sound").hidden = true; });
+document.addEventListener("click", () => { if (audio && audio.state === "suspended") audio.resume(); }, { capture: true });
+document.querySelectorAll(".lang a").forEach((a) => a.addEventListener("click", (event) => {
+  event.preventDefault(); location.href = `?lang=${a.dataset.lang}${location.hash}`;
+}));
+window.addEventListener("hashchange", route);
+new MutationObserver(() => { if (S.pendingDetail && S.alerts.has(S.pendingDetail)) { const id = S.pendingDetail; S.pendingDetail = null; openDetail(id); } })
+  .observe($("alerts"), { childList: true });
+$("mute").textContent = t(S.muted ? "sound.unmute" : "sound.mute");
+document.body.classList.toggle("muted", S.muted);
+window.eldercareConsole = { state: S, act, openDetail, drop: () => S.socket && S.socket.close() };
 show();
