@@ -1,6 +1,6 @@
-"""Alerting: the alert lifecycle, its audit trail and the live alert feed. It owns the alert tables.
+"""Alerting: the alert lifecycle, SLA timers, escalation, dispatch, notifications and the live feed.
 
-The API and console use :class:`AlertService` and :class:`AlertBus` only, never the tables.
+It owns the alert tables. The API and console use :class:`AlertService` and :class:`AlertBus` only.
 """
 
 from alerting.bus import AlertBus, Lagged
@@ -12,9 +12,15 @@ from alerting.model import (
     AlertingError,
     AlertNotFound,
     AlertState,
+    Conflict,
     IllegalTransition,
+    InvalidLink,
+    InvalidRequest,
+    NoResponderAvailable,
+    Outcome,
 )
-from alerting.service import AlertService
+from alerting.policy import EscalationPolicy
+from alerting.service import AlertingConfig, AlertService
 
 __all__ = [
     "Alert",
@@ -24,8 +30,15 @@ __all__ = [
     "AlertNotFound",
     "AlertService",
     "AlertState",
+    "AlertingConfig",
     "AlertingError",
+    "Conflict",
+    "EscalationPolicy",
     "EventHistory",
     "IllegalTransition",
+    "InvalidLink",
+    "InvalidRequest",
     "Lagged",
+    "NoResponderAvailable",
+    "Outcome",
 ]

@@ -19,7 +19,16 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from alerting import Alert, AlertBus, AlertEvent, AlertEventType, AlertService, AlertState, EventHistory
+from alerting import (
+    Alert,
+    AlertBus,
+    AlertEvent,
+    AlertEventType,
+    AlertingConfig,
+    AlertService,
+    AlertState,
+    EventHistory,
+)
 from alerting.model import PRIORITY, alert_id_for
 from devices.events import Event
 from eldercare import metrics
@@ -32,6 +41,7 @@ from stream import Detection, StreamCore
 from stream.core import warm_up
 
 log = logging.getLogger("eldercare.runtime")
+ANNOUNCERS = frozenset({"sos_button", "hub", "pendant"})
 
 
 @dataclass(slots=True)
@@ -46,6 +56,8 @@ class PlatformConfig:
     spool_path: Path | None = None
     """The durable local buffer for alerts the database cannot take (default: a temp file per gateway)."""
     spool_max_bytes: int = 256 * 1024 * 1024
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    """Escalation defaults, the public URL of responder and family links, local time."""
 
 
 class Platform:
@@ -68,7 +80,14 @@ class Platform:
         self.history = EventHistory(pool)
         self.bus = AlertBus()
         self.gateway = Gateway(self.registry, self.config.gateway, clock=clock)
-        self.alerts = AlertService(pool, self.bus, downlink=self.gateway.send_command)
+        self.alerts = AlertService(
+            pool,
+            self.bus,
+            downlink=self.gateway.send_command,
+            org_of=self.registry.resident_org_path,
+            announcers=self._announcers,
+            config=self.config.alerting,
+        )
         self.stream = stream or StreamCore()
         self.detections = 0
         self.history_dropped = 0
@@ -88,8 +107,13 @@ class Platform:
         await migrate(self.pool, "alerting")
         await self.history.ensure_schema()
         await self.registry.load()
+        await self.alerts.restore()
         seconds = await asyncio.to_thread(warm_up)
         log.info("stream kernels ready", extra={"seconds": round(seconds, 2)})
+
+    def _announcers(self, resident_id: str) -> list[str]:
+        """The resident's devices that speak or light up (home announcements from alerting)."""
+        return [d.id for d in self.registry.devices() if d.resident_id == resident_id and d.type in ANNOUNCERS]
 
     async def sink(self, batch: Batch) -> None:
         """The seam: one batch of events keyed by resident → detections → stored alerts."""
@@ -215,6 +239,7 @@ class Platform:
             asyncio.create_task(self.gateway.run(self.mqtt, self.sink), name="gateway"),
             asyncio.create_task(self._tick(), name="stream-timers"),
             asyncio.create_task(self._flush_history(), name="history"),
+            asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
         ]
         await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
 
