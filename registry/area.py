@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ROOT = "/"
-NOWHERE = "\x00"
+NOWHERE = "!nowhere/"  # matches no org path (they start with "/"); for family scopes
 
 
 def like_prefix(path: str) -> str:
