@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, devices, overview
+from api import alerts, auth, console, devices, imports, orgs, overview, residents, users
 from api.security import LoginThrottle, TokenIssuer
 from eldercare.runtime import Platform
 
@@ -24,6 +24,8 @@ def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
     app.state.login_throttle = LoginThrottle()
     for module in (auth, alerts, devices, console, overview):
         app.include_router(module.router)
+    for registry_module in (orgs, residents, users, imports):
+        app.include_router(registry_module.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:
