@@ -66,6 +66,22 @@ def bench_e2e(
     run(get_settings(), presses, rate, json_output)
 
 
+@bench_app.command("faults")
+def bench_faults(
+    presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,
+    outage: Annotated[float, typer.Option(help="database outage, seconds")] = 60.0,
+    rate: Annotated[float, typer.Option(help="presses per second")] = 20.0,
+    json_output: JsonFlag = False,
+) -> None:
+    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload: lost/duplicates."""
+    from eldercare import logs
+    from eldercare.bench.faults import run
+    from eldercare.settings import get_settings
+
+    logs.configure(level="CRITICAL")
+    run(get_settings(), presses, outage, rate, json_output)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

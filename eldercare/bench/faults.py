@@ -1,0 +1,54 @@
+"""``eldercare bench faults``: the fault scenarios of :mod:`eldercare.faults` with a table of results."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eldercare import faults
+from eldercare.bench.report import emit, progress
+from eldercare.embedded import resolve_services
+from eldercare.settings import Settings
+
+
+async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: float) -> list[faults.FaultResult]:
+    with tempfile.TemporaryDirectory(prefix="eldercare-faults-") as scratch:
+        local = settings.model_copy(update={"data_dir": Path(scratch)})
+        async with resolve_services(local) as services:
+            mqtt, db = services.mqtt_url, services.database_url
+            plan = [
+                ("broker restart", lambda: faults.broker_restart(db, presses, 3.0, rate_hz)),
+                ("worker SIGKILL", lambda: faults.worker_killed(mqtt, db, presses, rate_hz)),
+                ("database outage", lambda: faults.database_outage(mqtt, db, presses, outage_s, rate_hz)),
+                ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
+                ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
+                ("overload", lambda: faults.overload(mqtt, db, presses, 50_000, rate_hz)),
+            ]
+            results = []
+            for name, scenario in plan:
+                progress(f"bench faults: {name} …")
+                result = await scenario()
+                progress(f"  {result.row()}")
+                results.append(result)
+            return results
+
+
+def run(settings: Settings, presses: int, outage_s: float, rate_hz: float, json_output: bool) -> dict[str, Any]:
+    results = asyncio.run(run_all(settings, presses, outage_s, rate_hz))
+    rows = [r.row() for r in results]
+    header = f"{'fault':<38} {'sent':>5} {'delivered':>9} {'lost':>5} {'dupes':>5} {'worst delay':>12}  notes"
+    lines = [header] + [
+        f"{r['fault']:<38} {r['sent']:>5} {r['delivered']:>9} {r['lost']:>5} {r['duplicates']:>5} "
+        f"{'-' if r['worst_delay_s'] is None else str(r['worst_delay_s']) + ' s':>12}  {r['notes']}"
+        for r in rows
+    ]
+    figures = {
+        "benchmark": "faults",
+        "scenarios": rows,
+        "lost": sum(r["lost"] for r in rows),
+        "duplicates": sum(r["duplicates"] for r in rows),
+    }
+    emit("eldercare bench faults", [("", line) for line in lines], figures, json_output)
+    return figures
