@@ -1,0 +1,89 @@
+"""The gateway's decoding and bookkeeping, without a broker (the MQTT loop is covered end to end)."""
+
+from __future__ import annotations
+
+import json
+
+from devices.events import Stream
+from gateway import Gateway, GatewayConfig
+from registry.store import DeviceRecord
+
+NOW_MS = 1_800_000_000_000
+
+
+class Directory:
+    def __init__(self, *devices: DeviceRecord) -> None:
+        self.by_id = {d.id: d for d in devices}
+        self.by_zigbee = {d.z2m_name: d for d in devices if d.z2m_name}
+
+    def device(self, device_id: str) -> DeviceRecord | None:
+        return self.by_id.get(device_id)
+
+    def zigbee_device(self, name: str) -> DeviceRecord | None:
+        return self.by_zigbee.get(name)
+
+
+def gateway() -> Gateway:
+    return Gateway(
+        Directory(
+            DeviceRecord("btn-1", "res-1", "sos_button", location="hall"),
+            DeviceRecord("pendant-1", "res-1", "pendant"),
+            DeviceRecord("loose-1", None, "pir"),
+            DeviceRecord("z-1", "res-1", "sos_button", model="TS0215A_sos", z2m_name="sos_button"),
+        ),
+        GatewayConfig(),
+        clock=lambda: NOW_MS / 1000,
+    )
+
+
+def body(**values: object) -> bytes:
+    return json.dumps(values).encode()
+
+
+def test_an_accepted_event_carries_resident_type_and_location() -> None:
+    [event] = gateway().accept("eldercare/v1/btn-1/alarm", body(ts=NOW_MS - 5, kind="sos", seq=3))
+    assert (event.resident_id, event.device_type, event.location) == ("res-1", "sos_button", "hall")
+    assert (event.stream, event.seq, event.ts_ms, event.received_ms) == (Stream.ALARM, 3, NOW_MS - 5, NOW_MS)
+
+
+def test_unbound_devices_and_our_own_downlink() -> None:
+    gw = gateway()
+    assert gw.accept("eldercare/v1/loose-1/motion", body(occupancy=True)) == []
+    assert gw.rejected["unknown_device"] == 1
+    assert gw.accept("eldercare/v1/btn-1/cmd", body(type="call_received")) == []
+    assert gw.accept("zigbee2mqtt/bridge", body(state="online")) == []
+    assert sum(gw.rejected.values()) == 1
+
+
+def test_duplicate_presses_are_dropped_by_seq_only_for_alarms() -> None:
+    gw = gateway()
+    assert len(gw.accept("eldercare/v1/btn-1/alarm", body(kind="sos", seq=1))) == 1
+    assert gw.accept("eldercare/v1/btn-1/alarm", body(kind="sos", seq=1)) == []
+    assert len(gw.accept("eldercare/v1/btn-1/alarm", body(kind="sos", seq=2))) == 1
+    assert gw.rejected["duplicate"] == 1
+
+
+def test_a_device_clock_far_off_is_kept_flagged_and_placed_at_arrival() -> None:
+    gw = gateway()
+    year = 365 * 86_400_000
+    [event] = gw.accept("eldercare/v1/btn-1/alarm", body(ts=NOW_MS - year, kind="sos", seq=1))
+    assert event.ts_ms == NOW_MS
+    assert event.values["clock_skew_ms"] == -year
+    [imu] = gw.accept("eldercare/v1/pendant-1/imu", body(t0=NOW_MS + year, hz=50, acc=[[0, 0, 1]] * 3))
+    assert imu.imu is not None and imu.imu.t_ms.tolist() == [NOW_MS, NOW_MS + 20, NOW_MS + 40]
+    assert gw.clock_skewed == 2
+
+
+def test_huge_topics_and_payloads_are_rejected_with_reasons() -> None:
+    gw = gateway()
+    assert gw.accept("eldercare/v1/" + "x" * 70_000 + "/alarm", body(kind="sos")) == []
+    assert gw.accept("eldercare/v1/btn-1/alarm", b"x" * (256 * 1024 + 1)) == []
+    assert dict(gw.rejected) == {"bad_topic": 1, "oversized": 1}
+
+
+def test_alarms_and_safety_are_never_shed() -> None:
+    gw = gateway()
+    kept = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("alarm", "env", "status")]
+    shed = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("imu", "motion", "vitals")]
+    assert all(kept) and not any(shed)
+    assert gw._kept_under_load("zigbee2mqtt/sos_button")
