@@ -76,8 +76,9 @@ def detection(
     return Detection(resident, device, kind, ms, ms, key)
 
 
-@pytest.fixture
-async def pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
+@pytest.fixture(scope="session")
+async def alerting_pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
+    """One database for the alerting tests (creating and dropping one per test costs seconds)."""
     url = await services.create_database()
     pool = await open_pool(url, min_size=1, max_size=6)
     await migrate(pool, "alerting")
@@ -85,6 +86,20 @@ async def pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
         yield pool
     finally:
         await pool.close()
+
+
+TABLES = (
+    "alerts, alert_triggers, alert_audit, alert_timers, escalation_policies, responders, dispatches,"
+    " notification_contacts, notification_deliveries"
+)
+
+
+@pytest.fixture
+async def pool(alerting_pool: AsyncConnectionPool) -> AsyncConnectionPool:
+    """The alerting tables emptied for this test."""
+    async with alerting_pool.connection() as conn:
+        await conn.execute(f"TRUNCATE {TABLES} CASCADE")
+    return alerting_pool
 
 
 @pytest.fixture
