@@ -7,7 +7,9 @@ delivery gets its own result. Results are recorded by the service without the UR
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
@@ -58,8 +60,18 @@ class Contact:
         }
 
 
+@functools.cache
+def _load_apprise_plugins() -> None:
+    """Apprise imports its plugins on first use; some import deprecated modules (``imghdr``).
+    Load them once here, with that deprecation silenced, rather than inside a request or a thread."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        apprise.Apprise.instantiate("json://localhost")
+
+
 def validate_urls(urls: Sequence[str]) -> tuple[str, ...]:
     """Apprise URLs that Apprise recognises; raises :class:`InvalidRequest` naming the bad one."""
+    _load_apprise_plugins()
     if not urls:
         raise InvalidRequest("at least one notification URL is needed")
     for url in urls:
@@ -110,6 +122,7 @@ class Notifier:
         self.timeout_s = timeout_s
 
     async def send(self, urls: Sequence[str], title: str, body: str) -> list[Delivery]:
+        _load_apprise_plugins()
         return list(await asyncio.gather(*(self._send_one(url, title, body) for url in urls)))
 
     async def _send_one(self, url: str, title: str, body: str) -> Delivery:

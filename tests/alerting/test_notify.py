@@ -1,0 +1,144 @@
+"""Family notifications through Apprise to a real local SMTP server and webhook receiver; one-tap links."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from alerting import AlertState, EscalationPolicy, InvalidLink
+from alerting.links import LinkSigner
+from alerting.notify import Contact, redact
+from stream.detections import DetectionKind
+from tests.alerting.conftest import T0, FakeClock, ServiceFactory, advance, bus, detection
+from tests.alerting.receivers import smtp_server, webhook_server
+
+FAMILY = EscalationPolicy(ring_again_s=(), supervisor_s=None, family_s=120, family_interval_s=120, emergency_s=None)
+
+
+def mail_url(port: int, to: str) -> str:
+    return f"mailto://127.0.0.1:{port}?from=centre@eldercare.test&to={to}&mode=insecure"
+
+
+async def test_family_ladder_email_then_webhook_and_one_tap_acknowledges(
+    make_service: ServiceFactory, clock: FakeClock
+) -> None:
+    service = make_service(FAMILY, public_url="http://care.test")
+    await service.restore()
+    with smtp_server() as (mailbox, smtp_port):
+        async with webhook_server() as (hook, hook_port):
+            await service.set_contacts(
+                "res-1",
+                [
+                    {"name": "Daughter", "relation": "daughter", "urls": [mail_url(smtp_port, "daughter@family.test")]},
+                    {"name": "Son", "relation": "son", "urls": [f"json://127.0.0.1:{hook_port}/hook"]},
+                ],
+            )
+            [raised] = await service.raise_detections([detection()])
+            await advance(service, clock, 119)
+            assert mailbox.messages == []
+            await advance(service, clock, 1)
+            assert len(mailbox.messages) == 1 and mailbox.recipients[0] == ["daughter@family.test"]
+            assert hook.requests == []
+            await advance(service, clock, 120)
+            assert len(hook.requests) == 1
+            body = hook.requests[0]["json"]
+            assert hook.requests[0]["path"] == "/hook" and "sos alert" in body["message"]
+            text = mailbox.text(0)
+            link = re.search(r"(http://care\.test/f/[A-Za-z0-9_\-.]+)\?do=going", text)
+            assert link is not None, text
+            token = link.group(1).rsplit("/", 1)[1]
+            alert = await service.family_response(token, "going", "15 minutes away")
+            assert alert.state is AlertState.ACKNOWLEDGED and alert.acknowledged_by == "family:Daughter"
+            assert alert.details["family_going"] == "Daughter"
+            await advance(service, clock, 3600)
+            assert len(hook.requests) == 1 and len(mailbox.messages) == 1  # acknowledged: the ladder stopped
+    deliveries = await service.deliveries(raised.alert.id)
+    assert [(d["recipient"], d["ok"], d["channel"]) for d in deliveries] == [
+        ("Daughter", True, f"mailto://127.0.0.1:{smtp_port}"),
+        ("Son", True, f"json://127.0.0.1:{hook_port}"),
+    ]
+    trail = await service.audit_trail(raised.alert.id)
+    assert trail[-1]["actor"] == "family:Daughter" and "going over" in trail[-1]["note"]
+
+
+async def test_failed_delivery_is_recorded_and_kinds_and_quiet_hours_are_respected(
+    make_service: ServiceFactory, clock: FakeClock
+) -> None:
+    service = make_service(FAMILY)
+    await service.restore()
+    async with webhook_server() as (hook, port):
+        hook.status = 500
+        await service.set_contacts(
+            "res-1",
+            [
+                {"name": "Only smoke", "urls": [f"json://127.0.0.1:{port}/a"], "kinds": ["smoke"]},
+                # 10:00 local is inside these quiet hours
+                {
+                    "name": "Night worker",
+                    "urls": [f"json://127.0.0.1:{port}/b"],
+                    "quiet_start": "08:00",
+                    "quiet_end": "16:00",
+                },
+                {"name": "Neighbour", "urls": [f"json://127.0.0.1:{port}/c"]},
+            ],
+        )
+        await service.set_policy("resident", "res-1", {"cancel_window_s": 0}, "admin")
+        [vitals] = await service.raise_detections([detection(DetectionKind.VITALS, device="vit-1", key="v")])
+        await service.notify_family(vitals.alert.id, "op1")
+        await service.drain()
+        assert [r["path"] for r in hook.requests] == ["/c"]
+        [urgent] = await service.raise_detections([detection(DetectionKind.SOS, key="s")])
+        await service.notify_family(urgent.alert.id, "op1")
+        await service.drain()
+        assert sorted(r["path"] for r in hook.requests) == ["/b", "/c", "/c"]  # SOS goes through quiet hours
+    deliveries = await service.deliveries(vitals.alert.id)
+    assert [(d["recipient"], d["ok"], d["error"]) for d in deliveries][:2] == [
+        ("Only smoke", False, "skipped: does not want vitals alerts"),
+        ("Night worker", False, "skipped: quiet hours"),
+    ]
+    assert deliveries[2]["recipient"] == "Neighbour" and deliveries[2]["ok"] is False  # the receiver said 500
+
+
+async def test_contacts_are_validated(service: object) -> None:
+    from alerting import InvalidRequest
+    from alerting.service import AlertService
+
+    assert isinstance(service, AlertService)
+    with pytest.raises(InvalidRequest, match="Apprise"):
+        await service.set_contacts("res-1", [{"name": "x", "urls": ["nonsense"]}])
+    with pytest.raises(InvalidRequest, match="unknown alert kinds"):
+        await service.set_contacts("res-1", [{"name": "x", "urls": ["json://127.0.0.1/x"], "kinds": ["zombie"]}])
+    saved = await service.set_contacts(
+        "res-1", [{"name": "x", "urls": ["json://127.0.0.1/x"], "quiet_start": "22:00", "quiet_end": "07:00"}]
+    )
+    assert saved[0].to_json()["quiet_start"] == "22:00"
+
+
+def test_quiet_hours_across_midnight() -> None:
+    from datetime import time
+
+    contact = Contact("r", 1, "n", ("json://x",), quiet_start=time(22), quiet_end=time(7))
+    assert contact.quiet_at(time(23, 30)) and contact.quiet_at(time(6, 59))
+    assert not contact.quiet_at(time(7)) and not contact.quiet_at(time(12))
+
+
+def test_links_are_signed_and_expire() -> None:
+    signer = LinkSigner(b"k" * 32)
+    token = signer.sign("alert-1", "family", "res-1:1", T0 + timedelta(hours=1))
+    assert signer.verify(token, "family", T0).subject == "res-1:1"
+    with pytest.raises(InvalidLink, match="expired"):
+        signer.verify(token, "family", T0 + timedelta(hours=2))
+    with pytest.raises(InvalidLink, match="someone else"):
+        signer.verify(token, "responder", T0)
+    with pytest.raises(InvalidLink, match="not valid"):
+        signer.verify(token[:-2] + "xx", "family", T0)
+    with pytest.raises(InvalidLink):
+        LinkSigner(b"other" * 8).verify(token, "family", T0)
+
+
+def test_redact_drops_secrets() -> None:
+    assert redact("mailto://user:secret@smtp.example.com:587?to=a@b") == "mailto://smtp.example.com:587"
+    assert redact("wecombot://BOTKEY") == "wecombot://botkey"
+    assert bus  # keep the shared helpers imported for other tests
