@@ -8,6 +8,7 @@ package's tables directly.
   resident's devices with their last known state (online, battery, last seen) from the event history.
 - ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's non-IMU events of the last
   hours, for the inactivity timeline (one row per room).
+- ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline or low on battery;
   residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS`` residents).
@@ -135,6 +136,21 @@ async def resident_activity(
             }
         )
     return {"from": since.isoformat(), "to": now.isoformat(), "events": events}
+
+
+@router.get("/residents/{resident_id}/alerts")
+async def resident_alerts(
+    resident_id: str,
+    platform: PlatformDep,
+    user: StaffDep,
+    scope: ScopeDep,
+    days: int = Query(90, ge=1, le=366),
+) -> list[dict[str, Any]]:
+    """The resident's alerts of the last ``days`` (any state), newest first: "previous alerts"."""
+    await _resident_in_scope(platform, scope, resident_id)
+    since = datetime.now(UTC) - timedelta(days=days)
+    alerts = await platform.alerts.recent_alerts(scope, since=since, limit=1000)
+    return [alert.to_json() for alert in alerts if alert.resident_id == resident_id][:50]
 
 
 @router.get("/alerts/{alert_id}/trail")

@@ -4,8 +4,9 @@
 "use strict";
 const { t, term } = I18N;
 const $ = (id) => document.getElementById(id);
-const CLOSED = new Set(["resolved", "cancelled", "canceled", "closed", "duplicate", "expired"]);
-const WAITING = new Set(["raised", "escalated"]); // ringing: nobody has taken it yet
+const CLOSED = new Set(["resolved", "cancelled", "duplicate"]);
+const IN_HAND = new Set(["acknowledged", "dispatched", "on_scene"]);
+const WAITING = new Set(["raised"]); // ringing: nobody has taken it yet
 const PENDING = new Set(["pending"]); // inside the device's cancel window: greyed, counting down
 const SLA_AMBER_S = 45, SLA_RED_S = 60;
 
@@ -23,17 +24,19 @@ const CANDIDATES = {
   on_scene: [["post", "/api/v1/alerts/{}/on-scene"], ["post", "/api/v1/alerts/{}/on_scene"], ["post", "/api/v1/alerts/{}/arrived"]],
   resolve: [["post", "/api/v1/alerts/{}/resolve"]],
   notify_family: [["post", "/api/v1/alerts/{}/notify-family"], ["post", "/api/v1/alerts/{}/notify_family"], ["post", "/api/v1/alerts/{}/notify"], ["post", "/api/v1/family/notify/{}"]],
-  note: [["post", "/api/v1/alerts/{}/notes"], ["post", "/api/v1/alerts/{}/note"], ["post", "/api/v1/alerts/{}/call-notes"]],
-  suggestions: [["get", "/api/v1/alerts/{}/suggestions"], ["get", "/api/v1/alerts/{}/responders"], ["get", "/api/v1/alerts/{}/dispatch-suggestions"]],
+  cancel: [["post", "/api/v1/alerts/{}/cancel"]],
+  contact: [["post", "/api/v1/alerts/{}/contact"]],
+  note: [["post", "/api/v1/alerts/{}/notes"], ["post", "/api/v1/alerts/{}/note"]],
+  suggestions: [["get", "/api/v1/alerts/{}/proposals"], ["get", "/api/v1/alerts/{}/suggestions"]],
   responders: [["get", "/api/v1/responders"]],
   alert: [["get", "/api/v1/alerts/{}"]],
   resident: [["get", "/api/v1/residents/{}"]],
-  previous: [["get", "/api/v1/residents/{}/alerts"], ["get", "/api/v1/alerts/history"]],
+  previous: [["get", "/api/v1/console/residents/{}/alerts"], ["get", "/api/v1/residents/{}/alerts"]],
   sla: [["get", "/api/v1/reports/sla"]],
-  orgs: [["get", "/api/v1/orgs/tree"], ["get", "/api/v1/orgs"]],
+  orgs: [["get", "/api/v1/orgs"]],
   card: [["get", "/api/v1/console/residents/{}/card"]],
   activity: [["get", "/api/v1/console/residents/{}/activity"]],
-  trail: [["get", "/api/v1/console/alerts/{}/trail"], ["get", "/api/v1/alerts/{}/trail"], ["get", "/api/v1/alerts/{}/audit"]],
+  trail: [["get", "/api/v1/alerts/{}/audit"], ["get", "/api/v1/console/alerts/{}/trail"]],
   overview: [["get", "/api/v1/console/overview"]],
 };
 async function discover() {
@@ -102,9 +105,10 @@ setInterval(() => { if (S.token) { renderQueue(); renderDetailHead(); } }, 1000)
 
 // ---- the queue ----
 const since = (iso) => Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+const ringStart = (a) => a.ringing_at || a.raised_at;
 function slaClass(a) {
   if (!WAITING.has(a.state)) return "";
-  const s = since(a.raised_at);
+  const s = since(ringStart(a));
   return s >= SLA_RED_S ? "sla-red" : s >= SLA_AMBER_S ? "sla-amber" : "sla-green";
 }
 function pendingLeft(a) {
@@ -117,26 +121,31 @@ function timerText(a) {
     const left = pendingLeft(a);
     return left === null ? t("queue.pending") : t("queue.cancel_in", { time: I18N.duration(left) });
   }
-  if (WAITING.has(a.state)) return t("queue.waiting", { time: I18N.duration(since(a.raised_at)) });
-  if (a.acknowledged_at) return t("queue.answered_in", { time: I18N.duration((Date.parse(a.acknowledged_at) - Date.parse(a.raised_at)) / 1000) });
+  if (WAITING.has(a.state)) return t("queue.waiting", { time: I18N.duration(since(ringStart(a))) });
+  if (a.acknowledged_at) return t("queue.answered_in", { time: I18N.duration(Math.max(0, Date.parse(a.acknowledged_at) - Date.parse(ringStart(a))) / 1000) });
   return "";
 }
 const rank = (a) => (PENDING.has(a.state) ? 1 : 0);
 function sorted() {
   return [...S.alerts.values()].filter(visible)
-    .sort((a, b) => rank(a) - rank(b) || a.priority - b.priority || Date.parse(a.raised_at) - Date.parse(b.raised_at));
+    .sort((a, b) => rank(a) - rank(b) || a.priority - b.priority || (b.urgency || 0) - (a.urgency || 0) || Date.parse(ringStart(a)) - Date.parse(ringStart(b)));
 }
 function esc(text) { const d = document.createElement("span"); d.textContent = text ?? ""; return d.innerHTML; }
 function stateText(a) {
-  const by = a.acknowledged_by && a.state !== "raised" ? ` · ${esc(a.acknowledged_by)}` : "";
-  return `${esc(term("state", a.state))}${by}`;
+  const by = a.acknowledged_by && IN_HAND.has(a.state) ? ` · ${esc(a.acknowledged_by)}` : "";
+  const responder = a.responder && (a.state === "dispatched" || a.state === "on_scene") ? ` → ${esc(a.responder)}` : "";
+  return `${esc(term("state", a.state))}${by}${responder}`;
+}
+function flags(a) {
+  return (a.needs_emergency_call ? `<span class="flag call120">${esc(t("flag.call_120"))}</span>` : "")
+    + (a.urgency > 0 ? `<span class="flag urgency">${esc(t("flag.rang_again", { n: a.urgency }))}</span>` : "");
 }
 function renderQueue() {
   const rows = sorted();
   $("alerts").innerHTML = rows.map((a) => `
     <li class="alert ${esc(a.state)}${WAITING.has(a.state) ? " flash" : ""}${a.id === S.selected ? " selected" : ""}" data-id="${a.id}" data-state="${esc(a.state)}" data-kind="${esc(a.kind)}" tabindex="0">
       <span class="prio p${a.priority}">P${a.priority}</span>
-      <span class="what"><b>${esc(term("kind", a.kind))}</b>${a.repeats > 1 ? ` <span class="repeats">×${a.repeats}</span>` : ""}
+      <span class="what"><b>${esc(term("kind", a.kind))}</b>${a.repeats > 1 ? ` <span class="repeats">×${a.repeats}</span>` : ""}${flags(a)}
         <small>${esc(a.device?.location ? term("room", a.device.location) : "")}</small></span>
       <span class="who"><b>${esc(a.resident?.name ?? a.resident_id)}</b>${a.resident?.age ? ` <small>${esc(t("resident.age", { age: a.resident.age }))}</small>` : ""}
         <small class="addr">${esc(a.resident?.address ?? "")}</small></span>
@@ -160,23 +169,27 @@ async function act(action, id, extra = {}) {
   const note = $("d-note").value.trim();
   const bodies = {
     ack: { note: "" },
-    dispatch: { responder_id: $("d-responder").value, ...extra },
-    on_scene: {},
+    dispatch: { responder: $("d-responder").value || null, note },
+    on_scene: { note },
     resolve: { outcome: $("d-outcome").value, note },
-    notify_family: {},
-    note: { note, text: note },
+    cancel: { note },
+    notify_family: null,
+    contact: { reached: true, note },
+    note: { note },
   };
   let response;
-  try { response = await call(action, id, { body: { ...bodies[action], ...extra } }); } catch (e) { toast(t("error.network"), "error"); return false; }
+  const body = bodies[action] === null ? null : { ...bodies[action], ...extra };
+  try { response = await call(action, id, { body }); } catch (e) { toast(t("error.network"), "error"); return false; }
   if (response.status === 409) {
     const current = S.alerts.get(id);
-    toast(t("error.conflict", { state: term("state", current?.state ?? ""), who: current?.acknowledged_by ?? "" }), "error");
+    if (action === "dispatch" && current?.state === "acknowledged") toast(t("dispatch.none"), "error");
+    else toast(t("error.conflict", { state: term("state", current?.state ?? ""), who: current?.acknowledged_by ?? "" }), "error");
     return false;
   }
   if (!response.ok) { toast(t("error.failed", { status: response.status }), "error"); return false; }
   const data = await response.json().catch(() => null);
   if (data && data.id && data.state) upsert(data);
-  if (action === "note") $("d-note").value = "";
+  if (["note", "contact", "resolve", "dispatch", "on_scene", "cancel"].includes(action)) $("d-note").value = "";
   toast(t(`done.${action}`), "ok");
   if (S.selected === id) loadTrail(id);
   return true;
@@ -197,13 +210,15 @@ function renderDetailHead(fresh) {
   $("d-title").textContent = `${term("kind", a.kind)} · ${a.resident?.name ?? a.resident_id}`;
   $("d-state").textContent = term("state", a.state); $("d-state").dataset.state = a.state;
   $("d-waited").textContent = timerText(a); $("d-waited").className = `timer ${slaClass(a)}`;
-  const can = { ack: WAITING.has(a.state), dispatch: !CLOSED.has(a.state) && !PENDING.has(a.state),
-    on_scene: a.state === "dispatched", resolve: !WAITING.has(a.state) && !CLOSED.has(a.state) && !PENDING.has(a.state),
-    notify_family: !CLOSED.has(a.state), note: true };
-  document.querySelectorAll("#d-actions [data-action], #detail [data-action=note]").forEach((b) => {
+  const open = !CLOSED.has(a.state);
+  const can = { ack: WAITING.has(a.state) || PENDING.has(a.state), dispatch: a.state === "acknowledged",
+    on_scene: a.state === "dispatched", resolve: IN_HAND.has(a.state), cancel: PENDING.has(a.state),
+    notify_family: open, contact: open, note: open };
+  document.querySelectorAll("#detail [data-action]").forEach((b) => {
     b.disabled = !can[b.dataset.action] || !has(b.dataset.action);
     b.hidden = !has(b.dataset.action);
   });
+  $("d-flags").innerHTML = flags(a);
 }
 function list(value) {
   if (!value) return [];
@@ -218,7 +233,8 @@ function text(value) {
 function renderResident(r, alert) {
   r = r || alert.resident || { name: alert.resident_id };
   const p = r.profile || {};
-  const pick = (...names) => { for (const n of names) { const v = r[n] ?? p[n]; if (v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && !v.length)) return v; } return null; };
+  const present = (v) => v !== undefined && v !== null && v !== "" && !(Array.isArray(v) && !v.length);
+  const pick = (...names) => { for (const n of names) for (const v of [r[n], p[n]]) if (present(v)) return v; return null; };
   $("d-name").textContent = r.name ?? alert.resident_id;
   $("d-photo").textContent = (r.name || "?").trim().charAt(0);
   const facts = [];
@@ -282,11 +298,12 @@ async function loadResponders(a) {
   const select = $("d-responder");
   let options = has("suggestions") ? await getJson("suggestions", a.id) : null;
   if (!options && has("responders")) options = await getJson("responders", null);
-  options = Array.isArray(options) ? options : options?.suggestions || options?.responders || [];
-  select.innerHTML = options.map((r, i) => {
-    const km = r.distance_km ?? (r.distance_m !== undefined ? r.distance_m / 1000 : null);
-    const extra = km !== null && km !== undefined ? ` · ${t("dispatch.km", { km: Number(km).toFixed(1) })}` : "";
-    return `<option value="${esc(r.id ?? r.responder_id ?? r.username)}">${i === 0 && km !== null ? "★ " : ""}${esc(r.name ?? r.display_name ?? r.id)}${esc(extra)}</option>`;
+  options = Array.isArray(options) ? options : options?.items || [];
+  select.innerHTML = options.map((option, i) => {
+    const r = option.responder || option;
+    const where = option.nearness ? ` · ${term("nearness", option.nearness)}` : "";
+    const star = i === 0 && option.nearness ? `${t("dispatch.nearest")} ` : "";
+    return `<option value="${esc(r.username)}">${esc(star)}${esc(r.name || r.username)}${esc(where)}</option>`;
   }).join("") || `<option value="">${esc(t("dispatch.none"))}</option>`;
 }
 async function openDetail(id) {
@@ -307,7 +324,7 @@ async function openDetail(id) {
 }
 async function loadPrevious(a) {
   if (!has("previous")) return;
-  const rows = await getJson("previous", a.resident_id, S.api.get("previous")[1].includes("{}") ? null : { resident_id: a.resident_id });
+  const rows = await getJson("previous", a.resident_id);
   const items = (Array.isArray(rows) ? rows : rows?.alerts || []).filter((p) => p.id !== a.id).slice(0, 10);
   $("d-previous-card").hidden = false;
   $("d-previous").innerHTML = items.map((p) => `<li><time>${esc(I18N.time(p.raised_at))}</time> ${esc(term("kind", p.kind))} · ${esc(term("state", p.state))}${p.outcome ? ` · ${esc(term("outcome", p.outcome))}` : ""}</li>`).join("")
@@ -330,26 +347,31 @@ async function loadOverview() {
   if (!data) return;
   S.overview = data;
   Object.assign(S.orgPaths, data.org_paths || {});
-  const orgs = has("orgs") ? await getJson("orgs", null) : null;
+  const orgs = has("orgs") ? await getJson("orgs", null, { limit: 200 }) : null;
   for (const node of flatten(orgs)) if (node.code) { S.orgNames[node.code] = node.name || node.code; if (node.path) S.orgPaths[node.code] = node.path; }
   if (has("sla")) {
     const today = new Date(); today.setHours(0, 0, 0, 0);
-    renderSla(await getJson("sla", null, { since: today.toISOString() }));
+    const report = await getJson("sla", null, { from: isoWithOffset(today), to: isoWithOffset(new Date()), ...(S.areaFilter ? { area: areaCode(S.areaFilter) } : {}) });
+    renderSla(report?.total ?? null);
   }
   renderOverview();
 }
+function isoWithOffset(date) { return date.toISOString().replace("Z", "+00:00"); }
+function areaCode(path) { return path.split("/").filter(Boolean).pop(); }
 function flatten(tree) {
   if (!tree) return [];
-  const nodes = Array.isArray(tree) ? tree : tree.nodes || tree.children || [tree];
+  const nodes = Array.isArray(tree) ? tree : tree.items || tree.nodes || tree.children || [tree];
   return nodes.flatMap((n) => [n, ...flatten(n.children || [])]);
 }
 function renderSla(sla) {
   $("o-sla-card").hidden = !sla;
   if (!sla) return;
-  const fields = [["answered", sla.answered ?? sla.count ?? sla.total], ["within", sla.within_sla_pct ?? sla.within_target_pct ?? sla.pct_within],
-    ["median", sla.median_answer_s ?? sla.p50_answer_s ?? sla.answer_p50_s], ["p90", sla.p90_answer_s ?? sla.answer_p90_s]];
-  $("o-sla").innerHTML = `<dl class="kv big">${fields.filter(([, v]) => v !== undefined && v !== null).map(([k, v]) =>
-    `<dt>${esc(t(`sla.${k}`))}</dt><dd>${esc(k === "within" ? `${Number(v).toFixed(0)}%` : k === "answered" ? v : I18N.duration(v))}</dd>`).join("")}</dl>`;
+  const pct = (v) => `${(Number(v) * 100).toFixed(1)}%`;
+  const fields = [["rang", sla.alerts, String], ["answered", sla.answered, String], ["within", sla.within_60s, pct],
+    ["within180", sla.within_180s, pct], ["median", sla.answer_p50_s, I18N.duration], ["p90", sla.answer_p90_s, I18N.duration]];
+  const met = sla.meets_targets === true ? "sla-green" : sla.meets_targets === false ? "sla-red" : "";
+  $("o-sla").innerHTML = `<dl class="kv big ${met}">${fields.filter(([, v]) => v !== undefined && v !== null).map(([k, v, f]) =>
+    `<dt>${esc(t(`sla.${k}`))}</dt><dd>${esc(f(v))}</dd>`).join("")}</dl>`;
 }
 function inArea(path) { return !S.areaFilter || (path || "/").startsWith(S.areaFilter); }
 function renderOverview() {
@@ -460,7 +482,7 @@ $("alerts").addEventListener("click", (event) => {
 $("alerts").addEventListener("keydown", (event) => { const row = event.target.closest("li.alert"); if (row && event.key === "Enter") openDetail(row.dataset.id); });
 $("detail").addEventListener("click", (event) => {
   const button = event.target.closest("[data-action]");
-  if (button && S.selected) { act(button.dataset.action, S.selected); return; }
+  if (button && S.selected) { act(button.dataset.action, S.selected, button.dataset.reached ? { reached: button.dataset.reached === "true" } : {}); return; }
   const mark = event.target.closest("button.mark");
   if (mark && S.selected) {
     const key = `marks:${S.selected}`, marks = JSON.parse(localStorage.getItem(key) || "{}"), k = `${mark.dataset.index}:${mark.dataset.mark}`;

@@ -30,13 +30,26 @@ LAUNCH_ARGS = [
 ]
 
 
+def _has_cjk_font() -> bool:
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
 def ensure_chromium() -> Path:
-    if CHROMIUM.exists():
+    """Debian's Chromium, and a CJK font so the Chinese screenshots are legible (installed when root)."""
+    packages = [] if CHROMIUM.exists() else ["chromium", "chromium-driver"]
+    if not _has_cjk_font():
+        packages.append("fonts-wqy-microhei")
+    if not packages:
         return CHROMIUM
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        if CHROMIUM.exists():
+            return CHROMIUM  # no CJK font: Chinese renders as boxes in screenshots, the tests still hold
         pytest.skip(f"{CHROMIUM} is missing (install Debian's chromium; not root, so not installing it)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"]):
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
         if done.returncode != 0:
             pytest.skip(f"could not install chromium: {' '.join(command)}: {done.stderr[-500:]}")
