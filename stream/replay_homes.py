@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from devices.events import Event
 from stream.core import Detector, StreamCore
@@ -107,6 +108,19 @@ class Trial:
         return None if self.alert_ms is None else (self.alert_ms - self.last_activity_ms) / 1000.0
 
 
+def activity_index(log: HomeLog) -> npt.NDArray[np.int64]:
+    """Indices of the log rows that are activity (everything but a PIR clearing: motion with state 0)."""
+    clearing = np.array([kind == "motion" for kind in log.kind], dtype=bool) & (log.state == 0)
+    return np.flatnonzero(~clearing).astype(np.int64)
+
+
+def last_activity_ms(log: HomeLog, t: int) -> int:
+    """Time of the last activity at or before ``t`` (epoch ms), −1 if none."""
+    act = activity_index(log)
+    j = int(np.searchsorted(log.ts_ms[act], t, side="right")) - 1
+    return -1 if j < 0 else int(log.ts_ms[int(act[j])])
+
+
 def pick_cuts(
     log: HomeLog,
     n: int,
@@ -118,13 +132,15 @@ def pick_cuts(
 ) -> list[int]:
     """``n`` step-aligned daytime moments after the warm-up when the resident is at home.
 
-    At home and up: the last event before the cut is not the entrance door (after the door and a
-    silence the resident is most likely out) and happened the same day within ``day_hours`` (a cut
-    while still asleep would test "not up", not a stop during the day).
+    At home and up: the last activity before the cut (a PIR clearing is not activity) is not the
+    entrance door (after the door and a silence the resident is most likely out) and happened the
+    same day within ``day_hours`` (a cut while still asleep would test "not up", not a stop during
+    the day). Only the log up to the cut is looked at.
     """
     first, last = log.entry.first_ms, log.entry.last_ms
     lo = first + int(warmup_days * 86_400_000)
-    if lo >= last or len(log) == 0:
+    act = activity_index(log)
+    if lo >= last or act.size == 0:
         return []
     cuts: set[int] = set()
     for _ in range(200 * n):
@@ -135,9 +151,10 @@ def pick_cuts(
         hour = (t // 3_600_000) % 24
         if not day_hours[0] <= hour < day_hours[1]:
             continue
-        k = int(np.searchsorted(log.ts_ms, t, side="right")) - 1
-        if k < 0 or log.kind[k] == "door":
+        j = int(np.searchsorted(log.ts_ms[act], t, side="right")) - 1
+        if j < 0 or log.kind[int(act[j])] == "door":
             continue
+        k = int(act[j])
         previous = int(log.ts_ms[k])
         if previous // 86_400_000 != t // 86_400_000 or (previous // 3_600_000) % 24 < day_hours[0]:
             continue
@@ -177,8 +194,7 @@ def inject(
     trials: list[Trial] = []
     horizon_ms = int(horizon_s * 1000)
     for cut, blob in snapshots:
-        k = int(np.searchsorted(log.ts_ms, cut, side="right")) - 1
-        last_activity = int(log.ts_ms[k])
+        last_activity = last_activity_ms(log, cut)
         core = StreamCore(home_detectors(config))
         core.restore(blob)
         alert: Detection | None = next(  # this silence may have alerted before the cut already

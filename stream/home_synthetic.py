@@ -1,0 +1,275 @@
+"""Seeded synthetic homes in the "home event log set" format, for evaluating the home detector.
+
+Each home gets its own profile (drawn from the seed): which sensors it has (PIR motion per room,
+entrance door, bed and seat pressure pads, fridge/cupboard contacts, toilet flush; or contacts only,
+like van Kasteren's house A), wake-up and bed times with day-to-day variation, how still the resident
+sits (mean gap between PIR triggers while seated), naps (in bed or in an armchair), TV sessions,
+outings, night-time bathroom trips. Days are built from blocks (bathroom, meals, chores, sitting,
+naps, outings) between anchors (breakfast, lunch, dinner, bed); each block emits the events its
+room's sensors would produce. Everything is normal living, so every inactivity alert on these logs is
+false; :func:`stream.replay_homes.inject` cuts them to simulate a resident who stops moving.
+
+``python -m stream.home_synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
+one CSV per home, readable by ``eldercare replay homes OUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from stream.homelogs import HomeEntry, HomeLog, iso_to_ms, ms_to_iso
+
+MIN = 60_000
+HOUR = 3_600_000
+DAY = 86_400_000
+Row = tuple[int, str, str, str, int]  # ts_ms, sensor, kind, location, state
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One synthetic resident and their home (times in hours of local time, gaps in minutes)."""
+
+    pir: bool  # PIR motion in every room (else contacts only)
+    bed_pad: bool
+    seat_pad: bool
+    wake_h: float
+    wake_sd_h: float
+    bed_h: float
+    bed_sd_h: float
+    still_gap_min: float  # mean gap between PIR triggers while seated
+    nap_p: float  # chance of an afternoon nap per day
+    nap_in_bed: bool
+    outing_p: float  # chance of an outing per free block
+    night_trips: float  # mean bathroom trips per night
+    tv_long: bool  # long TV sessions (up to ~3 h)
+
+
+def profile(rng: np.random.Generator) -> Profile:
+    return Profile(
+        pir=bool(rng.random() < 0.85),
+        bed_pad=bool(rng.random() < 0.7),
+        seat_pad=bool(rng.random() < 0.5),
+        wake_h=float(rng.uniform(6.0, 9.0)),
+        wake_sd_h=float(rng.uniform(0.2, 0.7)),
+        bed_h=float(rng.uniform(21.0, 23.5)),
+        bed_sd_h=float(rng.uniform(0.2, 0.6)),
+        still_gap_min=float(rng.uniform(5.0, 25.0)),
+        nap_p=float(rng.choice([0.0, 0.3, 0.8])),
+        nap_in_bed=bool(rng.random() < 0.5),
+        outing_p=float(rng.uniform(0.05, 0.3)),
+        night_trips=float(rng.uniform(0.2, 2.0)),
+        tv_long=bool(rng.random() < 0.5),
+    )
+
+
+class _Day:
+    """Emits one home's events; ``t`` is the simulated clock (epoch ms)."""
+
+    def __init__(self, p: Profile, rng: np.random.Generator, rows: list[Row]) -> None:
+        self.p, self.rng, self.rows = p, rng, rows
+
+    def emit(self, t: float, sensor: str, kind: str, location: str, state: int) -> None:
+        self.rows.append((int(t), sensor, kind, location, state))
+
+    def pir(self, room: str, t0: float, t1: float, gap_min: float) -> None:
+        """PIR triggers at Poisson times (mean gap) in ``[t0, t1)``, each cleared 30–90 s later."""
+        if not self.p.pir:
+            return
+        t = t0 + self.rng.exponential(gap_min * MIN * 0.3)
+        while t < t1:
+            self.emit(t, f"pir_{room}", "motion", room, 1)
+            self.emit(t + self.rng.uniform(30_000, 90_000), f"pir_{room}", "motion", room, 0)
+            t += max(100_000.0, self.rng.exponential(gap_min * MIN))
+
+    def contact(self, name: str, kind: str, room: str, t: float) -> None:
+        self.emit(t, name, kind, room, 1)
+        self.emit(t + self.rng.uniform(3_000, 40_000), name, kind, room, 0)
+
+    def move(self, room: str, t: float) -> None:
+        """Walking into ``room`` (the hall sensor on the way)."""
+        self.pir("hall", t - 20_000, t, 0.2)
+        self.pir(room, t, t + 30_000, 0.3)
+
+    # -- blocks: each returns its end time -----------------------------------------------------
+    def bathroom(self, t: float) -> float:
+        end = t + self.rng.uniform(4, 15) * MIN
+        self.move("bathroom", t)
+        self.contact("bathroom_door", "contact", "bathroom", t)
+        self.pir("bathroom", t, end, 1.5)
+        self.contact("toilet_flush", "flush", "bathroom", end - 60_000)
+        self.contact("bathroom_door", "contact", "bathroom", end)
+        return end
+
+    def kitchen(self, t: float, minutes: float) -> float:
+        end = t + minutes * MIN
+        self.move("kitchen", t)
+        self.pir("kitchen", t, end, 2.0)
+        for _ in range(int(self.rng.integers(1, 5))):
+            name = "fridge" if self.rng.random() < 0.5 else "cupboard"
+            self.contact(name, "contact", "kitchen", self.rng.uniform(t, end))
+        return end
+
+    def chores(self, t: float) -> float:
+        end = t + self.rng.uniform(10, 45) * MIN
+        room = str(self.rng.choice(["living", "bedroom", "kitchen", "hall"]))
+        self.move(room, t)
+        self.pir(room, t, end, 3.0)
+        if room == "bedroom":
+            self.contact("wardrobe", "contact", "bedroom", self.rng.uniform(t, end))
+        if room == "kitchen":
+            self.contact("cupboard", "contact", "kitchen", self.rng.uniform(t, end))
+        return end
+
+    def sit(self, t: float, minutes: float, gap_min: float | None = None) -> float:
+        end = t + minutes * MIN
+        self.move("living", t)
+        if self.p.seat_pad:
+            self.emit(t + 20_000, "armchair", "seat", "living", 1)
+        self.pir("living", t + 60_000, end - 60_000, gap_min or self.p.still_gap_min)
+        if self.p.seat_pad:
+            self.emit(end - 20_000, "armchair", "seat", "living", 0)
+        self.pir("living", end - 20_000, end, 0.3)
+        return end
+
+    def nap(self, t: float) -> float:
+        minutes = self.rng.uniform(30, 120)
+        if not self.p.nap_in_bed:  # dozing in the armchair: a PIR now and then at most
+            return self.sit(t, minutes, gap_min=45.0)
+        end = t + minutes * MIN
+        self.move("bedroom", t)
+        self.contact("bedroom_door", "contact", "bedroom", t)
+        if self.p.bed_pad:
+            self.emit(t + 60_000, "bed", "bed", "bedroom", 1)
+            self.emit(end, "bed", "bed", "bedroom", 0)
+        self.pir("bedroom", end, end + 60_000, 0.5)
+        self.contact("bedroom_door", "contact", "bedroom", end + 60_000)
+        return end + 60_000
+
+    def outing(self, t: float) -> float:
+        back = t + self.rng.uniform(40, 240) * MIN
+        self.move("hall", t)
+        self.contact("front_door", "door", "hall", t + 60_000)
+        self.contact("front_door", "door", "hall", back)
+        self.pir("hall", back, back + 60_000, 0.3)
+        return back + 60_000
+
+    def free_time(self, t: float, until: float) -> float:
+        """Blocks until ``until``: sitting, chores, the bathroom, now and then an outing."""
+        while t < until - 10 * MIN:
+            u = self.rng.random()
+            if u < self.p.outing_p:
+                t = self.outing(t)
+            elif u < self.p.outing_p + 0.15:
+                t = self.bathroom(t)
+            elif u < 0.6:
+                t = self.chores(t)
+            else:
+                longest = 180.0 if self.p.tv_long else 90.0
+                t = self.sit(t, min(self.rng.uniform(20, longest), max(10.0, (until - t) / MIN)))
+        return t
+
+    def day(self, day0: int, wake: float, bed: float, next_wake: float) -> None:
+        p, rng = self.p, self.rng
+        if p.bed_pad:
+            self.emit(wake, "bed", "bed", "bedroom", 0)
+        self.pir("bedroom", wake, wake + 3 * MIN, 0.5)
+        self.contact("bedroom_door", "contact", "bedroom", wake + 3 * MIN)
+        t = self.bathroom(wake + 4 * MIN)
+        t = self.kitchen(t, rng.uniform(15, 40))
+        lunch = day0 + (12.5 + rng.normal(0, 0.4)) * HOUR
+        t = self.free_time(t, lunch)
+        t = self.kitchen(max(t, lunch), rng.uniform(20, 45))
+        if rng.random() < p.nap_p:
+            t = self.nap(t)
+        dinner = day0 + (18.3 + rng.normal(0, 0.4)) * HOUR
+        t = self.free_time(t, dinner)
+        t = self.kitchen(max(t, dinner), rng.uniform(20, 50))
+        t = self.free_time(t, bed - 30 * MIN)
+        t = self.bathroom(max(t, bed - 25 * MIN))
+        self.move("bedroom", t)
+        self.contact("bedroom_door", "contact", "bedroom", t + 60_000)
+        t_bed = max(t + 2 * MIN, bed)
+        if p.bed_pad:
+            self.emit(t_bed, "bed", "bed", "bedroom", 1)
+        for _ in range(int(rng.poisson(p.night_trips))):  # night-time bathroom trips
+            trip = rng.uniform(t_bed + HOUR, next_wake - HOUR)
+            if trip <= t_bed + HOUR:
+                continue
+            if p.bed_pad:
+                self.emit(trip, "bed", "bed", "bedroom", 0)
+            back = self.bathroom(trip + 60_000)
+            self.pir("bedroom", back + 30_000, back + 60_000, 0.3)
+            if p.bed_pad:
+                self.emit(back + 90_000, "bed", "bed", "bedroom", 1)
+
+
+def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00") -> tuple[HomeLog, Profile]:
+    """One seeded home of ``days`` days (the log starts at local midnight ``start``)."""
+    rng = np.random.default_rng(seed)
+    p = profile(rng)
+    rows: list[Row] = []
+    builder = _Day(p, rng, rows)
+    t0 = iso_to_ms(start)
+    wakes = [t0 + d * DAY + (p.wake_h + rng.normal(0, p.wake_sd_h)) * HOUR for d in range(days + 1)]
+    for d in range(days):
+        day0 = t0 + d * DAY
+        bed = day0 + (p.bed_h + rng.normal(0, p.bed_sd_h)) * HOUR
+        builder.day(day0, wakes[d], bed, wakes[d + 1])
+    first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
+    rows = sorted(r for r in rows if first <= r[0] <= last)
+    entry = HomeEntry(f"{name}.csv", name, first, last)
+    log = HomeLog(
+        entry=entry,
+        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
+        sensor=[r[1] for r in rows],
+        kind=[r[2] for r in rows],
+        location=[r[3] for r in rows],
+        state=np.array([r[4] for r in rows], dtype=np.int8),
+    )
+    return log, p
+
+
+def synthetic_set(n_homes: int, days: int, seed: int) -> list[HomeLog]:
+    """``n_homes`` independent homes (home ``i`` seeded with ``(seed, i)``)."""
+    return [
+        synthetic_home(f"synth_{seed}_{i:02d}", days, int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))[0]
+        for i in range(n_homes)
+    ]
+
+
+def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
+    """Write ``index.csv`` and one CSV per home (the "home event log set" format)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "index.csv").open("w", newline="") as handle:
+        index = csv.writer(handle)
+        index.writerow(["file", "home", "first_ts", "last_ts"])
+        for log in logs:
+            entry = log.entry
+            index.writerow([entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)])
+            with (directory / log.entry.file).open("w", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(["ts", "sensor", "kind", "location", "state"])
+                for t, sensor, kind, location, state in zip(
+                    log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True
+                ):
+                    writer.writerow([ms_to_iso(t), sensor, kind, location, state])
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--homes", type=int, default=12)
+    parser.add_argument("--days", type=int, default=35)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    write_log_set(args.out, synthetic_set(args.homes, args.days, args.seed))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
