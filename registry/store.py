@@ -438,7 +438,7 @@ class Registry:
         cursor = await conn.execute(f"SELECT id, org_path FROM homes WHERE id = %s AND {condition}", (home_id, *params))
         row = await cursor.fetchone()
         if row is None:
-            raise Invalid(f"no home {home_id!r} in your area")
+            raise NotFound(f"no home {home_id!r} in your area")
         return row  # type: ignore[return-value]
 
     async def get_resident(self, resident_id: str, area: Area, actor: User, audit: bool = True) -> Row:
@@ -687,7 +687,7 @@ class Registry:
         )
         row = await cursor.fetchone()
         if row is None:
-            raise Invalid(f"no resident {resident_id!r} in your area")
+            raise NotFound(f"no resident {resident_id!r} in your area")
         return row  # type: ignore[return-value]
 
     async def register_device(

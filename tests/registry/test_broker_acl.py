@@ -35,7 +35,10 @@ def test_hash_is_mosquittos_pbkdf2_form() -> None:
     assert verify_password("secret", digest)
     assert not verify_password("secreT", digest)
     # a line written by `mosquitto_passwd -b` for user dev1, password "secret"
-    stored = "$7$101$hobCqojvNenOAEkH$C5TAPWfS6UsDzYQq8pCpRMGfrms4qHY+Z+9NJ8QIeah1ADRuSQ2St6f7RBGQ7+g+2GUu+ievLrqy9viL/CooXA=="
+    stored = (
+        "$7$101$hobCqojvNenOAEkH$"
+        "C5TAPWfS6UsDzYQq8pCpRMGfrms4qHY+Z+9NJ8QIeah1ADRuSQ2St6f7RBGQ7+g+2GUu+ievLrqy9viL/CooXA=="
+    )
     assert verify_password("secret", stored)
 
 
