@@ -203,7 +203,7 @@ async def overview(
 
     by_resident: dict[str, list[DeviceRecord]] = defaultdict(list)
     for device in platform.registry.devices():
-        if device.resident_id in visible:
+        if device.resident_id is not None and device.resident_id in visible:
             by_resident[device.resident_id].append(device)
     offline: list[dict[str, Any]] = []
     low: list[dict[str, Any]] = []

@@ -161,7 +161,9 @@ function renderQueue() {
 
 // ---- actions (a 409 means someone else got there first) ----
 function toast(text, kind = "info") {
-  const box = $("toast"); box.textContent = text; box.className = `toast ${kind}`; box.hidden = false;
+  const box = $("toast");
+  if (kind === "info" && !box.hidden && box.classList.contains("error")) return; // an error stays readable
+  box.textContent = text; box.className = `toast ${kind}`; box.hidden = false;
   clearTimeout(toast.timer); toast.timer = setTimeout(() => { box.hidden = true; }, 6000);
 }
 async function act(action, id, extra = {}) {
