@@ -44,35 +44,41 @@ class HomeConfig:
     """Parameters of the home-activity detector (seconds unless named otherwise).
 
     Learning: silences ≥ ``sample_min_s`` go into log-spaced histograms up to ``hist_max_s``
-    (``hist_bins`` bins), per context and local start hour, forgotten with ``decay`` per sample;
-    limit = clamp(``margin`` × quantile ``q`` of the hours h−1..h+1 pooled with weight ``pool_w``,
-    floor, ceiling) once a home has ``learn_days`` of history and ≥ ``min_count`` pooled samples;
-    ``prior_count`` pseudo-samples at the fixed limit keep sparsely observed hours conservative.
-    Until then ``active_fixed_s`` / ``rest_fixed_s``. ``away_limit_s`` (0: never) after the entrance
+    (``hist_bins`` bins), per context (active, resting, seated) and local start hour, faded by
+    ``decay`` per day. Limit = clamp(``margin`` × ``Q``, floor, ceiling) of the context, where ``Q`` is
+    the silence length this home exceeds more than ``rate`` times per day (1/day) in the hours
+    h−1..h+1 (pooled with weight ``pool_w``, plus ``prior_count`` pseudo-samples at the fixed limit),
+    once a home has ``learn_days`` of history and ≥ ``min_count`` pooled samples. Until then
+    ``active_fixed_s`` / ``seat_fixed_s`` / ``rest_fixed_s``; a silence not resting in bed that starts
+    at night gets the resting limits with floor ``night_floor_s``. ``away_limit_s`` (0: never) after the entrance
     door; ``bath_limit_s`` after bathroom motion. Night = local hours [``night_start_h``,
     ``night_end_h``). NOT_UP at quantile ``wake_q`` of the last ``wake_buffer`` wake-ups (minutes after
     local midnight, ``wake_min_samples`` needed, else ``wake_default_min``) + ``wake_margin_min``,
     clamped to [``wake_floor_min``, ``wake_ceil_min``], and ≥ ``rest_min_s`` after the silence began.
-    ``absence_s``: out of bed at night this long → NIGHT_ABSENCE. ``utc_offset_min``: default local
+    ``absence_s``: out of bed at night this long without activity → NIGHT_ABSENCE. ``utc_offset_min``: default local
     time offset of a home (minutes east of UTC).
     """
 
     sample_min_s: float = 600.0
     hist_max_s: float = 36 * 3600.0
     hist_bins: int = 40
-    decay: float = 0.98
-    q: float = 0.9
+    decay: float = 0.97
     margin: float = 1.5
-    min_count: float = 6.0
+    rate: float = 0.1
+    min_count: float = 0.0
     pool_w: float = 0.5
     prior_count: float = 0.5
     learn_days: float = 7.0
     active_fixed_s: float = 5 * 3600.0
     active_floor_s: float = 75 * 60.0
     active_ceil_s: float = 6 * 3600.0
+    seat_fixed_s: float = 5 * 3600.0
+    seat_floor_s: float = 75 * 60.0
+    seat_ceil_s: float = 6 * 3600.0
     rest_fixed_s: float = 10 * 3600.0
     rest_floor_s: float = 3 * 3600.0
     rest_ceil_s: float = 14 * 3600.0
+    night_floor_s: float = 6 * 3600.0
     away_limit_s: float = 0.0
     bath_limit_s: float = 60 * 60.0
     night_start_h: int = 20
@@ -97,11 +103,18 @@ class HomeConfig:
             raise ValueError("need 0 < sample_min_s < hist_max_s")
         if self.hist_bins < 2 or self.wake_buffer < 1:
             raise ValueError("hist_bins >= 2 and wake_buffer >= 1")
-        if not (0 < self.decay <= 1 and 0 < self.q <= 1 and 0 < self.wake_q <= 1 and self.margin > 0):
-            raise ValueError("decay, q, wake_q in (0, 1]; margin > 0")
+        if not (0 < self.decay <= 1 and 0 < self.wake_q <= 1 and self.margin > 0):
+            raise ValueError("decay, wake_q in (0, 1]; margin > 0")
         if not (0 <= self.night_start_h < 24 and 0 <= self.night_end_h < 24):
             raise ValueError("night hours in 0..23")
-        if not (self.active_floor_s <= self.active_ceil_s and self.rest_floor_s <= self.rest_ceil_s):
+        if self.rate <= 0 or self.min_count < 0:
+            raise ValueError("rate > 0 per day; min_count >= 0")
+        if not (
+            self.active_floor_s <= self.active_ceil_s
+            and self.rest_floor_s <= self.rest_ceil_s
+            and self.seat_floor_s <= self.seat_ceil_s
+            and self.night_floor_s <= self.rest_ceil_s
+        ):
             raise ValueError("floors must not exceed ceilings")
         if not -14 * 60 <= self.utc_offset_min <= 14 * 60:
             raise ValueError("utc_offset_min out of range")
@@ -111,7 +124,6 @@ class HomeConfig:
         p[k.P_SAMPLE_MIN_S] = self.sample_min_s
         p[k.P_HIST_MAX_S] = self.hist_max_s
         p[k.P_DECAY] = self.decay
-        p[k.P_Q] = self.q
         p[k.P_MARGIN] = self.margin
         p[k.P_MIN_COUNT] = self.min_count
         p[k.P_LEARN_S] = self.learn_days * 86400.0
@@ -138,6 +150,11 @@ class HomeConfig:
         p[k.P_REST_MIN_S] = self.rest_min_s
         p[k.P_POOL_W] = self.pool_w
         p[k.P_PRIOR_COUNT] = self.prior_count
+        p[k.P_RATE] = self.rate
+        p[k.P_SEAT_FIXED_S] = self.seat_fixed_s
+        p[k.P_SEAT_FLOOR_S] = self.seat_floor_s
+        p[k.P_SEAT_CEIL_S] = self.seat_ceil_s
+        p[k.P_NIGHT_FLOOR_S] = self.night_floor_s
         return p
 
 
@@ -210,7 +227,7 @@ class HomeActivityDetector:
     def _alloc(self, capacity: int) -> None:
         c = self.config
         self.si = k.new_state(capacity, self.default_offset)
-        self.hist = np.zeros((capacity, 2, 24, c.hist_bins), dtype=np.float32)
+        self.hist = np.zeros((capacity, k.N_LEARNED, 24, c.hist_bins), dtype=np.float32)
         self.wake = np.zeros((capacity, c.wake_buffer), dtype=np.int32)
 
     def _ensure(self) -> None:
@@ -363,8 +380,10 @@ class HomeActivityDetector:
             self.residents.capacity *= 2
         self._alloc(self.residents.capacity)
         n = len(ids)
-        self.si[:n] = np.asarray(state["state"], dtype=np.int64)
-        self.hist[:n] = np.asarray(state["hist"], dtype=np.float32)
+        si = np.asarray(state["state"], dtype=np.int64)
+        hist = np.asarray(state["hist"], dtype=np.float32)
+        self.si[:n, : si.shape[1]] = si  # a snapshot of an older layout: new columns start fresh
+        self.hist[:n, : hist.shape[1]] = hist
         self.wake[:n] = np.asarray(state["wake"], dtype=np.int32)
         self.devices = DeviceTable(self.residents, self.config.supervision)
         self.devices.restore(state, "dev_")

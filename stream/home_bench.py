@@ -18,6 +18,9 @@ import numpy.typing as npt
 from stream.home import HomeConfig
 from stream.kernels import home as k
 
+HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2}
+"""Learned contexts and their histogram rows (as :func:`stream.kernels.home.hist_index`)."""
+
 Row = tuple[int, int, int, int, int, float, int]
 """A detection: (resident slot, kind code, start_ms, due_ms, learned, threshold_s, context)."""
 
@@ -41,6 +44,8 @@ class _Resident:
     seat: bool = False
     abs_deadline: int = k.NEVER
     abs_start: int = -1
+    day: int = -1
+    expo: int = 0  # micro-days, as the kernel's fixed point
 
 
 class ReferenceHome:
@@ -49,7 +54,8 @@ class ReferenceHome:
     def __init__(self, config: HomeConfig, n_residents: int, offset_min: int = 0) -> None:
         self.c = config
         self.residents = [
-            _Resident(offset_min, np.zeros((2, 24, config.hist_bins), dtype=np.float32)) for _ in range(n_residents)
+            _Resident(offset_min, np.zeros((k.N_LEARNED, 24, config.hist_bins), dtype=np.float32))
+            for _ in range(n_residents)
         ]
         self.log_ratio = math.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
 
@@ -68,8 +74,8 @@ class ReferenceHome:
     def _bin(self, length_s: float) -> int:
         return min(max(int(math.log(length_s / self.c.sample_min_s) / self.log_ratio), 0), self.c.hist_bins - 1)
 
-    def _learned(self, p: _Resident, ctx: int, h: int, prior_s: float) -> float:
-        rows = [p.hist[ctx, (h - 1) % 24], p.hist[ctx, h], p.hist[ctx, (h + 1) % 24]]
+    def _learned(self, p: _Resident, hc: int, h: int, prior_s: float) -> float:
+        rows = [p.hist[hc, (h - 1) % 24], p.hist[hc, h], p.hist[hc, (h + 1) % 24]]
         pooled = [0.0] * self.c.hist_bins
         total = 0.0
         for row, weight in zip(rows, (self.c.pool_w, 1.0, self.c.pool_w), strict=True):
@@ -81,14 +87,37 @@ class ReferenceHome:
             return -1.0
         if prior_s > 0 and self.c.prior_count > 0:
             pooled[self._bin(prior_s)] += self.c.prior_count
-            total += self.c.prior_count
-        target = self.c.q * total
+        budget = self.c.rate * (p.expo / k.EXPO_SCALE)
         acc = 0.0
-        for b, v in enumerate(pooled):
-            acc += v
-            if acc >= target:
+        for b in range(self.c.hist_bins - 1, -1, -1):
+            acc += pooled[b]
+            if acc > budget:
                 return self.c.margin * self.c.sample_min_s * math.exp((b + 1) * self.log_ratio)
-        return self.c.margin * self.c.hist_max_s
+        return self.c.margin * self.c.sample_min_s
+
+    def _fade(self, p: _Resident, t: int) -> None:
+        day = (t + p.offset * 60_000) // 86_400_000
+        if p.day < 0:
+            p.day, p.expo = day, int(k.EXPO_SCALE)
+            return
+        if day <= p.day:
+            return
+        factor, expo = 1.0, p.expo / k.EXPO_SCALE
+        for _ in range(min(day - p.day, 3660)):
+            factor *= self.c.decay
+            expo = expo * self.c.decay + 1.0
+        p.hist[...] = (p.hist.astype(np.float64) * factor).astype(np.float32)
+        p.day, p.expo = day, int(expo * k.EXPO_SCALE)
+
+    def _up_at_night(self, p: _Resident, t: int) -> bool:
+        c = self.c
+        h, m = self._hour(t, p.offset), self._minute(t, p.offset)
+        if not self._night(h):
+            return False
+        early = c.night_end_h * 60
+        if p.n_wake >= c.wake_min_samples:
+            early = self._wake_deadline(p) - c.wake_margin_min - 60
+        return h >= c.night_start_h or m < early
 
     def _wake_deadline(self, p: _Resident) -> int:
         c = self.c
@@ -125,13 +154,15 @@ class ReferenceHome:
         else:
             if ctx == k.CTX_REST:
                 fixed, floor, ceil = c.rest_fixed_s, c.rest_floor_s, c.rest_ceil_s
+            elif ctx == k.CTX_SEATED:
+                fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-                if self._night(h):
-                    fixed, ceil = c.rest_fixed_s, c.rest_ceil_s
+            if ctx != k.CTX_REST and self._night(h):
+                fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
             limit = fixed
             if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
-                learned = self._learned(p, ctx, h, fixed)
+                learned = self._learned(p, HIST_INDEX[ctx], h, fixed)
                 if learned > 0:
                     limit, p.learned = max(floor, min(ceil, learned)), True
             p.deadline = t + int(limit * 1000)
@@ -174,26 +205,27 @@ class ReferenceHome:
             if t < p.last:
                 continue
             self._due(r, t, monitored, out)
+            self._fade(p, t)
             if ev == k.EV_BED:
                 if on:
                     p.bed, p.abs_deadline = True, k.NEVER
                 elif p.bed:
                     p.bed = False
-                    h, m = self._hour(t, p.offset), self._minute(t, p.offset)
-                    if self._night(h):
-                        early = c.night_end_h * 60
-                        if p.n_wake >= c.wake_min_samples:
-                            early = self._wake_deadline(p) - c.wake_margin_min - 60
-                        if h >= c.night_start_h or m < early:
-                            p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
+                    if self._up_at_night(p, t):
+                        p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
             elif ev == k.EV_SEAT:
                 p.seat = on == 1
+            if ev != k.EV_BED and p.abs_deadline != k.NEVER:
+                if ev == k.EV_SEAT and on == 1:
+                    p.abs_deadline = k.NEVER
+                elif self._up_at_night(p, t):
+                    p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
+                else:
+                    p.abs_deadline = k.NEVER
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
-                if gap_s >= c.sample_min_s and p.ctx in (k.CTX_ACTIVE, k.CTX_REST):
-                    row = p.hist[p.ctx, self._hour(p.last, p.offset)]
-                    for b in range(c.hist_bins):
-                        row[b] = np.float32(float(row[b]) * c.decay)
+                if gap_s >= c.sample_min_s and p.ctx in HIST_INDEX:
+                    row = p.hist[HIST_INDEX[p.ctx], self._hour(p.last, p.offset)]
                     row[self._bin(gap_s)] = np.float32(float(row[self._bin(gap_s)]) + 1.0)
                 if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
@@ -202,8 +234,10 @@ class ReferenceHome:
                             p.wake.pop(0)
                         p.wake.append(m)
                         p.n_wake += 1
-            if p.bed or p.seat:
+            if p.bed:
                 ctx = k.CTX_REST
+            elif p.seat:
+                ctx = k.CTX_REST if self._night(self._hour(t, p.offset)) else k.CTX_SEATED
             elif ev == k.EV_DOOR:
                 ctx = k.CTX_AWAY
             elif where == k.ROOM_BED and self._night(self._hour(t, p.offset)):
@@ -278,7 +312,7 @@ def run_kernel(
 ) -> list[Row]:
     """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event."""
     si = k.new_state(n_residents, 0)
-    hist = np.zeros((n_residents, 2, 24, config.hist_bins), dtype=np.float32)
+    hist = np.zeros((n_residents, k.N_LEARNED, 24, config.hist_bins), dtype=np.float32)
     wake = np.zeros((n_residents, config.wake_buffer), dtype=np.int32)
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     params = config.params()

@@ -5,29 +5,35 @@ State is columnar, one row per resident slot:
 - ``si[r, S_*]`` (int64): the current silence (start = last activity, epoch ms), its deadline,
   the alert kind and context chosen at its start, bed/seat occupancy, the night-absence timer, the
   home's UTC offset (minutes) and the wake-time sample count.
-- ``hist[r, c, h, b]`` (float32): for context ``c`` (0 active, 1 resting) and local start hour ``h``,
-  an exponentially forgotten histogram of completed silence lengths ``L ≥ sample_min_s`` in
-  log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``, ``ρ = (hist_max_s / sample_min_s)^(1/B)``.
-  Adding a sample multiplies that (c, h) row by ``decay`` first (memory ≈ 1 / (1 − decay) samples).
+- ``hist[r, c, h, b]`` (float32): for learned context ``c`` (0 active, 1 resting, 2 seated; see
+  :func:`hist_index`) and local start hour ``h``, counts of completed silence lengths
+  ``L ≥ sample_min_s`` in log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``,
+  ``ρ = (hist_max_s / sample_min_s)^(1/B)``, faded by ``decay`` per local day; ``si[r, S_EXPO]``
+  counts the days of history with the same fading (``D ← decay · D + 1`` per day), so
+  ``counts / D`` are rates per day.
 - ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
 
 Thresholds (seconds), computed when a silence starts at local hour ``h``:
 
-- active/resting silence: pool rows ``h−1, h, h+1`` with weights ``(w, 1, w)``; with at least
-  ``min_count`` pooled samples and ``learn_s`` of history,
-  ``T = clamp(margin · Q_q, floor_c, ceil_c)`` where ``Q_q`` is the upper edge of the bin holding the
-  ``q`` quantile of the pooled samples plus ``prior_count`` pseudo-samples at the fixed limit (so
-  sparsely observed hours stay conservative); otherwise the conservative fixed limit of the context
-  (the resting one for an active silence that starts at night).
-- context: resting while the bed or seat pad is occupied, or when the last activity was in the
-  bedroom at night; away after the entrance door; bathroom after bathroom motion; else active.
+- active / seated / resting silence (by day): pool rows ``h−1, h, h+1`` with weights ``(w, 1, w)``;
+  once the home has ``learn_s`` of history, ``T = clamp(margin · Q, floor_c, ceil_c)`` where ``Q`` is
+  the silence length this home exceeds more than ``rate`` times per day around that hour (the upper
+  edge of the longest bin whose tail count exceeds ``rate · D``; ``prior_count`` pseudo-samples at the
+  fixed limit), i.e. the level of the home's own daily tail of silences: a quiet hour that rarely
+  has long silences gets a short limit, a home that dozes after lunch a long one. Before that the
+  conservative fixed limit of the context; at night the resting limits with ``night_floor_s``.
+- context: resting while the bed pad is occupied, or the seat pad at night, or when the last
+  activity was in the bedroom at night; seated while the seat pad is occupied by day; away after the
+  entrance door; bathroom after bathroom motion; else active.
 - resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``):
   NOT_UP at the next local ``wake_min`` (``q_wake`` quantile of recent wake-ups + margin, clamped; a
   fixed default until ``wake_min_samples``), no earlier than ``rest_min_s`` and no later than
   ``rest_ceil_s`` after the silence started.
 - away (the entrance door was the last activity): ``away_limit_s`` (0: never).
 - bathroom (a motion sensor in the bathroom was the last activity): ``bath_limit_s``, BATHROOM_LONG.
-- bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` unless re-occupied.
+- bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` without activity
+  (each activity while still "at night" restarts it; activity after that means up for the day;
+  sitting down on a seat pad ends it).
 
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
@@ -56,7 +62,9 @@ CTX_ACTIVE = 0
 CTX_REST = 1
 CTX_AWAY = 2
 CTX_BATH = 3
-CTX_NAMES = ("active", "resting", "away", "bathroom")
+CTX_SEATED = 4
+CTX_NAMES = ("active", "resting", "away", "bathroom", "seated")
+N_LEARNED = 3  # contexts with a learned histogram: active, resting, seated (hist index below)
 
 # event codes
 EV_IGNORE = 0  # seen, not activity (PIR clearing, status)
@@ -92,13 +100,15 @@ S_NWAKE = 11
 S_THR = 12  # threshold of the current silence, s
 S_NIGHT = 13  # 1 if the current silence started at night
 S_LEARNED = 14  # 1 if its threshold came from the learned routine
-N_STATE = 15
+S_DAY = 15  # local day index (days since the epoch) the histograms were last faded to, −1 none
+S_EXPO = 16  # faded days of history, in micro-days (fixed point, so kernel and reference agree)
+N_STATE = 17
 
 # params (float64)
 P_SAMPLE_MIN_S = 0
 P_HIST_MAX_S = 1
 P_DECAY = 2
-P_Q = 3
+P_Q = 3  # unused (was the quantile of the start-hour limit)
 P_MARGIN = 4
 P_MIN_COUNT = 5
 P_LEARN_S = 6
@@ -125,7 +135,13 @@ P_ABSENCE_S = 26
 P_REST_MIN_S = 27
 P_POOL_W = 28
 P_PRIOR_COUNT = 29
-N_PARAMS = 30
+P_RATE = 30
+P_SEAT_FIXED_S = 31
+P_SEAT_FLOOR_S = 32
+P_SEAT_CEIL_S = 33
+P_NIGHT_FLOOR_S = 34
+N_PARAMS = 35
+EXPO_SCALE = 1_000_000.0
 
 
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
@@ -137,7 +153,46 @@ def new_state(capacity: int, offset_min: int) -> np.ndarray:
     si[:, S_ABS_DEADLINE] = NEVER
     si[:, S_ABS_START] = -1
     si[:, S_OFFSET] = offset_min
+    si[:, S_DAY] = -1
     return si
+
+
+@njit(**JIT)
+def hist_index(ctx: int) -> int:
+    """Row of ``hist`` learning silences of context ``ctx`` (−1: not learned)."""
+    if ctx == CTX_ACTIVE:
+        return 0
+    if ctx == CTX_REST:
+        return 1
+    if ctx == CTX_SEATED:
+        return 2
+    return -1
+
+
+@njit(**JIT)
+def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.ndarray) -> None:
+    """Fade resident ``r``'s histograms by ``decay`` per local day up to the day of ``t`` and count the
+    days of history: ``D ← decay · D + 1`` per new day (``D`` = 1 on the first day)."""
+    day = (t + si[r, S_OFFSET] * MIN_MS) // DAY_MS
+    last = si[r, S_DAY]
+    if last < 0:
+        si[r, S_DAY] = day
+        si[r, S_EXPO] = int(EXPO_SCALE)
+        return
+    if day <= last:
+        return
+    decay = params[P_DECAY]
+    factor = 1.0
+    expo = si[r, S_EXPO] / EXPO_SCALE
+    for _ in range(min(day - last, 3660)):
+        factor *= decay
+        expo = expo * decay + 1.0
+    for c in range(hist.shape[1]):
+        for h in range(hist.shape[2]):
+            for b in range(hist.shape[3]):
+                hist[r, c, h, b] = hist[r, c, h, b] * factor
+    si[r, S_DAY] = day
+    si[r, S_EXPO] = int(expo * EXPO_SCALE)
 
 
 @njit(**JIT)
@@ -162,9 +217,18 @@ def _is_night(h: int, params: np.ndarray) -> bool:
 
 
 @njit(**JIT)
-def learned_threshold(hist: np.ndarray, r: int, ctx: int, h: int, prior_s: float, params: np.ndarray) -> float:
-    """``margin · Q_q`` of the pooled hours ``h−1..h+1`` plus ``prior_count`` pseudo-samples of length
-    ``prior_s`` (s), or −1 when there are fewer than ``min_count`` real samples."""
+def learned_threshold(
+    hist: np.ndarray, r: int, hc: int, h: int, prior_s: float, days: float, params: np.ndarray
+) -> float:
+    """``margin · Q`` (s), ``Q`` the silence length this home exceeds more than ``rate`` times a day
+    around hour ``h``, or −1 with fewer than ``min_count`` real samples.
+
+    Pool rows ``h−1, h, h+1`` of histogram ``hc`` with weights ``(w, 1, w)`` and ``prior_count``
+    pseudo-samples of length ``prior_s`` (s); from the longest bin down, ``Q`` is the upper edge of the
+    first bin whose tail count (samples at least that long) exceeds ``rate · days`` (``days``: faded
+    days of history, the same fading as the counts); ``Q = sample_min_s`` when no bin does (long
+    silences are rare here at this hour).
+    """
     nb = hist.shape[3]
     w = params[P_POOL_W]
     total = 0.0
@@ -173,7 +237,7 @@ def learned_threshold(hist: np.ndarray, r: int, ctx: int, h: int, prior_s: float
         hh = (h + dh) % 24
         weight = 1.0 if dh == 0 else w
         for b in range(nb):
-            v = weight * hist[r, ctx, hh, b]
+            v = weight * hist[r, hc, hh, b]
             pooled[b] += v
             total += v
     if total < params[P_MIN_COUNT]:
@@ -183,14 +247,13 @@ def learned_threshold(hist: np.ndarray, r: int, ctx: int, h: int, prior_s: float
         pb = int(math.log(prior_s / params[P_SAMPLE_MIN_S]) / log_ratio)
         pb = min(max(pb, 0), nb - 1)
         pooled[pb] += params[P_PRIOR_COUNT]
-        total += params[P_PRIOR_COUNT]
-    target = params[P_Q] * total
+    budget = params[P_RATE] * days
     acc = 0.0
-    for b in range(nb):
+    for b in range(nb - 1, -1, -1):
         acc += pooled[b]
-        if acc >= target:
+        if acc > budget:
             return params[P_MARGIN] * params[P_SAMPLE_MIN_S] * math.exp((b + 1) * log_ratio)
-    return params[P_MARGIN] * params[P_HIST_MAX_S]
+    return params[P_MARGIN] * params[P_SAMPLE_MIN_S]
 
 
 @njit(**JIT)
@@ -207,15 +270,26 @@ def wake_deadline_min(wake: np.ndarray, r: int, n_wake: int, params: np.ndarray)
 
 
 @njit(**JIT)
-def _add_sample(hist: np.ndarray, r: int, ctx: int, h: int, length_s: float, params: np.ndarray) -> None:
+def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether being out of bed at ``t`` is "at night": in the night hours and before the early edge
+    of the usual wake-up (learned: wake deadline − margin − 60 min; else the end of the night)."""
+    off = si[r, S_OFFSET]
+    h = local_hour(t, off)
+    if not _is_night(h, params):
+        return False
+    early = int(params[P_NIGHT_END_H]) * 60
+    if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
+        early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(params[P_WAKE_MARGIN_MIN]) - 60
+    return h >= int(params[P_NIGHT_START_H]) or local_minute(t, off) < early
+
+
+@njit(**JIT)
+def _add_sample(hist: np.ndarray, r: int, hc: int, h: int, length_s: float, params: np.ndarray) -> None:
     nb = hist.shape[3]
     log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
     b = int(math.log(length_s / params[P_SAMPLE_MIN_S]) / log_ratio)
     b = min(max(b, 0), nb - 1)
-    decay = params[P_DECAY]
-    for k in range(nb):
-        hist[r, ctx, h, k] *= decay
-    hist[r, ctx, h, b] += 1.0
+    hist[r, hc, h, b] += 1.0
 
 
 @njit(**JIT)
@@ -260,13 +334,15 @@ def _start_silence(
     else:
         if ctx == CTX_REST:
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_REST_FLOOR_S], params[P_REST_CEIL_S]
+        elif ctx == CTX_SEATED:
+            fixed, floor, ceil = params[P_SEAT_FIXED_S], params[P_SEAT_FLOOR_S], params[P_SEAT_CEIL_S]
         else:
             fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
-            if _is_night(h, params):  # an unlearned night-time silence may well be sleep
-                fixed, ceil = params[P_REST_FIXED_S], params[P_REST_CEIL_S]
+        if ctx != CTX_REST and _is_night(h, params):  # a night-time silence may well be sleep
+            fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
         limit = fixed
         if seasoned:
-            learned = learned_threshold(hist, r, ctx, h, fixed, params)
+            learned = learned_threshold(hist, r, hist_index(ctx), h, fixed, si[r, S_EXPO] / EXPO_SCALE, params)
             if learned > 0.0:
                 limit = max(floor, min(ceil, learned))
                 si[r, S_LEARNED] = 1
@@ -344,6 +420,7 @@ def home_process(
         if t < si[r, S_LAST]:
             continue
         n = _due(si, r, t, monitored, params, out_i, out_f, n)
+        fade_to_day(si, hist, r, t, params)
         off = si[r, S_OFFSET]
         if c == EV_BED:
             if value[i] == 1:
@@ -351,31 +428,35 @@ def home_process(
                 si[r, S_ABS_DEADLINE] = NEVER
             elif si[r, S_BED] == 1:
                 si[r, S_BED] = 0
-                h = local_hour(t, off)
-                m = local_minute(t, off)
-                if _is_night(h, params):
-                    early = int(params[P_NIGHT_END_H]) * 60
-                    if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
-                        early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(
-                            params[P_WAKE_MARGIN_MIN]) - 60
-                    if h >= int(params[P_NIGHT_START_H]) or m < early:
-                        si[r, S_ABS_START] = t
-                        si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+                if _up_at_night(si, wake, r, t, params):
+                    si[r, S_ABS_START] = t
+                    si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
         elif c == EV_SEAT:
             si[r, S_SEAT] = 1 if value[i] == 1 else 0
+        if c != EV_BED and si[r, S_ABS_DEADLINE] != NEVER:  # out of bed at night and moving about
+            if c == EV_SEAT and value[i] == 1:  # sat down: a seated silence now
+                si[r, S_ABS_DEADLINE] = NEVER
+            elif _up_at_night(si, wake, r, t, params):
+                si[r, S_ABS_START] = t
+                si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+            else:  # up for the day
+                si[r, S_ABS_DEADLINE] = NEVER
         last = si[r, S_LAST]
         if last >= 0:
             gap_s = (t - last) / 1000.0
             ctx = si[r, S_CTX]
-            if gap_s >= params[P_SAMPLE_MIN_S] and ctx <= CTX_REST:
-                _add_sample(hist, r, ctx, local_hour(last, off), gap_s, params)
+            hc = hist_index(ctx)
+            if gap_s >= params[P_SAMPLE_MIN_S] and hc >= 0:
+                _add_sample(hist, r, hc, local_hour(last, off), gap_s, params)
             if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
                     wake[r, si[r, S_NWAKE] % wake.shape[1]] = m
                     si[r, S_NWAKE] += 1
-        if si[r, S_BED] == 1 or si[r, S_SEAT] == 1:
+        if si[r, S_BED] == 1:
             ctx = CTX_REST
+        elif si[r, S_SEAT] == 1:
+            ctx = CTX_REST if _is_night(local_hour(t, off), params) else CTX_SEATED
         elif c == EV_DOOR:
             ctx = CTX_AWAY
         elif room[i] == ROOM_BED and _is_night(local_hour(t, off), params):

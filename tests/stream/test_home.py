@@ -140,7 +140,7 @@ def test_registered_in_default_core() -> None:
 
 def test_config_is_validated() -> None:
     with pytest.raises(ValueError):
-        HomeConfig(q=1.5)
+        HomeConfig(rate=0.0)
     with pytest.raises(ValueError):
         HomeConfig(active_floor_s=10 * H, active_ceil_s=H)
 

@@ -13,7 +13,7 @@ from stream.kernels import home as k
 
 DAY = 86_400_000
 # learning switched on early, so short seeded runs exercise the learned limits too
-FAST = HomeConfig(learn_days=1.0, min_count=2.0, active_floor_s=600.0, rest_floor_s=1800.0,
+FAST = HomeConfig(learn_days=1.0, min_count=2.0, active_floor_s=600.0, rest_floor_s=1800.0, seat_floor_s=600.0,
                   wake_min_samples=2)
 
 
@@ -49,7 +49,7 @@ def test_unmonitored_homes_never_alert_and_match() -> None:
 
 
 def _kernel_state(config: HomeConfig, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return (k.new_state(n, 0), np.zeros((n, 2, 24, config.hist_bins), dtype=np.float32),
+    return (k.new_state(n, 0), np.zeros((n, k.N_LEARNED, 24, config.hist_bins), dtype=np.float32),
             np.zeros((n, config.wake_buffer), dtype=np.int32), config.params())
 
 
