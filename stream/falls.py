@@ -30,9 +30,18 @@ from stream.kernels import falls as K
 from stream.slots import SlotMap, grow
 
 FEATURE_NAMES = K.FEATURE_NAMES
-PHI_NAMES = ("log_impact", "posture_90", "log_post_std", "log_pre_std", "log_post_activity", "free_fall")
+PHI_NAMES = (
+    "log_impact",
+    "posture_90",
+    "log_post_std",
+    "log_pre_std",
+    "log_post_activity",
+    "free_fall",
+    "log_descent",
+    "log_impact_over_pre",
+)
 
-SHIPPED_WEIGHTS: tuple[float, ...] = (-10.321, 5.099, 8.195, -0.852, 0.132, -0.299, 0.335)
+SHIPPED_WEIGHTS: tuple[float, ...] = (-10.321, 5.099, 8.195, -0.852, 0.132, -0.299, 0.335, 0.0, 0.0)
 """Bias then one weight per ``PHI_NAMES`` entry; fitted by :func:`fit_weights` on every recording of
 ``shared/data/falls`` (``python -m stream.replay_falls --fit DIR`` prints them)."""
 
@@ -102,6 +111,8 @@ def phi_features(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
             np.log(f[:, K.F_PRE_STD] + 0.01),
             np.log(f[:, K.F_POST_ACT] + 0.01),
             f[:, K.F_FREEFALL],
+            np.log(f[:, K.F_DESCENT] + 0.1),
+            np.log(f[:, K.F_IMPACT] + 0.01) - np.log(f[:, K.F_PRE_STD] + 0.05),
         ]
     )
 
@@ -160,6 +171,7 @@ class FallDetector:
         self._residents: list[str] = []
         self._sc = np.zeros((self._slots.capacity, K.N_STATE), dtype=np.float64)
         self._ring = np.zeros((self._slots.capacity, K.RING_LEN, K.N_RING), dtype=np.float64)
+        self._work = np.zeros(K.N_WORK, dtype=np.float64)
 
     # -- state ---------------------------------------------------------------------------------
     def _slot(self, device_id: str, resident_id: str) -> int:
@@ -236,7 +248,7 @@ class FallDetector:
         while True:
             buf = _Outputs.empty(rows)
             n = K.process_runs(
-                t_ms, acc, run_slot, run_start, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, pos
+                t_ms, acc, run_slot, run_start, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, pos, self._work
             )
             out.extend(self._detections(buf, n, now_ms))
             if pos[0] >= run_slot.shape[0]:
@@ -252,7 +264,7 @@ class FallDetector:
         if n_slots == 0:
             return []
         buf = _Outputs.empty(n_slots * K.CMAX)
-        n = K.advance_slots(float(now_ms), n_slots, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win)
+        n = K.advance_slots(float(now_ms), n_slots, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, self._work)
         return self._detections(buf, n, now_ms)
 
     def _detections(self, buf: _Outputs, n: int, now_ms: int) -> list[Detection]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stream.falls import FallParams
+from stream.falls import FallParams, phi_features
 from stream.kernels import falls as K
 
 
@@ -81,25 +81,27 @@ def _features(seg: _Segment, ib: int, last: int, imp_max: float) -> tuple[npt.ND
         [0.0] + [_std(seg.window(j - K.SPREAD_BINS, j)) for j in range(ib - 5, min(ib + 10, last) + 1)]
     )
     feat[K.F_PEAK] = math.sqrt(max(imp_max, 0.0))
-    ff = 1e9
+    ff = 1e18
     for j in range(ib - 20, ib + 1):
         w = seg.window(j - 4, j)
         if w[3] >= 1.0:
-            ff = min(ff, math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3])
-    feat[K.F_FREEFALL] = ff if ff < 1e9 else 1.0
+            ff = min(ff, (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / (w[3] * w[3]))
+    feat[K.F_FREEFALL] = math.sqrt(ff) if ff < 1e18 else 1.0
+    vel, top, drop = 0.0, 0.0, 0.0
+    step = K.BIN_MS * 1e-3 * K.G_MS2
+    for j in range(max(ib - K.VEL_LO, 0), min(ib + K.VEL_HI, last) + 1):
+        w = seg.window(j - 1, j)
+        if w[3] >= 1.0:
+            vel += (math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3] - m0) * step
+            top = max(top, vel)
+            drop = max(drop, top - vel)
+    feat[K.F_DESCENT] = drop
     return feat, n1, m0
 
 
 def _score(feat: npt.NDArray[np.float64], n1: float, m0: float, p: npt.NDArray[np.float64]) -> float:
     f = feat
-    ph = (
-        math.log(f[K.F_IMPACT] + 0.01),
-        f[K.F_POSTURE] / 90.0,
-        math.log(f[K.F_POST_STD] + 0.005),
-        math.log(f[K.F_PRE_STD] + 0.01),
-        math.log(f[K.F_POST_ACT] + 0.01),
-        f[K.F_FREEFALL],
-    )
+    ph = phi_features(f)[0]
     z = p[K.P_W0]
     for q in range(K.N_PHI):
         z += p[K.P_W0 + 1 + q] * ph[q]
@@ -267,9 +269,10 @@ def _kernel_pass(
     out_f = np.zeros((rows, K.N_OUT))
     out_win = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
     pos = np.zeros(2, dtype=np.int64)
+    work = np.zeros(K.N_WORK)
     started = time.perf_counter()
     while pos[0] < run_slot.shape[0]:
-        K.process_runs(t, a, run_slot, run_start, sc, ring, p, out_slot, out_f, out_win, pos)
+        K.process_runs(t, a, run_slot, run_start, sc, ring, p, out_slot, out_f, out_win, pos, work)
     return time.perf_counter() - started
 
 

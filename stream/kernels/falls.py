@@ -5,8 +5,9 @@ angles in degrees. Per-device state is a structure of arrays indexed by slot:
 
 - ``sc[slot, S_*]`` (float64): the open 50 ms bin's sums, the segment origin, the candidate.
 - ``ring[slot, RING_LEN, R_*]`` (float64): per closed bin ``j`` of the current segment, the
-  cumulative sums ``C(j) = Σ_{samples in bins 0..j} (a_x, a_y, a_z, 1, |a|²)`` and the bin's
-  ``max |a|²``; any window sum over bins ``(i, j]`` is ``C(j) − C(i)`` (``C(−1) = 0``).
+  cumulative sums ``C(j) = Σ_{samples in bins 0..j} (a_x, a_y, a_z, 1, |a|²)``, the bin's
+  ``max |a|²``, the variance ``σ²(j)`` of step 2 and the cumulative count of non-empty bins; any
+  window sum over bins ``(i, j]`` is ``C(j) − C(i)`` (``C(−1) = 0``).
 
 Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation and rate invariant):
 
@@ -27,9 +28,14 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    ``θ = acos(g0·g1 / |g0||g1|)`` (deg), post stillness = std of the vector over the post window (g),
    pre activity (g), impact spread = max ``σ`` over windows ending in ``[i−5, i+10]`` (g),
    post activity = max ``σ`` of windows inside the post window (g), free fall = min ``|mean|`` over
-   0.2 s windows ending in ``[i−20, i]`` (g), post magnitude ``|g1|`` (g), post coverage (0..1).
+   0.2 s windows ending in ``[i−20, i]`` (g), post magnitude ``|g1|`` (g), post coverage (0..1),
+   descent speed (m/s): the largest drop of ``v(j) = Σ_{l ≤ j} (|ā_l| − |g0|) · 0.05 s · g`` over
+   bins ``l, j ∈ [i−40, i+4]`` (``ā_l`` the bin's mean vector; empty bins add 0) — the vertical
+   velocity of Bourke et al., Med. Eng. Phys. 30(7):937, 2008 (integral of ``|a| − 1 g``), read as a
+   drawdown so that no start value is needed.
 5. Score ``z = w0 + Σ w_k φ_k`` with ``φ`` = (log(σ_imp + 0.01), θ/90°, log(post std + 0.005),
-   log(pre std + 0.01), log(post activity + 0.01), free fall); confidence ``1/(1 + e^−z)``. Vetoes
+   log(pre std + 0.01), log(post activity + 0.01), free fall, log(descent + 0.1),
+   log(σ_imp + 0.01) − log(pre std + 0.05)); confidence ``1/(1 + e^−z)``. Vetoes
    (confidence 0): no data after the impact; a dropped device (free fall below ``drop_ff`` g and a
    post stillness below ``drop_still`` g, i.e. no body attached). A fall is ``confidence ≥ thresh``.
 """
@@ -41,7 +47,12 @@ import math
 import numpy as np
 from numba import njit
 
-from stream.kernels import JIT
+from stream.kernels import JIT as _JIT
+
+JIT = {**_JIT, "_nrt": False}
+"""The package's Numba flags without the runtime's reference counting: these kernels allocate
+nothing (callers pass every array, including the ``work`` scratch), and the atomic increments and
+decrements on the arrays handed from one kernel to the next cost more than a 50 ms bin's work."""
 
 BIN_MS = 50.0
 INV_BIN = 0.02
@@ -52,6 +63,9 @@ RING_LEN = 256
 RING_MASK = RING_LEN - 1
 PRE_LO, PRE_HI = 60, 21
 POST_LO = 30
+VEL_LO, VEL_HI = 40, 4
+"""Descent speed integrated over bins ``[i − 40, i + 4]`` (−2 s..+0.25 s)."""
+G_MS2 = 9.80665
 WIN_PRE, WIN_BINS = 80, 200
 """Console window: bins ``[i − 80, i + 120)`` (−4 s..+6 s around the impact bin), truncated at the decision."""
 
@@ -88,8 +102,8 @@ DEDUP_MS = 10_000.0
 """A fall whose impact is within 10 s after the previous reported fall's impact is the same fall."""
 
 # --- ring columns ---
-R_CX, R_CY, R_CZ, R_CN, R_CS, R_MAX = 0, 1, 2, 3, 4, 5
-N_RING = 6
+R_CX, R_CY, R_CZ, R_CN, R_CS, R_MAX, R_VAR, R_FILL = 0, 1, 2, 3, 4, 5, 6, 7
+N_RING = 8
 
 # --- parameters ---
 P_TRIG_SPREAD = 0
@@ -104,7 +118,7 @@ P_BACK_TOL_MS = 8
 P_DROP_FF = 9
 P_DROP_STILL = 10
 P_W0 = 11
-N_PHI = 6
+N_PHI = 8
 N_PARAMS = P_W0 + 1 + N_PHI
 
 # --- features (raw) ---
@@ -117,7 +131,8 @@ F_POST_ACT = 5
 F_FREEFALL = 6
 F_POST_MAG = 7
 F_COVERAGE = 8
-N_FEAT = 9
+F_DESCENT = 9
+N_FEAT = 10
 FEATURE_NAMES = (
     "impact_spread_g",
     "peak_g",
@@ -128,6 +143,7 @@ FEATURE_NAMES = (
     "free_fall_g",
     "post_magnitude_g",
     "post_coverage",
+    "descent_m_s",
 )
 
 # --- output columns (out_f) ---
@@ -151,6 +167,8 @@ def phi(feat: np.ndarray, out: np.ndarray) -> None:
     out[3] = math.log(feat[F_PRE_STD] + 0.01)
     out[4] = math.log(feat[F_POST_ACT] + 0.01)
     out[5] = feat[F_FREEFALL]
+    out[6] = math.log(feat[F_DESCENT] + 0.1)
+    out[7] = math.log(feat[F_IMPACT] + 0.01) - math.log(feat[F_PRE_STD] + 0.05)
 
 
 @njit(**JIT, inline="always")
@@ -178,32 +196,24 @@ def _std(w: np.ndarray) -> float:
     return math.sqrt(v) if v > 0.0 else 0.0
 
 
-@njit(**JIT)
-def _decide(
-    s: int,
-    cb: int,
-    last: int,
-    forced: float,
-    decided_ms: float,
-    sc: np.ndarray,
-    ring: np.ndarray,
-    params: np.ndarray,
-    out_slot: np.ndarray,
-    out_f: np.ndarray,
-    out_win: np.ndarray,
-    n_out: int,
-) -> int:
-    """Decide the candidate at state column ``cb`` of slot ``s`` on closed bins up to ``last``.
+@njit(**JIT, inline="always")
+def _var_max(ring: np.ndarray, s: int, lo: int, hi: int) -> float:
+    """``max σ(j)`` (g) over closed bins ``j ∈ [lo, hi]`` from the ring's ``σ²`` column (0 if none)."""
+    v = 0.0
+    for j in range(max(lo, 0), hi + 1):
+        v = max(v, ring[s, j & RING_MASK, R_VAR])
+    return math.sqrt(v)
 
-    Computes the features and score of the module docstring (steps 4–5) and, when the candidate is
-    a fall (or ``params[P_EMIT_ALL]``), writes a row: impact ms, decision data time ms, confidence,
-    is-fall flag, window start ms and length (bins), forced flag, features; and the window of
-    per-bin mean vectors (g, NaN for empty bins) into ``out_win``. Returns the new ``n_out``.
-    """
-    ib = int(sc[s, cb + C_IMPB])
-    impact_ms = sc[s, cb + C_IMPMS]
-    w = np.empty(5)
-    feat = np.zeros(N_FEAT)
+
+@njit(**JIT)
+def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray) -> None:
+    """Step 4 of the module docstring for an impact in bin ``ib`` (``imp_max`` its ``|a|²``) on
+    closed bins up to ``last``: ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
+    samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5)."""
+    feat = work[:N_FEAT]
+    w = work[N_FEAT + 2 : N_FEAT + 7]
+    for q in range(N_FEAT):
+        feat[q] = 0.0
     # gravity before the impact
     _window(ring, s, ib - PRE_LO - 1, ib - PRE_HI, w)
     if w[3] < 3.0:
@@ -222,16 +232,9 @@ def _decide(
         if n1 >= 1.0:
             g1x, g1y, g1z = w[0] / n1, w[1] / n1, w[2] / n1
         feat[F_POST_STD] = _std(w)
-        filled = 0
-        for j in range(ib + POST_LO, last + 1):
-            if _cum(ring, s, j, R_CN) > _cum(ring, s, j - 1, R_CN):
-                filled += 1
+        filled = _cum(ring, s, last, R_FILL) - _cum(ring, s, ib + POST_LO - 1, R_FILL)
         feat[F_COVERAGE] = filled / (last + 1.0 - ib - POST_LO)
-        post_act = 0.0
-        for j in range(ib + POST_LO + SPREAD_BINS - 1, last + 1):
-            _window(ring, s, j - SPREAD_BINS, j, w)
-            post_act = max(post_act, _std(w))
-        feat[F_POST_ACT] = post_act
+        feat[F_POST_ACT] = _var_max(ring, s, ib + POST_LO + SPREAD_BINS - 1, last)
     m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
     m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
     feat[F_POST_MAG] = m1
@@ -239,29 +242,74 @@ def _decide(
         c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
         c = min(1.0, max(-1.0, c))
         feat[F_POSTURE] = math.degrees(math.acos(c))
-    imp = 0.0
-    for j in range(ib - 5, min(ib + 10, last) + 1):
-        _window(ring, s, j - SPREAD_BINS, j, w)
-        imp = max(imp, _std(w))
-    feat[F_IMPACT] = imp
-    feat[F_PEAK] = math.sqrt(max(sc[s, cb + C_IMPMAX], 0.0))
-    ff = 1e9
+    feat[F_IMPACT] = _var_max(ring, s, ib - 5, min(ib + 10, last))
+    feat[F_PEAK] = math.sqrt(max(imp_max, 0.0))
+    ff = 1e18
     for j in range(ib - 20, ib + 1):
         _window(ring, s, j - 4, j, w)
         if w[3] >= 1.0:
-            ff = min(ff, math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3])
-    feat[F_FREEFALL] = ff if ff < 1e9 else 1.0
-    # score
-    ph = np.empty(N_PHI)
+            ff = min(ff, (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / (w[3] * w[3]))
+    feat[F_FREEFALL] = math.sqrt(ff) if ff < 1e18 else 1.0
+    # descent speed: the largest drop of the integral of (|bin mean| − |g0|)
+    vel, top, drop = 0.0, 0.0, 0.0
+    step = BIN_MS * 1e-3 * G_MS2
+    for j in range(max(ib - VEL_LO, 0), min(ib + VEL_HI, last) + 1):
+        _window(ring, s, j - 1, j, w)
+        if w[3] >= 1.0:
+            vel += (math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3] - m0) * step
+            top = max(top, vel)
+            drop = max(drop, top - vel)
+    feat[F_DESCENT] = drop
+    work[N_FEAT] = n1
+    work[N_FEAT + 1] = m0
+
+
+@njit(**JIT)
+def score(work: np.ndarray, params: np.ndarray) -> float:
+    """Step 5: the confidence (0..1) of the features in ``work`` (as left by :func:`features`)."""
+    feat = work[:N_FEAT]
+    ph = work[N_FEAT + 2 : N_FEAT + 2 + N_PHI]
     phi(feat, ph)
     z = params[P_W0]
     for q in range(N_PHI):
         z += params[P_W0 + 1 + q] * ph[q]
     conf = 1.0 / (1.0 + math.exp(-z))
-    if n1 < 1.0 or m0 == 0.0:
+    if work[N_FEAT] < 1.0 or work[N_FEAT + 1] == 0.0:
         conf = 0.0
     if feat[F_FREEFALL] < params[P_DROP_FF] and feat[F_POST_STD] < params[P_DROP_STILL]:
         conf = 0.0
+    return conf
+
+
+N_WORK = N_FEAT + 2 + max(N_PHI, 5)
+
+
+@njit(**JIT)
+def _decide(
+    s: int,
+    cb: int,
+    last: int,
+    forced: float,
+    decided_ms: float,
+    sc: np.ndarray,
+    ring: np.ndarray,
+    params: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    work: np.ndarray,
+    n_out: int,
+) -> int:
+    """Decide the candidate at state column ``cb`` of slot ``s`` on closed bins up to ``last``.
+
+    Computes the features and score of the module docstring (steps 4–5) and, when the candidate is
+    a fall (or ``params[P_EMIT_ALL]``), writes a row of ``out = (slot, f, win)``: impact ms,
+    decision data time ms, confidence, is-fall flag, window start ms and length (bins), forced flag,
+    features; and the window of per-bin mean vectors (g, NaN for empty bins). Returns ``n_out``.
+    """
+    out_slot, out_f, out_win = out
+    ib = int(sc[s, cb + C_IMPB])
+    impact_ms = sc[s, cb + C_IMPMS]
+    features(s, ib, sc[s, cb + C_IMPMAX], last, ring, work)
+    conf = score(work, params)
     is_fall = conf >= params[P_THRESH]
     if is_fall and sc[s, S_LASTFALL] != 0.0 and impact_ms - sc[s, S_LASTFALL] < DEDUP_MS:
         is_fall = False
@@ -281,111 +329,117 @@ def _decide(
     out_f[row, O_WIN_LEN] = hi - lo + 1
     out_f[row, O_FORCED] = forced
     for q in range(N_FEAT):
-        out_f[row, O_FEAT + q] = feat[q]
+        out_f[row, O_FEAT + q] = work[q]
+    w = work[N_FEAT + 2 : N_FEAT + 7]
     for j in range(lo, lo + WIN_BINS):
         q = j - lo
+        out_win[row, q, 0] = np.nan
+        out_win[row, q, 1] = np.nan
+        out_win[row, q, 2] = np.nan
         if j > hi or j < 0:
-            out_win[row, q, 0] = np.nan
-            out_win[row, q, 1] = np.nan
-            out_win[row, q, 2] = np.nan
             continue
         _window(ring, s, j - 1, j, w)
         if w[3] >= 1.0:
             out_win[row, q, 0] = w[0] / w[3]
             out_win[row, q, 1] = w[1] / w[3]
             out_win[row, q, 2] = w[2] / w[3]
-        else:
-            out_win[row, q, 0] = np.nan
-            out_win[row, q, 1] = np.nan
-            out_win[row, q, 2] = np.nan
     return n_out + 1
 
 
 @njit(**JIT, inline="always")
 def _close_bin(
     s: int,
+    bx: float,
+    by: float,
+    bz: float,
+    bn: float,
+    bs: float,
+    bmax: float,
+    btmax: float,
     sc: np.ndarray,
     ring: np.ndarray,
     params: np.ndarray,
-    out_slot: np.ndarray,
-    out_f: np.ndarray,
-    out_win: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    work: np.ndarray,
     n_out: int,
 ) -> int:
-    """Close the open bin ``b = sc[s, S_K]`` of slot ``s``: push its sums, run the candidate machine.
+    """Close the open bin ``b = sc[s, S_K]`` of slot ``s`` holding the sums ``bx..bs`` (g, g²), the
+    largest ``|a|²`` ``bmax`` (−1 when empty) at ``btmax`` (ms): push it, run the candidate machine.
 
     Steps 2–3 of the module docstring. Candidates form a FIFO of at most ``CMAX``: a trigger at
     least ``search_bins`` after the newest one's trigger starts a new one; the newest tracks the
     largest ``|a|`` of its search bins; the oldest is decided (:func:`_decide`) once
-    ``b − i ≥ decide_bins``. Leaves the bin sums zeroed and ``S_K`` at ``b + 1``. Returns the new ``n_out``.
+    ``b − i ≥ decide_bins``. Leaves ``S_K`` at ``b + 1``. Returns the new ``n_out``.
     """
     b = int(sc[s, S_K])
-    slot = b & RING_MASK
-    cx = sc[s, S_CX] + sc[s, S_BX]
-    cy = sc[s, S_CY] + sc[s, S_BY]
-    cz = sc[s, S_CZ] + sc[s, S_BZ]
-    cn = sc[s, S_CN] + sc[s, S_BN]
-    cs = sc[s, S_CS] + sc[s, S_BS]
+    cx = sc[s, S_CX] + bx
+    cy = sc[s, S_CY] + by
+    cz = sc[s, S_CZ] + bz
+    cn = sc[s, S_CN] + bn
+    cs = sc[s, S_CS] + bs
     sc[s, S_CX] = cx
     sc[s, S_CY] = cy
     sc[s, S_CZ] = cz
     sc[s, S_CN] = cn
     sc[s, S_CS] = cs
-    bmax = sc[s, S_BMAX]
-    ring[s, slot, R_CX] = cx
-    ring[s, slot, R_CY] = cy
-    ring[s, slot, R_CZ] = cz
-    ring[s, slot, R_CN] = cn
-    ring[s, slot, R_CS] = cs
-    ring[s, slot, R_MAX] = bmax
-    # spread over (b − W, b], compared squared: n·ΣS − |ΣA|² ≥ σ²·n²
+    # spread over (b − W, b]; the trigger compares n·ΣS − |ΣA|² ≥ σ²·n² (no division)
     lo = b - SPREAD_BINS
-    dx = cx - _cum(ring, s, lo, R_CX)
-    dy = cy - _cum(ring, s, lo, R_CY)
-    dz = cz - _cum(ring, s, lo, R_CZ)
-    dn = cn - _cum(ring, s, lo, R_CN)
-    ds = cs - _cum(ring, s, lo, R_CS)
+    dx, dy, dz, dn, ds, fill = cx, cy, cz, cn, cs, 0.0
+    if lo >= 0:
+        lr = lo & RING_MASK
+        dx -= ring[s, lr, R_CX]
+        dy -= ring[s, lr, R_CY]
+        dz -= ring[s, lr, R_CZ]
+        dn -= ring[s, lr, R_CN]
+        ds -= ring[s, lr, R_CS]
+    if b > 0:
+        fill = ring[s, (b - 1) & RING_MASK, R_FILL]
+    d2 = dx * dx + dy * dy + dz * dz
+    var = 0.0
+    if dn >= 1.0:
+        var = ds / dn - d2 / (dn * dn)
+    br = b & RING_MASK
+    ring[s, br, R_CX] = cx
+    ring[s, br, R_CY] = cy
+    ring[s, br, R_CZ] = cz
+    ring[s, br, R_CN] = cn
+    ring[s, br, R_CS] = cs
+    ring[s, br, R_MAX] = bmax
+    ring[s, br, R_VAR] = var
+    ring[s, br, R_FILL] = fill + (1.0 if bn > 0.0 else 0.0)
     ts = params[P_TRIG_SPREAD]
-    tp = params[P_TRIG_PEAK]
-    trig = dn >= 2.0 and ds * dn - (dx * dx + dy * dy + dz * dz) >= ts * ts * dn * dn
-    if bmax >= tp * tp:
-        trig = True
+    trig = (dn >= 2.0 and ds * dn - d2 >= ts * ts * dn * dn) or bmax >= params[P_TRIG_PEAK] * params[P_TRIG_PEAK]
+    count = int(sc[s, S_CCOUNT])
+    sc[s, S_K] = b + 1
+    if count == 0 and not trig:
+        return n_out
     if bmax < 0.0:
         trig = False
     head = int(sc[s, S_CHEAD])
-    count = int(sc[s, S_CCOUNT])
     search = params[P_SEARCH_BINS]
     if count > 0:
-        newest = S_CAND0 + 4 * ((head + count - 1) % CMAX)
+        newest = S_CAND0 + 4 * ((head + count - 1) & (CMAX - 1))
         if b - sc[s, newest + C_TRIGB] < search and bmax > sc[s, newest + C_IMPMAX]:
             sc[s, newest + C_IMPMAX] = bmax
-            sc[s, newest + C_IMPMS] = sc[s, S_BTMAX]
+            sc[s, newest + C_IMPMS] = btmax
             sc[s, newest + C_IMPB] = b
         oldest = S_CAND0 + 4 * head
         if b - sc[s, oldest + C_IMPB] >= params[P_DECIDE_BINS] and b - sc[s, oldest + C_TRIGB] >= search:
             decided_ms = sc[s, S_T0] + (b + 1) * BIN_MS
-            n_out = _decide(s, oldest, b, 0.0, decided_ms, sc, ring, params, out_slot, out_f, out_win, n_out)
-            head = (head + 1) % CMAX
+            n_out = _decide(s, oldest, b, 0.0, decided_ms, sc, ring, params, out, work, n_out)
+            head = (head + 1) & (CMAX - 1)
             count -= 1
     if trig and count < CMAX:
-        spaced = count == 0 or b - sc[s, S_CAND0 + 4 * ((head + count - 1) % CMAX) + C_TRIGB] >= search
+        spaced = count == 0 or b - sc[s, S_CAND0 + 4 * ((head + count - 1) & (CMAX - 1)) + C_TRIGB] >= search
         if spaced:
-            c = S_CAND0 + 4 * ((head + count) % CMAX)
+            c = S_CAND0 + 4 * ((head + count) & (CMAX - 1))
             sc[s, c + C_TRIGB] = b
             sc[s, c + C_IMPB] = b
             sc[s, c + C_IMPMAX] = bmax
-            sc[s, c + C_IMPMS] = sc[s, S_BTMAX]
+            sc[s, c + C_IMPMS] = btmax
             count += 1
     sc[s, S_CHEAD] = head
     sc[s, S_CCOUNT] = count
-    sc[s, S_K] = b + 1
-    sc[s, S_BX] = 0.0
-    sc[s, S_BY] = 0.0
-    sc[s, S_BZ] = 0.0
-    sc[s, S_BN] = 0.0
-    sc[s, S_BS] = 0.0
-    sc[s, S_BMAX] = -1.0
-    sc[s, S_BTMAX] = 0.0
     return n_out
 
 
@@ -398,9 +452,8 @@ def _decide_all(
     sc: np.ndarray,
     ring: np.ndarray,
     params: np.ndarray,
-    out_slot: np.ndarray,
-    out_f: np.ndarray,
-    out_win: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray],
+    work: np.ndarray,
     n_out: int,
 ) -> int:
     """Force the decision, oldest first, of slot ``s``'s candidates whose impact is at least
@@ -411,8 +464,8 @@ def _decide_all(
         c = S_CAND0 + 4 * head
         if decided_ms - sc[s, c + C_IMPMS] < min_age_ms:
             break
-        n_out = _decide(s, c, last, 1.0, decided_ms, sc, ring, params, out_slot, out_f, out_win, n_out)
-        head = (head + 1) % CMAX
+        n_out = _decide(s, c, last, 1.0, decided_ms, sc, ring, params, out, work, n_out)
+        head = (head + 1) & (CMAX - 1)
         count -= 1
     sc[s, S_CHEAD] = head
     sc[s, S_CCOUNT] = count
@@ -444,18 +497,21 @@ def process_runs(
     out_f: np.ndarray,
     out_win: np.ndarray,
     pos: np.ndarray,
+    work: np.ndarray,
 ) -> int:
     """Feed contiguous runs of samples (run ``r`` = rows ``run_start[r]:run_start[r+1]`` of slot
     ``run_slot[r]``) through the fall detector; returns the number of output rows written.
 
-    ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g. Processing starts at run ``pos[0]``,
+    ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g; ``work`` float64 scratch of ``N_WORK``.
+    Processing starts at run ``pos[0]``,
     sample ``pos[1]``; if the output arrays fill up it stops before the sample that could emit and
     leaves ``pos`` there (``pos[0] == len(run_slot)`` when done), so the caller can grow and resume.
     Per sample: a range test of ``t`` against the open bin, ``|a|²``, five sums and a max (O(1));
-    per 50 ms bin: O(1); per decision: O(200).
+    per 50 ms bin: O(1); per decision: O(100).
     """
     n_runs = run_slot.shape[0]
     cap = out_slot.shape[0]
+    out = (out_slot, out_f, out_win)
     n_out = 0
     back_tol = params[P_BACK_TOL_MS]
     gap_bins = params[P_GAP_BINS]
@@ -486,10 +542,10 @@ def process_runs(
             y = np.float64(acc[i, 1])
             z = np.float64(acc[i, 2])
             m2 = x * x + y * y + z * z
-            if m2 - m2 != 0.0:
-                continue
+            ok = m2 - m2 == 0.0
             if not (t >= lo and t < hi):
-                if t - t != 0.0:
+                # a later bin, a jump back, the segment's first sample, or not finite
+                if not ok or t - t != 0.0:
                     continue
                 if not started:
                     _start_segment(s, t, sc)
@@ -514,36 +570,32 @@ def process_runs(
                             pos[1] = i
                             return n_out
                         sc[s, S_K] = k
-                        sc[s, S_BX] = bx
-                        sc[s, S_BY] = by
-                        sc[s, S_BZ] = bz
-                        sc[s, S_BN] = bn
-                        sc[s, S_BS] = bs
-                        sc[s, S_BMAX] = bmax
-                        sc[s, S_BTMAX] = btmax
-                        n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
+                        n_out = _close_bin(s, bx, by, bz, bn, bs, bmax, btmax, sc, ring, params, out, work, n_out)
                         if back or kk - k > gap_bins:
-                            n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out_slot, out_f, out_win, n_out)
+                            n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out, work, n_out)
                             _start_segment(s, t, sc)
                             t0 = t
                             k = 0
                         else:
-                            while int(sc[s, S_K]) < kk:
-                                n_out = _close_bin(s, sc, ring, params, out_slot, out_f, out_win, n_out)
+                            for _ in range(k + 1, kk):
+                                n_out = _close_bin(
+                                    s, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, sc, ring, params, out, work, n_out
+                                )
                             k = kk
                         bx = by = bz = bn = bs = 0.0
                         bmax = -1.0
                         btmax = 0.0
                 lo = t0 + k * BIN_MS - back_tol
                 hi = t0 + (k + 1) * BIN_MS - EDGE_GUARD_MS
-            bx += x
-            by += y
-            bz += z
-            bn += 1.0
-            bs += m2
-            if m2 > bmax:
-                bmax = m2
-                btmax = t
+            # branch-free sums: a non-finite sample adds nothing
+            bx += x if ok else 0.0
+            by += y if ok else 0.0
+            bz += z if ok else 0.0
+            bn += 1.0 if ok else 0.0
+            bs += m2 if ok else 0.0
+            better = ok & (m2 > bmax)
+            bmax = m2 if better else bmax
+            btmax = t if better else btmax
         sc[s, S_K] = k
         sc[s, S_BX] = bx
         sc[s, S_BY] = by
@@ -569,15 +621,18 @@ def advance_slots(
     out_slot: np.ndarray,
     out_f: np.ndarray,
     out_win: np.ndarray,
+    work: np.ndarray,
 ) -> int:
     """Decide every candidate whose impact is at least ``params[P_FORCE_MS]`` ms before ``now_ms``
     (epoch ms) on the closed bins received so far (a device that went quiet after an impact).
-    ``out_*`` need ``CMAX`` rows per slot; returns the number of rows written."""
+    ``out_*`` need ``CMAX`` rows per slot; ``work`` as for :func:`process_runs`. Returns the
+    number of rows written."""
     n_out = 0
+    out = (out_slot, out_f, out_win)
     force = params[P_FORCE_MS]
     for s in range(n_slots):
         if sc[s, S_STARTED] == 0.0 or sc[s, S_CCOUNT] == 0.0:
             continue
         last = int(sc[s, S_K]) - 1
-        n_out = _decide_all(s, last, now_ms, force, sc, ring, params, out_slot, out_f, out_win, n_out)
+        n_out = _decide_all(s, last, now_ms, force, sc, ring, params, out, work, n_out)
     return n_out

@@ -32,16 +32,17 @@ def run_kernel(
     slots = np.zeros(len(cuts), dtype=np.int64)
     out: list[npt.NDArray[np.float64]] = []
     pos = np.zeros(2, dtype=np.int64)
+    work = np.zeros(K.N_WORK)
     while pos[0] < len(cuts):
         o_slot = np.zeros(rows, dtype=np.int64)
         o_f = np.zeros((rows, K.N_OUT))
         o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
-        n = K.process_runs(t, a, slots, starts, sc, ring, params, o_slot, o_f, o_w, pos)
+        n = K.process_runs(t, a, slots, starts, sc, ring, params, o_slot, o_f, o_w, pos, work)
         out.append(o_f[:n].copy())
     o_slot = np.zeros(K.CMAX, dtype=np.int64)
     o_f = np.zeros((K.CMAX, K.N_OUT))
     o_w = np.zeros((K.CMAX, K.WIN_BINS, 3), dtype=np.float32)
-    n = K.advance_slots(now_ms, 1, sc, ring, params, o_slot, o_f, o_w)
+    n = K.advance_slots(now_ms, 1, sc, ring, params, o_slot, o_f, o_w, work)
     out.append(o_f[:n].copy())
     return np.vstack(out)
 
