@@ -90,10 +90,12 @@ def new_device_password() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, list | dict):
-        return Jsonb(value)
-    return value
+JSONB_COLUMNS = frozenset({"emergency_contacts", "key_holders"})
+
+
+def _value(column: str, value: Any) -> Any:
+    """A column's value for psycopg: JSON columns wrapped, text[] lists passed as lists."""
+    return Jsonb(value) if column in JSONB_COLUMNS else value
 
 
 def _conflict(error: psycopg.errors.UniqueViolation) -> Conflict:
@@ -419,7 +421,7 @@ class Registry:
             for name in _RESIDENT_SETTABLE:
                 if name in data:
                     columns.append(name)
-                    values.append(_jsonable(data[name]))
+                    values.append(_value(name, data[name]))
             placeholders = ", ".join(["%s"] * len(columns))
             try:
                 cursor = await conn.execute(
@@ -522,7 +524,7 @@ class Registry:
                     if name in ("name", "sex", "mobility", "care_level", "living_alone") and changes[name] is None:
                         raise Invalid(f"{name} cannot be null")
                     sets.append(f"{name} = %s")
-                    values.append(_jsonable(changes[name]))
+                    values.append(_value(name, changes[name]))
             if "id_number" in changes:
                 id_number = changes["id_number"]
                 sets += ["id_number_enc = %s", "id_number_masked = %s", "id_number_digest = %s"]
@@ -612,7 +614,7 @@ class Registry:
                     if changes[name] is None:
                         raise Invalid(f"{name} cannot be null")
                     sets.append(f"{name} = %s")
-                    values.append(_jsonable(changes[name]))
+                    values.append(_value(name, changes[name]))
             if "key_safe_code" in changes:
                 sets.append("key_safe_enc = %s")
                 values.append(self.cipher.encrypt(changes["key_safe_code"]))
