@@ -78,12 +78,17 @@ async def run(settings: Settings, demo: bool) -> None:
         await ensure_admin(platform, settings)
         tasks: list[asyncio.Task[None]] = []
         if demo:
-            from firmware_sim.demo import run_homes
-
-            from eldercare.demo import seed
+            from eldercare.demo import run_demo, seed
 
             homes = await seed(platform.registry)
-            tasks.append(asyncio.create_task(run_homes(address.host, address.port, homes), name="demo-homes"))
+            demo_homes = run_demo(
+                address,
+                homes,
+                prefix=settings.topic_prefix,
+                z2m_base=settings.zigbee2mqtt_base,
+                ready=platform.gateway.connected,
+            )
+            tasks.append(asyncio.create_task(demo_homes, name="demo-homes"))
         await platform.start()
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)

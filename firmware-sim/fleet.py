@@ -161,6 +161,7 @@ class Fleet:
         library: SignalLibrary | None = None,
         keepalive: int = 60,
         imu_max_speed: float = 4.0,
+        credentials: tuple[str | None, str | None] = (None, None),
     ) -> None:
         self.host, self.port = host, port
         self.prefix = prefix.rstrip("/")
@@ -172,6 +173,7 @@ class Fleet:
         self.library = library or SignalLibrary()
         self.keepalive = keepalive
         self.imu_max_speed = imu_max_speed
+        self.credentials = credentials
         self._pending_kills: set[asyncio.Task[None]] = set()
         self.homes = [Home(spec, self) for spec in homes]
         self.by_id = {h.spec.id: h for h in self.homes}
@@ -198,8 +200,8 @@ class Fleet:
                 self.host,
                 self.port,
                 f"{'hub' if spec.kind == 'hub' else 'dev'}-{spec.id}",
-                username=spec.username,
-                password=spec.password,
+                username=spec.username if spec.username is not None else self.credentials[0],
+                password=spec.password if spec.username is not None else self.credentials[1],
                 will=Will(self.topic(spec.id, "status"), dumps({"online": False}), qos=1, retain=True),
                 keepalive=self.keepalive,
                 rng=home.rng,
@@ -259,7 +261,10 @@ class Fleet:
 
     async def _clear_retained(self) -> None:
         """Empty retained payloads on every topic this fleet retained (keeps a shared broker clean)."""
-        client = MqttClient(self.host, self.port, f"sim-cleanup-{id(self):x}", keepalive=30)
+        user, password = self.credentials
+        client = MqttClient(
+            self.host, self.port, f"sim-cleanup-{id(self):x}", username=user, password=password, keepalive=30
+        )
         client.start()
         try:
             await client.wait_connected(10)

@@ -489,7 +489,16 @@ class Home:
         return wearable
 
     def collapse(self) -> None:
-        """The resident collapses where they are and nothing moves again (silence)."""
+        """The resident collapses on the floor and nothing moves again (silence).
+
+        Someone who is out comes home first (a collapse outside is not the home's to see); someone
+        sitting gets up first (the seat pad clears)."""
+        now = self.fleet.clock.time()
+        if self.place == "out":
+            self._enter("living", now, "out")
+        if self.place == "living":  # gets up from the chair, then goes down on the floor
+            self._pad("seat", False, now + 30)
+            self._motion(ROOM["living"], now + 35)
         self.halted = True
         for device in self.devices.values():
             if device.spec.kind in WEARABLES and device.streaming:

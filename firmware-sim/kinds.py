@@ -27,7 +27,7 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "hub": Kind("hub", 240.0, 0.0),
+    "hub": Kind("hub", 60.0, 0.0),
     "sos_button": Kind("sos_button", 3600.0, 0.15, "TS0215A_sos"),
     "pendant": Kind("pendant", 1800.0, 12.0),
     "wristband": Kind("wristband", 1800.0, 15.0),
@@ -37,9 +37,9 @@ KINDS: dict[str, Kind] = {
     "bed": Kind("bed", 3600.0, 0.1),
     "seat": Kind("seat", 3600.0, 0.1),
     "smoke": Kind("smoke", 3600.0, 0.03, "JTYJ-GD-01LM/BW"),
-    "gas": Kind("gas", 300.0, 0.0, "JTQJ-BF-01LM/BW"),
+    "gas": Kind("gas", 120.0, 0.0, "JTQJ-BF-01LM/BW"),
     "water": Kind("water", 3600.0, 0.03, "SJCGQ11LM"),
-    "vitals": Kind("vitals", 300.0, 0.0),
+    "vitals": Kind("vitals", 120.0, 0.0),
 }
 
 WEARABLES = frozenset({"pendant", "wristband"})

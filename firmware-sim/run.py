@@ -1,0 +1,148 @@
+"""``eldercare sim``, and the load generator process that ``eldercare bench load`` starts.
+
+The load generator (``python -m firmware_sim.run CONFIG_JSON``) plays a fleet in its own process (so
+the platform's CPU is measurable apart), presses SOS buttons at a steady rate during the run, and
+writes JSON lines on stdout: ``{"type":"ready",…}``, ``{"type":"press","device":…,"t":epoch s}``,
+``{"type":"stats",…}`` every second and ``{"type":"done",…}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import sys
+import time
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from firmware_sim.clock import SimClock
+from firmware_sim.fleet import Fleet, HomeMix, make_homes, seed_registry
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def run_sim(
+    mqtt_url: str,
+    homes: int,
+    *,
+    seed: int = 0,
+    speed: float = 1.0,
+    start: str | None = None,
+    duration_s: float = 0.0,
+    mix: HomeMix | None = None,
+    prefix: str = "eldercare/v1",
+    z2m_base: str = "zigbee2mqtt",
+    register_url: str | None = None,
+    id_prefix: str = "",
+) -> dict[str, Any]:
+    """Play ``homes`` homes against ``mqtt_url`` (``duration_s`` 0: until interrupted)."""
+    from gateway import BrokerAddress
+
+    address = BrokerAddress.parse(mqtt_url)
+    specs = make_homes(homes, seed, mix, id_prefix=id_prefix)
+    if register_url:
+        from eldercare.db import migrate, open_pool
+        from registry.store import Registry
+
+        pool = await open_pool(register_url)
+        try:
+            await migrate(pool, "registry")
+            devices = await seed_registry(Registry(pool), specs)
+        finally:
+            await pool.close()
+        _progress(f"sim: registered {len(specs)} homes, {devices} devices (a running platform loads them on start)")
+    sim_start = datetime.fromisoformat(start).timestamp() if start else None
+    clock = SimClock(start=sim_start, speed=speed)
+    fleet = Fleet(
+        specs,
+        address.host,
+        address.port,
+        prefix=prefix,
+        z2m_base=z2m_base,
+        clock=clock,
+        credentials=(address.username, address.password),
+    )
+    _progress(
+        f"sim: {len(specs)} homes, {sum(len(h.devices) for h in specs)} devices, {len(fleet.clients)} connections"
+    )
+    await fleet.start()
+    began = time.monotonic()
+    last = fleet.link_stats().published
+    try:
+        while duration_s <= 0 or time.monotonic() - began < duration_s:
+            await asyncio.sleep(min(10.0, duration_s) if duration_s > 0 else 10.0)
+            published = fleet.link_stats().published
+            local = datetime.fromtimestamp(clock.time()).isoformat(timespec="minutes")
+            _progress(f"sim: {local}  {(published - last) / 10.0:.0f} msg/s  commands heard {fleet.commands_received}")
+            last = published
+    finally:
+        await fleet.close()
+    return {"homes": len(specs), "published": fleet.link_stats().published}
+
+
+def _emit(record: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(record, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+async def loadgen(config: dict[str, Any]) -> None:
+    """The load generator: config keys ``host port prefix z2m_base homes seed mix duration_s
+    press_rate_hz warmup_s``."""
+    mix = HomeMix(**{k: tuple(v) if k == "imu_hz" else v for k, v in config.get("mix", {}).items()})
+    specs = make_homes(int(config["homes"]), int(config.get("seed", 0)), mix)
+    fleet = Fleet(
+        specs,
+        config["host"],
+        int(config["port"]),
+        prefix=config["prefix"],
+        z2m_base=config["z2m_base"],
+        retain_status=False,
+        credentials=(config.get("username"), config.get("password")),
+    )
+    started = time.perf_counter()
+    await fleet.start()
+    _emit({"type": "ready", "connect_s": round(time.perf_counter() - started, 2), "connections": len(fleet.clients)})
+    rng = random.Random(int(config.get("seed", 0)))
+    buttons = [h for h in fleet.homes if h.device("sos_button") is not None]
+    rng.shuffle(buttons)
+    warmup = float(config.get("warmup_s", 5.0))
+    duration = float(config["duration_s"])
+    rate = float(config.get("press_rate_hz", 2.0))
+    began = time.monotonic()
+    next_press = began + warmup
+    next_stats = began
+    pressed = 0
+    try:
+        while time.monotonic() - began < warmup + duration:
+            now = time.monotonic()
+            if now >= next_stats:
+                stats = fleet.link_stats()
+                _emit({"type": "stats", "t": time.time(), **asdict(stats), "lag_s": fleet.scheduler.max_lag_s})
+                next_stats += 1.0
+            if now >= next_press and now - began < warmup + duration - 2.0 and pressed < len(buttons):
+                home = buttons[pressed]
+                pressed += 1
+                device = home.press_sos("single")
+                _emit({"type": "press", "device": device.id, "t": time.time()})
+                next_press += 1.0 / rate
+            await asyncio.sleep(max(0.0, min(next_stats, next_press) - time.monotonic()))
+    finally:
+        stats = fleet.link_stats()
+        _emit({"type": "done", "t": time.time(), **asdict(stats), "presses": pressed})
+        with contextlib.suppress(Exception):
+            await fleet.close(clear_retained=False)
+
+
+def main() -> None:  # pragma: no cover - subprocess entry point
+    config = json.loads(sys.argv[1])
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(loadgen(config))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
