@@ -1,20 +1,24 @@
 """Protected fields (ID numbers, key-safe codes): encrypted at rest, shown masked.
 
-The key is ``ELDERCARE_FIELD_KEY`` (one or more comma-separated Fernet keys, the first encrypts, all
-decrypt: that is how a key is rotated), else ``<data_dir>/field.key``, generated once with mode 0600.
+AES-256-GCM with a random 96-bit nonce per value; a stored value is ``v1.<key id>.<base64url(nonce ‖
+ciphertext ‖ tag)>``, the key id being the first 8 hex digits of the key's SHA-256, so keys can be
+rotated: ``ELDERCARE_FIELD_KEY`` holds one or more comma-separated keys (base64url of 32 bytes); the
+first encrypts, all decrypt. Unset, the key is ``<data_dir>/field.key``, generated once (mode 0600).
 A keyed digest (HMAC-SHA256 under a key derived from the first key) lets the registry find a resident
 by ID number without storing it in the clear.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
 import re
 from pathlib import Path
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_ENV = "ELDERCARE_FIELD_KEY"
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -22,22 +26,32 @@ _ID_CHECK = "10X98765432"
 _ID_FORMAT = re.compile(r"^\d{17}[\dX]$")
 
 
-class FieldCipher:
-    """Encrypts and decrypts protected fields with Fernet (AES-128-CBC + HMAC-SHA256)."""
+def generate_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
 
-    def __init__(self, keys: str | bytes | list[str | bytes]) -> None:
-        if isinstance(keys, str | bytes):
-            text = keys.decode() if isinstance(keys, bytes) else keys
-            keys = [part.strip() for part in text.split(",") if part.strip()]
-        if not keys:
-            raise ValueError("at least one field key is needed")
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
-        first = keys[0].encode() if isinstance(keys[0], str) else keys[0]
-        self._digest_key = hashlib.sha256(b"eldercare-field-digest:" + first).digest()
+
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+class FieldCipher:
+    """Encrypts and decrypts protected fields (AES-256-GCM), and makes keyed digests for lookups."""
+
+    def __init__(self, keys: str | bytes | list[str]) -> None:
+        if isinstance(keys, bytes):
+            keys = keys.decode("ascii")
+        if isinstance(keys, str):
+            keys = [part.strip() for part in keys.split(",") if part.strip()]
+        raw = [base64.urlsafe_b64decode(key) for key in keys]
+        if not raw or any(len(key) != 32 for key in raw):
+            raise ValueError("field keys must be base64url-encoded 32-byte keys")
+        self._keys = {_key_id(key): AESGCM(key) for key in raw}
+        self._current = _key_id(raw[0])
+        self._digest_key = hashlib.sha256(b"eldercare-field-digest:" + raw[0]).digest()
 
     @classmethod
     def generate(cls) -> FieldCipher:
-        return cls(Fernet.generate_key())
+        return cls(generate_key())
 
     @classmethod
     def from_environment(cls, data_dir: Path | None = None) -> FieldCipher:
@@ -52,21 +66,27 @@ class FieldCipher:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(Fernet.generate_key())
-        return cls(path.read_bytes().strip())
+            with os.fdopen(fd, "w") as handle:
+                handle.write(generate_key())
+        return cls(path.read_text().strip())
 
     def encrypt(self, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        return self._fernet.encrypt(value.encode("utf-8")).decode("ascii")
+        nonce = os.urandom(12)
+        sealed = self._keys[self._current].encrypt(nonce, value.encode("utf-8"), None)
+        return f"v1.{self._current}.{base64.urlsafe_b64encode(nonce + sealed).decode('ascii')}"
 
     def decrypt(self, token: str | None) -> str | None:
         if not token:
             return None
         try:
-            return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except InvalidToken:
+            version, key_id, body = token.split(".", 2)
+            blob = base64.urlsafe_b64decode(body)
+            if version != "v1" or key_id not in self._keys:
+                raise ValueError
+            return self._keys[key_id].decrypt(blob[:12], blob[12:], None).decode("utf-8")
+        except (ValueError, InvalidTag):
             raise ValueError("protected field cannot be decrypted with the configured keys") from None
 
     def digest(self, value: str | None) -> str | None:

@@ -13,6 +13,7 @@ separated by ``;`` in order of whom to call first; ``key_holders`` are ``name|ph
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import time
@@ -170,8 +171,8 @@ async def _existing(registry: Registry, table: str, column: str, values: list[st
         return {row["v"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
 
 
-async def import_residents(registry: Registry, text: str, area: Area, actor: User) -> ImportReport:
-    batch = _Batch("residents")
+def _parse_residents(text: str, batch: _Batch) -> list[tuple[int, ResidentCreate, str | None]]:
+    """Validate every row (CPU work: run in a worker thread so the event loop keeps serving alarms)."""
     parsed: list[tuple[int, ResidentCreate, str | None]] = []
     first_seen: dict[str, int] = {}
     lists = {"languages": _list, "conditions": _list, "medications": _list, "emergency_contacts": _contacts}
@@ -197,6 +198,12 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
             continue
         first_seen[external_id] = line  # type: ignore[index]
         parsed.append((line, model, home_ref))
+    return parsed
+
+
+async def import_residents(registry: Registry, text: str, area: Area, actor: User) -> ImportReport:
+    batch = _Batch("residents")
+    parsed = await asyncio.to_thread(_parse_residents, text, batch)
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed})
     home_refs = sorted({ref for _, _, ref in parsed if ref})
     homes: dict[str, tuple[str, str]] = {}
@@ -207,29 +214,34 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
             )
             homes = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
     cipher = registry.cipher
-    records: list[tuple[Any, ...]] = []
-    for line, model, home_ref in parsed:
-        problem = nodes[model.org_node]
-        home_id = None
-        if problem is None and home_ref:
-            home = homes.get(home_ref)
-            if home is None or not area.covers(home[1]):
-                problem = f"home_external_id: no home {home_ref!r} in your area"
-            else:
-                home_id = home[0]
-        if problem:
-            batch.reject(line, model.external_id, problem)
-            continue
-        records.append(
-            (
-                new_id("res"), model.external_id, model.name, cipher.encrypt(model.id_number),
-                mask_id_number(model.id_number), cipher.digest(model.id_number), model.birth_date, model.sex,
-                model.org_node, home_id, model.address, model.phone, model.languages, model.living_alone,
-                model.mobility, model.conditions, model.medications, model.care_level,
-                Jsonb([contact.model_dump() for contact in model.emergency_contacts]),
-                model.consent_monitoring, model.consent_data_sharing, model.photo_url,
-            )
-        )  # fmt: skip
+
+    def build() -> list[tuple[Any, ...]]:
+        records: list[tuple[Any, ...]] = []
+        for line, model, home_ref in parsed:
+            problem = nodes[model.org_node]
+            home_id = None
+            if problem is None and home_ref:
+                home = homes.get(home_ref)
+                if home is None or not area.covers(home[1]):
+                    problem = f"home_external_id: no home {home_ref!r} in your area"
+                else:
+                    home_id = home[0]
+            if problem:
+                batch.reject(line, model.external_id, problem)
+                continue
+            records.append(
+                (
+                    new_id("res"), model.external_id, model.name, cipher.encrypt(model.id_number),
+                    mask_id_number(model.id_number), cipher.digest(model.id_number), model.birth_date, model.sex,
+                    model.org_node, home_id, model.address, model.phone, model.languages, model.living_alone,
+                    model.mobility, model.conditions, model.medications, model.care_level,
+                    Jsonb([contact.model_dump() for contact in model.emergency_contacts]),
+                    model.consent_monitoring, model.consent_data_sharing, model.photo_url,
+                )
+            )  # fmt: skip
+        return records
+
+    records = await asyncio.to_thread(build)
     columns = (
         "id, external_id, name, id_number_enc, id_number_masked, id_number_digest, birth_date, sex, org_node, home_id,"
         " address, phone, languages, living_alone, mobility, conditions, medications, care_level,"

@@ -6,6 +6,7 @@ ids have fixed alphabets, enumerations are closed. The same models validate API 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
@@ -17,8 +18,11 @@ ORG_LEVELS = ("city", "district", "street", "community")
 ROLES = ("admin", "supervisor", "operator", "responder", "family")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _printable(value: str) -> str:
-    if any(ord(ch) < 32 and ch not in "\t" for ch in value) or "\x7f" in value:
+    if _CONTROL.search(value):
         raise ValueError("control characters are not allowed")
     return value
 
