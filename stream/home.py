@@ -2,11 +2,14 @@
 
 :class:`HomeActivityDetector` turns motion, contact, door, flush, appliance and bed/seat-pad events
 into silence timers (kernels in :mod:`stream.kernels.home`). Every activity starts a new silence;
-its context (resting: bed/seat occupied or last seen in the bedroom; away: the entrance door; in the
-bathroom: bathroom motion; otherwise active) and the local hour choose the limit:
+its context (resting: in bed, or seated or in the bedroom at night; seated: seat pad by day; away:
+the entrance door; in the bathroom: bathroom motion; otherwise active) and the local hour choose
+the limit:
 
-- learned: ``margin ×`` a high quantile of the silences this home had in that context around that
-  hour (online, exponentially forgotten), between a floor and a ceiling;
+- learned: ``margin ×`` the silence length this home exceeds more than ``rate`` times a day in that
+  context around that hour (day-faded counts over day-faded days of history, so the limit follows the
+  home's own daily tail of silences: an hour that is rarely quiet gets a short limit, whatever the
+  sensor density), between a floor and a ceiling;
 - conservative fixed limits until the home has ``learn_days`` of history;
 - resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times.
 

@@ -176,3 +176,16 @@ def test_replay_of_the_shared_log_is_quiet_and_injected_stops_are_found() -> Non
     stats = summarise_trials(trials)
     assert stats["injected"] == 8 and stats["detected"] == 8
     assert all(t.delay_s is not None and 0 < t.delay_s <= 12 * 3600 for t in trials)
+
+
+def test_restores_a_snapshot_of_the_older_layout() -> None:
+    """Snapshots from before the seated context and day fading (15 state columns, 2 histograms)."""
+    t = T0 + 10 * H
+    first = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    drive(first, [motion(t)], t + 60_000)
+    state = first.detectors[0].snapshot()
+    state["state"] = state["state"][:, :15]
+    state["hist"] = state["hist"][:, :2]
+    second = HomeActivityDetector(utc_offset_min=0)
+    second.restore(state)
+    assert [d.key for d in second.advance(t + 6 * H)] == [f"inactivity:ann:{t}"]

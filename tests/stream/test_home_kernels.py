@@ -141,3 +141,55 @@ def test_reference_state_is_independent_per_resident() -> None:
     ref_alone = ReferenceHome(FAST, 2).process(alone.res, alone.ts, alone.code, alone.value, alone.room,
                                                alone.pir, np.ones(2, dtype=np.uint8))
     assert ref_both == ref_alone
+
+
+def _events(rows: list[tuple[int, int, int, int]]) -> Synthetic:
+    """``(t, code, value, room)`` rows of resident 0 as kernel input (motion sensors)."""
+    rows = sorted(rows)
+    col = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(4)]
+    return Synthetic(np.zeros(len(rows), dtype=np.int64), col[0], col[1], col[2], col[3],
+                     np.ones(len(rows), dtype=np.int64))
+
+
+def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
+    si, hist, wake, params = _kernel_state(config, 1)
+    out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
+    out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+    mon = np.ones(1, dtype=np.uint8)
+    k.home_process(si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params,
+                   out_i, out_f)
+    return int(si[0, k.S_THR]), int(si[0, k.S_LEARNED])
+
+
+def test_learned_limit_follows_the_daily_tail_of_silences() -> None:
+    """Busy afternoons → the floor; a daily 2-hour doze after lunch → a limit above two hours."""
+    hour = 3_600_000
+    config = HomeConfig()
+    for doze, low, high in ((False, config.active_floor_s, config.active_floor_s), (True, 2 * 3600, 4 * 3600)):
+        rows = []
+        for day in range(12):
+            for minute in range(8 * 60, 20 * 60, 5):
+                t = day * DAY + minute * 60_000
+                if doze and 14 * hour <= t - day * DAY < 16 * hour:
+                    continue
+                rows.append((t, k.EV_ACTIVITY, 1, k.ROOM_OTHER))
+        rows.append((12 * DAY + 14 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER))
+        data = _events(rows)
+        thr, learned = _threshold_after(config, data)
+        assert learned == 1 and low <= thr <= high, (doze, thr)
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def test_night_absence_restarts_while_moving_about() -> None:
+    hour = 3_600_000
+    config = HomeConfig()
+    t_bed = 10 * DAY - 2 * hour  # 22:00
+    leave = 10 * DAY + 2 * hour  # 02:00: out of bed, then 50 min in the kitchen
+    rows = [(t_bed, k.EV_BED, 1, k.ROOM_BED), (leave, k.EV_BED, 0, k.ROOM_BED)]
+    rows += [(leave + m * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(1, 51, 7)]
+    data = _events(rows)
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    absence = [row for row in got if row[1] == k.K_NIGHT_ABSENCE]
+    last = max(r[0] for r in rows)
+    assert [(row[2], row[3]) for row in absence] == [(last, last + int(config.absence_s * 1000))]
