@@ -82,6 +82,97 @@ def bench_faults(
     run(get_settings(), presses, outage, rate, json_output)
 
 
+@app.command("sim")
+def sim(
+    homes: Annotated[int, typer.Option(help="simulated homes")] = 10,
+    mqtt: Annotated[str | None, typer.Option(help="broker URL (default ELDERCARE_MQTT_URL, else :1883)")] = None,
+    register: Annotated[bool, typer.Option(help="enter the homes in the registry (ELDERCARE_DATABASE_URL)")] = False,
+    seed: Annotated[int, typer.Option(help="seed of the generated homes")] = 0,
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second (platform clock is real)")] = 1.0,
+    start: Annotated[str | None, typer.Option(help="simulated start time, ISO (default now)")] = None,
+    duration: Annotated[float, typer.Option(help="seconds to run (0: until Ctrl-C)")] = 0.0,
+    wearables: Annotated[float, typer.Option(help="share of residents with a streaming pendant/wristband")] = 0.5,
+    zigbee: Annotated[float, typer.Option(help="share of homes with Zigbee2MQTT sensors")] = 0.3,
+    link: Annotated[str, typer.Option(help="hub | mixed | own: how devices connect")] = "mixed",
+) -> None:
+    """Simulated homes (residents with routines, their devices) publishing to a broker."""
+    import asyncio
+
+    from firmware_sim.fleet import HomeMix
+    from firmware_sim.run import run_sim
+
+    from eldercare import logs
+    from eldercare.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(level="WARNING")
+    url = mqtt or settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}"
+    if register and not settings.database_url:
+        raise typer.BadParameter("--register needs ELDERCARE_DATABASE_URL")
+    mix = HomeMix(wearable_share=wearables, zigbee_share=zigbee, link=link)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_sim(
+                url,
+                homes,
+                seed=seed,
+                speed=speed,
+                start=start,
+                duration_s=duration,
+                mix=mix,
+                prefix=settings.topic_prefix,
+                z2m_base=settings.zigbee2mqtt_base,
+                register_url=settings.database_url if register else None,
+            )
+        )
+
+
+@bench_app.command("load")
+def bench_load(
+    homes: Annotated[int, typer.Option(help="simulated homes")] = 1000,
+    duration: Annotated[float, typer.Option(help="measured seconds (after warm-up)")] = 60.0,
+    press_rate: Annotated[float, typer.Option(help="SOS presses per second during the run")] = 2.0,
+    warmup: Annotated[float, typer.Option(help="seconds of load before measuring")] = 10.0,
+    wearables: Annotated[float, typer.Option(help="share of residents streaming accelerometer data")] = 0.5,
+    imu_hz: Annotated[float, typer.Option(help="wearables' sample rate (0: a mix of 25/50/100 Hz)")] = 0.0,
+    bare: Annotated[int, typer.Option(help="messages for the bare-broker measurement (0: skip)")] = 100_000,
+    json_output: JsonFlag = False,
+) -> None:
+    """Homes at city scale through the platform: msg/s, drops, alarm p50/p99, CPU and memory."""
+    from firmware_sim.fleet import HomeMix
+
+    from eldercare import logs
+    from eldercare.bench.load import run
+    from eldercare.settings import get_settings
+
+    logs.configure(level="ERROR")
+    mix = HomeMix(wearable_share=wearables, imu_hz=(imu_hz,) if imu_hz else (25.0, 50.0, 100.0))
+    run(get_settings(), homes, duration, json_output, press_rate_hz=press_rate, warmup_s=warmup, mix=mix,
+        bare_messages=bare)
+
+
+@bench_app.command("scaling")
+def bench_scaling(
+    homes: Annotated[str, typer.Option(help="comma-separated home counts")] = "250,1000,2500,5000,10000",
+    duration: Annotated[float, typer.Option(help="measured seconds per point")] = 60.0,
+    wearables: Annotated[float, typer.Option(help="share of residents streaming accelerometer data")] = 0.5,
+    out: Annotated[Path, typer.Option(help="directory for scaling.csv, scaling.md and scaling.png")] = Path(
+        "bench-results"
+    ),
+    json_output: JsonFlag = False,
+) -> None:
+    """The load benchmark at increasing homes: table, plot, and the largest N with alarm p99 < 1 s."""
+    from firmware_sim.fleet import HomeMix
+
+    from eldercare import logs
+    from eldercare.bench.scaling import run
+    from eldercare.settings import get_settings
+
+    logs.configure(level="ERROR")
+    counts = [int(n) for n in homes.split(",") if n.strip()]
+    run(get_settings(), counts, duration, out, json_output, mix=HomeMix(wearable_share=wearables))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import time
@@ -20,6 +21,7 @@ from typing import Any
 
 from firmware_sim.clock import SimClock
 from firmware_sim.fleet import Fleet, HomeMix, make_homes, seed_registry
+from firmware_sim.mqtt import MqttClient
 
 
 def _progress(message: str) -> None:
@@ -138,10 +140,33 @@ async def loadgen(config: dict[str, Any]) -> None:
             await fleet.close(clear_retained=False)
 
 
+async def flood(config: dict[str, Any]) -> None:
+    """Publish ``messages`` QoS 0 messages of ``size`` bytes on ``topic`` as fast as the socket takes
+    them (the bare-broker measurement's publisher)."""
+    client = MqttClient(
+        config["host"],
+        int(config["port"]),
+        f"flood-{os.getpid()}",
+        username=config.get("username"),
+        password=config.get("password"),
+    )
+    client.start()
+    await client.wait_connected()
+    payload = b"x" * int(config.get("size", 200))
+    for index in range(int(config["messages"])):
+        client.publish(config["topic"], payload, qos=0)
+        if index % 500 == 0:
+            while client.write_buffer > 512 * 1024:
+                await asyncio.sleep(0.001)
+    while client.write_buffer:
+        await asyncio.sleep(0.01)
+    await client.close()
+
+
 def main() -> None:  # pragma: no cover - subprocess entry point
     config = json.loads(sys.argv[1])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(loadgen(config))
+        asyncio.run(flood(config) if config.get("mode") == "flood" else loadgen(config))
 
 
 if __name__ == "__main__":  # pragma: no cover
