@@ -5,6 +5,8 @@ Every change goes through the registry, which keeps the gateway's in-memory devi
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, status
 
 from api.deps import Limit, Offset, PlatformDep, registry_errors
@@ -25,7 +27,7 @@ from registry.models import (
 )
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
-NOT_FOUND = {404: {"description": "no such device in your area"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such device in your area"}}
 
 
 def _created(row: dict[str, object], password: str | None) -> DeviceCreated:

@@ -6,7 +6,7 @@ or supervisor of the area; the key-safe code is revealed only on its own, audite
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
@@ -39,7 +39,7 @@ SearchText = Annotated[
         description="name contains, or exact external id, phone or ID number",
     ),
 ]
-NOT_FOUND = {404: {"description": "no such object in your area"}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such object in your area"}}
 
 
 @residents.get("", response_model=Page[ResidentSummary])

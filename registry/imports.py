@@ -17,7 +17,7 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +138,7 @@ def _errors(error: ValidationError) -> list[str]:
     return [f"{'.'.join(str(part) for part in item['loc']) or 'row'}: {item['msg']}" for item in error.errors()]
 
 
-def _clean(raw: dict[str, str], columns: Iterable[str], lists: dict[str, Callable[[str], Any]]) -> dict[str, Any]:
+def _clean(raw: dict[str, str], columns: Iterable[str], lists: Mapping[str, Callable[[str], Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in columns:
         value = raw.get(name, "")
@@ -346,8 +346,9 @@ async def import_devices(
             else:
                 resident_id = resident[0]
         elif model.org_node:
-            if nodes[model.org_node]:
-                problems.append(nodes[model.org_node])
+            node_problem = nodes[model.org_node]
+            if node_problem:
+                problems.append(node_problem)
         elif not area.is_root:
             problems.append("resident_external_id or org_node is required")
         if model.id not in existing_ids:

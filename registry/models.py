@@ -137,7 +137,7 @@ class EmergencyContact(_Strict):
     name: Name
     relation: Short = ""
     phone: Phone = ""
-    channels: list[Channel] = Field(default_factory=lambda: ["phone"], max_length=5)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["phone"]), max_length=5)
 
 
 def _check_id_number(value: str | None) -> str | None:

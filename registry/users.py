@@ -80,7 +80,7 @@ class Users:
                 (username,),
             )
             row = await cursor.fetchone()
-        stored = row.pop("password_hash") if row else _DUMMY_HASH  # type: ignore[union-attr]
+        stored = row.pop("password_hash") if row else _DUMMY_HASH  # type: ignore[union-attr,attr-defined]
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
