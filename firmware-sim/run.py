@@ -95,7 +95,8 @@ def _emit(record: dict[str, Any]) -> None:
 async def loadgen(config: dict[str, Any]) -> None:
     """The load generator: config keys ``host port prefix z2m_base homes seed mix duration_s
     press_rate_hz warmup_s``."""
-    mix = HomeMix(**{k: tuple(v) if k == "imu_hz" else v for k, v in config.get("mix", {}).items()})
+    mix_fields: dict[str, Any] = {k: tuple(v) if k == "imu_hz" else v for k, v in config.get("mix", {}).items()}
+    mix = HomeMix(**mix_fields)
     specs = make_homes(int(config["homes"]), int(config.get("seed", 0)), mix)
     fleet = Fleet(
         specs,

@@ -159,8 +159,8 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     for decade in range(int(lo), int(hi) + 1):
         _line(img, margin, sy2(10.0**decade), width - margin, sy2(10.0**decade), (225, 225, 225), 1)
         _text(img, 4, int(sy2(10.0**decade)) - 5, str(10**decade), black)
-    for x0 in np.arange(margin, width - margin, 16):
-        _line(img, x0, sy2(P99_LIMIT_MS), x0 + 8, sy2(P99_LIMIT_MS), red, 1)
+    for x0 in range(margin, width - margin, 16):
+        _line(img, float(x0), sy2(P99_LIMIT_MS), float(x0 + 8), sy2(P99_LIMIT_MS), red, 1)
     pts = [(sx(x), sy2(v)) for x, v in zip(xs, p99, strict=True)]
     for a, b in itertools.pairwise(pts):
         _line(img, *a, *b, red, 3)
@@ -269,7 +269,7 @@ async def _points(
     best = largest_holding(rows)
     files = write_outputs(rows, out, best)
     figures = {"benchmark": "scaling", "rows": rows, "largest_n_p99_under_1s": best, "files": files}
-    table = [(f"{r['homes']} homes", _summary(r)) for r in rows]
+    table: list[tuple[str, Any]] = [(f"{r['homes']} homes", _summary(r)) for r in rows]
     table.append(("largest N, p99 < 1 s", best))
     table.append(("written", ", ".join(files.values())))
     emit("eldercare bench scaling", table, figures, json_output)
