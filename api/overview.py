@@ -38,6 +38,7 @@ MAX_RESIDENTS = 500
 """The overview reads each resident's recent events; it stops after this many residents."""
 ACTIVITY_STREAMS = frozenset({"motion", "contact", "bed", "seat", "alarm", "env", "vitals"})
 RECENT_EVENTS = 400
+MAX_DEVICES = 20_000
 
 
 def _when(row: dict[str, Any]) -> datetime:
@@ -157,11 +158,12 @@ async def resident_alerts(
 async def alert_trail(
     alert_id: uuid.UUID, platform: PlatformDep, user: StaffDep, scope: ScopeDep
 ) -> list[dict[str, Any]]:
+    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
     try:
         alert = await platform.alerts.get(alert_id)
-    except AlertNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None
-    await _resident_in_scope(platform, scope, alert.resident_id)
+        await _resident_in_scope(platform, scope, alert.resident_id)
+    except (AlertNotFound, HTTPException):
+        raise missing from None  # outside the caller's area looks exactly like absent
     trail = await platform.alerts.audit_trail(alert_id)
     return [
         {**row, "at": row["at"].isoformat() if isinstance(row.get("at"), datetime) else row.get("at")} for row in trail
@@ -181,7 +183,7 @@ async def overview(
     today_start = local_midnight - timedelta(minutes=tz_offset_min)
 
     alerts = await platform.alerts.open_alerts(1000)
-    device_rows = await platform.registry.devices_with_residents()
+    device_rows, _ = await platform.registry.list_devices(scope.area, limit=MAX_DEVICES, offset=0)
     resident_ids = sorted({a.resident_id for a in alerts} | {r["resident_id"] for r in device_rows if r["resident_id"]})
     residents = await platform.registry.residents(resident_ids)
     paths = {rid: await _path_of(platform, residents.get(rid)) for rid in resident_ids}

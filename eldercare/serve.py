@@ -17,6 +17,7 @@ from eldercare.embedded import resolve_services
 from eldercare.runtime import Platform, PlatformConfig
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
+from registry.crypto import FieldCipher
 
 log = logging.getLogger("eldercare.up")
 
@@ -73,6 +74,9 @@ async def run(settings: Settings, demo: bool) -> None:
                 stream_tick_s=settings.stream_tick_s,
                 spool_path=data_dir / "spool" / "alerts.jsonl",
             ),
+        )
+        platform.registry.cipher = (
+            FieldCipher(settings.field_key) if settings.field_key else FieldCipher.from_environment(data_dir)
         )
         await platform.prepare()
         await ensure_admin(platform, settings)

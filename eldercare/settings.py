@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     http_port: int = 8000
     admin: str | None = Field(None, description="first admin as user:password; unset: generated once")
     token_ttl_s: int = Field(900, description="lifetime of an access token, seconds")
+    field_key: str | None = Field(
+        None, description="key(s) for protected resident fields, base64url, comma-separated; unset: data_dir/field.key"
+    )
     secret_key: str | None = Field(None, description="token signing key; unset: generated into data_dir")
     log_json: bool = Field(False, description="JSON log lines instead of key=value")
 
