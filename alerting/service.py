@@ -178,6 +178,9 @@ class AlertService:
         self._signer: LinkSigner | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._retries: dict[int, int] = {}
+        self._maybe_pending: set[str] = set()
+        """Residents who may have a pending alert, so a plain SOS press costs no extra query. Exact for
+        the process that owns the resident's partition (rebuilt in :meth:`restore`); cleared lazily."""
 
     # ------------------------------------------------------------------------------------- start, timers
 
@@ -188,6 +191,8 @@ class AlertService:
             cursor = await conn.execute("SELECT scope, key, config FROM escalation_policies")
             for row in await cursor.fetchall():
                 self.policies.set(row["scope"], row["key"], row["config"])  # type: ignore[call-overload]
+            cursor = await conn.execute("SELECT DISTINCT resident_id FROM alerts WHERE state = 'pending'")
+            self._maybe_pending = {row["resident_id"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
             cursor = await conn.execute(
                 "SELECT id, due_at FROM alert_timers WHERE fired_at IS NULL AND cancelled_at IS NULL"
             )
@@ -347,7 +352,11 @@ class AlertService:
         self, conn: AsyncConnection[Any], detection: Detection, org_path: str | None, fx: _Effects
     ) -> None:
         now = self.clock()
-        if detection.kind is DetectionKind.SOS and await self._press_cancels(conn, detection, now, fx):
+        if (
+            detection.kind is DetectionKind.SOS
+            and detection.resident_id in self._maybe_pending
+            and await self._press_cancels(conn, detection, now, fx)
+        ):
             return
         policy = self.policies.resolve(detection.resident_id, org_path)
         pending_until = None
@@ -382,6 +391,7 @@ class AlertService:
             fx.events.append(AlertEvent(AlertEventType.REPEATED, alert, at=now))
         elif outcome == "pending":
             assert alert.pending_until is not None
+            self._maybe_pending.add(alert.resident_id)
             await self._add_timer(conn, alert.id, "cancel_window", alert.pending_until, {}, fx, now)
             fx.events.append(AlertEvent(AlertEventType.PENDING, alert, at=now))
             command = self._command(alert, "announce_pending", now, kind=alert.kind, cancel_by=_ms(alert.pending_until))
@@ -400,6 +410,7 @@ class AlertService:
         )
         pending = [_alert(row) for row in await cursor.fetchall()]  # type: ignore[arg-type]
         if not pending:
+            self._maybe_pending.discard(press.resident_id)
             return False
         cursor = await conn.execute(
             "INSERT INTO alert_triggers (key, alert_id, received_at) VALUES (%s, %s, %s)"
@@ -434,13 +445,16 @@ class AlertService:
         def at(seconds: int) -> datetime:
             return now + timedelta(seconds=seconds)
 
-        for step, seconds in enumerate(policy.ring_again_s, start=1):
-            await self._add_timer(conn, alert.id, "ring_again", at(seconds), {"step": step}, fx, now)
+        steps: list[tuple[str, datetime, dict[str, Any]]] = [
+            ("ring_again", at(seconds), {"step": step}) for step, seconds in enumerate(policy.ring_again_s, start=1)
+        ]
         if policy.supervisor_s is not None:
-            await self._add_timer(conn, alert.id, "supervisor", at(policy.supervisor_s), {}, fx, now)
+            steps.append(("supervisor", at(policy.supervisor_s), {}))
         if policy.family_s is not None:
-            await self._add_timer(conn, alert.id, "family", at(policy.family_s), {"index": 0}, fx, now)
-        await self._schedule_emergency(conn, alert, policy, fx, now)
+            steps.append(("family", at(policy.family_s), {"index": 0}))
+        if policy.emergency_s is not None:
+            steps.append(("emergency", at(policy.emergency_s), {}))
+        await self._add_timers(conn, alert.id, steps, fx, now)
 
     async def _schedule_emergency(
         self, conn: AsyncConnection[Any], alert: Alert, policy: EscalationPolicy, fx: _Effects, now: datetime
@@ -512,6 +526,25 @@ class AlertService:
             " VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (alert_id, at, actor, action, from_state, to_state, note),
         )
+
+    async def _add_timers(
+        self,
+        conn: AsyncConnection[Any],
+        alert_id: uuid.UUID,
+        steps: Sequence[tuple[str, datetime, dict[str, Any]]],
+        fx: _Effects,
+        now: datetime,
+    ) -> None:
+        """Several timers in one round trip (the raise path is latency-sensitive)."""
+        if not steps:
+            return
+        cursor = await conn.execute(
+            "INSERT INTO alert_timers (alert_id, kind, due_at, data, created_at)"
+            " SELECT %s, kind, due_at, data, %s FROM unnest(%s::text[], %s::timestamptz[], %s::jsonb[])"
+            " AS t(kind, due_at, data) RETURNING id, due_at",
+            (alert_id, now, [k for k, _, _ in steps], [d for _, d, _ in steps], [Jsonb(x) for _, _, x in steps]),
+        )
+        fx.timers.extend((row["id"], row["due_at"]) for row in await cursor.fetchall())  # type: ignore[call-overload]
 
     async def _add_timer(
         self,

@@ -22,6 +22,11 @@ def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
     app.state.platform = platform
     app.state.issuer = issuer
     app.state.login_throttle = LoginThrottle()
+    from api import family, reports, responders  # alerting's pages and reports
+
+    app.include_router(responders.router)
+    app.include_router(reports.router)
+    app.include_router(family.router)
     for module in (auth, alerts, devices, console, overview):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):

@@ -1,9 +1,9 @@
-"""How alerts look to the console: the alert plus who the resident is and where they live."""
+"""How alerts look to the console: the alert, its answer-time SLA, who the resident is and where."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from alerting import Alert
@@ -28,11 +28,14 @@ def resident_card(resident: ResidentRecord | None, today: date | None = None) ->
     }
 
 
-async def alert_views(registry: Registry, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+async def alert_views(registry: Registry, alerts: Sequence[Alert], now: datetime | None = None) -> list[dict[str, Any]]:
+    """Each alert as JSON with ``sla`` (live timers as of ``now``), ``resident`` and ``device``."""
+    now = now or datetime.now(UTC)
     residents = await registry.residents(sorted({alert.resident_id for alert in alerts}))
     views = []
     for alert in alerts:
         view = alert.to_json()
+        view["sla"] = alert.sla(now)
         view["resident"] = resident_card(residents.get(alert.resident_id))
         device = registry.device(alert.device_id)
         view["device"] = {"id": alert.device_id, "type": device.type, "location": device.location} if device else None
