@@ -169,10 +169,15 @@ class CpuMeter:
 
 
 def _broker_processes(port: int) -> list[psutil.Process]:
+    """The broker listening on ``port`` (not every broker on the machine)."""
     found = []
     for p in psutil.process_iter(["name"]):
-        if p.info["name"] in {"mosquitto", "nats-server"}:
-            found.append(p)
+        if p.info["name"] not in {"mosquitto", "nats-server"}:
+            continue
+        with contextlib.suppress(psutil.Error):
+            listening = p.net_connections("tcp")
+            if any(c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in listening):
+                found.append(p)
     return found
 
 
