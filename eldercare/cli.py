@@ -66,6 +66,29 @@ def bench_e2e(
     run(get_settings(), presses, rate, json_output)
 
 
+@bench_app.command("sla")
+def bench_sla(
+    alerts: Annotated[int, typer.Option(help="alerts over the simulated day")] = 800,
+    operators: Annotated[int, typer.Option(help="simulated operators on shift")] = 3,
+    seed: Annotated[int, typer.Option(help="random seed of the day")] = 12349,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a PostgreSQL server for a throwaway database (default: "
+            "ELDERCARE_DATABASE_URL, else an embedded one in a temp directory)"
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """A simulated day through the real AlertService: share answered within 60 s / 180 s, time to scene."""
+    from eldercare import logs
+    from eldercare.bench.sla import run
+    from eldercare.settings import get_settings
+
+    logs.configure(level="ERROR")
+    run(database_url or get_settings().database_url, alerts, operators, seed, json_output)
+
+
 @bench_app.command("faults")
 def bench_faults(
     presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,
