@@ -259,6 +259,7 @@ async def _measure(
     specs = make_homes(homes, seed, mix)
     lat: list[float] = []
     pending: dict[str, float] = {}
+    early: dict[str, float] = {}
     stats: list[dict[str, Any]] = []
     done: dict[str, Any] = {}
     ready_info: dict[str, Any] = {}
@@ -323,7 +324,11 @@ async def _measure(
                 record = json.loads(line)
                 kind = record.get("type")
                 if kind == "press":
-                    pending[record["device"]] = record["t"]
+                    seen = early.pop(record["device"], None)
+                    if seen is not None:  # the console was quicker than this pipe
+                        lat.append(seen - record["t"])
+                    else:
+                        pending[record["device"]] = record["t"]
                 elif kind == "stats":
                     stats.append(record)
                 elif kind == "ready":
@@ -340,9 +345,13 @@ async def _measure(
                 async for raw in ws:
                     message = json.loads(raw)
                     alert = message.get("alert") or {}
+                    if message.get("type") not in ANNOUNCED or alert.get("kind") != "sos":
+                        continue
                     sent = pending.pop(alert.get("device_id", ""), None)
-                    if sent is not None and message.get("type") in ANNOUNCED:
+                    if sent is not None:
                         lat.append(time.time() - sent)
+                    else:
+                        early[alert.get("device_id", "")] = time.time()
             console_lagged = True
 
         reader = asyncio.create_task(read_child())
