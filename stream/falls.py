@@ -30,6 +30,7 @@ from stream.kernels import falls as K
 from stream.slots import SlotMap, grow
 
 FEATURE_NAMES = K.FEATURE_NAMES
+_BASE = ("log_impact", "posture_90", "log_post_std", "log_descent", "log_peak", "log_pre_std")
 PHI_NAMES = (
     "log_impact",
     "posture_90",
@@ -39,11 +40,51 @@ PHI_NAMES = (
     "free_fall",
     "log_descent",
     "log_impact_over_pre",
+    "log_peak",
+    *(f"{a}*{b}" for k, a in enumerate(_BASE) for b in _BASE[k:]),
 )
 
-SHIPPED_WEIGHTS: tuple[float, ...] = (-10.321, 5.099, 8.195, -0.852, 0.132, -0.299, 0.335, 0.0, 0.0)
+SHIPPED_WEIGHTS: tuple[float, ...] = (
+    -10.751,
+    0.497,
+    2.491,
+    -1.055,
+    -0.584,
+    -0.337,
+    1.995,
+    0.567,
+    1.266,
+    0.649,
+    -0.879,
+    2.974,
+    -0.079,
+    0.281,
+    -0.283,
+    -1.16,
+    -3.08,
+    -3.022,
+    2.435,
+    3.855,
+    1.705,
+    -0.093,
+    0.749,
+    -0.07,
+    -0.003,
+    -0.73,
+    1.379,
+    -0.399,
+    -0.891,
+    0.233,
+    -0.23,
+)
 """Bias then one weight per ``PHI_NAMES`` entry; fitted by :func:`fit_weights` on every recording of
-``shared/data/falls`` (``python -m stream.replay_falls --fit DIR`` prints them)."""
+``shared/data/falls`` plus two softened copies of each (``python -m stream.replay_falls --fit DIR``
+prints them; 25 725 candidates)."""
+
+
+FALL_WEIGHT = 0.5
+"""Weight of a fall candidate against an activity candidate in :func:`fit_weights`: training sees
+each fall recording three times (as recorded and two softened copies), so a fall counts half."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,29 +144,44 @@ class FallParams:
 def phi_features(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``φ`` of the kernel's score for rows of raw features (NumPy twin of ``kernels.falls.phi``)."""
     f = np.atleast_2d(np.asarray(features, dtype=np.float64))
+    log_imp = np.log(f[:, K.F_IMPACT] + 0.01)
+    posture = f[:, K.F_POSTURE] / 90.0
+    log_post = np.log(f[:, K.F_POST_STD] + 0.005)
+    log_pre = np.log(f[:, K.F_PRE_STD] + 0.01)
+    log_desc = np.log(f[:, K.F_DESCENT] + 0.1)
+    log_peak = np.log(f[:, K.F_PEAK] + 0.01)
+    base = (log_imp, posture, log_post, log_desc, log_peak, log_pre)
     return np.column_stack(
         [
-            np.log(f[:, K.F_IMPACT] + 0.01),
-            f[:, K.F_POSTURE] / 90.0,
-            np.log(f[:, K.F_POST_STD] + 0.005),
-            np.log(f[:, K.F_PRE_STD] + 0.01),
+            log_imp,
+            posture,
+            log_post,
+            log_pre,
             np.log(f[:, K.F_POST_ACT] + 0.01),
             f[:, K.F_FREEFALL],
-            np.log(f[:, K.F_DESCENT] + 0.1),
-            np.log(f[:, K.F_IMPACT] + 0.01) - np.log(f[:, K.F_PRE_STD] + 0.05),
+            log_desc,
+            log_imp - np.log(f[:, K.F_PRE_STD] + 0.05),
+            log_peak,
+            *(base[a] * base[b] for a in range(K.N_BASE) for b in range(a, K.N_BASE)),
         ]
     )
 
 
-def fit_weights(features: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_], l2: float = 1.0) -> tuple[float, ...]:
+def fit_weights(
+    features: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.bool_],
+    l2: float = 1.0,
+    fall_weight: float = FALL_WEIGHT,
+) -> tuple[float, ...]:
     """L2-regularised logistic regression (Newton / IRLS) of ``labels`` on ``φ(features)``.
 
-    Returns bias then weights, the ``FallParams.weights`` layout. Every candidate counts once:
-    activity candidates outnumber falls, which keeps false alarms rare.
+    Returns bias then weights, the ``FallParams.weights`` layout. Every activity candidate counts
+    once and every fall ``fall_weight``: activity candidates outnumber falls, which keeps false
+    alarms rare.
     """
     x = np.column_stack([np.ones(len(features)), phi_features(features)])
     y = np.asarray(labels, dtype=np.float64)
-    sw = np.ones_like(y)
+    sw = np.where(y > 0, fall_weight, 1.0)
     reg = l2 * np.diag(np.r_[0.0, np.ones(x.shape[1] - 1)])
     w = np.zeros(x.shape[1])
     for _ in range(100):

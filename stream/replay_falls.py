@@ -12,8 +12,14 @@ With ``folds > 0`` the score weights are fitted per subject-wise fold on the tra
 (candidates collected by a first pass with ``emit_all``) and each recording is scored by the model
 of the fold that held its subject out; ``folds = 0`` uses the shipped weights.
 
+The fold models (and the shipped weights, ``--fit``) train on the recordings as recorded plus
+``TRAIN_COPIES`` randomly softened copies (impact ×0.4–1, posture change ×0.5–1, some at 20 Hz or
+as the ~87 Hz ±2 g phone): the stand-in for elderly fallers, whose falls are softer and end in
+smaller posture changes than the young volunteers'.
+
 ``python -m stream.replay_falls DIR --augment`` also reports figures on augmented copies (random
-rotations, 20 Hz, irregular ~87 Hz clipped to ±2 g, softened impacts and posture changes).
+rotations, 20 Hz, irregular ~87 Hz clipped to ±2 g, softened impacts and posture changes at
+×0.5/×0.6 and the milder ×0.7/×0.8).
 """
 
 from __future__ import annotations
@@ -221,6 +227,50 @@ def _write_lines(results: Sequence[RecordingResult], out: TextIO) -> None:
         out.write(json.dumps(line) + "\n")
 
 
+TRAIN_COPIES = 2
+"""Softened copies (:func:`soften_random`) of every training recording added to the fold models."""
+
+
+def train_candidates(
+    directory: Path,
+    rows: Sequence[RecordingInfo],
+    base: FallParams,
+    *,
+    transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    err: TextIO | None = None,
+    label: str = "",
+) -> list[RecordingResult]:
+    """Every candidate (``emit_all``) of every recording, as recorded (or ``transform``-ed) and in
+    ``copies`` randomly softened copies (seeds 101, 202, …), for :func:`training_set`."""
+    everyone = list(range(len(rows)))
+    emit = replace(base, emit_all=True)
+    out = replay_recordings(directory, rows, emit, everyone, transform=transform, err=err, label=f"{label}candidates: ")
+    for c in range(copies):
+        out += replay_recordings(
+            directory,
+            rows,
+            emit,
+            everyone,
+            transform=soften_random,
+            seed=101 * (c + 1),
+            err=err,
+            label=f"{label}softened copy {c + 1}/{copies}: ",
+        )
+    return out
+
+
+def fold_models(
+    rows: Sequence[RecordingInfo], candidates: Sequence[RecordingResult], folds: int
+) -> list[tuple[list[str], tuple[float, ...]]]:
+    """Subject-wise folds: the held-out subjects and the weights fitted on everyone else."""
+    models = []
+    for held_out in subject_folds(rows, folds):
+        x, y = training_set([c for c in candidates if rows[c.index].subject not in held_out])
+        models.append((held_out, fit_weights(x, y)))
+    return models
+
+
 def evaluate(
     directory: Path,
     *,
@@ -229,13 +279,16 @@ def evaluate(
     params: FallParams | None = None,
     transform: Transform | None = None,
     train_transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    models: Sequence[tuple[list[str], tuple[float, ...]]] | None = None,
     err: TextIO | None = None,
     label: str = "",
 ) -> tuple[list[RecordingResult], list[tuple[float, ...]]]:
     """Replay a set (optionally transformed), with subject-wise CV when ``folds > 0``.
 
     Returns the per-recording results and the weights used (one per fold, or the shipped ones).
-    ``train_transform`` (default: ``transform``) is applied to the recordings the folds train on.
+    The folds train on the other subjects' recordings as recorded (``train_transform``, default
+    ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before.
     """
     directory = Path(directory)
     rows = read_index(directory)
@@ -249,33 +302,26 @@ def evaluate(
             base.weights
         ]
     folds = min(folds, len({r.subject for r in rows}))
-    candidates = replay_recordings(
-        directory,
-        rows,
-        replace(base, emit_all=True),
-        everyone,
-        transform=train_transform or transform,
-        err=err,
-        label=f"{label}candidates: ",
-    )
+    if models is None:
+        candidates = train_candidates(
+            directory, rows, base, transform=train_transform or transform, copies=copies, err=err, label=label
+        )
+        models = fold_models(rows, candidates, folds)
     results: list[RecordingResult] = []
-    weights: list[tuple[float, ...]] = []
-    for k, held_out in enumerate(subject_folds(rows, folds)):
+    for k, (held_out, w) in enumerate(models):
         test = [i for i in everyone if rows[i].subject in held_out]
-        train = [c for c in candidates if rows[c.index].subject not in held_out]
-        x, y = training_set(train)
-        w = fit_weights(x, y)
-        weights.append(w)
-        _progress(err, f"{label}fold {k + 1}/{folds}: {len(test)} held-out recordings of {held_out}")
+        _progress(err, f"{label}fold {k + 1}/{len(models)}: {len(test)} held-out recordings of {held_out}")
         results.extend(
             replay_recordings(directory, rows, base.with_weights(w), test, transform=transform, err=err, label=label)
         )
-    return sorted(results, key=lambda r: r.index), weights
+    return sorted(results, key=lambda r: r.index), [w for _, w in models]
 
 
-def replay_falls(directory: Path, out: TextIO = sys.stdout, folds: int = 5, limit: int = 0) -> dict[str, Any]:
+def replay_falls(
+    directory: Path, out: TextIO = sys.stdout, folds: int = 5, limit: int = 0, copies: int = TRAIN_COPIES
+) -> dict[str, Any]:
     """The CLI entry point: JSON lines per recording, then the summary line (when labelled)."""
-    results, _ = evaluate(Path(directory), folds=folds, limit=limit, err=sys.stderr)
+    results, _ = evaluate(Path(directory), folds=folds, limit=limit, copies=copies, err=sys.stderr)
     _write_lines(results, out)
     summary: dict[str, Any] = {}
     if results and all(r.info.label in ("fall", "adl") for r in results):
@@ -364,12 +410,30 @@ def soften(
     return rotate(t_s, a.astype(np.float32), rng)
 
 
+def soften_mild(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
+    """:func:`soften` with impact ×0.7 and posture change ×0.8."""
+    return soften(t_s, acc, rng, impact=0.7, posture=0.8)
+
+
+def soften_random(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
+    """Training copies: :func:`soften` with impact ×U(0.4, 1) and posture change ×U(0.5, 1), then
+    as recorded, at 20 Hz or as the irregular ~87 Hz ±2 g phone (one in three each)."""
+    t_s, acc = soften(t_s, acc, rng, impact=rng.uniform(0.4, 1.0), posture=rng.uniform(0.5, 1.0))
+    kind = rng.integers(3)
+    if kind == 1:
+        return to_20hz(t_s, acc, rng)
+    if kind == 2:
+        return to_phone_87hz(t_s, acc, rng)
+    return t_s, acc
+
+
 AUGMENTATIONS: dict[str, Transform] = {
     "rotated": rotate,
     "20hz": to_20hz,
     "phone_87hz_2g": to_phone_87hz,
     "clipped_2g": clip_2g,
     "softened": soften,
+    "softened_mild": soften_mild,
 }
 
 
@@ -379,17 +443,28 @@ def augmented_report(
     folds: int = 5,
     limit: int = 0,
     names: Sequence[str] = tuple(AUGMENTATIONS),
+    copies: int = TRAIN_COPIES,
     err: TextIO | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Summary figures per augmentation (CV trained on the original recordings when ``folds > 0``)."""
+    """Summary figures per augmentation: with ``folds > 0`` the fold models are fitted once (other
+    subjects as recorded plus ``copies`` softened copies) and score the held-out subjects' transformed
+    recordings; with ``folds = 0`` the shipped model scores every transformed recording."""
+    directory = Path(directory)
+    models = None
+    if folds > 0:
+        rows = read_index(directory)
+        if limit > 0:
+            rows = rows[:limit]
+        folds = min(folds, len({r.subject for r in rows}))
+        models = fold_models(rows, train_candidates(directory, rows, FallParams(), copies=copies, err=err), folds)
     report: dict[str, dict[str, Any]] = {}
     for name in names:
         results, _ = evaluate(
-            Path(directory),
+            directory,
             folds=folds,
             limit=limit,
             transform=AUGMENTATIONS[name],
-            train_transform=_identity,
+            models=models,
             err=err,
             label=f"[{name}] ",
         )
@@ -408,25 +483,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--augment", nargs="*", default=None, help=f"any of {sorted(AUGMENTATIONS)} (none: all)")
     parser.add_argument("--fit", action="store_true", help="fit weights on the whole set and print them")
+    parser.add_argument("--copies", type=int, default=TRAIN_COPIES, help="softened training copies per recording")
     args = parser.parse_args(argv)
     if args.fit:
         rows = read_index(args.directory)
         if args.limit > 0:
             rows = rows[: args.limit]
-        cands = replay_recordings(
-            args.directory, rows, FallParams(emit_all=True), list(range(len(rows))), err=sys.stderr
-        )
+        cands = train_candidates(args.directory, rows, FallParams(), copies=args.copies, err=sys.stderr)
         x, y = training_set(cands)
         print(json.dumps({"weights": [round(v, 3) for v in fit_weights(x, y)], "candidates": len(y)}))
         return
     if args.augment is not None:
         names = args.augment or list(AUGMENTATIONS)
         for name, summary in augmented_report(
-            args.directory, folds=args.folds, limit=args.limit, names=names, err=sys.stderr
+            args.directory, folds=args.folds, limit=args.limit, names=names, copies=args.copies, err=sys.stderr
         ).items():
             print(json.dumps({"augmentation": name, **summary}))
         return
-    replay_falls(args.directory, out=sys.stdout, folds=args.folds, limit=args.limit)
+    replay_falls(args.directory, out=sys.stdout, folds=args.folds, limit=args.limit, copies=args.copies)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,11 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    drawdown so that no start value is needed.
 5. Score ``z = w0 + Σ w_k φ_k`` with ``φ`` = (log(σ_imp + 0.01), θ/90°, log(post std + 0.005),
    log(pre std + 0.01), log(post activity + 0.01), free fall, log(descent + 0.1),
-   log(σ_imp + 0.01) − log(pre std + 0.05)); confidence ``1/(1 + e^−z)``. Vetoes
+   log(σ_imp + 0.01) − log(pre std + 0.05), log(peak + 0.01)) and the products of every pair
+   (squares included) of (log σ_imp, θ/90°, log post std, log descent, log peak, log pre std): a
+   quadratic logistic model, which bends the boundary so that a soft impact with a smaller posture
+   change still scores when the descent, the stillness and the sharpness agree; confidence
+   ``1/(1 + e^−z)``. Vetoes
    (confidence 0): no data after the impact; a dropped device (free fall below ``drop_ff`` g and a
    post stillness below ``drop_still`` g, i.e. no body attached). A fall is ``confidence ≥ thresh``.
 """
@@ -118,7 +122,10 @@ P_BACK_TOL_MS = 8
 P_DROP_FF = 9
 P_DROP_STILL = 10
 P_W0 = 11
-N_PHI = 8
+N_LIN = 9
+N_BASE = 6
+N_PHI = N_LIN + N_BASE * (N_BASE + 1) // 2
+"""``φ``: 9 single terms, then the products of every pair (squares included) of 6 of them."""
 N_PARAMS = P_W0 + 1 + N_PHI
 
 # --- features (raw) ---
@@ -161,14 +168,27 @@ N_OUT = O_FEAT + N_FEAT
 @njit(**JIT)
 def phi(feat: np.ndarray, out: np.ndarray) -> None:
     """Transformed features ``φ`` of the score (see module docstring, step 5); ``feat`` in g and deg."""
-    out[0] = math.log(feat[F_IMPACT] + 0.01)
-    out[1] = feat[F_POSTURE] / 90.0
-    out[2] = math.log(feat[F_POST_STD] + 0.005)
-    out[3] = math.log(feat[F_PRE_STD] + 0.01)
+    log_imp = math.log(feat[F_IMPACT] + 0.01)
+    posture = feat[F_POSTURE] / 90.0
+    log_post = math.log(feat[F_POST_STD] + 0.005)
+    log_pre = math.log(feat[F_PRE_STD] + 0.01)
+    log_desc = math.log(feat[F_DESCENT] + 0.1)
+    log_peak = math.log(feat[F_PEAK] + 0.01)
+    out[0] = log_imp
+    out[1] = posture
+    out[2] = log_post
+    out[3] = log_pre
     out[4] = math.log(feat[F_POST_ACT] + 0.01)
     out[5] = feat[F_FREEFALL]
-    out[6] = math.log(feat[F_DESCENT] + 0.1)
-    out[7] = math.log(feat[F_IMPACT] + 0.01) - math.log(feat[F_PRE_STD] + 0.05)
+    out[6] = log_desc
+    out[7] = log_imp - math.log(feat[F_PRE_STD] + 0.05)
+    out[8] = log_peak
+    q = N_LIN
+    base = (log_imp, posture, log_post, log_desc, log_peak, log_pre)
+    for a in range(N_BASE):
+        for b in range(a, N_BASE):
+            out[q] = base[a] * base[b]
+            q += 1
 
 
 @njit(**JIT, inline="always")
@@ -253,10 +273,16 @@ def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work:
     # descent speed: the largest drop of the integral of (|bin mean| − |g0|)
     vel, top, drop = 0.0, 0.0, 0.0
     step = BIN_MS * 1e-3 * G_MS2
-    for j in range(max(ib - VEL_LO, 0), min(ib + VEL_HI, last) + 1):
-        _window(ring, s, j - 1, j, w)
-        if w[3] >= 1.0:
-            vel += (math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3] - m0) * step
+    j0 = max(ib - VEL_LO, 0)
+    px, py = _cum(ring, s, j0 - 1, R_CX), _cum(ring, s, j0 - 1, R_CY)
+    pz, pn = _cum(ring, s, j0 - 1, R_CZ), _cum(ring, s, j0 - 1, R_CN)
+    for j in range(j0, min(ib + VEL_HI, last) + 1):
+        jr = j & RING_MASK
+        cx, cy, cz, cn = ring[s, jr, R_CX], ring[s, jr, R_CY], ring[s, jr, R_CZ], ring[s, jr, R_CN]
+        dx, dy, dz, dn = cx - px, cy - py, cz - pz, cn - pn
+        px, py, pz, pn = cx, cy, cz, cn
+        if dn >= 1.0:
+            vel += (math.sqrt(dx * dx + dy * dy + dz * dz) / dn - m0) * step
             top = max(top, vel)
             drop = max(drop, top - vel)
     feat[F_DESCENT] = drop
