@@ -24,12 +24,12 @@ from importlib import resources
 from typing import Any
 
 import jwt
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from alerting import Lagged
+from alerting import Alert, Lagged
 from api.deps import STAFF_ROLES
-from api.scope import ROOT, Scope, caller_scope
+from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.views import alert_views
 from eldercare.runtime import Platform
@@ -147,22 +147,22 @@ async def console_feed(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_FORBIDDEN, f"role {user.role} may not use the console")
         return
     try:
-        scope = await caller_scope(user, platform)
-    except HTTPException as error:
-        await websocket.close(CLOSE_FORBIDDEN, str(error.detail)[:120])
+        scope = await scope_for(user, platform.registry, platform.users)
+    except ScopeDenied as denied:
+        code = CLOSE_UNAUTHORIZED if denied.status_code == 401 else CLOSE_FORBIDDEN
+        await websocket.close(code, denied.reason[:120])
         return
     async with platform.bus.subscribe() as events:
-        views = await alert_views(platform.registry, await platform.alerts.open_alerts())
-        snapshot = [view for view in views if await _visible(platform, scope, view)]
+        snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
         await websocket.send_json(
             {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role, "scope": scope.org_path}
         )
         receiver = asyncio.create_task(_receive(websocket))
         try:
             async for event in _until_done(events, receiver):
-                view = (await alert_views(platform.registry, [event.alert]))[0]
-                if not await _visible(platform, scope, view):
+                if not _visible(scope, event.alert):
                     continue
+                view = (await alert_views(platform.registry, [event.alert]))[0]
                 message: dict[str, Any] = {"type": event.type.value, "alert": view, "actor": event.actor}
                 await websocket.send_json(message)
         except Lagged:
@@ -175,13 +175,9 @@ async def console_feed(websocket: WebSocket) -> None:
                 await receiver
 
 
-async def _visible(platform: Platform, scope: Scope, view: dict[str, Any]) -> bool:
-    """Whether an alert view lies in the operator's part of the network."""
-    if scope.org_path == ROOT and scope.resident_id is None:
-        return True
-    node = (view.get("resident") or {}).get("org_node")
-    path = (await platform.registry.org_path(node) if node else None) or ROOT
-    return scope.covers(path, view.get("resident_id"))
+def _visible(scope: Scope, alert: Alert) -> bool:
+    """Whether an alert lies in the operator's part of the network (alerts carry their org path)."""
+    return scope.covers(alert.org_path, alert.resident_id)
 
 
 async def _receive(websocket: WebSocket) -> str:

@@ -188,6 +188,8 @@ class Platform:
                 last_trigger_at=now,
                 confidence=detection.confidence,
                 details={**detection.details, "stored": False},
+                org_path=self.registry.resident_org_path(detection.resident_id),
+                ringing_at=now,
             )
             self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
 

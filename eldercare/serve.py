@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from alerting.service import AlertingConfig
 from api import create_app
 from api.security import TokenIssuer
 from eldercare.db import open_pool
@@ -73,6 +74,10 @@ async def run(settings: Settings, demo: bool) -> None:
                 gateway=gateway_config(settings),
                 stream_tick_s=settings.stream_tick_s,
                 spool_path=data_dir / "spool" / "alerts.jsonl",
+                alerting=AlertingConfig(
+                    public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
+                    utc_offset_min=settings.home_utc_offset_min,
+                ),
             ),
         )
         platform.registry.cipher = (

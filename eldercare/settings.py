@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     embedded_mqtt_port: int = 1883
     embedded_mqtt_ws_port: int = 0
 
+    public_url: str | None = Field(
+        None, description="base URL of responder and family links in notifications; unset: http://<host>:<port>"
+    )
     home_utc_offset_min: int = Field(480, description="homes' local time, minutes east of UTC (UTC+8: 480)")
     stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
 

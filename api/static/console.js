@@ -419,8 +419,10 @@ function connect() {
       renderQueue(); renderDetailHead(); ring(); return;
     }
     if (!data.alert) return;
+    // An alert announced while the database was away comes again, same id, once stored: one page, not two.
+    const known = S.alerts.has(data.alert.id);
     upsert(data.alert);
-    if (data.type === "alert.raised" || data.type === "alert.repeated" || data.type === "alert.escalated") ring();
+    if ((data.type === "alert.raised" && !known) || data.type === "alert.repeated" || data.type === "alert.escalated") ring();
     if (data.actor && data.actor !== S.user && data.actor !== "system" && data.alert.id === S.selected) toast(t("event.by_other", { who: data.actor, what: term("event", data.type) }));
     if (S.view === "overview") scheduleOverview();
   };
