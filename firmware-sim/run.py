@@ -14,6 +14,7 @@ import json
 import os
 import random
 import sys
+import threading
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -113,27 +114,35 @@ async def loadgen(config: dict[str, Any]) -> None:
     rng = random.Random(int(config.get("seed", 0)))
     buttons = [h for h in fleet.homes if h.device("sos_button") is not None]
     rng.shuffle(buttons)
-    warmup = float(config.get("warmup_s", 5.0))
     duration = float(config["duration_s"])
     rate = float(config.get("press_rate_hz", 2.0))
-    began = time.monotonic()
-    next_press = began + warmup
-    next_stats = began
+    loop = asyncio.get_running_loop()
+    go = asyncio.Event()
+    if config.get("wait_for_go"):  # the bench says "go" on stdin once the start-up burst is drained
+        threading.Thread(target=lambda: (sys.stdin.readline(), loop.call_soon_threadsafe(go.set)), daemon=True).start()
+    else:
+        loop.call_later(float(config.get("warmup_s", 5.0)), go.set)
+    next_stats = time.monotonic()
+    began: float | None = None
+    next_press = 0.0
     pressed = 0
     try:
-        while time.monotonic() - began < warmup + duration:
+        while began is None or time.monotonic() - began < duration:
             now = time.monotonic()
+            if began is None and go.is_set():
+                began = next_press = now
             if now >= next_stats:
                 stats = fleet.link_stats()
                 _emit({"type": "stats", "t": time.time(), **asdict(stats), "lag_s": fleet.scheduler.max_lag_s})
                 next_stats += 1.0
-            if now >= next_press and now - began < warmup + duration - 2.0 and pressed < len(buttons):
+            if began is not None and now >= next_press and now - began < duration - 2.0 and pressed < len(buttons):
                 home = buttons[pressed]
                 pressed += 1
                 device = home.press_sos("single")
                 _emit({"type": "press", "device": device.id, "t": time.time()})
                 next_press += 1.0 / rate
-            await asyncio.sleep(max(0.0, min(next_stats, next_press) - time.monotonic()))
+            wake = min(next_stats, next_press) if began is not None else min(next_stats, now + 0.1)
+            await asyncio.sleep(max(0.0, wake - time.monotonic()))
     finally:
         stats = fleet.link_stats()
         _emit({"type": "done", "t": time.time(), **asdict(stats), "presses": pressed})

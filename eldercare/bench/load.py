@@ -185,6 +185,19 @@ def _postgres_processes() -> list[psutil.Process]:
     return [p for p in psutil.process_iter(["name"]) if p.info["name"] in {"postgres", "postgresql"}]
 
 
+async def _catch_up(platform: Platform, stats: list[dict[str, Any]], limit_s: float) -> float:
+    """Wait until the gateway has received what the simulator published (the connect burst of
+    births is drained), at most ``limit_s``; returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit_s:
+        if len(stats) >= 2:
+            rate = max(1.0, stats[-1]["published"] - stats[-2]["published"])
+            if platform.gateway.counters()["received"] >= stats[-1]["published"] - 2 * rate:
+                break
+        await asyncio.sleep(0.5)
+    return time.perf_counter() - started
+
+
 # -- the run ---------------------------------------------------------------------------------------
 
 
@@ -298,6 +311,7 @@ async def _measure(
                 "duration_s": duration_s,
                 "press_rate_hz": press_rate_hz,
                 "warmup_s": warmup_s,
+                "wait_for_go": True,
             }
         )
         child = await asyncio.create_subprocess_exec(
@@ -305,6 +319,7 @@ async def _measure(
             "-m",
             "firmware_sim.run",
             config_json,
+            stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=_child_env(),
         )
@@ -360,6 +375,11 @@ async def _measure(
             await asyncio.wait_for(ready.wait(), 300)
             progress(f"bench load: {ready_info.get('connections')} connections up in {ready_info.get('connect_s')} s")
             await asyncio.sleep(warmup_s)
+            caught_up_s = await _catch_up(platform, stats, limit_s=60.0)
+            progress(f"bench load: start-up burst drained after {caught_up_s:.0f} s more")
+            assert child.stdin is not None
+            child.stdin.write(b"go\n")
+            await child.stdin.drain()
             progress(f"bench load: measuring {duration_s:g} s, SOS presses at {press_rate_hz:g}/s …")
             meter.start()
             window["gw0"] = platform.gateway.counters()
@@ -422,6 +442,7 @@ async def _measure(
         "duration_s": round(span, 1),
         "mix": asdict(mix),
         "seed_registry_s": round(seed_s, 1),
+        "startup_drain_s": round(caught_up_s, 1),
         "offered_msg_per_s": round(offered, 1),
         "processed_msg_per_s": round(processed, 1),
         "published_total": published_total,
