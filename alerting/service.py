@@ -1327,6 +1327,17 @@ class AlertService:
             rows = await cursor.fetchall()
         return [_alert(row) for row in rows]  # type: ignore[arg-type]
 
+    async def resident_history(self, resident_id: str, scope: ScopeLike | None = None, limit: int = 50) -> list[Alert]:
+        """One resident's alerts in any state, newest first (for the resident record)."""
+        where, params = scope_clause(scope)
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {_COLUMNS} FROM alerts WHERE resident_id = %s AND {where} ORDER BY raised_at DESC LIMIT %s",
+                (resident_id, *params, limit),
+            )
+            rows = await cursor.fetchall()
+        return [_alert(row) for row in rows]  # type: ignore[arg-type]
+
     async def audit_trail(self, alert_id: uuid.UUID, scope: ScopeLike | None = None) -> list[dict[str, Any]]:
         async with self.pool.connection() as conn:
             if scope is not None:

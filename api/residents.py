@@ -71,11 +71,10 @@ async def create_resident(body: ResidentCreate, platform: PlatformDep, scope: Ma
 @residents.get("/{resident_id}", response_model=ResidentPublic, responses=NOT_FOUND)
 async def get_resident(resident_id: PathId, platform: PlatformDep, scope: ScopeDep) -> ResidentPublic:
     """The archive entry: ID number masked, contacts in order, home, devices and their state. Audited."""
-    # TODO(lead/alerting): add the resident's alert history once AlertService offers a per-resident
-    # query (e.g. ``platform.alerts.history(resident_id, limit)``); the registry must not read alerts.
     with registry_errors():
         row = await platform.registry.get_resident(resident_id, scope.area, scope.user)
-    return ResidentPublic.model_validate(row)
+    history = await platform.alerts.resident_history(resident_id, scope, limit=50)
+    return ResidentPublic.model_validate({**row, "alerts": [alert.to_json() for alert in history]})
 
 
 @residents.patch("/{resident_id}", response_model=ResidentPublic, responses=NOT_FOUND)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -309,6 +309,8 @@ class ResidentPublic(ResidentSummary):
     photo_url: str | None
     home: HomePublic | None
     devices: list[DevicePublic]
+    alerts: list[dict[str, Any]] = []
+    """The resident's alert history, newest first (from alerting)."""
     created_at: datetime
     updated_at: datetime
 
