@@ -111,7 +111,7 @@ async def _measure(mqtt_url: str, database_url: str, presses: int, rate_hz: floa
         for index in range(presses):
             await platform.registry.add_resident(ResidentRecord(f"r{index}", f"Resident {index}"))
             await platform.registry.add_device(DeviceRecord(f"b{index}", f"r{index}", "sos_button"))
-        await platform.users.add("bench", "bench-password", "operator")
+        await platform.users.add("bench", "bench-password", "admin")
         await platform.start()
         issuer = TokenIssuer(uuid.uuid4().hex + uuid.uuid4().hex, 3600)
         port = free_port()
