@@ -56,6 +56,9 @@ class PlatformConfig:
     spool_path: Path | None = None
     """The durable local buffer for alerts the database cannot take (default: a temp file per gateway)."""
     spool_max_bytes: int = 256 * 1024 * 1024
+    snapshot_path: Path | None = None
+    """Where the stream core's state is saved (periodically and at stop) and restored from at start."""
+    snapshot_every_s: float = 60.0
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     """Escalation defaults, the public URL of responder and family links, local time."""
 
@@ -110,6 +113,28 @@ class Platform:
         await self.alerts.restore()
         seconds = await asyncio.to_thread(warm_up)
         log.info("stream kernels ready", extra={"seconds": round(seconds, 2)})
+        path = self.config.snapshot_path
+        if path is not None and path.exists():
+            self.stream.restore(path.read_bytes())
+            log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
+
+    def save_snapshot(self) -> None:
+        """Write the stream core's state atomically (who has been silent since when survives a restart)."""
+        path = self.config.snapshot_path
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_bytes(self.stream.snapshot())
+        temporary.replace(path)
+
+    async def _snapshots(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.snapshot_every_s)
+            try:
+                self.save_snapshot()
+            except OSError:
+                log.exception("saving the stream snapshot failed")
 
     def _announcers(self, resident_id: str) -> list[str]:
         """The resident's devices that speak or light up (home announcements from alerting)."""
@@ -256,6 +281,10 @@ class Platform:
                 await task
         self._tasks = []
         await self.flush_history()
+        try:
+            self.save_snapshot()
+        except OSError:
+            log.exception("saving the stream snapshot failed")
 
     def health(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ so live operation, replays and tests run through the same code at any speed.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
@@ -14,6 +15,8 @@ import numpy as np
 
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
+
+log = logging.getLogger("eldercare.stream")
 
 Batch = Mapping[str, Sequence[Event]]
 """Events keyed by resident id, each resident's events in arrival order."""
@@ -80,25 +83,20 @@ class DeviceAlarms:
 
 def default_detectors() -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch."""
-    detectors: list[Detector] = [DeviceAlarms()]
-    # -- detector registration (one line each) --
+    from stream.falls import FallDetector
     from stream.home import HomeActivityDetector
-
-    detectors.append(HomeActivityDetector())  # noqa: E702, I001
+    from stream.safety import SafetyDetector
+    from stream.supervision import DeviceSupervisor
     from stream.vitals import VitalsDetector
 
-    detectors.append(VitalsDetector())  # noqa: E702, I001
-    from stream.safety import SafetyDetector
-
-    detectors.append(SafetyDetector())  # noqa: E702, I001
-    from stream.supervision import DeviceSupervisor
-
-    detectors.append(DeviceSupervisor())  # noqa: E702, I001
-    from stream.falls import FallDetector
-
-    detectors.append(FallDetector())  # noqa: E702, I001
-    # -- end detector registration --
-    return detectors
+    return [
+        DeviceAlarms(),
+        HomeActivityDetector(),
+        VitalsDetector(),
+        SafetyDetector(),
+        DeviceSupervisor(),
+        FallDetector(),
+    ]
 
 
 def warm_up() -> float:
@@ -177,4 +175,12 @@ class StreamCore:
         self.now_ms = int(arrays.pop("core/now_ms")[0])
         for detector in self.detectors:
             prefix = f"{detector.name}/"
-            detector.restore({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
+            try:
+                detector.restore({k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)})
+            except (ValueError, KeyError, IndexError) as error:
+                # A snapshot from another version of this detector: it starts fresh rather than
+                # refusing to start (its state rebuilds from live events).
+                log.warning(
+                    "snapshot does not fit; detector starts fresh",
+                    extra={"detector": detector.name, "error": str(error)},
+                )
