@@ -114,6 +114,8 @@ async def loadgen(config: dict[str, Any]) -> None:
     rng = random.Random(int(config.get("seed", 0)))
     buttons = [h for h in fleet.homes if h.device("sos_button") is not None]
     rng.shuffle(buttons)
+    start = int(config.get("press_from", 0)) % max(1, len(buttons))  # homes not pressed by earlier runs
+    buttons = buttons[start:] + buttons[:start]
     duration = float(config["duration_s"])
     rate = float(config.get("press_rate_hz", 2.0))
     loop = asyncio.get_running_loop()

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -212,6 +213,7 @@ async def run_load(
     seed: int = 0,
     bare_messages: int = 100_000,
     database_url: str | None = None,
+    press_from: int = 0,
 ) -> dict[str, Any]:
     """One load run. ``database_url``: a database to reuse (homes already registered there are not
     registered again); default a throwaway database beside the configured or embedded one."""
@@ -237,6 +239,7 @@ async def run_load(
                     mix or HomeMix(),
                     seed,
                     bare_messages,
+                    press_from,
                 )
             finally:
                 if throwaway is not None:
@@ -254,6 +257,7 @@ async def _measure(
     mix: HomeMix,
     seed: int,
     bare_messages: int,
+    press_from: int = 0,
 ) -> dict[str, Any]:
     address = BrokerAddress.parse(mqtt_url)
     tag = uuid.uuid4().hex[:8]
@@ -273,6 +277,7 @@ async def _measure(
     lat: list[float] = []
     pending: dict[str, float] = {}
     early: dict[str, float] = {}
+    console_kinds: Counter[str] = Counter()
     stats: list[dict[str, Any]] = []
     done: dict[str, Any] = {}
     ready_info: dict[str, Any] = {}
@@ -312,6 +317,7 @@ async def _measure(
                 "press_rate_hz": press_rate_hz,
                 "warmup_s": warmup_s,
                 "wait_for_go": True,
+                "press_from": press_from,
             }
         )
         child = await asyncio.create_subprocess_exec(
@@ -360,6 +366,8 @@ async def _measure(
                 async for raw in ws:
                     message = json.loads(raw)
                     alert = message.get("alert") or {}
+                    if message.get("type") in ANNOUNCED:
+                        console_kinds[f"{message.get('type')}:{alert.get('kind')}"] += 1
                     if message.get("type") not in ANNOUNCED or alert.get("kind") != "sos":
                         continue
                     sent = pending.pop(alert.get("device_id", ""), None)
@@ -452,6 +460,8 @@ async def _measure(
         "rejected_in_window": rejected,
         "alarm": {"presses": presses, "on_console": len(lat), "lost": presses - len(lat), **percentiles_ms(lat)},
         "console_lagged": console_lagged,
+        "console_announcements": dict(console_kinds),
+        "alarm_unmatched_devices": sorted(pending)[:20],
         "processes": processes_figures,
         "bare_broker": bare,
         "processed_share_of_bare": round(processed / bare["msg_per_s"], 3) if bare.get("msg_per_s") else None,
