@@ -362,9 +362,13 @@ class AlertService:
         pending_until = None
         if detection.kind in CANCELLABLE_KINDS and policy.cancel_window_s > 0:
             pending_until = now + timedelta(seconds=policy.cancel_window_s)
+        if pending_until is not None:
+            steps: list[tuple[str, datetime, dict[str, Any]]] = [("cancel_window", pending_until, {})]
+        else:
+            steps = self._ringing_steps(policy, now)
         cursor = await conn.execute(
-            "SELECT * FROM raise_alert_v2(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s,"
-            " %s::text[], %s, %s)",
+            "SELECT * FROM raise_alert_v3(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s,"
+            " %s::text[], %s, %s, %s::text[], %s::timestamptz[], %s::jsonb[])",
             (
                 detection.key,
                 alert_id_for(detection.key),
@@ -380,24 +384,28 @@ class AlertService:
                 [s.value for s in OPEN_STATES],
                 org_path,
                 pending_until,
+                [kind for kind, _, _ in steps],
+                [due for _, due, _ in steps],
+                [Jsonb(data) for _, _, data in steps],
             ),
         )
         row = await cursor.fetchone()
         if row is None:
             return  # seen before: a redelivery or a replay
         outcome = row.pop("event")  # type: ignore[union-attr]
+        timer_ids = row.pop("timer_ids") or []  # type: ignore[union-attr]
+        timer_due = row.pop("timer_due") or []  # type: ignore[union-attr]
         alert = _alert(row)  # type: ignore[arg-type]
+        fx.timers.extend(zip(timer_ids, timer_due, strict=True))
         if outcome == "repeated":
             fx.events.append(AlertEvent(AlertEventType.REPEATED, alert, at=now))
         elif outcome == "pending":
             assert alert.pending_until is not None
             self._maybe_pending.add(alert.resident_id)
-            await self._add_timer(conn, alert.id, "cancel_window", alert.pending_until, {}, fx, now)
             fx.events.append(AlertEvent(AlertEventType.PENDING, alert, at=now))
             command = self._command(alert, "announce_pending", now, kind=alert.kind, cancel_by=_ms(alert.pending_until))
             fx.downlinks.extend((device, command) for device in self._home_devices(alert))
         else:
-            await self._start_ringing(conn, alert, policy, fx, now)
             fx.events.append(AlertEvent(AlertEventType.RAISED, alert, at=now))
             if alert.kind in DEVICE_ANSWERED_KINDS:
                 fx.downlinks.append((alert.device_id, self._command(alert, "call_received", now)))
@@ -441,7 +449,10 @@ class AlertService:
         self, conn: AsyncConnection[Any], alert: Alert, policy: EscalationPolicy, fx: _Effects, now: datetime
     ) -> None:
         """The escalation ladder, from when the console starts ringing."""
+        await self._add_timers(conn, alert.id, self._ringing_steps(policy, now), fx, now)
 
+    @staticmethod
+    def _ringing_steps(policy: EscalationPolicy, now: datetime) -> list[tuple[str, datetime, dict[str, Any]]]:
         def at(seconds: int) -> datetime:
             return now + timedelta(seconds=seconds)
 
@@ -454,7 +465,7 @@ class AlertService:
             steps.append(("family", at(policy.family_s), {"index": 0}))
         if policy.emergency_s is not None:
             steps.append(("emergency", at(policy.emergency_s), {}))
-        await self._add_timers(conn, alert.id, steps, fx, now)
+        return steps
 
     async def _schedule_emergency(
         self, conn: AsyncConnection[Any], alert: Alert, policy: EscalationPolicy, fx: _Effects, now: datetime

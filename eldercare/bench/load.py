@@ -428,6 +428,7 @@ async def _measure(
             server.should_exit = True
             await serving
         final = platform.gateway.counters()
+        unmatched_fate = await _fate_of_presses(pool, sorted(pending))
     finally:
         await platform.stop()
         await pool.close()
@@ -462,6 +463,7 @@ async def _measure(
         "console_lagged": console_lagged,
         "console_announcements": dict(console_kinds),
         "alarm_unmatched_devices": sorted(pending)[:20],
+        "alarm_unmatched_fate": unmatched_fate,
         "processes": processes_figures,
         "bare_broker": bare,
         "processed_share_of_bare": round(processed / bare["msg_per_s"], 3) if bare.get("msg_per_s") else None,
@@ -511,3 +513,30 @@ def run(
     rows.append(("machine", f"{figures['cpu_cores']} cores, load avg {figures['load_avg_1m']} (shared)"))
     emit("eldercare bench load", rows, figures, json_output)
     return figures
+
+
+async def _fate_of_presses(pool: Any, devices: list[str]) -> dict[str, str]:
+    """For presses the console never announced as an SOS of their own: what the database says.
+
+    A press is stored by its trigger key ``<device>:seq:<n>``; it may have coalesced into an open SOS
+    of the same resident (announced as a repeat of another device's alert) or cancelled a pending
+    fall/inactivity alert (the resident saying "I'm fine"). Only "not stored" would be a loss.
+    """
+    fate: dict[str, str] = {}
+    async with pool.connection() as conn:
+        for device in devices:
+            cursor = await conn.execute(
+                "SELECT a.kind, a.state, a.device_id, t.key FROM alert_triggers t JOIN alerts a ON a.id = t.alert_id"
+                " WHERE t.key LIKE %s ORDER BY t.received_at DESC LIMIT 1",
+                (f"{device}:seq:%",),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                fate[device] = "not stored"
+            elif row["kind"] != "sos":
+                fate[device] = f"cancelled a pending {row['kind']} ({row['state']})"
+            elif row["device_id"] != device:
+                fate[device] = f"coalesced into the open SOS from {row['device_id']}"
+            else:
+                fate[device] = f"stored as its own SOS ({row['state']}) but not heard on the console"
+    return fate
