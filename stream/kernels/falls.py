@@ -225,67 +225,114 @@ def _var_max(ring: np.ndarray, s: int, lo: int, hi: int) -> float:
     return math.sqrt(v)
 
 
+@njit(**JIT, inline="always")
+def _cum5(ring: np.ndarray, s: int, j: int) -> tuple[float, float, float, float, float]:
+    """``C(j)`` for the five sum columns (``Σx, Σy, Σz, n, Σ|a|²``); zeros before the first bin."""
+    if j < 0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    jr = j & RING_MASK
+    return ring[s, jr, R_CX], ring[s, jr, R_CY], ring[s, jr, R_CZ], ring[s, jr, R_CN], ring[s, jr, R_CS]
+
+
+@njit(**JIT, inline="always")
+def _win5(ring: np.ndarray, s: int, lo: int, hi: int) -> tuple[float, float, float, float, float]:
+    """Sums over bins ``(lo, hi]``: ``(Σx, Σy, Σz, n, Σ|a|²)`` as scalars (no scratch stores)."""
+    hx, hy, hz, hn, hs = _cum5(ring, s, hi)
+    lx, ly, lz, ln, ls = _cum5(ring, s, lo)
+    return hx - lx, hy - ly, hz - lz, hn - ln, hs - ls
+
+
+@njit(**JIT, inline="always")
+def _std5(wx: float, wy: float, wz: float, n: float, ws: float) -> float:
+    """:func:`_std` on scalar window sums."""
+    if n < 1.0:
+        return 0.0
+    v = ws / n - (wx * wx + wy * wy + wz * wz) / (n * n)
+    return math.sqrt(v) if v > 0.0 else 0.0
+
+
+@njit(**JIT)
+def _bin_magnitudes(d2: np.ndarray, dn: np.ndarray, mag: np.ndarray) -> None:
+    """``mag = sqrt(d2) / dn`` (``dn`` read as 1 where below 1: those bins are skipped), element-wise."""
+    for q in range(d2.shape[0]):
+        n = dn[q]
+        mag[q] = math.sqrt(d2[q]) / (n if n >= 1.0 else 1.0)
+
+
 @njit(**JIT)
 def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray) -> None:
     """Step 4 of the module docstring for an impact in bin ``ib`` (``imp_max`` its ``|a|²``) on
     closed bins up to ``last``: ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
-    samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5)."""
-    feat = work[:N_FEAT]
-    w = work[N_FEAT + 2 : N_FEAT + 7]
-    for q in range(N_FEAT):
-        feat[q] = 0.0
+    samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5).
+
+    Window sums live in scalars (stores to ``work`` would force reloads of ``ring``, which LLVM
+    cannot prove distinct); the arithmetic is operation for operation that of the reference twin."""
     # gravity before the impact
-    _window(ring, s, ib - PRE_LO - 1, ib - PRE_HI, w)
-    if w[3] < 3.0:
-        _window(ring, s, -1, ib - 6, w)
-    n0 = w[3]
+    wx, wy, wz, wn, ws = _win5(ring, s, ib - PRE_LO - 1, ib - PRE_HI)
+    if wn < 3.0:
+        wx, wy, wz, wn, ws = _win5(ring, s, -1, ib - 6)
+    n0 = wn
     g0x, g0y, g0z = 0.0, 0.0, 0.0
     if n0 >= 1.0:
-        g0x, g0y, g0z = w[0] / n0, w[1] / n0, w[2] / n0
-    feat[F_PRE_STD] = _std(w)
+        g0x, g0y, g0z = wx / n0, wy / n0, wz / n0
+    pre_std = _std5(wx, wy, wz, wn, ws)
     # after the impact
     n1 = 0.0
     g1x, g1y, g1z = 0.0, 0.0, 0.0
+    post_std, coverage, post_act = 0.0, 0.0, 0.0
     if last >= ib + POST_LO:
-        _window(ring, s, ib + POST_LO - 1, last, w)
-        n1 = w[3]
+        wx, wy, wz, wn, ws = _win5(ring, s, ib + POST_LO - 1, last)
+        n1 = wn
         if n1 >= 1.0:
-            g1x, g1y, g1z = w[0] / n1, w[1] / n1, w[2] / n1
-        feat[F_POST_STD] = _std(w)
+            g1x, g1y, g1z = wx / n1, wy / n1, wz / n1
+        post_std = _std5(wx, wy, wz, wn, ws)
         filled = _cum(ring, s, last, R_FILL) - _cum(ring, s, ib + POST_LO - 1, R_FILL)
-        feat[F_COVERAGE] = filled / (last + 1.0 - ib - POST_LO)
-        feat[F_POST_ACT] = _var_max(ring, s, ib + POST_LO + SPREAD_BINS - 1, last)
+        coverage = filled / (last + 1.0 - ib - POST_LO)
+        post_act = _var_max(ring, s, ib + POST_LO + SPREAD_BINS - 1, last)
     m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
     m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
-    feat[F_POST_MAG] = m1
+    posture = 0.0
     if m0 > 0.0 and m1 > 0.0:
         c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
         c = min(1.0, max(-1.0, c))
-        feat[F_POSTURE] = math.degrees(math.acos(c))
-    feat[F_IMPACT] = _var_max(ring, s, ib - 5, min(ib + 10, last))
-    feat[F_PEAK] = math.sqrt(max(imp_max, 0.0))
+        posture = math.degrees(math.acos(c))
+    impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
     ff = 1e18
     for j in range(ib - 20, ib + 1):
-        _window(ring, s, j - 4, j, w)
-        if w[3] >= 1.0:
-            ff = min(ff, (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / (w[3] * w[3]))
-    feat[F_FREEFALL] = math.sqrt(ff) if ff < 1e18 else 1.0
-    # descent speed: the largest drop of the integral of (|bin mean| − |g0|)
+        wx, wy, wz, wn, ws = _win5(ring, s, j - 4, j)
+        if wn >= 1.0:
+            ff = min(ff, (wx * wx + wy * wy + wz * wz) / (wn * wn))
+    # descent speed: the largest drop of the integral of (|bin mean| − |g0|); the bins' |mean|
+    # (a square root and a division each) in a loop of its own over scratch, which LLVM vectorises
     vel, top, drop = 0.0, 0.0, 0.0
     step = BIN_MS * 1e-3 * G_MS2
     j0 = max(ib - VEL_LO, 0)
+    nv = min(ib + VEL_HI, last) + 1 - j0
     px, py = _cum(ring, s, j0 - 1, R_CX), _cum(ring, s, j0 - 1, R_CY)
     pz, pn = _cum(ring, s, j0 - 1, R_CZ), _cum(ring, s, j0 - 1, R_CN)
-    for j in range(j0, min(ib + VEL_HI, last) + 1):
-        jr = j & RING_MASK
+    for q in range(nv):
+        jr = (j0 + q) & RING_MASK
         cx, cy, cz, cn = ring[s, jr, R_CX], ring[s, jr, R_CY], ring[s, jr, R_CZ], ring[s, jr, R_CN]
         dx, dy, dz, dn = cx - px, cy - py, cz - pz, cn - pn
         px, py, pz, pn = cx, cy, cz, cn
-        if dn >= 1.0:
-            vel += (math.sqrt(dx * dx + dy * dy + dz * dz) / dn - m0) * step
+        work[W_D2 + q] = dx * dx + dy * dy + dz * dz
+        work[W_DN + q] = dn
+    _bin_magnitudes(work[W_D2 : W_D2 + nv], work[W_DN : W_DN + nv], work[W_MAG : W_MAG + nv])
+    for q in range(nv):
+        if work[W_DN + q] >= 1.0:
+            vel += (work[W_MAG + q] - m0) * step
             top = max(top, vel)
             drop = max(drop, top - vel)
-    feat[F_DESCENT] = drop
+    work[F_IMPACT] = impact
+    work[F_PEAK] = math.sqrt(max(imp_max, 0.0))
+    work[F_POSTURE] = posture
+    work[F_POST_STD] = post_std
+    work[F_PRE_STD] = pre_std
+    work[F_POST_ACT] = post_act
+    work[F_FREEFALL] = math.sqrt(ff) if ff < 1e18 else 1.0
+    work[F_POST_MAG] = m1
+    work[F_COVERAGE] = coverage
+    work[F_DESCENT] = drop
     work[N_FEAT] = n1
     work[N_FEAT + 1] = m0
 
@@ -307,7 +354,121 @@ def score(work: np.ndarray, params: np.ndarray) -> float:
     return conf
 
 
-N_WORK = N_FEAT + 2 + max(N_PHI, 5)
+VEL_N = VEL_LO + VEL_HI + 1
+W_D2 = N_FEAT + 2 + max(N_PHI, 5)
+W_DN = W_D2 + VEL_N
+W_MAG = W_DN + VEL_N
+"""Scratch of :func:`features`' descent speed: per bin ``|ΔA|²``, ``Δn`` and ``|ΔA| / Δn``."""
+N_WORK = W_MAG + VEL_N
+
+
+@njit(**JIT)
+def conf_upper_bound(
+    impact: float, peak: float, posture: float, post_std: float, pre_std: float, ff_hi: float, params: np.ndarray
+) -> float:
+    """An upper bound of :func:`score`'s confidence from all features but post activity, free fall and
+    descent (g, deg), whatever those three are: post activity ≥ 0, free fall in ``[0, ff_hi]``,
+    descent ≥ 0 (``z`` concave in ``log(descent + 0.1)``). ``inf`` when the weights' signs allow
+    no bound; NaN features give NaN. ``z``'s bound gets a margin of ``1e-6 (1 + Σ|terms|)`` (its
+    rounding), and goes through :func:`score`'s expression, which is monotone in ``z``."""
+    log_imp = math.log(impact + 0.01)
+    log_pre = math.log(pre_std + 0.01)
+    log_peak = math.log(peak + 0.01)
+    base = (log_imp, posture / 90.0, math.log(post_std + 0.005), 0.0, log_peak, log_pre)
+    w = P_W0 + 1
+    wpa, wff = params[w + 4], params[w + 5]
+    if wpa > 0.0:
+        return math.inf
+    # linear terms: φ_0..3, φ_7, φ_8, then post activity at 0 and free fall at its largest
+    z = params[P_W0]
+    mag = abs(z)
+    for q in range(4):
+        t = params[w + q] * base[q] if q != 3 else params[w + q] * log_pre
+        z += t
+        mag += abs(t)
+    t = params[w + 7] * (log_imp - math.log(pre_std + 0.05))
+    z += t
+    mag += abs(t)
+    t = params[w + 8] * log_peak
+    z += t
+    mag += abs(t)
+    t = wpa * math.log(0.01)
+    z += t
+    mag += abs(t)
+    if wff > 0.0:
+        t = wff * ff_hi
+        z += t
+        mag += abs(t)
+    # quadratic terms; those with the descent D (base 3) collect into qa·D² + qb·D
+    qa, qb, qmag = 0.0, params[w + 6], abs(params[w + 6])
+    q = w + N_LIN
+    for a in range(N_BASE):
+        for b in range(a, N_BASE):
+            if a == 3 and b == 3:
+                qa = params[q]
+            elif a == 3 or b == 3:
+                t = params[q] * base[a + b - 3]
+                qb += t
+                qmag += abs(t)
+            else:
+                t = params[q] * (base[a] * base[b])
+                z += t
+                mag += abs(t)
+            q += 1
+    d_lo = math.log(0.1)
+    if qa < 0.0:
+        d = max(-qb / (2.0 * qa), d_lo)
+    elif qa == 0.0 and qb <= 0.0:
+        d = d_lo
+    else:
+        return math.inf
+    z += qa * d * d + qb * d
+    mag += abs(qa * d * d) + qmag * abs(d)
+    z += 1e-6 * (1.0 + mag)
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@njit(**JIT)
+def cannot_fall(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, params: np.ndarray) -> bool:
+    """True when the candidate (impact bin ``ib``, ``imp_max`` its ``|a|²``, decided on closed bins
+    up to ``last``) provably scores below ``params[P_THRESH]`` (:func:`conf_upper_bound`), from the
+    features of :func:`features` that take O(1) (computed the same way); False when in doubt.
+    Free fall is bounded by the window ``(ib − 4, ib]`` (one of those it is the minimum over; it
+    holds the impact sample). Skips the scans of free fall, descent and post activity."""
+    thresh = params[P_THRESH]
+    wx, wy, wz, wn, ws = _win5(ring, s, ib - PRE_LO - 1, ib - PRE_HI)
+    if wn < 3.0:
+        wx, wy, wz, wn, ws = _win5(ring, s, -1, ib - 6)
+    n0 = wn
+    g0x, g0y, g0z = 0.0, 0.0, 0.0
+    if n0 >= 1.0:
+        g0x, g0y, g0z = wx / n0, wy / n0, wz / n0
+    pre_std = _std5(wx, wy, wz, wn, ws)
+    n1 = 0.0
+    g1x, g1y, g1z = 0.0, 0.0, 0.0
+    post_std = 0.0
+    if last >= ib + POST_LO:
+        wx, wy, wz, wn, ws = _win5(ring, s, ib + POST_LO - 1, last)
+        n1 = wn
+        if n1 >= 1.0:
+            g1x, g1y, g1z = wx / n1, wy / n1, wz / n1
+        post_std = _std5(wx, wy, wz, wn, ws)
+    m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
+    m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
+    if n1 < 1.0 or m0 == 0.0:
+        return thresh > 0.0  # vetoed: confidence 0
+    posture = 0.0
+    if m1 > 0.0:
+        c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
+        c = min(1.0, max(-1.0, c))
+        posture = math.degrees(math.acos(c))
+    impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
+    wx, wy, wz, wn, ws = _win5(ring, s, ib - 4, ib)
+    if wn < 1.0:
+        return False
+    ff_hi = math.sqrt((wx * wx + wy * wy + wz * wz) / (wn * wn))
+    peak = math.sqrt(max(imp_max, 0.0))
+    return conf_upper_bound(impact, peak, posture, post_std, pre_std, ff_hi, params) < thresh
 
 
 @njit(**JIT)
@@ -334,6 +495,8 @@ def _decide(
     out_slot, out_f, out_win = out
     ib = int(sc[s, cb + C_IMPB])
     impact_ms = sc[s, cb + C_IMPMS]
+    if params[P_EMIT_ALL] == 0.0 and cannot_fall(s, ib, sc[s, cb + C_IMPMAX], last, ring, params):
+        return n_out
     features(s, ib, sc[s, cb + C_IMPMAX], last, ring, work)
     conf = score(work, params)
     is_fall = conf >= params[P_THRESH]
@@ -373,6 +536,29 @@ def _decide(
 
 
 @njit(**JIT, inline="always")
+def _tmax(bmax: float, tmax: tuple[np.ndarray, np.ndarray, int, int, float, float]) -> float:
+    """Time (ms) of the open bin's first sample with ``|a|² = bmax``, the bin's largest.
+
+    The per-sample loop keeps only ``bmax`` (a branch-free max; a compare-and-branch on a fresh
+    maximum mispredicts on real motion). ``tmax = (t_ms, acc, j0, j1, bmax_in, btmax_in)``: the
+    bin's samples in this call are rows ``[j0, j1)`` (finite ones only were summed), and before
+    them it held ``bmax_in`` at ``btmax_in``. A strict ``>`` kept the first sample reaching the
+    maximum, so: ``btmax_in`` unless ``bmax > bmax_in``, else the first row in ``[j0, j1)`` with a
+    finite time whose ``|a|²`` (computed as the loop does) equals ``bmax``."""
+    t_ms, acc, j0, j1, bmax_in, btmax_in = tmax
+    if not bmax > bmax_in:
+        return btmax_in
+    for j in range(j0, j1):
+        t = t_ms[j]
+        x = np.float64(acc[j, 0])
+        y = np.float64(acc[j, 1])
+        z = np.float64(acc[j, 2])
+        if x * x + y * y + z * z == bmax and t - t == 0.0:
+            return t
+    return btmax_in
+
+
+@njit(**JIT, inline="always")
 def _close_bin(
     s: int,
     bx: float,
@@ -381,7 +567,7 @@ def _close_bin(
     bn: float,
     bs: float,
     bmax: float,
-    btmax: float,
+    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float],
     sc: np.ndarray,
     ring: np.ndarray,
     params: np.ndarray,
@@ -390,7 +576,8 @@ def _close_bin(
     n_out: int,
 ) -> int:
     """Close the open bin ``b = sc[s, S_K]`` of slot ``s`` holding the sums ``bx..bs`` (g, g²), the
-    largest ``|a|²`` ``bmax`` (−1 when empty) at ``btmax`` (ms): push it, run the candidate machine.
+    largest ``|a|²`` ``bmax`` (−1 when empty), whose time :func:`_tmax` finds from ``tmax`` only when a
+    candidate needs it: push it, run the candidate machine.
 
     Steps 2–3 of the module docstring. Candidates form a FIFO of at most ``CMAX``: a trigger at
     least ``search_bins`` after the newest one's trigger starts a new one; the newest tracks the
@@ -447,7 +634,7 @@ def _close_bin(
         newest = S_CAND0 + 4 * ((head + count - 1) & (CMAX - 1))
         if b - sc[s, newest + C_TRIGB] < search and bmax > sc[s, newest + C_IMPMAX]:
             sc[s, newest + C_IMPMAX] = bmax
-            sc[s, newest + C_IMPMS] = btmax
+            sc[s, newest + C_IMPMS] = _tmax(bmax, tmax)
             sc[s, newest + C_IMPB] = b
         oldest = S_CAND0 + 4 * head
         if b - sc[s, oldest + C_IMPB] >= params[P_DECIDE_BINS] and b - sc[s, oldest + C_TRIGB] >= search:
@@ -462,7 +649,7 @@ def _close_bin(
             sc[s, c + C_TRIGB] = b
             sc[s, c + C_IMPB] = b
             sc[s, c + C_IMPMAX] = bmax
-            sc[s, c + C_IMPMS] = btmax
+            sc[s, c + C_IMPMS] = _tmax(bmax, tmax)
             count += 1
     sc[s, S_CHEAD] = head
     sc[s, S_CCOUNT] = count
@@ -556,7 +743,10 @@ def process_runs(
         bn = sc[s, S_BN]
         bs = sc[s, S_BS]
         bmax = sc[s, S_BMAX]
-        btmax = sc[s, S_BTMAX]
+        # the open bin's max before this run's samples, and where they start (see _tmax)
+        bmax_in = bmax
+        btmax_in = sc[s, S_BTMAX]
+        j0 = i0
         # the open bin accepts t in [lo, hi); hi is 1 µs short of the exact edge, the rest is exact
         lo = t0 + k * BIN_MS - back_tol
         hi = t0 + (k + 1) * BIN_MS - EDGE_GUARD_MS
@@ -579,6 +769,9 @@ def process_runs(
                     t0 = t
                     k = 0
                     bmax = -1.0
+                    bmax_in = -1.0
+                    btmax_in = 0.0
+                    j0 = i
                 else:
                     kk = math.floor((t - t0) * INV_BIN)
                     back = t < lo
@@ -591,26 +784,30 @@ def process_runs(
                             sc[s, S_BN] = bn
                             sc[s, S_BS] = bs
                             sc[s, S_BMAX] = bmax
-                            sc[s, S_BTMAX] = btmax
+                            sc[s, S_BTMAX] = _tmax(bmax, (t_ms, acc, j0, i, bmax_in, btmax_in))
                             pos[0] = r
                             pos[1] = i
                             return n_out
                         sc[s, S_K] = k
-                        n_out = _close_bin(s, bx, by, bz, bn, bs, bmax, btmax, sc, ring, params, out, work, n_out)
+                        tmax = (t_ms, acc, j0, i, bmax_in, btmax_in)
+                        n_out = _close_bin(s, bx, by, bz, bn, bs, bmax, tmax, sc, ring, params, out, work, n_out)
                         if back or kk - k > gap_bins:
                             n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out, work, n_out)
                             _start_segment(s, t, sc)
                             t0 = t
                             k = 0
                         else:
+                            empty = (t_ms, acc, i, i, -1.0, 0.0)
                             for _ in range(k + 1, kk):
                                 n_out = _close_bin(
-                                    s, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, 0.0, sc, ring, params, out, work, n_out
+                                    s, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, empty, sc, ring, params, out, work, n_out
                                 )
                             k = kk
                         bx = by = bz = bn = bs = 0.0
                         bmax = -1.0
-                        btmax = 0.0
+                        bmax_in = -1.0
+                        btmax_in = 0.0
+                        j0 = i
                 lo = t0 + k * BIN_MS - back_tol
                 hi = t0 + (k + 1) * BIN_MS - EDGE_GUARD_MS
             # branch-free sums: a non-finite sample adds nothing
@@ -619,9 +816,7 @@ def process_runs(
             bz += z if ok else 0.0
             bn += 1.0 if ok else 0.0
             bs += m2 if ok else 0.0
-            better = ok & (m2 > bmax)
-            bmax = m2 if better else bmax
-            btmax = t if better else btmax
+            bmax = max(bmax, m2 if ok else -1.0)
         sc[s, S_K] = k
         sc[s, S_BX] = bx
         sc[s, S_BY] = by
@@ -629,7 +824,7 @@ def process_runs(
         sc[s, S_BN] = bn
         sc[s, S_BS] = bs
         sc[s, S_BMAX] = bmax
-        sc[s, S_BTMAX] = btmax
+        sc[s, S_BTMAX] = _tmax(bmax, (t_ms, acc, j0, i1, bmax_in, btmax_in))
         r += 1
         first = 0
     pos[0] = n_runs

@@ -155,3 +155,61 @@ def test_clipping_to_2g_still_detects_the_fall() -> None:
     t, a, impact = scenario("fall", 87.0, rng, irregular=True)
     rows = run_kernel(t, np.clip(a, -2.0, 2.0), [(0, len(t))], t[-1] + 60_000.0, params=params)
     assert rows.shape[0] == 1 and abs(rows[0, K.O_IMPACT_MS] - impact) <= 200.0
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.05])
+@pytest.mark.parametrize(("seed", "rate", "irregular"), [(12, 50.0, True), (13, 100.0, False), (14, 200.0, False)])
+def test_early_rejection_matches_reference(seed: int, rate: float, irregular: bool, threshold: float) -> None:
+    """Without ``emit_all`` the kernel skips the full scoring of candidates ``cannot_fall`` rules out:
+    the rows (falls only) are still exactly the reference's."""
+    params = FallParams(threshold=threshold).to_array()
+    t, a = messy_signal(seed, rate, irregular)
+    now = float(np.nanmax(t)) + 60_000.0
+    reference = reference_falls(t, a, params, now)
+    assert_same(run_kernel(t, a, [(0, len(t))], now, params=params), reference)
+    n = len(t)
+    assert_same(run_kernel(t, a, [(i, min(i + 37, n)) for i in range(0, n, 37)], now, params=params), reference)
+    if threshold < 0.5:
+        return
+    # the bound rules candidates out here (ff_hi = 2 g: above that of every window ending at an impact)
+    rows = run_kernel(t, a, [(0, n)], now)
+    f = rows[:, K.O_FEAT :]
+    bounds = [
+        K.conf_upper_bound(r[K.F_IMPACT], r[K.F_PEAK], r[K.F_POSTURE], r[K.F_POST_STD], r[K.F_PRE_STD], 2.0, params)
+        for r in f
+    ]
+    assert sum(b < threshold for b in bounds) >= 1
+
+
+def test_conf_upper_bound_bounds_the_score() -> None:
+    """For any weights, and any free fall up to ``ff_hi``, descent and post activity: the bound is at
+    least the score's confidence (rows of real-ish candidates, weights perturbed and sign-flipped)."""
+    feats = []
+    for seed, rate in [(21, 50.0), (22, 100.0), (23, 200.0)]:
+        t, a = messy_signal(seed, rate, True)
+        feats.append(run_kernel(t, a, [(0, len(t))], float(np.nanmax(t)) + 60_000.0)[:, K.O_FEAT :])
+    f_all = np.vstack(feats)
+    rng = np.random.default_rng(0)
+    work = np.zeros(K.N_WORK)
+    checked = 0
+    for trial in range(40):
+        params = FallParams().to_array()
+        w = params[K.P_W0 :]
+        if trial:
+            w *= rng.uniform(0.3, 3.0, size=w.shape) * np.where(rng.random(w.shape) < 0.2, -1.0, 1.0)
+        for feat in f_all:
+            f = feat.copy()
+            ff_hi = f[K.F_FREEFALL] + rng.uniform(0.0, 0.5) * (trial % 2)
+            f[K.F_FREEFALL] = rng.uniform(0.0, ff_hi) if trial % 3 == 2 else f[K.F_FREEFALL]
+            f[K.F_DESCENT] = rng.exponential(1.0) if trial % 2 else f[K.F_DESCENT]
+            f[K.F_POST_ACT] = rng.exponential(0.3) if trial % 4 == 1 else f[K.F_POST_ACT]
+            work[: K.N_FEAT] = f
+            work[K.N_FEAT] = 1.0
+            work[K.N_FEAT + 1] = 1.0
+            conf = K.score(work, params)
+            bound = K.conf_upper_bound(
+                f[K.F_IMPACT], f[K.F_PEAK], f[K.F_POSTURE], f[K.F_POST_STD], f[K.F_PRE_STD], ff_hi, params
+            )
+            assert conf <= bound
+            checked += bound < 1.0
+    assert checked > len(f_all)
