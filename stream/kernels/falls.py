@@ -753,10 +753,11 @@ def process_runs(
         if not started:
             lo = np.inf
         for i in range(i0, i1):
-            t = t_ms[i]
-            x = np.float64(acc[i, 0])
-            y = np.float64(acc[i, 1])
-            z = np.float64(acc[i, 2])
+            iu = np.uint64(i)  # an unsigned index: no negative-index wraparound code in the hot loop
+            t = t_ms[iu]
+            x = np.float64(acc[iu, 0])
+            y = np.float64(acc[iu, 1])
+            z = np.float64(acc[iu, 2])
             m2 = x * x + y * y + z * z
             ok = m2 - m2 == 0.0
             if not (t >= lo and t < hi):
