@@ -42,6 +42,9 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    ``1/(1 + e^−z)``. Vetoes
    (confidence 0): no data after the impact; a dropped device (free fall below ``drop_ff`` g and a
    post stillness below ``drop_still`` g, i.e. no body attached). A fall is ``confidence ≥ thresh``.
+   Unless every candidate is emitted, one whose O(1) features already bound its confidence below
+   ``thresh`` (:func:`cannot_fall`, over any free fall, descent and post activity) is not scored
+   further: it could not be a fall, so nothing about it is output or remembered either way.
 """
 
 from __future__ import annotations
@@ -206,16 +209,6 @@ def _window(ring: np.ndarray, s: int, lo: int, hi: int, w: np.ndarray) -> None:
         w[c] = _cum(ring, s, hi, c) - _cum(ring, s, lo, c)
 
 
-@njit(**JIT)
-def _std(w: np.ndarray) -> float:
-    """RMS deviation of the vector from its mean over a window's sums (g); 0 when empty."""
-    n = w[3]
-    if n < 1.0:
-        return 0.0
-    v = w[4] / n - (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / (n * n)
-    return math.sqrt(v) if v > 0.0 else 0.0
-
-
 @njit(**JIT, inline="always")
 def _var_max(ring: np.ndarray, s: int, lo: int, hi: int) -> float:
     """``max σ(j)`` (g) over closed bins ``j ∈ [lo, hi]`` from the ring's ``σ²`` column (0 if none)."""
@@ -244,7 +237,7 @@ def _win5(ring: np.ndarray, s: int, lo: int, hi: int) -> tuple[float, float, flo
 
 @njit(**JIT, inline="always")
 def _std5(wx: float, wy: float, wz: float, n: float, ws: float) -> float:
-    """:func:`_std` on scalar window sums."""
+    """RMS deviation of the vector from its mean over a window's sums (g); 0 when empty."""
     if n < 1.0:
         return 0.0
     v = ws / n - (wx * wx + wy * wy + wz * wz) / (n * n)
