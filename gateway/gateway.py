@@ -60,6 +60,19 @@ ALWAYS_KEPT = frozenset({Stream.ALARM.value, Stream.ENV.value, Stream.STATUS.val
 """Streams never shed under overload: calls for help, smoke/gas/water, device availability."""
 
 
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """One MQTT session of the gateway: its client id, what it subscribes to, what it leaves alone."""
+
+    name: str
+    client_id: str
+    subscriptions: tuple[tuple[str, int], ...]
+    skip: frozenset[str] = frozenset()
+    """Streams another lane handles (seen here only because of a wildcard)."""
+    sheds: bool = False
+    """Whether this lane drops messages under overload (never the alarm lane)."""
+
+
 class RejectLog:
     """Logs rejections with their reason, at most ``burst`` lines per reason per ``period_s``."""
 
@@ -112,11 +125,28 @@ class Gateway:
         self._client: aiomqtt.Client | None = None
         prefix = self.config.topic_prefix.rstrip("/")
         self._z2m = self.config.zigbee2mqtt_base.rstrip("/") + "/"
-        self.subscriptions = [
-            (f"{prefix}/+/+", 1),
-            (f"{self._z2m}+", 1),
-            (f"{self._z2m}+/availability", 1),
-        ]
+        # Two MQTT sessions, so the broker queues alarms apart from telemetry: a telemetry flood
+        # fills (and overflows) the telemetry session's queue at the broker, never the alarms'.
+        self.alarm_lane = Lane(
+            "alarms",
+            self.config.client_id,
+            (
+                (f"{prefix}/+/{Stream.ALARM.value}", 1),
+                (f"{prefix}/+/{Stream.ENV.value}", 1),
+                (f"{prefix}/+/{Stream.STATUS.value}", 1),
+                (f"{self._z2m}+", 1),
+                (f"{self._z2m}+/availability", 1),
+            ),
+        )
+        self.telemetry_lane = Lane(
+            "telemetry",
+            f"{self.config.client_id}-telemetry",
+            ((f"{prefix}/+/+", 1),),
+            skip=ALWAYS_KEPT,
+            sheds=True,
+        )
+        self.lanes_connected: dict[str, bool] = {}
+        self._queue_depths: dict[str, int] = {}
 
     def counters(self) -> dict[str, Any]:
         return {
@@ -126,6 +156,7 @@ class Gateway:
             "shed": self.shed,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
+            "lanes": dict(self.lanes_connected),
         }
 
     # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
@@ -223,27 +254,36 @@ class Gateway:
     # -- the MQTT loop --
 
     async def run(self, address: BrokerAddress, sink: Sink) -> None:
-        """Receive forever, reconnecting with back-off; each batch goes to ``sink`` then is acked."""
+        """Receive forever on both lanes, reconnecting with back-off; batches go to ``sink``, then are acked."""
+        await asyncio.gather(
+            self._run_lane(self.alarm_lane, address, sink), self._run_lane(self.telemetry_lane, address, sink)
+        )
+
+    async def _run_lane(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
         delay = 0.2
         while True:
             try:
-                async with session(address, self.config.client_id, persistent=True, manual_ack=True) as client:
-                    for topic, qos in self.subscriptions:
+                async with session(address, lane.client_id, persistent=True, manual_ack=True) as client:
+                    for topic, qos in lane.subscriptions:
                         await client.subscribe(topic, qos=qos)
-                    self._client = client
-                    self.connected.set()
-                    log.info("gateway connected", extra={"broker": f"{address.host}:{address.port}"})
+                    self.lanes_connected[lane.name] = True
+                    if lane is self.alarm_lane:
+                        self._client = client
+                        self.connected.set()
+                    log.info("gateway connected", extra={"lane": lane.name, "broker": f"{address.host}:{address.port}"})
                     delay = 0.2
-                    await self._receive(client, sink)
+                    await self._receive(lane, client, sink)
             except aiomqtt.MqttError as error:
-                log.warning("broker connection lost", extra={"error": str(error), "retry_s": delay})
+                log.warning("broker connection lost", extra={"lane": lane.name, "error": str(error), "retry_s": delay})
             finally:
-                self._client = None
-                self.connected.clear()
+                self.lanes_connected[lane.name] = False
+                if lane is self.alarm_lane:
+                    self._client = None
+                    self.connected.clear()
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.config.reconnect_max_s)
 
-    async def _receive(self, client: aiomqtt.Client, sink: Sink) -> None:
+    async def _receive(self, lane: Lane, client: aiomqtt.Client, sink: Sink) -> None:
         queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
 
         async def read() -> None:
@@ -264,11 +304,12 @@ class Gateway:
                 if len(messages) < self.config.batch_max_events and self.config.batch_linger_ms > 0:
                     await asyncio.sleep(self.config.batch_linger_ms / 1000.0)
                     self._drain(queue, messages)
-                self.queue_depth = queue.qsize()
+                self._queue_depths[lane.name] = queue.qsize()
+                self.queue_depth = sum(self._queue_depths.values())
                 metrics.QUEUE_DEPTH.set(self.queue_depth)
-                shedding = self.queue_depth > self.config.shed_depth
+                shedding = lane.sheds and queue.qsize() > self.config.shed_depth
                 metrics.SHEDDING.set(1 if shedding else 0)
-                await self._handle(client, messages, sink, shedding)
+                await self._handle(client, messages, sink, shedding, lane.skip)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -282,12 +323,20 @@ class Gateway:
                 return
 
     async def _handle(
-        self, client: aiomqtt.Client, messages: list[aiomqtt.Message], sink: Sink, shedding: bool = False
+        self,
+        client: aiomqtt.Client,
+        messages: list[aiomqtt.Message],
+        sink: Sink,
+        shedding: bool = False,
+        skip: frozenset[str] = frozenset(),
     ) -> None:
         batch: Batch = {}
         received_ms = self._now_ms()
         for message in messages:
             topic = message.topic.value
+            last = topic.rsplit("/", 1)[-1]
+            if last == "cmd" or (last in skip and not topic.startswith(self._z2m)):
+                continue  # our own downlink, or a message the alarm lane has
             if shedding and not self._kept_under_load(topic):
                 self.shed += 1
                 metrics.MESSAGES.labels(_stream_label(topic), "shed").inc()

@@ -24,7 +24,7 @@ async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: fl
                 ("database outage", lambda: faults.database_outage(mqtt, db, presses, outage_s, rate_hz)),
                 ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
                 ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
-                ("overload", lambda: faults.overload(mqtt, db, presses, 50_000, rate_hz)),
+                ("overload", lambda: faults.overload(db, presses, 100_000, rate_hz)),
             ]
             results = []
             for name, scenario in plan:
