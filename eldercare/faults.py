@@ -347,137 +347,124 @@ async def _until(check: Callable[[], Awaitable[bool]], timeout: float) -> bool:
 # ------------------------------------------------------------------------------------ scenarios
 
 
+@dataclass
+class Stage:
+    """One scenario's world: a throwaway database with ``presses`` residents, one button each."""
+
+    tag: str
+    database_url: str
+    devices: list[str]
+    log: PressLog = field(default_factory=PressLog)
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.tag}/eldercare/v1"
+
+    async def result(self, fault: str, notes: str = "", timeout_s: float = 60.0) -> FaultResult:
+        """Wait until every press is stored (or the timeout), then count from the database."""
+        await _until(lambda: _all_stored(self.database_url, self.devices), timeout_s)
+        delivered, extra = await stored_counts(self.database_url, self.devices)
+        return FaultResult(
+            fault, len(self.devices), delivered, extra + self.log.duplicate_pages(), self.log.worst_delay(), notes
+        )
+
+
+@contextlib.asynccontextmanager
+async def staged(admin_db_url: str, presses: int, kind: str) -> AsyncIterator[Stage]:
+    tag = f"{kind}{uuid.uuid4().hex[:6]}"
+    async with throwaway_database(admin_db_url) as database_url:
+        seed_pool = await open_pool(database_url, min_size=1, max_size=2)
+        try:
+            devices = await seed_buttons(seed_pool, presses, tag)
+        finally:
+            await seed_pool.close()
+        yield Stage(tag, database_url, devices)
+
+
+@contextlib.asynccontextmanager
+async def watched_platform(
+    stage: Stage, mqtt_url: str, database_url: str | None = None, **config: Any
+) -> AsyncIterator[Platform]:
+    """The platform in this process, its console feed recorded into the stage's press log."""
+    with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
+        async with in_process_platform(
+            mqtt_url, database_url or stage.database_url, stage.tag, Path(spool_dir), **config
+        ) as platform:
+            listener = asyncio.create_task(_listen(platform, stage.log))
+            try:
+                yield platform
+            finally:
+                listener.cancel()
+
+
 async def database_outage(
     mqtt_url: str, admin_db_url: str, presses: int, outage_s: float, rate_hz: float
 ) -> FaultResult:
     """PostgreSQL unreachable for ``outage_s`` in the middle of the presses."""
-    tag = f"db{uuid.uuid4().hex[:6]}"
-    log = PressLog()
-    notes: list[str] = []
-    async with throwaway_database(admin_db_url) as database_url:
-        proxy = TcpProxy(*database_upstream(database_url))
-        await proxy.start()
-        seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-        devices = await seed_buttons(seed_pool, presses, tag)
-        await seed_pool.close()
-        with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
-            async with in_process_platform(
-                mqtt_url, proxied_url(database_url, proxy.port), tag, Path(spool_dir)
-            ) as platform:
-                listener = asyncio.create_task(_listen(platform, log))
-
-                async def outage() -> None:
-                    await proxy.cut()
-                    await asyncio.sleep(outage_s / 2)
-                    ready = await platform.readiness()
-                    notes.append(f"readyz during outage: {'ready' if ready['ready'] else 'NOT ready'}")
-                    notes.append(f"spooled {len(platform.spool)}")
-                    await asyncio.sleep(outage_s / 2)
-                    await proxy.restore()
-
-                await press_all(mqtt_url, f"{tag}/eldercare/v1", devices, rate_hz, log, presses // 3, outage)
-                await _until(lambda: _all_stored(database_url, devices), 60)
-                listener.cancel()
-            delivered, extra = await stored_counts(database_url, devices)
-        await proxy.cut()
-    return FaultResult(
-        f"database unreachable {outage_s:g} s",
-        presses,
-        delivered,
-        extra + log.duplicate_pages(),
-        log.worst_delay(),
-        "; ".join(notes),
-    )
+    async with staged(admin_db_url, presses, "db") as stage:
+        notes = await _cut_database(stage, mqtt_url, outage_s, rate_hz)
+        return await stage.result(f"database unreachable {outage_s:g} s", notes)
 
 
 async def spool_full(mqtt_url: str, admin_db_url: str, presses: int, outage_s: float, rate_hz: float) -> FaultResult:
     """Database away and the local buffer full: loud error, red health, alarms held at the broker."""
-    tag = f"sf{uuid.uuid4().hex[:6]}"
-    log = PressLog()
+    async with staged(admin_db_url, presses, "sf") as stage:
+        notes = await _cut_database(stage, mqtt_url, outage_s, rate_hz, spool_max_bytes=64)
+        return await stage.result("spool disk full during outage", notes)
+
+
+async def _cut_database(stage: Stage, mqtt_url: str, outage_s: float, rate_hz: float, **config: Any) -> str:
+    """Press every button with PostgreSQL unreachable (a TCP proxy cut) for ``outage_s`` in the middle."""
     notes: list[str] = []
-    async with throwaway_database(admin_db_url) as database_url:
-        proxy = TcpProxy(*database_upstream(database_url))
-        await proxy.start()
-        seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-        devices = await seed_buttons(seed_pool, presses, tag)
-        await seed_pool.close()
-        with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
-            async with in_process_platform(
-                mqtt_url, proxied_url(database_url, proxy.port), tag, Path(spool_dir), spool_max_bytes=64
-            ) as platform:
-                listener = asyncio.create_task(_listen(platform, log))
+    proxy = TcpProxy(*database_upstream(stage.database_url))
+    await proxy.start()
+    try:
+        async with watched_platform(stage, mqtt_url, proxied_url(stage.database_url, proxy.port), **config) as platform:
 
-                async def outage() -> None:
-                    await proxy.cut()
-                    await asyncio.sleep(outage_s / 2)
-                    ready = await platform.readiness()
-                    state = "ready" if ready["ready"] else "NOT ready"
-                    notes.append(f"readyz: {state}, spool error: {platform.spool_error is not None}")
-                    await asyncio.sleep(outage_s / 2)
-                    await proxy.restore()
+            async def outage() -> None:
+                await proxy.cut()
+                await asyncio.sleep(outage_s / 2)
+                ready = await platform.readiness()
+                state = "ready" if ready["ready"] else "NOT ready"
+                error = platform.spool_error is not None
+                notes.append(f"readyz during outage: {state}; spooled {len(platform.spool)}; spool error: {error}")
+                await asyncio.sleep(outage_s / 2)
+                await proxy.restore()
 
-                await press_all(mqtt_url, f"{tag}/eldercare/v1", devices, rate_hz, log, presses // 3, outage)
-                await _until(lambda: _all_stored(database_url, devices), 60)
-                listener.cancel()
-            delivered, extra = await stored_counts(database_url, devices)
+            devices = stage.devices
+            await press_all(mqtt_url, stage.prefix, devices, rate_hz, stage.log, len(devices) // 3, outage)
+            await _until(lambda: _all_stored(stage.database_url, devices), 60)
+    finally:
         await proxy.cut()
-    return FaultResult(
-        "spool disk full during outage",
-        presses,
-        delivered,
-        extra + log.duplicate_pages(),
-        log.worst_delay(),
-        "; ".join(notes),
-    )
+    return "; ".join(notes)
 
 
 async def broker_restart(admin_db_url: str, presses: int, down_s: float, rate_hz: float) -> FaultResult:
     """The broker restarted mid-stream; devices reconnect and resend, the gateway's session resumes."""
-    tag = f"br{uuid.uuid4().hex[:6]}"
-    log = PressLog()
     with tempfile.TemporaryDirectory(prefix="eldercare-broker-") as broker_dir:
         broker = RestartableBroker(Path(broker_dir))
         await broker.start()
         try:
-            async with throwaway_database(admin_db_url) as database_url:
-                seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-                devices = await seed_buttons(seed_pool, presses, tag)
-                await seed_pool.close()
-                with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
-                    async with in_process_platform(broker.url, database_url, tag, Path(spool_dir)) as platform:
-                        listener = asyncio.create_task(_listen(platform, log))
-                        await press_all(
-                            broker.url,
-                            f"{tag}/eldercare/v1",
-                            devices,
-                            rate_hz,
-                            log,
-                            presses // 3,
-                            lambda: broker.restart(down_s),
-                        )
-                        await _until(lambda: _all_stored(database_url, devices), 60)
-                        listener.cancel()
-                delivered, extra = await stored_counts(database_url, devices)
+            async with staged(admin_db_url, presses, "br") as stage, watched_platform(stage, broker.url):
+                await press_all(
+                    broker.url,
+                    stage.prefix,
+                    stage.devices,
+                    rate_hz,
+                    stage.log,
+                    presses // 3,
+                    lambda: broker.restart(down_s),
+                )
+                return await stage.result(f"{broker.kind} restarted ({down_s:g} s down)")
         finally:
             await broker.stop()
-    return FaultResult(
-        f"{broker.kind} restarted ({down_s:g} s down)",
-        presses,
-        delivered,
-        extra + log.duplicate_pages(),
-        log.worst_delay(),
-    )
 
 
 async def worker_killed(mqtt_url: str, admin_db_url: str, presses: int, rate_hz: float) -> FaultResult:
     """``eldercare up`` killed with SIGKILL mid-stream and started again (a real process)."""
-    tag = f"wk{uuid.uuid4().hex[:6]}"
-    sent_at: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="eldercare-worker-") as data_dir:
-        async with throwaway_database(admin_db_url) as database_url:
-            seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-            devices = await seed_buttons(seed_pool, presses, tag)
-            await seed_pool.close()
+        async with staged(admin_db_url, presses, "wk") as stage:
+            tag, database_url, devices = stage.tag, stage.database_url, stage.devices
             port = free_port()
             env = {
                 **os.environ,
@@ -512,12 +499,11 @@ async def worker_killed(mqtt_url: str, admin_db_url: str, presses: int, rate_hz:
                 await asyncio.to_thread(workers[0].wait)
                 workers[0] = await start_worker()
 
-            log = PressLog(sent_at=sent_at)
             try:
-                await press_all(mqtt_url, f"{tag}/eldercare/v1", devices, rate_hz, log, presses // 3, kill_and_restart)
+                await press_all(mqtt_url, stage.prefix, devices, rate_hz, stage.log, presses // 3, kill_and_restart)
                 await _until(lambda: _all_stored(database_url, devices), 60)
                 delivered, extra = await stored_counts(database_url, devices)
-                worst = await _worst_store_delay(database_url, devices, sent_at)
+                worst = await _worst_store_delay(database_url, devices, stage.log.sent_at)
             finally:
                 workers[0].terminate()
                 await asyncio.to_thread(workers[0].wait, 20)
@@ -526,88 +512,59 @@ async def worker_killed(mqtt_url: str, admin_db_url: str, presses: int, rate_hz:
 
 async def clock_skew(mqtt_url: str, admin_db_url: str, presses: int, rate_hz: float) -> FaultResult:
     """Devices whose clocks are a year behind or a day ahead: kept, flagged, ordered by arrival."""
-    tag = f"ck{uuid.uuid4().hex[:6]}"
-    log = PressLog()
     skews = (-365 * 86_400_000, 86_400_000)
-    async with throwaway_database(admin_db_url) as database_url:
-        seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-        devices = await seed_buttons(seed_pool, presses, tag)
-        await seed_pool.close()
-        with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
-            async with in_process_platform(mqtt_url, database_url, tag, Path(spool_dir)) as platform:
-                listener = asyncio.create_task(_listen(platform, log))
-                address = BrokerAddress.parse(mqtt_url)
-                async with aiomqtt.Client(address.host, address.port) as client:
-                    for index, device in enumerate(devices):
-                        log.sent_at[device] = time.monotonic()
-                        body = {"ts": int(time.time() * 1000) + skews[index % 2], "kind": "sos", "seq": 1}
-                        await client.publish(f"{tag}/eldercare/v1/{device}/alarm", json.dumps(body), qos=1)
-                        await asyncio.sleep(1.0 / rate_hz)
-                await _until(lambda: _all_stored(database_url, devices), 30)
-                flagged = platform.gateway.clock_skewed
-                listener.cancel()
-        delivered, extra = await stored_counts(database_url, devices)
-        in_order = await _stored_in_arrival_order(database_url, devices)
-    return FaultResult(
-        "device clocks ±1 year/day",
-        presses,
-        delivered,
-        extra + log.duplicate_pages(),
-        log.worst_delay(),
-        f"flagged {flagged}, stored in arrival order: {in_order}",
-    )
+    async with staged(admin_db_url, presses, "ck") as stage:
+        async with watched_platform(stage, mqtt_url) as platform:
+            address = BrokerAddress.parse(mqtt_url)
+            async with aiomqtt.Client(address.host, address.port) as client:
+                for index, device in enumerate(stage.devices):
+                    stage.log.sent_at[device] = time.monotonic()
+                    body = {"ts": int(time.time() * 1000) + skews[index % 2], "kind": "sos", "seq": 1}
+                    await client.publish(f"{stage.prefix}/{device}/alarm", json.dumps(body), qos=1)
+                    await asyncio.sleep(1.0 / rate_hz)
+            await _until(lambda: _all_stored(stage.database_url, stage.devices), 30)
+            flagged = platform.gateway.clock_skewed
+        in_order = await _stored_in_arrival_order(stage.database_url, stage.devices)
+        return await stage.result(
+            "device clocks ±1 year/day", f"flagged {flagged}, stored in arrival order: {in_order}"
+        )
 
 
 async def overload(admin_db_url: str, presses: int, flood: int, rate_hz: float) -> FaultResult:
     """A telemetry flood far beyond what the platform processes, on a broker with Debian's default queue
     limits (1000 queued, 20 in flight per client); presses injected during it must all get through."""
-    tag = f"ov{uuid.uuid4().hex[:6]}"
-    log = PressLog()
     with tempfile.TemporaryDirectory(prefix="eldercare-broker-") as broker_dir:
         broker = RestartableBroker(Path(broker_dir), max_queued_messages=1000, max_inflight_messages=20)
         await broker.start()
         try:
-            async with throwaway_database(admin_db_url) as database_url:
-                seed_pool = await open_pool(database_url, min_size=1, max_size=2)
-                devices = await seed_buttons(seed_pool, presses, tag)
-                await seed_pool.close()
-                with tempfile.TemporaryDirectory(prefix="eldercare-spool-") as spool_dir:
-                    async with in_process_platform(broker.url, database_url, tag, Path(spool_dir)) as platform:
-                        platform.gateway.config = _with_shed_depth(platform.gateway.config, 500)
-                        listener = asyncio.create_task(_listen(platform, log))
-                        address = BrokerAddress.parse(broker.url)
-                        imu = {"t0": int(time.time() * 1000), "hz": 50, "acc": [[0.0, -1.0, 0.0]] * 50}
-                        payload = json.dumps(imu)
-
-                        async def flood_telemetry() -> None:
-                            async with aiomqtt.Client(address.host, address.port) as client:
-                                for index in range(flood):
-                                    topic = f"{tag}/eldercare/v1/{devices[index % len(devices)]}/imu"
-                                    await client.publish(topic, payload, qos=0)
-                                    if index % 200 == 0:
-                                        await asyncio.sleep(0)
-
-                        flooding = asyncio.create_task(flood_telemetry())
-                        await asyncio.sleep(0.2)
-                        await press_all(broker.url, f"{tag}/eldercare/v1", devices, rate_hz, log)
-                        await flooding
-                        await _until(lambda: _all_stored(database_url, devices), 60)
-                        counters = platform.gateway.counters()
-                        listener.cancel()
-                delivered, extra = await stored_counts(database_url, devices)
+            async with staged(admin_db_url, presses, "ov") as stage:
+                async with watched_platform(stage, broker.url) as platform:
+                    platform.gateway.config = _with_shed_depth(platform.gateway.config, 500)
+                    flooding = asyncio.create_task(_flood_imu(broker.url, stage, flood))
+                    await asyncio.sleep(0.2)
+                    await press_all(broker.url, stage.prefix, stage.devices, rate_hz, stage.log)
+                    await flooding
+                    await _until(lambda: _all_stored(stage.database_url, stage.devices), 60)
+                    counters = platform.gateway.counters()
+                reached = counters["received"] - presses  # every press reaches the gateway once, on the alarm lane
+                notes = (
+                    f"telemetry reaching the gateway {max(0, reached)} of {flood}"
+                    + (" (the rest dropped at the broker's telemetry session)" if reached < flood else "")
+                    + f", shed by the gateway {counters['shed']}; alarms on their own MQTT session"
+                )
+                return await stage.result(f"telemetry flood ({flood} imu messages)", notes)
         finally:
             await broker.stop()
-    reached = counters["received"] - presses  # every press reaches the gateway once, on the alarm lane
-    return FaultResult(
-        f"telemetry flood ({flood} imu messages)",
-        presses,
-        delivered,
-        extra + log.duplicate_pages(),
-        log.worst_delay(),
-        f"telemetry reaching the gateway {max(0, reached)} of {flood}"
-        + (" (the rest dropped at the broker's telemetry session)" if reached < flood else "")
-        + f", shed by the gateway {counters['shed']}; alarms on their own MQTT session",
-    )
+
+
+async def _flood_imu(mqtt_url: str, stage: Stage, count: int) -> None:
+    address = BrokerAddress.parse(mqtt_url)
+    payload = json.dumps({"t0": int(time.time() * 1000), "hz": 50, "acc": [[0.0, -1.0, 0.0]] * 50})
+    async with aiomqtt.Client(address.host, address.port) as client:
+        for index in range(count):
+            await client.publish(f"{stage.prefix}/{stage.devices[index % len(stage.devices)]}/imu", payload, qos=0)
+            if index % 200 == 0:
+                await asyncio.sleep(0)
 
 
 def _with_shed_depth(config: GatewayConfig, depth: int) -> GatewayConfig:
