@@ -27,10 +27,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiomqtt
 import httpx
@@ -539,7 +538,7 @@ async def overload(admin_db_url: str, presses: int, flood: int, rate_hz: float) 
         try:
             async with staged(admin_db_url, presses, "ov") as stage:
                 async with watched_platform(stage, broker.url) as platform:
-                    platform.gateway.config = _with_shed_depth(platform.gateway.config, 500)
+                    platform.gateway.config = replace(platform.gateway.config, shed_depth=500)
                     flooding = asyncio.create_task(_flood_imu(broker.url, stage, flood))
                     await asyncio.sleep(0.2)
                     await press_all(broker.url, stage.prefix, stage.devices, rate_hz, stage.log)
@@ -567,12 +566,6 @@ async def _flood_imu(mqtt_url: str, stage: Stage, count: int) -> None:
                 await asyncio.sleep(0)
 
 
-def _with_shed_depth(config: GatewayConfig, depth: int) -> GatewayConfig:
-    from dataclasses import replace
-
-    return replace(config, shed_depth=depth)
-
-
 async def _all_stored(database_url: str, devices: list[str]) -> bool:
     delivered, _ = await stored_counts(database_url, devices)
     return delivered >= len(devices)
@@ -597,11 +590,6 @@ async def _stored_in_arrival_order(database_url: str, devices: list[str]) -> boo
         )
         order = [row[0] for row in await cursor.fetchall()]
     return order == [d for d in devices if d in order]
-
-
-def database_host(url: str) -> str:
-    parts = urlsplit(url)
-    return parts.hostname or "local socket"
 
 
 def _user() -> str:
