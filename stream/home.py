@@ -2,14 +2,18 @@
 
 :class:`HomeActivityDetector` turns motion, contact, door, flush, appliance and bed/seat-pad events
 into silence timers (kernels in :mod:`stream.kernels.home`). Every activity starts a new silence;
-its context (resting: in bed, or seated or in the bedroom at night; seated: seat pad by day; away:
-the entrance door; in the bathroom: bathroom motion; otherwise active) and the local hour choose
-the limit:
+its context (resting: in bed, or seated or in the bedroom at night, or back from a night-time trip
+to the toilet; seated: seat pad by day; bedroom: other activity in the bedroom by day; away: the
+entrance door; in the bathroom: bathroom motion; otherwise active) and the local hours it runs into
+choose the limit:
 
-- learned: ``margin ×`` the silence length this home exceeds more than ``rate`` times a day in that
-  context around that hour (day-faded counts over day-faded days of history, so the limit follows the
-  home's own daily tail of silences: an hour that is rarely quiet gets a short limit, whatever the
-  sensor density), between a floor and a ceiling;
+- learned: the silence is judged against every local hour it runs into, not only the hour it began
+  in: it alerts at the first moment its elapsed length exceeds ``margin ×`` the silence this home
+  has been in more than ``rate`` times a day while the clock was in that hour (day-faded counts over
+  day-faded days of history; each completed silence counts in every hour it spanned, with the length
+  it had reached there). So a silence that starts in a quiet hour but runs into hours where the home
+  is rarely that quiet alerts there, and one that runs into the usual nap does not; all computed
+  when the silence starts, from the history so far. Between a floor and a ceiling;
 - conservative fixed limits until the home has ``learn_days`` of history;
 - resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times.
 
@@ -46,12 +50,15 @@ BEDROOM_NAMES = frozenset({"bedroom", "bed"})
 class HomeConfig:
     """Parameters of the home-activity detector (seconds unless named otherwise).
 
-    Learning: silences ≥ ``sample_min_s`` go into log-spaced histograms up to ``hist_max_s``
-    (``hist_bins`` bins), per context (active, resting, seated) and local start hour, faded by
-    ``decay`` per day. Limit = clamp(``margin`` × ``Q``, floor, ceiling) of the context, where ``Q`` is
-    the silence length this home exceeds more than ``rate`` times per day (1/day) in the hours
-    h−1..h+1 (pooled with weight ``pool_w``, plus ``prior_count`` pseudo-samples at the fixed limit),
-    once a home has ``learn_days`` of history and ≥ ``min_count`` pooled samples. Until then
+    Learning: the elapsed length (≥ ``sample_min_s``) each silence reached in every local hour it
+    spanned goes into log-spaced histograms up to ``hist_max_s`` (``hist_bins`` bins), per context
+    (active, resting, seated, bedroom) and clock hour, faded by ``decay`` per day. ``Q_H`` is the
+    silence this home has been in more than ``rate`` times per day (1/day) in the hours H−1..H+1
+    (pooled with weight ``pool_w``, plus ``prior_count`` pseudo-samples at the fixed limit); the alert
+    is due at the first moment the elapsed silence exceeds ``margin`` × ``Q_H`` of the hour it is in,
+    between the context's floor and ceiling, once a home has ``learn_days`` of history and ≥
+    ``min_count`` pooled samples. ``margin`` 1.6 (was 1.5 with start-hour limits): judged hour by
+    hour, a silence meets the strictest hour it runs into, so the margin is a little wider. Until then
     ``active_fixed_s`` / ``seat_fixed_s`` / ``rest_fixed_s``; a silence not resting in bed that starts
     at night gets the resting limits with floor ``night_floor_s``. ``away_limit_s`` (0: never) after the entrance
     door; ``bath_limit_s`` after bathroom motion. Night = local hours [``night_start_h``,
@@ -66,7 +73,7 @@ class HomeConfig:
     hist_max_s: float = 36 * 3600.0
     hist_bins: int = 40
     decay: float = 0.97
-    margin: float = 1.5
+    margin: float = 1.6
     rate: float = 0.1
     min_count: float = 0.0
     pool_w: float = 0.5
@@ -230,7 +237,7 @@ class HomeActivityDetector:
     def _alloc(self, capacity: int) -> None:
         c = self.config
         self.si = k.new_state(capacity, self.default_offset)
-        self.hist = np.zeros((capacity, k.N_LEARNED, 24, c.hist_bins), dtype=np.float32)
+        self.hist = k.new_hist(capacity, c.hist_bins)
         self.wake = np.zeros((capacity, c.wake_buffer), dtype=np.int32)
 
     def _ensure(self) -> None:
@@ -386,6 +393,8 @@ class HomeActivityDetector:
         si = np.asarray(state["state"], dtype=np.int64)
         hist = np.asarray(state["hist"], dtype=np.float32)
         self.si[:n, : si.shape[1]] = si  # a snapshot of an older layout: new columns start fresh
+        # an older snapshot: fewer learned contexts (the bedroom row starts empty) and start-hour
+        # histograms, which fade out by ``decay`` as the elapsed-by-hour counts build up
         self.hist[:n, : hist.shape[1]] = hist
         self.wake[:n] = np.asarray(state["wake"], dtype=np.int32)
         self.devices = DeviceTable(self.residents, self.config.supervision)

@@ -18,7 +18,7 @@ import numpy.typing as npt
 from stream.home import HomeConfig
 from stream.kernels import home as k
 
-HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2}
+HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2, k.CTX_BEDROOM: 3}
 """Learned contexts and their histogram rows (as :func:`stream.kernels.home.hist_index`)."""
 
 Row = tuple[int, int, int, int, int, float, int]
@@ -53,10 +53,7 @@ class ReferenceHome:
 
     def __init__(self, config: HomeConfig, n_residents: int, offset_min: int = 0) -> None:
         self.c = config
-        self.residents = [
-            _Resident(offset_min, np.zeros((k.N_LEARNED, 24, config.hist_bins), dtype=np.float32))
-            for _ in range(n_residents)
-        ]
+        self.residents = [_Resident(offset_min, k.new_hist(1, config.hist_bins)[0]) for _ in range(n_residents)]
         self.log_ratio = math.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
 
     # -- time of day ------------------------------------------------------------------------------
@@ -94,6 +91,37 @@ class ReferenceHome:
             if acc > budget:
                 return self.c.margin * self.c.sample_min_s * math.exp((b + 1) * self.log_ratio)
         return self.c.margin * self.c.sample_min_s
+
+    def _add_span(self, p: _Resident, hc: int, start: int, end: int) -> None:
+        """Elapsed silence at the end of each local hour ``[start, end)`` spans (as ``_add_span``)."""
+        shift = p.offset * 60_000
+        hour_end = ((start + shift) // 3_600_000 + 1) * 3_600_000 - shift
+        for _ in range(int(self.c.hist_max_s / 3600.0) + 2):
+            seg_end = min(end, hour_end)
+            elapsed = seg_end - start
+            if elapsed >= self.c.sample_min_s * 1000.0:
+                row = p.hist[hc, self._hour(seg_end - 1, p.offset)]
+                b = self._bin(elapsed / 1000.0)
+                row[b] = np.float32(float(row[b]) + 1.0)
+            if end <= hour_end:
+                break
+            hour_end += 3_600_000
+
+    def _span_deadline(self, p: _Resident, hc: int, t0: int, prior_s: float, floor_s: float, ceil_s: float) -> int:
+        """First moment past the floor at which the silence exceeds its hour's limit (``span_deadline``)."""
+        shift = p.offset * 60_000
+        end = t0 + int(ceil_s * 1000.0)
+        tau = t0 + int(floor_s * 1000.0)
+        while tau < end:
+            lim = self._learned(p, hc, self._hour(tau, p.offset), prior_s)
+            if lim < 0:
+                return -1
+            hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
+            cand = max(tau, t0 + int(lim * 1000.0))
+            if cand < hour_end:
+                return min(cand, end)
+            tau = hour_end
+        return end
 
     def _fade(self, p: _Resident, t: int) -> None:
         day = (t + p.offset * 60_000) // 86_400_000
@@ -161,11 +189,11 @@ class ReferenceHome:
             if ctx != k.CTX_REST and self._night(h):
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
             limit = fixed
-            if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
-                learned = self._learned(p, HIST_INDEX[ctx], h, fixed)
-                if learned > 0:
-                    limit, p.learned = max(floor, min(ceil, learned)), True
             p.deadline = t + int(limit * 1000)
+            if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
+                due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
+                if due > 0:
+                    p.deadline, limit, p.learned = due, (due - t) / 1000, True
         p.thr = int(limit)
 
     def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:
@@ -224,9 +252,8 @@ class ReferenceHome:
                     p.abs_deadline = k.NEVER
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
-                if gap_s >= c.sample_min_s and p.ctx in HIST_INDEX:
-                    row = p.hist[HIST_INDEX[p.ctx], self._hour(p.last, p.offset)]
-                    row[self._bin(gap_s)] = np.float32(float(row[self._bin(gap_s)]) + 1.0)
+                if p.ctx in HIST_INDEX:
+                    self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
                 if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
                     if c.wake_window_lo_min <= m < c.wake_window_hi_min:
@@ -234,6 +261,7 @@ class ReferenceHome:
                             p.wake.pop(0)
                         p.wake.append(m)
                         p.n_wake += 1
+            asleep = p.ctx == k.CTX_REST and p.night
             if p.bed:
                 ctx = k.CTX_REST
             elif p.seat:
@@ -244,6 +272,10 @@ class ReferenceHome:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1:
                 ctx = k.CTX_BATH
+            elif asleep and self._night(self._hour(t, p.offset)):
+                ctx = k.CTX_REST
+            elif where == k.ROOM_BED:
+                ctx = k.CTX_BEDROOM
             else:
                 ctx = k.CTX_ACTIVE
             self._start(p, t, ctx)
@@ -312,7 +344,7 @@ def run_kernel(
 ) -> list[Row]:
     """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event."""
     si = k.new_state(n_residents, 0)
-    hist = np.zeros((n_residents, k.N_LEARNED, 24, config.hist_bins), dtype=np.float32)
+    hist = k.new_hist(n_residents, config.hist_bins)
     wake = np.zeros((n_residents, config.wake_buffer), dtype=np.int32)
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     params = config.params()

@@ -32,7 +32,7 @@ INACTIVITY_CODES = (k.K_INACTIVITY, k.K_NOT_UP, k.K_BATHROOM)
 def _state(config: HomeConfig) -> tuple[np.ndarray, ...]:
     return (
         k.new_state(1, 0),
-        np.zeros((1, k.N_LEARNED, 24, config.hist_bins), dtype=np.float32),
+        k.new_hist(1, config.hist_bins),
         np.zeros((1, config.wake_buffer), dtype=np.int32),
     )
 

@@ -5,26 +5,35 @@ State is columnar, one row per resident slot:
 - ``si[r, S_*]`` (int64): the current silence (start = last activity, epoch ms), its deadline,
   the alert kind and context chosen at its start, bed/seat occupancy, the night-absence timer, the
   home's UTC offset (minutes) and the wake-time sample count.
-- ``hist[r, c, h, b]`` (float32): for learned context ``c`` (0 active, 1 resting, 2 seated; see
-  :func:`hist_index`) and local start hour ``h``, counts of completed silence lengths
-  ``L ≥ sample_min_s`` in log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``,
-  ``ρ = (hist_max_s / sample_min_s)^(1/B)``, faded by ``decay`` per local day; ``si[r, S_EXPO]``
-  counts the days of history with the same fading (``D ← decay · D + 1`` per day), so
-  ``counts / D`` are rates per day.
+- ``hist[r, c, h, b]`` (float32): for learned context ``c`` (0 active, 1 resting, 2 seated,
+  3 bedroom; see :func:`hist_index`) and local clock hour ``h``, counts of the silence *elapsed so
+  far* ``L ≥ sample_min_s`` reached in hour ``h`` (each completed silence counts once in every hour
+  it spans, with its elapsed length at the end of its part of that hour; :func:`_add_span`), in
+  log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``, ``ρ = (hist_max_s / sample_min_s)^(1/B)``,
+  faded by ``decay`` per local day; ``si[r, S_EXPO]`` counts the days of history with the same
+  fading (``D ← decay · D + 1`` per day), so ``counts / D`` are rates per day.
 - ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
 
-Thresholds (seconds), computed when a silence starts at local hour ``h``:
+Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``):
 
-- active / seated / resting silence (by day): pool rows ``h−1, h, h+1`` with weights ``(w, 1, w)``;
-  once the home has ``learn_s`` of history, ``T = clamp(margin · Q, floor_c, ceil_c)`` where ``Q`` is
-  the silence length this home exceeds more than ``rate`` times per day around that hour (the upper
-  edge of the longest bin whose tail count exceeds ``rate · D``; ``prior_count`` pseudo-samples at the
-  fixed limit), i.e. the level of the home's own daily tail of silences: a quiet hour that rarely
-  has long silences gets a short limit, a home that dozes after lunch a long one. Before that the
+- active / seated / bedroom / resting silence (by day): per local hour ``H`` pool rows ``H−1, H,
+  H+1`` with weights ``(w, 1, w)``; ``Q_H`` is the silence the home has been in more than ``rate``
+  times per day while the clock was in ``H`` (the upper edge of the longest bin whose tail count
+  exceeds ``rate · D``; ``prior_count`` pseudo-samples at the fixed limit). Once the home has
+  ``learn_s`` of history the deadline is the first moment ``τ`` with ``τ − t0 ≥ margin · Q_{H(τ)}``,
+  between ``t0 + floor_c`` and ``t0 + ceil_c`` (:func:`span_deadline`): the silence is judged
+  against each hour it runs into, not only the hour it started in (in the spirit of the survival /
+  "inactivity score" of Wilhelm & Wahl 2024), so a silence that starts at 10:40 in a quiet hour
+  but reaches 12:00, where the home is rarely that quiet, alerts at the hour it becomes unusual,
+  and a silence that starts before the usual nap gets the nap hours' limit. Before that the
   conservative fixed limit of the context; at night the resting limits with ``night_floor_s``.
 - context: resting while the bed pad is occupied, or the seat pad at night, or when the last
-  activity was in the bedroom at night; seated while the seat pad is occupied by day; away after the
-  entrance door; bathroom after bathroom motion; else active.
+  activity was in the bedroom at night, or at night after a night-time resting silence (a trip to
+  the toilet from bed is followed by more sleep: without a bed pad, the toilet door is the last
+  activity of the night); seated while the seat pad is occupied by day; away after the entrance
+  door; bathroom after bathroom motion; bedroom after any other activity in the bedroom by day
+  (silences there, dressing or a nap without a bed pad, run longer than in the kitchen or living
+  room: learning them apart lets the other rooms keep short limits); else active.
 - resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``):
   NOT_UP at the next local ``wake_min`` (``q_wake`` quantile of recent wake-ups + margin, clamped; a
   fixed default until ``wake_min_samples``), no earlier than ``rest_min_s`` and no later than
@@ -63,8 +72,9 @@ CTX_REST = 1
 CTX_AWAY = 2
 CTX_BATH = 3
 CTX_SEATED = 4
-CTX_NAMES = ("active", "resting", "away", "bathroom", "seated")
-N_LEARNED = 3  # contexts with a learned histogram: active, resting, seated (hist index below)
+CTX_BEDROOM = 5  # up and about, the last activity in the bedroom by day (dressing, a nap without a bed pad)
+CTX_NAMES = ("active", "resting", "away", "bathroom", "seated", "bedroom")
+N_LEARNED = 4  # contexts with a learned histogram: active, resting, seated, bedroom (hist index below)
 
 # event codes
 EV_IGNORE = 0  # seen, not activity (PIR clearing, status)
@@ -144,6 +154,11 @@ N_PARAMS = 35
 EXPO_SCALE = 1_000_000.0
 
 
+def new_hist(capacity: int, hist_bins: int) -> np.ndarray:
+    """Fresh learned histograms: ``hist_bins`` length bins per learned context and local hour."""
+    return np.zeros((capacity, N_LEARNED, 24, hist_bins), dtype=np.float32)
+
+
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
     """Fresh resident rows: no silence, no history, the given UTC offset (minutes)."""
     si = np.zeros((capacity, N_STATE), dtype=np.int64)
@@ -166,6 +181,8 @@ def hist_index(ctx: int) -> int:
         return 1
     if ctx == CTX_SEATED:
         return 2
+    if ctx == CTX_BEDROOM:
+        return 3
     return -1
 
 
@@ -293,6 +310,64 @@ def _add_sample(hist: np.ndarray, r: int, hc: int, h: int, length_s: float, para
 
 
 @njit(**JIT)
+def _add_span(hist: np.ndarray, r: int, hc: int, start: int, end: int, off: int, params: np.ndarray) -> None:
+    """Learn the completed silence ``[start, end)`` (epoch ms) by the local hours it spans: for each
+    hour ``H`` it overlaps, the silence elapsed at the end of its part of ``H`` (``min(end, end of H) −
+    start``), when that is ≥ ``sample_min_s``. A silence from 10:40 to 12:00 thus counts as 20 min
+    reached in hour 10 and 80 min reached in hour 11: the histogram of hour ``H`` holds how long
+    the home has been silent *while the clock is in* ``H``, whatever hour the silence began in."""
+    smin = params[P_SAMPLE_MIN_S] * 1000.0
+    shift = off * MIN_MS
+    hour_end = ((start + shift) // HOUR_MS + 1) * HOUR_MS - shift
+    for _ in range(int(params[P_HIST_MAX_S] / 3600.0) + 2):
+        seg_end = min(end, hour_end)
+        elapsed = seg_end - start
+        if elapsed >= smin:
+            _add_sample(hist, r, hc, local_hour(seg_end - 1, off), elapsed / 1000.0, params)
+        if end <= hour_end:
+            break
+        hour_end += HOUR_MS
+
+
+@njit(**JIT)
+def span_deadline(
+    hist: np.ndarray,
+    r: int,
+    hc: int,
+    t0: int,
+    off: int,
+    prior_s: float,
+    floor_s: float,
+    ceil_s: float,
+    days: float,
+    params: np.ndarray,
+) -> int:
+    """Deadline (epoch ms) of a silence that started at ``t0``: the first moment ``τ`` ≥ ``t0 + floor``
+    at which the elapsed silence ``τ − t0`` exceeds the learned limit of ``τ``'s local hour
+    (:func:`learned_threshold` of that hour, over the elapsed-by-hour histograms of
+    :func:`_add_span`), at the latest ``t0 + ceil``; −1 if an hour has too few samples.
+
+    The limit is thus re-evaluated at each hour boundary the silence crosses, all computed once at
+    its start (no look-ahead: only the history so far): a silence that starts in a quiet hour but
+    runs into hours where this home is rarely that quiet alerts there, and one that starts in a busy
+    hour but runs into the after-lunch nap keeps going. Within an hour ``H`` the alert is at
+    ``t0 + margin · Q_H`` if that falls in ``H``, so the deadline is exact, not stepped."""
+    shift = off * MIN_MS
+    end = t0 + int(ceil_s * 1000.0)
+    tau = t0 + int(floor_s * 1000.0)
+    while tau < end:
+        lim = learned_threshold(hist, r, hc, local_hour(tau, off), prior_s, days, params)
+        if lim < 0.0:
+            return -1
+        hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
+        cand = max(tau, t0 + int(lim * 1000.0))
+        if cand < hour_end:
+            return min(cand, end)
+        tau = hour_end
+    return end
+
+
+@njit(**JIT)
 def _start_silence(
     si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, params: np.ndarray
 ) -> None:
@@ -341,20 +416,33 @@ def _start_silence(
         if ctx != CTX_REST and _is_night(h, params):  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
         limit = fixed
-        if seasoned:
-            learned = learned_threshold(hist, r, hist_index(ctx), h, fixed, si[r, S_EXPO] / EXPO_SCALE, params)
-            if learned > 0.0:
-                limit = max(floor, min(ceil, learned))
-                si[r, S_LEARNED] = 1
         deadline = t + int(limit * 1000.0)
+        if seasoned:
+            due = span_deadline(
+                hist, r, hist_index(ctx), t, off, fixed, floor, ceil, si[r, S_EXPO] / EXPO_SCALE, params
+            )
+            if due > 0:
+                deadline = due
+                limit = (due - t) / 1000.0
+                si[r, S_LEARNED] = 1
     si[r, S_DEADLINE] = deadline
     si[r, S_THR] = int(limit)
     si[r, S_DKIND] = kind
 
 
 @njit(**JIT)
-def _emit(out_i: np.ndarray, out_f: np.ndarray, n: int, r: int, kind: int, start: int, due: int,
-          learned: int, thr_s: float, ctx: int) -> int:
+def _emit(
+    out_i: np.ndarray,
+    out_f: np.ndarray,
+    n: int,
+    r: int,
+    kind: int,
+    start: int,
+    due: int,
+    learned: int,
+    thr_s: float,
+    ctx: int,
+) -> int:
     out_i[n, 0] = r
     out_i[n, 1] = kind
     out_i[n, 2] = start
@@ -366,20 +454,48 @@ def _emit(out_i: np.ndarray, out_f: np.ndarray, n: int, r: int, kind: int, start
 
 
 @njit(**JIT)
-def _due(si: np.ndarray, r: int, t: int, monitored: np.ndarray, params: np.ndarray,
-         out_i: np.ndarray, out_f: np.ndarray, n: int) -> int:
+def _due(
+    si: np.ndarray,
+    r: int,
+    t: int,
+    monitored: np.ndarray,
+    params: np.ndarray,
+    out_i: np.ndarray,
+    out_f: np.ndarray,
+    n: int,
+) -> int:
     """Fire the timers of resident ``r`` that are due at ``t`` (epoch ms)."""
     if si[r, S_FIRED] == 0 and si[r, S_DEADLINE] <= t:
         if monitored[r] == 1:
             si[r, S_FIRED] = 1
-            n = _emit(out_i, out_f, n, r, si[r, S_DKIND], si[r, S_LAST], si[r, S_DEADLINE],
-                      si[r, S_LEARNED], float(si[r, S_THR]), si[r, S_CTX])
+            n = _emit(
+                out_i,
+                out_f,
+                n,
+                r,
+                si[r, S_DKIND],
+                si[r, S_LAST],
+                si[r, S_DEADLINE],
+                si[r, S_LEARNED],
+                float(si[r, S_THR]),
+                si[r, S_CTX],
+            )
         else:
             si[r, S_FIRED] = 2
     if si[r, S_ABS_DEADLINE] <= t:
         if monitored[r] == 1:
-            n = _emit(out_i, out_f, n, r, K_NIGHT_ABSENCE, si[r, S_ABS_START], si[r, S_ABS_DEADLINE],
-                      0, params[P_ABSENCE_S], CTX_ACTIVE)
+            n = _emit(
+                out_i,
+                out_f,
+                n,
+                r,
+                K_NIGHT_ABSENCE,
+                si[r, S_ABS_START],
+                si[r, S_ABS_DEADLINE],
+                0,
+                params[P_ABSENCE_S],
+                CTX_ACTIVE,
+            )
         si[r, S_ABS_DEADLINE] = NEVER
     return n
 
@@ -446,13 +562,14 @@ def home_process(
             gap_s = (t - last) / 1000.0
             ctx = si[r, S_CTX]
             hc = hist_index(ctx)
-            if gap_s >= params[P_SAMPLE_MIN_S] and hc >= 0:
-                _add_sample(hist, r, hc, local_hour(last, off), gap_s, params)
+            if hc >= 0:
+                _add_span(hist, r, hc, last, t, off, params)
             if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
                     wake[r, si[r, S_NWAKE] % wake.shape[1]] = m
                     si[r, S_NWAKE] += 1
+        asleep = si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1
         if si[r, S_BED] == 1:
             ctx = CTX_REST
         elif si[r, S_SEAT] == 1:
@@ -463,6 +580,10 @@ def home_process(
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1:
             ctx = CTX_BATH
+        elif asleep and _is_night(local_hour(t, off), params):
+            ctx = CTX_REST
+        elif room[i] == ROOM_BED:
+            ctx = CTX_BEDROOM
         else:
             ctx = CTX_ACTIVE
         _start_silence(si, hist, wake, r, t, ctx, params)
@@ -470,8 +591,15 @@ def home_process(
 
 
 @njit(**JIT)
-def home_advance(si: np.ndarray, n_res: int, now_ms: int, monitored: np.ndarray, params: np.ndarray,
-                 out_i: np.ndarray, out_f: np.ndarray) -> int:
+def home_advance(
+    si: np.ndarray,
+    n_res: int,
+    now_ms: int,
+    monitored: np.ndarray,
+    params: np.ndarray,
+    out_i: np.ndarray,
+    out_f: np.ndarray,
+) -> int:
     """Fire every timer due at ``now_ms`` (epoch ms); ``out_*`` need ``2·n_res`` rows."""
     n = 0
     for r in range(n_res):

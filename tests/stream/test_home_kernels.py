@@ -13,8 +13,9 @@ from stream.kernels import home as k
 
 DAY = 86_400_000
 # learning switched on early, so short seeded runs exercise the learned limits too
-FAST = HomeConfig(learn_days=1.0, min_count=2.0, active_floor_s=600.0, rest_floor_s=1800.0, seat_floor_s=600.0,
-                  wake_min_samples=2)
+FAST = HomeConfig(
+    learn_days=1.0, min_count=2.0, active_floor_s=600.0, rest_floor_s=1800.0, seat_floor_s=600.0, wake_min_samples=2
+)
 
 
 def _slice(data: Synthetic, lo: int, hi: int) -> Synthetic:
@@ -49,8 +50,12 @@ def test_unmonitored_homes_never_alert_and_match() -> None:
 
 
 def _kernel_state(config: HomeConfig, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return (k.new_state(n, 0), np.zeros((n, k.N_LEARNED, 24, config.hist_bins), dtype=np.float32),
-            np.zeros((n, config.wake_buffer), dtype=np.int32), config.params())
+    return (
+        k.new_state(n, 0),
+        k.new_hist(n, config.hist_bins),
+        np.zeros((n, config.wake_buffer), dtype=np.int32),
+        config.params(),
+    )
 
 
 def _feed(config: HomeConfig, data: Synthetic, n: int, chunks: list[tuple[int, int]]) -> list[tuple[int, ...]]:
@@ -61,8 +66,9 @@ def _feed(config: HomeConfig, data: Synthetic, n: int, chunks: list[tuple[int, i
         part = _slice(data, lo, hi)
         out_i = np.zeros((2 * max(1, len(part)), 5), dtype=np.int64)
         out_f = np.zeros((2 * max(1, len(part)), 2), dtype=np.float64)
-        m = k.home_process(si, hist, wake, part.res, part.ts, part.code, part.value, part.room, part.pir,
-                           mon, params, out_i, out_f)
+        m = k.home_process(
+            si, hist, wake, part.res, part.ts, part.code, part.value, part.room, part.pir, mon, params, out_i, out_f
+        )
         rows.extend(tuple(r) for r in out_i[:m].tolist())
     return rows
 
@@ -127,8 +133,7 @@ def test_late_event_does_not_rewind_the_silence() -> None:
     t0 = 10 * DAY + 9 * 3_600_000
     for t in (t0, t0 - 600_000):
         ev = _single(t)
-        k.home_process(si, hist, wake, ev.res, ev.ts, ev.code, ev.value, ev.room, ev.pir, mon, params,
-                       out_i, out_f)
+        k.home_process(si, hist, wake, ev.res, ev.ts, ev.code, ev.value, ev.room, ev.pir, mon, params, out_i, out_f)
     assert si[0, k.S_LAST] == t0
 
 
@@ -136,10 +141,16 @@ def test_reference_state_is_independent_per_resident() -> None:
     data = synthetic_homes(2, 3, 4)
     mask = data.res == 0
     alone = Synthetic(*(np.ascontiguousarray(getattr(data, f.name)[mask]) for f in dataclasses.fields(data)))
-    ref_both = [row for row in ReferenceHome(FAST, 2).process(
-        data.res, data.ts, data.code, data.value, data.room, data.pir, np.ones(2, dtype=np.uint8)) if row[0] == 0]
-    ref_alone = ReferenceHome(FAST, 2).process(alone.res, alone.ts, alone.code, alone.value, alone.room,
-                                               alone.pir, np.ones(2, dtype=np.uint8))
+    ref_both = [
+        row
+        for row in ReferenceHome(FAST, 2).process(
+            data.res, data.ts, data.code, data.value, data.room, data.pir, np.ones(2, dtype=np.uint8)
+        )
+        if row[0] == 0
+    ]
+    ref_alone = ReferenceHome(FAST, 2).process(
+        alone.res, alone.ts, alone.code, alone.value, alone.room, alone.pir, np.ones(2, dtype=np.uint8)
+    )
     assert ref_both == ref_alone
 
 
@@ -147,8 +158,9 @@ def _events(rows: list[tuple[int, int, int, int]]) -> Synthetic:
     """``(t, code, value, room)`` rows of resident 0 as kernel input (motion sensors)."""
     rows = sorted(rows)
     col = [np.array([r[i] for r in rows], dtype=np.int64) for i in range(4)]
-    return Synthetic(np.zeros(len(rows), dtype=np.int64), col[0], col[1], col[2], col[3],
-                     np.ones(len(rows), dtype=np.int64))
+    return Synthetic(
+        np.zeros(len(rows), dtype=np.int64), col[0], col[1], col[2], col[3], np.ones(len(rows), dtype=np.int64)
+    )
 
 
 def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
@@ -156,8 +168,9 @@ def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
     out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
     out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
     mon = np.ones(1, dtype=np.uint8)
-    k.home_process(si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params,
-                   out_i, out_f)
+    k.home_process(
+        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
+    )
     return int(si[0, k.S_THR]), int(si[0, k.S_LEARNED])
 
 
@@ -193,3 +206,75 @@ def test_night_absence_restarts_while_moving_about() -> None:
     absence = [row for row in got if row[1] == k.K_NIGHT_ABSENCE]
     last = max(r[0] for r in rows)
     assert [(row[2], row[3]) for row in absence] == [(last, last + int(config.absence_s * 1000))]
+
+
+def test_a_silence_counts_in_every_hour_it_spans() -> None:
+    """10:40 → 12:00: 20 min reached in hour 10, 80 min in hour 11, nothing in hour 12."""
+    config = HomeConfig()
+    _, hist, _, params = _kernel_state(config, 1)
+    start, end = DAY + 10 * 3_600_000 + 40 * 60_000, DAY + 12 * 3_600_000
+    k._add_span(hist, 0, 0, start, end, 0, params)
+    nb = config.hist_bins
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / nb
+    b20, b80 = (int(np.log(m * 60 / config.sample_min_s) / log_ratio) for m in (20, 80))
+    assert hist[0, 0, 10, b20] == 1.0 and hist[0, 0, 11, b80] == 1.0
+    assert hist.sum() == 2.0 and hist[0, 0, 12].sum() == 0.0
+
+
+def test_deadline_comes_in_the_hour_the_silence_becomes_unusual() -> None:
+    """Long silences are usual at 9–10 but never past noon: a silence from 10:40 alerts at 12:00,
+    the first moment it is unusual for the hour it has run into, not at the long limit of 10:40."""
+    config = HomeConfig()
+    _, hist, _, params = _kernel_state(config, 1)
+    nb = config.hist_bins
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / nb
+    b_long, b_short = (int(np.log(s / config.sample_min_s) / log_ratio) for s in (3 * 3600, 15 * 60))
+    hist[0, 0, 9:11, b_long] = 10.0
+    hist[0, 0, 11:16, b_short] = 10.0
+    hour = 3_600_000
+    t0 = DAY + 10 * hour + 40 * 60_000
+    args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0, params)
+    assert k.span_deadline(hist, 0, 0, t0, 0, *args) == DAY + 12 * hour
+    # the start hour alone would allow margin × 3 h
+    assert k.learned_threshold(hist, 0, 0, 10, config.active_fixed_s, 10.0, params) > 4 * 3600
+    t1 = DAY + 12 * hour + 10 * 60_000  # starting in the busy hours: the floor
+    assert k.span_deadline(hist, 0, 0, t1, 0, *args) == t1 + int(config.active_floor_s * 1000)
+
+
+def test_bedroom_by_day_and_back_to_bed_after_a_night_trip() -> None:
+    hour = 3_600_000
+    config = HomeConfig()
+    rows = [
+        (DAY + 10 * hour, k.EV_ACTIVITY, 1, k.ROOM_BED),  # wardrobe by day: its own learned context
+        (DAY + 23 * hour, k.EV_ACTIVITY, 1, k.ROOM_BED),  # bedroom door at night: resting
+        (2 * DAY + 2 * hour, k.EV_ACTIVITY, 1, k.ROOM_BATH),  # toilet door (no PIR) at 02:00: back to bed
+    ]
+    contexts = []
+    for i in range(len(rows)):
+        si, hist, wake, params = _kernel_state(config, 1)
+        data = _events(rows[: i + 1])
+        out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
+        out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+        k.home_process(
+            si,
+            hist,
+            wake,
+            data.res,
+            data.ts,
+            data.code,
+            data.value,
+            data.room,
+            data.pir * 0,
+            np.ones(1, dtype=np.uint8),
+            params,
+            out_i,
+            out_f,
+        )
+        contexts.append((int(si[0, k.S_CTX]), int(si[0, k.S_DKIND])))
+    assert contexts == [
+        (k.CTX_BEDROOM, k.K_INACTIVITY),
+        (k.CTX_REST, k.K_NOT_UP),
+        (k.CTX_REST, k.K_NOT_UP),
+    ]
+    data = _events(rows)
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
