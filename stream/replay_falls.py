@@ -8,9 +8,13 @@ Output: one JSON line per recording ``{"file", "label", "subject", "falls": [{"t
 (``t`` in seconds from the recording's start) and, when labels exist, a summary line with
 sensitivity, specificity and false alarms per hour of activity, overall and per group.
 
-With ``folds > 0`` the score weights are fitted per subject-wise fold on the training subjects
-(candidates collected by a first pass with ``emit_all``) and each recording is scored by the model
-of the fold that held its subject out; ``folds = 0`` uses the shipped weights.
+Every recording is scored by a model that never saw its subject. A recording of someone the shipped
+model was not trained on (``stream.falls.SHIPPED_SUBJECTS``: other people, other recording sets) is
+scored by the shipped model, exactly as the live platform would. For the shipped model's own
+subjects, with ``folds > 0``, the score weights are fitted per subject-wise fold on the other such
+subjects (candidates collected by a first pass with ``emit_all``) and each recording is scored by
+the model of the fold that held its subject out; ``folds = 0`` scores everything with the shipped
+weights (in-sample for those subjects).
 
 The fold models (and the shipped weights, ``--fit``) train on the recordings as recorded plus
 ``TRAIN_COPIES`` randomly softened copies (impact ×0.4–1, posture change ×0.5–1, some at 20 Hz or
@@ -39,7 +43,7 @@ import numpy.typing as npt
 from devices.events import Event, ImuBlock, Stream
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import FallDetector, FallParams, fit_weights
+from stream.falls import SHIPPED_SUBJECTS, FallDetector, FallParams, fit_weights, subject_key
 from stream.kernels import falls as K
 from stream.recordings import RecordingInfo, load_recording, read_index
 
@@ -137,6 +141,11 @@ def replay_recordings(
 
 
 # -- scoring -------------------------------------------------------------------------------------
+def trained_on(info: RecordingInfo) -> bool:
+    """Whether the shipped model was trained on recordings of this recording's subject."""
+    return subject_key(info.source, info.subject) in SHIPPED_SUBJECTS
+
+
 def group_of(info: RecordingInfo) -> str:
     """``young_falls`` / ``elderly_adls``… for SisFall-style subjects (SA/SE), else ``<label>s``."""
     age = {"SA": "young_", "SE": "elderly_"}.get(info.subject[:2].upper(), "")
@@ -166,6 +175,7 @@ def _figures(results: Sequence[RecordingResult]) -> dict[str, Any]:
 def summarise(results: Sequence[RecordingResult], folds: int) -> dict[str, Any]:
     """The summary line: overall figures, per-group figures, the recordings missed / false alarms."""
     summary: dict[str, Any] = {"summary": True, **_figures(results), "folds": folds}
+    summary["scored_by_shipped_model"] = sum(1 for r in results if folds <= 0 or not trained_on(r.info))
     groups: dict[str, list[RecordingResult]] = {}
     for r in results:
         groups.setdefault(group_of(r.info), []).append(r)
@@ -238,12 +248,14 @@ def train_candidates(
     *,
     transform: Transform | None = None,
     copies: int = TRAIN_COPIES,
+    indices: Sequence[int] | None = None,
     err: TextIO | None = None,
     label: str = "",
 ) -> list[RecordingResult]:
-    """Every candidate (``emit_all``) of every recording, as recorded (or ``transform``-ed) and in
-    ``copies`` randomly softened copies (seeds 101, 202, …), for :func:`training_set`."""
-    everyone = list(range(len(rows)))
+    """Every candidate (``emit_all``) of every recording (or of ``rows[i]`` for ``i in indices``), as
+    recorded (or ``transform``-ed) and in ``copies`` randomly softened copies (seeds 101, 202, …),
+    for :func:`training_set`."""
+    everyone = list(range(len(rows))) if indices is None else list(indices)
     emit = replace(base, emit_all=True)
     out = replay_recordings(directory, rows, emit, everyone, transform=transform, err=err, label=f"{label}candidates: ")
     for c in range(copies):
@@ -261,12 +273,17 @@ def train_candidates(
 
 
 def fold_models(
-    rows: Sequence[RecordingInfo], candidates: Sequence[RecordingResult], folds: int
+    rows: Sequence[RecordingInfo],
+    candidates: Sequence[RecordingResult],
+    folds: int,
+    indexed: Sequence[RecordingInfo] | None = None,
 ) -> list[tuple[list[str], tuple[float, ...]]]:
-    """Subject-wise folds: the held-out subjects and the weights fitted on everyone else."""
+    """Subject-wise folds of ``rows``' subjects: the held-out subjects and the weights fitted on
+    everyone else (``candidates`` index ``indexed``, default ``rows``)."""
+    by_index = rows if indexed is None else indexed
     models = []
     for held_out in subject_folds(rows, folds):
-        x, y = training_set([c for c in candidates if rows[c.index].subject not in held_out])
+        x, y = training_set([c for c in candidates if by_index[c.index].subject not in held_out])
         models.append((held_out, fit_weights(x, y)))
     return models
 
@@ -287,6 +304,8 @@ def evaluate(
     """Replay a set (optionally transformed), with subject-wise CV when ``folds > 0``.
 
     Returns the per-recording results and the weights used (one per fold, or the shipped ones).
+    With ``folds > 0`` only the shipped model's own subjects (:func:`trained_on`) are
+    cross-validated; everyone else is scored by ``params``' weights (default: the shipped ones).
     The folds train on the other subjects' recordings as recorded (``train_transform``, default
     ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before.
     """
@@ -301,15 +320,30 @@ def evaluate(
         return replay_recordings(directory, rows, base, everyone, transform=transform, err=err, label=label), [
             base.weights
         ]
-    folds = min(folds, len({r.subject for r in rows}))
+    seen = [i for i in everyone if trained_on(rows[i])]
+    unseen = [i for i in everyone if not trained_on(rows[i])]
+    results: list[RecordingResult] = []
+    if unseen:
+        _progress(err, f"{label}{len(unseen)} recordings of people the shipped model never saw: the shipped model")
+        results = replay_recordings(directory, rows, base, unseen, transform=transform, err=err, label=label)
+    if not seen:
+        return sorted(results, key=lambda r: r.index), [base.weights]
+    seen_rows = [rows[i] for i in seen]
+    folds = min(folds, len({r.subject for r in seen_rows}))
     if models is None:
         candidates = train_candidates(
-            directory, rows, base, transform=train_transform or transform, copies=copies, err=err, label=label
+            directory,
+            rows,
+            base,
+            transform=train_transform or transform,
+            copies=copies,
+            indices=seen,
+            err=err,
+            label=label,
         )
-        models = fold_models(rows, candidates, folds)
-    results: list[RecordingResult] = []
+        models = fold_models(seen_rows, candidates, folds, rows)
     for k, (held_out, w) in enumerate(models):
-        test = [i for i in everyone if rows[i].subject in held_out]
+        test = [i for i in seen if rows[i].subject in held_out]
         _progress(err, f"{label}fold {k + 1}/{len(models)}: {len(test)} held-out recordings of {held_out}")
         results.extend(
             replay_recordings(directory, rows, base.with_weights(w), test, transform=transform, err=err, label=label)
@@ -444,25 +478,32 @@ def augmented_report(
     limit: int = 0,
     names: Sequence[str] = tuple(AUGMENTATIONS),
     copies: int = TRAIN_COPIES,
+    params: FallParams | None = None,
     err: TextIO | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Summary figures per augmentation: with ``folds > 0`` the fold models are fitted once (other
     subjects as recorded plus ``copies`` softened copies) and score the held-out subjects' transformed
     recordings; with ``folds = 0`` the shipped model scores every transformed recording."""
     directory = Path(directory)
+    base = params or FallParams()
     models = None
     if folds > 0:
         rows = read_index(directory)
         if limit > 0:
             rows = rows[:limit]
-        folds = min(folds, len({r.subject for r in rows}))
-        models = fold_models(rows, train_candidates(directory, rows, FallParams(), copies=copies, err=err), folds)
+        seen = [i for i, r in enumerate(rows) if trained_on(r)]
+        seen_rows = [rows[i] for i in seen]
+        if seen:
+            folds = min(folds, len({r.subject for r in seen_rows}))
+            candidates = train_candidates(directory, rows, base, copies=copies, indices=seen, err=err)
+            models = fold_models(seen_rows, candidates, folds, rows)
     report: dict[str, dict[str, Any]] = {}
     for name in names:
         results, _ = evaluate(
             directory,
             folds=folds,
             limit=limit,
+            params=base,
             transform=AUGMENTATIONS[name],
             models=models,
             err=err,
@@ -491,7 +532,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows = rows[: args.limit]
         cands = train_candidates(args.directory, rows, FallParams(), copies=args.copies, err=sys.stderr)
         x, y = training_set(cands)
-        print(json.dumps({"weights": [round(v, 3) for v in fit_weights(x, y)], "candidates": len(y)}))
+        subjects = sorted({subject_key(r.source, r.subject) for r in rows})
+        weights = [round(v, 3) for v in fit_weights(x, y)]
+        print(json.dumps({"weights": weights, "candidates": len(y), "subjects": subjects}))
         return
     if args.augment is not None:
         names = args.augment or list(AUGMENTATIONS)

@@ -205,3 +205,65 @@ def test_replay_cli_function_with_cv(tmp_path: Path) -> None:
     assert len(lines) == len(keep) + 1 and lines[-1] == summary and summary["folds"] == 2
     assert {"sensitivity", "specificity", "false_alarms_per_hour", "by_group"} <= set(summary)
     assert all("falls" in line for line in lines[:-1])
+
+
+@needs_data
+def test_replay_scores_unseen_people_with_the_shipped_model(tmp_path: Path) -> None:
+    """Recordings of people the shipped model never saw (here: a set that names another source, and
+    holds falls only, like a set of elderly fallers) are scored by the shipped model as it is, never
+    by a model fitted on that set itself; the shipped model's own subjects are cross-validated."""
+    rows = read_index(DATA)
+    own = [r for r in rows if r.subject in ("SA01", "SA02")][::6]
+    other = [r for r in rows if r.subject == "SA03" and r.label == "fall"][::5]
+    (tmp_path / "index.csv").write_text(
+        "file,label,subject,activity,rate_hz,scale_g,source\n"
+        + "".join(
+            f"{(DATA / r.file).as_posix()},{r.label},{r.subject},{r.activity},{r.rate_hz:g},{r.scale_g},{src}\n"
+            for src, group in (("SisFall", own), ("OtherSet", other))
+            for r in group
+        )
+    )
+    out = io.StringIO()
+    summary = replay_falls(tmp_path, out=out, folds=2, copies=0)
+    assert summary["scored_by_shipped_model"] == len(other)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()[:-1]]
+    shipped = replay_recordings(tmp_path, read_index(tmp_path), FallParams(), range(len(own), len(own) + len(other)))
+    by_file = {line["file"]: line["falls"] for line in lines}
+    for r in shipped:
+        found = [round((d.ts_ms - 1_700_000_000_000) / 1000.0, 3) for d in r.detections]
+        assert [f["t"] for f in by_file[r.info.file]] == found
+
+    only_other = tmp_path / "other"
+    only_other.mkdir()
+    (only_other / "index.csv").write_text(
+        "\n".join(
+            (tmp_path / "index.csv").read_text().splitlines()[:1]
+            + (tmp_path / "index.csv").read_text().splitlines()[1 + len(own) :]
+        )
+        + "\n"
+    )
+    summary = replay_falls(only_other, out=io.StringIO(), folds=5, copies=0)
+    assert summary["scored_by_shipped_model"] == summary["recordings"] == len(other)
+
+
+@needs_data
+def test_early_rejection_rules_out_most_activity_candidates() -> None:
+    """The shipped weights leave :func:`kernels.falls.conf_upper_bound` a real bound: on activity
+    recordings most candidates are ruled out without their full scoring, even with the free fall
+    taken at a loose 2 g (the kernel uses the window at the impact, which is tighter)."""
+    rows = read_index(DATA)
+    picked = subset(0, 60, seed=5)
+    results = replay_recordings(DATA, rows, FallParams(emit_all=True), picked)
+    params = FallParams().to_array()
+    feats = [d.details["features"] for r in results for d in r.detections]
+    assert len(feats) >= 60
+    bounds = np.array(
+        [
+            K.conf_upper_bound(
+                f["impact_spread_g"], f["peak_g"], f["posture_change_deg"], f["post_std_g"], f["pre_std_g"], 2.0, params
+            )
+            for f in feats
+        ]
+    )
+    assert np.all(np.isfinite(bounds))
+    assert (bounds < 0.5).mean() >= 0.4
