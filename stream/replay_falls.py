@@ -22,8 +22,8 @@ as the ~87 Hz ±2 g phone): the stand-in for elderly fallers, whose falls are so
 smaller posture changes than the young volunteers'.
 
 ``python -m stream.replay_falls DIR --augment`` also reports figures on augmented copies (random
-rotations, 20 Hz, irregular ~87 Hz clipped to ±2 g, softened impacts and posture changes at
-×0.5/×0.6 and the milder ×0.7/×0.8).
+rotations, 20 Hz, irregular ~87 Hz clipped to ±2 g, a lossy radio link, softened impacts and
+posture changes at ×0.5/×0.6 and the milder ×0.7/×0.8).
 """
 
 from __future__ import annotations
@@ -406,6 +406,20 @@ def to_phone_87hz(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rn
     return t2, np.clip(a2, -2.0, 2.0)
 
 
+def lossy(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
+    """A radio link that loses data: about one gap per 4 s of 0.1–1.5 s (a lost message), never the
+    impact itself (a detector cannot see an impact it never received), randomly rotated."""
+    keep = np.ones(t_s.shape[0], dtype=bool)
+    peak_t = t_s[int(np.argmax(np.linalg.norm(acc, axis=1)))]
+    start = t_s[0] + rng.exponential(4.0)
+    while start < t_s[-1]:
+        end = start + rng.uniform(0.1, 1.5)
+        if not start - 0.3 <= peak_t <= end + 0.3:
+            keep &= (t_s < start) | (t_s >= end)
+        start = end + rng.exponential(4.0)
+    return rotate(t_s[keep], acc[keep], rng)
+
+
 def clip_2g(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
     t2, a2 = rotate(t_s, acc, rng)
     return t2, np.clip(a2, -2.0, 2.0)
@@ -466,6 +480,7 @@ AUGMENTATIONS: dict[str, Transform] = {
     "20hz": to_20hz,
     "phone_87hz_2g": to_phone_87hz,
     "clipped_2g": clip_2g,
+    "lossy": lossy,
     "softened": soften,
     "softened_mild": soften_mild,
 }

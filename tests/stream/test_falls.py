@@ -165,7 +165,7 @@ def test_real_recordings_shipped_model() -> None:
 
 
 @needs_data
-@pytest.mark.parametrize("name", ["20hz", "phone_87hz_2g", "rotated", "softened", "softened_mild"])
+@pytest.mark.parametrize("name", ["20hz", "phone_87hz_2g", "rotated", "softened", "softened_mild", "lossy"])
 def test_real_recordings_augmented(name: str) -> None:
     rows = read_index(DATA)
     picked = subset(20, 20, seed=7)
