@@ -113,6 +113,8 @@ class Notice:
     title: str
     body: str
     extra: dict[str, Any] = field(default_factory=dict)
+    outbox_id: int | None = None
+    """Its row in ``notification_outbox`` once queued there."""
 
 
 class Notifier:

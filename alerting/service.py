@@ -25,7 +25,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -104,6 +104,11 @@ class AlertingConfig:
     policy: EscalationPolicy = field(default_factory=EscalationPolicy)
     timer_retries: int = 3
     timer_retry_s: float = 5.0
+    outbox_lease_s: float = 120.0
+    """A notification still unsent this long after its sender claimed it is sent by the next sweep
+    (the sender died or hung between the commit and the send)."""
+    outbox_sweep_s: float = 30.0
+    """How often the live timer loop sweeps the outbox."""
 
 
 def utc_now() -> datetime:
@@ -200,11 +205,20 @@ class AlertService:
         for row in rows:
             self._schedule(row["id"], row["due_at"])  # type: ignore[call-overload]
         log.info("alert timers restored", extra={"timers": len(rows)})
+        await self.sweep_outbox()
         return len(rows)
 
     async def run_timers(self, max_wait_s: float = 1.0) -> None:
-        """The live timer loop (the platform runs it as a task)."""
-        await self.scheduler.run_forever(max_wait_s)
+        """The live timer loop (the platform runs it as a task), with the outbox sweep beside it."""
+        await asyncio.gather(self.scheduler.run_forever(max_wait_s), self._sweep_forever())
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.outbox_sweep_s)
+            try:
+                await self.sweep_outbox()
+            except Exception:  # the database may be away; the next sweep tries again
+                log.exception("outbox sweep failed")
 
     async def tick(self) -> int:
         """Fire every timer due by ``clock()`` and wait for what they send; returns how many fired."""
@@ -289,6 +303,58 @@ class AlertService:
         except Exception:  # the alert is stored; a failed downlink must not lose it
             log.exception("downlink failed", extra={"device_id": device_id, "alert_id": command.get("alert_id")})
 
+    async def _queue_notice(self, conn: AsyncConnection[Any], notice: Notice, fx: _Effects, now: datetime) -> None:
+        """Write ``notice`` to the outbox inside the deciding transaction (claimed by this process)
+        and send it after the commit: if the process dies in between, a sweep sends it later."""
+        cursor = await conn.execute(
+            "INSERT INTO notification_outbox (alert_id, audience, recipient, urls, title, body, created_at, claimed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (
+                uuid.UUID(notice.alert_id),
+                notice.audience,
+                notice.recipient,
+                list(notice.urls),
+                notice.title,
+                notice.body,
+                now,
+                now,
+            ),
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        fx.notices.append(replace(notice, outbox_id=row["id"]))  # type: ignore[call-overload]
+
+    async def sweep_outbox(self) -> int:
+        """Send every outbox notification left unsent past the lease (its sender died or hung after
+        the commit); each is claimed first, so two processes never both take one over. Delivery is
+        at least once: a sender that died mid-send may have reached some channels already.
+        Returns how many were taken over."""
+        now = self.clock()
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE notification_outbox SET claimed_at = %s, attempts = attempts + 1"
+                " WHERE sent_at IS NULL AND claimed_at <= %s"
+                " RETURNING id, alert_id, audience, recipient, urls, title, body, attempts",
+                (now, now - timedelta(seconds=self.config.outbox_lease_s)),
+            )
+            rows = await cursor.fetchall()
+        for row in rows:
+            notice = Notice(
+                str(row["alert_id"]),  # type: ignore[call-overload]
+                row["audience"],  # type: ignore[call-overload]
+                row["recipient"],  # type: ignore[call-overload]
+                tuple(row["urls"]),  # type: ignore[call-overload]
+                row["title"],  # type: ignore[call-overload]
+                row["body"],  # type: ignore[call-overload]
+                outbox_id=row["id"],  # type: ignore[call-overload]
+            )
+            log.warning(
+                "notification taken over from the outbox",
+                extra={"alert_id": notice.alert_id, "audience": notice.audience, "attempt": row["attempts"]},  # type: ignore[call-overload]
+            )
+            self._background_task(self._deliver(notice))
+        return len(rows)
+
     async def _deliver(self, notice: Notice) -> None:
         try:
             results = await self.notifier.send(notice.urls, notice.title, notice.body)
@@ -307,7 +373,11 @@ class AlertService:
                             result.error,
                         ),
                     )
-        except Exception:
+                if notice.outbox_id is not None:
+                    await conn.execute(
+                        "UPDATE notification_outbox SET sent_at = %s WHERE id = %s", (self.clock(), notice.outbox_id)
+                    )
+        except Exception:  # left unsent in the outbox: the sweep after the lease sends it again
             log.exception("notification failed", extra={"alert_id": notice.alert_id, "audience": notice.audience})
 
     def _home_devices(self, alert: Alert, *extra: str) -> list[str]:
@@ -795,7 +865,8 @@ class AlertService:
                 f"Alert {alert.id} ({alert.kind}, resident {alert.resident_id}, area {alert.org_path or '/'})"
                 f" has not been answered for {waited} s. Open the console: {self.config.public_url}/"
             )
-            fx.notices.append(
+            await self._queue_notice(
+                conn,
                 Notice(
                     str(alert.id),
                     "supervisor",
@@ -803,7 +874,9 @@ class AlertService:
                     policy.supervisor_urls,
                     "12349: unanswered alert",
                     body,
-                )
+                ),
+                fx,
+                now,
             )
 
     async def _on_family(
@@ -957,9 +1030,10 @@ class AlertService:
                 f"12349 needs you: {alert.kind} alert for resident {alert.resident_id}. "
                 f"Accept or decline within {policy.responder_accept_s // 60} min: {link}"
             )
-            fx.notices.append(
-                Notice(str(alert.id), "responder", responder.username, responder.notify_urls, "12349 dispatch", body)
+            notice = Notice(
+                str(alert.id), "responder", responder.username, responder.notify_urls, "12349 dispatch", body
             )
+            await self._queue_notice(conn, notice, fx, now)
         return alert
 
     async def _reoffer(self, conn: AsyncConnection[Any], alert: Alert, fx: _Effects, now: datetime, why: str) -> Alert:
@@ -1109,9 +1183,8 @@ class AlertService:
             f"I am going over: {link}?do=going\n"
             f"I called, all is fine: {link}?do=fine\n"
         )
-        fx.notices.append(
-            Notice(str(alert.id), "family", contact.name, contact.urls, f"12349 alert: {alert.kind}", body)
-        )
+        notice = Notice(str(alert.id), "family", contact.name, contact.urls, f"12349 alert: {alert.kind}", body)
+        await self._queue_notice(conn, notice, fx, now)
         await self._audit(conn, alert.id, now, "system", "family notified", None, None, contact.name)
         fx.events.append(
             AlertEvent(AlertEventType.ESCALATED, alert, "system", now, {"step": "family", "contact": contact.name})

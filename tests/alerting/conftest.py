@@ -90,7 +90,7 @@ async def alerting_pool(services: TestServices) -> AsyncIterator[AsyncConnection
 
 TABLES = (
     "alerts, alert_triggers, alert_audit, alert_timers, escalation_policies, responders, dispatches,"
-    " notification_contacts, notification_deliveries"
+    " notification_contacts, notification_deliveries, notification_outbox"
 )
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
 
 from alerting import AlertState, EscalationPolicy, InvalidLink
 from alerting.links import LinkSigner
-from alerting.notify import Contact, redact
+from alerting.notify import Contact, Delivery, Notifier, redact
 from stream.detections import DetectionKind
 from tests.alerting.conftest import T0, FakeClock, ServiceFactory, advance, bus, detection
 from tests.alerting.receivers import smtp_server, webhook_server
@@ -99,6 +101,60 @@ async def test_failed_delivery_is_recorded_and_kinds_and_quiet_hours_are_respect
         ("Night worker", False, "skipped: quiet hours"),
     ]
     assert deliveries[2]["recipient"] == "Neighbour" and deliveries[2]["ok"] is False  # the receiver said 500
+
+
+class DeadSender(Notifier):
+    """A process that died between the commit and the send: its send never happens."""
+
+    async def send(self, urls: Sequence[str], title: str, body: str) -> list[Delivery]:
+        await asyncio.Event().wait()
+        return []
+
+
+async def test_a_notice_whose_sender_died_after_the_commit_is_sent_by_a_sweep_once(
+    make_service: ServiceFactory, clock: FakeClock
+) -> None:
+    dead = make_service(FAMILY)
+    dead.notifier = DeadSender()
+    await dead.restore()
+    async with webhook_server() as (hook, port):
+        await dead.set_contacts("res-1", [{"name": "Son", "urls": [f"json://127.0.0.1:{port}/hook"]}])
+        [raised] = await dead.raise_detections([detection()])
+        clock.advance(120)
+        assert await dead.scheduler.run_due() == 1  # the family step commits its notice ...
+        hanging = list(dead._background)
+        for task in hanging:  # ... and the process dies before sending it
+            task.cancel()
+        await asyncio.gather(*hanging, return_exceptions=True)
+        assert hook.requests == []
+
+        alive = make_service(FAMILY)
+        await alive.restore()  # restarted at once: within the lease the old sender may still be at it
+        assert await alive.sweep_outbox() == 0
+        clock.advance(alive.config.outbox_lease_s)
+        assert await alive.sweep_outbox() == 1
+        await alive.drain()
+        assert len(hook.requests) == 1 and "sos alert" in hook.requests[0]["json"]["message"]
+        clock.advance(3 * alive.config.outbox_lease_s)
+        assert await alive.sweep_outbox() == 0  # sent: never again
+        await alive.drain()
+        assert len(hook.requests) == 1
+    deliveries = await alive.deliveries(raised.alert.id)
+    assert [(d["recipient"], d["ok"]) for d in deliveries] == [("Son", True)]
+
+
+async def test_sent_notices_are_never_swept(make_service: ServiceFactory, clock: FakeClock) -> None:
+    service = make_service(FAMILY)
+    await service.restore()
+    async with webhook_server() as (hook, port):
+        await service.set_contacts("res-1", [{"name": "Son", "urls": [f"json://127.0.0.1:{port}/hook"]}])
+        await service.raise_detections([detection()])
+        await advance(service, clock, 120)
+        assert len(hook.requests) == 1
+        clock.advance(10 * service.config.outbox_lease_s)
+        assert await service.sweep_outbox() == 0
+        await service.drain()
+        assert len(hook.requests) == 1
 
 
 async def test_contacts_are_validated(service: object) -> None:
