@@ -26,7 +26,7 @@ A 1 s batch at 50 Hz is 322 bytes instead of ~2.5 kB of JSON.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -79,9 +79,7 @@ def decode_binary(payload: bytes) -> ImuBlock:
     offset = _HEADER.size
     expected = offset + (4 * n if flags & FLAG_OFFSETS else 0) + 6 * n
     if len(payload) != expected:
-        raise PayloadError(
-            Reject.MALFORMED, f"binary imu of {n} samples needs {expected} bytes, got {len(payload)}"
-        )
+        raise PayloadError(Reject.MALFORMED, f"binary imu of {n} samples needs {expected} bytes, got {len(payload)}")
     if flags & FLAG_OFFSETS:
         offsets = np.frombuffer(payload, dtype="<u4", count=n, offset=offset).astype(np.float64) / 10.0
         offset += 4 * n
@@ -133,5 +131,5 @@ def _block(t0: float, offsets: np.ndarray, acc: np.ndarray) -> ImuBlock:
     return ImuBlock(t_ms=t0 + offsets, acc=np.ascontiguousarray(acc, dtype=np.float32))
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)

@@ -59,11 +59,7 @@ def decode_state(
             out.append(Decoded(Stream.MOTION, ts_ms, {"occupancy": occupied}))
     if "contact" in body and _changed(previous, body, "contact"):
         out.append(Decoded(Stream.CONTACT, ts_ms, {"open": not as_bool(body["contact"], "contact")}))
-    env = {
-        name: as_bool(body[name], name)
-        for name in ENV_FIELDS
-        if name in body and _changed(previous, body, name)
-    }
+    env = {name: as_bool(body[name], name) for name in ENV_FIELDS if name in body and _changed(previous, body, name)}
     if env:
         out.append(Decoded(Stream.ENV, ts_ms, env))
     if "battery" in body and body["battery"] is not None and _changed(previous, body, "battery"):

@@ -33,8 +33,10 @@ def replay_falls(
 @replay_app.command("homes")
 def replay_homes(
     directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
-    inject: Annotated[int, typer.Option(help="per home, cut the log at N seeded daytime moments and time "
-                                        "the inactivity alert (0: off)")] = 0,
+    inject: Annotated[
+        int,
+        typer.Option(help="per home, cut the log at N seeded daytime moments and time the inactivity alert (0: off)"),
+    ] = 0,
     seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
 ) -> None:
     """One JSON line per alert raised while replaying each home's log; a summary line last."""
@@ -170,8 +172,16 @@ def bench_load(
 
     logs.configure(level="ERROR")
     mix = HomeMix(wearable_share=wearables, imu_hz=(imu_hz,) if imu_hz else (25.0, 50.0, 100.0))
-    run(get_settings(), homes, duration, json_output, press_rate_hz=press_rate, warmup_s=warmup, mix=mix,
-        bare_messages=bare)
+    run(
+        get_settings(),
+        homes,
+        duration,
+        json_output,
+        press_rate_hz=press_rate,
+        warmup_s=warmup,
+        mix=mix,
+        bare_messages=bare,
+    )
 
 
 @bench_app.command("scaling")

@@ -21,9 +21,7 @@ _LOCK_ID = 0x456C6465  # "Elde"
 
 async def open_pool(url: str, min_size: int = 2, max_size: int = 8) -> AsyncConnectionPool:
     """An open pool whose first connection has been made: a bad URL fails here, at start."""
-    pool = AsyncConnectionPool(
-        url, min_size=min_size, max_size=max_size, open=False, kwargs={"row_factory": dict_row}
-    )
+    pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False, kwargs={"row_factory": dict_row})
     await pool.open(wait=True, timeout=15)
     return pool
 
@@ -50,9 +48,7 @@ async def migrate(pool: AsyncConnectionPool, component: str) -> list[str]:
                 continue
             sql = resources.files(component).joinpath("migrations", name).read_text(encoding="utf-8")
             await conn.execute(sql)  # type: ignore[arg-type]
-            await conn.execute(
-                "INSERT INTO schema_migrations (component, name) VALUES (%s, %s)", (component, name)
-            )
+            await conn.execute("INSERT INTO schema_migrations (component, name) VALUES (%s, %s)", (component, name))
             applied.append(name)
             log.info("migration applied", extra={"component": component, "migration": name})
     return applied

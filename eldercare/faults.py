@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -255,7 +255,7 @@ async def press_all(
     rate_hz: float,
     log: PressLog,
     fault_at: int | None = None,
-    fault: Callable[[], Awaitable[None]] | None = None,
+    fault: Callable[[], Coroutine[Any, Any, None]] | None = None,
 ) -> None:
     """Each device presses once (seq 1, QoS 1). A publish that fails is retried, as firmware does."""
     address = BrokerAddress.parse(mqtt_url)

@@ -14,9 +14,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ELDERCARE_", env_file=".env", extra="ignore")
 
-    mqtt_url: str | None = Field(
-        None, description="mqtt://[user:password@]host[:port]; unset: embedded broker"
-    )
+    mqtt_url: str | None = Field(None, description="mqtt://[user:password@]host[:port]; unset: embedded broker")
     database_url: str | None = Field(None, description="postgresql://…; unset: embedded PostgreSQL")
     data_dir: Path = Field(Path("./data"), description="embedded database, broker state, secrets")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -116,7 +116,7 @@ def warm_up() -> float:
         t_ms=now + np.arange(100, dtype=np.float64) * 20.0,
         acc=np.tile(np.array([0.0, -1.0, 0.0], dtype=np.float32), (100, 1)),
     )
-    samples = [
+    samples: list[tuple[Stream, dict[str, Any], str, ImuBlock | None]] = [
         (Stream.ALARM, {"kind": "sos"}, "sos_button", None),
         (Stream.MOTION, {"occupancy": True}, "pir", None),
         (Stream.CONTACT, {"open": True}, "door", None),

@@ -153,10 +153,10 @@ class VitalsDetector:
         n_in = len(readings)
         ts = np.fromiter((e.ts_ms for e, _, _ in readings), dtype=np.int64, count=n_in)
         sig = np.fromiter((s for _, s, _ in readings), dtype=np.int64, count=n_in)
-        value = np.fromiter((v for _, _, v in readings), dtype=np.float64, count=n_in)
+        values = np.fromiter((v for _, _, v in readings), dtype=np.float64, count=n_in)
         out_i = np.zeros((2 * n_in, 3), dtype=np.int64)
         out_f = np.zeros((2 * n_in, 3), dtype=np.float64)
-        n = k.vitals_process(self.vi, self.vf, res, ts, sig, value, self.params, out_i, out_f)
+        n = k.vitals_process(self.vi, self.vf, res, ts, sig, values, self.params, out_i, out_f)
         out: list[Detection] = []
         for (i, rule, start), (v, threshold, extent) in zip(out_i[:n].tolist(), out_f[:n].tolist(), strict=True):
             event, s, _ = readings[i]

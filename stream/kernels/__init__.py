@@ -1,4 +1,6 @@
 """Numba kernels of the stream core: pure functions over arrays (no I/O, no clock reads)."""
 
-JIT = dict(cache=True, nogil=True, fastmath=False)
+from typing import Any
+
+JIT: dict[str, Any] = dict(cache=True, nogil=True, fastmath=False)
 """The one set of Numba flags every ``@njit`` kernel uses."""

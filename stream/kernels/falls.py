@@ -50,13 +50,14 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from stream.kernels import JIT as _JIT
 
-JIT = {**_JIT, "_nrt": False}
+JIT: dict[str, Any] = {**_JIT, "_nrt": False}
 """The package's Numba flags without the runtime's reference counting: these kernels allocate
 nothing (callers pass every array, including the ``work`` scratch), and the atomic increments and
 decrements on the arrays handed from one kernel to the next cost more than a 50 ms bin's work."""

@@ -12,13 +12,28 @@ H = 60 * M
 
 
 def status(t: int, device: str = "pir1", dtype: str = "pir", **values: object) -> Event:
-    return Event(device_id=device, resident_id="ann", stream=Stream.STATUS, ts_ms=t, received_ms=t,
-                 values=values, device_type=dtype)
+    return Event(
+        device_id=device,
+        resident_id="ann",
+        stream=Stream.STATUS,
+        ts_ms=t,
+        received_ms=t,
+        values=values,
+        device_type=dtype,
+    )
 
 
 def motion(t: int, device: str = "pir1") -> Event:
-    return Event(device_id=device, resident_id="ann", stream=Stream.MOTION, ts_ms=t, received_ms=t,
-                 values={"occupancy": True}, device_type="pir", location="hall")
+    return Event(
+        device_id=device,
+        resident_id="ann",
+        stream=Stream.MOTION,
+        ts_ms=t,
+        received_ms=t,
+        values={"occupancy": True},
+        device_type="pir",
+        location="hall",
+    )
 
 
 def test_last_will_offline_once_and_unmonitored() -> None:
@@ -38,8 +53,9 @@ def test_last_will_offline_once_and_unmonitored() -> None:
 def test_silence_by_device_class_only_for_heartbeat_devices() -> None:
     config = SupervisionConfig(silent_battery_s=2 * 3600, silent_mains_s=600)
     sup = DeviceSupervisor(config)
-    sup.process([status(0, battery=90), status(0, device="plug", dtype="plug", online=True),
-                 motion(0, device="quiet")], 0)
+    sup.process(
+        [status(0, battery=90), status(0, device="plug", dtype="plug", online=True), motion(0, device="quiet")], 0
+    )
     assert sup.advance(9 * M) == []
     found = sup.advance(11 * M)
     assert [(d.kind, d.device_id) for d in found] == [(DetectionKind.DEVICE_SILENT, "plug")]

@@ -13,8 +13,15 @@ S = 1000
 
 
 def reading(t: int, resident: str = "bob", **values: object) -> Event:
-    return Event(device_id="cuff", resident_id=resident, stream=Stream.VITALS, ts_ms=t, received_ms=t,
-                 values=values, device_type="vitals")
+    return Event(
+        device_id="cuff",
+        resident_id=resident,
+        stream=Stream.VITALS,
+        ts_ms=t,
+        received_ms=t,
+        values=values,
+        device_type="vitals",
+    )
 
 
 def test_spo2_needs_60_s_sustained_and_alerts_once() -> None:
@@ -53,8 +60,9 @@ def test_high_heart_rate_batch_equals_one_by_one() -> None:
 def test_personal_limits() -> None:
     det = VitalsDetector()
     det.set_limits("bob", "hr", 35.0, 130.0)
-    events = [reading(i * 10 * S, hr=38) for i in range(10)] + [reading(i * 10 * S, resident="eve", hr=38)
-                                                                   for i in range(10)]
+    events = [reading(i * 10 * S, hr=38) for i in range(10)] + [
+        reading(i * 10 * S, resident="eve", hr=38) for i in range(10)
+    ]
     found = det.process(events, 10**6)
     assert [d.resident_id for d in found] == ["eve"]
 
