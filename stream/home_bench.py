@@ -92,6 +92,26 @@ class ReferenceHome:
                 return self.c.margin * self.c.sample_min_s * math.exp((b + 1) * self.log_ratio)
         return self.c.margin * self.c.sample_min_s
 
+    def _presence_days(self, p: _Resident, h: int) -> float:
+        """Faded days at home around hour ``h`` (as ``presence_days``)."""
+        row = p.hist[k.PRESENCE_ROW, :, 0]
+        w = self.c.pool_w
+        total = w * float(row[(h - 1) % 24]) + float(row[h]) + w * float(row[(h + 1) % 24])
+        return total / (1.0 + 2.0 * w)
+
+    def _add_presence(self, p: _Resident, start: int, end: int) -> None:
+        """Hours at home by local hour (as ``_add_presence``; at most 48 hour segments)."""
+        shift = p.offset * 60_000
+        row = p.hist[k.PRESENCE_ROW, :, 0]
+        t = start
+        for _ in range(48):
+            if t >= end:
+                break
+            seg_end = min(end, ((t + shift) // 3_600_000 + 1) * 3_600_000 - shift)
+            h = self._hour(t, p.offset)
+            row[h] = np.float32(float(row[h]) + (seg_end - t) / 3_600_000)
+            t = seg_end
+
     def _add_span(self, p: _Resident, hc: int, start: int, end: int) -> None:
         """Elapsed silence at the end of each local hour ``[start, end)`` spans (as ``_add_span``)."""
         shift = p.offset * 60_000
@@ -116,6 +136,8 @@ class ReferenceHome:
             lim = self._learned(p, hc, self._hour(tau, p.offset), prior_s)
             if lim < 0:
                 return -1
+            if self._presence_days(p, self._hour(tau, p.offset)) < self.c.min_presence * (p.expo / k.EXPO_SCALE):
+                lim = max(lim, self.c.margin * floor_s)
             hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
             cand = max(tau, t0 + int(lim * 1000.0))
             if cand < hour_end:
@@ -254,6 +276,8 @@ class ReferenceHome:
                 gap_s = (t - p.last) / 1000
                 if p.ctx in HIST_INDEX:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
+                if p.ctx != k.CTX_AWAY:
+                    self._add_presence(p, p.last, t)
                 if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
                     if c.wake_window_lo_min <= m < c.wake_window_hi_min:

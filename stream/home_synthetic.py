@@ -4,9 +4,15 @@ Each home gets its own profile (drawn from the seed): which sensors it has (PIR 
 entrance door, bed and seat pressure pads, fridge/cupboard contacts, toilet flush; or contacts only,
 like van Kasteren's house A), wake-up and bed times with day-to-day variation, how still the resident
 sits (mean gap between PIR triggers while seated), naps (in bed or in an armchair), TV sessions,
-outings, night-time bathroom trips. Days are built from blocks (bathroom, meals, chores, sitting,
-naps, outings) between anchors (breakfast, lunch, dinner, bed); each block emits the events its
-room's sensors would produce. Everything is normal living, so every inactivity alert on these logs is
+outings, night-time bathroom trips. About one resident in four is a "commuter": away most weekday
+daytime hours on their own schedule (a day centre, volunteering, family: out through the entrance
+door after breakfast, back in the afternoon, on 3–5 fixed weekdays and not every week; some weekend
+days out too), at home on the other days, when they have ordinary quiet spells of up to about two
+hours in the late morning and afternoon (reading, TV, a doze in the armchair). Their home is rarely
+occupied at those hours, so the detector sees little evidence of what a normal day at home looks
+like there. Days are built from blocks (bathroom, meals, chores, sitting, naps, outings) between
+anchors (breakfast, lunch, dinner, bed); each block emits the events its room's sensors would
+produce. Everything is normal living, so every inactivity alert on these logs is
 false; :func:`stream.replay_homes.inject` cuts them to simulate a resident who stops moving.
 
 ``python -m stream.home_synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +35,7 @@ MIN = 60_000
 HOUR = 3_600_000
 DAY = 86_400_000
 Row = tuple[int, str, str, str, int]  # ts_ms, sensor, kind, location, state
+COMMUTER_SHARE = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +55,34 @@ class Profile:
     outing_p: float  # chance of an outing per free block
     night_trips: float  # mean bathroom trips per night
     tv_long: bool  # long TV sessions (up to ~3 h)
+    away_days: tuple[int, ...] = ()  # commuter: weekdays (0 = Monday) usually spent out
+    away_p: float = 0.0  # chance of going on one of those days
+    leave_h: float = 9.5  # usual time of leaving
+    back_h: float = 16.0  # usual time of coming back
+    quiet_p: float = 0.0  # chance per day at home of a long quiet spell (reading, TV, a doze)
+    weekend_out_p: float = 0.0  # commuter: chance of a weekend day out (family, friends, church, market)
+
+
+def commuter(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` as a commuter: away on 3–5 fixed weekdays (each kept with chance 0.7–0.95) and on up to
+    60 % of weekend days, leaving at 08:30–10:30 and back at 13:00–17:30, with long quiet spells on
+    the days at home."""
+    n_days = int(rng.integers(3, 6))
+    days = tuple(sorted(int(d) for d in rng.choice(5, size=n_days, replace=False)))
+    leave = float(rng.uniform(8.5, 10.5))
+    return dataclasses.replace(
+        p,
+        away_days=days,
+        away_p=float(rng.uniform(0.7, 0.95)),
+        leave_h=max(leave, p.wake_h + 1.0),
+        back_h=float(rng.uniform(13.0, 17.5)),
+        quiet_p=float(rng.uniform(0.4, 0.9)),
+        weekend_out_p=float(rng.uniform(0.0, 0.6)),
+    )
 
 
 def profile(rng: np.random.Generator) -> Profile:
+    """A resident who lives at home day in, day out (see :func:`commuter` for the others)."""
     return Profile(
         pir=bool(rng.random() < 0.85),
         bed_pad=bool(rng.random() < 0.7),
@@ -158,6 +191,22 @@ class _Day:
         self.pir("hall", back, back + 60_000, 0.3)
         return back + 60_000
 
+    def quiet(self, t: float) -> float:
+        """A long quiet spell in the armchair, 45–130 min: reading or TV (a PIR now and then), or a doze
+        or a seat out of the sensor's view (hardly any trigger: silent up to the whole spell)."""
+        return self.sit(t, self.rng.uniform(45, 130), gap_min=40.0 if self.rng.random() < 0.5 else 300.0)
+
+    def day_out(self, t: float, leave: float, back: float) -> float:
+        """Free time until ``leave``, then out through the entrance door until ``back``."""
+        t = self.free_time(t, leave)
+        t = max(t, leave)
+        self.move("hall", t)
+        self.contact("front_door", "door", "hall", t + 60_000)
+        back = max(back, t + 2 * HOUR)
+        self.contact("front_door", "door", "hall", back)
+        self.pir("hall", back, back + 60_000, 0.3)
+        return back + 60_000
+
     def free_time(self, t: float, until: float) -> float:
         """Blocks until ``until``: sitting, chores, the bathroom, now and then an outing."""
         while t < until - 10 * MIN:
@@ -173,7 +222,7 @@ class _Day:
                 t = self.sit(t, min(self.rng.uniform(20, longest), max(10.0, (until - t) / MIN)))
         return t
 
-    def day(self, day0: int, wake: float, bed: float, next_wake: float) -> None:
+    def day(self, day0: int, wake: float, bed: float, next_wake: float, away: bool = False) -> None:
         p, rng = self.p, self.rng
         if p.bed_pad:
             self.emit(wake, "bed", "bed", "bedroom", 0)
@@ -182,11 +231,24 @@ class _Day:
         t = self.bathroom(wake + 4 * MIN)
         t = self.kitchen(t, rng.uniform(15, 40))
         lunch = day0 + (12.5 + rng.normal(0, 0.4)) * HOUR
-        t = self.free_time(t, lunch)
-        t = self.kitchen(max(t, lunch), rng.uniform(20, 45))
-        if rng.random() < p.nap_p:
-            t = self.nap(t)
         dinner = day0 + (18.3 + rng.normal(0, 0.4)) * HOUR
+        if away:  # out for the day: lunch out, back in the afternoon
+            leave = day0 + (p.leave_h + rng.normal(0, 0.3)) * HOUR
+            back = day0 + (p.back_h + rng.normal(0, 0.5)) * HOUR
+            t = self.day_out(t, leave, min(back, dinner - HOUR))
+            if t < lunch:
+                t = self.free_time(t, lunch)
+                t = self.kitchen(max(t, lunch), rng.uniform(20, 45))
+        else:
+            if p.quiet_p > 0 and rng.random() < p.quiet_p:  # a quiet late morning
+                t = self.free_time(t, day0 + rng.uniform(9.5, 11.0) * HOUR)
+                t = self.quiet(t)
+            t = self.free_time(t, lunch)
+            t = self.kitchen(max(t, lunch), rng.uniform(20, 45))
+            if rng.random() < p.nap_p:
+                t = self.nap(t)
+            elif p.quiet_p > 0 and rng.random() < p.quiet_p:  # a quiet afternoon
+                t = self.quiet(self.free_time(t, t + rng.uniform(0.2, 2.5) * HOUR))
         t = self.free_time(t, dinner)
         t = self.kitchen(max(t, dinner), rng.uniform(20, 50))
         t = self.free_time(t, bed - 30 * MIN)
@@ -212,6 +274,10 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
     """One seeded home of ``days`` days (the log starts at local midnight ``start``)."""
     rng = np.random.default_rng(seed)
     p = profile(rng)
+    # the commuter draws come from a stream of their own, so the other profiles stay as they were
+    extra = np.random.default_rng([seed, 1])
+    if extra.random() < COMMUTER_SHARE:
+        p = commuter(p, extra)
     rows: list[Row] = []
     builder = _Day(p, rng, rows)
     t0 = iso_to_ms(start)
@@ -219,7 +285,12 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
     for d in range(days):
         day0 = t0 + d * DAY
         bed = day0 + (p.bed_h + rng.normal(0, p.bed_sd_h)) * HOUR
-        builder.day(day0, wakes[d], bed, wakes[d + 1])
+        weekday = (day0 // DAY + 3) % 7  # 1970-01-01 was a Thursday
+        if weekday >= 5:
+            away = p.weekend_out_p > 0 and extra.random() < p.weekend_out_p
+        else:
+            away = weekday in p.away_days and extra.random() < p.away_p
+        builder.day(day0, wakes[d], bed, wakes[d + 1], away)
     first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
     rows = sorted(r for r in rows if first <= r[0] <= last)
     entry = HomeEntry(f"{name}.csv", name, first, last)

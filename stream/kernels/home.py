@@ -12,6 +12,11 @@ State is columnar, one row per resident slot:
   log-spaced bins ``b = ⌊ln(L / sample_min_s) / ln(ρ)⌋``, ``ρ = (hist_max_s / sample_min_s)^(1/B)``,
   faded by ``decay`` per local day; ``si[r, S_EXPO]`` counts the days of history with the same
   fading (``D ← decay · D + 1`` per day), so ``counts / D`` are rates per day.
+- ``hist[r, PRESENCE_ROW, h, 0]`` (float32): the presence row, hours the resident spent at home
+  (in silences of any context but away: after the entrance door the home is empty) while the local
+  clock was in hour ``h``, faded with the counts; divided by the pool weight ``1 + 2w`` over rows
+  ``h−1, h, h+1`` it is the faded number of days with the resident at home around ``h``
+  (:func:`presence_days`). The other bins of the row stay 0.
 - ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
 
 Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``):
@@ -27,6 +32,18 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   but reaches 12:00, where the home is rarely that quiet, alerts at the hour it becomes unusual,
   and a silence that starts before the usual nap gets the nap hours' limit. Before that the
   conservative fixed limit of the context; at night the resting limits with ``night_floor_s``.
+- minimum evidence: the tail is counted per calendar day (``rate · D``), which is right for a home
+  that is occupied every day, but where the resident is usually out at an hour (a day centre on
+  weekdays), the few days at home there cannot show that a two-hour quiet spell is ordinary, and the
+  per-day rate of long silences is tiny whatever they do on those days: the limit falls to the
+  floor and an ordinary quiet afternoon at home alerts. The counts must exceed ``rate · D``; with
+  ``P`` days at home around the hour, a quiet spell must then come on more than ``rate · D / P`` of
+  those days to count as ordinary, which for small ``P / D`` no ordinary habit does (and a handful
+  of days is too few to tell). So in an hour whose window holds fewer than ``min_presence · D``
+  faded days of presence (:func:`presence_days`) the limit is at least ``margin · floor`` (the
+  floor itself treated as the usual silence, as with any learned one): without the evidence, the
+  limit is not lowered below what the floor alone would give. Homes occupied at that hour are
+  untouched; the share is relative to ``D``, so it holds from the end of the learning period on.
 - context: resting while the bed pad is occupied, or the seat pad at night, or when the last
   activity was in the bedroom at night, or at night after a night-time resting silence (a trip to
   the toilet from bed is followed by more sleep: without a bed pad, the toilet door is the last
@@ -75,6 +92,8 @@ CTX_SEATED = 4
 CTX_BEDROOM = 5  # up and about, the last activity in the bedroom by day (dressing, a nap without a bed pad)
 CTX_NAMES = ("active", "resting", "away", "bathroom", "seated", "bedroom")
 N_LEARNED = 4  # contexts with a learned histogram: active, resting, seated, bedroom (hist index below)
+PRESENCE_ROW = N_LEARNED  # hist[r, PRESENCE_ROW, h, 0]: faded hours at home (not away) in local hour h
+N_HIST_ROWS = N_LEARNED + 1
 
 # event codes
 EV_IGNORE = 0  # seen, not activity (PIR clearing, status)
@@ -150,13 +169,15 @@ P_SEAT_FIXED_S = 31
 P_SEAT_FLOOR_S = 32
 P_SEAT_CEIL_S = 33
 P_NIGHT_FLOOR_S = 34
-N_PARAMS = 35
+P_MIN_PRESENCE = 35  # share of the days of history at home around an hour below which its limit stays ≥ margin · floor
+N_PARAMS = 36
 EXPO_SCALE = 1_000_000.0
 
 
 def new_hist(capacity: int, hist_bins: int) -> np.ndarray:
-    """Fresh learned histograms: ``hist_bins`` length bins per learned context and local hour."""
-    return np.zeros((capacity, N_LEARNED, 24, hist_bins), dtype=np.float32)
+    """Fresh learned histograms: ``hist_bins`` length bins per learned context and local hour, and the
+    presence row (bin 0 used)."""
+    return np.zeros((capacity, N_HIST_ROWS, 24, hist_bins), dtype=np.float32)
 
 
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
@@ -274,6 +295,18 @@ def learned_threshold(
 
 
 @njit(**JIT)
+def presence_days(hist: np.ndarray, r: int, h: int, params: np.ndarray) -> float:
+    """Faded days with the resident at home around local hour ``h``: the presence row pooled over
+    ``h−1, h, h+1`` with the weights of :func:`learned_threshold`, divided by their sum ``1 + 2w``."""
+    w = params[P_POOL_W]
+    total = 0.0
+    for dh in range(-1, 2):
+        weight = 1.0 if dh == 0 else w
+        total += weight * hist[r, PRESENCE_ROW, (h + dh) % 24, 0]
+    return total / (1.0 + 2.0 * w)
+
+
+@njit(**JIT)
 def wake_deadline_min(wake: np.ndarray, r: int, n_wake: int, params: np.ndarray) -> int:
     """Local minute after which a resident still in bed is "not up": ``Q_wake + margin``, clamped."""
     if n_wake < params[P_WAKE_MIN_SAMPLES]:
@@ -330,6 +363,21 @@ def _add_span(hist: np.ndarray, r: int, hc: int, start: int, end: int, off: int,
 
 
 @njit(**JIT)
+def _add_presence(hist: np.ndarray, r: int, start: int, end: int, off: int) -> None:
+    """Add the time of ``[start, end)`` (epoch ms) at home to the presence row, in hours per local hour
+    (a silence longer than two days counts its first 48 hours)."""
+    shift = off * MIN_MS
+    t = start
+    for _ in range(48):
+        if t >= end:
+            break
+        hour_end = ((t + shift) // HOUR_MS + 1) * HOUR_MS - shift
+        seg_end = min(end, hour_end)
+        hist[r, PRESENCE_ROW, local_hour(t, off), 0] += (seg_end - t) / HOUR_MS
+        t = seg_end
+
+
+@njit(**JIT)
 def span_deadline(
     hist: np.ndarray,
     r: int,
@@ -351,7 +399,11 @@ def span_deadline(
     its start (no look-ahead: only the history so far): a silence that starts in a quiet hour but
     runs into hours where this home is rarely that quiet alerts there, and one that starts in a busy
     hour but runs into the after-lunch nap keeps going. Within an hour ``H`` the alert is at
-    ``t0 + margin · Q_H`` if that falls in ``H``, so the deadline is exact, not stepped."""
+    ``t0 + margin · Q_H`` if that falls in ``H``, so the deadline is exact, not stepped. In an hour
+    where the resident has been at home on fewer than ``min_presence · days`` (faded) days
+    (:func:`presence_days`) the limit is at least ``margin · floor``: a home that is usually empty
+    then has shown nothing about quiet spells at that hour, so its tiny per-day rate of long
+    silences is no evidence that they are unusual."""
     shift = off * MIN_MS
     end = t0 + int(ceil_s * 1000.0)
     tau = t0 + int(floor_s * 1000.0)
@@ -359,6 +411,9 @@ def span_deadline(
         lim = learned_threshold(hist, r, hc, local_hour(tau, off), prior_s, days, params)
         if lim < 0.0:
             return -1
+        h = local_hour(tau, off)
+        if presence_days(hist, r, h, params) < params[P_MIN_PRESENCE] * days:  # too little evidence here
+            lim = max(lim, params[P_MARGIN] * floor_s)
         hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
         cand = max(tau, t0 + int(lim * 1000.0))
         if cand < hour_end:
@@ -564,6 +619,8 @@ def home_process(
             hc = hist_index(ctx)
             if hc >= 0:
                 _add_span(hist, r, hc, last, t, off, params)
+            if ctx != CTX_AWAY:
+                _add_presence(hist, r, last, t, off)
             if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:

@@ -15,6 +15,7 @@ from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
 from stream.homelogs import iso_to_ms, load_homes, ms_to_iso
+from stream.kernels import home as k
 from stream.replay_homes import inject, replay_homes, summarise_trials
 from stream.supervision import DeviceSupervisor
 
@@ -217,3 +218,42 @@ def test_restores_a_snapshot_of_the_older_layout() -> None:
     second = HomeActivityDetector(utc_offset_min=0)
     second.restore(state)
     assert [d.key for d in second.advance(t + 6 * H)] == [f"inactivity:ann:{t}"]
+
+
+def test_restores_a_snapshot_without_the_presence_row_as_full_presence() -> None:
+    """Snapshots from before the minimum-evidence rule (4 histogram rows): the presence row comes
+    back as full presence (at home every faded day of history), so no hour is taken for sparse, and
+    the home keeps its learned limits; the real presence then builds up on top."""
+    config = HomeConfig()
+    first = HomeActivityDetector(config, utc_offset_min=0)
+    events = [motion(T0 + d * DAY + m * 60_000) for d in range(11) for m in range(7 * 60, 21 * 60, 20)]
+    events = [e for e in events if e.ts_ms < T0 + 10 * DAY + 13 * H]  # up to 12:40 on day 10
+    first.process(events, events[-1].ts_ms)
+    state = first.snapshot()
+    days = state["state"][0, k.S_EXPO] / k.EXPO_SCALE
+    assert days > 5 and state["hist"].shape[1] == k.N_HIST_ROWS
+    assert 0 < state["hist"][0, k.PRESENCE_ROW, 12, 0] <= days + 1e-3
+    old = dict(state)
+    old["hist"] = state["hist"][:, : k.N_LEARNED]
+    second = HomeActivityDetector(config, utc_offset_min=0)
+    second.restore(old)
+    assert np.allclose(second.hist[0, k.PRESENCE_ROW, :, 0], days)
+    assert second.hist[0, k.PRESENCE_ROW, :, 1:].sum() == 0.0
+    assert np.array_equal(second.hist[0, : k.N_LEARNED], state["hist"][0, : k.N_LEARNED])
+    # the same limit at 13:00 as a detector that had always counted presence (occupied every day)
+    t = events[-1].ts_ms + 20 * 60_000
+    first.process([motion(t)], t)
+    second.process([motion(t)], t)
+    assert second.si[0, k.S_THR] == first.si[0, k.S_THR] > 0
+    # and a restored detector with an empty presence row would have lifted it (the row matters)
+    third = HomeActivityDetector(config, utc_offset_min=0)
+    third.restore(state)
+    third.hist[0, k.PRESENCE_ROW] = 0.0
+    third.process([motion(t)], t)
+    assert third.si[0, k.S_THR] > first.si[0, k.S_THR]
+    # an even older snapshot without the days of history: full presence over the learning period
+    older = dict(old)
+    older["state"] = state["state"][:, :15]
+    fourth = HomeActivityDetector(config, utc_offset_min=0)
+    fourth.restore(older)
+    assert np.allclose(fourth.hist[0, k.PRESENCE_ROW, :, 0], config.learn_days)

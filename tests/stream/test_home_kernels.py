@@ -231,6 +231,7 @@ def test_deadline_comes_in_the_hour_the_silence_becomes_unusual() -> None:
     b_long, b_short = (int(np.log(s / config.sample_min_s) / log_ratio) for s in (3 * 3600, 15 * 60))
     hist[0, 0, 9:11, b_long] = 10.0
     hist[0, 0, 11:16, b_short] = 10.0
+    hist[0, k.PRESENCE_ROW, :, 0] = 10.0  # at home every day: no hour is sparse
     hour = 3_600_000
     t0 = DAY + 10 * hour + 40 * 60_000
     args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0, params)
@@ -278,3 +279,108 @@ def test_bedroom_by_day_and_back_to_bed_after_a_night_trip() -> None:
     ]
     data = _events(rows)
     assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def _busy_hist(config: HomeConfig, presence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ten days of history with only short (15 min) silences 08–20 h and ``presence`` days at home
+    in every hour."""
+    _, hist, _, params = _kernel_state(config, 1)
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
+    b_short = int(np.log(15 * 60 / config.sample_min_s) / log_ratio)
+    hist[0, 0, 8:20, b_short] = 10.0
+    hist[0, k.PRESENCE_ROW, :, 0] = presence
+    return hist, params
+
+
+def test_sparse_hours_keep_margin_times_floor_dense_hours_do_not() -> None:
+    """A home seldom occupied around 13:00 (1 of 10 days) has shown nothing about quiet spells
+    there: its limit stays ≥ margin × floor. Occupied every day, the same counts give the floor."""
+    config = HomeConfig()
+    hour = 3_600_000
+    t0 = DAY + 13 * hour
+    args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0)
+    floor_ms = int(config.active_floor_s * 1000)
+    lifted_ms = int(config.margin * config.active_floor_s * 1000)
+    dense, params = _busy_hist(config, 10.0)
+    assert k.span_deadline(dense, 0, 0, t0, 0, *args, params) == t0 + floor_ms
+    sparse, params = _busy_hist(config, 1.0)
+    due = k.span_deadline(sparse, 0, 0, t0, 0, *args, params)
+    assert due - t0 >= lifted_ms and due == t0 + lifted_ms
+    # the share is what counts: just above min_presence × days, the floor again
+    edge, params = _busy_hist(config, config.min_presence * 10.0 * 1.01)
+    assert k.span_deadline(edge, 0, 0, t0, 0, *args, params) == t0 + floor_ms
+    # switched off, a sparse hour gets the floor too
+    off = dataclasses.replace(config, min_presence=0.0)
+    assert k.span_deadline(sparse, 0, 0, t0, 0, *args, off.params()) == t0 + floor_ms
+    # the pooled presence of hours 12–14 (weights w, 1, w) over their sum
+    sparse[0, k.PRESENCE_ROW, 12, 0] = 4.0
+    w = config.pool_w
+    assert k.presence_days(sparse, 0, 13, params) == pytest.approx((4.0 * w + 1.0 + w) / (1 + 2 * w))
+
+
+def test_presence_counts_time_at_home_not_away_and_fades() -> None:
+    """10:00 activity, 11:00 out through the door, back 15:00 (door), 15:30 activity: one hour at
+    home in hour 10, none while out; a day later the row is faded like the counts."""
+    config = HomeConfig()
+    hour = 3_600_000
+    rows = [
+        (DAY + 10 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+        (DAY + 11 * hour, k.EV_DOOR, 1, k.ROOM_OTHER),
+        (DAY + 15 * hour, k.EV_DOOR, 1, k.ROOM_OTHER),
+        (DAY + 15 * hour + 30 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+        (DAY + 16 * hour + 15 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+    ]
+    data = _events(rows)
+    si, hist, wake, params = _kernel_state(config, 1)
+    out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
+    out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+    mon = np.ones(1, dtype=np.uint8)
+    k.home_process(
+        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
+    )
+    pres = hist[0, k.PRESENCE_ROW, :, 0]
+    assert pres[10] == 1.0 and pres[11:15].sum() == 0.0
+    assert pres[15] == pytest.approx(0.5) and pres[16] == pytest.approx(0.25)
+    assert hist[0, k.PRESENCE_ROW, :, 1:].sum() == 0.0
+    nxt = _events([(2 * DAY + 9 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)])
+    k.home_process(si, hist, wake, nxt.res, nxt.ts, nxt.code, nxt.value, nxt.room, nxt.pir, mon, params, out_i, out_f)
+    assert hist[0, k.PRESENCE_ROW, 10, 0] == pytest.approx(config.decay)
+
+
+def test_commuter_home_engages_the_rule_and_kernel_matches_reference() -> None:
+    """A synthetic resident out most weekday daytimes: the minimum-evidence rule changes some limits,
+    and the kernel still agrees with the reference twin event for event."""
+    from stream.home import HomeActivityDetector
+    from stream.home_synthetic import synthetic_home
+
+    seed = next(s for s in range(100) if synthetic_home("c", 3, s)[1].away_days)
+    log, profile = synthetic_home("c", 28, seed)
+    assert profile.away_days
+    a = HomeActivityDetector(HomeConfig(), utc_offset_min=0).arrays(log.events())
+    data = Synthetic(np.zeros_like(a.res), a.ts, a.code, a.value, a.room, a.pir)
+    thresholds = {}
+    for m in (0.0, HomeConfig().min_presence, 0.6):
+        config = dataclasses.replace(HomeConfig(), min_presence=m)
+        got = run_kernel(config, data, 1)
+        assert got == run_reference(config, data, 1)
+        thresholds[m] = _thresholds_along(config, data)
+    default = HomeConfig().min_presence
+    assert thresholds[0.0] != thresholds[default], "the commuter's sparse hours must engage the rule"
+    for lower, higher in ((0.0, default), (default, 0.6)):  # it only ever lifts limits
+        assert all(x <= y for x, y in zip(thresholds[lower], thresholds[higher], strict=True))
+
+
+def _thresholds_along(config: HomeConfig, data: Synthetic) -> list[int]:
+    """The limit of every silence, event by event."""
+    si, hist, wake, params = _kernel_state(config, 1)
+    mon = np.ones(1, dtype=np.uint8)
+    out_i = np.zeros((4, 5), dtype=np.int64)
+    out_f = np.zeros((4, 2), dtype=np.float64)
+    thr = []
+    for i in range(len(data)):
+        part = _slice(data, i, i + 1)
+        k.home_process(
+            si, hist, wake, part.res, part.ts, part.code, part.value, part.room, part.pir, mon, params, out_i, out_f
+        )
+        thr.append(int(si[0, k.S_THR]))
+    return thr

@@ -68,3 +68,56 @@ def test_injection_has_no_look_ahead_and_fast_path_agrees() -> None:
         _, _, alerts = evaluate_log(_truncated(log, trial.cut_ms), HomeConfig())
         due = [due for kind, start, due in alerts if start >= trial.last_activity_ms]
         assert due and abs(due[0] - trial.alert_ms) <= 60_000
+
+
+def _at_home_share(log: HomeLog, lo_h: float, hi_h: float, weekend: bool) -> float:
+    """Share of (week or weekend) days whose last activity before each half hour in ``[lo_h, hi_h)``
+    was not the entrance door, averaged over those half hours: roughly, being at home then."""
+    is_door = np.array([kind == "door" for kind in log.kind])
+    keep = is_door | (log.state == 1)  # a PIR clearing after the door shut is no sign of anyone
+    ts, is_door = log.ts_ms[keep], is_door[keep]
+    day0 = int(log.entry.first_ms) // 86_400_000
+    shares = []
+    for day in range(day0 + 1, int(log.entry.last_ms) // 86_400_000):
+        if ((day + 3) % 7 >= 5) != weekend:  # 1970-01-01 was a Thursday
+            continue
+        for half in np.arange(lo_h, hi_h, 0.5):
+            t = day * 86_400_000 + int(half * 3_600_000)
+            i = int(np.searchsorted(ts, t, side="right")) - 1
+            shares.append(0.0 if i >= 0 and is_door[i] else 1.0)
+    return float(np.mean(shares))
+
+
+def test_commuters_are_a_seeded_share_out_on_weekdays_and_quiet_at_home() -> None:
+    homes = [synthetic_home(f"h{i}", 28, 5000 + i) for i in range(40)]
+    commuters = [(log, p) for log, p in homes if p.away_days]
+    assert 0.1 <= len(commuters) / len(homes) <= 0.45  # about one in four
+    # varied: not one schedule copied
+    assert len({(p.away_days, round(p.leave_h, 2), round(p.back_h, 2)) for _, p in commuters}) == len(commuters)
+    again = synthetic_home("h0", 28, 5000)
+    assert np.array_equal(again[0].ts_ms, homes[0][0].ts_ms) and again[1] == homes[0][1]
+    weekday, weekend = [], []
+    for log, p in commuters:
+        assert p.quiet_p > 0 and 3 <= len(p.away_days) <= 5
+        weekday.append(_at_home_share(log, 11.0, 13.0, weekend=False))
+        weekend.append(_at_home_share(log, 11.0, 13.0, weekend=True))
+    stay = [_at_home_share(log, 11.0, 13.0, weekend=False) for log, p in homes if not p.away_days]
+    # out through the door most weekday middays, more at home on weekends, unlike the others
+    assert np.mean(weekday) < 0.4 and np.mean(weekend) > np.mean(weekday) + 0.1 and max(weekday) < 0.7
+    assert np.mean(stay) > np.mean(weekday) + 0.25
+
+
+def test_commuters_have_long_quiet_spells_at_home() -> None:
+    """On their days at home a commuter's daytime holds silences of an hour or more without a door."""
+    long_quiet = 0
+    for i in range(40):
+        log, p = synthetic_home(f"h{i}", 21, 7000 + i)
+        if not p.away_days:
+            continue
+        gaps = np.diff(log.ts_ms)
+        hours = (log.ts_ms[:-1] % 86_400_000) / 3_600_000
+        not_out = np.array([kind != "door" for kind in log.kind[:-1]])
+        long_quiet += int(
+            np.sum((gaps >= 3_600_000) & (gaps <= 2.5 * 3_600_000) & (hours >= 9) & (hours < 17) & not_out)
+        )
+    assert long_quiet >= 10
