@@ -276,7 +276,7 @@ class ReferenceHome:
                 gap_s = (t - p.last) / 1000
                 if p.ctx in HIST_INDEX:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
-                if p.ctx != k.CTX_AWAY:
+                if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
                 if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)

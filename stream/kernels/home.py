@@ -13,8 +13,10 @@ State is columnar, one row per resident slot:
   faded by ``decay`` per local day; ``si[r, S_EXPO]`` counts the days of history with the same
   fading (``D ← decay · D + 1`` per day), so ``counts / D`` are rates per day.
 - ``hist[r, PRESENCE_ROW, h, 0]`` (float32): the presence row, hours the resident spent at home
-  (in silences of any context but away: after the entrance door the home is empty) while the local
-  clock was in hour ``h``, faded with the counts; divided by the pool weight ``1 + 2w`` over rows
+  while the local clock was in hour ``h``, faded with the counts: every silence but one that began
+  and ended at the entrance door (out and back; a door does not tell going out from coming in, but
+  a silence after the door that ends with activity inside was spent at home: they had come in, or
+  only opened the door); divided by the pool weight ``1 + 2w`` over rows
   ``h−1, h, h+1`` it is the faded number of days with the resident at home around ``h``
   (:func:`presence_days`). The other bins of the row stay 0.
 - ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
@@ -619,7 +621,7 @@ def home_process(
             hc = hist_index(ctx)
             if hc >= 0:
                 _add_span(hist, r, hc, last, t, off, params)
-            if ctx != CTX_AWAY:
+            if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
             if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)

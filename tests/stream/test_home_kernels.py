@@ -320,7 +320,8 @@ def test_sparse_hours_keep_margin_times_floor_dense_hours_do_not() -> None:
 
 def test_presence_counts_time_at_home_not_away_and_fades() -> None:
     """10:00 activity, 11:00 out through the door, back 15:00 (door), 15:30 activity: one hour at
-    home in hour 10, none while out; a day later the row is faded like the counts."""
+    home in hour 10, none while out (door to door), but the half hour after coming in (door to
+    activity inside) counts; a day later the row is faded like the counts."""
     config = HomeConfig()
     hour = 3_600_000
     rows = [
@@ -340,7 +341,7 @@ def test_presence_counts_time_at_home_not_away_and_fades() -> None:
     )
     pres = hist[0, k.PRESENCE_ROW, :, 0]
     assert pres[10] == 1.0 and pres[11:15].sum() == 0.0
-    assert pres[15] == pytest.approx(0.5) and pres[16] == pytest.approx(0.25)
+    assert pres[15] == pytest.approx(1.0) and pres[16] == pytest.approx(0.25)
     assert hist[0, k.PRESENCE_ROW, :, 1:].sum() == 0.0
     nxt = _events([(2 * DAY + 9 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)])
     k.home_process(si, hist, wake, nxt.res, nxt.ts, nxt.code, nxt.value, nxt.room, nxt.pir, mon, params, out_i, out_f)
@@ -365,6 +366,19 @@ def test_commuter_home_engages_the_rule_and_kernel_matches_reference() -> None:
         assert got == run_reference(config, data, 1)
         thresholds[m] = _thresholds_along(config, data)
     default = HomeConfig().min_presence
+    # the learned state itself, presence row included, is the same in kernel and reference
+    si, hist, wake, params = _kernel_state(HomeConfig(), 1)
+    out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
+    out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+    mon = np.ones(1, dtype=np.uint8)
+    k.home_process(
+        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
+    )
+    ref = ReferenceHome(HomeConfig(), 1)
+    ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, mon)
+    assert np.array_equal(hist[0], ref.residents[0].hist)
+    pres = hist[0, k.PRESENCE_ROW, :, 0]
+    assert pres[12] < default * si[0, k.S_EXPO] / k.EXPO_SCALE < pres[20], "out at noon, in at 8 pm"
     assert thresholds[0.0] != thresholds[default], "the commuter's sparse hours must engage the rule"
     for lower, higher in ((0.0, default), (default, 0.6)):  # it only ever lifts limits
         assert all(x <= y for x, y in zip(thresholds[lower], thresholds[higher], strict=True))
