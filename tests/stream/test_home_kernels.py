@@ -163,14 +163,23 @@ def _events(rows: list[tuple[int, int, int, int]]) -> Synthetic:
     )
 
 
-def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
-    si, hist, wake, params = _kernel_state(config, 1)
+def _run_one_home(
+    config: HomeConfig, data: Synthetic, state: tuple[np.ndarray, ...] | None = None
+) -> tuple[np.ndarray, ...]:
+    """The kernel over one monitored home's events, from ``state`` (default: new); returns the
+    state ``(si, hist, wake, params)`` afterwards."""
+    si, hist, wake, params = state or _kernel_state(config, 1)
     out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
     out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
     mon = np.ones(1, dtype=np.uint8)
     k.home_process(
         si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
     )
+    return si, hist, wake, params
+
+
+def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
+    si = _run_one_home(config, data)[0]
     return int(si[0, k.S_THR]), int(si[0, k.S_LEARNED])
 
 
@@ -331,20 +340,14 @@ def test_presence_counts_time_at_home_not_away_and_fades() -> None:
         (DAY + 15 * hour + 30 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
         (DAY + 16 * hour + 15 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
     ]
-    data = _events(rows)
-    si, hist, wake, params = _kernel_state(config, 1)
-    out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
-    out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
-    mon = np.ones(1, dtype=np.uint8)
-    k.home_process(
-        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
-    )
+    state = _run_one_home(config, _events(rows))
+    hist = state[1]
     pres = hist[0, k.PRESENCE_ROW, :, 0]
     assert pres[10] == 1.0 and pres[11:15].sum() == 0.0
     assert pres[15] == pytest.approx(1.0) and pres[16] == pytest.approx(0.25)
     assert hist[0, k.PRESENCE_ROW, :, 1:].sum() == 0.0
     nxt = _events([(2 * DAY + 9 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)])
-    k.home_process(si, hist, wake, nxt.res, nxt.ts, nxt.code, nxt.value, nxt.room, nxt.pir, mon, params, out_i, out_f)
+    _run_one_home(config, nxt, state)
     assert hist[0, k.PRESENCE_ROW, 10, 0] == pytest.approx(config.decay)
 
 
