@@ -288,6 +288,31 @@ def fold_models(
     return models
 
 
+def own_subject_models(
+    directory: Path,
+    rows: Sequence[RecordingInfo],
+    base: FallParams,
+    folds: int,
+    *,
+    transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    err: TextIO | None = None,
+    label: str = "",
+) -> list[tuple[list[str], tuple[float, ...]]]:
+    """Subject-wise fold models over the shipped model's own subjects in ``rows``
+    (:func:`trained_on`; at most one fold per subject), each fitted on the other such subjects'
+    candidates (:func:`train_candidates`); empty when ``rows`` holds none of them."""
+    seen = [i for i, r in enumerate(rows) if trained_on(r)]
+    if not seen:
+        return []
+    seen_rows = [rows[i] for i in seen]
+    folds = min(folds, len({r.subject for r in seen_rows}))
+    candidates = train_candidates(
+        directory, rows, base, transform=transform, copies=copies, indices=seen, err=err, label=label
+    )
+    return fold_models(seen_rows, candidates, folds, rows)
+
+
 def evaluate(
     directory: Path,
     *,
@@ -328,20 +353,10 @@ def evaluate(
         results = replay_recordings(directory, rows, base, unseen, transform=transform, err=err, label=label)
     if not seen:
         return sorted(results, key=lambda r: r.index), [base.weights]
-    seen_rows = [rows[i] for i in seen]
-    folds = min(folds, len({r.subject for r in seen_rows}))
     if models is None:
-        candidates = train_candidates(
-            directory,
-            rows,
-            base,
-            transform=train_transform or transform,
-            copies=copies,
-            indices=seen,
-            err=err,
-            label=label,
+        models = own_subject_models(
+            directory, rows, base, folds, transform=train_transform or transform, copies=copies, err=err, label=label
         )
-        models = fold_models(seen_rows, candidates, folds, rows)
     for k, (held_out, w) in enumerate(models):
         test = [i for i in seen if rows[i].subject in held_out]
         _progress(err, f"{label}fold {k + 1}/{len(models)}: {len(test)} held-out recordings of {held_out}")
@@ -506,12 +521,7 @@ def augmented_report(
         rows = read_index(directory)
         if limit > 0:
             rows = rows[:limit]
-        seen = [i for i, r in enumerate(rows) if trained_on(r)]
-        seen_rows = [rows[i] for i in seen]
-        if seen:
-            folds = min(folds, len({r.subject for r in seen_rows}))
-            candidates = train_candidates(directory, rows, base, copies=copies, indices=seen, err=err)
-            models = fold_models(seen_rows, candidates, folds, rows)
+        models = own_subject_models(directory, rows, base, folds, copies=copies, err=err)
     report: dict[str, dict[str, Any]] = {}
     for name in names:
         results, _ = evaluate(

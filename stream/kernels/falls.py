@@ -253,15 +253,13 @@ def _bin_magnitudes(d2: np.ndarray, dn: np.ndarray, mag: np.ndarray) -> None:
         mag[q] = math.sqrt(d2[q]) / (n if n >= 1.0 else 1.0)
 
 
-@njit(**JIT)
-def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray) -> None:
-    """Step 4 of the module docstring for an impact in bin ``ib`` (``imp_max`` its ``|a|²``) on
-    closed bins up to ``last``: ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
-    samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5).
-
-    Window sums live in scalars (stores to ``work`` would force reloads of ``ring``, which LLVM
-    cannot prove distinct); the arithmetic is operation for operation that of the reference twin."""
-    # gravity before the impact
+@njit(**JIT, inline="always")
+def _posture(ring: np.ndarray, s: int, ib: int, last: int) -> tuple[float, float, float, float, float, float]:
+    """Gravity before and after an impact in bin ``ib`` on closed bins up to ``last`` (step 4):
+    ``g0`` = mean vector over bins ``[ib − 60, ib − 21]`` (else all bins up to ``ib − 6``), ``g1``
+    over ``[ib + 30, last]``. Returns ``(pre std, post std, post samples, |g0|, |g1|, θ)``: the
+    windows' spreads (g), the post window's sample count, ``|g0|`` and ``|g1|`` (g) and the posture
+    change ``θ`` (deg, 0 unless both magnitudes are above 0)."""
     wx, wy, wz, wn, ws = _win5(ring, s, ib - PRE_LO - 1, ib - PRE_HI)
     if wn < 3.0:
         wx, wy, wz, wn, ws = _win5(ring, s, -1, ib - 6)
@@ -270,19 +268,15 @@ def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work:
     if n0 >= 1.0:
         g0x, g0y, g0z = wx / n0, wy / n0, wz / n0
     pre_std = _std5(wx, wy, wz, wn, ws)
-    # after the impact
     n1 = 0.0
     g1x, g1y, g1z = 0.0, 0.0, 0.0
-    post_std, coverage, post_act = 0.0, 0.0, 0.0
+    post_std = 0.0
     if last >= ib + POST_LO:
         wx, wy, wz, wn, ws = _win5(ring, s, ib + POST_LO - 1, last)
         n1 = wn
         if n1 >= 1.0:
             g1x, g1y, g1z = wx / n1, wy / n1, wz / n1
         post_std = _std5(wx, wy, wz, wn, ws)
-        filled = _cum(ring, s, last, R_FILL) - _cum(ring, s, ib + POST_LO - 1, R_FILL)
-        coverage = filled / (last + 1.0 - ib - POST_LO)
-        post_act = _var_max(ring, s, ib + POST_LO + SPREAD_BINS - 1, last)
     m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
     m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
     posture = 0.0
@@ -290,10 +284,27 @@ def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work:
         c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
         c = min(1.0, max(-1.0, c))
         posture = math.degrees(math.acos(c))
+    return pre_std, post_std, n1, m0, m1, posture
+
+
+@njit(**JIT)
+def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray) -> None:
+    """Step 4 of the module docstring for an impact in bin ``ib`` (``imp_max`` its ``|a|²``) on
+    closed bins up to ``last``: ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
+    samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5).
+
+    Window sums live in scalars (stores to ``work`` would force reloads of ``ring``, which LLVM
+    cannot prove distinct); the arithmetic is operation for operation that of the reference twin."""
+    pre_std, post_std, n1, m0, m1, posture = _posture(ring, s, ib, last)
+    coverage, post_act = 0.0, 0.0
+    if last >= ib + POST_LO:
+        filled = _cum(ring, s, last, R_FILL) - _cum(ring, s, ib + POST_LO - 1, R_FILL)
+        coverage = filled / (last + 1.0 - ib - POST_LO)
+        post_act = _var_max(ring, s, ib + POST_LO + SPREAD_BINS - 1, last)
     impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
     ff = 1e18
     for j in range(ib - 20, ib + 1):
-        wx, wy, wz, wn, ws = _win5(ring, s, j - 4, j)
+        wx, wy, wz, wn, _ = _win5(ring, s, j - 4, j)
         if wn >= 1.0:
             ff = min(ff, (wx * wx + wy * wy + wz * wz) / (wn * wn))
     # descent speed: the largest drop of the integral of (|bin mean| − |g0|); the bins' |mean|
@@ -430,34 +441,11 @@ def cannot_fall(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, pa
     Free fall is bounded by the window ``(ib − 4, ib]`` (one of those it is the minimum over; it
     holds the impact sample). Skips the scans of free fall, descent and post activity."""
     thresh = params[P_THRESH]
-    wx, wy, wz, wn, ws = _win5(ring, s, ib - PRE_LO - 1, ib - PRE_HI)
-    if wn < 3.0:
-        wx, wy, wz, wn, ws = _win5(ring, s, -1, ib - 6)
-    n0 = wn
-    g0x, g0y, g0z = 0.0, 0.0, 0.0
-    if n0 >= 1.0:
-        g0x, g0y, g0z = wx / n0, wy / n0, wz / n0
-    pre_std = _std5(wx, wy, wz, wn, ws)
-    n1 = 0.0
-    g1x, g1y, g1z = 0.0, 0.0, 0.0
-    post_std = 0.0
-    if last >= ib + POST_LO:
-        wx, wy, wz, wn, ws = _win5(ring, s, ib + POST_LO - 1, last)
-        n1 = wn
-        if n1 >= 1.0:
-            g1x, g1y, g1z = wx / n1, wy / n1, wz / n1
-        post_std = _std5(wx, wy, wz, wn, ws)
-    m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
-    m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
+    pre_std, post_std, n1, m0, _, posture = _posture(ring, s, ib, last)
     if n1 < 1.0 or m0 == 0.0:
         return thresh > 0.0  # vetoed: confidence 0
-    posture = 0.0
-    if m1 > 0.0:
-        c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
-        c = min(1.0, max(-1.0, c))
-        posture = math.degrees(math.acos(c))
     impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
-    wx, wy, wz, wn, ws = _win5(ring, s, ib - 4, ib)
+    wx, wy, wz, wn, _ = _win5(ring, s, ib - 4, ib)
     if wn < 1.0:
         return False
     ff_hi = math.sqrt((wx * wx + wy * wy + wz * wz) / (wn * wn))
