@@ -25,7 +25,7 @@ def replay_falls(
     limit: Annotated[int, typer.Option(help="only the first N recordings (0: all)")] = 0,
 ) -> None:
     """One JSON line per recording with the falls found; a summary line when labels exist."""
-    from stream.replay_falls import replay_falls as run
+    from lab.falls.replay import replay_falls as run
 
     run(directory, out=sys.stdout, folds=folds, limit=limit)
 
@@ -40,7 +40,7 @@ def replay_homes(
     seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
 ) -> None:
     """One JSON line per alert raised while replaying each home's log; a summary line last."""
-    from stream.replay_homes import replay_homes as run
+    from lab.homes.replay import replay_homes as run
 
     run(directory, out=sys.stdout, inject_n=inject, seed=seed)
 
@@ -48,7 +48,7 @@ def replay_homes(
 @bench_app.command("stream")
 def bench_stream(json_output: JsonFlag = False) -> None:
     """Kernel throughput beside the NumPy reference, and the JIT cost."""
-    from eldercare.bench.stream import run
+    from lab.bench.stream import run
 
     run(json_output=json_output)
 
@@ -61,8 +61,8 @@ def bench_e2e(
 ) -> None:
     """SOS press → console websocket latency, beside the bare broker round trip."""
     from eldercare import logs
-    from eldercare.bench.e2e import run
     from eldercare.settings import get_settings
+    from lab.bench.e2e import run
 
     logs.configure(level="WARNING")
     run(get_settings(), presses, rate, json_output)
@@ -84,8 +84,8 @@ def bench_sla(
 ) -> None:
     """A simulated day through the real AlertService: share answered within 60 s / 180 s, time to scene."""
     from eldercare import logs
-    from eldercare.bench.sla import run
     from eldercare.settings import get_settings
+    from lab.bench.sla import run
 
     logs.configure(level="ERROR")
     run(database_url or get_settings().database_url, alerts, operators, seed, json_output)
@@ -100,8 +100,8 @@ def bench_faults(
 ) -> None:
     """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload: lost/duplicates."""
     from eldercare import logs
-    from eldercare.bench.faults import run
     from eldercare.settings import get_settings
+    from lab.bench.faults import run
 
     logs.configure(level="CRITICAL")
     run(get_settings(), presses, outage, rate, json_output)
@@ -167,8 +167,8 @@ def bench_load(
     from firmware_sim.fleet import HomeMix
 
     from eldercare import logs
-    from eldercare.bench.load import run
     from eldercare.settings import get_settings
+    from lab.bench.load import run
 
     logs.configure(level="ERROR")
     mix = HomeMix(wearable_share=wearables, imu_hz=(imu_hz,) if imu_hz else (25.0, 50.0, 100.0))
@@ -198,8 +198,8 @@ def bench_scaling(
     from firmware_sim.fleet import HomeMix
 
     from eldercare import logs
-    from eldercare.bench.scaling import run
     from eldercare.settings import get_settings
+    from lab.bench.scaling import run
 
     logs.configure(level="ERROR")
     counts = [int(n) for n in homes.split(",") if n.strip()]

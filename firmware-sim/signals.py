@@ -2,7 +2,7 @@
 
 Daily activity is a loop of gentle elderly activity recordings (SisFall SE subjects: walking,
 sitting down and getting up, lying down, bending) and a fall is a real fall recording (SisFall SA
-subjects, F01–F15), both read with :mod:`stream.recordings`, low-pass filtered and resampled to the
+subjects, F01–F15), both read with :mod:`lab.falls.recordings`, low-pass filtered and resampled to the
 device's rate, and turned by the device's own orientation (devices are worn every which way). When
 the recordings are not on this machine a synthetic walk and fall stand in, so the simulator still
 runs anywhere.
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from stream.recordings import RecordingInfo, load_recording, read_index
+from lab.falls.recordings import RecordingInfo, load_recording, read_index
 
 GENTLE_ACTIVITIES = frozenset({"D01", "D05", "D07", "D09", "D12", "D14", "D15", "D16"})
 """SisFall activities an older person does all day: walk, stairs, sit and stand, lie down, bend."""

@@ -50,7 +50,7 @@ BATHROOM_NAMES = frozenset({"bathroom", "toilet", "wc", "restroom", "shower"})
 BEDROOM_NAMES = frozenset({"bedroom", "bed"})
 MIN_PRESENCE = 0.35
 """Default ``HomeConfig.min_presence``, chosen on synthetic homes with commuters only (seeds 0–3 of
-``python -m stream.home_eval --homes 12 --days 35 --inject 30``; 0 to 0.6 in steps of 0.05–0.1): the
+``python -m lab.homes.eval --homes 12 --days 35 --inject 30``; 0 to 0.6 in steps of 0.05–0.1): the
 knee, where false alerts stop falling (0.0435 → 0.0376 per home-day on average, 0.35 → 0.40 gains
 nothing) while the mean delay has risen little (6206 → 6293 s; from 0.45 on it climbs fast).
 Held-out seeds 7, 8, 21–23: ≤ 0.043 false alerts per home-day, mean delay ≤ 6950 s."""

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from alerting.scheduler import Scheduler
-from eldercare.bench.sla import simulate
+from lab.bench.sla import simulate
 from tests.alerting.conftest import T0, FakeClock
 from tests.services import TestServices
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from lab.falls.recordings import load_recording, read_index
 from registry.store import DeviceRecord, ResidentRecord
-from stream.recordings import load_recording, read_index
 from tests.browser.test_i18n import english_leftovers, load
 from tests.harness import ADMIN, Harness, eventually, mqtt_client, publish, running_platform, shared_data
 from tests.services import TestServices

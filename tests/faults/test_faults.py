@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eldercare import faults
+from lab import faults
 from tests.services import TestServices
 
 pytestmark = pytest.mark.faults

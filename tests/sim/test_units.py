@@ -11,7 +11,7 @@ from firmware_sim.home import Routine, plan_day
 from firmware_sim.kinds import z2m_state
 from firmware_sim.mqtt import Will, connect_packet, publish_packet
 
-from eldercare.bench.scaling import largest_holding, plot
+from lab.bench.scaling import largest_holding, plot
 
 
 def test_a_day_runs_from_waking_to_the_next_wake_up_in_order_and_varies() -> None:

@@ -1,4 +1,4 @@
-"""The fall kernels against their plain-NumPy reference twin (stream.falls_bench.reference_falls)."""
+"""The fall kernels against their plain-NumPy reference twin (lab.falls.bench.reference_falls)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from lab.falls.bench import reference_falls
 from stream.falls import FallParams
-from stream.falls_bench import reference_falls
 from stream.kernels import falls as K
 from tests.stream.fall_signals import scenario
 

@@ -12,17 +12,18 @@ import numpy as np
 import pytest
 
 from devices.events import Event, ImuBlock, Stream
-from stream.core import StreamCore, default_detectors
-from stream.detections import Detection, DetectionKind
-from stream.falls import FallDetector, FallParams, fit_weights, phi_features
-from stream.kernels import falls as K
-from stream.recordings import parse_csv, read_index
-from stream.replay_falls import (
+from lab.falls.fit import fit_weights, phi_features
+from lab.falls.recordings import parse_csv, read_index
+from lab.falls.replay import (
     AUGMENTATIONS,
     replay_falls,
     replay_recordings,
     summarise,
 )
+from stream.core import StreamCore, default_detectors
+from stream.detections import Detection, DetectionKind
+from stream.falls import FallDetector, FallParams
+from stream.kernels import falls as K
 from tests.stream.fall_signals import scenario
 
 REPO = Path(__file__).resolve().parents[2]

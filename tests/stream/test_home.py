@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 
 from devices.events import Event, Stream
+from lab.homes.logs import iso_to_ms, load_homes, ms_to_iso
+from lab.homes.replay import inject, replay_homes, summarise_trials
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
-from stream.homelogs import iso_to_ms, load_homes, ms_to_iso
 from stream.kernels import home as k
-from stream.replay_homes import inject, replay_homes, summarise_trials
 from stream.supervision import DeviceSupervisor
 
 H = 3_600_000

@@ -1,4 +1,4 @@
-"""The home-activity kernels against their plain-Python reference twin (stream.home_bench)."""
+"""The home-activity kernels against their plain-Python reference twin (lab.homes.bench)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from lab.homes.bench import ReferenceHome, Synthetic, run_kernel, run_reference, synthetic_homes
 from stream.home import HomeConfig
-from stream.home_bench import ReferenceHome, Synthetic, run_kernel, run_reference, synthetic_homes
 from stream.kernels import home as k
 
 DAY = 86_400_000
@@ -354,8 +354,8 @@ def test_presence_counts_time_at_home_not_away_and_fades() -> None:
 def test_commuter_home_engages_the_rule_and_kernel_matches_reference() -> None:
     """A synthetic resident out most weekday daytimes: the minimum-evidence rule changes some limits,
     and the kernel still agrees with the reference twin event for event."""
+    from lab.homes.synthetic import synthetic_home
     from stream.home import HomeActivityDetector
-    from stream.home_synthetic import synthetic_home
 
     seed = next(s for s in range(100) if synthetic_home("c", 3, s)[1].away_days)
     log, profile = synthetic_home("c", 28, seed)

@@ -1,4 +1,4 @@
-"""Synthetic homes (stream.home_synthetic), the fast evaluation (stream.home_eval) and honest injection."""
+"""Synthetic homes (lab.homes.synthetic), the fast evaluation (lab.homes.eval) and honest injection."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.homes.eval import evaluate, evaluate_log
+from lab.homes.logs import HomeLog, load_homes
+from lab.homes.replay import inject, last_activity_ms, replay_homes
+from lab.homes.synthetic import synthetic_home, synthetic_set, write_log_set
 from stream.home import HomeConfig
-from stream.home_eval import evaluate, evaluate_log
-from stream.home_synthetic import synthetic_home, synthetic_set, write_log_set
-from stream.homelogs import HomeLog, load_homes
-from stream.replay_homes import inject, last_activity_ms, replay_homes
 
 
 def test_synthetic_homes_are_seeded_and_varied() -> None:

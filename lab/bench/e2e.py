@@ -25,12 +25,12 @@ from psycopg import sql
 
 from api import create_app
 from api.security import TokenIssuer
-from eldercare.bench.report import emit, percentiles_ms, progress
 from eldercare.db import open_pool
 from eldercare.embedded import free_port, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
+from lab.report import emit, percentiles_ms, progress
 from registry.store import DeviceRecord, ResidentRecord
 
 

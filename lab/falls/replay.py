@@ -21,7 +21,7 @@ The fold models (and the shipped weights, ``--fit``) train on the recordings as 
 as the ~87 Hz ±2 g phone): the stand-in for elderly fallers, whose falls are softer and end in
 smaller posture changes than the young volunteers'.
 
-``python -m stream.replay_falls DIR --augment`` also reports figures on augmented copies (random
+``python -m lab.falls.replay DIR --augment`` also reports figures on augmented copies (random
 rotations, 20 Hz, irregular ~87 Hz clipped to ±2 g, a lossy radio link, softened impacts and
 posture changes at ×0.5/×0.6 and the milder ×0.7/×0.8).
 """
@@ -41,11 +41,12 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event, ImuBlock, Stream
+from lab.falls.fit import fit_weights
+from lab.falls.recordings import RecordingInfo, load_recording, read_index
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import SHIPPED_SUBJECTS, FallDetector, FallParams, fit_weights, subject_key
+from stream.falls import SHIPPED_SUBJECTS, FallDetector, FallParams, subject_key
 from stream.kernels import falls as K
-from stream.recordings import RecordingInfo, load_recording, read_index
 
 EPOCH_MS = 1_700_000_000_000
 """Simulated wall-clock start of every recording (epoch ms)."""

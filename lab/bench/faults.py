@@ -1,4 +1,4 @@
-"""``eldercare bench faults``: the fault scenarios of :mod:`eldercare.faults` with a table of results."""
+"""``eldercare bench faults``: the fault scenarios of :mod:`lab.faults` with a table of results."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from eldercare import faults
-from eldercare.bench.report import emit, progress
 from eldercare.embedded import resolve_services
 from eldercare.settings import Settings
+from lab import faults
+from lab.report import emit, progress
 
 
 async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: float) -> list[faults.FaultResult]:

@@ -41,8 +41,8 @@ from typing import Any
 from alerting import AlertBus, AlertEvent, AlertingConfig, AlertService, AlertState, EscalationPolicy
 from alerting.model import CANCELLABLE_KINDS
 from alerting.reports import sla_report
-from eldercare.bench.report import emit, progress
 from eldercare.db import migrate, open_pool
+from lab.report import emit, progress
 from stream.detections import Detection, DetectionKind
 
 KINDS: list[tuple[DetectionKind, float]] = [
@@ -247,7 +247,7 @@ def network() -> tuple[dict[str, str], list[dict[str, Any]]]:
 @contextlib.asynccontextmanager
 async def _database(url: str | None) -> AsyncIterator[str]:
     """A throwaway database on ``url``'s server, or on an embedded PostgreSQL in a temp directory."""
-    from eldercare.bench.e2e import _drop_database, _fresh_database
+    from lab.bench.e2e import _drop_database, _fresh_database
 
     if url is None:
         from eldercare.embedded import EmbeddedPostgres

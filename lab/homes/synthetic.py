@@ -13,9 +13,9 @@ occupied at those hours, so the detector sees little evidence of what a normal d
 like there. Days are built from blocks (bathroom, meals, chores, sitting, naps, outings) between
 anchors (breakfast, lunch, dinner, bed); each block emits the events its room's sensors would
 produce. Everything is normal living, so every inactivity alert on these logs is
-false; :func:`stream.replay_homes.inject` cuts them to simulate a resident who stops moving.
+false; :func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
 
-``python -m stream.home_synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
+``python -m lab.homes.synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
 one CSV per home, readable by ``eldercare replay homes OUT``.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stream.homelogs import HomeEntry, HomeLog, iso_to_ms, ms_to_iso
+from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, ms_to_iso
 
 MIN = 60_000
 HOUR = 3_600_000

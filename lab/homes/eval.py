@@ -1,6 +1,6 @@
 """Fast evaluation of the home detector on many homes: the kernels alone, event by event.
 
-The live replay (:mod:`stream.replay_homes`) steps a whole :class:`StreamCore` every simulated
+The live replay (:mod:`lab.homes.replay`) steps a whole :class:`StreamCore` every simulated
 minute; for choosing defaults over many synthetic homes that is too slow. Here the kernels run over
 each home's events in one pass (timers fire when the next event arrives or at the end of the log,
 which gives the same alerts up to the replay's one-minute step), and an injected stop is timed from
@@ -8,7 +8,7 @@ the kernel state at the cut: the pending deadline of the current silence. Only e
 are fed before reading it, so nothing after the cut is used (no look-ahead). The figures of a chosen
 configuration are then confirmed with the live replay.
 
-``python -m stream.home_eval --homes 12 --days 35 --seed 0 --inject 30 [--set margin=1.3 ...]``
+``python -m lab.homes.eval --homes 12 --days 35 --seed 0 --inject 30 [--set margin=1.3 ...]``
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from lab.homes.logs import HomeLog
+from lab.homes.replay import Trial, last_activity_ms, pick_cuts, summarise_trials
 from stream.home import HomeActivityDetector, HomeConfig
-from stream.homelogs import HomeLog
 from stream.kernels import home as k
-from stream.replay_homes import Trial, last_activity_ms, pick_cuts, summarise_trials
 
 INACTIVITY_CODES = (k.K_INACTIVITY, k.K_NOT_UP, k.K_BATHROOM)
 
@@ -126,8 +126,8 @@ def _parse_set(items: list[str]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
     from pathlib import Path
 
-    from stream.home_synthetic import synthetic_set
-    from stream.homelogs import load_homes
+    from lab.homes.logs import load_homes
+    from lab.homes.synthetic import synthetic_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")

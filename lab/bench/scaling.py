@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from firmware_sim.fleet import HomeMix
 
-from eldercare.bench.load import run_load
-from eldercare.bench.report import emit, progress
 from eldercare.settings import Settings
+from lab.bench.load import run_load
+from lab.report import emit, progress
 
 P99_LIMIT_MS = 1000.0
 COLUMNS = (
@@ -219,8 +219,8 @@ async def _run(
     """One throwaway database for every point: the homes of a smaller N are the first of a larger."""
     from tempfile import TemporaryDirectory
 
-    from eldercare.bench.e2e import _drop_database, _fresh_database
     from eldercare.embedded import resolve_services
+    from lab.bench.e2e import _drop_database, _fresh_database
 
     with TemporaryDirectory(prefix="eldercare-scaling-") as scratch:
         services_settings = settings.model_copy(update={"data_dir": Path(scratch)})

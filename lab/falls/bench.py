@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from stream.falls import FallParams, phi_features
+from lab.falls.fit import phi_features
+from stream.falls import FallParams
 from stream.kernels import falls as K
 
 

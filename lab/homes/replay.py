@@ -25,10 +25,10 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event
+from lab.homes.logs import HomeLog, load_homes, ms_to_iso
 from stream.core import Detector, StreamCore
 from stream.detections import Detection, DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
-from stream.homelogs import HomeLog, load_homes, ms_to_iso
 from stream.supervision import DeviceSupervisor
 
 STEP_MS = 60_000

@@ -32,13 +32,13 @@ from firmware_sim.scenarios import ANNOUNCED
 
 from api import create_app
 from api.security import TokenIssuer
-from eldercare.bench.e2e import _drop_database, _fresh_database
-from eldercare.bench.report import emit, percentiles_ms, progress
 from eldercare.db import open_pool
 from eldercare.embedded import free_port, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
+from lab.bench.e2e import _drop_database, _fresh_database
+from lab.report import emit, percentiles_ms, progress
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from typing import Any
 
-from eldercare.bench.report import emit, progress
+from lab.report import emit, progress
 
 _WARM = (
     "import json, time; t = time.perf_counter(); from stream.core import warm_up; warm_up(); "
@@ -29,8 +29,8 @@ def _jit_start(cache_dir: str) -> float:
 
 
 def measure(seconds: float = 2.0) -> dict[str, Any]:
-    from stream.falls_bench import measure_falls
-    from stream.home_bench import measure_home
+    from lab.falls.bench import measure_falls
+    from lab.homes.bench import measure_home
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, stated not assumed
