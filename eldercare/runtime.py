@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import (
@@ -38,7 +39,7 @@ from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from registry.store import Registry
 from registry.users import Users
 from stream import Detection, StreamCore
-from stream.core import warm_up
+from stream.core import encode_snapshot, warm_up
 
 log = logging.getLogger("eldercare.runtime")
 ANNOUNCERS = frozenset({"sos_button", "hub", "pendant"})
@@ -58,7 +59,7 @@ class PlatformConfig:
     spool_max_bytes: int = 256 * 1024 * 1024
     snapshot_path: Path | None = None
     """Where the stream core's state is saved (periodically and at stop) and restored from at start."""
-    snapshot_every_s: float = 60.0
+    snapshot_every_s: float = 30.0
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     """Escalation defaults, the public URL of responder and family links, local time."""
 
@@ -120,20 +121,22 @@ class Platform:
 
     def save_snapshot(self) -> None:
         """Write the stream core's state atomically (who has been silent since when survives a restart)."""
+        if self.config.snapshot_path is not None:
+            _write_atomically(self.config.snapshot_path, self.stream.snapshot())
+
+    async def _snapshots(self) -> None:
+        """Save the stream state every ``snapshot_every_s``, so a crash loses at most that much of it.
+
+        The state is taken between two batches (on the loop) and written by a thread.
+        """
         path = self.config.snapshot_path
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_bytes(self.stream.snapshot())
-        temporary.replace(path)
-
-    async def _snapshots(self) -> None:
         while True:
             await asyncio.sleep(self.config.snapshot_every_s)
             try:
-                self.save_snapshot()
-            except OSError:
+                await asyncio.to_thread(_write_snapshot, path, self.stream.snapshot_arrays())
+            except Exception:
                 log.exception("saving the stream snapshot failed")
 
     def _announcers(self, resident_id: str) -> list[str]:
@@ -267,6 +270,7 @@ class Platform:
             asyncio.create_task(self._tick(), name="stream-timers"),
             asyncio.create_task(self._flush_history(), name="history"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
+            asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]
         await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
 
@@ -313,3 +317,14 @@ class Platform:
             "spool": self.spool_error is None,
         }
         return {"ready": all(checks.values()), "checks": checks, "spool_pending": len(self.spool)}
+
+
+def _write_snapshot(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    _write_atomically(path, encode_snapshot(arrays))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)

@@ -75,6 +75,7 @@ async def run(settings: Settings, demo: bool) -> None:
                 stream_tick_s=settings.stream_tick_s,
                 spool_path=data_dir / "spool" / "alerts.jsonl",
                 snapshot_path=data_dir / "stream.snapshot",
+                snapshot_every_s=settings.snapshot_every_s,
                 alerting=AlertingConfig(
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,

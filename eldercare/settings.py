@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     )
     home_utc_offset_min: int = Field(480, description="homes' local time, minutes east of UTC (UTC+8: 480)")
     stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
+    snapshot_every_s: float = Field(
+        30.0, gt=0, description="how often the stream state is saved (a crash loses at most this much of it)"
+    )
 
 
 @lru_cache(maxsize=1)

@@ -161,13 +161,15 @@ class StreamCore:
         return out
 
     def snapshot(self) -> bytes:
+        return encode_snapshot(self.snapshot_arrays())
+
+    def snapshot_arrays(self) -> dict[str, np.ndarray]:
+        """Copies of every detector's state, so they can be encoded while the detectors go on."""
         arrays: dict[str, np.ndarray] = {"core/now_ms": np.array([self.now_ms], dtype=np.int64)}
         for detector in self.detectors:
             for name, array in detector.snapshot().items():
-                arrays[f"{detector.name}/{name}"] = np.asarray(array)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, allow_pickle=False, **arrays)
-        return buffer.getvalue()
+                arrays[f"{detector.name}/{name}"] = np.array(array, copy=True)
+        return arrays
 
     def restore(self, blob: bytes) -> None:
         with np.load(io.BytesIO(blob), allow_pickle=False) as data:
@@ -184,3 +186,10 @@ class StreamCore:
                     "snapshot does not fit; detector starts fresh",
                     extra={"detector": detector.name, "error": str(error)},
                 )
+
+
+def encode_snapshot(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """The bytes :meth:`StreamCore.restore` reads: a compressed ``.npz`` without pickles."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()

@@ -1,11 +1,20 @@
-"""The runtime around the stream core: its state survives a restart; a stale snapshot is survivable."""
+"""The runtime around the stream core: its state survives a restart, and a crash; a stale snapshot is survivable."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import json
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
+import aiomqtt
+import httpx
 import numpy as np
 
 from devices.events import Event, Stream
@@ -14,6 +23,8 @@ from eldercare.runtime import Platform, PlatformConfig
 from gateway import BrokerAddress, GatewayConfig
 from registry.store import DeviceRecord, ResidentRecord
 from stream.core import StreamCore
+from stream.kernels import home as home_kernel
+from tests.harness import Namespace, free_port
 from tests.services import TestServices
 
 
@@ -67,3 +78,85 @@ def test_a_snapshot_from_another_version_starts_that_detector_fresh() -> None:
     fresh = StreamCore()
     fresh.restore(buffer.getvalue())
     assert "old-device" not in arrays(fresh.snapshot()).get("falls/devices", np.array([])).tolist()
+
+
+def _last_activity_ms(blob: bytes, resident_id: str) -> int | None:
+    """The home detector's silence clock (last activity, epoch ms) for one resident in a snapshot."""
+    state = arrays(blob)
+    residents = state.get("home/residents", np.array([])).tolist()
+    if resident_id not in residents:
+        return None
+    return int(state["home/state"][residents.index(resident_id), home_kernel.S_LAST])
+
+
+async def test_silence_clocks_survive_sigkill(services: TestServices, tmp_path: Path) -> None:
+    """``eldercare up`` saves the stream state periodically: after SIGKILL (no clean stop) the next
+    start still knows since when each resident has been silent."""
+    database_url = await services.create_database()
+    pool = await open_pool(database_url)
+    try:
+        seeding = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port))
+        await seeding.prepare()
+        await seeding.registry.add_resident(ResidentRecord("res-k", "Resident K"))
+        await seeding.registry.add_device(DeviceRecord("pir-k", "res-k", "pir", location="kitchen"))
+    finally:
+        await pool.close()
+
+    namespace, port, data_dir = Namespace(), free_port(), tmp_path / "data"
+    env = {
+        **os.environ,
+        "ELDERCARE_MQTT_URL": services.mqtt_url,
+        "ELDERCARE_DATABASE_URL": database_url,
+        "ELDERCARE_DATA_DIR": str(data_dir),
+        "ELDERCARE_HTTP_PORT": str(port),
+        "ELDERCARE_TOPIC_PREFIX": namespace.prefix,
+        "ELDERCARE_ZIGBEE2MQTT_BASE": namespace.z2m_base,
+        "ELDERCARE_GATEWAY_CLIENT_ID": namespace.client_id,
+        "ELDERCARE_ADMIN": "admin:sigkill-admin-password",
+        "ELDERCARE_SNAPSHOT_EVERY_S": "0.3",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from eldercare.cli import app; app()", "up"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    snapshot = data_dir / "stream.snapshot"
+    last_motion_ms = int(time.time() * 1000) - 2 * 60_000  # within the clock-skew limit
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(600):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                        break
+                assert worker.poll() is None, f"eldercare up exited with {worker.returncode}"
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("eldercare up did not become ready")
+        async with aiomqtt.Client(services.mqtt_host, services.mqtt_port, identifier=f"pub-{namespace.tag}") as mqtt:
+            payload = json.dumps({"ts": last_motion_ms, "occupancy": True})
+            await mqtt.publish(f"{namespace.prefix}/pir-k/motion", payload, qos=1)
+        for _ in range(200):
+            if snapshot.exists() and _last_activity_ms(snapshot.read_bytes(), "res-k") == last_motion_ms:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the running platform never saved the resident's silence clock")
+        worker.send_signal(signal.SIGKILL)
+        await asyncio.to_thread(worker.wait, 20)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            await asyncio.to_thread(worker.wait, 20)
+
+    pool = await open_pool(database_url)
+    try:
+        restarted = Platform(
+            pool,
+            BrokerAddress(services.mqtt_host, services.mqtt_port),
+            PlatformConfig(snapshot_path=snapshot, spool_path=tmp_path / "spool.jsonl"),
+        )
+        await restarted.prepare()
+    finally:
+        await pool.close()
+    assert _last_activity_ms(restarted.stream.snapshot(), "res-k") == last_motion_ms
