@@ -39,7 +39,7 @@ from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from registry.store import Registry
 from registry.users import Users
 from stream import Detection, StreamCore
-from stream.core import encode_snapshot, warm_up
+from stream.core import default_detectors, encode_snapshot, warm_up
 
 log = logging.getLogger("eldercare.runtime")
 ANNOUNCERS = frozenset({"sos_button", "hub", "pendant"})
@@ -92,7 +92,7 @@ class Platform:
             announcers=self._announcers,
             config=self.config.alerting,
         )
-        self.stream = stream or StreamCore()
+        self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.detections = 0
         self.history_dropped = 0
         self._history_buffer: list[Event] = []

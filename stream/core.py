@@ -81,8 +81,11 @@ class DeviceAlarms:
         return None
 
 
-def default_detectors() -> list[Detector]:
-    """Every detector the live platform runs, in the order they see a batch."""
+def default_detectors(home_utc_offset_min: int = 0) -> list[Detector]:
+    """Every detector the live platform runs, in the order they see a batch.
+
+    ``home_utc_offset_min``: the homes' local time (minutes east of UTC), for routines learned by hour.
+    """
     from stream.falls import FallDetector
     from stream.home import HomeActivityDetector
     from stream.safety import SafetyDetector
@@ -91,7 +94,7 @@ def default_detectors() -> list[Detector]:
 
     return [
         DeviceAlarms(),
-        HomeActivityDetector(),
+        HomeActivityDetector(utc_offset_min=home_utc_offset_min),
         VitalsDetector(),
         SafetyDetector(),
         DeviceSupervisor(),

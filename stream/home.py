@@ -188,15 +188,6 @@ class HomeConfig:
         return p
 
 
-def _default_offset() -> int:
-    try:
-        from eldercare.settings import get_settings
-
-        return int(getattr(get_settings(), "home_utc_offset_min", 0))
-    except Exception:  # settings unreadable: UTC
-        return 0
-
-
 @dataclass(frozen=True, slots=True)
 class EventArrays:
     """A batch of home events as flat arrays (the kernel's input); ``index`` maps back to events."""
@@ -245,9 +236,7 @@ class HomeActivityDetector:
     ) -> None:
         self.config = config or HomeConfig()
         self.params = self.config.params()
-        if utc_offset_min is None:
-            utc_offset_min = self.config.utc_offset_min or _default_offset()
-        self.default_offset = int(utc_offset_min)
+        self.default_offset = int(self.config.utc_offset_min if utc_offset_min is None else utc_offset_min)
         self.offsets: dict[str, int] = dict(offsets or {})
         self.residents = SlotMap(64)
         self._alloc(self.residents.capacity)

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertService, AlertState, IllegalTransition, InvalidRequest, NoResponderAvailable
 from alerting.model import TRANSITIONS
@@ -184,3 +185,11 @@ async def test_scope_limits_every_query(service: AlertService) -> None:
         await service.acknowledge(other.alert.id, "op", scope=district_1)
     assert (await service.get(other.alert.id, family_3)).id == other.alert.id
     assert len(await service.recent_alerts(district_1, since=other.alert.raised_at - timedelta(1))) == 1
+
+
+async def test_only_the_current_raise_function_is_installed(pool: AsyncConnectionPool) -> None:
+    """The replaced raise_alert and raise_alert_v2 are dropped by a migration, not left callable."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'raise_alert%%' ORDER BY proname")
+        names = [row["proname"] for row in await cursor.fetchall()]
+    assert names == ["raise_alert_v3"]
