@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field
 from alerting import AlertingError, AlertNotFound, AlertState, Conflict, InvalidLink, InvalidRequest, Outcome
 from api.deps import PlatformDep
 from api.scope import Scope, ScopeDep
+from api.services import Services
 from api.views import alert_views
-from eldercare.runtime import Platform
 
 router = APIRouter(tags=["alerts"])
 
@@ -83,7 +83,7 @@ class ContactRequest(NoteRequest):
     reached: bool
 
 
-async def _view(platform: Platform, alert: Any) -> dict[str, Any]:
+async def _view(platform: Services, alert: Any) -> dict[str, Any]:
     return (await alert_views(platform.registry, [alert], platform.alerts.clock()))[0]
 
 
@@ -259,7 +259,7 @@ async def clear_resident_policy(resident_id: str, platform: PlatformDep, scope: 
 # ------------------------------------------------------------------------------- scope helpers
 
 
-async def resident_path(platform: Platform, scope: Scope, resident_id: str) -> str:
+async def resident_path(platform: Services, scope: Scope, resident_id: str) -> str:
     """The resident's org path, or 404 when the resident is unknown or outside the caller's scope."""
     path = platform.registry.resident_org_path(resident_id)
     if path is None:
@@ -272,7 +272,7 @@ async def resident_path(platform: Platform, scope: Scope, resident_id: str) -> s
     return path or "/"
 
 
-async def area_path(platform: Platform, scope: Scope, org_node: str) -> str:
+async def area_path(platform: Services, scope: Scope, org_node: str) -> str:
     """An org node's path, or 404 when it is unknown or outside the caller's scope."""
     path = await platform.registry.org_path(org_node)
     if path is None or scope.resident_id is not None or not scope.covers(path):

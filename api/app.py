@@ -10,10 +10,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import alerts, auth, console, devices, imports, orgs, overview, residents, users
 from api.security import LoginThrottle, TokenIssuer
-from eldercare.runtime import Platform
+from api.services import Services
 
 
-def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
+def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
     app = FastAPI(
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",

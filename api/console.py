@@ -31,8 +31,8 @@ from alerting import Alert, Lagged
 from api.deps import STAFF_ROLES
 from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
+from api.services import Services
 from api.views import alert_views
-from eldercare.runtime import Platform
 
 router = APIRouter(tags=["console"])
 
@@ -134,7 +134,7 @@ def _token(websocket: WebSocket) -> str | None:
 
 @router.websocket("/api/v1/ws/console")
 async def console_feed(websocket: WebSocket) -> None:
-    platform: Platform = websocket.app.state.platform
+    platform: Services = websocket.app.state.platform
     issuer: TokenIssuer = websocket.app.state.issuer
     token = _token(websocket)
     await websocket.accept()

@@ -11,14 +11,14 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 
 from api.security import TokenIssuer
-from eldercare.runtime import Platform
+from api.services import Services
 from registry.errors import Conflict, Invalid, NotFound, OutOfScope
 from registry.users import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_platform(request: Request) -> Platform:
+def get_platform(request: Request) -> Services:
     return request.app.state.platform  # type: ignore[no-any-return]
 
 
@@ -26,7 +26,7 @@ def get_issuer(request: Request) -> TokenIssuer:
     return request.app.state.issuer  # type: ignore[no-any-return]
 
 
-PlatformDep = Annotated[Platform, Depends(get_platform)]
+PlatformDep = Annotated[Services, Depends(get_platform)]
 IssuerDep = Annotated[TokenIssuer, Depends(get_issuer)]
 
 

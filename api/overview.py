@@ -27,7 +27,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from alerting import AlertNotFound
 from api.deps import PlatformDep, StaffDep
 from api.scope import ROOT, ScopeDep
-from eldercare.runtime import Platform
+from api.services import Services
 from registry.store import DeviceRecord, ResidentRecord
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -46,13 +46,13 @@ def _when(row: dict[str, Any]) -> datetime:
     return value if isinstance(value, datetime) else datetime.now(UTC)
 
 
-async def _path_of(platform: Platform, resident: ResidentRecord | None) -> str:
+async def _path_of(platform: Services, resident: ResidentRecord | None) -> str:
     if resident is None or resident.org_node is None:
         return ROOT
     return await platform.registry.org_path(resident.org_node) or ROOT
 
 
-async def _resident_in_scope(platform: Platform, scope: Any, resident_id: str) -> ResidentRecord:
+async def _resident_in_scope(platform: Services, scope: Any, resident_id: str) -> ResidentRecord:
     resident = await platform.registry.resident(resident_id)
     if resident is None or not scope.covers(await _path_of(platform, resident), resident_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {resident_id}")

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query, status
 
 from api.deps import Limit, Offset, PlatformDep, registry_errors
 from api.scope import AdminScope, ScopeDep
-from registry.audit import query_audit
 from registry.models import AuditEntry, Page, Role, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter()
@@ -66,10 +65,9 @@ async def audit_log(
     object_id: str | None = Word,
 ) -> Page[AuditEntry]:
     """Who read or changed what in your area, newest first."""
-    rows, total = await query_audit(
-        platform.pool, scope.area, limit, offset,
-        actor=actor, action=action, object_type=object_type, object_id=object_id,
-    )  # fmt: skip
+    rows, total = await platform.users.audit_log(
+        scope.area, limit, offset, actor=actor, action=action, object_type=object_type, object_id=object_id
+    )
     return Page(items=[AuditEntry.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
 
 

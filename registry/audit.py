@@ -6,7 +6,7 @@ it concerns, so administrators query the entries of their own area.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
@@ -14,13 +14,20 @@ from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
 
-if TYPE_CHECKING:
-    from registry.users import User
+
+class Actor(Protocol):
+    """Who did it (``registry.users.User`` fits)."""
+
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
 
 
 async def write_audit(
     conn: AsyncConnection[Any],
-    actor: User | None,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_id: str,

@@ -141,6 +141,14 @@ class Users:
             await write_audit(conn, actor, "create", "user", row["username"], row["org_path"], {"role": row["role"]})
         return row
 
+    async def audit_log(
+        self, area: Area, limit: int, offset: int, **filters: str | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The registry's audit entries about objects in ``area``, newest first (see ``query_audit``)."""
+        from registry.audit import query_audit
+
+        return await query_audit(self.pool, area, limit, offset, **filters)
+
     async def list(
         self, area: Area, limit: int, offset: int, role: str | None = None
     ) -> tuple[list[dict[str, Any]], int]:
