@@ -10,7 +10,7 @@ injects one fault in the middle, and then counts from the database and the conso
   or a trigger stored twice);
 - **worst delay**: the longest time from a press to the console hearing of it.
 
-Used by ``eldercare bench faults`` (full sizes) and by ``tests/faults`` (small sizes).
+Used by ``eldercare bench faults`` (full sizes) and by ``tests/lab/test_faults.py`` (small sizes).
 """
 
 from __future__ import annotations
