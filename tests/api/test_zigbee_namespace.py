@@ -154,3 +154,24 @@ async def test_the_database_holds_the_namespace_without_the_application(world: W
                 ("0x00158d00aaaaaaaa", "0x00158D00AAAAAAAA"),
             )
             await conn.execute("UPDATE devices SET status = 'retired' WHERE id = 'raw-self'")
+
+
+async def test_a_csv_import_cannot_take_a_zigbee_key_either(world: World) -> None:
+    """Rows claiming a held key, or repeating one of the same file in another column or case, are rejected
+    with their line and reason; the others go in."""
+    text = (
+        "id,type,model,org_node,z2m_name,ieee\n"
+        f"d2-csv-1,sos_button,TS0215A_sos,ZD2,{IEEE_TOPIC},\n"
+        "d2-csv-2,sos_button,TS0215A_sos,ZD2,,0x00158D00BBBBBBBB\n"
+        "d2-csv-3,sos_button,TS0215A_sos,ZD2,0x00158d00bbbbbbbb,\n"
+        "d2-csv-4,sos_button,TS0215A_sos,ZD2,D2 kitchen button,\n"
+    )
+    answer = await world.d2.post("/api/v1/imports/devices", content=text, headers={"content-type": "text/csv"})
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    rejected = {row["external_id"]: " ".join(row["errors"]) for row in report["rejected"]}
+    assert set(rejected) == {"d2-csv-1", "d2-csv-3"}, report
+    assert "held by another device" in rejected["d2-csv-1"] and "repeats row" in rejected["d2-csv-3"]
+    registry = world.harness.platform.registry
+    assert registry.zigbee_device(IEEE_TOPIC).id == "d1-sos"  # type: ignore[union-attr]
+    assert registry.zigbee_device("0x00158d00bbbbbbbb").id == "d2-csv-2"  # type: ignore[union-attr]
