@@ -98,7 +98,8 @@ def bench_faults(
     rate: Annotated[float, typer.Option(help="presses per second")] = 20.0,
     json_output: JsonFlag = False,
 ) -> None:
-    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload: lost/duplicates."""
+    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload, client-id takeover:
+    lost/duplicates."""
     from eldercare import logs
     from eldercare.settings import get_settings
     from lab.bench.faults import run

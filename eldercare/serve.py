@@ -93,7 +93,7 @@ async def run(settings: Settings, demo: bool) -> None:
 
             homes = await seed(platform.registry)
             demo_homes = run_demo(
-                address,
+                BrokerAddress(address.host, address.port),  # devices never hold the platform's login
                 homes,
                 prefix=settings.topic_prefix,
                 z2m_base=settings.zigbee2mqtt_base,

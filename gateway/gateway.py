@@ -24,7 +24,7 @@ from devices import protocol, zigbee2mqtt
 from devices.errors import PayloadError, Reject
 from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
-from gateway.mqtt import BrokerAddress, ack, session
+from gateway.mqtt import BrokerAddress, ack, platform_client_id, session
 from registry.store import DeviceRecord
 
 log = logging.getLogger("eldercare.gateway")
@@ -71,6 +71,9 @@ class Lane:
     """Streams another lane handles (seen here only because of a wildcard)."""
     sheds: bool = False
     """Whether this lane drops messages under overload (never the alarm lane)."""
+    user_suffix: str = ""
+    """Appended to the broker user name: each session logs in as its own platform user (see
+    ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
 
 
 class RejectLog:
@@ -144,6 +147,7 @@ class Gateway:
             ((f"{prefix}/+/+", 1),),
             skip=ALWAYS_KEPT,
             sheds=True,
+            user_suffix="-telemetry",
         )
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
@@ -263,7 +267,9 @@ class Gateway:
         delay = 0.2
         while True:
             try:
-                async with session(address, lane.client_id, persistent=True, manual_ack=True) as client:
+                login = address.for_session(lane.user_suffix)
+                client_id = platform_client_id(lane.client_id, address)
+                async with session(login, client_id, persistent=True, manual_ack=True) as client:
                     for topic, qos in lane.subscriptions:
                         await client.subscribe(topic, qos=qos)
                     self.lanes_connected[lane.name] = True

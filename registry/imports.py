@@ -29,7 +29,7 @@ from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
-from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id
+from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id, zigbee_keys
 from registry.users import User
 
 MAX_ROWS = 200_000
@@ -331,8 +331,8 @@ async def import_devices(
             )
             residents = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed if model.org_node})
-    taken_names = await _existing(registry, "devices", "z2m_name", [m.z2m_name for _, m, _ in parsed if m.z2m_name])
-    taken_ieee = await _existing(registry, "devices", "ieee", [m.ieee for _, m, _ in parsed if m.ieee])
+    wanted_keys = sorted({key for _, m, _ in parsed for key in zigbee_keys(m.z2m_name, m.ieee)})
+    taken_keys = await _existing(registry, "zigbee_keys", "key", wanted_keys)
     existing_ids = await _existing(registry, "devices", "id", [m.id for _, m, _ in parsed])
     records = []
     secrets_by_id: dict[str, str] = {}
@@ -352,10 +352,9 @@ async def import_devices(
         elif not area.is_root:
             problems.append("resident_external_id or org_node is required")
         if model.id not in existing_ids:
-            if model.z2m_name in taken_names:
-                problems.append(f"z2m_name: {model.z2m_name!r} is bound to another device")
-            if model.ieee in taken_ieee:
-                problems.append(f"ieee: {model.ieee!r} is bound to another device")
+            for name, value in (("z2m_name", model.z2m_name), ("ieee", model.ieee)):
+                if value and value.lower() in taken_keys:
+                    problems.append(f"{name}: {value!r} is held by another device (Zigbee names and addresses)")
         if problems:
             batch.reject(line, model.id, *problems)  # type: ignore[arg-type]
             continue
@@ -390,9 +389,9 @@ async def import_devices(
 def _device_keys(model: DeviceCreate) -> list[tuple[str, str]]:
     keys = [("id", f"id:{model.id}")]
     if model.z2m_name:
-        keys.append(("z2m_name", f"z2m:{model.z2m_name}"))
+        keys.append(("z2m_name", f"zigbee:{model.z2m_name.lower()}"))  # one namespace with IEEE addresses
     if model.ieee:
-        keys.append(("ieee", f"ieee:{model.ieee.lower()}"))
+        keys.append(("ieee", f"zigbee:{model.ieee.lower()}"))
     return keys
 
 

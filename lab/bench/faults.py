@@ -9,7 +9,7 @@ from typing import Any
 
 from eldercare.embedded import resolve_services
 from eldercare.settings import Settings
-from lab import faults
+from lab import faults, faults_takeover
 from lab.report import emit, progress
 
 
@@ -25,6 +25,7 @@ async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: fl
                 ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
                 ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
                 ("overload", lambda: faults.overload(db, presses, 100_000, rate_hz)),
+                ("client-id takeover", lambda: faults_takeover.client_id_takeover(db, presses, rate_hz)),
             ]
             results = []
             for name, scenario in plan:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from lab import faults
+from lab import faults, faults_takeover
 from tests.services import TestServices
 
 pytestmark = pytest.mark.faults
@@ -50,3 +52,13 @@ async def test_overload_sheds_telemetry_not_alarms(services: TestServices) -> No
     result = await faults.overload(services.admin_database_url, 12, 30_000, 20.0)
     assert_nothing_lost(result)
     assert result.worst_delay_s is not None and result.worst_delay_s < 10.0
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_a_device_taking_the_gateways_client_id_loses_no_alarm(services: TestServices, kind: str) -> None:
+    if kind == "mosquitto" and not shutil.which("mosquitto"):
+        pytest.skip("mosquitto binary not installed")
+    result = await faults_takeover.client_id_takeover(services.admin_database_url, 16, 10.0, kind)
+    assert_nothing_lost(result)
+    assert "gateway sessions knocked off 0" in result.notes, result.row()
+    assert not result.notes.startswith("0 intruder sessions"), result.row()
