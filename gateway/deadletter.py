@@ -1,0 +1,86 @@
+"""Dead letters: messages the gateway could not handle through no fault of the device, kept with their bytes.
+
+The gateway puts a letter in a bounded in-memory buffer (never waiting, counting what overflows);
+the platform writes the buffer to PostgreSQL in batches (:class:`DeadLetterStore`), and admins list
+it over the API. A dead letter is acknowledged to the broker, so it is not redelivered forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+log = logging.getLogger("eldercare.gateway")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    received_at: datetime
+    lane: str
+    topic: str
+    device_id: str | None
+    reason: str
+    error: str
+    payload: bytes
+
+
+class DeadLetterBuffer:
+    """At most ``capacity`` letters waiting to be stored; beyond that new letters are counted as dropped."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self.total = 0
+        self.dropped = 0
+        self._letters: deque[DeadLetter] = deque()
+
+    def __len__(self) -> int:
+        return len(self._letters)
+
+    def put(self, letter: DeadLetter) -> None:
+        self.total += 1
+        if len(self._letters) >= self.capacity:
+            self.dropped += 1
+            return
+        self._letters.append(letter)
+
+    def take(self, limit: int) -> list[DeadLetter]:
+        return [self._letters.popleft() for _ in range(min(limit, len(self._letters)))]
+
+    def put_back(self, letters: list[DeadLetter]) -> None:
+        """Return letters a failed write took (to the front, oldest first), within the capacity."""
+        room = max(0, self.capacity - len(self._letters))
+        self.dropped += max(0, len(letters) - room)
+        self._letters.extendleft(reversed(letters[:room]))
+
+
+class DeadLetterStore:
+    """The ``dead_letters`` table (migrations in ``gateway/migrations``)."""
+
+    def __init__(self, pool: AsyncConnectionPool) -> None:
+        self.pool = pool
+
+    async def write(self, letters: list[DeadLetter]) -> None:
+        if not letters:
+            return
+        async with self.pool.connection() as conn, conn.cursor() as cursor:
+            await cursor.executemany(
+                "INSERT INTO dead_letters (received_at, lane, topic, device_id, reason, error, payload)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                [(d.received_at, d.lane, d.topic, d.device_id, d.reason, d.error, d.payload) for d in letters],
+            )
+
+    async def recent(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
+        """Newest first; ``before_id`` pages back."""
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT id, received_at, stored_at, lane, topic, device_id, reason, error, payload"
+                " FROM dead_letters WHERE (%(before)s::bigint IS NULL OR id < %(before)s)"
+                " ORDER BY id DESC LIMIT %(limit)s",
+                {"before": before_id, "limit": limit},
+            )
+            return [dict(row) for row in await cursor.fetchall()]  # type: ignore[call-overload]
