@@ -289,7 +289,12 @@ class Platform:
             asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
         ]
-        await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
+        await asyncio.wait_for(self._lanes_up(), timeout=30)
+
+    async def _lanes_up(self) -> None:
+        await self.gateway.connected.wait()
+        while not self.gateway.lanes_ready():  # the telemetry lane connects a moment after the alarms'
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         if self._drainer is not None:
