@@ -39,6 +39,8 @@ FLAG_OFFSETS = 0x01
 _HEADER = struct.Struct("<2sBBqffH")
 MAX_SAMPLES = 65_535
 MIN_HZ, MAX_HZ = 1.0, 1000.0
+MAX_G = 64.0
+"""Accelerations beyond ±64 g are no wearable's reading (a fall peaks well under 20 g)."""
 MAX_T0_MS = 10**15
 """Epoch ms beyond this (year ~33658) is out of range, not a clock."""
 MAX_SPAN_MS = 86_400_000.0
@@ -92,6 +94,8 @@ def decode_binary(payload: bytes) -> ImuBlock:
         offsets = np.arange(n, dtype=np.float64) * (1000.0 / hz)
     counts = np.frombuffer(payload, dtype="<i2", count=3 * n, offset=offset).reshape(n, 3)
     acc = counts.astype(np.float32) * np.float32(scale)
+    if np.abs(acc).max(initial=0.0) > MAX_G:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be within ±{MAX_G:g} g (scale {scale:g} g/count)")
     return _block(float(t0), offsets, acc)
 
 
@@ -109,15 +113,15 @@ def decode_json(body: dict[str, Any]) -> ImuBlock:
     try:
         samples = np.asarray(acc, dtype=np.float64)
     except OverflowError as error:  # an integer beyond any float (10**400)
-        raise PayloadError(Reject.OUT_OF_RANGE, "imu acc values must be within ±64 g") from error
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be within ±{MAX_G:g} g") from error
     except (TypeError, ValueError) as error:
         raise PayloadError(Reject.WRONG_TYPE, "imu acc must hold numbers only") from error
     if samples.size == 0:
         samples = samples.reshape(0, 3)
     if samples.ndim != 2 or samples.shape[1] != 3:
         raise PayloadError(Reject.WRONG_TYPE, f"imu acc must be n×3, got shape {samples.shape}")
-    if not np.all(np.isfinite(samples)) or np.abs(samples).max(initial=0.0) > 64.0:
-        raise PayloadError(Reject.OUT_OF_RANGE, "imu acc values must be finite and within ±64 g")
+    if not np.all(np.isfinite(samples)) or np.abs(samples).max(initial=0.0) > MAX_G:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be finite and within ±{MAX_G:g} g")
     dt = body.get("dt")
     if dt is not None:
         try:

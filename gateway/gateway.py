@@ -94,7 +94,7 @@ class RejectLog:
         self.period_s = period_s
         self._window: dict[Reject, tuple[float, int]] = {}
 
-    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes) -> None:
+    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         now = time.monotonic()
         start, count = self._window.get(reason, (now, 0))
         if now - start > self.period_s:
@@ -105,6 +105,7 @@ class RejectLog:
         if count < self.burst:
             log.warning(
                 "message rejected",
+                exc_info=exc_info,
                 extra={
                     "reason": reason.value,
                     "error": message,
@@ -211,8 +212,7 @@ class Gateway:
             return []
         except Exception as error:
             text = f"{type(error).__name__}: {error}"[:1000]
-            log.error("handling a message failed", exc_info=True, extra={"topic": topic[:200], "lane": lane})
-            self._count_reject(Reject.INTERNAL_ERROR, text, topic, payload)
+            self._count_reject(Reject.INTERNAL_ERROR, text, topic, payload, exc_info=True)
             self._dead_letter(lane, topic, payload, Reject.INTERNAL_ERROR.value, text)
             return []
         self.messages_accepted += 1
@@ -222,10 +222,10 @@ class Gateway:
             metrics.EVENTS.labels(event.stream.value).inc()
         return events
 
-    def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes) -> None:
+    def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         self.rejected[reason.value] += 1
         metrics.MESSAGES.labels(_stream_label(topic), reason.value).inc()
-        self._reject_log(reason, message, topic, payload)
+        self._reject_log(reason, message, topic, payload, exc_info)  # with the traceback, rate-limited
 
     def _dead_letter(self, lane: str, topic: str, payload: bytes, reason: str, error: str) -> None:
         self.dead_letters.put(

@@ -160,3 +160,15 @@ def test_the_reported_payloads_are_rejected_with_their_reason(stream: str, body:
     gw = gateway()
     assert gw.accept(f"eldercare/v1/dev-1/{stream}", body) == []
     assert dict(gw.rejected) == {reason: 1}
+
+
+def test_binary_samples_beyond_the_json_range_are_rejected_too() -> None:
+    """Found by the property test: a coarse ``scale`` let int16 counts reach hundreds of g."""
+    gw = gateway()
+    payload = imu.encode_binary(NOW_MS, 50.0, np.array([[0.0, 0.0, 100.0]]), scale=0.5)
+    assert gw.accept("eldercare/v1/dev-1/imu", payload) == []
+    assert dict(gw.rejected) == {"out_of_range": 1}
+    assert (
+        len(gw.accept("eldercare/v1/dev-1/imu", imu.encode_binary(NOW_MS, 50.0, np.array([[0.0, 0.0, 60.0]]), 0.5)))
+        == 1
+    )

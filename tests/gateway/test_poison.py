@@ -73,11 +73,17 @@ async def test_a_message_that_breaks_the_gateway_is_dead_lettered_listed_for_adm
         assert await ready(harness) == 200
         async with harness.http() as http:
             letters = await eventually(lambda: _listed(http))
-            await harness.platform.users.add("op-1", "operator-password-1", role="operator")
-            login = {"username": "op-1", "password": "operator-password-1"}
-            token = await http.post("/api/v1/auth/token", data=login)
-            operator = {"Authorization": f"Bearer {token.json()['access_token']}"}
-            assert (await http.get("/api/v1/dead-letters", headers=operator)).status_code == 403
+            registry = harness.platform.registry
+            await registry.add_org_node("C1", "郑州市", "city")
+            await registry.add_org_node("D1", "金水区", "district", "C1")
+            expected = {("city-admin", "admin", "C1"): 200, ("district-admin", "admin", "D1"): 403,
+                        ("city-operator", "operator", "C1"): 403}  # fmt: skip
+            for (username, role, node), status_code in expected.items():
+                await harness.platform.users.add(username, "a-password-123", role=role, org_node=node)
+                login = {"username": username, "password": "a-password-123"}
+                token = (await http.post("/api/v1/auth/token", data=login)).json()["access_token"]
+                response = await http.get("/api/v1/dead-letters", headers={"Authorization": f"Bearer {token}"})
+                assert response.status_code == status_code, (username, response.text)
             assert (await http.get("/api/v1/dead-letters", headers={"Authorization": ""})).status_code == 401
         [letter] = letters
         assert letter["reason"] == "internal_error" and letter["lane"] == "telemetry"
