@@ -71,7 +71,18 @@ class DeadLetterStore:
             await cursor.executemany(
                 "INSERT INTO dead_letters (received_at, lane, topic, device_id, reason, error, payload)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(d.received_at, d.lane, d.topic, d.device_id, d.reason, d.error, d.payload) for d in letters],
+                [
+                    (
+                        d.received_at,
+                        _text(d.lane),
+                        _text(d.topic),
+                        d.device_id and _text(d.device_id),
+                        _text(d.reason),
+                        _text(d.error),
+                        d.payload,
+                    )
+                    for d in letters
+                ],
             )
 
     async def recent(self, limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
@@ -84,3 +95,8 @@ class DeadLetterStore:
                 {"before": before_id, "limit": limit},
             )
             return [dict(row) for row in await cursor.fetchall()]  # type: ignore[call-overload]
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL, and an exception's message may quote a payload that has one."""
+    return value.replace("\x00", "\ufffd")
