@@ -262,7 +262,7 @@ class Platform:
         while len(buffer):
             letters = buffer.take(500)
             try:
-                await self.dead_letters.write(letters)
+                buffer.dropped += await self.dead_letters.write(letters)
             except Exception:
                 log.exception("writing dead letters failed; will retry", extra={"letters": len(letters)})
                 buffer.put_back(letters)

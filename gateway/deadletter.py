@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 log = logging.getLogger("eldercare.gateway")
@@ -64,7 +65,25 @@ class DeadLetterStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self.pool = pool
 
-    async def write(self, letters: list[DeadLetter]) -> None:
+    async def write(self, letters: list[DeadLetter]) -> int:
+        """Store ``letters``; returns how many the database refused as data (logged, not retried).
+
+        A letter the database cannot take must not block the ones behind it; an unreachable database
+        raises, and the caller keeps the letters for the next round.
+        """
+        try:
+            await self._insert(letters)
+            return 0
+        except (psycopg.DataError, psycopg.IntegrityError):
+            if len(letters) == 1:
+                log.exception("a dead letter could not be stored", extra={"topic": letters[0].topic[:200]})
+                return 1
+        refused = 0
+        for letter in letters:
+            refused += await self.write([letter])
+        return refused
+
+    async def _insert(self, letters: list[DeadLetter]) -> None:
         if not letters:
             return
         async with self.pool.connection() as conn, conn.cursor() as cursor:
@@ -98,5 +117,5 @@ class DeadLetterStore:
 
 
 def _text(value: str) -> str:
-    """PostgreSQL text cannot hold NUL, and an exception's message may quote a payload that has one."""
-    return value.replace("\x00", "\ufffd")
+    """PostgreSQL text holds neither NUL nor lone surrogates, and an exception's message may quote either."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", errors="replace").decode("utf-8")

@@ -32,10 +32,16 @@ async def test_letters_are_stored_with_their_bytes_even_when_the_error_quotes_a_
     try:
         await migrate(pool, "gateway")
         store = DeadLetterStore(pool)
-        await store.write([letter(1), letter(2, "KeyError: '\x00acc'")])
+        assert await store.write([letter(1), letter(2, "KeyError: '\x00acc'"), letter(3, "bad \ud800")]) == 0
         rows = await store.recent(10)
-        assert [row["device_id"] for row in rows] == ["dev-2", "dev-1"]
+        assert [row["device_id"] for row in rows] == ["dev-3", "dev-2", "dev-1"]
+        rows = rows[1:]
         assert rows[0]["error"] == "KeyError: '\ufffdacc'" and bytes(rows[0]["payload"]) == b"\x00\xff"
         assert [row["device_id"] for row in await store.recent(10, before_id=rows[0]["id"])] == ["dev-1"]
+        # A row the database refuses (here by a constraint added for the test) does not block the others.
+        async with pool.connection() as conn:
+            await conn.execute("ALTER TABLE dead_letters ADD CONSTRAINT no_dev_4 CHECK (device_id <> 'dev-4')")
+        assert await store.write([letter(5), letter(4), letter(6)]) == 1
+        assert [row["device_id"] for row in await store.recent(2)] == ["dev-6", "dev-5"]
     finally:
         await pool.close()
