@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, devices, imports, orgs, overview, residents, users
+from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
 from api.security import LoginThrottle, TokenIssuer
 from api.services import Services
 
@@ -27,7 +27,7 @@ def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)
-    for module in (auth, alerts, devices, console, overview):
+    for module in (auth, alerts, devices, console, overview, deadletters):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):
         app.include_router(registry_module.router)
@@ -39,7 +39,8 @@ def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
     async def readyz() -> JSONResponse:
-        """Ready to take alarms: broker connected, database answering, spool writable."""
+        """Ready to take alarms: broker connected, every gateway lane up and its sink taking batches,
+        database answering, spool writable."""
         readiness = await platform.readiness()
         return JSONResponse(readiness, status_code=200 if readiness["ready"] else 503)
 

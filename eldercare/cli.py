@@ -96,16 +96,19 @@ def bench_faults(
     presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,
     outage: Annotated[float, typer.Option(help="database outage, seconds")] = 60.0,
     rate: Annotated[float, typer.Option(help="presses per second")] = 20.0,
+    only: Annotated[
+        list[str] | None, typer.Option(help="run only this scenario (repeatable), e.g. 'poison message'")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload, client-id takeover:
+    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload, client-id takeover, poison:
     lost/duplicates."""
     from eldercare import logs
     from eldercare.settings import get_settings
     from lab.bench.faults import run
 
     logs.configure(level="CRITICAL")
-    run(get_settings(), presses, outage, rate, json_output)
+    run(get_settings(), presses, outage, rate, json_output, only)
 
 
 @app.command("sim")

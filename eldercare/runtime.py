@@ -36,6 +36,7 @@ from eldercare import metrics
 from eldercare.db import migrate
 from eldercare.spool import Spool, SpoolFull
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
+from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
 from stream import Detection, StreamCore
@@ -84,6 +85,7 @@ class Platform:
         self.history = EventHistory(pool)
         self.bus = AlertBus()
         self.gateway = Gateway(self.registry, self.config.gateway, clock=clock)
+        self.dead_letters = DeadLetterStore(pool)
         self.alerts = AlertService(
             pool,
             self.bus,
@@ -109,6 +111,7 @@ class Platform:
         """Migrations and caches; safe to call on every start."""
         await migrate(self.pool, "registry")
         await migrate(self.pool, "alerting")
+        await migrate(self.pool, "gateway")
         await self.history.ensure_schema()
         await self.registry.load()
         await self.alerts.restore()
@@ -251,6 +254,23 @@ class Platform:
             await asyncio.sleep(self.config.history_flush_s)
             await self.flush_history()
 
+    async def _flush_dead_letters(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.history_flush_s)
+            await self.flush_dead_letters()
+
+    async def flush_dead_letters(self) -> None:
+        """Write waiting dead letters in batches; on a database error they wait for the next round."""
+        buffer = self.gateway.dead_letters
+        while len(buffer):
+            letters = buffer.take(500)
+            try:
+                buffer.dropped += await self.dead_letters.write(letters)
+            except Exception:
+                log.exception("writing dead letters failed; will retry", extra={"letters": len(letters)})
+                buffer.put_back(letters)
+                return
+
     async def flush_history(self) -> None:
         if not self._history_buffer:
             return
@@ -269,10 +289,16 @@ class Platform:
             asyncio.create_task(self.gateway.run(self.mqtt, self.sink), name="gateway"),
             asyncio.create_task(self._tick(), name="stream-timers"),
             asyncio.create_task(self._flush_history(), name="history"),
+            asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
             asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]
-        await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
+        await asyncio.wait_for(self._lanes_up(), timeout=30)
+
+    async def _lanes_up(self) -> None:
+        await self.gateway.connected.wait()
+        while not self.gateway.lanes_ready():  # the telemetry lane connects a moment after the alarms'
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         if self._drainer is not None:
@@ -285,6 +311,7 @@ class Platform:
                 await task
         self._tasks = []
         await self.flush_history()
+        await self.flush_dead_letters()
         try:
             self.save_snapshot()
         except OSError:
@@ -304,7 +331,11 @@ class Platform:
         }
 
     async def readiness(self) -> dict[str, Any]:
-        """Whether this instance can take alarms now: broker, database and spool each checked."""
+        """Whether this instance can take alarms now: broker, gateway lanes, database and spool each checked.
+
+        ``lanes`` is red while a gateway lane is disconnected, being restarted, or retrying a batch its
+        sink would not take.
+        """
         database_ok = True
         try:
             async with asyncio.timeout(1.0), self.pool.connection() as conn:
@@ -313,6 +344,7 @@ class Platform:
             database_ok = False
         checks = {
             "mqtt": self.gateway.connected.is_set(),
+            "lanes": self.gateway.lanes_ready(),
             "database": database_ok,
             "spool": self.spool_error is None,
         }

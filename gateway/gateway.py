@@ -4,6 +4,12 @@ It knows devices and payloads, not alerts. What it cannot accept is counted by r
 with the topic and a truncated payload; nothing raises into the receive loop. QoS 1 messages are
 acknowledged to the broker only after the batch they belong to has been handled by the sink, so a
 crash before that means the broker delivers them again (and duplicates are dropped by ``seq``).
+
+The message boundary: any exception while handling one message makes it an ``internal_error``
+reject, kept with its bytes as a dead letter and acknowledged. A sink that fails is retried with
+back-off (the lane reports itself unhealthy meanwhile); the alarm lane retries until the sink takes
+the batch, the telemetry lane dead-letters the batch after ``sink_attempts``. A lane that stops
+anyway is restarted by :meth:`Gateway.run`'s supervisor.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiomqtt
@@ -24,6 +31,7 @@ from devices import protocol, zigbee2mqtt
 from devices.errors import PayloadError, Reject
 from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
+from gateway.deadletter import DeadLetter, DeadLetterBuffer
 from gateway.mqtt import BrokerAddress, ack, platform_client_id, session
 from registry.store import DeviceRecord
 
@@ -53,6 +61,9 @@ class GatewayConfig:
     """Above this many messages waiting, telemetry is shed (counted) so alarms keep moving."""
     clock_skew_limit_ms: int = 5 * 60 * 1000
     """A device clock further off than this is flagged and its events are placed at arrival time."""
+    sink_attempts: int = 5
+    """Tries of a telemetry batch the sink keeps failing before its messages become dead letters."""
+    dead_letter_buffer: int = 10_000
 
 
 _STREAMS = frozenset(stream.value for stream in Stream)
@@ -74,6 +85,8 @@ class Lane:
     user_suffix: str = ""
     """Appended to the broker user name: each session logs in as its own platform user (see
     ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
+    holds_on_sink_failure: bool = False
+    """Whether a batch the sink cannot take is retried until it can (alarms are never given up)."""
 
 
 class RejectLog:
@@ -84,7 +97,7 @@ class RejectLog:
         self.period_s = period_s
         self._window: dict[Reject, tuple[float, int]] = {}
 
-    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes) -> None:
+    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         now = time.monotonic()
         start, count = self._window.get(reason, (now, 0))
         if now - start > self.period_s:
@@ -95,6 +108,7 @@ class RejectLog:
         if count < self.burst:
             log.warning(
                 "message rejected",
+                exc_info=exc_info,
                 extra={
                     "reason": reason.value,
                     "error": message,
@@ -116,8 +130,16 @@ class Gateway:
         self.config = config or GatewayConfig()
         self.clock = clock
         self.received = 0
-        self.accepted = 0
+        """Messages handled (each is then either accepted or rejected with one reason)."""
+        self.messages_accepted = 0
+        self.events_produced = 0
+        """Events from accepted messages: one Zigbee2MQTT state can yield several, a republish none."""
         self.rejected: Counter[str] = Counter()
+        self.sink_failures: Counter[str] = Counter()
+        self.sink_dead_lettered = 0
+        self.lane_restarts: Counter[str] = Counter()
+        self.dead_letters = DeadLetterBuffer(self.config.dead_letter_buffer)
+        self._lanes_failing: set[str] = set()
         self.shed = 0
         self.clock_skewed = 0
         self.queue_depth = 0
@@ -140,6 +162,7 @@ class Gateway:
                 (f"{self._z2m}+", 1),
                 (f"{self._z2m}+/availability", 1),
             ),
+            holds_on_sink_failure=True,
         )
         self.telemetry_lane = Lane(
             "telemetry",
@@ -155,30 +178,72 @@ class Gateway:
     def counters(self) -> dict[str, Any]:
         return {
             "received": self.received,
-            "accepted": self.accepted,
+            "messages_accepted": self.messages_accepted,
+            "events_produced": self.events_produced,
             "rejected": dict(self.rejected),
             "shed": self.shed,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
             "lanes": dict(self.lanes_connected),
+            "lanes_failing": sorted(self._lanes_failing),
+            "lane_restarts": dict(self.lane_restarts),
+            "sink_failures": dict(self.sink_failures),
+            "sink_dead_lettered": self.sink_dead_lettered,
+            "dead_letters": {
+                "total": self.dead_letters.total,
+                "waiting": len(self.dead_letters),
+                "dropped": self.dead_letters.dropped,
+            },
         }
+
+    def lanes_ready(self) -> bool:
+        """Every lane connected and its sink taking batches."""
+        lanes = (self.alarm_lane.name, self.telemetry_lane.name)
+        return all(self.lanes_connected.get(name, False) for name in lanes) and not self._lanes_failing
 
     # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
 
-    def accept(self, topic: str, payload: bytes, received_ms: int | None = None) -> list[Event]:
-        """Events from one message; a message that cannot be accepted is counted and logged."""
+    def accept(self, topic: str, payload: bytes, received_ms: int | None = None, lane: str = "") -> list[Event]:
+        """Events from one message; a message that cannot be accepted is counted and logged.
+
+        Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
+        """
         self.received += 1
         try:
             events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
         except PayloadError as error:
-            self.rejected[error.reason.value] += 1
-            metrics.MESSAGES.labels(_stream_label(topic), error.reason.value).inc()
-            self._reject_log(error.reason, error.message, topic, payload)
+            self._count_reject(error.reason, error.message, topic, payload)
             return []
-        self.accepted += len(events)
+        except Exception as error:
+            text = f"{type(error).__name__}: {error}"[:1000]
+            self._count_reject(Reject.INTERNAL_ERROR, text, topic, payload, exc_info=True)
+            self._dead_letter(lane, topic, payload, Reject.INTERNAL_ERROR.value, text)
+            return []
+        self.messages_accepted += 1
+        self.events_produced += len(events)
+        metrics.MESSAGES.labels(_stream_label(topic), "accepted").inc()
         for event in events:
-            metrics.MESSAGES.labels(event.stream.value, "accepted").inc()
+            metrics.EVENTS.labels(event.stream.value).inc()
         return events
+
+    def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
+        self.rejected[reason.value] += 1
+        metrics.MESSAGES.labels(_stream_label(topic), reason.value).inc()
+        self._reject_log(reason, message, topic, payload, exc_info)  # with the traceback, rate-limited
+
+    def _dead_letter(self, lane: str, topic: str, payload: bytes, reason: str, error: str) -> None:
+        self.dead_letters.put(
+            DeadLetter(
+                received_at=datetime.fromtimestamp(self.clock(), UTC),
+                lane=lane,
+                topic=topic[:1000],
+                device_id=_device_of(topic, self.config.topic_prefix, self._z2m),
+                reason=reason,
+                error=error,
+                payload=payload[: self.config.max_payload_bytes],
+            )
+        )
+        metrics.DEAD_LETTERS.inc()
 
     def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
         if len(payload) > self.config.max_payload_bytes:
@@ -260,8 +325,24 @@ class Gateway:
     async def run(self, address: BrokerAddress, sink: Sink) -> None:
         """Receive forever on both lanes, reconnecting with back-off; batches go to ``sink``, then are acked."""
         await asyncio.gather(
-            self._run_lane(self.alarm_lane, address, sink), self._run_lane(self.telemetry_lane, address, sink)
+            self._supervise(self.alarm_lane, address, sink), self._supervise(self.telemetry_lane, address, sink)
         )
+
+    async def _supervise(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
+        """Restart a lane that stopped with any exception, with back-off (it is not ready meanwhile)."""
+        delay = 0.2
+        while True:
+            started = time.monotonic()
+            try:
+                await self._run_lane(lane, address, sink)
+            except Exception:
+                self.lane_restarts[lane.name] += 1
+                metrics.LANE_RESTARTS.labels(lane.name).inc()
+                log.exception("gateway lane stopped; restarting", extra={"lane": lane.name, "retry_s": delay})
+            if time.monotonic() - started > 60:
+                delay = 0.2
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _run_lane(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
         delay = 0.2
@@ -315,7 +396,7 @@ class Gateway:
                 metrics.QUEUE_DEPTH.set(self.queue_depth)
                 shedding = lane.sheds and queue.qsize() > self.config.shed_depth
                 metrics.SHEDDING.set(1 if shedding else 0)
-                await self._handle(client, messages, sink, shedding, lane.skip)
+                await self._handle(client, messages, sink, shedding, lane.skip, lane)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -335,8 +416,11 @@ class Gateway:
         sink: Sink,
         shedding: bool = False,
         skip: frozenset[str] = frozenset(),
+        lane: Lane | None = None,
     ) -> None:
+        lane = lane or self.alarm_lane
         batch: Batch = {}
+        kept: list[tuple[str, bytes]] = []
         received_ms = self._now_ms()
         for message in messages:
             topic = message.topic.value
@@ -347,13 +431,53 @@ class Gateway:
                 self.shed += 1
                 metrics.MESSAGES.labels(_stream_label(topic), "shed").inc()
                 continue
-            payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
-            for event in self.accept(topic, bytes(payload), received_ms):
+            payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
+            events = self.accept(topic, payload, received_ms, lane.name)
+            for event in events:
                 batch.setdefault(event.resident_id, []).append(event)
+            if events:
+                kept.append((topic, payload))
         if batch:
-            await sink(batch)
+            await self._deliver(lane, batch, kept, sink)
         for message in messages:
             ack(client, message)
+
+    async def _deliver(self, lane: Lane, batch: Batch, kept: list[tuple[str, bytes]], sink: Sink) -> None:
+        """Hand ``batch`` to the sink, retrying with back-off while it fails (counted; lane not ready)."""
+        delay = 0.2
+        attempt = 0
+        try:
+            while True:
+                try:
+                    await sink(batch)
+                    return
+                except Exception as error:
+                    attempt += 1
+                    self.sink_failures[lane.name] += 1
+                    metrics.SINK_FAILURES.labels(lane.name).inc()
+                    self._lanes_failing.add(lane.name)
+                    text = f"sink failed: {type(error).__name__}: {error}"[:1000]
+                    if not lane.holds_on_sink_failure and attempt >= self.config.sink_attempts:
+                        log.error(
+                            "batch given up after retries; dead-lettered",
+                            exc_info=True,
+                            extra={"lane": lane.name, "messages": len(kept), "attempts": attempt},
+                        )
+                        for topic, payload in kept:
+                            self._dead_letter(lane.name, topic, payload, Reject.INTERNAL_ERROR.value, text)
+                        self.sink_dead_lettered += len(kept)
+                        return
+                    level = logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR
+                    log.log(
+                        level,
+                        "sink failed; retrying the batch",
+                        exc_info=True,
+                        extra={"lane": lane.name, "attempt": attempt, "retry_s": delay},
+                    )
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.config.reconnect_max_s)
+        finally:
+            self._lanes_failing.discard(lane.name)
 
     def _kept_under_load(self, topic: str) -> bool:
         if topic.startswith(self._z2m):
@@ -367,6 +491,16 @@ class Gateway:
             raise ConnectionError("gateway is not connected to the broker")
         topic = f"{self.config.topic_prefix.rstrip('/')}/{device_id}/cmd"
         await client.publish(topic, json.dumps(command, separators=(",", ":")), qos=1)
+
+
+def _device_of(topic: str, prefix: str, z2m: str) -> str | None:
+    """The device id or Zigbee2MQTT name a topic names, if it has that shape (never raises)."""
+    head = prefix.rstrip("/") + "/"
+    rest = topic[len(head) :] if topic.startswith(head) else topic[len(z2m) :] if topic.startswith(z2m) else None
+    if rest is None:
+        return None
+    name = rest.split("/", 1)[0]
+    return name[:200] or None
 
 
 def _stream_label(topic: str) -> str:

@@ -87,3 +87,15 @@ def test_alarms_and_safety_are_never_shed() -> None:
     shed = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("imu", "motion", "vitals")]
     assert all(kept) and not any(shed)
     assert gw._kept_under_load("zigbee2mqtt/sos_button")
+
+
+def test_messages_and_events_are_counted_apart_so_accepted_never_exceeds_received() -> None:
+    """Issue 12 finding 5: one Zigbee2MQTT state gave four events and /healthz said 4 accepted of 1 received."""
+    gw = gateway()
+    state = body(action="emergency", contact=False, smoke=True, battery=50)
+    assert len(gw.accept("zigbee2mqtt/sos_button", state)) == 4
+    gw.accept("eldercare/v1/btn-1/alarm", b"{")
+    counters = gw.counters()
+    assert (counters["received"], counters["messages_accepted"], counters["events_produced"]) == (2, 1, 4)
+    assert counters["messages_accepted"] + sum(counters["rejected"].values()) == counters["received"]
+    assert "accepted" not in counters
