@@ -9,11 +9,15 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import alerts, auth, console, devices, imports, orgs, overview, residents, users
+from api.console import ConsoleSessions
+from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
 from eldercare.runtime import Platform
+from eldercare.settings import Settings
 
 
-def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
+def create_app(platform: Platform, issuer: TokenIssuer, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     app = FastAPI(
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",
@@ -21,7 +25,10 @@ def create_app(platform: Platform, issuer: TokenIssuer) -> FastAPI:
     )
     app.state.platform = platform
     app.state.issuer = issuer
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(address_limit=settings.login_address_limit)
+    app.state.console_sessions = ConsoleSessions()
+    app.state.console_recheck_s = settings.console_recheck_s
+    app.add_middleware(RejectNulBytes)
     from api import family, reports, responders  # alerting's pages and reports
 
     app.include_router(responders.router)

@@ -7,9 +7,11 @@ import contextlib
 import logging
 import secrets
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from alerting.notify import allowed_hosts
 from alerting.service import AlertingConfig
 from api import create_app
 from api.security import TokenIssuer
@@ -32,6 +34,27 @@ def gateway_config(settings: Settings) -> GatewayConfig:
         batch_max_events=settings.batch_max_events,
         batch_linger_ms=settings.batch_linger_ms,
         dedup_capacity=settings.dedup_capacity,
+    )
+
+
+def trusted_proxies(settings: Settings) -> list[str]:
+    return [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
+
+
+def http_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The HTTP server's configuration. ``X-Forwarded-For`` is believed only from the configured
+    proxies (uvicorn's own default trusts 127.0.0.1, so anything on the machine could pose as any
+    address); without any, the peer's address is the client's."""
+    proxies = trusted_proxies(settings)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="off",
+        ws="websockets-sansio",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
     )
 
 
@@ -78,6 +101,7 @@ async def run(settings: Settings, demo: bool) -> None:
                 alerting=AlertingConfig(
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,
+                    notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
                 ),
             ),
         )
@@ -102,16 +126,8 @@ async def run(settings: Settings, demo: bool) -> None:
         await platform.start()
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
-        app = create_app(platform, issuer)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            lifespan="off",
-            ws="websockets-sansio",
-        )
-        server = uvicorn.Server(config)
+        app = create_app(platform, issuer, settings)
+        server = uvicorn.Server(http_config(app, settings, settings.http_host, settings.http_port))
         print(
             f"  eldercare is up: console http://{settings.http_host}:{settings.http_port}/  "
             f"MQTT {address.host}:{address.port}  ({'demo homes running' if demo else 'no demo'})",
