@@ -75,7 +75,10 @@ async def ensure_admin(platform: Platform, settings: Settings) -> None:
         username, _, password = settings.admin.partition(":")
         if not username or not password:
             raise SystemExit("ELDERCARE_ADMIN must be user:password")
-        await platform.users.add(username, password, "admin")
+        try:
+            await platform.users.add(username, password, "admin")
+        except ValueError as weak:
+            raise SystemExit(f"ELDERCARE_ADMIN: {weak}") from None
         log.info("admin from ELDERCARE_ADMIN", extra={"username": username})
     elif await platform.users.count() == 0:
         password = secrets.token_urlsafe(12)

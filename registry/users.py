@@ -114,6 +114,13 @@ def password_problem(password: str, username: str = "") -> str | None:
     return None
 
 
+def _verifies(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     username: str
@@ -149,14 +156,18 @@ class Users:
         if problem:
             raise ValueError(problem)
         async with self.pool.connection() as conn:
+            cursor = await conn.execute("SELECT password_hash FROM users WHERE username = %s", (username,))
+            existing = await cursor.fetchone()
+            # a restart with the same ELDERCARE_ADMIN keeps the admin's tokens; a reset revokes them
+            reset = existing is not None and not _verifies(existing["password_hash"], password)  # type: ignore[call-overload]
             cursor = await conn.execute(
                 "INSERT INTO users (username, password_hash, role, org_node, resident_id)"
                 " VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
                 " role = EXCLUDED.role, org_node = EXCLUDED.org_node, resident_id = EXCLUDED.resident_id,"
-                " active = true, token_generation = users.token_generation + 1"
+                " active = true, token_generation = users.token_generation + %s"
                 f" RETURNING {_SESSION}",
-                (username, _hasher.hash(password), role, org_node, resident_id),
+                (username, _hasher.hash(password), role, org_node, resident_id, int(reset)),
             )
             row = await cursor.fetchone()
         return User(**row)  # type: ignore[arg-type]

@@ -18,7 +18,6 @@ import pytest
 import pytest_asyncio
 import websockets
 
-from eldercare.settings import Settings
 from registry.area import Area
 from registry.users import User
 from stream.detections import Detection, DetectionKind

@@ -90,12 +90,15 @@ async def test_nobody_can_lock_out_a_user_or_a_call_centre(services: TestService
 
 
 async def test_x_forwarded_for_is_ignored_unless_from_a_trusted_proxy(services: TestServices) -> None:
-    async with running_platform(services, residents=0, settings=Settings(login_address_limit=6)) as harness:
-        async with httpx.AsyncClient(base_url=harness.http_url) as http:
-            for n in range(6):  # one client posing as six addresses: still one address
-                response = await login(http, f"name-{n}", "guess-123456", f"198.51.100.{n + 1}")
-                assert response.status_code == 401
-            assert (await login(http, "name-6", "guess-123456", "198.51.100.99")).status_code == 429
+    settings = Settings(login_address_limit=6)
+    async with (
+        running_platform(services, residents=0, settings=settings) as harness,
+        httpx.AsyncClient(base_url=harness.http_url) as http,
+    ):
+        for n in range(6):  # one client posing as six addresses: still one address
+            response = await login(http, f"name-{n}", "guess-123456", f"198.51.100.{n + 1}")
+            assert response.status_code == 401
+        assert (await login(http, "name-6", "guess-123456", "198.51.100.99")).status_code == 429
 
 
 async def test_a_real_start_logs_no_password_or_token(services: TestServices, tmp_path: Path) -> None:
