@@ -22,6 +22,7 @@ import contextlib
 import functools
 import html
 import json
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -38,8 +39,10 @@ from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.views import alert_views
 from eldercare.runtime import Platform
+from registry.users import User
 
 router = APIRouter(tags=["console"])
+log = logging.getLogger("eldercare.api.console")
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -154,7 +157,7 @@ class ConsoleSessions:
 
 
 async def _watch_account(
-    platform: Platform, token_user: Any, scope: Scope, changed: asyncio.Event, every_s: float
+    platform: Platform, token_user: User, scope: Scope, changed: asyncio.Event, every_s: float
 ) -> tuple[int, str]:
     """Returns (close code, reason) once the account may no longer see this feed as it is."""
     while True:
@@ -166,6 +169,9 @@ async def _watch_account(
         except ScopeDenied as denied:
             code = CLOSE_UNAUTHORIZED if denied.status_code == 401 else CLOSE_FORBIDDEN
             return code, denied.reason
+        except Exception as error:  # the database hiccuped: keep the operator's feed, try again soon
+            log.warning("console account re-check failed", extra={"user": token_user.username, "error": repr(error)})
+            continue
         if now.user.role not in STAFF_ROLES:
             return CLOSE_FORBIDDEN, f"role {now.user.role} may not use the console"
         if (now.org_path, now.resident_id) != (scope.org_path, scope.resident_id):
