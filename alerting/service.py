@@ -55,9 +55,9 @@ from alerting.model import (
     Outcome,
     alert_id_for,
 )
-from alerting.notify import Contact, Notice, Notifier, local_time, redact, validate_urls
+from alerting.notify import Contact, Delivery, Notice, Notifier, local_time, redact, refused_target, validate_urls
 from alerting.policy import EscalationPolicy, PolicyBook, validate_override
-from alerting.responders import RESPONDER_KINDS, Responder, nearness, parse_rota, rank, rota_to_json
+from alerting.responders import RESPONDER_KINDS, Responder, nearness, parse_rota, rank, rota_to_json, serves
 from alerting.scheduler import Scheduler
 from stream.detections import Detection, DetectionKind
 
@@ -109,6 +109,8 @@ class AlertingConfig:
     (the sender died or hung between the commit and the send)."""
     outbox_sweep_s: float = 30.0
     """How often the live timer loop sweeps the outbox."""
+    notify_allowed_hosts: tuple[str, ...] = ()
+    """Hosts, addresses or networks on internal addresses that notifications may reach (a local relay)."""
 
 
 def utc_now() -> datetime:
@@ -129,6 +131,19 @@ def _alert(row: dict[str, Any]) -> Alert:
 
 def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def closed_summary(alert: Alert) -> str:
+    """How a closed alert ended, in words without personal data ("resolved: resident fine")."""
+    outcome = (alert.outcome or "").replace("_", " ")
+    return f"{alert.state.value}: {outcome}" if outcome else alert.state.value
+
+
+def _in_scope(scope: ScopeLike | None, responder: Responder) -> bool:
+    """Whether a console caller's scope covers the responder (None: the system itself, everything)."""
+    if scope is None:
+        return True
+    return scope.resident_id is None and responder.org_path.startswith(scope.org_path)
 
 
 def scope_clause(scope: ScopeLike | None) -> tuple[str, tuple[Any, ...]]:
@@ -357,7 +372,12 @@ class AlertService:
 
     async def _deliver(self, notice: Notice) -> None:
         try:
-            results = await self.notifier.send(notice.urls, notice.title, notice.body)
+            allowed = self.config.notify_allowed_hosts
+            refusals = await asyncio.to_thread(lambda: [refused_target(url, allowed) for url in notice.urls])
+            sendable = [url for url, refused in zip(notice.urls, refusals, strict=True) if refused is None]
+            results = [Delivery(redact(url), False, why) for url, why in zip(notice.urls, refusals, strict=True) if why]
+            if sendable:
+                results += await self.notifier.send(sendable, notice.title, notice.body)
             async with self.pool.connection() as conn, conn.transaction():
                 for result in results:
                     await conn.execute(
@@ -934,8 +954,11 @@ class AlertService:
             for row in await cursor.fetchall()
         ]
 
-    async def _candidates(self, conn: AsyncConnection[Any], alert: Alert, now: datetime) -> list[tuple[Responder, int]]:
-        """Available, on duty, not busy with another open alert, not passed over for this one; nearest first."""
+    async def _candidates(
+        self, conn: AsyncConnection[Any], alert: Alert, now: datetime, scope: ScopeLike | None = None
+    ) -> list[tuple[Responder, int]]:
+        """Available, on duty, not busy with another open alert, not passed over for this one, serving
+        the alert's area (:func:`serves`) and inside the caller's scope; nearest first."""
         responders = await self._responders(
             conn,
             "available AND username NOT IN (SELECT d.responder FROM dispatches d JOIN alerts a ON a.id = d.alert_id"
@@ -943,7 +966,11 @@ class AlertService:
             " AND username NOT IN (SELECT responder FROM dispatches WHERE alert_id = %s)",
             (list(ACTIVE_DISPATCH), [s.value for s in OPEN_STATES], alert.id),
         )
-        on_duty = [r for r in responders if r.on_duty(now, self.config.utc_offset_min)]
+        on_duty = [
+            r
+            for r in responders
+            if r.on_duty(now, self.config.utc_offset_min) and serves(r, alert.org_path) and _in_scope(scope, r)
+        ]
         return rank(alert.org_path, on_duty)
 
     async def propose(
@@ -952,7 +979,7 @@ class AlertService:
         """The nearest available responders for an alert, best first."""
         async with self.pool.connection() as conn:
             alert = await self._get(conn, alert_id, scope)
-            ranked = await self._candidates(conn, alert, self.clock())
+            ranked = await self._candidates(conn, alert, self.clock(), scope)
         return [
             {"responder": r.to_json(), "nearness": nearness(alert.org_path, r.org_path), "shared_depth": depth}
             for r, depth in ranked[:limit]
@@ -972,7 +999,7 @@ class AlertService:
         async def step(conn: AsyncConnection[Any], alert: Alert, fx: _Effects, now: datetime) -> Alert:
             if alert.state is not AlertState.ACKNOWLEDGED:
                 raise IllegalTransition(alert.state, AlertState.DISPATCHED)
-            candidates = await self._candidates(conn, alert, now)
+            candidates = await self._candidates(conn, alert, now, scope)
             if responder is None:
                 if not candidates:
                     raise NoResponderAvailable("no responder is available and on duty")
@@ -980,6 +1007,11 @@ class AlertService:
             else:
                 match = [r for r, _ in candidates if r.username == responder]
                 if not match:
+                    named = await self._responders(conn, "username = %s", (responder,))
+                    if named and not (serves(named[0], alert.org_path) and _in_scope(scope, named[0])):
+                        raise NoResponderAvailable(
+                            f"responder {responder!r} does not serve this alert's area or is outside yours"
+                        )
                     raise NoResponderAvailable(f"responder {responder!r} is unknown, busy, off duty or passed over")
                 chosen = match[0]
             return await self._offer(conn, alert, chosen, actor, note, fx, now)
@@ -1225,6 +1257,8 @@ class AlertService:
         actor = f"family:{name}"
 
         async def step(conn: AsyncConnection[Any], alert: Alert, fx: _Effects, now: datetime) -> Alert:
+            if not alert.is_open:
+                raise Conflict(f"this alert is already closed ({closed_summary(alert)}); no answer is needed")
             if action == "going" and alert.is_open:
                 alert = await self._update(conn, alert, {"details": Jsonb({**alert.details, "family_going": name})})
             if action == "fine" and alert.is_open:
@@ -1259,7 +1293,7 @@ class AlertService:
             unknown = set(kinds) - {k.value for k in DetectionKind}
             if unknown:
                 raise InvalidRequest(f"unknown alert kinds: {', '.join(sorted(unknown))}")
-            urls = validate_urls(list(item.get("urls") or ()))
+            urls = validate_urls(list(item.get("urls") or ()), self.config.notify_allowed_hosts)
             parsed.append(Contact(resident_id, position, name, urls, str(item.get("relation", "")), start, end, kinds))
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute("DELETE FROM notification_contacts WHERE resident_id = %s", (resident_id,))
@@ -1291,7 +1325,7 @@ class AlertService:
             raise InvalidRequest("a responder needs a username and a name")
         urls = tuple(data.get("notify_urls") or ())
         if urls:
-            validate_urls(urls)
+            validate_urls(urls, self.config.notify_allowed_hosts)
         responder = Responder(
             username=username,
             name=name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
@@ -9,11 +10,24 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
+from api.console import ConsoleSessions
+from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
 from api.services import Services
 
 
-def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """The API's own settings (the composition root fills them from ``ELDERCARE_*``)."""
+
+    login_address_limit: int = 100
+    """Failed logins from one address per 15 min before that address waits."""
+    console_recheck_s: float = 5.0
+    """How often an open console websocket re-checks its account."""
+
+
+def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None) -> FastAPI:
+    config = config or ApiConfig()
     app = FastAPI(
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",
@@ -21,7 +35,10 @@ def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
     )
     app.state.platform = platform
     app.state.issuer = issuer
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(address_limit=config.login_address_limit)
+    app.state.console_sessions = ConsoleSessions()
+    app.state.console_recheck_s = config.console_recheck_s
+    app.add_middleware(RejectNulBytes)
     from api import family, reports, responders  # alerting's pages and reports
 
     app.include_router(responders.router)

@@ -9,6 +9,8 @@ NOTHING``, in one transaction, with an audit entry per created object.
 CSV conventions: UTF-8 (a BOM is tolerated), a header row; lists are ``;``-separated (``languages``,
 ``conditions``, ``medications``); ``emergency_contacts`` are ``name|relation|phone|channel,channel``
 separated by ``;`` in order of whom to call first; ``key_holders`` are ``name|phone|relation``.
+Exported cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) get
+a leading ``'``; an import removes that quote again.
 """
 
 from __future__ import annotations
@@ -98,13 +100,34 @@ def _rows(text: str, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
     if missing:
         raise Invalid(f"CSV header lacks column(s): {', '.join(missing)}")
     reader.fieldnames = headers
-    for index, raw in enumerate(reader):
+    rows = enumerate(reader)
+    while True:
+        try:
+            index, raw = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a field over csv.field_size_limit() (128 KiB), a stray quote
+            raise Invalid(f"CSV line {reader.line_num + 1} cannot be read: {error}") from None
         if index >= MAX_ROWS:
             raise Invalid(f"at most {MAX_ROWS} rows per import")
         if None in raw:
             yield reader.line_num, {"__extra__": "x"}
             continue
-        yield reader.line_num, {key: (value or "").strip() for key, value in raw.items()}
+        yield reader.line_num, {key: _unescape((value or "").strip()) for key, value in raw.items()}
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets a ``'`` in front."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _unescape(text: str) -> str:
+    """The inverse of :func:`neutralise`, so an exported file imports back unchanged."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def _list(value: str) -> list[str]:
@@ -487,6 +510,6 @@ async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> 
         writer = csv.writer(out)
         writer.writerow(names)
         for row in rows:
-            writer.writerow([_cell(name, row[name]) for name in names])  # type: ignore[call-overload]
+            writer.writerow([neutralise(_cell(name, row[name])) for name in names])  # type: ignore[call-overload]
         await write_audit(conn, actor, "export", kind.rstrip("s"), "", area.org_path, {"rows": len(rows)})
     return out.getvalue()
