@@ -69,10 +69,10 @@ async def world(services: TestServices) -> AsyncIterator[World]:
 async def _press_lands_with(world: World, seq: int) -> None:
     """One SOS press on Zigbee2MQTT's lower-case topic raises (or repeats) an alert for D1's resident."""
     platform = world.harness.platform
-    before = platform.gateway.accepted
+    before = platform.gateway.messages_accepted
     async with mqtt_client(world.harness.services) as client:
         await publish(client, world.harness.zigbee_topic(IEEE_TOPIC), json.dumps({"action": "emergency", "seq": seq}))
-    await eventually(lambda: platform.gateway.accepted > before)
+    await eventually(lambda: platform.gateway.messages_accepted > before)
 
     async def d1_alert() -> bool:
         alerts = await platform.alerts.open_alerts()
