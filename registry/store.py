@@ -112,6 +112,7 @@ class Registry:
         self._cipher = cipher
         self._devices: dict[str, DeviceRecord] = {}
         self._by_zigbee: dict[str, DeviceRecord] = {}
+        self._by_resident: dict[str | None, dict[str, DeviceRecord]] = {}
         self._residents: dict[str, ResidentRecord] = {}
         self._org_paths: dict[str, str] = {}
         self._resident_paths: dict[str, str] = {}
@@ -152,6 +153,7 @@ class Registry:
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
+        self._by_resident = {}
         for row in devices:
             self._index(DeviceRecord(**row))  # type: ignore[arg-type]
 
@@ -160,6 +162,7 @@ class Registry:
         if old is not None:
             self._unindex(old.id)
         self._devices[device.id] = device
+        self._by_resident.setdefault(device.resident_id, {})[device.id] = device
         for key in (device.z2m_name, device.ieee):
             if key:
                 self._by_zigbee[key] = device
@@ -168,6 +171,7 @@ class Registry:
         old = self._devices.pop(device_id, None)
         if old is None:
             return
+        self._by_resident.get(old.resident_id, {}).pop(device_id, None)
         for key in (old.z2m_name, old.ieee):
             if key and self._by_zigbee.get(key) is old:
                 del self._by_zigbee[key]
@@ -195,6 +199,10 @@ class Registry:
 
     def devices(self) -> list[DeviceRecord]:
         return list(self._devices.values())
+
+    def resident_devices(self, resident_id: str) -> list[DeviceRecord]:
+        """A resident's live devices, from memory (as many steps as they have devices, not the registry's)."""
+        return list(self._by_resident.get(resident_id, {}).values())
 
     def resident_org_path(self, resident_id: str) -> str | None:
         """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
