@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from alerting import Alert, AlertingError, InvalidLink
-from alerting.service import closed_summary
+from alerting.model import closed_summary
 from api.alerts import ConsoleScope, domain_errors, resident_path
 from api.deps import PlatformDep
 

@@ -16,8 +16,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from alerting import AlertingError, AlertState, Outcome
+from alerting.model import closed_summary
 from alerting.responders import RESPONDER_KINDS
-from alerting.service import closed_summary
 from api.alerts import ManagerScope, area_path, domain_errors
 from api.deps import PlatformDep
 from api.family import _error_page, closed_page, page

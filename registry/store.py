@@ -131,6 +131,7 @@ class Registry:
         self._cipher = cipher
         self._devices: dict[str, DeviceRecord] = {}
         self._by_zigbee: dict[str, DeviceRecord] = {}  # lower-case friendly name or IEEE address → device
+        self._by_resident: dict[str | None, dict[str, DeviceRecord]] = {}
         self._residents: dict[str, ResidentRecord] = {}
         self._org_paths: dict[str, str] = {}
         self._resident_paths: dict[str, str] = {}
@@ -172,6 +173,7 @@ class Registry:
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
+        self._by_resident = {}
         held: dict[str, set[str]] = {}
         for row in keys:
             held.setdefault(row["device_id"], set()).add(row["key"])  # type: ignore[call-overload]
@@ -189,6 +191,7 @@ class Registry:
         """Remember ``device`` under its id and its Zigbee keys (the database has made them its own)."""
         self._unindex(device.id)
         self._devices[device.id] = device
+        self._by_resident.setdefault(device.resident_id, {})[device.id] = device
         for key in device.zigbee_keys if keys is None else keys:
             holder = self._by_zigbee.get(key)
             if holder is None or holder.id == device.id:  # a key lost at the upgrade stays with its holder
@@ -199,6 +202,7 @@ class Registry:
         old = self._devices.pop(device_id, None)
         if old is None:
             return
+        self._by_resident.get(old.resident_id, {}).pop(device_id, None)
         for key in old.zigbee_keys:
             holder = self._by_zigbee.get(key)
             if holder is not None and holder.id == device_id:
@@ -228,6 +232,10 @@ class Registry:
 
     def devices(self) -> list[DeviceRecord]:
         return list(self._devices.values())
+
+    def resident_devices(self, resident_id: str) -> list[DeviceRecord]:
+        """A resident's live devices, from memory (as many steps as they have devices, not the registry's)."""
+        return list(self._by_resident.get(resident_id, {}).values())
 
     def resident_org_path(self, resident_id: str) -> str | None:
         """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
