@@ -19,8 +19,25 @@ from stream.detections import Detection, DetectionKind
 from stream.kernels import supervision as k
 from stream.slots import SlotMap, grow
 
-ACTIVITY_STREAMS = frozenset({Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT})
-ACTIVITY_TYPES = frozenset({"pir", "motion", "door", "contact", "flush", "appliance", "bed", "seat"})
+ACTIVITY_STREAMS = frozenset(
+    {Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT, Stream.PRESENCE, Stream.VIBRATION}
+)
+ACTIVITY_TYPES = frozenset(
+    {
+        "pir",
+        "motion",
+        "door",
+        "contact",
+        "flush",
+        "appliance",
+        "bed",
+        "seat",
+        "presence",
+        "radar",
+        "fall_radar",
+        "vibration",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from devices.events import Stream
 from devices.protocol import Decoded
 from devices.zigbee_models import ROLE_OF_TYPE
 
-TYPES = sorted(ROLE_OF_TYPE) + ["switch", "hub"]  # every role, and types with none
+TYPES = [*sorted(ROLE_OF_TYPE), "switch", "hub"]  # every role, and types with none
 FIELDS = (
     "action", "sos", "occupancy", "presence", "contact", "pressure", "pressure_state", "smoke", "gas", "water_leak",
     "test", "vibration", "battery", "battery_low", "tamper", "status", "fall_status", "fall_down_status",
