@@ -117,6 +117,16 @@ class Platform:
         if path is not None and path.exists():
             self.stream.restore(path.read_bytes())
             log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
+        zigbee = self.zigbee_memory_path
+        if zigbee is not None and zigbee.exists():
+            self.gateway.zigbee_state.restore(zigbee.read_bytes())
+            log.info("Zigbee2MQTT edge memory restored", extra={"devices": len(self.gateway.zigbee_state.last)})
+
+    @property
+    def zigbee_memory_path(self) -> Path | None:
+        """Where the Zigbee2MQTT edge memory is kept, beside the stream snapshot."""
+        path = self.config.snapshot_path
+        return None if path is None else path.with_suffix(".zigbee.json")
 
     def save_snapshot(self) -> None:
         """Write the stream core's state atomically (who has been silent since when survives a restart)."""
@@ -127,6 +137,11 @@ class Platform:
         temporary = path.with_suffix(".tmp")
         temporary.write_bytes(self.stream.snapshot())
         temporary.replace(path)
+        zigbee = self.zigbee_memory_path
+        if zigbee is not None:  # a Zigbee2MQTT state seen before a restart is no new event after it
+            temporary = zigbee.with_suffix(".tmp")
+            temporary.write_bytes(self.gateway.zigbee_state.to_json())
+            temporary.replace(zigbee)
 
     async def _snapshots(self) -> None:
         while True:

@@ -155,6 +155,7 @@ class Gateway:
             "received": self.received,
             "accepted": self.accepted,
             "rejected": dict(self.rejected),
+            "zigbee_field_rejects": dict(self.zigbee_state.field_rejects),
             "shed": self.shed,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
