@@ -106,14 +106,14 @@ const CASES = [
   { model: "HS2FD-EF1-3.0", type: "fall_radar", steps: [[[report("msOccupancySensing", { occupancy: 0x03 })], ["presence:present=true"]], [[report("msOccupancySensing", { occupancy: 0x13 })], ["alarm:kind=fall,warning=true"]], [[report("msOccupancySensing", { occupancy: 0x23 })], ["alarm:kind=fall"]], [[report("msOccupancySensing", { occupancy: 0x01 })], ["none"]]] },
   { model: "FDS315", type: "fall_radar", steps: [[[report("fallDetectionOwon", { status: 1 })], ["presence:present=true"]], [[report("fallDetectionOwon", { status: 5 })], ["alarm:kind=fall"]], [[report("fallDetectionOwon", { status: 3 })], ["none"]], [[report("fallDetectionOwon", { status: 0 })], ["presence:present=false"]]] },
   // doors and cupboards
-  { model: "MCCGQ11LM", type: "door", steps: [[[report("genOnOff", { onOff: 1 })], ["contact:open=true"]], [[report("genBasic", { 65281: { 1: 3005 } })], ["none"]], [[report("genOnOff", { onOff: 0 })], ["contact:open=false"]]] },
+  { model: "MCCGQ11LM", type: "door", steps: [[[report("genOnOff", { onOff: 1 })], ["contact:open=true"]], [[report("genBasic", { 65281: { 1: 3005 } })], ["status:battery=100"]], [[report("genOnOff", { onOff: 0 })], ["contact:open=false"]]] },
   { model: "SNZB-04", type: "contact", steps: [[[ias(1)], ["contact:open=true"]], [[battery(70)], ["status:battery=70"]], [[ias(0)], ["contact:open=false"]]] },
   // water, smoke, gas
   { model: "SJCGQ11LM", type: "water_leak", steps: [[[ias(1)], ["env:water_leak=true"]], [[ias(0)], ["env:water_leak=false"]]] },
   { model: "SNZB-05", type: "water_leak", steps: [[[battery(100)], ["status:battery=100"]], [[ias(1)], ["env:water_leak=true"]]] },
   { model: "TS0207_water_leak_detector", type: "water_leak", steps: [[[ias(1)], ["env:water_leak=true"]]] },
   { model: "JTYJ-GD-01LM/BW", type: "smoke", steps: [[[ias(1)], ["env:smoke=true"]], [[ias(0)], ["env:smoke=false"]]] },
-  { model: "HS3SA/HS1SA", type: "smoke", steps: [[[ias(0x100)], ["status:smoke_test=true"]], [[ias(0)], ["status:smoke_test=false"]], [[ias(1)], ["env:smoke=true"]], [[ias(0x5)], ["status:tamper=true"]]] },
+  { model: "HS3SA/HS1SA", type: "smoke", steps: [[[ias(0x101)], ["status:smoke_test=true"]], [[ias(0)], ["status:smoke_test=false"]], [[ias(0x100)], ["status:smoke_test=true"]], [[ias(0)], ["status:smoke_test=false"]], [[ias(1)], ["env:smoke=true"]], [[ias(0x5)], ["status:tamper=true"]]] },
   { model: "JTQJ-BF-01LM/BW", type: "gas", steps: [[[ias(1)], ["env:gas=true"]], [[ias(0)], ["env:gas=false"]]] },
   { model: "HS1CG", type: "gas", steps: [[[ias(1)], ["env:gas=true"]]] },
   // bed and seat pads
