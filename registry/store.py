@@ -29,7 +29,7 @@ from registry.mqtt_auth import hash_password
 from registry.users import User
 
 ORG_LEVELS = ("city", "district", "street", "community")
-MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas"})
+MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
 Row = dict[str, Any]
