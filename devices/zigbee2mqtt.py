@@ -232,8 +232,8 @@ def _sos(r: _Reader, out: Out, status: dict[str, Any]) -> None:
 
 
 def _falls(r: _Reader, out: Out, status: dict[str, Any]) -> None:
-    names = ("fall_down_status", "fall_status", "status") if r.role is Role.FALL_RADAR else ("fall_down_status",)
-    for name in names:
+    radar = r.role in (Role.FALL_RADAR, Role.PRESENCE)  # elsewhere ``status`` may mean anything
+    for name in ("fall_down_status", "fall_status", "status") if radar else ("fall_down_status", "fall_status"):
         value = r.text_edge(name)
         if value in FALL_VALUES:
             values: dict[str, Any] = {"kind": "fall", "source": "radar"}

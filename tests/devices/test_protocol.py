@@ -177,6 +177,14 @@ class TestZigbee2Mqtt:
         assert [d.values for d in self.decode(state, "fall_radar", {**body, "fall_down_status": "fall"})] == [
             {"kind": "fall", "source": "radar"}
         ]
+        # a fall radar registered as a plain presence sensor (or anything else) still reports falls
+        for device_type, field in (("presence", "status"), ("pir", "fall_status"), ("switch", "fall_down_status")):
+            value = {"status": "falling", "fall_status": "fall_alarm", "fall_down_status": "fall"}[field]
+            fresh = zigbee2mqtt.Zigbee2MqttState()
+            assert {"kind": "fall", "source": "radar"} in [
+                d.values for d in self.decode(fresh, device_type, {field: value})
+            ], device_type
+        assert self.decode(zigbee2mqtt.Zigbee2MqttState(), "switch", {"status": "falling"}) == []
 
     def test_nulls_are_not_reported_and_a_bad_field_keeps_the_rest(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
