@@ -110,6 +110,16 @@ def _flag(name: str):  # type: ignore[no-untyped-def]
     return decode_flag
 
 
+VIBRATION_KINDS = frozenset({"vibration", "tilt", "drop"})
+
+
+def _vibration(body: dict[str, Any]) -> dict[str, Any]:
+    kind = body.get("kind", "vibration")
+    if not isinstance(kind, str) or kind.lower() not in VIBRATION_KINDS:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"vibration kind {str(kind)[:40]!r} is not vibration/tilt/drop")
+    return {"kind": kind.lower()}
+
+
 def _env(body: dict[str, Any]) -> dict[str, Any]:
     values = {name: as_bool(body[name], name) for name in ENV_FIELDS if name in body}
     if not values:
@@ -151,6 +161,8 @@ _VALUE_DECODERS = {
     Stream.CONTACT: _flag("open"),
     Stream.BED: _flag("occupied"),
     Stream.SEAT: _flag("occupied"),
+    Stream.PRESENCE: _flag("present"),
+    Stream.VIBRATION: _vibration,
     Stream.ENV: _env,
     Stream.VITALS: _vitals,
     Stream.STATUS: _status,

@@ -122,11 +122,24 @@ class Platform:
         if path is not None and path.exists():
             self.stream.restore(path.read_bytes())
             log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
+        zigbee = self.zigbee_memory_path
+        if zigbee is not None and zigbee.exists():
+            self.gateway.zigbee_state.restore(zigbee.read_bytes())
+            log.info("Zigbee2MQTT edge memory restored", extra={"devices": len(self.gateway.zigbee_state.last)})
+
+    @property
+    def zigbee_memory_path(self) -> Path | None:
+        """Where the Zigbee2MQTT edge memory is kept, beside the stream snapshot."""
+        path = self.config.snapshot_path
+        return None if path is None else path.with_suffix(".zigbee.json")
 
     def save_snapshot(self) -> None:
-        """Write the stream core's state atomically (who has been silent since when survives a restart)."""
+        """Write the stream core's state atomically (who has been silent since when survives a restart),
+        and the Zigbee2MQTT edge memory (a state seen before a restart is no new event after it)."""
         if self.config.snapshot_path is not None:
             _write_atomically(self.config.snapshot_path, self.stream.snapshot())
+        if self.zigbee_memory_path is not None:
+            _write_atomically(self.zigbee_memory_path, self.gateway.zigbee_state.to_json())
 
     async def _snapshots(self) -> None:
         """Save the stream state every ``snapshot_every_s``, so a crash loses at most that much of it.
@@ -140,6 +153,9 @@ class Platform:
             await asyncio.sleep(self.config.snapshot_every_s)
             try:
                 await asyncio.to_thread(_write_snapshot, path, self.stream.snapshot_arrays())
+                if self.zigbee_memory_path is not None:
+                    memory = self.gateway.zigbee_state.to_json()
+                    await asyncio.to_thread(_write_atomically, self.zigbee_memory_path, memory)
             except Exception:
                 log.exception("saving the stream snapshot failed")
 

@@ -145,7 +145,8 @@ class Gateway:
         self.queue_depth = 0
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
-        self._zigbee_state = zigbee2mqtt.Zigbee2MqttState()
+        self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
+        """Zigbee2MQTT edge memory; the runtime saves and restores it with the stream snapshot."""
         self._reject_log = RejectLog()
         self._client: aiomqtt.Client | None = None
         prefix = self.config.topic_prefix.rstrip("/")
@@ -161,6 +162,7 @@ class Gateway:
                 (f"{prefix}/+/{Stream.STATUS.value}", 1),
                 (f"{self._z2m}+", 1),
                 (f"{self._z2m}+/availability", 1),
+                (f"{self._z2m}bridge/state", 1),
             ),
             holds_on_sink_failure=True,
         )
@@ -181,6 +183,7 @@ class Gateway:
             "messages_accepted": self.messages_accepted,
             "events_produced": self.events_produced,
             "rejected": dict(self.rejected),
+            "zigbee_field_rejects": dict(self.zigbee_state.field_rejects),
             "shed": self.shed,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
@@ -265,13 +268,15 @@ class Gateway:
         rest = topic[len(self._z2m) :]
         name, _, suffix = rest.partition("/")
         if name in zigbee2mqtt.IGNORED_NAMES:
+            if suffix == "state":
+                zigbee2mqtt.decode_bridge_state(payload, self.zigbee_state, received_ms)
             return []
         device = self._resolve(self.directory.zigbee_device(name), name)
         if suffix == "availability":
             return [self._event(device, zigbee2mqtt.decode_availability(payload), received_ms)]
         if suffix:
             raise PayloadError(Reject.BAD_TOPIC, f"Zigbee2MQTT topic {topic[:120]!r} is not a device state")
-        decoded = zigbee2mqtt.decode_state(device.id, device.model, payload, self._zigbee_state)
+        decoded = zigbee2mqtt.decode_state(device.id, device.type, payload, self.zigbee_state, now_ms=received_ms)
         return [self._event(device, item, received_ms) for item in decoded]
 
     def _resolve(self, device: DeviceRecord | None, name: str) -> DeviceRecord:

@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from devices.zigbee_models import registration_warning
 from registry.area import ROOT, Area
 from registry.audit import write_audit
 from registry.crypto import FieldCipher, mask_id_number
@@ -30,10 +31,11 @@ from registry.users import User
 log = logging.getLogger("eldercare.registry")
 
 ORG_LEVELS = ("city", "district", "street", "community")
-MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas"})
+MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
 Row = dict[str, Any]
+log = logging.getLogger("eldercare.registry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -764,7 +766,12 @@ class Registry:
             except psycopg.errors.UniqueViolation as error:
                 raise _conflict(error) from None
             row = await self._device_in(conn, data["id"], Area())
-            await self._history(conn, data["id"], actor, "registered", {"resident_id": row["resident_id"]})
+            details: Row = {"resident_id": row["resident_id"]}
+            warning = registration_warning(data["type"], data.get("model", "")) if _is_zigbee(data) else None
+            if warning:  # registered all the same: it is decoded by its device type
+                details["warning"] = warning
+                log.warning("Zigbee device registered", extra={"device": data["id"], "warning": warning})
+            await self._history(conn, data["id"], actor, "registered", details)
             if password:
                 await self._history(conn, data["id"], actor, "credentials_issued")
             await write_audit(conn, actor, "create", "device", data["id"], row["org_path"])
@@ -892,6 +899,10 @@ class Registry:
                 (list(LIVE_STATUSES),),
             )
             return [(row["id"], row["mqtt_password_hash"]) for row in await cursor.fetchall()]  # type: ignore[call-overload]
+
+
+def _is_zigbee(data: Row) -> bool:
+    return bool(data.get("z2m_name") or data.get("ieee"))
 
 
 def escape_like(value: str) -> str:
