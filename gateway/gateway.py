@@ -7,9 +7,12 @@ crash before that means the broker delivers them again (and duplicates are dropp
 
 The message boundary: any exception while handling one message makes it an ``internal_error``
 reject, kept with its bytes as a dead letter and acknowledged. A sink that fails is retried with
-back-off (the lane reports itself unhealthy meanwhile); the alarm lane retries until the sink takes
-the batch, the telemetry lane dead-letters the batch after ``sink_attempts``. A lane that stops
-anyway is restarted by :meth:`Gateway.run`'s supervisor.
+back-off (the lane reports itself unhealthy meanwhile): ``sink_attempts`` times on the telemetry
+lane, ``alarm_sink_attempts`` (some 30 s) on the alarm lane. A batch still refused is then handed
+over one message at a time, so one message the stream core cannot take (a bug, not an outage: the
+alert store spools through database outages) never holds the others back; only the messages
+refused on their own become dead letters (on the alarm lane with a CRITICAL log line and a counter).
+A lane that stops anyway is restarted by :meth:`Gateway.run`'s supervisor.
 """
 
 from __future__ import annotations
@@ -62,7 +65,9 @@ class GatewayConfig:
     clock_skew_limit_ms: int = 5 * 60 * 1000
     """A device clock further off than this is flagged and its events are placed at arrival time."""
     sink_attempts: int = 5
-    """Tries of a telemetry batch the sink keeps failing before its messages become dead letters."""
+    """Tries of a telemetry batch the sink keeps failing before it is handed over message by message."""
+    alarm_sink_attempts: int = 8
+    """The same on the alarm lane, whose back-off doubles from 0.2 s to ``reconnect_max_s``: about 30 s."""
     dead_letter_buffer: int = 10_000
 
 
@@ -425,7 +430,7 @@ class Gateway:
     ) -> None:
         lane = lane or self.alarm_lane
         batch: Batch = {}
-        kept: list[tuple[str, bytes]] = []
+        kept: list[tuple[str, bytes, list[Event]]] = []
         received_ms = self._now_ms()
         for message in messages:
             topic = message.topic.value
@@ -441,48 +446,71 @@ class Gateway:
             for event in events:
                 batch.setdefault(event.resident_id, []).append(event)
             if events:
-                kept.append((topic, payload))
+                kept.append((topic, payload, events))
         if batch:
             await self._deliver(lane, batch, kept, sink)
         for message in messages:
             ack(client, message)
 
-    async def _deliver(self, lane: Lane, batch: Batch, kept: list[tuple[str, bytes]], sink: Sink) -> None:
-        """Hand ``batch`` to the sink, retrying with back-off while it fails (counted; lane not ready)."""
-        delay = 0.2
-        attempt = 0
+    async def _deliver(self, lane: Lane, batch: Batch, kept: list[tuple[str, bytes, list[Event]]], sink: Sink) -> None:
+        """Hand ``batch`` to the sink, retrying with back-off while it fails (counted; lane not ready);
+        a batch still refused goes message by message, and only what is refused alone is dead-lettered."""
+        attempts = self.config.alarm_sink_attempts if lane.holds_on_sink_failure else self.config.sink_attempts
         try:
-            while True:
-                try:
-                    await sink(batch)
-                    return
-                except Exception as error:
-                    attempt += 1
-                    self.sink_failures[lane.name] += 1
-                    metrics.SINK_FAILURES.labels(lane.name).inc()
-                    self._lanes_failing.add(lane.name)
-                    text = f"sink failed: {type(error).__name__}: {error}"[:1000]
-                    if not lane.holds_on_sink_failure and attempt >= self.config.sink_attempts:
-                        log.error(
-                            "batch given up after retries; dead-lettered",
-                            exc_info=True,
-                            extra={"lane": lane.name, "messages": len(kept), "attempts": attempt},
-                        )
-                        for topic, payload in kept:
-                            self._dead_letter(lane.name, topic, payload, Reject.INTERNAL_ERROR.value, text)
-                        self.sink_dead_lettered += len(kept)
-                        return
-                    level = logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR
-                    log.log(
-                        level,
-                        "sink failed; retrying the batch",
-                        exc_info=True,
-                        extra={"lane": lane.name, "attempt": attempt, "retry_s": delay},
-                    )
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.config.reconnect_max_s)
+            error = await self._try_sink(lane, batch, sink, attempts)
+            if error is None:
+                return
+            if len(kept) > 1:
+                log.error(
+                    "batch refused; handing it over one message at a time",
+                    extra={"lane": lane.name, "messages": len(kept)},
+                )
+            for topic, payload, events in kept if len(kept) > 1 else []:
+                one: Batch = {}
+                for event in events:
+                    one.setdefault(event.resident_id, []).append(event)
+                error = await self._try_sink(lane, one, sink, 2)
+                if error is not None:
+                    self._refused(lane, topic, payload, error)
+            if len(kept) == 1:
+                self._refused(lane, kept[0][0], kept[0][1], error)
         finally:
             self._lanes_failing.discard(lane.name)
+
+    async def _try_sink(self, lane: Lane, batch: Batch, sink: Sink, attempts: int) -> BaseException | None:
+        """``sink(batch)`` up to ``attempts`` times with back-off; the last error, or None once taken."""
+        delay = 0.2
+        for attempt in range(1, attempts + 1):
+            try:
+                await sink(batch)
+                return None
+            except Exception as error:
+                self.sink_failures[lane.name] += 1
+                metrics.SINK_FAILURES.labels(lane.name).inc()
+                self._lanes_failing.add(lane.name)
+                if attempt == attempts:
+                    return error
+                log.log(
+                    logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,
+                    "sink failed; retrying the batch",
+                    exc_info=True,
+                    extra={"lane": lane.name, "attempt": attempt, "retry_s": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_s)
+        return None
+
+    def _refused(self, lane: Lane, topic: str, payload: bytes, error: BaseException | None) -> None:
+        """A message the sink refuses on its own: a dead letter (an operator can inspect and replay it)."""
+        text = f"sink failed: {type(error).__name__}: {error}"[:1000]
+        log.log(
+            logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,
+            "message refused by the stream core; dead-lettered",
+            exc_info=error,
+            extra={"lane": lane.name, "topic": topic[:200]},
+        )
+        self._dead_letter(lane.name, topic, payload, Reject.INTERNAL_ERROR.value, text)
+        self.sink_dead_lettered += 1
 
     def _kept_under_load(self, topic: str) -> bool:
         if topic.startswith(self._z2m):

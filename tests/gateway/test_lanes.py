@@ -154,6 +154,40 @@ async def test_a_telemetry_batch_the_sink_keeps_refusing_is_dead_lettered_and_th
     assert gateway.counters()["sink_failures"] == {"telemetry": 2}
 
 
+class PoisonedSink(Collector):
+    """A stream core with a bug: it refuses every batch that holds an event of ``poison_device``."""
+
+    def __init__(self, poison_device: str) -> None:
+        super().__init__()
+        self.poison_device = poison_device
+
+    async def __call__(self, batch: Batch) -> None:
+        if any(event.device_id == self.poison_device for events in batch.values() for event in events):
+            raise RuntimeError("stream core bug")
+        await super().__call__(batch)
+
+
+async def test_a_message_the_stream_core_cannot_take_never_holds_back_the_alarms_beside_it(
+    services: TestServices,
+) -> None:
+    """Issue 12: nothing a device sends may stop a loop. One alarm-lane message that makes the stream
+    core fail is isolated and dead-lettered; the SOS presses in the same batch and after it get through."""
+    namespace = Namespace()
+    sink = PoisonedSink("z-1")
+    gateway = make(Gateway, namespace, alarm_sink_attempts=2, batch_linger_ms=200.0)
+    async with running(gateway, services, sink), mqtt_client(services) as client:
+        await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": 1})
+        await publish(client, f"{namespace.z2m_base}/sos_1", {"action": "emergency"})
+        await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": 2})
+        await eventually(lambda: gateway.sink_dead_lettered == 1)
+        await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": 3})
+        await eventually(lambda: sorted(e.seq or 0 for e in sink.events if e.stream.value == "alarm") == [1, 2, 3])
+        await eventually(gateway.lanes_ready)
+    [letter] = gateway.dead_letters.take(10)
+    assert letter.lane == "alarms" and letter.device_id == "sos_1"
+    assert letter.error.startswith("sink failed: RuntimeError: stream core bug")
+
+
 async def test_a_lane_that_stops_is_restarted_and_not_ready_until_it_is_back(services: TestServices) -> None:
     namespace = Namespace()
     sink = Collector()
