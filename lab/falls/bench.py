@@ -271,9 +271,11 @@ def _kernel_pass(
     out_win = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
     pos = np.zeros(2, dtype=np.int64)
     work = np.zeros(K.N_WORK)
+    table = p[None, :]
+    place = np.zeros(n_devices, dtype=np.int64)
     started = time.perf_counter()
     while pos[0] < run_slot.shape[0]:
-        K.process_runs(t, a, run_slot, run_start, sc, ring, p, out_slot, out_f, out_win, pos, work)
+        K.process_runs(t, a, run_slot, run_start, sc, ring, table, place, out_slot, out_f, out_win, pos, work)
     return time.perf_counter() - started
 
 

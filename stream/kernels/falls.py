@@ -45,6 +45,10 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    Unless every candidate is emitted, one whose O(1) features already bound its confidence below
    ``thresh`` (:func:`cannot_fall`, over any free fall, descent and post activity) is not scored
    further: it could not be a fall, so nothing about it is output or remembered either way.
+6. Placement: the features are the same wherever the device is worn, their meaning is not (a
+   wrist turns 100° when its wearer stops clapping, a pocket phone when its wearer sits down); each
+   placement (``PLACEMENTS``) has its own row of parameters (weights and threshold), and a slot
+   reads the row of its device's placement.
 """
 
 from __future__ import annotations
@@ -131,6 +135,11 @@ N_BASE = 6
 N_PHI = N_LIN + N_BASE * (N_BASE + 1) // 2
 """``φ``: 9 single terms, then the products of every pair (squares included) of 6 of them."""
 N_PARAMS = P_W0 + 1 + N_PHI
+
+PLACEMENTS = ("waist", "wrist", "pocket")
+"""Where a device is worn, the row of the parameter table its slot reads: a pendant or belt clip
+(waist), a wristband (wrist), a phone in a trouser pocket (pocket)."""
+N_PLACEMENTS = len(PLACEMENTS)
 
 # --- features (raw) ---
 F_IMPACT = 0
@@ -687,7 +696,8 @@ def process_runs(
     run_start: np.ndarray,
     sc: np.ndarray,
     ring: np.ndarray,
-    params: np.ndarray,
+    table: np.ndarray,
+    place: np.ndarray,
     out_slot: np.ndarray,
     out_f: np.ndarray,
     out_win: np.ndarray,
@@ -698,6 +708,8 @@ def process_runs(
     ``run_slot[r]``) through the fall detector; returns the number of output rows written.
 
     ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g; ``work`` float64 scratch of ``N_WORK``.
+    ``table`` (placements × ``N_PARAMS``): one parameter row per placement (waist, wrist, pocket:
+    each its own trigger, weights and threshold); slot ``s`` uses row ``place[s]`` (int64).
     Processing starts at run ``pos[0]``,
     sample ``pos[1]``; if the output arrays fill up it stops before the sample that could emit and
     leaves ``pos`` there (``pos[0] == len(run_slot)`` when done), so the caller can grow and resume.
@@ -708,12 +720,13 @@ def process_runs(
     cap = out_slot.shape[0]
     out = (out_slot, out_f, out_win)
     n_out = 0
-    back_tol = params[P_BACK_TOL_MS]
-    gap_bins = params[P_GAP_BINS]
     r = pos[0]
     first = pos[1]
     while r < n_runs:
         s = run_slot[r]
+        params = table[place[s]]
+        back_tol = params[P_BACK_TOL_MS]
+        gap_bins = params[P_GAP_BINS]
         i0 = max(run_start[r], first)
         i1 = run_start[r + 1]
         started = sc[s, S_STARTED] != 0.0
@@ -821,7 +834,8 @@ def advance_slots(
     n_slots: int,
     sc: np.ndarray,
     ring: np.ndarray,
-    params: np.ndarray,
+    table: np.ndarray,
+    place: np.ndarray,
     out_slot: np.ndarray,
     out_f: np.ndarray,
     out_win: np.ndarray,
@@ -829,14 +843,15 @@ def advance_slots(
 ) -> int:
     """Decide every candidate whose impact is at least ``params[P_FORCE_MS]`` ms before ``now_ms``
     (epoch ms) on the closed bins received so far (a device that went quiet after an impact).
-    ``out_*`` need ``CMAX`` rows per slot; ``work`` as for :func:`process_runs`. Returns the
-    number of rows written."""
+    ``out_*`` need ``CMAX`` rows per slot; ``table``, ``place`` and ``work`` as for
+    :func:`process_runs`. Returns the number of rows written."""
     n_out = 0
     out = (out_slot, out_f, out_win)
-    force = params[P_FORCE_MS]
     for s in range(n_slots):
         if sc[s, S_STARTED] == 0.0 or sc[s, S_CCOUNT] == 0.0:
             continue
+        params = table[place[s]]
+        force = params[P_FORCE_MS]
         last = int(sc[s, S_K]) - 1
         n_out = _decide_all(s, last, now_ms, force, sc, ring, params, out, work, n_out)
     return n_out

@@ -26,6 +26,8 @@ def run_kernel(
     params: npt.NDArray[np.float64] = PARAMS,
 ) -> npt.NDArray[np.float64]:
     """Feed ``cuts`` (sample ranges) as consecutive runs of one device, then ``advance(now_ms)``."""
+    table = params[None, :]
+    place = np.zeros(1, dtype=np.int64)
     sc = np.zeros((1, K.N_STATE))
     ring = np.zeros((1, K.RING_LEN, K.N_RING))
     starts = np.array([c[0] for c in cuts] + [cuts[-1][1]], dtype=np.int64)
@@ -37,12 +39,12 @@ def run_kernel(
         o_slot = np.zeros(rows, dtype=np.int64)
         o_f = np.zeros((rows, K.N_OUT))
         o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
-        n = K.process_runs(t, a, slots, starts, sc, ring, params, o_slot, o_f, o_w, pos, work)
+        n = K.process_runs(t, a, slots, starts, sc, ring, table, place, o_slot, o_f, o_w, pos, work)
         out.append(o_f[:n].copy())
     o_slot = np.zeros(K.CMAX, dtype=np.int64)
     o_f = np.zeros((K.CMAX, K.N_OUT))
     o_w = np.zeros((K.CMAX, K.WIN_BINS, 3), dtype=np.float32)
-    n = K.advance_slots(now_ms, 1, sc, ring, params, o_slot, o_f, o_w, work)
+    n = K.advance_slots(now_ms, 1, sc, ring, table, place, o_slot, o_f, o_w, work)
     out.append(o_f[:n].copy())
     return np.vstack(out)
 
