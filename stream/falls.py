@@ -75,37 +75,37 @@ recording of ``shared/data/falls`` plus two softened copies of each (``python -m
 PLACEMENTS = K.PLACEMENTS
 
 WRIST_WEIGHTS: tuple[float, ...] = (
-    -30.148,
-    -5.151,
-    31.094,
-    -7.539,
-    2.798,
-    -0.026,
-    5.122,
-    -0.559,
-    5.931,
-    10.003,
-    1.521,
-    5.265,
-    -0.158,
-    -0.126,
-    -1.742,
-    -3.82,
-    -17.445,
-    1.36,
-    4.241,
-    0.474,
-    2.926,
-    -0.776,
-    0.507,
-    1.354,
-    0.372,
-    0.129,
-    1.238,
-    0.047,
-    -3.259,
-    1.519,
-    0.142,
+    -34.486,
+    -4.637,
+    31.857,
+    -7.206,
+    2.643,
+    -0.33,
+    5.811,
+    -0.773,
+    6.614,
+    10.115,
+    2.464,
+    5.685,
+    -0.395,
+    -0.189,
+    -1.426,
+    -3.025,
+    -16.766,
+    0.074,
+    3.126,
+    1.076,
+    4.391,
+    -0.675,
+    0.705,
+    1.409,
+    0.087,
+    0.121,
+    1.429,
+    -0.362,
+    -3.707,
+    1.681,
+    0.571,
 )
 """Bias and weights of the wrist (wristband) model; see ``SHIPPED_PLACEMENT_WEIGHTS``."""
 
@@ -199,6 +199,7 @@ class FallParams:
     back_tol_ms: float = 1000.0
     drop_free_fall_g: float = 0.25
     drop_still_g: float = 0.006
+    upright_ref: bool = False
     emit_all: bool = False
     weights: tuple[float, ...] = field(default=SHIPPED_WEIGHTS)
 
@@ -232,6 +233,7 @@ class FallParams:
         p[K.P_BACK_TOL_MS] = self.back_tol_ms
         p[K.P_DROP_FF] = self.drop_free_fall_g
         p[K.P_DROP_STILL] = self.drop_still_g
+        p[K.P_UPRIGHT] = 1.0 if self.upright_ref else 0.0
         p[K.P_W0 : K.P_W0 + K.N_PHI + 1] = self.weights
         return p
 
@@ -239,10 +241,23 @@ class FallParams:
         return replace(self, weights=tuple(float(w) for w in weights))
 
 
+UPRIGHT_REF: dict[str, bool] = {"waist": False, "wrist": True, "pocket": False}
+"""Whether a placement measures the posture change from the device's learned upright (step 6 of
+:mod:`stream.kernels.falls`) rather than from the gravity just before the impact: a wrist, whose
+orientation before an impact is whatever the arm was doing (clapping, hands up)."""
+
+
+def for_placement(base: FallParams, placement: str, weights: Sequence[float] | None = None) -> FallParams:
+    """``base`` as ``placement`` uses it: its posture reference and ``weights`` (default the
+    placement's shipped weights)."""
+    chosen = SHIPPED_PLACEMENT_WEIGHTS[placement] if weights is None else weights
+    return replace(base.with_weights(chosen), upright_ref=UPRIGHT_REF[placement])
+
+
 def shipped_placements(params: FallParams | None = None) -> dict[str, FallParams]:
-    """``params`` (default ``FallParams()``) with each placement's shipped weights."""
+    """``params`` (default ``FallParams()``) as each placement uses it, with its shipped weights."""
     base = params or FallParams()
-    return {where: base.with_weights(SHIPPED_PLACEMENT_WEIGHTS[where]) for where in PLACEMENTS}
+    return {where: for_placement(base, where) for where in PLACEMENTS}
 
 
 @dataclass(slots=True)
@@ -327,6 +342,8 @@ class FallDetector:
         n = int(devices.shape[0])
         sc = np.asarray(state["sc"], dtype=np.float64)
         ring = np.asarray(state["ring"], dtype=np.float64)
+        if sc.shape == (n, K.N_STATE_V1):  # a snapshot from before the learned upright: nothing learned
+            sc = np.hstack([sc, np.zeros((n, K.N_STATE - K.N_STATE_V1))])
         if sc.shape != (n, K.N_STATE) or ring.shape != (n, K.RING_LEN, K.N_RING):
             raise ValueError("falls snapshot does not match this detector's state layout")
         capacity = max(64, 1 << max(0, (n - 1).bit_length()))

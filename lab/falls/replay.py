@@ -58,6 +58,7 @@ from stream.falls import (
     SHIPPED_WEIGHTS,
     FallDetector,
     FallParams,
+    for_placement,
     shipped_placements,
     subject_key,
 )
@@ -324,9 +325,10 @@ def train_candidates(
 ) -> list[RecordingResult]:
     """Every candidate (``emit_all``) of every recording (or of ``rows[i]`` for ``i in indices``), as
     recorded (or ``transform``-ed) and in ``copies`` randomly softened copies (seeds 101, 202, …),
-    for :func:`training_set`."""
+    for :func:`training_set`; each placement's features as its model sees them (its posture
+    reference, :func:`stream.falls.for_placement`)."""
     everyone = list(range(len(rows))) if indices is None else list(indices)
-    emit = replace(base, emit_all=True)
+    emit = {where: for_placement(replace(base, emit_all=True), where) for where in PLACEMENTS}
     out = replay_recordings(directory, rows, emit, everyone, transform=transform, err=err, label=f"{label}candidates: ")
     for c in range(copies):
         out += replay_recordings(
@@ -442,7 +444,9 @@ def evaluate(
             err, f"{label}fold {k + 1}/{len(models)} ({placement}): {len(test)} held-out recordings of {held_out}"
         )
         results.extend(
-            replay_recordings(directory, rows, base.with_weights(w), test, transform=transform, err=err, label=label)
+            replay_recordings(
+                directory, rows, for_placement(base, placement, w), test, transform=transform, err=err, label=label
+            )
         )
     return sorted(results, key=lambda r: r.index), [w for _, _, w in models]
 
