@@ -140,8 +140,8 @@ def reference_falls(
     ts, tp = p[K.P_TRIG_SPREAD], p[K.P_TRIG_PEAK]
     rows: list[npt.NDArray[np.float64]] = []
     last_fall = 0.0
-    upright = np.zeros(4)  # the learned upright (x, y, z in g) and its weight, across segments
-    learned = np.zeros((0, 4))  # per closed bin of the current segment: the upright after it
+    upright = np.zeros(4)  # the posture at rest (x, y, z in g) and its weight, across segments
+    learned = np.zeros((0, 4))  # per closed bin of the current segment: the posture at rest after it
 
     def decide_one(
         seg: _Segment, tb: int, ib: int, imp_max: float, imp_ms: float, last: int, decided: float, forced: float
@@ -206,14 +206,14 @@ def reference_falls(
         trig |= bmax >= tp * tp
         trig &= bmax >= 0.0
         triggers = np.flatnonzero(trig)
-        # the learned upright after each closed bin b: the calm window (e − 10, e], e = b − REF_DELAY
+        # the posture at rest after each closed bin b: the window (e − 10, e] at rest, e = b − REF_DELAY
         learned = np.zeros((cum.shape[0], 4))
         for b in range(cum.shape[0]):
             e = b - K.REF_DELAY
             if e >= 0 and d[e, 3] >= 2.0:
                 dn_e = d[e, 3]
                 var = d[e, 4] / dn_e - (d[e, 0] * d[e, 0] + d[e, 1] * d[e, 1] + d[e, 2] * d[e, 2]) / (dn_e * dn_e)
-                if var < K.REF_CALM_G * K.REF_CALM_G:
+                if var < K.REF_REST_G * K.REF_REST_G:
                     w = upright[3] * (1.0 - K.REF_ALPHA) + K.REF_ALPHA
                     k = K.REF_ALPHA / w
                     upright[3] = w

@@ -48,14 +48,15 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
 6. Placement: the features are the same wherever the device is worn, their meaning is not (a
    wrist turns 100° when its wearer stops clapping, a pocket phone when its wearer sits down); each
    placement (``PLACEMENTS``) has its own row of parameters (weights and threshold), and a slot
-   reads the row of its device's placement. A device also learns its own upright: ``u`` = the
-   normalised exponential mean (time constant ``REF_TAU_S`` = 60 s of calm data) of the mean vector
-   of every calm 0.5 s window (``σ < 0.1 g``), taken ``REF_DELAY`` = 5.5 s late so that no
+   reads the row of its device's placement. A device also keeps its last posture at rest: ``u`` =
+   the normalised exponential mean (time constant ``REF_TAU_S`` = 2 s of rest) of the mean vector of
+   every 0.5 s window at rest (``σ < 0.1 g``), taken ``REF_DELAY`` = 5.5 s late so that no
    candidate's own aftermath is in it: ``W ← (1 − α) W + α``, ``u ← u + (α / W)(ā − u)``,
-   ``α = 0.05 s / 60 s``. With ``params[P_UPRIGHT]`` (the wrist), the posture change is measured
-   from ``u`` instead of from the gravity before the impact, ``θ = acos(u·g1 / |u||g1|)``, while
-   something was learned: a wrist that stops clapping returns to where it usually hangs, a fallen
-   wrist does not.
+   ``α = 0.05 s / 2 s``. With ``params[P_UPRIGHT]`` (the wrist), the posture change is measured
+   from ``u`` instead of from the gravity 3 s..1 s before the impact, ``θ = acos(u·g1 / |u||g1|)``,
+   once the device has rested at all (else from the gravity before): a wrist that claps, waves or
+   is held up and then rests again ends where it rested before, a fallen wrist does not; the arm's
+   motion just before the impact (the clapping) is no reference.
 """
 
 from __future__ import annotations
@@ -117,8 +118,9 @@ S_UX = S_CAND0 + 4 * CMAX
 S_UY = S_UX + 1
 S_UZ = S_UX + 2
 S_UW = S_UX + 3
-"""The device's learned upright (step 6): a normalised exponential mean ``u`` (g) of calm windows'
-mean vectors and its weight (0: nothing learned yet); kept across segments."""
+"""The device's learned upright (step 6), its last posture at rest: a normalised exponential mean
+``u`` (g) of rest windows' mean vectors and its weight (0: nothing learned yet); kept across
+segments."""
 N_STATE = S_UW + 1
 N_STATE_V1 = S_UX
 """The state width before the learned upright (older snapshots; restored with nothing learned)."""
@@ -153,13 +155,15 @@ N_PHI = N_LIN + N_BASE * (N_BASE + 1) // 2
 N_PARAMS = P_W0 + 1 + N_PHI
 
 REF_DELAY = 110
-"""The learned upright takes in the window ending ``REF_DELAY`` bins (5.5 s) before the bin just
-closed: at a decision (100 bins after the impact) it has seen nothing later than 0.5 s before it."""
-REF_TAU_S = 60.0
-"""Time constant (s of calm data) of the learned upright's exponential mean."""
+"""The learned upright (the device's last posture at rest, step 6) takes in the window ending
+``REF_DELAY`` bins (5.5 s) before the bin just closed: at a decision (100 bins after the impact) it
+has seen nothing later than 0.5 s before the impact."""
+REF_TAU_S = 2.0
+"""Time constant (s of rest) of the learned upright's exponential mean: the last rest, not a day's."""
 REF_ALPHA = BIN_MS * 1e-3 / REF_TAU_S
-REF_CALM_G = 0.1
-"""A window is calm when its spread ``σ`` is below 0.1 g (standing, sitting, walking gently)."""
+REF_REST_G = 0.1
+"""A 0.5 s window is at rest when its spread ``σ`` is below 0.1 g (standing, sitting, lying)."""
+
 
 PLACEMENTS = ("waist", "wrist", "pocket")
 """Where a device is worn, the row of the parameter table its slot reads: a pendant or belt clip
@@ -501,8 +505,8 @@ def cannot_fall(
 
 @njit(**JIT, inline="always")
 def upright_ref(s: int, sc: np.ndarray, params: np.ndarray) -> tuple[float, float, float]:
-    """The reference the posture change is measured from (step 6): slot ``s``'s learned upright
-    when its placement uses it (``params[P_UPRIGHT]``) and something was learned, else zeros (the
+    """The reference the posture change is measured from (step 6): slot ``s``'s posture at rest
+    when its placement uses it (``params[P_UPRIGHT]``) and it has rested at all, else zeros (the
     gravity before the impact)."""
     if params[P_UPRIGHT] == 0.0 or sc[s, S_UW] == 0.0:
         return 0.0, 0.0, 0.0
@@ -512,7 +516,7 @@ def upright_ref(s: int, sc: np.ndarray, params: np.ndarray) -> tuple[float, floa
 @njit(**JIT, inline="always")
 def _learn_upright(s: int, b: int, sc: np.ndarray, ring: np.ndarray) -> None:
     """Step 6 for the bin ``b`` just closed: the window ``(e − 10, e]``, ``e = b − REF_DELAY``, if
-    calm (at least 2 samples, ``σ² < REF_CALM_G²``), moves the learned upright towards its mean."""
+    at rest (at least 2 samples, ``σ² < REF_REST_G²``), moves the posture at rest towards its mean."""
     e = b - REF_DELAY
     if e < 0:
         return
@@ -525,7 +529,7 @@ def _learn_upright(s: int, b: int, sc: np.ndarray, ring: np.ndarray) -> None:
         dy -= ring[s, lr, R_CY]
         dz -= ring[s, lr, R_CZ]
         dn -= ring[s, lr, R_CN]
-    if dn < 2.0 or ring[s, er, R_VAR] >= REF_CALM_G * REF_CALM_G:
+    if dn < 2.0 or ring[s, er, R_VAR] >= REF_REST_G * REF_REST_G:
         return
     w = sc[s, S_UW] * (1.0 - REF_ALPHA) + REF_ALPHA
     k = REF_ALPHA / w

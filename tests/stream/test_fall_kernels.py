@@ -276,7 +276,7 @@ def test_each_slot_reads_its_placement_row() -> None:
     assert_same(by_slot[3], by_slot[1])
 
 
-def test_upright_is_learned_only_from_calm_windows_and_late() -> None:
+def test_upright_is_learned_only_from_windows_at_rest_and_late() -> None:
     """Still at one orientation, then vigorous shaking at another (σ ≫ 0.1 g): the learned upright
     is the still orientation, and nothing is taken in before 5.5 s have passed."""
     rate = 50.0
