@@ -242,9 +242,10 @@ class FallParams:
 
 
 UPRIGHT_REF: dict[str, bool] = {"waist": False, "wrist": True, "pocket": False}
-"""Whether a placement measures the posture change from the device's learned upright (step 6 of
-:mod:`stream.kernels.falls`) rather than from the gravity just before the impact: a wrist, whose
-orientation before an impact is whatever the arm was doing (clapping, hands up)."""
+"""Whether a placement measures the posture change from the device's learned upright, its last
+posture at rest (step 6 of :mod:`stream.kernels.falls`), rather than from the gravity 3 s..1 s
+before the impact: a wrist, whose orientation just before an impact is whatever the arm was doing
+(clapping, hands up)."""
 
 
 def for_placement(base: FallParams, placement: str, weights: Sequence[float] | None = None) -> FallParams:

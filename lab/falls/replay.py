@@ -85,8 +85,9 @@ PLACEMENT_FIT: dict[str, dict[str, Any]] = {
 }
 """How each placement's weights are fitted (:func:`lab.falls.fit.fit_weights`): the waist model on
 SisFall's 19 people alone; the wrist and pocket models, with a few people's recordings, as the
-waist model plus what those recordings teach (penalty ``l2/2 · |w − w_waist|²``; falls count as
-much as activities, there being no softened-copy surplus to offset)."""
+waist model plus what those recordings teach (penalty ``l2/2 · |w − w_waist|²``, ``l2`` and
+``fall_weight`` chosen among 3/10/30/100 and 0.5/1/2 by the leave-one-subject-out figures; a fall
+counts as much as an activity: six people's falls are too few to halve)."""
 
 
 def placement_of_source(info: RecordingInfo) -> str:
