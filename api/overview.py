@@ -220,6 +220,7 @@ async def overview(
         resident = residents.get(rid)
         who = {"resident_id": rid, "name": resident.name if resident else rid, "org_path": paths[rid]}
         devices = by_resident.get(rid, [])
+        rows = await platform.history.recent(rid, RECENT_EVENTS) if devices else []
         for state in _device_states(platform, devices):
             entry = {**who, "device_id": state["id"], "type": state["type"], "location": state["location"]}
             if state["online"] is False:
@@ -228,7 +229,6 @@ async def overview(
                 low.append({**entry, "battery": state["battery"]})
         if not devices or rid in unmonitored_since:
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
-        rows = await platform.history.recent(rid, RECENT_EVENTS) if devices else []
         active = [r for r in rows if r["stream"] in ACTIVITY_STREAMS and _when(r) >= today_start]
         if devices and not active:
             quiet.append(who)
