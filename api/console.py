@@ -39,7 +39,6 @@ from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.services import Services
 from api.views import alert_views
-from devices.catalogue import CATALOGUE
 from registry.users import User
 
 router = APIRouter(tags=["console"])
@@ -61,14 +60,10 @@ def _static(name: str) -> str:
 
 @functools.cache
 def dictionary(lang: str) -> dict[str, str]:
-    """The UI strings of one language (``en`` or ``zh``); device types missing there are named by the
-    device catalogue (``device.<type>``)."""
+    """The UI strings of one language (``en`` or ``zh``)."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
-    strings: dict[str, str] = json.loads(_static(f"i18n.{lang}.json"))
-    for kind in CATALOGUE.values():
-        strings.setdefault(f"device.{kind.name}", kind.label_zh if lang == "zh" else kind.label_en)
-    return strings
+    return json.loads(_static(f"i18n.{lang}.json"))  # type: ignore[no-any-return]
 
 
 def pick_language(request: Request) -> str:

@@ -1,11 +1,12 @@
 """Device types as data: what each registry device type is, publishes and means to supervision.
 
 One row of :data:`CATALOGUE` per type the platform knows; :func:`device_type` looks one up and
-answers any other name with a cautious default (battery-powered, not an activity sensor, silent, the
-battery silence limit), as the registry accepts any well-formed type. The gateway reads Zigbee2MQTT
-payloads by a type's :attr:`DeviceType.zigbee_role`, the registry stores a type's power source when
-none is given, the stream core takes activity sensors and silence limits from here, alerting finds
-the devices that speak or light up, and the firmware simulator its wearables.
+answers any other name with a cautious default (battery-powered, not an activity sensor, announcing
+nothing, the battery silence limit), as the registry accepts any well-formed type. The gateway reads
+Zigbee2MQTT payloads by a type's :attr:`DeviceType.zigbee_role`, the registry stores a type's power
+source when none is given, the stream core takes activity sensors and silence limits from here,
+alerting finds the devices that speak or light up, the console's labels match its names, and the
+firmware simulator finds its wearables.
 
 Silence limits (heartbeat-based offline detection): a device that has sent a ``status`` message and
 is then unheard for longer than its type's ``silence_limit_s`` is DEVICE_SILENT. Mains-powered
@@ -142,7 +143,7 @@ del S
 
 
 def device_type(name: str) -> DeviceType:
-    """The catalogue row of ``name``; any other type is battery-powered, no activity sensor, silent."""
+    """The catalogue row of ``name``; any other type is battery-powered, no activity sensor, announces nothing."""
     found = CATALOGUE.get(name)
     if found is not None:
         return found
