@@ -44,14 +44,13 @@ from alerting.model import (
 from alerting.policy import ringing_steps
 from alerting.spool import Spool, SpoolFull
 from alerting.tx import COLUMNS, Move, TimerStep, Transaction, Transactions, alert_from
+from devices.catalogue import device_type
 from stream.detections import Detection, DetectionKind
 
 log = logging.getLogger("eldercare.alerting")
 
 DEVICE_ANSWERED_KINDS = frozenset({DetectionKind.SOS, DetectionKind.FALL})
 """The device that raised one of these hears "call received" when the console starts ringing."""
-ANNOUNCER_TYPES = frozenset({"sos_button", "hub", "pendant"})
-"""Device types that speak or light up in the home (pending countdowns, "help is on the way")."""
 
 
 def from_ms(value: int) -> datetime:
@@ -193,10 +192,11 @@ class HomeDevice(Protocol):
 
 
 def home_announcers(devices_of: Callable[[str], Iterable[HomeDevice]]) -> Callable[[str], list[str]]:
-    """The resident's devices that speak or light up, from ``devices_of(resident_id)`` (their devices)."""
+    """The resident's devices that speak or light up (pending countdowns, "help is on the way"; by their
+    type's ``announces`` in :mod:`devices.catalogue`), from ``devices_of(resident_id)`` (their devices)."""
 
     def announcers(resident_id: str) -> list[str]:
-        return [d.id for d in devices_of(resident_id) if d.type in ANNOUNCER_TYPES]
+        return [d.id for d in devices_of(resident_id) if device_type(d.type).announces]
 
     return announcers
 

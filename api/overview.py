@@ -5,13 +5,19 @@ Everything here calls the services' public methods (``platform.alerts``, ``platf
 package's tables directly.
 
 - ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile) and the
-  resident's devices with their last known state (online, battery, last seen) from the event history.
+  resident's devices with their state (online, battery, last seen) as the stream core's device
+  supervision holds it.
 - ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's non-IMU events of the last
   hours, for the inactivity timeline (one row per room).
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
-- ``GET /api/v1/console/overview`` — open alerts by area; devices offline or low on battery;
-  residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS`` residents).
+- ``GET /api/v1/console/overview`` — open alerts by area; devices offline (last will) or silent, or
+  low on battery; residents unmonitored or with no activity today (bounded: at most
+  ``MAX_RESIDENTS`` residents).
+
+Device and home health come from the stream core's supervision (``platform.supervision``), the state
+its DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY and UNMONITORED alerts come from, never re-derived
+here: a device the stream has not heard since its state began shows as unknown.
 """
 
 from __future__ import annotations
@@ -32,8 +38,6 @@ from registry.store import DeviceRecord, ResidentRecord
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
-LOW_BATTERY = 20
-"""Percent at or below which a battery counts as low."""
 MAX_RESIDENTS = 500
 """The overview reads each resident's recent events; it stops after this many residents."""
 ACTIVITY_STREAMS = frozenset({"motion", "contact", "bed", "seat", "vibration", "alarm", "env", "vitals"})
@@ -59,26 +63,26 @@ async def _resident_in_scope(platform: Services, scope: Any, resident_id: str) -
     return resident
 
 
-def _device_states(devices: list[DeviceRecord], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each device with the last ``status`` it reported and when it was last heard (rows newest first)."""
-    states: dict[str, dict[str, Any]] = {
-        d.id: {**asdict(d), "online": None, "battery": None, "last_seen": None} for d in devices
-    }
-    for row in rows:
-        state = states.get(row["device_id"])
-        if state is None:
-            continue
-        if state["last_seen"] is None:
-            state["last_seen"] = _when(row).isoformat()
-        payload = row.get("payload") or {}
-        if row["stream"] == "status":
-            if state["online"] is None and "online" in payload:
-                state["online"] = bool(payload["online"])
-            if state["battery"] is None and payload.get("battery") is not None:
-                state["battery"] = payload["battery"]
-        elif state["online"] is None:
-            state["online"] = True  # heard from after its last status: it is talking
-    return list(states.values())
+def _device_states(platform: Services, devices: list[DeviceRecord]) -> list[dict[str, Any]]:
+    """Each device with its supervision state (``None`` while the stream has not heard from it)."""
+    health = platform.supervision.device_health(d.id for d in devices)
+    states: list[dict[str, Any]] = []
+    for device in devices:
+        seen = health.get(device.id)
+        state: dict[str, Any] = {
+            **asdict(device),
+            **dict.fromkeys(("online", "silent", "battery", "low_battery", "last_seen")),
+        }
+        if seen is not None:
+            state.update(
+                online=seen.online and not seen.silent,
+                silent=seen.silent,
+                battery=seen.battery_pct,
+                low_battery=seen.low_battery,
+                last_seen=datetime.fromtimestamp(seen.last_seen_ms / 1000, UTC).isoformat(),
+            )
+        states.append(state)
+    return states
 
 
 def _resident_json(resident: ResidentRecord, path: str) -> dict[str, Any]:
@@ -99,10 +103,9 @@ async def resident_card(resident_id: str, platform: PlatformDep, user: StaffDep,
     """The resident (with profile: contacts, conditions, languages, access) and their devices' state."""
     resident = await _resident_in_scope(platform, scope, resident_id)
     devices = [d for d in platform.registry.devices() if d.resident_id == resident_id]
-    rows = await platform.history.recent(resident_id, RECENT_EVENTS)
     return {
         "resident": _resident_json(resident, await _path_of(platform, resident)),
-        "devices": _device_states(devices, rows),
+        "devices": _device_states(platform, devices),
     }
 
 
@@ -212,20 +215,19 @@ async def overview(
     unmonitored: list[dict[str, Any]] = []
     quiet: list[dict[str, Any]] = []
     checked = sorted(visible)[:MAX_RESIDENTS]
+    unmonitored_since = platform.supervision.unmonitored_since(checked)
     for rid in checked:
         resident = residents.get(rid)
         who = {"resident_id": rid, "name": resident.name if resident else rid, "org_path": paths[rid]}
         devices = by_resident.get(rid, [])
         rows = await platform.history.recent(rid, RECENT_EVENTS) if devices else []
-        states = _device_states(devices, rows)
-        for state in states:
+        for state in _device_states(platform, devices):
             entry = {**who, "device_id": state["id"], "type": state["type"], "location": state["location"]}
             if state["online"] is False:
-                offline.append({**entry, "last_seen": state["last_seen"]})
-            battery = _percent(state["battery"])
-            if battery is not None and battery <= LOW_BATTERY:
-                low.append({**entry, "battery": battery})
-        if not devices or all(s["online"] is False for s in states):
+                offline.append({**entry, "last_seen": state["last_seen"], "silent": state["silent"]})
+            if state.get("low_battery"):
+                low.append({**entry, "battery": state["battery"]})
+        if not devices or rid in unmonitored_since:
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
         active = [r for r in rows if r["stream"] in ACTIVITY_STREAMS and _when(r) >= today_start]
         if devices and not active:
@@ -246,12 +248,3 @@ async def overview(
             "no_activity_today": quiet,
         },
     }
-
-
-def _percent(value: Any) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(str(value).rstrip("%"))
-    except ValueError:
-        return None

@@ -30,6 +30,7 @@ from registry.store import Registry
 from registry.users import Users
 from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
+from stream.supervision import SupervisionState
 
 log = logging.getLogger("eldercare.runtime")
 
@@ -99,6 +100,11 @@ class Platform:
             self.config.store_timeout_s,
             self.config.retry_max_s,
         )
+
+    @property
+    def supervision(self) -> SupervisionState:
+        """Device supervision's state in the stream core (what the console's overview shows)."""
+        return self.stream.supervision
 
     @property
     def detections(self) -> int:

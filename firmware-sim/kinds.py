@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from devices.catalogue import device_type
+
 
 @dataclass(frozen=True, slots=True)
 class Kind:
@@ -71,7 +73,8 @@ Z2M_PROPERTIES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 """The properties in each simulated model's Zigbee2MQTT state (from the converter-library fixtures)."""
 
-WEARABLES = frozenset({"pendant", "wristband"})
+WEARABLES = frozenset(name for name, kind in KINDS.items() if device_type(kind.registry_type).wearable)
+"""Kinds worn by the resident (they stream the accelerometer), from the device catalogue."""
 
 
 def dumps(body: dict[str, Any]) -> bytes:

@@ -26,12 +26,13 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, ValidationError
 
+from devices.catalogue import device_type
 from registry.area import Area
 from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
-from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id, zigbee_keys
+from registry.store import LIVE_STATUSES, Registry, new_device_password, new_id, zigbee_keys
 from registry.users import User
 
 MAX_ROWS = 200_000
@@ -385,9 +386,7 @@ async def import_devices(
         if issue_credentials and model.id not in existing_ids:
             secrets_by_id[model.id] = new_device_password()
             password_hash = hash_password(secrets_by_id[model.id])
-        power = (
-            model.power if "power" in model.model_fields_set else ("mains" if model.type in MAINS_TYPES else "battery")
-        )
+        power = model.power or device_type(model.type).power
         records.append(
             (
                 model.id, resident_id, None if resident_id else model.org_node, model.type, model.model,

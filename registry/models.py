@@ -12,6 +12,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from devices.catalogue import Power
 from registry.crypto import id_number_problem
 
 ORG_LEVELS = ("city", "district", "street", "community")
@@ -49,7 +50,6 @@ CareLevel = Literal["standard", "enhanced", "intensive"]
 Channel = Literal["phone", "sms", "wechat", "email", "app"]
 Level = Literal["city", "district", "street", "community"]
 Role = Literal["admin", "supervisor", "operator", "responder", "family"]
-Power = Literal["battery", "mains"]
 DeviceStatus = Literal["active", "failed", "replaced", "retired"]
 
 T = TypeVar("T")
@@ -235,7 +235,7 @@ class DeviceCreate(_Strict):
     resident_id: ObjectId | None = None
     org_node: Code | None = Field(None, description="for a device not bound to a resident (stock)")
     location: Short = ""
-    power: Power = "battery"
+    power: Power | None = Field(None, description="default: the device type's (devices/catalogue.py)")
     z2m_name: Z2mName | None = None
     ieee: Ieee | None = None
     issue_credentials: bool = Field(True, description="generate MQTT credentials, returned once")

@@ -20,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from devices.catalogue import device_type
 from devices.zigbee_models import registration_warning
 from registry.area import ROOT, Area
 from registry.audit import write_audit
@@ -31,7 +32,6 @@ from registry.users import User
 log = logging.getLogger("eldercare.registry")
 
 ORG_LEVELS = ("city", "district", "street", "community")
-MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
 Row = dict[str, Any]
@@ -745,7 +745,7 @@ class Registry:
                 await self._resident_in(conn, data["resident_id"], area)
             else:
                 await self._placed(data.get("org_node"), area)
-            power = data.get("power") or ("mains" if data["type"] in MAINS_TYPES else "battery")
+            power = data.get("power") or device_type(data["type"]).power
             try:
                 await conn.execute(
                     "INSERT INTO devices (id, resident_id, org_node, type, model, location, power, z2m_name, ieee,"

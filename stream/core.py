@@ -9,12 +9,15 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
+
+if TYPE_CHECKING:
+    from stream.supervision import SupervisionState
 
 log = logging.getLogger("eldercare.stream")
 
@@ -145,8 +148,15 @@ class StreamCore:
     """Runs every detector over each batch and lets time pass for their timers."""
 
     def __init__(self, detectors: Sequence[Detector] | None = None) -> None:
+        from stream.supervision import DeviceSupervisor
+
         self.detectors: list[Detector] = list(detectors) if detectors is not None else default_detectors()
         self.now_ms = 0
+        self.supervision: SupervisionState = next(
+            (d for d in self.detectors if isinstance(d, DeviceSupervisor)), DeviceSupervisor()
+        )
+        """Device supervision's state (last seen, online, battery per device; unmonitored homes) to
+        read between batches; an empty one when no detector supervises devices."""
 
     def process(self, batch: Batch, now_ms: int) -> list[Detection]:
         """Feed one batch; ``now_ms`` is the platform's current time (epoch ms)."""

@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from devices.catalogue import ACTIVITY_STREAMS
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import home as k
 from stream.slots import SlotMap
 from stream.supervision import DeviceTable, SupervisionConfig
 
-HOME_STREAMS = frozenset({Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT, Stream.PRESENCE, Stream.VIBRATION})
 KIND_OF_CODE = {
     k.K_INACTIVITY: DetectionKind.INACTIVITY,
     k.K_NOT_UP: DetectionKind.NOT_UP,
@@ -288,7 +288,7 @@ class HomeActivityDetector:
 
     def arrays(self, events: Sequence[Event]) -> EventArrays:
         """The home events of a batch as flat kernel arrays (one pass over the events)."""
-        index = [i for i, e in enumerate(events) if e.stream in HOME_STREAMS]
+        index = [i for i, e in enumerate(events) if e.stream in ACTIVITY_STREAMS]
         chosen = [events[i] for i in index]
         self._register(chosen)
         codes = np.array([event_code(e) for e in chosen], dtype=np.int64).reshape(-1, 4)
@@ -308,7 +308,7 @@ class HomeActivityDetector:
         return monitored
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
-        relevant = [e for e in events if e.stream in HOME_STREAMS or e.stream is Stream.STATUS]
+        relevant = [e for e in events if e.stream in ACTIVITY_STREAMS or e.stream is Stream.STATUS]
         if not relevant:
             return []
         self._register(relevant)

@@ -8,74 +8,60 @@ keeps its own table to know when to hold back inactivity alerts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from devices.catalogue import ACTIVITY_STREAMS, BATTERY_SILENCE_S, MAINS_SILENCE_S, DeviceType, device_type
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import supervision as k
 from stream.slots import SlotMap, grow
-
-ACTIVITY_STREAMS = frozenset(
-    {Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT, Stream.PRESENCE, Stream.VIBRATION}
-)
-ACTIVITY_TYPES = frozenset(
-    {
-        "pir",
-        "motion",
-        "door",
-        "contact",
-        "flush",
-        "appliance",
-        "bed",
-        "seat",
-        "presence",
-        "radar",
-        "fall_radar",
-        "vibration",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
 class SupervisionConfig:
     """Limits of device supervision.
 
-    ``silent_battery_s`` / ``silent_mains_s``: a heartbeat-capable device (one that has sent a
-    ``status`` message) unheard for longer is DEVICE_SILENT (s). ``low_battery_pct``: LOW_BATTERY
-    below this (%); ``battery_clear_pct``: a new episode only after recovering to this (%).
-    ``mains_types``: device types powered from the mains (others are assumed battery-powered unless
-    they report a battery level).
+    A heartbeat-capable device (one that has sent a ``status`` message) unheard for longer than its
+    type's silence limit (:mod:`devices.catalogue`) is DEVICE_SILENT. ``silent_battery_s`` /
+    ``silent_mains_s`` (s), when set, replace the limit of every battery- / mains-powered device (by
+    its type's power source; a device that reports a battery level counts as battery-powered), and
+    are the limits of devices restored from a snapshot that had no per-device limit.
+    ``low_battery_pct``: LOW_BATTERY below this (%); ``battery_clear_pct``: a new episode only after
+    recovering to this (%).
     """
 
-    silent_battery_s: float = 6 * 3600.0
-    silent_mains_s: float = 10 * 60.0
+    silent_battery_s: float | None = None
+    silent_mains_s: float | None = None
     low_battery_pct: float = 20.0
     battery_clear_pct: float = 30.0
-    mains_types: frozenset[str] = frozenset(
-        {"appliance", "plug", "hub", "gateway", "radar", "presence", "fall_radar", "camera"}
-    )
 
     def __post_init__(self) -> None:
-        if self.silent_battery_s <= 0 or self.silent_mains_s <= 0:
+        if any(limit is not None and not limit > 0 for limit in (self.silent_battery_s, self.silent_mains_s)):
             raise ValueError("silence limits must be positive seconds")
         if not 0 <= self.low_battery_pct <= self.battery_clear_pct <= 100:
             raise ValueError("need 0 <= low_battery_pct <= battery_clear_pct <= 100")
 
     def params(self) -> npt.NDArray[np.float64]:
         p = np.zeros(k.N_SUP_PARAMS, dtype=np.float64)
-        p[k.P_SILENT_BATTERY_S] = self.silent_battery_s
-        p[k.P_SILENT_MAINS_S] = self.silent_mains_s
+        p[k.P_SILENT_BATTERY_S] = BATTERY_SILENCE_S if self.silent_battery_s is None else self.silent_battery_s
+        p[k.P_SILENT_MAINS_S] = MAINS_SILENCE_S if self.silent_mains_s is None else self.silent_mains_s
         p[k.P_LOW_PCT] = self.low_battery_pct
         p[k.P_CLEAR_PCT] = self.battery_clear_pct
         return p
 
+    def silence_limit_s(self, kind: DeviceType) -> float:
+        """The silence limit of a device of type ``kind`` (s)."""
+        override = self.silent_mains_s if kind.mains else self.silent_battery_s
+        return kind.silence_limit_s if override is None else override
+
 
 def is_activity_sensor(event: Event) -> bool:
-    return event.stream in ACTIVITY_STREAMS or event.device_type in ACTIVITY_TYPES
+    return event.stream in ACTIVITY_STREAMS or device_type(event.device_type).activity
 
 
 BATTERY_LOW_PCT = 10
@@ -125,20 +111,33 @@ class DeviceTable:
             grown = k.new_devices(self.slots.capacity)
             grown[: self.dev.shape[0]] = self.dev
             self.dev = grown
-        for event, d in zip(events, slot.tolist(), strict=True):  # registry facts, cheap
-            if self.dev[d, k.D_LAST] < 0:
+        for event, d in zip(events, slot.tolist(), strict=True):  # catalogue facts, once per device
+            if self.dev[d, k.D_LIMIT_MS] == 0:  # new, or restored from a snapshot without limits
+                kind = device_type(event.device_type)
+                mains_on_battery = kind.mains and self.dev[d, k.D_BATTERY] >= 0
                 self.dev[d, k.D_ACTIVITY] = 1 if is_activity_sensor(event) else 0
-                self.dev[d, k.D_CLASS] = 1 if event.device_type in self.config.mains_types else 0
+                self.dev[d, k.D_CLASS] = 1 if kind.mains and not mains_on_battery else 0
+                limit_ms = round(self.config.silence_limit_s(kind) * 1000.0)
+                self.dev[d, k.D_LIMIT_MS] = -1 if mains_on_battery else limit_ms
         ts = np.fromiter((e.ts_ms for e in events), dtype=np.int64, count=len(events))
         online = np.fromiter((_online(e) for e in events), dtype=np.int64, count=len(events))
         battery = np.fromiter((_battery(e) for e in events), dtype=np.int64, count=len(events))
         is_status = np.fromiter((e.stream is Stream.STATUS for e in events), dtype=np.int64, count=len(events))
         has_battery = battery >= 0
-        if has_battery.any():
-            self.dev[slot[has_battery], k.D_CLASS] = 0
+        if has_battery.any():  # a mains type on batteries: the battery limit
+            mains = slot[has_battery][self.dev[slot[has_battery], k.D_CLASS] == 1]
+            self.dev[mains, k.D_CLASS] = 0
+            self.dev[mains, k.D_LIMIT_MS] = -1
         out = np.zeros((2 * len(events), 3), dtype=np.int64)
         n = k.supervise_process(self.dev, slot, res, ts, online, battery, is_status, self.params, out)
         return [(events[int(i)], int(code), int(start)) for i, code, start in out[:n].tolist()]
+
+    def silence_limit_s(self, d: int) -> float:
+        """The silence limit of device slot ``d`` (s), as the kernels apply it."""
+        own = int(self.dev[d, k.D_LIMIT_MS])
+        if own > 0:
+            return own / 1000.0
+        return float(self.params[k.P_SILENT_MAINS_S if self.dev[d, k.D_CLASS] == 1 else k.P_SILENT_BATTERY_S])
 
     def silent(self, now_ms: int) -> list[tuple[str, int]]:
         """Newly silent devices at ``now_ms``: ``(device_id, last_seen_ms)``."""
@@ -164,11 +163,48 @@ class DeviceTable:
         while self.slots.capacity < len(ids):
             self.slots.capacity *= 2
         self.dev = k.new_devices(self.slots.capacity)
-        self.dev[: len(rows)] = rows
+        self.dev[: len(rows), : rows.shape[1]] = rows  # older snapshots lack the last columns
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceHealth:
+    """One device as supervision sees it.
+
+    ``last_seen_ms``: its last message (epoch ms); ``online``: false after its last will until it is
+    heard again; ``silent``: DEVICE_SILENT (unheard for longer than its silence limit, ``limit_s``);
+    ``battery_pct``: its last battery level (%; a bare ``battery_low`` flag reads as
+    :data:`BATTERY_LOW_PCT` / :data:`BATTERY_OK_PCT`), ``None`` if never reported; ``low_battery``:
+    a LOW_BATTERY episode is open; ``activity``: it is one of the home's activity sensors.
+    """
+
+    device_id: str
+    resident_id: str
+    last_seen_ms: int
+    online: bool
+    silent: bool
+    battery_pct: int | None
+    low_battery: bool
+    activity: bool
+    limit_s: float
+
+
+class SupervisionState(Protocol):
+    """Read-only view of device supervision for the API (:class:`DeviceSupervisor` provides it)."""
+
+    def device_health(self, device_ids: Iterable[str]) -> dict[str, DeviceHealth]:
+        """The devices among ``device_ids`` heard since the state began (others are absent)."""
+        ...
+
+    def unmonitored_since(self, resident_ids: Iterable[str]) -> dict[str, int]:
+        """The residents among ``resident_ids`` now UNMONITORED, with since when (epoch ms)."""
+        ...
 
 
 class DeviceSupervisor:
-    """DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY per device; UNMONITORED per resident."""
+    """DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY per device; UNMONITORED per resident.
+
+    Also the :class:`SupervisionState` the console's overview reads, as of the last batch or tick.
+    """
 
     name = "supervision"
 
@@ -176,8 +212,37 @@ class DeviceSupervisor:
         self.config = config or SupervisionConfig()
         self.residents = SlotMap(64)
         self.devices = DeviceTable(self.residents, self.config)
-        self.unmonitored_since = np.full(self.residents.capacity, -1, dtype=np.int64)
+        self.unmonitored = np.full(self.residents.capacity, -1, dtype=np.int64)
         self._device_resident: dict[str, str] = {}
+
+    def device_health(self, device_ids: Iterable[str]) -> dict[str, DeviceHealth]:
+        table = self.devices
+        out: dict[str, DeviceHealth] = {}
+        for device_id in device_ids:
+            d = table.slots.get(device_id)
+            if d is None or table.dev[d, k.D_LAST] < 0:
+                continue
+            row = table.dev[d].tolist()
+            out[device_id] = DeviceHealth(
+                device_id=device_id,
+                resident_id=self._device_resident.get(device_id, ""),
+                last_seen_ms=row[k.D_LAST],
+                online=row[k.D_ONLINE] == 1,
+                silent=row[k.D_ONLINE] == 1 and row[k.D_SILENT_FIRED] == 1,
+                battery_pct=row[k.D_BATTERY] if row[k.D_BATTERY] >= 0 else None,
+                low_battery=row[k.D_LOW_FIRED] == 1,
+                activity=row[k.D_ACTIVITY] == 1,
+                limit_s=table.silence_limit_s(d),
+            )
+        return out
+
+    def unmonitored_since(self, resident_ids: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for resident_id in resident_ids:
+            r = self.residents.get(resident_id)
+            if r is not None and r < len(self.unmonitored) and self.unmonitored[r] >= 0:
+                out[resident_id] = int(self.unmonitored[r])
+        return out
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
         out: list[Detection] = []
@@ -199,11 +264,7 @@ class DeviceSupervisor:
         out: list[Detection] = []
         for device_id, last in self.devices.silent(now_ms):
             d = self.devices.slots.get(device_id)
-            limit = (
-                self.config.silent_mains_s
-                if d is not None and self.devices.dev[d, k.D_CLASS] == 1
-                else self.config.silent_battery_s
-            )
+            limit = self.devices.silence_limit_s(d) if d is not None else None
             out.append(
                 Detection(
                     self._device_resident.get(device_id, ""),
@@ -215,7 +276,7 @@ class DeviceSupervisor:
                     details={
                         "silent_s": (now_ms - last) / 1000.0,
                         "threshold_s": limit,
-                        "reason": "no message for longer than the device class allows",
+                        "reason": "no message for longer than the device type allows",
                     },
                 )
             )
@@ -226,10 +287,10 @@ class DeviceSupervisor:
         n_res = len(self.residents._id_of)
         if n_res == 0:
             return []
-        self.unmonitored_since = grow(self.unmonitored_since, self.residents.capacity, -1)
+        self.unmonitored = grow(self.unmonitored, self.residents.capacity, -1)
         monitored, since = self.devices.health(n_res, now_ms)
         out: list[Detection] = []
-        newly = np.flatnonzero((monitored == 0) & (self.unmonitored_since[:n_res] < 0))
+        newly = np.flatnonzero((monitored == 0) & (self.unmonitored[:n_res] < 0))
         for r in newly.tolist():
             resident = self.residents.id_of(r) or ""
             out.append(
@@ -243,14 +304,14 @@ class DeviceSupervisor:
                     details={"reason": "every activity sensor of the home is offline or silent"},
                 )
             )
-        self.unmonitored_since[:n_res] = np.where(monitored == 0, since, -1)
+        self.unmonitored[:n_res] = np.where(monitored == 0, since, -1)
         return out
 
     def snapshot(self) -> dict[str, np.ndarray]:
         n_res = len(self.residents._id_of)
         state = self.devices.snapshot("dev_")
         state["residents"] = self.residents.to_array()
-        state["unmonitored_since"] = self.unmonitored_since[:n_res].copy()
+        state["unmonitored_since"] = self.unmonitored[:n_res].copy()
         owners = [self._device_resident.get(d or "", "") for d in self.devices.slots._id_of]
         state["dev_owner"] = np.array(owners, dtype=np.str_)
         return state
@@ -264,9 +325,9 @@ class DeviceSupervisor:
             self.residents.capacity *= 2
         self.devices = DeviceTable(self.residents, self.config)
         self.devices.restore(state, "dev_")
-        self.unmonitored_since = np.full(self.residents.capacity, -1, dtype=np.int64)
+        self.unmonitored = np.full(self.residents.capacity, -1, dtype=np.int64)
         since = np.asarray(state["unmonitored_since"], dtype=np.int64)
-        self.unmonitored_since[: len(since)] = since
+        self.unmonitored[: len(since)] = since
         self._device_resident = {
             d: o
             for d, o in zip(

@@ -8,8 +8,9 @@ Math (all per device ``d``, per event in arrival order):
 - ``last_seen[d] = max(last_seen[d], ts)`` for every message of ``d``.
 - ``online`` goes 1 → 0 on a last-will ``{"online": false}`` (one DEVICE_OFFLINE at ``ts``) and back
   to 1 on any later message of the device.
-- DEVICE_SILENT when ``now − last_seen[d] > limit[class[d]]`` (s → ms ×1000), only for devices that
-  have shown they send heartbeats (a ``status`` message), once per ``last_seen`` value.
+- DEVICE_SILENT when ``now − last_seen[d] > limit[d]`` (ms; the device type's limit, or
+  ``limit[class[d]]`` s → ms ×1000 when it has none), only for devices that have shown they send
+  heartbeats (a ``status`` message), once per ``last_seen`` value.
 - LOW_BATTERY when ``battery < low_pct``; re-armed only once ``battery ≥ clear_pct`` (hysteresis).
 - A resident is *monitored* while it has no activity sensor at all, or at least one activity sensor
   that is online and (unsupervised or seen within its limit).
@@ -39,7 +40,8 @@ D_ACTIVITY = 6  # 1 for a home-activity sensor (PIR, contacts, pads, flush, appl
 D_SILENT_FIRED = 7  # 1 once DEVICE_SILENT fired for the current D_LAST
 D_BATTERY = 8  # battery %, −1 unknown
 D_LOW_FIRED = 9  # 1 while a LOW_BATTERY episode is open
-N_DEV_COLS = 10
+D_LIMIT_MS = 10  # this device's silence limit, ms (0: not set yet; −1: its class's limit from params)
+N_DEV_COLS = 11
 
 # params (float64)
 P_SILENT_BATTERY_S = 0
@@ -70,6 +72,8 @@ def new_devices(capacity: int) -> np.ndarray:
 
 @njit(**JIT)
 def _limit_ms(dev: np.ndarray, d: int, params: np.ndarray) -> int:
+    if dev[d, D_LIMIT_MS] > 0:
+        return dev[d, D_LIMIT_MS]
     if dev[d, D_CLASS] == 1:
         return int(params[P_SILENT_MAINS_S] * 1000.0)
     return int(params[P_SILENT_BATTERY_S] * 1000.0)
@@ -157,7 +161,7 @@ def home_health(
     """Per resident slot: ``monitored`` (uint8) and ``since_ms`` (int64).
 
     ``monitored[r] = 1`` when resident ``r`` has no activity sensor or at least one healthy one;
-    a sensor is healthy while online and, if heartbeat-supervised, seen within its class limit.
+    a sensor is healthy while online and, if heartbeat-supervised, seen within its silence limit.
     ``since_ms[r]``: when the last activity sensor became unhealthy (−1 while monitored).
     """
     n_act = np.zeros(n_res, dtype=np.int64)

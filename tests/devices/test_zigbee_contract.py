@@ -10,12 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devices import zigbee2mqtt
+from devices.catalogue import CATALOGUE, Role
 from devices.errors import PayloadError, Reject
 from devices.events import Stream
 from devices.protocol import Decoded
-from devices.zigbee_models import ROLE_OF_TYPE
 
-TYPES = [*sorted(ROLE_OF_TYPE), "switch", "hub"]  # every role, and types with none
+TYPES = [*sorted(t for t, kind in CATALOGUE.items() if kind.zigbee_role is not Role.OTHER), "switch", "hub"]
+"""Every type with a role, and types with none."""
 FIELDS = (
     "action", "sos", "occupancy", "presence", "contact", "pressure", "pressure_state", "smoke", "gas", "water_leak",
     "test", "vibration", "battery", "battery_low", "tamper", "status", "fall_status", "fall_down_status",

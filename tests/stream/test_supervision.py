@@ -85,3 +85,60 @@ def test_a_zigbee_battery_low_flag_without_a_level_is_a_low_battery() -> None:
     assert sup.process([status(M, device="btn", dtype="sos_button", battery_low=False)], M) == []
     again = sup.process([status(2 * M, device="btn", dtype="sos_button", battery_low=True)], 2 * M)
     assert [d.kind for d in again] == [DetectionKind.LOW_BATTERY]  # recovered in between: a new episode
+
+
+def test_mains_powered_vitals_and_gas_devices_fall_silent_after_the_mains_limit() -> None:
+    """Both are mains-powered and heartbeat every few minutes (devices/catalogue.py): ten minutes of
+    silence means power or link is lost, not the six hours a battery sensor gets."""
+    sup = DeviceSupervisor()
+    sup.process(
+        [
+            status(0, device="vitals1", dtype="vitals", online=True),
+            status(0, device="gas1", dtype="gas", online=True),
+            status(0, device="smoke1", dtype="smoke", online=True),
+        ],
+        0,
+    )
+    assert sup.advance(9 * M) == []
+    found = sup.advance(11 * M)
+    assert sorted((d.kind, d.device_id) for d in found) == [
+        (DetectionKind.DEVICE_SILENT, "gas1"),
+        (DetectionKind.DEVICE_SILENT, "vitals1"),
+    ]
+    assert all(d.details["threshold_s"] == 600 for d in found)
+    assert [d.device_id for d in sup.advance(6 * H + M)] == ["smoke1"]  # battery-powered
+
+
+def test_a_mains_type_that_reports_a_battery_gets_the_battery_limit() -> None:
+    sup = DeviceSupervisor()
+    sup.process([status(0, device="hub1", dtype="hub", battery=80)], 0)
+    assert sup.advance(11 * M) == []
+    assert [d.device_id for d in sup.advance(6 * H + M)] == ["hub1"]
+
+
+def test_the_overview_reads_what_supervision_holds() -> None:
+    sup = DeviceSupervisor()
+    sup.process([motion(0), status(0, device="vitals1", dtype="vitals", battery=15)], 0)
+    sup.process([status(M, online=False)], M)
+    sup.advance(12 * M)
+    health = sup.device_health(["pir1", "vitals1", "never-heard"])
+    assert set(health) == {"pir1", "vitals1"}
+    pir, vitals = health["pir1"], health["vitals1"]
+    assert (pir.online, pir.silent, pir.activity, pir.last_seen_ms, pir.battery_pct) == (False, False, True, M, None)
+    assert (vitals.online, vitals.low_battery, vitals.battery_pct, vitals.activity) == (True, True, 15, False)
+    assert not vitals.silent and vitals.limit_s == 6 * 3600  # it reported a battery: battery-powered
+    assert sup.unmonitored_since(["ann", "bob"]) == {"ann": M}
+
+
+def test_a_snapshot_without_per_device_limits_restores_and_takes_the_catalogue_limit() -> None:
+    sup = DeviceSupervisor()
+    sup.process([status(0, device="vitals1", dtype="vitals", online=True), status(0, battery=90)], 0)
+    state = sup.snapshot()
+    state["dev_state"] = state["dev_state"][:, :10]  # the columns before per-device silence limits
+    state["dev_state"][:, 5] = 0  # and vitals monitors were taken as battery-powered then
+    restored = DeviceSupervisor()
+    restored.restore(state)
+    assert restored.advance(11 * M) == []  # not heard since the restore: the old (battery) limit
+    restored.process([status(12 * M, device="vitals1", dtype="vitals", online=True)], 12 * M)
+    assert [d.device_id for d in restored.advance(23 * M)] == ["vitals1"]
+    assert restored.advance(6 * H + M)[0].device_id == "pir1"

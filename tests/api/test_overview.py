@@ -1,0 +1,91 @@
+"""The console's overview and resident card show the stream core's device supervision: the same
+last wills, silence limits, battery episodes and unmonitored homes its alerts come from."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from devices.events import Event, Stream
+from registry.store import DeviceRecord
+from tests.harness import Harness, eventually, running_platform
+from tests.services import TestServices
+
+M = 60_000
+
+
+def status(device_id: str, resident_id: str, device_type: str, ts_ms: int, **values: object) -> Event:
+    return Event(device_id, resident_id, Stream.STATUS, ts_ms, ts_ms, values, device_type=device_type)
+
+
+async def overview(harness: Harness) -> dict[str, Any]:
+    async with harness.http() as http:
+        response = await http.get("/api/v1/console/overview")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def ids(entries: list[dict[str, Any]], key: str = "device_id") -> set[str]:
+    return {entry[key] for entry in entries}
+
+
+async def test_overview_and_card_show_the_stream_cores_device_supervision(services: TestServices) -> None:
+    async with running_platform(services, residents=2) as harness:
+        platform = harness.platform
+        await platform.registry.add_device(DeviceRecord("vitals-1", "res-1", "vitals", location="bedroom"))
+        now = int(time.time() * 1000)
+        await platform.sink(
+            {
+                "res-1": [status("vitals-1", "res-1", "vitals", now - 11 * M, online=True)],
+                "res-2": [
+                    status("door-2", "res-2", "door", now, online=False),
+                    status("btn-2", "res-2", "sos_button", now, battery=12),
+                ],
+            }
+        )
+
+        # a mains-powered vitals monitor unheard for 11 minutes is silent (the platform's own tick)
+        async def vitals_silent() -> dict[str, Any] | None:
+            data = await overview(harness)
+            return data if "vitals-1" in ids(data["devices"]["offline"]) else None
+
+        data = await eventually(vitals_silent)
+        offline = {entry["device_id"]: entry for entry in data["devices"]["offline"]}
+        assert set(offline) == {"vitals-1", "door-2"}
+        assert offline["vitals-1"]["silent"] is True and offline["door-2"]["silent"] is False
+        assert offline["vitals-1"]["last_seen"] == datetime.fromtimestamp((now - 11 * M) / 1000, UTC).isoformat()
+        assert [(e["device_id"], e["battery"]) for e in data["devices"]["low_battery"]] == [("btn-2", 12)]
+        # res-2's only activity sensor left by its last will: unmonitored; res-1 has none, as before
+        assert [(e["resident_id"], e["reason"]) for e in data["residents"]["unmonitored"]] == [("res-2", "all_offline")]
+
+        # the battery episode closes where the stream's does (30 %), not at an overview constant
+        await platform.sink({"res-2": [status("btn-2", "res-2", "sos_button", now + 1, battery=25)]})
+        assert [(e["device_id"], e["battery"]) for e in (await overview(harness))["devices"]["low_battery"]] == [
+            ("btn-2", 25)
+        ]
+        await platform.sink({"res-2": [status("btn-2", "res-2", "sos_button", now + 2, battery=35)]})
+        assert (await overview(harness))["devices"]["low_battery"] == []
+
+        async with harness.http() as http:
+            card = (await http.get("/api/v1/console/residents/res-1/card")).json()
+        devices = {d["id"]: d for d in card["devices"]}
+        assert (devices["vitals-1"]["online"], devices["vitals-1"]["silent"]) == (False, True)
+        assert devices["btn-1"]["online"] is None and devices["btn-1"]["last_seen"] is None  # never heard
+
+
+async def test_a_device_registered_without_a_power_source_takes_its_types(services: TestServices) -> None:
+    async with running_platform(services, residents=1) as harness:
+        async with harness.http() as http:
+            created = {}
+            for device_id, device_type, extra in (
+                ("vitals-9", "vitals", {}),
+                ("gas-9", "gas", {}),
+                ("pir-9", "pir", {}),
+                ("hub-9", "hub", {"power": "battery"}),
+            ):
+                body = {"id": device_id, "type": device_type, "resident_id": "res-1", **extra}
+                response = await http.post("/api/v1/devices", json=body)
+                assert response.status_code == 201, response.text
+                created[device_id] = (await http.get(f"/api/v1/devices/{device_id}")).json()["power"]
+        assert created == {"vitals-9": "mains", "gas-9": "mains", "pir-9": "battery", "hub-9": "battery"}
