@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from firmware_sim.kinds import KINDS, WEARABLES, dumps
+from firmware_sim.kinds import KINDS, WEARABLES, dumps, worn_at
 from firmware_sim.mqtt import MqttClient
 from firmware_sim.signals import Acc, FallClip, random_rotation, still
 
@@ -482,7 +482,7 @@ class Home:
             if device.lying is not None:
                 parts.append(still(device.lying, need, self.nprng))
             else:
-                loop = self.fleet.library.daily(hz)
+                loop = self.fleet.library.worn_at(worn_at(device.spec.kind)).daily(hz)
                 start = device.cursor % loop.shape[0]
                 idx = (start + np.arange(need)) % loop.shape[0]
                 parts.append(loop[idx])
@@ -544,7 +544,8 @@ class Home:
         self.halted = True
         for device in self.devices.values():
             if device.spec.kind in WEARABLES and device.streaming:
-                device.lying = self.fleet.library.daily(device.spec.imu_hz or 25.0)[-20:]
+                library = self.fleet.library.worn_at(worn_at(device.spec.kind))
+                device.lying = library.daily(device.spec.imu_hz or 25.0)[-20:]
 
     def not_up(self) -> None:
         """The resident does not get up: stays in bed from the next time they are in it."""

@@ -77,6 +77,12 @@ WEARABLES = frozenset(name for name, kind in KINDS.items() if device_type(kind.r
 """Kinds worn by the resident (they stream the accelerometer), from the device catalogue."""
 
 
+def worn_at(kind: str) -> str:
+    """Where a simulated kind is worn (``wrist``, ``neck``; ``""`` if not worn), from the catalogue."""
+    known = KINDS.get(kind)
+    return device_type(known.registry_type if known else kind).worn or ""
+
+
 def dumps(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 

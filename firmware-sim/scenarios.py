@@ -17,6 +17,7 @@ from typing import Any
 
 from firmware_sim.fleet import Fleet
 from firmware_sim.home import Device
+from firmware_sim.kinds import worn_at
 
 EXPECTED: dict[str, frozenset[str]] = {
     "sos": frozenset({"sos"}),
@@ -96,7 +97,8 @@ class Scenarios:
             note = f"{options.get('press', 'single')} press ({device.spec.protocol})"
         elif name == "fall":
             wearable = next(d for d in home.devices.values() if d.spec.imu_hz)
-            clip = self.fleet.library.fall(wearable.spec.imu_hz, options.get("recording"), seed=options.get("seed", 0))
+            library = self.fleet.library.worn_at(worn_at(wearable.spec.kind))
+            clip = library.fall(wearable.spec.imu_hz, options.get("recording"), seed=options.get("seed", 0))
             device = home.fall(clip)
             note = f"{clip.source} at {wearable.spec.imu_hz:g} Hz"
         elif name == "radar_fall":

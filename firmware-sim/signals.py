@@ -1,11 +1,13 @@
 """Accelerometer signals for simulated pendants and wristbands, from real recordings.
 
-Daily activity is a loop of gentle elderly activity recordings (SisFall SE subjects: walking,
-sitting down and getting up, lying down, bending) and a fall is a real fall recording (SisFall SA
-subjects, F01–F15), both read with :mod:`lab.falls.recordings`, low-pass filtered and resampled to the
-device's rate, and turned by the device's own orientation (devices are worn every which way). When
-the recordings are not on this machine a synthetic walk and fall stand in, so the simulator still
-runs anywhere.
+Daily activity is a loop of gentle activity recordings and a fall is a real fall recording, from
+the placement the device is worn at: a pendant (neck/waist) plays SisFall (SE subjects walking,
+sitting down and getting up, lying down, bending; SA subjects' falls F01–F15), a wristband plays
+UMAFall's wrist recordings (walking, opening a door, sitting down and getting up, bending; forward,
+backward and lateral falls). Both are read with :mod:`lab.falls.recordings`, low-pass filtered and
+resampled to the device's rate, and turned by the device's own orientation (devices are worn every
+which way). When the recordings are not on this machine a synthetic walk and fall stand in, so the
+simulator still runs anywhere.
 """
 
 from __future__ import annotations
@@ -20,17 +22,21 @@ import numpy.typing as npt
 
 from lab.falls.recordings import RecordingInfo, load_recording, read_index
 
-GENTLE_ACTIVITIES = frozenset({"D01", "D05", "D07", "D09", "D12", "D14", "D15", "D16"})
-"""SisFall activities an older person does all day: walk, stairs, sit and stand, lie down, bend."""
+GENTLE_ACTIVITIES = frozenset(
+    {"D01", "D05", "D07", "D09", "D12", "D14", "D15", "D16", "Walking", "OpeningDoor", "Sitting_GettingUpOnAChair"}
+)
+"""Activities an older person does all day: walk, stairs, sit and stand, lie down, bend (SisFall
+codes, UMAFall names)."""
+WRIST_SOURCE = "UMAFall-wrist"
 
 Acc = npt.NDArray[np.float32]
 
 
-def falls_directory() -> Path:
-    """The shared IMU recording set (``ELDERCARE_SHARED_DATA``/falls, else ``../shared/data/falls``)."""
+def falls_directory(name: str = "falls") -> Path:
+    """A shared IMU recording set (``ELDERCARE_SHARED_DATA``/name, else ``../shared/data/name``)."""
     env = os.environ.get("ELDERCARE_SHARED_DATA")
     root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
-    return root / "falls"
+    return root / name
 
 
 def resample(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], hz: float) -> Acc:
@@ -63,12 +69,27 @@ class FallClip:
 
 
 class SignalLibrary:
-    """Recordings decoded once per process and resampled once per rate."""
+    """Recordings decoded once per process and resampled once per rate; ``wrist`` for wristbands.
 
-    def __init__(self, directory: Path | None = None) -> None:
+    ``directory``: the waist/pendant set (SisFall); ``wrist_directory``: a set holding
+    ``UMAFall-wrist`` recordings (without one, wristbands play the waist set).
+    """
+
+    def __init__(self, directory: Path | None = None, wrist_directory: Path | None = None) -> None:
         self.directory = directory or falls_directory()
         self.available = (self.directory / "index.csv").exists()
         self._index: list[RecordingInfo] = read_index(self.directory) if self.available else []
+        self.wrist: SignalLibrary | None = None
+        wrist_directory = wrist_directory or falls_directory("falls-placements")
+        if directory is None and (wrist_directory / "index.csv").exists():
+            wrist = SignalLibrary(wrist_directory, wrist_directory)
+            wrist._index = [r for r in wrist._index if r.source == WRIST_SOURCE]
+            if wrist._index:
+                self.wrist = wrist
+
+    def worn_at(self, worn: str) -> SignalLibrary:
+        """The library for a device worn at ``worn`` (``wrist``, ``neck``, …)."""
+        return self.wrist if worn == "wrist" and self.wrist is not None else self
 
     def falls(self) -> list[RecordingInfo]:
         return [r for r in self._index if r.label == "fall"]
@@ -81,7 +102,7 @@ class SignalLibrary:
         chosen = [
             r
             for r in self._index
-            if r.label == "adl" and r.subject.startswith("SE") and r.activity in GENTLE_ACTIVITIES
+            if r.label == "adl" and r.activity in GENTLE_ACTIVITIES and not r.subject.startswith("SA")
         ] or [r for r in self._index if r.label == "adl"]
         rng = np.random.default_rng(7)
         rng.shuffle(chosen)  # type: ignore[arg-type]

@@ -17,7 +17,7 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 
 if TYPE_CHECKING:
-    from stream.supervision import SupervisionState
+    from stream.supervision import SupervisionConfig, SupervisionState
 
 log = logging.getLogger("eldercare.stream")
 
@@ -85,23 +85,25 @@ class DeviceAlarms:
         return None
 
 
-def default_detectors(home_utc_offset_min: int = 0) -> list[Detector]:
+def default_detectors(home_utc_offset_min: int = 0, supervision: SupervisionConfig | None = None) -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch.
 
-    ``home_utc_offset_min``: the homes' local time (minutes east of UTC), for routines learned by hour.
+    ``home_utc_offset_min``: the homes' local time (minutes east of UTC), for routines learned by hour;
+    ``supervision``: device silence limits and battery thresholds (default: the device catalogue's).
     """
     from stream.falls import FallDetector
-    from stream.home import HomeActivityDetector
+    from stream.home import HomeActivityDetector, HomeConfig
     from stream.safety import SafetyDetector
-    from stream.supervision import DeviceSupervisor
+    from stream.supervision import DeviceSupervisor, SupervisionConfig
     from stream.vitals import VitalsDetector
 
+    supervision = supervision or SupervisionConfig()
     return [
         DeviceAlarms(),
-        HomeActivityDetector(utc_offset_min=home_utc_offset_min),
+        HomeActivityDetector(HomeConfig(supervision=supervision), utc_offset_min=home_utc_offset_min),
         VitalsDetector(),
         SafetyDetector(),
-        DeviceSupervisor(),
+        DeviceSupervisor(supervision),
         FallDetector(),
     ]
 

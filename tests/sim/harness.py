@@ -20,6 +20,8 @@ from api.security import TokenIssuer
 from eldercare.db import open_pool
 from eldercare.runtime import Platform, PlatformConfig
 from gateway import BrokerAddress, GatewayConfig
+from stream.core import StreamCore, default_detectors
+from stream.supervision import SupervisionConfig
 from tests.harness import ADMIN, Namespace, free_port
 from tests.services import TestServices
 
@@ -52,7 +54,13 @@ async def simulated_city(
         ),
         stream_tick_s=tick_s,
     )
-    platform = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config, clock=clock.time)
+    # Mains-powered devices are silent after 10 min; at 3600× that is 0.17 s of real time, less than the
+    # broker and batching add to a heartbeat, so a fast simulation gives every silence 2 real seconds.
+    supervision = SupervisionConfig(silent_mains_s=max(600.0, 2.0 * speed))
+    stream = StreamCore(default_detectors(config.alerting.utc_offset_min, supervision))
+    platform = Platform(
+        pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config, clock=clock.time, stream=stream
+    )
     fleet = Fleet(
         homes, services.mqtt_host, services.mqtt_port, prefix=namespace.prefix, z2m_base=namespace.z2m_base, clock=clock
     )

@@ -41,7 +41,9 @@ async def test_acute_incidents_are_detected(services: TestServices) -> None:
     async with simulated_city(services, homes, _local_start(10.0), 4.0) as city:
         s = city.scenarios
         a, b, c = (h.id for h in homes)
-        await s.inject("fall", a, recording="sisfall_SA01_F01_R01")
+        wrist = city.fleet.home(a).device("wristband") is not None and city.fleet.library.wrist is not None
+        fall_clip = "umafall_wrist_S02_Fall_forwardFall_1" if wrist else "sisfall_SA01_F01_R01"
+        await s.inject("fall", a, recording=fall_clip)  # a recording made where the wearable is worn
         await s.inject("sos", a, press="single")
         await s.inject("sos", b, press="single")
         await s.inject("sos", c, press="hold")
