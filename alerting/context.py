@@ -27,6 +27,7 @@ from alerting.model import Alert
 from alerting.notify import Notifier
 from alerting.policy import EscalationPolicy, PolicyBook
 from alerting.scheduler import Scheduler
+from registry.like import like_prefix
 
 log = logging.getLogger("eldercare.alerting")
 
@@ -71,10 +72,6 @@ class ScopeLike(Protocol):
 
     @property
     def resident_id(self) -> str | None: ...
-
-
-def like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def scope_clause(scope: ScopeLike | None) -> tuple[str, tuple[Any, ...]]:

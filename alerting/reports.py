@@ -14,13 +14,10 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import ANSWER_DEADLINES_S, InvalidRequest
+from registry.like import like_prefix
 
 TARGETS = {"within_60s": 0.975, "within_180s": 0.99}
 PERIODS = ("all", "day", "week", "month")
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def sla_report(
@@ -71,7 +68,7 @@ async def sla_report(
         "part": depth + 2,
         "start": start,
         "end": end,
-        "prefix": _like_prefix(area_path),
+        "prefix": like_prefix(area_path),
         "d1": ANSWER_DEADLINES_S[0],
         "d2": ANSWER_DEADLINES_S[1],
         "offset": utc_offset_min,

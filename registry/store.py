@@ -25,12 +25,13 @@ from registry.area import ROOT, Area
 from registry.audit import write_audit
 from registry.crypto import FieldCipher, mask_id_number
 from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.like import like_contains, like_prefix_or_nothing
+from registry.models import ORG_LEVELS
 from registry.mqtt_auth import hash_password
 from registry.users import User
 
 log = logging.getLogger("eldercare.registry")
 
-ORG_LEVELS = ("city", "district", "street", "community")
 MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
@@ -535,7 +536,7 @@ class Registry:
             params.append(living_alone)
         if q:
             sql += " AND (r.name ILIKE %s OR r.external_id = %s OR r.phone = %s OR r.id_number_digest = %s)"
-            params += [f"%{escape_like(q)}%", q, q, self.cipher.digest(q)]
+            params += [like_contains(q), q, q, self.cipher.digest(q)]
         sql += " ORDER BY r.org_path, r.id LIMIT %s OFFSET %s"
         rows, total = await self._page(sql, [*params, limit, offset])
         async with self.pool.connection() as conn:
@@ -903,12 +904,3 @@ class Registry:
 
 def _is_zigbee(data: Row) -> bool:
     return bool(data.get("z2m_name") or data.get("ieee"))
-
-
-def escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def like_prefix_or_nothing(path: str | None) -> str:
-    """The LIKE pattern for an org filter; an unknown node matches nothing."""
-    return escape_like(path) + "%" if path else "\x01"
