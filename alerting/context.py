@@ -27,6 +27,7 @@ from alerting.model import Alert
 from alerting.notify import Notifier
 from alerting.policy import EscalationPolicy, PolicyBook
 from alerting.scheduler import Scheduler
+from devices.protocol import HOME_UTC_OFFSET_MIN
 from registry.like import like_prefix
 
 log = logging.getLogger("eldercare.alerting")
@@ -50,7 +51,7 @@ class AlertingConfig:
     public_url: str = "http://127.0.0.1:8000"
     """Base of the links in notifications (responder and family pages)."""
     link_ttl_s: int = 24 * 3600
-    utc_offset_min: int = 480
+    utc_offset_min: int = HOME_UTC_OFFSET_MIN
     """Homes' and rotas' local time (quiet hours, shifts, report days)."""
     policy: EscalationPolicy = field(default_factory=EscalationPolicy)
     timer_retries: int = 3

@@ -14,6 +14,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import ANSWER_DEADLINES_S, InvalidRequest
+from devices.protocol import HOME_UTC_OFFSET_MIN
 from registry.like import like_prefix
 
 TARGETS = {"within_60s": 0.975, "within_180s": 0.99}
@@ -26,7 +27,7 @@ async def sla_report(
     end: datetime,
     area_path: str = "/",
     period: str = "all",
-    utc_offset_min: int = 480,
+    utc_offset_min: int = HOME_UTC_OFFSET_MIN,
 ) -> dict[str, Any]:
     """``{"areas": [...rows per child area and period...], "total": {...}, "targets": {...}}``."""
     if period not in PERIODS:

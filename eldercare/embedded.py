@@ -60,6 +60,7 @@ from typing import Self
 from urllib.parse import quote
 
 from devices.events import Stream
+from devices.protocol import TOPIC_PREFIX
 from eldercare.settings import Settings, get_settings
 from registry.broker_config import platform_users
 
@@ -288,7 +289,7 @@ class EmbeddedBroker:
         start_timeout_s: float = 20.0,
         binary: Path | None = None,
         platform_user: str = "eldercare-gateway",
-        topic_prefix: str = "eldercare/v1",
+        topic_prefix: str = TOPIC_PREFIX,
         zigbee2mqtt_base: str = "zigbee2mqtt",
     ) -> None:
         self.directory = Path(data_dir).expanduser().resolve() / "broker"

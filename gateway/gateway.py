@@ -49,7 +49,7 @@ class DeviceDirectory(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    topic_prefix: str = "eldercare/v1"
+    topic_prefix: str = protocol.TOPIC_PREFIX
     zigbee2mqtt_base: str = "zigbee2mqtt"
     client_id: str = "eldercare-gateway"
     max_payload_bytes: int = 256 * 1024

@@ -142,9 +142,9 @@ class Registry:
 
     @property
     def cipher(self) -> FieldCipher:
-        """The protected-field cipher (``ELDERCARE_FIELD_KEY`` or ``<data_dir>/field.key``)."""
+        """The protected-field cipher the composition root gave (``eldercare/serve.py``: the site's key)."""
         if self._cipher is None:
-            self._cipher = FieldCipher.from_environment()
+            raise RuntimeError("this registry was built without a FieldCipher; protected fields need one")
         return self._cipher
 
     @cipher.setter
