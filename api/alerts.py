@@ -27,9 +27,6 @@ class NoteRequest(BaseModel):
     note: str = Field("", max_length=2000)
 
 
-AckRequest = NoteRequest
-
-
 class DispatchRequest(NoteRequest):
     responder: str | None = Field(None, description="a responder's username; omitted: the nearest available")
 

@@ -14,7 +14,21 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
+from api import (
+    alerts,
+    auth,
+    console,
+    deadletters,
+    devices,
+    family,
+    imports,
+    orgs,
+    overview,
+    reports,
+    residents,
+    responders,
+    users,
+)
 from api.console import ConsoleSessions
 from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
@@ -60,8 +74,6 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.console_recheck_s = config.console_recheck_s
     app.add_middleware(RejectNulBytes)
     app.exception_handler(DomainError)(domain_error_answer)
-    from api import family, reports, responders  # alerting's pages and reports
-
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)

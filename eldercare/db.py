@@ -10,7 +10,6 @@ import logging
 import re
 from importlib import resources
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -52,8 +51,3 @@ async def migrate(pool: AsyncConnectionPool, component: str) -> list[str]:
             applied.append(name)
             log.info("migration applied", extra={"component": component, "migration": name})
     return applied
-
-
-async def has_extension(conn: psycopg.AsyncConnection, name: str) -> bool:
-    cursor = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,))
-    return await cursor.fetchone() is not None

@@ -101,10 +101,6 @@ def mask_id_number(value: str | None) -> str:
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
 
 
-def mask_secret(value: str | None) -> str:
-    return "****" if value else ""
-
-
 def id_number_problem(value: str) -> str | None:
     """Why ``value`` is not a valid 18-character resident ID number (GB 11643), or None."""
     value = value.upper()

@@ -27,6 +27,7 @@ from psycopg.types.json import Jsonb
 from pydantic import BaseModel, Field, ValidationError
 
 from registry.area import Area
+from registry.audit import write_audit
 from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
@@ -498,8 +499,6 @@ def _cell(name: str, value: Any) -> str:
 
 async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> str:
     """The rows of ``kind`` in ``area`` as CSV (protected fields masked or left out); audited."""
-    from registry.audit import write_audit
-
     sql, (path_column, resident_column) = EXPORTS[kind]
     condition, params = area.where(path_column, resident_column)
     async with registry.pool.connection() as conn:

@@ -435,15 +435,6 @@ class Registry:
             self._residents[resident.id] = found[resident.id] = resident
         return found
 
-    async def devices_with_residents(self) -> list[dict[str, Any]]:
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute(
-                "SELECT d.id, d.type, d.model, d.location, d.power, d.z2m_name, d.ieee,"
-                " d.resident_id, r.name AS resident_name, r.address AS resident_address"
-                " FROM devices d LEFT JOIN residents r ON r.id = d.resident_id ORDER BY d.id"
-            )
-            return list(await cursor.fetchall())  # type: ignore[arg-type]
-
     # -- the resident archive --
 
     async def create_resident(self, data: dict[str, Any], area: Area, actor: User) -> Row:

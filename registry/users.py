@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
+from registry.audit import query_audit, write_audit
 from registry.errors import Conflict, Invalid, NotFound, OutOfScope
 from registry.roles import ROLES
 
@@ -227,8 +228,6 @@ class Users:
             raise OutOfScope(f"org node {org_node!r} is outside your area")
 
     async def create(self, data: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
-        from registry.audit import write_audit
-
         problem = password_problem(data["password"], data["username"])
         if problem:
             raise Invalid(problem)
@@ -257,8 +256,6 @@ class Users:
         self, area: Area, limit: int, offset: int, **filters: str | None
     ) -> tuple[list[dict[str, Any]], int]:
         """The registry's audit entries about objects in ``area``, newest first (see ``query_audit``)."""
-        from registry.audit import query_audit
-
         return await query_audit(self.pool, area, limit, offset, **filters)
 
     async def list(
@@ -297,8 +294,6 @@ class Users:
         return row  # type: ignore[return-value]
 
     async def update(self, username: str, changes: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
-        from registry.audit import write_audit
-
         if username == actor.username and (
             {"role", "org_node", "resident_id"} & set(changes) or changes.get("active") is False
         ):

@@ -539,10 +539,6 @@ def augmented_report(
     return report
 
 
-def _identity(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    return t_s, acc
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("directory", type=Path)
