@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -29,6 +29,7 @@ from alerting.policy import EscalationPolicy, PolicyBook
 from alerting.scheduler import Scheduler
 from devices.protocol import HOME_UTC_OFFSET_MIN
 from registry.like import like_prefix
+from registry.rows import connection
 
 log = logging.getLogger("eldercare.alerting")
 
@@ -117,7 +118,7 @@ class Context:
 
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
         """A pooled connection; the pool makes dict rows (:func:`eldercare.db.open_pool`)."""
-        return cast("AbstractAsyncContextManager[AsyncConnection[DictRow]]", self.pool.connection())
+        return connection(self.pool)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run ``coro`` in the background; :meth:`drain` waits for it."""
@@ -155,4 +156,4 @@ class Context:
         except Exception:  # an unknown org path must not stop the alarm: the alert is seen from the root
             log.exception("org path lookup failed", extra={"resident_id": resident_id})
             return None
-        return path  # type: ignore[return-value]
+        return path

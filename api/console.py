@@ -63,7 +63,7 @@ def dictionary(lang: str) -> dict[str, str]:
     """The UI strings of one language (``en`` or ``zh``)."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
-    return json.loads(_static(f"i18n.{lang}.json"))  # type: ignore[no-any-return]
+    return json.loads(_static(f"i18n.{lang}.json"))
 
 
 def pick_language(request: Request) -> str:

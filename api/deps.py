@@ -17,11 +17,11 @@ oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=F
 
 
 def get_platform(request: Request) -> Services:
-    return request.app.state.platform  # type: ignore[no-any-return]
+    return request.app.state.platform
 
 
 def get_issuer(request: Request) -> TokenIssuer:
-    return request.app.state.issuer  # type: ignore[no-any-return]
+    return request.app.state.issuer
 
 
 PlatformDep = Annotated[Services, Depends(get_platform)]

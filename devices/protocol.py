@@ -108,7 +108,7 @@ def _alarm(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _flag(name: str):  # type: ignore[no-untyped-def]
+def _flag(name: str):
     def decode_flag(body: dict[str, Any]) -> dict[str, Any]:
         if name not in body:
             raise PayloadError(Reject.MISSING_FIELD, f"payload needs {name!r} (true/false)")

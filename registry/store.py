@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,6 +29,7 @@ from registry.errors import Conflict, Invalid, NotFound, OutOfScope
 from registry.like import like_contains, like_prefix_or_nothing
 from registry.models import ORG_LEVELS
 from registry.mqtt_auth import hash_password
+from registry.rows import Row, connection, only_row
 from registry.users import User
 
 log = logging.getLogger("eldercare.registry")
@@ -35,7 +37,6 @@ log = logging.getLogger("eldercare.registry")
 MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
-Row = dict[str, Any]
 log = logging.getLogger("eldercare.registry")
 
 
@@ -155,7 +156,7 @@ class Registry:
 
     async def load(self) -> None:
         """Org paths, every resident's org path and the live devices, into memory."""
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             nodes = await (await conn.execute("SELECT code, path FROM org_nodes")).fetchall()
             residents = await (await conn.execute("SELECT id, org_path FROM residents")).fetchall()
             devices = await (
@@ -166,22 +167,19 @@ class Registry:
                 )
             ).fetchall()
             keys = await (await conn.execute("SELECT key, device_id FROM zigbee_keys")).fetchall()
-        self._org_paths = {row["code"]: row["path"] for row in nodes}  # type: ignore[call-overload]
+        self._org_paths = {row["code"]: row["path"] for row in nodes}
         shared = self._shared_paths = {path: path for path in self._org_paths.values()}
         shared[ROOT] = ROOT
-        self._resident_paths = {
-            row["id"]: shared.setdefault(row["org_path"], row["org_path"])  # type: ignore[call-overload]
-            for row in residents
-        }
+        self._resident_paths = {row["id"]: shared.setdefault(row["org_path"], row["org_path"]) for row in residents}
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
         self._by_resident = {}
         held: dict[str, set[str]] = {}
         for row in keys:
-            held.setdefault(row["device_id"], set()).add(row["key"])  # type: ignore[call-overload]
+            held.setdefault(row["device_id"], set()).add(row["key"])
         for row in devices:
-            device = DeviceRecord(**row)  # type: ignore[arg-type]
+            device = DeviceRecord(**row)
             lost = device.zigbee_keys - held.get(device.id, set())
             if lost:
                 log.error(
@@ -250,11 +248,11 @@ class Registry:
         """Create an org node (idempotent by code); its level must be one below its parent's."""
         if level not in ORG_LEVELS:
             raise Invalid(f"level must be one of {ORG_LEVELS}")
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             await self._insert_org_node(conn, code, name, level, parent)
 
     async def _insert_org_node(
-        self, conn: AsyncConnection[Any], code: str, name: str, level: str, parent: str | None
+        self, conn: AsyncConnection[DictRow], code: str, name: str, level: str, parent: str | None
     ) -> str:
         parent_path = ROOT
         if parent is not None:
@@ -262,10 +260,10 @@ class Registry:
             row = await cursor.fetchone()
             if row is None:
                 raise Invalid(f"parent org node {parent!r} does not exist")
-            parent_level = ORG_LEVELS.index(row["level"])  # type: ignore[call-overload]
+            parent_level = ORG_LEVELS.index(row["level"])
             if ORG_LEVELS.index(level) != parent_level + 1:
-                raise Invalid(f"a {level} cannot be placed under a {row['level']}")  # type: ignore[call-overload]
-            parent_path = row["path"]  # type: ignore[call-overload]
+                raise Invalid(f"a {level} cannot be placed under a {row['level']}")
+            parent_path = row["path"]
         elif level != "city":
             raise Invalid(f"a {level} needs a parent")
         path = f"{parent_path}{code}/"
@@ -274,8 +272,8 @@ class Registry:
             " ON CONFLICT (code) DO NOTHING",
             (code, name, level, parent, path),
         )
-        stored = await (await conn.execute("SELECT path FROM org_nodes WHERE code = %s", (code,))).fetchone()
-        self._org_paths[code] = stored["path"]  # type: ignore[index,call-overload]
+        stored = await only_row(await conn.execute("SELECT path FROM org_nodes WHERE code = %s", (code,)))
+        self._org_paths[code] = stored["path"]
         return self._org_paths[code]
 
     async def create_org_node(
@@ -287,7 +285,7 @@ class Registry:
             raise Invalid(f"parent org node {parent!r} does not exist")
         if not area.covers(parent_path) or (parent is None and not area.is_root):
             raise OutOfScope("the new node would lie outside your area")
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             exists = await (await conn.execute("SELECT 1 FROM org_nodes WHERE code = %s", (code,))).fetchone()
             if exists:
                 raise Conflict(f"org node {code!r} already exists")
@@ -301,12 +299,12 @@ class Registry:
             return None
         if code in self._org_paths:
             return self._org_paths[code]
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute("SELECT path FROM org_nodes WHERE code = %s", (code,))
             row = await cursor.fetchone()
         if row is None:
             return None
-        self._org_paths[code] = row["path"]  # type: ignore[call-overload]
+        self._org_paths[code] = row["path"]
         return self._org_paths[code]
 
     async def org_paths(self, codes: Iterable[str]) -> dict[str, str]:
@@ -314,10 +312,10 @@ class Registry:
         wanted = set(codes)
         missing = [code for code in wanted if code not in self._org_paths]
         if missing:
-            async with self.pool.connection() as conn:
+            async with connection(self.pool) as conn:
                 cursor = await conn.execute("SELECT code, path FROM org_nodes WHERE code = ANY(%s)", (missing,))
                 for row in await cursor.fetchall():
-                    self._org_paths[row["code"]] = row["path"]  # type: ignore[call-overload]
+                    self._org_paths[row["code"]] = row["path"]
         return {code: self._org_paths[code] for code in wanted if code in self._org_paths}
 
     async def list_org_nodes(
@@ -336,7 +334,7 @@ class Registry:
 
     async def get_org_node(self, code: str, area: Area) -> Row:
         condition, params = area.where("path", None)
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT code, name, level, parent, path FROM org_nodes WHERE code = %s AND {condition}",
                 (code, *params),
@@ -344,11 +342,11 @@ class Registry:
             row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no org node {code!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
     async def _page(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
-        async with self.pool.connection() as conn:
-            rows: list[Row] = await (await conn.execute(sql, params)).fetchall()  # type: ignore[arg-type,assignment]
+        async with connection(self.pool) as conn:
+            rows: list[Row] = await (await conn.execute(sql, params)).fetchall()
         total = int(rows[0]["total"]) if rows else 0
         for row in rows:
             row.pop("total", None)
@@ -370,7 +368,7 @@ class Registry:
     # -- residents (compatibility helpers used by the demo and tests) --
 
     async def add_resident(self, resident: ResidentRecord) -> None:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 "INSERT INTO residents (id, name, address, phone, birth_date, org_node, profile)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -387,12 +385,12 @@ class Registry:
                     Jsonb(resident.profile),
                 ),
             )
-            row = await cursor.fetchone()
-        self._remember_resident(resident.id, row["org_path"])  # type: ignore[index,call-overload]
+            row = await only_row(cursor)
+        self._remember_resident(resident.id, row["org_path"])
         self._residents[resident.id] = resident
 
     async def add_device(self, device: DeviceRecord) -> None:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 "INSERT INTO devices (id, resident_id, type, model, location, power, z2m_name, ieee)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
@@ -411,8 +409,8 @@ class Registry:
                     device.ieee,
                 ),
             )
-            row = await cursor.fetchone()
-        self._sync_device(row)  # type: ignore[arg-type]
+            row = await only_row(cursor)
+        self._sync_device(row)
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
         found = await self.residents([resident_id])
@@ -424,14 +422,14 @@ class Registry:
         missing = [rid for rid in ids if rid not in found]
         if not missing:
             return found
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 "SELECT id, name, address, phone, birth_date, org_node, profile FROM residents WHERE id = ANY(%s)",
                 (missing,),
             )
             rows = await cursor.fetchall()
         for row in rows:
-            resident = ResidentRecord(**row)  # type: ignore[arg-type]
+            resident = ResidentRecord(**row)
             self._residents[resident.id] = found[resident.id] = resident
         return found
 
@@ -442,7 +440,7 @@ class Registry:
         await self._placed(data["org_node"], area)
         resident_id = new_id("res")
         id_number = data.get("id_number")
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             if data.get("home_id"):
                 await self._home_in(conn, data["home_id"], area)
             columns = ["id", "external_id", "id_number_enc", "id_number_masked", "id_number_digest"]
@@ -465,27 +463,27 @@ class Registry:
                 )
             except psycopg.errors.UniqueViolation as error:
                 raise _conflict(error) from None
-            path = (await cursor.fetchone())["org_path"]  # type: ignore[index,call-overload]
+            path = (await only_row(cursor))["org_path"]
             await write_audit(conn, actor, "create", "resident", resident_id, path)
         self._remember_resident(resident_id, path)
         return await self.get_resident(resident_id, area, actor, audit=False)
 
-    async def _home_in(self, conn: AsyncConnection[Any], home_id: str, area: Area) -> Row:
+    async def _home_in(self, conn: AsyncConnection[DictRow], home_id: str, area: Area) -> Row:
         condition, params = area.where("org_path", None)
         cursor = await conn.execute(f"SELECT id, org_path FROM homes WHERE id = %s AND {condition}", (home_id, *params))
         row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no home {home_id!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
     async def get_resident(self, resident_id: str, area: Area, actor: User, audit: bool = True) -> Row:
         """The whole archive entry (ID number masked), its home and devices; the read is audited."""
         condition, params = area.where("r.org_path", "r.id")
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT {RESIDENT_FULL} FROM residents r WHERE r.id = %s AND {condition}", (resident_id, *params)
             )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
+            row: Row | None = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"no resident {resident_id!r} in your area")
             row["home"] = None
@@ -530,7 +528,7 @@ class Registry:
             params += [like_contains(q), q, q, self.cipher.digest(q)]
         sql += " ORDER BY r.org_path, r.id LIMIT %s OFFSET %s"
         rows, total = await self._page(sql, [*params, limit, offset])
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             await write_audit(
                 conn, actor, "list", "resident", "", area.org_path if area.resident_id is None else ROOT,
                 {"returned": [row["id"] for row in rows][:200], "total": total},
@@ -539,7 +537,7 @@ class Registry:
 
     async def update_resident(self, resident_id: str, changes: dict[str, Any], area: Area, actor: User) -> Row:
         condition, params = area.where("org_path", "id")
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             cursor = await conn.execute(
                 f"SELECT id, org_path FROM residents WHERE id = %s AND {condition} FOR UPDATE",
                 (resident_id, *params),
@@ -572,7 +570,7 @@ class Registry:
                     f"UPDATE residents SET {', '.join(sets)}, updated_at = now() WHERE id = %s RETURNING org_path",
                     (*values, resident_id),
                 )
-                path = (await cursor.fetchone())["org_path"]  # type: ignore[index,call-overload]
+                path = (await only_row(cursor))["org_path"]
                 await write_audit(conn, actor, "update", "resident", resident_id, path, {"fields": sorted(changes)})
                 self._remember_resident(resident_id, path)
         return await self.get_resident(resident_id, area, actor, audit=False)
@@ -582,7 +580,7 @@ class Registry:
     async def create_home(self, data: dict[str, Any], area: Area, actor: User) -> Row:
         await self._placed(data["org_node"], area)
         home_id = new_id("home")
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             try:
                 cursor = await conn.execute(
                     "INSERT INTO homes (id, external_id, org_node, address, key_holders, key_safe_enc, notes)"
@@ -599,20 +597,20 @@ class Registry:
                 )
             except psycopg.errors.UniqueViolation as error:
                 raise _conflict(error) from None
-            path = (await cursor.fetchone())["org_path"]  # type: ignore[index,call-overload]
+            path = (await only_row(cursor))["org_path"]
             await write_audit(conn, actor, "create", "home", home_id, path)
         return await self.get_home(home_id, area)
 
     async def get_home(self, home_id: str, area: Area) -> Row:
         condition, params = self._home_area(area)
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT {HOME_COLUMNS} FROM homes h WHERE h.id = %s AND {condition}", (home_id, *params)
             )
             row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no home {home_id!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
     @staticmethod
     def _home_area(area: Area) -> tuple[str, list[object]]:
@@ -633,7 +631,7 @@ class Registry:
 
     async def update_home(self, home_id: str, changes: dict[str, Any], area: Area, actor: User) -> Row:
         condition, params = area.where("org_path", None)
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             cursor = await conn.execute(
                 f"SELECT id FROM homes WHERE id = %s AND {condition} FOR UPDATE", (home_id, *params)
             )
@@ -658,22 +656,22 @@ class Registry:
                     f"UPDATE homes SET {', '.join(sets)}, updated_at = now() WHERE id = %s RETURNING org_path",
                     (*values, home_id),
                 )
-                path = (await cursor.fetchone())["org_path"]  # type: ignore[index,call-overload]
+                path = (await only_row(cursor))["org_path"]
                 await write_audit(conn, actor, "update", "home", home_id, path, {"fields": sorted(changes)})
         return await self.get_home(home_id, area)
 
     async def reveal_key_safe(self, home_id: str, area: Area, actor: User) -> str | None:
         """The key-safe code in clear, for a responder on the way; always audited."""
         condition, params = self._home_area(area)
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT h.key_safe_enc, h.org_path FROM homes h WHERE h.id = %s AND {condition}", (home_id, *params)
             )
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(f"no home {home_id!r} in your area")
-            await write_audit(conn, actor, "reveal", "home", home_id, row["org_path"], {"field": "key_safe_code"})  # type: ignore[call-overload]
-        return self.cipher.decrypt(row["key_safe_enc"])  # type: ignore[call-overload]
+            await write_audit(conn, actor, "reveal", "home", home_id, row["org_path"], {"field": "key_safe_code"})
+        return self.cipher.decrypt(row["key_safe_enc"])
 
     # -- devices --
 
@@ -702,10 +700,10 @@ class Registry:
         return await self._page(sql, [*params, limit, offset])
 
     async def get_device(self, device_id: str, area: Area) -> Row:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             return await self._device_in(conn, device_id, area)
 
-    async def _device_in(self, conn: AsyncConnection[Any], device_id: str, area: Area, lock: bool = False) -> Row:
+    async def _device_in(self, conn: AsyncConnection[DictRow], device_id: str, area: Area, lock: bool = False) -> Row:
         condition, params = area.where("d.org_path", "d.resident_id")
         cursor = await conn.execute(
             f"SELECT {DEVICE_COLUMNS} FROM devices d LEFT JOIN residents r ON r.id = d.resident_id"
@@ -715,9 +713,9 @@ class Registry:
         row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no device {device_id!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
-    async def _resident_in(self, conn: AsyncConnection[Any], resident_id: str, area: Area) -> Row:
+    async def _resident_in(self, conn: AsyncConnection[DictRow], resident_id: str, area: Area) -> Row:
         condition, params = area.where("org_path", "id")
         cursor = await conn.execute(
             f"SELECT id, org_node, org_path FROM residents WHERE id = %s AND {condition}", (resident_id, *params)
@@ -725,14 +723,14 @@ class Registry:
         row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no resident {resident_id!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
     async def register_device(
         self, data: dict[str, Any], area: Area, actor: User, issue_credentials: bool = True
     ) -> tuple[Row, str | None]:
         """A new device, bound to a resident or placed at an org node; returns it and its MQTT password."""
         password = new_device_password() if issue_credentials else None
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             if data.get("resident_id"):
                 await self._resident_in(conn, data["resident_id"], area)
             else:
@@ -771,7 +769,12 @@ class Registry:
         return row, password
 
     async def _history(
-        self, conn: AsyncConnection[Any], device_id: str, actor: User | None, action: str, details: Row | None = None
+        self,
+        conn: AsyncConnection[DictRow],
+        device_id: str,
+        actor: User | None,
+        action: str,
+        details: Row | None = None,
     ) -> None:
         await conn.execute(
             "INSERT INTO device_history (device_id, actor, action, details) VALUES (%s, %s, %s, %s)",
@@ -779,7 +782,7 @@ class Registry:
         )
 
     async def update_device(self, device_id: str, changes: dict[str, Any], area: Area, actor: User) -> Row:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             old = await self._device_in(conn, device_id, area, lock=True)
             if old["status"] in ("replaced", "retired") and changes.get("status") != old["status"]:
                 raise Conflict(f"device {device_id!r} is {old['status']}")
@@ -824,7 +827,7 @@ class Registry:
     ) -> tuple[Row, str | None]:
         """Swap a failed device for a new one in the same place; the old one keeps its history."""
         password = new_device_password() if issue_credentials else None
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             old = await self._device_in(conn, device_id, area, lock=True)
             if old["status"] in ("replaced", "retired"):
                 raise Conflict(f"device {device_id!r} is already {old['status']}")
@@ -861,7 +864,7 @@ class Registry:
     async def issue_credentials(self, device_id: str, area: Area, actor: User) -> str:
         """A new MQTT password for a device (the old one stops working at the next broker reload)."""
         password = new_device_password()
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             row = await self._device_in(conn, device_id, area, lock=True)
             if row["status"] in ("replaced", "retired"):
                 raise Conflict(f"device {device_id!r} is {row['status']}")
@@ -874,23 +877,23 @@ class Registry:
         return password
 
     async def device_history(self, device_id: str, area: Area) -> list[Row]:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             await self._device_in(conn, device_id, area)
             cursor = await conn.execute(
                 "SELECT id, device_id, at, actor, action, details FROM device_history WHERE device_id = %s ORDER BY id",
                 (device_id,),
             )
-            return await cursor.fetchall()  # type: ignore[return-value]
+            return await cursor.fetchall()
 
     async def broker_users(self) -> list[tuple[str, str]]:
         """(device id, Mosquitto password hash) of every live device that has credentials."""
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 "SELECT id, mqtt_password_hash FROM devices WHERE status = ANY(%s)"
                 " AND mqtt_password_hash IS NOT NULL ORDER BY id",
                 (list(LIVE_STATUSES),),
             )
-            return [(row["id"], row["mqtt_password_hash"]) for row in await cursor.fetchall()]  # type: ignore[call-overload]
+            return [(row["id"], row["mqtt_password_hash"]) for row in await cursor.fetchall()]
 
 
 def _is_zigbee(data: Row) -> bool:

@@ -48,7 +48,7 @@ async def bare_round_trip(address: BrokerAddress, messages: int, rate_hz: float)
 
         async def receive() -> None:
             async for message in sub.messages:
-                index = int(bytes(message.payload))  # type: ignore[arg-type]
+                index = int(bytes(message.payload))
                 latencies.append(time.perf_counter() - sent[index])
                 if len(latencies) == messages:
                     return
