@@ -32,8 +32,9 @@ from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
+from registry.records import LIVE_STATUSES, MAINS_TYPES, new_device_password, new_id, zigbee_keys
 from registry.rows import connection
-from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id, zigbee_keys
+from registry.store import Registry
 from registry.users import User
 
 MAX_ROWS = 200_000

@@ -45,6 +45,11 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    Unless every candidate is emitted, one whose O(1) features already bound its confidence below
    ``thresh`` (:func:`cannot_fall`, over any free fall, descent and post activity) is not scored
    further: it could not be a fall, so nothing about it is output or remembered either way.
+
+Why one module of ~850 lines: it is one kernel. Its stages (binning, candidates, features, score,
+decision) share one state layout (``S_*``, the ring), one parameter vector (``P_*``) and one feature
+vector (``F_*``), and run inside one streaming pass (:func:`process_runs`); split, each part would
+re-import the layout piecewise, and the docstring above is its map.
 """
 
 from __future__ import annotations

@@ -66,6 +66,10 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
+
+Why one module of ~700 lines: it is one kernel (the silence timers and the routine they learn share
+one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here indexes); split, the layout
+would have to be repeated or imported piecewise by each part, and the docstring above is its map.
 """
 
 from __future__ import annotations
