@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -27,6 +27,9 @@ from alerting.model import Alert
 from alerting.notify import Notifier
 from alerting.policy import EscalationPolicy, PolicyBook
 from alerting.scheduler import Scheduler
+from devices.protocol import HOME_UTC_OFFSET_MIN
+from registry.like import like_prefix
+from registry.rows import connection
 
 log = logging.getLogger("eldercare.alerting")
 
@@ -49,7 +52,7 @@ class AlertingConfig:
     public_url: str = "http://127.0.0.1:8000"
     """Base of the links in notifications (responder and family pages)."""
     link_ttl_s: int = 24 * 3600
-    utc_offset_min: int = 480
+    utc_offset_min: int = HOME_UTC_OFFSET_MIN
     """Homes' and rotas' local time (quiet hours, shifts, report days)."""
     policy: EscalationPolicy = field(default_factory=EscalationPolicy)
     timer_retries: int = 3
@@ -71,10 +74,6 @@ class ScopeLike(Protocol):
 
     @property
     def resident_id(self) -> str | None: ...
-
-
-def like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def scope_clause(scope: ScopeLike | None) -> tuple[str, tuple[Any, ...]]:
@@ -119,7 +118,7 @@ class Context:
 
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
         """A pooled connection; the pool makes dict rows (:func:`eldercare.db.open_pool`)."""
-        return cast("AbstractAsyncContextManager[AsyncConnection[DictRow]]", self.pool.connection())
+        return connection(self.pool)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run ``coro`` in the background; :meth:`drain` waits for it."""
@@ -157,4 +156,4 @@ class Context:
         except Exception:  # an unknown org path must not stop the alarm: the alert is seen from the root
             log.exception("org path lookup failed", extra={"resident_id": resident_id})
             return None
-        return path  # type: ignore[return-value]
+        return path

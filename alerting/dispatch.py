@@ -16,7 +16,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
-from alerting.context import Context, ScopeLike, like_prefix
+from alerting.context import Context, ScopeLike
 from alerting.effects import command
 from alerting.lifecycle import Lifecycle
 from alerting.links import LinkClaims
@@ -35,6 +35,7 @@ from alerting.outbox import Outbox
 from alerting.queries import fetch_alert
 from alerting.responders import RESPONDER_KINDS, Responder, nearness, parse_rota, rank, rota_to_json, serves
 from alerting.tx import ACTIVE_DISPATCH, Move, Transaction, Transactions
+from registry.like import like_prefix
 
 
 class Dispatch:

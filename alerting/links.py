@@ -18,6 +18,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import InvalidLink
+from registry.rows import connection, only_row
 
 
 def _b64(data: bytes) -> str:
@@ -43,14 +44,13 @@ class LinkSigner:
 
     @classmethod
     async def load(cls, pool: AsyncConnectionPool, name: str = "links") -> LinkSigner:
-        async with pool.connection() as conn, conn.transaction():
+        async with connection(pool) as conn, conn.transaction():
             await conn.execute(
                 "INSERT INTO alerting_keys (name, key) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
                 (name, secrets.token_urlsafe(32)),
             )
-            cursor = await conn.execute("SELECT key FROM alerting_keys WHERE name = %s", (name,))
-            row = await cursor.fetchone()
-        return cls(str(row["key"]).encode())  # type: ignore[index,call-overload]
+            row = await only_row(await conn.execute("SELECT key FROM alerting_keys WHERE name = %s", (name,)))
+        return cls(str(row["key"]).encode())
 
     def sign(self, alert_id: str, audience: str, subject: str, expires: datetime, **extra: Any) -> str:
         claims = {"a": alert_id, "u": audience, "s": subject, "x": int(expires.timestamp()), **extra}

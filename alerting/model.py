@@ -1,4 +1,4 @@
-"""Alerts, their states and the events alerting publishes."""
+"""Alerts, their states and the events alerting publishes; alerting's errors (see ``registry/errors.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from registry.errors import Conflict, Forbidden, Invalid, NotFound
 from stream.detections import DetectionKind
 
 
@@ -223,19 +224,13 @@ class AlertEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-class AlertingError(Exception):
-    """Base class of alerting's domain errors."""
-
-
-class AlertNotFound(AlertingError):
-    pass
-
-
-class Conflict(AlertingError):
-    """The request cannot be done in the alert's (or responder's) current state (HTTP 409)."""
+class AlertNotFound(NotFound):
+    """No such alert (in the caller's scope) (HTTP 404)."""
 
 
 class IllegalTransition(Conflict):
+    """A move the alert's state does not allow (HTTP 409)."""
+
     def __init__(self, current: AlertState, wanted: AlertState) -> None:
         allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "nothing (it is closed)"
         super().__init__(f"an alert that is {current.value} cannot become {wanted.value} (allowed: {allowed})")
@@ -244,14 +239,14 @@ class IllegalTransition(Conflict):
 
 
 class NoResponderAvailable(Conflict):
-    pass
+    """Nobody available and on duty to send (HTTP 409)."""
 
 
-class InvalidRequest(AlertingError):
+class InvalidRequest(Invalid):
     """Bad input to alerting (an unknown outcome, a malformed policy, contact or token) (HTTP 422)."""
 
 
-class InvalidLink(AlertingError):
+class InvalidLink(Forbidden):
     """A signed link that is forged, expired or for something else (HTTP 403)."""
 
 

@@ -244,5 +244,5 @@ def _notify(url: str, title: str, body: str) -> tuple[bool, str]:
         return False, "URL not understood by Apprise"
     with apprise.LogCapture(level=apprise.logging.WARNING) as output:
         ok = bool(sender.notify(title=title, body=body))
-        logged = output.getvalue().strip()  # type: ignore[attr-defined]
+        logged = output.getvalue().strip()
     return ok, "" if ok else (logged.splitlines()[-1][:300] if logged else "delivery failed")

@@ -14,13 +14,12 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import ANSWER_DEADLINES_S, InvalidRequest
+from devices.protocol import HOME_UTC_OFFSET_MIN
+from registry.like import like_prefix
+from registry.rows import connection
 
 TARGETS = {"within_60s": 0.975, "within_180s": 0.99}
 PERIODS = ("all", "day", "week", "month")
-
-
-def _like_prefix(prefix: str) -> str:
-    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 async def sla_report(
@@ -29,7 +28,7 @@ async def sla_report(
     end: datetime,
     area_path: str = "/",
     period: str = "all",
-    utc_offset_min: int = 480,
+    utc_offset_min: int = HOME_UTC_OFFSET_MIN,
 ) -> dict[str, Any]:
     """``{"areas": [...rows per child area and period...], "total": {...}, "targets": {...}}``."""
     if period not in PERIODS:
@@ -71,26 +70,26 @@ async def sla_report(
         "part": depth + 2,
         "start": start,
         "end": end,
-        "prefix": _like_prefix(area_path),
+        "prefix": like_prefix(area_path),
         "d1": ANSWER_DEADLINES_S[0],
         "d2": ANSWER_DEADLINES_S[1],
         "offset": utc_offset_min,
     }
-    async with pool.connection() as conn:
-        cursor = await conn.execute(query, params)  # type: ignore[arg-type]
+    async with connection(pool) as conn:
+        cursor = await conn.execute(query, params)
         rows = await cursor.fetchall()
     areas: list[dict[str, Any]] = []
     total: dict[str, Any] = _figures({"alerts": 0})
     for row in rows:
-        figures = _figures(row)  # type: ignore[arg-type]
-        if row["period"] is None:  # type: ignore[call-overload]  # the grand total (grouping set ())
+        figures = _figures(row)
+        if row["period"] is None:  # the grand total (grouping set ())
             total = figures
             continue
-        code = row["area"]  # type: ignore[call-overload]
+        code = row["area"]
         figures = {
             "area": code or "(unassigned)",
             "area_path": f"{area_path}{code}/" if code else area_path,
-            "period": row["period"],  # type: ignore[call-overload]
+            "period": row["period"],
             **figures,
         }
         areas.append(figures)

@@ -1,70 +1,30 @@
 """``/api/v1/alerts``: the alert queue and every step of an alert's life; escalation policies.
 
 Reads take the caller's scope (``ScopeDep``: an org subtree, or a family user's own relative); an
-alert outside it is 404. Actions are for console staff. Alerting's domain errors map to HTTP in one
-place: not found 404, a move the alert cannot make 409 (with the reason), bad input 422.
+alert outside it is 404. Actions are for console staff. Alerting's domain errors are answered by
+``api/app.py``'s handler: not found 404, a move the alert cannot make 409 (with the reason), bad input
+422, a bad link 403.
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from alerting import AlertingError, AlertNotFound, AlertState, Conflict, InvalidLink, InvalidRequest, Outcome
+from alerting import AlertState, Outcome
 from api.deps import PlatformDep
-from api.scope import Scope, ScopeDep
+from api.scope import ConsoleScope, PolicyScope, ScopeDep, area_path, resident_path
 from api.services import Services
 from api.views import alert_views
 
 router = APIRouter(tags=["alerts"])
 
-CONSOLE_ROLES = frozenset({"admin", "supervisor", "operator"})
-MANAGER_ROLES = frozenset({"admin", "supervisor"})
-
-
-def console_scope(scope: ScopeDep) -> Scope:
-    if scope.user.role not in CONSOLE_ROLES:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {scope.user.role!r} may not handle alerts")
-    return scope
-
-
-def manager_scope(scope: ScopeDep) -> Scope:
-    if scope.user.role not in MANAGER_ROLES:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {scope.user.role!r} may not change this")
-    return scope
-
-
-ConsoleScope = Annotated[Scope, Depends(console_scope)]
-ManagerScope = Annotated[Scope, Depends(manager_scope)]
-
-
-@contextlib.contextmanager
-def domain_errors() -> Iterator[None]:
-    """Alerting's typed errors as HTTP responses."""
-    try:
-        yield
-    except AlertNotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-    except Conflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    except InvalidRequest as error:
-        raise HTTPException(422, str(error)) from None
-    except InvalidLink as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None
-    except AlertingError as error:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
-
 
 class NoteRequest(BaseModel):
     note: str = Field("", max_length=2000)
-
-
-AckRequest = NoteRequest
 
 
 class DispatchRequest(NoteRequest):
@@ -103,8 +63,7 @@ async def list_alerts(
 @router.get("/api/v1/alerts/{alert_id}")
 async def get_alert(alert_id: uuid.UUID, platform: PlatformDep, scope: ScopeDep) -> dict[str, Any]:
     """One alert with its audit trail, dispatches and notification deliveries."""
-    with domain_errors():
-        alert = await platform.alerts.get(alert_id, scope)
+    alert = await platform.alerts.get(alert_id, scope)
     view = await _view(platform, alert)
     view["audit"] = await platform.alerts.audit_trail(alert_id)
     if scope.resident_id is None:
@@ -115,8 +74,7 @@ async def get_alert(alert_id: uuid.UUID, platform: PlatformDep, scope: ScopeDep)
 
 @router.get("/api/v1/alerts/{alert_id}/audit")
 async def audit(alert_id: uuid.UUID, platform: PlatformDep, scope: ScopeDep) -> list[dict[str, Any]]:
-    with domain_errors():
-        return await platform.alerts.audit_trail(alert_id, scope)
+    return await platform.alerts.audit_trail(alert_id, scope)
 
 
 @router.post("/api/v1/alerts/{alert_id}/ack", responses={404: {}, 409: {}})
@@ -124,16 +82,14 @@ async def acknowledge(
     alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope, body: NoteRequest | None = None
 ) -> dict[str, Any]:
     """Take the call: stops the escalation ladder."""
-    with domain_errors():
-        alert = await platform.alerts.acknowledge(alert_id, scope.user.username, body.note if body else "", scope)
+    alert = await platform.alerts.acknowledge(alert_id, scope.user.username, body.note if body else "", scope)
     return await _view(platform, alert)
 
 
 @router.get("/api/v1/alerts/{alert_id}/proposals")
 async def proposals(alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope) -> list[dict[str, Any]]:
     """The nearest available, on-duty responders (same community, then street, then district)."""
-    with domain_errors():
-        return await platform.alerts.propose(alert_id, scope)
+    return await platform.alerts.propose(alert_id, scope)
 
 
 @router.post("/api/v1/alerts/{alert_id}/dispatch", responses={404: {}, 409: {}})
@@ -142,8 +98,7 @@ async def dispatch(
 ) -> dict[str, Any]:
     """Send a responder; they get a signed link to accept or decline. A second dispatch is 409."""
     body = body or DispatchRequest()
-    with domain_errors():
-        alert = await platform.alerts.dispatch(alert_id, scope.user.username, body.responder, body.note, scope)
+    alert = await platform.alerts.dispatch(alert_id, scope.user.username, body.responder, body.note, scope)
     return await _view(platform, alert)
 
 
@@ -152,8 +107,7 @@ async def on_scene(
     alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope, body: NoteRequest | None = None
 ) -> dict[str, Any]:
     """The responder reported arrival by phone (they can also use their link)."""
-    with domain_errors():
-        alert = await platform.alerts.arrive(alert_id, scope.user.username, body.note if body else "", scope)
+    alert = await platform.alerts.arrive(alert_id, scope.user.username, body.note if body else "", scope)
     return await _view(platform, alert)
 
 
@@ -161,8 +115,7 @@ async def on_scene(
 async def resolve(
     alert_id: uuid.UUID, body: ResolveRequest, platform: PlatformDep, scope: ConsoleScope
 ) -> dict[str, Any]:
-    with domain_errors():
-        alert = await platform.alerts.resolve(alert_id, scope.user.username, body.outcome.value, body.note, scope)
+    alert = await platform.alerts.resolve(alert_id, scope.user.username, body.outcome.value, body.note, scope)
     return await _view(platform, alert)
 
 
@@ -171,8 +124,7 @@ async def cancel(
     alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope, body: NoteRequest | None = None
 ) -> dict[str, Any]:
     """Cancel a pending alert (only inside its cancel window; the home is told)."""
-    with domain_errors():
-        alert = await platform.alerts.cancel(alert_id, scope.user.username, body.note if body else "", scope)
+    alert = await platform.alerts.cancel(alert_id, scope.user.username, body.note if body else "", scope)
     return await _view(platform, alert)
 
 
@@ -180,8 +132,7 @@ async def cancel(
 async def duplicate(
     alert_id: uuid.UUID, body: DuplicateRequest, platform: PlatformDep, scope: ConsoleScope
 ) -> dict[str, Any]:
-    with domain_errors():
-        alert = await platform.alerts.close_duplicate(alert_id, body.of, scope.user.username, body.note, scope)
+    alert = await platform.alerts.close_duplicate(alert_id, body.of, scope.user.username, body.note, scope)
     return await _view(platform, alert)
 
 
@@ -190,16 +141,14 @@ async def contact_attempt(
     alert_id: uuid.UUID, body: ContactRequest, platform: PlatformDep, scope: ConsoleScope
 ) -> dict[str, Any]:
     """The operator's call to the resident: unreachable with nobody on the way flags "call 120"."""
-    with domain_errors():
-        alert = await platform.alerts.record_contact(alert_id, scope.user.username, body.reached, body.note, scope)
+    alert = await platform.alerts.record_contact(alert_id, scope.user.username, body.reached, body.note, scope)
     return await _view(platform, alert)
 
 
 @router.post("/api/v1/alerts/{alert_id}/notify-family", responses={404: {}, 409: {}})
 async def notify_family(alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope) -> dict[str, Any]:
     """Message every eligible family contact now, each with one-tap answer links."""
-    with domain_errors():
-        alert = await platform.alerts.notify_family(alert_id, scope.user.username, scope)
+    alert = await platform.alerts.notify_family(alert_id, scope.user.username, scope)
     return await _view(platform, alert)
 
 
@@ -216,65 +165,39 @@ async def effective_policy(
     """The ladder that applies to a resident (or an area): defaults, then area overrides, then the resident's."""
     path = scope.org_path
     if resident_id is not None:
-        path = await resident_path(platform, scope, resident_id)
+        path = await resident_path(platform.registry, scope, resident_id)
     elif area is not None:
-        path = await area_path(platform, scope, area)
+        path = await area_path(platform.registry, scope, area)
     return platform.alerts.policy_for(resident_id or "", path).to_json()
 
 
 @router.put("/api/v1/escalation/areas/{org_node}", tags=["escalation"])
 async def set_area_policy(
-    org_node: str, config: dict[str, Any], platform: PlatformDep, scope: ManagerScope
+    org_node: str, config: dict[str, Any], platform: PlatformDep, scope: PolicyScope
 ) -> dict[str, Any]:
     """Partial override for an area, e.g. ``{"ring_again_s": [30, 90], "supervisor_s": 120}``."""
-    path = await area_path(platform, scope, org_node)
-    with domain_errors():
-        policy = await platform.alerts.set_policy("area", path, config, scope.user.username)
+    path = await area_path(platform.registry, scope, org_node)
+    policy = await platform.alerts.set_policy("area", path, config, scope.user.username)
     return policy.to_json()
 
 
 @router.delete("/api/v1/escalation/areas/{org_node}", tags=["escalation"], status_code=204)
-async def clear_area_policy(org_node: str, platform: PlatformDep, scope: ManagerScope) -> None:
-    path = await area_path(platform, scope, org_node)
+async def clear_area_policy(org_node: str, platform: PlatformDep, scope: PolicyScope) -> None:
+    path = await area_path(platform.registry, scope, org_node)
     await platform.alerts.set_policy("area", path, None, scope.user.username)
 
 
 @router.put("/api/v1/escalation/residents/{resident_id}", tags=["escalation"])
 async def set_resident_policy(
-    resident_id: str, config: dict[str, Any], platform: PlatformDep, scope: ManagerScope
+    resident_id: str, config: dict[str, Any], platform: PlatformDep, scope: PolicyScope
 ) -> dict[str, Any]:
     """Partial override for one resident, e.g. ``{"cancel_window_s": 0}`` for someone who cannot press."""
-    await resident_path(platform, scope, resident_id)
-    with domain_errors():
-        await platform.alerts.set_policy("resident", resident_id, config, scope.user.username)
-    return platform.alerts.policy_for(resident_id, await resident_path(platform, scope, resident_id)).to_json()
+    await resident_path(platform.registry, scope, resident_id)
+    await platform.alerts.set_policy("resident", resident_id, config, scope.user.username)
+    return platform.alerts.policy_for(resident_id, await resident_path(platform.registry, scope, resident_id)).to_json()
 
 
 @router.delete("/api/v1/escalation/residents/{resident_id}", tags=["escalation"], status_code=204)
-async def clear_resident_policy(resident_id: str, platform: PlatformDep, scope: ManagerScope) -> None:
-    await resident_path(platform, scope, resident_id)
+async def clear_resident_policy(resident_id: str, platform: PlatformDep, scope: PolicyScope) -> None:
+    await resident_path(platform.registry, scope, resident_id)
     await platform.alerts.set_policy("resident", resident_id, None, scope.user.username)
-
-
-# ------------------------------------------------------------------------------- scope helpers
-
-
-async def resident_path(platform: Services, scope: Scope, resident_id: str) -> str:
-    """The resident's org path, or 404 when the resident is unknown or outside the caller's scope."""
-    path = platform.registry.resident_org_path(resident_id)
-    if path is None:
-        resident = await platform.registry.resident(resident_id)
-        if resident is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {resident_id}")
-        path = (await platform.registry.org_path(resident.org_node)) if resident.org_node else "/"
-    if not scope.covers(path or "/", resident_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {resident_id}")
-    return path or "/"
-
-
-async def area_path(platform: Services, scope: Scope, org_node: str) -> str:
-    """An org node's path, or 404 when it is unknown or outside the caller's scope."""
-    path = await platform.registry.org_path(org_node)
-    if path is None or scope.resident_id is not None or not scope.covers(path):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no org node {org_node}")
-    return path

@@ -1,19 +1,53 @@
-"""The FastAPI application: REST under ``/api/v1``, the console at ``/``."""
+"""The FastAPI application: REST under ``/api/v1``, the console at ``/``.
+
+Domain errors become HTTP answers here, once, for every router: a handler raises (or lets through) a
+:class:`~registry.errors.DomainError` and :func:`domain_error_answer` answers with its status and its
+text as the ``detail``, the same body FastAPI gives an ``HTTPException``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
+from api import (
+    alerts,
+    auth,
+    console,
+    deadletters,
+    devices,
+    family,
+    imports,
+    orgs,
+    overview,
+    reports,
+    residents,
+    responders,
+    users,
+)
 from api.console import ConsoleSessions
 from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
 from api.services import Services
+from registry.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+
+ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, status.HTTP_404_NOT_FOUND),
+    (Conflict, status.HTTP_409_CONFLICT),
+    (Invalid, status.HTTP_422_UNPROCESSABLE_CONTENT),
+    (Forbidden, status.HTTP_403_FORBIDDEN),
+)
+"""Each kind of domain error and its HTTP status (first match); any other domain error is 400."""
+
+
+async def domain_error_answer(request: Request, error: DomainError) -> JSONResponse:
+    """A domain error as an HTTP answer: its status by kind, its text as the reason."""
+    code = next((code for kind, code in ERROR_STATUS if isinstance(error, kind)), status.HTTP_400_BAD_REQUEST)
+    return JSONResponse({"detail": str(error)}, status_code=code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +73,7 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.console_sessions = ConsoleSessions()
     app.state.console_recheck_s = config.console_recheck_s
     app.add_middleware(RejectNulBytes)
-    from api import family, reports, responders  # alerting's pages and reports
-
+    app.exception_handler(DomainError)(domain_error_answer)
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)

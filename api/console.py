@@ -34,11 +34,11 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from alerting import Alert, Lagged
-from api.deps import STAFF_ROLES
 from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.services import Services
 from api.views import alert_views
+from registry.roles import STAFF
 from registry.users import User
 
 router = APIRouter(tags=["console"])
@@ -63,7 +63,7 @@ def dictionary(lang: str) -> dict[str, str]:
     """The UI strings of one language (``en`` or ``zh``)."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
-    return json.loads(_static(f"i18n.{lang}.json"))  # type: ignore[no-any-return]
+    return json.loads(_static(f"i18n.{lang}.json"))
 
 
 def pick_language(request: Request) -> str:
@@ -172,7 +172,7 @@ async def _watch_account(
         except Exception as error:  # the database hiccuped: keep the operator's feed, try again soon
             log.warning("console account re-check failed", extra={"user": token_user.username, "error": repr(error)})
             continue
-        if now.user.role not in STAFF_ROLES:
+        if now.user.role not in STAFF:
             return CLOSE_FORBIDDEN, f"role {now.user.role} may not use the console"
         if (now.org_path, now.resident_id) != (scope.org_path, scope.resident_id):
             return CLOSE_LAGGED, "your area changed: reconnect for a fresh snapshot"
@@ -196,7 +196,7 @@ async def console_feed(websocket: WebSocket) -> None:
     except jwt.InvalidTokenError as error:
         await websocket.close(CLOSE_UNAUTHORIZED, f"unauthorized: {error}"[:120])
         return
-    if user.role not in STAFF_ROLES:
+    if user.role not in STAFF:
         await websocket.close(CLOSE_FORBIDDEN, f"role {user.role} may not use the console")
         return
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import jwt
@@ -12,18 +10,18 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.security import TokenIssuer
 from api.services import Services
-from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.roles import STAFF
 from registry.users import User
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def get_platform(request: Request) -> Services:
-    return request.app.state.platform  # type: ignore[no-any-return]
+    return request.app.state.platform
 
 
 def get_issuer(request: Request) -> TokenIssuer:
-    return request.app.state.issuer  # type: ignore[no-any-return]
+    return request.app.state.issuer
 
 
 PlatformDep = Annotated[Services, Depends(get_platform)]
@@ -48,11 +46,9 @@ def current_user(issuer: IssuerDep, token: Annotated[str | None, Depends(oauth2_
 
 UserDep = Annotated[User, Depends(current_user)]
 
-STAFF_ROLES = frozenset({"admin", "supervisor", "operator"})
-
 
 def staff_user(user: UserDep) -> User:
-    if user.role not in STAFF_ROLES:
+    if user.role not in STAFF:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {user.role!r} may not use the dispatch console")
     return user
 
@@ -60,23 +56,8 @@ def staff_user(user: UserDep) -> User:
 StaffDep = Annotated[User, Depends(staff_user)]
 
 
-# -- shared by the registry's routers: pagination and domain errors as HTTP answers --
+# -- shared by the registry's routers: pagination and path ids --
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="rows to skip")]
 PathId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
-
-
-@contextmanager
-def registry_errors() -> Iterator[None]:
-    """Turn the registry's domain errors into 404 / 409 / 422 / 403 answers with their reason."""
-    try:
-        yield
-    except NotFound as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
-    except Conflict as error:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
-    except Invalid as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
-    except OutOfScope as error:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(error)) from None

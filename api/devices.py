@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.deps import Limit, Offset, PlatformDep, registry_errors
+from api.deps import Limit, Offset, PlatformDep
 from api.scope import ManagerScope, ScopeDep, StaffScope
 from registry.models import (
     DeviceCreate,
@@ -62,15 +62,13 @@ async def register_device(body: DeviceCreate, platform: PlatformDep, scope: Mana
     own id and may publish only under ``eldercare/v1/<id>/`` and read only its own ``cmd``.
     """
     data = body.model_dump(mode="json", exclude={"issue_credentials"})
-    with registry_errors():
-        row, password = await platform.registry.register_device(data, scope.area, scope.user, body.issue_credentials)
+    row, password = await platform.registry.register_device(data, scope.area, scope.user, body.issue_credentials)
     return _created(row, password)
 
 
 @router.get("/{device_id}", response_model=DevicePublic, responses=NOT_FOUND)
 async def get_device(device_id: DeviceId, platform: PlatformDep, scope: ScopeDep) -> DevicePublic:
-    with registry_errors():
-        return DevicePublic.model_validate(await platform.registry.get_device(device_id, scope.area))
+    return DevicePublic.model_validate(await platform.registry.get_device(device_id, scope.area))
 
 
 @router.patch("/{device_id}", response_model=DevicePublic, responses=NOT_FOUND)
@@ -79,8 +77,7 @@ async def update_device(
 ) -> DevicePublic:
     """Bind (``resident_id``), unbind (``resident_id: null``), move, mark failed or retired."""
     changes = body.model_dump(mode="json", exclude_unset=True)
-    with registry_errors():
-        row = await platform.registry.update_device(device_id, changes, scope.area, scope.user)
+    row = await platform.registry.update_device(device_id, changes, scope.area, scope.user)
     return DevicePublic.model_validate(row)
 
 
@@ -91,23 +88,20 @@ async def replace_device(
     device_id: DeviceId, body: DeviceReplace, platform: PlatformDep, scope: ManagerScope
 ) -> DeviceCreated:
     """Swap a failed device for a new one in the same home and place; the old one keeps its history."""
-    with registry_errors():
-        row, password = await platform.registry.replace_device(
-            device_id, body.new_id, body.model, scope.area, scope.user, body.issue_credentials
-        )
+    row, password = await platform.registry.replace_device(
+        device_id, body.new_id, body.model, scope.area, scope.user, body.issue_credentials
+    )
     return _created(row, password)
 
 
 @router.post("/{device_id}/credentials", response_model=DeviceCredentials, responses=NOT_FOUND)
 async def issue_credentials(device_id: DeviceId, platform: PlatformDep, scope: ManagerScope) -> DeviceCredentials:
     """A new MQTT password (shown once); regenerate the broker files for it to take effect."""
-    with registry_errors():
-        password = await platform.registry.issue_credentials(device_id, scope.area, scope.user)
+    password = await platform.registry.issue_credentials(device_id, scope.area, scope.user)
     return DeviceCredentials(device_id=device_id, mqtt_username=device_id, mqtt_password=password)
 
 
 @router.get("/{device_id}/history", response_model=list[DeviceHistoryEntry], responses=NOT_FOUND)
 async def device_history(device_id: DeviceId, platform: PlatformDep, scope: StaffScope) -> list[DeviceHistoryEntry]:
-    with registry_errors():
-        rows = await platform.registry.device_history(device_id, scope.area)
+    rows = await platform.registry.device_history(device_id, scope.area)
     return [DeviceHistoryEntry.model_validate(row) for row in rows]

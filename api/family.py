@@ -15,10 +15,11 @@ from fastapi import APIRouter, Form, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from alerting import Alert, AlertingError, InvalidLink
+from alerting import Alert, InvalidLink
 from alerting.model import closed_summary
-from api.alerts import ConsoleScope, domain_errors, resident_path
 from api.deps import PlatformDep
+from api.scope import ConsoleScope, resident_path
+from registry.errors import DomainError
 
 router = APIRouter(tags=["family"])
 
@@ -44,7 +45,7 @@ def closed_page(alert: Alert) -> HTMLResponse:
     )
 
 
-def _error_page(error: AlertingError) -> HTMLResponse:
+def _error_page(error: DomainError) -> HTMLResponse:
     code = status.HTTP_403_FORBIDDEN if isinstance(error, InvalidLink) else status.HTTP_409_CONFLICT
     return page("12349", f"<p>{html.escape(str(error))}</p>", code)
 
@@ -54,7 +55,7 @@ async def family_page(token: str, platform: PlatformDep, do: str | None = None) 
     try:
         claims = await platform.alerts.verify_link(token, "family")
         alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
-    except AlertingError as error:
+    except DomainError as error:
         return _error_page(error)
     if not alert.is_open:
         return closed_page(alert)
@@ -80,7 +81,7 @@ async def family_answer(
 ) -> HTMLResponse:
     try:
         alert = await platform.alerts.family_response(token, do, note)
-    except AlertingError as error:
+    except DomainError as error:
         return _error_page(error)
     return page(
         "Thank you", f"<p>Recorded: {html.escape(ANSWERS.get(do, do))}.</p><p>Alert status: {alert.state.value}.</p>"
@@ -99,7 +100,7 @@ class ContactIn(BaseModel):
 @router.get("/api/v1/notify/contacts/{resident_id}", tags=["family"])
 async def get_contacts(resident_id: str, platform: PlatformDep, scope: ConsoleScope) -> list[dict[str, Any]]:
     """Who is notified for this resident, in order."""
-    await resident_path(platform, scope, resident_id)
+    await resident_path(platform.registry, scope, resident_id)
     return [c.to_json() for c in await platform.alerts.contacts(resident_id)]
 
 
@@ -110,7 +111,6 @@ async def put_contacts(
     """Replace the contacts (their order is the list's order). Each URL must be one Apprise knows."""
     if len(contacts) > 10:
         raise HTTPException(422, "at most 10 contacts")
-    await resident_path(platform, scope, resident_id)
-    with domain_errors():
-        saved = await platform.alerts.set_contacts(resident_id, [c.model_dump() for c in contacts])
+    await resident_path(platform.registry, scope, resident_id)
+    saved = await platform.alerts.set_contacts(resident_id, [c.model_dump() for c in contacts])
     return [c.to_json() for c in saved]

@@ -13,7 +13,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import Response
 
-from api.deps import PlatformDep, registry_errors
+from api.deps import PlatformDep
 from api.scope import ManagerScope
 from registry.imports import ImportReport, export_csv, import_devices, import_homes, import_residents
 
@@ -52,12 +52,11 @@ async def import_csv(
     if "\x00" in text:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
     registry = platform.registry
-    with registry_errors():
-        if kind == "residents":
-            return await import_residents(registry, text, scope.area, scope.user)
-        if kind == "homes":
-            return await import_homes(registry, text, scope.area, scope.user)
-        return await import_devices(registry, text, scope.area, scope.user, issue_credentials)
+    if kind == "residents":
+        return await import_residents(registry, text, scope.area, scope.user)
+    if kind == "homes":
+        return await import_homes(registry, text, scope.area, scope.user)
+    return await import_devices(registry, text, scope.area, scope.user, issue_credentials)
 
 
 @router.get(

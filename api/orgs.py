@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from api.deps import Limit, Offset, PlatformDep, registry_errors
+from api.deps import Limit, Offset, PlatformDep
 from api.scope import AdminScope, FieldScope
 from registry.models import Code, Level, OrgNodeCreate, OrgNodePublic, Page
 
@@ -28,10 +28,7 @@ async def list_org_nodes(
 @router.post("", response_model=OrgNodePublic, status_code=status.HTTP_201_CREATED)
 async def create_org_node(body: OrgNodeCreate, platform: PlatformDep, scope: AdminScope) -> OrgNodePublic:
     """A node one level below its parent, inside your area (a city: whole-network administrators only)."""
-    with registry_errors():
-        row = await platform.registry.create_org_node(
-            body.code, body.name, body.level, body.parent, scope.area, scope.user
-        )
+    row = await platform.registry.create_org_node(body.code, body.name, body.level, body.parent, scope.area, scope.user)
     return OrgNodePublic.model_validate(row)
 
 
@@ -39,5 +36,4 @@ async def create_org_node(body: OrgNodeCreate, platform: PlatformDep, scope: Adm
 async def get_org_node(
     code: str = Path(pattern=r"^[A-Za-z0-9-]{1,32}$"), *, platform: PlatformDep, scope: FieldScope
 ) -> OrgNodePublic:
-    with registry_errors():
-        return OrgNodePublic.model_validate(await platform.registry.get_org_node(code, scope.area))
+    return OrgNodePublic.model_validate(await platform.registry.get_org_node(code, scope.area))

@@ -28,12 +28,12 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
-from alerting import AlertNotFound
 from api.deps import PlatformDep, StaffDep
-from api.scope import ROOT, ScopeDep
+from api.scope import ROOT, ScopeDep, scoped_resident
 from api.services import Services
+from registry.errors import NotFound
 from registry.store import DeviceRecord, ResidentRecord
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -54,13 +54,6 @@ async def _path_of(platform: Services, resident: ResidentRecord | None) -> str:
     if resident is None or resident.org_node is None:
         return ROOT
     return await platform.registry.org_path(resident.org_node) or ROOT
-
-
-async def _resident_in_scope(platform: Services, scope: Any, resident_id: str) -> ResidentRecord:
-    resident = await platform.registry.resident(resident_id)
-    if resident is None or not scope.covers(await _path_of(platform, resident), resident_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no resident {resident_id}")
-    return resident
 
 
 def _device_states(platform: Services, devices: list[DeviceRecord]) -> list[dict[str, Any]]:
@@ -101,7 +94,7 @@ def _resident_json(resident: ResidentRecord, path: str) -> dict[str, Any]:
 @router.get("/residents/{resident_id}/card")
 async def resident_card(resident_id: str, platform: PlatformDep, user: StaffDep, scope: ScopeDep) -> dict[str, Any]:
     """The resident (with profile: contacts, conditions, languages, access) and their devices' state."""
-    resident = await _resident_in_scope(platform, scope, resident_id)
+    resident = await scoped_resident(platform.registry, scope, resident_id)
     devices = [d for d in platform.registry.devices() if d.resident_id == resident_id]
     return {
         "resident": _resident_json(resident, await _path_of(platform, resident)),
@@ -118,7 +111,7 @@ async def resident_activity(
     hours: float = Query(24.0, gt=0, le=72),
 ) -> dict[str, Any]:
     """Events of the last ``hours`` (newest first), each with the room of its device."""
-    await _resident_in_scope(platform, scope, resident_id)
+    await scoped_resident(platform.registry, scope, resident_id)
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
     rows = await platform.history.recent(resident_id, 5000)
@@ -151,7 +144,7 @@ async def resident_alerts(
     days: int = Query(90, ge=1, le=366),
 ) -> list[dict[str, Any]]:
     """The resident's alerts of the last ``days`` (any state), newest first: "previous alerts"."""
-    await _resident_in_scope(platform, scope, resident_id)
+    await scoped_resident(platform.registry, scope, resident_id)
     since = datetime.now(UTC) - timedelta(days=days)
     alerts = await platform.alerts.recent_alerts(scope, since=since, limit=1000)
     return [alert.to_json() for alert in alerts if alert.resident_id == resident_id][:50]
@@ -161,12 +154,12 @@ async def resident_alerts(
 async def alert_trail(
     alert_id: uuid.UUID, platform: PlatformDep, user: StaffDep, scope: ScopeDep
 ) -> list[dict[str, Any]]:
-    missing = HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}")
-    try:
-        alert = await platform.alerts.get(alert_id)
-        await _resident_in_scope(platform, scope, alert.resident_id)
-    except (AlertNotFound, HTTPException):
-        raise missing from None  # outside the caller's area looks exactly like absent
+    missing = f"no alert {alert_id}"  # outside the caller's area looks exactly like absent
+    alert = await platform.alerts.get(alert_id)
+    resident = await platform.registry.resident(alert.resident_id)
+    if resident is None:
+        raise NotFound(missing)
+    scope.require(await _path_of(platform, resident), alert.resident_id, missing=missing)
     trail = await platform.alerts.audit_trail(alert_id)
     return [
         {**row, "at": row["at"].isoformat() if isinstance(row.get("at"), datetime) else row.get("at")} for row in trail

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query
 
 from alerting.reports import PERIODS, sla_report
-from api.alerts import ConsoleScope, area_path, domain_errors
 from api.deps import PlatformDep
+from api.scope import ConsoleScope, area_path
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -30,13 +30,12 @@ async def sla(
     for moment in (start, end):
         if moment.tzinfo is None:
             raise HTTPException(422, "'from' and 'to' need a time zone offset")
-    path = scope.org_path if area is None else await area_path(platform, scope, area)
-    with domain_errors():
-        return await sla_report(
-            platform.alerts.pool,
-            start.astimezone(UTC),
-            end.astimezone(UTC),
-            path,
-            period,
-            platform.alerts.config.utc_offset_min,
-        )
+    path = scope.org_path if area is None else await area_path(platform.registry, scope, area)
+    return await sla_report(
+        platform.alerts.pool,
+        start.astimezone(UTC),
+        end.astimezone(UTC),
+        path,
+        period,
+        platform.alerts.config.utc_offset_min,
+    )

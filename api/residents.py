@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import Limit, Offset, PathId, PlatformDep, registry_errors
+from api.deps import Limit, Offset, PathId, PlatformDep
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from registry.models import (
     CareLevel,
@@ -63,16 +63,14 @@ async def list_residents(
 @residents.post("", response_model=ResidentPublic, status_code=status.HTTP_201_CREATED)
 async def create_resident(body: ResidentCreate, platform: PlatformDep, scope: ManagerScope) -> ResidentPublic:
     """Add a resident to the archive at a node of your area."""
-    with registry_errors():
-        row = await platform.registry.create_resident(body.model_dump(mode="json"), scope.area, scope.user)
+    row = await platform.registry.create_resident(body.model_dump(mode="json"), scope.area, scope.user)
     return ResidentPublic.model_validate(row)
 
 
 @residents.get("/{resident_id}", response_model=ResidentPublic, responses=NOT_FOUND)
 async def get_resident(resident_id: PathId, platform: PlatformDep, scope: ScopeDep) -> ResidentPublic:
     """The archive entry: ID number masked, contacts in order, home, devices and their state. Audited."""
-    with registry_errors():
-        row = await platform.registry.get_resident(resident_id, scope.area, scope.user)
+    row = await platform.registry.get_resident(resident_id, scope.area, scope.user)
     history = await platform.alerts.resident_history(resident_id, scope, limit=50)
     return ResidentPublic.model_validate({**row, "alerts": [alert.to_json() for alert in history]})
 
@@ -83,8 +81,7 @@ async def update_resident(
 ) -> ResidentPublic:
     """Change fields of a resident (only those sent; a moved resident takes their devices along)."""
     changes = body.model_dump(mode="json", exclude_unset=True)
-    with registry_errors():
-        row = await platform.registry.update_resident(resident_id, changes, scope.area, scope.user)
+    row = await platform.registry.update_resident(resident_id, changes, scope.area, scope.user)
     return ResidentPublic.model_validate(row)
 
 
@@ -98,29 +95,25 @@ async def list_homes(
 
 @homes.post("", response_model=HomePublic, status_code=status.HTTP_201_CREATED)
 async def create_home(body: HomeCreate, platform: PlatformDep, scope: ManagerScope) -> HomePublic:
-    with registry_errors():
-        row = await platform.registry.create_home(body.model_dump(mode="json"), scope.area, scope.user)
+    row = await platform.registry.create_home(body.model_dump(mode="json"), scope.area, scope.user)
     return HomePublic.model_validate(row)
 
 
 @homes.get("/{home_id}", response_model=HomePublic, responses=NOT_FOUND)
 async def get_home(home_id: PathId, platform: PlatformDep, scope: ScopeDep) -> HomePublic:
-    with registry_errors():
-        return HomePublic.model_validate(await platform.registry.get_home(home_id, scope.area))
+    return HomePublic.model_validate(await platform.registry.get_home(home_id, scope.area))
 
 
 @homes.patch("/{home_id}", response_model=HomePublic, responses=NOT_FOUND)
 async def update_home(home_id: PathId, body: HomeUpdate, platform: PlatformDep, scope: ManagerScope) -> HomePublic:
     changes = body.model_dump(mode="json", exclude_unset=True)
-    with registry_errors():
-        return HomePublic.model_validate(await platform.registry.update_home(home_id, changes, scope.area, scope.user))
+    return HomePublic.model_validate(await platform.registry.update_home(home_id, changes, scope.area, scope.user))
 
 
 @homes.get("/{home_id}/key-safe", response_model=KeySafe, responses=NOT_FOUND)
 async def reveal_key_safe(home_id: PathId, platform: PlatformDep, scope: FieldScope) -> KeySafe:
     """The key-safe code in clear, for whoever is going to the door. Every reveal is audited."""
-    with registry_errors():
-        code = await platform.registry.reveal_key_safe(home_id, scope.area, scope.user)
+    code = await platform.registry.reveal_key_safe(home_id, scope.area, scope.user)
     return KeySafe(home_id=home_id, key_safe_code=code)
 
 

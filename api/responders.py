@@ -15,13 +15,14 @@ from fastapi import APIRouter, Form, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from alerting import AlertingError, AlertState, Outcome
+from alerting import AlertState, Outcome
 from alerting.model import closed_summary
 from alerting.responders import RESPONDER_KINDS
-from api.alerts import ManagerScope, area_path, domain_errors
 from api.deps import PlatformDep
 from api.family import _error_page, closed_page, page
-from api.scope import ScopeDep
+from api.scope import PolicyScope, ScopeDep, area_path
+from registry.errors import DomainError, NotFound
+from registry.roles import STAFF
 
 router = APIRouter(tags=["responders"])
 
@@ -58,14 +59,13 @@ async def list_responders(platform: PlatformDep, scope: ScopeDep) -> list[dict[s
 
 
 @router.put("/api/v1/responders/{username}")
-async def put_responder(username: str, body: ResponderIn, platform: PlatformDep, scope: ManagerScope) -> dict[str, Any]:
+async def put_responder(username: str, body: ResponderIn, platform: PlatformDep, scope: PolicyScope) -> dict[str, Any]:
     """Add or change a responder; their org node must lie in the caller's area."""
-    path = await area_path(platform, scope, body.org_node)
+    path = await area_path(platform.registry, scope, body.org_node)
     existing = await platform.alerts.responder(username)
-    if existing is not None and not scope.covers(existing.org_path):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no responder {username}")
-    with domain_errors():
-        responder = await platform.alerts.upsert_responder({**body.model_dump(), "username": username}, path)
+    if existing is not None:
+        scope.require(existing.org_path, missing=f"no responder {username}")
+    responder = await platform.alerts.upsert_responder({**body.model_dump(), "username": username}, path)
     return responder.to_json()
 
 
@@ -74,12 +74,13 @@ async def set_availability(username: str, body: Availability, platform: Platform
     """Responders set their own availability; supervisors and operators set anyone's in their area."""
     existing = await platform.alerts.responder(username)
     own = scope.user.username == username
-    if existing is None or not (own or (scope.resident_id is None and scope.covers(existing.org_path))):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no responder {username}")
-    if not own and scope.user.role not in ("admin", "supervisor", "operator"):
+    if existing is None:
+        raise NotFound(f"no responder {username}")
+    if not own:
+        scope.require(existing.org_path, missing=f"no responder {username}")
+    if not own and scope.user.role not in STAFF:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only staff change another responder's availability")
-    with domain_errors():
-        return (await platform.alerts.set_availability(username, body.available)).to_json()
+    return (await platform.alerts.set_availability(username, body.available)).to_json()
 
 
 @router.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -88,7 +89,7 @@ async def responder_page(token: str, platform: PlatformDep) -> HTMLResponse:
         claims = await platform.alerts.verify_link(token, "responder")
         alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
         dispatches = await platform.alerts.dispatches(alert.id)
-    except AlertingError as error:
+    except DomainError as error:
         return _error_page(error)
     if not alert.is_open:
         return closed_page(alert)
@@ -152,6 +153,6 @@ async def responder_action(
             alert = await platform.alerts.resolve(alert_id, actor, outcome, note)
         else:
             return page("12349", "<p>Unknown action.</p>", 422)
-    except AlertingError as error:
+    except DomainError as error:
         return _error_page(error)
     return page("Thank you", f'<p>Recorded. Alert status: {alert.state.value}.</p><p><a href="">Back</a></p>')

@@ -14,9 +14,13 @@ Rules:
   takes effect at once, not when the token expires. Tokens issued before a password change, reset
   or deactivation are refused (the account's token generation moved on).
 * What a role may do inside its scope is the dependency's name: :data:`ScopeDep` (read, any role),
-  :data:`FieldScope` (staff incl. responders), :data:`StaffScope` (console staff), :data:`ManagerScope`
-  (admin, supervisor: change residents, homes, devices), :data:`AdminScope` (users, org tree, audit,
-  imports).
+  :data:`FieldScope` (staff incl. responders), :data:`StaffScope` / :data:`ConsoleScope` (console
+  staff; alerts), :data:`ManagerScope` / :data:`PolicyScope` (admin, supervisor: change residents,
+  homes, devices; escalation policies, responders), :data:`AdminScope` (users, org tree, audit,
+  imports). The role groups are ``registry/roles.py``'s.
+* An object named in a request (a resident, an org node, a responder) is checked against the scope by
+  :func:`resident_path`, :func:`area_path`, :func:`scoped_resident` or :meth:`Scope.require`; outside
+  the scope it raises :class:`~registry.errors.NotFound`, which ``api/app.py`` answers with 404.
 """
 
 from __future__ import annotations
@@ -29,20 +33,27 @@ from fastapi import Depends, HTTPException, status
 
 from api.deps import PlatformDep, UserDep
 from registry.area import NOWHERE, ROOT, Area
-from registry.store import Registry
+from registry.errors import NotFound
+from registry.roles import ADMINS, FIELD, MANAGERS, STAFF
+from registry.store import Registry, ResidentRecord
 from registry.users import User, Users
 
 __all__ = [
     "ROOT",
     "AdminScope",
+    "ConsoleScope",
     "FieldScope",
     "ManagerScope",
+    "PolicyScope",
     "Scope",
     "ScopeDenied",
     "ScopeDep",
     "StaffScope",
+    "area_path",
     "caller_scope",
+    "resident_path",
     "scope_for",
+    "scoped_resident",
 ]
 
 
@@ -59,6 +70,11 @@ class Scope:
     def covers(self, org_path: str | None, resident_id: str | None = None) -> bool:
         """Whether an object at ``org_path`` (for ``resident_id``) lies inside this scope."""
         return self.area.covers(org_path, resident_id)
+
+    def require(self, org_path: str | None, resident_id: str | None = None, *, missing: str) -> None:
+        """Raise :class:`NotFound` (``missing``) unless the object lies inside this scope."""
+        if not self.covers(org_path, resident_id):
+            raise NotFound(missing)
 
     def where(
         self, path_column: str = "org_path", resident_column: str | None = "resident_id"
@@ -115,18 +131,51 @@ async def caller_scope(user: UserDep, platform: PlatformDep) -> Scope:
 ScopeDep = Annotated[Scope, Depends(caller_scope)]
 
 
-def scope_with_roles(*roles: str) -> Callable[[Scope], Awaitable[Scope]]:
-    allowed = frozenset(roles)
+def scope_with_roles(allowed: frozenset[str], action: str = "do this") -> Callable[[Scope], Awaitable[Scope]]:
+    """A dependency: the caller's scope when their role is in ``allowed``, else 403 "may not ``action``"."""
 
     async def dependency(scope: ScopeDep) -> Scope:
         if scope.user.role not in allowed:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {scope.user.role!r} may not do this")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {scope.user.role!r} may not {action}")
         return scope
 
     return dependency
 
 
-FieldScope = Annotated[Scope, Depends(scope_with_roles("admin", "supervisor", "operator", "responder"))]
-StaffScope = Annotated[Scope, Depends(scope_with_roles("admin", "supervisor", "operator"))]
-ManagerScope = Annotated[Scope, Depends(scope_with_roles("admin", "supervisor"))]
-AdminScope = Annotated[Scope, Depends(scope_with_roles("admin"))]
+FieldScope = Annotated[Scope, Depends(scope_with_roles(FIELD))]
+StaffScope = Annotated[Scope, Depends(scope_with_roles(STAFF))]
+ConsoleScope = Annotated[Scope, Depends(scope_with_roles(STAFF, "handle alerts"))]
+ManagerScope = Annotated[Scope, Depends(scope_with_roles(MANAGERS))]
+PolicyScope = Annotated[Scope, Depends(scope_with_roles(MANAGERS, "change this"))]
+AdminScope = Annotated[Scope, Depends(scope_with_roles(ADMINS))]
+
+
+async def resident_path(registry: Registry, scope: Scope, resident_id: str) -> str:
+    """The resident's org path; :class:`NotFound` when the resident is unknown or outside ``scope``."""
+    path = registry.resident_org_path(resident_id)
+    if path is None:
+        resident = await registry.resident(resident_id)
+        if resident is None:
+            raise NotFound(f"no resident {resident_id}")
+        path = (await registry.org_path(resident.org_node)) if resident.org_node else ROOT
+    scope.require(path or ROOT, resident_id, missing=f"no resident {resident_id}")
+    return path or ROOT
+
+
+async def scoped_resident(registry: Registry, scope: Scope, resident_id: str) -> ResidentRecord:
+    """The resident's record; :class:`NotFound` when the resident is unknown or outside ``scope``."""
+    resident = await registry.resident(resident_id)
+    if resident is None:
+        raise NotFound(f"no resident {resident_id}")
+    path = await registry.org_path(resident.org_node) if resident.org_node else None
+    scope.require(path or ROOT, resident_id, missing=f"no resident {resident_id}")
+    return resident
+
+
+async def area_path(registry: Registry, scope: Scope, org_node: str) -> str:
+    """An org node's path; :class:`NotFound` when the node is unknown or outside ``scope`` (a family's
+    scope holds no area)."""
+    path = await registry.org_path(org_node)
+    if path is None or scope.resident_id is not None or not scope.covers(path):
+        raise NotFound(f"no org node {org_node}")
+    return path

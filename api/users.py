@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from api.deps import Limit, Offset, PlatformDep, registry_errors
+from api.deps import Limit, Offset, PlatformDep
 from api.scope import AdminScope, ScopeDep
 from registry.models import AuditEntry, Page, Role, UserCreate, UserPublic, UserUpdate
 
@@ -18,8 +18,7 @@ Word = Query(None, pattern=r"^[A-Za-z0-9_.@:-]{1,64}$")
 @users.get("/me", response_model=UserPublic)
 async def me(platform: PlatformDep, scope: ScopeDep) -> UserPublic:
     """Who you are and where in the network you work."""
-    with registry_errors():
-        return UserPublic.model_validate(await platform.users.profile(scope.user.username))
+    return UserPublic.model_validate(await platform.users.profile(scope.user.username))
 
 
 @users.get("", response_model=Page[UserPublic])
@@ -33,14 +32,12 @@ async def list_users(
 @users.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
 async def create_user(body: UserCreate, platform: PlatformDep, scope: AdminScope) -> UserPublic:
     """An account at a node of your area, or a family account linked to a resident of your area."""
-    with registry_errors():
-        return UserPublic.model_validate(await platform.users.create(body.model_dump(), scope.area, scope.user))
+    return UserPublic.model_validate(await platform.users.create(body.model_dump(), scope.area, scope.user))
 
 
 @users.get("/{username}", response_model=UserPublic, responses={404: {"description": "not in your area"}})
 async def get_user(platform: PlatformDep, scope: AdminScope, username: str = Username) -> UserPublic:
-    with registry_errors():
-        return UserPublic.model_validate(await platform.users.get_public(username, scope.area))
+    return UserPublic.model_validate(await platform.users.get_public(username, scope.area))
 
 
 @users.patch("/{username}", response_model=UserPublic, responses={404: {"description": "not in your area"}})
@@ -50,8 +47,7 @@ async def update_user(
     """Change role, node, password or deactivate. Takes effect at once: a new password or a
     deactivation refuses every token issued before, and the user's open console feeds re-check."""
     changes = body.model_dump(exclude_unset=True)
-    with registry_errors():
-        updated = UserPublic.model_validate(await platform.users.update(username, changes, scope.area, scope.user))
+    updated = UserPublic.model_validate(await platform.users.update(username, changes, scope.area, scope.user))
     request.app.state.console_sessions.changed(username)
     return updated
 

@@ -15,6 +15,13 @@ from devices import imu
 from devices.errors import PayloadError, Reject
 from devices.events import ImuBlock, Stream
 
+TOPIC_PREFIX = "eldercare/v1"
+"""Where protocol v1 lives on the broker: ``<prefix>/<device_id>/<stream>``; the one default (sites,
+tests and benches may put a namespace in front, e.g. ``site-a/eldercare/v1``)."""
+HOME_UTC_OFFSET_MIN = 480
+"""The homes' local time in minutes east of UTC (UTC+8, the hotline's city) unless the site's settings
+say otherwise. Devices stamp ``ts`` in UTC; routines, duty rotas, quiet hours and reports use local time."""
+
 ALARM_KINDS = frozenset({"sos", "fall"})
 PRESS_KINDS = frozenset({"single", "double", "hold", "long"})
 ENV_FIELDS = ("smoke", "gas", "water_leak")
@@ -44,7 +51,7 @@ class Decoded:
     imu: ImuBlock | None = None
 
 
-def parse_topic(topic: str, prefix: str = "eldercare/v1") -> tuple[str, Stream]:
+def parse_topic(topic: str, prefix: str = TOPIC_PREFIX) -> tuple[str, Stream]:
     """``eldercare/v1/<device_id>/<stream>`` → ``(device_id, stream)``."""
     head = prefix.rstrip("/") + "/"
     if not topic.startswith(head):
@@ -101,7 +108,7 @@ def _alarm(body: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _flag(name: str):  # type: ignore[no-untyped-def]
+def _flag(name: str):
     def decode_flag(body: dict[str, Any]) -> dict[str, Any]:
         if name not in body:
             raise PayloadError(Reject.MISSING_FIELD, f"payload needs {name!r} (true/false)")

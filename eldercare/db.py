@@ -10,9 +10,10 @@ import logging
 import re
 from importlib import resources
 
-import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
+
+from registry.rows import connection
 
 log = logging.getLogger("eldercare.db")
 _MIGRATION = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
@@ -34,7 +35,7 @@ async def migrate(pool: AsyncConnectionPool, component: str) -> list[str]:
         if _MIGRATION.match(entry.name)
     )
     applied: list[str] = []
-    async with pool.connection() as conn, conn.transaction():
+    async with connection(pool) as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -42,18 +43,13 @@ async def migrate(pool: AsyncConnectionPool, component: str) -> list[str]:
             " applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, name))"
         )
         cursor = await conn.execute("SELECT name FROM schema_migrations WHERE component = %s", (component,))
-        done = {row["name"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
+        done = {row["name"] for row in await cursor.fetchall()}
         for name in files:
             if name in done:
                 continue
             sql = resources.files(component).joinpath("migrations", name).read_text(encoding="utf-8")
-            await conn.execute(sql)  # type: ignore[arg-type]
+            await conn.execute(sql)
             await conn.execute("INSERT INTO schema_migrations (component, name) VALUES (%s, %s)", (component, name))
             applied.append(name)
             log.info("migration applied", extra={"component": component, "migration": name})
     return applied
-
-
-async def has_extension(conn: psycopg.AsyncConnection, name: str) -> bool:
-    cursor = await conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = %s", (name,))
-    return await cursor.fetchone() is not None

@@ -16,6 +16,7 @@ from datetime import date
 from firmware_sim.fleet import Fleet, seed_registry
 from firmware_sim.home import DeviceSpec, HomeSpec, Routine
 
+from devices.protocol import TOPIC_PREFIX
 from gateway import BrokerAddress
 from registry.store import Registry, ResidentRecord
 
@@ -97,7 +98,7 @@ async def run_demo(
     address: BrokerAddress,
     homes: list[HomeSpec],
     *,
-    prefix: str = "eldercare/v1",
+    prefix: str = TOPIC_PREFIX,
     z2m_base: str = "zigbee2mqtt",
     ready: asyncio.Event | None = None,
 ) -> None:

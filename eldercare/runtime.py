@@ -26,6 +26,7 @@ from devices.events import Event
 from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
+from registry.crypto import FieldCipher
 from registry.store import Registry
 from registry.users import Users
 from stream import StreamCore
@@ -55,7 +56,12 @@ class PlatformConfig:
 
 
 class Platform:
-    """The running platform's services, shared with the API."""
+    """The running platform's services, shared with the API.
+
+    ``cipher`` protects residents' ID numbers and key-safe codes; the composition root
+    (``eldercare/serve.py``) gives the site's, tests and benches a generated one. Without it the
+    registry refuses to store or read those fields.
+    """
 
     def __init__(
         self,
@@ -64,12 +70,13 @@ class Platform:
         config: PlatformConfig | None = None,
         clock: Callable[[], float] = time.time,
         stream: StreamCore | None = None,
+        cipher: FieldCipher | None = None,
     ) -> None:
         self.pool = pool
         self.mqtt = mqtt
         self.config = config or PlatformConfig()
         self.clock = clock
-        self.registry = Registry(pool)
+        self.registry = Registry(pool, cipher)
         self.users = Users(pool)
         self.history = EventHistory(pool)
         self.bus = AlertBus()

@@ -113,9 +113,7 @@ async def run(settings: Settings, demo: bool) -> None:
                     notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
                 ),
             ),
-        )
-        platform.registry.cipher = (
-            FieldCipher(settings.field_key) if settings.field_key else FieldCipher.from_environment(data_dir)
+            cipher=FieldCipher.for_site(settings.field_key, data_dir),
         )
         await platform.prepare()
         await ensure_admin(platform, settings)

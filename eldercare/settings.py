@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from devices.protocol import HOME_UTC_OFFSET_MIN, TOPIC_PREFIX
+
 
 class Settings(BaseSettings):
     """Every knob the platform has. Unset URLs mean: start the embedded broker and database."""
@@ -40,7 +42,7 @@ class Settings(BaseSettings):
     )
     console_recheck_s: float = Field(5.0, description="how often an open console websocket re-checks its account")
 
-    topic_prefix: str = "eldercare/v1"
+    topic_prefix: str = TOPIC_PREFIX
     zigbee2mqtt_base: str = "zigbee2mqtt"
     gateway_client_id: str = "eldercare-gateway"
     max_payload_bytes: int = Field(256 * 1024, description="larger MQTT payloads are rejected")
@@ -53,7 +55,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="base URL of responder and family links in notifications; unset: http://<host>:<port>"
     )
-    home_utc_offset_min: int = Field(480, description="homes' local time, minutes east of UTC (UTC+8: 480)")
+    home_utc_offset_min: int = Field(
+        HOME_UTC_OFFSET_MIN, description="homes' local time, minutes east of UTC (UTC+8: 480)"
+    )
     stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
     snapshot_every_s: float = Field(
         30.0, gt=0, description="how often the stream state is saved (a crash loses at most this much of it)"

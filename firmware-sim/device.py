@@ -12,6 +12,8 @@ from typing import Any
 
 import aiomqtt
 
+from devices.protocol import TOPIC_PREFIX
+
 log = logging.getLogger("eldercare.sim")
 
 
@@ -26,7 +28,7 @@ class SimulatedDevice:
         *,
         username: str | None = None,
         password: str | None = None,
-        prefix: str = "eldercare/v1",
+        prefix: str = TOPIC_PREFIX,
     ) -> None:
         self.device_id = device_id
         self.topic = f"{prefix}/{device_id}"

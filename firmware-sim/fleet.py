@@ -24,6 +24,8 @@ from firmware_sim.kinds import dumps, z2m_state
 from firmware_sim.mqtt import LinkStats, MqttClient, Will
 from firmware_sim.signals import SignalLibrary
 
+from devices.protocol import TOPIC_PREFIX
+
 if TYPE_CHECKING:
     from registry.store import Registry
 
@@ -157,7 +159,7 @@ class Fleet:
         host: str,
         port: int,
         *,
-        prefix: str = "eldercare/v1",
+        prefix: str = TOPIC_PREFIX,
         z2m_base: str = "zigbee2mqtt",
         clock: SimClock | None = None,
         imu_batch_s: float = 1.0,

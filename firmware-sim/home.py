@@ -26,6 +26,7 @@ from firmware_sim.mqtt import MqttClient
 from firmware_sim.signals import Acc, FallClip, random_rotation, still
 
 from devices.imu import encode_binary
+from devices.protocol import HOME_UTC_OFFSET_MIN
 
 if TYPE_CHECKING:
     from firmware_sim.fleet import Fleet
@@ -102,7 +103,7 @@ class HomeSpec:
     devices: tuple[DeviceSpec, ...]
     routine: Routine = field(default_factory=Routine)
     org_node: str | None = None
-    utc_offset_min: int = 480
+    utc_offset_min: int = HOME_UTC_OFFSET_MIN
     seed: int = 0
 
     def find(self, kind: str, location: str | None = None) -> DeviceSpec | None:

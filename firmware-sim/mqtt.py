@@ -20,7 +20,7 @@ import random
 import struct
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 log = logging.getLogger("eldercare.sim.mqtt")
 
@@ -380,26 +380,3 @@ class MqttClient:
                 except Exception:
                     log.exception("message handler failed", extra={"client_id": self.client_id, "topic": topic})
         # SUBACK, PINGRESP: nothing to do
-
-
-@dataclass(slots=True)
-class ClientSet:
-    """Many clients, started and closed together (connects spread so the broker is not stormed)."""
-
-    clients: list[MqttClient] = field(default_factory=list)
-
-    async def start(self, per_second: float = 2000.0, timeout: float = 120.0) -> None:
-        for index, client in enumerate(self.clients):
-            client.start()
-            if per_second > 0 and index % 100 == 99:
-                await asyncio.sleep(100.0 / per_second)
-        await asyncio.wait_for(asyncio.gather(*(c.connected.wait() for c in self.clients)), timeout)
-
-    async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in self.clients), return_exceptions=True)
-
-    def stats(self) -> LinkStats:
-        total = LinkStats()
-        for client in self.clients:
-            total.add(client.stats)
-        return total

@@ -24,6 +24,8 @@ from firmware_sim.clock import SimClock
 from firmware_sim.fleet import Fleet, HomeMix, make_homes, seed_registry
 from firmware_sim.mqtt import MqttClient
 
+from devices.protocol import TOPIC_PREFIX
+
 
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -38,7 +40,7 @@ async def run_sim(
     start: str | None = None,
     duration_s: float = 0.0,
     mix: HomeMix | None = None,
-    prefix: str = "eldercare/v1",
+    prefix: str = TOPIC_PREFIX,
     z2m_base: str = "zigbee2mqtt",
     register_url: str | None = None,
     id_prefix: str = "",

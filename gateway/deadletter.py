@@ -113,7 +113,7 @@ class DeadLetterStore:
                 " ORDER BY id DESC LIMIT %(limit)s",
                 {"before": before_id, "limit": limit},
             )
-            return [dict(row) for row in await cursor.fetchall()]  # type: ignore[call-overload]
+            return [dict(row) for row in await cursor.fetchall()]
 
 
 def _text(value: str) -> str:

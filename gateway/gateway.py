@@ -36,6 +36,7 @@ from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
 from gateway.mqtt import BrokerAddress, ack, platform_client_id, session
+from gateway.rejects import RejectLog, device_of, stream_label
 from registry.store import DeviceRecord
 
 log = logging.getLogger("eldercare.gateway")
@@ -52,7 +53,7 @@ class DeviceDirectory(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class GatewayConfig:
-    topic_prefix: str = "eldercare/v1"
+    topic_prefix: str = protocol.TOPIC_PREFIX
     zigbee2mqtt_base: str = "zigbee2mqtt"
     client_id: str = "eldercare-gateway"
     max_payload_bytes: int = 256 * 1024
@@ -71,7 +72,6 @@ class GatewayConfig:
     dead_letter_buffer: int = 10_000
 
 
-_STREAMS = frozenset(stream.value for stream in Stream)
 ALWAYS_KEPT = frozenset({Stream.ALARM.value, Stream.ENV.value, Stream.STATUS.value})
 """Streams never shed under overload: calls for help, smoke/gas/water, device availability."""
 
@@ -92,36 +92,6 @@ class Lane:
     ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
     holds_on_sink_failure: bool = False
     """Whether a batch the sink cannot take is retried until it can (alarms are never given up)."""
-
-
-class RejectLog:
-    """Logs rejections with their reason, at most ``burst`` lines per reason per ``period_s``."""
-
-    def __init__(self, burst: int = 20, period_s: float = 10.0) -> None:
-        self.burst = burst
-        self.period_s = period_s
-        self._window: dict[Reject, tuple[float, int]] = {}
-
-    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
-        now = time.monotonic()
-        start, count = self._window.get(reason, (now, 0))
-        if now - start > self.period_s:
-            if count > self.burst:
-                log.warning("rejections suppressed", extra={"reason": reason.value, "count": count - self.burst})
-            start, count = now, 0
-        self._window[reason] = (start, count + 1)
-        if count < self.burst:
-            log.warning(
-                "message rejected",
-                exc_info=exc_info,
-                extra={
-                    "reason": reason.value,
-                    "error": message,
-                    "topic": topic[:200],
-                    "payload": payload[:120].decode("utf-8", errors="replace"),
-                    "bytes": len(payload),
-                },
-            )
 
 
 class Gateway:
@@ -229,14 +199,14 @@ class Gateway:
             return []
         self.messages_accepted += 1
         self.events_produced += len(events)
-        metrics.MESSAGES.labels(_stream_label(topic), "accepted").inc()
+        metrics.MESSAGES.labels(stream_label(topic), "accepted").inc()
         for event in events:
             metrics.EVENTS.labels(event.stream.value).inc()
         return events
 
     def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         self.rejected[reason.value] += 1
-        metrics.MESSAGES.labels(_stream_label(topic), reason.value).inc()
+        metrics.MESSAGES.labels(stream_label(topic), reason.value).inc()
         self._reject_log(reason, message, topic, payload, exc_info)  # with the traceback, rate-limited
 
     def _dead_letter(self, lane: str, topic: str, payload: bytes, reason: str, error: str) -> None:
@@ -245,7 +215,7 @@ class Gateway:
                 received_at=datetime.fromtimestamp(self.clock(), UTC),
                 lane=lane,
                 topic=topic[:1000],
-                device_id=_device_of(topic, self.config.topic_prefix, self._z2m),
+                device_id=device_of(topic, self.config.topic_prefix, self._z2m),
                 reason=reason,
                 error=error,
                 payload=payload[: self.config.max_payload_bytes],
@@ -439,7 +409,7 @@ class Gateway:
                 continue  # our own downlink, or a message the alarm lane has
             if shedding and not self._kept_under_load(topic):
                 self.shed += 1
-                metrics.MESSAGES.labels(_stream_label(topic), "shed").inc()
+                metrics.MESSAGES.labels(stream_label(topic), "shed").inc()
                 continue
             payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
             events = self.accept(topic, payload, received_ms, lane.name)
@@ -524,21 +494,3 @@ class Gateway:
             raise ConnectionError("gateway is not connected to the broker")
         topic = f"{self.config.topic_prefix.rstrip('/')}/{device_id}/cmd"
         await client.publish(topic, json.dumps(command, separators=(",", ":")), qos=1)
-
-
-def _device_of(topic: str, prefix: str, z2m: str) -> str | None:
-    """The device id or Zigbee2MQTT name a topic names, if it has that shape (never raises)."""
-    head = prefix.rstrip("/") + "/"
-    rest = topic[len(head) :] if topic.startswith(head) else topic[len(z2m) :] if topic.startswith(z2m) else None
-    if rest is None:
-        return None
-    name = rest.split("/", 1)[0]
-    return name[:200] or None
-
-
-def _stream_label(topic: str) -> str:
-    """A bounded label for metrics: the v1 stream name, ``zigbee2mqtt``, or ``other``."""
-    last = topic.rsplit("/", 1)[-1]
-    if last in _STREAMS:
-        return last
-    return "zigbee2mqtt" if "zigbee2mqtt" in topic else "other"

@@ -38,6 +38,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from alerting import AlertEventType
+from devices.protocol import TOPIC_PREFIX
 from eldercare.db import migrate, open_pool
 from eldercare.embedded import EmbeddedBroker, free_port, mqtt_ping
 from eldercare.runtime import Platform, PlatformConfig
@@ -318,7 +319,7 @@ async def in_process_platform(
         pool,
         BrokerAddress.parse(mqtt_url),
         PlatformConfig(
-            gateway=GatewayConfig(topic_prefix=f"{tag}/eldercare/v1", client_id=f"gw-{tag}"),
+            gateway=GatewayConfig(topic_prefix=f"{tag}/{TOPIC_PREFIX}", client_id=f"gw-{tag}"),
             spool_path=spool_dir / "alerts.jsonl",
             **config,
         ),
@@ -357,7 +358,7 @@ class Stage:
 
     @property
     def prefix(self) -> str:
-        return f"{self.tag}/eldercare/v1"
+        return f"{self.tag}/{TOPIC_PREFIX}"
 
     async def result(self, fault: str, notes: str = "", timeout_s: float = 60.0) -> FaultResult:
         """Wait until every press is stored (or the timeout), then count from the database."""
@@ -471,7 +472,7 @@ async def worker_killed(mqtt_url: str, admin_db_url: str, presses: int, rate_hz:
                 "ELDERCARE_DATABASE_URL": database_url,
                 "ELDERCARE_DATA_DIR": data_dir,
                 "ELDERCARE_HTTP_PORT": str(port),
-                "ELDERCARE_TOPIC_PREFIX": f"{tag}/eldercare/v1",
+                "ELDERCARE_TOPIC_PREFIX": f"{tag}/{TOPIC_PREFIX}",
                 "ELDERCARE_GATEWAY_CLIENT_ID": f"gw-{tag}",
                 "ELDERCARE_ADMIN": "admin:fault-admin-password",
             }

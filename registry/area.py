@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry.like import like_prefix
+
 ROOT = "/"
 NOWHERE = "!nowhere/"  # matches no org path (they start with "/"); for family scopes
-
-
-def like_prefix(path: str) -> str:
-    """A LIKE pattern matching every path that starts with ``path``."""
-    return path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
+from registry.rows import connection
 
 
 class Actor(Protocol):
@@ -26,7 +28,7 @@ class Actor(Protocol):
 
 
 async def write_audit(
-    conn: AsyncConnection[Any],
+    conn: AsyncConnection[DictRow],
     actor: Actor | None,
     action: str,
     object_type: str,
@@ -68,8 +70,8 @@ async def query_audit(
             sql += f" AND {column} = %s"
             params.append(value)
     sql += " ORDER BY id DESC LIMIT %s OFFSET %s"
-    async with pool.connection() as conn:
-        rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()  # type: ignore[arg-type,assignment]
+    async with connection(pool) as conn:
+        rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()
     total = int(rows[0]["total"]) if rows else 0
     for row in rows:
         row.pop("total", None)

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from devices.protocol import TOPIC_PREFIX
 from registry.mqtt_auth import hash_password
 
 _USER = re.compile(r"^[A-Za-z0-9_:.@-]{1,64}$")
@@ -60,7 +61,7 @@ def password_file(entries: Iterable[tuple[str, str]]) -> str:
 
 
 def acl_file(
-    topic_prefix: str = "eldercare/v1",
+    topic_prefix: str = TOPIC_PREFIX,
     gateway_user: str = "eldercare-gateway",
     bridge_users: Sequence[str] = (),
     zigbee2mqtt_base: str = "zigbee2mqtt",
@@ -89,7 +90,7 @@ def write_files(
     device_entries: Iterable[tuple[str, str]],
     gateway: tuple[str, str],
     bridges: Sequence[tuple[str, str]] = (),
-    topic_prefix: str = "eldercare/v1",
+    topic_prefix: str = TOPIC_PREFIX,
     zigbee2mqtt_base: str = "zigbee2mqtt",
 ) -> BrokerFiles:
     """Write ``eldercare.passwd`` and ``eldercare.acl`` (mode 0600) into ``directory``, atomically.

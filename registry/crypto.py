@@ -2,8 +2,10 @@
 
 AES-256-GCM with a random 96-bit nonce per value; a stored value is ``v1.<key id>.<base64url(nonce ‖
 ciphertext ‖ tag)>``, the key id being the first 8 hex digits of the key's SHA-256, so keys can be
-rotated: ``ELDERCARE_FIELD_KEY`` holds one or more comma-separated keys (base64url of 32 bytes); the
-first encrypts, all decrypt. Unset, the key is ``<data_dir>/field.key``, generated once (mode 0600).
+rotated: the settings' ``field_key`` (``ELDERCARE_FIELD_KEY``) holds one or more comma-separated keys
+(base64url of 32 bytes); the first encrypts, all decrypt. Unset, the key is ``<data_dir>/field.key``,
+generated once (mode 0600). The composition root builds the cipher (:meth:`FieldCipher.for_site`) and
+gives it to the registry; nothing here reads the environment.
 A keyed digest (HMAC-SHA256 under a key derived from the first key) lets the registry find a resident
 by ID number without storing it in the clear.
 """
@@ -20,7 +22,6 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-KEY_ENV = "ELDERCARE_FIELD_KEY"
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_FORMAT = re.compile(r"^\d{17}[\dX]$")
@@ -54,14 +55,10 @@ class FieldCipher:
         return cls(generate_key())
 
     @classmethod
-    def from_environment(cls, data_dir: Path | None = None) -> FieldCipher:
-        """The platform's cipher: ``ELDERCARE_FIELD_KEY``, else the key file in the data directory."""
-        if os.environ.get(KEY_ENV):
-            return cls(os.environ[KEY_ENV])
-        if data_dir is None:
-            from eldercare.settings import get_settings
-
-            data_dir = Path(get_settings().data_dir)
+    def for_site(cls, field_key: str | None, data_dir: Path) -> FieldCipher:
+        """The site's cipher: ``field_key`` when set, else the key file in ``data_dir`` (made once)."""
+        if field_key:
+            return cls(field_key)
         path = Path(data_dir).expanduser() / "field.key"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,10 +99,6 @@ def mask_id_number(value: str | None) -> str:
     if len(value) <= 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
-
-
-def mask_secret(value: str | None) -> str:
-    return "****" if value else ""
 
 
 def id_number_problem(value: str) -> str | None:

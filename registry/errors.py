@@ -1,23 +1,33 @@
-"""The registry's errors: one base class, one subclass per HTTP-visible outcome."""
+"""The platform's domain errors: one base class, one subclass per HTTP-visible outcome.
+
+Both the registry and alerting raise these (alerting's own errors derive from them), and the API maps
+them to HTTP answers in one place (``api/app.py``): :class:`NotFound` 404, :class:`Conflict` 409,
+:class:`Invalid` 422, :class:`Forbidden` 403, each with the error's text as its reason. This module
+imports nothing, so any package may depend on it.
+"""
 
 from __future__ import annotations
 
 
-class RegistryError(Exception):
-    """Base class of the registry's domain errors."""
+class DomainError(Exception):
+    """Base class of the domain errors; its text is the reason a person reads."""
 
 
-class NotFound(RegistryError):
+class NotFound(DomainError):
     """No such object in the caller's area (whether it exists elsewhere is not said)."""
 
 
-class Conflict(RegistryError):
-    """The change clashes with existing data (a duplicate id, name or address)."""
+class Conflict(DomainError):
+    """The request clashes with the current state (a duplicate id, name or address; an alert's state)."""
 
 
-class Invalid(RegistryError):
-    """The change refers to something that does not exist or breaks a rule."""
+class Invalid(DomainError):
+    """The request refers to something that does not exist or breaks a rule."""
 
 
-class OutOfScope(RegistryError):
+class Forbidden(DomainError):
+    """The caller may not do this."""
+
+
+class OutOfScope(Forbidden):
     """The change would place something outside the caller's area."""

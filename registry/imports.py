@@ -28,11 +28,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from devices.catalogue import device_type
 from registry.area import Area
+from registry.audit import write_audit
 from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
-from registry.store import LIVE_STATUSES, Registry, new_device_password, new_id, zigbee_keys
+from registry.records import LIVE_STATUSES, new_device_password, new_id, zigbee_keys
+from registry.rows import connection
+from registry.store import Registry
 from registry.users import User
 
 MAX_ROWS = 200_000
@@ -190,9 +193,9 @@ async def _check_nodes(registry: Registry, area: Area, codes: set[str]) -> dict[
 async def _existing(registry: Registry, table: str, column: str, values: list[str]) -> set[str]:
     if not values:
         return set()
-    async with registry.pool.connection() as conn:
+    async with connection(registry.pool) as conn:
         cursor = await conn.execute(f"SELECT {column} AS v FROM {table} WHERE {column} = ANY(%s)", (values,))
-        return {row["v"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
+        return {row["v"] for row in await cursor.fetchall()}
 
 
 def _parse_residents(text: str, batch: _Batch) -> list[tuple[int, ResidentCreate, str | None]]:
@@ -214,13 +217,13 @@ def _parse_residents(text: str, batch: _Batch) -> list[tuple[int, ResidentCreate
         except ValidationError as error:
             batch.reject(line, external_id, *problems, *_errors(error))
             continue
-        if problems:
+        if problems or external_id is None:
             batch.reject(line, external_id, *problems)
             continue
         if external_id in first_seen:
             batch.reject(line, external_id, f"external_id: repeats row {first_seen[external_id]} of this file")
             continue
-        first_seen[external_id] = line  # type: ignore[index]
+        first_seen[external_id] = line
         parsed.append((line, model, home_ref))
     return parsed
 
@@ -232,11 +235,11 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
     home_refs = sorted({ref for _, _, ref in parsed if ref})
     homes: dict[str, tuple[str, str]] = {}
     if home_refs:
-        async with registry.pool.connection() as conn:
+        async with connection(registry.pool) as conn:
             cursor = await conn.execute(
                 "SELECT external_id, id, org_path FROM homes WHERE external_id = ANY(%s)", (home_refs,)
             )
-            homes = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
+            homes = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}
     cipher = registry.cipher
 
     def build() -> list[tuple[Any, ...]]:
@@ -305,8 +308,9 @@ async def import_homes(registry: Registry, text: str, area: Area, actor: User) -
     nodes = await _check_nodes(registry, area, {model.org_node for _, model in parsed})
     records = []
     for line, model in parsed:
-        if nodes[model.org_node]:
-            batch.reject(line, model.external_id, nodes[model.org_node])  # type: ignore[arg-type]
+        problem = nodes[model.org_node]
+        if problem:
+            batch.reject(line, model.external_id, problem)
             continue
         records.append(
             (
@@ -349,11 +353,11 @@ async def import_devices(
     refs = sorted({ref for _, _, ref in parsed if ref})
     residents: dict[str, tuple[str, str]] = {}
     if refs:
-        async with registry.pool.connection() as conn:
+        async with connection(registry.pool) as conn:
             cursor = await conn.execute(
                 "SELECT external_id, id, org_path FROM residents WHERE external_id = ANY(%s)", (refs,)
             )
-            residents = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
+            residents = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed if model.org_node})
     wanted_keys = sorted({key for _, m, _ in parsed for key in zigbee_keys(m.z2m_name, m.ieee)})
     taken_keys = await _existing(registry, "zigbee_keys", "key", wanted_keys)
@@ -380,7 +384,7 @@ async def import_devices(
                 if value and value.lower() in taken_keys:
                     problems.append(f"{name}: {value!r} is held by another device (Zigbee names and addresses)")
         if problems:
-            batch.reject(line, model.id, *problems)  # type: ignore[arg-type]
+            batch.reject(line, model.id, *problems)
             continue
         password_hash = None
         if issue_credentials and model.id not in existing_ids:
@@ -431,7 +435,7 @@ async def _bulk_insert(
     """COPY ``records`` into a temporary table, insert the new ones, audit each; returns the created rows."""
     if not records:
         return []
-    async with registry.pool.connection() as conn, conn.transaction():
+    async with connection(registry.pool) as conn, conn.transaction():
         await conn.execute(f"CREATE TEMP TABLE import_rows ON COMMIT DROP AS SELECT {columns} FROM {table} LIMIT 0")
         async with conn.cursor().copy(f"COPY import_rows ({columns}) FROM STDIN") as copy:
             for record in records:
@@ -444,7 +448,7 @@ async def _bulk_insert(
             " SELECT * FROM created",
             (actor.username, actor.role, object_type, Jsonb({"note": note})),
         )
-        created: list[dict[str, Any]] = await cursor.fetchall()  # type: ignore[assignment]
+        created: list[dict[str, Any]] = await cursor.fetchall()
         if table == "devices" and created:
             await conn.execute(
                 "INSERT INTO device_history (device_id, actor, action, details)"
@@ -497,11 +501,9 @@ def _cell(name: str, value: Any) -> str:
 
 async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> str:
     """The rows of ``kind`` in ``area`` as CSV (protected fields masked or left out); audited."""
-    from registry.audit import write_audit
-
     sql, (path_column, resident_column) = EXPORTS[kind]
     condition, params = area.where(path_column, resident_column)
-    async with registry.pool.connection() as conn:
+    async with connection(registry.pool) as conn:
         cursor = await conn.execute(sql.format(where=condition), params)
         rows = await cursor.fetchall()
         names = [column.name for column in cursor.description or []]
@@ -509,6 +511,6 @@ async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> 
         writer = csv.writer(out)
         writer.writerow(names)
         for row in rows:
-            writer.writerow([neutralise(_cell(name, row[name])) for name in names])  # type: ignore[call-overload]
+            writer.writerow([neutralise(_cell(name, row[name])) for name in names])
         await write_audit(conn, actor, "export", kind.rstrip("s"), "", area.org_path, {"rows": len(rows)})
     return out.getvalue()

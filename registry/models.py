@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from devices.catalogue import Power
 from registry.crypto import id_number_problem
-
-ORG_LEVELS = ("city", "district", "street", "community")
-ROLES = ("admin", "supervisor", "operator", "responder", "family")
-
+from registry.roles import Role
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
@@ -49,7 +46,7 @@ Mobility = Literal["independent", "walking_aid", "wheelchair", "bedridden"]
 CareLevel = Literal["standard", "enhanced", "intensive"]
 Channel = Literal["phone", "sms", "wechat", "email", "app"]
 Level = Literal["city", "district", "street", "community"]
-Role = Literal["admin", "supervisor", "operator", "responder", "family"]
+ORG_LEVELS: tuple[str, ...] = get_args(Level)
 DeviceStatus = Literal["active", "failed", "replaced", "retired"]
 
 T = TypeVar("T")

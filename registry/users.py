@@ -9,12 +9,16 @@ from typing import Any
 import psycopg
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
+from registry.audit import query_audit, write_audit
 from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.roles import ROLES
+from registry.rows import connection, only_row
 
-ROLES = ("admin", "supervisor", "operator", "responder", "family")
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
@@ -136,10 +140,9 @@ class Users:
         self.pool = pool
 
     async def count(self) -> int:
-        async with self.pool.connection() as conn:
-            cursor = await conn.execute("SELECT count(*) AS n FROM users")
-            row = await cursor.fetchone()
-        return int(row["n"])  # type: ignore[index,call-overload]
+        async with connection(self.pool) as conn:
+            row = await only_row(await conn.execute("SELECT count(*) AS n FROM users"))
+        return int(row["n"])
 
     async def add(
         self,
@@ -155,11 +158,11 @@ class Users:
         problem = password_problem(password, username)
         if problem:
             raise ValueError(problem)
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute("SELECT password_hash FROM users WHERE username = %s", (username,))
             existing = await cursor.fetchone()
             # a restart with the same ELDERCARE_ADMIN keeps the admin's tokens; a reset revokes them
-            reset = existing is not None and not _verifies(existing["password_hash"], password)  # type: ignore[call-overload]
+            reset = existing is not None and not _verifies(existing["password_hash"], password)
             cursor = await conn.execute(
                 "INSERT INTO users (username, password_hash, role, org_node, resident_id)"
                 " VALUES (%s, %s, %s, %s, %s)"
@@ -169,39 +172,39 @@ class Users:
                 f" RETURNING {_SESSION}",
                 (username, _hasher.hash(password), role, org_node, resident_id, int(reset)),
             )
-            row = await cursor.fetchone()
-        return User(**row)  # type: ignore[arg-type]
+            row = await only_row(cursor)
+        return User(**row)
 
     async def get(self, username: str) -> User | None:
         """An active user as they are now (role and node may have changed since their token)."""
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT {_SESSION} FROM users WHERE username = %s AND active",
                 (username,),
             )
             row = await cursor.fetchone()
-        return User(**row) if row else None  # type: ignore[arg-type]
+        return User(**row) if row else None
 
     async def authenticate(self, username: str, password: str) -> User | None:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT {_SESSION}, password_hash, active FROM users WHERE username = %s",
                 (username,),
             )
             row = await cursor.fetchone()
-        stored = row.pop("password_hash") if row else _DUMMY_HASH  # type: ignore[union-attr,attr-defined]
+        stored = row.pop("password_hash") if row else _DUMMY_HASH
         try:
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return None
-        if not row or not row.pop("active"):  # type: ignore[attr-defined]
+        if not row or not row.pop("active"):
             return None
-        return User(**row)  # type: ignore[arg-type]
+        return User(**row)
 
     # -- administration, within the administrator's area --
 
     async def _check_placement(
-        self, conn: psycopg.AsyncConnection[Any], role: str, org_node: str | None, resident_id: str | None, area: Area
+        self, conn: AsyncConnection[DictRow], role: str, org_node: str | None, resident_id: str | None, area: Area
     ) -> None:
         if role == "family":
             if not resident_id or org_node is not None:
@@ -223,16 +226,14 @@ class Users:
         row = await cursor.fetchone()
         if row is None:
             raise Invalid(f"org node {org_node!r} does not exist")
-        if not area.covers(row["path"]):  # type: ignore[call-overload]
+        if not area.covers(row["path"]):
             raise OutOfScope(f"org node {org_node!r} is outside your area")
 
     async def create(self, data: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
-        from registry.audit import write_audit
-
         problem = password_problem(data["password"], data["username"])
         if problem:
             raise Invalid(problem)
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             await self._check_placement(conn, data["role"], data.get("org_node"), data.get("resident_id"), area)
             try:
                 cursor = await conn.execute(
@@ -249,7 +250,7 @@ class Users:
                 )
             except psycopg.errors.UniqueViolation:
                 raise Conflict(f"user {data['username']!r} already exists") from None
-            row: dict[str, Any] = await cursor.fetchone()  # type: ignore[assignment]
+            row = await only_row(cursor)
             await write_audit(conn, actor, "create", "user", row["username"], row["org_path"], {"role": row["role"]})
         return row
 
@@ -257,8 +258,6 @@ class Users:
         self, area: Area, limit: int, offset: int, **filters: str | None
     ) -> tuple[list[dict[str, Any]], int]:
         """The registry's audit entries about objects in ``area``, newest first (see ``query_audit``)."""
-        from registry.audit import query_audit
-
         return await query_audit(self.pool, area, limit, offset, **filters)
 
     async def list(
@@ -270,8 +269,8 @@ class Users:
             sql += " AND role = %s"
             params.append(role)
         sql += " ORDER BY org_path, username LIMIT %s OFFSET %s"
-        async with self.pool.connection() as conn:
-            rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()  # type: ignore[arg-type,assignment]
+        async with connection(self.pool) as conn:
+            rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()
         total = int(rows[0]["total"]) if rows else 0
         for row in rows:
             row.pop("total")
@@ -279,26 +278,24 @@ class Users:
 
     async def get_public(self, username: str, area: Area) -> dict[str, Any]:
         condition, params = area.where("org_path", None)
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 f"SELECT {_PUBLIC} FROM users WHERE username = %s AND {condition}", (username, *params)
             )
             row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no user {username!r} in your area")
-        return row  # type: ignore[return-value]
+        return row
 
     async def profile(self, username: str) -> dict[str, Any]:
-        async with self.pool.connection() as conn:
+        async with connection(self.pool) as conn:
             cursor = await conn.execute(f"SELECT {_PUBLIC} FROM users WHERE username = %s", (username,))
             row = await cursor.fetchone()
         if row is None:
             raise NotFound(f"no user {username!r}")
-        return row  # type: ignore[return-value]
+        return row
 
     async def update(self, username: str, changes: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
-        from registry.audit import write_audit
-
         if username == actor.username and (
             {"role", "org_node", "resident_id"} & set(changes) or changes.get("active") is False
         ):
@@ -308,7 +305,7 @@ class Users:
             if problem:
                 raise Invalid(problem)
         current = await self.get_public(username, area)
-        async with self.pool.connection() as conn, conn.transaction():
+        async with connection(self.pool) as conn, conn.transaction():
             role = changes.get("role") or current["role"]
             org_node = changes["org_node"] if "org_node" in changes else current["org_node"]
             resident_id = changes["resident_id"] if "resident_id" in changes else current["resident_id"]
@@ -331,7 +328,7 @@ class Users:
             cursor = await conn.execute(
                 f"UPDATE users SET {', '.join(sets)} WHERE username = %s RETURNING {_PUBLIC}", (*values, username)
             )
-            row: dict[str, Any] = await cursor.fetchone()  # type: ignore[assignment]
+            row = await only_row(cursor)
             fields = sorted(key for key in changes if key != "password") + (
                 ["password"] if changes.get("password") else []
             )

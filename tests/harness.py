@@ -24,6 +24,7 @@ from eldercare.runtime import Platform, PlatformConfig
 from eldercare.serve import api_config, http_config
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
+from registry.crypto import FieldCipher
 from registry.store import DeviceRecord, ResidentRecord
 from tests.services import TestServices
 
@@ -113,7 +114,9 @@ async def running_platform(
         ),
         stream_tick_s=0.5,
     )
-    platform = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config)
+    platform = Platform(
+        pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config, cipher=FieldCipher.generate()
+    )
     try:
         await platform.prepare()
         await platform.users.add(*ADMIN, role="admin")

@@ -25,6 +25,7 @@ from psycopg import sql
 
 from api import create_app
 from api.security import TokenIssuer
+from devices.protocol import TOPIC_PREFIX
 from eldercare.db import open_pool
 from eldercare.embedded import free_port, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
@@ -47,7 +48,7 @@ async def bare_round_trip(address: BrokerAddress, messages: int, rate_hz: float)
 
         async def receive() -> None:
             async for message in sub.messages:
-                index = int(bytes(message.payload))  # type: ignore[arg-type]
+                index = int(bytes(message.payload))
                 latencies.append(time.perf_counter() - sent[index])
                 if len(latencies) == messages:
                     return
@@ -98,7 +99,7 @@ async def run_e2e(settings: Settings, presses: int, rate_hz: float) -> dict[str,
 async def _measure(mqtt_url: str, database_url: str, presses: int, rate_hz: float, where: str) -> dict[str, Any]:
     address = BrokerAddress.parse(mqtt_url)
     tag = uuid.uuid4().hex[:8]
-    prefix = f"bench{tag}/eldercare/v1"
+    prefix = f"bench{tag}/{TOPIC_PREFIX}"
     progress(f"bench e2e: services {where}")
     progress(f"bench e2e: bare broker round trip, {presses} messages at {rate_hz:g}/s …")
     bare = await bare_round_trip(address, presses, rate_hz)

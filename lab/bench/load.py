@@ -32,6 +32,7 @@ from firmware_sim.scenarios import ANNOUNCED
 
 from api import create_app
 from api.security import TokenIssuer
+from devices.protocol import TOPIC_PREFIX
 from eldercare.db import open_pool
 from eldercare.embedded import free_port, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
@@ -261,7 +262,7 @@ async def _measure(
 ) -> dict[str, Any]:
     address = BrokerAddress.parse(mqtt_url)
     tag = uuid.uuid4().hex[:8]
-    prefix, z2m_base = f"load{tag}/eldercare/v1", f"load{tag}/zigbee2mqtt"
+    prefix, z2m_base = f"load{tag}/{TOPIC_PREFIX}", f"load{tag}/zigbee2mqtt"
     progress(f"bench load: services {where}")
     bare: dict[str, Any] = {}
     if bare_messages > 0:

@@ -43,6 +43,7 @@ from alerting.model import CANCELLABLE_KINDS
 from alerting.reports import sla_report
 from eldercare.db import migrate, open_pool
 from lab.report import emit, progress
+from registry.rows import connection
 from stream.detections import Detection, DetectionKind
 
 KINDS: list[tuple[DetectionKind, float]] = [
@@ -308,9 +309,9 @@ async def simulate(database_url: str | None, alerts: int, operators: int, seed: 
             await sim.run()
             await service.drain()
             report = await sla_report(pool, day, day + timedelta(days=2), "/city/", "all")
-            async with pool.connection() as conn:
+            async with connection(pool) as conn:
                 cursor = await conn.execute("SELECT state, count(*) AS n FROM alerts GROUP BY state ORDER BY state")
-                states = {row["state"]: row["n"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
+                states = {row["state"]: row["n"] for row in await cursor.fetchall()}
         finally:
             await pool.close()
     return {

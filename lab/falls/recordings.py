@@ -114,7 +114,3 @@ def load_recording(directory: Path, info: RecordingInfo) -> Recording:
     """Decode (or fetch from the in-process cache) the recording described by ``info``."""
     t_s, acc = _load_cached(str(Path(directory) / info.file), info.rate_hz, info.scale_g)
     return Recording(info=info, t_s=t_s, acc=acc)
-
-
-def clear_cache() -> None:
-    _load_cached.cache_clear()

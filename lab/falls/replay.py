@@ -48,7 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event, ImuBlock, Stream
-from lab.falls.augment import AUGMENTATIONS, Signal, Transform, soften_random
+from lab.falls.augment import AUGMENTATIONS, Transform, soften_random
 from lab.falls.fit import fit_weights
 from lab.falls.recordings import RecordingInfo, load_recording, read_index
 from stream.core import StreamCore
@@ -500,10 +500,6 @@ def augmented_report(
         )
         report[name] = summarise(results, folds)
     return report
-
-
-def _identity(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    return t_s, acc
 
 
 def main(argv: Sequence[str] | None = None) -> None:

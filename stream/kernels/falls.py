@@ -57,6 +57,11 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    once the device has rested at all (else from the gravity before): a wrist that claps, waves or
    is held up and then rests again ends where it rested before, a fallen wrist does not; the arm's
    motion just before the impact (the clapping) is no reference.
+
+Why one module of ~850 lines: it is one kernel. Its stages (binning, candidates, features, score,
+decision) share one state layout (``S_*``, the ring), one parameter vector (``P_*``) and one feature
+vector (``F_*``), and run inside one streaming pass (:func:`process_runs`); split, each part would
+re-import the layout piecewise, and the docstring above is its map.
 """
 
 from __future__ import annotations

@@ -66,6 +66,10 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
+
+Why one module of ~700 lines: it is one kernel (the silence timers and the routine they learn share
+one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here indexes); split, the layout
+would have to be repeated or imported piecewise by each part, and the docstring above is its map.
 """
 
 from __future__ import annotations
@@ -76,7 +80,7 @@ import numpy as np
 from numba import njit
 
 try:  # one place for Numba flags when the package defines it
-    from stream.kernels import JIT  # type: ignore[attr-defined]
+    from stream.kernels import JIT
 except ImportError:  # pragma: no cover - depends on the shared package
     JIT = {"cache": True}
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 try:  # one place for Numba flags when the package defines it
-    from stream.kernels import JIT  # type: ignore[attr-defined]
+    from stream.kernels import JIT
 except ImportError:  # pragma: no cover - depends on the shared package
     JIT = {"cache": True}
 

@@ -1,0 +1,141 @@
+"""The registry's shared state: the pool, the field cipher, and what is served from memory.
+
+Device lookups for the gateway's hot path and residents' org paths (for stamping alerts) are loaded at
+:meth:`RegistryIndex.load` and kept in step by every change the registry's parts make.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from psycopg_pool import AsyncConnectionPool
+
+from registry.area import ROOT
+from registry.crypto import FieldCipher
+from registry.records import LIVE_STATUSES, DeviceRecord, ResidentRecord
+from registry.rows import Row, connection
+
+log = logging.getLogger("eldercare.registry")
+
+
+class RegistryIndex:
+    """The pool, the cipher and the in-memory index every part of the registry shares."""
+
+    def __init__(self, pool: AsyncConnectionPool, cipher: FieldCipher | None = None) -> None:
+        self.pool = pool
+        self._cipher = cipher
+        self._devices: dict[str, DeviceRecord] = {}
+        self._by_zigbee: dict[str, DeviceRecord] = {}  # lower-case friendly name or IEEE address → device
+        self._by_resident: dict[str | None, dict[str, DeviceRecord]] = {}
+        self._residents: dict[str, ResidentRecord] = {}
+        self._org_paths: dict[str, str] = {}
+        self._resident_paths: dict[str, str] = {}
+        self._shared_paths: dict[str, str] = {ROOT: ROOT}  # one string per path, shared by residents
+
+    @property
+    def cipher(self) -> FieldCipher:
+        """The protected-field cipher the composition root gave (``eldercare/serve.py``: the site's key)."""
+        if self._cipher is None:
+            raise RuntimeError("this registry was built without a FieldCipher; protected fields need one")
+        return self._cipher
+
+    @cipher.setter
+    def cipher(self, cipher: FieldCipher) -> None:
+        self._cipher = cipher
+
+    async def load(self) -> None:
+        """Org paths, every resident's org path and the live devices, into memory."""
+        async with connection(self.pool) as conn:
+            nodes = await (await conn.execute("SELECT code, path FROM org_nodes")).fetchall()
+            residents = await (await conn.execute("SELECT id, org_path FROM residents")).fetchall()
+            devices = await (
+                await conn.execute(
+                    "SELECT id, resident_id, type, model, location, power, z2m_name, ieee FROM devices"
+                    " WHERE status = ANY(%s)",
+                    (list(LIVE_STATUSES),),
+                )
+            ).fetchall()
+            keys = await (await conn.execute("SELECT key, device_id FROM zigbee_keys")).fetchall()
+        self._org_paths = {row["code"]: row["path"] for row in nodes}
+        shared = self._shared_paths = {path: path for path in self._org_paths.values()}
+        shared[ROOT] = ROOT
+        self._resident_paths = {row["id"]: shared.setdefault(row["org_path"], row["org_path"]) for row in residents}
+        self._residents = {}
+        self._devices = {}
+        self._by_zigbee = {}
+        self._by_resident = {}
+        held: dict[str, set[str]] = {}
+        for row in keys:
+            held.setdefault(row["device_id"], set()).add(row["key"])
+        for row in devices:
+            device = DeviceRecord(**row)
+            lost = device.zigbee_keys - held.get(device.id, set())
+            if lost:
+                log.error(
+                    "device's Zigbee name or address is held by another device; not resolved by it",
+                    extra={"device_id": device.id, "keys": sorted(lost)},
+                )
+            self._index(device, device.zigbee_keys - lost)
+
+    def _index(self, device: DeviceRecord, keys: frozenset[str] | None = None) -> None:
+        """Remember ``device`` under its id and its Zigbee keys (the database has made them its own)."""
+        self._unindex(device.id)
+        self._devices[device.id] = device
+        self._by_resident.setdefault(device.resident_id, {})[device.id] = device
+        for key in device.zigbee_keys if keys is None else keys:
+            holder = self._by_zigbee.get(key)
+            if holder is None or holder.id == device.id:  # a key lost at the upgrade stays with its holder
+                self._by_zigbee[key] = device
+
+    def _unindex(self, device_id: str) -> None:
+        """Forget a device and exactly the Zigbee keys that resolve to it, never another device's."""
+        old = self._devices.pop(device_id, None)
+        if old is None:
+            return
+        self._by_resident.get(old.resident_id, {}).pop(device_id, None)
+        for key in old.zigbee_keys:
+            holder = self._by_zigbee.get(key)
+            if holder is not None and holder.id == device_id:
+                del self._by_zigbee[key]
+
+    def _sync_device(self, row: Row) -> None:
+        if row["status"] in LIVE_STATUSES:
+            self._index(
+                DeviceRecord(
+                    row["id"], row["resident_id"], row["type"], row["model"], row["location"], row["power"],
+                    row["z2m_name"], row["ieee"],
+                )
+            )  # fmt: skip
+        else:
+            self._unindex(row["id"])
+
+    def _remember_resident(self, resident_id: str, org_path: str) -> None:
+        self._resident_paths[resident_id] = self._shared_paths.setdefault(org_path, org_path)
+        self._residents.pop(resident_id, None)
+
+    def device(self, device_id: str) -> DeviceRecord | None:
+        return self._devices.get(device_id)
+
+    def zigbee_device(self, name_or_ieee: str) -> DeviceRecord | None:
+        """The device a ``zigbee2mqtt/<name>`` topic speaks for, by friendly name or IEEE address, any case."""
+        return self._by_zigbee.get(name_or_ieee.lower())
+
+    def devices(self) -> list[DeviceRecord]:
+        return list(self._devices.values())
+
+    def resident_devices(self, resident_id: str) -> list[DeviceRecord]:
+        """A resident's live devices, from memory (as many steps as they have devices, not the registry's)."""
+        return list(self._by_resident.get(resident_id, {}).values())
+
+    def resident_org_path(self, resident_id: str) -> str | None:
+        """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
+        return self._resident_paths.get(resident_id)
+
+    async def _page(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
+        async with connection(self.pool) as conn:
+            rows: list[Row] = await (await conn.execute(sql, params)).fetchall()
+        total = int(rows[0]["total"]) if rows else 0
+        for row in rows:
+            row.pop("total", None)
+        return rows, total

@@ -1,0 +1,27 @@
+"""Typed rows: every pool the platform opens makes dict rows (``eldercare.db.open_pool`` sets
+``row_factory=dict_row``); :func:`connection` tells the type checker so, in one place."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, cast
+
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+Row = dict[str, Any]
+"""A row as a dict of column name to value (``DictRow``)."""
+
+
+def connection(pool: AsyncConnectionPool) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
+    """A pooled connection whose cursors return :data:`Row` s."""
+    return cast("AbstractAsyncContextManager[AsyncConnection[DictRow]]", pool.connection())
+
+
+async def only_row(cursor: AsyncCursor[DictRow]) -> Row:
+    """The row a statement always returns (``RETURNING``, ``count(*)``); none is a bug, not a 404."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise LookupError("the statement returned no row")
+    return row
