@@ -6,12 +6,13 @@ package's tables directly.
 
 - ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile) and the
   resident's devices with their last known state (online, battery, last seen) from the event history.
-- ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's non-IMU events of the last
-  hours, for the inactivity timeline (one row per room).
+- ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's activity of the last
+  hours, for the inactivity timeline (one row per room), read from the hourly activity aggregate.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline or low on battery;
-  residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS`` residents).
+  residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS`` residents;
+  "activity today" is one query over the hourly activity aggregate for all of them).
 """
 
 from __future__ import annotations
@@ -114,26 +115,27 @@ async def resident_activity(
     scope: ScopeDep,
     hours: float = Query(24.0, gt=0, le=72),
 ) -> dict[str, Any]:
-    """Events of the last ``hours`` (newest first), each with the room of its device."""
+    """Activity of the last ``hours`` from the hourly aggregate, newest first: one entry per hour, device
+    (with its room) and stream, ``at`` its last event, ``payload`` the count and the first event's time."""
     await _resident_in_scope(platform, scope, resident_id)
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
-    rows = await platform.history.recent(resident_id, 5000)
     events = []
-    for row in rows:
-        when = _when(row)
-        if when < since:
-            break
+    for row in await platform.history.activity(resident_id, since):
         if row["stream"] not in ACTIVITY_STREAMS:
             continue
         device = platform.registry.device(row["device_id"])
         events.append(
             {
-                "at": when.isoformat(),
+                "at": row["last_at"].isoformat(),
                 "device_id": row["device_id"],
                 "stream": row["stream"],
                 "room": (device.location if device else "") or row["device_id"],
-                "payload": row.get("payload") or {},
+                "payload": {
+                    "events": row["events"],
+                    "first_at": row["first_at"].isoformat(),
+                    "hour": row["bucket"].isoformat(),
+                },
             }
         )
     return {"from": since.isoformat(), "to": now.isoformat(), "events": events}
@@ -212,6 +214,7 @@ async def overview(
     unmonitored: list[dict[str, Any]] = []
     quiet: list[dict[str, Any]] = []
     checked = sorted(visible)[:MAX_RESIDENTS]
+    active_today = await platform.history.active_residents(checked, today_start, ACTIVITY_STREAMS)
     for rid in checked:
         resident = residents.get(rid)
         who = {"resident_id": rid, "name": resident.name if resident else rid, "org_path": paths[rid]}
@@ -227,8 +230,7 @@ async def overview(
                 low.append({**entry, "battery": battery})
         if not devices or all(s["online"] is False for s in states):
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
-        active = [r for r in rows if r["stream"] in ACTIVITY_STREAMS and _when(r) >= today_start]
-        if devices and not active:
+        if devices and rid not in active_today:
             quiet.append(who)
 
     return {
