@@ -118,7 +118,8 @@ class EventHistory:
             []
             if await self._compressed()
             else [
-                "ALTER TABLE events SET (timescaledb.compress, timescaledb.compress_segmentby = 'resident_id, device_id',"
+                "ALTER TABLE events SET (timescaledb.compress,"
+                " timescaledb.compress_segmentby = 'resident_id, device_id',"
                 " timescaledb.compress_orderby = 'received_at DESC')"
             ]
         )
