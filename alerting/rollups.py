@@ -62,26 +62,25 @@ class Aggregate:
         return f"SELECT {', '.join(columns)} FROM {source} WHERE {self.where} GROUP BY {group}"
 
     def key_names(self) -> list[str]:
-        return ["bucket", *(c.name for c in self.keys)]
+        """The primary key: the first key (a resident, a device) leads, so it also serves the reads."""
+        return [self.keys[0].name, "bucket", *(c.name for c in self.keys[1:])]
 
     def create_table(self) -> list[str]:
-        """The plain PostgreSQL rollup table and its indexes."""
+        """The plain PostgreSQL rollup table (its primary key is the index the reads use)."""
         columns = ["bucket timestamptz NOT NULL"]
         columns += [f"{c.name} {c.sql_type}{'' if c.nullable else ' NOT NULL'}" for c in self.keys + self.measures]
-        keys = ", ".join(self.key_names())
-        return [
-            f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(columns)}, PRIMARY KEY ({keys}))",
-            *self.indexes(),
-        ]
+        key = ", ".join(self.key_names())
+        return [f"CREATE TABLE IF NOT EXISTS {self.name} ({', '.join(columns)}, PRIMARY KEY ({key}))"]
 
     def indexes(self) -> list[str]:
+        """TimescaleDB: the read index on the continuous aggregate."""
         first = self.keys[0].name
         return [f"CREATE INDEX IF NOT EXISTS {self.name}_{first} ON {self.name} ({first}, bucket DESC)"]
 
     def upsert(self, source: str, origin: datetime) -> str:
         """Merge the aggregate of ``source`` into the rollup table."""
         merges = ", ".join(f"{c.name} = " + MERGES[c.merge].format(t=self.name, c=c.name) for c in self.measures)
-        order = ", ".join(str(n) for n in range(1, len(self.keys) + 2))  # rows locked in one order: no deadlocks
+        order = "2, 1" + "".join(f", {n}" for n in range(3, len(self.keys) + 2))  # one lock order: no deadlocks
         return (
             f"INSERT INTO {self.name} {self.select(source, 'date_bin', origin)} ORDER BY {order}"
             f" ON CONFLICT ({', '.join(self.key_names())}) DO UPDATE SET {merges}"
