@@ -228,7 +228,7 @@ async def reads(
         await history.active_residents(ids, today_start, streams)
 
     async def monthly() -> None:
-        month = (today.replace(day=1) - timedelta(days=rng.randrange(0, 330))).replace(day=1)
+        month = (today.replace(day=1) - timedelta(days=rng.randrange(0, max(1, days - 1)))).replace(day=1)
         end = (month + timedelta(days=32)).replace(day=1)
         offset = timedelta(minutes=OFFSET_MIN)
         await sla_report(
@@ -254,7 +254,7 @@ async def measure(
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
             written = await write(history, pool, residents, days, activity, status, batch, seed)
             alerts = await make_alerts(pool, residents, days, seed)
-            latencies = await reads(history, pool, residents, queries, seed)
+            latencies = await reads(history, pool, residents, days, queries, seed)
             sizes = await history.disk_bytes()
         finally:
             await pool.close()
