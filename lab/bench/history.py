@@ -207,7 +207,7 @@ async def timed(samples: int, query: Any) -> dict[str, float]:
 
 
 async def reads(
-    history: EventHistory, pool: AsyncConnectionPool, residents: int, queries: int, seed: int
+    history: EventHistory, pool: AsyncConnectionPool, residents: int, days: int, queries: int, seed: int
 ) -> dict[str, Any]:
     rng = random.Random(seed)
     async with pool.connection() as conn:
