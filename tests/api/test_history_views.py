@@ -50,3 +50,21 @@ async def test_timeline_and_overview_are_served_from_the_aggregates(services: Te
             none = await client.get("/api/v1/console/residents/res-2/activity", params={"hours": 1})
             assert none.json()["events"] == []
             assert datetime.fromisoformat(none.json()["from"]) < datetime.now(UTC) - timedelta(minutes=59)
+
+
+async def test_the_platform_maintains_the_history(services: TestServices) -> None:
+    """What the platform runs on its schedule: the alert rollup refreshed, partitions made ahead."""
+    async with running_platform(services, residents=1) as harness:
+        platform = harness.platform
+        now = datetime.now(UTC)
+        last = f"events_{now.year + (now.month + 1) // 12}_{(now.month + 1) % 12 + 1:02d}"  # two months ahead
+        async with platform.pool.connection() as conn:
+            await conn.execute(f"DROP TABLE {last}")  # type: ignore[arg-type]
+            cursor = await conn.execute("SELECT count(*) AS n FROM rollup_positions")
+            assert (await cursor.fetchone())["n"] == 0  # type: ignore[index,call-overload]
+        await platform.maintain_history()
+        async with platform.pool.connection() as conn:
+            cursor = await conn.execute("SELECT position FROM rollup_positions WHERE name = 'alerts_daily'")
+            assert await cursor.fetchone() is not None
+            cursor = await conn.execute("SELECT to_regclass(%s) IS NOT NULL AS made", (last,))
+            assert (await cursor.fetchone())["made"]  # type: ignore[index,call-overload]
