@@ -1,5 +1,9 @@
 """The answer-time SLA report: per area (the next org level down) and period.
 
+Whole local days are read from the ``alerts_daily`` rollup (:mod:`alerting.alert_rollup`, one
+element per alert, so percentiles stay exact); only the partial days at the ends of the range are
+read from ``alerts`` itself.
+
 An alert counts once it has rung at the console (``ringing_at``; a pending alert the resident
 cancelled never rang). Answered within 60 s / 180 s is ``acknowledged_at - ringing_at``; an alert
 still unanswered counts as not answered in time. Time to responder on scene is ``on_scene_at -
@@ -8,7 +12,7 @@ ringing_at``. Duplicates closed by an operator count as answered when they were 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -37,21 +41,21 @@ async def sla_report(
         raise InvalidRequest("'to' must be after 'from'")
     area_path = area_path if area_path.endswith("/") else area_path + "/"
     depth = len([s for s in area_path.split("/") if s])
-    bucket = (
-        "'all'"
-        if period == "all"
-        else (
-            f"to_char(date_trunc('{period}', (ringing_at AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s)),"
-            " 'YYYY-MM-DD')"
-        )
-    )
+    first_day, end_day = _whole_days(start, end, utc_offset_min)
     query = f"""
         WITH rang AS (
-            SELECT NULLIF(split_part(COALESCE(org_path, '/'), '/', %(part)s), '') AS area, {bucket} AS period,
-                   EXTRACT(EPOCH FROM acknowledged_at - ringing_at) AS answer_s,
-                   EXTRACT(EPOCH FROM on_scene_at - ringing_at) AS scene_s
+            SELECT NULLIF(split_part(d.org_path, '/', %(part)s), '') AS area,
+                   {_bucket(period, "d.day::timestamp")} AS period, x.answer_s, x.scene_s
+            FROM alerts_daily d, unnest(d.answer_s, d.scene_s) AS x (answer_s, scene_s)
+            WHERE d.day >= %(first_day)s AND d.day < %(end_day)s AND d.org_path LIKE %(prefix)s
+            UNION ALL
+            SELECT NULLIF(split_part(COALESCE(org_path, '/'), '/', %(part)s), '') AS area,
+                   {_bucket(period, "(ringing_at AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s)")} AS period,
+                   EXTRACT(EPOCH FROM acknowledged_at - ringing_at)::float8 AS answer_s,
+                   EXTRACT(EPOCH FROM on_scene_at - ringing_at)::float8 AS scene_s
             FROM alerts
             WHERE ringing_at >= %(start)s AND ringing_at < %(end)s
+              AND NOT (ringing_at >= %(whole_from)s AND ringing_at < %(whole_to)s)
               AND COALESCE(org_path, '/') LIKE %(prefix)s
         )
         SELECT area, period, count(*) AS alerts, count(answer_s) AS answered,
@@ -66,10 +70,15 @@ async def sla_report(
                avg(scene_s) AS on_scene_mean_s
         FROM rang GROUP BY GROUPING SETS ((area, period), ()) ORDER BY area NULLS FIRST, period
     """
+    offset = timedelta(minutes=utc_offset_min)
     params = {
         "part": depth + 2,
         "start": start,
         "end": end,
+        "first_day": first_day,
+        "end_day": end_day,
+        "whole_from": datetime.combine(first_day, time(), UTC) - offset,
+        "whole_to": datetime.combine(end_day, time(), UTC) - offset,
         "prefix": like_prefix(area_path),
         "d1": ANSWER_DEADLINES_S[0],
         "d2": ANSWER_DEADLINES_S[1],
@@ -103,6 +112,21 @@ async def sla_report(
         "total": total,
         "areas": areas,
     }
+
+
+def _bucket(period: str, local_time: str) -> str:
+    if period == "all":
+        return "'all'"
+    return f"to_char(date_trunc('{period}', {local_time}), 'YYYY-MM-DD')"
+
+
+def _whole_days(start: datetime, end: datetime, utc_offset_min: int) -> tuple[date, date]:
+    """The local days wholly inside ``[start, end)`` (read from ``alerts_daily``); an empty range when none."""
+    offset = timedelta(minutes=utc_offset_min)
+    local_start, local_end = start.astimezone(UTC) + offset, end.astimezone(UTC) + offset
+    first = local_start.date() + timedelta(days=0 if local_start.time() == time() else 1)
+    last = local_end.date()
+    return (first, last) if first < last else (first, first)
 
 
 def _round(value: Any) -> float | None:

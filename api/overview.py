@@ -7,13 +7,13 @@ package's tables directly.
 - ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile) and the
   resident's devices with their state (online, battery, last seen) as the stream core's device
   supervision holds it.
-- ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's non-IMU events of the last
-  hours, for the inactivity timeline (one row per room).
+- ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's activity of the last
+  hours, for the inactivity timeline (one row per room), read from the hourly activity aggregate.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline (last will) or silent, or
   low on battery; residents unmonitored or with no activity today (bounded: at most
-  ``MAX_RESIDENTS`` residents).
+  ``MAX_RESIDENTS`` residents; "activity today" is one query over the hourly activity aggregate).
 
 Device and home health come from the stream core's supervision (``platform.supervision``), the state
 its DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY and UNMONITORED alerts come from, never re-derived
@@ -39,15 +39,9 @@ from registry.store import DeviceRecord, ResidentRecord
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
 MAX_RESIDENTS = 500
-"""The overview reads each resident's recent events; it stops after this many residents."""
+"""The overview checks at most this many residents (activity today in one aggregate query)."""
 ACTIVITY_STREAMS = frozenset({"motion", "contact", "bed", "seat", "vibration", "alarm", "env", "vitals"})
-RECENT_EVENTS = 400
 MAX_DEVICES = 20_000
-
-
-def _when(row: dict[str, Any]) -> datetime:
-    value = row.get("received_at") or row.get("ts")
-    return value if isinstance(value, datetime) else datetime.now(UTC)
 
 
 async def _path_of(platform: Services, resident: ResidentRecord | None) -> str:
@@ -110,26 +104,27 @@ async def resident_activity(
     scope: ScopeDep,
     hours: float = Query(24.0, gt=0, le=72),
 ) -> dict[str, Any]:
-    """Events of the last ``hours`` (newest first), each with the room of its device."""
+    """Activity of the last ``hours`` from the hourly aggregate, newest first: one entry per hour, device
+    (with its room) and stream, ``at`` its last event, ``payload`` the count and the first event's time."""
     await scoped_resident(platform.registry, scope, resident_id)
     now = datetime.now(UTC)
     since = now - timedelta(hours=hours)
-    rows = await platform.history.recent(resident_id, 5000)
     events = []
-    for row in rows:
-        when = _when(row)
-        if when < since:
-            break
+    for row in await platform.history.activity(resident_id, since):
         if row["stream"] not in ACTIVITY_STREAMS:
             continue
         device = platform.registry.device(row["device_id"])
         events.append(
             {
-                "at": when.isoformat(),
+                "at": row["last_at"].isoformat(),
                 "device_id": row["device_id"],
                 "stream": row["stream"],
                 "room": (device.location if device else "") or row["device_id"],
-                "payload": row.get("payload") or {},
+                "payload": {
+                    "events": row["events"],
+                    "first_at": row["first_at"].isoformat(),
+                    "hour": row["bucket"].isoformat(),
+                },
             }
         )
     return {"from": since.isoformat(), "to": now.isoformat(), "events": events}
@@ -209,11 +204,11 @@ async def overview(
     quiet: list[dict[str, Any]] = []
     checked = sorted(visible)[:MAX_RESIDENTS]
     unmonitored_since = platform.supervision.unmonitored_since(checked)
+    active_today = await platform.history.active_residents(checked, today_start, ACTIVITY_STREAMS)
     for rid in checked:
         resident = residents.get(rid)
         who = {"resident_id": rid, "name": resident.name if resident else rid, "org_path": paths[rid]}
         devices = by_resident.get(rid, [])
-        rows = await platform.history.recent(rid, RECENT_EVENTS) if devices else []
         for state in _device_states(platform, devices):
             entry = {**who, "device_id": state["id"], "type": state["type"], "location": state["location"]}
             if state["online"] is False:
@@ -222,8 +217,7 @@ async def overview(
                 low.append({**entry, "battery": state["battery"]})
         if not devices or rid in unmonitored_since:
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
-        active = [r for r in rows if r["stream"] in ACTIVITY_STREAMS and _when(r) >= today_start]
-        if devices and not active:
+        if devices and rid not in active_today:
             quiet.append(who)
 
     return {

@@ -118,6 +118,43 @@ def bench_faults(
     run(get_settings(), presses, outage, rate, json_output, only)
 
 
+@bench_app.command("history")
+def bench_history(
+    residents: Annotated[int, typer.Option(help="residents (homes)")] = 10_000,
+    days: Annotated[int, typer.Option(help="days of history, ending today")] = 365,
+    activity: Annotated[int, typer.Option(help="activity events per home and day")] = 40,
+    status: Annotated[int, typer.Option(help="status reports per device and day")] = 2,
+    batch: Annotated[int, typer.Option(help="events per append (one COPY)")] = 5000,
+    queries: Annotated[int, typer.Option(help="timed runs of each read query")] = 200,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic history")] = 15,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a PostgreSQL server for a throwaway database (default: "
+            "ELDERCARE_DATABASE_URL, else an embedded one in a temp directory)"
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """A year of everyday history through the history writer: events/s, bytes per resident-year, read p95."""
+    from eldercare import logs
+    from eldercare.settings import get_settings
+    from lab.bench.history import run
+
+    logs.configure(level="ERROR")
+    run(
+        database_url or get_settings().database_url,
+        residents,
+        days,
+        activity,
+        status,
+        batch,
+        queries,
+        seed,
+        json_output,
+    )
+
+
 @app.command("sim")
 def sim(
     homes: Annotated[int, typer.Option(help="simulated homes")] = 10,

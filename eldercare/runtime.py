@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
+from alerting.alert_rollup import refresh_alerts_daily
+from alerting.history import HistoryConfig
 from alerting.intake import SpooledIntake, home_announcers
 from alerting.spool import Spool
 from devices.events import Event
@@ -42,6 +45,10 @@ class PlatformConfig:
     stream_tick_s: float = 1.0
     history_flush_s: float = 0.5
     history_buffer_max: int = 200_000
+    history: HistoryConfig = field(default_factory=HistoryConfig)
+    """Retention, partitions ahead, compression of the event history and its aggregates."""
+    rollup_every_s: float = 60.0
+    """How often the alert rollup is refreshed; partitions and retention are seen to every hour."""
     retry_max_s: float = 5.0
     store_timeout_s: float = 3.0
     """How long an alert may wait for the database before it goes to the spool instead."""
@@ -78,7 +85,7 @@ class Platform:
         self.clock = clock
         self.registry = Registry(pool, cipher)
         self.users = Users(pool)
-        self.history = EventHistory(pool)
+        self.history = EventHistory(pool, self.config.history)
         self.bus = AlertBus()
         self.gateway = Gateway(self.registry, self.config.gateway, clock=clock)
         self.dead_letters = DeadLetterStore(pool)
@@ -195,6 +202,24 @@ class Platform:
             await asyncio.sleep(self.config.history_flush_s)
             await self.flush_history()
 
+    async def _maintain_history(self) -> None:
+        next_hourly = 0.0
+        while True:
+            await asyncio.sleep(self.config.rollup_every_s)
+            hourly = time.monotonic() >= next_hourly
+            if hourly:
+                next_hourly = time.monotonic() + 3600
+            await self.maintain_history(hourly)
+
+    async def maintain_history(self, hourly: bool = True) -> None:
+        """Refresh the alert rollup; with ``hourly``, partitions ahead and retention too. Errors are logged."""
+        try:
+            await refresh_alerts_daily(self.pool, self.config.alerting.utc_offset_min)
+            if hourly:
+                await self.history.maintain(datetime.now(UTC))
+        except Exception:
+            log.exception("history maintenance failed; will retry")
+
     async def _flush_dead_letters(self) -> None:
         while True:
             await asyncio.sleep(self.config.history_flush_s)
@@ -231,6 +256,7 @@ class Platform:
             asyncio.create_task(self._tick(), name="stream-timers"),
             asyncio.create_task(self._flush_history(), name="history"),
             asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
+            asyncio.create_task(self._maintain_history(), name="history-maintenance"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
             asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]

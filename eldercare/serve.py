@@ -11,6 +11,7 @@ from typing import Any
 
 import uvicorn
 
+from alerting.history import HistoryConfig
 from alerting.notify import allowed_hosts
 from alerting.service import AlertingConfig
 from api import create_app
@@ -107,6 +108,14 @@ async def run(settings: Settings, demo: bool) -> None:
                 spool_path=data_dir / "spool" / "alerts.jsonl",
                 snapshot_path=data_dir / "stream.snapshot",
                 snapshot_every_s=settings.snapshot_every_s,
+                history=HistoryConfig(
+                    raw_days=settings.history_raw_days,
+                    aggregate_days=settings.history_aggregate_days,
+                    months_ahead=settings.history_months_ahead,
+                    compress_after_days=settings.history_compress_after_days,
+                    utc_offset_min=settings.home_utc_offset_min,
+                ),
+                rollup_every_s=settings.history_rollup_every_s,
                 alerting=AlertingConfig(
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,

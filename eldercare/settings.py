@@ -63,6 +63,16 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how often the stream state is saved (a crash loses at most this much of it)"
     )
 
+    history_raw_days: int = Field(
+        180, ge=1, description="raw device events kept this many days (dropped a whole partition/chunk at a time)"
+    )
+    history_aggregate_days: int = Field(1830, ge=1, description="hourly/daily aggregates kept this many days")
+    history_months_ahead: int = Field(2, ge=1, le=24, description="plain PostgreSQL: monthly partitions made ahead")
+    history_compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks compressed after this many days")
+    history_rollup_every_s: float = Field(
+        60.0, gt=0, description="how often the alerts-per-area rollup is refreshed (retention checks: hourly)"
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

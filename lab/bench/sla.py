@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from alerting import AlertBus, AlertEvent, AlertingConfig, AlertService, AlertState, EscalationPolicy
+from alerting.alert_rollup import refresh_alerts_daily
 from alerting.model import CANCELLABLE_KINDS
 from alerting.reports import sla_report
 from eldercare.db import migrate, open_pool
@@ -308,6 +309,7 @@ async def simulate(database_url: str | None, alerts: int, operators: int, seed: 
                 sim.at(when, partial_call(sim.raise_alert, detection))
             await sim.run()
             await service.drain()
+            await refresh_alerts_daily(pool, service.config.utc_offset_min)  # as the platform does every minute
             report = await sla_report(pool, day, day + timedelta(days=2), "/city/", "all")
             async with connection(pool) as conn:
                 cursor = await conn.execute("SELECT state, count(*) AS n FROM alerts GROUP BY state ORDER BY state")

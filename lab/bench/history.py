@@ -1,0 +1,326 @@
+"""``eldercare bench history``: a year of everyday history for a city's residents, written and read back.
+
+In a throwaway database (on ``--database-url``'s server, else ``ELDERCARE_DATABASE_URL``'s, else an
+embedded PostgreSQL), through the platform's own :class:`~alerting.history.EventHistory`:
+
+* **write**: ``days`` of synthetic everyday history for ``residents`` residents, ending now, in
+  time order a day at a time, in batches of ``batch`` events through ``append`` (binary COPY into the
+  events, merged into the rollups in the same transaction; on TimescaleDB straight into the
+  hypertable). The model (seeded): each home has a living-room and a bedroom PIR, an entrance door
+  and a bed pad, ``activity`` events a day on them (a daytime-heavy hourly profile; the bed pad at
+  night), and a ``status`` report (online, battery slowly draining) from each device every
+  ``24 / status`` hours. The write rate is events over the time spent in ``append``.
+* **bare COPY**: the first two days' rows again, binary COPY into a plain table with no index and
+  no rollup: what the disk and server take without the history's work, for comparison.
+* **alerts**: about two alerts per resident a month (SQL-generated rows, 90 % answered, log-normal
+  answer times), then the ``alerts_daily`` refresh.
+* **reads** (after ``ANALYZE``), ``queries`` each at random: the resident timeline (24 h of a
+  resident's hourly activity), the overview's activity check (which of a district's residents, up
+  to 500, were active today), and the monthly area report (:func:`~alerting.reports.sla_report`,
+  ``period=month``, for a district and a month): p50 / p95 / max in ms (target p95 < 100 ms).
+* **disk**: bytes of the raw events (tables, indexes, TOAST) and of the aggregates, per resident-year.
+
+Prints whether TimescaleDB was present, and with ``--json`` one JSON object last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from psycopg_pool import AsyncConnectionPool
+
+from alerting.alert_rollup import refresh_alerts_daily
+from alerting.history import _TABLE_BODY, EventHistory, HistoryConfig, _copy, _row
+from alerting.reports import sla_report
+from devices.events import Event, Stream
+from eldercare.db import migrate, open_pool
+from lab.bench.sla import _database
+from lab.report import emit, progress
+
+HOURLY = np.array([1, 1, 1, 1, 1, 2, 5, 9, 9, 8, 7, 7, 8, 6, 5, 6, 7, 8, 9, 8, 6, 4, 2, 1], dtype=np.float64)
+"""Relative activity per local hour (awake in the day, a night visit or two)."""
+NIGHT_BED = np.array([8, 8, 8, 8, 8, 8, 4, 1, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 4, 8, 8], dtype=np.float64)
+ROOMS = (("living", Stream.MOTION, 0.45), ("bedroom", Stream.MOTION, 0.25), ("door", Stream.CONTACT, 0.12))
+DEVICES = ("pir-l", "pir-b", "door", "bed")
+OFFSET_MIN = 480
+DISTRICTS, STREETS, COMMUNITIES = 6, 4, 5
+
+
+def org_path(index: int) -> str:
+    community = index % (DISTRICTS * STREETS * COMMUNITIES)
+    district, rest = divmod(community, STREETS * COMMUNITIES)
+    street, block = divmod(rest, COMMUNITIES)
+    return f"/city/d{district + 1}/s{street + 1}/c{block + 1}/"
+
+
+def day_events(
+    rng: np.random.Generator, day_start_ms: int, residents: int, activity: int, status: int, battery: np.ndarray
+) -> list[Event]:
+    """One local day of every home's events, in time order."""
+    hour_p = HOURLY / HOURLY.sum()
+    bed_share = 0.18
+    n = residents * activity
+    who = np.repeat(np.arange(residents), activity)
+    is_bed = rng.random(n) < bed_share
+    hours = np.where(is_bed, rng.choice(24, n, p=NIGHT_BED / NIGHT_BED.sum()), rng.choice(24, n, p=hour_p))
+    offsets = hours * 3_600_000 + rng.integers(0, 3_600_000, n)
+    weights = np.array([share for *_, share in ROOMS])
+    room = rng.choice(len(ROOMS), n, p=weights / weights.sum())
+    flag = rng.random(n) < 0.5
+    # status: every device, ``status`` times a day, evenly with jitter
+    m = residents * len(DEVICES) * status
+    s_who = np.repeat(np.arange(residents), len(DEVICES) * status)
+    s_dev = np.tile(np.repeat(np.arange(len(DEVICES)), status), residents)
+    s_off = np.tile(np.arange(status), residents * len(DEVICES)) * (86_400_000 // status) + rng.integers(0, 600_000, m)
+    times = np.concatenate([offsets, s_off]) + day_start_ms
+    order = np.argsort(times, kind="stable")
+    events: list[Event] = []
+    for i in order.tolist():
+        at = int(times[i])
+        if i < n:
+            r = int(who[i])
+            if is_bed[i]:
+                device, stream, values = f"bed-{r}", Stream.BED, {"occupied": bool(flag[i])}
+            else:
+                name, stream, _ = ROOMS[int(room[i])]
+                device = f"{'door' if name == 'door' else 'pir-' + name[0]}-{r}"
+                values = {"open": bool(flag[i])} if stream is Stream.CONTACT else {"occupancy": True}
+            events.append(Event(device, f"r{r:05d}", stream, at - 40, at, values))
+        else:
+            j = i - n
+            r, d = int(s_who[j]), int(s_dev[j])
+            battery[r, d] = max(5.0, battery[r, d] - 0.02)
+            level = int(battery[r, d])
+            events.append(
+                Event(f"{DEVICES[d]}-{r}", f"r{r:05d}", Stream.STATUS, at - 40, at, {"online": True, "battery": level})
+            )
+    return events
+
+
+async def write(
+    history: EventHistory,
+    pool: AsyncConnectionPool,
+    residents: int,
+    days: int,
+    activity: int,
+    status: int,
+    batch: int,
+    seed: int,
+) -> dict[str, Any]:
+    rng = np.random.default_rng(seed)
+    battery = rng.uniform(60, 100, (residents, len(DEVICES)))
+    now = datetime.now(UTC)
+    local_midnight = (now + timedelta(minutes=OFFSET_MIN)).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = local_midnight - timedelta(minutes=OFFSET_MIN) - timedelta(days=days - 1)
+    months = (now.year - first.year) * 12 + now.month - first.month + history.config.months_ahead
+    await history.ensure_partitions(first, months_ahead=months)
+    async with pool.connection() as conn:
+        await conn.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS events_bare ({_TABLE_BODY})")
+        await conn.execute("ALTER TABLE events_bare SET LOGGED")
+    rows = bare_rows = 0
+    append_s = bare_s = 0.0
+    wall = time.perf_counter()
+    for day in range(days):
+        start_ms = int((first + timedelta(days=day)).timestamp() * 1000)
+        events = day_events(rng, start_ms, residents, activity, status, battery)
+        now_ms = int(time.time() * 1000)
+        events = [e for e in events if e.received_ms <= now_ms]  # today: only what has happened
+        for i in range(0, len(events), batch):
+            chunk = events[i : i + batch]
+            t0 = time.perf_counter()
+            await history.append(chunk)
+            append_s += time.perf_counter() - t0
+            rows += len(chunk)
+        if day < 2:
+            t0 = time.perf_counter()
+            for i in range(0, len(events), batch):
+                async with pool.connection() as conn, conn.transaction():
+                    await _copy(conn, "events_bare", (_row(e) for e in events[i : i + batch]))
+            bare_s += time.perf_counter() - t0
+            bare_rows += len(events)
+        if day % 10 == 9 or day == days - 1:
+            progress(f"  day {day + 1}/{days}: {rows:,} events, {rows / max(append_s, 1e-9):,.0f} events/s")
+    async with pool.connection() as conn:
+        await conn.execute("DROP TABLE events_bare")
+    return {
+        "rows": rows,
+        "append_s": round(append_s, 1),
+        "write_rows_per_s": round(rows / max(append_s, 1e-9)),
+        "bare_copy_rows": bare_rows,
+        "bare_copy_rows_per_s": round(bare_rows / max(bare_s, 1e-9)),
+        "wall_s": round(time.perf_counter() - wall, 1),
+        "first_day": first.isoformat(),
+    }
+
+
+async def make_alerts(pool: AsyncConnectionPool, residents: int, days: int, seed: int) -> dict[str, Any]:
+    """About two alerts per resident a month, 90 % answered (log-normal, median 20 s), 40 % with a
+    responder on scene (median 15 min); ``alerts_daily`` refreshed from them."""
+    count = max(1, residents * days * 2 // 30)
+    communities = DISTRICTS * STREETS * COMMUNITIES
+    async with pool.connection() as conn:
+        await conn.execute("SELECT setseed(%s)", (seed / 2**31,))
+        await conn.execute(
+            """
+            WITH a AS (
+                SELECT gen_random_uuid() AS id, (random() * %(residents)s)::int AS r,
+                       now() - random() * make_interval(days => %(days)s) AS at, random() AS p,
+                       exp(ln(20) + 0.9 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())) AS answer_s,
+                       exp(ln(900) + 0.5 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())) AS scene_s
+                FROM generate_series(1, %(count)s)
+            ), rows AS (
+                INSERT INTO alerts (id, resident_id, device_id, kind, priority, state, occurred_at, raised_at,
+                                    last_trigger_at, ringing_at, acknowledged_at, on_scene_at, org_path)
+                SELECT id, format('r%%s', lpad(r::text, 5, '0')), format('btn-%%s', r), 'sos', 1, 'resolved', at, at,
+                       at, at, CASE WHEN p < 0.9 THEN at + make_interval(secs => answer_s) END,
+                       CASE WHEN p < 0.4 THEN at + make_interval(secs => scene_s) END,
+                       format('/city/d%%s/s%%s/c%%s/', (r %% %(communities)s) / 20 + 1,
+                              (r %% %(communities)s) %% 20 / 5 + 1, (r %% %(communities)s) %% 5 + 1)
+                FROM a RETURNING id, raised_at
+            )
+            INSERT INTO alert_audit (alert_id, at, actor, action) SELECT id, raised_at, 'bench', 'raised' FROM rows
+            """,
+            {"residents": residents, "days": days, "count": count, "communities": communities},
+        )
+    t0 = time.perf_counter()
+    written = await refresh_alerts_daily(pool, OFFSET_MIN)
+    return {"alerts": count, "alerts_daily_rows": written, "refresh_s": round(time.perf_counter() - t0, 2)}
+
+
+async def timed(samples: int, query: Any) -> dict[str, float]:
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        await query()
+        times.append((time.perf_counter() - t0) * 1000)
+    values = np.asarray(times)
+    return {
+        "p50_ms": round(float(np.percentile(values, 50)), 2),
+        "p95_ms": round(float(np.percentile(values, 95)), 2),
+        "max_ms": round(float(values.max()), 2),
+    }
+
+
+async def reads(
+    history: EventHistory, pool: AsyncConnectionPool, residents: int, days: int, queries: int, seed: int
+) -> dict[str, Any]:
+    rng = random.Random(seed)
+    async with pool.connection() as conn:
+        await conn.execute("ANALYZE")
+    now = datetime.now(UTC)
+    today = (now + timedelta(minutes=OFFSET_MIN)).replace(hour=0, minute=0, second=0, microsecond=0)
+    today_start = today - timedelta(minutes=OFFSET_MIN)
+    streams = ["motion", "contact", "bed", "seat", "vibration", "alarm", "env", "vitals"]
+    by_district: dict[str, list[str]] = {}
+    for r in range(residents):
+        by_district.setdefault(org_path(r).split("/")[2], []).append(f"r{r:05d}")
+
+    async def timeline() -> None:
+        await history.activity(f"r{rng.randrange(residents):05d}", now - timedelta(hours=24))
+
+    async def overview() -> None:
+        ids = by_district[rng.choice(sorted(by_district))][:500]
+        await history.active_residents(ids, today_start, streams)
+
+    async def monthly() -> None:
+        month = (today.replace(day=1) - timedelta(days=rng.randrange(0, max(1, days - 1)))).replace(day=1)
+        end = (month + timedelta(days=32)).replace(day=1)
+        offset = timedelta(minutes=OFFSET_MIN)
+        await sla_report(
+            pool, month - offset, end - offset, f"/city/d{rng.randint(1, DISTRICTS)}/", "month", OFFSET_MIN
+        )
+
+    return {
+        "timeline": await timed(queries, timeline),
+        "overview_activity": await timed(queries, overview),
+        "monthly_area_report": await timed(queries, monthly),
+    }
+
+
+async def measure(
+    url: str | None, residents: int, days: int, activity: int, status: int, batch: int, queries: int, seed: int
+) -> dict[str, Any]:
+    async with _database(url) as database_url:
+        pool = await open_pool(database_url, min_size=1, max_size=4)
+        try:
+            await migrate(pool, "alerting")
+            history = EventHistory(pool, HistoryConfig(raw_days=max(days + 31, 180), utc_offset_min=OFFSET_MIN))
+            mode = await history.ensure_schema()
+            progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
+            written = await write(history, pool, residents, days, activity, status, batch, seed)
+            alerts = await make_alerts(pool, residents, days, seed)
+            latencies = await reads(history, pool, residents, days, queries, seed)
+            sizes = await history.disk_bytes()
+        finally:
+            await pool.close()
+    resident_years = residents * days / 365.0
+    return {
+        "mode": mode,
+        "write": written,
+        "alerts": alerts,
+        "reads": latencies,
+        "bytes": sizes,
+        "bytes_per_resident_year": {
+            "events": round(sizes["events"] / resident_years),
+            "aggregates": round(sum(v for k, v in sizes.items() if k != "events") / resident_years),
+        },
+    }
+
+
+def run(
+    database_url: str | None,
+    residents: int,
+    days: int,
+    activity: int,
+    status: int,
+    batch: int,
+    queries: int,
+    seed: int,
+    json_output: bool,
+) -> dict[str, Any]:
+    result = asyncio.run(measure(database_url, residents, days, activity, status, batch, queries, seed))
+    w, r, per = result["write"], result["reads"], result["bytes_per_resident_year"]
+    timescale = result["mode"] == "timescaledb"
+    rows: list[tuple[str, Any]] = [
+        ("TimescaleDB", "present (hypertable, continuous aggregates)" if timescale else "absent (partitions, rollups)"),
+        ("events written", f"{w['rows']:,} in {w['append_s']} s of append ({w['wall_s']} s wall)"),
+        ("write rate (append: COPY + rollups)", f"{w['write_rows_per_s']:,} events/s"),
+        ("bare binary COPY, plain table", f"{w['bare_copy_rows_per_s']:,} rows/s ({w['bare_copy_rows']:,} rows)"),
+        ("raw events on disk / resident-year", f"{per['events']:,} bytes"),
+        ("aggregates on disk / resident-year", f"{per['aggregates']:,} bytes"),
+        (
+            "alerts / alerts_daily rows / refresh",
+            f"{result['alerts']['alerts']:,} / "
+            f"{result['alerts']['alerts_daily_rows']:,} / {result['alerts']['refresh_s']} s",
+        ),
+    ]
+    for name, figures in r.items():
+        rows.append((f"{name} p50 / p95 / max", f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['max_ms']} ms"))
+    figures = {
+        "bench": "history",
+        "timescaledb": timescale,
+        "residents": residents,
+        "days": days,
+        "activity_per_day": activity,
+        "status_per_device_day": status,
+        "batch": batch,
+        "seed": seed,
+        "rows": w["rows"],
+        "write_rows_per_s": w["write_rows_per_s"],
+        "bare_copy_rows_per_s": w["bare_copy_rows_per_s"],
+        "bytes_per_resident_year": per,
+        "bytes": result["bytes"],
+        "timeline_p95_ms": r["timeline"]["p95_ms"],
+        "overview_p95_ms": r["overview_activity"]["p95_ms"],
+        "monthly_report_p95_ms": r["monthly_area_report"]["p95_ms"],
+        "reads": r,
+        "alerts": result["alerts"],
+        "write": w,
+    }
+    emit(f"History: {residents:,} residents x {days} days of everyday events", rows, figures, json_output)
+    return figures
