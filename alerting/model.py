@@ -74,7 +74,7 @@ PRIORITY: dict[str, int] = {
     DetectionKind.DEVICE_SILENT: 5,
     DetectionKind.LOW_BATTERY: 5,
 }
-"""1 is most urgent: SOS, emergencies reported by phone and falls, then smoke/gas/water, inactivity, vital signs, devices."""
+"""1 is most urgent: SOS, emergencies reported by phone, falls; then smoke/gas/water, inactivity, vitals, devices."""
 
 CANCELLABLE_KINDS = frozenset(
     {

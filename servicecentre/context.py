@@ -87,7 +87,7 @@ class ServiceContext:
     ) -> None:
         self.pool = pool
         self.clock = clock
-        self.scheduler = scheduler or Scheduler(lambda: self.clock())
+        self.scheduler = scheduler if scheduler is not None else Scheduler(lambda: self.clock())  # len() 0 is falsy
         self.config = config
         self.fire_timer: Callable[[int], Awaitable[None]] | None = None
         """What a due timer row does (set by :class:`~servicecentre.orders.Orders`)."""
