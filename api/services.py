@@ -1,4 +1,5 @@
-"""What the API needs of the running platform: the registry, users, alerting, history and health.
+"""What the API needs of the running platform: the registry, users, alerting, the service centre, history
+and health.
 
 The composition root (``eldercare.runtime.Platform``) provides these; the API never imports it, so it
 can be served over any object that fits (tests, benchmarks, a process that serves only the API).
@@ -12,6 +13,7 @@ from alerting import AlertBus, AlertService, EventHistory
 from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
+from servicecentre import ServiceCentre
 
 
 class Services(Protocol):
@@ -32,6 +34,9 @@ class Services(Protocol):
 
     @property
     def dead_letters(self) -> DeadLetterStore: ...
+
+    @property
+    def service_centre(self) -> ServiceCentre: ...
 
     def health(self) -> dict[str, Any]:
         """Liveness counters (gateway rejects, spool, history)."""

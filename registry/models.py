@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from registry.crypto import id_number_problem
 
 ORG_LEVELS = ("city", "district", "street", "community")
-ROLES = ("admin", "supervisor", "operator", "responder", "family")
+ROLES = ("admin", "supervisor", "operator", "responder", "family", "provider")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
@@ -48,7 +48,7 @@ Mobility = Literal["independent", "walking_aid", "wheelchair", "bedridden"]
 CareLevel = Literal["standard", "enhanced", "intensive"]
 Channel = Literal["phone", "sms", "wechat", "email", "app"]
 Level = Literal["city", "district", "street", "community"]
-Role = Literal["admin", "supervisor", "operator", "responder", "family"]
+Role = Literal["admin", "supervisor", "operator", "responder", "family", "provider"]
 Power = Literal["battery", "mains"]
 DeviceStatus = Literal["active", "failed", "replaced", "retired"]
 

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from registry.area import Area
 from registry.errors import Conflict, Invalid, NotFound, OutOfScope
 
-ROLES = ("admin", "supervisor", "operator", "responder", "family")
+ROLES = ("admin", "supervisor", "operator", "responder", "family", "provider")
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))

@@ -350,3 +350,14 @@ class Orders:
 def _reached(order: Order, state: OrderState) -> bool:
     column = STATE_TIMES[state]
     return getattr(order, column) is not None
+
+
+async def resident_cards(ctx: ServiceContext, resident_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Name, address and phone of the residents of orders already in the caller's reach (a provider's
+    worker needs them to serve the order; nothing else of the archive)."""
+    if not resident_ids:
+        return {}
+    rows = await ctx.read(
+        "SELECT id, name, address, phone FROM residents WHERE id = ANY(%s)", (list(dict.fromkeys(resident_ids)),)
+    )
+    return {row["id"]: row for row in rows}
