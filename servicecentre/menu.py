@@ -35,8 +35,10 @@ class Menu:
         if org_node is None:
             return reach.area.org_path
         row = await tx.one("SELECT path FROM org_nodes WHERE code = %s", (org_node,))
-        if row is None or not reach.area.covers(row["path"]):
-            raise Invalid(f"no org node {org_node!r} in your area")
+        if row is None:
+            raise Invalid(f"org node {org_node!r} does not exist")
+        if not reach.area.covers(row["path"]):
+            raise Forbidden(f"org node {org_node!r} is outside your area")
         return str(row["path"])
 
     async def _owned(self, tx: Tx, table: str, key: str, value: str, reach: Reach) -> bool:
