@@ -163,8 +163,9 @@ class Menu:
 
     async def providers(self, reach: Reach, provider_id: str | None = None) -> list[dict[str, Any]]:
         """The directory: each provider with its offers, staff count, rating and on-time figures."""
+        params: list[object]
         if reach.is_provider:
-            condition, params = "p.id = %s", list[object]([reach.provider_id])
+            condition, params = "p.id = %s", [reach.provider_id]
         else:
             condition, params = overlapping(reach.area, "p.org_path")
         if provider_id is not None:
@@ -219,8 +220,9 @@ class Menu:
         return row
 
     async def sites(self, reach: Reach) -> list[dict[str, Any]]:
+        params: list[object]
         if reach.is_provider:
-            condition, params = "provider_id = %s", list[object]([reach.provider_id])
+            condition, params = "provider_id = %s", [reach.provider_id]
         else:
             condition, params = overlapping(reach.area)
         return await self.ctx.read(f"SELECT {SITE_COLUMNS} FROM service_sites WHERE {condition} ORDER BY id", params)

@@ -95,8 +95,9 @@ class Plans:
         return row_json(row)
 
     async def list(self, reach: Reach, resident_id: str | None = None) -> list[dict[str, Any]]:
+        params: list[object]
         if reach.is_provider:
-            condition, params = "provider_id = %s", list[object]([reach.provider_id])
+            condition, params = "provider_id = %s", [reach.provider_id]
         else:
             condition, params = reach.area.where("org_path", "resident_id")
         sql = f"SELECT {PLAN_COLUMNS} FROM order_plans WHERE {condition}"
