@@ -107,10 +107,10 @@ async def seed_menu(centre: ServiceCentre, org_node: str) -> None:
             await centre.menu.offer(provider_id, item_id, prices[item_id], root)
     for provider_id, username, display in STAFF:
         await centre.menu.add_staff(provider_id, username, root, name=display)
-    for site_id, name, kind, address, hours, capacity, provider_id in SITES:
+    for site_id, name, kind, address, hours, capacity, site_provider in SITES:
         await centre.menu.put_site(
             {"id": site_id, "name": name, "type": kind, "address": address, "org_node": org_node, "hours": hours,
-             "capacity": capacity, "provider_id": provider_id},
+             "capacity": capacity, "provider_id": site_provider},
             root,
         )  # fmt: skip
 
