@@ -4,19 +4,23 @@ one provider blind to another's orders, a phone-reported emergency in the alert 
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
+import openpyxl
 import pytest_asyncio
 
 from registry.store import ResidentRecord
+from servicecentre.export import COLUMNS, to_csv, to_xlsx
 from tests.harness import Harness, running_platform
 from tests.services import TestServices
 
 PASSWORD = "a-long-password-1"
+NAMES = [name for name, _ in COLUMNS]
 
 
 @dataclass
@@ -170,3 +174,31 @@ async def test_an_emergency_by_phone_rings_in_the_alert_queue(centre: Centre) ->
         assert alert_id in [a["id"] for a in card["residents"][0]["open_alerts"]]
         sla = (await op.get("/api/v1/reports/sla")).json()
         assert sla["calls"]["total"]["calls"] >= 2
+
+
+async def test_the_order_report_exports_as_csv_and_xlsx(centre: Centre) -> None:
+    now = datetime.now(UTC)
+    window = {
+        "by": "provider",
+        "from": (now - timedelta(days=1)).isoformat(),
+        "to": (now + timedelta(days=1)).isoformat(),
+    }
+    async with centre.client("d1-op") as op:
+        report = (await op.get("/api/v1/reports/orders", params=window)).json()
+        csv_answer = await op.get("/api/v1/reports/orders", params={**window, "format": "csv"})
+        xlsx_answer = await op.get("/api/v1/reports/orders", params={**window, "format": "xlsx"})
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    lines = csv_answer.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("provider,工单 orders") and len(lines) == len(report["groups"]) + 2
+    assert lines[-1].startswith(f"total 合计,{report['total']['orders']},")
+    book = openpyxl.load_workbook(io.BytesIO(xlsx_answer.content))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0] == "provider" and rows[-1][1] == report["total"]["orders"]
+
+
+def test_formula_cells_are_neutralised_in_both_formats() -> None:
+    report = {"by": "provider", "groups": [{"provider": "=HYPERLINK(\"x\")", **dict.fromkeys(NAMES, 1)}],
+              "total": dict.fromkeys(NAMES, 1)}  # fmt: skip
+    assert "'=HYPERLINK" in to_csv(report).decode("utf-8-sig")
+    sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(report))).active
+    assert sheet.cell(row=2, column=1).value == '\'=HYPERLINK("x")' and sheet.cell(row=2, column=1).data_type == "s"
