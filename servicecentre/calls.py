@@ -158,25 +158,26 @@ class Calls:
             call = await self._lock(call_id, reach, tx)
             if call["resident_id"] is None:
                 raise Invalid("link the call to a resident before raising an alert (an alert is for a resident)")
-            key = phone_key(call_id)
-            alert_id = alert_id_for(key)
-            row = await tx.one(
-                f"UPDATE service_calls SET alert_id = %s, category = %s WHERE id = %s RETURNING {CALL_COLUMNS}",
-                (alert_id, "emergency", call_id),
-            )
-            await tx.audit("call", call_id, reach.actor, "alert raised", str(alert_id))
-        now = self.ctx.clock()
+        key = phone_key(call_id)
         started: datetime = call["started_at"]
         detection = Detection(
             resident_id=call["resident_id"],
             device_id=key,
             kind=DetectionKind.PHONE,
             ts_ms=int(started.timestamp() * 1000),
-            detected_ms=int(now.timestamp() * 1000),
+            detected_ms=int(self.ctx.clock().timestamp() * 1000),
             key=key,
             details={"call_id": str(call_id), "agent": reach.actor, "note": note[:500]},
         )
+        # stored by alerting first: the call names its alert only once the alert exists
         await self.raise_alerts([detection])
+        async with self.ctx.begin() as tx:
+            row = await tx.one(
+                f"UPDATE service_calls SET alert_id = %s, category = %s WHERE id = %s RETURNING {CALL_COLUMNS}",
+                (alert_id_for(key), CallCategory.EMERGENCY.value, call_id),
+            )
+            if call["alert_id"] is None:
+                await tx.audit("call", call_id, reach.actor, "alert raised", str(alert_id_for(key)))
         assert row is not None
         return row_json(row)
 

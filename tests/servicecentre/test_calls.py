@@ -11,7 +11,7 @@ import pytest
 from alerting import AlertNotFound, AlertState, Outcome
 from alerting.model import alert_id_for
 from registry.area import Area
-from servicecentre import Conflict, Forbidden, Invalid, NotFound, OrderRequest, OrderState, Reach
+from servicecentre import Conflict, Forbidden, Invalid, NotFound, OrderRequest, OrderState, Reach, ServiceCentre
 from servicecentre.calls import normalise_number
 from tests.alerting.conftest import T0, Downlinks, RecordingBus
 from tests.servicecentre.conftest import LUNCH_TIME, World
@@ -148,3 +148,17 @@ async def test_call_answer_times(world: World) -> None:
     assert report["total"]["answer_p50_s"] == 20.0
     elsewhere = await world.centre.reports.call_answer_times("/C/D2/", T0, T0 + timedelta(hours=1))
     assert elsewhere["total"]["calls"] == 0 and elsewhere["by_category"] == []
+
+
+async def test_a_call_names_its_alert_only_once_alerting_stored_it(world: World) -> None:
+    async def database_away(detections: object) -> None:
+        raise ConnectionError("alerting's database is away")
+
+    failing = ServiceCentre(world.alerts.pool, clock=world.clock, raise_alerts=database_away)
+    call = await failing.calls.log({"number": "13800000001", "category": "emergency"}, world.d1)
+    with pytest.raises(ConnectionError):  # the operator sees the failure and tries again: nothing is silent
+        await failing.calls.raise_emergency(uuid.UUID(call["id"]), world.d1)
+    assert (await failing.calls.get(uuid.UUID(call["id"]), world.d1))["alert_id"] is None
+    retried = await world.centre.calls.raise_emergency(uuid.UUID(call["id"]), world.d1)
+    assert retried["alert_id"] == str(alert_id_for(f"phone:{call['id']}"))
+    assert (await world.alerts.get(uuid.UUID(retried["alert_id"]))).kind == "phone"
