@@ -138,6 +138,15 @@ class Calls:
             call = await self._lock(call_id, reach, tx)
             if changes.get("ended_at") is not None and changes["ended_at"] < call["started_at"]:
                 raise Invalid("a call ends after it starts")
+            if changes.get("order_id") is not None:
+                where, params = reach.area.where("org_path", "resident_id")
+                if (
+                    await tx.one(
+                        f"SELECT 1 FROM service_orders WHERE id = %s AND {where}", (changes["order_id"], *params)
+                    )
+                    is None
+                ):
+                    raise NotFound(f"no order {changes['order_id']}")
             if not changes:
                 return row_json(call)
             assignments = ", ".join(f"{name} = %s" for name in changes)

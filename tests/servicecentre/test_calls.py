@@ -162,3 +162,13 @@ async def test_a_call_names_its_alert_only_once_alerting_stored_it(world: World)
     retried = await world.centre.calls.raise_emergency(uuid.UUID(call["id"]), world.d1)
     assert retried["alert_id"] == str(alert_id_for(f"phone:{call['id']}"))
     assert (await world.alerts.get(uuid.UUID(retried["alert_id"]))).kind == "phone"
+
+
+async def test_a_call_links_only_an_order_in_the_operators_area(world: World) -> None:
+    theirs = await world.centre.orders.create(OrderRequest("r-d2", "lunch", "P2", LUNCH_TIME), world.d2)
+    call = await world.centre.calls.log({"number": "13800000001", "category": "service_request"}, world.d1)
+    with pytest.raises(NotFound):
+        await world.centre.calls.update(uuid.UUID(call["id"]), {"order_id": theirs.id}, world.d1)
+    ours = await world.centre.orders.create(OrderRequest("r-old", "lunch", "P1", LUNCH_TIME), world.d1)
+    linked = await world.centre.calls.update(uuid.UUID(call["id"]), {"order_id": ours.id}, world.d1)
+    assert linked["order_id"] == str(ours.id)
