@@ -121,7 +121,8 @@ async function act(order, action) {
 }
 
 async function loadBoard() {
-  const orders = await api("GET", "/api/v1/orders?limit=500");
+  const since = new Date(Date.now() - 12 * 3600e3).toISOString();  // today's board, not the whole history
+  const orders = await api("GET", `/api/v1/orders?limit=500&from=${encodeURIComponent(since)}`);
   const rows = orders.map((o) => el("tr", { "data-order": o.id, "data-state": o.state },
     el("td", {}, when(o.scheduled_at)), el("td", {}, o.resident ? o.resident.name : o.resident_id),
     el("td", {}, `${itemName(o.item_id)} × ${o.quantity}`), el("td", {}, providerName(o.provider_id)),

@@ -134,6 +134,7 @@ CREATE TABLE service_orders (
 CREATE INDEX service_orders_board ON service_orders (org_path text_pattern_ops, state, scheduled_at);
 CREATE INDEX service_orders_provider ON service_orders (provider_id, state, scheduled_at);
 CREATE INDEX service_orders_resident ON service_orders (resident_id, scheduled_at);
+CREATE INDEX service_orders_scheduled ON service_orders (scheduled_at, id);  -- a time window over a whole city
 
 CREATE TABLE order_timers (
     id           bigserial PRIMARY KEY,
