@@ -192,7 +192,8 @@ class Simulation:
                 PlanRequest(resident_id, "lunch", canteen, (1, 2, 3, 4, 5), dt_time(11, 30), day, day), self.root
             )
         await self.centre.plans.spawn(self.clock())
-        for order in await self.centre.orders.board(self.root, limit=100_000):
+        spawned = await self.centre.orders.board(self.root, limit=100_000)
+        for order in sorted(spawned, key=lambda o: (o.scheduled_at, o.resident_id)):  # ids are random: not by id
             self.follow(order.id, order.provider_id, order.scheduled_at, order.item_id)
 
     async def plan_calls(self, midnight: datetime, calls: int, emergencies: int) -> None:
