@@ -39,6 +39,8 @@ Downlink = Callable[[str, dict[str, Any]], Awaitable[None]]
 Clock = Callable[[], datetime]
 OrgOf = Callable[[str], "str | Awaitable[str | None] | None"]
 """The resident's org path (``/city/district/street/community/``), sync or async; None if unknown."""
+PHONE_DEVICE = "phone:"
+"""The device-id prefix of alerts reported by telephone (the service centre raises them)."""
 Announcers = Callable[[str], Sequence[str]]
 """The resident's devices that can speak or light up (button, hub), for home announcements."""
 
@@ -140,8 +142,10 @@ class Context:
         return self.policies.resolve(alert.resident_id, alert.org_path)
 
     def home_devices(self, alert: Alert, *extra: str) -> list[str]:
-        """The alert's device, ``extra`` devices and the resident's announcers, each once."""
-        devices = [alert.device_id, *extra]
+        """The alert's device, ``extra`` devices and the resident's announcers, each once.
+
+        An alert reported by telephone has the pseudo-device ``phone:<call id>``: nothing to command."""
+        devices = [alert.device_id, *extra] if not alert.device_id.startswith(PHONE_DEVICE) else [*extra]
         if self.announcers is not None:
             devices.extend(self.announcers(alert.resident_id))
         return list(dict.fromkeys(devices))

@@ -60,6 +60,7 @@ class Outcome(StrEnum):
 
 PRIORITY: dict[str, int] = {
     DetectionKind.SOS: 1,
+    DetectionKind.PHONE: 1,
     DetectionKind.FALL: 1,
     DetectionKind.SMOKE: 2,
     DetectionKind.GAS: 2,
@@ -74,7 +75,7 @@ PRIORITY: dict[str, int] = {
     DetectionKind.DEVICE_SILENT: 5,
     DetectionKind.LOW_BATTERY: 5,
 }
-"""1 is most urgent: SOS and falls, then smoke/gas/water, inactivity, vital signs, devices."""
+"""1 is most urgent: SOS, emergencies reported by phone, falls; then smoke/gas/water, inactivity, vitals, devices."""
 
 CANCELLABLE_KINDS = frozenset(
     {

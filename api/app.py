@@ -81,6 +81,21 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):
         app.include_router(registry_module.router)
+    from api import (
+        calls,
+        complaints,
+        order_plans,
+        orders,
+        providers,
+        service_menu,
+        service_page,
+        service_reports,
+        worker_page,
+    )
+
+    service_centre = (calls, orders, order_plans, service_menu, providers, complaints, service_reports)
+    for service_module in (*service_centre, worker_page, service_page):
+        app.include_router(service_module.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, Any]:

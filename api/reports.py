@@ -24,14 +24,15 @@ async def sla(
     period: str = Query("all", description=" | ".join(PERIODS)),
 ) -> dict[str, Any]:
     """Per child area of ``area`` (and per day/week/month with ``period``): alerts that rang, share
-    answered within 60 s and 180 s, answer-time percentiles, time to responder on scene."""
+    answered within 60 s and 180 s, answer-time percentiles, time to responder on scene; ``calls``: the
+    hotline's inbound calls in the same area and time, their answer times by category."""
     end = end or platform.alerts.clock()
     start = start or end - timedelta(days=1)
     for moment in (start, end):
         if moment.tzinfo is None:
             raise HTTPException(422, "'from' and 'to' need a time zone offset")
     path = scope.org_path if area is None else await area_path(platform.registry, scope, area)
-    return await sla_report(
+    report = await sla_report(
         platform.alerts.pool,
         start.astimezone(UTC),
         end.astimezone(UTC),
@@ -39,3 +40,5 @@ async def sla(
         period,
         platform.alerts.config.utc_offset_min,
     )
+    report["calls"] = await platform.service_centre.reports.call_answer_times(path, start, end)
+    return report

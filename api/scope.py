@@ -10,6 +10,8 @@ Rules:
   is a prefix such as ``/410100/410105/`` (``/`` is the whole network, for an administrator without
   a node). Anything outside is "not found" (404), never "forbidden", so ids do not leak.
 * A family user sees only their own relative (``resident_id``), that resident's home and devices.
+* A provider's staff (role ``provider``) see no registry data at all; the service centre shows them
+  their own provider's orders (``servicecentre.Reach``).
 * The user is looked up on every request: a deactivated account, or one whose role or node changed,
   takes effect at once, not when the token expires. Tokens issued before a password change, reset
   or deactivation are refused (the account's token generation moved on).
@@ -110,6 +112,8 @@ async def scope_for(user: User, registry: Registry, users: Users | None = None) 
         if not user.resident_id:
             raise ScopeDenied(status.HTTP_403_FORBIDDEN, "family account is not linked to a resident")
         return Scope(user, org_path=NOWHERE, resident_id=user.resident_id)
+    if user.role == "provider":
+        return Scope(user, org_path=NOWHERE)
     if user.org_node is None:
         if user.role != "admin":
             raise ScopeDenied(status.HTTP_403_FORBIDDEN, f"{user.role} account has no org node")

@@ -1,5 +1,5 @@
-"""What the API needs of the running platform: the registry, users, alerting, history, device
-supervision and health.
+"""What the API needs of the running platform: the registry, users, alerting, the service centre,
+history, device supervision and health.
 
 The composition root (``eldercare.runtime.Platform``) provides these; the API never imports it, so it
 can be served over any object that fits (tests, benchmarks, a process that serves only the API).
@@ -13,6 +13,7 @@ from alerting import AlertBus, AlertService, EventHistory
 from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
+from servicecentre import ServiceCentre
 from stream.supervision import SupervisionState
 
 
@@ -39,6 +40,9 @@ class Services(Protocol):
     def supervision(self) -> SupervisionState:
         """The stream core's device supervision: last seen, online, battery per device; unmonitored homes."""
         ...
+
+    @property
+    def service_centre(self) -> ServiceCentre: ...
 
     def health(self) -> dict[str, Any]:
         """Liveness counters (gateway rejects, spool, history)."""

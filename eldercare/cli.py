@@ -98,6 +98,30 @@ def bench_sla(
     run(database_url or get_settings().database_url, alerts, operators, seed, json_output)
 
 
+@bench_app.command("service")
+def bench_service(
+    residents: Annotated[int, typer.Option(help="residents of the simulated district")] = 10_000,
+    calls: Annotated[int, typer.Option(help="hotline calls over the day")] = 2_400,
+    plan_share: Annotated[float, typer.Option(help="share of residents on a weekday lunch plan")] = 0.1,
+    emergencies: Annotated[int, typer.Option(help="emergencies reported by phone")] = 20,
+    seed: Annotated[int, typer.Option(help="random seed of the day")] = 12349,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a PostgreSQL server for a throwaway database (default: ELDERCARE_DATABASE_URL, else embedded)"
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """A simulated day of one district's service centre: on-time rate, satisfaction, order-board p99."""
+    from eldercare import logs
+    from eldercare.settings import get_settings
+    from lab.bench.service import run
+
+    logs.configure(level="ERROR")
+    run(database_url or get_settings().database_url, residents, calls, plan_share, emergencies, seed, json_output)
+
+
 @bench_app.command("faults")
 def bench_faults(
     presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,

@@ -32,6 +32,7 @@ from gateway.deadletter import DeadLetterStore
 from registry.crypto import FieldCipher
 from registry.store import Registry
 from registry.users import Users
+from servicecentre import ServiceCentre, ServiceConfig
 from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
 from stream.supervision import SupervisionState
@@ -60,6 +61,8 @@ class PlatformConfig:
     snapshot_every_s: float = 30.0
     alerting: AlertingConfig = field(default_factory=AlertingConfig)
     """Escalation defaults, the public URL of responder and family links, local time."""
+    service: ServiceConfig | None = None
+    """Order deadlines and plan horizon (default: with alerting's public URL and local time)."""
 
 
 class Platform:
@@ -97,6 +100,15 @@ class Platform:
             announcers=home_announcers(self.registry.resident_devices),
             config=self.config.alerting,
         )
+        alerting = self.config.alerting
+        self.service_centre = ServiceCentre(
+            pool,
+            clock=lambda: self.alerts.clock(),
+            scheduler=self.alerts.scheduler,  # one timer loop fires alert and order deadlines
+            raise_alerts=self.alerts.raise_detections,
+            config=self.config.service
+            or ServiceConfig(public_url=alerting.public_url, utc_offset_min=alerting.utc_offset_min),
+        )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
@@ -133,9 +145,11 @@ class Platform:
         await migrate(self.pool, "registry")
         await migrate(self.pool, "alerting")
         await migrate(self.pool, "gateway")
+        await migrate(self.pool, "servicecentre")
         await self.history.ensure_schema()
         await self.registry.load()
         await self.alerts.restore()
+        await self.service_centre.restore()
         seconds = await asyncio.to_thread(warm_up)
         log.info("stream kernels ready", extra={"seconds": round(seconds, 2)})
         path = self.config.snapshot_path
@@ -258,6 +272,7 @@ class Platform:
             asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
             asyncio.create_task(self._maintain_history(), name="history-maintenance"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
+            asyncio.create_task(self.service_centre.run_plans(), name="service-plans"),
             asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]
         await asyncio.wait_for(self._lanes_up(), timeout=30)

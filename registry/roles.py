@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-Role = Literal["admin", "supervisor", "operator", "responder", "family"]
+Role = Literal["admin", "supervisor", "operator", "responder", "family", "provider"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 ADMINS = frozenset({"admin"})
@@ -19,3 +19,5 @@ STAFF = frozenset({"admin", "supervisor", "operator"})
 """The dispatch console: handle alerts, see the console's views."""
 FIELD = STAFF | {"responder"}
 """Staff and the responders who go to the door (the key-safe code, the org tree)."""
+PROVIDERS = frozenset({"provider"})
+"""A service provider's staff: only their own provider's orders (``servicecentre``), nothing of the registry."""

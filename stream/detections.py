@@ -23,6 +23,7 @@ class DetectionKind(StrEnum):
     DEVICE_SILENT = "device_silent"
     LOW_BATTERY = "low_battery"
     UNMONITORED = "unmonitored"
+    PHONE = "phone"  # an emergency reported by telephone to the hotline: no device
 
 
 @dataclass(frozen=True, slots=True)

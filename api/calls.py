@@ -1,0 +1,109 @@
+"""``/api/v1/calls``: the hotline's call log, who is calling, and an emergency reported by phone.
+
+For the centre's console staff, in their area. ``GET /api/v1/calls/caller?number=…`` is the call
+panel: the residents with that number, their open alerts and orders. ``POST …/{call_id}/alert``
+raises the call's emergency as an alert (kind ``phone``) that runs the same lifecycle as any other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import PlatformDep
+from api.orders import order_views
+from api.service_scope import CentreReach
+from api.views import alert_views
+from registry.area import Area
+from servicecentre import OrderState
+
+router = APIRouter(prefix="/api/v1/calls", tags=["hotline calls"])
+
+Category = Literal["emergency", "service_request", "consultation", "complaint", "care_call"]
+
+
+class CallIn(BaseModel):
+    direction: Literal["inbound", "outbound"] = "inbound"
+    number: str = Field("", max_length=40)
+    resident_id: str | None = Field(None, max_length=64, description="omitted: matched by the number")
+    category: Category
+    started_at: AwareDatetime | None = None
+    answered_at: AwareDatetime | None = None
+    ended_at: AwareDatetime | None = None
+    notes: str = Field("", max_length=4000)
+
+
+class CallChange(BaseModel):
+    ended_at: AwareDatetime | None = None
+    notes: str | None = Field(None, max_length=4000)
+    category: Category | None = None
+    order_id: uuid.UUID | None = None
+
+
+class EmergencyIn(BaseModel):
+    note: str = Field("", max_length=500)
+
+
+@router.get("")
+async def list_calls(
+    platform: PlatformDep,
+    reach: CentreReach,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    resident_id: str | None = Query(None, max_length=64),
+    limit: int = Query(200, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    return await platform.service_centre.calls.list(reach, start, resident_id, limit)
+
+
+@router.get("/caller")
+async def caller(
+    platform: PlatformDep, reach: CentreReach, number: str = Query(min_length=1, max_length=40)
+) -> dict[str, Any]:
+    """Who is calling: residents in the caller's area with this number, their open alerts and orders."""
+    centre = platform.service_centre
+    residents = await centre.calls.match(number, reach)
+    cards = []
+    for resident in residents:
+        scope = Area(reach.area.org_path, None)
+        alerts = [a for a in await platform.alerts.resident_history(resident["id"], scope, 20) if a.is_open]
+        orders = await centre.orders.board(
+            reach, [OrderState(s) for s in ("requested", "accepted", "assigned", "checked_in")], None, None,
+            resident["id"], 20,
+        )  # fmt: skip
+        cards.append(
+            {
+                **resident,
+                "open_alerts": await alert_views(platform.registry, alerts, platform.alerts.clock()),
+                "open_orders": await order_views(platform, orders),
+            }
+        )
+    return {"number": number, "residents": cards}
+
+
+@router.post("", status_code=201)
+async def log_call(body: CallIn, platform: PlatformDep, reach: CentreReach) -> dict[str, Any]:
+    return await platform.service_centre.calls.log(body.model_dump(), reach)
+
+
+@router.get("/{call_id}")
+async def get_call(call_id: uuid.UUID, platform: PlatformDep, reach: CentreReach) -> dict[str, Any]:
+    return await platform.service_centre.calls.get(call_id, reach)
+
+
+@router.patch("/{call_id}")
+async def update_call(
+    call_id: uuid.UUID, body: CallChange, platform: PlatformDep, reach: CentreReach
+) -> dict[str, Any]:
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return await platform.service_centre.calls.update(call_id, changes, reach)
+
+
+@router.post("/{call_id}/alert")
+async def raise_alert(
+    call_id: uuid.UUID, body: EmergencyIn, platform: PlatformDep, reach: CentreReach
+) -> dict[str, Any]:
+    """The caller reports an emergency: raise it as an alert for the call's resident (idempotent)."""
+    return await platform.service_centre.calls.raise_emergency(call_id, reach, body.note)

@@ -1,0 +1,132 @@
+"""What the service centre's concepts share: the pool, the clock, the timer scheduler, the deadlines,
+and one transaction shape (decide in one PostgreSQL transaction, schedule the timers after the commit).
+
+The scheduler is alerting's :class:`~alerting.scheduler.Scheduler`: the platform hands the alert
+service's own, so one timer loop (and one driven clock in tests) fires alert and order deadlines alike.
+Order deadlines are rows in ``order_timers`` claimed once (``fired_at IS NULL``), as alert timers are.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
+from typing import Any, cast
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+from alerting.scheduler import Scheduler
+from registry.area import Area, like_prefix
+
+log = logging.getLogger("eldercare.servicecentre")
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceConfig:
+    accept_within_s: int = 30 * 60
+    """A provider accepts (or refuses) a requested order within this, or the deadline is missed."""
+    check_in_grace_s: int = 30 * 60
+    """The worker checks in at most this long after the scheduled time: later is not on time."""
+    complete_grace_s: int = 30 * 60
+    """Completion is due at check-in + the item's duration + this."""
+    plan_horizon_days: int = 2
+    """Repeating plans spawn their orders this many local days ahead."""
+    utc_offset_min: int = 480
+    public_url: str = "http://127.0.0.1:8000"
+    link_ttl_s: int = 3 * 24 * 3600
+
+
+class Tx:
+    """One deciding transaction: its connection, its time, the timers to mirror after the commit."""
+
+    def __init__(self, conn: AsyncConnection[DictRow], now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.timers: list[tuple[int, datetime]] = []
+        self.cancelled: list[int] = []
+
+    async def audit(
+        self,
+        kind: str,
+        object_id: object,
+        actor: str,
+        action: str,
+        note: str = "",
+        from_state: str | None = None,
+        to_state: str | None = None,
+    ) -> None:
+        await self.conn.execute(
+            "INSERT INTO service_audit (object_kind, object_id, at, actor, action, from_state, to_state, note)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (kind, str(object_id), self.now, actor, action, from_state, to_state, note),
+        )
+
+    async def one(self, sql: str, params: Any = ()) -> dict[str, Any] | None:
+        cursor = await self.conn.execute(sql, params)
+        return await cursor.fetchone()
+
+    async def all(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        cursor = await self.conn.execute(sql, params)
+        return list(await cursor.fetchall())
+
+
+class ServiceContext:
+    def __init__(
+        self, pool: AsyncConnectionPool, clock: Clock, scheduler: Scheduler | None, config: ServiceConfig
+    ) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.scheduler = scheduler if scheduler is not None else Scheduler(lambda: self.clock())  # len() 0 is falsy
+        self.config = config
+        self.fire_timer: Callable[[int], Awaitable[None]] | None = None
+        """What a due timer row does (set by :class:`~servicecentre.orders.Orders`)."""
+
+    def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
+        return cast("AbstractAsyncContextManager[AsyncConnection[DictRow]]", self.pool.connection())
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[Tx]:
+        """A transaction; its timers are scheduled (and cancelled ones dropped) if, and after, it commits."""
+        async with self.connection() as conn, conn.transaction():
+            tx = Tx(conn, self.clock())
+            yield tx
+        for timer_id in tx.cancelled:
+            self.scheduler.cancel(("order_timer", timer_id))
+        for timer_id, due in tx.timers:
+            self.schedule_timer(timer_id, due)
+
+    def schedule_timer(self, timer_id: int, due: datetime) -> None:
+        """Mirror a timer row into the scheduler; it fires through :attr:`fire_timer`."""
+        if self.fire_timer is not None:
+            self.scheduler.schedule(due, ("order_timer", timer_id), partial(self.fire_timer, timer_id))
+
+    async def read(self, sql: str, params: Any = ()) -> list[dict[str, Any]]:
+        async with self.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return list(await cursor.fetchall())
+
+    def local_date(self, moment: datetime) -> date:
+        return (moment.astimezone(UTC) + timedelta(minutes=self.config.utc_offset_min)).date()
+
+    def local_to_utc(self, day: date, at: Any) -> datetime:
+        naive = datetime.combine(day, at)
+        return naive.replace(tzinfo=UTC) - timedelta(minutes=self.config.utc_offset_min)
+
+
+def overlapping(area: Area, path_column: str = "org_path") -> tuple[str, list[object]]:
+    """Rows whose path lies inside the area or above it (a city menu is seen by a district; a
+    district's provider by the city); a family sees the whole menu."""
+    if area.resident_id is not None or area.org_path == "/":
+        return "true", []
+    return f"({path_column} LIKE %s OR %s LIKE {path_column} || '%%')", [like_prefix(area.org_path), area.org_path]

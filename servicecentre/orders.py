@@ -1,0 +1,363 @@
+"""Service orders: requested → accepted → assigned → checked in → completed → rated, or cancelled /
+refused with a reason, along :data:`~servicecentre.model.TRANSITIONS`; deadlines per step.
+
+Each move is one transaction: the order locked ``FOR UPDATE`` inside the caller's reach, the move
+checked against the table, the row updated, the audit trail written, the deadlines the move meets
+cancelled. A deadline is a row in ``order_timers`` (``accept``: the provider answers within
+``accept_within_s`` of the request; ``check_in``: the worker is at the home by the scheduled time +
+``check_in_grace_s``; ``complete``: done by check-in + the item's duration + ``complete_grace_s``).
+A deadline that fires first is recorded in the order's ``missed`` list and its audit trail, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from servicecentre.context import ServiceContext, Tx
+from servicecentre.model import (
+    CLOSED_ORDER_STATES,
+    DEADLINE_STEPS,
+    ORDER_COLUMNS,
+    STATE_TIMES,
+    TRANSITIONS,
+    Channel,
+    Conflict,
+    Forbidden,
+    IllegalMove,
+    Invalid,
+    NotFound,
+    Order,
+    OrderState,
+    Reach,
+    order_from,
+    split_price,
+)
+
+log = logging.getLogger("eldercare.servicecentre")
+
+PROVIDER_MOVES = frozenset(
+    {OrderState.ACCEPTED, OrderState.REFUSED, OrderState.ASSIGNED, OrderState.CHECKED_IN, OrderState.COMPLETED}
+)
+"""What a provider's staff may do to their orders (never cancel on the centre's behalf, never rate)."""
+REASON_NEEDED = frozenset({OrderState.CANCELLED, OrderState.REFUSED})
+
+
+def reach_clause(reach: Reach, table: str = "") -> tuple[str, list[object]]:
+    """SQL limiting orders to the reach: the provider's own, or the area's."""
+    prefix = f"{table}." if table else ""
+    if reach.provider_id is not None:
+        return f"{prefix}provider_id = %s", [reach.provider_id]
+    return reach.area.where(f"{prefix}org_path", f"{prefix}resident_id")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    resident_id: str
+    item_id: str
+    provider_id: str
+    scheduled_at: datetime
+    quantity: int = 1
+    channel: Channel = Channel.PHONE
+    notes: str = ""
+    call_id: uuid.UUID | None = None
+
+
+def age_on(birth: date | None, day: date) -> int | None:
+    if birth is None:
+        return None
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
+
+class Orders:
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        ctx.fire_timer = self.fire
+
+    # -- creating --
+
+    async def create(self, request: OrderRequest, reach: Reach) -> Order:
+        if reach.is_provider:
+            raise Forbidden("a provider takes orders; the centre, the family or a community worker places them")
+        async with self.ctx.begin() as tx:
+            order = await self.create_in(tx, request, reach, reach.actor)
+        return order
+
+    async def create_in(
+        self,
+        tx: Tx,
+        request: OrderRequest,
+        reach: Reach,
+        actor: str,
+        plan: tuple[uuid.UUID, date] | None = None,
+    ) -> Order:
+        """Check, price and store a new order with its deadlines (inside ``tx``)."""
+        if request.scheduled_at.tzinfo is None:
+            raise Invalid("scheduled_at needs a time zone offset")
+        if not 1 <= request.quantity <= 100:
+            raise Invalid("quantity is between 1 and 100")
+        condition, params = reach.area.where("org_path", "id")
+        resident = await tx.one(
+            f"SELECT id, org_path, birth_date FROM residents WHERE id = %s AND {condition}",
+            (request.resident_id, *params),
+        )
+        if resident is None:
+            raise NotFound(f"no resident {request.resident_id!r} in your area")
+        item = await tx.one(
+            "SELECT id, subsidised, subsidy_fen, subsidy_min_age, active FROM service_items WHERE id = %s",
+            (request.item_id,),
+        )
+        if item is None or not item["active"]:
+            raise Invalid(f"no service item {request.item_id!r} on the menu")
+        offer = await tx.one(
+            "SELECT p.active, p.areas, o.price_fen FROM providers p"
+            " LEFT JOIN provider_items o ON o.provider_id = p.id AND o.item_id = %s WHERE p.id = %s",
+            (request.item_id, request.provider_id),
+        )
+        if offer is None or not offer["active"]:
+            raise Invalid(f"no active provider {request.provider_id!r}")
+        if offer["price_fen"] is None:
+            raise Invalid(f"provider {request.provider_id!r} does not offer {request.item_id!r}")
+        if not any(resident["org_path"].startswith(area) for area in offer["areas"]):
+            raise Invalid(f"provider {request.provider_id!r} does not serve the resident's area")
+        day = self.ctx.local_date(request.scheduled_at)
+        price = split_price(
+            offer["price_fen"],
+            request.quantity,
+            item["subsidised"],
+            item["subsidy_fen"],
+            item["subsidy_min_age"],
+            age_on(resident["birth_date"], day),
+        )
+        order_id = uuid.uuid4()
+        row = await tx.one(
+            "INSERT INTO service_orders (id, resident_id, org_path, item_id, provider_id, quantity, unit_price_fen,"
+            " total_fen, subsidy_fen, resident_fen, subsidy_note, state, channel, requested_by, requested_at,"
+            " scheduled_at, plan_id, plan_date, call_id, notes)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            f" ON CONFLICT (plan_id, plan_date) DO NOTHING RETURNING {ORDER_COLUMNS}",
+            (
+                order_id, resident["id"], resident["org_path"], request.item_id, request.provider_id,
+                request.quantity, price.unit_fen, price.total_fen, price.subsidy_fen, price.resident_fen,
+                price.note, OrderState.REQUESTED.value, request.channel.value, actor, tx.now,
+                request.scheduled_at, plan[0] if plan else None, plan[1] if plan else None,
+                request.call_id, request.notes,
+            ),
+        )  # fmt: skip
+        if row is None:
+            raise Conflict("this plan's order for that day exists already")
+        order = order_from(row)
+        await tx.audit("order", order.id, actor, "requested", f"by {request.channel.value}", None, "requested")
+        accept_by = tx.now + timedelta(seconds=self.ctx.config.accept_within_s)
+        check_in_by = request.scheduled_at + timedelta(seconds=self.ctx.config.check_in_grace_s)
+        await self._add_timer(tx, order.id, "accept", min(accept_by, check_in_by))
+        await self._add_timer(tx, order.id, "check_in", check_in_by)
+        return order
+
+    # -- moves --
+
+    async def move(
+        self,
+        order_id: uuid.UUID,
+        to: OrderState,
+        reach: Reach,
+        *,
+        reason: str = "",
+        worker: str | None = None,
+        rating: int | None = None,
+        note: str = "",
+    ) -> Order:
+        """Make one move of the transition table (409 with the reason if the order cannot make it)."""
+        if reach.is_provider and to not in PROVIDER_MOVES:
+            raise Forbidden(f"a provider may not make an order {to.value}")
+        if to in REASON_NEEDED and not reason.strip():
+            raise Invalid(f"an order is {to.value} with a reason")
+        async with self.ctx.begin() as tx:
+            order = await self.lock(tx, order_id, reach)
+            if to not in TRANSITIONS[order.state]:
+                raise IllegalMove(order.state, to)
+            sets: dict[str, Any] = {"state": to.value}
+            if to in STATE_TIMES:
+                sets[STATE_TIMES[to]] = tx.now
+            if to in REASON_NEEDED:
+                sets["reason"] = reason.strip()
+            if to is OrderState.ASSIGNED:
+                sets["worker"] = await self._worker(tx, order, worker)
+            if to is OrderState.COMPLETED:
+                sets["closed_at"] = tx.now
+            if to is OrderState.RATED:
+                if rating is None or not 1 <= rating <= 5:
+                    raise Invalid("a rating is a whole number from 1 to 5")
+                sets["rating"] = rating
+                sets["rating_note"] = note
+            moved = await self._update(tx, order.id, sets)
+            detail = reason or note or (f"worker {sets['worker']}" if "worker" in sets else "")
+            await tx.audit("order", order.id, reach.actor, to.value, detail, order.state.value, to.value)
+            await self._after_move(tx, moved)
+        return moved
+
+    async def lock(self, tx: Tx, order_id: uuid.UUID, reach: Reach) -> Order:
+        condition, params = reach_clause(reach)
+        row = await tx.one(
+            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition} FOR UPDATE",
+            (order_id, *params),
+        )
+        if row is None:
+            raise NotFound(f"no order {order_id}")
+        return order_from(row)
+
+    async def _update(self, tx: Tx, order_id: uuid.UUID, sets: dict[str, Any]) -> Order:
+        assignments = ", ".join(f"{name} = %s" for name in sets)
+        row = await tx.one(
+            f"UPDATE service_orders SET {assignments} WHERE id = %s RETURNING {ORDER_COLUMNS}",
+            (*sets.values(), order_id),
+        )
+        assert row is not None
+        return order_from(row)
+
+    async def _worker(self, tx: Tx, order: Order, worker: str | None) -> str:
+        if not worker:
+            raise Invalid("assigning needs a worker")
+        row = await tx.one(
+            "SELECT username FROM provider_staff WHERE username = %s AND provider_id = %s", (worker, order.provider_id)
+        )
+        if row is None:
+            raise Invalid(f"{worker!r} is not on {order.provider_id!r}'s staff")
+        return str(row["username"])
+
+    async def _after_move(self, tx: Tx, order: Order) -> None:
+        """Stop the deadlines the move meets; start the completion deadline at check-in."""
+        if order.state in CLOSED_ORDER_STATES:
+            await self._cancel_timers(tx, order.id, None)
+            return
+        met = [kind for kind, state in DEADLINE_STEPS.items() if _reached(order, state)]
+        await self._cancel_timers(tx, order.id, met)
+        if order.state is OrderState.CHECKED_IN:
+            duration = await tx.one("SELECT duration_min FROM service_items WHERE id = %s", (order.item_id,))
+            minutes = duration["duration_min"] if duration else 60
+            due = tx.now + timedelta(minutes=minutes, seconds=self.ctx.config.complete_grace_s)
+            await self._add_timer(tx, order.id, "complete", due)
+
+    # -- deadlines --
+
+    async def _add_timer(self, tx: Tx, order_id: uuid.UUID, kind: str, due: datetime) -> None:
+        row = await tx.one(
+            "INSERT INTO order_timers (order_id, kind, due_at, created_at) VALUES (%s, %s, %s, %s) RETURNING id",
+            (order_id, kind, due, tx.now),
+        )
+        assert row is not None
+        tx.timers.append((row["id"], due))
+
+    async def _cancel_timers(self, tx: Tx, order_id: uuid.UUID, kinds: Sequence[str] | None) -> None:
+        if kinds is not None and not kinds:
+            return
+        query = (
+            "UPDATE order_timers SET cancelled_at = %s WHERE order_id = %s AND fired_at IS NULL"
+            " AND cancelled_at IS NULL"
+        )
+        params: list[Any] = [tx.now, order_id]
+        if kinds is not None:
+            query += " AND kind = ANY(%s)"
+            params.append(list(kinds))
+        rows = await tx.all(query + " RETURNING id", params)
+        tx.cancelled.extend(row["id"] for row in rows)
+
+    async def restore_timers(self) -> int:
+        rows = await self.ctx.read(
+            "SELECT id, due_at FROM order_timers WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        )
+        for row in rows:
+            self.ctx.schedule_timer(row["id"], row["due_at"])
+        return len(rows)
+
+    async def fire(self, timer_id: int) -> None:
+        """A deadline passed: claim its row once; if its step is not done, the order missed it."""
+        async with self.ctx.begin() as tx:
+            claimed = await tx.one(
+                "UPDATE order_timers SET fired_at = %s WHERE id = %s AND fired_at IS NULL AND cancelled_at IS NULL"
+                " RETURNING order_id, kind",
+                (tx.now, timer_id),
+            )
+            if claimed is None:
+                return  # cancelled, or fired already (by another process or before a restart)
+            order = await self.lock(tx, claimed["order_id"], Reach())
+            kind = claimed["kind"]
+            if order.state in CLOSED_ORDER_STATES or _reached(order, DEADLINE_STEPS[kind]):
+                return
+            await self._update(tx, order.id, {"missed": [*order.missed, kind]})
+            await tx.audit("order", order.id, "system", "deadline missed", kind, order.state.value, order.state.value)
+            log.warning("order deadline missed", extra={"order_id": str(order.id), "deadline": kind})
+
+    # -- reading --
+
+    async def get(self, order_id: uuid.UUID, reach: Reach) -> Order:
+        condition, params = reach_clause(reach)
+        rows = await self.ctx.read(
+            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition}", (order_id, *params)
+        )
+        if not rows:
+            raise NotFound(f"no order {order_id}")
+        return order_from(rows[0])
+
+    async def board(
+        self,
+        reach: Reach,
+        states: Sequence[OrderState] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        resident_id: str | None = None,
+        limit: int = 200,
+    ) -> list[Order]:
+        """Orders in reach by scheduled time: the order board of an area, or a provider's work list."""
+        condition, params = reach_clause(reach)
+        sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE {condition}"
+        if states:
+            sql += " AND state = ANY(%s)"
+            params.append([s.value for s in states])
+        if start is not None:
+            sql += " AND scheduled_at >= %s"
+            params.append(start)
+        if end is not None:
+            sql += " AND scheduled_at < %s"
+            params.append(end)
+        if resident_id is not None:
+            sql += " AND resident_id = %s"
+            params.append(resident_id)
+        sql += " ORDER BY scheduled_at, id LIMIT %s"
+        params.append(limit)
+        return [order_from(row) for row in await self.ctx.read(sql, params)]
+
+    async def audit_trail(self, order_id: uuid.UUID, reach: Reach) -> list[dict[str, Any]]:
+        await self.get(order_id, reach)
+        return await self.ctx.read(
+            "SELECT at, actor, action, from_state, to_state, note FROM service_audit"
+            " WHERE object_kind = 'order' AND object_id = %s ORDER BY id",
+            (str(order_id),),
+        )
+
+    async def pending_timers(self, order_id: uuid.UUID) -> list[dict[str, Any]]:
+        return await self.ctx.read(
+            "SELECT kind, due_at FROM order_timers WHERE order_id = %s AND fired_at IS NULL AND cancelled_at IS NULL"
+            " ORDER BY due_at",
+            (order_id,),
+        )
+
+
+def _reached(order: Order, state: OrderState) -> bool:
+    column = STATE_TIMES[state]
+    return getattr(order, column) is not None
+
+
+async def resident_cards(ctx: ServiceContext, resident_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Name, address and phone of the residents of orders already in the caller's reach (a provider's
+    worker needs them to serve the order; nothing else of the archive)."""
+    if not resident_ids:
+        return {}
+    rows = await ctx.read(
+        "SELECT id, name, address, phone FROM residents WHERE id = ANY(%s)", (list(dict.fromkeys(resident_ids)),)
+    )
+    return {row["id"]: row for row in rows}

@@ -1,0 +1,101 @@
+"""The service centre's page in a real browser: take a call, see who is calling, take an order and
+follow it to completion on the order board; both languages complete. Screenshots go to
+``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from eldercare.demo_services import seed_menu
+from registry.area import Area
+from registry.store import ResidentRecord
+from tests.harness import running_platform
+from tests.services import TestServices
+
+OPERATOR = ("svc-op", "service-operator-password-1")
+TIMEOUT_MS = 15_000
+STATIC = resources.files("api").joinpath("static")
+
+
+def strings(lang: str) -> dict[str, str]:
+    return json.loads(STATIC.joinpath(f"service.i18n.{lang}.json").read_text(encoding="utf-8"))
+
+
+def test_both_languages_have_every_key_the_page_and_script_use() -> None:
+    en, zh = strings("en"), strings("zh")
+    assert set(en) == set(zh) and all(v.strip() for v in [*en.values(), *zh.values()])
+    used = set(re.findall(r"\{\{([a-z0-9_.]+)\}\}", STATIC.joinpath("service.html").read_text(encoding="utf-8")))
+    script = STATIC.joinpath("service.js").read_text(encoding="utf-8")
+    used |= set(re.findall(r"""t\("([a-z_.]+)"\)""", script))
+    assert used - {"lang", "i18n_json"} <= set(en), sorted(used - set(en) - {"lang", "i18n_json"})
+    for prefix, codes in (("state.", "requested accepted assigned checked_in completed rated cancelled refused"),
+                          ("cat.", "emergency service_request consultation complaint care_call"),
+                          ("act.", "accept refuse assign check_in complete rate cancel")):  # fmt: skip
+        assert {prefix + code for code in codes.split()} <= set(en)
+
+
+async def test_a_call_becomes_an_order_followed_to_completion(
+    services: TestServices, browser: Any, screenshots: Path
+) -> None:
+    async with running_platform(services, residents=0) as harness:
+        platform = harness.platform
+        for code, name, level, parent in (
+            ("410100", "郑州市", "city", None),
+            ("410105", "金水区", "district", "410100"),
+        ):
+            await platform.registry.add_org_node(code, name, level, parent)
+        await platform.registry.add_resident(
+            ResidentRecord("res-1", "王秀英", "金水区农科路 38 号", "13900000001", date(1941, 3, 2), "410105")
+        )
+        await seed_menu(platform.service_centre, "410105")
+        await platform.users.add(*OPERATOR, role="operator", org_node="410105")
+        page = await browser.new_page(viewport={"width": 1400, "height": 1000})
+        answers = iter(["canteen-w1", "5"])
+        page.on("dialog", lambda dialog: dialog.accept(next(answers)))
+        await page.goto(f"{harness.http_url}/service?lang=zh")
+        await page.fill("#login input[name=username]", OPERATOR[0])
+        await page.fill("#login input[name=password]", OPERATOR[1])
+        await page.click("#login button[type=submit]")
+        await page.wait_for_selector("#providers tbody tr", timeout=TIMEOUT_MS)
+        assert "黄河社区长者饭堂" in await page.inner_text("#providers")
+        await page.fill("#call-number", "139 0000 0001")
+        await page.click("#take-call")
+        await page.wait_for_selector("[data-resident=res-1]", timeout=TIMEOUT_MS)
+        assert "王秀英" in await page.inner_text("#caller")
+        await page.screenshot(path=str(screenshots / "service-01-call.png"), full_page=True)
+        await page.click("#take-order")
+        await page.select_option("#order-item", "lunch")
+        await page.select_option("#order-provider", "canteen-huanghe")
+        await page.click("#place-order")
+        await page.wait_for_selector("#board tr[data-state=requested]", timeout=TIMEOUT_MS)
+        assert "¥12.00 / ¥5.00 / ¥7.00" in await page.inner_text("#call-status")
+        await page.screenshot(path=str(screenshots / "service-02-order.png"), full_page=True)
+        for action, state in (
+            ("accept", "accepted"),
+            ("assign", "assigned"),
+            ("check_in", "checked_in"),
+            ("complete", "completed"),
+            ("rate", "rated"),
+        ):
+            await page.click(f"#board tr button[data-action={action}]")
+            await page.wait_for_selector(f"#board tr[data-state={state}]", timeout=TIMEOUT_MS)
+        board = await page.inner_text("#board")
+        assert "已评价" in board and "王秀英" in board
+        await page.screenshot(path=str(screenshots / "service-03-completed.png"), full_page=True)
+        [order] = await platform.service_centre.orders.board(
+            await platform.service_centre.reach_of(OPERATOR[0], "operator", Area("/410100/410105/"))
+        )
+        assert (order.state.value, order.worker, order.rating, order.channel) == ("rated", "canteen-w1", 5, "phone")
+        [call] = await platform.service_centre.calls.list(
+            await platform.service_centre.reach_of(OPERATOR[0], "operator", Area("/410100/410105/"))
+        )
+        assert call["order_id"] == str(order.id) and call["resident_id"] == "res-1"
+        await page.goto(f"{harness.http_url}/service?lang=en")
+        await page.wait_for_selector("#board tr[data-state=rated]", timeout=TIMEOUT_MS)
+        assert "rated" in await page.inner_text("#board")
+        await page.screenshot(path=str(screenshots / "service-04-english.png"), full_page=True)
