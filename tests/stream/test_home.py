@@ -12,7 +12,7 @@ import pytest
 
 from devices.events import Event, Stream
 from lab.homes.logs import iso_to_ms, load_homes, ms_to_iso
-from lab.homes.replay import inject, replay_homes, summarise_trials
+from lab.homes.replay import inject, replay_homes, summarise_families, summarise_trials
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
@@ -95,9 +95,11 @@ def test_not_up_uses_local_time_of_the_home() -> None:
     found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed], T0 + 40 * H)
     assert [d.kind for d in found] == [DetectionKind.NOT_UP]
     assert found[0].detected_ms - T0 - DAY == pytest.approx(11 * H, abs=60_000)  # default 11:00 local
-    # the same UTC moments in a home two hours east: 23:00 UTC is 01:00 local, "not up" at 11:00 local
+    assert found[0].details["basis"] == "population"
+    # the same UTC moments in a home two hours east: 23:00 UTC is 01:00 local; with nothing known of
+    # this resident yet, a night of up to 12 h first (the population prior): "not up" at 13:00 local
     found = drive(StreamCore([HomeActivityDetector(utc_offset_min=120)]), [bed], T0 + 40 * H)
-    assert found[0].detected_ms - T0 - DAY == pytest.approx(9 * H, abs=60_000)
+    assert found[0].detected_ms - T0 - DAY == pytest.approx(11 * H, abs=60_000)
 
 
 def test_learns_wake_time_and_night_absence() -> None:
@@ -202,9 +204,15 @@ def test_replay_of_the_shared_log_is_quiet_and_injected_stops_are_found() -> Non
     assert summary["false_alerts_per_home_day"] <= 0.1
     log = load_homes(homes)[0]
     trials = inject(log, 8, seed=3)
-    stats = summarise_trials(trials)
-    assert stats["injected"] == 8 and stats["detected"] == 8
-    assert all(t.delay_s is not None and 0 < t.delay_s <= 12 * 3600 for t in trials)
+    families = summarise_families(trials)
+    for family in ("day", "first_weeks", "evening"):
+        assert families[family]["injected"] == 8 and families[family]["detected"] == 8, family
+    assert families["after_home"]["injected"] == 8
+    found = [t for t in trials if t.delay_s is not None]
+    assert all(0 < t.delay_s <= 12 * 3600 for t in found)  # type: ignore[operator]
+    # an evening stop outside the bedroom is found within 3 h, not the next morning
+    assert all(t.delay_s <= 3 * 3600 + 60 for t in found if t.family == "evening")  # type: ignore[operator]
+    assert summarise_trials(t for t in trials if t.family == "day")["detected"] == 8
 
 
 def test_restores_a_snapshot_of_the_older_layout() -> None:

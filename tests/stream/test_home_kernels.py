@@ -53,7 +53,7 @@ def _kernel_state(config: HomeConfig, n: int) -> tuple[np.ndarray, np.ndarray, n
     return (
         k.new_state(n, 0),
         k.new_hist(n, config.hist_bins),
-        np.zeros((n, config.wake_buffer), dtype=np.int32),
+        k.new_rings(n, config.wake_buffer),
         config.params(),
     )
 
