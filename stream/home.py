@@ -143,7 +143,7 @@ class HomeConfig:
     absence_s: float = 60 * 60.0
     rest_min_s: float = 2 * 3600.0
     min_presence: float = MIN_PRESENCE
-    evening_start_h: int = 18
+    evening_start_h: int = 19
     evening_floor_s: float = 2 * 3600.0
     late_floor_s: float = 4 * 3600.0
     evening_ceil_s: float = 3 * 3600.0

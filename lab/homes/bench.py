@@ -256,8 +256,11 @@ class ReferenceHome:
                 fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-            if ctx != k.CTX_REST and self._night(h):
+            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and p.n_bed > 0 and self._evening(h)
+            if ctx != k.CTX_REST and self._night(h) and not evening:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
+            if evening:
+                floor = min(max(floor, c.evening_floor_s), ceil)
             limit = fixed
             p.deadline = t + int(limit * 1000)
             if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
@@ -268,7 +271,7 @@ class ReferenceHome:
                 cap = t + int(c.arrival_limit_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED
-            if ctx not in (k.CTX_REST, k.CTX_BEDROOM) and p.n_bed > 0 and self._evening(h):
+            if evening and p.learned != k.B_LEARNED:
                 line, basis = self._bed_line(p)
                 m0 = (self._minute(t, p.offset) - 720) % 1440
                 if m0 < line:
@@ -469,10 +472,17 @@ def synthetic_homes(
 
 
 def run_kernel(
-    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+    config: HomeConfig,
+    data: Synthetic,
+    n_residents: int,
+    monitored: npt.NDArray[np.uint8] | None = None,
+    routines: dict[int, tuple[int, int]] | None = None,
 ) -> list[Row]:
-    """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event."""
+    """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event;
+    ``routines``: slot → (usual wake-up, bed time) from the archive, minutes after local midnight."""
     si = k.new_state(n_residents, 0)
+    for r, (wake_min, bed_min) in (routines or {}).items():
+        si[r, k.S_ENROLL_WAKE], si[r, k.S_ENROLL_BED] = wake_min, bed_min
     hist = k.new_hist(n_residents, config.hist_bins)
     wake = k.new_rings(n_residents, config.wake_buffer)
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
@@ -491,9 +501,15 @@ def run_kernel(
 
 
 def run_reference(
-    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+    config: HomeConfig,
+    data: Synthetic,
+    n_residents: int,
+    monitored: npt.NDArray[np.uint8] | None = None,
+    routines: dict[int, tuple[int, int]] | None = None,
 ) -> list[Row]:
     ref = ReferenceHome(config, n_residents)
+    for r, (wake_min, bed_min) in (routines or {}).items():
+        ref.residents[r].enroll_wake, ref.residents[r].enroll_bed = wake_min, bed_min
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     out = ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, mon)
     end = int(data.ts[-1]) + 86_400_000 if len(data) else 0

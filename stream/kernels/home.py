@@ -595,8 +595,13 @@ def _start_silence(
             fixed, floor, ceil = params[P_SEAT_FIXED_S], params[P_SEAT_FLOOR_S], params[P_SEAT_CEIL_S]
         else:
             fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
-        if ctx != CTX_REST and _is_night(h, params):  # a night-time silence may well be sleep
+        # the home has shown that going to bed leaves a trace: an evening silence that starts elsewhere
+        # is judged by its own context, not as a night's sleep
+        evening = ctx != CTX_REST and ctx != CTX_BEDROOM and si[r, S_NBED] > 0 and _is_evening(h, params)
+        if ctx != CTX_REST and _is_night(h, params) and not evening:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
+        if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences
+            floor = min(max(floor, params[P_EVENING_FLOOR_S]), ceil)
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -613,9 +618,9 @@ def _start_silence(
                 deadline = cap
                 limit = params[P_ARRIVAL_LIMIT_S]
                 si[r, S_LEARNED] = B_FIXED | W_ARRIVED
-        if ctx != CTX_REST and ctx != CTX_BEDROOM and si[r, S_NBED] > 0 and _is_evening(h, params):
-            # the home has shown that going to bed leaves a trace: an evening silence that starts
-            # elsewhere and never reaches the bedroom is due by the usual bed time (≥ evening floor)
+        if evening and si[r, S_LEARNED] != B_LEARNED:
+            # before this home's evenings are learned: an evening silence that never reaches the
+            # bedroom is due by the usual bed time (≥ evening floor, ≤ evening ceiling)
             line, basis = bed_line_min(si, wake, r, params)
             m0 = (local_minute(t, off) - 720) % 1440
             if m0 < line:
