@@ -220,7 +220,7 @@ class ReferenceHome:
     def _evening(self, h: int) -> bool:
         return h >= self.c.evening_start_h or h < self.c.night_end_h
 
-    def _start(self, p: _Resident, t: int, ctx: int) -> None:
+    def _start(self, p: _Resident, t: int, ctx: int, bath: bool) -> None:
         c = self.c
         h = self._hour(t, p.offset)
         p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, k.B_FIXED, False, k.K_INACTIVITY
@@ -256,11 +256,12 @@ class ReferenceHome:
                 fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and p.n_bed > 0 and self._evening(h)
+            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and not bath and p.n_bed > 0 and self._evening(h)
             if ctx != k.CTX_REST and self._night(h) and not evening:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
             if evening:
-                floor = min(max(floor, c.evening_floor_s), ceil)
+                late = (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
+                floor = min(max(floor, c.late_floor_s if late else c.evening_floor_s), ceil)
             limit = fixed
             p.deadline = t + int(limit * 1000)
             if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
@@ -410,7 +411,7 @@ class ReferenceHome:
                     p.rest_since = t
             elif ctx != k.CTX_BATH:
                 p.rest_since = -1
-            self._start(p, t, ctx)
+            self._start(p, t, ctx, where == k.ROOM_BATH)
         return out
 
     def advance(self, now_ms: int, monitored: npt.NDArray[np.uint8]) -> list[Row]:

@@ -19,7 +19,10 @@ State is columnar, one row per resident slot:
   only opened the door); divided by the pool weight ``1 + 2w`` over rows
   ``h−1, h, h+1`` it is the faded number of days with the resident at home around ``h``
   (:func:`presence_days`). The other bins of the row stay 0.
-- ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
+- ``wake[r, k]`` (int32, ``2K`` columns, :func:`new_rings`): a ring of the last ``K`` wake-up times,
+  minutes after local midnight (columns ``[0, K)``), and of the last ``K`` bed times, minutes after
+  local *noon* (columns ``[K, 2K)``; a bed time is the start of the night's rest in the bedroom or
+  bed, bathroom trips included, recorded with the wake-up that ends it).
 
 Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``):
 
@@ -62,6 +65,34 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
 - bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` without activity
   (each activity while still "at night" restarts it; activity after that means up for the day;
   sitting down on a seat pad ends it).
+
+A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
+wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
+has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
+archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
+earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
+(:func:`early_wake_min`). The detection's ``basis`` column names what the deadline relied on
+(``B_FIXED`` population / fixed limits, ``B_LEARNED``, ``B_ENROLLED``, ``B_OBSERVED``) with flags
+``W_EVENING`` / ``W_ARRIVED`` when the rules below brought it forward.
+
+Evening: once the home has shown that going to bed leaves a trace (a bed time learned: ``S_NBED``
+> 0), a silence that starts outside the bedroom (active, seated, arrived) at local hours
+``[evening_start_h, 24) ∪ [0, night_end_h)`` is not taken for a night's sleep: it keeps its own
+context's limits (no night floor, a seat pad at night is seated, not resting) with floor at least
+``evening_floor_s``, and until those are learned it is due by the usual bed time
+(:func:`bed_line_min`: the ``bed_q`` quantile of recent bed times, or the archive's, or the
+population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``evening_ceil_s`` after it
+began (``late_floor_s`` when it began after that line).
+
+Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage; a passage that ends
+an away silence of at least ``away_min_s`` is coming in. The silence after it, and one starting
+within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
+``arrival_limit_s``.
+
+Pressure pads (``S_BED`` / ``S_SEAT``: ``PAD_FREE``, ``PAD_ON``, ``PAD_STALE``): only a change of state
+is activity; a pad repeating "occupied" is not (occupied for long is not activity). Activity in
+another room or at the entrance door at least ``PAD_SETTLE_MS`` after a pad was occupied makes it
+stale: no longer believed until it lets go (which is then no activity either).
 
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
@@ -546,8 +577,10 @@ def span_deadline(
 
 @njit(**JIT)
 def _start_silence(
-    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, params: np.ndarray
+    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, bath: bool, params: np.ndarray
 ) -> None:
+    """Start the silence of context ``ctx`` at ``t``; ``bath``: its last activity was in the bathroom
+    (the bathroom before bed is a trace of going to bed, so that is no "evening" silence)."""
     off = si[r, S_OFFSET]
     h = local_hour(t, off)
     si[r, S_LAST] = t
@@ -597,11 +630,14 @@ def _start_silence(
             fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
         # the home has shown that going to bed leaves a trace: an evening silence that starts elsewhere
         # is judged by its own context, not as a night's sleep
-        evening = ctx != CTX_REST and ctx != CTX_BEDROOM and si[r, S_NBED] > 0 and _is_evening(h, params)
+        evening = ctx != CTX_REST and ctx != CTX_BEDROOM and not bath and si[r, S_NBED] > 0 and _is_evening(h, params)
         if ctx != CTX_REST and _is_night(h, params) and not evening:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
-        if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences
-            floor = min(max(floor, params[P_EVENING_FLOOR_S]), ceil)
+        if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences, and
+            # up later than usual (back from an evening out, a sleepless night) longer still
+            line, _ = bed_line_min(si, wake, r, params)
+            late = (local_minute(t, off) - 720) % 1440 >= line
+            floor = min(max(floor, params[P_LATE_FLOOR_S] if late else params[P_EVENING_FLOOR_S]), ceil)
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -845,7 +881,7 @@ def home_process(
                 si[r, S_REST_SINCE] = t
         elif ctx != CTX_BATH:
             si[r, S_REST_SINCE] = -1
-        _start_silence(si, hist, wake, r, t, ctx, params)
+        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, params)
     return n
 
 
