@@ -269,3 +269,44 @@ def test_restores_a_snapshot_without_the_presence_row_as_full_presence() -> None
     fourth = HomeActivityDetector(config, utc_offset_min=0)
     fourth.restore(older)
     assert np.allclose(fourth.hist[0, k.PRESENCE_ROW, :, 0], config.learn_days)
+
+
+def test_first_night_uses_the_enrolled_wake_time_and_says_so() -> None:
+    """The archive's usual wake-up (07:00) decides the first night's "not up" (08:30, with the margin),
+    not the 11:00 population prior; the alert names its basis. Bad values are refused."""
+    bed = ev(Stream.BED, T0 + 22 * H, device="pad", dtype="bed", location="bedroom", occupied=True)
+    detector = HomeActivityDetector(utc_offset_min=0)
+    detector.set_routine("ann", wake_min=7 * 60, bed_min=22 * 60)
+    found = drive(StreamCore([detector]), [bed], T0 + DAY + 12 * H)
+    assert [d.kind for d in found] == [DetectionKind.NOT_UP]
+    assert ms_to_iso(found[0].detected_ms).endswith("08:30:00")
+    assert found[0].details["basis"] == "enrolled" and "enrolment" in found[0].details["reason"]
+    # set after the resident's slot exists, and kept across a snapshot and restore
+    again = HomeActivityDetector(utc_offset_min=0)
+    core = StreamCore([again])
+    drive(core, [motion(T0 + 20 * H)], T0 + 20 * H)
+    again.set_routine("ann", wake_min=6 * 60)
+    restored = HomeActivityDetector(utc_offset_min=0)
+    restored.set_routine("ann", wake_min=6 * 60)
+    fresh = StreamCore([restored])
+    fresh.restore(core.snapshot())
+    found = drive(fresh, [bed], T0 + DAY + 12 * H)
+    assert ms_to_iso(found[0].detected_ms).endswith("07:30:00") and found[0].details["basis"] == "enrolled"
+    for bad in (-1, 1440, 7.5, True):
+        with pytest.raises(ValueError):
+            detector.set_routine("ann", wake_min=bad)  # type: ignore[arg-type]
+
+
+def test_late_sleeper_first_night_is_not_up_after_a_long_night_not_at_eleven() -> None:
+    """Nothing known yet, in bed at 01:30 and up at 11:45: no alert (the old detector raised "not up"
+    at 11:00); the same resident still in bed at 13:30 is "not up" (the population prior of a 12 h
+    night), named as such."""
+    bed = ev(Stream.BED, T0 + 25 * H + 30 * 60_000, device="pad", dtype="bed", location="bedroom", occupied=True)
+    up = ev(Stream.BED, T0 + DAY + 11 * H + 45 * 60_000, device="pad", dtype="bed", location="bedroom", occupied=False)
+    found = drive(
+        StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed, up, motion(up.ts_ms + 60_000)], up.ts_ms + 2 * H
+    )
+    assert found == []
+    found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed], T0 + DAY + 16 * H)
+    assert [d.kind for d in found] == [DetectionKind.NOT_UP]
+    assert ms_to_iso(found[0].detected_ms).endswith("13:30:00") and found[0].details["basis"] == "population"
