@@ -42,7 +42,10 @@ def replay_homes(
     directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
     inject: Annotated[
         int,
-        typer.Option(help="per home, cut the log at N seeded daytime moments and time the inactivity alert (0: off)"),
+        typer.Option(
+            help="per home and family (day, first weeks, evening, after coming home), cut the log at N seeded "
+            "moments and time the inactivity alert (0: off)"
+        ),
     ] = 0,
     seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
 ) -> None:

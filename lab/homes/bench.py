@@ -18,7 +18,7 @@ import numpy.typing as npt
 from stream.home import HomeConfig
 from stream.kernels import home as k
 
-HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2, k.CTX_BEDROOM: 3}
+HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2, k.CTX_BEDROOM: 3, k.CTX_ARRIVED: 0}
 """Learned contexts and their histogram rows (as :func:`stream.kernels.home.hist_index`)."""
 
 Row = tuple[int, int, int, int, int, float, int]
@@ -31,6 +31,14 @@ class _Resident:
     hist: npt.NDArray[np.float32]
     wake: list[int] = field(default_factory=list)
     n_wake: int = 0
+    beds: list[int] = field(default_factory=list)  # bed times, minutes after local noon
+    n_bed: int = 0
+    rest_since: int = -1
+    door_last: int = -1
+    door_in: bool = False
+    arrived: int = -1
+    enroll_wake: int = -1
+    enroll_bed: int = -1
     first: int = -1
     last: int = -1
     ctx: int = k.CTX_ACTIVE
@@ -39,9 +47,13 @@ class _Resident:
     fired: int = 0
     thr: int = 0
     night: bool = False
-    learned: bool = False
-    bed: bool = False
-    seat: bool = False
+    learned: int = k.B_FIXED  # basis and reason flags of the deadline
+    bed: int = k.PAD_FREE
+    seat: int = k.PAD_FREE
+    bed_room: int = 0
+    seat_room: int = 0
+    bed_on: int = 0
+    seat_on: int = 0
     abs_deadline: int = k.NEVER
     abs_start: int = -1
     day: int = -1
@@ -177,10 +189,41 @@ class ReferenceHome:
         q = float(recent[max(math.ceil(c.wake_q * len(recent)), 1) - 1])
         return int(max(c.wake_floor_min, min(c.wake_ceil_min, q + c.wake_margin_min)))
 
-    def _start(self, p: _Resident, t: int, ctx: int) -> None:
+    def _early_wake(self, p: _Resident) -> tuple[int, int]:
+        """The "not up" minute before wake-ups are learned (as ``early_wake_min``)."""
+        c = self.c
+        m, basis = float(c.wake_default_min), k.B_FIXED
+        if p.enroll_wake >= 0:
+            m, basis = float(p.enroll_wake + c.wake_margin_min), k.B_ENROLLED
+        if p.wake:
+            seen = float(max(p.wake) + c.wake_margin_min + c.wake_unsure_min)
+            if seen > m:
+                m, basis = seen, k.B_OBSERVED
+        return int(max(c.wake_floor_min, min(c.wake_ceil_min, m))), basis
+
+    def _bed_line(self, p: _Resident) -> tuple[int, int]:
+        """Minutes after noon by which the resident is usually in the bedroom (as ``bed_line_min``)."""
+        c = self.c
+        if p.n_bed >= c.wake_min_samples and p.beds:
+            recent = sorted(p.beds)
+            q, basis = float(recent[max(math.ceil(c.bed_q * len(recent)), 1) - 1]), k.B_LEARNED
+        else:
+            q, basis = float((c.bed_default_min - 720) % 1440), k.B_FIXED
+            if p.enroll_bed >= 0:
+                q, basis = float((p.enroll_bed - 720) % 1440), k.B_ENROLLED
+            if p.beds:
+                seen = float(max(p.beds) + c.wake_unsure_min)
+                if seen > q:
+                    q, basis = seen, k.B_OBSERVED
+        return int(q + c.bed_margin_min), basis
+
+    def _evening(self, h: int) -> bool:
+        return h >= self.c.evening_start_h or h < self.c.night_end_h
+
+    def _start(self, p: _Resident, t: int, ctx: int, bath: bool) -> None:
         c = self.c
         h = self._hour(t, p.offset)
-        p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, False, False, k.K_INACTIVITY
+        p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, k.B_FIXED, False, k.K_INACTIVITY
         if ctx == k.CTX_AWAY:
             if c.away_limit_s <= 0:
                 p.deadline, p.thr = k.NEVER, 0
@@ -192,15 +235,20 @@ class ReferenceHome:
             p.deadline = t + int(limit * 1000)
         elif ctx == k.CTX_REST and self._night(h):
             p.kind, p.night = k.K_NOT_UP, True
-            wake_min = self._wake_deadline(p)
+            if p.n_wake >= c.wake_min_samples:
+                wake_min, p.learned = self._wake_deadline(p), k.B_LEARNED
+            else:
+                wake_min, p.learned = self._early_wake(p)
             local = t + p.offset * 60_000
             wake_local = local - local % 86_400_000 + wake_min * 60_000
             if wake_local <= local:
                 wake_local += 86_400_000
-            deadline = max(wake_local - p.offset * 60_000, t + int(c.rest_min_s * 1000))
+            deadline = wake_local - p.offset * 60_000
+            if p.learned == k.B_FIXED and p.rest_since >= 0:
+                deadline = max(deadline, p.rest_since + int(c.prior_sleep_s * 1000))
+            deadline = max(deadline, t + int(c.rest_min_s * 1000))
             p.deadline = min(deadline, t + int(c.rest_ceil_s * 1000))
             limit = (p.deadline - t) / 1000
-            p.learned = p.n_wake >= c.wake_min_samples
         else:
             if ctx == k.CTX_REST:
                 fixed, floor, ceil = c.rest_fixed_s, c.rest_floor_s, c.rest_ceil_s
@@ -208,14 +256,32 @@ class ReferenceHome:
                 fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-            if ctx != k.CTX_REST and self._night(h):
+            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and not bath and p.n_bed > 0 and self._evening(h)
+            if ctx != k.CTX_REST and self._night(h) and not evening:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
+            if evening:
+                late = (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
+                floor = min(max(floor, c.late_floor_s if late else c.evening_floor_s), ceil)
             limit = fixed
             p.deadline = t + int(limit * 1000)
             if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
                 due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
                 if due > 0:
-                    p.deadline, limit, p.learned = due, (due - t) / 1000, True
+                    p.deadline, limit, p.learned = due, (due - t) / 1000, k.B_LEARNED
+            if ctx == k.CTX_ARRIVED:
+                cap = t + int(c.arrival_limit_s * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED
+            if evening and p.learned != k.B_LEARNED:
+                line, basis = self._bed_line(p)
+                m0 = (self._minute(t, p.offset) - 720) % 1440
+                if m0 < line:
+                    wait = min(max(c.evening_floor_s, (line - m0) * 60.0), c.evening_ceil_s)
+                    cap = t + int(wait * 1000)
+                else:
+                    cap = t + int(c.late_floor_s * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, (cap - t) / 1000, basis | k.W_EVENING
         p.thr = int(limit)
 
     def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:
@@ -223,7 +289,7 @@ class ReferenceHome:
         if p.fired == 0 and p.deadline <= t:
             if monitored[r]:
                 p.fired = 1
-                out.append((r, p.kind, p.last, p.deadline, int(p.learned), float(p.thr), p.ctx))
+                out.append((r, p.kind, p.last, p.deadline, p.learned, float(p.thr), p.ctx))
             else:
                 p.fired = 2
         if p.abs_deadline <= t:
@@ -254,6 +320,18 @@ class ReferenceHome:
                 if not on or (p.last >= 0 and p.ctx != k.CTX_AWAY):
                     continue
                 ev = k.EV_ACTIVITY
+            if ev in (k.EV_BED, k.EV_SEAT):  # a repeat, or a stale pad letting go: not activity
+                state = p.bed if ev == k.EV_BED else p.seat
+                if (on == 1 and state != k.PAD_FREE) or (on == 0 and state != k.PAD_ON):
+                    if on == 0:
+                        if ev == k.EV_BED:
+                            p.bed = k.PAD_FREE
+                        else:
+                            p.seat = k.PAD_FREE
+                    elif ev == k.EV_SEAT and p.abs_deadline != k.NEVER and t >= p.last:
+                        self._due(r, t, monitored, out)
+                        p.abs_deadline = k.NEVER
+                    continue
             if p.first < 0:
                 p.first = t
             if t < p.last:
@@ -262,13 +340,19 @@ class ReferenceHome:
             self._fade(p, t)
             if ev == k.EV_BED:
                 if on:
-                    p.bed, p.abs_deadline = True, k.NEVER
-                elif p.bed:
-                    p.bed = False
+                    p.bed, p.bed_room, p.bed_on, p.abs_deadline = k.PAD_ON, where, t, k.NEVER
+                else:
+                    p.bed = k.PAD_FREE
                     if self._up_at_night(p, t):
                         p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
             elif ev == k.EV_SEAT:
-                p.seat = on == 1
+                p.seat, p.seat_room, p.seat_on = (k.PAD_ON if on == 1 else k.PAD_FREE), where, t
+            else:  # seen elsewhere: an occupied pad in another room is stale
+                settled = k.PAD_SETTLE_MS
+                if p.bed == k.PAD_ON and (ev == k.EV_DOOR or where != p.bed_room) and t - p.bed_on >= settled:
+                    p.bed = k.PAD_STALE
+                if p.seat == k.PAD_ON and (ev == k.EV_DOOR or where != p.seat_room) and t - p.seat_on >= settled:
+                    p.seat = k.PAD_STALE
             if ev != k.EV_BED and p.abs_deadline != k.NEVER:
                 if ev == k.EV_SEAT and on == 1:
                     p.abs_deadline = k.NEVER
@@ -289,13 +373,27 @@ class ReferenceHome:
                             p.wake.pop(0)
                         p.wake.append(m)
                         p.n_wake += 1
+                        if p.rest_since >= 0:
+                            bed_m = (self._minute(p.rest_since, p.offset) - 720) % 1440
+                            if 360 <= bed_m < 960:
+                                if len(p.beds) >= c.wake_buffer:
+                                    p.beds.pop(0)
+                                p.beds.append(bed_m)
+                                p.n_bed += 1
+            if ev == k.EV_DOOR:  # a passage in (after a while away) or out
+                if p.door_last < 0 or t - p.door_last > c.door_pair_s * 1000:
+                    p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
+                    if p.door_in:
+                        p.arrived = t
+                p.door_last = t
             asleep = p.ctx == k.CTX_REST and p.night
-            if p.bed:
+            night = self._night(self._hour(t, p.offset))
+            if p.bed == k.PAD_ON:
                 ctx = k.CTX_REST
-            elif p.seat:
-                ctx = k.CTX_REST if self._night(self._hour(t, p.offset)) else k.CTX_SEATED
+            elif p.seat == k.PAD_ON:
+                ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
             elif ev == k.EV_DOOR:
-                ctx = k.CTX_AWAY
+                ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
             elif where == k.ROOM_BED and self._night(self._hour(t, p.offset)):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1:
@@ -306,7 +404,14 @@ class ReferenceHome:
                 ctx = k.CTX_BEDROOM
             else:
                 ctx = k.CTX_ACTIVE
-            self._start(p, t, ctx)
+            if ctx == k.CTX_ACTIVE and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
+                ctx = k.CTX_ARRIVED
+            if ctx == k.CTX_REST and night:
+                if p.rest_since < 0:
+                    p.rest_since = t
+            elif ctx != k.CTX_BATH:
+                p.rest_since = -1
+            self._start(p, t, ctx, where == k.ROOM_BATH)
         return out
 
     def advance(self, now_ms: int, monitored: npt.NDArray[np.uint8]) -> list[Row]:
@@ -368,12 +473,19 @@ def synthetic_homes(
 
 
 def run_kernel(
-    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+    config: HomeConfig,
+    data: Synthetic,
+    n_residents: int,
+    monitored: npt.NDArray[np.uint8] | None = None,
+    routines: dict[int, tuple[int, int]] | None = None,
 ) -> list[Row]:
-    """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event."""
+    """The kernels over ``data`` in one batch, then ``home_advance`` one day after the last event;
+    ``routines``: slot → (usual wake-up, bed time) from the archive, minutes after local midnight."""
     si = k.new_state(n_residents, 0)
+    for r, (wake_min, bed_min) in (routines or {}).items():
+        si[r, k.S_ENROLL_WAKE], si[r, k.S_ENROLL_BED] = wake_min, bed_min
     hist = k.new_hist(n_residents, config.hist_bins)
-    wake = np.zeros((n_residents, config.wake_buffer), dtype=np.int32)
+    wake = k.new_rings(n_residents, config.wake_buffer)
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     params = config.params()
     out_i = np.zeros((2 * len(data) + 2 * n_residents, 5), dtype=np.int64)
@@ -390,9 +502,15 @@ def run_kernel(
 
 
 def run_reference(
-    config: HomeConfig, data: Synthetic, n_residents: int, monitored: npt.NDArray[np.uint8] | None = None
+    config: HomeConfig,
+    data: Synthetic,
+    n_residents: int,
+    monitored: npt.NDArray[np.uint8] | None = None,
+    routines: dict[int, tuple[int, int]] | None = None,
 ) -> list[Row]:
     ref = ReferenceHome(config, n_residents)
+    for r, (wake_min, bed_min) in (routines or {}).items():
+        ref.residents[r].enroll_wake, ref.residents[r].enroll_bed = wake_min, bed_min
     mon = np.ones(n_residents, dtype=np.uint8) if monitored is None else monitored
     out = ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, mon)
     end = int(data.ts[-1]) + 86_400_000 if len(data) else 0

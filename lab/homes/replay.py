@@ -102,6 +102,7 @@ class Trial:
     last_activity_ms: int
     alert_ms: int | None
     kind: str | None
+    family: str = "day"
 
     @property
     def delay_s(self) -> float | None:
@@ -109,9 +110,25 @@ class Trial:
 
 
 def activity_index(log: HomeLog) -> npt.NDArray[np.int64]:
-    """Indices of the log rows that are activity (everything but a PIR clearing: motion with state 0)."""
+    """Indices of the log rows that are activity: everything but a PIR clearing (motion with state 0)
+    and a pressure pad repeating the state it last reported."""
     clearing = np.array([kind == "motion" for kind in log.kind], dtype=bool) & (log.state == 0)
-    return np.flatnonzero(~clearing).astype(np.int64)
+    repeat = np.zeros(len(log.kind), dtype=bool)  # a pad repeating its state ("occupied" for long)
+    state: dict[str, int] = {}
+    for i, (kind, sensor) in enumerate(zip(log.kind, log.sensor, strict=True)):
+        if kind in ("bed", "seat"):
+            value = int(log.state[i])
+            repeat[i] = state.get(sensor) == value
+            state[sensor] = value
+    return np.flatnonzero(~(clearing | repeat)).astype(np.int64)
+
+
+def after_door(log: HomeLog, act: npt.NDArray[np.int64], j: int) -> bool:
+    """Whether the last activity but pressure pads up to ``act[j]`` is the entrance door: the resident is
+    likely out (a pad may let go long after they got up, even after they left)."""
+    while j >= 0 and log.kind[int(act[j])] in ("bed", "seat"):
+        j -= 1
+    return j >= 0 and log.kind[int(act[j])] == "door"
 
 
 def last_activity_ms(log: HomeLog, t: int) -> int:
@@ -127,10 +144,12 @@ def pick_cuts(
     rng: np.random.Generator,
     *,
     warmup_days: float = 7.0,
+    until_days: float | None = None,
     day_hours: tuple[int, int] = (8, 20),
     step_ms: int = STEP_MS,
 ) -> list[int]:
-    """``n`` step-aligned daytime moments after the warm-up when the resident is at home.
+    """``n`` step-aligned daytime moments after the warm-up (and before ``until_days`` into the log)
+    when the resident is at home.
 
     At home and up: the last activity before the cut (a PIR clearing is not activity) is not the
     entrance door (after the door and a silence the resident is most likely out) and happened the
@@ -139,6 +158,8 @@ def pick_cuts(
     """
     first, last = log.entry.first_ms, log.entry.last_ms
     lo = first + int(warmup_days * 86_400_000)
+    if until_days is not None:
+        last = min(last, first + int(until_days * 86_400_000))
     act = activity_index(log)
     if lo >= last or act.size == 0:
         return []
@@ -152,7 +173,7 @@ def pick_cuts(
         if not day_hours[0] <= hour < day_hours[1]:
             continue
         j = int(np.searchsorted(log.ts_ms[act], t, side="right")) - 1
-        if j < 0 or log.kind[int(act[j])] == "door":
+        if j < 0 or after_door(log, act, j):
             continue
         k = int(act[j])
         previous = int(log.ts_ms[k])
@@ -171,11 +192,14 @@ def inject(
     config: HomeConfig | None = None,
     step_ms: int = STEP_MS,
 ) -> list[Trial]:
-    """Cut ``log`` at ``n`` seeded daytime moments and time the inactivity alert after each cut."""
-    rng = np.random.default_rng(seed)
-    cuts = pick_cuts(log, n, rng, step_ms=step_ms)
-    if not cuts:
+    """Cut ``log`` at ``n`` seeded moments per evaluation family (:mod:`lab.homes.families`) and time
+    the inactivity alert after each cut."""
+    from lab.homes.families import all_cuts
+
+    tagged = all_cuts(log, n, seed, step_ms)
+    if not tagged:
         return []
+    cuts = sorted({cut for cut, _ in tagged})
     events = log.events()
     snapshots: list[tuple[int, bytes]] = []
 
@@ -193,7 +217,9 @@ def inject(
     )
     trials: list[Trial] = []
     horizon_ms = int(horizon_s * 1000)
-    for cut, blob in snapshots:
+    blobs = dict(snapshots)
+    for cut, family in tagged:
+        blob = blobs[cut]
         last_activity = last_activity_ms(log, cut)
         core = StreamCore(home_detectors(config))
         core.restore(blob)
@@ -205,7 +231,7 @@ def inject(
         while alert is None and clock < cut + horizon_ms:
             clock += step_ms
             for detection in core.advance(clock):
-                if detection.kind in INACTIVITY_KINDS and detection.ts_ms >= last_activity:
+                if detection.kind in INACTIVITY_KINDS:  # nothing after the cut: the silence of the cut
                     alert = detection
                     break
         trials.append(
@@ -215,9 +241,26 @@ def inject(
                 last_activity,
                 None if alert is None else alert.detected_ms,
                 None if alert is None else alert.kind.value,
+                family,
             )
         )
     return trials
+
+
+def summarise_families(trials: Iterable[Trial]) -> dict[str, dict[str, Any]]:
+    """:func:`summarise_trials` per evaluation family (in the order of :data:`FAMILIES`)."""
+    from lab.homes.families import FAMILIES
+
+    trials = list(trials)
+    return {f: summarise_trials(t for t in trials if t.family == f) for f in FAMILIES}
+
+
+def first_weeks_alerts(found: Iterable[int], first_ms: int, last_ms: int) -> tuple[int, float]:
+    """``(alerts, home-days)`` in a log's first weeks, from the alerts' detection times (epoch ms)."""
+    from lab.homes.families import FIRST_WEEKS_DAYS
+
+    end = min(last_ms, first_ms + int(FIRST_WEEKS_DAYS * 86_400_000))
+    return sum(1 for t in found if t < end), max(0.0, (end - first_ms) / 86_400_000)
 
 
 def summarise_trials(trials: Iterable[Trial]) -> dict[str, Any]:
@@ -246,6 +289,7 @@ def replay_homes(
     logs = load_homes(Path(directory))
     home_days = 0.0
     n_alerts = 0
+    early_alerts, early_days = 0, 0.0
     by_kind: dict[str, int] = {}
     trials: list[Trial] = []
     for number, log in enumerate(logs, 1):
@@ -257,6 +301,8 @@ def replay_homes(
             by_kind[detection.kind.value] = by_kind.get(detection.kind.value, 0) + 1
         n_alerts += len(found)
         home_days += log.days
+        early = first_weeks_alerts((d.detected_ms for d in found), log.entry.first_ms, log.entry.last_ms)
+        early_alerts, early_days = early_alerts + early[0], early_days + early[1]
         if inject_n > 0:
             home_trials = inject(log, inject_n, seed + number, config=config)
             trials.extend(home_trials)
@@ -268,8 +314,11 @@ def replay_homes(
         "alerts": n_alerts,
         "alerts_by_kind": by_kind,
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
+        "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days > 0 else None,
     }
     if inject_n > 0:
-        summary["injection"] = {"seed": seed, "per_home": inject_n, **summarise_trials(trials)}
+        day = [t for t in trials if t.family == "day"]
+        summary["injection"] = {"seed": seed, "per_home": inject_n, **summarise_trials(day)}
+        summary["families"] = summarise_families(trials)
     print(json.dumps(summary), file=out, flush=True)
     return summary

@@ -12,7 +12,11 @@ hours in the late morning and afternoon (reading, TV, a doze in the armchair). T
 occupied at those hours, so the detector sees little evidence of what a normal day at home looks
 like there. Days are built from blocks (bathroom, meals, chores, sitting, naps, outings) between
 anchors (breakfast, lunch, dinner, bed); each block emits the events its room's sensors would
-produce. Everything is normal living, so every inactivity alert on these logs is
+produce. About one resident in five is a late sleeper (up at 09:30–11:30, in bed after
+midnight: a fixed 11:00 "not up" deadline breaks for them before their routine is learned), and in
+about one home in five the pressure mats are sticky: they re-report "occupied" every 10–30 min while
+occupied and stay "occupied" for 0.5–4 h after the resident got up (bed and couch mats that do not
+release). Everything is normal living, so every inactivity alert on these logs is
 false; :func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
 
 ``python -m lab.homes.synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
@@ -36,6 +40,8 @@ HOUR = 3_600_000
 DAY = 86_400_000
 Row = tuple[int, str, str, str, int]  # ts_ms, sensor, kind, location, state
 COMMUTER_SHARE = 0.25
+LATE_SLEEPER_SHARE = 0.2
+STICKY_MAT_SHARE = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,12 @@ class Profile:
     back_h: float = 16.0  # usual time of coming back
     quiet_p: float = 0.0  # chance per day at home of a long quiet spell (reading, TV, a doze)
     weekend_out_p: float = 0.0  # commuter: chance of a weekend day out (family, friends, church, market)
+    sticky_mats: bool = False  # pads re-report "occupied" and release hours late
+
+
+def late_sleeper(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` as a late sleeper: up at 09:30–11:30, in bed at 23:30–01:30."""
+    return dataclasses.replace(p, wake_h=float(rng.uniform(9.5, 11.5)), bed_h=float(rng.uniform(23.5, 25.5)))
 
 
 def commuter(p: Profile, rng: np.random.Generator) -> Profile:
@@ -105,9 +117,37 @@ class _Day:
 
     def __init__(self, p: Profile, rng: np.random.Generator, rows: list[Row]) -> None:
         self.p, self.rng, self.rows = p, rng, rows
+        self.held: dict[tuple[str, str, str], list[tuple[float, float]]] = {}  # sticky pads: occupied spans
+        self.in_bed: float | None = None
 
     def emit(self, t: float, sensor: str, kind: str, location: str, state: int) -> None:
         self.rows.append((int(t), sensor, kind, location, state))
+
+    def pad(self, name: str, kind: str, room: str, t_on: float, t_off: float) -> None:
+        """A pressure pad occupied over ``[t_on, t_off)``; a sticky one re-reports "occupied" every 10–30
+        min and releases 0.5–4 h late."""
+        if not self.p.sticky_mats:
+            self.emit(t_on, name, kind, room, 1)
+            self.emit(t_off, name, kind, room, 0)
+            return
+        self.held.setdefault((name, kind, room), []).append((t_on, t_off + self.rng.uniform(0.5, 4.0) * HOUR))
+
+    def flush_pads(self) -> None:
+        """Emit the sticky pads' reports: overlapping occupied spans merged (a pad still "occupied" when
+        someone sits down again reports no change), "occupied" repeated every 10-30 min, then free."""
+        for (name, kind, room), spans in self.held.items():
+            merged: list[list[float]] = []
+            for start, end in sorted(spans):
+                if merged and start <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], end)
+                else:
+                    merged.append([start, end])
+            for start, end in merged:
+                t = start
+                while t < end:
+                    self.emit(t, name, kind, room, 1)
+                    t += self.rng.uniform(10, 30) * MIN
+                self.emit(end, name, kind, room, 0)
 
     def pir(self, room: str, t0: float, t1: float, gap_min: float) -> None:
         """PIR triggers at Poisson times (mean gap) in ``[t0, t1)``, each cleared 30–90 s later."""
@@ -162,10 +202,8 @@ class _Day:
         end = t + minutes * MIN
         self.move("living", t)
         if self.p.seat_pad:
-            self.emit(t + 20_000, "armchair", "seat", "living", 1)
+            self.pad("armchair", "seat", "living", t + 20_000, end - 20_000)
         self.pir("living", t + 60_000, end - 60_000, gap_min or self.p.still_gap_min)
-        if self.p.seat_pad:
-            self.emit(end - 20_000, "armchair", "seat", "living", 0)
         self.pir("living", end - 20_000, end, 0.3)
         return end
 
@@ -177,8 +215,7 @@ class _Day:
         self.move("bedroom", t)
         self.contact("bedroom_door", "contact", "bedroom", t)
         if self.p.bed_pad:
-            self.emit(t + 60_000, "bed", "bed", "bedroom", 1)
-            self.emit(end, "bed", "bed", "bedroom", 0)
+            self.pad("bed", "bed", "bedroom", t + 60_000, end)
         self.pir("bedroom", end, end + 60_000, 0.5)
         self.contact("bedroom_door", "contact", "bedroom", end + 60_000)
         return end + 60_000
@@ -224,8 +261,10 @@ class _Day:
 
     def day(self, day0: int, wake: float, bed: float, next_wake: float, away: bool = False) -> None:
         p, rng = self.p, self.rng
-        if p.bed_pad:
+        if p.bed_pad and not p.sticky_mats:
             self.emit(wake, "bed", "bed", "bedroom", 0)
+        elif p.bed_pad and self.in_bed is not None:  # a sticky pad lets go hours after the resident got up
+            self.pad("bed", "bed", "bedroom", self.in_bed, wake)
         self.pir("bedroom", wake, wake + 3 * MIN, 0.5)
         self.contact("bedroom_door", "contact", "bedroom", wake + 3 * MIN)
         t = self.bathroom(wake + 4 * MIN)
@@ -256,17 +295,18 @@ class _Day:
         self.move("bedroom", t)
         self.contact("bedroom_door", "contact", "bedroom", t + 60_000)
         t_bed = max(t + 2 * MIN, bed)
-        if p.bed_pad:
+        if p.bed_pad and not p.sticky_mats:
             self.emit(t_bed, "bed", "bed", "bedroom", 1)
+        self.in_bed = t_bed  # a sticky pad does not let go for a trip to the toilet either
         for _ in range(int(rng.poisson(p.night_trips))):  # night-time bathroom trips
             trip = rng.uniform(t_bed + HOUR, next_wake - HOUR)
             if trip <= t_bed + HOUR:
                 continue
-            if p.bed_pad:
+            if p.bed_pad and not p.sticky_mats:
                 self.emit(trip, "bed", "bed", "bedroom", 0)
             back = self.bathroom(trip + 60_000)
             self.pir("bedroom", back + 30_000, back + 60_000, 0.3)
-            if p.bed_pad:
+            if p.bed_pad and not p.sticky_mats:
                 self.emit(back + 90_000, "bed", "bed", "bedroom", 1)
 
 
@@ -278,6 +318,12 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
     extra = np.random.default_rng([seed, 1])
     if extra.random() < COMMUTER_SHARE:
         p = commuter(p, extra)
+    # late sleepers and sticky mats from streams of their own too (the other draws stay as they were)
+    habits = np.random.default_rng([seed, 2])
+    if habits.random() < LATE_SLEEPER_SHARE and not p.away_days:  # (a commuter is out by 10:30)
+        p = late_sleeper(p, habits)
+    if (p.bed_pad or p.seat_pad) and habits.random() < STICKY_MAT_SHARE:
+        p = dataclasses.replace(p, sticky_mats=True)
     rows: list[Row] = []
     builder = _Day(p, rng, rows)
     t0 = iso_to_ms(start)
@@ -291,6 +337,7 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
         else:
             away = weekday in p.away_days and extra.random() < p.away_p
         builder.day(day0, wakes[d], bed, wakes[d + 1], away)
+    builder.flush_pads()
     first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
     rows = sorted(r for r in rows if first <= r[0] <= last)
     entry = HomeEntry(f"{name}.csv", name, first, last)

@@ -19,7 +19,10 @@ State is columnar, one row per resident slot:
   only opened the door); divided by the pool weight ``1 + 2w`` over rows
   ``h−1, h, h+1`` it is the faded number of days with the resident at home around ``h``
   (:func:`presence_days`). The other bins of the row stay 0.
-- ``wake[r, k]`` (int32): a ring of the last ``K`` wake-up times, minutes after local midnight.
+- ``wake[r, k]`` (int32, ``2K`` columns, :func:`new_rings`): a ring of the last ``K`` wake-up times,
+  minutes after local midnight (columns ``[0, K)``), and of the last ``K`` bed times, minutes after
+  local *noon* (columns ``[K, 2K)``; a bed time is the start of the night's rest in the bedroom or
+  bed, bathroom trips included, recorded with the wake-up that ends it).
 
 Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``):
 
@@ -63,6 +66,34 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   (each activity while still "at night" restarts it; activity after that means up for the day;
   sitting down on a seat pad ends it).
 
+A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
+wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
+has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
+archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
+earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
+(:func:`early_wake_min`). The detection's ``basis`` column names what the deadline relied on
+(``B_FIXED`` population / fixed limits, ``B_LEARNED``, ``B_ENROLLED``, ``B_OBSERVED``) with flags
+``W_EVENING`` / ``W_ARRIVED`` when the rules below brought it forward.
+
+Evening: once the home has shown that going to bed leaves a trace (a bed time learned: ``S_NBED``
+> 0), a silence that starts outside the bedroom (active, seated, arrived) at local hours
+``[evening_start_h, 24) ∪ [0, night_end_h)`` is not taken for a night's sleep: it keeps its own
+context's limits (no night floor, a seat pad at night is seated, not resting) with floor at least
+``evening_floor_s``, and until those are learned it is due by the usual bed time
+(:func:`bed_line_min`: the ``bed_q`` quantile of recent bed times, or the archive's, or the
+population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``evening_ceil_s`` after it
+began (``late_floor_s`` when it began after that line).
+
+Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage; a passage that ends
+an away silence of at least ``away_min_s`` is coming in. The silence after it, and one starting
+within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
+``arrival_limit_s``.
+
+Pressure pads (``S_BED`` / ``S_SEAT``: ``PAD_FREE``, ``PAD_ON``, ``PAD_STALE``): only a change of state
+is activity; a pad repeating "occupied" is not (occupied for long is not activity). Activity in
+another room or at the entrance door at least ``PAD_SETTLE_MS`` after a pad was occupied makes it
+stale: no longer believed until it lets go (which is then no activity either).
+
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
@@ -96,7 +127,8 @@ CTX_AWAY = 2
 CTX_BATH = 3
 CTX_SEATED = 4
 CTX_BEDROOM = 5  # up and about, the last activity in the bedroom by day (dressing, a nap without a bed pad)
-CTX_NAMES = ("active", "resting", "away", "bathroom", "seated", "bedroom")
+CTX_ARRIVED = 6  # just came in through the entrance door (learned as active)
+CTX_NAMES = ("active", "resting", "away", "bathroom", "seated", "bedroom", "arrived")
 N_LEARNED = 4  # contexts with a learned histogram: active, resting, seated, bedroom (hist index below)
 PRESENCE_ROW = N_LEARNED  # hist[r, PRESENCE_ROW, h, 0]: faded hours at home (not away) in local hour h
 N_HIST_ROWS = N_LEARNED + 1
@@ -113,6 +145,20 @@ EV_PRESENCE = 5  # someone is there (a radar), moving or not: not activity, but 
 ROOM_OTHER = 0
 ROOM_BATH = 1
 ROOM_BED = 2
+
+# pad states (S_BED, S_SEAT)
+PAD_FREE = 0
+PAD_ON = 1
+PAD_STALE = 2  # reports "occupied", but the resident was seen elsewhere since: not believed until it lets go
+
+# basis of a deadline (low bits of the detection's ``basis`` column) and why it was brought forward
+B_FIXED = 0  # fixed limits / population priors
+B_LEARNED = 1  # this home's learned routine
+B_ENROLLED = 2  # the wake / bed time recorded at enrolment (the archive)
+B_OBSERVED = 3  # the few nights seen so far (not yet enough to learn from)
+B_MASK = 3
+W_EVENING = 4  # an evening silence that never reached the bedroom, due by the usual bed time
+W_ARRIVED = 8  # a silence right after coming in through the entrance door
 
 # detection codes
 K_INACTIVITY = 0
@@ -138,7 +184,19 @@ S_NIGHT = 13  # 1 if the current silence started at night
 S_LEARNED = 14  # 1 if its threshold came from the learned routine
 S_DAY = 15  # local day index (days since the epoch) the histograms were last faded to, −1 none
 S_EXPO = 16  # faded days of history, in micro-days (fixed point, so kernel and reference agree)
-N_STATE = 17
+S_BED_ROOM = 17  # room code of the bed pad (set when it is occupied)
+S_SEAT_ROOM = 18
+S_REST_SINCE = 19  # start of tonight's rest (bedroom or bed, bathroom trips included), −1 none
+S_NBED = 20  # bed-time samples so far
+S_DOOR_LAST = 21  # last entrance-door event, epoch ms, −1 none
+S_DOOR_IN = 22  # 1 if the last door passage was coming in
+S_ARRIVED = 23  # when the resident last came in, epoch ms, −1 none
+S_ENROLL_WAKE = 24  # usual wake-up from the archive, minutes after local midnight, −1 unknown
+S_ENROLL_BED = 25  # usual bed time from the archive, minutes after local midnight, −1 unknown
+S_BED_ON = 26  # when the bed pad was last occupied, epoch ms
+S_SEAT_ON = 27
+N_STATE = 28
+PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
 P_SAMPLE_MIN_S = 0
@@ -177,7 +235,20 @@ P_SEAT_FLOOR_S = 32
 P_SEAT_CEIL_S = 33
 P_NIGHT_FLOOR_S = 34
 P_MIN_PRESENCE = 35  # share of the days of history at home around an hour below which its limit stays ≥ margin · floor
-N_PARAMS = 36
+P_EVENING_START_H = 36
+P_EVENING_FLOOR_S = 37
+P_BED_DEFAULT_MIN = 38  # population prior of the bed time, minutes after local midnight
+P_BED_Q = 39
+P_BED_MARGIN_MIN = 40
+P_ARRIVAL_LIMIT_S = 41
+P_ARRIVAL_WINDOW_S = 42
+P_AWAY_MIN_S = 43
+P_DOOR_PAIR_S = 44
+P_PRIOR_SLEEP_S = 45
+P_WAKE_UNSURE_MIN = 46
+P_LATE_FLOOR_S = 47  # an evening silence that starts after the usual bed time: due this long after it began
+P_EVENING_CEIL_S = 48
+N_PARAMS = 49
 EXPO_SCALE = 1_000_000.0
 
 
@@ -187,9 +258,17 @@ def new_hist(capacity: int, hist_bins: int) -> np.ndarray:
     return np.zeros((capacity, N_HIST_ROWS, 24, hist_bins), dtype=np.float32)
 
 
+def new_rings(capacity: int, buffer: int) -> np.ndarray:
+    """Fresh wake-up and bed-time rings: columns ``[0, buffer)`` wake-ups (minutes after local
+    midnight), ``[buffer, 2·buffer)`` bed times (minutes after local noon)."""
+    return np.zeros((capacity, 2 * buffer), dtype=np.int32)
+
+
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
     """Fresh resident rows: no silence, no history, the given UTC offset (minutes)."""
     si = np.zeros((capacity, N_STATE), dtype=np.int64)
+    for col in (S_LAST, S_REST_SINCE, S_DOOR_LAST, S_ARRIVED, S_ENROLL_WAKE, S_ENROLL_BED):
+        si[:, col] = -1
     si[:, S_LAST] = -1
     si[:, S_DEADLINE] = NEVER
     si[:, S_FIRST] = -1
@@ -211,6 +290,8 @@ def hist_index(ctx: int) -> int:
         return 2
     if ctx == CTX_BEDROOM:
         return 3
+    if ctx == CTX_ARRIVED:
+        return 0
     return -1
 
 
@@ -314,16 +395,85 @@ def presence_days(hist: np.ndarray, r: int, h: int, params: np.ndarray) -> float
 
 
 @njit(**JIT)
+def _ring_quantile(wake: np.ndarray, r: int, lo: int, n: int, q: float) -> float:
+    """Quantile ``q`` (the ``⌈q·k⌉``-th smallest) of the ``k = min(n, K)`` values of the ring at ``lo``."""
+    k = min(n, wake.shape[1] // 2)
+    values = np.sort(wake[r, lo : lo + k].astype(np.float64))
+    return values[max(math.ceil(q * k), 1) - 1]
+
+
+@njit(**JIT)
+def _ring_max(wake: np.ndarray, r: int, lo: int, n: int) -> float:
+    k = min(n, wake.shape[1] // 2)
+    best = -1.0
+    for i in range(k):
+        best = max(best, float(wake[r, lo + i]))
+    return best
+
+
+@njit(**JIT)
 def wake_deadline_min(wake: np.ndarray, r: int, n_wake: int, params: np.ndarray) -> int:
-    """Local minute after which a resident still in bed is "not up": ``Q_wake + margin``, clamped."""
-    if n_wake < params[P_WAKE_MIN_SAMPLES]:
+    """Local minute after which a resident still in bed is "not up": ``Q_wake + margin``, clamped
+    (the learned routine; the default before ``wake_min_samples`` wake-ups, see :func:`early_wake_min`)."""
+    if n_wake < params[P_WAKE_MIN_SAMPLES] or n_wake <= 0:
         return int(params[P_WAKE_DEFAULT_MIN])
-    k = min(n_wake, wake.shape[1])
-    values = np.sort(wake[r, :k].astype(np.float64))
-    q = values[max(math.ceil(params[P_WAKE_Q] * k), 1) - 1] if k > 0 else params[P_WAKE_DEFAULT_MIN]
+    q = _ring_quantile(wake, r, 0, n_wake, params[P_WAKE_Q])
     m = q + params[P_WAKE_MARGIN_MIN]
     m = max(params[P_WAKE_FLOOR_MIN], min(params[P_WAKE_CEIL_MIN], m))
     return int(m)
+
+
+@njit(**JIT)
+def early_wake_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> tuple[int, int]:
+    """``(minute, basis)``: the "not up" minute before the wake-ups are learned, from what is known.
+
+    The population prior ``wake_default_min`` (``B_FIXED``); the archive's usual wake-up + margin
+    instead when recorded (``B_ENROLLED``: it may well be earlier); and never before the latest of
+    the few wake-ups seen so far + margin + ``wake_unsure_min`` (``B_OBSERVED`` when that decides).
+    Clamped to [``wake_floor_min``, ``wake_ceil_min``]."""
+    m = params[P_WAKE_DEFAULT_MIN]
+    basis = B_FIXED
+    if si[r, S_ENROLL_WAKE] >= 0:
+        m = si[r, S_ENROLL_WAKE] + params[P_WAKE_MARGIN_MIN]
+        basis = B_ENROLLED
+    if si[r, S_NWAKE] > 0:
+        seen = _ring_max(wake, r, 0, si[r, S_NWAKE]) + params[P_WAKE_MARGIN_MIN] + params[P_WAKE_UNSURE_MIN]
+        if seen > m:
+            m = seen
+            basis = B_OBSERVED
+    m = max(params[P_WAKE_FLOOR_MIN], min(params[P_WAKE_CEIL_MIN], m))
+    return int(m), basis
+
+
+@njit(**JIT)
+def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> tuple[int, int]:
+    """``(minutes after local noon, basis)`` by which the resident is usually in the bedroom: the
+    ``bed_q`` quantile of the recent bed times once ``wake_min_samples`` are known (``B_LEARNED``), else
+    the population prior ``bed_default_min`` or the archive's bed time (``B_ENROLLED``), never before
+    the latest bed time seen so far + ``wake_unsure_min`` (``B_OBSERVED``); plus ``bed_margin_min``."""
+    n = si[r, S_NBED]
+    lo = wake.shape[1] // 2
+    if n >= params[P_WAKE_MIN_SAMPLES] and n > 0:
+        q = _ring_quantile(wake, r, lo, n, params[P_BED_Q])
+        basis = B_LEARNED
+    else:
+        q = float((int(params[P_BED_DEFAULT_MIN]) - 720) % 1440)
+        basis = B_FIXED
+        if si[r, S_ENROLL_BED] >= 0:
+            q = float((si[r, S_ENROLL_BED] - 720) % 1440)
+            basis = B_ENROLLED
+        if n > 0:
+            seen = _ring_max(wake, r, lo, n) + params[P_WAKE_UNSURE_MIN]
+            if seen > q:
+                q = seen
+                basis = B_OBSERVED
+    return int(q + params[P_BED_MARGIN_MIN]), basis
+
+
+@njit(**JIT)
+def _is_evening(h: int, params: np.ndarray) -> bool:
+    """Local hour in [``evening_start_h``, 24) or [0, ``night_end_h``)."""
+    return h >= int(params[P_EVENING_START_H]) or h < int(params[P_NIGHT_END_H])
 
 
 @njit(**JIT)
@@ -431,8 +581,10 @@ def span_deadline(
 
 @njit(**JIT)
 def _start_silence(
-    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, params: np.ndarray
+    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, bath: bool, params: np.ndarray
 ) -> None:
+    """Start the silence of context ``ctx`` at ``t``; ``bath``: its last activity was in the bathroom
+    (the bathroom before bed is a trace of going to bed, so that is no "evening" silence)."""
     off = si[r, S_OFFSET]
     h = local_hour(t, off)
     si[r, S_LAST] = t
@@ -457,17 +609,22 @@ def _start_silence(
     elif ctx == CTX_REST and _is_night(h, params):
         kind = K_NOT_UP
         si[r, S_NIGHT] = 1
-        wake_min = wake_deadline_min(wake, r, si[r, S_NWAKE], params)
+        if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
+            wake_min = wake_deadline_min(wake, r, si[r, S_NWAKE], params)
+            si[r, S_LEARNED] = B_LEARNED
+        else:
+            wake_min, basis = early_wake_min(si, wake, r, params)
+            si[r, S_LEARNED] = basis
         local_t = t + off * MIN_MS
         wake_local = (local_t // DAY_MS) * DAY_MS + wake_min * MIN_MS
         if wake_local <= local_t:
             wake_local += DAY_MS
         deadline = wake_local - off * MIN_MS
+        if si[r, S_LEARNED] == B_FIXED and si[r, S_REST_SINCE] >= 0:  # nothing known: a long night first
+            deadline = max(deadline, si[r, S_REST_SINCE] + int(params[P_PRIOR_SLEEP_S] * 1000.0))
         deadline = max(deadline, t + int(params[P_REST_MIN_S] * 1000.0))
         deadline = min(deadline, t + int(params[P_REST_CEIL_S] * 1000.0))
         limit = (deadline - t) / 1000.0
-        if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
-            si[r, S_LEARNED] = 1
     else:
         if ctx == CTX_REST:
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_REST_FLOOR_S], params[P_REST_CEIL_S]
@@ -475,8 +632,16 @@ def _start_silence(
             fixed, floor, ceil = params[P_SEAT_FIXED_S], params[P_SEAT_FLOOR_S], params[P_SEAT_CEIL_S]
         else:
             fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
-        if ctx != CTX_REST and _is_night(h, params):  # a night-time silence may well be sleep
+        # the home has shown that going to bed leaves a trace: an evening silence that starts elsewhere
+        # is judged by its own context, not as a night's sleep
+        evening = ctx != CTX_REST and ctx != CTX_BEDROOM and not bath and si[r, S_NBED] > 0 and _is_evening(h, params)
+        if ctx != CTX_REST and _is_night(h, params) and not evening:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
+        if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences, and
+            # up later than usual (back from an evening out, a sleepless night) longer still
+            line, _ = bed_line_min(si, wake, r, params)
+            late = (local_minute(t, off) - 720) % 1440 >= line
+            floor = min(max(floor, params[P_LATE_FLOOR_S] if late else params[P_EVENING_FLOOR_S]), ceil)
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -486,7 +651,27 @@ def _start_silence(
             if due > 0:
                 deadline = due
                 limit = (due - t) / 1000.0
-                si[r, S_LEARNED] = 1
+                si[r, S_LEARNED] = B_LEARNED
+        if ctx == CTX_ARRIVED:  # right after coming in: a silence in the hall is not sitting down
+            cap = t + int(params[P_ARRIVAL_LIMIT_S] * 1000.0)
+            if cap < deadline:
+                deadline = cap
+                limit = params[P_ARRIVAL_LIMIT_S]
+                si[r, S_LEARNED] = B_FIXED | W_ARRIVED
+        if evening and si[r, S_LEARNED] != B_LEARNED:
+            # before this home's evenings are learned: an evening silence that never reaches the
+            # bedroom is due by the usual bed time (≥ evening floor, ≤ evening ceiling)
+            line, basis = bed_line_min(si, wake, r, params)
+            m0 = (local_minute(t, off) - 720) % 1440
+            if m0 < line:
+                wait = min(max(params[P_EVENING_FLOOR_S], (line - m0) * 60.0), params[P_EVENING_CEIL_S])
+                cap = t + int(wait * 1000.0)
+            else:  # up later than usual (back from an evening out, a sleepless night): a longer limit
+                cap = t + int(params[P_LATE_FLOOR_S] * 1000.0)
+            if cap < deadline:
+                deadline = cap
+                limit = (cap - t) / 1000.0
+                si[r, S_LEARNED] = basis | W_EVENING
     si[r, S_DEADLINE] = deadline
     si[r, S_THR] = int(limit)
     si[r, S_DKIND] = kind
@@ -599,6 +784,17 @@ def home_process(
             if value[i] == 0 or (si[r, S_LAST] >= 0 and si[r, S_CTX] != CTX_AWAY):
                 continue
             c = EV_ACTIVITY
+        if c in (EV_BED, EV_SEAT):
+            col = S_BED if c == EV_BED else S_SEAT
+            if (value[i] == 1 and si[r, col] != PAD_FREE) or (value[i] == 0 and si[r, col] != PAD_ON):
+                # occupied for long is not activity: a pad repeating "occupied", or a stale pad
+                # (the resident was seen elsewhere since) letting go, starts no silence
+                if value[i] == 0:
+                    si[r, col] = PAD_FREE
+                elif c == EV_SEAT and si[r, S_ABS_DEADLINE] != NEVER and t >= si[r, S_LAST]:
+                    n = _due(si, r, t, monitored, params, out_i, out_f, n)
+                    si[r, S_ABS_DEADLINE] = NEVER  # out of bed at night, but someone is on the seat
+                continue
         if si[r, S_FIRST] < 0:
             si[r, S_FIRST] = t
         if t < si[r, S_LAST]:
@@ -608,15 +804,26 @@ def home_process(
         off = si[r, S_OFFSET]
         if c == EV_BED:
             if value[i] == 1:
-                si[r, S_BED] = 1
+                si[r, S_BED] = PAD_ON
+                si[r, S_BED_ROOM] = room[i]
+                si[r, S_BED_ON] = t
                 si[r, S_ABS_DEADLINE] = NEVER
-            elif si[r, S_BED] == 1:
-                si[r, S_BED] = 0
+            else:
+                si[r, S_BED] = PAD_FREE
                 if _up_at_night(si, wake, r, t, params):
                     si[r, S_ABS_START] = t
                     si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
         elif c == EV_SEAT:
-            si[r, S_SEAT] = 1 if value[i] == 1 else 0
+            si[r, S_SEAT] = PAD_ON if value[i] == 1 else PAD_FREE
+            si[r, S_SEAT_ROOM] = room[i]
+            si[r, S_SEAT_ON] = t
+        else:  # seen in another room or at the entrance door: an occupied pad there is stale
+            elsewhere = c == EV_DOOR or room[i] != si[r, S_BED_ROOM]
+            if si[r, S_BED] == PAD_ON and elsewhere and t - si[r, S_BED_ON] >= PAD_SETTLE_MS:
+                si[r, S_BED] = PAD_STALE
+            elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
+            if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
+                si[r, S_SEAT] = PAD_STALE
         if c != EV_BED and si[r, S_ABS_DEADLINE] != NEVER:  # out of bed at night and moving about
             if c == EV_SEAT and value[i] == 1:  # sat down: a seated silence now
                 si[r, S_ABS_DEADLINE] = NEVER
@@ -637,15 +844,30 @@ def home_process(
             if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
-                    wake[r, si[r, S_NWAKE] % wake.shape[1]] = m
+                    ring = wake.shape[1] // 2
+                    wake[r, si[r, S_NWAKE] % ring] = m
                     si[r, S_NWAKE] += 1
+                    if si[r, S_REST_SINCE] >= 0:  # and when that night began (minutes after noon)
+                        bed_m = (local_minute(si[r, S_REST_SINCE], off) - 720) % 1440
+                        if 360 <= bed_m < 960:
+                            wake[r, ring + si[r, S_NBED] % ring] = bed_m
+                            si[r, S_NBED] += 1
+        if c == EV_DOOR:  # a passage (open and close) in, after a while away, or out
+            if si[r, S_DOOR_LAST] < 0 or t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0:
+                came_in = last >= 0 and si[r, S_CTX] == CTX_AWAY and t - last >= params[P_AWAY_MIN_S] * 1000.0
+                si[r, S_DOOR_IN] = 1 if came_in else 0
+                if came_in:
+                    si[r, S_ARRIVED] = t
+            si[r, S_DOOR_LAST] = t
         asleep = si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1
-        if si[r, S_BED] == 1:
+        night = _is_night(local_hour(t, off), params)
+        if si[r, S_BED] == PAD_ON:
             ctx = CTX_REST
-        elif si[r, S_SEAT] == 1:
-            ctx = CTX_REST if _is_night(local_hour(t, off), params) else CTX_SEATED
+        elif si[r, S_SEAT] == PAD_ON:
+            # at night resting, unless the home has shown that going to bed leaves a bedroom trace
+            ctx = CTX_REST if night and si[r, S_NBED] == 0 else CTX_SEATED
         elif c == EV_DOOR:
-            ctx = CTX_AWAY
+            ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
         elif room[i] == ROOM_BED and _is_night(local_hour(t, off), params):
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1:
@@ -656,7 +878,14 @@ def home_process(
             ctx = CTX_BEDROOM
         else:
             ctx = CTX_ACTIVE
-        _start_silence(si, hist, wake, r, t, ctx, params)
+        if ctx == CTX_ACTIVE and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0:
+            ctx = CTX_ARRIVED
+        if ctx == CTX_REST and night:
+            if si[r, S_REST_SINCE] < 0:
+                si[r, S_REST_SINCE] = t
+        elif ctx != CTX_BATH:
+            si[r, S_REST_SINCE] = -1
+        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, params)
     return n
 
 

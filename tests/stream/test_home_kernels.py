@@ -53,7 +53,7 @@ def _kernel_state(config: HomeConfig, n: int) -> tuple[np.ndarray, np.ndarray, n
     return (
         k.new_state(n, 0),
         k.new_hist(n, config.hist_bins),
-        np.zeros((n, config.wake_buffer), dtype=np.int32),
+        k.new_rings(n, config.wake_buffer),
         config.params(),
     )
 
@@ -446,3 +446,129 @@ def test_lying_still_under_a_radar_alerts_and_presence_ends_an_away_silence() ->
     rows = run_kernel(config, _events(away), 1)
     assert [(row[1], row[2]) for row in rows if row[1] == k.K_INACTIVITY][:1] == [(k.K_INACTIVITY, 11 * hour)]
     assert run_kernel(config, _events(away[:1]), 1) == []  # away: never
+
+
+def _synthetic_log(seed: int, days: int) -> Synthetic:
+    from lab.homes.synthetic import synthetic_home
+    from stream.home import HomeActivityDetector
+
+    log, _ = synthetic_home("x", days, seed)
+    a = HomeActivityDetector(HomeConfig(), utc_offset_min=0).arrays(log.events())
+    return Synthetic(np.zeros_like(a.res), a.ts, a.code, a.value, a.room, a.pir)
+
+
+def _first_seed(days: int, want: str) -> int:
+    from lab.homes.synthetic import synthetic_home
+
+    for seed in range(200):
+        p = synthetic_home("x", 2, seed)[1]
+        if (want == "sticky" and p.sticky_mats) or (want == "late" and p.wake_h > 9.4):
+            return seed
+        if want == "contacts" and not p.pir and not p.sticky_mats:
+            return seed
+    raise AssertionError(want)
+
+
+@pytest.mark.parametrize("want", ["sticky", "late", "contacts"])
+@pytest.mark.parametrize("config", [HomeConfig(), FAST], ids=["default", "fast"])
+def test_first_weeks_evenings_arrivals_and_sticky_pads_match_the_reference(want: str, config: HomeConfig) -> None:
+    """Homes with sticky pressure pads, a late sleeper and a contacts-only home (door passages, bed
+    times, arrivals, stale pads), with and without an archive routine: kernel and twin agree."""
+    data = _synthetic_log(_first_seed(21, want), 21)
+    for routines in (None, {0: (7 * 60, 22 * 60)}):
+        got = run_kernel(config, data, 1, routines=routines)
+        assert got == run_reference(config, data, 1, routines=routines)
+    si, hist, wake, params = _kernel_state(config, 1)
+    out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
+    out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+    mon = np.ones(1, dtype=np.uint8)
+    k.home_process(
+        si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, mon, params, out_i, out_f
+    )
+    ref = ReferenceHome(config, 1)
+    ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, mon)
+    p = ref.residents[0]
+    assert si[0, k.S_NBED] == p.n_bed > 0, "bed times are learned"
+    assert sorted(wake[0, 14 : 14 + min(p.n_bed, 14)].tolist()) == sorted(p.beds)
+    assert (si[0, k.S_BED], si[0, k.S_SEAT], si[0, k.S_ARRIVED]) == (p.bed, p.seat, p.arrived)
+
+
+def _rows(rows: list[tuple[int, int, int, int, int]]) -> Synthetic:
+    arr = np.array(rows, dtype=np.int64)
+    return Synthetic(np.zeros(len(rows), dtype=np.int64), *(np.ascontiguousarray(arr[:, i]) for i in range(5)))
+
+
+H = 3_600_000
+M = 60_000
+
+
+def _nights(days: int, bed_h: float = 22.0, wake_h: float = 7.0) -> list[tuple[int, int, int, int, int]]:
+    """Days of a resident with a bedroom PIR and no pads: kitchen every 20 min by day, the bedroom at
+    bed time, up at ``wake_h``."""
+    rows = []
+    for d in range(days):
+        day = d * DAY
+        rows += [(day + int(wake_h * H) + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(40)]
+        rows.append((day + int(bed_h * H), k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+    return rows
+
+
+def test_an_evening_silence_outside_the_bedroom_is_due_by_the_usual_bed_time() -> None:
+    """Ten ordinary nights (bedroom at 22:00), then the resident stops in the kitchen at 20:30: due by the
+    usual bed time (within ``evening_ceil_s``), not the next morning as a night's rest would be."""
+    for nights, flags in ((10, k.B_LEARNED), (3, k.B_FIXED | k.W_EVENING)):
+        # learned: judged by this home's evening silences, not as a night's sleep (≥ evening floor);
+        # in the first days: due by the usual bed time seen so far (+ margins), within the ceiling
+        rows = _nights(nights)
+        collapse = nights * DAY + int(20.5 * H)
+        rows += [(nights * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(41)]
+        data = _rows(rows)
+        got = run_kernel(HomeConfig(), data, 1)
+        assert got == run_reference(HomeConfig(), data, 1)
+        last = [row for row in got if row[2] >= collapse - 20 * M]
+        assert last and last[0][1] == k.K_INACTIVITY and last[0][4] == flags
+        assert HomeConfig().evening_floor_s * 1000 <= last[0][3] - last[0][2] <= HomeConfig().evening_ceil_s * 1000
+        # and on the ordinary nights, going to the bedroom at 22:00 raised nothing
+        assert all(row[2] >= collapse - 20 * M for row in got)
+
+
+def test_a_silence_right_after_coming_in_alerts_and_going_out_does_not() -> None:
+    """Out through the door (open, close) for 3 h, in again (open, close), then nothing: the silence
+    after the passage in is an arrival, due after ``arrival_limit_s``; the silence after the passage
+    out never alerts."""
+    rows = _nights(8) + [(8 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(8)]
+    out = 8 * DAY + 10 * H
+    rows += [(out, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (out + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    back = out + 3 * H
+    rows += [(back, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (back + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    data = _rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[1], row[2], row[6]) for row in got] == [(k.K_INACTIVITY, back + 10_000, k.CTX_ARRIVED)]
+    assert got[0][3] - got[0][2] <= HomeConfig().arrival_limit_s * 1000  # (this home's learned limit is shorter)
+    # before anything is learned, the arrival limit itself
+    first = [row for row in rows if row[0] >= 8 * DAY]
+    got = run_kernel(HomeConfig(), _rows(first), 1)
+    assert got == run_reference(HomeConfig(), _rows(first), 1)
+    assert [(row[2], row[3] - row[2], row[4]) for row in got] == [
+        (back + 10_000, HomeConfig().arrival_limit_s * 1000, k.B_FIXED | k.W_ARRIVED)
+    ]
+
+
+def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stale() -> None:
+    """A seat pad that re-reports "occupied" every 15 min does not restart the silence (the old kernel
+    restarted it on every report and never alerted); bathroom motion a while after the pad was occupied
+    makes it stale, so the next silence is judged as active, not seated."""
+    t0 = 10 * H
+    rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+    rows += [(t0 + i * 15 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0) for i in range(1, 40)]
+    data = _rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[1], row[2], row[6]) for row in got] == [(k.K_INACTIVITY, t0, k.CTX_SEATED)]
+    rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (t0 + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+    rows += [(t0 + 40 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1), (t0 + 50 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+    data = _rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]

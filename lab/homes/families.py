@@ -1,0 +1,113 @@
+"""Evaluation families of injected stops: where in a home's life and day a resident stops moving.
+
+Each family picks seeded, step-aligned cut moments in a log (the resident stops moving at the cut:
+everything after it is dropped); the alert is timed from the last activity before the cut. The
+future of the log is looked at only to *choose* a cut that fits the family (never by the detector):
+
+- ``day``: a daytime stop (08:00–20:00) after the first week, the resident at home and up
+  (:func:`lab.homes.replay.pick_cuts`);
+- ``first_weeks``: the same in the home's first 7 days, before its routine is learned;
+- ``evening``: a stop at 18:00–24:00 after the first week, the last activity that evening outside
+  the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
+  that must not pass for going to bed;
+- ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
+  ≥ 30 min with nothing but the door), after the first week.
+
+False alerts are counted per home-day over the whole log, and separately over the first 7 days.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lab.homes.logs import HomeLog
+from lab.homes.replay import STEP_MS, activity_index, after_door, pick_cuts
+
+FAMILIES = ("day", "first_weeks", "evening", "after_home")
+FIRST_WEEKS_DAYS = 7.0
+BEDROOM = frozenset({"bedroom", "bed"})
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+
+
+def _aligned(log: HomeLog, t: int, step_ms: int) -> int:
+    first = log.entry.first_ms
+    return first + ((t - first) // step_ms) * step_ms
+
+
+def evening_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = STEP_MS) -> list[int]:
+    """``n`` moments at 18:00–24:00 after the first week whose last activity (same evening, from 17:00)
+    is neither in the bedroom nor the entrance door."""
+    act = activity_index(log)
+    lo = log.entry.first_ms + int(FIRST_WEEKS_DAYS * DAY_MS)
+    if lo >= log.entry.last_ms or act.size == 0:
+        return []
+    cuts: set[int] = set()
+    for _ in range(200 * n):
+        if len(cuts) >= n:
+            break
+        t = _aligned(log, int(rng.integers(lo, log.entry.last_ms)), step_ms)
+        if not 18 <= (t // HOUR_MS) % 24 < 24:
+            continue
+        j = int(np.searchsorted(log.ts_ms[act], t, side="right")) - 1
+        if j < 0:
+            continue
+        i = int(act[j])
+        previous = int(log.ts_ms[i])
+        if previous // DAY_MS != t // DAY_MS or (previous // HOUR_MS) % 24 < 17:
+            continue
+        if after_door(log, act, j) or log.location[i].lower() in BEDROOM or log.kind[i] == "bed":
+            continue
+        cuts.add(t)
+    return sorted(cuts)
+
+
+def arrival_cuts(
+    log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = STEP_MS, away_min_s: float = 1800.0
+) -> list[int]:
+    """Up to ``n`` moments just after coming home: the first step boundary ≥ 1 min after an entrance-door
+    event that follows ≥ ``away_min_s`` of nothing but the door, within 3 minutes of it."""
+    act = activity_index(log)
+    lo = log.entry.first_ms + int(FIRST_WEEKS_DAYS * DAY_MS)
+    ts = log.ts_ms[act]
+    arrivals: list[int] = []
+    for j in range(1, act.size):
+        i = int(act[j])
+        if log.kind[i] != "door" or int(ts[j]) < lo:
+            continue
+        before = int(act[j - 1])
+        if log.kind[before] != "door" or int(ts[j] - ts[j - 1]) < away_min_s * 1000:
+            continue
+        # the last door event of this passage (open and close within 1 min)
+        k = j
+        while k + 1 < act.size and log.kind[int(act[k + 1])] == "door" and int(ts[k + 1] - ts[k]) <= 60_000:
+            k += 1
+        door = int(ts[k])
+        cut = _aligned(log, door + 60_000 + step_ms - 1, step_ms)
+        if cut - door <= 180_000 and cut < log.entry.last_ms:
+            arrivals.append(cut)
+    if len(arrivals) > n:
+        arrivals = sorted(rng.choice(arrivals, size=n, replace=False).tolist())
+    return sorted(set(int(a) for a in arrivals))
+
+
+def family_cuts(log: HomeLog, family: str, n: int, rng: np.random.Generator, step_ms: int = STEP_MS) -> list[int]:
+    """The cuts of one family (see the module docstring)."""
+    if family == "day":
+        return pick_cuts(log, n, rng, step_ms=step_ms)
+    if family == "first_weeks":
+        return pick_cuts(log, n, rng, warmup_days=0.0, until_days=FIRST_WEEKS_DAYS, step_ms=step_ms)
+    if family == "evening":
+        return evening_cuts(log, n, rng, step_ms)
+    if family == "after_home":
+        return arrival_cuts(log, n, rng, step_ms)
+    raise ValueError(f"unknown family {family!r}; one of {', '.join(FAMILIES)}")
+
+
+def all_cuts(log: HomeLog, n: int, seed: int, step_ms: int = STEP_MS) -> list[tuple[int, str]]:
+    """Every family's cuts (each family from its own seeded stream), sorted by time."""
+    out: list[tuple[int, str]] = []
+    for number, family in enumerate(FAMILIES):
+        rng = np.random.default_rng([seed, number]) if family != "day" else np.random.default_rng(seed)
+        out.extend((cut, family) for cut in family_cuts(log, family, n, rng, step_ms))
+    return sorted(out)
