@@ -1,4 +1,4 @@
-"""What the API needs of the running platform: the registry, users, alerting, history and health.
+"""What the API needs of the running platform: the registry, users, alerting, care, history and health.
 
 The composition root (``eldercare.runtime.Platform``) provides these; the API never imports it, so it
 can be served over any object that fits (tests, benchmarks, a process that serves only the API).
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from alerting import AlertBus, AlertService, EventHistory
+from care import CareService
 from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
@@ -29,6 +30,9 @@ class Services(Protocol):
 
     @property
     def bus(self) -> AlertBus: ...
+
+    @property
+    def care(self) -> CareService: ...
 
     @property
     def dead_letters(self) -> DeadLetterStore: ...

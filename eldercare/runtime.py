@@ -22,6 +22,8 @@ from psycopg_pool import AsyncConnectionPool
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.intake import SpooledIntake, home_announcers
 from alerting.spool import Spool
+from care import CareService
+from care.signals import platform_signals
 from devices.events import Event
 from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
@@ -82,6 +84,12 @@ class Platform:
             announcers=home_announcers(self.registry.resident_devices),
             config=self.config.alerting,
         )
+        self.care = CareService(
+            pool,
+            utc_offset_min=self.config.alerting.utc_offset_min,
+            raise_alert=self.alerts.raise_detections,
+            signals=platform_signals(self.alerts),
+        )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
@@ -113,6 +121,8 @@ class Platform:
         await migrate(self.pool, "registry")
         await migrate(self.pool, "alerting")
         await migrate(self.pool, "gateway")
+        await migrate(self.pool, "care")
+        await self.care.prepare()
         await self.history.ensure_schema()
         await self.registry.load()
         await self.alerts.restore()

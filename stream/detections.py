@@ -23,6 +23,8 @@ class DetectionKind(StrEnum):
     DEVICE_SILENT = "device_silent"
     LOW_BATTERY = "low_battery"
     UNMONITORED = "unmonitored"
+    CARE_CONCERN = "care_concern"
+    """Raised by a person, not a sensor: a care visit found something that cannot wait."""
 
 
 @dataclass(frozen=True, slots=True)
