@@ -39,11 +39,12 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.console_sessions = ConsoleSessions()
     app.state.console_recheck_s = config.console_recheck_s
     app.add_middleware(RejectNulBytes)
-    from api import family, reports, responders  # alerting's pages and reports
+    from api import care, family, reports, responders  # alerting's pages and reports; the care side
 
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)
+    app.include_router(care.router)
     for module in (auth, alerts, devices, console, overview, deadletters):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):

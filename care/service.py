@@ -12,6 +12,7 @@ them and owns the two seams to the rest of the platform, passed in by the compos
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -19,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from alerting.model import AlertEvent
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
 from care.memberships import Memberships
+from care.periods import local_date
 from care.visits import Visits
 from registry.area import Area
 from registry.audit import Actor
@@ -44,6 +46,10 @@ class CareService:
     @property
     def pool(self) -> AsyncConnectionPool:
         return self.ctx.pool
+
+    def today(self) -> date:
+        """Today in the site's local time."""
+        return local_date(self.ctx.clock(), self.ctx.utc_offset_min)
 
     async def prepare(self) -> None:
         """After the migrations: the default visit rules."""

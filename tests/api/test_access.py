@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import httpx
@@ -127,6 +128,7 @@ async def world(services: TestServices) -> AsyncIterator[World]:
                 client, harness.topic(device_id, "alarm"), {"ts": int(time.time() * 1000), "kind": "sos", "seq": 1}
             )
         alerts = await eventually(platform.alerts.open_alerts)
+        care = await _care_of(platform, victim["id"])
         async with httpx.AsyncClient(base_url=harness.http_url) as http:
             tokens: dict[str, str | None] = {
                 "other_district": await _token(http, "d2-admin"),
@@ -148,9 +150,10 @@ async def world(services: TestServices) -> AsyncIterator[World]:
             "org_node": "A1",
             "token": "an-unknown-capability-token",
             "lang": "en",
+            **care,
         }
         markers = [victim["id"], VICTIM_NAME, VICTIM_PHONE, home["id"], device_id, "victim street 1", str(alerts[0].id),
-                   "victim-admin", "victim-family"]  # fmt: skip
+                   "victim-admin", "victim-family", "VICTIM-FINDING"]  # fmt: skip
         yield World(harness, ids, tokens, markers)
 
 
@@ -168,7 +171,25 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/users/{username}"): {"display_name": "hijacked"},
     ("POST", "/api/v1/imports/{kind}"): "external_id,name,org_node\nintruder-1,Intruder,A1\n",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"note": "not mine"},
+    ("POST", "/api/v1/care/residents/{resident_id}/categories"): {"category": "dibao", "valid_from": "2026-01-01"},
+    ("POST", "/api/v1/care/residents/{resident_id}/categories/{membership_id}/end"): {"valid_to": "2026-12-31"},
+    ("PUT", "/api/v1/care/residents/{resident_id}/visitor"): {"visitor": "intruder"},
+    ("POST", "/api/v1/care/residents/{resident_id}/visits"): {"at": "2026-01-05T10:00:00+08:00", "mode": "phone"},
+    ("PUT", "/api/v1/care/visit-rules"): {"org_node": "A1", "category": "dibao", "interval_days": 1},
 }
+
+
+async def _care_of(platform: Any, resident_id: str) -> dict[str, str]:
+    """The victim's care records (a category, a visit with findings), whose ids fill the care routes."""
+    care = platform.care
+    membership = await care.memberships.add(
+        resident_id, {"category": "living_alone", "valid_from": date(2026, 1, 1)}, Area(), ROOT
+    )
+    visit = await care.visits.record(
+        resident_id, {"at": care.ctx.clock(), "mode": "in_person", "findings": {"health": "VICTIM-FINDING"}},
+        Area(), ROOT,
+    )  # fmt: skip
+    return {"membership_id": str(membership["id"]), "visit_id": str(visit["id"])}
 
 
 def _body(method: str, path: str, ids: dict[str, str]) -> tuple[Any, dict[str, str]]:
@@ -264,6 +285,10 @@ async def test_the_victims_own_people_do_see_it(world: World) -> None:
         assert key.json()["key_safe_code"] == "4711"
         audit = (await http.get("/api/v1/audit", params={"object_id": world.ids["resident_id"]})).json()
         assert {"read", "create"} <= {entry["action"] for entry in audit["items"]}
+        visits = (await http.get(_fill("/api/v1/care/residents/{resident_id}/visits", world.ids))).json()
+        assert [visit["findings"]["health"] for visit in visits] == ["VICTIM-FINDING"]
+        rate = (await http.get("/api/v1/care/visit-rate", params={"month": "2026-01"})).json()
+        assert rate["org_path"].endswith("/A1/") and rate["due"] == 1
     headers = {"Authorization": f"Bearer {world.tokens['victim_family']}"}
     async with httpx.AsyncClient(base_url=world.harness.http_url, headers=headers) as http:
         listed = (await http.get("/api/v1/residents")).json()

@@ -1,0 +1,92 @@
+"""Care records as the API takes and gives them: Create / Public models, validated strictly."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from care.categories import BY_CODE
+from registry.models import Code, Long, Short, Username, _printable
+
+
+def _known_category(code: str) -> str:
+    if code not in BY_CODE:
+        raise ValueError(f"unknown category {code!r}; known: {', '.join(BY_CODE)}")
+    return code
+
+
+CategoryCode = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_category)]
+Mode = Literal["in_person", "phone", "video"]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable)]
+Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2200, 12, 31))]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MembershipCreate(Strict):
+    category: CategoryCode
+    source: Long = ""
+    valid_from: Day
+    valid_to: Day | None = None
+    note: Long = ""
+
+
+class MembershipEnd(Strict):
+    valid_to: Day
+
+
+class Membership(BaseModel):
+    id: int
+    resident_id: str
+    category: str
+    source: str
+    valid_from: date
+    valid_to: date | None
+    note: str
+    created_by: str
+    created_at: datetime
+    resident_name: str | None = None
+
+
+class VisitRuleSet(Strict):
+    org_node: Code | None = Field(None, description="the area the rule applies to; default: your area")
+    category: CategoryCode
+    interval_days: int = Field(ge=1, le=366)
+    modes: list[Mode] = Field(["in_person", "phone", "video"], min_length=1, max_length=3)
+
+
+class VisitorAssign(Strict):
+    visitor: Username
+
+
+class Findings(Strict):
+    health: Note = ""
+    home_safety: Note = ""
+    needs: Note = ""
+
+
+class VisitCreate(Strict):
+    at: AwareDatetime
+    mode: Mode
+    visitor: Short = Field("", description="who visited; default: you")
+    findings: Findings = Field(default_factory=Findings)
+    concern: bool = False
+    raise_alert: bool = Field(False, description="raise a care_concern alert for the console now")
+
+
+class Visit(BaseModel):
+    id: int
+    resident_id: str
+    at: datetime
+    mode: str
+    visitor: str
+    org_path: str
+    findings: dict[str, Any]
+    concern: bool
+    alert_id: Any | None
+    recorded_by: str
+    recorded_at: datetime
