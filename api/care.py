@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api import care_categories, care_visits
+from api import care_assessments, care_categories, care_visits
 
 router = APIRouter()
-for module in (care_categories, care_visits):
+for module in (care_categories, care_visits, care_assessments):
     router.include_router(module.router)

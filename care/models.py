@@ -90,3 +90,34 @@ class Visit(BaseModel):
     alert_id: Any | None
     recorded_by: str
     recorded_at: datetime
+
+
+ItemCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
+
+
+class AssessmentCreate(Strict):
+    instrument: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_.-]{1,40}$")] = "gbt42195-2022"
+    assessor: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
+    ]
+    assessed_on: Day
+    valid_until: Day | None = None
+    answers: dict[ItemCode, int] = Field(max_length=200, description="item code → score (see the instrument)")
+    modifiers: dict[ItemCode, bool] = Field(
+        default_factory=dict, max_length=20, description="coma, dementia, mental_disorder, care_risk_events"
+    )
+
+
+class Assessment(BaseModel):
+    id: int
+    resident_id: str
+    instrument: str
+    assessed_on: date
+    valid_until: date
+    assessor: str
+    answers: dict[str, Any]
+    domain_scores: dict[str, int]
+    total: int
+    level: str
+    recorded_by: str
+    recorded_at: datetime

@@ -18,7 +18,9 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import AlertEvent
+from care.assessments import Assessments
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
+from care.instruments import Instrument
 from care.memberships import Memberships
 from care.periods import local_date
 from care.visits import Visits
@@ -37,11 +39,13 @@ class CareService:
         utc_offset_min: int = 480,
         raise_alert: RaiseAlert | None = None,
         signals: Signals = no_signals,
+        instruments: Mapping[str, Instrument] | None = None,
     ) -> None:
         self.ctx = CareContext(pool, clock, utc_offset_min)
         self.raise_alert = raise_alert
         self.memberships = Memberships(self.ctx)
         self.visits = Visits(self.ctx, signals)
+        self.assessments = Assessments(self.ctx, instruments)
 
     @property
     def pool(self) -> AsyncConnectionPool:

@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from api import create_app
 from api.security import TokenIssuer
+from care.instruments import GBT_42195_2022
 from registry.area import Area
 from registry.crypto import FieldCipher
 from registry.users import User
@@ -153,7 +154,7 @@ async def world(services: TestServices) -> AsyncIterator[World]:
             **care,
         }
         markers = [victim["id"], VICTIM_NAME, VICTIM_PHONE, home["id"], device_id, "victim street 1", str(alerts[0].id),
-                   "victim-admin", "victim-family", "VICTIM-FINDING"]  # fmt: skip
+                   "victim-admin", "victim-family", "VICTIM-FINDING", "VICTIM-ASSESSOR"]  # fmt: skip
         yield World(harness, ids, tokens, markers)
 
 
@@ -176,6 +177,11 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/care/residents/{resident_id}/visitor"): {"visitor": "intruder"},
     ("POST", "/api/v1/care/residents/{resident_id}/visits"): {"at": "2026-01-05T10:00:00+08:00", "mode": "phone"},
     ("PUT", "/api/v1/care/visit-rules"): {"org_node": "A1", "category": "dibao", "interval_days": 1},
+    ("POST", "/api/v1/care/residents/{resident_id}/assessments"): {
+        "assessor": "intruder",
+        "assessed_on": "2026-01-05",
+        "answers": {i.code: 0 for i in GBT_42195_2022.items},
+    },
 }
 
 
@@ -189,7 +195,13 @@ async def _care_of(platform: Any, resident_id: str) -> dict[str, str]:
         resident_id, {"at": care.ctx.clock(), "mode": "in_person", "findings": {"health": "VICTIM-FINDING"}},
         Area(), ROOT,
     )  # fmt: skip
-    return {"membership_id": str(membership["id"]), "visit_id": str(visit["id"])}
+    answers = {item["code"]: item["max"] for item in care.assessments.instrument("gbt42195-2022").describe()["items"]}
+    assessment = await care.assessments.record(
+        resident_id, {"instrument": "gbt42195-2022", "assessor": "VICTIM-ASSESSOR", "assessed_on": date(2026, 1, 5),
+                      "answers": answers}, Area(), ROOT,
+    )  # fmt: skip
+    return {"membership_id": str(membership["id"]), "visit_id": str(visit["id"]),
+            "assessment_id": str(assessment["id"]), "instrument": "gbt42195-2022"}  # fmt: skip
 
 
 def _body(method: str, path: str, ids: dict[str, str]) -> tuple[Any, dict[str, str]]:
@@ -244,7 +256,7 @@ async def test_outsiders_get_no_data(world: World, method: str, path: str, calle
     # Anything else must be an answer about the caller's own area: a list or report without the victim.
     assert caller != "anonymous", f"anonymous {method} {url} → {response.status_code}"
     assert response.status_code < 300, f"{caller} {method} {url} → {response.status_code}: {response.text[:300]}"
-    targets = set(re.findall(r"\{([^}:]+)", path)) - {"kind", "lang", "name"}
+    targets = set(re.findall(r"\{([^}:]+)", path)) - {"kind", "lang", "name", "instrument"}
     assert not targets, f"{caller} {method} {url} reached the victim's object: {response.status_code}"
 
 
