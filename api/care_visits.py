@@ -10,17 +10,22 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from api.alerts import area_path
 from api.deps import PathId, PlatformDep, registry_errors
 from api.scope import FieldScope, ManagerScope, StaffScope
+from api.services import Services
 from care.models import Visit, VisitCreate, VisitorAssign, VisitRuleSet
 from care.periods import Month
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: visits"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no such object in your area"}}
-MonthText = Annotated[str, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, local time")]
+MonthText = Annotated[
+    str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM, local time; default: this month")
+]
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 AreaCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,32}$", description="an org node; default: yours")]
 
 
-def parse_month(text: str) -> Month:
+def parse_month(platform: Services, text: str | None) -> Month:
+    if text is None:
+        return platform.care.this_month()
     try:
         return Month.parse(text)
     except ValueError as error:
@@ -88,9 +93,9 @@ async def get_visit(visit_id: RowId, platform: PlatformDep, scope: FieldScope) -
 
 @router.get("/visit-rate")
 async def visit_rate(
-    platform: PlatformDep, scope: StaffScope, month: MonthText, area: AreaCode = None
+    platform: PlatformDep, scope: StaffScope, month: MonthText = None, area: AreaCode = None
 ) -> dict[str, Any]:
     """The monthly visit rate (visited ÷ due) of an area and each of its child areas. A resident counts
     once, where they lived at the end of the month."""
     path = scope.org_path if area is None else await area_path(platform, scope, area)
-    return await platform.care.visits.monthly_rate(path, parse_month(month))
+    return await platform.care.visits.monthly_rate(path, parse_month(platform, month))

@@ -121,3 +121,43 @@ class Assessment(BaseModel):
     level: str
     recorded_by: str
     recorded_at: datetime
+
+
+DeviceTypeCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
+
+
+class BedCreate(Strict):
+    provider: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
+    ]
+    level: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] = Field(
+        description="care level of the contract (e.g. the assessment level: mild, moderate, severe, total)"
+    )
+    start_date: Day
+    end_date: Day | None = None
+    kit: list[DeviceTypeCode] = Field(default_factory=list, max_length=20, description="required device types")
+    visits_per_month: int = Field(0, ge=0, le=100)
+    services_per_month: int = Field(0, ge=0, le=200)
+
+
+class Bed(BaseModel):
+    id: str
+    resident_id: str
+    provider: str
+    level: str
+    start_date: date
+    end_date: date | None
+    kit: list[str]
+    visits_per_month: int
+    services_per_month: int
+    created_by: str
+    created_at: datetime
+
+
+class BedServiceCreate(Strict):
+    at: AwareDatetime
+    service: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
+    ]
+    provider: Short = ""
+    note: Long = ""

@@ -6,7 +6,9 @@ them and owns the two seams to the rest of the platform, passed in by the compos
 * ``raise_alert`` — alerting's public interface (``AlertService.raise_detections``), for a visit that
   finds something that cannot wait;
 * ``signals`` — the platform's own signals about residents (no activity today, a device offline),
-  which move a resident up the overdue list.
+  which move a resident up the overdue list;
+* ``offline_devices`` and ``alert_counts`` — for the home-care-bed compliance view
+  (:mod:`care.signals` builds all three from alerting's query interface).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerting.model import AlertEvent
 from care.assessments import Assessments
+from care.beds import AlertCounts, Beds, OfflineDevices, no_alerts, nothing_offline
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
 from care.instruments import Instrument
 from care.memberships import Memberships
-from care.periods import local_date
+from care.periods import Month, local_date
 from care.visits import Visits
 from registry.area import Area
 from registry.audit import Actor
@@ -40,12 +43,15 @@ class CareService:
         raise_alert: RaiseAlert | None = None,
         signals: Signals = no_signals,
         instruments: Mapping[str, Instrument] | None = None,
+        offline_devices: OfflineDevices = nothing_offline,
+        alert_counts: AlertCounts = no_alerts,
     ) -> None:
         self.ctx = CareContext(pool, clock, utc_offset_min)
         self.raise_alert = raise_alert
         self.memberships = Memberships(self.ctx)
         self.visits = Visits(self.ctx, signals)
         self.assessments = Assessments(self.ctx, instruments)
+        self.beds = Beds(self.ctx, offline_devices, alert_counts)
 
     @property
     def pool(self) -> AsyncConnectionPool:
@@ -54,6 +60,9 @@ class CareService:
     def today(self) -> date:
         """Today in the site's local time."""
         return local_date(self.ctx.clock(), self.ctx.utc_offset_min)
+
+    def this_month(self) -> Month:
+        return Month.of(self.ctx.clock(), self.ctx.utc_offset_min)
 
     async def prepare(self) -> None:
         """After the migrations: the default visit rules."""

@@ -8,7 +8,7 @@ its own :data:`care.context.Signals` to :class:`care.CareService`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from care.context import Signals
@@ -26,6 +26,9 @@ SIGNAL_OF_KIND: dict[str, str] = {
 class _Alert(Protocol):
     @property
     def resident_id(self) -> str: ...
+
+    @property
+    def device_id(self) -> str: ...
 
     @property
     def kind(self) -> str: ...
@@ -49,3 +52,17 @@ def platform_signals(alerts: OpenAlerts) -> Signals:
         return {resident: sorted(names) for resident, names in found.items()}
 
     return signals
+
+
+OFFLINE_KINDS = frozenset({DetectionKind.DEVICE_OFFLINE, DetectionKind.DEVICE_SILENT, DetectionKind.UNMONITORED})
+
+
+def platform_offline_devices(alerts: OpenAlerts) -> Callable[[Sequence[str]], Awaitable[set[str]]]:
+    """Devices with an open device-offline, device-silent or unmonitored alert."""
+
+    async def offline(device_ids: Sequence[str]) -> set[str]:
+        wanted = set(device_ids)
+        found = await alerts.open_alerts(limit=10_000)
+        return {a.device_id for a in found if a.kind in OFFLINE_KINDS and a.device_id in wanted}
+
+    return offline

@@ -23,7 +23,7 @@ from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.intake import SpooledIntake, home_announcers
 from alerting.spool import Spool
 from care import CareService
-from care.signals import platform_signals
+from care.signals import platform_offline_devices, platform_signals
 from devices.events import Event
 from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
@@ -89,6 +89,8 @@ class Platform:
             utc_offset_min=self.config.alerting.utc_offset_min,
             raise_alert=self.alerts.raise_detections,
             signals=platform_signals(self.alerts),
+            offline_devices=platform_offline_devices(self.alerts),
+            alert_counts=self.alerts.counts_by_resident,
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0

@@ -154,7 +154,7 @@ async def world(services: TestServices) -> AsyncIterator[World]:
             **care,
         }
         markers = [victim["id"], VICTIM_NAME, VICTIM_PHONE, home["id"], device_id, "victim street 1", str(alerts[0].id),
-                   "victim-admin", "victim-family", "VICTIM-FINDING", "VICTIM-ASSESSOR"]  # fmt: skip
+                   "victim-admin", "victim-family", "VICTIM-FINDING", "VICTIM-ASSESSOR", "VICTIM-PROVIDER"]  # fmt: skip
         yield World(harness, ids, tokens, markers)
 
 
@@ -177,6 +177,12 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/care/residents/{resident_id}/visitor"): {"visitor": "intruder"},
     ("POST", "/api/v1/care/residents/{resident_id}/visits"): {"at": "2026-01-05T10:00:00+08:00", "mode": "phone"},
     ("PUT", "/api/v1/care/visit-rules"): {"org_node": "A1", "category": "dibao", "interval_days": 1},
+    ("POST", "/api/v1/care/residents/{resident_id}/beds"): {
+        "provider": "x",
+        "level": "mild",
+        "start_date": "2026-01-01",
+    },
+    ("POST", "/api/v1/care/beds/{bed_id}/services"): {"at": "2026-01-05T10:00:00+08:00", "service": "bathing"},
     ("POST", "/api/v1/care/residents/{resident_id}/assessments"): {
         "assessor": "intruder",
         "assessed_on": "2026-01-05",
@@ -200,8 +206,12 @@ async def _care_of(platform: Any, resident_id: str) -> dict[str, str]:
         resident_id, {"instrument": "gbt42195-2022", "assessor": "VICTIM-ASSESSOR", "assessed_on": date(2026, 1, 5),
                       "answers": answers}, Area(), ROOT,
     )  # fmt: skip
+    bed = await care.beds.create(
+        resident_id, {"provider": "VICTIM-PROVIDER", "level": "mild", "start_date": date(2026, 1, 1),
+                      "kit": ["sos_button"], "services_per_month": 4}, Area(), ROOT,
+    )  # fmt: skip
     return {"membership_id": str(membership["id"]), "visit_id": str(visit["id"]),
-            "assessment_id": str(assessment["id"]), "instrument": "gbt42195-2022"}  # fmt: skip
+            "assessment_id": str(assessment["id"]), "instrument": "gbt42195-2022", "bed_id": bed["id"]}  # fmt: skip
 
 
 def _body(method: str, path: str, ids: dict[str, str]) -> tuple[Any, dict[str, str]]:
@@ -301,6 +311,9 @@ async def test_the_victims_own_people_do_see_it(world: World) -> None:
         assert [visit["findings"]["health"] for visit in visits] == ["VICTIM-FINDING"]
         rate = (await http.get("/api/v1/care/visit-rate", params={"month": "2026-01"})).json()
         assert rate["org_path"].endswith("/A1/") and rate["due"] == 1
+        beds = (await http.get("/api/v1/care/beds/compliance", params={"month": "2026-01"})).json()
+        assert [bed["provider"] for bed in beds] == ["VICTIM-PROVIDER"]
+        assert beds[0]["kit_status"][0]["devices"] == ["victim-btn-1"]
     headers = {"Authorization": f"Bearer {world.tokens['victim_family']}"}
     async with httpx.AsyncClient(base_url=world.harness.http_url, headers=headers) as http:
         listed = (await http.get("/api/v1/residents")).json()
