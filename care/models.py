@@ -161,3 +161,11 @@ class BedServiceCreate(Strict):
     ]
     provider: Short = ""
     note: Long = ""
+
+
+class PopulationRow(Strict):
+    org_node: Code
+    year: int = Field(ge=1900, le=2200)
+    age_band: Literal["60-69", "70-79", "80+", "all"]
+    category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "all"
+    people: int = Field(ge=0, le=100_000_000)

@@ -8,7 +8,8 @@ them and owns the two seams to the rest of the platform, passed in by the compos
 * ``signals`` — the platform's own signals about residents (no activity today, a device offline),
   which move a resident up the overdue list;
 * ``offline_devices`` and ``alert_counts`` — for the home-care-bed compliance view
-  (:mod:`care.signals` builds all three from alerting's query interface).
+  (:mod:`care.signals` builds all three from alerting's query interface);
+* ``answer_times`` — alerting's SLA report, for the indicators.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from alerting.model import AlertEvent
 from care.assessments import Assessments
 from care.beds import AlertCounts, Beds, OfflineDevices, no_alerts, nothing_offline
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
+from care.indicators import AnswerTimes, Indicators, no_answer_times
 from care.instruments import Instrument
 from care.memberships import Memberships
 from care.periods import Month, local_date
@@ -45,6 +47,7 @@ class CareService:
         instruments: Mapping[str, Instrument] | None = None,
         offline_devices: OfflineDevices = nothing_offline,
         alert_counts: AlertCounts = no_alerts,
+        answer_times: AnswerTimes = no_answer_times,
     ) -> None:
         self.ctx = CareContext(pool, clock, utc_offset_min)
         self.raise_alert = raise_alert
@@ -52,6 +55,7 @@ class CareService:
         self.visits = Visits(self.ctx, signals)
         self.assessments = Assessments(self.ctx, instruments)
         self.beds = Beds(self.ctx, offline_devices, alert_counts)
+        self.indicators = Indicators(self.ctx, self.visits, answer_times)
 
     @property
     def pool(self) -> AsyncConnectionPool:

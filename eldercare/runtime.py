@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.intake import SpooledIntake, home_announcers
+from alerting.reports import sla_report
 from alerting.spool import Spool
 from care import CareService
 from care.signals import platform_offline_devices, platform_signals
@@ -91,6 +93,7 @@ class Platform:
             signals=platform_signals(self.alerts),
             offline_devices=platform_offline_devices(self.alerts),
             alert_counts=self.alerts.counts_by_resident,
+            answer_times=self._answer_times,
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
@@ -109,6 +112,9 @@ class Platform:
             self.config.store_timeout_s,
             self.config.retry_max_s,
         )
+
+    async def _answer_times(self, start: datetime, end: datetime, path: str) -> dict[str, Any]:
+        return await sla_report(self.pool, start, end, path, "all", self.config.alerting.utc_offset_min)
 
     @property
     def detections(self) -> int:

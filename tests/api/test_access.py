@@ -177,6 +177,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/care/residents/{resident_id}/visitor"): {"visitor": "intruder"},
     ("POST", "/api/v1/care/residents/{resident_id}/visits"): {"at": "2026-01-05T10:00:00+08:00", "mode": "phone"},
     ("PUT", "/api/v1/care/visit-rules"): {"org_node": "A1", "category": "dibao", "interval_days": 1},
+    ("POST", "/api/v1/care/population"): "org_node,year,age_band,category,people\nA1,2026,60-69,all,5\n",
     ("POST", "/api/v1/care/residents/{resident_id}/beds"): {
         "provider": "x",
         "level": "mild",
@@ -314,6 +315,8 @@ async def test_the_victims_own_people_do_see_it(world: World) -> None:
         beds = (await http.get("/api/v1/care/beds/compliance", params={"month": "2026-01"})).json()
         assert [bed["provider"] for bed in beds] == ["VICTIM-PROVIDER"]
         assert beds[0]["kit_status"][0]["devices"] == ["victim-btn-1"]
+        report = (await http.get("/api/v1/care/indicators")).json()  # this month: both residents registered
+        assert (report["total"]["residents"], report["total"]["with_beds"]) == (2, 1)
     headers = {"Authorization": f"Bearer {world.tokens['victim_family']}"}
     async with httpx.AsyncClient(base_url=world.harness.http_url, headers=headers) as http:
         listed = (await http.get("/api/v1/residents")).json()

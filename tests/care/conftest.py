@@ -7,8 +7,7 @@ The seeded district (金水区, D1) has two streets and three communities:
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from psycopg_pool import AsyncConnectionPool
@@ -23,6 +22,7 @@ from tests.services import TestServices
 
 ROOT = User("admin", "admin")
 T0 = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)  # 10:00 on 10 February at UTC+8
+REGISTERED = datetime(2025, 1, 1, tzinfo=UTC)  # when the seeded residents joined the archive
 ORG = (
     ("C1", "郑州市", "city", None),
     ("D1", "金水区", "district", "C1"),
@@ -84,11 +84,13 @@ class Registered:
         self.registry = Registry(pool)
         self.pool = pool
 
-    async def resident(self, rid: str, org_node: str, **fields: Any) -> str:
+    async def resident(
+        self, rid: str, org_node: str, birth_date: date | None = None, created_at: datetime = REGISTERED
+    ) -> str:
         async with self.pool.connection() as conn:
             await conn.execute(
-                "INSERT INTO residents (id, name, org_node, birth_date) VALUES (%s, %s, %s, %s)",
-                (rid, f"Resident {rid}", org_node, fields.get("birth_date")),
+                "INSERT INTO residents (id, name, org_node, birth_date, created_at) VALUES (%s, %s, %s, %s, %s)",
+                (rid, f"Resident {rid}", org_node, birth_date, created_at),
             )
         return rid
 
