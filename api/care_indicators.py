@@ -79,13 +79,18 @@ async def import_population(request: Request, platform: PlatformDep, scope: Admi
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
+    if "\x00" in text:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
     rows: list[dict[str, Any]] = []
-    for line, record in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-        try:
-            rows.append(PopulationRow.model_validate({k: v for k, v in record.items() if k}).model_dump())
-        except ValidationError as error:
-            reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"line {line}: {reasons}") from None
+    try:
+        for line, record in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):
+            try:
+                rows.append(PopulationRow.model_validate({k: v for k, v in record.items() if k}).model_dump())
+            except ValidationError as error:
+                reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"line {line}: {reasons}") from None
+    except csv.Error as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unreadable CSV: {error}") from None
     if not rows:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "no rows (the header is org_node,year,age_band,category,people)"

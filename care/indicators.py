@@ -30,7 +30,7 @@ from typing import Any
 
 from care.context import CareContext, path_condition
 from care.periods import Month, month_bounds
-from care.visits import Visits, _rate
+from care.visits import PLACEMENT, Visits, _rate
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
 from registry.errors import Invalid, OutOfScope
@@ -94,23 +94,26 @@ class Indicators:
             for band, low, high in AGE_BANDS
         )
         residents_sql = f"""
-            WITH p AS (
-                SELECT r.id, r.birth_date, coalesce(
-                    (SELECT cr.org_path FROM care_residence cr WHERE cr.resident_id = r.id AND cr.since < %(as_of)s
-                     ORDER BY cr.since DESC LIMIT 1), r.org_path) AS org_path
-                FROM residents r WHERE r.created_at < %(as_of)s
+            WITH {PLACEMENT},
+            p AS (
+                SELECT r.id, r.birth_date, coalesce(late.org_path, early.org_path, r.org_path) AS org_path
+                FROM residents r LEFT JOIN late ON late.resident_id = r.id LEFT JOIN early ON early.resident_id = r.id
+                WHERE r.created_at < %(as_of)s
             ), placed AS (
                 SELECT p.*, date_part('year', age(%(last_day)s::date, p.birth_date))::int AS age FROM p WHERE {where}
+            ), equipped AS MATERIALIZED (
+                SELECT DISTINCT d.resident_id FROM devices d WHERE d.resident_id IS NOT NULL
+                AND d.created_at < %(as_of)s AND (d.status IN ('active', 'failed') OR d.updated_at >= %(as_of)s)
+            ), bedded AS MATERIALIZED (
+                SELECT DISTINCT b.resident_id FROM care_beds b
+                WHERE b.start_date <= %(last_day)s AND (b.end_date IS NULL OR b.end_date >= %(first_day)s)
             )
-            SELECT {_child_sql("org_path")} AS child, count(*) AS residents, {band_sql},
-                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM devices d WHERE d.resident_id = placed.id
-                    AND d.created_at < %(as_of)s AND (d.status IN ('active', 'failed') OR d.updated_at >= %(as_of)s)))
-                    AS with_devices,
-                count(*) FILTER (WHERE EXISTS (SELECT 1 FROM care_beds b WHERE b.resident_id = placed.id
-                    AND b.start_date <= %(last_day)s AND (b.end_date IS NULL OR b.end_date >= %(first_day)s)))
-                    AS with_beds,
-                array_agg(id) AS ids
-            FROM placed GROUP BY 1
+            SELECT {_child_sql("placed.org_path")} AS child, count(*) AS residents, {band_sql},
+                count(equipped.resident_id) AS with_devices, count(bedded.resident_id) AS with_beds,
+                array_agg(placed.id) AS ids
+            FROM placed LEFT JOIN equipped ON equipped.resident_id = placed.id
+            LEFT JOIN bedded ON bedded.resident_id = placed.id
+            GROUP BY 1
         """
         population_sql = f"""
             SELECT {_child_sql("n.path")} AS child, pop.age_band, pop.category, sum(pop.people) AS people

@@ -49,6 +49,16 @@ _RULES = """
 """
 
 
+PLACEMENT = """
+    late AS MATERIALIZED (
+        SELECT DISTINCT ON (resident_id) resident_id, org_path FROM care_residence
+        WHERE since < %(as_of)s ORDER BY resident_id, since DESC
+    ), early AS MATERIALIZED (
+        SELECT DISTINCT ON (resident_id) resident_id, org_path FROM care_residence ORDER BY resident_id, since
+    )"""
+"""Where each resident lived at ``as_of`` (``late``), else where they were first registered (``early``)."""
+
+
 class Visits:
     def __init__(self, ctx: CareContext, signals: Signals = no_signals) -> None:
         self.ctx = ctx
@@ -231,24 +241,24 @@ class Visits:
         as_of = min(end, self.ctx.clock())
         condition, params = path_condition("p.org_path", org_path)
         sql = f"""
-            WITH members AS (
-                SELECT DISTINCT c.resident_id FROM care_categories c
+            WITH members AS MATERIALIZED (
+                SELECT DISTINCT c.resident_id, c.category FROM care_categories c
                 WHERE c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
-            ), placed AS (
-                SELECT m.resident_id, coalesce(
-                    (SELECT cr.org_path FROM care_residence cr WHERE cr.resident_id = m.resident_id
-                       AND cr.since < %(as_of)s ORDER BY cr.since DESC LIMIT 1),
-                    (SELECT cr.org_path FROM care_residence cr WHERE cr.resident_id = m.resident_id
-                       ORDER BY cr.since LIMIT 1),
-                    (SELECT r.org_path FROM residents r WHERE r.id = m.resident_id)) AS org_path
-                FROM members m
+            ), {PLACEMENT},
+            placed AS (
+                SELECT m.resident_id, m.category, coalesce(late.org_path, early.org_path, r.org_path) AS org_path
+                FROM members m JOIN residents r ON r.id = m.resident_id
+                LEFT JOIN late ON late.resident_id = m.resident_id
+                LEFT JOIN early ON early.resident_id = m.resident_id
+            ), seen AS MATERIALIZED (
+                SELECT v.resident_id, array_agg(DISTINCT v.mode) AS modes FROM care_visits v
+                WHERE v.at >= %(start)s AND v.at < %(end)s GROUP BY v.resident_id
             )
             SELECT p.resident_id, p.org_path, min(rule.interval_days) AS interval_days,
-                   bool_or(EXISTS (SELECT 1 FROM care_visits v WHERE v.resident_id = p.resident_id
-                       AND v.at >= %(start)s AND v.at < %(end)s AND v.mode = ANY(rule.modes))) AS visited
-            FROM placed p JOIN care_categories c ON c.resident_id = p.resident_id
-                AND c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
-            {_RULES.format(path="p.org_path")}
+                   coalesce(bool_or(seen.modes && rule.modes), false) AS visited
+            FROM placed p
+            {_RULES.format(path="p.org_path").replace("c.category", "p.category")}
+            LEFT JOIN seen ON seen.resident_id = p.resident_id
             WHERE {condition.replace("%s", "%(path)s")}
             GROUP BY p.resident_id, p.org_path ORDER BY p.org_path, p.resident_id
         """

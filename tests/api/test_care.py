@@ -62,6 +62,20 @@ async def test_care_api(services: TestServices) -> None:
             nan = b"org_node,year,age_band,category,people\nA1,2026,60-69,all,NaN\n"
             bad = await http.post("/api/v1/care/population", content=nan, headers={"content-type": "text/csv"})
             assert bad.status_code == 422 and "line 2" in bad.json()["detail"]
+            for garbage in (
+                b"\ro\xf4\x8b\x80\xaa\xf1\x8f\xa2\xae",
+                b"\xff\xfe",
+                b'a,b\n"unclosed\n',
+                b"org_node\x00,year\n",
+            ):
+                refused = await http.post(
+                    "/api/v1/care/population", content=garbage, headers={"content-type": "text/csv"}
+                )
+                assert refused.status_code == 422, (
+                    garbage,
+                    refused.status_code,
+                    refused.text,
+                )  # was a 500 for the first
 
             month = now.strftime("%Y-%m")
             report = (await http.get("/api/v1/care/indicators", params={"month": month, "area": "S1"})).json()
