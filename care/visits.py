@@ -26,9 +26,9 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from care.categories import BY_CODE, CATEGORIES, VISIT_MODES
-from care.context import CareContext, Row, Signals, audit_path, no_signals, path_condition, resident_in
+from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in
 from care.periods import Month, local_date, month_bounds
-from registry.area import Area
+from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
 from registry.errors import Invalid, NotFound, OutOfScope
 
@@ -49,14 +49,26 @@ _RULES = """
 """
 
 
-PLACEMENT = """
-    late AS MATERIALIZED (
-        SELECT DISTINCT ON (resident_id) resident_id, org_path FROM care_residence
-        WHERE since < %(as_of)s ORDER BY resident_id, since DESC
-    ), early AS MATERIALIZED (
-        SELECT DISTINCT ON (resident_id) resident_id, org_path FROM care_residence ORDER BY resident_id, since
+CANDIDATES = """
+    candidates AS MATERIALIZED (
+        SELECT DISTINCT resident_id FROM care_residence WHERE org_path LIKE %(prefix)s
     )"""
-"""Where each resident lived at ``as_of`` (``late``), else where they were first registered (``early``)."""
+"""Residents who ever lived under ``%(prefix)s``: the only ones a report of that area can place there."""
+
+
+def placement(who: str) -> str:
+    """CTEs for the residents of the CTE ``who``: where they lived at ``%(as_of)s`` (``late``), else where
+    they were first registered (``early``). Every resident has a ``care_residence`` row (care's trigger on
+    ``residents``, and the backfill)."""
+    return f"""
+    late AS MATERIALIZED (
+        SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
+        WHERE cr.resident_id IN (SELECT resident_id FROM {who}) AND cr.since < %(as_of)s
+        ORDER BY cr.resident_id, cr.since DESC
+    ), early AS MATERIALIZED (
+        SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
+        WHERE cr.resident_id IN (SELECT resident_id FROM {who}) ORDER BY cr.resident_id, cr.since
+    )"""
 
 
 class Visits:
@@ -239,31 +251,34 @@ class Visits:
         """
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         as_of = min(end, self.ctx.clock())
-        condition, params = path_condition("p.org_path", org_path)
         sql = f"""
-            WITH members AS MATERIALIZED (
+            WITH {CANDIDATES},
+            members AS MATERIALIZED (
                 SELECT DISTINCT c.resident_id, c.category FROM care_categories c
-                WHERE c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
-            ), {PLACEMENT},
-            placed AS (
-                SELECT m.resident_id, m.category, coalesce(late.org_path, early.org_path, r.org_path) AS org_path
-                FROM members m JOIN residents r ON r.id = m.resident_id
-                LEFT JOIN late ON late.resident_id = m.resident_id
+                WHERE c.resident_id IN (SELECT resident_id FROM candidates)
+                  AND c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
+            ), {placement("members")},
+            placed AS MATERIALIZED (
+                SELECT m.resident_id, m.category, coalesce(late.org_path, early.org_path) AS org_path
+                FROM members m LEFT JOIN late ON late.resident_id = m.resident_id
                 LEFT JOIN early ON early.resident_id = m.resident_id
+            ), rules AS MATERIALIZED (
+                SELECT k.org_path, k.category, rule.interval_days, rule.modes
+                FROM (SELECT DISTINCT org_path, category FROM placed WHERE org_path LIKE %(prefix)s) k
+                {_RULES.format(path="k.org_path").replace("c.category", "k.category")}
             ), seen AS MATERIALIZED (
                 SELECT v.resident_id, array_agg(DISTINCT v.mode) AS modes FROM care_visits v
-                WHERE v.at >= %(start)s AND v.at < %(end)s GROUP BY v.resident_id
+                WHERE v.at >= %(start)s AND v.at < %(end)s AND v.resident_id IN (SELECT resident_id FROM members)
+                GROUP BY v.resident_id
             )
-            SELECT p.resident_id, p.org_path, min(rule.interval_days) AS interval_days,
-                   coalesce(bool_or(seen.modes && rule.modes), false) AS visited
-            FROM placed p
-            {_RULES.format(path="p.org_path").replace("c.category", "p.category")}
+            SELECT p.resident_id, p.org_path, min(rules.interval_days) AS interval_days,
+                   coalesce(bool_or(seen.modes && rules.modes), false) AS visited
+            FROM placed p JOIN rules ON rules.org_path = p.org_path AND rules.category = p.category
             LEFT JOIN seen ON seen.resident_id = p.resident_id
-            WHERE {condition.replace("%s", "%(path)s")}
             GROUP BY p.resident_id, p.org_path ORDER BY p.org_path, p.resident_id
         """
         values: dict[str, Any] = {"first_day": month.first_day, "last_day": month.last_day, "as_of": as_of,
-                                  "start": start, "end": end, "path": params[0] if params else None}  # fmt: skip
+                                  "start": start, "end": end, "prefix": like_prefix(org_path)}  # fmt: skip
         async with self.ctx.pool.connection() as conn:
             rows: list[Row] = await (await conn.execute(sql, values)).fetchall()  # type: ignore[arg-type,assignment]
         areas: dict[str, dict[str, int]] = {}
