@@ -30,7 +30,7 @@ from typing import Any
 
 from care.context import CareContext, path_condition
 from care.periods import Month, month_bounds
-from care.visits import CANDIDATES, Visits, _rate, placement
+from care.visits import PLACEMENT, Visits, _rate, ever_lived_under
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
 from registry.errors import Invalid, OutOfScope
@@ -94,11 +94,11 @@ class Indicators:
             for band, low, high in AGE_BANDS
         )
         residents_sql = f"""
-            WITH {CANDIDATES}, {placement("candidates")},
+            WITH {PLACEMENT},
             p AS (
                 SELECT r.id, r.birth_date, coalesce(late.org_path, early.org_path) AS org_path
                 FROM residents r LEFT JOIN late ON late.resident_id = r.id LEFT JOIN early ON early.resident_id = r.id
-                WHERE r.id IN (SELECT resident_id FROM candidates) AND r.created_at < %(as_of)s
+                WHERE r.created_at < %(as_of)s AND {ever_lived_under("r.id")}
             ), placed AS (
                 SELECT p.*, date_part('year', age(%(last_day)s::date, p.birth_date))::int AS age FROM p WHERE {where}
             ), equipped AS MATERIALIZED (

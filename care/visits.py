@@ -49,26 +49,26 @@ _RULES = """
 """
 
 
-CANDIDATES = """
-    candidates AS MATERIALIZED (
-        SELECT DISTINCT resident_id FROM care_residence WHERE org_path LIKE %(prefix)s
-    )"""
-"""Residents who ever lived under ``%(prefix)s``: the only ones a report of that area can place there."""
+def ever_lived_under(column: str) -> str:
+    """SQL: the resident in ``column`` ever lived under ``%(prefix)s`` (the only residents a report of
+    that area can place there). A semi-join, so the planner estimates it from the table's statistics."""
+    return (
+        f"EXISTS (SELECT 1 FROM care_residence ever WHERE ever.resident_id = {column}"
+        " AND ever.org_path LIKE %(prefix)s)"
+    )
 
 
-def placement(who: str) -> str:
-    """CTEs for the residents of the CTE ``who``: where they lived at ``%(as_of)s`` (``late``), else where
-    they were first registered (``early``). Every resident has a ``care_residence`` row (care's trigger on
-    ``residents``, and the backfill)."""
-    return f"""
+PLACEMENT = f"""
     late AS MATERIALIZED (
         SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
-        WHERE cr.resident_id IN (SELECT resident_id FROM {who}) AND cr.since < %(as_of)s
-        ORDER BY cr.resident_id, cr.since DESC
+        WHERE cr.since < %(as_of)s AND {ever_lived_under("cr.resident_id")} ORDER BY cr.resident_id, cr.since DESC
     ), early AS MATERIALIZED (
         SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
-        WHERE cr.resident_id IN (SELECT resident_id FROM {who}) ORDER BY cr.resident_id, cr.since
+        WHERE {ever_lived_under("cr.resident_id")} ORDER BY cr.resident_id, cr.since
     )"""
+"""For residents who ever lived under ``%(prefix)s``: where they lived at ``%(as_of)s`` (``late``), else
+where they were first registered (``early``). Every resident has a ``care_residence`` row (care's
+trigger on ``residents``, and the backfill)."""
 
 
 class Visits:
@@ -252,12 +252,11 @@ class Visits:
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         as_of = min(end, self.ctx.clock())
         sql = f"""
-            WITH {CANDIDATES},
-            members AS MATERIALIZED (
+            WITH members AS MATERIALIZED (
                 SELECT DISTINCT c.resident_id, c.category FROM care_categories c
-                WHERE c.resident_id IN (SELECT resident_id FROM candidates)
-                  AND c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
-            ), {placement("members")},
+                WHERE c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
+                  AND {ever_lived_under("c.resident_id")}
+            ), {PLACEMENT},
             placed AS MATERIALIZED (
                 SELECT m.resident_id, m.category, coalesce(late.org_path, early.org_path) AS org_path
                 FROM members m LEFT JOIN late ON late.resident_id = m.resident_id
@@ -268,8 +267,7 @@ class Visits:
                 {_RULES.format(path="k.org_path").replace("c.category", "k.category")}
             ), seen AS MATERIALIZED (
                 SELECT v.resident_id, array_agg(DISTINCT v.mode) AS modes FROM care_visits v
-                WHERE v.at >= %(start)s AND v.at < %(end)s AND v.resident_id IN (SELECT resident_id FROM members)
-                GROUP BY v.resident_id
+                WHERE v.at >= %(start)s AND v.at < %(end)s GROUP BY v.resident_id
             )
             SELECT p.resident_id, p.org_path, min(rules.interval_days) AS interval_days,
                    coalesce(bool_or(seen.modes && rules.modes), false) AS visited
