@@ -70,6 +70,7 @@ PRIORITY: dict[str, int] = {
     DetectionKind.BATHROOM_LONG: 3,
     DetectionKind.NIGHT_ABSENCE: 3,
     DetectionKind.VITALS: 4,
+    DetectionKind.CARE_CONCERN: 4,
     DetectionKind.UNMONITORED: 5,
     DetectionKind.DEVICE_OFFLINE: 5,
     DetectionKind.DEVICE_SILENT: 5,

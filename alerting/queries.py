@@ -57,6 +57,16 @@ class Queries:
             (since or datetime(1970, 1, 1, tzinfo=UTC), *params, limit),
         )
 
+    async def counts_by_resident(self, resident_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+        """Alerts raised in [start, end) per resident (for care's monthly views)."""
+        async with self.ctx.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT resident_id, count(*) AS alerts FROM alerts WHERE resident_id = ANY(%s)"
+                " AND raised_at >= %s AND raised_at < %s GROUP BY resident_id",
+                (list(resident_ids), start, end),
+            )
+            return {row["resident_id"]: int(row["alerts"]) for row in await cursor.fetchall()}
+
     async def resident_history(self, resident_id: str, scope: ScopeLike | None = None, limit: int = 50) -> list[Alert]:
         """One resident's alerts in any state, newest first (for the resident record)."""
         where, params = scope_clause(scope)

@@ -309,6 +309,10 @@ class AlertService:
         """Alerts in any state raised since ``since``, newest first."""
         return await self.queries.recent_alerts(scope, since, limit)
 
+    async def counts_by_resident(self, resident_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+        """Alerts raised in [start, end) per resident."""
+        return await self.queries.counts_by_resident(resident_ids, start, end)
+
     async def resident_history(self, resident_id: str, scope: ScopeLike | None = None, limit: int = 50) -> list[Alert]:
         """One resident's alerts in any state, newest first (for the resident record)."""
         return await self.queries.resident_history(resident_id, scope, limit)

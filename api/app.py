@@ -7,16 +7,20 @@ text as the ``detail``, the same body FastAPI gives an ``HTTPException``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from api import (
     alerts,
     auth,
+    care,
     console,
     deadletters,
     devices,
@@ -42,6 +46,23 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Forbidden, status.HTTP_403_FORBIDDEN),
 )
 """Each kind of domain error and its HTTP status (first match); any other domain error is 400."""
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every non-finite float written out (``"Infinity"``, ``"NaN"``): JSON has none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+async def validation_error_answer(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 with each problem and the input it had, made JSON-safe: a body holding 1e400 or
+    NaN is refused with its reason like any other bad value, never a 500."""
+    return JSONResponse({"detail": _json_safe(jsonable_encoder(error.errors()))}, status_code=422)
 
 
 async def domain_error_answer(request: Request, error: DomainError) -> JSONResponse:
@@ -74,9 +95,11 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.console_recheck_s = config.console_recheck_s
     app.add_middleware(RejectNulBytes)
     app.exception_handler(DomainError)(domain_error_answer)
+    app.exception_handler(RequestValidationError)(validation_error_answer)
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)
+    app.include_router(care.router)
     for module in (auth, alerts, devices, console, overview, deadletters):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):

@@ -1,5 +1,5 @@
 """What the API needs of the running platform: the registry, users, alerting, the service centre,
-history, device supervision and health.
+care, history, device supervision and health.
 
 The composition root (``eldercare.runtime.Platform``) provides these; the API never imports it, so it
 can be served over any object that fits (tests, benchmarks, a process that serves only the API).
@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from alerting import AlertBus, AlertService, EventHistory
+from care import CareService
 from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
@@ -32,6 +33,9 @@ class Services(Protocol):
 
     @property
     def bus(self) -> AlertBus: ...
+
+    @property
+    def care(self) -> CareService: ...
 
     @property
     def dead_letters(self) -> DeadLetterStore: ...

@@ -125,6 +125,28 @@ def bench_service(
     run(database_url or get_settings().database_url, residents, calls, plan_share, emergencies, seed, json_output)
 
 
+@bench_app.command("reports")
+def bench_reports(
+    residents: Annotated[int, typer.Option(help="residents of the synthetic city")] = 100_000,
+    repeats: Annotated[int, typer.Option(help="runs of each dashboard query")] = 20,
+    seed: Annotated[int, typer.Option(help="random seed of the city")] = 12349,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="a PostgreSQL server for a throwaway database (default: ELDERCARE_DATABASE_URL, else embedded)"
+        ),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The care dashboard's queries on a synthetic city with a year of visits and alerts: p50/p95 each."""
+    from eldercare import logs
+    from eldercare.settings import get_settings
+    from lab.bench.reports import run
+
+    logs.configure(level="ERROR")
+    run(database_url or get_settings().database_url, residents, repeats, seed, json_output)
+
+
 @bench_app.command("faults")
 def bench_faults(
     presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,

@@ -24,7 +24,10 @@ from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.alert_rollup import refresh_alerts_daily
 from alerting.history import HistoryConfig
 from alerting.intake import SpooledIntake, home_announcers
+from alerting.reports import sla_report
 from alerting.spool import Spool
+from care import CareService
+from care.signals import platform_offline_devices, platform_signals
 from devices.events import Event
 from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
@@ -109,6 +112,15 @@ class Platform:
             config=self.config.service
             or ServiceConfig(public_url=alerting.public_url, utc_offset_min=alerting.utc_offset_min),
         )
+        self.care = CareService(
+            pool,
+            utc_offset_min=self.config.alerting.utc_offset_min,
+            raise_alert=self.alerts.raise_detections,
+            signals=platform_signals(self.alerts),
+            offline_devices=platform_offline_devices(self.alerts),
+            alert_counts=self.alerts.counts_by_resident,
+            answer_times=self._answer_times,
+        )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
@@ -126,6 +138,9 @@ class Platform:
             self.config.store_timeout_s,
             self.config.retry_max_s,
         )
+
+    async def _answer_times(self, start: datetime, end: datetime, path: str) -> dict[str, Any]:
+        return await sla_report(self.pool, start, end, path, "all", self.config.alerting.utc_offset_min)
 
     @property
     def supervision(self) -> SupervisionState:
@@ -146,6 +161,8 @@ class Platform:
         await migrate(self.pool, "alerting")
         await migrate(self.pool, "gateway")
         await migrate(self.pool, "servicecentre")
+        await migrate(self.pool, "care")
+        await self.care.prepare()
         await self.history.ensure_schema()
         await self.registry.load()
         await self.alerts.restore()

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from psycopg import AsyncConnection
-from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,7 +27,7 @@ class Actor(Protocol):
 
 
 async def write_audit(
-    conn: AsyncConnection[DictRow],
+    conn: AsyncConnection[Any],
     actor: Actor | None,
     action: str,
     object_type: str,

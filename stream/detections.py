@@ -24,6 +24,8 @@ class DetectionKind(StrEnum):
     LOW_BATTERY = "low_battery"
     UNMONITORED = "unmonitored"
     PHONE = "phone"  # an emergency reported by telephone to the hotline: no device
+    CARE_CONCERN = "care_concern"
+    """Raised by a person, not a sensor: a care visit found something that cannot wait."""
 
 
 @dataclass(frozen=True, slots=True)

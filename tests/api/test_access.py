@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from api import create_app
 from api.security import TokenIssuer
+from care.instruments import GBT_42195_2022
 from registry.area import Area
 from registry.crypto import FieldCipher
 from registry.users import User
@@ -137,6 +138,7 @@ async def world(services: TestServices) -> AsyncIterator[World]:
             )
         alerts = await eventually(platform.alerts.open_alerts)
         service = await _victims_services(platform)
+        care = await _care_of(platform, victim["id"])
         async with httpx.AsyncClient(base_url=harness.http_url) as http:
             tokens: dict[str, str | None] = {
                 "other_district": await _token(http, "d2-admin"),
@@ -159,10 +161,12 @@ async def world(services: TestServices) -> AsyncIterator[World]:
             "token": "an-unknown-capability-token",
             "lang": "en",
             **service,
+            **care,
         }
         markers = [victim["id"], VICTIM_NAME, VICTIM_PHONE, home["id"], device_id, "victim street 1", str(alerts[0].id),
                    "victim-admin", "victim-family", service["order_id"], service["call_id"], service["plan_id"],
-                   service["complaint_id"], VICTIM_PROVIDER, VICTIM_COMPLAINT]  # fmt: skip
+                   service["complaint_id"], VICTIM_PROVIDER, VICTIM_COMPLAINT,
+                   "VICTIM-FINDING", "VICTIM-ASSESSOR", "VICTIM-PROVIDER"]  # fmt: skip
         yield World(harness, ids, tokens, markers)
 
 
@@ -238,7 +242,47 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/api/v1/users/{username}"): {"display_name": "hijacked"},
     ("POST", "/api/v1/imports/{kind}"): "external_id,name,org_node\nintruder-1,Intruder,A1\n",
     ("POST", "/api/v1/alerts/{alert_id}/ack"): {"note": "not mine"},
+    ("POST", "/api/v1/care/residents/{resident_id}/categories"): {"category": "dibao", "valid_from": "2026-01-01"},
+    ("POST", "/api/v1/care/residents/{resident_id}/categories/{membership_id}/end"): {"valid_to": "2026-12-31"},
+    ("PUT", "/api/v1/care/residents/{resident_id}/visitor"): {"visitor": "intruder"},
+    ("POST", "/api/v1/care/residents/{resident_id}/visits"): {"at": "2026-01-05T10:00:00+08:00", "mode": "phone"},
+    ("PUT", "/api/v1/care/visit-rules"): {"org_node": "A1", "category": "dibao", "interval_days": 1},
+    ("POST", "/api/v1/care/population"): "org_node,year,age_band,category,people\nA1,2026,60-69,all,5\n",
+    ("POST", "/api/v1/care/residents/{resident_id}/beds"): {
+        "provider": "x",
+        "level": "mild",
+        "start_date": "2026-01-01",
+    },
+    ("POST", "/api/v1/care/beds/{bed_id}/services"): {"at": "2026-01-05T10:00:00+08:00", "service": "bathing"},
+    ("POST", "/api/v1/care/residents/{resident_id}/assessments"): {
+        "assessor": "intruder",
+        "assessed_on": "2026-01-05",
+        "answers": {i.code: 0 for i in GBT_42195_2022.items},
+    },
 }
+
+
+async def _care_of(platform: Any, resident_id: str) -> dict[str, str]:
+    """The victim's care records (a category, a visit with findings), whose ids fill the care routes."""
+    care = platform.care
+    membership = await care.memberships.add(
+        resident_id, {"category": "living_alone", "valid_from": date(2026, 1, 1)}, Area(), ROOT
+    )
+    visit = await care.visits.record(
+        resident_id, {"at": care.ctx.clock(), "mode": "in_person", "findings": {"health": "VICTIM-FINDING"}},
+        Area(), ROOT,
+    )  # fmt: skip
+    answers = {item["code"]: item["max"] for item in care.assessments.instrument("gbt42195-2022").describe()["items"]}
+    assessment = await care.assessments.record(
+        resident_id, {"instrument": "gbt42195-2022", "assessor": "VICTIM-ASSESSOR", "assessed_on": date(2026, 1, 5),
+                      "answers": answers}, Area(), ROOT,
+    )  # fmt: skip
+    bed = await care.beds.create(
+        resident_id, {"provider": "VICTIM-PROVIDER", "level": "mild", "start_date": date(2026, 1, 1),
+                      "kit": ["sos_button"], "services_per_month": 4}, Area(), ROOT,
+    )  # fmt: skip
+    return {"membership_id": str(membership["id"]), "visit_id": str(visit["id"]),
+            "assessment_id": str(assessment["id"]), "instrument": "gbt42195-2022", "bed_id": bed["id"]}  # fmt: skip
 
 
 def _body(method: str, path: str, ids: dict[str, str]) -> tuple[Any, dict[str, str]]:
@@ -293,7 +337,7 @@ async def test_outsiders_get_no_data(world: World, method: str, path: str, calle
     # Anything else must be an answer about the caller's own area: a list or report without the victim.
     assert caller != "anonymous", f"anonymous {method} {url} → {response.status_code}"
     assert response.status_code < 300, f"{caller} {method} {url} → {response.status_code}: {response.text[:300]}"
-    targets = set(re.findall(r"\{([^}:]+)", path)) - {"kind", "lang", "name"}
+    targets = set(re.findall(r"\{([^}:]+)", path)) - {"kind", "lang", "name", "instrument"}
     assert not targets, f"{caller} {method} {url} reached the victim's object: {response.status_code}"
 
 
@@ -338,6 +382,15 @@ async def test_the_victims_own_people_do_see_it(world: World) -> None:
         assert key.json()["key_safe_code"] == "4711"
         audit = (await http.get("/api/v1/audit", params={"object_id": world.ids["resident_id"]})).json()
         assert {"read", "create"} <= {entry["action"] for entry in audit["items"]}
+        visits = (await http.get(_fill("/api/v1/care/residents/{resident_id}/visits", world.ids))).json()
+        assert [visit["findings"]["health"] for visit in visits] == ["VICTIM-FINDING"]
+        rate = (await http.get("/api/v1/care/visit-rate", params={"month": "2026-01"})).json()
+        assert rate["org_path"].endswith("/A1/") and rate["due"] == 1
+        beds = (await http.get("/api/v1/care/beds/compliance", params={"month": "2026-01"})).json()
+        assert [bed["provider"] for bed in beds] == ["VICTIM-PROVIDER"]
+        assert beds[0]["kit_status"][0]["devices"] == ["victim-btn-1"]
+        report = (await http.get("/api/v1/care/indicators")).json()  # this month: both residents registered
+        assert (report["total"]["residents"], report["total"]["with_beds"]) == (2, 1)
     headers = {"Authorization": f"Bearer {world.tokens['victim_family']}"}
     async with httpx.AsyncClient(base_url=world.harness.http_url, headers=headers) as http:
         listed = (await http.get("/api/v1/residents")).json()

@@ -1,0 +1,66 @@
+"""``/api/v1/care/categories`` and a resident's categories (特困, 低保, 独居 …) with source and validity."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.care_visits import NOT_FOUND, RowId
+from api.deps import Limit, Offset, PathId, PlatformDep
+from api.scope import FieldScope, ManagerScope, ScopeDep
+from care.categories import CATEGORIES, VISIT_MODE_LABELS
+from care.models import CategoryCode, Membership, MembershipCreate, MembershipEnd
+from registry.models import Page
+
+router = APIRouter(prefix="/api/v1/care", tags=["care: categories"])
+
+
+@router.get("/categories")
+async def categories(scope: ScopeDep) -> dict[str, Any]:
+    """The category codes with their Chinese and English names, default visit intervals, and visit modes."""
+    return {
+        "categories": [
+            {"code": c.code, "zh": c.zh, "en": c.en, "visit_interval_days": c.visit_interval_days} for c in CATEGORIES
+        ],
+        "visit_modes": [{"code": code, "zh": zh, "en": en} for code, (zh, en) in VISIT_MODE_LABELS.items()],
+    }
+
+
+@router.get("/members", response_model=Page[Membership])
+async def members(
+    platform: PlatformDep,
+    scope: FieldScope,
+    category: CategoryCode | None = None,
+    on: Annotated[date | None, Query(description="valid on this day; default: today")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[Membership]:
+    """Residents of your area in a category (or any) on a day."""
+    day = on or platform.care.today()
+    rows, total = await platform.care.memberships.in_area(scope.area, scope.user, category, day, limit, offset)
+    return Page(items=[Membership.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/residents/{resident_id}/categories", response_model=list[Membership], responses=NOT_FOUND)
+async def resident_categories(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Membership]:
+    rows = await platform.care.memberships.of_resident(resident_id, scope.area, scope.user)
+    return [Membership.model_validate(row) for row in rows]
+
+
+@router.post("/residents/{resident_id}/categories", response_model=Membership, status_code=201, responses=NOT_FOUND)
+async def add_category(
+    resident_id: PathId, body: MembershipCreate, platform: PlatformDep, scope: ManagerScope
+) -> Membership:
+    row = await platform.care.memberships.add(resident_id, body.model_dump(), scope.area, scope.user)
+    return Membership.model_validate(row)
+
+
+@router.post("/residents/{resident_id}/categories/{membership_id}/end", response_model=Membership, responses=NOT_FOUND)
+async def end_category(
+    resident_id: PathId, membership_id: RowId, body: MembershipEnd, platform: PlatformDep, scope: ManagerScope
+) -> Membership:
+    """Close a category membership on ``valid_to`` (the history stays; past months still count it)."""
+    row = await platform.care.memberships.end(resident_id, membership_id, body.valid_to, scope.area, scope.user)
+    return Membership.model_validate(row)

@@ -1,0 +1,314 @@
+"""Visit plans and visits: who must be visited how often, what a visit found, who is overdue, the rate.
+
+**The plan.** A resident in a category with a visit rule must be visited at least every
+``interval_days`` (the shortest interval of their categories), in one of the rule's modes. A rule is
+set per category and area; the rule at the longest org path that is a prefix of the resident's path
+applies (``/`` holds the network-wide defaults from :mod:`care.categories`).
+
+**The monthly visit rate** (月探访率) of an area for month M (local calendar month, see
+:mod:`care.periods`) is ``visited ÷ due``:
+
+* *due*: residents with a category membership valid on at least one day of M that has a visit rule;
+* *visited*: of those, the ones with at least one visit in M in a mode their rule accepts;
+* *where*: a resident counts once, in the area where they lived at the end of M (for the running
+  month: now), from ``care_residence``; a visit made before a move still counts for them. So a
+  resident who moves from community A to B in the middle of M, visited in A before the move, counts
+  as due and visited in B and not at all in A; the district total is unchanged by the move.
+  A resident registered after M counts where they were first registered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from care.categories import BY_CODE, CATEGORIES, VISIT_MODES
+from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in
+from care.periods import Month, local_date, month_bounds
+from registry.area import Area, like_prefix
+from registry.audit import Actor, write_audit
+from registry.errors import Invalid, NotFound, OutOfScope
+
+VISIT_COLUMNS = (
+    "v.id, v.resident_id, v.at, v.mode, v.visitor, v.org_path, v.findings, v.concern, v.alert_id,"
+    " v.recorded_by, v.recorded_at"
+)
+SIGNAL_WEIGHT = {"no_activity_today": 2, "device_offline": 1}
+"""How far a signal moves a resident up the overdue list (no sign of life today first)."""
+
+# Each resident's applicable rule per active category (one row per membership), placed at ``org_path``.
+_RULES = """
+    CROSS JOIN LATERAL (
+        SELECT vr.interval_days, vr.modes FROM care_visit_rules vr
+        WHERE vr.category = c.category AND starts_with({path}, vr.org_path)
+        ORDER BY length(vr.org_path) DESC LIMIT 1
+    ) rule
+"""
+
+
+def ever_lived_under(column: str) -> str:
+    """SQL: the resident in ``column`` ever lived under ``%(prefix)s`` (the only residents a report of
+    that area can place there). A semi-join, so the planner estimates it from the table's statistics."""
+    return (
+        f"EXISTS (SELECT 1 FROM care_residence ever WHERE ever.resident_id = {column}"
+        " AND ever.org_path LIKE %(prefix)s)"
+    )
+
+
+PLACEMENT = f"""
+    late AS MATERIALIZED (
+        SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
+        WHERE cr.since < %(as_of)s AND {ever_lived_under("cr.resident_id")} ORDER BY cr.resident_id, cr.since DESC
+    ), early AS MATERIALIZED (
+        SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
+        WHERE {ever_lived_under("cr.resident_id")} ORDER BY cr.resident_id, cr.since
+    )"""
+"""For residents who ever lived under ``%(prefix)s``: where they lived at ``%(as_of)s`` (``late``), else
+where they were first registered (``early``). Every resident has a ``care_residence`` row (care's
+trigger on ``residents``, and the backfill)."""
+
+
+class Visits:
+    def __init__(self, ctx: CareContext, signals: Signals = no_signals) -> None:
+        self.ctx = ctx
+        self.signals = signals
+
+    async def install_default_rules(self) -> None:
+        """The network-wide rules from :data:`care.categories.CATEGORIES`, unless already set."""
+        async with self.ctx.pool.connection() as conn:
+            for entry in CATEGORIES:
+                if entry.visit_interval_days is not None:
+                    await conn.execute(
+                        "INSERT INTO care_visit_rules (org_path, category, interval_days, updated_by)"
+                        " VALUES ('/', %s, %s, 'default') ON CONFLICT DO NOTHING",
+                        (entry.code, entry.visit_interval_days),
+                    )
+
+    # -- rules and assignments --
+
+    async def set_rule(
+        self, org_path: str, category: str, interval_days: int, modes: Sequence[str], area: Area, actor: Actor
+    ) -> Row:
+        """Set how often ``category`` is visited at and below ``org_path`` (inside the caller's area)."""
+        if category not in BY_CODE:
+            raise Invalid(f"unknown category {category!r}; known: {', '.join(BY_CODE)}")
+        if not modes or any(mode not in VISIT_MODES for mode in modes):
+            raise Invalid(f"modes must be a non-empty subset of {', '.join(VISIT_MODES)}")
+        if area.resident_id is not None or not org_path.startswith(area.org_path):
+            raise OutOfScope("the rule's area lies outside yours")
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            cursor = await conn.execute(
+                "INSERT INTO care_visit_rules (org_path, category, interval_days, modes, updated_by, updated_at)"
+                " VALUES (%s, %s, %s, %s, %s, now()) ON CONFLICT (org_path, category) DO UPDATE SET"
+                " interval_days = EXCLUDED.interval_days, modes = EXCLUDED.modes,"
+                " updated_by = EXCLUDED.updated_by, updated_at = now() RETURNING *",
+                (org_path, category, interval_days, list(dict.fromkeys(modes)), actor.username),
+            )
+            row: Row = await cursor.fetchone()  # type: ignore[assignment]
+            await write_audit(conn, actor, "update", "care_visit_rule", category, org_path,
+                              {"interval_days": interval_days, "modes": list(modes)})  # fmt: skip
+        return row
+
+    async def rules(self, area: Area) -> list[Row]:
+        """Rules that apply in ``area``: those set above it (defaults) and inside it."""
+        if area.resident_id is not None:
+            return []
+        async with self.ctx.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT * FROM care_visit_rules WHERE starts_with(%s, org_path) OR starts_with(org_path, %s)"
+                " ORDER BY org_path, category",
+                (area.org_path, area.org_path),
+            )
+            return await cursor.fetchall()  # type: ignore[return-value]
+
+    async def assign(self, resident_id: str, visitor: str, area: Area, actor: Actor) -> Row:
+        """Name who visits ``resident_id`` (replacing whoever did)."""
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            resident = await resident_in(conn, resident_id, area)
+            cursor = await conn.execute(
+                "INSERT INTO care_assignments (resident_id, visitor, assigned_by) VALUES (%s, %s, %s)"
+                " ON CONFLICT (resident_id) DO UPDATE SET visitor = EXCLUDED.visitor,"
+                " assigned_by = EXCLUDED.assigned_by, assigned_at = now() RETURNING *",
+                (resident_id, visitor, actor.username),
+            )
+            row: Row = await cursor.fetchone()  # type: ignore[assignment]
+            await write_audit(conn, actor, "update", "care_assignment", resident_id, resident["org_path"],
+                              {"visitor": visitor})  # fmt: skip
+        return row
+
+    # -- visits --
+
+    async def record(self, resident_id: str, data: Mapping[str, Any], area: Area, actor: Actor) -> Row:
+        """Store a visit (``at``, ``mode``, ``visitor``, ``findings``, ``concern``); audited."""
+        at: datetime = data["at"]
+        if at.tzinfo is None:
+            raise Invalid("the visit time needs a time zone offset")
+        if at > self.ctx.clock() + timedelta(minutes=5):
+            raise Invalid("a visit cannot be recorded in the future")
+        if data["mode"] not in VISIT_MODES:
+            raise Invalid(f"mode must be one of {', '.join(VISIT_MODES)}")
+        async with self.ctx.pool.connection() as conn, conn.transaction():
+            resident = await resident_in(conn, resident_id, area)
+            cursor = await conn.execute(
+                "INSERT INTO care_visits AS v"
+                " (resident_id, at, mode, visitor, org_path, findings, concern, recorded_by)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {VISIT_COLUMNS}",
+                (resident_id, at, data["mode"], data.get("visitor") or actor.username, resident["org_path"],
+                 _json(data.get("findings") or {}), bool(data.get("concern")), actor.username),
+            )  # fmt: skip
+            row: Row = await cursor.fetchone()  # type: ignore[assignment]
+            await write_audit(conn, actor, "create", "care_visit", str(row["id"]), resident["org_path"],
+                              {"resident_id": resident_id, "mode": data["mode"],
+                               "concern": row["concern"]})  # fmt: skip
+        return row
+
+    async def link_alert(self, visit_id: int, alert_id: Any) -> None:
+        async with self.ctx.pool.connection() as conn:
+            await conn.execute("UPDATE care_visits SET alert_id = %s WHERE id = %s", (alert_id, visit_id))
+
+    async def of_resident(self, resident_id: str, area: Area, actor: Actor, limit: int = 100) -> list[Row]:
+        async with self.ctx.pool.connection() as conn:
+            resident = await resident_in(conn, resident_id, area)
+            cursor = await conn.execute(
+                f"SELECT {VISIT_COLUMNS} FROM care_visits v WHERE v.resident_id = %s ORDER BY v.at DESC LIMIT %s",
+                (resident_id, limit),
+            )
+            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
+            await write_audit(conn, actor, "read", "care_visit", resident_id, resident["org_path"])
+        return rows
+
+    async def get(self, visit_id: int, area: Area, actor: Actor) -> Row:
+        condition, params = area.where("r.org_path", "r.id")
+        async with self.ctx.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {VISIT_COLUMNS} FROM care_visits v JOIN residents r ON r.id = v.resident_id"
+                f" WHERE v.id = %s AND {condition}",
+                (visit_id, *params),
+            )
+            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
+            if row is None:
+                raise NotFound(f"no visit {visit_id} in your area")
+            await write_audit(conn, actor, "read", "care_visit", str(visit_id), row["org_path"])
+        return row
+
+    # -- who is due --
+
+    async def overdue(self, area: Area, actor: Actor, within_days: int = 0, limit: int = 500) -> list[Row]:
+        """Residents of ``area`` whose next visit is due within ``within_days`` (0: already overdue).
+
+        Ordered by the platform's signals (no activity today, a device offline) and then by how long
+        overdue. A resident never visited is due from the start of their earliest active membership.
+        """
+        now = self.ctx.clock()
+        today = local_date(now, self.ctx.utc_offset_min)
+        condition, params = area.where("r.org_path", "r.id")
+        sql = f"""
+            WITH plan AS (
+                SELECT r.id AS resident_id, r.name, r.org_path, min(rule.interval_days) AS interval_days,
+                       min(c.valid_from) AS since, array_agg(DISTINCT c.category) AS categories,
+                       array(SELECT DISTINCT unnest(array_agg(rule.modes))) AS modes
+                FROM residents r JOIN care_categories c ON c.resident_id = r.id
+                {_RULES.format(path="r.org_path")}
+                WHERE {condition} AND c.valid_from <= %s AND (c.valid_to IS NULL OR c.valid_to >= %s)
+                GROUP BY r.id, r.name, r.org_path
+            )
+            SELECT p.*, a.visitor AS assigned_visitor, last.at AS last_visit_at,
+                   coalesce(last.at, (p.since::timestamp - make_interval(mins => %s)) AT TIME ZONE 'UTC')
+                       + make_interval(days => p.interval_days) AS next_due
+            FROM plan p
+            LEFT JOIN care_assignments a ON a.resident_id = p.resident_id
+            LEFT JOIN LATERAL (
+                SELECT v.at FROM care_visits v WHERE v.resident_id = p.resident_id AND v.mode = ANY(p.modes)
+                ORDER BY v.at DESC LIMIT 1
+            ) last ON true
+            WHERE coalesce(last.at, (p.since::timestamp - make_interval(mins => %s)) AT TIME ZONE 'UTC')
+                       + make_interval(days => p.interval_days) <= %s
+        """
+        async with self.ctx.pool.connection() as conn:
+            offset = self.ctx.utc_offset_min
+            cursor = await conn.execute(sql, [*params, today, today, offset, offset, now + timedelta(days=within_days)])  # type: ignore[arg-type]
+            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
+        signals = await self.signals([row["resident_id"] for row in rows]) if rows else {}
+        for row in rows:
+            row["signals"] = sorted(signals.get(row["resident_id"], ()))
+            row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
+        rows.sort(key=lambda row: (-sum(SIGNAL_WEIGHT.get(s, 1) for s in row["signals"]), row["next_due"]))
+        rows = rows[:limit]
+        async with self.ctx.pool.connection() as conn:
+            await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
+                              {"returned": [row["resident_id"] for row in rows][:200]})  # fmt: skip
+        return rows
+
+    # -- the monthly rate --
+
+    async def monthly_rate(self, org_path: str, month: Month, by: str = "child") -> dict[str, Any]:
+        """The visit rate of ``month`` under ``org_path``: in total and per child area (see module doc).
+
+        ``by="resident"`` adds the per-resident rows (who was due, where, visited or not).
+        """
+        start, end = month_bounds(month, self.ctx.utc_offset_min)
+        as_of = min(end, self.ctx.clock())
+        sql = f"""
+            WITH members AS MATERIALIZED (
+                SELECT DISTINCT c.resident_id, c.category FROM care_categories c
+                WHERE c.valid_from <= %(last_day)s AND (c.valid_to IS NULL OR c.valid_to >= %(first_day)s)
+                  AND {ever_lived_under("c.resident_id")}
+            ), {PLACEMENT},
+            placed AS MATERIALIZED (
+                SELECT m.resident_id, m.category, coalesce(late.org_path, early.org_path) AS org_path
+                FROM members m LEFT JOIN late ON late.resident_id = m.resident_id
+                LEFT JOIN early ON early.resident_id = m.resident_id
+            ), rules AS MATERIALIZED (
+                SELECT k.org_path, k.category, rule.interval_days, rule.modes
+                FROM (SELECT DISTINCT org_path, category FROM placed WHERE org_path LIKE %(prefix)s) k
+                {_RULES.format(path="k.org_path").replace("c.category", "k.category")}
+            ), seen AS MATERIALIZED (
+                SELECT v.resident_id, array_agg(DISTINCT v.mode) AS modes FROM care_visits v
+                WHERE v.at >= %(start)s AND v.at < %(end)s GROUP BY v.resident_id
+            )
+            SELECT p.resident_id, p.org_path, min(rules.interval_days) AS interval_days,
+                   coalesce(bool_or(seen.modes && rules.modes), false) AS visited
+            FROM placed p JOIN rules ON rules.org_path = p.org_path AND rules.category = p.category
+            LEFT JOIN seen ON seen.resident_id = p.resident_id
+            GROUP BY p.resident_id, p.org_path ORDER BY p.org_path, p.resident_id
+        """
+        values: dict[str, Any] = {"first_day": month.first_day, "last_day": month.last_day, "as_of": as_of,
+                                  "start": start, "end": end, "prefix": like_prefix(org_path)}  # fmt: skip
+        async with self.ctx.pool.connection() as conn:
+            rows: list[Row] = await (await conn.execute(sql, values)).fetchall()  # type: ignore[arg-type,assignment]
+        areas: dict[str, dict[str, int]] = {}
+        for row in rows:
+            child = _child(org_path, row["org_path"])
+            tally = areas.setdefault(child, {"due": 0, "visited": 0})
+            tally["due"] += 1
+            tally["visited"] += int(row["visited"])
+        due = len(rows)
+        visited = sum(int(row["visited"]) for row in rows)
+        result: dict[str, Any] = {
+            "month": str(month),
+            "org_path": org_path,
+            "due": due,
+            "visited": visited,
+            "rate": _rate(visited, due),
+            "areas": [{"code": code, **tally, "rate": _rate(tally["visited"], tally["due"])}
+                      for code, tally in sorted(areas.items())],
+        }  # fmt: skip
+        if by == "resident":
+            result["residents"] = rows
+        return result
+
+
+def _child(parent: str, path: str) -> str:
+    """The code of the child node of ``parent`` that ``path`` lies under ('' for ``parent`` itself)."""
+    return path[len(parent) :].split("/", 1)[0] if path.startswith(parent) else ""
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+def _json(value: Any) -> Jsonb:
+    return Jsonb(value)
