@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from eldercare.settings import Settings
 
 app = typer.Typer(help="eldercare: smart elderly-care platform.", no_args_is_help=True)
 replay_app = typer.Typer(help="Replay recordings through the live detection code, in simulated time.")
@@ -222,3 +225,42 @@ def up(demo: Annotated[bool, typer.Option("--demo", help="seed three homes and r
     logs.configure(as_json=settings.log_json)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve.run(settings, demo))
+
+
+def _cluster_urls() -> tuple[Settings, str, str, str]:
+    from eldercare import logs
+    from eldercare.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(as_json=settings.log_json)
+    missing = [
+        name
+        for name, value in (
+            ("ELDERCARE_DATABASE_URL", settings.database_url),
+            ("ELDERCARE_MQTT_URL", settings.mqtt_url),
+            ("ELDERCARE_NATS_URL", settings.nats_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise typer.BadParameter(f"a partitioned deployment needs {', '.join(missing)} (see deploy/README.md)")
+    return settings, settings.database_url or "", settings.mqtt_url or "", settings.nats_url or ""
+
+
+@app.command()
+def worker() -> None:
+    """A stream worker: owns resident partitions of the log by lease (README: Scale-out)."""
+    from partitions.run import run_worker, until_terminated
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_worker(settings, database_url, mqtt_url, nats_url))
+
+
+@app.command()
+def ingest() -> None:
+    """An ingest process: MQTT in, each batch stored in its residents' partitions of the log."""
+    from eldercare.serve import gateway_config
+    from partitions.run import run_ingest, until_terminated
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_ingest(settings, database_url, mqtt_url, nats_url, gateway_config(settings)))

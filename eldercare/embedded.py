@@ -283,7 +283,15 @@ class EmbeddedBroker:
         self.start_timeout_s = start_timeout_s
         self.binary = binary
         self.port: int | None = None
+        self.nats_port: int | None = None
+        """The NATS client port (JetStream: the partitioned log in ``ELDERCARE_CLUSTER=jetstream``)."""
         self._proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def nats_url(self) -> str:
+        if self.nats_port is None or self._proc is None:
+            raise EmbeddedError("the embedded broker is not running")
+        return f"nats://{_LOOPBACK}:{self.nats_port}"
 
     @property
     def config_file(self) -> Path:
@@ -313,7 +321,7 @@ class EmbeddedBroker:
             [
                 "# Written by eldercare.embedded on every start; edits are overwritten.",
                 "server_name: eldercare_embedded  # required by the MQTT listener",
-                f"listen: {_LOOPBACK}:-1  # NATS clients: any free loopback port",
+                f"listen: {_LOOPBACK}:{self.nats_port or -1}  # NATS clients (the partitioned log)",
                 f"pid_file: {q(str(self.pid_file))}",
                 f"log_file: {q(str(self.log_file))}",
                 "logfile_size_limit: 10MB",
@@ -340,6 +348,7 @@ class EmbeddedBroker:
         self.directory.mkdir(parents=True, exist_ok=True)
         await _stop_stale(self.pid_file, "nats-server", self.config_file, signal.SIGTERM, "embedded broker")
         port = _choose_port(self.wanted_port, "embedded broker")
+        self.nats_port = free_port()
         self.config_file.write_text(self._config(port))
         log.info("embedded broker: starting %s on %s:%d (state in %s)", binary.name, _LOOPBACK, port, self.directory)
         started = time.monotonic()
@@ -377,6 +386,7 @@ class EmbeddedBroker:
         """Stop the broker (SIGTERM, then SIGKILL after 10 s); its state stays on disk."""
         proc, self._proc = self._proc, None
         self.port = None
+        self.nats_port = None
         if proc is None:
             return
         await _terminate(proc, signal.SIGTERM, 10.0, "embedded broker")

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +104,9 @@ class Platform:
         self.spool_error: str | None = None
         self._spool_drained = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
+        self.seam: Callable[[Batch], Awaitable[None]] | None = None
+        """Where the gateway's batches go instead of :meth:`sink`, set before :meth:`start`: the
+        partitioned log (``partitions.run.ClusterSeam``), whose workers own the stream state."""
 
     async def prepare(self) -> None:
         """Migrations and caches; safe to call on every start."""
@@ -266,12 +269,13 @@ class Platform:
             log.warning("alarms left in the spool by the last run; storing them", extra={"pending": len(self.spool)})
             self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
         self._tasks = [
-            asyncio.create_task(self.gateway.run(self.mqtt, self.sink), name="gateway"),
-            asyncio.create_task(self._tick(), name="stream-timers"),
+            asyncio.create_task(self.gateway.run(self.mqtt, self.seam or self.sink), name="gateway"),
             asyncio.create_task(self._flush_history(), name="history"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
-            asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]
+        if self.seam is None:  # the stream state lives here, not in partition workers
+            self._tasks.append(asyncio.create_task(self._tick(), name="stream-timers"))
+            self._tasks.append(asyncio.create_task(self._snapshots(), name="stream-snapshots"))
         await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
 
     async def stop(self) -> None:
