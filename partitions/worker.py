@@ -129,8 +129,8 @@ class Worker:
         while True:
             try:
                 await self.balance()
-            except Exception:
-                log.exception("lease round failed")
+            except Exception as error:  # the bucket mid-election: the next round tries again
+                log.warning("lease round failed", extra={"error": repr(error)[:160]})
             await asyncio.sleep(self.config.leases.renew_s)
 
     async def _timers(self) -> None:
