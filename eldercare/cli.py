@@ -187,6 +187,18 @@ def bench_load(
     )
 
 
+@bench_app.command("codec")
+def bench_codec(
+    events: Annotated[int, typer.Option(help="events per mix")] = 20_000,
+    per_frame: Annotated[int, typer.Option(help="events per log message (one partition of one batch)")] = 64,
+    json_output: JsonFlag = False,
+) -> None:
+    """Encoding events for the partitioned log and decoding them: µs and bytes per event."""
+    from lab.bench.codec import run
+
+    run(json_output=json_output, events=events, per_frame=per_frame)
+
+
 @bench_app.command("scaling")
 def bench_scaling(
     homes: Annotated[str, typer.Option(help="comma-separated home counts")] = "250,1000,2500,5000,10000",

@@ -101,11 +101,13 @@ def test_an_empty_batch_and_non_finite_values_survive() -> None:
     [
         b"",
         b"JUNK" + b"\x00" * 8,
-        MAGIC + struct.pack("<I", 2),  # promises two events, holds none
+        MAGIC + struct.pack("<I", 200) + b"[]",  # metadata longer than the frame
         encode_events(sample_events())[:-7],  # truncated samples
         encode_events(sample_events()) + b"x",  # trailing bytes
-        MAGIC + struct.pack("<I", 1) + struct.pack("<I", 4) + b"[1]x" + struct.pack("<I", 0),
-        MAGIC + struct.pack("<I", 1) + struct.pack("<I", 2) + b"{}" + struct.pack("<I", 0),
+        MAGIC + struct.pack("<I", 2) + b"{}",  # not a list
+        MAGIC + struct.pack("<I", 5) + b"[[1]]",  # an event of the wrong shape
+        MAGIC + struct.pack("<I", 44) + b'[["d","r","nope",1,2,{},null,"t","l",0]]    ',  # unknown stream
+        MAGIC + struct.pack("<I", 3) + b"[[",  # not JSON
     ],
 )
 def test_what_is_not_a_frame_is_a_codec_error(frame: bytes) -> None:
