@@ -276,3 +276,12 @@ def ingest() -> None:
 
     settings, database_url, mqtt_url, nats_url = _cluster_urls()
     until_terminated(run_ingest(settings, database_url, mqtt_url, nats_url, gateway_config(settings)))
+
+
+@app.command()
+def api() -> None:
+    """An API instance: REST and the live console of a partitioned deployment (no gateway, no stream)."""
+    from partitions.run import run_api, until_terminated
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_api(settings, database_url, mqtt_url, nats_url))

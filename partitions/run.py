@@ -24,7 +24,7 @@ from typing import Any
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
-from alerting import AlertBus, AlertingConfig, AlertService
+from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from eldercare.db import migrate, open_pool
 from eldercare.settings import Settings
 from gateway import BrokerAddress, Gateway, GatewayConfig
@@ -266,3 +266,68 @@ def until_terminated(main: Coroutine[Any, Any, None]) -> None:
             await task
 
     asyncio.run(runner())
+
+
+async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url: str) -> None:
+    """An API instance until cancelled (README: Scale-out); the signing and field keys must be shared."""
+    import uvicorn
+
+    from api import create_app
+    from api.security import TokenIssuer
+    from eldercare.serve import secret_key
+    from partitions.api_instance import ApiInstance
+    from registry.crypto import FieldCipher
+    from registry.users import Users
+
+    wid = worker_id(settings)
+    data_dir = settings.data_dir.expanduser().resolve()
+    pool = await open_pool(database_url)
+    nc: NATS | None = None
+    instance: ApiInstance | None = None
+    try:
+        await migrate(pool, "registry")
+        await migrate(pool, "alerting")
+        cipher = FieldCipher(settings.field_key) if settings.field_key else FieldCipher.from_environment(data_dir)
+        registry = Registry(pool, cipher)
+        await registry.load()
+        bus = AlertBus()
+        downlink = MqttDownlink(
+            BrokerAddress.parse(mqtt_url), f"{settings.gateway_client_id}-api-{wid}", settings.topic_prefix
+        )
+        alerts = AlertService(
+            pool,
+            bus,
+            downlink=downlink.send,
+            org_of=registry.resident_org_path,
+            announcers=announcers_of(registry),
+            config=AlertingConfig(
+                public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
+                utc_offset_min=settings.home_utc_offset_min,
+            ),
+        )
+        await alerts.restore()
+        history = EventHistory(pool)
+        await history.ensure_schema()
+        nc = await connect(log_config(settings, nats_url), f"eldercare-api-{wid}")
+        fan_in = ConsoleFanIn(nc, bus, wid)
+        instance = ApiInstance(
+            pool, nc, registry, Users(pool), alerts, history, bus, downlink, fan_in, ConsoleFanOut(nc, bus, wid, fan_in)
+        )
+        instance.start()
+        issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
+        config = uvicorn.Config(
+            create_app(instance, issuer),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            lifespan="off",
+            ws="websockets-sansio",
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        if instance is not None:
+            await instance.stop()
+        if nc is not None:
+            with contextlib.suppress(Exception):
+                await nc.drain()
+        await pool.close()

@@ -231,3 +231,74 @@ async def test_workers_balance_to_their_fair_share_and_hand_over_on_leaving(brok
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await nc.close()
+
+
+async def test_two_api_instances_show_the_same_live_console(services: TestServices, broker: EmbeddedBroker) -> None:
+    import httpx
+    import websockets
+
+    from partitions.run import run_api
+    from tests.harness import ADMIN, free_port
+
+    async with node(services, broker.nats_url) as running:
+        await running.platform.users.add(*ADMIN, role="admin")
+        database_url = running.platform.pool.conninfo
+        ports = [free_port(), free_port()]
+        instances = [
+            asyncio.create_task(
+                run_api(
+                    cluster_settings(f"api-{i}", http_port=port, secret_key="shared-test-signing-key-0123456789abcdef"),
+                    database_url,
+                    f"mqtt://{services.mqtt_host}:{services.mqtt_port}",
+                    running.nats_url,
+                )
+            )
+            for i, port in enumerate(ports)
+        ]
+        try:
+            await eventually(lambda: all_owned(running.seam.nc, {running.settings.worker_id or ""}), 20)
+
+            async def token() -> str | None:
+                try:
+                    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as http:
+                        response = await http.post(
+                            "/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]}
+                        )
+                        return str(response.json()["access_token"]) if response.status_code == 200 else None
+                except httpx.HTTPError:
+                    return None
+
+            bearer = await eventually(token, 30)
+            for port in ports:  # the second instance up too
+                await eventually(lambda p=port: _answers(p), 30)  # type: ignore[misc]
+            async with contextlib.AsyncExitStack() as stack:
+                consoles = [
+                    await stack.enter_async_context(
+                        websockets.connect(f"ws://127.0.0.1:{port}/api/v1/ws/console?token={bearer}")
+                    )
+                    for port in ports
+                ]
+                for ws in consoles:
+                    assert json.loads(await ws.recv())["type"] == "snapshot"
+                async with mqtt_client(services) as device:
+                    await publish(device, f"{running.namespace.prefix}/btn-2/alarm", {"kind": "sos", "seq": 1})
+                heard = [json.loads(await asyncio.wait_for(ws.recv(), 10)) for ws in consoles]
+            assert [h["type"] for h in heard] == ["alert.raised", "alert.raised"]
+            assert heard[0]["alert"] == heard[1]["alert"]
+            assert heard[0]["alert"]["device_id"] == "btn-2"
+        finally:
+            for task in instances:
+                task.cancel()
+            for task in instances:
+                with contextlib.suppress(asyncio.CancelledError, BaseException):
+                    await task
+
+
+async def _answers(port: int) -> bool:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            return (await http.get("/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
