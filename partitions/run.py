@@ -323,7 +323,14 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
             lifespan="off",
             ws="websockets-sansio",
         )
-        await uvicorn.Server(config).serve()
+        server = uvicorn.Server(config)
+        serving = asyncio.ensure_future(server.serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            server.should_exit = True  # closes the listening socket and open connections
+            await serving
+            raise
     finally:
         if instance is not None:
             await instance.stop()

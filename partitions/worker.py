@@ -6,12 +6,15 @@ events are in the core **and** whose detections are stored as alerts. Its life:
 
 1. **take** (lease won): load the snapshot ``p<n>`` from the object store (the core's arrays and
    the sequence they cover; none: an empty core at sequence 0), then read the subject
-   ``care.p.<n>`` from ``applied + 1``: replay and live are the same loop;
+   ``care.p.<n>`` from ``applied + 1``: replay and live are the same loop; it is *live* (its timers
+   run) once a fetch finds less than a batch still pending;
 2. **apply** a fetched frame: decode, ``core.process``, store the detections (retrying until the
    database takes them), acknowledge the message, ``applied = seq``; every ``tick_s`` the core's
    timers are advanced (inactivity, device silence) and what fires is stored the same way;
-3. **snapshot** every ``snapshot_every_s`` and on release: arrays and ``applied`` taken together
-   under the partition's lock (never between a detection and its storing), encoded off the loop;
+3. **snapshot** every ``snapshot_every_s`` (when ``applied`` has moved) and on release: arrays and
+   ``applied`` taken together under the partition's lock (never between a detection and its
+   storing), encoded off the loop. A silence alert fired by the timers since is not in it; the next
+   owner fires it again, under the same key, so it is stored once;
 4. **release** (balance or shutdown) or **lose** (lease taken or expired): stop reading; the next
    owner starts from the last snapshot and replays the rest.
 
@@ -81,6 +84,8 @@ class Partition:
     """When the reader first found nothing more to replay (caught up with the log)."""
     replayed: int = 0
     dirty: bool = False
+    snapshot_of: int = 0
+    """The ``applied`` of the last snapshot stored (no new one until it moves)."""
     """True between feeding the core a frame and storing its detections: no snapshot of that."""
 
 
@@ -187,7 +192,7 @@ class Worker:
         if blob is not None:
             applied, state = blob
             core.restore(state)
-        partition = Partition(number, core, applied)
+        partition = Partition(number, core, applied, snapshot_of=applied)
         partition.reader = asyncio.create_task(self._read(partition), name=f"partition-{number}")
         self.owned[number] = partition
         log.info("partition taken", extra={"partition": number, "from_seq": applied + 1})
@@ -229,17 +234,9 @@ class Worker:
                         messages = await subscription.fetch(self.config.fetch_batch, timeout=self.config.fetch_wait_s)
                     except (TimeoutError, nats.errors.TimeoutError):
                         if partition.live_at is None:
-                            partition.live_at = time.monotonic()
-                            log.info(
-                                "partition live",
-                                extra={
-                                    "partition": partition.number,
-                                    "replayed": partition.replayed,
-                                    "seconds": round(partition.live_at - partition.taken_at, 3),
-                                },
-                            )
+                            self._caught_up(partition)
                         idle += self.config.fetch_wait_s
-                        if idle >= 5.0:  # is our consumer still there (its server may have died)?
+                        if idle >= 2.0:  # is our consumer still there (its server may have died)?
                             idle = 0.0
                             await subscription.consumer_info()
                         continue
@@ -251,6 +248,8 @@ class Worker:
                             continue
                         await self._apply(partition, message.data, seq)
                         await message.ack()
+                    if partition.live_at is None and messages[-1].metadata.num_pending < self.config.fetch_batch:
+                        self._caught_up(partition)  # busy partitions never see an empty fetch
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -263,6 +262,18 @@ class Worker:
                 if subscription is not None:
                     with contextlib.suppress(Exception):
                         await subscription.unsubscribe()
+
+    @staticmethod
+    def _caught_up(partition: Partition) -> None:
+        partition.live_at = time.monotonic()
+        log.info(
+            "partition live",
+            extra={
+                "partition": partition.number,
+                "replayed": partition.replayed,
+                "seconds": round(partition.live_at - partition.taken_at, 3),
+            },
+        )
 
     async def _apply(self, partition: Partition, frame: bytes, seq: int) -> None:
         try:
@@ -318,7 +329,7 @@ class Worker:
             await self._save_snapshot(partition)
 
     async def _save_snapshot(self, partition: Partition) -> None:
-        if self._snapshots is None or partition.applied == 0 or partition.dirty:
+        if self._snapshots is None or partition.dirty or partition.applied == partition.snapshot_of:
             return
         async with partition.lock:
             arrays = partition.core.snapshot_arrays()
@@ -326,6 +337,7 @@ class Worker:
         try:
             blob = await asyncio.to_thread(lambda: _SEQ.pack(applied) + encode_snapshot(arrays))
             await self._snapshots.put(f"p{partition.number}", blob)
+            partition.snapshot_of = applied
         except Exception as error:  # the next one may work; a takeover replays a little more meanwhile
             log.warning("partition snapshot failed", extra={"partition": partition.number, "error": repr(error)[:160]})
 
