@@ -30,6 +30,7 @@ from eldercare.settings import Settings
 from gateway import BrokerAddress, Gateway, GatewayConfig
 from partitions.console import ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
+from partitions.history import HistoryFromLog
 from partitions.leases import LeaseConfig
 from partitions.log import LogConfig, LogWriter, connect, ensure_stream
 from partitions.worker import Worker, WorkerConfig
@@ -137,11 +138,14 @@ class ClusterSeam:
     fan_in: ConsoleFanIn
     nc: NATS
     alerts: AlertService
+    history: HistoryFromLog
     timer_refresh_s: float = 5.0
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, settings: Settings, nats_url: str, alerts: AlertService, bus: AlertBus) -> ClusterSeam:
+    async def open(
+        cls, settings: Settings, nats_url: str, alerts: AlertService, bus: AlertBus, history: EventHistory
+    ) -> ClusterSeam:
         wid = worker_id(settings)
         nc, js, config = await open_log(settings, nats_url, f"eldercare-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
@@ -152,6 +156,7 @@ class ClusterSeam:
             fan_in=fan_in,
             nc=nc,
             alerts=alerts,
+            history=HistoryFromLog(js, history),
             timer_refresh_s=settings.timer_refresh_s,
         )
 
@@ -161,6 +166,7 @@ class ClusterSeam:
             asyncio.create_task(self.fan_out.run(), name="console-fan-out"),
             asyncio.create_task(self.fan_in.run(), name="console-fan-in"),
             asyncio.create_task(_refresh_timers(self.alerts, self.timer_refresh_s), name="timer-refresh"),
+            asyncio.create_task(self.history.run(), name="history-from-log"),
         ]
 
     async def stop(self) -> None:
@@ -206,7 +212,10 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
         worker = Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings))
         fan_out = ConsoleFanOut(nc, bus, wid)
+        history = EventHistory(pool)
+        await history.ensure_schema()
         tasks = [
+            asyncio.create_task(HistoryFromLog(js, history).run(), name="history"),
             asyncio.create_task(downlink.run(), name="downlink"),
             asyncio.create_task(fan_out.run(), name="console-fan-out"),
             asyncio.create_task(alerts.run_timers(), name="alert-timers"),

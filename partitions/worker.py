@@ -153,8 +153,8 @@ class Worker:
         """One lease round: renew, heartbeat, then release above or take up to the fair share."""
         for number in await self.leases.renew():
             await self._stop(number, snapshot=False)
-        for number in [n for n in self.leases.held if n not in self.owned]:
-            await self._try_start(number)  # a lease won in an earlier round whose start failed
+        # leases won in an earlier round whose start failed
+        await asyncio.gather(*(self._try_start(n) for n in self.leases.held if n not in self.owned))
         self.live_workers = await self.leases.heartbeat()
         share = fair_share(self.live_workers, self.partitions)
         surplus = len(self.owned) - share
@@ -162,13 +162,16 @@ class Worker:
             await self._stop(number, snapshot=True)
             await self.leases.release(number)
             log.info("partition released", extra={"partition": number, "share": share})
+        taken: list[int] = []
         for number in self.leases.preference:
-            if len(self.owned) >= share:
+            if len(self.owned) + len(taken) >= share:
                 break
             if number in self.owned:
                 continue
             if await self.leases.take(number):
-                await self._try_start(number)
+                taken.append(number)
+        # snapshot loads and consumer creations are round trips: do them together
+        await asyncio.gather(*(self._try_start(number) for number in taken))
 
     async def stop(self) -> None:
         """Snapshot and release every partition, so the others take over without waiting for the TTL."""

@@ -80,7 +80,7 @@ async def node(services: TestServices, nats_url: str) -> AsyncIterator[Node]:
         await platform.prepare()
         for n in (1, 2):
             await seed_home(platform, f"res-{n}", (DeviceRecord(f"btn-{n}", f"res-{n}", "sos_button"),))
-        seam = await ClusterSeam.open(settings, nats_url, platform.alerts, platform.bus)
+        seam = await ClusterSeam.open(settings, nats_url, platform.alerts, platform.bus, platform.history)
         platform.seam = seam.writer.sink
         seam.start()
         await platform.start()
@@ -120,7 +120,7 @@ async def test_a_press_goes_through_the_log_and_is_heard_once_everywhere(
             asyncio.create_task(collect(other_instance, there)),
         ]
         try:
-            await eventually(lambda: all_owned(nc, {running.settings.worker_id or ""}), 20)
+            await eventually(lambda: all_owned(nc, {running.settings.worker_id or ""}), 40)
             heard: list[dict[str, Any]] = []
             async with mqtt_client(services) as device:
                 await device.subscribe(f"{running.namespace.prefix}/btn-1/cmd", qos=1)
@@ -140,6 +140,9 @@ async def test_a_press_goes_through_the_log_and_is_heard_once_everywhere(
             assert len(raised_here) == 1 and len(raised_there) == 1, (here, there)
             assert raised_there[0].alert == raised_here[0].alert  # the same alert, field for field
             assert running.seam.writer.published >= 1
+            # the event history is written from the log by its own durable consumer
+            rows = await eventually(lambda: running.platform.history.recent("res-1"), 10)
+            assert [r["device_id"] for r in rows] == ["btn-1"]
         finally:
             for task in [*collectors, listening]:
                 task.cancel()
@@ -163,7 +166,7 @@ async def test_a_crashed_worker_is_replaced_by_a_replay_that_pages_nobody_twice(
         replacement: asyncio.Task[None] | None = None
         try:
             first = running.settings.worker_id or ""
-            await eventually(lambda: all_owned(nc, {first}), 20)
+            await eventually(lambda: all_owned(nc, {first}), 40)
             async with mqtt_client(services) as device:
                 for n in (1, 2):
                     await publish(device, f"{running.namespace.prefix}/btn-{n}/alarm", {"kind": "sos", "seq": 1})
@@ -256,7 +259,7 @@ async def test_two_api_instances_show_the_same_live_console(services: TestServic
             for i, port in enumerate(ports)
         ]
         try:
-            await eventually(lambda: all_owned(running.seam.nc, {running.settings.worker_id or ""}), 20)
+            await eventually(lambda: all_owned(running.seam.nc, {running.settings.worker_id or ""}), 40)
 
             async def token() -> str | None:
                 try:
