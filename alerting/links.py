@@ -59,15 +59,19 @@ class LinkSigner:
 
     def verify(self, token: str, audience: str, now: datetime) -> LinkClaims:
         body, _, mac = token.partition(".")
-        if not body or not mac or not hmac.compare_digest(mac, self._mac(body)):
+        # compare_digest refuses non-ASCII str (TypeError): a pasted, mangled link is just not valid
+        if not body or not mac or not token.isascii() or not hmac.compare_digest(mac, self._mac(body)):
             raise InvalidLink("this link is not valid")
         try:
             claims = json.loads(_unb64(body))
-        except ValueError:
+            expires = claims.get("x", 0)
+            if not isinstance(expires, int) or not isinstance(claims.get("a"), str):
+                raise ValueError("claims")
+        except (ValueError, AttributeError):
             raise InvalidLink("this link is not valid") from None
         if claims.get("u") != audience:
             raise InvalidLink("this link is for someone else")
-        if int(claims.get("x", 0)) < now.timestamp():
+        if expires < now.timestamp():
             raise InvalidLink("this link has expired")
         extra = {k: v for k, v in claims.items() if k not in ("a", "u", "s", "x")}
         return LinkClaims(str(claims["a"]), audience, str(claims["s"]), int(claims["x"]), extra)

@@ -253,3 +253,9 @@ class InvalidRequest(AlertingError):
 
 class InvalidLink(AlertingError):
     """A signed link that is forged, expired or for something else (HTTP 403)."""
+
+
+def closed_summary(alert: Alert) -> str:
+    """How a closed alert ended, in words without personal data ("resolved: resident fine")."""
+    outcome = (alert.outcome or "").replace("_", " ")
+    return f"{alert.state.value}: {outcome}" if outcome else alert.state.value

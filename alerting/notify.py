@@ -2,19 +2,26 @@
 
 Apprise is synchronous; each URL is sent on a worker thread with its own Apprise object so every
 delivery gets its own result. Results are recorded by the service without the URL's secrets.
+
+A notification URL is typed in by staff, so it must not become a way into the platform's own
+network: a target on a loopback, private, link-local or otherwise internal address is refused
+(when the URL is saved, and again after resolving the name when it is sent) unless the host is
+listed in ``ELDERCARE_NOTIFY_ALLOWED_HOSTS`` (a site's own SMTP relay, say).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import logging
+import socket
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import apprise
 
@@ -69,15 +76,106 @@ def _load_apprise_plugins() -> None:
         apprise.Apprise.instantiate("json://localhost")
 
 
-def validate_urls(urls: Sequence[str]) -> tuple[str, ...]:
-    """Apprise URLs that Apprise recognises; raises :class:`InvalidRequest` naming the bad one."""
+def validate_urls(urls: Sequence[str], allowed: Sequence[str] = ()) -> tuple[str, ...]:
+    """Apprise URLs that Apprise recognises and that do not aim at an internal address (unless
+    ``allowed``); raises :class:`InvalidRequest` naming the bad one."""
     _load_apprise_plugins()
     if not urls:
         raise InvalidRequest("at least one notification URL is needed")
     for url in urls:
         if apprise.Apprise.instantiate(url) is None:
             raise InvalidRequest(f"not a notification URL Apprise understands: {redact(url)}")
+        refused = refused_target(url, allowed, resolve=False)
+        if refused:
+            raise InvalidRequest(refused)
     return tuple(urls)
+
+
+def allowed_hosts(text: str) -> tuple[str, ...]:
+    """``ELDERCARE_NOTIFY_ALLOWED_HOSTS``: host names, addresses or networks, comma-separated."""
+    return tuple(item.strip().lower() for item in text.split(",") if item.strip())
+
+
+def _is_allowed(host: str, allowed: Sequence[str]) -> bool:
+    host = host.lower().strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in allowed
+    for entry in allowed:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return bool(
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+        or address.is_multicast
+    )
+
+
+def _target_hosts(url: str) -> list[str]:
+    """The hosts a URL makes us connect to: its host, and an email URL's ``smtp=`` server."""
+    parts = urlsplit(url)
+    hosts = [parts.hostname or ""]
+    hosts += parse_qs(parts.query).get("smtp", [])
+    return [h for h in hosts if h]
+
+
+def refused_target(url: str, allowed: Sequence[str] = (), *, resolve: bool = True) -> str | None:
+    """Why a notification may not go to ``url`` (an internal address), or None.
+
+    Without ``resolve`` only literal addresses and ``localhost`` names are judged (saving a URL
+    must not wait on DNS); the send resolves the name and judges every address it gets."""
+    try:
+        hosts = _target_hosts(url)
+    except ValueError:
+        return "the notification URL is not valid"
+    for host in hosts:
+        if _is_allowed(host, allowed):
+            continue
+        name = host.lower().strip("[]")
+        try:
+            addresses = [ipaddress.ip_address(name)]
+        except ValueError:
+            if name == "localhost" or name.endswith(".localhost"):
+                addresses = [ipaddress.ip_address("127.0.0.1")]
+            elif resolve:
+                addresses = _resolve(name)
+            else:
+                addresses = []
+        for address in addresses:
+            if _internal(address) and not _is_allowed(str(address), allowed):
+                return (
+                    f"notification target {redact(url)} is an internal address ({address}); "
+                    "allow it with ELDERCARE_NOTIFY_ALLOWED_HOSTS if it is your own relay"
+                )
+    return None
+
+
+def _resolve(name: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []  # unresolvable: the send fails on its own, with Apprise's reason
+    found = []
+    for info in infos:
+        try:
+            found.append(ipaddress.ip_address(str(info[4][0]).split("%")[0]))
+        except ValueError:
+            continue
+    return found
 
 
 def redact(url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from alerting.model import InvalidRequest
@@ -110,3 +111,21 @@ class PolicyBook:
         if resident_id in self.residents:
             overrides.append(self.residents[resident_id])
         return merge(self.default, overrides)
+
+
+def ringing_steps(policy: EscalationPolicy, now: datetime) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """The ladder's timers (kind, due, data) for an alert that starts ringing at ``now``."""
+
+    def at(seconds: int) -> datetime:
+        return now + timedelta(seconds=seconds)
+
+    steps: list[tuple[str, datetime, dict[str, Any]]] = [
+        ("ring_again", at(seconds), {"step": step}) for step, seconds in enumerate(policy.ring_again_s, start=1)
+    ]
+    if policy.supervisor_s is not None:
+        steps.append(("supervisor", at(policy.supervisor_s), {}))
+    if policy.family_s is not None:
+        steps.append(("family", at(policy.family_s), {"index": 0}))
+    if policy.emergency_s is not None:
+        steps.append(("emergency", at(policy.emergency_s), {}))
+    return steps

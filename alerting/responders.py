@@ -79,6 +79,20 @@ def shared_depth(a: str | None, b: str | None) -> int:
     return depth
 
 
+AREA_DEPTH = 2
+"""Responders serve the district (``/city/district/``) they belong to, and from above it (a city-wide
+team) every district below: never another district's residents."""
+
+
+def serves(responder: Responder, alert_path: str | None) -> bool:
+    """Whether ``responder`` may be sent to an alert at ``alert_path``: the responder's node lies in
+    the alert's district (its first :data:`AREA_DEPTH` segments), or above it on the alert's branch."""
+    segments = [s for s in (alert_path or "").split("/") if s]
+    area = "/" + "".join(f"{s}/" for s in segments[:AREA_DEPTH])
+    own = responder.org_path
+    return own.startswith(area) or (alert_path or "/").startswith(own)
+
+
 def nearness(resident_path: str | None, responder_path: str) -> str:
     return NEARNESS.get(min(shared_depth(resident_path, responder_path), 4), "elsewhere")
 

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, devices, imports, orgs, overview, residents, users
+from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
+from api.console import ConsoleSessions
+from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
 from api.services import Services
 
 
-def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """The API's own settings (the composition root fills them from ``ELDERCARE_*``)."""
+
+    login_address_limit: int = 100
+    """Failed logins from one address per 15 min before that address waits."""
+    console_recheck_s: float = 5.0
+    """How often an open console websocket re-checks its account."""
+
+
+def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None) -> FastAPI:
+    config = config or ApiConfig()
     app = FastAPI(
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",
@@ -21,13 +35,16 @@ def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
     )
     app.state.platform = platform
     app.state.issuer = issuer
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(address_limit=config.login_address_limit)
+    app.state.console_sessions = ConsoleSessions()
+    app.state.console_recheck_s = config.console_recheck_s
+    app.add_middleware(RejectNulBytes)
     from api import family, reports, responders  # alerting's pages and reports
 
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)
-    for module in (auth, alerts, devices, console, overview):
+    for module in (auth, alerts, devices, console, overview, deadletters):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):
         app.include_router(registry_module.router)
@@ -39,7 +56,8 @@ def create_app(platform: Services, issuer: TokenIssuer) -> FastAPI:
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready"}})
     async def readyz() -> JSONResponse:
-        """Ready to take alarms: broker connected, database answering, spool writable."""
+        """Ready to take alarms: broker connected, every gateway lane up and its sink taking batches,
+        database answering, spool writable."""
         readiness = await platform.readiness()
         return JSONResponse(readiness, status_code=200 if readiness["ready"] else 503)
 

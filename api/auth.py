@@ -27,13 +27,15 @@ async def login(
     platform: PlatformDep,
     issuer: IssuerDep,
 ) -> Token:
+    """Policy: see :class:`api.security.LoginThrottle` (slowed per name and address, never locked).
+    The address is the peer's, or ``X-Forwarded-For`` only from ``ELDERCARE_TRUSTED_PROXIES``."""
     throttle = request.app.state.login_throttle
-    keys = (f"user:{form.username}", f"ip:{request.client.host if request.client else '?'}")
+    keys = (form.username, request.client.host if request.client else "?")
     wait = throttle.retry_after(*keys)
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            "too many failed logins; try again later",
+            f"too many failed logins from your address; try again in {int(wait) + 1} s",
             headers={"Retry-After": str(int(wait) + 1)},
         )
     user = await platform.users.authenticate(form.username, form.password)

@@ -9,7 +9,10 @@ family and responder pages reuse the dictionaries and ``/static/common.css``.
 The websocket is a small state machine: *connecting* (authenticate, or close 4401/4403 with the
 reason), *live* (a snapshot of open alerts, then every alert event as it happens), *closing*
 (client gone, bad JSON from the client → close 1003, or the feed lagged → close 4409 so the
-client reconnects and takes a fresh snapshot).
+client reconnects and takes a fresh snapshot). While live, the account is re-checked every
+``console_recheck_s`` and at once when an administrator changes it (:class:`ConsoleSessions`): a
+deactivated account, or one whose password changed, is closed with 4401; a changed role or area
+with 4409 (reconnect for the new scope's snapshot).
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import contextlib
 import functools
 import html
 import json
+import logging
 import re
+from collections import defaultdict
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
@@ -33,8 +39,10 @@ from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.services import Services
 from api.views import alert_views
+from registry.users import User
 
 router = APIRouter(tags=["console"])
+log = logging.getLogger("eldercare.api.console")
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -125,6 +133,51 @@ async def static_file(name: str) -> Response:
         return Response(status_code=404)
 
 
+class ConsoleSessions:
+    """Open console feeds by username, so a change to an account reaches its feeds at once."""
+
+    def __init__(self) -> None:
+        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+
+    @contextlib.contextmanager
+    def watch(self, username: str) -> Iterator[asyncio.Event]:
+        changed = asyncio.Event()
+        self._watchers[username].add(changed)
+        try:
+            yield changed
+        finally:
+            self._watchers[username].discard(changed)
+            if not self._watchers[username]:
+                del self._watchers[username]
+
+    def changed(self, username: str) -> None:
+        """The account changed (deactivated, new password, role or area): its feeds re-check now."""
+        for event in self._watchers.get(username, ()):
+            event.set()
+
+
+async def _watch_account(
+    platform: Services, token_user: User, scope: Scope, changed: asyncio.Event, every_s: float
+) -> tuple[int, str]:
+    """Returns (close code, reason) once the account may no longer see this feed as it is."""
+    while True:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), every_s)
+        changed.clear()
+        try:
+            now = await scope_for(token_user, platform.registry, platform.users)
+        except ScopeDenied as denied:
+            code = CLOSE_UNAUTHORIZED if denied.status_code == 401 else CLOSE_FORBIDDEN
+            return code, denied.reason
+        except Exception as error:  # the database hiccuped: keep the operator's feed, try again soon
+            log.warning("console account re-check failed", extra={"user": token_user.username, "error": repr(error)})
+            continue
+        if now.user.role not in STAFF_ROLES:
+            return CLOSE_FORBIDDEN, f"role {now.user.role} may not use the console"
+        if (now.org_path, now.resident_id) != (scope.org_path, scope.resident_id):
+            return CLOSE_LAGGED, "your area changed: reconnect for a fresh snapshot"
+
+
 def _token(websocket: WebSocket) -> str | None:
     header = websocket.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -152,27 +205,36 @@ async def console_feed(websocket: WebSocket) -> None:
         code = CLOSE_UNAUTHORIZED if denied.status_code == 401 else CLOSE_FORBIDDEN
         await websocket.close(code, denied.reason[:120])
         return
-    async with platform.bus.subscribe() as events:
-        snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
-        await websocket.send_json(
-            {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role, "scope": scope.org_path}
-        )
-        receiver = asyncio.create_task(_receive(websocket))
-        try:
-            async for event in _until_done(events, receiver):
-                if not _visible(scope, event.alert):
-                    continue
-                view = (await alert_views(platform.registry, [event.alert]))[0]
-                message: dict[str, Any] = {"type": event.type.value, "alert": view, "actor": event.actor}
-                await websocket.send_json(message)
-        except Lagged:
-            await websocket.close(CLOSE_LAGGED, "feed lagged: reconnect for a fresh snapshot")
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await receiver
+    sessions: ConsoleSessions = websocket.app.state.console_sessions
+    recheck_s: float = websocket.app.state.console_recheck_s
+    with sessions.watch(user.username) as changed:
+        async with platform.bus.subscribe() as events:
+            snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
+            await websocket.send_json(
+                {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role,
+                 "scope": scope.org_path}
+            )  # fmt: skip
+            receiver = asyncio.create_task(_receive(websocket))
+            watcher = asyncio.create_task(_watch_account(platform, user, scope, changed, recheck_s))
+            try:
+                async for event in _until_done(events, receiver, watcher):
+                    if not _visible(scope, event.alert):
+                        continue
+                    view = (await alert_views(platform.registry, [event.alert]))[0]
+                    message: dict[str, Any] = {"type": event.type.value, "alert": view, "actor": event.actor}
+                    await websocket.send_json(message)
+                if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
+                    code, reason = watcher.result()
+                    await websocket.close(code, reason[:120])
+            except Lagged:
+                await websocket.close(CLOSE_LAGGED, "feed lagged: reconnect for a fresh snapshot")
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                for task in (receiver, watcher):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
 
 
 def _visible(scope: Scope, alert: Alert) -> bool:
@@ -196,13 +258,13 @@ async def _receive(websocket: WebSocket) -> str:
             await websocket.send_json({"type": "pong"})
 
 
-async def _until_done(events: Any, receiver: asyncio.Task[str]) -> Any:
-    """Yield alert events until the client goes away."""
+async def _until_done(events: Any, *stoppers: asyncio.Task[Any]) -> Any:
+    """Yield alert events until the client goes away or the account may no longer see them."""
     iterator = events.__aiter__()
     while True:
         getter = asyncio.ensure_future(iterator.__anext__())
-        done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done:
+        done, _ = await asyncio.wait({getter, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
+        if getter in done and not any(stopper in done for stopper in stoppers):
             yield getter.result()
             continue
         getter.cancel()

@@ -2,6 +2,7 @@
 
 A link in a family message opens a small phone page; the answer is a POST, so link previewers
 (which fetch GETs) never answer for anyone. ``?do=going`` / ``?do=fine`` preselect the answer.
+Once the alert is closed the page shows only its outcome and answers are refused (409).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from fastapi import APIRouter, Form, HTTPException, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from alerting import AlertingError, InvalidLink
+from alerting import Alert, AlertingError, InvalidLink
+from alerting.model import closed_summary
 from api.alerts import ConsoleScope, domain_errors, resident_path
 from api.deps import PlatformDep
 
@@ -34,6 +36,14 @@ textarea,select{{width:100%;font-size:1rem;padding:.5rem;box-sizing:border-box}}
     return HTMLResponse(document, status_code=status_code)
 
 
+def closed_page(alert: Alert) -> HTMLResponse:
+    """A link's page once its alert is closed: the outcome only, no name, address or phone."""
+    return page(
+        "12349",
+        f"<p>This alert is closed ({html.escape(closed_summary(alert))}). Nothing more is needed; thank you.</p>",
+    )
+
+
 def _error_page(error: AlertingError) -> HTMLResponse:
     code = status.HTTP_403_FORBIDDEN if isinstance(error, InvalidLink) else status.HTTP_409_CONFLICT
     return page("12349", f"<p>{html.escape(str(error))}</p>", code)
@@ -46,6 +56,8 @@ async def family_page(token: str, platform: PlatformDep, do: str | None = None) 
         alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
     except AlertingError as error:
         return _error_page(error)
+    if not alert.is_open:
+        return closed_page(alert)
     resident = await platform.registry.resident(alert.resident_id)
     who = html.escape(resident.name if resident else alert.resident_id)
     choices = [do] if do in ANSWERS else list(ANSWERS)

@@ -36,7 +36,7 @@ LOW_BATTERY = 20
 """Percent at or below which a battery counts as low."""
 MAX_RESIDENTS = 500
 """The overview reads each resident's recent events; it stops after this many residents."""
-ACTIVITY_STREAMS = frozenset({"motion", "contact", "bed", "seat", "alarm", "env", "vitals"})
+ACTIVITY_STREAMS = frozenset({"motion", "contact", "bed", "seat", "vibration", "alarm", "env", "vitals"})
 RECENT_EVENTS = 400
 MAX_DEVICES = 20_000
 

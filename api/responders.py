@@ -1,7 +1,8 @@
 """Responders: the register (``/api/v1/responders``) and their phone page (``/r/{token}``).
 
 The link a responder receives is signed for one dispatch of one alert: accept or decline, then
-"arrived", then the outcome. No login needed; it expires with the link.
+"arrived", then the outcome. No login needed; it expires with the link, and once the alert is
+closed the page shows only the outcome (no name, address or phone) and takes no more answers.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from alerting import AlertingError, AlertState, Outcome
+from alerting.model import closed_summary
 from alerting.responders import RESPONDER_KINDS
 from api.alerts import ManagerScope, area_path, domain_errors
 from api.deps import PlatformDep
-from api.family import _error_page, page
+from api.family import _error_page, closed_page, page
 from api.scope import ScopeDep
 
 router = APIRouter(tags=["responders"])
@@ -88,6 +90,8 @@ async def responder_page(token: str, platform: PlatformDep) -> HTMLResponse:
         dispatches = await platform.alerts.dispatches(alert.id)
     except AlertingError as error:
         return _error_page(error)
+    if not alert.is_open:
+        return closed_page(alert)
     mine = next((d for d in dispatches if d["id"] == claims.extra.get("d")), None)
     resident = await platform.registry.resident(alert.resident_id)
     card = (
@@ -133,6 +137,10 @@ async def responder_action(
         alert_id = uuid.UUID(claims.alert_id)
         who = claims.subject
         actor = f"responder:{who}"
+        closed = await platform.alerts.get(alert_id)
+        if not closed.is_open:
+            text = f"This alert is already closed ({closed_summary(closed)}); nothing was recorded."
+            return page("12349", f"<p>{html.escape(text)}</p>", status.HTTP_409_CONFLICT)
         if action in ("accept", "decline"):
             alert = await platform.alerts.respond(alert_id, who, int(claims.extra["d"]), action == "accept", note)
         elif action == "arrive":

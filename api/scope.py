@@ -11,7 +11,8 @@ Rules:
   a node). Anything outside is "not found" (404), never "forbidden", so ids do not leak.
 * A family user sees only their own relative (``resident_id``), that resident's home and devices.
 * The user is looked up on every request: a deactivated account, or one whose role or node changed,
-  takes effect at once, not when the token expires.
+  takes effect at once, not when the token expires. Tokens issued before a password change, reset
+  or deactivation are refused (the account's token generation moved on).
 * What a role may do inside its scope is the dependency's name: :data:`ScopeDep` (read, any role),
   :data:`FieldScope` (staff incl. responders), :data:`StaffScope` (console staff), :data:`ManagerScope`
   (admin, supervisor: change residents, homes, devices), :data:`AdminScope` (users, org tree, audit,
@@ -84,6 +85,10 @@ async def scope_for(user: User, registry: Registry, users: Users | None = None) 
         current = await users.get(user.username)
         if current is None:
             raise ScopeDenied(status.HTTP_401_UNAUTHORIZED, "account is not active")
+        if current.token_generation != user.token_generation:
+            raise ScopeDenied(
+                status.HTTP_401_UNAUTHORIZED, "token revoked: the password or account changed; sign in again"
+            )
         user = current
     if user.role == "family":
         if not user.resident_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from alerting import AlertBus, AlertService, EventHistory
+from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
 
@@ -28,6 +29,9 @@ class Services(Protocol):
 
     @property
     def bus(self) -> AlertBus: ...
+
+    @property
+    def dead_letters(self) -> DeadLetterStore: ...
 
     def health(self) -> dict[str, Any]:
         """Liveness counters (gateway rejects, spool, history)."""

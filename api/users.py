@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 
 from api.deps import Limit, Offset, PlatformDep, registry_errors
 from api.scope import AdminScope, ScopeDep
@@ -45,12 +45,15 @@ async def get_user(platform: PlatformDep, scope: AdminScope, username: str = Use
 
 @users.patch("/{username}", response_model=UserPublic, responses={404: {"description": "not in your area"}})
 async def update_user(
-    body: UserUpdate, platform: PlatformDep, scope: AdminScope, username: str = Username
+    request: Request, body: UserUpdate, platform: PlatformDep, scope: AdminScope, username: str = Username
 ) -> UserPublic:
-    """Change role, node, password or deactivate (takes effect on the user's next request)."""
+    """Change role, node, password or deactivate. Takes effect at once: a new password or a
+    deactivation refuses every token issued before, and the user's open console feeds re-check."""
     changes = body.model_dump(exclude_unset=True)
     with registry_errors():
-        return UserPublic.model_validate(await platform.users.update(username, changes, scope.area, scope.user))
+        updated = UserPublic.model_validate(await platform.users.update(username, changes, scope.area, scope.user))
+    request.app.state.console_sessions.changed(username)
+    return updated
 
 
 @audit.get("", response_model=Page[AuditEntry])

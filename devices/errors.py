@@ -15,6 +15,8 @@ class Reject(StrEnum):
     MISSING_FIELD = "missing_field"
     OUT_OF_RANGE = "out_of_range"
     DUPLICATE = "duplicate"
+    INTERNAL_ERROR = "internal_error"
+    """Handling the message failed unexpectedly (a bug, not the device's fault); kept as a dead letter."""
 
 
 class PayloadError(ValueError):

@@ -19,6 +19,8 @@ class Stream(StrEnum):
     CONTACT = "contact"
     BED = "bed"
     SEAT = "seat"
+    PRESENCE = "presence"
+    VIBRATION = "vibration"
     ENV = "env"
     VITALS = "vitals"
     IMU = "imu"
@@ -46,12 +48,16 @@ class Event:
 
     ``values`` holds the normalised fields of the stream:
 
-    - ``alarm``: ``{"kind": "sos" | "fall", "press": "single"|"double"|"hold"?}``
-    - ``motion``: ``{"occupancy": bool}``; ``contact``: ``{"open": bool}``
+    - ``alarm``: ``{"kind": "sos" | "fall", "press": "single"|"double"|"hold"?}``; a radar's
+      possible fall adds ``"warning": true``
+    - ``motion``: ``{"occupancy": bool}`` (movement); ``contact``: ``{"open": bool}``
+    - ``presence``: ``{"present": bool}`` (someone is there, moving or not: a radar)
+    - ``vibration``: ``{"kind": "vibration" | "tilt" | "drop"}``
     - ``bed`` / ``seat``: ``{"occupied": bool}``
     - ``env``: any of ``{"smoke": bool, "gas": bool, "water_leak": bool}``
     - ``vitals``: any of ``hr`` (bpm), ``spo2`` (%), ``sbp``/``dbp`` (mmHg), ``temp`` (°C)
-    - ``status``: any of ``{"online": bool, "battery": int (%)}``
+    - ``status``: any of ``{"online": bool, "battery": int (%), "battery_low": bool, "tamper": bool,
+      "smoke_test": bool}``
     - ``imu``: empty; the samples are in ``imu``.
 
     ``device_type`` and ``location`` come from the registry (``door`` is the entrance door,

@@ -39,6 +39,12 @@ FLAG_OFFSETS = 0x01
 _HEADER = struct.Struct("<2sBBqffH")
 MAX_SAMPLES = 65_535
 MIN_HZ, MAX_HZ = 1.0, 1000.0
+MAX_G = 64.0
+"""Accelerations beyond ±64 g are no wearable's reading (a fall peaks well under 20 g)."""
+MAX_T0_MS = 10**15
+"""Epoch ms beyond this (year ~33658) is out of range, not a clock."""
+MAX_SPAN_MS = 86_400_000.0
+"""Per-sample offsets from t0 (``dt``) lie in 0..one day."""
 
 
 def is_binary(payload: bytes) -> bool:
@@ -76,6 +82,7 @@ def decode_binary(payload: bytes) -> ImuBlock:
         raise PayloadError(Reject.OUT_OF_RANGE, f"hz {hz} outside {MIN_HZ}..{MAX_HZ}")
     if not (0 < scale < 1.0) or not np.isfinite(scale):
         raise PayloadError(Reject.OUT_OF_RANGE, f"scale {scale} g/count outside (0, 1)")
+    _check_t0(t0)
     offset = _HEADER.size
     expected = offset + (4 * n if flags & FLAG_OFFSETS else 0) + 6 * n
     if len(payload) != expected:
@@ -87,6 +94,8 @@ def decode_binary(payload: bytes) -> ImuBlock:
         offsets = np.arange(n, dtype=np.float64) * (1000.0 / hz)
     counts = np.frombuffer(payload, dtype="<i2", count=3 * n, offset=offset).reshape(n, 3)
     acc = counts.astype(np.float32) * np.float32(scale)
+    if np.abs(acc).max(initial=0.0) > MAX_G:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be within ±{MAX_G:g} g (scale {scale:g} g/count)")
     return _block(float(t0), offsets, acc)
 
 
@@ -98,36 +107,49 @@ def decode_json(body: dict[str, Any]) -> ImuBlock:
         raise PayloadError(Reject.MISSING_FIELD, "imu needs t0 (epoch ms) and acc ([[x,y,z],…] in g)")
     if not _is_number(t0):
         raise PayloadError(Reject.WRONG_TYPE, "imu t0 must be a number (epoch ms)")
+    _check_t0(t0)
     if not isinstance(acc, list) or len(acc) > MAX_SAMPLES:
         raise PayloadError(Reject.WRONG_TYPE, f"imu acc must be a list of at most {MAX_SAMPLES} [x,y,z]")
     try:
         samples = np.asarray(acc, dtype=np.float64)
+    except OverflowError as error:  # an integer beyond any float (10**400)
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be within ±{MAX_G:g} g") from error
     except (TypeError, ValueError) as error:
         raise PayloadError(Reject.WRONG_TYPE, "imu acc must hold numbers only") from error
     if samples.size == 0:
         samples = samples.reshape(0, 3)
     if samples.ndim != 2 or samples.shape[1] != 3:
         raise PayloadError(Reject.WRONG_TYPE, f"imu acc must be n×3, got shape {samples.shape}")
-    if not np.all(np.isfinite(samples)) or np.abs(samples).max(initial=0.0) > 64.0:
-        raise PayloadError(Reject.OUT_OF_RANGE, "imu acc values must be finite and within ±64 g")
+    if not np.all(np.isfinite(samples)) or np.abs(samples).max(initial=0.0) > MAX_G:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu acc values must be finite and within ±{MAX_G:g} g")
     dt = body.get("dt")
     if dt is not None:
         try:
             offsets = np.asarray(dt, dtype=np.float64)
+        except OverflowError as error:
+            raise PayloadError(Reject.OUT_OF_RANGE, f"imu dt offsets must lie in 0..{MAX_SPAN_MS:.0f} ms") from error
         except (TypeError, ValueError) as error:
             raise PayloadError(Reject.WRONG_TYPE, "imu dt must be a list of ms offsets") from error
         if offsets.shape != (samples.shape[0],):
             raise PayloadError(Reject.WRONG_TYPE, "imu dt must have one offset per sample")
     else:
-        if not _is_number(hz) or not (MIN_HZ <= float(hz) <= MAX_HZ):
+        if not _is_number(hz) or not (MIN_HZ <= hz <= MAX_HZ):
             raise PayloadError(Reject.OUT_OF_RANGE, f"imu hz must be a number in {MIN_HZ}..{MAX_HZ}")
         offsets = np.arange(samples.shape[0], dtype=np.float64) * (1000.0 / float(hz))
     return _block(float(t0), offsets, samples.astype(np.float32))
 
 
+def _check_t0(t0: float) -> None:
+    # Comparisons, not float(): they are exact for huge ints and false for NaN.
+    if not (0 <= t0 <= MAX_T0_MS):
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu t0 must be epoch ms in 0..{MAX_T0_MS}")
+
+
 def _block(t0: float, offsets: np.ndarray, acc: np.ndarray) -> ImuBlock:
     if offsets.size and (not np.all(np.isfinite(offsets)) or np.any(np.diff(offsets) < 0)):
         raise PayloadError(Reject.OUT_OF_RANGE, "imu sample times must be finite and non-decreasing")
+    if offsets.size and (offsets[0] < 0 or offsets[-1] > MAX_SPAN_MS):
+        raise PayloadError(Reject.OUT_OF_RANGE, f"imu sample offsets must lie in 0..{MAX_SPAN_MS:.0f} ms from t0")
     return ImuBlock(t_ms=t0 + offsets, acc=np.ascontiguousarray(acc, dtype=np.float32))
 
 

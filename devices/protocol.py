@@ -26,6 +26,9 @@ VITAL_RANGES: dict[str, tuple[float, float]] = {
     "temp": (25.0, 45.0),  # °C
     "rr": (0.0, 80.0),  # breaths/min
 }
+MAX_EPOCH_MS = 10**15
+"""Device timestamps (epoch ms) above this (year ~33658) are out of range, not a clock."""
+MAX_SEQ = 2**63 - 1
 MAX_DEVICE_ID = 64
 DEVICE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
 
@@ -81,7 +84,7 @@ def decode(stream: Stream, payload: bytes) -> Decoded:
     if stream is Stream.IMU:
         block = imu.decode_json(body)
         return Decoded(stream, _first_ts(block), {}, _optional_int(body, "seq"), block)
-    ts = _optional_int(body, "ts")
+    ts = _optional_int(body, "ts", 0, MAX_EPOCH_MS)
     seq = _optional_int(body, "seq")
     values = _VALUE_DECODERS[stream](body)
     return Decoded(stream, ts, values, seq)
@@ -105,6 +108,16 @@ def _flag(name: str):  # type: ignore[no-untyped-def]
         return {name: as_bool(body[name], name)}
 
     return decode_flag
+
+
+VIBRATION_KINDS = frozenset({"vibration", "tilt", "drop"})
+
+
+def _vibration(body: dict[str, Any]) -> dict[str, Any]:
+    kind = body.get("kind", "vibration")
+    if not isinstance(kind, str) or kind.lower() not in VIBRATION_KINDS:
+        raise PayloadError(Reject.OUT_OF_RANGE, f"vibration kind {str(kind)[:40]!r} is not vibration/tilt/drop")
+    return {"kind": kind.lower()}
 
 
 def _env(body: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +161,8 @@ _VALUE_DECODERS = {
     Stream.CONTACT: _flag("open"),
     Stream.BED: _flag("occupied"),
     Stream.SEAT: _flag("occupied"),
+    Stream.PRESENCE: _flag("present"),
+    Stream.VIBRATION: _vibration,
     Stream.ENV: _env,
     Stream.VITALS: _vitals,
     Stream.STATUS: _status,
@@ -173,7 +188,10 @@ def as_number(value: object, name: str) -> float:
     if isinstance(value, bool):
         raise PayloadError(Reject.WRONG_TYPE, f"{name} must be a number, got a boolean")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float (10**400)
+            raise PayloadError(Reject.OUT_OF_RANGE, f"{name} is too large") from None
     elif isinstance(value, str):
         try:
             number = float(value.strip().rstrip("%"))
@@ -186,13 +204,16 @@ def as_number(value: object, name: str) -> float:
     return number
 
 
-def _optional_int(body: dict[str, Any], name: str) -> int | None:
+def _optional_int(body: dict[str, Any], name: str, low: int = 0, high: int = MAX_SEQ) -> int | None:
+    """An integer field in ``low..high`` (finite floats with no fraction accepted), or None if absent."""
     value = body.get(name)
     if value is None:
         return None
     number = as_number(value, name)
-    if number != int(number) or abs(number) >= 2**63:
+    if number != int(number):
         raise PayloadError(Reject.WRONG_TYPE, f"{name} must be an integer")
+    if not (low <= number <= high):
+        raise PayloadError(Reject.OUT_OF_RANGE, f"{name} {number:.0f} outside {low}..{high}")
     return int(number)
 
 

@@ -24,10 +24,17 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object wi
 @replay_app.command("falls")
 def replay_falls(
     directory: Annotated[Path, typer.Argument(help="an IMU recording set (index.csv + recordings)")],
-    folds: Annotated[int, typer.Option(help="subject-wise cross-validation folds (0: the shipped model)")] = 5,
+    folds: Annotated[
+        int,
+        typer.Option(
+            help="subject-wise cross-validation folds at the waist; wrist and pocket sets leave one subject out"
+            " (0: the shipped models)"
+        ),
+    ] = 5,
     limit: Annotated[int, typer.Option(help="only the first N recordings (0: all)")] = 0,
 ) -> None:
-    """One JSON line per recording with the falls found; a summary line when labels exist."""
+    """One JSON line per recording with the falls found; a summary line (overall, per group and per
+    placement: waist, wrist, pocket, read from each recording's source) when labels exist."""
     from lab.falls.replay import replay_falls as run
 
     run(directory, out=sys.stdout, folds=folds, limit=limit)
@@ -99,15 +106,19 @@ def bench_faults(
     presses: Annotated[int, typer.Option(help="SOS presses per scenario")] = 200,
     outage: Annotated[float, typer.Option(help="database outage, seconds")] = 60.0,
     rate: Annotated[float, typer.Option(help="presses per second")] = 20.0,
+    only: Annotated[
+        list[str] | None, typer.Option(help="run only this scenario (repeatable), e.g. 'poison message'")
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload: lost/duplicates."""
+    """Broker restart, worker SIGKILL, database outage, full spool, clock skew, overload, client-id takeover, poison:
+    lost/duplicates."""
     from eldercare import logs
     from eldercare.settings import get_settings
     from lab.bench.faults import run
 
     logs.configure(level="CRITICAL")
-    run(get_settings(), presses, outage, rate, json_output)
+    run(get_settings(), presses, outage, rate, json_output, only)
 
 
 @app.command("sim")

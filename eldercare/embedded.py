@@ -18,7 +18,14 @@ Limits of the embedded broker (Mosquitto is the broker to run for a site, see ``
   publisher is disconnected: a Zigbee2MQTT friendly name such as ``Living room`` does not pass.
   Dots are fine (NATS maps them internally).
 * No MQTT over websockets; ``settings.embedded_mqtt_ws_port`` is ignored here.
-* Anonymous access, bound to 127.0.0.1 only.
+* Bound to 127.0.0.1 only. Devices connect anonymously; the platform's own sessions log in as
+  ``eldercare-gateway`` (and ``eldercare-gateway-telemetry``) with a password generated once into
+  ``<data_dir>/broker/platform.secret``: no device has it. nats-server cannot bind a client id to a
+  user name, and a connection with a client id in use replaces that session; so the platform's client
+  ids carry a tag derived from that password (:func:`gateway.mqtt.platform_client_id`) that a device
+  cannot compute. Every user may connect over MQTT only (the NATS port, which would show the
+  sessions' state, refuses them all), and anonymous clients may not subscribe to the devices'
+  uplink streams (``<prefix>/+/<stream>``, Zigbee2MQTT states) the platform reads.
 
 Both children get a parent-death signal (Linux), so a killed ``eldercare`` does not leave them
 running, and a stale server left over on the same data directory is stopped before a new start.
@@ -52,7 +59,9 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import quote
 
+from devices.events import Stream
 from eldercare.settings import Settings, get_settings
+from registry.broker_config import platform_users
 
 log = logging.getLogger("eldercare.embedded")
 
@@ -69,7 +78,9 @@ __all__ = [
 ]
 
 _LOOPBACK = "127.0.0.1"
+_DEVICE_USER = "anonymous-device"  # what anonymous MQTT clients are (nats-server's no_auth_user)
 _RUNTIME_USER = "eldercare"
+_LOG_USER = "eldercare-log"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -263,7 +274,9 @@ class EmbeddedBroker:
     """nats-server with JetStream and its MQTT listener, state in ``<data_dir>/broker/``.
 
     ``port`` is the wanted MQTT port (0: any free one); when it is taken (a site Mosquitto on 1883,
-    say) a free port is used instead and logged. ``url`` is ``mqtt://127.0.0.1:<port>``.
+    say) a free port is used instead and logged. ``url`` is the platform's login,
+    ``mqtt://<platform_user>:<secret>@127.0.0.1:<port>``; devices connect anonymously
+    (``device_url``).
     """
 
     def __init__(
@@ -275,8 +288,14 @@ class EmbeddedBroker:
         max_ack_pending: int = 10_000,
         start_timeout_s: float = 20.0,
         binary: Path | None = None,
+        platform_user: str = "eldercare-gateway",
+        topic_prefix: str = "eldercare/v1",
+        zigbee2mqtt_base: str = "zigbee2mqtt",
     ) -> None:
         self.directory = Path(data_dir).expanduser().resolve() / "broker"
+        self.platform_user = platform_user
+        self.topic_prefix = topic_prefix
+        self.zigbee2mqtt_base = zigbee2mqtt_base
         self.wanted_port = port
         self.max_store_bytes = max_store_bytes
         self.max_ack_pending = max_ack_pending
@@ -289,9 +308,10 @@ class EmbeddedBroker:
 
     @property
     def nats_url(self) -> str:
+        """The partitioned log's login over NATS (JetStream)."""
         if self.nats_port is None or self._proc is None:
             raise EmbeddedError("the embedded broker is not running")
-        return f"nats://{_LOOPBACK}:{self.nats_port}"
+        return f"nats://{_LOG_USER}:{quote(self._secret(), safe='')}@{_LOOPBACK}:{self.nats_port}"
 
     @property
     def config_file(self) -> Path:
@@ -306,10 +326,59 @@ class EmbeddedBroker:
         return self.directory / "nats.pid"
 
     @property
+    def secret_file(self) -> Path:
+        return self.directory / "platform.secret"
+
+    @property
     def url(self) -> str:
+        """The platform's login (its password is in ``secret_file``)."""
+        return f"mqtt://{quote(self.platform_user, safe='')}:{quote(self._secret(), safe='')}@{self._where()}"
+
+    @property
+    def device_url(self) -> str:
+        """How devices connect: anonymously."""
+        return f"mqtt://{self._where()}"
+
+    def _where(self) -> str:
         if self.port is None or self._proc is None:
             raise EmbeddedError("the embedded broker is not running")
-        return f"mqtt://{_LOOPBACK}:{self.port}"
+        return f"{_LOOPBACK}:{self.port}"
+
+    def _secret(self) -> str:
+        """The platform's broker password, generated once (mode 0600)."""
+        try:
+            return self.secret_file.read_text().strip()
+        except FileNotFoundError:
+            pass
+        secret = secrets.token_urlsafe(32)
+        fd = os.open(self.secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secret)
+        return secret
+
+    def _authorization(self) -> list[str]:
+        q = json.dumps
+        prefix = self.topic_prefix.strip("/").replace("/", ".")
+        z2m = self.zigbee2mqtt_base.strip("/").replace("/", ".")
+        uplinks = [f"{prefix}.*.{stream.value}" for stream in Stream] + [f"{z2m}.*", f"{z2m}.*.availability"]
+        lines = ["authorization {", "  users = ["]
+        for user in platform_users(self.platform_user):
+            lines.append(
+                f'    {{ user: {q(user)}, password: {q(self._secret())}, allowed_connection_types: ["MQTT"] }}'
+            )
+        # the partitioned log (ELDERCARE_CLUSTER=jetstream) connects over NATS, with the same secret
+        lines.append(
+            f'    {{ user: {q(_LOG_USER)}, password: {q(self._secret())}, allowed_connection_types: ["STANDARD"] }}'
+        )
+        lines += [
+            # a password nobody is given: anonymous MQTT clients become this user through no_auth_user
+            f"    {{ user: {q(_DEVICE_USER)}, password: {q(secrets.token_urlsafe(32))},",
+            '      allowed_connection_types: ["MQTT"],',
+            f"      permissions: {{ subscribe: {{ deny: {q(uplinks)} }} }} }}",
+            "  ]",
+            "}",
+        ]
+        return lines
 
     @property
     def pid(self) -> int | None:
@@ -331,8 +400,10 @@ class EmbeddedBroker:
                 "  max_memory_store: 64MB",
                 f"  max_file_store: {self.max_store_bytes}",
                 "}",
+                *self._authorization(),
                 "mqtt {",
                 f"  listen: {_LOOPBACK}:{port}",
+                f"  no_auth_user: {q(_DEVICE_USER)}",
                 "  # QoS 1 messages a session may have unacknowledged (default 1024)",
                 f"  max_ack_pending: {self.max_ack_pending}",
                 "}",
@@ -346,9 +417,12 @@ class EmbeddedBroker:
             return self.url
         binary = self.binary or find_nats_server()
         self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.chmod(0o700)  # the platform's password, and a log that names client ids
         await _stop_stale(self.pid_file, "nats-server", self.config_file, signal.SIGTERM, "embedded broker")
         port = _choose_port(self.wanted_port, "embedded broker")
         self.nats_port = free_port()
+        self.config_file.touch(mode=0o600)
+        self.config_file.chmod(0o600)
         self.config_file.write_text(self._config(port))
         log.info("embedded broker: starting %s on %s:%d (state in %s)", binary.name, _LOOPBACK, port, self.directory)
         started = time.monotonic()
@@ -378,7 +452,10 @@ class EmbeddedBroker:
             await asyncio.sleep(0.05)
         self.port = port
         log.info(
-            "embedded broker: ready at %s in %.2f s (pid %d)", self.url, time.monotonic() - started, self._proc.pid
+            "embedded broker: ready at %s in %.2f s (pid %d)",
+            self.device_url,
+            time.monotonic() - started,
+            self._proc.pid,
         )
         return self.url
 
@@ -692,7 +769,15 @@ async def resolve_services(settings: Settings | None = None) -> AsyncIterator[Se
     """
     settings = settings or get_settings()
     data_dir = Path(settings.data_dir).expanduser().resolve()
-    broker = None if settings.mqtt_url else EmbeddedBroker(data_dir, port=settings.embedded_mqtt_port)
+    broker = None
+    if not settings.mqtt_url:
+        broker = EmbeddedBroker(
+            data_dir,
+            port=settings.embedded_mqtt_port,
+            platform_user=settings.gateway_client_id,
+            topic_prefix=settings.topic_prefix,
+            zigbee2mqtt_base=settings.zigbee2mqtt_base,
+        )
     postgres = None if settings.database_url else EmbeddedPostgres(data_dir)
     if broker is not None or postgres is not None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -708,7 +793,7 @@ async def resolve_services(settings: Settings | None = None) -> AsyncIterator[Se
         database_url = settings.database_url or (postgres.url() if postgres else "")
         log.info(
             "services: mqtt %s (%s), database %s (%s)",
-            mqtt_url,
+            mqtt_url.rpartition("@")[2],
             "embedded" if broker else "configured",
             database_url,
             "embedded" if postgres else "configured",

@@ -13,36 +13,25 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
-from alerting import (
-    Alert,
-    AlertBus,
-    AlertEvent,
-    AlertEventType,
-    AlertingConfig,
-    AlertService,
-    AlertState,
-    EventHistory,
-)
-from alerting.model import PRIORITY, alert_id_for
+from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
+from alerting.intake import SpooledIntake, home_announcers
+from alerting.spool import Spool
 from devices.events import Event
-from eldercare import metrics
 from eldercare.db import migrate
-from eldercare.spool import Spool, SpoolFull
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
+from gateway.deadletter import DeadLetterStore
 from registry.store import Registry
 from registry.users import Users
-from stream import Detection, StreamCore
+from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
 
 log = logging.getLogger("eldercare.runtime")
-ANNOUNCERS = frozenset({"sos_button", "hub", "pendant"})
 
 
 @dataclass(slots=True)
@@ -84,16 +73,16 @@ class Platform:
         self.history = EventHistory(pool)
         self.bus = AlertBus()
         self.gateway = Gateway(self.registry, self.config.gateway, clock=clock)
+        self.dead_letters = DeadLetterStore(pool)
         self.alerts = AlertService(
             pool,
             self.bus,
             downlink=self.gateway.send_command,
             org_of=self.registry.resident_org_path,
-            announcers=self._announcers,
+            announcers=home_announcers(self.registry.resident_devices),
             config=self.config.alerting,
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
-        self.detections = 0
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
         self._tasks: list[asyncio.Task[Any]] = []
@@ -101,17 +90,32 @@ class Platform:
             f"eldercare-spool-{self.config.gateway.client_id}.jsonl"
         )
         self.spool = Spool(spool_path, self.config.spool_max_bytes)
-        self.spool_error: str | None = None
-        self._spool_drained = asyncio.Event()
-        self._drainer: asyncio.Task[None] | None = None
+        self.intake = SpooledIntake(
+            self.alerts.raise_detections,
+            self.bus,
+            self.spool,
+            self.registry.resident_org_path,
+            clock,
+            self.config.store_timeout_s,
+            self.config.retry_max_s,
+        )
         self.seam: Callable[[Batch], Awaitable[None]] | None = None
         """Where the gateway's batches go instead of :meth:`sink`, set before :meth:`start`: the
         partitioned log (``partitions.run.ClusterSeam``), whose workers own the stream state."""
+
+    @property
+    def detections(self) -> int:
+        return self.intake.detections
+
+    @property
+    def spool_error(self) -> str | None:
+        return self.intake.error
 
     async def prepare(self) -> None:
         """Migrations and caches; safe to call on every start."""
         await migrate(self.pool, "registry")
         await migrate(self.pool, "alerting")
+        await migrate(self.pool, "gateway")
         await self.history.ensure_schema()
         await self.registry.load()
         await self.alerts.restore()
@@ -121,11 +125,24 @@ class Platform:
         if path is not None and path.exists():
             self.stream.restore(path.read_bytes())
             log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
+        zigbee = self.zigbee_memory_path
+        if zigbee is not None and zigbee.exists():
+            self.gateway.zigbee_state.restore(zigbee.read_bytes())
+            log.info("Zigbee2MQTT edge memory restored", extra={"devices": len(self.gateway.zigbee_state.last)})
+
+    @property
+    def zigbee_memory_path(self) -> Path | None:
+        """Where the Zigbee2MQTT edge memory is kept, beside the stream snapshot."""
+        path = self.config.snapshot_path
+        return None if path is None else path.with_suffix(".zigbee.json")
 
     def save_snapshot(self) -> None:
-        """Write the stream core's state atomically (who has been silent since when survives a restart)."""
+        """Write the stream core's state atomically (who has been silent since when survives a restart),
+        and the Zigbee2MQTT edge memory (a state seen before a restart is no new event after it)."""
         if self.config.snapshot_path is not None:
             _write_atomically(self.config.snapshot_path, self.stream.snapshot())
+        if self.zigbee_memory_path is not None:
+            _write_atomically(self.zigbee_memory_path, self.gateway.zigbee_state.to_json())
 
     async def _snapshots(self) -> None:
         """Save the stream state every ``snapshot_every_s``, so a crash loses at most that much of it.
@@ -139,12 +156,11 @@ class Platform:
             await asyncio.sleep(self.config.snapshot_every_s)
             try:
                 await asyncio.to_thread(_write_snapshot, path, self.stream.snapshot_arrays())
+                if self.zigbee_memory_path is not None:
+                    memory = self.gateway.zigbee_state.to_json()
+                    await asyncio.to_thread(_write_atomically, self.zigbee_memory_path, memory)
             except Exception:
                 log.exception("saving the stream snapshot failed")
-
-    def _announcers(self, resident_id: str) -> list[str]:
-        """The resident's devices that speak or light up (home announcements from alerting)."""
-        return [d.id for d in self.registry.devices() if d.resident_id == resident_id and d.type in ANNOUNCERS]
 
     async def sink(self, batch: Batch) -> None:
         """The seam: one batch of events keyed by resident → detections → stored alerts."""
@@ -157,102 +173,34 @@ class Platform:
             del self._history_buffer[:overflow]
             self.history_dropped += overflow
             log.error("event history buffer full: oldest events not stored", extra={"dropped": overflow})
-        await self._raise(detections)
-
-    async def _raise(self, detections: list[Detection]) -> None:
-        """Store detections as alerts; if the database cannot take them, spool them durably first.
-
-        Never dropped: when even the spool cannot be written, this keeps retrying the database and
-        the gateway holds back its acknowledgements, so the broker keeps the messages.
-        """
-        if not detections:
-            return
-        self.detections += len(detections)
-        started = time.perf_counter()
-        if not len(self.spool):
-            try:
-                await asyncio.wait_for(self.alerts.raise_detections(detections), self.config.store_timeout_s)
-                metrics.STORE_SECONDS.observe(time.perf_counter() - started)
-                return
-            except Exception as error:
-                log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
-        try:
-            self.spool.append(detections)
-        except SpoolFull as error:
-            self.spool_error = str(error)
-            metrics.SPOOL_ERRORS.inc()
-            log.critical(
-                "ALARMS CANNOT BE BUFFERED: spool full; holding them at the broker", extra={"error": str(error)}
-            )
-            await self._store_blocking(detections)
-            return
-        self.spool_error = None
-        metrics.SPOOL_SIZE.set(len(self.spool))
-        self._announce_provisional(detections)
-        if self._drainer is None or self._drainer.done():
-            self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
-
-    async def _store_blocking(self, detections: list[Detection]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self.alerts.raise_detections(detections)
-                return
-            except Exception as error:
-                log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.retry_max_s)
-
-    def _announce_provisional(self, detections: list[Detection]) -> None:
-        """The console still rings while the database is away; the stored alert keeps the same id."""
-        now = datetime.fromtimestamp(self.clock(), UTC)
-        for detection in detections:
-            alert = Alert(
-                id=alert_id_for(detection.key),
-                resident_id=detection.resident_id,
-                device_id=detection.device_id,
-                kind=detection.kind.value,
-                priority=PRIORITY.get(detection.kind, 5),
-                state=AlertState.RAISED,
-                occurred_at=datetime.fromtimestamp(detection.ts_ms / 1000, UTC),
-                raised_at=now,
-                last_trigger_at=now,
-                confidence=detection.confidence,
-                details={**detection.details, "stored": False},
-                org_path=self.registry.resident_org_path(detection.resident_id),
-                ringing_at=now,
-            )
-            self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
-
-    async def _drain_spool(self) -> None:
-        """Store spooled detections in order, as soon as the database takes them again."""
-        delay = 0.2
-        while len(self.spool):
-            batch = self.spool.peek(100)
-            try:
-                await asyncio.wait_for(self.alerts.raise_detections(batch), self.config.store_timeout_s * 3)
-            except Exception as error:
-                log.warning(
-                    "spool drain waiting for the database",
-                    extra={"pending": len(self.spool), "error": repr(error)[:120]},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.retry_max_s)
-                continue
-            self.spool.drop(len(batch))
-            metrics.SPOOL_SIZE.set(len(self.spool))
-            delay = 0.2
-        log.info("spool drained: every buffered alarm is stored")
+        await self.intake.take(detections)
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.config.stream_tick_s)
-            await self._raise(self.stream.advance(int(self.clock() * 1000)))
+            await self.intake.take(self.stream.advance(int(self.clock() * 1000)))
 
     async def _flush_history(self) -> None:
         while True:
             await asyncio.sleep(self.config.history_flush_s)
             await self.flush_history()
+
+    async def _flush_dead_letters(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.history_flush_s)
+            await self.flush_dead_letters()
+
+    async def flush_dead_letters(self) -> None:
+        """Write waiting dead letters in batches; on a database error they wait for the next round."""
+        buffer = self.gateway.dead_letters
+        while len(buffer):
+            letters = buffer.take(500)
+            try:
+                buffer.dropped += await self.dead_letters.write(letters)
+            except Exception:
+                log.exception("writing dead letters failed; will retry", extra={"letters": len(letters)})
+                buffer.put_back(letters)
+                return
 
     async def flush_history(self) -> None:
         if not self._history_buffer:
@@ -267,21 +215,27 @@ class Platform:
     async def start(self) -> None:
         if len(self.spool):
             log.warning("alarms left in the spool by the last run; storing them", extra={"pending": len(self.spool)})
-            self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
+            self.intake.start_draining()
         self._tasks = [
             asyncio.create_task(self.gateway.run(self.mqtt, self.seam or self.sink), name="gateway"),
             asyncio.create_task(self._flush_history(), name="history"),
+            asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
         ]
         if self.seam is None:  # the stream state lives here, not in partition workers
             self._tasks.append(asyncio.create_task(self._tick(), name="stream-timers"))
             self._tasks.append(asyncio.create_task(self._snapshots(), name="stream-snapshots"))
-        await asyncio.wait_for(self.gateway.connected.wait(), timeout=30)
+        await asyncio.wait_for(self._lanes_up(), timeout=30)
+
+    async def _lanes_up(self) -> None:
+        await self.gateway.connected.wait()
+        while not self.gateway.lanes_ready():  # the telemetry lane connects a moment after the alarms'
+            await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
-        if self._drainer is not None:
-            self._tasks.append(self._drainer)
-            self._drainer = None
+        drainer = self.intake.stop_draining()
+        if drainer is not None:
+            self._tasks.append(drainer)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -289,6 +243,7 @@ class Platform:
                 await task
         self._tasks = []
         await self.flush_history()
+        await self.flush_dead_letters()
         try:
             self.save_snapshot()
         except OSError:
@@ -308,7 +263,11 @@ class Platform:
         }
 
     async def readiness(self) -> dict[str, Any]:
-        """Whether this instance can take alarms now: broker, database and spool each checked."""
+        """Whether this instance can take alarms now: broker, gateway lanes, database and spool each checked.
+
+        ``lanes`` is red while a gateway lane is disconnected, being restarted, or retrying a batch its
+        sink would not take.
+        """
         database_ok = True
         try:
             async with asyncio.timeout(1.0), self.pool.connection() as conn:
@@ -317,6 +276,7 @@ class Platform:
             database_ok = False
         checks = {
             "mqtt": self.gateway.connected.is_set(),
+            "lanes": self.gateway.lanes_ready(),
             "database": database_ok,
             "spool": self.spool_error is None,
         }

@@ -7,11 +7,14 @@ import contextlib
 import logging
 import secrets
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
+from alerting.notify import allowed_hosts
 from alerting.service import AlertingConfig
 from api import create_app
+from api.app import ApiConfig
 from api.security import TokenIssuer
 from eldercare.db import open_pool
 from eldercare.embedded import resolve_services
@@ -35,6 +38,31 @@ def gateway_config(settings: Settings) -> GatewayConfig:
     )
 
 
+def trusted_proxies(settings: Settings) -> list[str]:
+    return [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
+
+
+def api_config(settings: Settings) -> ApiConfig:
+    return ApiConfig(login_address_limit=settings.login_address_limit, console_recheck_s=settings.console_recheck_s)
+
+
+def http_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """The HTTP server's configuration. ``X-Forwarded-For`` is believed only from the configured
+    proxies (uvicorn's own default trusts 127.0.0.1, so anything on the machine could pose as any
+    address); without any, the peer's address is the client's."""
+    proxies = trusted_proxies(settings)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        lifespan="off",
+        ws="websockets-sansio",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or [],
+    )
+
+
 def secret_key(data_dir: Path) -> str:
     """The token signing key, generated once and kept in the data directory."""
     path = data_dir / "secret.key"
@@ -52,7 +80,10 @@ async def ensure_admin(platform: Platform, settings: Settings) -> None:
         username, _, password = settings.admin.partition(":")
         if not username or not password:
             raise SystemExit("ELDERCARE_ADMIN must be user:password")
-        await platform.users.add(username, password, "admin")
+        try:
+            await platform.users.add(username, password, "admin")
+        except ValueError as weak:
+            raise SystemExit(f"ELDERCARE_ADMIN: {weak}") from None
         log.info("admin from ELDERCARE_ADMIN", extra={"username": username})
     elif await platform.users.count() == 0:
         password = secrets.token_urlsafe(12)
@@ -79,6 +110,7 @@ async def run(settings: Settings, demo: bool) -> None:
                 alerting=AlertingConfig(
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,
+                    notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
                 ),
             ),
         )
@@ -93,7 +125,7 @@ async def run(settings: Settings, demo: bool) -> None:
 
             homes = await seed(platform.registry)
             demo_homes = run_demo(
-                address,
+                BrokerAddress(address.host, address.port),  # devices never hold the platform's login
                 homes,
                 prefix=settings.topic_prefix,
                 z2m_base=settings.zigbee2mqtt_base,
@@ -113,16 +145,8 @@ async def run(settings: Settings, demo: bool) -> None:
         await platform.start()
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
-        app = create_app(platform, issuer)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            lifespan="off",
-            ws="websockets-sansio",
-        )
-        server = uvicorn.Server(config)
+        app = create_app(platform, issuer, api_config(settings))
+        server = uvicorn.Server(http_config(app, settings, settings.http_host, settings.http_port))
         print(
             f"  eldercare is up: console http://{settings.http_host}:{settings.http_port}/  "
             f"MQTT {address.host}:{address.port}  ({'demo homes running' if demo else 'no demo'})",

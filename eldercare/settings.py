@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(None, description="token signing key; unset: generated into data_dir")
     log_json: bool = Field(False, description="JSON log lines instead of key=value")
+    trusted_proxies: str = Field(
+        "", description="proxy addresses/networks whose X-Forwarded-For is believed, comma-separated; unset: none"
+    )
+    notify_allowed_hosts: str = Field(
+        "",
+        description="hosts/networks on loopback, private or link-local addresses that notifications may reach"
+        " (e.g. a local SMTP relay), comma-separated; unset: none",
+    )
+    login_address_limit: int = Field(
+        100, description="failed logins from one address (any usernames) per 15 min before it must wait"
+    )
+    console_recheck_s: float = Field(5.0, description="how often an open console websocket re-checks its account")
 
     topic_prefix: str = "eldercare/v1"
     zigbee2mqtt_base: str = "zigbee2mqtt"

@@ -49,6 +49,8 @@ class HomeMix:
     vitals_share: float = 0.3
     gas_share: float = 0.5
     water_share: float = 0.5
+    radar_share: float = 0.0
+    """Homes with a Zigbee fall and presence radar (MIR-HE200-TY) in the living room."""
     imu_hz: tuple[float, ...] = (25.0, 50.0, 100.0)
     link: str = "hub"
 
@@ -93,6 +95,8 @@ def make_homes(n: int, seed: int = 0, mix: HomeMix | None = None, id_prefix: str
         if rng.random() < mix.wearable_share:
             kind = rng.choice(("pendant", "wristband"))
             devices.append(dev(kind, "worn", link=personal_link, hz=rng.choice(mix.imu_hz)))
+        if mix.radar_share and rng.random() < mix.radar_share:  # no draw without radars: same homes as before
+            devices.append(dev("radar", "living room", protocol="z2m"))
         community = f"{STREET[0]}{(i - 1) // HOMES_PER_COMMUNITY + 1:03d}"
         homes.append(
             HomeSpec(
@@ -330,8 +334,7 @@ class Fleet:
             action = "emergency" if device.spec.model == "TS0215A_sos" else press
             device.state["action"] = action
             self.z2m_publish(device, t)
-            device.state["action"] = ""
-            self.z2m_publish(device, t)
+            device.state.pop("action")  # Zigbee2MQTT 2.x never caches an action
             return
         device.seq += 1
         body = {"ts": int(t * 1000), "kind": "sos", "seq": device.seq, "press": press}

@@ -39,6 +39,9 @@ ROOM = {
     "living": "living room",
     "out": "hall",
 }
+PLACE_OF_ROOM = {"bedroom": "bedroom", "bathroom": "bathroom", "kitchen": "kitchen", "living room": "living"}
+RADAR_PERIOD_S = 300.0
+"""How often a radar republishes while someone is there (illuminance, motion speed…)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,6 +271,8 @@ class Home:
                 sched.at(now + self.rng.uniform(0, self.fleet.imu_batch_s), self._imu_cb(device))
             if device.spec.kind == "vitals":
                 sched.at(now + self.rng.uniform(0, 600), self._vitals_cb(device))
+            if device.spec.kind == "radar":
+                sched.at(now + self.rng.uniform(1, RADAR_PERIOD_S), self._radar_cb(device))
 
     def birth(self, client: MqttClient) -> None:
         """On (re)connect of ``client``: each of its devices says it is online (retained)."""
@@ -316,6 +321,9 @@ class Home:
         for device in self.devices.values():
             if device.spec.kind in WEARABLES:
                 device.streaming = place != "bed" or bool(device.pending)
+        radar = self.device("radar")
+        if radar is not None and radar.state.get("presence") != self._under(radar):
+            self.sense(radar, {"presence": self._under(radar)}, t)
         if place == "out":
             if self.stay_in_bed:
                 self.stay_in_bed = False
@@ -398,6 +406,23 @@ class Home:
             device.battery = min(100.0, device.battery + elapsed_days * 24 * 40)  # on the charger
         else:
             device.battery = max(0.0, device.battery - elapsed_days * device.drain_pct_day)
+
+    def _under(self, radar: Device) -> bool:
+        """Whether the resident is in the radar's room."""
+        return self.place != "out" and ROOM.get(self.place) == radar.spec.location
+
+    def _radar_cb(self, device: Device) -> Callable[[], None]:
+        def update() -> None:
+            if not device.alive:
+                return
+            now = self.fleet.clock.time()
+            if self._under(device):  # an attribute update: the radar republishes its whole state
+                still = self.halted
+                self.sense(device, {"presence": True, "motion_speed": 0 if still else self.rng.randint(1, 5)}, now)
+                device.state["illuminance"] = self.rng.randint(40, 200)
+            self.fleet.scheduler.at(now + RADAR_PERIOD_S * self.rng.uniform(0.8, 1.2), update)
+
+        return update
 
     def _vitals_cb(self, device: Device) -> Callable[[], None]:
         base_hr = self.rng.uniform(62, 80)
@@ -488,12 +513,29 @@ class Home:
         self.halted = True
         return wearable
 
-    def collapse(self) -> None:
+    def radar_fall(self) -> Device:
+        """The resident falls in the fall radar's room (going there first) and stays down."""
+        radar = self.device("radar")
+        if radar is None:
+            raise LookupError(f"home {self.spec.id} has no fall radar")
+        now = self.fleet.clock.time()
+        place = PLACE_OF_ROOM[radar.spec.location]
+        if self.place != place:
+            self._enter(place, now, self.place)
+        self.halted = True
+        self.fleet.scheduler.at(now + 5, lambda: self.sense(radar, {"fall_down_status": "fall"}, now + 5))
+        return radar
+
+    def collapse(self, under_radar: bool = False) -> None:
         """The resident collapses on the floor and nothing moves again (silence).
 
         Someone who is out comes home first (a collapse outside is not the home's to see); someone
-        sitting gets up first (the seat pad clears)."""
+        sitting gets up first (the seat pad clears). ``under_radar``: in the presence radar's room,
+        which goes on reporting someone there."""
         now = self.fleet.clock.time()
+        radar = self.device("radar")
+        if under_radar and radar is not None and self.place != PLACE_OF_ROOM[radar.spec.location]:
+            self._enter(PLACE_OF_ROOM[radar.spec.location], now, self.place)
         if self.place == "out":
             self._enter("living", now, "out")
         if self.place == "living":  # gets up from the chair, then goes down on the floor

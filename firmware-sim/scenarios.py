@@ -21,6 +21,7 @@ from firmware_sim.home import Device
 EXPECTED: dict[str, frozenset[str]] = {
     "sos": frozenset({"sos"}),
     "fall": frozenset({"fall"}),
+    "radar_fall": frozenset({"fall"}),
     "collapse": frozenset({"inactivity"}),
     "not_up": frozenset({"not_up"}),
     "smoke": frozenset({"smoke"}),
@@ -33,7 +34,7 @@ EXPECTED: dict[str, frozenset[str]] = {
 ANNOUNCED = frozenset({"alert.pending", "alert.raised", "alert.repeated", "alert.duplicate"})
 """Console messages that announce a detection (a fall may first be pending: the wearer can cancel)."""
 DEVICE_KINDS = frozenset(
-    {"sos", "fall", "smoke", "gas", "water_leak", "device_offline", "device_silent", "low_battery"}
+    {"sos", "fall", "radar_fall", "smoke", "gas", "water_leak", "device_offline", "device_silent", "low_battery"}
 )
 """Incidents whose alert names the device that reported it."""
 
@@ -83,7 +84,8 @@ class Scenarios:
         """Inject ``name`` (a key of :data:`EXPECTED`) into ``home_id`` now.
 
         Options: ``press`` (sos: single/double/hold), ``recording`` (fall: file name or index),
-        ``kind`` (device incidents: which device, default per incident), ``to_pct`` (low_battery).
+        ``kind`` (device incidents: which device, default per incident), ``to_pct`` (low_battery),
+        ``under_radar`` (collapse: in the presence radar's room).
         """
         home = self.fleet.home(home_id)
         device: Device | None = None
@@ -97,9 +99,12 @@ class Scenarios:
             clip = self.fleet.library.fall(wearable.spec.imu_hz, options.get("recording"), seed=options.get("seed", 0))
             device = home.fall(clip)
             note = f"{clip.source} at {wearable.spec.imu_hz:g} Hz"
+        elif name == "radar_fall":
+            device = home.radar_fall()
+            note = f"under {device.spec.model} in the {device.spec.location}"
         elif name == "collapse":
-            home.collapse()
-            note = f"in the {home.place}"
+            home.collapse(under_radar=bool(options.get("under_radar", False)))
+            note = f"in the {home.place}" + (" under the radar" if options.get("under_radar") else "")
             if home.place == "bed":  # down in bed at night: the home sees a resident not getting up
                 expect = EXPECTED["collapse"] | EXPECTED["not_up"]
         elif name == "not_up":

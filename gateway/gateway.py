@@ -4,6 +4,15 @@ It knows devices and payloads, not alerts. What it cannot accept is counted by r
 with the topic and a truncated payload; nothing raises into the receive loop. QoS 1 messages are
 acknowledged to the broker only after the batch they belong to has been handled by the sink, so a
 crash before that means the broker delivers them again (and duplicates are dropped by ``seq``).
+
+The message boundary: any exception while handling one message makes it an ``internal_error``
+reject, kept with its bytes as a dead letter and acknowledged. A sink that fails is retried with
+back-off (the lane reports itself unhealthy meanwhile): ``sink_attempts`` times on the telemetry
+lane, ``alarm_sink_attempts`` (some 30 s) on the alarm lane. A batch still refused is then handed
+over one message at a time, so one message the stream core cannot take (a bug, not an outage: the
+alert store spools through database outages) never holds the others back; only the messages
+refused on their own become dead letters (on the alarm lane with a CRITICAL log line and a counter).
+A lane that stops anyway is restarted by :meth:`Gateway.run`'s supervisor.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiomqtt
@@ -24,7 +34,8 @@ from devices import protocol, zigbee2mqtt
 from devices.errors import PayloadError, Reject
 from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
-from gateway.mqtt import BrokerAddress, ack, session
+from gateway.deadletter import DeadLetter, DeadLetterBuffer
+from gateway.mqtt import BrokerAddress, ack, platform_client_id, session
 from registry.store import DeviceRecord
 
 log = logging.getLogger("eldercare.gateway")
@@ -53,6 +64,11 @@ class GatewayConfig:
     """Above this many messages waiting, telemetry is shed (counted) so alarms keep moving."""
     clock_skew_limit_ms: int = 5 * 60 * 1000
     """A device clock further off than this is flagged and its events are placed at arrival time."""
+    sink_attempts: int = 5
+    """Tries of a telemetry batch the sink keeps failing before it is handed over message by message."""
+    alarm_sink_attempts: int = 8
+    """The same on the alarm lane, whose back-off doubles from 0.2 s to ``reconnect_max_s``: about 30 s."""
+    dead_letter_buffer: int = 10_000
 
 
 _STREAMS = frozenset(stream.value for stream in Stream)
@@ -71,6 +87,11 @@ class Lane:
     """Streams another lane handles (seen here only because of a wildcard)."""
     sheds: bool = False
     """Whether this lane drops messages under overload (never the alarm lane)."""
+    user_suffix: str = ""
+    """Appended to the broker user name: each session logs in as its own platform user (see
+    ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
+    holds_on_sink_failure: bool = False
+    """Whether a batch the sink cannot take is retried until it can (alarms are never given up)."""
 
 
 class RejectLog:
@@ -81,7 +102,7 @@ class RejectLog:
         self.period_s = period_s
         self._window: dict[Reject, tuple[float, int]] = {}
 
-    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes) -> None:
+    def __call__(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         now = time.monotonic()
         start, count = self._window.get(reason, (now, 0))
         if now - start > self.period_s:
@@ -92,6 +113,7 @@ class RejectLog:
         if count < self.burst:
             log.warning(
                 "message rejected",
+                exc_info=exc_info,
                 extra={
                     "reason": reason.value,
                     "error": message,
@@ -113,14 +135,23 @@ class Gateway:
         self.config = config or GatewayConfig()
         self.clock = clock
         self.received = 0
-        self.accepted = 0
+        """Messages handled (each is then either accepted or rejected with one reason)."""
+        self.messages_accepted = 0
+        self.events_produced = 0
+        """Events from accepted messages: one Zigbee2MQTT state can yield several, a republish none."""
         self.rejected: Counter[str] = Counter()
+        self.sink_failures: Counter[str] = Counter()
+        self.sink_dead_lettered = 0
+        self.lane_restarts: Counter[str] = Counter()
+        self.dead_letters = DeadLetterBuffer(self.config.dead_letter_buffer)
+        self._lanes_failing: set[str] = set()
         self.shed = 0
         self.clock_skewed = 0
         self.queue_depth = 0
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
-        self._zigbee_state = zigbee2mqtt.Zigbee2MqttState()
+        self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
+        """Zigbee2MQTT edge memory; the runtime saves and restores it with the stream snapshot."""
         self._reject_log = RejectLog()
         self._client: aiomqtt.Client | None = None
         prefix = self.config.topic_prefix.rstrip("/")
@@ -136,7 +167,9 @@ class Gateway:
                 (f"{prefix}/+/{Stream.STATUS.value}", 1),
                 (f"{self._z2m}+", 1),
                 (f"{self._z2m}+/availability", 1),
+                (f"{self._z2m}bridge/state", 1),
             ),
+            holds_on_sink_failure=True,
         )
         self.telemetry_lane = Lane(
             "telemetry",
@@ -144,6 +177,7 @@ class Gateway:
             ((f"{prefix}/+/+", 1),),
             skip=ALWAYS_KEPT,
             sheds=True,
+            user_suffix="-telemetry",
         )
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
@@ -151,30 +185,73 @@ class Gateway:
     def counters(self) -> dict[str, Any]:
         return {
             "received": self.received,
-            "accepted": self.accepted,
+            "messages_accepted": self.messages_accepted,
+            "events_produced": self.events_produced,
             "rejected": dict(self.rejected),
+            "zigbee_field_rejects": dict(self.zigbee_state.field_rejects),
             "shed": self.shed,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
             "lanes": dict(self.lanes_connected),
+            "lanes_failing": sorted(self._lanes_failing),
+            "lane_restarts": dict(self.lane_restarts),
+            "sink_failures": dict(self.sink_failures),
+            "sink_dead_lettered": self.sink_dead_lettered,
+            "dead_letters": {
+                "total": self.dead_letters.total,
+                "waiting": len(self.dead_letters),
+                "dropped": self.dead_letters.dropped,
+            },
         }
+
+    def lanes_ready(self) -> bool:
+        """Every lane connected and its sink taking batches."""
+        lanes = (self.alarm_lane.name, self.telemetry_lane.name)
+        return all(self.lanes_connected.get(name, False) for name in lanes) and not self._lanes_failing
 
     # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
 
-    def accept(self, topic: str, payload: bytes, received_ms: int | None = None) -> list[Event]:
-        """Events from one message; a message that cannot be accepted is counted and logged."""
+    def accept(self, topic: str, payload: bytes, received_ms: int | None = None, lane: str = "") -> list[Event]:
+        """Events from one message; a message that cannot be accepted is counted and logged.
+
+        Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
+        """
         self.received += 1
         try:
             events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
         except PayloadError as error:
-            self.rejected[error.reason.value] += 1
-            metrics.MESSAGES.labels(_stream_label(topic), error.reason.value).inc()
-            self._reject_log(error.reason, error.message, topic, payload)
+            self._count_reject(error.reason, error.message, topic, payload)
             return []
-        self.accepted += len(events)
+        except Exception as error:
+            text = f"{type(error).__name__}: {error}"[:1000]
+            self._count_reject(Reject.INTERNAL_ERROR, text, topic, payload, exc_info=True)
+            self._dead_letter(lane, topic, payload, Reject.INTERNAL_ERROR.value, text)
+            return []
+        self.messages_accepted += 1
+        self.events_produced += len(events)
+        metrics.MESSAGES.labels(_stream_label(topic), "accepted").inc()
         for event in events:
-            metrics.MESSAGES.labels(event.stream.value, "accepted").inc()
+            metrics.EVENTS.labels(event.stream.value).inc()
         return events
+
+    def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
+        self.rejected[reason.value] += 1
+        metrics.MESSAGES.labels(_stream_label(topic), reason.value).inc()
+        self._reject_log(reason, message, topic, payload, exc_info)  # with the traceback, rate-limited
+
+    def _dead_letter(self, lane: str, topic: str, payload: bytes, reason: str, error: str) -> None:
+        self.dead_letters.put(
+            DeadLetter(
+                received_at=datetime.fromtimestamp(self.clock(), UTC),
+                lane=lane,
+                topic=topic[:1000],
+                device_id=_device_of(topic, self.config.topic_prefix, self._z2m),
+                reason=reason,
+                error=error,
+                payload=payload[: self.config.max_payload_bytes],
+            )
+        )
+        metrics.DEAD_LETTERS.inc()
 
     def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
         if len(payload) > self.config.max_payload_bytes:
@@ -196,13 +273,15 @@ class Gateway:
         rest = topic[len(self._z2m) :]
         name, _, suffix = rest.partition("/")
         if name in zigbee2mqtt.IGNORED_NAMES:
+            if suffix == "state":
+                zigbee2mqtt.decode_bridge_state(payload, self.zigbee_state, received_ms)
             return []
         device = self._resolve(self.directory.zigbee_device(name), name)
         if suffix == "availability":
             return [self._event(device, zigbee2mqtt.decode_availability(payload), received_ms)]
         if suffix:
             raise PayloadError(Reject.BAD_TOPIC, f"Zigbee2MQTT topic {topic[:120]!r} is not a device state")
-        decoded = zigbee2mqtt.decode_state(device.id, device.model, payload, self._zigbee_state)
+        decoded = zigbee2mqtt.decode_state(device.id, device.type, payload, self.zigbee_state, now_ms=received_ms)
         return [self._event(device, item, received_ms) for item in decoded]
 
     def _resolve(self, device: DeviceRecord | None, name: str) -> DeviceRecord:
@@ -256,14 +335,32 @@ class Gateway:
     async def run(self, address: BrokerAddress, sink: Sink) -> None:
         """Receive forever on both lanes, reconnecting with back-off; batches go to ``sink``, then are acked."""
         await asyncio.gather(
-            self._run_lane(self.alarm_lane, address, sink), self._run_lane(self.telemetry_lane, address, sink)
+            self._supervise(self.alarm_lane, address, sink), self._supervise(self.telemetry_lane, address, sink)
         )
+
+    async def _supervise(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
+        """Restart a lane that stopped with any exception, with back-off (it is not ready meanwhile)."""
+        delay = 0.2
+        while True:
+            started = time.monotonic()
+            try:
+                await self._run_lane(lane, address, sink)
+            except Exception:
+                self.lane_restarts[lane.name] += 1
+                metrics.LANE_RESTARTS.labels(lane.name).inc()
+                log.exception("gateway lane stopped; restarting", extra={"lane": lane.name, "retry_s": delay})
+            if time.monotonic() - started > 60:
+                delay = 0.2
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _run_lane(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
         delay = 0.2
         while True:
             try:
-                async with session(address, lane.client_id, persistent=True, manual_ack=True) as client:
+                login = address.for_session(lane.user_suffix)
+                client_id = platform_client_id(lane.client_id, address)
+                async with session(login, client_id, persistent=True, manual_ack=True) as client:
                     for topic, qos in lane.subscriptions:
                         await client.subscribe(topic, qos=qos)
                     self.lanes_connected[lane.name] = True
@@ -309,7 +406,7 @@ class Gateway:
                 metrics.QUEUE_DEPTH.set(self.queue_depth)
                 shedding = lane.sheds and queue.qsize() > self.config.shed_depth
                 metrics.SHEDDING.set(1 if shedding else 0)
-                await self._handle(client, messages, sink, shedding, lane.skip)
+                await self._handle(client, messages, sink, shedding, lane.skip, lane)
         finally:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
@@ -329,8 +426,11 @@ class Gateway:
         sink: Sink,
         shedding: bool = False,
         skip: frozenset[str] = frozenset(),
+        lane: Lane | None = None,
     ) -> None:
+        lane = lane or self.alarm_lane
         batch: Batch = {}
+        kept: list[tuple[str, bytes, list[Event]]] = []
         received_ms = self._now_ms()
         for message in messages:
             topic = message.topic.value
@@ -341,13 +441,76 @@ class Gateway:
                 self.shed += 1
                 metrics.MESSAGES.labels(_stream_label(topic), "shed").inc()
                 continue
-            payload = message.payload if isinstance(message.payload, bytes | bytearray) else b""
-            for event in self.accept(topic, bytes(payload), received_ms):
+            payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
+            events = self.accept(topic, payload, received_ms, lane.name)
+            for event in events:
                 batch.setdefault(event.resident_id, []).append(event)
+            if events:
+                kept.append((topic, payload, events))
         if batch:
-            await sink(batch)
+            await self._deliver(lane, batch, kept, sink)
         for message in messages:
             ack(client, message)
+
+    async def _deliver(self, lane: Lane, batch: Batch, kept: list[tuple[str, bytes, list[Event]]], sink: Sink) -> None:
+        """Hand ``batch`` to the sink, retrying with back-off while it fails (counted; lane not ready);
+        a batch still refused goes message by message, and only what is refused alone is dead-lettered."""
+        attempts = self.config.alarm_sink_attempts if lane.holds_on_sink_failure else self.config.sink_attempts
+        try:
+            error = await self._try_sink(lane, batch, sink, attempts)
+            if error is None:
+                return
+            if len(kept) > 1:
+                log.error(
+                    "batch refused; handing it over one message at a time",
+                    extra={"lane": lane.name, "messages": len(kept)},
+                )
+            for topic, payload, events in kept if len(kept) > 1 else []:
+                one: Batch = {}
+                for event in events:
+                    one.setdefault(event.resident_id, []).append(event)
+                error = await self._try_sink(lane, one, sink, 2)
+                if error is not None:
+                    self._refused(lane, topic, payload, error)
+            if len(kept) == 1:
+                self._refused(lane, kept[0][0], kept[0][1], error)
+        finally:
+            self._lanes_failing.discard(lane.name)
+
+    async def _try_sink(self, lane: Lane, batch: Batch, sink: Sink, attempts: int) -> BaseException | None:
+        """``sink(batch)`` up to ``attempts`` times with back-off; the last error, or None once taken."""
+        delay = 0.2
+        for attempt in range(1, attempts + 1):
+            try:
+                await sink(batch)
+                return None
+            except Exception as error:
+                self.sink_failures[lane.name] += 1
+                metrics.SINK_FAILURES.labels(lane.name).inc()
+                self._lanes_failing.add(lane.name)
+                if attempt == attempts:
+                    return error
+                log.log(
+                    logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,
+                    "sink failed; retrying the batch",
+                    exc_info=True,
+                    extra={"lane": lane.name, "attempt": attempt, "retry_s": delay},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.reconnect_max_s)
+        return None
+
+    def _refused(self, lane: Lane, topic: str, payload: bytes, error: BaseException | None) -> None:
+        """A message the sink refuses on its own: a dead letter (an operator can inspect and replay it)."""
+        text = f"sink failed: {type(error).__name__}: {error}"[:1000]
+        log.log(
+            logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,
+            "message refused by the stream core; dead-lettered",
+            exc_info=error,
+            extra={"lane": lane.name, "topic": topic[:200]},
+        )
+        self._dead_letter(lane.name, topic, payload, Reject.INTERNAL_ERROR.value, text)
+        self.sink_dead_lettered += 1
 
     def _kept_under_load(self, topic: str) -> bool:
         if topic.startswith(self._z2m):
@@ -361,6 +524,16 @@ class Gateway:
             raise ConnectionError("gateway is not connected to the broker")
         topic = f"{self.config.topic_prefix.rstrip('/')}/{device_id}/cmd"
         await client.publish(topic, json.dumps(command, separators=(",", ":")), qos=1)
+
+
+def _device_of(topic: str, prefix: str, z2m: str) -> str | None:
+    """The device id or Zigbee2MQTT name a topic names, if it has that shape (never raises)."""
+    head = prefix.rstrip("/") + "/"
+    rest = topic[len(head) :] if topic.startswith(head) else topic[len(z2m) :] if topic.startswith(z2m) else None
+    if rest is None:
+        return None
+    name = rest.split("/", 1)[0]
+    return name[:200] or None
 
 
 def _stream_label(topic: str) -> str:

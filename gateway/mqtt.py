@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -31,6 +33,29 @@ class BrokerAddress:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
         )
+
+    def for_session(self, user_suffix: str) -> BrokerAddress:
+        """The login of one of the platform's sessions: ``<user><suffix>`` with the same password.
+
+        A broker that binds client ids to user names (Mosquitto's ``use_username_as_clientid``) gives
+        each session its own user so the sessions do not replace each other.
+        """
+        if not self.username or not user_suffix:
+            return self
+        return replace(self, username=f"{self.username}{user_suffix}")
+
+
+def platform_client_id(base: str, address: BrokerAddress) -> str:
+    """The client id of a platform session: ``base`` and a tag derived from the platform's password.
+
+    For brokers that cannot bind client ids to user names (the embedded nats-server replaces a
+    session when anyone connects with its client id): a device does not know the password, so it
+    cannot compute, and take over, the platform's client ids. Without a password, ``base`` itself.
+    """
+    if not address.password:
+        return base
+    tag = hmac.new(address.password.encode(), base.encode(), hashlib.sha256).hexdigest()[:16]
+    return f"{base}-{tag}"
 
 
 @contextlib.asynccontextmanager

@@ -18,6 +18,7 @@ from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertService, EventHistory
+from gateway.deadletter import DeadLetterStore
 from partitions.console import ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
 from registry.store import Registry
@@ -35,6 +36,7 @@ class ApiInstance:
     alerts: AlertService
     history: EventHistory
     bus: AlertBus
+    dead_letters: DeadLetterStore
     downlink: MqttDownlink
     fan_in: ConsoleFanIn
     fan_out: ConsoleFanOut

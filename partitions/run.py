@@ -25,9 +25,11 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
+from alerting.intake import home_announcers
 from eldercare.db import migrate, open_pool
 from eldercare.settings import Settings
 from gateway import BrokerAddress, Gateway, GatewayConfig
+from gateway.deadletter import DeadLetterStore
 from partitions.console import ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
 from partitions.history import HistoryFromLog
@@ -40,7 +42,6 @@ from stream.core import default_detectors, warm_up
 from stream.home import HomeActivityDetector, HomeConfig
 
 log = logging.getLogger("eldercare.partitions")
-ANNOUNCERS = frozenset({"sos_button", "hub", "pendant"})
 
 
 def worker_id(settings: Settings) -> str:
@@ -83,10 +84,7 @@ def core_factory(settings: Settings) -> Callable[[], StreamCore]:
 
 
 def announcers_of(registry: Registry) -> Callable[[str], list[str]]:
-    def announcers(resident_id: str) -> list[str]:
-        return [d.id for d in registry.devices() if d.resident_id == resident_id and d.type in ANNOUNCERS]
-
-    return announcers
+    return home_announcers(registry.resident_devices)
 
 
 async def open_log(settings: Settings, nats_url: str, name: str) -> tuple[NATS, JetStreamContext, LogConfig]:
@@ -117,6 +115,21 @@ async def _refresh_timers(alerts: AlertService, every_s: float) -> None:
             await alerts.restore()
         except Exception:
             log.exception("refreshing alert timers failed")
+
+
+async def _write_dead_letters(receiver: Gateway, store: DeadLetterStore, every_s: float = 0.5) -> None:
+    """What the gateway could not accept, kept for the operator (as ``Platform`` does in one process)."""
+    buffer = receiver.dead_letters
+    while True:
+        await asyncio.sleep(every_s)
+        while len(buffer):
+            letters = buffer.take(500)
+            try:
+                buffer.dropped += await store.write(letters)
+            except Exception:
+                log.exception("writing dead letters failed; will retry", extra={"letters": len(letters)})
+                buffer.put_back(letters)
+                break
 
 
 async def _reload_registry(registry: Registry, every_s: float) -> None:
@@ -251,11 +264,17 @@ async def run_ingest(
         await registry.load()
         nc, js, config = await open_log(settings, nats_url, f"eldercare-ingest-{worker_id(settings)}")
         writer = LogWriter(js, config, worker_id(settings))
-        reload = asyncio.create_task(_reload_registry(registry, 30.0), name="registry-reload")
+        await migrate(pool, "gateway")
+        receiver = Gateway(registry, gateway)
+        helpers = [
+            asyncio.create_task(_reload_registry(registry, 30.0), name="registry-reload"),
+            asyncio.create_task(_write_dead_letters(receiver, DeadLetterStore(pool)), name="dead-letters"),
+        ]
         try:
-            await Gateway(registry, gateway).run(BrokerAddress.parse(mqtt_url), writer.sink)
+            await receiver.run(BrokerAddress.parse(mqtt_url), writer.sink)
         finally:
-            reload.cancel()
+            for task in helpers:
+                task.cancel()
     finally:
         if nc is not None:
             with contextlib.suppress(Exception):
@@ -296,6 +315,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
     try:
         await migrate(pool, "registry")
         await migrate(pool, "alerting")
+        await migrate(pool, "gateway")
         cipher = FieldCipher(settings.field_key) if settings.field_key else FieldCipher.from_environment(data_dir)
         registry = Registry(pool, cipher)
         await registry.load()
@@ -320,7 +340,17 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         nc = await connect(log_config(settings, nats_url), f"eldercare-api-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
         instance = ApiInstance(
-            pool, nc, registry, Users(pool), alerts, history, bus, downlink, fan_in, ConsoleFanOut(nc, bus, wid, fan_in)
+            pool,
+            nc,
+            registry,
+            Users(pool),
+            alerts,
+            history,
+            bus,
+            DeadLetterStore(pool),
+            downlink,
+            fan_in,
+            ConsoleFanOut(nc, bus, wid, fan_in),
         )
         instance.start()
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)

@@ -9,6 +9,8 @@ NOTHING``, in one transaction, with an audit entry per created object.
 CSV conventions: UTF-8 (a BOM is tolerated), a header row; lists are ``;``-separated (``languages``,
 ``conditions``, ``medications``); ``emergency_contacts`` are ``name|relation|phone|channel,channel``
 separated by ``;`` in order of whom to call first; ``key_holders`` are ``name|phone|relation``.
+Exported cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) get
+a leading ``'``; an import removes that quote again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from registry.crypto import mask_id_number
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
-from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id
+from registry.store import LIVE_STATUSES, MAINS_TYPES, Registry, new_device_password, new_id, zigbee_keys
 from registry.users import User
 
 MAX_ROWS = 200_000
@@ -98,13 +100,34 @@ def _rows(text: str, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
     if missing:
         raise Invalid(f"CSV header lacks column(s): {', '.join(missing)}")
     reader.fieldnames = headers
-    for index, raw in enumerate(reader):
+    rows = enumerate(reader)
+    while True:
+        try:
+            index, raw = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as error:  # e.g. a field over csv.field_size_limit() (128 KiB), a stray quote
+            raise Invalid(f"CSV line {reader.line_num + 1} cannot be read: {error}") from None
         if index >= MAX_ROWS:
             raise Invalid(f"at most {MAX_ROWS} rows per import")
         if None in raw:
             yield reader.line_num, {"__extra__": "x"}
             continue
-        yield reader.line_num, {key: (value or "").strip() for key, value in raw.items()}
+        yield reader.line_num, {key: _unescape((value or "").strip()) for key, value in raw.items()}
+
+
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets a ``'`` in front."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def _unescape(text: str) -> str:
+    """The inverse of :func:`neutralise`, so an exported file imports back unchanged."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def _list(value: str) -> list[str]:
@@ -331,8 +354,8 @@ async def import_devices(
             )
             residents = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed if model.org_node})
-    taken_names = await _existing(registry, "devices", "z2m_name", [m.z2m_name for _, m, _ in parsed if m.z2m_name])
-    taken_ieee = await _existing(registry, "devices", "ieee", [m.ieee for _, m, _ in parsed if m.ieee])
+    wanted_keys = sorted({key for _, m, _ in parsed for key in zigbee_keys(m.z2m_name, m.ieee)})
+    taken_keys = await _existing(registry, "zigbee_keys", "key", wanted_keys)
     existing_ids = await _existing(registry, "devices", "id", [m.id for _, m, _ in parsed])
     records = []
     secrets_by_id: dict[str, str] = {}
@@ -352,10 +375,9 @@ async def import_devices(
         elif not area.is_root:
             problems.append("resident_external_id or org_node is required")
         if model.id not in existing_ids:
-            if model.z2m_name in taken_names:
-                problems.append(f"z2m_name: {model.z2m_name!r} is bound to another device")
-            if model.ieee in taken_ieee:
-                problems.append(f"ieee: {model.ieee!r} is bound to another device")
+            for name, value in (("z2m_name", model.z2m_name), ("ieee", model.ieee)):
+                if value and value.lower() in taken_keys:
+                    problems.append(f"{name}: {value!r} is held by another device (Zigbee names and addresses)")
         if problems:
             batch.reject(line, model.id, *problems)  # type: ignore[arg-type]
             continue
@@ -390,9 +412,9 @@ async def import_devices(
 def _device_keys(model: DeviceCreate) -> list[tuple[str, str]]:
     keys = [("id", f"id:{model.id}")]
     if model.z2m_name:
-        keys.append(("z2m_name", f"z2m:{model.z2m_name}"))
+        keys.append(("z2m_name", f"zigbee:{model.z2m_name.lower()}"))  # one namespace with IEEE addresses
     if model.ieee:
-        keys.append(("ieee", f"ieee:{model.ieee.lower()}"))
+        keys.append(("ieee", f"zigbee:{model.ieee.lower()}"))
     return keys
 
 
@@ -488,6 +510,6 @@ async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> 
         writer = csv.writer(out)
         writer.writerow(names)
         for row in rows:
-            writer.writerow([_cell(name, row[name]) for name in names])  # type: ignore[call-overload]
+            writer.writerow([neutralise(_cell(name, row[name])) for name in names])  # type: ignore[call-overload]
         await write_audit(conn, actor, "export", kind.rstrip("s"), "", area.org_path, {"rows": len(rows)})
     return out.getvalue()

@@ -7,6 +7,7 @@ Every query that returns residents, homes or devices takes the caller's :class:`
 
 from __future__ import annotations
 
+import logging
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -19,6 +20,7 @@ from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from devices.zigbee_models import registration_warning
 from registry.area import ROOT, Area
 from registry.audit import write_audit
 from registry.crypto import FieldCipher, mask_id_number
@@ -26,11 +28,14 @@ from registry.errors import Conflict, Invalid, NotFound, OutOfScope
 from registry.mqtt_auth import hash_password
 from registry.users import User
 
+log = logging.getLogger("eldercare.registry")
+
 ORG_LEVELS = ("city", "district", "street", "community")
-MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas"})
+MAINS_TYPES = frozenset({"hub", "vitals", "appliance", "gas", "presence", "fall_radar"})
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
 Row = dict[str, Any]
+log = logging.getLogger("eldercare.registry")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,16 @@ class DeviceRecord:
     power: str = "battery"
     z2m_name: str | None = None
     ieee: str | None = None
+
+    @property
+    def zigbee_keys(self) -> frozenset[str]:
+        """The names a ``zigbee2mqtt/<name>`` topic finds this device by: friendly name and IEEE address."""
+        return zigbee_keys(self.z2m_name, self.ieee)
+
+
+def zigbee_keys(*names: str | None) -> frozenset[str]:
+    """One case-insensitive namespace for Zigbee friendly names and IEEE addresses (as the database's)."""
+    return frozenset(name.lower() for name in names if name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +116,12 @@ def _value(column: str, value: Any) -> Any:
 def _conflict(error: psycopg.errors.UniqueViolation) -> Conflict:
     constraint = getattr(error.diag, "constraint_name", None) or ""
     detail = getattr(error.diag, "message_detail", None) or str(error)
+    if constraint in ("zigbee_keys_pkey", "devices_z2m_name_key", "devices_ieee_key"):
+        taken = detail.partition("=(")[2].rpartition(")")[0] or "the Zigbee name or IEEE address"
+        return Conflict(
+            f"Zigbee name or IEEE address {taken!r} is already held by another device"
+            " (friendly names and IEEE addresses share one namespace, without case)"
+        )
     return Conflict(f"already exists ({constraint}): {detail}")
 
 
@@ -111,7 +132,8 @@ class Registry:
         self.pool = pool
         self._cipher = cipher
         self._devices: dict[str, DeviceRecord] = {}
-        self._by_zigbee: dict[str, DeviceRecord] = {}
+        self._by_zigbee: dict[str, DeviceRecord] = {}  # lower-case friendly name or IEEE address → device
+        self._by_resident: dict[str | None, dict[str, DeviceRecord]] = {}
         self._residents: dict[str, ResidentRecord] = {}
         self._org_paths: dict[str, str] = {}
         self._resident_paths: dict[str, str] = {}
@@ -142,6 +164,7 @@ class Registry:
                     (list(LIVE_STATUSES),),
                 )
             ).fetchall()
+            keys = await (await conn.execute("SELECT key, device_id FROM zigbee_keys")).fetchall()
         self._org_paths = {row["code"]: row["path"] for row in nodes}  # type: ignore[call-overload]
         shared = self._shared_paths = {path: path for path in self._org_paths.values()}
         shared[ROOT] = ROOT
@@ -152,24 +175,39 @@ class Registry:
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
+        self._by_resident = {}
+        held: dict[str, set[str]] = {}
+        for row in keys:
+            held.setdefault(row["device_id"], set()).add(row["key"])  # type: ignore[call-overload]
         for row in devices:
-            self._index(DeviceRecord(**row))  # type: ignore[arg-type]
+            device = DeviceRecord(**row)  # type: ignore[arg-type]
+            lost = device.zigbee_keys - held.get(device.id, set())
+            if lost:
+                log.error(
+                    "device's Zigbee name or address is held by another device; not resolved by it",
+                    extra={"device_id": device.id, "keys": sorted(lost)},
+                )
+            self._index(device, device.zigbee_keys - lost)
 
-    def _index(self, device: DeviceRecord) -> None:
-        old = self._devices.get(device.id)
-        if old is not None:
-            self._unindex(old.id)
+    def _index(self, device: DeviceRecord, keys: frozenset[str] | None = None) -> None:
+        """Remember ``device`` under its id and its Zigbee keys (the database has made them its own)."""
+        self._unindex(device.id)
         self._devices[device.id] = device
-        for key in (device.z2m_name, device.ieee):
-            if key:
+        self._by_resident.setdefault(device.resident_id, {})[device.id] = device
+        for key in device.zigbee_keys if keys is None else keys:
+            holder = self._by_zigbee.get(key)
+            if holder is None or holder.id == device.id:  # a key lost at the upgrade stays with its holder
                 self._by_zigbee[key] = device
 
     def _unindex(self, device_id: str) -> None:
+        """Forget a device and exactly the Zigbee keys that resolve to it, never another device's."""
         old = self._devices.pop(device_id, None)
         if old is None:
             return
-        for key in (old.z2m_name, old.ieee):
-            if key and self._by_zigbee.get(key) is old:
+        self._by_resident.get(old.resident_id, {}).pop(device_id, None)
+        for key in old.zigbee_keys:
+            holder = self._by_zigbee.get(key)
+            if holder is not None and holder.id == device_id:
                 del self._by_zigbee[key]
 
     def _sync_device(self, row: Row) -> None:
@@ -191,10 +229,15 @@ class Registry:
         return self._devices.get(device_id)
 
     def zigbee_device(self, name_or_ieee: str) -> DeviceRecord | None:
-        return self._by_zigbee.get(name_or_ieee)
+        """The device a ``zigbee2mqtt/<name>`` topic speaks for, by friendly name or IEEE address, any case."""
+        return self._by_zigbee.get(name_or_ieee.lower())
 
     def devices(self) -> list[DeviceRecord]:
         return list(self._devices.values())
+
+    def resident_devices(self, resident_id: str) -> list[DeviceRecord]:
+        """A resident's live devices, from memory (as many steps as they have devices, not the registry's)."""
+        return list(self._by_resident.get(resident_id, {}).values())
 
     def resident_org_path(self, resident_id: str) -> str | None:
         """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
@@ -723,7 +766,12 @@ class Registry:
             except psycopg.errors.UniqueViolation as error:
                 raise _conflict(error) from None
             row = await self._device_in(conn, data["id"], Area())
-            await self._history(conn, data["id"], actor, "registered", {"resident_id": row["resident_id"]})
+            details: Row = {"resident_id": row["resident_id"]}
+            warning = registration_warning(data["type"], data.get("model", "")) if _is_zigbee(data) else None
+            if warning:  # registered all the same: it is decoded by its device type
+                details["warning"] = warning
+                log.warning("Zigbee device registered", extra={"device": data["id"], "warning": warning})
+            await self._history(conn, data["id"], actor, "registered", details)
             if password:
                 await self._history(conn, data["id"], actor, "credentials_issued")
             await write_audit(conn, actor, "create", "device", data["id"], row["org_path"])
@@ -851,6 +899,10 @@ class Registry:
                 (list(LIVE_STATUSES),),
             )
             return [(row["id"], row["mqtt_password_hash"]) for row in await cursor.fetchall()]  # type: ignore[call-overload]
+
+
+def _is_zigbee(data: Row) -> bool:
+    return bool(data.get("z2m_name") or data.get("ieee"))
 
 
 def escape_like(value: str) -> str:

@@ -19,6 +19,106 @@ _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same.
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 _PUBLIC = "username, role, org_node, org_path, resident_id, display_name, active, created_at"
+_SESSION = "username, role, org_node, resident_id, token_generation"
+
+MIN_PASSWORD = 10
+PASSPHRASE = 16
+# The most used passwords that pass the length rule (from public breach lists), and the obvious local ones.
+COMMON_PASSWORDS = frozenset(
+    [
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "1234567891",
+        "0987654321",
+        "1111111111",
+        "0000000000",
+        "1122334455",
+        "1q2w3e4r5t",
+        "1qaz2wsx3edc",
+        "qwertyuiop",
+        "qwerty12345",
+        "qwerty123456",
+        "asdfghjkl;",
+        "password12",
+        "password123",
+        "password1234",
+        "passw0rd123",
+        "iloveyou12",
+        "princess12",
+        "football12",
+        "baseball12",
+        "abc1234567",
+        "abcd123456",
+        "a123456789",
+        "aa12345678",
+        "qwer123456",
+        "q1w2e3r4t5",
+        "zxcvbnm123",
+        "1234qwerasdf",
+        "welcome123",
+        "letmein123",
+        "admin12345",
+        "admin123456",
+        "administrator",
+        "changeme123",
+        "dragon1234",
+        "monkey1234",
+        "sunshine12",
+        "woaini1314",
+        "woaini520520",
+        "5201314520",
+        "1314520520",
+        "a5201314",
+        "iloveyou1314",
+        "eldercare1",
+        "eldercare123",
+        "eldercare12349",
+        "12349hotline",
+        "hotline12349",
+        "operator123",
+        "supervisor1",
+    ]
+)
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """Why ``password`` is too weak, or None.
+
+    Policy: at least 10 characters; not one of the commonly used passwords; not the username
+    (nor the username followed by digits, nor reversed); and at least two kinds of character (lower case, upper
+    case, digits, others) unless it is a passphrase of 16 characters or more."""
+    if len(password) < MIN_PASSWORD:
+        return f"a password needs at least {MIN_PASSWORD} characters"
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS:
+        return "this password is one of the most commonly used; choose another"
+    name = username.lower()
+    if name and (lowered == name or lowered.rstrip("0123456789!.") == name or lowered == name[::-1]):
+        return "a password may not be the username"
+    if len(set(password)) < 4:
+        return "a password needs more than three different characters"
+    kinds = sum(
+        (
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        )
+    )
+    if kinds < 2 and len(password) < PASSPHRASE:
+        return (
+            f"a password under {PASSPHRASE} characters needs two kinds of character"
+            " (letters and digits, or upper and lower case, or symbols)"
+        )
+    return None
+
+
+def _verifies(stored: str, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(stored, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +127,8 @@ class User:
     role: str
     org_node: str | None = None
     resident_id: str | None = None
+    token_generation: int = 0
+    """Tokens carry the generation they were issued under; a password change moves it on."""
 
 
 class Users:
@@ -50,24 +152,31 @@ class Users:
         """Create or reset a user (bootstrap and tests; the API uses :meth:`create`)."""
         if role not in ROLES:
             raise ValueError(f"role must be one of {ROLES}")
-        if len(password) < 8:
-            raise ValueError("a password needs at least 8 characters")
+        problem = password_problem(password, username)
+        if problem:
+            raise ValueError(problem)
         async with self.pool.connection() as conn:
-            await conn.execute(
+            cursor = await conn.execute("SELECT password_hash FROM users WHERE username = %s", (username,))
+            existing = await cursor.fetchone()
+            # a restart with the same ELDERCARE_ADMIN keeps the admin's tokens; a reset revokes them
+            reset = existing is not None and not _verifies(existing["password_hash"], password)  # type: ignore[call-overload]
+            cursor = await conn.execute(
                 "INSERT INTO users (username, password_hash, role, org_node, resident_id)"
                 " VALUES (%s, %s, %s, %s, %s)"
                 " ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash,"
                 " role = EXCLUDED.role, org_node = EXCLUDED.org_node, resident_id = EXCLUDED.resident_id,"
-                " active = true",
-                (username, _hasher.hash(password), role, org_node, resident_id),
+                " active = true, token_generation = users.token_generation + %s"
+                f" RETURNING {_SESSION}",
+                (username, _hasher.hash(password), role, org_node, resident_id, int(reset)),
             )
-        return User(username, role, org_node, resident_id)
+            row = await cursor.fetchone()
+        return User(**row)  # type: ignore[arg-type]
 
     async def get(self, username: str) -> User | None:
         """An active user as they are now (role and node may have changed since their token)."""
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT username, role, org_node, resident_id FROM users WHERE username = %s AND active",
+                f"SELECT {_SESSION} FROM users WHERE username = %s AND active",
                 (username,),
             )
             row = await cursor.fetchone()
@@ -76,7 +185,7 @@ class Users:
     async def authenticate(self, username: str, password: str) -> User | None:
         async with self.pool.connection() as conn:
             cursor = await conn.execute(
-                "SELECT username, role, org_node, resident_id, password_hash, active FROM users WHERE username = %s",
+                f"SELECT {_SESSION}, password_hash, active FROM users WHERE username = %s",
                 (username,),
             )
             row = await cursor.fetchone()
@@ -120,6 +229,9 @@ class Users:
     async def create(self, data: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
         from registry.audit import write_audit
 
+        problem = password_problem(data["password"], data["username"])
+        if problem:
+            raise Invalid(problem)
         async with self.pool.connection() as conn, conn.transaction():
             await self._check_placement(conn, data["role"], data.get("org_node"), data.get("resident_id"), area)
             try:
@@ -191,6 +303,10 @@ class Users:
             {"role", "org_node", "resident_id"} & set(changes) or changes.get("active") is False
         ):
             raise Conflict("you cannot change your own role, area or deactivate yourself")
+        if changes.get("password"):
+            problem = password_problem(changes["password"], username)
+            if problem:
+                raise Invalid(problem)
         current = await self.get_public(username, area)
         async with self.pool.connection() as conn, conn.transaction():
             role = changes.get("role") or current["role"]
@@ -206,6 +322,8 @@ class Users:
             if changes.get("password"):
                 sets.append("password_hash = %s")
                 values.append(_hasher.hash(changes["password"]))
+            if changes.get("password") or changes.get("active") is False:
+                sets.append("token_generation = token_generation + 1")  # every earlier token is refused
             for name in ("display_name", "active"):
                 if changes.get(name) is not None:
                     sets.append(f"{name} = %s")

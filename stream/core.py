@@ -57,7 +57,7 @@ class DeviceAlarms:
                 f"{event.device_id}:seq:{event.seq}" if event.seq is not None else f"{event.device_id}:ts:{event.ts_ms}"
             )
             details = {k: v for k, v in event.values.items() if k != "kind"}
-            details["source"] = "device"
+            details.setdefault("source", "device")  # or "radar"
             out.append(
                 Detection(
                     resident_id=event.resident_id,
@@ -66,6 +66,7 @@ class DeviceAlarms:
                     ts_ms=event.ts_ms,
                     detected_ms=now_ms,
                     key=key,
+                    confidence=0.5 if event.values.get("warning") else 1.0,  # a radar's "maybe a fall"
                     details=details,
                 )
             )

@@ -7,6 +7,9 @@ The detector owns per-device state as columnar arrays (one row per device slot, 
 A detection is ``DetectionKind.FALL`` with ``ts_ms`` = impact time (epoch ms), ``key`` =
 ``fall:<device_id>:<impact_ms>``, ``confidence`` in 0..1 and ``details``:
 
+- ``placement``: where the device is worn (:func:`placement_of`: ``waist``, ``wrist`` or
+  ``pocket``), which chose the parameters (weights) that scored it;
+
 - ``window``: ``{"t0_ms", "hz": 20, "acc": [[x, y, z] | null, ...]}`` — per-50 ms mean acceleration
   (g, device axes) from 4 s before the impact to the decision (≤ 6 s after), ``null`` where no sample;
 - ``features``: the features that decided it (names in ``FEATURE_NAMES``, g / degrees);
@@ -69,11 +72,112 @@ recording of ``shared/data/falls`` plus two softened copies of each (``python -m
 --fit DIR`` prints them; 25 725 candidates)."""
 
 
-SHIPPED_SUBJECTS: frozenset[str] = frozenset(
-    [f"sisfall/SA{n:02d}" for n in range(1, 13)] + [f"sisfall/SE{n:02d}" for n in (1, 2, 3, 4, 5, 7, 8)]
+PLACEMENTS = K.PLACEMENTS
+
+WRIST_WEIGHTS: tuple[float, ...] = (
+    -34.536,
+    -4.642,
+    31.795,
+    -7.245,
+    2.644,
+    -0.396,
+    5.825,
+    -0.788,
+    6.604,
+    10.109,
+    2.48,
+    5.682,
+    -0.39,
+    -0.178,
+    -1.385,
+    -2.973,
+    -16.823,
+    0.096,
+    3.091,
+    1.024,
+    4.413,
+    -0.696,
+    0.71,
+    1.335,
+    0.039,
+    0.116,
+    1.464,
+    -0.342,
+    -3.701,
+    1.809,
+    0.688,
 )
-"""The people whose recordings trained ``SHIPPED_WEIGHTS``, as :func:`subject_key`: a recording of
+"""Bias and weights of the wrist (wristband) model; see ``SHIPPED_PLACEMENT_WEIGHTS``."""
+
+POCKET_WEIGHTS: tuple[float, ...] = (
+    -32.509,
+    -4.224,
+    32.553,
+    -5.79,
+    2.957,
+    0.588,
+    6.962,
+    -0.102,
+    6.721,
+    10.773,
+    1.358,
+    5.386,
+    -0.09,
+    0.085,
+    -1.308,
+    -2.17,
+    -15.732,
+    0.27,
+    3.165,
+    1.85,
+    4.029,
+    -0.376,
+    0.62,
+    1.174,
+    0.059,
+    0.424,
+    3.368,
+    -1.28,
+    -3.155,
+    1.826,
+    0.516,
+)
+"""Bias and weights of the pocket (phone) model; see ``SHIPPED_PLACEMENT_WEIGHTS``."""
+
+SHIPPED_PLACEMENT_WEIGHTS: dict[str, tuple[float, ...]] = {
+    "waist": SHIPPED_WEIGHTS,
+    "wrist": WRIST_WEIGHTS,
+    "pocket": POCKET_WEIGHTS,
+}
+"""Weights per placement (:data:`PLACEMENTS`); wrist and pocket fitted by ``python -m
+lab.falls.replay --fit ../shared/data/falls-placements`` on UMAFall's wrist and thigh-pocket
+recordings of U01–U08, regularised towards the waist model (:func:`lab.falls.fit.fit_weights`)."""
+
+SHIPPED_SUBJECTS: frozenset[str] = frozenset(
+    [f"sisfall/SA{n:02d}" for n in range(1, 13)]
+    + [f"sisfall/SE{n:02d}" for n in (1, 2, 3, 4, 5, 7, 8)]
+    + [f"umafall-{where}/U{n:02d}" for where in ("wrist", "thigh") for n in range(1, 9)]
+)
+"""The people whose recordings trained the shipped weights, as :func:`subject_key`: a recording of
 anyone else is scored by the shipped model as it is, one of these only by a model that never saw them."""
+
+WRIST_TYPES = frozenset({"wristband", "watch", "smartwatch", "bracelet"})
+POCKET_TYPES = frozenset({"phone", "smartphone", "mobile"})
+
+
+def placement_of(device_type: str, location: str = "") -> str:
+    """Where a wearable is worn, from its registry record: a ``location`` naming a placement
+    (``wrist``, ``pocket``, ``waist``) wins, else the device type (a wristband or watch is worn on
+    the wrist, a phone in a pocket), else ``waist`` (pendants, belt clips, unknown types)."""
+    where = location.strip().lower()
+    if where in PLACEMENTS:
+        return where
+    kind = device_type.strip().lower()
+    if kind in WRIST_TYPES:
+        return "wrist"
+    if kind in POCKET_TYPES:
+        return "pocket"
+    return "waist"
 
 
 def subject_key(source: str, subject: str) -> str:
@@ -95,6 +199,7 @@ class FallParams:
     back_tol_ms: float = 1000.0
     drop_free_fall_g: float = 0.25
     drop_still_g: float = 0.006
+    upright_ref: bool = False
     emit_all: bool = False
     weights: tuple[float, ...] = field(default=SHIPPED_WEIGHTS)
 
@@ -128,11 +233,32 @@ class FallParams:
         p[K.P_BACK_TOL_MS] = self.back_tol_ms
         p[K.P_DROP_FF] = self.drop_free_fall_g
         p[K.P_DROP_STILL] = self.drop_still_g
+        p[K.P_UPRIGHT] = 1.0 if self.upright_ref else 0.0
         p[K.P_W0 : K.P_W0 + K.N_PHI + 1] = self.weights
         return p
 
     def with_weights(self, weights: Sequence[float]) -> FallParams:
         return replace(self, weights=tuple(float(w) for w in weights))
+
+
+UPRIGHT_REF: dict[str, bool] = {"waist": False, "wrist": True, "pocket": False}
+"""Whether a placement measures the posture change from the device's learned upright, its last
+posture at rest (step 6 of :mod:`stream.kernels.falls`), rather than from the gravity 3 s..1 s
+before the impact: a wrist, whose orientation just before an impact is whatever the arm was doing
+(clapping, hands up)."""
+
+
+def for_placement(base: FallParams, placement: str, weights: Sequence[float] | None = None) -> FallParams:
+    """``base`` as ``placement`` uses it: its posture reference and ``weights`` (default the
+    placement's shipped weights)."""
+    chosen = SHIPPED_PLACEMENT_WEIGHTS[placement] if weights is None else weights
+    return replace(base.with_weights(chosen), upright_ref=UPRIGHT_REF[placement])
+
+
+def shipped_placements(params: FallParams | None = None) -> dict[str, FallParams]:
+    """``params`` (default ``FallParams()``) as each placement uses it, with its shipped weights."""
+    base = params or FallParams()
+    return {where: for_placement(base, where) for where in PLACEMENTS}
 
 
 @dataclass(slots=True)
@@ -156,28 +282,46 @@ class FallDetector:
     ``process`` takes each batch's ``imu`` events (other streams are ignored), ``advance`` decides
     candidates of devices that went quiet ``force_s`` after an impact. ``snapshot``/``restore``
     carry the whole state as arrays.
+
+    Each device is scored with the parameters of its placement (:func:`placement_of` its registry
+    type and location): ``placements`` maps a placement to its parameters; a placement it leaves
+    out gets ``params`` when given, else its shipped parameters (:func:`shipped_placements`).
     """
 
     name = "falls"
 
-    def __init__(self, params: FallParams | None = None, capacity: int = 64) -> None:
-        self.params = params or FallParams()
-        self._p = self.params.to_array()
+    def __init__(
+        self,
+        params: FallParams | None = None,
+        capacity: int = 64,
+        placements: Mapping[str, FallParams] | None = None,
+    ) -> None:
+        unknown = set(placements or {}) - set(PLACEMENTS)
+        if unknown:
+            raise ValueError(f"unknown placements {sorted(unknown)}; known: {PLACEMENTS}")
+        shipped = shipped_placements()
+        self.placements = {where: (placements or {}).get(where) or params or shipped[where] for where in PLACEMENTS}
+        self.params = self.placements["waist"]
+        self._table = np.ascontiguousarray(np.stack([self.placements[w].to_array() for w in PLACEMENTS]))
+        self._emit_all = any(p.emit_all for p in self.placements.values())
         self._slots = SlotMap(capacity)
         self._residents: list[str] = []
+        self._place = np.zeros(self._slots.capacity, dtype=np.int64)
         self._sc = np.zeros((self._slots.capacity, K.N_STATE), dtype=np.float64)
         self._ring = np.zeros((self._slots.capacity, K.RING_LEN, K.N_RING), dtype=np.float64)
         self._work = np.zeros(K.N_WORK, dtype=np.float64)
 
     # -- state ---------------------------------------------------------------------------------
-    def _slot(self, device_id: str, resident_id: str) -> int:
+    def _slot(self, device_id: str, resident_id: str, placement: str = "waist") -> int:
         slot, created = self._slots.slot(device_id)
         if self._slots.capacity > self._sc.shape[0]:
             self._sc = grow(self._sc, self._slots.capacity)
             self._ring = grow(self._ring, self._slots.capacity)
+            self._place = grow(self._place, self._slots.capacity)
         while len(self._residents) <= slot:
             self._residents.append("")
         self._residents[slot] = resident_id
+        self._place[slot] = PLACEMENTS.index(placement)
         if created:
             self._sc[slot] = 0.0
         return slot
@@ -189,6 +333,7 @@ class FallDetector:
             "ring": self._ring[:n].copy(),
             "devices": self._slots.to_array(),
             "residents": np.array(self._residents, dtype=np.str_),
+            "placement": self._place[:n].copy(),
         }
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
@@ -198,6 +343,8 @@ class FallDetector:
         n = int(devices.shape[0])
         sc = np.asarray(state["sc"], dtype=np.float64)
         ring = np.asarray(state["ring"], dtype=np.float64)
+        if sc.shape == (n, K.N_STATE_V1):  # a snapshot from before the learned upright: nothing learned
+            sc = np.hstack([sc, np.zeros((n, K.N_STATE - K.N_STATE_V1))])
         if sc.shape != (n, K.N_STATE) or ring.shape != (n, K.RING_LEN, K.N_RING):
             raise ValueError("falls snapshot does not match this detector's state layout")
         capacity = max(64, 1 << max(0, (n - 1).bit_length()))
@@ -205,6 +352,10 @@ class FallDetector:
         self._residents = [str(r) for r in np.asarray(state["residents"]).tolist()]
         self._sc = grow(sc.copy(), capacity)
         self._ring = grow(ring.copy(), capacity)
+        place = np.asarray(state.get("placement", np.zeros(n)), dtype=np.int64)  # older snapshots: waist
+        if place.shape != (n,) or np.any((place < 0) | (place >= len(PLACEMENTS))):
+            raise ValueError("falls snapshot's placements do not match its devices")
+        self._place = grow(place.copy(), capacity)
 
     # -- processing ----------------------------------------------------------------------------
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
@@ -212,7 +363,9 @@ class FallDetector:
         if not blocks:
             return []
         run_slot = np.fromiter(
-            (self._slot(e.device_id, e.resident_id) for e in blocks), dtype=np.int64, count=len(blocks)
+            (self._slot(e.device_id, e.resident_id, placement_of(e.device_type, e.location)) for e in blocks),
+            dtype=np.int64,
+            count=len(blocks),
         )
         lengths = np.fromiter((len(e.imu) for e in blocks if e.imu is not None), dtype=np.int64)
         run_start = np.zeros(len(blocks) + 1, dtype=np.int64)
@@ -244,23 +397,40 @@ class FallDetector:
         while True:
             buf = _Outputs.empty(rows)
             n = K.process_runs(
-                t_ms, acc, run_slot, run_start, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, pos, self._work
+                t_ms,
+                acc,
+                run_slot,
+                run_start,
+                self._sc,
+                self._ring,
+                self._table,
+                self._place,
+                buf.slot,
+                buf.f,
+                buf.win,
+                pos,
+                self._work,
             )
             out.extend(self._detections(buf, n, now_ms))
             if pos[0] >= run_slot.shape[0]:
                 return out
             rows *= 4
 
-    def slot_of(self, device_id: str, resident_id: str = "") -> int:
-        """The state slot of ``device_id`` (allocated if new), for :meth:`process_arrays`."""
-        return self._slot(device_id, resident_id or device_id)
+    def slot_of(self, device_id: str, resident_id: str = "", placement: str = "waist") -> int:
+        """The state slot of ``device_id`` (allocated if new) worn at ``placement``, for
+        :meth:`process_arrays`."""
+        if placement not in PLACEMENTS:
+            raise ValueError(f"unknown placement {placement!r}; known: {PLACEMENTS}")
+        return self._slot(device_id, resident_id or device_id, placement)
 
     def advance(self, now_ms: int) -> list[Detection]:
         n_slots = len(self._residents)
         if n_slots == 0:
             return []
         buf = _Outputs.empty(n_slots * K.CMAX)
-        n = K.advance_slots(float(now_ms), n_slots, self._sc, self._ring, self._p, buf.slot, buf.f, buf.win, self._work)
+        n = K.advance_slots(
+            float(now_ms), n_slots, self._sc, self._ring, self._table, self._place, buf.slot, buf.f, buf.win, self._work
+        )
         return self._detections(buf, n, now_ms)
 
     def _detections(self, buf: _Outputs, n: int, now_ms: int) -> list[Detection]:
@@ -274,12 +444,13 @@ class FallDetector:
             window = [None if np.isnan(v[0]) else [round(float(c), 4) for c in v] for v in buf.win[row, :win_len]]
             details: dict[str, Any] = {
                 "source": "wearable",
+                "placement": PLACEMENTS[int(self._place[slot])],
                 "window": {"t0_ms": math.floor(f[K.O_WIN_T0]), "hz": 1000.0 / K.BIN_MS, "acc": window},
                 "features": {name: float(f[K.O_FEAT + q]) for q, name in enumerate(FEATURE_NAMES)},
                 "decided_ms": math.floor(f[K.O_DECIDED_MS]),
                 "forced": bool(f[K.O_FORCED]),
             }
-            if self.params.emit_all:
+            if self._emit_all:
                 details["is_fall"] = bool(f[K.O_IS_FALL])
             out.append(
                 Detection(

@@ -21,6 +21,10 @@ choose the limit:
 - conservative fixed limits until the home has ``learn_days`` of history;
 - resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times.
 
+A presence radar's ``presence`` is not movement: someone lying still under it for long is a reason
+to alert, not to wait. It only ends an away silence (they came in without the door being seen) and
+starts the first silence of a home.
+
 A home whose activity sensors are all offline or silent is not inactive but unmonitored: its
 inactivity alerts are held back (the supervisor reports UNMONITORED).
 """
@@ -39,7 +43,7 @@ from stream.kernels import home as k
 from stream.slots import SlotMap
 from stream.supervision import DeviceTable, SupervisionConfig
 
-HOME_STREAMS = frozenset({Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT})
+HOME_STREAMS = frozenset({Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT, Stream.PRESENCE, Stream.VIBRATION})
 KIND_OF_CODE = {
     k.K_INACTIVITY: DetectionKind.INACTIVITY,
     k.K_NOT_UP: DetectionKind.NOT_UP,
@@ -214,6 +218,10 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
     if stream is Stream.CONTACT:
         on = bool(values.get("open", False))
         return (k.EV_DOOR if dtype == "door" else k.EV_ACTIVITY), int(on), room, 0
+    if stream is Stream.PRESENCE:
+        return k.EV_PRESENCE, int(bool(values.get("present", False))), room, 0
+    if stream is Stream.VIBRATION:  # a sensor on furniture or a door that someone moved
+        return k.EV_ACTIVITY, 1, room, 0
     if stream is Stream.BED or stream is Stream.SEAT:
         if "occupied" not in values:
             return k.EV_IGNORE, 0, room, 0

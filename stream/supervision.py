@@ -19,8 +19,25 @@ from stream.detections import Detection, DetectionKind
 from stream.kernels import supervision as k
 from stream.slots import SlotMap, grow
 
-ACTIVITY_STREAMS = frozenset({Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT})
-ACTIVITY_TYPES = frozenset({"pir", "motion", "door", "contact", "flush", "appliance", "bed", "seat"})
+ACTIVITY_STREAMS = frozenset(
+    {Stream.MOTION, Stream.CONTACT, Stream.BED, Stream.SEAT, Stream.PRESENCE, Stream.VIBRATION}
+)
+ACTIVITY_TYPES = frozenset(
+    {
+        "pir",
+        "motion",
+        "door",
+        "contact",
+        "flush",
+        "appliance",
+        "bed",
+        "seat",
+        "presence",
+        "radar",
+        "fall_radar",
+        "vibration",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +55,9 @@ class SupervisionConfig:
     silent_mains_s: float = 10 * 60.0
     low_battery_pct: float = 20.0
     battery_clear_pct: float = 30.0
-    mains_types: frozenset[str] = frozenset({"appliance", "plug", "hub", "gateway", "radar", "camera"})
+    mains_types: frozenset[str] = frozenset(
+        {"appliance", "plug", "hub", "gateway", "radar", "presence", "fall_radar", "camera"}
+    )
 
     def __post_init__(self) -> None:
         if self.silent_battery_s <= 0 or self.silent_mains_s <= 0:
@@ -59,11 +78,20 @@ def is_activity_sensor(event: Event) -> bool:
     return event.stream in ACTIVITY_STREAMS or event.device_type in ACTIVITY_TYPES
 
 
+BATTERY_LOW_PCT = 10
+"""The level taken for a device that only says ``battery_low: true`` (many Zigbee IAS sensors)."""
+BATTERY_OK_PCT = 50
+"""The level taken for ``battery_low: false`` without a level: above any clearing threshold."""
+
+
 def _battery(event: Event) -> int:
     if event.stream is not Stream.STATUS:
         return k.NO_VALUE
     value = event.values.get("battery")
     if isinstance(value, bool) or not isinstance(value, int | float):
+        low = event.values.get("battery_low")
+        if isinstance(low, bool):
+            return BATTERY_LOW_PCT if low else BATTERY_OK_PCT
         return k.NO_VALUE
     return int(max(0, min(100, value)))
 

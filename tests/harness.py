@@ -21,6 +21,8 @@ from api import create_app
 from api.security import TokenIssuer
 from eldercare.db import open_pool
 from eldercare.runtime import Platform, PlatformConfig
+from eldercare.serve import api_config, http_config
+from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
 from registry.store import DeviceRecord, ResidentRecord
 from tests.services import TestServices
@@ -92,6 +94,7 @@ async def running_platform(
     namespace: Namespace | None = None,
     *,
     residents: int = 3,
+    settings: Settings | None = None,
 ) -> AsyncIterator[Harness]:
     """Start gateway, stream, alerting and the API on a real broker and database.
 
@@ -126,11 +129,10 @@ async def running_platform(
             )
         await platform.start()
         issuer = TokenIssuer(f"test-secret-{namespace.tag}-{uuid.uuid4().hex}", 600)
-        app = create_app(platform, issuer)
+        settings = settings or Settings()
+        app = create_app(platform, issuer, api_config(settings))
         port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off", ws="websockets-sansio")
-        )
+        server = uvicorn.Server(http_config(app, settings, "127.0.0.1", port))
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():

@@ -268,7 +268,7 @@ async def start_test_services() -> TestServices:
             if isinstance(result, BaseException):
                 raise result
         mqtt_url = plan.mqtt_url or (broker.url if broker else "")
-        mqtt_label = plan.mqtt_label + (f" {mqtt_url}" if broker else "")
+        mqtt_label = plan.mqtt_label + (f" {broker.device_url}" if broker else "")
         admin_url = plan.admin_database_url or (postgres.url() if postgres else "")
         await _drop_orphans(admin_url)
         database_url = await _create_database(admin_url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import shutil
 import socket
@@ -64,7 +65,10 @@ async def _receive(client: aiomqtt.Client, count: int, timeout: float = 5.0) -> 
 
 async def test_broker_url_and_ping(broker: EmbeddedBroker) -> None:
     assert broker.port is not None
-    assert broker.url == f"mqtt://{HOST}:{broker.port}"
+    assert broker.device_url == f"mqtt://{HOST}:{broker.port}"
+    secret = broker.secret_file.read_text().strip()
+    assert broker.url == f"mqtt://eldercare-gateway:{secret}@{HOST}:{broker.port}"
+    assert broker.secret_file.stat().st_mode & 0o077 == 0 and broker.directory.stat().st_mode & 0o077 == 0
     assert await mqtt_ping(HOST, broker.port)
     assert (broker.directory / "nats.conf").read_text().count("server_name") == 1
 
@@ -219,3 +223,66 @@ async def test_resolve_services_starts_the_embedded_ones(data_dir: Path) -> None
             assert await cur.fetchone() == ("eldercare",)
     assert services.broker.pid is None
     assert services.postgres is not None and services.postgres.pid is None
+
+
+# ------------------------------------------------------------------------------------- broker identity
+
+
+async def _nats_port(broker: EmbeddedBroker) -> int:
+    for line in broker.log_file.read_text().splitlines():
+        if "Listening for client connections on" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise AssertionError("nats-server did not log its client port")
+
+
+async def test_a_device_cannot_take_over_the_platforms_session(broker: EmbeddedBroker) -> None:
+    """nats-server replaces a session when another client connects with its client id; a device (anonymous
+    here) that uses the gateway's configured client ids must not knock the platform's sessions off."""
+    from gateway.mqtt import BrokerAddress, platform_client_id, session
+
+    address = BrokerAddress.parse(broker.url)
+    assert address.username == "eldercare-gateway" and address.password
+    topic = "eldercare/v1/btn-id-1/alarm"
+    async with contextlib.AsyncExitStack() as stack:
+        platform = [
+            await stack.enter_async_context(
+                session(address.for_session(suffix), platform_client_id(f"eldercare-gateway{suffix}", address))
+            )
+            for suffix in ("", "-telemetry")
+        ]
+        await platform[0].subscribe("eldercare/v1/+/alarm", qos=1)
+        for attempt in range(3):
+            for known in ("eldercare-gateway", "eldercare-gateway-telemetry"):
+                async with aiomqtt.Client(HOST, broker.port, identifier=known) as intruder:
+                    await intruder.publish(topic, f"press-{attempt}-{known}", qos=1)
+        heard = [bytes(m.payload) for m in await _receive(platform[0], 6)]  # type: ignore[arg-type]
+        assert len(heard) == 6
+        for client in platform:  # both sessions still connected: nothing replaced them
+            await client.publish("eldercare/v1/btn-id-1/cmd", b"still here", qos=1, timeout=3)
+
+    # a device cannot log in as the platform, nor read the streams the platform reads
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client(HOST, broker.port, username="eldercare-gateway", password="guessed-1"):
+            pass
+    async with (
+        aiomqtt.Client(HOST, broker.port, identifier=_client_id("snoop")) as snoop,
+        aiomqtt.Client(HOST, broker.port, identifier=_client_id("dev")) as device,
+    ):
+        await snoop.subscribe("eldercare/v1/+/alarm", qos=1)
+        await snoop.subscribe("eldercare/v1/btn-id-1/cmd", qos=1)
+        await device.publish(topic, b"private", qos=1)
+        await device.publish("eldercare/v1/btn-id-1/cmd", b"downlink", qos=1)
+        got = [bytes(m.payload) for m in await _receive(snoop, 1)]  # type: ignore[arg-type]
+        with contextlib.suppress(TimeoutError):
+            got += [bytes(m.payload) for m in await _receive(snoop, 1, timeout=1.0)]  # type: ignore[arg-type]
+    assert got == [b"downlink"]
+
+    # the NATS port (where JetStream would show the sessions, client ids included) refuses everyone
+    reader, writer = await asyncio.open_connection(HOST, await _nats_port(broker))
+    try:
+        assert (await reader.readline()).startswith(b"INFO")
+        writer.write(b'CONNECT {"verbose":false}\r\nPING\r\n')
+        await writer.drain()
+        assert b"Authorization Violation" in await asyncio.wait_for(reader.readline(), 5)
+    finally:
+        writer.close()

@@ -160,3 +160,32 @@ async def test_silence_clocks_survive_sigkill(services: TestServices, tmp_path: 
     finally:
         await pool.close()
     assert _last_activity_ms(restarted.stream.snapshot(), "res-k") == last_motion_ms
+
+
+async def test_zigbee_edge_memory_survives_a_restart(services: TestServices, tmp_path: Path) -> None:
+    """A call button's cached ``sos: true`` republished with a new battery reading after the
+    gateway restarted is not a second press."""
+    database_url = await services.create_database()
+    config = PlatformConfig(
+        gateway=GatewayConfig(client_id=f"gw-zigbee-{time.time_ns()}"),
+        spool_path=tmp_path / "spool.jsonl",
+        snapshot_path=tmp_path / "stream.snapshot",
+    )
+    pool = await open_pool(database_url)
+    button = DeviceRecord("zb-1", "res-1", "sos_button", model="PB206", z2m_name="hall button")
+    try:
+        first = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config)
+        await first.prepare()
+        await first.registry.add_resident(ResidentRecord("res-1", "Resident"))
+        await first.registry.add_device(button)
+        pressed = first.gateway.accept("zigbee2mqtt/hall button", b'{"sos":true,"battery":90,"linkquality":80}')
+        assert [e.stream for e in pressed] == [Stream.ALARM, Stream.STATUS]
+        await first.stop()
+
+        second = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config)
+        await second.prepare()
+        later = second.gateway.accept("zigbee2mqtt/hall button", b'{"sos":true,"battery":80,"linkquality":75}')
+        await second.stop()
+    finally:
+        await pool.close()
+    assert [(e.stream, dict(e.values)) for e in later] == [(Stream.STATUS, {"battery": 80.0})]

@@ -9,11 +9,13 @@ from typing import Any
 
 from eldercare.embedded import resolve_services
 from eldercare.settings import Settings
-from lab import faults
+from lab import faults, faults_takeover, poison
 from lab.report import emit, progress
 
 
-async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: float) -> list[faults.FaultResult]:
+async def run_all(
+    settings: Settings, presses: int, outage_s: float, rate_hz: float, only: list[str] | None = None
+) -> list[faults.FaultResult]:
     with tempfile.TemporaryDirectory(prefix="eldercare-faults-") as scratch:
         local = settings.model_copy(update={"data_dir": Path(scratch)})
         async with resolve_services(local) as services:
@@ -25,9 +27,13 @@ async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: fl
                 ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
                 ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
                 ("overload", lambda: faults.overload(db, presses, 100_000, rate_hz)),
+                ("client-id takeover", lambda: faults_takeover.client_id_takeover(db, presses, rate_hz)),
+                ("poison message", lambda: poison.poison_message(mqtt, db, presses, rate_hz, 1000)),
             ]
             results = []
             for name, scenario in plan:
+                if only and name not in only:
+                    continue
                 progress(f"bench faults: {name} …")
                 result = await scenario()
                 progress(f"  {result.row()}")
@@ -35,8 +41,10 @@ async def run_all(settings: Settings, presses: int, outage_s: float, rate_hz: fl
             return results
 
 
-def run(settings: Settings, presses: int, outage_s: float, rate_hz: float, json_output: bool) -> dict[str, Any]:
-    results = asyncio.run(run_all(settings, presses, outage_s, rate_hz))
+def run(
+    settings: Settings, presses: int, outage_s: float, rate_hz: float, json_output: bool, only: list[str] | None = None
+) -> dict[str, Any]:
+    results = asyncio.run(run_all(settings, presses, outage_s, rate_hz, only))
     rows = [r.row() for r in results]
     header = f"{'fault':<38} {'sent':>5} {'delivered':>9} {'lost':>5} {'dupes':>5} {'worst delay':>12}  notes"
     lines = [header] + [

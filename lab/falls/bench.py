@@ -48,9 +48,12 @@ class _Segment:
         return self.c(hi) - self.c(lo)
 
 
-def _features(seg: _Segment, ib: int, last: int, imp_max: float) -> tuple[npt.NDArray[np.float64], float, float]:
+def _features(
+    seg: _Segment, ib: int, last: int, imp_max: float, ref: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.float64], float, float]:
     """The kernel's ``_decide`` feature block, in plain Python over the cumulative sums; also the
-    post-window sample count and the pre-impact gravity magnitude (for the vetoes)."""
+    post-window sample count and the pre-impact gravity magnitude (for the vetoes). The posture
+    change is measured from ``ref`` (g) unless it is the zero vector, else from ``g0``."""
     feat = np.zeros(K.N_FEAT)
     w = seg.window(ib - K.PRE_LO - 1, ib - K.PRE_HI)
     if w[3] < 3.0:
@@ -75,8 +78,10 @@ def _features(seg: _Segment, ib: int, last: int, imp_max: float) -> tuple[npt.ND
     m0 = math.sqrt(g0[0] * g0[0] + g0[1] * g0[1] + g0[2] * g0[2])
     m1 = math.sqrt(g1[0] * g1[0] + g1[1] * g1[1] + g1[2] * g1[2])
     feat[K.F_POST_MAG] = m1
-    if m0 > 0.0 and m1 > 0.0:
-        c = (g0[0] * g1[0] + g0[1] * g1[1] + g0[2] * g1[2]) / (m0 * m1)
+    r = ref if ref[0] != 0.0 or ref[1] != 0.0 or ref[2] != 0.0 else g0
+    mr = math.sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2])
+    if m0 > 0.0 and m1 > 0.0 and mr > 0.0:
+        c = (r[0] * g1[0] + r[1] * g1[1] + r[2] * g1[2]) / (mr * m1)
         feat[K.F_POSTURE] = math.degrees(math.acos(min(1.0, max(-1.0, c))))
     feat[K.F_IMPACT] = max(
         [0.0] + [_std(seg.window(j - K.SPREAD_BINS, j)) for j in range(ib - 5, min(ib + 10, last) + 1)]
@@ -135,12 +140,16 @@ def reference_falls(
     ts, tp = p[K.P_TRIG_SPREAD], p[K.P_TRIG_PEAK]
     rows: list[npt.NDArray[np.float64]] = []
     last_fall = 0.0
+    upright = np.zeros(4)  # the posture at rest (x, y, z in g) and its weight, across segments
+    learned = np.zeros((0, 4))  # per closed bin of the current segment: the posture at rest after it
 
     def decide_one(
         seg: _Segment, tb: int, ib: int, imp_max: float, imp_ms: float, last: int, decided: float, forced: float
     ) -> None:
         nonlocal last_fall
-        feat, n1, m0 = _features(seg, ib, last, imp_max)
+        u = learned[last] if last >= 0 else upright
+        ref = u[:3] if p[K.P_UPRIGHT] != 0.0 and u[3] != 0.0 else np.zeros(3)
+        feat, n1, m0 = _features(seg, ib, last, imp_max, ref)
         conf = _score(feat, n1, m0, p)
         is_fall = conf >= p[K.P_THRESH]
         if is_fall and last_fall != 0.0 and imp_ms - last_fall < K.DEDUP_MS:
@@ -197,6 +206,20 @@ def reference_falls(
         trig |= bmax >= tp * tp
         trig &= bmax >= 0.0
         triggers = np.flatnonzero(trig)
+        # the posture at rest after each closed bin b: the window (e − 10, e] at rest, e = b − REF_DELAY
+        learned = np.zeros((cum.shape[0], 4))
+        for b in range(cum.shape[0]):
+            e = b - K.REF_DELAY
+            if e >= 0 and d[e, 3] >= 2.0:
+                dn_e = d[e, 3]
+                var = d[e, 4] / dn_e - (d[e, 0] * d[e, 0] + d[e, 1] * d[e, 1] + d[e, 2] * d[e, 2]) / (dn_e * dn_e)
+                if var < K.REF_REST_G * K.REF_REST_G:
+                    w = upright[3] * (1.0 - K.REF_ALPHA) + K.REF_ALPHA
+                    k = K.REF_ALPHA / w
+                    upright[3] = w
+                    for c in range(3):
+                        upright[c] += k * (d[e, c] / dn_e - upright[c])
+            learned[b] = upright
         pending: list[tuple[int, int, float, float]] = []
         q = 0
         while q < triggers.shape[0]:
@@ -271,9 +294,11 @@ def _kernel_pass(
     out_win = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
     pos = np.zeros(2, dtype=np.int64)
     work = np.zeros(K.N_WORK)
+    table = p[None, :]
+    place = np.zeros(n_devices, dtype=np.int64)
     started = time.perf_counter()
     while pos[0] < run_slot.shape[0]:
-        K.process_runs(t, a, run_slot, run_start, sc, ring, p, out_slot, out_f, out_win, pos, work)
+        K.process_runs(t, a, run_slot, run_start, sc, ring, table, place, out_slot, out_f, out_win, pos, work)
     return time.perf_counter() - started
 
 

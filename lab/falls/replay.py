@@ -8,12 +8,19 @@ Output: one JSON line per recording ``{"file", "label", "subject", "falls": [{"t
 (``t`` in seconds from the recording's start) and, when labels exist, a summary line with
 sensitivity, specificity and false alarms per hour of activity, overall and per group.
 
+Each recording is worn at a placement read from its ``source`` (:func:`placement_of_source`: a
+wrist set on a wristband, a thigh or pocket set on a phone, anything else on a waist pendant), and
+its device is registered with that type, so the detector scores it with that placement's model;
+the summary gives the figures per placement.
+
 Every recording is scored by a model that never saw its subject. A recording of someone the shipped
 model was not trained on (``stream.falls.SHIPPED_SUBJECTS``: other people, other recording sets) is
 scored by the shipped model, exactly as the live platform would. For the shipped model's own
 subjects, with ``folds > 0``, the score weights are fitted per subject-wise fold on the other such
-subjects (candidates collected by a first pass with ``emit_all``) and each recording is scored by
-the model of the fold that held its subject out; ``folds = 0`` scores everything with the shipped
+subjects of the same placement (candidates collected by a first pass with ``emit_all``; ``folds``
+folds at the waist, one per subject, leave-one-subject-out, at the wrist and in the pocket, where
+there are few people) and each recording is scored by the model of the fold that held its subject
+out; ``folds = 0`` scores everything with the shipped
 weights (in-sample for those subjects).
 
 The fold models (and the shipped weights, ``--fit``) train on the recordings as recorded plus
@@ -32,7 +39,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -41,11 +48,21 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event, ImuBlock, Stream
+from lab.falls.augment import AUGMENTATIONS, Signal, Transform, soften_random
 from lab.falls.fit import fit_weights
 from lab.falls.recordings import RecordingInfo, load_recording, read_index
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import SHIPPED_SUBJECTS, FallDetector, FallParams, subject_key
+from stream.falls import (
+    PLACEMENTS,
+    SHIPPED_SUBJECTS,
+    SHIPPED_WEIGHTS,
+    FallDetector,
+    FallParams,
+    for_placement,
+    shipped_placements,
+    subject_key,
+)
 from stream.kernels import falls as K
 
 EPOCH_MS = 1_700_000_000_000
@@ -53,8 +70,42 @@ EPOCH_MS = 1_700_000_000_000
 GROUP = 128
 """Recordings replayed at once (each as its own device and resident)."""
 
-Signal = tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]
-Transform = Callable[[npt.NDArray[np.float64], npt.NDArray[np.float32], np.random.Generator], Signal]
+Model = FallParams | Mapping[str, FallParams]
+"""One set of parameters for every placement, or parameters per placement (``FallDetector``'s)."""
+FoldModel = tuple[str, list[str], tuple[float, ...]]
+"""A fold: the placement, the subjects it holds out, the weights fitted without them."""
+
+DEVICE_TYPE = {"waist": "pendant", "wrist": "wristband", "pocket": "phone"}
+"""The registry type a replayed recording's device gets for its placement."""
+
+PLACEMENT_FIT: dict[str, dict[str, Any]] = {
+    "waist": {"l2": 0.01, "fall_weight": 0.5, "prior": None},
+    "wrist": {"l2": 3.0, "fall_weight": 1.0, "prior": SHIPPED_WEIGHTS},
+    "pocket": {"l2": 3.0, "fall_weight": 1.0, "prior": SHIPPED_WEIGHTS},
+}
+"""How each placement's weights are fitted (:func:`lab.falls.fit.fit_weights`): the waist model on
+SisFall's 19 people alone; the wrist and pocket models, with a few people's recordings, as the
+waist model plus what those recordings teach (penalty ``l2/2 · |w − w_waist|²``, ``l2`` and
+``fall_weight`` chosen among 3/10/30/100 and 0.5/1/2 by the leave-one-subject-out figures; a fall
+counts as much as an activity: six people's falls are too few to halve)."""
+
+
+def placement_of_source(info: RecordingInfo) -> str:
+    """The placement of a recording set's device, from its ``source``: ``wrist`` for a wrist set,
+    ``pocket`` for a thigh / pocket / phone set, else ``waist``."""
+    source = info.source.lower()
+    if "wrist" in source:
+        return "wrist"
+    if any(word in source for word in ("thigh", "pocket", "phone")):
+        return "pocket"
+    return "waist"
+
+
+def fit_placement(
+    placement: str, features: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]
+) -> tuple[float, ...]:
+    """Weights of ``placement``'s model from candidate features (:data:`PLACEMENT_FIT`)."""
+    return fit_weights(features, labels, **PLACEMENT_FIT[placement])
 
 
 @dataclass(slots=True)
@@ -73,7 +124,7 @@ def _progress(err: TextIO | None, message: str) -> None:
 def replay_recordings(
     directory: Path,
     rows: Sequence[RecordingInfo],
-    params: FallParams,
+    params: Model,
     indices: Sequence[int],
     *,
     transform: Transform | None = None,
@@ -81,16 +132,21 @@ def replay_recordings(
     err: TextIO | None = None,
     label: str = "",
 ) -> list[RecordingResult]:
-    """Replay ``rows[i]`` for ``i in indices`` through a ``StreamCore`` running one ``FallDetector``."""
+    """Replay ``rows[i]`` for ``i in indices`` through a ``StreamCore`` running one ``FallDetector``
+    (``params`` for every placement, or per placement), each recording's device typed for its
+    placement (:func:`placement_of_source`)."""
     results: list[RecordingResult] = []
     started = time.monotonic()
+    force_s = params.force_s if isinstance(params, FallParams) else max(p.force_s for p in params.values())
     for g0 in range(0, len(indices), GROUP):
         group = list(indices[g0 : g0 + GROUP])
-        core = StreamCore([FallDetector(params)])
+        detector = FallDetector(params) if isinstance(params, FallParams) else FallDetector(placements=params)
+        core = StreamCore([detector])
         chunks: list[tuple[float, int, Event]] = []
         durations: dict[int, float] = {}
         for i in group:
             rec = load_recording(directory, rows[i])
+            device_type = DEVICE_TYPE[placement_of_source(rows[i])]
             rng = np.random.default_rng([seed, i])
             t_s, acc = (rec.t_s, rec.acc) if transform is None else transform(rec.t_s, rec.acc, rng)
             durations[i] = float(t_s[-1] - t_s[0]) if t_s.shape[0] > 1 else 0.0
@@ -107,6 +163,7 @@ def replay_recordings(
                     stream=Stream.IMU,
                     ts_ms=ts,
                     received_ms=ts,
+                    device_type=device_type,
                     imu=block,
                 )
                 chunks.append((float(t_ms[hi - 1]), i, event))
@@ -121,7 +178,7 @@ def replay_recordings(
 
         tick = EPOCH_MS + 1000
         pos = 0
-        quiet_until = (chunks[-1][0] if chunks else EPOCH_MS) + params.force_s * 1000 + 2000
+        quiet_until = (chunks[-1][0] if chunks else EPOCH_MS) + force_s * 1000 + 2000
         while pos < len(chunks) or tick <= quiet_until:
             batch: dict[str, list[Event]] = {}
             while pos < len(chunks) and chunks[pos][0] <= tick:
@@ -184,6 +241,19 @@ def summarise(results: Sequence[RecordingResult], folds: int) -> dict[str, Any]:
     for name, members in sorted(groups.items()):
         by_group[name] = {k: v for k, v in _figures(members).items() if k != "max_latency_s"}
     summary["by_group"] = by_group
+    placements: dict[str, list[RecordingResult]] = {}
+    for r in results:
+        placements.setdefault(placement_of_source(r.info), []).append(r)
+    summary["by_placement"] = {
+        name: {k: v for k, v in _figures(members).items() if k != "max_latency_s"}
+        for name, members in sorted(placements.items())
+    }
+    activities: dict[str, int] = {}
+    for r in results:
+        if r.info.label == "adl" and r.detections:
+            key = f"{placement_of_source(r.info)}:{r.info.activity}"
+            activities[key] = activities.get(key, 0) + 1
+    summary["false_alarms_by_activity"] = dict(sorted(activities.items(), key=lambda kv: (-kv[1], kv[0])))
     summary["missed"] = sorted(r.info.file for r in results if r.info.label == "fall" and not r.detections)
     summary["false_alarms"] = sorted(r.info.file for r in results if r.info.label == "adl" and r.detections)
     return summary
@@ -255,9 +325,10 @@ def train_candidates(
 ) -> list[RecordingResult]:
     """Every candidate (``emit_all``) of every recording (or of ``rows[i]`` for ``i in indices``), as
     recorded (or ``transform``-ed) and in ``copies`` randomly softened copies (seeds 101, 202, …),
-    for :func:`training_set`."""
+    for :func:`training_set`; each placement's features as its model sees them (its posture
+    reference, :func:`stream.falls.for_placement`)."""
     everyone = list(range(len(rows))) if indices is None else list(indices)
-    emit = replace(base, emit_all=True)
+    emit = {where: for_placement(replace(base, emit_all=True), where) for where in PLACEMENTS}
     out = replay_recordings(directory, rows, emit, everyone, transform=transform, err=err, label=f"{label}candidates: ")
     for c in range(copies):
         out += replay_recordings(
@@ -278,14 +349,16 @@ def fold_models(
     candidates: Sequence[RecordingResult],
     folds: int,
     indexed: Sequence[RecordingInfo] | None = None,
-) -> list[tuple[list[str], tuple[float, ...]]]:
-    """Subject-wise folds of ``rows``' subjects: the held-out subjects and the weights fitted on
-    everyone else (``candidates`` index ``indexed``, default ``rows``)."""
+    placement: str = "waist",
+) -> list[FoldModel]:
+    """Subject-wise folds of ``rows``' subjects: the held-out subjects and the weights of
+    ``placement``'s model (:func:`fit_placement`) fitted on everyone else (``candidates`` index
+    ``indexed``, default ``rows``)."""
     by_index = rows if indexed is None else indexed
-    models = []
+    models: list[FoldModel] = []
     for held_out in subject_folds(rows, folds):
         x, y = training_set([c for c in candidates if by_index[c.index].subject not in held_out])
-        models.append((held_out, fit_weights(x, y)))
+        models.append((placement, held_out, fit_placement(placement, x, y)))
     return models
 
 
@@ -299,19 +372,24 @@ def own_subject_models(
     copies: int = TRAIN_COPIES,
     err: TextIO | None = None,
     label: str = "",
-) -> list[tuple[list[str], tuple[float, ...]]]:
-    """Subject-wise fold models over the shipped model's own subjects in ``rows``
-    (:func:`trained_on`; at most one fold per subject), each fitted on the other such subjects'
-    candidates (:func:`train_candidates`); empty when ``rows`` holds none of them."""
-    seen = [i for i, r in enumerate(rows) if trained_on(r)]
-    if not seen:
-        return []
-    seen_rows = [rows[i] for i in seen]
-    folds = min(folds, len({r.subject for r in seen_rows}))
-    candidates = train_candidates(
-        directory, rows, base, transform=transform, copies=copies, indices=seen, err=err, label=label
-    )
-    return fold_models(seen_rows, candidates, folds, rows)
+) -> list[FoldModel]:
+    """Subject-wise fold models over the shipped models' own subjects in ``rows``
+    (:func:`trained_on`), per placement: at the waist ``folds`` folds (at most one per subject),
+    elsewhere one per subject (leave-one-subject-out); each fitted on the other such subjects'
+    candidates of that placement (:func:`train_candidates`). Empty when ``rows`` holds none."""
+    models: list[FoldModel] = []
+    for placement in PLACEMENTS:
+        seen = [i for i, r in enumerate(rows) if trained_on(r) and placement_of_source(r) == placement]
+        if not seen:
+            continue
+        seen_rows = [rows[i] for i in seen]
+        subjects = len({r.subject for r in seen_rows})
+        k = min(folds, subjects) if placement == "waist" else subjects
+        candidates = train_candidates(
+            directory, rows, base, transform=transform, copies=copies, indices=seen, err=err, label=label
+        )
+        models += fold_models(seen_rows, candidates, k, rows, placement)
+    return models
 
 
 def evaluate(
@@ -323,15 +401,16 @@ def evaluate(
     transform: Transform | None = None,
     train_transform: Transform | None = None,
     copies: int = TRAIN_COPIES,
-    models: Sequence[tuple[list[str], tuple[float, ...]]] | None = None,
+    models: Sequence[FoldModel] | None = None,
     err: TextIO | None = None,
     label: str = "",
 ) -> tuple[list[RecordingResult], list[tuple[float, ...]]]:
     """Replay a set (optionally transformed), with subject-wise CV when ``folds > 0``.
 
     Returns the per-recording results and the weights used (one per fold, or the shipped ones).
-    With ``folds > 0`` only the shipped model's own subjects (:func:`trained_on`) are
-    cross-validated; everyone else is scored by ``params``' weights (default: the shipped ones).
+    With ``folds > 0`` only the shipped models' own subjects (:func:`trained_on`) are
+    cross-validated; everyone else is scored by ``params`` for every placement, or by default by
+    each placement's shipped model.
     The folds train on the other subjects' recordings as recorded (``train_transform``, default
     ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before.
     """
@@ -340,10 +419,11 @@ def evaluate(
     if limit > 0:
         rows = rows[:limit]
     base = params or FallParams()
+    shipped: Model = params if params is not None else shipped_placements()
     everyone = list(range(len(rows)))
     labelled = all(r.label in ("fall", "adl") for r in rows)
     if folds <= 0 or not labelled:
-        return replay_recordings(directory, rows, base, everyone, transform=transform, err=err, label=label), [
+        return replay_recordings(directory, rows, shipped, everyone, transform=transform, err=err, label=label), [
             base.weights
         ]
     seen = [i for i in everyone if trained_on(rows[i])]
@@ -351,20 +431,24 @@ def evaluate(
     results: list[RecordingResult] = []
     if unseen:
         _progress(err, f"{label}{len(unseen)} recordings of people the shipped model never saw: the shipped model")
-        results = replay_recordings(directory, rows, base, unseen, transform=transform, err=err, label=label)
+        results = replay_recordings(directory, rows, shipped, unseen, transform=transform, err=err, label=label)
     if not seen:
         return sorted(results, key=lambda r: r.index), [base.weights]
     if models is None:
         models = own_subject_models(
             directory, rows, base, folds, transform=train_transform or transform, copies=copies, err=err, label=label
         )
-    for k, (held_out, w) in enumerate(models):
-        test = [i for i in seen if rows[i].subject in held_out]
-        _progress(err, f"{label}fold {k + 1}/{len(models)}: {len(test)} held-out recordings of {held_out}")
-        results.extend(
-            replay_recordings(directory, rows, base.with_weights(w), test, transform=transform, err=err, label=label)
+    for k, (placement, held_out, w) in enumerate(models):
+        test = [i for i in seen if rows[i].subject in held_out and placement_of_source(rows[i]) == placement]
+        _progress(
+            err, f"{label}fold {k + 1}/{len(models)} ({placement}): {len(test)} held-out recordings of {held_out}"
         )
-    return sorted(results, key=lambda r: r.index), [w for _, w in models]
+        results.extend(
+            replay_recordings(
+                directory, rows, for_placement(base, placement, w), test, transform=transform, err=err, label=label
+            )
+        )
+    return sorted(results, key=lambda r: r.index), [w for _, _, w in models]
 
 
 def replay_falls(
@@ -379,127 +463,6 @@ def replay_falls(
         out.write(json.dumps(summary) + "\n")
     out.flush()
     return summary
-
-
-# -- augmentation --------------------------------------------------------------------------------
-def random_rotation(rng: np.random.Generator) -> npt.NDArray[np.float64]:
-    """A uniformly random 3-D rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] = -q[:, 0]
-    return q
-
-
-def rotate(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    return t_s, (acc.astype(np.float64) @ random_rotation(rng).T).astype(np.float32)
-
-
-def _box_resample(
-    t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], new_t: npt.NDArray[np.float64], width_s: float
-) -> npt.NDArray[np.float32]:
-    """Mean of the samples in ``[τ − width, τ)`` for each new time ``τ`` (a sensor's low-pass)."""
-    csum = np.vstack([np.zeros((1, 3)), np.cumsum(acc.astype(np.float64), axis=0)])
-    hi = np.searchsorted(t_s, new_t, side="right")
-    lo = np.minimum(np.searchsorted(t_s, new_t - width_s, side="right"), hi - 1)
-    lo = np.maximum(lo, 0)
-    n = np.maximum(hi - lo, 1)[:, None]
-    return ((csum[hi] - csum[lo]) / n).astype(np.float32)
-
-
-def to_20hz(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    """A 20 Hz sensor with a 50 ms box low-pass, randomly rotated."""
-    new_t = np.arange(t_s[0] + 0.05, t_s[-1], 0.05)
-    return rotate(new_t, _box_resample(t_s, acc, new_t, 0.05), rng)
-
-
-def to_phone_87hz(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    """Irregular ~87 Hz (intervals 11.5 ms ± 40 %), axes saturating at ±2 g, randomly rotated."""
-    steps = rng.uniform(0.6, 1.4, size=int((t_s[-1] - t_s[0]) * 87) + 10) / 87.0
-    new_t = t_s[0] + 0.012 + np.cumsum(steps)
-    new_t = new_t[new_t < t_s[-1]]
-    t2, a2 = rotate(new_t, _box_resample(t_s, acc, new_t, 0.0115), rng)
-    return t2, np.clip(a2, -2.0, 2.0)
-
-
-def lossy(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    """A radio link that loses data: about one gap per 4 s of 0.1–1.5 s (a lost message), never the
-    impact itself (a detector cannot see an impact it never received), randomly rotated."""
-    keep = np.ones(t_s.shape[0], dtype=bool)
-    peak_t = t_s[int(np.argmax(np.linalg.norm(acc, axis=1)))]
-    start = t_s[0] + rng.exponential(4.0)
-    while start < t_s[-1]:
-        end = start + rng.uniform(0.1, 1.5)
-        if not start - 0.3 <= peak_t <= end + 0.3:
-            keep &= (t_s < start) | (t_s >= end)
-        start = end + rng.exponential(4.0)
-    return rotate(t_s[keep], acc[keep], rng)
-
-
-def clip_2g(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    t2, a2 = rotate(t_s, acc, rng)
-    return t2, np.clip(a2, -2.0, 2.0)
-
-
-def soften(
-    t_s: npt.NDArray[np.float64],
-    acc: npt.NDArray[np.float32],
-    rng: np.random.Generator,
-    impact: float = 0.5,
-    posture: float = 0.6,
-) -> Signal:
-    """Softer falls: dynamics (acc − 0.5 s moving mean) scaled by ``impact``; after the largest
-    ``|a|`` sample, the orientation is turned back so the posture change shrinks to ``posture``
-    times its size (ramped in over 1 s); randomly rotated."""
-    a = acc.astype(np.float64)
-    rate = max(1.0, (len(t_s) - 1) / max(t_s[-1] - t_s[0], 1e-9))
-    w = max(1, round(0.5 * rate))
-    kernel = np.ones(w) / w
-    low = np.column_stack(
-        [np.convolve(np.pad(a[:, c], (w // 2, w - 1 - w // 2), mode="edge"), kernel, "valid") for c in range(3)]
-    )
-    a = low + impact * (a - low)
-    peak = int(np.argmax(np.linalg.norm(acc, axis=1)))
-    before = a[max(0, peak - int(3 * rate)) : max(1, peak - int(1 * rate))].mean(axis=0)
-    after = a[min(len(a) - 1, peak + int(2 * rate)) :].mean(axis=0)
-    axis = np.cross(after, before)
-    norm = np.linalg.norm(axis)
-    if norm > 1e-9:
-        axis /= norm
-        theta = np.arccos(np.clip(before @ after / (np.linalg.norm(before) * np.linalg.norm(after)), -1, 1))
-        ramp = np.clip((t_s - t_s[peak]) / 1.0, 0.0, 1.0) * (1.0 - posture) * theta
-        cos, sin = np.cos(ramp)[:, None], np.sin(ramp)[:, None]
-        kx = np.cross(axis[None, :], a)
-        a = a * cos + kx * sin + axis[None, :] * (a @ axis)[:, None] * (1 - cos)
-    return rotate(t_s, a.astype(np.float32), rng)
-
-
-def soften_mild(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    """:func:`soften` with impact ×0.7 and posture change ×0.8."""
-    return soften(t_s, acc, rng, impact=0.7, posture=0.8)
-
-
-def soften_random(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.float32], rng: np.random.Generator) -> Signal:
-    """Training copies: :func:`soften` with impact ×U(0.4, 1) and posture change ×U(0.5, 1), then
-    as recorded, at 20 Hz or as the irregular ~87 Hz ±2 g phone (one in three each)."""
-    t_s, acc = soften(t_s, acc, rng, impact=rng.uniform(0.4, 1.0), posture=rng.uniform(0.5, 1.0))
-    kind = rng.integers(3)
-    if kind == 1:
-        return to_20hz(t_s, acc, rng)
-    if kind == 2:
-        return to_phone_87hz(t_s, acc, rng)
-    return t_s, acc
-
-
-AUGMENTATIONS: dict[str, Transform] = {
-    "rotated": rotate,
-    "20hz": to_20hz,
-    "phone_87hz_2g": to_phone_87hz,
-    "clipped_2g": clip_2g,
-    "lossy": lossy,
-    "softened": soften,
-    "softened_mild": soften_mild,
-}
 
 
 def augmented_report(
@@ -556,11 +519,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         rows = read_index(args.directory)
         if args.limit > 0:
             rows = rows[: args.limit]
-        cands = train_candidates(args.directory, rows, FallParams(), copies=args.copies, err=sys.stderr)
-        x, y = training_set(cands)
-        subjects = sorted({subject_key(r.source, r.subject) for r in rows})
-        weights = [round(v, 3) for v in fit_weights(x, y)]
-        print(json.dumps({"weights": weights, "candidates": len(y), "subjects": subjects}))
+        for placement in PLACEMENTS:
+            worn = [i for i, r in enumerate(rows) if placement_of_source(r) == placement]
+            if not worn:
+                continue
+            cands = train_candidates(
+                args.directory, rows, FallParams(), copies=args.copies, indices=worn, err=sys.stderr
+            )
+            x, y = training_set(cands)
+            subjects = sorted({subject_key(rows[i].source, rows[i].subject) for i in worn})
+            weights = [round(v, 3) for v in fit_placement(placement, x, y)]
+            line = {"placement": placement, "weights": weights, "candidates": len(y), "subjects": subjects}
+            print(json.dumps(line))
         return
     if args.augment is not None:
         names = args.augment or list(AUGMENTATIONS)

@@ -250,6 +250,10 @@ class ReferenceHome:
             if ev == k.EV_IGNORE:
                 continue
             p = self.residents[r]
+            if ev == k.EV_PRESENCE:  # someone there: ends an away silence or starts the first one
+                if not on or (p.last >= 0 and p.ctx != k.CTX_AWAY):
+                    continue
+                ev = k.EV_ACTIVITY
             if p.first < 0:
                 p.first = t
             if t < p.last:

@@ -45,6 +45,18 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    Unless every candidate is emitted, one whose O(1) features already bound its confidence below
    ``thresh`` (:func:`cannot_fall`, over any free fall, descent and post activity) is not scored
    further: it could not be a fall, so nothing about it is output or remembered either way.
+6. Placement: the features are the same wherever the device is worn, their meaning is not (a
+   wrist turns 100° when its wearer stops clapping, a pocket phone when its wearer sits down); each
+   placement (``PLACEMENTS``) has its own row of parameters (weights and threshold), and a slot
+   reads the row of its device's placement. A device also keeps its last posture at rest: ``u`` =
+   the normalised exponential mean (time constant ``REF_TAU_S`` = 2 s of rest) of the mean vector of
+   every 0.5 s window at rest (``σ < 0.1 g``), taken ``REF_DELAY`` = 5.5 s late so that no
+   candidate's own aftermath is in it: ``W ← (1 − α) W + α``, ``u ← u + (α / W)(ā − u)``,
+   ``α = 0.05 s / 2 s``. With ``params[P_UPRIGHT]`` (the wrist), the posture change is measured
+   from ``u`` instead of from the gravity 3 s..1 s before the impact, ``θ = acos(u·g1 / |u||g1|)``,
+   once the device has rested at all (else from the gravity before): a wrist that claps, waves or
+   is held up and then rests again ends where it rested before, a fallen wrist does not; the arm's
+   motion just before the impact (the clapping) is no reference.
 """
 
 from __future__ import annotations
@@ -102,7 +114,16 @@ S_CAND0 = 19
 C_TRIGB, C_IMPB, C_IMPMAX, C_IMPMS = 0, 1, 2, 3
 CMAX = 8
 """Candidates alive at once per device (triggers ≥ search_bins apart, each decided decide_bins after)."""
-N_STATE = S_CAND0 + 4 * CMAX
+S_UX = S_CAND0 + 4 * CMAX
+S_UY = S_UX + 1
+S_UZ = S_UX + 2
+S_UW = S_UX + 3
+"""The device's learned upright (step 6), its last posture at rest: a normalised exponential mean
+``u`` (g) of rest windows' mean vectors and its weight (0: nothing learned yet); kept across
+segments."""
+N_STATE = S_UW + 1
+N_STATE_V1 = S_UX
+"""The state width before the learned upright (older snapshots; restored with nothing learned)."""
 EDGE_GUARD_MS = 1e-3
 """The per-sample fast path accepts ``t < bin end − 1 µs``; samples in that last µs take the exact
 ``⌊(t − T0)·0.02⌋`` path, so bin membership never depends on rounding of the bin edge."""
@@ -125,12 +146,29 @@ P_GAP_BINS = 7
 P_BACK_TOL_MS = 8
 P_DROP_FF = 9
 P_DROP_STILL = 10
-P_W0 = 11
+P_UPRIGHT = 11
+P_W0 = 12
 N_LIN = 9
 N_BASE = 6
 N_PHI = N_LIN + N_BASE * (N_BASE + 1) // 2
 """``φ``: 9 single terms, then the products of every pair (squares included) of 6 of them."""
 N_PARAMS = P_W0 + 1 + N_PHI
+
+REF_DELAY = 110
+"""The learned upright (the device's last posture at rest, step 6) takes in the window ending
+``REF_DELAY`` bins (5.5 s) before the bin just closed: at a decision (100 bins after the impact) it
+has seen nothing later than 0.5 s before the impact."""
+REF_TAU_S = 2.0
+"""Time constant (s of rest) of the learned upright's exponential mean: the last rest, not a day's."""
+REF_ALPHA = BIN_MS * 1e-3 / REF_TAU_S
+REF_REST_G = 0.1
+"""A 0.5 s window is at rest when its spread ``σ`` is below 0.1 g (standing, sitting, lying)."""
+
+
+PLACEMENTS = ("waist", "wrist", "pocket")
+"""Where a device is worn, the row of the parameter table its slot reads: a pendant or belt clip
+(waist), a wristband (wrist), a phone in a trouser pocket (pocket)."""
+N_PLACEMENTS = len(PLACEMENTS)
 
 # --- features (raw) ---
 F_IMPACT = 0
@@ -254,12 +292,15 @@ def _bin_magnitudes(d2: np.ndarray, dn: np.ndarray, mag: np.ndarray) -> None:
 
 
 @njit(**JIT, inline="always")
-def _posture(ring: np.ndarray, s: int, ib: int, last: int) -> tuple[float, float, float, float, float, float]:
+def _posture(
+    ring: np.ndarray, s: int, ib: int, last: int, ref: tuple[float, float, float]
+) -> tuple[float, float, float, float, float, float]:
     """Gravity before and after an impact in bin ``ib`` on closed bins up to ``last`` (step 4):
     ``g0`` = mean vector over bins ``[ib − 60, ib − 21]`` (else all bins up to ``ib − 6``), ``g1``
     over ``[ib + 30, last]``. Returns ``(pre std, post std, post samples, |g0|, |g1|, θ)``: the
     windows' spreads (g), the post window's sample count, ``|g0|`` and ``|g1|`` (g) and the posture
-    change ``θ`` (deg, 0 unless both magnitudes are above 0)."""
+    change ``θ`` (deg, 0 unless both magnitudes are above 0) from ``g0`` to ``g1``, or from ``ref``
+    (g, the learned upright of step 6) to ``g1`` when ``ref`` is not the zero vector."""
     wx, wy, wz, wn, ws = _win5(ring, s, ib - PRE_LO - 1, ib - PRE_HI)
     if wn < 3.0:
         wx, wy, wz, wn, ws = _win5(ring, s, -1, ib - 6)
@@ -279,23 +320,30 @@ def _posture(ring: np.ndarray, s: int, ib: int, last: int) -> tuple[float, float
         post_std = _std5(wx, wy, wz, wn, ws)
     m0 = math.sqrt(g0x * g0x + g0y * g0y + g0z * g0z)
     m1 = math.sqrt(g1x * g1x + g1y * g1y + g1z * g1z)
+    rx, ry, rz = ref
+    mr = math.sqrt(rx * rx + ry * ry + rz * rz)
+    if mr == 0.0:
+        rx, ry, rz, mr = g0x, g0y, g0z, m0
     posture = 0.0
-    if m0 > 0.0 and m1 > 0.0:
-        c = (g0x * g1x + g0y * g1y + g0z * g1z) / (m0 * m1)
+    if m0 > 0.0 and m1 > 0.0 and mr > 0.0:
+        c = (rx * g1x + ry * g1y + rz * g1z) / (mr * m1)
         c = min(1.0, max(-1.0, c))
         posture = math.degrees(math.acos(c))
     return pre_std, post_std, n1, m0, m1, posture
 
 
 @njit(**JIT)
-def features(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray) -> None:
+def features(
+    s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, work: np.ndarray, ref: tuple[float, float, float]
+) -> None:
     """Step 4 of the module docstring for an impact in bin ``ib`` (``imp_max`` its ``|a|²``) on
-    closed bins up to ``last``: ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
+    closed bins up to ``last``, the posture change measured from ``ref`` unless it is the zero vector
+    (:func:`_posture`): ``work[:N_FEAT]`` = features, ``work[N_FEAT]`` = post-window
     samples, ``work[N_FEAT + 1]`` = ``|g0|``; ``work[N_FEAT + 2:]`` is scratch (≥ 5).
 
     Window sums live in scalars (stores to ``work`` would force reloads of ``ring``, which LLVM
     cannot prove distinct); the arithmetic is operation for operation that of the reference twin."""
-    pre_std, post_std, n1, m0, m1, posture = _posture(ring, s, ib, last)
+    pre_std, post_std, n1, m0, m1, posture = _posture(ring, s, ib, last, ref)
     coverage, post_act = 0.0, 0.0
     if last >= ib + POST_LO:
         filled = _cum(ring, s, last, R_FILL) - _cum(ring, s, ib + POST_LO - 1, R_FILL)
@@ -434,14 +482,16 @@ def conf_upper_bound(
 
 
 @njit(**JIT)
-def cannot_fall(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, params: np.ndarray) -> bool:
+def cannot_fall(
+    s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, params: np.ndarray, ref: tuple[float, float, float]
+) -> bool:
     """True when the candidate (impact bin ``ib``, ``imp_max`` its ``|a|²``, decided on closed bins
     up to ``last``) provably scores below ``params[P_THRESH]`` (:func:`conf_upper_bound`), from the
     features of :func:`features` that take O(1) (computed the same way); False when in doubt.
     Free fall is bounded by the window ``(ib − 4, ib]`` (one of those it is the minimum over; it
     holds the impact sample). Skips the scans of free fall, descent and post activity."""
     thresh = params[P_THRESH]
-    pre_std, post_std, n1, m0, _, posture = _posture(ring, s, ib, last)
+    pre_std, post_std, n1, m0, _, posture = _posture(ring, s, ib, last, ref)
     if n1 < 1.0 or m0 == 0.0:
         return thresh > 0.0  # vetoed: confidence 0
     impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
@@ -451,6 +501,42 @@ def cannot_fall(s: int, ib: int, imp_max: float, last: int, ring: np.ndarray, pa
     ff_hi = math.sqrt((wx * wx + wy * wy + wz * wz) / (wn * wn))
     peak = math.sqrt(max(imp_max, 0.0))
     return conf_upper_bound(impact, peak, posture, post_std, pre_std, ff_hi, params) < thresh
+
+
+@njit(**JIT, inline="always")
+def upright_ref(s: int, sc: np.ndarray, params: np.ndarray) -> tuple[float, float, float]:
+    """The reference the posture change is measured from (step 6): slot ``s``'s posture at rest
+    when its placement uses it (``params[P_UPRIGHT]``) and it has rested at all, else zeros (the
+    gravity before the impact)."""
+    if params[P_UPRIGHT] == 0.0 or sc[s, S_UW] == 0.0:
+        return 0.0, 0.0, 0.0
+    return sc[s, S_UX], sc[s, S_UY], sc[s, S_UZ]
+
+
+@njit(**JIT, inline="always")
+def _learn_upright(s: int, b: int, sc: np.ndarray, ring: np.ndarray) -> None:
+    """Step 6 for the bin ``b`` just closed: the window ``(e − 10, e]``, ``e = b − REF_DELAY``, if
+    at rest (at least 2 samples, ``σ² < REF_REST_G²``), moves the posture at rest towards its mean."""
+    e = b - REF_DELAY
+    if e < 0:
+        return
+    er = e & RING_MASK
+    dx, dy, dz, dn = ring[s, er, R_CX], ring[s, er, R_CY], ring[s, er, R_CZ], ring[s, er, R_CN]
+    lo = e - SPREAD_BINS
+    if lo >= 0:
+        lr = lo & RING_MASK
+        dx -= ring[s, lr, R_CX]
+        dy -= ring[s, lr, R_CY]
+        dz -= ring[s, lr, R_CZ]
+        dn -= ring[s, lr, R_CN]
+    if dn < 2.0 or ring[s, er, R_VAR] >= REF_REST_G * REF_REST_G:
+        return
+    w = sc[s, S_UW] * (1.0 - REF_ALPHA) + REF_ALPHA
+    k = REF_ALPHA / w
+    sc[s, S_UW] = w
+    sc[s, S_UX] += k * (dx / dn - sc[s, S_UX])
+    sc[s, S_UY] += k * (dy / dn - sc[s, S_UY])
+    sc[s, S_UZ] += k * (dz / dn - sc[s, S_UZ])
 
 
 @njit(**JIT)
@@ -477,9 +563,10 @@ def _decide(
     out_slot, out_f, out_win = out
     ib = int(sc[s, cb + C_IMPB])
     impact_ms = sc[s, cb + C_IMPMS]
-    if params[P_EMIT_ALL] == 0.0 and cannot_fall(s, ib, sc[s, cb + C_IMPMAX], last, ring, params):
+    ref = upright_ref(s, sc, params)
+    if params[P_EMIT_ALL] == 0.0 and cannot_fall(s, ib, sc[s, cb + C_IMPMAX], last, ring, params, ref):
         return n_out
-    features(s, ib, sc[s, cb + C_IMPMAX], last, ring, work)
+    features(s, ib, sc[s, cb + C_IMPMAX], last, ring, work, ref)
     conf = score(work, params)
     is_fall = conf >= params[P_THRESH]
     if is_fall and sc[s, S_LASTFALL] != 0.0 and impact_ms - sc[s, S_LASTFALL] < DEDUP_MS:
@@ -602,6 +689,7 @@ def _close_bin(
     ring[s, br, R_MAX] = bmax
     ring[s, br, R_VAR] = var
     ring[s, br, R_FILL] = fill + (1.0 if bn > 0.0 else 0.0)
+    _learn_upright(s, b, sc, ring)
     ts = params[P_TRIG_SPREAD]
     trig = (dn >= 2.0 and ds * dn - d2 >= ts * ts * dn * dn) or bmax >= params[P_TRIG_PEAK] * params[P_TRIG_PEAK]
     count = int(sc[s, S_CCOUNT])
@@ -669,9 +757,10 @@ def _decide_all(
 
 @njit(**JIT, inline="always")
 def _start_segment(s: int, t: float, sc: np.ndarray) -> None:
-    """Reset slot ``s`` to an empty segment whose first bin starts at ``t`` (ms)."""
+    """Reset slot ``s`` to an empty segment whose first bin starts at ``t`` (ms); the last fall and
+    the learned upright are the device's, not the segment's."""
     last_fall = sc[s, S_LASTFALL]
-    for c in range(N_STATE):
+    for c in range(S_UX):
         sc[s, c] = 0.0
     sc[s, S_LASTFALL] = last_fall
     sc[s, S_STARTED] = 1.0
@@ -687,7 +776,8 @@ def process_runs(
     run_start: np.ndarray,
     sc: np.ndarray,
     ring: np.ndarray,
-    params: np.ndarray,
+    table: np.ndarray,
+    place: np.ndarray,
     out_slot: np.ndarray,
     out_f: np.ndarray,
     out_win: np.ndarray,
@@ -698,6 +788,8 @@ def process_runs(
     ``run_slot[r]``) through the fall detector; returns the number of output rows written.
 
     ``t_ms`` float64 epoch ms; ``acc`` float32 (n, 3) in g; ``work`` float64 scratch of ``N_WORK``.
+    ``table`` (placements × ``N_PARAMS``): one parameter row per placement (waist, wrist, pocket:
+    each its own trigger, weights and threshold); slot ``s`` uses row ``place[s]`` (int64).
     Processing starts at run ``pos[0]``,
     sample ``pos[1]``; if the output arrays fill up it stops before the sample that could emit and
     leaves ``pos`` there (``pos[0] == len(run_slot)`` when done), so the caller can grow and resume.
@@ -708,12 +800,13 @@ def process_runs(
     cap = out_slot.shape[0]
     out = (out_slot, out_f, out_win)
     n_out = 0
-    back_tol = params[P_BACK_TOL_MS]
-    gap_bins = params[P_GAP_BINS]
     r = pos[0]
     first = pos[1]
     while r < n_runs:
         s = run_slot[r]
+        params = table[place[s]]
+        back_tol = params[P_BACK_TOL_MS]
+        gap_bins = params[P_GAP_BINS]
         i0 = max(run_start[r], first)
         i1 = run_start[r + 1]
         started = sc[s, S_STARTED] != 0.0
@@ -821,7 +914,8 @@ def advance_slots(
     n_slots: int,
     sc: np.ndarray,
     ring: np.ndarray,
-    params: np.ndarray,
+    table: np.ndarray,
+    place: np.ndarray,
     out_slot: np.ndarray,
     out_f: np.ndarray,
     out_win: np.ndarray,
@@ -829,14 +923,15 @@ def advance_slots(
 ) -> int:
     """Decide every candidate whose impact is at least ``params[P_FORCE_MS]`` ms before ``now_ms``
     (epoch ms) on the closed bins received so far (a device that went quiet after an impact).
-    ``out_*`` need ``CMAX`` rows per slot; ``work`` as for :func:`process_runs`. Returns the
-    number of rows written."""
+    ``out_*`` need ``CMAX`` rows per slot; ``table``, ``place`` and ``work`` as for
+    :func:`process_runs`. Returns the number of rows written."""
     n_out = 0
     out = (out_slot, out_f, out_win)
-    force = params[P_FORCE_MS]
     for s in range(n_slots):
         if sc[s, S_STARTED] == 0.0 or sc[s, S_CCOUNT] == 0.0:
             continue
+        params = table[place[s]]
+        force = params[P_FORCE_MS]
         last = int(sc[s, S_K]) - 1
         n_out = _decide_all(s, last, now_ms, force, sc, ring, params, out, work, n_out)
     return n_out

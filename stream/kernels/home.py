@@ -103,6 +103,7 @@ EV_ACTIVITY = 1  # motion, contact, flush, appliance
 EV_DOOR = 2  # entrance door
 EV_BED = 3
 EV_SEAT = 4
+EV_PRESENCE = 5  # someone is there (a radar), moving or not: not activity, but they are home
 
 # room codes
 ROOM_OTHER = 0
@@ -588,6 +589,12 @@ def home_process(
         c = code[i]
         if c == EV_IGNORE:
             continue
+        if c == EV_PRESENCE:
+            # Lying still under a radar is no reason to wait: presence never restarts a silence at
+            # home. It only ends an away silence (they are in) or starts the first one.
+            if value[i] == 0 or (si[r, S_LAST] >= 0 and si[r, S_CTX] != CTX_AWAY):
+                continue
+            c = EV_ACTIVITY
         if si[r, S_FIRST] < 0:
             si[r, S_FIRST] = t
         if t < si[r, S_LAST]:

@@ -12,6 +12,7 @@ PEOPLE = {
     "same-street": "/c/d1/s1/k2/",
     "same-district": "/c/d1/s2/k3/",
     "other-district": "/c/d2/s3/k5/",
+    "city-wide": "/c/",
 }
 
 
@@ -41,8 +42,8 @@ async def test_proposals_are_nearest_first_and_skip_the_unavailable(service: Ale
         ("same-community", "community"),
         ("same-street", "street"),
         ("same-district", "district"),
-        ("other-district", "city"),
-    ]
+        ("city-wide", "city"),
+    ]  # never another district's responder (finding 4 of issue 12)
     alert = await service.dispatch(alert_id, "op1")  # type: ignore[arg-type]
     assert alert.responder == "same-community"
 

@@ -122,6 +122,7 @@ async def test_family_contacts_and_one_tap_link(services: TestServices) -> None:
         await org_tree(harness)
         alerts = harness.platform.alerts
         alerts.config.public_url = harness.http_url
+        alerts.config.notify_allowed_hosts = ("127.0.0.1",)  # the webhook receiver runs on loopback
         async with harness.http() as admin, await login(harness, "fam-a") as family:
             contacts = [{"name": "Daughter", "relation": "daughter", "urls": [f"json://127.0.0.1:{port}/family"]}]
             put = await admin.put("/api/v1/notify/contacts/res-a", json=contacts)

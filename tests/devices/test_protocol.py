@@ -122,44 +122,131 @@ def test_any_json_is_decoded_or_rejected_with_a_reason(body: object, stream: Str
 
 class TestZigbee2Mqtt:
     def decode(
-        self, state: zigbee2mqtt.Zigbee2MqttState, model: str, body: dict[str, object]
+        self, state: zigbee2mqtt.Zigbee2MqttState, device_type: str, body: dict[str, object], now_ms: int = 0
     ) -> list[protocol.Decoded]:
-        return zigbee2mqtt.decode_state("dev", model, json.dumps(body).encode(), state)
+        return zigbee2mqtt.decode_state("dev", device_type, json.dumps(body).encode(), state, now_ms=now_ms)
 
     def test_contact_true_means_closed_and_only_changes_count(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
-        first = self.decode(state, "MCCGQ11LM", {"contact": True, "battery": 91, "linkquality": 80})
+        first = self.decode(state, "door", {"contact": True, "battery": 91, "linkquality": 80})
         assert [(d.stream, d.values) for d in first] == [
             (Stream.CONTACT, {"open": False}),
             (Stream.STATUS, {"battery": 91.0}),
         ]
-        assert self.decode(state, "MCCGQ11LM", {"contact": True, "battery": 91, "linkquality": 60}) == []
-        opened = self.decode(state, "MCCGQ11LM", {"contact": False, "battery": 91, "linkquality": 60})
+        assert self.decode(state, "door", {"contact": True, "battery": 91, "linkquality": 60}) == []
+        opened = self.decode(state, "door", {"contact": False, "battery": 91, "linkquality": 60})
         assert [(d.stream, d.values) for d in opened] == [(Stream.CONTACT, {"open": True})]
 
-    def test_sos_per_model_and_the_empty_action_reset(self) -> None:
+    def test_calls_go_by_device_type_not_model(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
-        assert self.decode(state, "TS0215A_sos", {"action": ""}) == []
-        assert [d.values for d in self.decode(state, "TS0215A_sos", {"action": "emergency"})] == [
+        assert self.decode(state, "sos_button", {"action": ""}) == []
+        assert [d.values for d in self.decode(state, "sos_button", {"action": "emergency"})] == [
             {"kind": "sos", "press": "single"}
         ]
-        assert self.decode(state, "TS0215A_sos", {"action": ""}) == []
-        assert [d.values for d in self.decode(state, "HS1EB", {"action": "hold"})] == [{"kind": "sos", "press": "hold"}]
-        assert self.decode(state, "WXKG01LM", {"action": "single"}) == []  # a light switch, not a call button
-        assert [d.values for d in self.decode(state, "IAS-button", {"sos": True})] == [{"kind": "sos"}]
+        assert self.decode(state, "sos_button", {"action": ""}) == []
+        assert [d.values for d in self.decode(state, "sos_button", {"action": "hold"})] == [
+            {"kind": "sos", "press": "hold"}
+        ]
+        assert self.decode(state, "sos_button", {"action": "off"}) == []  # a release
+        assert self.decode(state, "sos_button", {"action": "hold_release"}) == []
+        assert self.decode(state, "switch", {"action": "single"}) == []  # a light switch, not a call button
+        assert [d.values for d in self.decode(state, "switch", {"action": "panic"})] == [
+            {"kind": "sos", "press": "single"}
+        ]
+        assert [d.values for d in self.decode(state, "pir", {"sos": True})] == [{"kind": "sos"}]
 
-    def test_occupancy_reports_repeat_but_battery_republish_does_not(self) -> None:
+    def test_occupancy_reports_repeat_but_other_attribute_updates_do_not(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
-        body = {"occupancy": True, "battery": "87", "illuminance": 10}
-        assert [d.stream for d in self.decode(state, "RTCGQ11LM", body)] == [Stream.MOTION, Stream.STATUS]
-        assert [d.stream for d in self.decode(state, "RTCGQ11LM", body)] == [Stream.MOTION]
-        assert self.decode(state, "RTCGQ11LM", {**body, "battery": "86"}) == [
+        body = {"occupancy": True, "battery": "87", "illuminance": 10, "linkquality": 90}
+        assert [d.stream for d in self.decode(state, "pir", body)] == [Stream.MOTION, Stream.STATUS]
+        assert [d.stream for d in self.decode(state, "pir", {**body, "linkquality": 70})] == [Stream.MOTION]
+        assert self.decode(state, "pir", {**body, "battery": "86"}) == [
             protocol.Decoded(Stream.STATUS, None, {"battery": 86.0})
         ]
+        assert self.decode(state, "pir", {**body, "battery": "86", "illuminance": 300}) == []
+        assert self.decode(state, "pir", {**body, "battery": "86", "illuminance": 300, "voltage": 2990}) == []
+
+    def test_a_radar_occupancy_on_every_update_is_presence_not_motion(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        body = {"occupancy": True, "illuminance": 10, "target_distance": 1.2}
+        assert [(d.stream, d.values) for d in self.decode(state, "presence", body)] == [
+            (Stream.PRESENCE, {"present": True})
+        ]
+        for distance in (1.3, 1.3, 1.4):
+            assert self.decode(state, "presence", {**body, "target_distance": distance}) == []
+        assert [d.values for d in self.decode(state, "fall_radar", {**body, "fall_down_status": "fall"})] == [
+            {"kind": "fall", "source": "radar"}
+        ]
+        # a fall radar registered as a plain presence sensor (or anything else) still reports falls
+        for device_type, field in (("presence", "status"), ("pir", "fall_status"), ("switch", "fall_down_status")):
+            value = {"status": "falling", "fall_status": "fall_alarm", "fall_down_status": "fall"}[field]
+            fresh = zigbee2mqtt.Zigbee2MqttState()
+            assert {"kind": "fall", "source": "radar"} in [
+                d.values for d in self.decode(fresh, device_type, {field: value})
+            ], device_type
+        assert self.decode(zigbee2mqtt.Zigbee2MqttState(), "switch", {"status": "falling"}) == []
+
+    def test_nulls_are_not_reported_and_a_bad_field_keeps_the_rest(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        assert self.decode(state, "door", {"battery": 100, "contact": None}) == [
+            protocol.Decoded(Stream.STATUS, None, {"battery": 100.0})
+        ]
+        mixed = self.decode(state, "sos_button", {"sos": True, "battery": 55, "contact": "ajar", "tamper": 7})
+        assert [(d.stream, d.values) for d in mixed] == [
+            (Stream.ALARM, {"kind": "sos"}),
+            (Stream.STATUS, {"battery": 55.0}),
+        ]
+        assert state.field_rejects["wrong_type"] == 2
+        with pytest.raises(PayloadError) as error:
+            self.decode(state, "door", {"contact": "ajar"})
+        assert error.value.reason is Reject.WRONG_TYPE
+
+    def test_a_smoke_test_press_is_not_smoke(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        pressed = self.decode(state, "smoke", {"smoke": True, "test": True, "battery_low": False})
+        assert [(d.stream, d.values) for d in pressed] == [(Stream.STATUS, {"smoke_test": True})]
+        released = self.decode(state, "smoke", {"smoke": False, "test": False, "battery_low": False})
+        assert [(d.stream, d.values) for d in released] == [(Stream.STATUS, {"smoke_test": False})]
+        fire = self.decode(state, "smoke", {"smoke": True, "test": False, "battery_low": True, "tamper": True})
+        assert [(d.stream, d.values) for d in fire] == [
+            (Stream.ENV, {"smoke": True}),
+            (Stream.STATUS, {"battery_low": True, "tamper": True}),
+        ]
+
+    def test_restart_republish_refreshes_the_memory_only(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        assert self.decode(state, "door", {"contact": True}, now_ms=1_000)
+        zigbee2mqtt.decode_bridge_state(b'{"state":"online"}', state, 2_000)  # retained, at our start
+        zigbee2mqtt.decode_bridge_state(b'{"state":"offline"}', state, 3_000)
+        zigbee2mqtt.decode_bridge_state(b"online", state, 4_000)
+        # the cached state republished: a second button press (sos) and an open door it had cached
+        assert self.decode(state, "door", {"contact": False, "sos": True}, now_ms=5_000) == []
+        # after its first republished state, the device's messages count again: the same report
+        # repeated is a new press; the door closing is an edge
+        repeat = {"contact": False, "sos": True, "linkquality": 9}
+        assert [d.values for d in self.decode(state, "door", repeat, now_ms=6_000)] == [{"kind": "sos"}]
+        assert [d.values for d in self.decode(state, "door", {"contact": True}, now_ms=6_500)] == [{"open": False}]
+        # an action is never cached, so one in the republish window is a real press
+        state.republished.clear()
+        assert self.decode(state, "sos_button", {"action": "emergency"}, now_ms=7_000)
+        with pytest.raises(PayloadError):
+            zigbee2mqtt.decode_bridge_state(b"rebooting", state, 8_000)
+
+    def test_the_edge_memory_survives_a_restart(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        self.decode(state, "sos_button", {"sos": True, "battery": 90})
+        restored = zigbee2mqtt.Zigbee2MqttState()
+        restored.restore(state.to_json())
+        assert self.decode(restored, "sos_button", {"sos": True, "battery": 80}) == [
+            protocol.Decoded(Stream.STATUS, None, {"battery": 80.0})
+        ]
+        fresh = zigbee2mqtt.Zigbee2MqttState()
+        fresh.restore(b"{not json")
+        assert fresh.last == {}
 
     def test_safety_fields_and_availability(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
-        assert [d.values for d in self.decode(state, "JTYJ-GD-01LM/BW", {"smoke": True})] == [{"smoke": True}]
+        assert [d.values for d in self.decode(state, "smoke", {"smoke": True})] == [{"smoke": True}]
         assert zigbee2mqtt.decode_availability(b'{"state":"offline"}').values == {"online": False}
         assert zigbee2mqtt.decode_availability(b"online").values == {"online": True}
         with pytest.raises(PayloadError):

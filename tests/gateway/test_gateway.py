@@ -87,3 +87,34 @@ def test_alarms_and_safety_are_never_shed() -> None:
     shed = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("imu", "motion", "vitals")]
     assert all(kept) and not any(shed)
     assert gw._kept_under_load("zigbee2mqtt/sos_button")
+
+
+def test_messages_and_events_are_counted_apart_so_accepted_never_exceeds_received() -> None:
+    """Issue 12 finding 5: one Zigbee2MQTT state gave four events and /healthz said 4 accepted of 1 received."""
+    gw = gateway()
+    state = body(action="emergency", contact=False, smoke=True, battery=50)
+    assert len(gw.accept("zigbee2mqtt/sos_button", state)) == 4
+    gw.accept("eldercare/v1/btn-1/alarm", b"{")
+    counters = gw.counters()
+    assert (counters["received"], counters["messages_accepted"], counters["events_produced"]) == (2, 1, 4)
+    assert counters["messages_accepted"] + sum(counters["rejected"].values()) == counters["received"]
+    assert "accepted" not in counters
+
+
+def test_zigbee2mqtt_restart_republish_raises_nothing_but_later_changes_do() -> None:
+    gw = Gateway(
+        Directory(DeviceRecord("z-door", "res-1", "door", model="MCCGQ11LM", z2m_name="front door")),
+        GatewayConfig(),
+        clock=lambda: NOW_MS / 1000,
+    )
+    assert ("zigbee2mqtt/bridge/state", 1) in gw.alarm_lane.subscriptions
+    assert [e.values for e in gw.accept("zigbee2mqtt/front door", body(contact=True, battery=90))] == [
+        {"open": False},
+        {"battery": 90.0},
+    ]
+    assert gw.accept("zigbee2mqtt/bridge/state", b'{"state":"offline"}') == []
+    assert gw.accept("zigbee2mqtt/bridge/state", b'{"state":"online"}') == []
+    assert gw.accept("zigbee2mqtt/front door", body(contact=False, battery=90)) == []  # its cached state
+    assert [e.values for e in gw.accept("zigbee2mqtt/front door", body(contact=True, battery=90))] == [{"open": False}]
+    assert gw.accept("zigbee2mqtt/bridge/state", b"rebooting") == []
+    assert gw.rejected["out_of_range"] == 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from lab import faults
+from lab import faults, faults_takeover, poison
 from tests.services import TestServices
 
 pytestmark = pytest.mark.faults
@@ -50,3 +52,22 @@ async def test_overload_sheds_telemetry_not_alarms(services: TestServices) -> No
     result = await faults.overload(services.admin_database_url, 12, 30_000, 20.0)
     assert_nothing_lost(result)
     assert result.worst_delay_s is not None and result.worst_delay_s < 10.0
+
+
+@pytest.mark.parametrize("kind", ["mosquitto", "embedded"])
+async def test_a_device_taking_the_gateways_client_id_loses_no_alarm(services: TestServices, kind: str) -> None:
+    if kind == "mosquitto" and not shutil.which("mosquitto"):
+        pytest.skip("mosquitto binary not installed")
+    result = await faults_takeover.client_id_takeover(services.admin_database_url, 16, 10.0, kind)
+    assert_nothing_lost(result)
+    assert "gateway sessions knocked off 0" in result.notes, result.row()
+    assert not result.notes.startswith("0 intruder sessions"), result.row()
+
+
+async def test_poison_messages_are_rejected_dead_lettered_and_telemetry_keeps_flowing(services: TestServices) -> None:
+    result = await poison.poison_message(services.mqtt_url, services.admin_database_url, 6, 20.0, telemetry=20)
+    assert_nothing_lost(result)
+    assert "rejected out_of_range 4/4" in result.notes
+    assert "dead-lettered and stored 1/1" in result.notes
+    assert "telemetry after it 20/20" in result.notes
+    assert "lane restarts 0; lanes ready True" in result.notes

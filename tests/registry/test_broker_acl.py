@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -13,12 +14,14 @@ from pathlib import Path
 import aiomqtt
 import pytest
 
+from devices.events import Event
 from eldercare.db import migrate, open_pool
+from gateway import BrokerAddress, Gateway, GatewayConfig
 from registry.area import Area
 from registry.broker_config import mosquitto_conf, write_files
 from registry.crypto import FieldCipher
 from registry.mqtt_auth import hash_password, verify_password
-from registry.store import Registry
+from registry.store import DeviceRecord, Registry
 from registry.users import User
 from tests.harness import free_port
 from tests.services import TestServices
@@ -150,3 +153,73 @@ async def test_devices_speak_only_for_themselves_on_a_real_mosquitto(services: T
     assert b"a-own" in payloads and b"b-own" in payloads
     assert b"a-as-b" not in payloads and b"a-as-zigbee" not in payloads
     assert [payload for _, payload in heard_by_a] == [b"cmd-a"]
+
+
+class _Directory:
+    """The gateway's view of the registry: one bound SOS button."""
+
+    def device(self, device_id: str) -> DeviceRecord | None:
+        return DeviceRecord(device_id, "res-a", "sos_button") if device_id == "btn-a" else None
+
+    def zigbee_device(self, name_or_ieee: str) -> DeviceRecord | None:
+        return None
+
+
+async def test_a_device_cannot_take_over_the_gateways_sessions_on_a_real_mosquitto(tmp_path: Path) -> None:
+    """A device with valid credentials connecting under the gateway's client ids must not knock the
+    gateway off (Mosquitto closes the older of two connections with one client id), and every press
+    made during the attempts reaches the gateway's sink."""
+    secrets_by_device = {"btn-a": "secret-a-0123456789", "btn-x": "secret-x-0123456789"}
+    entries = [(name, hash_password(secret)) for name, secret in secrets_by_device.items()]
+    files = write_files(tmp_path / "broker", entries, ("eldercare-gateway", "gateway-secret-1"), topic_prefix=PREFIX)
+    assert "eldercare-gateway-telemetry:$7$" in files.password_file.read_text()
+    port = free_port()
+    conf = tmp_path / "mosquitto.conf"
+    conf.write_text(mosquitto_conf(port, files) + "user root\n")
+    assert "use_username_as_clientid true" in conf.read_text()
+
+    stored: list[int] = []
+
+    async def sink(batch: dict[str, list[Event]]) -> None:
+        stored.extend(event.seq or 0 for events in batch.values() for event in events)
+
+    gateway = Gateway(_Directory(), GatewayConfig(topic_prefix=PREFIX, client_id="eldercare-gateway"))
+    address = BrokerAddress("127.0.0.1", port, "eldercare-gateway", "gateway-secret-1")
+    drops = 0
+
+    async def watch() -> None:
+        nonlocal drops
+        was_up = True
+        while True:
+            up = all(gateway.lanes_connected.get(lane, False) for lane in ("alarms", "telemetry"))
+            drops += was_up and not up
+            was_up = up
+            await asyncio.sleep(0.005)
+
+    presses = 12
+    with mosquitto(conf, port) as process:
+        await _wait_listening(port, process)
+        running = asyncio.create_task(gateway.run(address, sink))
+        try:
+            async with asyncio.timeout(10):
+                while not all(gateway.lanes_connected.get(lane) for lane in ("alarms", "telemetry")):
+                    await asyncio.sleep(0.02)
+            watcher = asyncio.create_task(watch())
+            known_ids = ["eldercare-gateway", "eldercare-gateway-telemetry", "btn-a"]
+            async with client(port, "btn-a", secrets_by_device["btn-a"], "btn-a") as button:
+                for seq in range(1, presses + 1):
+                    # the intruder logs in with its own valid credentials under someone else's client id
+                    async with client(port, "btn-x", secrets_by_device["btn-x"], known_ids[seq % 3]) as intruder:
+                        await button.publish(f"{PREFIX}/btn-a/alarm", json.dumps({"kind": "sos", "seq": seq}), qos=1)
+                        await intruder.publish(f"{PREFIX}/btn-x/status", b'{"online":true}', qos=1)
+                        await asyncio.sleep(0.05)
+            async with asyncio.timeout(10):
+                while len(set(stored)) < presses:
+                    await asyncio.sleep(0.02)
+            watcher.cancel()
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+    assert sorted(set(stored)) == list(range(1, presses + 1))
+    assert drops == 0, f"the gateway's sessions were knocked off {drops} times"

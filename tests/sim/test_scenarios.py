@@ -74,3 +74,29 @@ async def test_silences_are_detected_in_simulated_time(services: TestServices) -
     collapse, silent = by_name["collapse"].sim_delay_s, by_name["device_silent"].sim_delay_s
     assert collapse is not None and 3600 < collapse < 16 * 3600
     assert silent is not None and silent >= 6 * 3600 - 60
+
+
+async def test_a_zigbee_fall_radar_raises_a_fall(services: TestServices) -> None:
+    """A fall seen by a Zigbee fall radar (MIR-HE200-TY, ``fall_down_status: "fall"``) is a fall alert."""
+    homes = make_homes(1, seed=7, mix=HomeMix(wearable_share=0, zigbee_share=1, radar_share=1), id_prefix="f")
+    async with simulated_city(services, homes, _local_start(10.0), 4.0) as city:
+        s = city.scenarios
+        await s.inject("radar_fall", homes[0].id)
+        assert await s.wait(30), _report(s.report())
+    report = s.report()
+    assert report["detected"] == report["injected"] == 1
+    assert s.incidents[0].device_id.endswith("-radar")
+
+
+async def test_lying_still_under_a_presence_radar_is_inactivity(services: TestServices) -> None:
+    """The resident collapses in the living room under a presence radar that goes on reporting
+    someone there (``occupancy`` with every attribute update): still an inactivity alert."""
+    homes = make_homes(1, seed=8, mix=HomeMix(wearable_share=0, zigbee_share=1, radar_share=1), id_prefix="p")
+    async with simulated_city(services, homes, _local_start(10.0), 3600.0) as city:
+        s = city.scenarios
+        await s.inject("collapse", homes[0].id, under_radar=True)
+        assert await s.wait(40), _report(s.report())
+        radar = city.fleet.home(homes[0].id).device("radar")
+        assert radar is not None and radar.state.get("presence") is True, "the radar still sees them"
+    collapse = s.incidents[0]
+    assert collapse.sim_delay_s is not None and 3600 < collapse.sim_delay_s < 8 * 3600

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 import struct
 from pathlib import Path
 
 from firmware_sim.fleet import HomeMix, make_homes
 from firmware_sim.home import Routine, plan_day
-from firmware_sim.kinds import z2m_state
+from firmware_sim.kinds import KINDS, z2m_state
 from firmware_sim.mqtt import Will, connect_packet, publish_packet
 
 from lab.bench.scaling import largest_holding, plot
@@ -41,6 +42,32 @@ def test_zigbee2mqtt_contact_is_true_when_closed() -> None:
     assert z2m_state("door", {"open": True}, 80, 100)["contact"] is False
     assert z2m_state("door", {"open": False}, 80, 100)["contact"] is True
     assert z2m_state("sos_button", {"action": "emergency"}, 80, 100)["action"] == "emergency"
+
+
+def test_zigbee_devices_publish_the_shapes_zigbee2mqtt_publishes_for_their_model() -> None:
+    """Same properties as the converter-library fixture of the model; action only when pressed."""
+    fixtures = json.loads((Path(__file__).parents[1] / "devices" / "zigbee" / "fixtures.json").read_text())
+    shapes = {d["model"]: set(d["steps"][-1]["payload"]) - {"action"} for d in fixtures["devices"]}
+    simulated = {name: kind for name, kind in KINDS.items() if kind.z2m_model}
+    assert {"sos_button", "pir", "door", "smoke", "gas", "water", "radar"} <= set(simulated)
+    for name, kind in simulated.items():
+        assert set(z2m_state(name, {}, 80, 100)) == shapes[kind.z2m_model], name
+    assert "action" not in z2m_state("sos_button", {}, 80, 100)
+    radar = z2m_state("radar", {"presence": True, "fall_down_status": "fall"}, 100, 100)
+    assert radar["occupancy"] is True and radar["fall_down_status"] == "fall" and radar["static_dwell_alarm"] is None
+
+
+def test_radar_homes_only_when_asked_and_the_same_homes_otherwise() -> None:
+    plain = make_homes(20, seed=4)
+    assert plain == make_homes(20, seed=4, mix=HomeMix(radar_share=0.0))
+    radar = make_homes(3, seed=4, mix=HomeMix(radar_share=1.0))
+    assert all(h.find("radar", "living room") is not None for h in radar)
+    assert all(
+        d.model == "MIR-HE200-TY" and d.registry_type == "fall_radar"
+        for h in radar
+        for d in h.devices
+        if d.kind == "radar"
+    )
 
 
 def test_mqtt_packets() -> None:

@@ -26,6 +26,8 @@ def run_kernel(
     params: npt.NDArray[np.float64] = PARAMS,
 ) -> npt.NDArray[np.float64]:
     """Feed ``cuts`` (sample ranges) as consecutive runs of one device, then ``advance(now_ms)``."""
+    table = params[None, :]
+    place = np.zeros(1, dtype=np.int64)
     sc = np.zeros((1, K.N_STATE))
     ring = np.zeros((1, K.RING_LEN, K.N_RING))
     starts = np.array([c[0] for c in cuts] + [cuts[-1][1]], dtype=np.int64)
@@ -37,12 +39,12 @@ def run_kernel(
         o_slot = np.zeros(rows, dtype=np.int64)
         o_f = np.zeros((rows, K.N_OUT))
         o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
-        n = K.process_runs(t, a, slots, starts, sc, ring, params, o_slot, o_f, o_w, pos, work)
+        n = K.process_runs(t, a, slots, starts, sc, ring, table, place, o_slot, o_f, o_w, pos, work)
         out.append(o_f[:n].copy())
     o_slot = np.zeros(K.CMAX, dtype=np.int64)
     o_f = np.zeros((K.CMAX, K.N_OUT))
     o_w = np.zeros((K.CMAX, K.WIN_BINS, 3), dtype=np.float32)
-    n = K.advance_slots(now_ms, 1, sc, ring, params, o_slot, o_f, o_w, work)
+    n = K.advance_slots(now_ms, 1, sc, ring, table, place, o_slot, o_f, o_w, work)
     out.append(o_f[:n].copy())
     return np.vstack(out)
 
@@ -203,3 +205,105 @@ def test_conf_upper_bound_bounds_the_score() -> None:
             assert conf <= bound
             checked += bound < 1.0
     assert checked > len(f_all)
+
+
+# -- placements and the learned upright ------------------------------------------------------------
+UPRIGHT = FallParams(emit_all=True, upright_ref=True).to_array()
+
+
+def run_slots(
+    t: npt.NDArray[np.float64], a: npt.NDArray[np.float32], table: npt.NDArray[np.float64], place: list[int]
+) -> list[npt.NDArray[np.float64]]:
+    """The same signal on one slot per ``place`` entry (slot ``s`` reads ``table[place[s]]``), fed as
+    interleaved 1 s runs in one call; each slot's output rows."""
+    n_slots = len(place)
+    edges = np.searchsorted(t, np.arange(t[0], t[-1] + 1000.0, 1000.0))
+    edges = np.unique(np.r_[edges, len(t)])
+    runs = list(itertools.pairwise(edges.tolist()))
+    t_all = np.concatenate([t[lo:hi] for lo, hi in runs for _ in range(n_slots)])
+    a_all = np.concatenate([a[lo:hi] for lo, hi in runs for _ in range(n_slots)])
+    run_slot = np.array([s for _ in runs for s in range(n_slots)], dtype=np.int64)
+    run_start = np.r_[0, np.cumsum([hi - lo for lo, hi in runs for _ in range(n_slots)])].astype(np.int64)
+    sc = np.zeros((n_slots, K.N_STATE))
+    ring = np.zeros((n_slots, K.RING_LEN, K.N_RING))
+    rows = 256
+    o_slot = np.zeros(rows, dtype=np.int64)
+    o_f = np.zeros((rows, K.N_OUT))
+    o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+    pos = np.zeros(2, dtype=np.int64)
+    places = np.array(place, dtype=np.int64)
+    n = K.process_runs(
+        t_all, a_all, run_slot, run_start, sc, ring, table, places, o_slot, o_f, o_w, pos, np.zeros(K.N_WORK)
+    )
+    assert pos[0] == len(run_slot)
+    now = float(np.nanmax(t)) + 60_000.0
+    m = K.advance_slots(now, n_slots, sc, ring, table, places, o_slot[n:], o_f[n:], o_w[n:], np.zeros(K.N_WORK))
+    slots, f = o_slot[: n + m], o_f[: n + m]
+    return [f[slots == s] for s in range(n_slots)]
+
+
+@pytest.mark.parametrize(("seed", "rate", "irregular"), [(21, 20.0, False), (22, 87.0, True), (23, 200.0, False)])
+def test_learned_upright_matches_reference(seed: int, rate: float, irregular: bool) -> None:
+    """Posture measured from the learned upright (wrist), through gaps, NaN and clock jumps: the
+    kernel, fed whole, in chunks and one sample at a time, equals the reference twin; and the
+    upright is learned at all (some posture changes differ from the pre-impact ones)."""
+    t, a = messy_signal(seed, rate, irregular)
+    now = float(np.nanmax(t)) + 60_000.0
+    reference = reference_falls(t, a, UPRIGHT, now)
+    plain = reference_falls(t, a, PARAMS, now)
+    assert reference.shape == plain.shape and reference.shape[0] >= 4
+    changed = reference[:, K.O_FEAT + K.F_POSTURE] != plain[:, K.O_FEAT + K.F_POSTURE]
+    assert changed.any() and not changed.all()  # the first candidates come before anything is learned
+    n = len(t)
+    assert_same(run_kernel(t, a, [(0, n)], now, params=UPRIGHT), reference)
+    cuts = np.unique(np.r_[0, np.random.default_rng(seed).integers(1, n, size=150), n])
+    pieces = [(int(lo), int(hi)) for lo, hi in itertools.pairwise(cuts)]
+    assert_same(run_kernel(t, a, pieces, now, params=UPRIGHT), reference)
+    assert_same(run_kernel(t, a, [(i, i + 1) for i in range(n)], now, rows=K.CMAX + 2, params=UPRIGHT), reference)
+
+
+def test_each_slot_reads_its_placement_row() -> None:
+    """Three devices with the same signal in one call, on rows (waist, wrist with the learned
+    upright, a threshold no candidate reaches): each slot's rows are the reference's for its row."""
+    t, a = messy_signal(31, 50.0, False)
+    now = float(np.nanmax(t)) + 60_000.0
+    never = FallParams(threshold=1.0).to_array()
+    table = np.stack([PARAMS, UPRIGHT, never])
+    by_slot = run_slots(t, a, table, [0, 1, 2, 1])
+    assert_same(by_slot[0], reference_falls(t, a, PARAMS, now))
+    assert_same(by_slot[1], reference_falls(t, a, UPRIGHT, now))
+    assert by_slot[2].shape[0] == 0
+    assert_same(by_slot[3], by_slot[1])
+
+
+def test_upright_is_learned_only_from_windows_at_rest_and_late() -> None:
+    """Still at one orientation, then vigorous shaking at another (σ ≫ 0.1 g): the learned upright
+    is the still orientation, and nothing is taken in before 5.5 s have passed."""
+    rate = 50.0
+    t = 1.7e12 + np.arange(int(40 * rate)) * 1000.0 / rate
+    s = (t - t[0]) / 1000.0
+    a = np.tile(np.array([0.0, 0.0, 1.0], dtype=np.float32), (len(t), 1))
+    shaking = s >= 20.0
+    a[shaking] = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    a[shaking, 1] += (0.8 * np.sin(2 * np.pi * 3.0 * s[shaking])).astype(np.float32)
+    sc = np.zeros((1, K.N_STATE))
+    ring = np.zeros((1, K.RING_LEN, K.N_RING))
+    pos = np.zeros(2, dtype=np.int64)
+    out = (np.zeros(64, dtype=np.int64), np.zeros((64, K.N_OUT)), np.zeros((64, K.WIN_BINS, 3), dtype=np.float32))
+    table = UPRIGHT[None, :]
+    place = np.zeros(1, dtype=np.int64)
+    work = np.zeros(K.N_WORK)
+    first = int(5.0 * rate)
+    K.process_runs(t, a, np.zeros(1, dtype=np.int64), np.array([0, first]), sc, ring, table, place, *out, pos, work)
+    assert sc[0, K.S_UW] == 0.0
+    pos[:] = 0
+    rest = (t[first:], a[first:], np.zeros(1, dtype=np.int64), np.array([0, len(t) - first]))
+    K.process_runs(*rest, sc, ring, table, place, *out, pos, work)
+    u = sc[0, K.S_UX : K.S_UZ + 1]
+    assert sc[0, K.S_UW] > 0.0
+    np.testing.assert_allclose(u, [0.0, 0.0, 1.0], atol=1e-6)
+    # the weight counts the calm windows taken in: bins 0..(closed − 1 − REF_DELAY) of the first 20 s
+    closed = int(sc[0, K.S_K])
+    calm_taken = min(closed - K.REF_DELAY, int(20.0 * 20) - 1)
+    expected = 1.0 - (1.0 - K.REF_ALPHA) ** calm_taken
+    assert abs(sc[0, K.S_UW] - expected) < 2 * K.REF_ALPHA

@@ -401,3 +401,48 @@ def _thresholds_along(config: HomeConfig, data: Synthetic) -> list[int]:
         )
         thr.append(int(si[0, k.S_THR]))
     return thr
+
+
+def _with_presence(data: Synthetic, seed: int) -> Synthetic:
+    """``data`` with radar presence reports (on and off) interleaved at random times of each resident."""
+    rng = np.random.default_rng(seed)
+    n = len(data) // 3
+    pick = rng.choice(len(data), size=n, replace=False)
+    extra = Synthetic(
+        res=data.res[pick],
+        ts=data.ts[pick] + rng.integers(1, 3_600_000, size=n),
+        code=np.full(n, k.EV_PRESENCE, dtype=np.int64),
+        value=rng.integers(0, 2, size=n).astype(np.int64),
+        room=data.room[pick],
+        pir=np.zeros(n, dtype=np.int64),
+    )
+    merged = Synthetic(
+        *(np.concatenate([getattr(data, f.name), getattr(extra, f.name)]) for f in dataclasses.fields(data))
+    )
+    order = np.argsort(merged.ts, kind="stable")
+    return Synthetic(*(np.ascontiguousarray(getattr(merged, f.name)[order]) for f in dataclasses.fields(data)))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_presence_reports_match_the_reference(seed: int) -> None:
+    data = _with_presence(synthetic_homes(4, 12, seed), seed)
+    got = run_kernel(FAST, data, 4)
+    assert got == run_reference(FAST, data, 4)
+    assert got
+
+
+def test_lying_still_under_a_radar_alerts_and_presence_ends_an_away_silence() -> None:
+    config = HomeConfig()
+    hour = 3_600_000
+    minute = 60_000
+    still = [(10 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    still += [(10 * hour + m * minute, k.EV_PRESENCE, 1, k.ROOM_OTHER) for m in range(1, 8 * 60, 5)]
+    rows = run_kernel(config, _events(still), 1)
+    inactivity = [row for row in rows if row[1] == k.K_INACTIVITY]
+    assert inactivity and inactivity[0][2] == 10 * hour, "the silence runs from the last movement"
+    assert inactivity[0][3] - inactivity[0][2] <= config.active_fixed_s * 1000
+    # out through the entrance door, then home again seen only by the radar: a silence at home now
+    away = [(10 * hour, k.EV_DOOR, 1, k.ROOM_OTHER), (11 * hour, k.EV_PRESENCE, 1, k.ROOM_OTHER)]
+    rows = run_kernel(config, _events(away), 1)
+    assert [(row[1], row[2]) for row in rows if row[1] == k.K_INACTIVITY][:1] == [(k.K_INACTIVITY, 11 * hour)]
+    assert run_kernel(config, _events(away[:1]), 1) == []  # away: never

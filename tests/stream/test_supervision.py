@@ -76,3 +76,12 @@ def test_low_battery_with_hysteresis_and_restore() -> None:
     found = restored.process({"ann": [status(4 * M, battery=35), status(5 * M, battery=10)]}, 5 * M)
     assert [d.kind for d in found] == [DetectionKind.LOW_BATTERY]
     assert found[0].key == f"low_battery:pir1:{5 * M}"
+
+
+def test_a_zigbee_battery_low_flag_without_a_level_is_a_low_battery() -> None:
+    sup = DeviceSupervisor()
+    found = sup.process([status(0, device="btn", dtype="sos_button", battery_low=True)], 0)
+    assert [(d.kind, d.device_id) for d in found] == [(DetectionKind.LOW_BATTERY, "btn")]
+    assert sup.process([status(M, device="btn", dtype="sos_button", battery_low=False)], M) == []
+    again = sup.process([status(2 * M, device="btn", dtype="sos_button", battery_low=True)], 2 * M)
+    assert [d.kind for d in again] == [DetectionKind.LOW_BATTERY]  # recovered in between: a new episode

@@ -1,4 +1,4 @@
-"""The platform's own Prometheus metrics (the gateway's are in :mod:`gateway.metrics`)."""
+"""Alerting's Prometheus metrics: storing alarms and the local spool (the gateway's: :mod:`gateway.metrics`)."""
 
 from __future__ import annotations
 

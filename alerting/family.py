@@ -1,0 +1,176 @@
+"""Family: a resident's notification contacts, the notices they get, and their answer from the link.
+
+A contact is skipped (and the skip recorded) when they opted out of the alert's kind or it is their
+quiet time; urgent alerts (priority 1) go through quiet hours.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import time, timedelta
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg.types.json import Jsonb
+
+from alerting.context import Context, ScopeLike
+from alerting.lifecycle import Lifecycle
+from alerting.links import LinkClaims
+from alerting.model import Alert, AlertEventType, AlertState, Conflict, InvalidRequest, closed_summary
+from alerting.notify import Contact, Notice, local_time, validate_urls
+from alerting.outbox import Outbox
+from alerting.tx import Transaction, Transactions
+from stream.detections import DetectionKind
+
+VerifyLink = Callable[[str, str], Awaitable[LinkClaims]]
+
+
+async def fetch_contacts(conn: AsyncConnection[DictRow], resident_id: str) -> list[Contact]:
+    cursor = await conn.execute(
+        "SELECT resident_id, position, name, relation, urls, quiet_start, quiet_end, kinds"
+        " FROM notification_contacts WHERE resident_id = %s ORDER BY position",
+        (resident_id,),
+    )
+    return [
+        Contact(**{**row, "urls": tuple(row["urls"]), "kinds": tuple(row["kinds"])}) for row in await cursor.fetchall()
+    ]
+
+
+class Family:
+    def __init__(
+        self,
+        ctx: Context,
+        transactions: Transactions,
+        outbox: Outbox,
+        lifecycle: Lifecycle,
+        verify_link: VerifyLink,
+    ) -> None:
+        self.ctx = ctx
+        self.transactions = transactions
+        self.outbox = outbox
+        self.lifecycle = lifecycle
+        self.verify_link = verify_link
+
+    async def notice(self, tx: Transaction, alert: Alert, contact: Contact) -> bool:
+        """Queue a message to one contact unless they opted out of this kind or it is their quiet time
+        (urgent alerts, priority 1, go through quiet hours). Skips are recorded as deliveries."""
+        now, offset = tx.now, self.ctx.config.utc_offset_min
+        skip = None
+        if not contact.wants(alert.kind):
+            skip = f"does not want {alert.kind} alerts"
+        elif alert.priority > 1 and contact.quiet_at(local_time(now, offset)):
+            skip = "quiet hours"
+        if skip is not None:
+            await tx.conn.execute(
+                "INSERT INTO notification_deliveries (alert_id, audience, recipient, channel, at, ok, error)"
+                " VALUES (%s, 'family', %s, '', %s, false, %s)",
+                (alert.id, contact.name, now, f"skipped: {skip}"),
+            )
+            return False
+        signer = await self.ctx.links()
+        expires = now + timedelta(seconds=self.ctx.config.link_ttl_s)
+        token = signer.sign(str(alert.id), "family", f"{contact.resident_id}:{contact.position}", expires)
+        link = f"{self.ctx.config.public_url}/f/{token}"
+        body = (
+            f"12349 elderly-care centre: a {alert.kind.replace('_', ' ')} alert for your relative"
+            f" ({alert.resident_id}) at {local_time(alert.raised_at, offset):%H:%M}.\n"
+            f"I am going over: {link}?do=going\n"
+            f"I called, all is fine: {link}?do=fine\n"
+        )
+        notice = Notice(str(alert.id), "family", contact.name, contact.urls, f"12349 alert: {alert.kind}", body)
+        await self.outbox.queue(tx, notice)
+        await tx.audit(alert.id, "system", "family notified", contact.name)
+        tx.publish(AlertEventType.ESCALATED, alert, "system", {"step": "family", "contact": contact.name})
+        return True
+
+    async def notify_family(self, alert_id: uuid.UUID, actor: str, scope: ScopeLike | None = None) -> Alert:
+        """Notify every eligible contact now (the operator's choice, whatever the ladder says)."""
+
+        async def step(tx: Transaction, alert: Alert) -> Alert:
+            if not alert.is_open:
+                raise Conflict(f"the alert is {alert.state.value}")
+            contacts = await fetch_contacts(tx.conn, alert.resident_id)
+            if not contacts:
+                raise Conflict(f"resident {alert.resident_id} has no notification contacts")
+            for contact in contacts:
+                await self.notice(tx, alert, contact)
+            await tx.cancel_timers(alert.id, ("family",))
+            return alert
+
+        return await self.transactions.run(alert_id, scope, step)
+
+    async def family_response(self, token: str, action: str, note: str = "") -> Alert:
+        """A family contact tapped their link: "going" (I am going over) or "fine" (I called, all fine).
+
+        A ringing or pending alert is acknowledged in their name (the ladder stops); otherwise the
+        answer is recorded. "going" counts as somebody on the way."""
+        if action not in ("going", "fine"):
+            raise InvalidRequest("action is 'going' or 'fine'")
+        claims = await self.verify_link(token, "family")
+        resident_id, _, position = claims.subject.partition(":")
+        contacts = {c.position: c for c in await self.contacts(resident_id)}
+        contact = contacts.get(int(position or -1))
+        name = contact.name if contact else claims.subject
+        text = {"going": "I am going over", "fine": "I called, all is fine"}[action]
+        note = f"{text}. {note}".strip()
+        actor = f"family:{name}"
+
+        async def step(tx: Transaction, alert: Alert) -> Alert:
+            if not alert.is_open:
+                raise Conflict(f"this alert is already closed ({closed_summary(alert)}); no answer is needed")
+            if action == "going" and alert.is_open:
+                alert = await tx.update(alert, {"details": Jsonb({**alert.details, "family_going": name})})
+            if action == "fine" and alert.is_open:
+                alert = await tx.update(alert, {"details": Jsonb({**alert.details, "resident_reached": True})})
+            if alert.state in (AlertState.RAISED, AlertState.PENDING):
+                return await self.lifecycle.acknowledge_in(tx, alert, actor, note)
+            await tx.audit(alert.id, actor, f"family: {action}", note)
+            tx.publish(AlertEventType.UPDATED, alert, actor, {"family": action, "note": note})
+            return alert
+
+        return await self.transactions.run(uuid.UUID(claims.alert_id), None, step)
+
+    async def contacts(self, resident_id: str) -> list[Contact]:
+        async with self.ctx.connection() as conn:
+            return await fetch_contacts(conn, resident_id)
+
+    async def set_contacts(self, resident_id: str, contacts: Sequence[dict[str, Any]]) -> list[Contact]:
+        """Replace a resident's contacts; order is the list's order. Validates every Apprise URL."""
+        parsed = []
+        for position, item in enumerate(contacts, start=1):
+            name = str(item.get("name", "")).strip()
+            if not name:
+                raise InvalidRequest("every contact needs a name")
+            quiet = [item.get("quiet_start"), item.get("quiet_end")]
+            if (quiet[0] is None) != (quiet[1] is None):
+                raise InvalidRequest("quiet hours need both quiet_start and quiet_end")
+            try:
+                start, end = (time.fromisoformat(q) if q else None for q in quiet)
+            except (TypeError, ValueError):
+                raise InvalidRequest("quiet hours are times like 22:00") from None
+            kinds = tuple(item.get("kinds") or ())
+            unknown = set(kinds) - {k.value for k in DetectionKind}
+            if unknown:
+                raise InvalidRequest(f"unknown alert kinds: {', '.join(sorted(unknown))}")
+            urls = validate_urls(list(item.get("urls") or ()), self.ctx.config.notify_allowed_hosts)
+            parsed.append(Contact(resident_id, position, name, urls, str(item.get("relation", "")), start, end, kinds))
+        async with self.ctx.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM notification_contacts WHERE resident_id = %s", (resident_id,))
+            for c in parsed:
+                await conn.execute(
+                    "INSERT INTO notification_contacts (resident_id, position, name, relation, urls, quiet_start,"
+                    " quiet_end, kinds) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        c.resident_id,
+                        c.position,
+                        c.name,
+                        c.relation,
+                        list(c.urls),
+                        c.quiet_start,
+                        c.quiet_end,
+                        list(c.kinds),
+                    ),
+                )
+        return parsed

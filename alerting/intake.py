@@ -1,0 +1,326 @@
+"""Intake: detections from the stream core become alerts; nothing is lost while the database is away.
+
+:class:`Intake` stores detections, each as a new alert or a repeat of an open one, in one
+transaction, then announces them. **The resident's button and the cancel window.** Sensor-derived
+alerts (falls, inactivity) start *pending*: the home announces them (``announce_pending``) and the
+console shows them greyed with a countdown. The gateway turns any button press into an SOS detection;
+when that resident has a pending alert, the press *is* the answer "I'm fine": the pending alerts are
+cancelled (recorded in the audit trail with the pressing device) and **no SOS is raised** for that
+press. A resident who needs help presses again: with nothing pending, that press raises an SOS as
+usual. SOS presses never wait.
+
+:class:`SpooledIntake` is the front the platform feeds: when the database cannot take detections in
+time, they go to the durable :class:`~alerting.spool.Spool` first and the console is told at once
+(provisional alerts, with the same ids the stored alerts will have); the spool drains in order when
+the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from psycopg.types.json import Jsonb
+
+from alerting import metrics
+from alerting.bus import AlertBus
+from alerting.context import Context
+from alerting.effects import command, ms
+from alerting.model import (
+    CANCELLABLE_KINDS,
+    OPEN_STATES,
+    PRIORITY,
+    Alert,
+    AlertEvent,
+    AlertEventType,
+    AlertState,
+    Outcome,
+    alert_id_for,
+)
+from alerting.policy import ringing_steps
+from alerting.spool import Spool, SpoolFull
+from alerting.tx import COLUMNS, Move, TimerStep, Transaction, Transactions, alert_from
+from stream.detections import Detection, DetectionKind
+
+log = logging.getLogger("eldercare.alerting")
+
+DEVICE_ANSWERED_KINDS = frozenset({DetectionKind.SOS, DetectionKind.FALL})
+"""The device that raised one of these hears "call received" when the console starts ringing."""
+ANNOUNCER_TYPES = frozenset({"sos_button", "hub", "pendant"})
+"""Device types that speak or light up in the home (pending countdowns, "help is on the way")."""
+
+
+def from_ms(value: int) -> datetime:
+    return datetime.fromtimestamp(value / 1000.0, UTC)
+
+
+class Intake:
+    """Detections in, alerts stored and announced."""
+
+    def __init__(self, ctx: Context, transactions: Transactions) -> None:
+        self.ctx = ctx
+        self.transactions = transactions
+        self.maybe_pending: set[str] = set()
+        """Residents who may have a pending alert, so a plain SOS press costs no extra query. Exact for
+        the process that owns the resident's partition (rebuilt in :meth:`restore`); cleared lazily."""
+
+    async def restore(self) -> None:
+        async with self.ctx.connection() as conn:
+            cursor = await conn.execute("SELECT DISTINCT resident_id FROM alerts WHERE state = 'pending'")
+            self.maybe_pending = {row["resident_id"] for row in await cursor.fetchall()}
+
+    async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
+        """Store each detection as a new alert or a repeat of an open one, then announce them.
+
+        Idempotent: a detection whose key was seen before changes nothing and announces nothing.
+        """
+        if not detections:
+            return []
+        paths = {d.resident_id: await self.ctx.org_path(d.resident_id) for d in detections}
+        async with self.transactions.begin() as tx:
+            for detection in detections:
+                tx.now = self.ctx.clock()  # each detection is decided at its own time
+                await self._raise_one(tx, detection, paths[detection.resident_id])
+        return tx.fx.events
+
+    async def _raise_one(self, tx: Transaction, detection: Detection, org_path: str | None) -> None:
+        now = tx.now
+        if (
+            detection.kind is DetectionKind.SOS
+            and detection.resident_id in self.maybe_pending
+            and await self._press_cancels(tx, detection)
+        ):
+            return
+        policy = self.ctx.policies.resolve(detection.resident_id, org_path)
+        pending_until = None
+        steps: list[TimerStep]
+        if detection.kind in CANCELLABLE_KINDS and policy.cancel_window_s > 0:
+            pending_until = now + timedelta(seconds=policy.cancel_window_s)
+            steps = [("cancel_window", pending_until, {})]  # the ladder starts when the window ends
+        else:
+            steps = ringing_steps(policy, now)
+        cursor = await tx.conn.execute(
+            "SELECT * FROM raise_alert_v3(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s,"
+            " %s::text[], %s, %s, %s::text[], %s::timestamptz[], %s::jsonb[])",
+            (
+                detection.key,
+                alert_id_for(detection.key),
+                detection.resident_id,
+                detection.device_id,
+                detection.kind.value,
+                PRIORITY.get(detection.kind, 5),
+                from_ms(detection.ts_ms),
+                now,
+                self.ctx.coalesce_window,
+                float(detection.confidence),
+                Jsonb(dict(detection.details)),
+                [s.value for s in OPEN_STATES],
+                org_path,
+                pending_until,
+                [kind for kind, _, _ in steps],
+                [due for _, due, _ in steps],
+                [Jsonb(data) for _, _, data in steps],
+            ),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return  # seen before: a redelivery or a replay
+        outcome = row.pop("event")
+        timer_ids = row.pop("timer_ids") or []
+        timer_due = row.pop("timer_due") or []
+        alert = alert_from(row)
+        tx.fx.timers.extend(zip(timer_ids, timer_due, strict=True))
+        if outcome == "repeated":
+            tx.fx.events.append(AlertEvent(AlertEventType.REPEATED, alert, at=now))
+        elif outcome == "pending":
+            assert alert.pending_until is not None
+            self.maybe_pending.add(alert.resident_id)
+            tx.fx.events.append(AlertEvent(AlertEventType.PENDING, alert, at=now))
+            announce = command(alert, "announce_pending", now, kind=alert.kind, cancel_by=ms(alert.pending_until))
+            tx.fx.send(self.ctx.home_devices(alert), announce)
+        else:
+            tx.fx.events.append(AlertEvent(AlertEventType.RAISED, alert, at=now))
+            if alert.kind in DEVICE_ANSWERED_KINDS:
+                tx.fx.downlinks.append((alert.device_id, command(alert, "call_received", now)))
+
+    async def _press_cancels(self, tx: Transaction, press: Detection) -> bool:
+        """A button press while the resident has pending alerts cancels them (and raises nothing)."""
+        cursor = await tx.conn.execute(
+            f"SELECT {COLUMNS} FROM alerts WHERE resident_id = %s AND state = 'pending' ORDER BY raised_at FOR UPDATE",
+            (press.resident_id,),
+        )
+        pending = [alert_from(row) for row in await cursor.fetchall()]
+        if not pending:
+            self.maybe_pending.discard(press.resident_id)
+            return False
+        cursor = await tx.conn.execute(
+            "INSERT INTO alert_triggers (key, alert_id, received_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (key) DO NOTHING RETURNING key",
+            (press.key, pending[0].id, tx.now),
+        )
+        if await cursor.fetchone() is None:
+            return True  # this press was handled before (a redelivery)
+        actor = f"resident:{press.device_id}"
+        for alert in pending:
+            cancelled = await tx.move(
+                alert,
+                Move(
+                    AlertState.CANCELLED,
+                    actor,
+                    f"the resident pressed {press.device_id} inside the cancel window: I'm fine",
+                    sets={"closed_at": tx.now, "closed_by": actor, "outcome": Outcome.RESIDENT_FINE.value},
+                    action="cancelled by resident",
+                    detail={"by": "resident", "device_id": press.device_id},
+                ),
+            )
+            cancel = command(cancelled, "cancelled", tx.now, reason="resident")
+            tx.fx.send(self.ctx.home_devices(cancelled, press.device_id), cancel)
+        return True
+
+
+class HomeDevice(Protocol):
+    """What announcements need of a device record (``registry.store.DeviceRecord`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+def home_announcers(devices_of: Callable[[str], Iterable[HomeDevice]]) -> Callable[[str], list[str]]:
+    """The resident's devices that speak or light up, from ``devices_of(resident_id)`` (their devices)."""
+
+    def announcers(resident_id: str) -> list[str]:
+        return [d.id for d in devices_of(resident_id) if d.type in ANNOUNCER_TYPES]
+
+    return announcers
+
+
+RaiseDetections = Callable[[Sequence[Detection]], Awaitable[Any]]
+
+
+class SpooledIntake:
+    """Stores detections as alerts; if the database cannot take them in time, spools them durably first.
+
+    Never dropped: when even the spool cannot be written, :meth:`take` keeps retrying the database
+    (the caller's acknowledgements wait, so the broker keeps the messages) and :attr:`error` says why.
+    """
+
+    def __init__(
+        self,
+        raise_detections: RaiseDetections,
+        bus: AlertBus,
+        spool: Spool,
+        org_of: Callable[[str], str | None],
+        clock: Callable[[], float] = time.time,
+        store_timeout_s: float = 3.0,
+        retry_max_s: float = 5.0,
+    ) -> None:
+        self.raise_detections = raise_detections
+        self.bus = bus
+        self.spool = spool
+        self.org_of = org_of
+        self.clock = clock
+        self.store_timeout_s = store_timeout_s
+        """How long an alert may wait for the database before it goes to the spool instead."""
+        self.retry_max_s = retry_max_s
+        self.error: str | None = None
+        """Why the spool cannot take alarms (None when it can)."""
+        self.detections = 0
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def take(self, detections: list[Detection]) -> None:
+        """Store detections now, or spool them, announce them provisionally and drain later."""
+        if not detections:
+            return
+        self.detections += len(detections)
+        started = time.perf_counter()
+        if not len(self.spool):
+            try:
+                await asyncio.wait_for(self.raise_detections(detections), self.store_timeout_s)
+                metrics.STORE_SECONDS.observe(time.perf_counter() - started)
+                return
+            except Exception as error:
+                log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
+        try:
+            self.spool.append(detections)
+        except SpoolFull as error:
+            self.error = str(error)
+            metrics.SPOOL_ERRORS.inc()
+            log.critical(
+                "ALARMS CANNOT BE BUFFERED: spool full; holding them at the broker", extra={"error": str(error)}
+            )
+            await self._store_blocking(detections)
+            return
+        self.error = None
+        metrics.SPOOL_SIZE.set(len(self.spool))
+        self._announce_provisional(detections)
+        self.start_draining()
+
+    def start_draining(self) -> None:
+        """Drain the spool in the background unless a drainer already runs (also at start, for what
+        the last run left behind)."""
+        if len(self.spool) and (self._drainer is None or self._drainer.done()):
+            self._drainer = asyncio.create_task(self._drain_spool(), name="spool-drainer")
+
+    def stop_draining(self) -> asyncio.Task[None] | None:
+        """Hand over the drainer task (for the caller to cancel and await), if one runs."""
+        drainer, self._drainer = self._drainer, None
+        return drainer
+
+    async def _store_blocking(self, detections: list[Detection]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.raise_detections(detections)
+                return
+            except Exception as error:
+                log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+
+    def _announce_provisional(self, detections: list[Detection]) -> None:
+        """The console still rings while the database is away; the stored alert keeps the same id."""
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        for detection in detections:
+            alert = Alert(
+                id=alert_id_for(detection.key),
+                resident_id=detection.resident_id,
+                device_id=detection.device_id,
+                kind=detection.kind.value,
+                priority=PRIORITY.get(detection.kind, 5),
+                state=AlertState.RAISED,
+                occurred_at=datetime.fromtimestamp(detection.ts_ms / 1000, UTC),
+                raised_at=now,
+                last_trigger_at=now,
+                confidence=detection.confidence,
+                details={**detection.details, "stored": False},
+                org_path=self.org_of(detection.resident_id),
+                ringing_at=now,
+            )
+            self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
+
+    async def _drain_spool(self) -> None:
+        """Store spooled detections in order, as soon as the database takes them again."""
+        delay = 0.2
+        while len(self.spool):
+            batch = self.spool.peek(100)
+            try:
+                await asyncio.wait_for(self.raise_detections(batch), self.store_timeout_s * 3)
+            except Exception as error:
+                log.warning(
+                    "spool drain waiting for the database",
+                    extra={"pending": len(self.spool), "error": repr(error)[:120]},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)
+                continue
+            self.spool.drop(len(batch))
+            metrics.SPOOL_SIZE.set(len(self.spool))
+            delay = 0.2
+        log.info("spool drained: every buffered alarm is stored")
