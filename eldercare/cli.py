@@ -273,7 +273,7 @@ def _cluster_urls() -> tuple[Settings, str, str, str]:
 @app.command()
 def worker() -> None:
     """A stream worker: owns resident partitions of the log by lease (README: Scale-out)."""
-    from partitions.run import run_worker, until_terminated
+    from eldercare.cluster import run_worker, until_terminated
 
     settings, database_url, mqtt_url, nats_url = _cluster_urls()
     until_terminated(run_worker(settings, database_url, mqtt_url, nats_url))
@@ -282,8 +282,8 @@ def worker() -> None:
 @app.command()
 def ingest() -> None:
     """An ingest process: MQTT in, each batch stored in its residents' partitions of the log."""
+    from eldercare.cluster import run_ingest, until_terminated
     from eldercare.serve import gateway_config
-    from partitions.run import run_ingest, until_terminated
 
     settings, database_url, mqtt_url, nats_url = _cluster_urls()
     until_terminated(run_ingest(settings, database_url, mqtt_url, nats_url, gateway_config(settings)))
@@ -292,7 +292,7 @@ def ingest() -> None:
 @app.command()
 def api() -> None:
     """An API instance: REST and the live console of a partitioned deployment (no gateway, no stream)."""
-    from partitions.run import run_api, until_terminated
+    from eldercare.cluster import run_api, until_terminated
 
     settings, database_url, mqtt_url, nats_url = _cluster_urls()
     until_terminated(run_api(settings, database_url, mqtt_url, nats_url))

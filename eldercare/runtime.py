@@ -101,7 +101,7 @@ class Platform:
         )
         self.seam: Callable[[Batch], Awaitable[None]] | None = None
         """Where the gateway's batches go instead of :meth:`sink`, set before :meth:`start`: the
-        partitioned log (``partitions.run.ClusterSeam``), whose workers own the stream state."""
+        partitioned log (``eldercare.cluster.ClusterSeam``), whose workers own the stream state."""
 
     @property
     def detections(self) -> int:

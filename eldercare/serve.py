@@ -133,7 +133,7 @@ async def run(settings: Settings, demo: bool) -> None:
             )
             tasks.append(asyncio.create_task(demo_homes, name="demo-homes"))
         if settings.cluster == "jetstream":  # the partitioned log at the seam (README: Scale-out)
-            from partitions.run import ClusterSeam
+            from eldercare.cluster import ClusterSeam
 
             nats_url = settings.nats_url or (services.broker.nats_url if services.broker else "")
             if not nats_url:

@@ -29,7 +29,7 @@ import zlib
 from dataclasses import dataclass
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyWrongLastSequenceError, NoKeysError, NotFoundError
+from nats.js.errors import BadRequestError, KeyWrongLastSequenceError, NoKeysError, NotFoundError
 from nats.js.kv import KeyValue
 
 from partitions.keys import LEASES_BUCKET, PARTITIONS, WORKERS_BUCKET, lease_key
@@ -47,13 +47,15 @@ class LeaseConfig:
 
 
 async def open_bucket(js: JetStreamContext, bucket: str, *, ttl_s: float | None, replicas: int) -> KeyValue:
-    """The KV bucket, created when absent."""
+    """The KV bucket, created when absent (by whichever process comes first; the others use it)."""
     try:
         return await js.key_value(bucket)
-    except (NotFoundError, Exception) as error:
-        if not isinstance(error, NotFoundError) and "not found" not in str(error).lower():
-            raise
-    return await js.create_key_value(bucket=bucket, ttl=ttl_s, replicas=replicas, history=1)
+    except NotFoundError:
+        pass
+    try:
+        return await js.create_key_value(bucket=bucket, ttl=ttl_s, replicas=replicas, history=1)
+    except BadRequestError:  # created meanwhile by another process (perhaps with other settings)
+        return await js.key_value(bucket)
 
 
 def fair_share(live_workers: int, partitions: int = PARTITIONS) -> int:

@@ -40,7 +40,7 @@ from typing import Any
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError, ObjectNotFoundError
+from nats.js.errors import BadRequestError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
 from devices.events import Event
@@ -122,12 +122,21 @@ class Worker:
         await self.leases.open()
         try:
             self._snapshots = await self.js.object_store(SNAPSHOTS_BUCKET)
-        except Exception:
-            self._snapshots = await self.js.create_object_store(SNAPSHOTS_BUCKET, replicas=self.config.replicas)
+        except NotFoundError:
+            try:
+                self._snapshots = await self.js.create_object_store(SNAPSHOTS_BUCKET, replicas=self.config.replicas)
+            except BadRequestError:  # created meanwhile by another worker
+                self._snapshots = await self.js.object_store(SNAPSHOTS_BUCKET)
 
     async def run(self) -> None:
         """Forever: a lease round every ``leases.renew_s``; timers every ``tick_s``; snapshots."""
-        await self.open()
+        while True:
+            try:
+                await self.open()
+                break
+            except Exception as error:  # the cluster still electing its leaders: again
+                log.warning("opening the lease and snapshot buckets failed", extra={"error": repr(error)[:160]})
+                await asyncio.sleep(0.5)
         await asyncio.gather(self._lease_rounds(), self._timers())
 
     async def _lease_rounds(self) -> None:

@@ -28,7 +28,7 @@ from partitions.console import ConsoleFanIn
 from partitions.keys import PARTITIONS
 from partitions.leases import Leases
 from partitions.log import connect
-from partitions.run import ClusterSeam, core_factory, log_config, worker_config
+from eldercare.cluster import ClusterSeam, core_factory, log_config, worker_config
 from partitions.worker import Worker
 from registry.store import DeviceRecord
 from tests.harness import Namespace, eventually, mqtt_client, publish, seed_home
@@ -240,7 +240,7 @@ async def test_two_api_instances_show_the_same_live_console(services: TestServic
     import httpx
     import websockets
 
-    from partitions.run import run_api
+    from eldercare.cluster import run_api
     from tests.harness import ADMIN, free_port
 
     async with node(services, broker.nats_url) as running:

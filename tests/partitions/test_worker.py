@@ -16,7 +16,7 @@ from devices.events import Event, Stream
 from eldercare.embedded import EmbeddedBroker
 from partitions.keys import partition_of
 from partitions.log import LogWriter, connect, ensure_stream
-from partitions.run import core_factory, log_config, worker_config
+from eldercare.cluster import core_factory, log_config, worker_config
 from partitions.worker import Worker
 from stream import Detection
 from stream.detections import DetectionKind

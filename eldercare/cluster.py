@@ -1,4 +1,4 @@
-"""The processes of a partitioned deployment, and the hook that puts the log at the platform's seam.
+"""The processes of a partitioned deployment (package ``partitions``), and the log at the platform's seam.
 
 - ``eldercare ingest`` (:func:`run_ingest`): MQTT in through the gateway, every batch published to
   its residents' partitions; the MQTT acknowledgement waits for JetStream's.
