@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from eldercare.settings import Settings
 
 app = typer.Typer(help="eldercare: smart elderly-care platform.", no_args_is_help=True)
 replay_app = typer.Typer(help="Replay recordings through the live detection code, in simulated time.")
@@ -281,6 +284,18 @@ def bench_load(
     )
 
 
+@bench_app.command("codec")
+def bench_codec(
+    events: Annotated[int, typer.Option(help="events per mix")] = 20_000,
+    per_frame: Annotated[int, typer.Option(help="events per log message (one partition of one batch)")] = 64,
+    json_output: JsonFlag = False,
+) -> None:
+    """Encoding events for the partitioned log and decoding them: µs and bytes per event."""
+    from lab.bench.codec import run
+
+    run(json_output=json_output, events=events, per_frame=per_frame)
+
+
 @bench_app.command("scaling")
 def bench_scaling(
     homes: Annotated[str, typer.Option(help="comma-separated home counts")] = "250,1000,2500,5000,10000",
@@ -319,3 +334,51 @@ def up(demo: Annotated[bool, typer.Option("--demo", help="seed three homes and r
     logs.configure(as_json=settings.log_json)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve.run(settings, demo))
+
+
+def _cluster_urls() -> tuple[Settings, str, str, str]:
+    from eldercare import logs
+    from eldercare.settings import get_settings
+
+    settings = get_settings()
+    logs.configure(as_json=settings.log_json)
+    missing = [
+        name
+        for name, value in (
+            ("ELDERCARE_DATABASE_URL", settings.database_url),
+            ("ELDERCARE_MQTT_URL", settings.mqtt_url),
+            ("ELDERCARE_NATS_URL", settings.nats_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise typer.BadParameter(f"a partitioned deployment needs {', '.join(missing)} (see deploy/README.md)")
+    return settings, settings.database_url or "", settings.mqtt_url or "", settings.nats_url or ""
+
+
+@app.command()
+def worker() -> None:
+    """A stream worker: owns resident partitions of the log by lease (README: Scale-out)."""
+    from eldercare.cluster import run_worker, until_terminated
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_worker(settings, database_url, mqtt_url, nats_url))
+
+
+@app.command()
+def ingest() -> None:
+    """An ingest process: MQTT in, each batch stored in its residents' partitions of the log."""
+    from eldercare.cluster import run_ingest, until_terminated
+    from eldercare.serve import gateway_config
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_ingest(settings, database_url, mqtt_url, nats_url, gateway_config(settings)))
+
+
+@app.command()
+def api() -> None:
+    """An API instance: REST and the live console of a partitioned deployment (no gateway, no stream)."""
+    from eldercare.cluster import run_api, until_terminated
+
+    settings, database_url, mqtt_url, nats_url = _cluster_urls()
+    until_terminated(run_api(settings, database_url, mqtt_url, nats_url))

@@ -26,6 +26,7 @@ from eldercare.processes import (
     LOOPBACK,
     EmbeddedError,
     choose_port,
+    free_port,
     log_tail,
     parent_death_signal,
     stop_stale,
@@ -36,6 +37,7 @@ from registry.broker_config import platform_users
 log = logging.getLogger("eldercare.embedded")
 
 _DEVICE_USER = "anonymous-device"  # what anonymous MQTT clients are (nats-server's no_auth_user)
+_LOG_USER = "eldercare-log"  # the partitioned log (ELDERCARE_CLUSTER=jetstream), over NATS
 
 
 async def mqtt_ping(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -113,7 +115,16 @@ class EmbeddedBroker:
         self.start_timeout_s = start_timeout_s
         self.binary = binary
         self.port: int | None = None
+        self.nats_port: int | None = None
+        """The NATS client port (JetStream: the partitioned log in ``ELDERCARE_CLUSTER=jetstream``)."""
         self._proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def nats_url(self) -> str:
+        """The partitioned log's login over NATS (JetStream)."""
+        if self.nats_port is None or self._proc is None:
+            raise EmbeddedError("the embedded broker is not running")
+        return f"nats://{_LOG_USER}:{quote(self._secret(), safe='')}@{LOOPBACK}:{self.nats_port}"
 
     @property
     def config_file(self) -> Path:
@@ -168,6 +179,10 @@ class EmbeddedBroker:
             lines.append(
                 f'    {{ user: {q(user)}, password: {q(self._secret())}, allowed_connection_types: ["MQTT"] }}'
             )
+        # the partitioned log (ELDERCARE_CLUSTER=jetstream) connects over NATS, with the same secret
+        lines.append(
+            f'    {{ user: {q(_LOG_USER)}, password: {q(self._secret())}, allowed_connection_types: ["STANDARD"] }}'
+        )
         lines += [
             # a password nobody is given: anonymous MQTT clients become this user through no_auth_user
             f"    {{ user: {q(_DEVICE_USER)}, password: {q(secrets.token_urlsafe(32))},",
@@ -188,7 +203,7 @@ class EmbeddedBroker:
             [
                 "# Written by eldercare.embedded on every start; edits are overwritten.",
                 "server_name: eldercare_embedded  # required by the MQTT listener",
-                f"listen: {LOOPBACK}:-1  # NATS clients: any free loopback port",
+                f"listen: {LOOPBACK}:{self.nats_port or -1}  # NATS clients (the partitioned log)",
                 f"pid_file: {q(str(self.pid_file))}",
                 f"log_file: {q(str(self.log_file))}",
                 "logfile_size_limit: 10MB",
@@ -218,6 +233,7 @@ class EmbeddedBroker:
         self.directory.chmod(0o700)  # the platform's password, and a log that names client ids
         await stop_stale(self.pid_file, "nats-server", self.config_file, signal.SIGTERM, "embedded broker")
         port = choose_port(self.wanted_port, "embedded broker")
+        self.nats_port = free_port()
         self.config_file.touch(mode=0o600)
         self.config_file.chmod(0o600)
         self.config_file.write_text(self._config(port))
@@ -260,6 +276,7 @@ class EmbeddedBroker:
         """Stop the broker (SIGTERM, then SIGKILL after 10 s); its state stays on disk."""
         proc, self._proc = self._proc, None
         self.port = None
+        self.nats_port = None
         if proc is None:
             return
         await terminate(proc, signal.SIGTERM, 10.0, "embedded broker")

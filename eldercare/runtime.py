@@ -11,7 +11,7 @@ import contextlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -138,6 +138,9 @@ class Platform:
             self.config.store_timeout_s,
             self.config.retry_max_s,
         )
+        self.seam: Callable[[Batch], Awaitable[None]] | None = None
+        """Where the gateway's batches go instead of :meth:`sink`, set before :meth:`start`: the
+        partitioned log (``eldercare.cluster.ClusterSeam``), whose workers own the stream state."""
 
     async def _answer_times(self, start: datetime, end: datetime, path: str) -> dict[str, Any]:
         return await sla_report(self.pool, start, end, path, "all", self.config.alerting.utc_offset_min)
@@ -283,15 +286,16 @@ class Platform:
             log.warning("alarms left in the spool by the last run; storing them", extra={"pending": len(self.spool)})
             self.intake.start_draining()
         self._tasks = [
-            asyncio.create_task(self.gateway.run(self.mqtt, self.sink), name="gateway"),
-            asyncio.create_task(self._tick(), name="stream-timers"),
+            asyncio.create_task(self.gateway.run(self.mqtt, self.seam or self.sink), name="gateway"),
             asyncio.create_task(self._flush_history(), name="history"),
             asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
             asyncio.create_task(self._maintain_history(), name="history-maintenance"),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
             asyncio.create_task(self.service_centre.run_plans(), name="service-plans"),
-            asyncio.create_task(self._snapshots(), name="stream-snapshots"),
         ]
+        if self.seam is None:  # the stream state lives here, not in partition workers
+            self._tasks.append(asyncio.create_task(self._tick(), name="stream-timers"))
+            self._tasks.append(asyncio.create_task(self._snapshots(), name="stream-snapshots"))
         await asyncio.wait_for(self._lanes_up(), timeout=30)
 
     async def _lanes_up(self) -> None:

@@ -141,6 +141,16 @@ async def run(settings: Settings, demo: bool) -> None:
                 ready=platform.gateway.connected,
             )
             tasks.append(asyncio.create_task(demo_homes, name="demo-homes"))
+        if settings.cluster == "jetstream":  # the partitioned log at the seam (README: Scale-out)
+            from eldercare.cluster import ClusterSeam
+
+            nats_url = settings.nats_url or (services.broker.nats_url if services.broker else "")
+            if not nats_url:
+                raise SystemExit("ELDERCARE_CLUSTER=jetstream with an external broker needs ELDERCARE_NATS_URL")
+            seam = await ClusterSeam.open(settings, nats_url, platform.alerts, platform.bus, platform.history)
+            platform.seam = seam.writer.sink
+            seam.start()
+            stack.push_async_callback(seam.stop)
         await platform.start()
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,25 @@ class Settings(BaseSettings):
     history_compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks compressed after this many days")
     history_rollup_every_s: float = Field(
         60.0, gt=0, description="how often the alerts-per-area rollup is refreshed (retention checks: hourly)"
+    )
+    # scale-out (partitions/): resident partitions on NATS JetStream, see README "Scale-out"
+    cluster: Literal["off", "jetstream"] = Field(
+        "off", description="off: one process owns every resident; jetstream: the seam is the partitioned log"
+    )
+    nats_url: str | None = Field(
+        None, description="nats://host:port[,nats://…] of the JetStream cluster; unset: the embedded broker's"
+    )
+    nats_replicas: int = Field(1, ge=1, le=5, description="copies of the log, leases and snapshots (3 on a cluster)")
+    worker_id: str | None = Field(None, description="this worker's name in the leases; unset: <hostname>-<pid>")
+    lease_ttl_s: float = Field(3.0, gt=0, description="a partition whose owner stops renewing is taken after this")
+    partition_snapshot_every_s: float = Field(5.0, gt=0, description="how often each owned partition is snapshotted")
+    timer_refresh_s: float = Field(
+        5.0, gt=0, description="how often a worker picks up alert timers stored by other workers"
+    )
+    inactivity_fixed_s: float | None = Field(
+        None,
+        gt=0,
+        description="inactivity limit of a home still learning its routine (default 5 h); drills and tests shorten it",
     )
 
 

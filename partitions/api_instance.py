@@ -1,0 +1,86 @@
+"""An API instance of a partitioned deployment: the REST API and console, no gateway, no stream.
+
+Several run behind one URL. The service centre and care are served from PostgreSQL as in one
+process. Device supervision lives in the workers' stream state, which this instance does not hold:
+its supervision view is empty, so the console's overview shows devices as not heard yet (the alerts
+the workers raise for offline, silent and low-battery devices arrive on the console as usual).
+ Each serves the same live console: alert events raised by any worker
+arrive over ``care.console`` (:class:`~partitions.console.ConsoleFanIn`); what an operator does here
+(acknowledge, dispatch, resolve through :class:`~alerting.AlertService`) is stored in PostgreSQL and
+fanned out to the other instances (:class:`~partitions.console.ConsoleFanOut`). Alert timers run in
+the workers (claimed by row, so running them here too would also be safe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from psycopg_pool import AsyncConnectionPool
+
+from alerting import AlertBus, AlertService, EventHistory
+from care import CareService
+from gateway.deadletter import DeadLetterStore
+from partitions.console import ConsoleFanIn, ConsoleFanOut
+from partitions.downlink import MqttDownlink
+from registry.store import Registry
+from registry.users import Users
+from servicecentre import ServiceCentre
+from stream.supervision import DeviceSupervisor, SupervisionState
+
+
+@dataclass
+class ApiInstance:
+    """What :func:`api.create_app` needs (the ``api.services.Services`` protocol), over NATS + PostgreSQL."""
+
+    pool: AsyncConnectionPool
+    nc: NATS
+    registry: Registry
+    users: Users
+    alerts: AlertService
+    history: EventHistory
+    bus: AlertBus
+    dead_letters: DeadLetterStore
+    downlink: MqttDownlink
+    fan_in: ConsoleFanIn
+    fan_out: ConsoleFanOut
+    service_centre: ServiceCentre
+    care: CareService
+    supervision: SupervisionState = field(default_factory=DeviceSupervisor)
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(self.fan_in.run(), name="console-fan-in"),
+            asyncio.create_task(self.fan_out.run(), name="console-fan-out"),
+            asyncio.create_task(self.downlink.run(), name="downlink"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "role": "api",
+            "nats_connected": self.nc.is_connected,
+            "console_subscribers": self.bus.subscribers,
+            "console_in": self.fan_in.received,
+            "console_out": self.fan_out.sent,
+        }
+
+    async def readiness(self) -> dict[str, Any]:
+        database_ok = True
+        try:
+            async with asyncio.timeout(1.0), self.pool.connection() as conn:
+                await conn.execute("SELECT 1")
+        except Exception:
+            database_ok = False
+        checks = {"database": database_ok, "nats": self.nc.is_connected}
+        return {"ready": all(checks.values()), "checks": checks}
