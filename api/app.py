@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api import alerts, auth, console, deadletters, devices, imports, orgs, overview, residents, users
+from api import alerts, auth, console, deadletters, devices, docs, imports, orgs, overview, residents, users
 from api.console import ConsoleSessions
 from api.hardening import RejectNulBytes
 from api.security import LoginThrottle, TokenIssuer
@@ -32,6 +32,8 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",
         version="0.1.0",
+        docs_url=None,  # api.docs serves it with local assets
+        redoc_url=None,
     )
     app.state.platform = platform
     app.state.issuer = issuer
@@ -44,7 +46,7 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.include_router(responders.router)
     app.include_router(reports.router)
     app.include_router(family.router)
-    for module in (auth, alerts, devices, console, overview, deadletters):
+    for module in (auth, alerts, devices, console, overview, deadletters, docs):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):
         app.include_router(registry_module.router)

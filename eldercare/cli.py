@@ -20,7 +20,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object wi
 
 @replay_app.command("falls")
 def replay_falls(
-    directory: Annotated[Path, typer.Argument(help="an IMU recording set (index.csv + recordings)")],
+    directory: Annotated[
+        Path, typer.Argument(help="an IMU recording set (index.csv + recordings)", exists=True, file_okay=False)
+    ],
     folds: Annotated[int, typer.Option(help="subject-wise cross-validation folds (0: the shipped model)")] = 5,
     limit: Annotated[int, typer.Option(help="only the first N recordings (0: all)")] = 0,
 ) -> None:
@@ -32,7 +34,9 @@ def replay_falls(
 
 @replay_app.command("homes")
 def replay_homes(
-    directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
+    directory: Annotated[
+        Path, typer.Argument(help="a home event log set (index.csv + logs)", exists=True, file_okay=False)
+    ],
     inject: Annotated[
         int,
         typer.Option(help="per home, cut the log at N seeded daytime moments and time the inactivity alert (0: off)"),
@@ -114,8 +118,17 @@ def bench_faults(
 @app.command("sim")
 def sim(
     homes: Annotated[int, typer.Option(help="simulated homes")] = 10,
-    mqtt: Annotated[str | None, typer.Option(help="broker URL (default ELDERCARE_MQTT_URL, else :1883)")] = None,
-    register: Annotated[bool, typer.Option(help="enter the homes in the registry (ELDERCARE_DATABASE_URL)")] = False,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(help="broker URL (default: the running platform's, else ELDERCARE_MQTT_URL, else :1883)"),
+    ] = None,
+    register: Annotated[
+        bool | None,
+        typer.Option(
+            help="enter the homes in the registry (default: yes when a running platform is found; else needs"
+            " ELDERCARE_DATABASE_URL)"
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the generated homes")] = 0,
     speed: Annotated[float, typer.Option(help="simulated seconds per real second (platform clock is real)")] = 1.0,
     start: Annotated[str | None, typer.Option(help="simulated start time, ISO (default now)")] = None,
@@ -124,20 +137,42 @@ def sim(
     zigbee: Annotated[float, typer.Option(help="share of homes with Zigbee2MQTT sensors")] = 0.3,
     link: Annotated[str, typer.Option(help="hub | mixed | own: how devices connect")] = "mixed",
 ) -> None:
-    """Simulated homes (residents with routines, their devices) publishing to a broker."""
+    """Simulated homes (residents with routines, their devices) publishing to a broker.
+
+    Beside a running ``eldercare up`` (same data directory) it finds the platform's broker and
+    registry by itself (``<data_dir>/run.json``), enters its homes and has the platform reload them.
+    """
     import asyncio
+    import os
+    import signal
 
     from firmware_sim.fleet import HomeMix
     from firmware_sim.run import run_sim
 
-    from eldercare import logs
+    from eldercare import logs, runinfo
     from eldercare.settings import get_settings
 
     settings = get_settings()
     logs.configure(level="WARNING")
-    url = mqtt or settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}"
-    if register and not settings.database_url:
-        raise typer.BadParameter("--register needs ELDERCARE_DATABASE_URL")
+    running = runinfo.read(settings.data_dir)
+    url = mqtt or (running.device_url if running else None) or settings.mqtt_url
+    url = url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}"
+    database_url = (running.database_url if running else None) or settings.database_url
+    if register is None:
+        register = running is not None and mqtt is None
+    if register and not database_url:
+        raise typer.BadParameter("--register needs a running platform (eldercare up) or ELDERCARE_DATABASE_URL")
+    prefix = running.topic_prefix if running else settings.topic_prefix
+    z2m_base = running.zigbee2mqtt_base if running else settings.zigbee2mqtt_base
+    if running is not None:
+        typer.echo(f"sim: platform found (pid {running.pid}): broker {running.device_url}", err=True)
+    elif not mqtt:
+        typer.echo(f"sim: no running platform in {settings.data_dir}; publishing to {url} unregistered", err=True)
+
+    async def registered() -> None:
+        if running is not None and register:
+            os.kill(running.pid, signal.SIGHUP)  # the platform re-reads its registry
+
     mix = HomeMix(wearable_share=wearables, zigbee_share=zigbee, link=link)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
@@ -149,9 +184,10 @@ def sim(
                 start=start,
                 duration_s=duration,
                 mix=mix,
-                prefix=settings.topic_prefix,
-                z2m_base=settings.zigbee2mqtt_base,
-                register_url=settings.database_url if register else None,
+                prefix=prefix,
+                z2m_base=z2m_base,
+                register_url=database_url if register else None,
+                on_registered=registered,
             )
         )
 
@@ -210,8 +246,42 @@ def bench_scaling(
     run(get_settings(), counts, duration, out, json_output, mix=HomeMix(wearable_share=wearables))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def one_line(error: BaseException) -> str | None:
+    """A user's mistake (a wrong URL, a missing file, a port in use, a server not there) in one line;
+    None for anything else (a bug, whose traceback is wanted)."""
+    import errno
+
+    import psycopg
+
+    from eldercare.embedded import EmbeddedError
+
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return f"address in use: {error.strerror or error}; another eldercare running? (set another port)"
+    if isinstance(error, FileNotFoundError | NotADirectoryError | PermissionError):
+        return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused: {error}"
+    if isinstance(error, psycopg.OperationalError):
+        return "cannot reach the database: " + (str(error).strip().splitlines() or ["?"])[0]
+    if isinstance(error, EmbeddedError):
+        return (str(error).strip().splitlines() or ["embedded service failed"])[0]
+    if isinstance(error, ValueError) and ("URL" in str(error) or "url" in str(error)):
+        return str(error).splitlines()[0]
+    return None
+
+
+def main() -> None:
+    """The console entry point: a user's mistake prints one line (``ELDERCARE_TRACEBACK=1``: the trace)."""
+    import os
+
+    try:
+        app()
+    except Exception as error:
+        message = one_line(error)
+        if message is None or os.environ.get("ELDERCARE_TRACEBACK"):
+            raise
+        print(f"eldercare: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @app.command()
