@@ -127,7 +127,9 @@ def try_device(platform: Platform, demo: bool) -> str | None:
     return buttons[0] if buttons else None
 
 
-def ready_banner(settings: Settings, address: BrokerAddress, embedded_mqtt: bool, device: str | None, demo: bool) -> str:
+def ready_banner(
+    settings: Settings, address: BrokerAddress, embedded_mqtt: bool, device: str | None, demo: bool
+) -> str:
     """What ``eldercare up`` prints once it is up: where the console is, and commands to paste."""
     console = f"http://{settings.http_host}:{settings.http_port}/"
     lines = [
@@ -141,7 +143,10 @@ def ready_banner(settings: Settings, address: BrokerAddress, embedded_mqtt: bool
         lines.append("  No call button is registered yet: start with --demo, or register one (see README).")
     else:
         lines.append(f"  Try the alarm path: paste in another terminal (plays call button {device}):")
-        lines += [f"    {command}" for command in runinfo.try_commands(address.host, address.port, settings.topic_prefix, device)]
+        lines += [
+            f"    {command}"
+            for command in runinfo.try_commands(address.host, address.port, settings.topic_prefix, device)
+        ]
         if not embedded_mqtt and address.username:
             lines.append("    (your broker may want a device's user name and password: add -u USER -P PASSWORD)")
     lines.append("  Simulated homes beside it: eldercare sim --homes 10   (finds this platform by itself)")

@@ -169,7 +169,10 @@ def test_user_mistakes_print_one_line(tmp_path: Path) -> None:
     assert "does not exist" in missing.stderr
 
     wrong_url = run_cli(
-        "sim", "--duration", "1", env={**base, "ELDERCARE_MQTT_URL": "http://127.0.0.1:1883", "ELDERCARE_DATA_DIR": str(tmp_path)}
+        "sim",
+        "--duration",
+        "1",
+        env={**base, "ELDERCARE_MQTT_URL": "http://127.0.0.1:1883", "ELDERCARE_DATA_DIR": str(tmp_path)},
     )
     assert wrong_url.returncode == 2 and "Traceback" not in wrong_url.stderr, wrong_url.stderr
     assert wrong_url.stderr.strip().splitlines()[-1].startswith("eldercare: error: MQTT URL scheme")
