@@ -37,6 +37,8 @@ Clock = Callable[[], datetime]
 OrgOf = Callable[[str], "str | Awaitable[str | None] | None"]
 """The resident's org path (``/city/district/street/community/``), sync or async; None if unknown."""
 Announcers = Callable[[str], Sequence[str]]
+NameOf = Callable[[str], Awaitable[str | None]]
+"""A resident's name by id (the registry's), for messages people read; None: unknown."""
 """The resident's devices that can speak or light up (button, hub), for home announcements."""
 
 
@@ -61,6 +63,8 @@ class AlertingConfig:
     """How often the live timer loop sweeps the outbox."""
     notify_allowed_hosts: tuple[str, ...] = ()
     """Hosts, addresses or networks on internal addresses that notifications may reach (a local relay)."""
+    hotline: str = "12349"
+    """The number messages give people to call."""
 
 
 class ScopeLike(Protocol):
@@ -116,6 +120,19 @@ class Context:
         self.scheduler = Scheduler(lambda: self.clock())
         self.background: set[asyncio.Task[None]] = set()
         self._signer: LinkSigner | None = None
+        self.name_of: NameOf | None = None
+
+    async def resident_name(self, resident_id: str) -> str:
+        """The resident's name for a message (the id when the registry does not know it)."""
+        if self.name_of is not None:
+            try:
+                name = await self.name_of(resident_id)
+            except Exception:  # a message without the name beats no message
+                log.exception("resident name lookup failed", extra={"resident_id": resident_id})
+                name = None
+            if name:
+                return name
+        return resident_id
 
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
         """A pooled connection; the pool makes dict rows (:func:`eldercare.db.open_pool`)."""

@@ -43,6 +43,8 @@ class Contact:
     quiet_end: time | None = None
     kinds: tuple[str, ...] = ()
     """Alert kinds this contact wants; empty: every kind."""
+    phone: str = ""
+    """Where the operator calls them (their messages go to ``urls``)."""
 
     def wants(self, kind: str) -> bool:
         return not self.kinds or kind in self.kinds
@@ -64,7 +66,25 @@ class Contact:
             "quiet_start": self.quiet_start.strftime("%H:%M") if self.quiet_start else None,
             "quiet_end": self.quiet_end.strftime("%H:%M") if self.quiet_end else None,
             "kinds": list(self.kinds),
+            "phone": self.phone,
+            "channels": [describe_channel(url) for url in self.urls],
         }
+
+
+def describe_channel(url: str) -> str:
+    """A notification URL as an operator may see it: its kind and where it goes, no secrets
+    (``mailto://a@b.cn`` → ``mailto a@b.cn``; ``wecombot://KEY`` → ``wecombot``)."""
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme in ("mailto", "mailtos"):
+        target = rest.split("?")[0].split("/")[-1] or rest.split("?")[0]
+        if "@" in rest and "@" not in target:
+            target = rest.split("?")[0].split("@", 1)[-1]
+        return f"mailto {target}".strip()
+    host = rest.split("/")[0].rsplit("@", 1)[-1]
+    if scheme in ("json", "jsons", "form", "forms", "xml", "xmls"):
+        return f"{scheme} {host}".strip()
+    return scheme
 
 
 @functools.cache

@@ -24,6 +24,8 @@ class ApiConfig:
     """Failed logins from one address per 15 min before that address waits."""
     console_recheck_s: float = 5.0
     """How often an open console websocket re-checks its account."""
+    hotline: str = "12349"
+    """The number outward pages give a person to call (a bad or expired link, a closed alert)."""
 
 
 def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None) -> FastAPI:
@@ -40,6 +42,7 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.login_throttle = LoginThrottle(address_limit=config.login_address_limit)
     app.state.console_sessions = ConsoleSessions()
     app.state.console_recheck_s = config.console_recheck_s
+    app.state.hotline = config.hotline
     app.add_middleware(RejectNulBytes)
     from api import family, reports, responders  # alerting's pages and reports
 

@@ -4,8 +4,9 @@ Everything here calls the services' public methods (``platform.alerts``, ``platf
 ``platform.history``) and filters through the caller's scope; nothing writes, nothing touches another
 package's tables directly.
 
-- ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile) and the
-  resident's devices with their last known state (online, battery, last seen) from the event history.
+- ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile), the
+  resident's devices with their last known state (online, battery, last seen) from the event history,
+  and the contacts alerting notifies, in order, with their phone and channels.
 - ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's non-IMU events of the last
   hours, for the inactivity timeline (one row per room).
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
@@ -103,6 +104,7 @@ async def resident_card(resident_id: str, platform: PlatformDep, user: StaffDep,
     return {
         "resident": _resident_json(resident, await _path_of(platform, resident)),
         "devices": _device_states(devices, rows),
+        "contacts": [c.to_json() for c in await platform.alerts.contacts(resident_id)],  # who is told, in order
     }
 
 

@@ -81,6 +81,7 @@ class Platform:
             org_of=self.registry.resident_org_path,
             announcers=home_announcers(self.registry.resident_devices),
             config=self.config.alerting,
+            name_of=self.resident_name,
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
@@ -99,6 +100,11 @@ class Platform:
             self.config.store_timeout_s,
             self.config.retry_max_s,
         )
+
+    async def resident_name(self, resident_id: str) -> str | None:
+        """The resident's name, for the messages alerting sends (the registry owns residents)."""
+        resident = await self.registry.resident(resident_id)
+        return resident.name if resident else None
 
     @property
     def detections(self) -> int:

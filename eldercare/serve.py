@@ -46,7 +46,11 @@ def trusted_proxies(settings: Settings) -> list[str]:
 
 
 def api_config(settings: Settings) -> ApiConfig:
-    return ApiConfig(login_address_limit=settings.login_address_limit, console_recheck_s=settings.console_recheck_s)
+    return ApiConfig(
+        login_address_limit=settings.login_address_limit,
+        console_recheck_s=settings.console_recheck_s,
+        hotline=settings.hotline,
+    )
 
 
 def http_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -182,6 +186,7 @@ async def run(settings: Settings, demo: bool) -> None:
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,
                     notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
+                    hotline=settings.hotline,
                 ),
             ),
         )

@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         None, description="base URL of responder and family links in notifications; unset: http://<host>:<port>"
     )
-    home_utc_offset_min: int = Field(480, description="homes' local time, minutes east of UTC (UTC+8: 480)")
+    home_utc_offset_min: int = Field(
+        480, ge=-720, le=840, description="homes' local time, minutes east of UTC (UTC+8: 480); the console shows it"
+    )
+    hotline: str = Field("12349", description="the number outward pages and messages give people to call")
     stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
     snapshot_every_s: float = Field(
         30.0, gt=0, description="how often the stream state is saved (a crash loses at most this much of it)"
