@@ -156,6 +156,10 @@ async def test_pasted_commands_ring_the_console(
     assert not (data_dir / "run.json").exists()
     async with eldercare_up(env) as again:  # the port stays across restarts
         assert mqtt_port(await again.banner()) == port
+        await asyncio.sleep(3.0)  # the broker hands the gateway the demo's retained messages again
+        async with httpx.AsyncClient() as http:
+            gateway = (await http.get(f"{console}healthz")).json()["gateway"]
+        assert gateway["received"] > 0 and gateway["rejected"] == {}, gateway  # none of its own rejected
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
