@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -173,8 +174,9 @@ def sim(
         if running is not None and register:
             os.kill(running.pid, signal.SIGHUP)  # the platform re-reads its registry
 
+    _broker_listens(url)
     mix = HomeMix(wearable_share=wearables, zigbee_share=zigbee, link=link)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), _broker_answers(url):
         asyncio.run(
             run_sim(
                 url,
@@ -190,6 +192,33 @@ def sim(
                 on_registered=registered,
             )
         )
+
+
+def _broker_listens(url: str, timeout_s: float = 3.0) -> None:
+    """Fail at once, in one line, when nothing listens where the simulator would publish."""
+    import socket
+
+    from gateway import BrokerAddress
+
+    address = BrokerAddress.parse(url)
+    try:
+        socket.create_connection((address.host, address.port), timeout=timeout_s).close()
+    except OSError as error:
+        raise SystemExit(
+            f"eldercare sim: no MQTT broker at {address.host}:{address.port} ({error.strerror or error});"
+            " is eldercare up running? else give --mqtt URL"
+        ) from None
+
+
+@contextlib.contextmanager
+def _broker_answers(url: str) -> Iterator[None]:
+    """The simulator's devices give up connecting after a while: say so in one line."""
+    try:
+        yield
+    except TimeoutError:
+        raise SystemExit(
+            f"eldercare sim: no MQTT broker answered at {url} (is eldercare up running? else give --mqtt URL)"
+        ) from None
 
 
 @bench_app.command("load")
@@ -262,7 +291,8 @@ def one_line(error: BaseException) -> str | None:
     if isinstance(error, ConnectionRefusedError):
         return f"connection refused: {error}"
     if isinstance(error, psycopg.OperationalError):
-        return "cannot reach the database: " + (str(error).strip().splitlines() or ["?"])[0]
+        first = (str(error).strip().splitlines() or ["?"])[0]
+        return f"cannot reach the database: {first} (check ELDERCARE_DATABASE_URL)"
     if isinstance(error, EmbeddedError):
         return (str(error).strip().splitlines() or ["embedded service failed"])[0]
     if isinstance(error, ValueError) and ("URL" in str(error) or "url" in str(error)):

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -181,7 +182,14 @@ def test_user_mistakes_print_one_line(tmp_path: Path) -> None:
     assert wrong_url.returncode == 2 and "Traceback" not in wrong_url.stderr, wrong_url.stderr
     assert wrong_url.stderr.strip().splitlines()[-1].startswith("eldercare: error: MQTT URL scheme")
 
-    with contextlib.closing(__import__("socket").socket()) as busy:
+    nobody = run_cli(
+        "sim", "--duration", "1", "--mqtt", "mqtt://127.0.0.1:1", env={**base, "ELDERCARE_DATA_DIR": str(tmp_path)}
+    )
+    assert nobody.returncode != 0 and "Traceback" not in nobody.stderr, nobody.stderr
+    last = nobody.stderr.strip().splitlines()[-1]
+    assert last.startswith("eldercare sim: no MQTT broker at 127.0.0.1:1"), nobody.stderr
+
+    with contextlib.closing(socket.socket()) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
