@@ -72,16 +72,21 @@ class Contact:
 
 
 def describe_channel(url: str) -> str:
-    """A notification URL as an operator may see it: its kind and where it goes, no secrets
-    (``mailto://a@b.cn`` → ``mailto a@b.cn``; ``wecombot://KEY`` → ``wecombot``)."""
-    scheme, _, rest = url.partition("://")
-    scheme = scheme.lower()
+    """A notification URL as an operator may see it: its kind and where it goes, never a password or
+    token (``mailto://a@b.cn`` → ``mailto a@b.cn``; ``json://host/path`` → ``json host``;
+    ``wecombot://KEY`` → ``wecombot``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        user = parts.username or ""
+    except ValueError:
+        return url.partition("://")[0].lower() or "?"
+    scheme = parts.scheme.lower()
     if scheme in ("mailto", "mailtos"):
-        target = rest.split("?")[0].split("/")[-1] or rest.split("?")[0]
-        if "@" in rest and "@" not in target:
-            target = rest.split("?")[0].split("@", 1)[-1]
-        return f"mailto {target}".strip()
-    host = rest.split("/")[0].rsplit("@", 1)[-1]
+        recipient = parts.path.strip("/").split("/")[0]
+        if "@" not in recipient:  # Apprise's short form: the login is the address
+            recipient = f"{user}@{host}" if user else host
+        return f"mailto {recipient}".strip()
     if scheme in ("json", "jsons", "form", "forms", "xml", "xmls"):
         return f"{scheme} {host}".strip()
     return scheme

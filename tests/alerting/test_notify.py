@@ -208,3 +208,16 @@ def test_redact_drops_secrets() -> None:
     assert redact("mailto://user:secret@smtp.example.com:587?to=a@b") == "mailto://smtp.example.com:587"
     assert redact("wecombot://BOTKEY") == "wecombot://botkey"
     assert bus  # keep the shared helpers imported for other tests
+
+
+def test_channels_are_described_without_secrets() -> None:
+    from alerting.notify import describe_channel
+
+    assert describe_channel("mailto://li@example.com") == "mailto li@example.com"
+    assert describe_channel("mailtos://zhang:app-password@qq.com") == "mailto zhang@qq.com"
+    assert describe_channel("mailtos://relay:secret@smtp.example.com/son@example.com") == "mailto son@example.com"
+    assert describe_channel("json://127.0.0.1:8080/hook?token=abc") == "json 127.0.0.1"
+    assert describe_channel("wecombot://SECRETKEY") == "wecombot"
+    for url in ("mailtos://zhang:app-password@qq.com", "wecombot://SECRETKEY", "jsons://u:p@h/x?token=abc"):
+        described = describe_channel(url)
+        assert not any(secret in described for secret in ("app-password", "SECRETKEY", "abc", ":p")), described
