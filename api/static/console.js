@@ -331,8 +331,11 @@ function trailNote(e) {
   if (offered) return t("trail.offered_to", { name: responderName(offered[1]) });
   return e.note;
 }
+let trailRequest = 0;
 async function loadTrail(id) {
+  const mine = ++trailRequest; // a slower, older answer never replaces a newer one
   const trail = await getJson("trail", id);
+  if (mine !== trailRequest || S.selected !== id) return;
   $("d-trail").innerHTML = (trail || []).map((e) => {
     const note = trailNote(e);
     return `<li data-action="${esc(e.action)}"><time>${esc(I18N.time(e.at, true))}</time> <b>${esc(actorName(e.actor))}</b> ${esc(term("audit", e.action))}${note ? ` — ${esc(note)}` : ""}</li>`;

@@ -123,6 +123,7 @@ async def test_operator_family_and_responder_first_hour(
         assert "13800000011" in contacts[0] and "json 127.0.0.1" in contacts[0], contacts
         assert "13800000012" in contacts[1] and "mailto li@example.com" in contacts[1], contacts
         assert await page.locator("#d-contacts-unnotified").is_hidden()
+        await page.wait_for_selector("#d-trail li[data-action=raised]", timeout=TIMEOUT_MS)
         trail = await page.inner_text("#d-trail")
         assert ":seq:" not in trail and "btn-1" not in trail, trail
         async with harness.http() as http:
