@@ -22,7 +22,7 @@ from tests.alerting.receivers import webhook_server
 from tests.harness import ADMIN, Harness, mqtt_client, publish, running_platform
 from tests.services import TestServices
 
-TIMEOUT_MS = 15_000
+TIMEOUT_MS = 20_000
 HOME_OFFSET_MIN = 480  # the default: UTC+8
 
 
