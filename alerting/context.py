@@ -42,6 +42,8 @@ OrgOf = Callable[[str], "str | Awaitable[str | None] | None"]
 PHONE_DEVICE = "phone:"
 """The device-id prefix of alerts reported by telephone (the service centre raises them)."""
 Announcers = Callable[[str], Sequence[str]]
+NameOf = Callable[[str], Awaitable[str | None]]
+"""A resident's name by id (the registry's), for messages people read; None: unknown."""
 """The resident's devices that can speak or light up (button, hub), for home announcements."""
 
 
@@ -66,6 +68,8 @@ class AlertingConfig:
     """How often the live timer loop sweeps the outbox."""
     notify_allowed_hosts: tuple[str, ...] = ()
     """Hosts, addresses or networks on internal addresses that notifications may reach (a local relay)."""
+    hotline: str = "12349"
+    """The number messages give people to call."""
 
 
 class ScopeLike(Protocol):
@@ -117,6 +121,19 @@ class Context:
         self.scheduler = Scheduler(lambda: self.clock())
         self.background: set[asyncio.Task[None]] = set()
         self._signer: LinkSigner | None = None
+        self.name_of: NameOf | None = None
+
+    async def resident_name(self, resident_id: str) -> str:
+        """The resident's name for a message (the id when the registry does not know it)."""
+        if self.name_of is not None:
+            try:
+                name = await self.name_of(resident_id)
+            except Exception:  # a message without the name beats no message
+                log.exception("resident name lookup failed", extra={"resident_id": resident_id})
+                name = None
+            if name:
+                return name
+        return resident_id
 
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
         """A pooled connection; the pool makes dict rows (:func:`eldercare.db.open_pool`)."""

@@ -35,6 +35,7 @@ from alerting.outbox import Outbox
 from alerting.queries import fetch_alert
 from alerting.responders import RESPONDER_KINDS, Responder, nearness, parse_rota, rank, rota_to_json, serves
 from alerting.tx import ACTIVE_DISPATCH, Move, Transaction, Transactions
+from alerting.wording import kind_words, local_stamp
 from registry.like import like_prefix
 
 
@@ -216,13 +217,16 @@ class Dispatch:
         await tx.add_timer(alert.id, "dispatch_timeout", due, {"dispatch_id": dispatch_id})
         if responder.notify_urls:
             link = await self.responder_link(alert.id, responder.username, dispatch_id, tx.now)
+            who = await self.ctx.resident_name(alert.resident_id)
+            kind_zh, kind_en = kind_words(alert.kind)
+            when = local_stamp(alert.raised_at, self.ctx.config.utc_offset_min)
+            minutes = max(1, policy.responder_accept_s // 60)
             body = (
-                f"12349 needs you: {alert.kind} alert for resident {alert.resident_id}. "
-                f"Accept or decline within {policy.responder_accept_s // 60} min: {link}"
+                f"12349 派单：{when}，{who} 发出了{kind_zh}。请在 {minutes} 分钟内接受或拒绝：{link}\n"
+                f"12349 dispatch: {when}, {kind_en} from {who}. Accept or decline within {minutes} min: {link}"
             )
-            notice = Notice(
-                str(alert.id), "responder", responder.username, responder.notify_urls, "12349 dispatch", body
-            )
+            title = f"12349 派单 / dispatch: {who}"
+            notice = Notice(str(alert.id), "responder", responder.username, responder.notify_urls, title, body)
             await self.outbox.queue(tx, notice)
         return alert
 

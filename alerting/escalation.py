@@ -26,6 +26,7 @@ from alerting.notify import Notice
 from alerting.outbox import Outbox
 from alerting.policy import EscalationPolicy, ringing_steps, validate_override
 from alerting.tx import Move, Transaction, Transactions
+from alerting.wording import kind_words
 
 log = logging.getLogger("eldercare.alerting")
 
@@ -88,13 +89,17 @@ class Escalation:
         await tx.audit(alert.id, "system", "escalated to supervisor", note)
         tx.publish(AlertEventType.ESCALATED, alert, "system", {"step": "supervisor"})
         if policy.supervisor_urls:
+            who = await self.ctx.resident_name(alert.resident_id)
+            kind_zh, kind_en = kind_words(alert.kind)
+            console = f"{self.ctx.config.public_url}/#alert={alert.id}"
             body = (
-                f"Alert {alert.id} ({alert.kind}, resident {alert.resident_id}, area {alert.org_path or '/'})"
-                f" has not been answered for {waited} s. Open the console: {self.ctx.config.public_url}/"
+                f"12349 督导提醒：{who} 的{kind_zh}已 {waited} 秒无人接听（区域 {alert.org_path or '/'}）。"
+                f"打开调度台：{console}\n"
+                f"12349 supervisor: {kind_en} from {who} has not been answered for {waited} s"
+                f" (area {alert.org_path or '/'}). Open the console: {console}"
             )
-            notice = Notice(
-                str(alert.id), "supervisor", "area supervisor", policy.supervisor_urls, "12349: unanswered alert", body
-            )
+            title = f"12349 无人接听 / unanswered: {who}"
+            notice = Notice(str(alert.id), "supervisor", "area supervisor", policy.supervisor_urls, title, body)
             await self.outbox.queue(tx, notice)
 
     async def _on_family(self, tx: Transaction, alert: Alert, data: dict[str, Any]) -> None:

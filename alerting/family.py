@@ -6,6 +6,7 @@ quiet time; urgent alerts (priority 1) go through quiet hours.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import time, timedelta
@@ -22,14 +23,16 @@ from alerting.model import Alert, AlertEventType, AlertState, Conflict, InvalidR
 from alerting.notify import Contact, Notice, local_time, validate_urls
 from alerting.outbox import Outbox
 from alerting.tx import Transaction, Transactions
+from alerting.wording import kind_words, local_stamp
 from stream.detections import DetectionKind
 
+PHONE = re.compile(r"[0-9+()\- ]{3,32}")
 VerifyLink = Callable[[str, str], Awaitable[LinkClaims]]
 
 
 async def fetch_contacts(conn: AsyncConnection[DictRow], resident_id: str) -> list[Contact]:
     cursor = await conn.execute(
-        "SELECT resident_id, position, name, relation, urls, quiet_start, quiet_end, kinds"
+        "SELECT resident_id, position, name, relation, urls, quiet_start, quiet_end, kinds, phone"
         " FROM notification_contacts WHERE resident_id = %s ORDER BY position",
         (resident_id,),
     )
@@ -73,13 +76,20 @@ class Family:
         expires = now + timedelta(seconds=self.ctx.config.link_ttl_s)
         token = signer.sign(str(alert.id), "family", f"{contact.resident_id}:{contact.position}", expires)
         link = f"{self.ctx.config.public_url}/f/{token}"
+        who = await self.ctx.resident_name(alert.resident_id)
+        kind_zh, kind_en = kind_words(alert.kind)
+        when = local_stamp(alert.raised_at, offset)
+        hotline = self.ctx.config.hotline
         body = (
-            f"12349 elderly-care centre: a {alert.kind.replace('_', ' ')} alert for your relative"
-            f" ({alert.resident_id}) at {local_time(alert.raised_at, offset):%H:%M}.\n"
+            f"{hotline} 养老服务热线：{when}，{who} 发出了{kind_zh}。\n"
+            f"我这就过去：{link}?do=going\n"
+            f"我已联系上，一切安好：{link}?do=fine\n"
+            f"{hotline} elderly-care hotline: {when}, {kind_en} from {who}.\n"
             f"I am going over: {link}?do=going\n"
             f"I called, all is fine: {link}?do=fine\n"
         )
-        notice = Notice(str(alert.id), "family", contact.name, contact.urls, f"12349 alert: {alert.kind}", body)
+        title = f"{hotline}：{who} {kind_zh} / {kind_en} from {who}"
+        notice = Notice(str(alert.id), "family", contact.name, contact.urls, title, body)
         await self.outbox.queue(tx, notice)
         await tx.audit(alert.id, "system", "family notified", contact.name)
         tx.publish(AlertEventType.ESCALATED, alert, "system", {"step": "family", "contact": contact.name})
@@ -155,13 +165,17 @@ class Family:
             if unknown:
                 raise InvalidRequest(f"unknown alert kinds: {', '.join(sorted(unknown))}")
             urls = validate_urls(list(item.get("urls") or ()), self.ctx.config.notify_allowed_hosts)
-            parsed.append(Contact(resident_id, position, name, urls, str(item.get("relation", "")), start, end, kinds))
+            phone = str(item.get("phone") or "").strip()
+            if phone and not PHONE.fullmatch(phone):
+                raise InvalidRequest(f"{name}: a phone number has digits, spaces, +, - and parentheses only")
+            relation = str(item.get("relation", ""))
+            parsed.append(Contact(resident_id, position, name, urls, relation, start, end, kinds, phone))
         async with self.ctx.connection() as conn, conn.transaction():
             await conn.execute("DELETE FROM notification_contacts WHERE resident_id = %s", (resident_id,))
             for c in parsed:
                 await conn.execute(
                     "INSERT INTO notification_contacts (resident_id, position, name, relation, urls, quiet_start,"
-                    " quiet_end, kinds) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    " quiet_end, kinds, phone) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     (
                         c.resident_id,
                         c.position,
@@ -171,6 +185,7 @@ class Family:
                         c.quiet_start,
                         c.quiet_end,
                         list(c.kinds),
+                        c.phone,
                     ),
                 )
         return parsed

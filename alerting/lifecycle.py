@@ -120,6 +120,19 @@ class Lifecycle:
 
         return await self.transactions.run(alert_id, scope, step)
 
+    async def add_note(self, alert_id: uuid.UUID, actor: str, note: str, scope: ScopeLike | None = None) -> Alert:
+        """A free call note in the alert's trail (what was said, what was agreed); any open or closed alert."""
+        text = note.strip()
+        if not text:
+            raise InvalidRequest("a note needs some text")
+
+        async def step(tx: Transaction, alert: Alert) -> Alert:
+            await tx.audit(alert.id, actor, "note", text)
+            tx.publish(AlertEventType.UPDATED, alert, actor, {"note": text})
+            return alert
+
+        return await self.transactions.run(alert_id, scope, step)
+
     async def check_emergency(self, tx: Transaction, alert: Alert, actor: str = "system") -> Alert:
         """Flag the alert for a 120 call unless the resident was reached or somebody is on the way."""
         if alert.needs_emergency_call or alert.details.get("resident_reached") is True:

@@ -43,6 +43,8 @@ class Contact:
     quiet_end: time | None = None
     kinds: tuple[str, ...] = ()
     """Alert kinds this contact wants; empty: every kind."""
+    phone: str = ""
+    """Where the operator calls them (their messages go to ``urls``)."""
 
     def wants(self, kind: str) -> bool:
         return not self.kinds or kind in self.kinds
@@ -64,7 +66,30 @@ class Contact:
             "quiet_start": self.quiet_start.strftime("%H:%M") if self.quiet_start else None,
             "quiet_end": self.quiet_end.strftime("%H:%M") if self.quiet_end else None,
             "kinds": list(self.kinds),
+            "phone": self.phone,
+            "channels": [describe_channel(url) for url in self.urls],
         }
+
+
+def describe_channel(url: str) -> str:
+    """A notification URL as an operator may see it: its kind and where it goes, never a password or
+    token (``mailto://a@b.cn`` → ``mailto a@b.cn``; ``json://host/path`` → ``json host``;
+    ``wecombot://KEY`` → ``wecombot``)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        user = parts.username or ""
+    except ValueError:
+        return url.partition("://")[0].lower() or "?"
+    scheme = parts.scheme.lower()
+    if scheme in ("mailto", "mailtos"):
+        recipient = parts.path.strip("/").split("/")[0]
+        if "@" not in recipient:  # Apprise's short form: the login is the address
+            recipient = f"{user}@{host}" if user else host
+        return f"mailto {recipient}".strip()
+    if scheme in ("json", "jsons", "form", "forms", "xml", "xmls"):
+        return f"{scheme} {host}".strip()
+    return scheme
 
 
 @functools.cache

@@ -35,6 +35,7 @@ from alerting.context import (
     Clock,
     Context,
     Downlink,
+    NameOf,
     OrgOf,
     ScopeLike,
     scope_clause,
@@ -74,6 +75,7 @@ class AlertService:
         announcers: Announcers | None = None,
         notifier: Notifier | None = None,
         config: AlertingConfig | None = None,
+        name_of: NameOf | None = None,
     ) -> None:
         ctx = self.ctx = Context(
             pool,
@@ -86,6 +88,7 @@ class AlertService:
             notifier or Notifier(),
             config or AlertingConfig(),
         )
+        ctx.name_of = name_of
         self.outbox = Outbox(ctx)
         self.transactions = Transactions(ctx, self.outbox.deliver)
         self.queries = Queries(ctx)
@@ -209,6 +212,10 @@ class AlertService:
     ) -> Alert:
         """The operator tried to call the resident: reached or not (unreachable may prompt a 120 call)."""
         return await self.lifecycle.record_contact(alert_id, actor, reached, note, scope)
+
+    async def add_note(self, alert_id: uuid.UUID, actor: str, note: str, scope: ScopeLike | None = None) -> Alert:
+        """A free call note in the trail (audited, announced)."""
+        return await self.lifecycle.add_note(alert_id, actor, note, scope)
 
     # -- dispatch --
 

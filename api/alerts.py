@@ -145,6 +145,17 @@ async def contact_attempt(
     return await _view(platform, alert)
 
 
+class CallNote(BaseModel):
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post("/api/v1/alerts/{alert_id}/note", responses={404: {}, 422: {}})
+async def add_note(alert_id: uuid.UUID, body: CallNote, platform: PlatformDep, scope: ConsoleScope) -> dict[str, Any]:
+    """A free call note in the alert's trail (what was said, what was agreed), under the operator's name."""
+    alert = await platform.alerts.add_note(alert_id, scope.user.username, body.note, scope)
+    return await _view(platform, alert)
+
+
 @router.post("/api/v1/alerts/{alert_id}/notify-family", responses={404: {}, 409: {}})
 async def notify_family(alert_id: uuid.UUID, platform: PlatformDep, scope: ConsoleScope) -> dict[str, Any]:
     """Message every eligible family contact now, each with one-tap answer links."""

@@ -24,6 +24,7 @@ from api import (
     console,
     deadletters,
     devices,
+    docs,
     family,
     imports,
     orgs,
@@ -79,6 +80,8 @@ class ApiConfig:
     """Failed logins from one address per 15 min before that address waits."""
     console_recheck_s: float = 5.0
     """How often an open console websocket re-checks its account."""
+    hotline: str = "12349"
+    """The number outward pages give a person to call (a bad or expired link, a closed alert)."""
 
 
 def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None) -> FastAPI:
@@ -87,12 +90,15 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
         title="eldercare",
         summary="Smart elderly-care platform: alarms, fall and inactivity detection, dispatch console.",
         version="0.1.0",
+        docs_url=None,  # api.docs serves it with local assets
+        redoc_url=None,
     )
     app.state.platform = platform
     app.state.issuer = issuer
     app.state.login_throttle = LoginThrottle(address_limit=config.login_address_limit)
     app.state.console_sessions = ConsoleSessions()
     app.state.console_recheck_s = config.console_recheck_s
+    app.state.hotline = config.hotline
     app.add_middleware(RejectNulBytes)
     app.exception_handler(DomainError)(domain_error_answer)
     app.exception_handler(RequestValidationError)(validation_error_answer)
@@ -100,7 +106,7 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.include_router(reports.router)
     app.include_router(family.router)
     app.include_router(care.router)
-    for module in (auth, alerts, devices, console, overview, deadletters):
+    for module in (auth, alerts, devices, console, overview, deadletters, docs):
         app.include_router(module.router)
     for registry_module in (orgs, residents, users, imports):
         app.include_router(registry_module.router)

@@ -115,6 +115,23 @@ async def i18n_bundle(lang: str) -> Response:
     return JSONResponse(dictionary(lang), headers={"Cache-Control": "max-age=300"})
 
 
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> Response:
+    return Response(_static("favicon.svg"), media_type="image/svg+xml", headers={"Cache-Control": "max-age=86400"})
+
+
+@router.get("/api/v1/console/settings", include_in_schema=False)
+async def console_settings(request: Request) -> dict[str, Any]:
+    """What every page shows the same way: the homes' time zone and the hotline number (nothing secret)."""
+    platform: Services = request.app.state.platform
+    return {"home_utc_offset_min": platform.alerts.config.utc_offset_min, "hotline": hotline(request)}
+
+
+def hotline(request: Request) -> str:
+    """The number a person calls when a page cannot help them (``ELDERCARE_HOTLINE``)."""
+    return str(getattr(request.app.state, "hotline", "12349"))
+
+
 @router.get("/static/{name}", include_in_schema=False)
 async def static_file(name: str) -> Response:
     types = {

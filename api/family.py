@@ -1,8 +1,9 @@
 """Family: one-tap answer links (``/f/{token}``) and the contacts alerting notifies.
 
-A link in a family message opens a small phone page; the answer is a POST, so link previewers
-(which fetch GETs) never answer for anyone. ``?do=going`` / ``?do=fine`` preselect the answer.
-Once the alert is closed the page shows only its outcome and answers are refused (409).
+A link in a family message opens a small phone page, Chinese first and English second (see
+:mod:`api.outward`); the answer is a POST, so link previewers (which fetch GETs) never answer for
+anyone. ``?do=going`` / ``?do=fine`` preselect the answer. Once the alert is closed the page shows
+only its outcome and answers are refused (409); a bad or expired link shows the hotline number.
 """
 
 from __future__ import annotations
@@ -11,86 +12,82 @@ import html
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, status
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from alerting import Alert, InvalidLink
-from alerting.model import closed_summary
 from api.deps import PlatformDep
+from api.outward import KIND_WORDS, STATE_WORDS, both, call_us, closed_page, error_page, hotline, local, page, words
 from api.scope import ConsoleScope, resident_path
+from api.services import Services
 from registry.errors import DomainError
 
 router = APIRouter(tags=["family"])
 
-ANSWERS = {"going": "I am going over", "fine": "I called her/him, all is fine"}
+ANSWERS: dict[str, tuple[str, str]] = {
+    "going": ("我这就过去", "I am going over"),
+    "fine": ("我已联系上，一切安好", "I called, all is fine"),
+}
 
 
-def page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
-    document = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title>
-<style>body{{font:18px/1.4 system-ui,sans-serif;margin:0;padding:1rem;max-width:32rem}}
-h1{{font-size:1.3rem}}button{{display:block;width:100%;font-size:1.2rem;padding:1rem;margin:.6rem 0;
-border-radius:.6rem;border:0;background:#1a6b3c;color:#fff}}button.alt{{background:#555}}
-textarea,select{{width:100%;font-size:1rem;padding:.5rem;box-sizing:border-box}}.muted{{color:#666}}</style>
-</head><body><h1>{html.escape(title)}</h1>{body}</body></html>"""
-    return HTMLResponse(document, status_code=status_code)
-
-
-def closed_page(alert: Alert) -> HTMLResponse:
-    """A link's page once its alert is closed: the outcome only, no name, address or phone."""
-    return page(
-        "12349",
-        f"<p>This alert is closed ({html.escape(closed_summary(alert))}). Nothing more is needed; thank you.</p>",
-    )
-
-
-def _error_page(error: DomainError) -> HTMLResponse:
-    code = status.HTTP_403_FORBIDDEN if isinstance(error, InvalidLink) else status.HTTP_409_CONFLICT
-    return page("12349", f"<p>{html.escape(str(error))}</p>", code)
+def _offset(platform: Services) -> int:
+    return platform.alerts.config.utc_offset_min
 
 
 @router.get("/f/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def family_page(token: str, platform: PlatformDep, do: str | None = None) -> HTMLResponse:
+async def family_page(token: str, request: Request, platform: PlatformDep, do: str | None = None) -> HTMLResponse:
+    number = hotline(request)
     try:
         claims = await platform.alerts.verify_link(token, "family")
         alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
     except DomainError as error:
-        return _error_page(error)
+        return error_page(error, number)
     if not alert.is_open:
-        return closed_page(alert)
+        return closed_page(alert, number)
     resident = await platform.registry.resident(alert.resident_id)
-    who = html.escape(resident.name if resident else alert.resident_id)
+    who = resident.name if resident else alert.resident_id
+    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
+    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    when = local(alert.raised_at, _offset(platform))
     choices = [do] if do in ANSWERS else list(ANSWERS)
     buttons = "".join(
-        f'<button name="do" value="{key}" class="{"" if i == 0 else "alt"}">{html.escape(ANSWERS[key])}</button>'
+        f'<button name="do" value="{key}" class="{"" if i == 0 else "alt"}">{html.escape(ANSWERS[key][0])}'
+        f'<small lang="en">{html.escape(ANSWERS[key][1])}</small></button>'
         for i, key in enumerate(choices)
     )
     body = (
-        f"<p>A <b>{html.escape(alert.kind.replace('_', ' '))}</b> alert for <b>{who}</b>"
-        f" (status: {html.escape(alert.state.value)}).</p>"
-        f'<form method="post">{buttons}<p class="muted">Optional note</p><textarea name="note" rows="2"></textarea>'
-        "</form>"
+        both(f"{when}，{who} 发出了{kind_zh}。", f"{when}: {kind_en} from {who}.")
+        + both(f"现在：{state_zh}。", f"Now: {state_en}.")
+        + both("请告诉我们您能否过去看看：", "Please tell us whether you can go and see:")
+        + f'<form method="post">{buttons}<p class="muted">备注（可不填） · Note (optional)</p>'
+        '<textarea name="note" rows="2"></textarea></form>' + call_us(number)
     )
-    return page("12349 elderly-care alert", body)
+    return page(f"{kind_zh}：{who}", f"{kind_en.capitalize()} from {who}", body)
 
 
 @router.post("/f/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def family_answer(
-    token: str, platform: PlatformDep, do: Annotated[str, Form()], note: Annotated[str, Form(max_length=500)] = ""
+    token: str,
+    request: Request,
+    platform: PlatformDep,
+    do: Annotated[str, Form()],
+    note: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
+    number = hotline(request)
     try:
         alert = await platform.alerts.family_response(token, do, note)
     except DomainError as error:
-        return _error_page(error)
-    return page(
-        "Thank you", f"<p>Recorded: {html.escape(ANSWERS.get(do, do))}.</p><p>Alert status: {alert.state.value}.</p>"
-    )
+        return error_page(error, number)
+    said_zh, said_en = ANSWERS.get(do, (do, do))
+    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    body = both(f"已记录：{said_zh}。", f"Recorded: {said_en}.") + both(f"现在：{state_zh}。", f"Now: {state_en}.")
+    return page("谢谢", "Thank you", body + call_us(number))
 
 
 class ContactIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     relation: str = Field("", max_length=50)
+    phone: str = Field("", max_length=32, description="where the operator calls them")
     urls: list[str] = Field(min_length=1, max_length=5, description="Apprise URLs: mailto://, json://, wecombot://, …")
     quiet_start: str | None = Field(None, description="local time, e.g. 22:00")
     quiet_end: str | None = Field(None, description="local time, e.g. 07:00")

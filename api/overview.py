@@ -4,9 +4,9 @@ Everything here calls the services' public methods (``platform.alerts``, ``platf
 ``platform.history``) and filters through the caller's scope; nothing writes, nothing touches another
 package's tables directly.
 
-- ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile) and the
+- ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile), the
   resident's devices with their state (online, battery, last seen) as the stream core's device
-  supervision holds it.
+  supervision holds it, and the contacts alerting notifies, in order, with their phone and channels.
 - ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's activity of the last
   hours, for the inactivity timeline (one row per room), read from the hourly activity aggregate.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
@@ -93,6 +93,7 @@ async def resident_card(resident_id: str, platform: PlatformDep, user: StaffDep,
     return {
         "resident": _resident_json(resident, await _path_of(platform, resident)),
         "devices": _device_states(platform, devices),
+        "contacts": [c.to_json() for c in await platform.alerts.contacts(resident_id)],  # who is told, in order
     }
 
 

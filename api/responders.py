@@ -11,27 +11,40 @@ import html
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, status
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from alerting import AlertState, Outcome
-from alerting.model import closed_summary
 from alerting.responders import RESPONDER_KINDS
 from api.deps import PlatformDep
-from api.family import _error_page, closed_page, page
+from api.outward import (
+    KIND_WORDS,
+    OUTCOME_WORDS,
+    STATE_WORDS,
+    both,
+    call_us,
+    closed_page,
+    error_page,
+    hotline,
+    local,
+    page,
+    words,
+)
 from api.scope import PolicyScope, ScopeDep, area_path
 from registry.errors import DomainError, NotFound
 from registry.roles import STAFF
 
 router = APIRouter(tags=["responders"])
 
-OUTCOME_LABELS = {
-    Outcome.EMERGENCY_HANDLED: "Emergency handled",
-    Outcome.HOSPITAL: "Taken to hospital",
-    Outcome.RESIDENT_FINE: "Resident is fine",
-    Outcome.FALSE_ALARM: "False alarm",
-    Outcome.DEVICE_FAULT: "Device fault",
+DISPATCH_WORDS: dict[str, tuple[str, str]] = {
+    "offered": ("请确认您能否前往", "please say whether you can go"),
+    "accepted": ("您已接受，请前往", "you accepted: please go"),
+    "arrived": ("您已到达", "you have arrived"),
+    "declined": ("您已拒绝", "you declined"),
+    "expired": ("已转派他人", "offered to someone else"),
+    "recalled": ("已撤回", "called off"),
+    "done": ("已完成", "done"),
 }
 
 
@@ -84,55 +97,74 @@ async def set_availability(username: str, body: Availability, platform: Platform
 
 
 @router.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
-async def responder_page(token: str, platform: PlatformDep) -> HTMLResponse:
+async def responder_page(token: str, request: Request, platform: PlatformDep) -> HTMLResponse:
+    number = hotline(request)
     try:
         claims = await platform.alerts.verify_link(token, "responder")
         alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
         dispatches = await platform.alerts.dispatches(alert.id)
     except DomainError as error:
-        return _error_page(error)
+        return error_page(error, number)
     if not alert.is_open:
-        return closed_page(alert)
+        return closed_page(alert, number)
     mine = next((d for d in dispatches if d["id"] == claims.extra.get("d")), None)
     resident = await platform.registry.resident(alert.resident_id)
+    who = resident.name if resident else alert.resident_id
     card = (
-        f"<p><b>{html.escape(resident.name)}</b><br>{html.escape(resident.address)}<br>"
-        f'<a href="tel:{html.escape(resident.phone)}">{html.escape(resident.phone)}</a></p>'
+        f'<div class="card"><p><b>{html.escape(resident.name)}</b></p><p>{html.escape(resident.address)}</p>'
+        f'<p><a href="tel:{html.escape(resident.phone)}">{html.escape(resident.phone)}</a></p></div>'
         if resident
-        else f"<p>Resident {html.escape(alert.resident_id)}</p>"
+        else ""
     )
-    status_text = mine["status"] if mine else "unknown"
+    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
+    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    mine_zh, mine_en = words(DISPATCH_WORDS, mine["status"]) if mine else ("这次派单已不是您的", "no longer yours")
     actions = ""
     if mine and mine["status"] == "offered":
         actions = (
-            '<button name="action" value="accept">Accept: I am going</button>'
-            '<button name="action" value="decline" class="alt">Decline</button>'
+            '<button name="action" value="accept">我去 <small lang="en">Accept: I am going</small></button>'
+            '<button name="action" value="decline" class="alt">去不了 <small lang="en">Decline</small></button>'
         )
     elif mine and mine["status"] == "accepted" and alert.state is AlertState.DISPATCHED:
-        actions = '<button name="action" value="arrive">I have arrived</button>'
+        actions = '<button name="action" value="arrive">我已到达 <small lang="en">I have arrived</small></button>'
     elif mine and mine["status"] == "arrived" and alert.state is AlertState.ON_SCENE:
         options = "".join(
-            f'<option value="{o.value}">{html.escape(label)}</option>' for o, label in OUTCOME_LABELS.items()
+            f'<option value="{o.value}">{html.escape(" / ".join(words(OUTCOME_WORDS, o.value)))}</option>'
+            for o in Outcome
         )
         actions = (
-            f'<select name="outcome">{options}</select><button name="action" value="resolve">Close the alert</button>'
+            '<p class="muted">结果 · Outcome</p><select name="outcome" required>'
+            '<option value="" selected disabled>请选择 / choose one</option>'
+            f'{options}</select><button name="action" value="resolve">结束这次呼叫 <small lang="en">Close the call'
+            "</small></button>"
         )
     body = (
-        f"<p>{html.escape(alert.kind.replace('_', ' ')).capitalize()} alert, status {alert.state.value};"
-        f" your dispatch: {html.escape(status_text)}.</p>{card}"
-        f'<form method="post">{actions}<p class="muted">Note</p><textarea name="note" rows="2"></textarea></form>'
+        both(
+            f"{local(alert.raised_at, alert_offset(platform))}，{who} 发出了{kind_zh}。",
+            f"{local(alert.raised_at, alert_offset(platform))}: {kind_en} from {who}.",
+        )
+        + both(f"现在：{state_zh}；您：{mine_zh}。", f"Now: {state_en}; you: {mine_en}.")
+        + card
+        + f'<form method="post">{actions}<p class="muted">备注 · Note</p><textarea name="note" rows="2"></textarea>'
+        "</form>" + call_us(number)
     )
-    return page("12349 dispatch", body)
+    return page(f"{kind_zh}：{who}", f"{kind_en.capitalize()} from {who}", body)
+
+
+def alert_offset(platform: PlatformDep) -> int:
+    return platform.alerts.config.utc_offset_min
 
 
 @router.post("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def responder_action(
     token: str,
+    request: Request,
     platform: PlatformDep,
     action: Annotated[str, Form()],
     note: Annotated[str, Form(max_length=1000)] = "",
     outcome: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
+    number = hotline(request)
     try:
         claims = await platform.alerts.verify_link(token, "responder")
         alert_id = uuid.UUID(claims.alert_id)
@@ -140,8 +172,8 @@ async def responder_action(
         actor = f"responder:{who}"
         closed = await platform.alerts.get(alert_id)
         if not closed.is_open:
-            text = f"This alert is already closed ({closed_summary(closed)}); nothing was recorded."
-            return page("12349", f"<p>{html.escape(text)}</p>", status.HTTP_409_CONFLICT)
+            body = both("这次呼叫已经结束，未作记录。", "This call is already closed; nothing was recorded.")
+            return page("呼叫已结束", "Call closed", body + call_us(number), status.HTTP_409_CONFLICT)
         if action in ("accept", "decline"):
             alert = await platform.alerts.respond(alert_id, who, int(claims.extra["d"]), action == "accept", note)
         elif action == "arrive":
@@ -149,10 +181,16 @@ async def responder_action(
         elif action == "resolve":
             current = await platform.alerts.get(alert_id)
             if current.responder != who:
-                return page("12349", "<p>This alert is no longer yours.</p>", status.HTTP_409_CONFLICT)
+                body = both("这次呼叫已不归您处理。", "This call is no longer yours.")
+                return page("无法完成", "Not done", body + call_us(number), status.HTTP_409_CONFLICT)
+            if not outcome:
+                body = both("请先选择结果。", "Please choose the outcome first.")
+                return page("请选择结果", "Choose the outcome", body + '<p><a href="">返回 · Back</a></p>', 422)
             alert = await platform.alerts.resolve(alert_id, actor, outcome, note)
         else:
-            return page("12349", "<p>Unknown action.</p>", 422)
+            return page("无法完成", "Not done", both("未知操作。", "Unknown action."), 422)
     except DomainError as error:
-        return _error_page(error)
-    return page("Thank you", f'<p>Recorded. Alert status: {alert.state.value}.</p><p><a href="">Back</a></p>')
+        return error_page(error, number)
+    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    body = both(f"已记录。现在：{state_zh}。", f"Recorded. Now: {state_en}.") + '<p><a href="">返回 · Back</a></p>'
+    return page("谢谢", "Thank you", body)

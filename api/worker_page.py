@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, status
 from fastapi.responses import HTMLResponse
 
 from api.deps import PlatformDep
-from api.family import page
+from api.outward import page
 from servicecentre import Forbidden, NotFound, Order, OrderState, Reach, ServiceCentreError
 from servicecentre.orders import resident_cards
 
@@ -39,13 +39,13 @@ STATE_LABELS = {
 
 def _error(error: ServiceCentreError) -> HTMLResponse:
     code = status.HTTP_403_FORBIDDEN if isinstance(error, Forbidden | NotFound) else status.HTTP_409_CONFLICT
-    return page("12349 服务工单 · service order", f"<p>{html.escape(str(error))}</p>", code)
+    return page("12349 服务工单", "service order", f"<p>{html.escape(str(error))}</p>", code)
 
 
 async def _render(platform: PlatformDep, order: Order, token: str, done: str = "") -> HTMLResponse:
     state = STATE_LABELS[order.state]
     if not order.is_open:
-        return page("12349 服务工单 · service order", f"<p>{html.escape(state)}. 谢谢 · Thank you.</p>")
+        return page("12349 服务工单", "service order", f"<p>{html.escape(state)}. 谢谢 · Thank you.</p>")
     cards = await resident_cards(platform.service_centre.ctx, [order.resident_id])
     resident = cards.get(order.resident_id) or {"name": "", "address": "", "phone": ""}
     offset = timedelta(minutes=platform.service_centre.ctx.config.utc_offset_min)
@@ -68,7 +68,7 @@ async def _render(platform: PlatformDep, order: Order, token: str, done: str = "
             f'<form method="post" action="/w/{html.escape(token)}"><input type="hidden" name="action"'
             f' value="{step[0]}"><button>{html.escape(step[1])}</button></form>'
         )
-    return page("12349 服务工单 · service order", body)
+    return page("12349 服务工单", "service order", body)
 
 
 async def _linked(platform: PlatformDep, token: str) -> tuple[Order, Reach]:
@@ -99,7 +99,7 @@ async def worker_step(token: str, platform: PlatformDep, action: Annotated[str, 
         if step is None or step[0] != action:
             wanted = {"check_in": OrderState.CHECKED_IN, "complete": OrderState.COMPLETED}.get(action)
             if wanted is None:
-                return page("12349", "<p>未知操作 · unknown action</p>", status.HTTP_422_UNPROCESSABLE_CONTENT)
+                return page("12349", "12349", "<p>未知操作 · unknown action</p>", status.HTTP_422_UNPROCESSABLE_CONTENT)
             order = await centre.orders.move(order_id, wanted, reach)  # raises the reason (409)
         else:
             order = await centre.orders.move(order_id, step[2], reach)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +24,9 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object wi
 
 @replay_app.command("falls")
 def replay_falls(
-    directory: Annotated[Path, typer.Argument(help="an IMU recording set (index.csv + recordings)")],
+    directory: Annotated[
+        Path, typer.Argument(help="an IMU recording set (index.csv + recordings)", exists=True, file_okay=False)
+    ],
     folds: Annotated[
         int,
         typer.Option(
@@ -42,7 +45,9 @@ def replay_falls(
 
 @replay_app.command("homes")
 def replay_homes(
-    directory: Annotated[Path, typer.Argument(help="a home event log set (index.csv + logs)")],
+    directory: Annotated[
+        Path, typer.Argument(help="a home event log set (index.csv + logs)", exists=True, file_okay=False)
+    ],
     inject: Annotated[
         int,
         typer.Option(
@@ -210,8 +215,17 @@ def bench_history(
 @app.command("sim")
 def sim(
     homes: Annotated[int, typer.Option(help="simulated homes")] = 10,
-    mqtt: Annotated[str | None, typer.Option(help="broker URL (default ELDERCARE_MQTT_URL, else :1883)")] = None,
-    register: Annotated[bool, typer.Option(help="enter the homes in the registry (ELDERCARE_DATABASE_URL)")] = False,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(help="broker URL (default: the running platform's, else ELDERCARE_MQTT_URL, else :1883)"),
+    ] = None,
+    register: Annotated[
+        bool | None,
+        typer.Option(
+            help="enter the homes in the registry (default: yes when a running platform is found; else needs"
+            " ELDERCARE_DATABASE_URL)"
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="seed of the generated homes")] = 0,
     speed: Annotated[float, typer.Option(help="simulated seconds per real second (platform clock is real)")] = 1.0,
     start: Annotated[str | None, typer.Option(help="simulated start time, ISO (default now)")] = None,
@@ -220,22 +234,45 @@ def sim(
     zigbee: Annotated[float, typer.Option(help="share of homes with Zigbee2MQTT sensors")] = 0.3,
     link: Annotated[str, typer.Option(help="hub | mixed | own: how devices connect")] = "mixed",
 ) -> None:
-    """Simulated homes (residents with routines, their devices) publishing to a broker."""
+    """Simulated homes (residents with routines, their devices) publishing to a broker.
+
+    Beside a running ``eldercare up`` (same data directory) it finds the platform's broker and
+    registry by itself (``<data_dir>/run.json``), enters its homes and has the platform reload them.
+    """
     import asyncio
+    import os
+    import signal
 
     from firmware_sim.fleet import HomeMix
     from firmware_sim.run import run_sim
 
-    from eldercare import logs
+    from eldercare import logs, runinfo
     from eldercare.settings import get_settings
 
     settings = get_settings()
     logs.configure(level="WARNING")
-    url = mqtt or settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}"
-    if register and not settings.database_url:
-        raise typer.BadParameter("--register needs ELDERCARE_DATABASE_URL")
+    running = runinfo.read(settings.data_dir)
+    url = mqtt or (running.device_url if running else None) or settings.mqtt_url
+    url = url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}"
+    database_url = (running.database_url if running else None) or settings.database_url
+    if register is None:
+        register = running is not None and mqtt is None
+    if register and not database_url:
+        raise typer.BadParameter("--register needs a running platform (eldercare up) or ELDERCARE_DATABASE_URL")
+    prefix = running.topic_prefix if running else settings.topic_prefix
+    z2m_base = running.zigbee2mqtt_base if running else settings.zigbee2mqtt_base
+    if running is not None:
+        typer.echo(f"sim: platform found (pid {running.pid}): broker {running.device_url}", err=True)
+    elif not mqtt:
+        typer.echo(f"sim: no running platform in {settings.data_dir}; publishing to {url} unregistered", err=True)
+
+    async def registered() -> None:
+        if running is not None and register:
+            os.kill(running.pid, signal.SIGHUP)  # the platform re-reads its registry
+
+    _broker_listens(url)
     mix = HomeMix(wearable_share=wearables, zigbee_share=zigbee, link=link)
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), _broker_answers(url):
         asyncio.run(
             run_sim(
                 url,
@@ -245,11 +282,39 @@ def sim(
                 start=start,
                 duration_s=duration,
                 mix=mix,
-                prefix=settings.topic_prefix,
-                z2m_base=settings.zigbee2mqtt_base,
-                register_url=settings.database_url if register else None,
+                prefix=prefix,
+                z2m_base=z2m_base,
+                register_url=database_url if register else None,
+                on_registered=registered,
             )
         )
+
+
+def _broker_listens(url: str, timeout_s: float = 3.0) -> None:
+    """Fail at once, in one line, when nothing listens where the simulator would publish."""
+    import socket
+
+    from gateway import BrokerAddress
+
+    address = BrokerAddress.parse(url)
+    try:
+        socket.create_connection((address.host, address.port), timeout=timeout_s).close()
+    except OSError as error:
+        raise SystemExit(
+            f"eldercare sim: no MQTT broker at {address.host}:{address.port} ({error.strerror or error});"
+            " is eldercare up running? else give --mqtt URL"
+        ) from None
+
+
+@contextlib.contextmanager
+def _broker_answers(url: str) -> Iterator[None]:
+    """The simulator's devices give up connecting after a while: say so in one line."""
+    try:
+        yield
+    except TimeoutError:
+        raise SystemExit(
+            f"eldercare sim: no MQTT broker answered at {url} (is eldercare up running? else give --mqtt URL)"
+        ) from None
 
 
 @bench_app.command("load")
@@ -318,8 +383,43 @@ def bench_scaling(
     run(get_settings(), counts, duration, out, json_output, mix=HomeMix(wearable_share=wearables))
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def one_line(error: BaseException) -> str | None:
+    """A user's mistake (a wrong URL, a missing file, a port in use, a server not there) in one line;
+    None for anything else (a bug, whose traceback is wanted)."""
+    import errno
+
+    import psycopg
+
+    from eldercare.embedded import EmbeddedError
+
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return f"address in use: {error.strerror or error}; another eldercare running? (set another port)"
+    if isinstance(error, FileNotFoundError | NotADirectoryError | PermissionError):
+        return f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+    if isinstance(error, ConnectionRefusedError):
+        return f"connection refused: {error}"
+    if isinstance(error, psycopg.OperationalError):
+        first = (str(error).strip().splitlines() or ["?"])[0]
+        return f"cannot reach the database: {first} (check ELDERCARE_DATABASE_URL)"
+    if isinstance(error, EmbeddedError):
+        return (str(error).strip().splitlines() or ["embedded service failed"])[0]
+    if isinstance(error, ValueError) and ("URL" in str(error) or "url" in str(error)):
+        return str(error).splitlines()[0]
+    return None
+
+
+def main() -> None:
+    """The console entry point: a user's mistake prints one line (``ELDERCARE_TRACEBACK=1``: the trace)."""
+    import os
+
+    try:
+        app()
+    except Exception as error:
+        message = one_line(error)
+        if message is None or os.environ.get("ELDERCARE_TRACEBACK"):
+            raise
+        print(f"eldercare: error: {message}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @app.command()

@@ -29,6 +29,7 @@ from eldercare.processes import (
     free_port,
     log_tail,
     parent_death_signal,
+    port_is_free,
     stop_stale,
     terminate,
 )
@@ -87,7 +88,8 @@ class EmbeddedBroker:
     """nats-server with JetStream and its MQTT listener, state in ``<data_dir>/broker/``.
 
     ``port`` is the wanted MQTT port (0: any free one); when it is taken (a site Mosquitto on 1883,
-    say) a free port is used instead and logged. ``url`` is the platform's login,
+    say) a free port is used instead and logged, and kept (``port.json``) for the next starts while
+    it stays free. ``url`` is the platform's login,
     ``mqtt://<platform_user>:<secret>@127.0.0.1:<port>``; devices connect anonymously
     (``device_url``).
     """
@@ -141,6 +143,25 @@ class EmbeddedBroker:
     @property
     def secret_file(self) -> Path:
         return self.directory / "platform.secret"
+
+    @property
+    def port_file(self) -> Path:
+        """The port chosen at the last start, kept so device settings and pasted commands stay valid."""
+        return self.directory / "port.json"
+
+    def _remembered_port(self) -> int | None:
+        """The port of the last start, when it was chosen for the same wanted port and is free now."""
+        try:
+            data = json.loads(self.port_file.read_text())
+            wanted, port = int(data["wanted"]), int(data["port"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if wanted != self.wanted_port or not 0 < port < 65536 or not port_is_free(port):
+            return None
+        return port
+
+    def _remember_port(self, port: int) -> None:
+        self.port_file.write_text(json.dumps({"wanted": self.wanted_port, "port": port}) + "\n")
 
     @property
     def url(self) -> str:
@@ -232,7 +253,7 @@ class EmbeddedBroker:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o700)  # the platform's password, and a log that names client ids
         await stop_stale(self.pid_file, "nats-server", self.config_file, signal.SIGTERM, "embedded broker")
-        port = choose_port(self.wanted_port, "embedded broker")
+        port = self._remembered_port() or choose_port(self.wanted_port, "embedded broker")
         self.nats_port = free_port()
         self.config_file.touch(mode=0o600)
         self.config_file.chmod(0o600)
@@ -264,6 +285,7 @@ class EmbeddedBroker:
                 )
             await asyncio.sleep(0.05)
         self.port = port
+        self._remember_port(port)
         log.info(
             "embedded broker: ready at %s in %.2f s (pid %d)",
             self.device_url,

@@ -102,6 +102,7 @@ class Platform:
             org_of=self.registry.resident_org_path,
             announcers=home_announcers(self.registry.resident_devices),
             config=self.config.alerting,
+            name_of=self.resident_name,
         )
         alerting = self.config.alerting
         self.service_centre = ServiceCentre(
@@ -149,6 +150,11 @@ class Platform:
     def supervision(self) -> SupervisionState:
         """Device supervision's state in the stream core (what the console's overview shows)."""
         return self.stream.supervision
+
+    async def resident_name(self, resident_id: str) -> str | None:
+        """The resident's name, for the messages alerting sends (the registry owns residents)."""
+        resident = await self.registry.resident(resident_id)
+        return resident.name if resident else None
 
     @property
     def detections(self) -> int:

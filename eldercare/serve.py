@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,9 @@ from alerting.service import AlertingConfig
 from api import create_app
 from api.app import ApiConfig
 from api.security import TokenIssuer
+from eldercare import runinfo
 from eldercare.db import open_pool
-from eldercare.embedded import resolve_services
+from eldercare.embedded import port_is_free, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
@@ -44,7 +47,11 @@ def trusted_proxies(settings: Settings) -> list[str]:
 
 
 def api_config(settings: Settings) -> ApiConfig:
-    return ApiConfig(login_address_limit=settings.login_address_limit, console_recheck_s=settings.console_recheck_s)
+    return ApiConfig(
+        login_address_limit=settings.login_address_limit,
+        console_recheck_s=settings.console_recheck_s,
+        hotline=settings.hotline,
+    )
 
 
 def http_config(app: Any, settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -92,8 +99,76 @@ async def ensure_admin(platform: Platform, settings: Settings) -> None:
         print(f"\n  First start: created user 'admin' with password '{password}' (shown once).\n", flush=True)
 
 
+def reload_on_hangup(platform: Platform) -> None:
+    """SIGHUP re-reads the registry (``eldercare sim`` sends it after entering its homes)."""
+    loop = asyncio.get_running_loop()
+    reloading: set[asyncio.Task[None]] = set()
+
+    async def reload() -> None:
+        try:
+            await platform.registry.load()
+            log.info("registry reloaded (SIGHUP)", extra={"devices": len(platform.registry.devices())})
+        except Exception:
+            log.exception("reloading the registry failed")
+
+    def hangup() -> None:
+        task = asyncio.create_task(reload(), name="registry-reload")
+        reloading.add(task)
+        task.add_done_callback(reloading.discard)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, hangup)
+
+
+class UserMistake(SystemExit):
+    """A start that cannot go on for a reason the user can fix; printed as one line."""
+
+
+def try_device(platform: Platform, demo: bool) -> str | None:
+    """A call button to try the alarm path with: the demo's first, else the first one registered."""
+    if demo:
+        return "btn-0001"
+    buttons = sorted(d.id for d in platform.registry.devices() if d.type == "sos_button")
+    return buttons[0] if buttons else None
+
+
+def ready_banner(
+    settings: Settings, address: BrokerAddress, embedded_mqtt: bool, device: str | None, demo: bool
+) -> str:
+    """What ``eldercare up`` prints once it is up: where the console is, and commands to paste."""
+    console = f"http://{settings.http_host}:{settings.http_port}/"
+    lines = [
+        "",
+        f"  eldercare is up ({'demo homes running' if demo else 'no demo'})",
+        f"    console   {console}      API docs {console}docs",
+        f"    MQTT      {address.host}:{address.port}"
+        + ("  (embedded broker; devices connect without a password)" if embedded_mqtt else ""),
+    ]
+    if device is None:
+        lines.append("  No call button is registered yet: start with --demo, or register one (see README).")
+    else:
+        lines.append(f"  Try the alarm path: paste in another terminal (plays call button {device}):")
+        lines += [
+            f"    {command}"
+            for command in runinfo.try_commands(address.host, address.port, settings.topic_prefix, device)
+        ]
+        if not embedded_mqtt and address.username:
+            lines.append("    (your broker may want a device's user name and password: add -u USER -P PASSWORD)")
+    lines.append("  Simulated homes beside it: eldercare sim --homes 10   (finds this platform by itself)")
+    return "\n".join(lines) + "\n"
+
+
+def check_http_port(settings: Settings) -> None:
+    if not port_is_free(settings.http_port, settings.http_host):
+        raise UserMistake(
+            f"eldercare up: port {settings.http_port} on {settings.http_host} is in use (another eldercare?);"
+            " stop it or set ELDERCARE_HTTP_PORT"
+        )
+
+
 async def run(settings: Settings, demo: bool) -> None:
     data_dir = Path(settings.data_dir).expanduser().resolve()
+    check_http_port(settings)
     async with contextlib.AsyncExitStack() as stack:
         services = await stack.enter_async_context(resolve_services(settings))
         pool = await open_pool(services.database_url)
@@ -120,6 +195,7 @@ async def run(settings: Settings, demo: bool) -> None:
                     public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
                     utc_offset_min=settings.home_utc_offset_min,
                     notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
+                    hotline=settings.hotline,
                 ),
             ),
             cipher=FieldCipher.for_site(settings.field_key, data_dir),
@@ -156,11 +232,22 @@ async def run(settings: Settings, demo: bool) -> None:
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
         app = create_app(platform, issuer, api_config(settings))
         server = uvicorn.Server(http_config(app, settings, settings.http_host, settings.http_port))
-        print(
-            f"  eldercare is up: console http://{settings.http_host}:{settings.http_port}/  "
-            f"MQTT {address.host}:{address.port}  ({'demo homes running' if demo else 'no demo'})",
-            flush=True,
+        device_address = BrokerAddress(address.host, address.port)
+        runinfo.write(
+            data_dir,
+            runinfo.RunInfo(
+                pid=os.getpid(),
+                mqtt_host=device_address.host,
+                mqtt_port=device_address.port,
+                database_url=services.database_url,
+                console_url=f"http://{settings.http_host}:{settings.http_port}/",
+                topic_prefix=settings.topic_prefix,
+                zigbee2mqtt_base=settings.zigbee2mqtt_base,
+            ),
         )
+        stack.callback(runinfo.remove, data_dir, os.getpid())
+        reload_on_hangup(platform)
+        print(ready_banner(settings, address, services.embedded_mqtt, try_device(platform, demo), demo), flush=True)
         try:
             await server.serve()
         finally:

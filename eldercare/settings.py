@@ -57,8 +57,12 @@ class Settings(BaseSettings):
         None, description="base URL of responder and family links in notifications; unset: http://<host>:<port>"
     )
     home_utc_offset_min: int = Field(
-        HOME_UTC_OFFSET_MIN, description="homes' local time, minutes east of UTC (UTC+8: 480)"
+        HOME_UTC_OFFSET_MIN,
+        ge=-720,
+        le=840,
+        description="homes' local time, minutes east of UTC (UTC+8: 480); the console shows it",
     )
+    hotline: str = Field("12349", description="the number outward pages and messages give people to call")
     stream_tick_s: float = Field(1.0, description="how often stream timers are advanced")
     snapshot_every_s: float = Field(
         30.0, gt=0, description="how often the stream state is saved (a crash loses at most this much of it)"

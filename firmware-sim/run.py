@@ -16,6 +16,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -44,8 +45,12 @@ async def run_sim(
     z2m_base: str = "zigbee2mqtt",
     register_url: str | None = None,
     id_prefix: str = "",
+    on_registered: Callable[[], Awaitable[None]] | None = None,
 ) -> dict[str, Any]:
-    """Play ``homes`` homes against ``mqtt_url`` (``duration_s`` 0: until interrupted)."""
+    """Play ``homes`` homes against ``mqtt_url`` (``duration_s`` 0: until interrupted).
+
+    With ``register_url`` the homes are entered in that registry first, then ``on_registered`` is
+    awaited (``eldercare sim`` has the running platform reload its registry there)."""
     from gateway import BrokerAddress
 
     address = BrokerAddress.parse(mqtt_url)
@@ -60,7 +65,10 @@ async def run_sim(
             devices = await seed_registry(Registry(pool), specs)
         finally:
             await pool.close()
-        _progress(f"sim: registered {len(specs)} homes, {devices} devices (a running platform loads them on start)")
+        _progress(f"sim: registered {len(specs)} homes, {devices} devices")
+        if on_registered is not None:
+            await on_registered()
+            await asyncio.sleep(0.5)  # the platform reloads its registry before the first message
     sim_start = datetime.fromisoformat(start).timestamp() if start else None
     clock = SimClock(start=sim_start, speed=speed)
     fleet = Fleet(

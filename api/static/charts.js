@@ -66,7 +66,7 @@ const Charts = (() => {
     const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart activity", role: "img", "aria-label": labels.title });
     const sx = (ms) => L + ((ms - from) / Math.max(1, to - from)) * (W - L - R);
     for (let h = Math.ceil(from / 3600000) * 3600000; h <= to; h += 3600000) {
-      const hour = new Date(h).getHours();
+      const hour = I18N.hour(h); // the homes' time zone
       if (hour % 3) continue;
       svg.append(el("line", { x1: sx(h), x2: sx(h), y1: T, y2: H - B, class: "grid" }));
       svg.append(el("text", { x: sx(h), y: H - B + 16, class: "tick", "text-anchor": "middle" }, `${String(hour).padStart(2, "0")}:00`));

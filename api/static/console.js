@@ -14,7 +14,10 @@ const S = {
   token: sessionStorage.getItem("token"), user: null, alerts: new Map(), socket: null, retry: 500,
   muted: sessionStorage.getItem("muted") === "1", selected: null, view: "queue", api: new Map(),
   areaFilter: null, orgPaths: {}, orgNames: {}, beeps: 0, lastMessage: 0, overview: null, detail: {},
+  responders: new Map(), // username → {name, phone}: who is on the way, by name
 };
+// An empty list reads "none", not "1. none"
+const noneItem = () => `<li class="none muted">${esc(t("common.none"))}</li>`;
 
 // ---- server endpoints: discovered from the OpenAPI document, so the console grows with the API ----
 const norm = (path) => path.replace(/\{[^}]+\}/g, "{}");
@@ -132,8 +135,9 @@ function sorted() {
 }
 function esc(text) { const d = document.createElement("span"); d.textContent = text ?? ""; return d.innerHTML; }
 function stateText(a) {
+  if (WAITING.has(a.state) || PENDING.has(a.state)) return ""; // the timer says it: "waiting 0:53", "cancel window 1:20"
   const by = a.acknowledged_by && IN_HAND.has(a.state) ? ` · ${esc(a.acknowledged_by)}` : "";
-  const responder = a.responder && (a.state === "dispatched" || a.state === "on_scene") ? ` → ${esc(a.responder)}` : "";
+  const responder = a.responder && (a.state === "dispatched" || a.state === "on_scene") ? ` → ${esc(responderName(a.responder))}` : "";
   return `${esc(term("state", a.state))}${by}${responder}`;
 }
 function flags(a) {
@@ -221,6 +225,22 @@ function renderDetailHead(fresh) {
     b.hidden = !has(b.dataset.action);
   });
   $("d-flags").innerHTML = flags(a);
+  const coming = a.responder && (a.state === "dispatched" || a.state === "on_scene") ? S.responders.get(a.responder) || { name: a.responder } : null;
+  $("d-coming").hidden = !coming;
+  if (coming) {
+    $("d-coming-name").textContent = coming.name;
+    $("d-coming-phone").textContent = coming.phone || ""; $("d-coming-phone").href = coming.phone ? `tel:${coming.phone}` : "#";
+    $("d-coming-label").textContent = t(a.state === "on_scene" ? "detail.on_scene_by" : "detail.coming");
+  }
+  document.querySelectorAll("#d-actions [data-needs=dispatch]").forEach((g) => { g.hidden = !has("dispatch") || a.state !== "acknowledged"; });
+}
+function responderName(username) {
+  const r = S.responders.get(username);
+  return r ? r.name : username;
+}
+async function loadResponderDirectory() {
+  const rows = has("responders") ? await getJson("responders", null) : null;
+  for (const r of Array.isArray(rows) ? rows : rows?.items || []) S.responders.set(r.username, { name: r.name || r.username, phone: r.phone || "" });
 }
 function list(value) {
   if (!value) return [];
@@ -251,14 +271,17 @@ function renderResident(r, alert) {
   $("d-phone").textContent = text(pick("phone")) || t("common.unknown");
   $("d-conditions").textContent = text(pick("conditions")) || t("common.none");
   $("d-languages").textContent = list(pick("languages")).map((code) => term("language", code)).join(" · ") || t("common.unknown");
-  const contacts = list(pick("emergency_contacts", "contacts"));
+  const notified = list(r.notification_contacts);
+  const contacts = notified.length ? notified : list(pick("emergency_contacts", "contacts"));
+  $("d-contacts-unnotified").hidden = !(contacts.length && !notified.length);
   const marks = JSON.parse(localStorage.getItem(`marks:${alert.id}`) || "{}");
   $("d-contacts").innerHTML = contacts.length ? contacts.map((c, i) => `
     <li data-index="${i}"><b>${esc(c.name ?? "")}</b> <small>${esc(c.relation ? term("relation", c.relation) : "")}</small>
       <a href="tel:${esc(c.phone ?? "")}">${esc(c.phone ?? "")}</a>
+      ${(c.channels || []).length ? `<small class="channels">${esc(t("contact.told_by", { channels: c.channels.join(" · ") }))}</small>` : ""}
       <button type="button" class="mark${marks[`${i}:called`] ? " on" : ""}" data-mark="called" data-index="${i}">${esc(t("contact.called"))}</button>
       <button type="button" class="mark${marks[`${i}:notified`] ? " on" : ""}" data-mark="notified" data-index="${i}">${esc(t("contact.notified"))}</button>
-    </li>`).join("") : `<li class="muted">${esc(t("common.none"))}</li>`;
+    </li>`).join("") : noneItem();
   S.detail.contacts = contacts;
 }
 function renderDevices(devices) {
@@ -292,9 +315,31 @@ async function renderTrigger(a) {
     const p = document.createElement("p"); p.textContent = t(a.kind === "sos" ? "trigger.sos_press" : "trigger.device_fall"); box.append(p);
   }
 }
+// Audit rows whose note is a machine key (the detection's device:seq), not something a person wrote
+const KEY_NOTES = new Set(["raised", "repeated", "pending"]);
+function actorName(actor) {
+  if (!actor) return "";
+  if (actor === "system") return t("trail.system");
+  if (actor.startsWith("responder:")) return responderName(actor.slice(10));
+  if (actor.startsWith("family:")) return t("trail.family");
+  return responderName(actor);
+}
+function trailNote(e) {
+  if (!e.note || KEY_NOTES.has(e.action)) return "";
+  if (e.action === "offered to next responder") return responderName(e.note);
+  const offered = e.action === "dispatched" && /^offered to (\S+)$/.exec(e.note);
+  if (offered) return t("trail.offered_to", { name: responderName(offered[1]) });
+  return e.note;
+}
+let trailRequest = 0;
 async function loadTrail(id) {
+  const mine = ++trailRequest; // a slower, older answer never replaces a newer one
   const trail = await getJson("trail", id);
-  $("d-trail").innerHTML = (trail || []).map((e) => `<li><time>${esc(I18N.time(e.at))}</time> <b>${esc(e.actor)}</b> ${esc(term("audit", e.action))}${e.note ? ` — ${esc(e.note)}` : ""}</li>`).join("");
+  if (mine !== trailRequest || S.selected !== id) return;
+  $("d-trail").innerHTML = (trail || []).map((e) => {
+    const note = trailNote(e);
+    return `<li data-action="${esc(e.action)}"><time>${esc(I18N.time(e.at, true))}</time> <b>${esc(actorName(e.actor))}</b> ${esc(term("audit", e.action))}${note ? ` — ${esc(note)}` : ""}</li>`;
+  }).join("") || noneItem();
 }
 async function loadResponders(a) {
   const select = $("d-responder");
@@ -317,9 +362,10 @@ async function openDetail(id) {
   document.body.classList.add("has-detail");
   renderQueue(); renderDetailHead(a); renderResident(null, a); renderDevices([]);
   $("d-previous-card").hidden = true;
-  const [card, resident] = await Promise.all([getJson("card", a.resident_id), getJson("resident", a.resident_id)]);
+  const [card, resident] = await Promise.all([getJson("card", a.resident_id), getJson("resident", a.resident_id), S.responders.size ? null : loadResponderDirectory()]);
   if (S.selected !== id) return;
-  renderResident({ ...(a.resident || {}), ...(card?.resident || {}), ...(resident || {}) }, a);
+  renderResident({ ...(a.resident || {}), ...(card?.resident || {}), ...(resident || {}), notification_contacts: card?.contacts || [] }, a);
+  renderDetailHead();
   renderDevices(resident?.devices?.length && resident.devices[0].online !== undefined ? resident.devices : card?.devices);
   await Promise.all([renderTrigger(a), loadTrail(id), has("dispatch") ? loadResponders(a) : null, loadPrevious(a)]);
   $("detail").dataset.loaded = "true";
@@ -330,7 +376,7 @@ async function loadPrevious(a) {
   const items = (Array.isArray(rows) ? rows : rows?.alerts || []).filter((p) => p.id !== a.id).slice(0, 10);
   $("d-previous-card").hidden = false;
   $("d-previous").innerHTML = items.map((p) => `<li><time>${esc(I18N.time(p.raised_at))}</time> ${esc(term("kind", p.kind))} · ${esc(term("state", p.state))}${p.outcome ? ` · ${esc(term("outcome", p.outcome))}` : ""}</li>`).join("")
-    || `<li class="muted">${esc(t("common.none"))}</li>`;
+    || noneItem();
 }
 function closeDetail() {
   S.selected = null; $("detail").hidden = true; delete $("detail").dataset.loaded;
@@ -345,14 +391,14 @@ function areaName(path) {
 }
 async function loadOverview() {
   if (!has("overview")) return;
-  const data = await getJson("overview", null, { tz_offset_min: -new Date().getTimezoneOffset() });
+  const data = await getJson("overview", null, { tz_offset_min: I18N.offset() });
   if (!data) return;
   S.overview = data;
   Object.assign(S.orgPaths, data.org_paths || {});
   const orgs = has("orgs") ? await getJson("orgs", null, { limit: 200 }) : null;
   for (const node of flatten(orgs)) if (node.code) { S.orgNames[node.code] = node.name || node.code; if (node.path) S.orgPaths[node.code] = node.path; }
   if (has("sla")) {
-    const today = new Date(); today.setHours(0, 0, 0, 0);
+    const today = new Date(I18N.dayStart(Date.now())); // midnight at the homes
     const report = await getJson("sla", null, { from: isoWithOffset(today), to: isoWithOffset(new Date()), ...(S.areaFilter ? { area: areaCode(S.areaFilter) } : {}) });
     renderSla(report?.total ?? null);
   }
@@ -384,7 +430,7 @@ function renderOverview() {
     <td class="${a.unanswered ? "sla-red" : ""}">${a.unanswered}</td><td>${Object.entries(a.by_kind).map(([k, n]) => `${esc(term("kind", k))} ${n}`).join(" · ")}</td></tr>`).join("");
   $("o-areas-empty").hidden = areas.length > 0;
   const item = (x, extra) => `<li><a href="#" data-resident="${esc(x.resident_id)}">${esc(x.name)}</a> <small>${esc(areaName(x.org_path))}</small> ${extra}</li>`;
-  const fill = (id, rows, extra) => { const shown = rows.filter((x) => inArea(x.org_path)); $(id).innerHTML = shown.map((x) => item(x, extra(x))).join("") || `<li class="muted">${esc(t("common.none"))}</li>`; $(`${id}-n`).textContent = `(${shown.length})`; };
+  const fill = (id, rows, extra) => { const shown = rows.filter((x) => inArea(x.org_path)); $(id).innerHTML = shown.map((x) => item(x, extra(x))).join("") || noneItem(); $(`${id}-n`).textContent = `(${shown.length})`; };
   fill("o-offline", data.devices.offline, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · ${esc(t("overview.last_seen", { time: I18N.time(x.last_seen) || t("common.never") }))}`);
   fill("o-battery", data.devices.low_battery, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · <b class="sla-red">${x.battery}%</b>`);
   fill("o-unmonitored", data.residents.unmonitored, (x) => esc(term("unmonitored", x.reason)));
@@ -425,6 +471,8 @@ function connect() {
     if ((data.type === "alert.raised" && !known) || data.type === "alert.repeated" || data.type === "alert.escalated") ring();
     if (data.actor && data.actor !== S.user && data.actor !== "system" && data.alert.id === S.selected) toast(t("event.by_other", { who: data.actor, what: term("event", data.type) }));
     if (S.view === "overview") scheduleOverview();
+    if (data.alert.responder && !S.responders.has(data.alert.responder)) loadResponderDirectory().then(() => renderDetailHead());
+    if (data.alert.id === S.selected && data.type !== "alert.raised") loadTrail(S.selected);
   };
   socket.onclose = (event) => {
     if (S.socket !== socket) return;
@@ -464,10 +512,19 @@ function signOut() {
   if (S.socket) { const s = S.socket; S.socket = null; s.close(); }
   setStatus("offline"); show();
 }
+async function loadSettings() {
+  try {
+    const settings = await (await fetch("/api/v1/console/settings")).json();
+    I18N.setOffset(Number(settings.home_utc_offset_min));
+  } catch (e) { /* keep the default (UTC+8) */ }
+  $("zone").textContent = I18N.zone();
+}
 async function show() {
   $("login").hidden = !!S.token; $("tabs").hidden = !S.token; $("mute").hidden = !S.token; $("signout").hidden = !S.token;
+  $("status").hidden = !S.token; // "offline" before signing in is not news
+  await settingsLoaded;
   route();
-  if (S.token) { await discover(); renderQueue(); connect(); if (S.view === "overview") loadOverview(); }
+  if (S.token) { await discover(); loadResponderDirectory(); renderQueue(); connect(); if (S.view === "overview") loadOverview(); }
 }
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -523,4 +580,5 @@ new MutationObserver(() => { if (S.pendingDetail && S.alerts.has(S.pendingDetail
 $("mute").textContent = t(S.muted ? "sound.unmute" : "sound.mute");
 document.body.classList.toggle("muted", S.muted);
 window.eldercareConsole = { state: S, act, openDetail, drop: () => S.socket && S.socket.close() };
+const settingsLoaded = loadSettings();
 show();

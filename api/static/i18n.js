@@ -31,10 +31,23 @@ const I18N = (() => {
     const s = Math.max(0, Math.floor(seconds)), m = Math.floor(s / 60), h = Math.floor(m / 60);
     return h ? `${h}:${String(m % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}` : `${m}:${String(s % 60).padStart(2, "0")}`;
   }
-  function time(iso) {
+  // One time zone everywhere: the homes' (the server's home_utc_offset_min), never the browser's.
+  let offsetMin = 480;
+  function setOffset(minutes) { if (Number.isFinite(minutes)) offsetMin = minutes; }
+  const pad = (n) => String(n).padStart(2, "0");
+  const shifted = (ms) => new Date(ms + offsetMin * 60000); // read with getUTC*: the homes' wall clock
+  // "2026-12-02 16:05" (with seconds: "2026-12-02 16:05:33"): unambiguous in both languages.
+  function time(iso, seconds = false) {
     if (!iso) return "";
-    const d = new Date(iso);
-    return d.toLocaleString(lang() === "zh" ? "zh-CN" : "en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit", month: "2-digit", day: "2-digit" });
+    const ms = typeof iso === "number" ? iso : Date.parse(iso);
+    if (!Number.isFinite(ms)) return "";
+    const d = shifted(ms);
+    const day = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
+    return `${day} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}${seconds ? `:${pad(d.getUTCSeconds())}` : ""}`;
   }
-  return { t, term, load, apply, lang, duration, time };
+  const hour = (ms) => shifted(ms).getUTCHours();
+  // The start of the homes' day that contains ``ms``, as epoch milliseconds.
+  function dayStart(ms) { const d = shifted(ms); d.setUTCHours(0, 0, 0, 0); return d.getTime() - offsetMin * 60000; }
+  function zone() { const h = Math.trunc(Math.abs(offsetMin) / 60), m = Math.abs(offsetMin) % 60; return `UTC${offsetMin < 0 ? "−" : "+"}${h}${m ? `:${pad(m)}` : ""}`; }
+  return { t, term, load, apply, lang, duration, time, hour, dayStart, zone, setOffset, offset: () => offsetMin };
 })();

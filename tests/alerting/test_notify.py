@@ -23,10 +23,15 @@ def mail_url(port: int, to: str) -> str:
     return f"mailto://127.0.0.1:{port}?from=centre@eldercare.test&to={to}&mode=insecure"
 
 
+async def resident_names(resident_id: str) -> str | None:
+    return {"res-1": "王秀英"}.get(resident_id)
+
+
 async def test_family_ladder_email_then_webhook_and_one_tap_acknowledges(
     make_service: ServiceFactory, clock: FakeClock
 ) -> None:
     service = make_service(FAMILY, public_url="http://care.test")
+    service.ctx.name_of = resident_names  # the platform hands alerting the registry's names
     await service.restore()
     with smtp_server() as (mailbox, smtp_port):
         async with webhook_server() as (hook, hook_port):
@@ -46,7 +51,12 @@ async def test_family_ladder_email_then_webhook_and_one_tap_acknowledges(
             await advance(service, clock, 120)
             assert len(hook.requests) == 1
             body = hook.requests[0]["json"]
-            assert hook.requests[0]["path"] == "/hook" and "sos alert" in body["message"]
+            message = body["message"]
+            assert hook.requests[0]["path"] == "/hook", hook.requests[0]
+            # Chinese first, then English; the resident by name, the alert in plain words, the homes' time
+            assert message.startswith("12349 养老服务热线：2026-03-02 10:00，王秀英 发出了紧急呼叫。"), message
+            assert "an emergency call from 王秀英" in message and "res-1" not in message, message
+            assert message.index("紧急呼叫") < message.index("emergency call")
             text = mailbox.text(0)
             link = re.search(r"(http://care\.test/f/[A-Za-z0-9_\-.]+)\?do=going", text)
             assert link is not None, text
@@ -134,7 +144,7 @@ async def test_a_notice_whose_sender_died_after_the_commit_is_sent_by_a_sweep_on
         clock.advance(alive.config.outbox_lease_s)
         assert await alive.sweep_outbox() == 1
         await alive.drain()
-        assert len(hook.requests) == 1 and "sos alert" in hook.requests[0]["json"]["message"]
+        assert len(hook.requests) == 1 and "an emergency call from res-1" in hook.requests[0]["json"]["message"]
         clock.advance(3 * alive.config.outbox_lease_s)
         assert await alive.sweep_outbox() == 0  # sent: never again
         await alive.drain()
@@ -198,3 +208,16 @@ def test_redact_drops_secrets() -> None:
     assert redact("mailto://user:secret@smtp.example.com:587?to=a@b") == "mailto://smtp.example.com:587"
     assert redact("wecombot://BOTKEY") == "wecombot://botkey"
     assert bus  # keep the shared helpers imported for other tests
+
+
+def test_channels_are_described_without_secrets() -> None:
+    from alerting.notify import describe_channel
+
+    assert describe_channel("mailto://li@example.com") == "mailto li@example.com"
+    assert describe_channel("mailtos://zhang:app-password@qq.com") == "mailto zhang@qq.com"
+    assert describe_channel("mailtos://relay:secret@smtp.example.com/son@example.com") == "mailto son@example.com"
+    assert describe_channel("json://127.0.0.1:8080/hook?token=abc") == "json 127.0.0.1"
+    assert describe_channel("wecombot://SECRETKEY") == "wecombot"
+    for url in ("mailtos://zhang:app-password@qq.com", "wecombot://SECRETKEY", "jsons://u:p@h/x?token=abc"):
+        described = describe_channel(url)
+        assert not any(secret in described for secret in ("app-password", "SECRETKEY", "abc", ":p")), described

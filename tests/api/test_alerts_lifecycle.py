@@ -90,7 +90,7 @@ async def test_alert_lifecycle_over_http(services: TestServices) -> None:
                 assert (await phone.post(path, data={"action": "accept"})).status_code == 200
                 assert (await phone.post(path, data={"action": "arrive", "note": "here"})).status_code == 200
                 done = await phone.post(path, data={"action": "resolve", "outcome": "resident_fine"})
-                assert done.status_code == 200 and "resolved" in done.text
+                assert done.status_code == 200 and "已处理完毕" in done.text and "Now: handled" in done.text
                 assert (await phone.get(path[:-3] + "xyz")).status_code == 403
             final = (await operator.get(f"/api/v1/alerts/{a.alert.id}")).json()
             assert final["state"] == "resolved" and final["outcome"] == "resident_fine"
@@ -143,6 +143,7 @@ async def test_family_contacts_and_one_tap_link(services: TestServices) -> None:
                 page = await phone.get(link.group(0))
                 assert page.status_code == 200 and "all is fine" in page.text
                 answered = await phone.post(link.group(1), data={"do": "fine"})
-                assert answered.status_code == 200 and "acknowledged" in answered.text
+                assert answered.status_code == 200 and "已记录" in answered.text
+                assert "someone has taken it in hand" in answered.text
             view = (await admin.get(f"/api/v1/alerts/{a.alert.id}")).json()
             assert view["acknowledged_by"] == "family:Daughter" and view["deliveries"][0]["ok"] is True
