@@ -20,6 +20,13 @@ app.add_typer(replay_app, name="replay")
 app.add_typer(bench_app, name="bench")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="print one JSON object with the figures last")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        help="a PostgreSQL server for a throwaway database (default: ELDERCARE_DATABASE_URL, else an embedded one"
+        " in a temp directory)"
+    ),
+]
 
 
 @replay_app.command("falls")
@@ -91,13 +98,7 @@ def bench_sla(
     alerts: Annotated[int, typer.Option(help="alerts over the simulated day")] = 800,
     operators: Annotated[int, typer.Option(help="simulated operators on shift")] = 3,
     seed: Annotated[int, typer.Option(help="random seed of the day")] = 12349,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="a PostgreSQL server for a throwaway database (default: "
-            "ELDERCARE_DATABASE_URL, else an embedded one in a temp directory)"
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
     """A simulated day through the real AlertService: share answered within 60 s / 180 s, time to scene."""
@@ -116,12 +117,7 @@ def bench_service(
     plan_share: Annotated[float, typer.Option(help="share of residents on a weekday lunch plan")] = 0.1,
     emergencies: Annotated[int, typer.Option(help="emergencies reported by phone")] = 20,
     seed: Annotated[int, typer.Option(help="random seed of the day")] = 12349,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="a PostgreSQL server for a throwaway database (default: ELDERCARE_DATABASE_URL, else embedded)"
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
     """A simulated day of one district's service centre: on-time rate, satisfaction, order-board p99."""
@@ -138,12 +134,7 @@ def bench_reports(
     residents: Annotated[int, typer.Option(help="residents of the synthetic city")] = 100_000,
     repeats: Annotated[int, typer.Option(help="runs of each dashboard query")] = 20,
     seed: Annotated[int, typer.Option(help="random seed of the city")] = 12349,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="a PostgreSQL server for a throwaway database (default: ELDERCARE_DATABASE_URL, else embedded)"
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
     """The care dashboard's queries on a synthetic city with a year of visits and alerts: p50/p95 each."""
@@ -184,13 +175,7 @@ def bench_history(
     batch: Annotated[int, typer.Option(help="events per append (one COPY)")] = 5000,
     queries: Annotated[int, typer.Option(help="timed runs of each read query")] = 200,
     seed: Annotated[int, typer.Option(help="seed of the synthetic history")] = 15,
-    database_url: Annotated[
-        str | None,
-        typer.Option(
-            help="a PostgreSQL server for a throwaway database (default: "
-            "ELDERCARE_DATABASE_URL, else an embedded one in a temp directory)"
-        ),
-    ] = None,
+    database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
     """A year of everyday history through the history writer: events/s, bytes per resident-year, read p95."""

@@ -24,8 +24,9 @@ from typing import Any
 
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from psycopg_pool import AsyncConnectionPool
 
-from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
+from alerting import AlertBus, AlertService, EventHistory
 from alerting.intake import home_announcers
 from eldercare.db import migrate, open_pool
 from eldercare.settings import Settings
@@ -86,6 +87,27 @@ def core_factory(settings: Settings) -> Callable[[], StreamCore]:
 
 def announcers_of(registry: Registry) -> Callable[[str], list[str]]:
     return home_announcers(registry.resident_devices)
+
+
+def alert_service(
+    pool: AsyncConnectionPool, settings: Settings, registry: Registry, bus: AlertBus, downlink: MqttDownlink
+) -> AlertService:
+    """Alerting in a worker or an API instance, configured as in one process (``eldercare.serve``)."""
+    from eldercare.serve import alerting_config
+
+    async def name_of(resident_id: str) -> str | None:
+        resident = await registry.resident(resident_id)
+        return resident.name if resident else None
+
+    return AlertService(
+        pool,
+        bus,
+        downlink=downlink.send,
+        org_of=registry.resident_org_path,
+        announcers=announcers_of(registry),
+        name_of=name_of,
+        config=alerting_config(settings),
+    )
 
 
 async def open_log(settings: Settings, nats_url: str, name: str) -> tuple[NATS, JetStreamContext, LogConfig]:
@@ -210,17 +232,7 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         downlink = MqttDownlink(
             BrokerAddress.parse(mqtt_url), f"{settings.gateway_client_id}-downlink-{wid}", settings.topic_prefix
         )
-        alerts = AlertService(
-            pool,
-            bus,
-            downlink=downlink.send,
-            org_of=registry.resident_org_path,
-            announcers=announcers_of(registry),
-            config=AlertingConfig(
-                public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
-                utc_offset_min=settings.home_utc_offset_min,
-            ),
-        )
+        alerts = alert_service(pool, settings, registry, bus, downlink)
         await alerts.restore()
         await asyncio.to_thread(warm_up)
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
@@ -327,17 +339,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         downlink = MqttDownlink(
             BrokerAddress.parse(mqtt_url), f"{settings.gateway_client_id}-api-{wid}", settings.topic_prefix
         )
-        alerts = AlertService(
-            pool,
-            bus,
-            downlink=downlink.send,
-            org_of=registry.resident_org_path,
-            announcers=announcers_of(registry),
-            config=AlertingConfig(
-                public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
-                utc_offset_min=settings.home_utc_offset_min,
-            ),
-        )
+        alerts = alert_service(pool, settings, registry, bus, downlink)
         await alerts.restore()
         history = EventHistory(pool)
         await history.ensure_schema()

@@ -46,6 +46,16 @@ def trusted_proxies(settings: Settings) -> list[str]:
     return [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
 
 
+def alerting_config(settings: Settings) -> AlertingConfig:
+    """Alerting's settings: the links' public URL, the homes' time, allowed relays, the hotline."""
+    return AlertingConfig(
+        public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
+        utc_offset_min=settings.home_utc_offset_min,
+        notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
+        hotline=settings.hotline,
+    )
+
+
 def api_config(settings: Settings) -> ApiConfig:
     return ApiConfig(
         login_address_limit=settings.login_address_limit,
@@ -191,12 +201,7 @@ async def run(settings: Settings, demo: bool) -> None:
                     utc_offset_min=settings.home_utc_offset_min,
                 ),
                 rollup_every_s=settings.history_rollup_every_s,
-                alerting=AlertingConfig(
-                    public_url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
-                    utc_offset_min=settings.home_utc_offset_min,
-                    notify_allowed_hosts=allowed_hosts(settings.notify_allowed_hosts),
-                    hotline=settings.hotline,
-                ),
+                alerting=alerting_config(settings),
             ),
             cipher=FieldCipher.for_site(settings.field_key, data_dir),
         )
