@@ -19,6 +19,8 @@ import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from eldercare.processes import pid_alive
+
 FILE_NAME = "run.json"
 
 
@@ -67,16 +69,6 @@ def remove(data_dir: Path, pid: int | None = None) -> None:
         path.unlink()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def read(data_dir: Path, *, check_alive: bool = True) -> RunInfo | None:
     """The running platform's ``run.json``; None when absent, unreadable or left by a dead process."""
     try:
@@ -84,7 +76,7 @@ def read(data_dir: Path, *, check_alive: bool = True) -> RunInfo | None:
         info = RunInfo(**data)
     except (OSError, ValueError, TypeError):
         return None
-    if check_alive and not _alive(info.pid):
+    if check_alive and not pid_alive(info.pid):
         return None
     return info
 

@@ -6,7 +6,7 @@ nats-server (the platform's own credentials and client ids derived from them). T
 as its own users; every button logs in with its own credentials (anonymously on the embedded broker,
 where devices have none). While the buttons press, an intruder device with valid credentials connects
 again and again, clean session, under the client ids the gateway is known to use: its configured ids
-and its user names. Counted as in :mod:`lab.faults` (every press stored, none paged twice),
+and its user names. Counted as in :mod:`lab.presses` (every press stored, none paged twice),
 with the intruder's sessions and how often the gateway's sessions were knocked off in the notes.
 """
 
@@ -28,7 +28,8 @@ import aiomqtt
 
 from eldercare.embedded import EmbeddedBroker, free_port
 from eldercare.runtime import Platform
-from lab.faults import FaultResult, Stage, _user, staged, watched_platform
+from lab.outages import mosquitto_user
+from lab.presses import FaultResult, Stage, staged, watched_platform
 from registry.broker_config import mosquitto_conf, platform_users, write_files
 from registry.mqtt_auth import hash_password
 from registry.store import new_device_password
@@ -65,7 +66,7 @@ async def identity_broker(directory: Path, stage: Stage, intruder: str, kind: st
         topic_prefix=stage.prefix,
     )
     config = directory / "mosquitto.conf"
-    config.write_text(mosquitto_conf(port, files) + f"user {_user()}\nmax_inflight_messages 1000\n")
+    config.write_text(mosquitto_conf(port, files) + f"user {mosquitto_user()}\nmax_inflight_messages 1000\n")
     process = subprocess.Popen(
         [shutil.which("mosquitto") or "mosquitto", "-c", str(config)],
         stdout=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ import aiomqtt
 
 from devices.events import Event, Stream
 from gateway import BrokerAddress
-from lab.faults import FaultResult, _all_stored, _until, press_all, staged, watched_platform
+from lab.presses import FaultResult, all_stored, press_all, staged, until, watched_platform
 
 POISON = (
     b'{"t0": 1e400, "hz": 50, "acc": [[0,0,1]]}',
@@ -55,12 +55,12 @@ async def poison_message(
                     device = stage.devices[index % len(stage.devices)]
                     await client.publish(f"{stage.prefix}/{device}/imu", json.dumps(body), qos=1)
             await press_all(mqtt_url, stage.prefix, stage.devices, rate_hz, stage.log)
-            await _until(lambda: _all_stored(stage.database_url, stage.devices), 30)
+            await until(lambda: all_stored(stage.database_url, stage.devices), 30)
 
             async def telemetry_through() -> bool:
                 return after_bug["imu"] >= telemetry
 
-            await _until(telemetry_through, 10)
+            await until(telemetry_through, 10)
             await platform.flush_dead_letters()
             stored = [row for row in await platform.dead_letters.recent(100) if bytes(row["payload"]) == BUG]
             ready = (await platform.readiness())["checks"]["lanes"]

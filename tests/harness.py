@@ -1,4 +1,8 @@
-"""A platform started for one test: its own database, topic prefix, client id and HTTP port."""
+"""A platform started for one test: its own database, topic prefix, client id and HTTP port.
+
+The starting itself is :mod:`lab.harness` (shared with the benches); this module seeds the homes the
+tests expect, logs the admin in, and keeps the helpers the tests call (publish, eventually).
+"""
 
 from __future__ import annotations
 
@@ -6,59 +10,42 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import httpx
-import uvicorn
 
-from api import create_app
-from api.security import TokenIssuer
-from eldercare.db import open_pool
-from eldercare.runtime import Platform, PlatformConfig
-from eldercare.serve import api_config, http_config
+from eldercare.runtime import Platform
 from eldercare.settings import Settings
-from gateway import BrokerAddress, GatewayConfig
+from gateway import BrokerAddress
+from lab.harness import REPO, Namespace, free_port, platform_config, platform_on, serve_api
 from registry.crypto import FieldCipher
 from registry.store import DeviceRecord, ResidentRecord
 from tests.services import TestServices
 
-REPO = Path(__file__).resolve().parents[1]
+__all__ = [
+    "ADMIN",
+    "REPO",
+    "Harness",
+    "Namespace",
+    "eventually",
+    "free_port",
+    "mqtt_client",
+    "publish",
+    "running_platform",
+    "seed_home",
+    "shared_data",
+]
+
 ADMIN = ("admin", "admin-password-1")
 
 
 def shared_data() -> Path:
     return Path(os.environ.get("ELDERCARE_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Namespace:
-    """Topic prefix and gateway identity unique to one test (kept across a restart)."""
-
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
-
-    @property
-    def prefix(self) -> str:
-        return f"t{self.tag}/eldercare/v1"
-
-    @property
-    def z2m_base(self) -> str:
-        return f"t{self.tag}/zigbee2mqtt"
-
-    @property
-    def client_id(self) -> str:
-        return f"gw-{self.tag}"
 
 
 @dataclass
@@ -88,6 +75,25 @@ async def seed_home(platform: Platform, resident_id: str = "res-1", devices: tup
         await platform.registry.add_device(device)
 
 
+def seeded_homes(residents: int) -> Callable[[Platform], Awaitable[None]]:
+    """The admin, and ``residents`` homes ``res-<n>`` with a button, a door and a Zigbee SOS button."""
+
+    async def seed(platform: Platform) -> None:
+        await platform.users.add(*ADMIN, role="admin")
+        for n in range(1, residents + 1):
+            await seed_home(
+                platform,
+                f"res-{n}",
+                (
+                    DeviceRecord(f"btn-{n}", f"res-{n}", "sos_button", location="living room"),
+                    DeviceRecord(f"door-{n}", f"res-{n}", "door", location="hall"),
+                    DeviceRecord(f"z2m-sos-{n}", f"res-{n}", "sos_button", model="TS0215A_sos", z2m_name=f"sos_{n}"),
+                ),
+            )
+
+    return seed
+
+
 @contextlib.asynccontextmanager
 async def running_platform(
     services: TestServices,
@@ -104,55 +110,16 @@ async def running_platform(
     """
     namespace = namespace or Namespace()
     database_url = database_url or await services.create_database()
-    pool = await open_pool(database_url)
-    config = PlatformConfig(
-        gateway=GatewayConfig(
-            topic_prefix=namespace.prefix,
-            zigbee2mqtt_base=namespace.z2m_base,
-            client_id=namespace.client_id,
-            batch_linger_ms=1.0,
-        ),
-        stream_tick_s=0.5,
-    )
-    platform = Platform(
-        pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config, cipher=FieldCipher.generate()
-    )
-    try:
-        await platform.prepare()
-        await platform.users.add(*ADMIN, role="admin")
-        for n in range(1, residents + 1):
-            await seed_home(
-                platform,
-                f"res-{n}",
-                (
-                    DeviceRecord(f"btn-{n}", f"res-{n}", "sos_button", location="living room"),
-                    DeviceRecord(f"door-{n}", f"res-{n}", "door", location="hall"),
-                    DeviceRecord(f"z2m-sos-{n}", f"res-{n}", "sos_button", model="TS0215A_sos", z2m_name=f"sos_{n}"),
-                ),
-            )
-        await platform.start()
-        issuer = TokenIssuer(f"test-secret-{namespace.tag}-{uuid.uuid4().hex}", 600)
-        settings = settings or Settings()
-        app = create_app(platform, issuer, api_config(settings))
-        port = free_port()
-        server = uvicorn.Server(http_config(app, settings, "127.0.0.1", port))
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                serving.result()
-            await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            response = await client.post("/api/v1/auth/token", data={"username": ADMIN[0], "password": ADMIN[1]})
-            response.raise_for_status()
-            token = response.json()["access_token"]
-        try:
-            yield Harness(platform, namespace, services, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", token)
-        finally:
-            server.should_exit = True
-            await serving
-    finally:
-        await platform.stop()
-        await pool.close()
+    config = platform_config(namespace, batch_linger_ms=1.0, stream_tick_s=0.5)
+    address = BrokerAddress(services.mqtt_host, services.mqtt_port)
+    async with (
+        platform_on(
+            database_url, address, config, seed=seeded_homes(residents), cipher=FieldCipher.generate()
+        ) as platform,
+        serve_api(platform, settings) as api,
+    ):
+        token = await api.login(*ADMIN)
+        yield Harness(platform, namespace, services, api.url, api.ws_url, token)
 
 
 @contextlib.asynccontextmanager

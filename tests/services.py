@@ -37,13 +37,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 from eldercare.embedded import EmbeddedBroker, EmbeddedPostgres
+from eldercare.processes import pid_alive
+from lab.harness import create_database, drop_database, with_database
 
 log = logging.getLogger("tests.services")
 
@@ -154,38 +156,12 @@ def _redact(url: str) -> str:
 # -------------------------------------------------------------------------------------------- databases
 
 
-def with_database(url: str, dbname: str) -> str:
-    """``url`` (a postgresql:// URL or a key=value conninfo) pointing at database ``dbname``."""
-    if "://" in url:
-        parts = urlsplit(url)
-        return urlunsplit((parts.scheme, parts.netloc, f"/{dbname}", parts.query, parts.fragment))
-    return make_conninfo(url, dbname=dbname)
-
-
 def _database_name(url: str) -> str:
     return str(conninfo_to_dict(url).get("dbname", ""))
 
 
 async def _create_database(admin_url: str) -> str:
-    name = f"{DB_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
-        await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return with_database(admin_url, name)
-
-
-async def _drop_database(admin_url: str, name: str) -> None:
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as conn:
-        await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return await create_database(admin_url, f"{DB_PREFIX}{os.getpid()}_{secrets.token_hex(4)}")
 
 
 async def _drop_orphans(admin_url: str) -> None:
@@ -195,7 +171,7 @@ async def _drop_orphans(admin_url: str) -> None:
         names = [row[0] for row in await cur.fetchall()]
         for name in names:
             match = _DB_NAME.match(name)
-            if match and not _pid_alive(int(match.group(1))):
+            if match and not pid_alive(int(match.group(1))):
                 log.info("dropping %s, left by a test run that no longer runs", name)
                 with contextlib.suppress(psycopg.Error):
                     await conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -301,7 +277,7 @@ async def stop_test_services(services: TestServices) -> None:
     try:
         for name in services.databases:
             try:
-                await _drop_database(services.admin_database_url, name)
+                await drop_database(services.admin_database_url, name)
             except psycopg.Error as err:
                 log.warning("could not drop test database %s: %s", name, err)
         services.databases.clear()

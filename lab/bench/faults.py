@@ -3,42 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from eldercare.embedded import resolve_services
 from eldercare.settings import Settings
 from lab import faults, faults_takeover, poison
+from lab.harness import bench_services
 from lab.report import emit, progress
 
 
 async def run_all(
     settings: Settings, presses: int, outage_s: float, rate_hz: float, only: list[str] | None = None
 ) -> list[faults.FaultResult]:
-    with tempfile.TemporaryDirectory(prefix="eldercare-faults-") as scratch:
-        local = settings.model_copy(update={"data_dir": Path(scratch)})
-        async with resolve_services(local) as services:
-            mqtt, db = services.mqtt_url, services.database_url
-            plan = [
-                ("broker restart", lambda: faults.broker_restart(db, presses, 3.0, rate_hz)),
-                ("worker SIGKILL", lambda: faults.worker_killed(mqtt, db, presses, rate_hz)),
-                ("database outage", lambda: faults.database_outage(mqtt, db, presses, outage_s, rate_hz)),
-                ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
-                ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
-                ("overload", lambda: faults.overload(db, presses, 100_000, rate_hz)),
-                ("client-id takeover", lambda: faults_takeover.client_id_takeover(db, presses, rate_hz)),
-                ("poison message", lambda: poison.poison_message(mqtt, db, presses, rate_hz, 1000)),
-            ]
-            results = []
-            for name, scenario in plan:
-                if only and name not in only:
-                    continue
-                progress(f"bench faults: {name} …")
-                result = await scenario()
-                progress(f"  {result.row()}")
-                results.append(result)
-            return results
+    async with bench_services(settings, "eldercare-faults-") as services:
+        mqtt, db = services.mqtt_url, services.database_url
+        plan = [
+            ("broker restart", lambda: faults.broker_restart(db, presses, 3.0, rate_hz)),
+            ("worker SIGKILL", lambda: faults.worker_killed(mqtt, db, presses, rate_hz)),
+            ("database outage", lambda: faults.database_outage(mqtt, db, presses, outage_s, rate_hz)),
+            ("spool full", lambda: faults.spool_full(mqtt, db, presses, min(outage_s, 10.0), rate_hz)),
+            ("clock skew", lambda: faults.clock_skew(mqtt, db, presses, rate_hz)),
+            ("overload", lambda: faults.overload(db, presses, 100_000, rate_hz)),
+            ("client-id takeover", lambda: faults_takeover.client_id_takeover(db, presses, rate_hz)),
+            ("poison message", lambda: poison.poison_message(mqtt, db, presses, rate_hz, 1000)),
+        ]
+        results = []
+        for name, scenario in plan:
+            if only and name not in only:
+                continue
+            progress(f"bench faults: {name} …")
+            result = await scenario()
+            progress(f"  {result.row()}")
+            results.append(result)
+        return results
 
 
 def run(

@@ -217,21 +217,14 @@ async def _run(
     mix: HomeMix | None,
 ) -> dict[str, Any]:
     """One throwaway database for every point: the homes of a smaller N are the first of a larger."""
-    from tempfile import TemporaryDirectory
+    from lab.harness import bench_services, throwaway_database
 
-    from eldercare.embedded import resolve_services
-    from lab.bench.e2e import _drop_database, _fresh_database
-
-    with TemporaryDirectory(prefix="eldercare-scaling-") as scratch:
-        services_settings = settings.model_copy(update={"data_dir": Path(scratch)})
-        async with resolve_services(services_settings) as services:
-            database_url, throwaway = await _fresh_database(services.database_url)
-            fixed = settings.model_copy(update={"mqtt_url": services.mqtt_url, "database_url": services.database_url})
-            try:
-                return await _points(fixed, counts, duration_s, out, json_output, mix, database_url)
-            finally:
-                if throwaway is not None:
-                    await _drop_database(services.database_url, throwaway)
+    async with (
+        bench_services(settings, "eldercare-scaling-") as services,
+        throwaway_database(services.database_url) as database_url,
+    ):
+        fixed = settings.model_copy(update={"mqtt_url": services.mqtt_url, "database_url": services.database_url})
+        return await _points(fixed, counts, duration_s, out, json_output, mix, database_url)
 
 
 async def _points(

@@ -43,6 +43,7 @@ from alerting.alert_rollup import refresh_alerts_daily
 from alerting.model import CANCELLABLE_KINDS
 from alerting.reports import sla_report
 from eldercare.db import migrate, open_pool
+from lab.harness import throwaway_database
 from lab.report import emit, progress
 from registry.rows import connection
 from stream.detections import Detection, DetectionKind
@@ -249,8 +250,6 @@ def network() -> tuple[dict[str, str], list[dict[str, Any]]]:
 @contextlib.asynccontextmanager
 async def _database(url: str | None) -> AsyncIterator[str]:
     """A throwaway database on ``url``'s server, or on an embedded PostgreSQL in a temp directory."""
-    from lab.bench.e2e import _drop_database, _fresh_database
-
     if url is None:
         from eldercare.embedded import EmbeddedPostgres
 
@@ -262,12 +261,8 @@ async def _database(url: str | None) -> AsyncIterator[str]:
             finally:
                 await server.stop()
         return
-    fresh, name = await _fresh_database(url)
-    try:
+    async with throwaway_database(url) as fresh:
         yield fresh
-    finally:
-        if name is not None:
-            await _drop_database(url, name)
 
 
 async def simulate(database_url: str | None, alerts: int, operators: int, seed: int) -> dict[str, Any]:
