@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import aiomqtt
-import httpx
 import numpy as np
 
 from devices.events import Event, Stream
 from eldercare.db import open_pool
 from eldercare.runtime import Platform, PlatformConfig
 from gateway import BrokerAddress, GatewayConfig
+from lab.harness import Namespace, PlatformProcess, up_env
 from registry.store import DeviceRecord, ResidentRecord
 from stream.core import StreamCore
 from stream.kernels import home as home_kernel
-from tests.harness import Namespace, free_port
 from tests.services import TestServices
 
 
@@ -102,37 +96,21 @@ async def test_silence_clocks_survive_sigkill(services: TestServices, tmp_path: 
     finally:
         await pool.close()
 
-    namespace, port, data_dir = Namespace(), free_port(), tmp_path / "data"
-    env = {
-        **os.environ,
-        "ELDERCARE_MQTT_URL": services.mqtt_url,
-        "ELDERCARE_DATABASE_URL": database_url,
-        "ELDERCARE_DATA_DIR": str(data_dir),
-        "ELDERCARE_HTTP_PORT": str(port),
-        "ELDERCARE_TOPIC_PREFIX": namespace.prefix,
-        "ELDERCARE_ZIGBEE2MQTT_BASE": namespace.z2m_base,
-        "ELDERCARE_GATEWAY_CLIENT_ID": namespace.client_id,
-        "ELDERCARE_ADMIN": "admin:sigkill-admin-password",
-        "ELDERCARE_SNAPSHOT_EVERY_S": "0.3",
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-c", "from eldercare.cli import app; app()", "up"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    namespace, data_dir = Namespace(), tmp_path / "data"
+    worker = PlatformProcess(
+        up_env(
+            services.mqtt_url,
+            database_url,
+            data_dir,
+            namespace,
+            admin=("admin", "sigkill-admin-password"),
+            snapshot_every_s="0.3",
+        )
     )
     snapshot = data_dir / "stream.snapshot"
     last_motion_ms = int(time.time() * 1000) - 2 * 60_000  # within the clock-skew limit
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(600):
-                with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                assert worker.poll() is None, f"eldercare up exited with {worker.returncode}"
-                await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("eldercare up did not become ready")
+        await worker.start()
         async with aiomqtt.Client(services.mqtt_host, services.mqtt_port, identifier=f"pub-{namespace.tag}") as mqtt:
             payload = json.dumps({"ts": last_motion_ms, "occupancy": True})
             await mqtt.publish(f"{namespace.prefix}/pir-k/motion", payload, qos=1)
@@ -142,12 +120,9 @@ async def test_silence_clocks_survive_sigkill(services: TestServices, tmp_path: 
             await asyncio.sleep(0.1)
         else:
             raise AssertionError("the running platform never saved the resident's silence clock")
-        worker.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(worker.wait, 20)
+        await worker.kill()  # no clean stop: only the periodic snapshots are on disk
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            await asyncio.to_thread(worker.wait, 20)
+        await worker.kill()
 
     pool = await open_pool(database_url)
     try:

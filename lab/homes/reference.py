@@ -1,0 +1,421 @@
+"""The plain-Python reference twin of the home-activity kernels.
+
+:class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
+per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
+compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from stream.home import HomeConfig
+from stream.kernels import home as k
+
+HIST_INDEX = {k.CTX_ACTIVE: 0, k.CTX_REST: 1, k.CTX_SEATED: 2, k.CTX_BEDROOM: 3, k.CTX_ARRIVED: 0}
+"""Learned contexts and their histogram rows (as :func:`stream.kernels.home.hist_index`)."""
+
+Row = tuple[int, int, int, int, int, float, int]
+"""A detection: (resident slot, kind code, start_ms, due_ms, learned, threshold_s, context)."""
+
+
+@dataclass
+class _Resident:
+    offset: int
+    hist: npt.NDArray[np.float32]
+    wake: list[int] = field(default_factory=list)
+    n_wake: int = 0
+    beds: list[int] = field(default_factory=list)  # bed times, minutes after local noon
+    n_bed: int = 0
+    rest_since: int = -1
+    door_last: int = -1
+    door_in: bool = False
+    arrived: int = -1
+    enroll_wake: int = -1
+    enroll_bed: int = -1
+    first: int = -1
+    last: int = -1
+    ctx: int = k.CTX_ACTIVE
+    deadline: int = k.NEVER
+    kind: int = k.K_INACTIVITY
+    fired: int = 0
+    thr: int = 0
+    night: bool = False
+    learned: int = k.B_FIXED  # basis and reason flags of the deadline
+    bed: int = k.PAD_FREE
+    seat: int = k.PAD_FREE
+    bed_room: int = 0
+    seat_room: int = 0
+    bed_on: int = 0
+    seat_on: int = 0
+    abs_deadline: int = k.NEVER
+    abs_start: int = -1
+    day: int = -1
+    expo: int = 0  # micro-days, as the kernel's fixed point
+
+
+class ReferenceHome:
+    """The home-activity kernels in plain Python: same inputs, same detections."""
+
+    def __init__(self, config: HomeConfig, n_residents: int, offset_min: int = 0) -> None:
+        self.c = config
+        self.residents = [_Resident(offset_min, k.new_hist(1, config.hist_bins)[0]) for _ in range(n_residents)]
+        self.log_ratio = math.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
+
+    # -- time of day ------------------------------------------------------------------------------
+    def _hour(self, t: int, off: int) -> int:
+        return ((t + off * 60_000) % 86_400_000) // 3_600_000
+
+    def _minute(self, t: int, off: int) -> int:
+        return ((t + off * 60_000) % 86_400_000) // 60_000
+
+    def _night(self, h: int) -> bool:
+        start, end = self.c.night_start_h, self.c.night_end_h
+        return start <= h < end if start <= end else (h >= start or h < end)
+
+    # -- learned limits ---------------------------------------------------------------------------
+    def _bin(self, length_s: float) -> int:
+        return min(max(int(math.log(length_s / self.c.sample_min_s) / self.log_ratio), 0), self.c.hist_bins - 1)
+
+    def _learned(self, p: _Resident, hc: int, h: int, prior_s: float) -> float:
+        rows = [p.hist[hc, (h - 1) % 24], p.hist[hc, h], p.hist[hc, (h + 1) % 24]]
+        pooled = [0.0] * self.c.hist_bins
+        total = 0.0
+        for row, weight in zip(rows, (self.c.pool_w, 1.0, self.c.pool_w), strict=True):
+            for b in range(self.c.hist_bins):
+                v = weight * float(row[b])
+                pooled[b] += v
+                total += v
+        if total < self.c.min_count:
+            return -1.0
+        if prior_s > 0 and self.c.prior_count > 0:
+            pooled[self._bin(prior_s)] += self.c.prior_count
+        budget = self.c.rate * (p.expo / k.EXPO_SCALE)
+        acc = 0.0
+        for b in range(self.c.hist_bins - 1, -1, -1):
+            acc += pooled[b]
+            if acc > budget:
+                return self.c.margin * self.c.sample_min_s * math.exp((b + 1) * self.log_ratio)
+        return self.c.margin * self.c.sample_min_s
+
+    def _presence_days(self, p: _Resident, h: int) -> float:
+        """Faded days at home around hour ``h`` (as ``presence_days``)."""
+        row = p.hist[k.PRESENCE_ROW, :, 0]
+        w = self.c.pool_w
+        total = w * float(row[(h - 1) % 24]) + float(row[h]) + w * float(row[(h + 1) % 24])
+        return total / (1.0 + 2.0 * w)
+
+    def _add_presence(self, p: _Resident, start: int, end: int) -> None:
+        """Hours at home by local hour (as ``_add_presence``; at most 48 hour segments)."""
+        shift = p.offset * 60_000
+        row = p.hist[k.PRESENCE_ROW, :, 0]
+        t = start
+        for _ in range(48):
+            if t >= end:
+                break
+            seg_end = min(end, ((t + shift) // 3_600_000 + 1) * 3_600_000 - shift)
+            h = self._hour(t, p.offset)
+            row[h] = np.float32(float(row[h]) + (seg_end - t) / 3_600_000)
+            t = seg_end
+
+    def _add_span(self, p: _Resident, hc: int, start: int, end: int) -> None:
+        """Elapsed silence at the end of each local hour ``[start, end)`` spans (as ``_add_span``)."""
+        shift = p.offset * 60_000
+        hour_end = ((start + shift) // 3_600_000 + 1) * 3_600_000 - shift
+        for _ in range(int(self.c.hist_max_s / 3600.0) + 2):
+            seg_end = min(end, hour_end)
+            elapsed = seg_end - start
+            if elapsed >= self.c.sample_min_s * 1000.0:
+                row = p.hist[hc, self._hour(seg_end - 1, p.offset)]
+                b = self._bin(elapsed / 1000.0)
+                row[b] = np.float32(float(row[b]) + 1.0)
+            if end <= hour_end:
+                break
+            hour_end += 3_600_000
+
+    def _span_deadline(self, p: _Resident, hc: int, t0: int, prior_s: float, floor_s: float, ceil_s: float) -> int:
+        """First moment past the floor at which the silence exceeds its hour's limit (``span_deadline``)."""
+        shift = p.offset * 60_000
+        end = t0 + int(ceil_s * 1000.0)
+        tau = t0 + int(floor_s * 1000.0)
+        while tau < end:
+            lim = self._learned(p, hc, self._hour(tau, p.offset), prior_s)
+            if lim < 0:
+                return -1
+            if self._presence_days(p, self._hour(tau, p.offset)) < self.c.min_presence * (p.expo / k.EXPO_SCALE):
+                lim = max(lim, self.c.margin * floor_s)
+            hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
+            cand = max(tau, t0 + int(lim * 1000.0))
+            if cand < hour_end:
+                return min(cand, end)
+            tau = hour_end
+        return end
+
+    def _fade(self, p: _Resident, t: int) -> None:
+        day = (t + p.offset * 60_000) // 86_400_000
+        if p.day < 0:
+            p.day, p.expo = day, int(k.EXPO_SCALE)
+            return
+        if day <= p.day:
+            return
+        factor, expo = 1.0, p.expo / k.EXPO_SCALE
+        for _ in range(min(day - p.day, 3660)):
+            factor *= self.c.decay
+            expo = expo * self.c.decay + 1.0
+        p.hist[...] = (p.hist.astype(np.float64) * factor).astype(np.float32)
+        p.day, p.expo = day, int(expo * k.EXPO_SCALE)
+
+    def _up_at_night(self, p: _Resident, t: int) -> bool:
+        c = self.c
+        h, m = self._hour(t, p.offset), self._minute(t, p.offset)
+        if not self._night(h):
+            return False
+        early = c.night_end_h * 60
+        if p.n_wake >= c.wake_min_samples:
+            early = self._wake_deadline(p) - c.wake_margin_min - 60
+        return h >= c.night_start_h or m < early
+
+    def _wake_deadline(self, p: _Resident) -> int:
+        c = self.c
+        if p.n_wake < c.wake_min_samples:
+            return c.wake_default_min
+        recent = sorted(p.wake)
+        q = float(recent[max(math.ceil(c.wake_q * len(recent)), 1) - 1])
+        return int(max(c.wake_floor_min, min(c.wake_ceil_min, q + c.wake_margin_min)))
+
+    def _early_wake(self, p: _Resident) -> tuple[int, int]:
+        """The "not up" minute before wake-ups are learned (as ``early_wake_min``)."""
+        c = self.c
+        m, basis = float(c.wake_default_min), k.B_FIXED
+        if p.enroll_wake >= 0:
+            m, basis = float(p.enroll_wake + c.wake_margin_min), k.B_ENROLLED
+        if p.wake:
+            seen = float(max(p.wake) + c.wake_margin_min + c.wake_unsure_min)
+            if seen > m:
+                m, basis = seen, k.B_OBSERVED
+        return int(max(c.wake_floor_min, min(c.wake_ceil_min, m))), basis
+
+    def _bed_line(self, p: _Resident) -> tuple[int, int]:
+        """Minutes after noon by which the resident is usually in the bedroom (as ``bed_line_min``)."""
+        c = self.c
+        if p.n_bed >= c.wake_min_samples and p.beds:
+            recent = sorted(p.beds)
+            q, basis = float(recent[max(math.ceil(c.bed_q * len(recent)), 1) - 1]), k.B_LEARNED
+        else:
+            q, basis = float((c.bed_default_min - 720) % 1440), k.B_FIXED
+            if p.enroll_bed >= 0:
+                q, basis = float((p.enroll_bed - 720) % 1440), k.B_ENROLLED
+            if p.beds:
+                seen = float(max(p.beds) + c.wake_unsure_min)
+                if seen > q:
+                    q, basis = seen, k.B_OBSERVED
+        return int(q + c.bed_margin_min), basis
+
+    def _evening(self, h: int) -> bool:
+        return h >= self.c.evening_start_h or h < self.c.night_end_h
+
+    def _start(self, p: _Resident, t: int, ctx: int, bath: bool) -> None:
+        c = self.c
+        h = self._hour(t, p.offset)
+        p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, k.B_FIXED, False, k.K_INACTIVITY
+        if ctx == k.CTX_AWAY:
+            if c.away_limit_s <= 0:
+                p.deadline, p.thr = k.NEVER, 0
+                return
+            limit = c.away_limit_s
+            p.deadline = t + int(limit * 1000)
+        elif ctx == k.CTX_BATH:
+            p.kind, limit = k.K_BATHROOM, c.bath_limit_s
+            p.deadline = t + int(limit * 1000)
+        elif ctx == k.CTX_REST and self._night(h):
+            p.kind, p.night = k.K_NOT_UP, True
+            if p.n_wake >= c.wake_min_samples:
+                wake_min, p.learned = self._wake_deadline(p), k.B_LEARNED
+            else:
+                wake_min, p.learned = self._early_wake(p)
+            local = t + p.offset * 60_000
+            wake_local = local - local % 86_400_000 + wake_min * 60_000
+            if wake_local <= local:
+                wake_local += 86_400_000
+            deadline = wake_local - p.offset * 60_000
+            if p.learned == k.B_FIXED and p.rest_since >= 0:
+                deadline = max(deadline, p.rest_since + int(c.prior_sleep_s * 1000))
+            deadline = max(deadline, t + int(c.rest_min_s * 1000))
+            p.deadline = min(deadline, t + int(c.rest_ceil_s * 1000))
+            limit = (p.deadline - t) / 1000
+        else:
+            if ctx == k.CTX_REST:
+                fixed, floor, ceil = c.rest_fixed_s, c.rest_floor_s, c.rest_ceil_s
+            elif ctx == k.CTX_SEATED:
+                fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
+            else:
+                fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
+            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and not bath and p.n_bed > 0 and self._evening(h)
+            if ctx != k.CTX_REST and self._night(h) and not evening:
+                fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
+            if evening:
+                late = (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
+                floor = min(max(floor, c.late_floor_s if late else c.evening_floor_s), ceil)
+            limit = fixed
+            p.deadline = t + int(limit * 1000)
+            if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
+                due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
+                if due > 0:
+                    p.deadline, limit, p.learned = due, (due - t) / 1000, k.B_LEARNED
+            if ctx == k.CTX_ARRIVED:
+                cap = t + int(c.arrival_limit_s * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED
+            if evening and p.learned != k.B_LEARNED:
+                line, basis = self._bed_line(p)
+                m0 = (self._minute(t, p.offset) - 720) % 1440
+                if m0 < line:
+                    wait = min(max(c.evening_floor_s, (line - m0) * 60.0), c.evening_ceil_s)
+                    cap = t + int(wait * 1000)
+                else:
+                    cap = t + int(c.late_floor_s * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, (cap - t) / 1000, basis | k.W_EVENING
+        p.thr = int(limit)
+
+    def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:
+        p = self.residents[r]
+        if p.fired == 0 and p.deadline <= t:
+            if monitored[r]:
+                p.fired = 1
+                out.append((r, p.kind, p.last, p.deadline, p.learned, float(p.thr), p.ctx))
+            else:
+                p.fired = 2
+        if p.abs_deadline <= t:
+            if monitored[r]:
+                out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, self.c.absence_s, k.CTX_ACTIVE))
+            p.abs_deadline = k.NEVER
+
+    # -- the two entry points ---------------------------------------------------------------------
+    def process(
+        self,
+        res: np.ndarray,
+        ts: np.ndarray,
+        code: np.ndarray,
+        value: np.ndarray,
+        room: np.ndarray,
+        pir: np.ndarray,
+        monitored: npt.NDArray[np.uint8],
+    ) -> list[Row]:
+        c = self.c
+        out: list[Row] = []
+        for r, t, ev, on, where, motion in zip(
+            res.tolist(), ts.tolist(), code.tolist(), value.tolist(), room.tolist(), pir.tolist(), strict=True
+        ):
+            if ev == k.EV_IGNORE:
+                continue
+            p = self.residents[r]
+            if ev == k.EV_PRESENCE:  # someone there: ends an away silence or starts the first one
+                if not on or (p.last >= 0 and p.ctx != k.CTX_AWAY):
+                    continue
+                ev = k.EV_ACTIVITY
+            if ev in (k.EV_BED, k.EV_SEAT):  # a repeat, or a stale pad letting go: not activity
+                state = p.bed if ev == k.EV_BED else p.seat
+                if (on == 1 and state != k.PAD_FREE) or (on == 0 and state != k.PAD_ON):
+                    if on == 0:
+                        if ev == k.EV_BED:
+                            p.bed = k.PAD_FREE
+                        else:
+                            p.seat = k.PAD_FREE
+                    elif ev == k.EV_SEAT and p.abs_deadline != k.NEVER and t >= p.last:
+                        self._due(r, t, monitored, out)
+                        p.abs_deadline = k.NEVER
+                    continue
+            if p.first < 0:
+                p.first = t
+            if t < p.last:
+                continue
+            self._due(r, t, monitored, out)
+            self._fade(p, t)
+            if ev == k.EV_BED:
+                if on:
+                    p.bed, p.bed_room, p.bed_on, p.abs_deadline = k.PAD_ON, where, t, k.NEVER
+                else:
+                    p.bed = k.PAD_FREE
+                    if self._up_at_night(p, t):
+                        p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
+            elif ev == k.EV_SEAT:
+                p.seat, p.seat_room, p.seat_on = (k.PAD_ON if on == 1 else k.PAD_FREE), where, t
+            else:  # seen elsewhere: an occupied pad in another room is stale
+                settled = k.PAD_SETTLE_MS
+                if p.bed == k.PAD_ON and (ev == k.EV_DOOR or where != p.bed_room) and t - p.bed_on >= settled:
+                    p.bed = k.PAD_STALE
+                if p.seat == k.PAD_ON and (ev == k.EV_DOOR or where != p.seat_room) and t - p.seat_on >= settled:
+                    p.seat = k.PAD_STALE
+            if ev != k.EV_BED and p.abs_deadline != k.NEVER:
+                if ev == k.EV_SEAT and on == 1:
+                    p.abs_deadline = k.NEVER
+                elif self._up_at_night(p, t):
+                    p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
+                else:
+                    p.abs_deadline = k.NEVER
+            if p.last >= 0:
+                gap_s = (t - p.last) / 1000
+                if p.ctx in HIST_INDEX:
+                    self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
+                if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
+                    self._add_presence(p, p.last, t)
+                if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
+                    m = self._minute(t, p.offset)
+                    if c.wake_window_lo_min <= m < c.wake_window_hi_min:
+                        if len(p.wake) >= c.wake_buffer:
+                            p.wake.pop(0)
+                        p.wake.append(m)
+                        p.n_wake += 1
+                        if p.rest_since >= 0:
+                            bed_m = (self._minute(p.rest_since, p.offset) - 720) % 1440
+                            if 360 <= bed_m < 960:
+                                if len(p.beds) >= c.wake_buffer:
+                                    p.beds.pop(0)
+                                p.beds.append(bed_m)
+                                p.n_bed += 1
+            if ev == k.EV_DOOR:  # a passage in (after a while away) or out
+                if p.door_last < 0 or t - p.door_last > c.door_pair_s * 1000:
+                    p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
+                    if p.door_in:
+                        p.arrived = t
+                p.door_last = t
+            asleep = p.ctx == k.CTX_REST and p.night
+            night = self._night(self._hour(t, p.offset))
+            if p.bed == k.PAD_ON:
+                ctx = k.CTX_REST
+            elif p.seat == k.PAD_ON:
+                ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
+            elif ev == k.EV_DOOR:
+                ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
+            elif where == k.ROOM_BED and self._night(self._hour(t, p.offset)):
+                ctx = k.CTX_REST
+            elif where == k.ROOM_BATH and motion == 1:
+                ctx = k.CTX_BATH
+            elif asleep and self._night(self._hour(t, p.offset)):
+                ctx = k.CTX_REST
+            elif where == k.ROOM_BED:
+                ctx = k.CTX_BEDROOM
+            else:
+                ctx = k.CTX_ACTIVE
+            if ctx == k.CTX_ACTIVE and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
+                ctx = k.CTX_ARRIVED
+            if ctx == k.CTX_REST and night:
+                if p.rest_since < 0:
+                    p.rest_since = t
+            elif ctx != k.CTX_BATH:
+                p.rest_since = -1
+            self._start(p, t, ctx, where == k.ROOM_BATH)
+        return out
+
+    def advance(self, now_ms: int, monitored: npt.NDArray[np.uint8]) -> list[Row]:
+        out: list[Row] = []
+        for r, p in enumerate(self.residents):
+            if p.last < 0 and p.abs_deadline == k.NEVER:
+                continue
+            self._due(r, now_ms, monitored, out)
+        return out

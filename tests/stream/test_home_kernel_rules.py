@@ -1,0 +1,265 @@
+"""What the home-activity kernels decide: learned limits from the daily tail of silences, the hour a
+silence becomes unusual, contexts (bedroom, rest, seated, arrived), presence, evenings, pads. Each
+case also checks the kernels against their reference twin where it runs them both."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from lab.homes.bench import Synthetic, run_kernel, run_reference
+from stream.home import HomeConfig
+from stream.kernels import home as k
+from tests.stream.home_kernel_cases import DAY, H, Kernels, M, events, pir_rows
+
+
+def _threshold_after(config: HomeConfig, data: Synthetic) -> tuple[int, int]:
+    kernels = Kernels.new(config)
+    kernels.process(data)
+    return int(kernels.si[0, k.S_THR]), int(kernels.si[0, k.S_LEARNED])
+
+
+def test_learned_limit_follows_the_daily_tail_of_silences() -> None:
+    """Busy afternoons → the floor; a daily 2-hour doze after lunch → a limit above two hours."""
+    hour = 3_600_000
+    config = HomeConfig()
+    for doze, low, high in ((False, config.active_floor_s, config.active_floor_s), (True, 2 * 3600, 4 * 3600)):
+        rows = []
+        for day in range(12):
+            for minute in range(8 * 60, 20 * 60, 5):
+                t = day * DAY + minute * 60_000
+                if doze and 14 * hour <= t - day * DAY < 16 * hour:
+                    continue
+                rows.append((t, k.EV_ACTIVITY, 1, k.ROOM_OTHER))
+        rows.append((12 * DAY + 14 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER))
+        data = events(rows)
+        thr, learned = _threshold_after(config, data)
+        assert learned == 1 and low <= thr <= high, (doze, thr)
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def test_night_absence_restarts_while_moving_about() -> None:
+    hour = 3_600_000
+    config = HomeConfig()
+    t_bed = 10 * DAY - 2 * hour  # 22:00
+    leave = 10 * DAY + 2 * hour  # 02:00: out of bed, then 50 min in the kitchen
+    rows = [(t_bed, k.EV_BED, 1, k.ROOM_BED), (leave, k.EV_BED, 0, k.ROOM_BED)]
+    rows += [(leave + m * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(1, 51, 7)]
+    data = events(rows)
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    absence = [row for row in got if row[1] == k.K_NIGHT_ABSENCE]
+    last = max(r[0] for r in rows)
+    assert [(row[2], row[3]) for row in absence] == [(last, last + int(config.absence_s * 1000))]
+
+
+def test_a_silence_counts_in_every_hour_it_spans() -> None:
+    """10:40 → 12:00: 20 min reached in hour 10, 80 min in hour 11, nothing in hour 12."""
+    config = HomeConfig()
+    kernels = Kernels.new(config)
+    hist, params = kernels.hist, kernels.params
+    start, end = DAY + 10 * 3_600_000 + 40 * 60_000, DAY + 12 * 3_600_000
+    k._add_span(hist, 0, 0, start, end, 0, params)
+    nb = config.hist_bins
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / nb
+    b20, b80 = (int(np.log(m * 60 / config.sample_min_s) / log_ratio) for m in (20, 80))
+    assert hist[0, 0, 10, b20] == 1.0 and hist[0, 0, 11, b80] == 1.0
+    assert hist.sum() == 2.0 and hist[0, 0, 12].sum() == 0.0
+
+
+def test_deadline_comes_in_the_hour_the_silence_becomes_unusual() -> None:
+    """Long silences are usual at 9–10 but never past noon: a silence from 10:40 alerts at 12:00,
+    the first moment it is unusual for the hour it has run into, not at the long limit of 10:40."""
+    config = HomeConfig()
+    kernels = Kernels.new(config)
+    hist, params = kernels.hist, kernels.params
+    nb = config.hist_bins
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / nb
+    b_long, b_short = (int(np.log(s / config.sample_min_s) / log_ratio) for s in (3 * 3600, 15 * 60))
+    hist[0, 0, 9:11, b_long] = 10.0
+    hist[0, 0, 11:16, b_short] = 10.0
+    hist[0, k.PRESENCE_ROW, :, 0] = 10.0  # at home every day: no hour is sparse
+    hour = 3_600_000
+    t0 = DAY + 10 * hour + 40 * 60_000
+    args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0, params)
+    assert k.span_deadline(hist, 0, 0, t0, 0, *args) == DAY + 12 * hour
+    # the start hour alone would allow margin × 3 h
+    assert k.learned_threshold(hist, 0, 0, 10, config.active_fixed_s, 10.0, params) > 4 * 3600
+    t1 = DAY + 12 * hour + 10 * 60_000  # starting in the busy hours: the floor
+    assert k.span_deadline(hist, 0, 0, t1, 0, *args) == t1 + int(config.active_floor_s * 1000)
+
+
+def test_bedroom_by_day_and_back_to_bed_after_a_night_trip() -> None:
+    hour = 3_600_000
+    config = HomeConfig()
+    rows = [
+        (DAY + 10 * hour, k.EV_ACTIVITY, 1, k.ROOM_BED),  # wardrobe by day: its own learned context
+        (DAY + 23 * hour, k.EV_ACTIVITY, 1, k.ROOM_BED),  # bedroom door at night: resting
+        (2 * DAY + 2 * hour, k.EV_ACTIVITY, 1, k.ROOM_BATH),  # toilet door (no PIR) at 02:00: back to bed
+    ]
+    contexts = []
+    for i in range(len(rows)):
+        kernels = Kernels.new(config)
+        data = events(rows[: i + 1])
+        kernels.process(dataclasses.replace(data, pir=data.pir * 0))
+        contexts.append((int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])))
+    assert contexts == [
+        (k.CTX_BEDROOM, k.K_INACTIVITY),
+        (k.CTX_REST, k.K_NOT_UP),
+        (k.CTX_REST, k.K_NOT_UP),
+    ]
+    data = events(rows)
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def _busy_hist(config: HomeConfig, presence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ten days of history with only short (15 min) silences 08–20 h and ``presence`` days at home
+    in every hour."""
+    kernels = Kernels.new(config)
+    hist, params = kernels.hist, kernels.params
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
+    b_short = int(np.log(15 * 60 / config.sample_min_s) / log_ratio)
+    hist[0, 0, 8:20, b_short] = 10.0
+    hist[0, k.PRESENCE_ROW, :, 0] = presence
+    return hist, params
+
+
+def test_sparse_hours_keep_margin_times_floor_dense_hours_do_not() -> None:
+    """A home seldom occupied around 13:00 (1 of 10 days) has shown nothing about quiet spells
+    there: its limit stays ≥ margin × floor. Occupied every day, the same counts give the floor."""
+    config = HomeConfig()
+    hour = 3_600_000
+    t0 = DAY + 13 * hour
+    args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0)
+    floor_ms = int(config.active_floor_s * 1000)
+    lifted_ms = int(config.margin * config.active_floor_s * 1000)
+    dense, params = _busy_hist(config, 10.0)
+    assert k.span_deadline(dense, 0, 0, t0, 0, *args, params) == t0 + floor_ms
+    sparse, params = _busy_hist(config, 1.0)
+    due = k.span_deadline(sparse, 0, 0, t0, 0, *args, params)
+    assert due - t0 >= lifted_ms and due == t0 + lifted_ms
+    # the share is what counts: just above min_presence × days, the floor again
+    edge, params = _busy_hist(config, config.min_presence * 10.0 * 1.01)
+    assert k.span_deadline(edge, 0, 0, t0, 0, *args, params) == t0 + floor_ms
+    # switched off, a sparse hour gets the floor too
+    off = dataclasses.replace(config, min_presence=0.0)
+    assert k.span_deadline(sparse, 0, 0, t0, 0, *args, off.params()) == t0 + floor_ms
+    # the pooled presence of hours 12–14 (weights w, 1, w) over their sum
+    sparse[0, k.PRESENCE_ROW, 12, 0] = 4.0
+    w = config.pool_w
+    assert k.presence_days(sparse, 0, 13, params) == pytest.approx((4.0 * w + 1.0 + w) / (1 + 2 * w))
+
+
+def test_presence_counts_time_at_home_not_away_and_fades() -> None:
+    """10:00 activity, 11:00 out through the door, back 15:00 (door), 15:30 activity: one hour at
+    home in hour 10, none while out (door to door), but the half hour after coming in (door to
+    activity inside) counts; a day later the row is faded like the counts."""
+    config = HomeConfig()
+    hour = 3_600_000
+    rows = [
+        (DAY + 10 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+        (DAY + 11 * hour, k.EV_DOOR, 1, k.ROOM_OTHER),
+        (DAY + 15 * hour, k.EV_DOOR, 1, k.ROOM_OTHER),
+        (DAY + 15 * hour + 30 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+        (DAY + 16 * hour + 15 * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER),
+    ]
+    kernels = Kernels.new(config)
+    kernels.process(events(rows))
+    hist = kernels.hist
+    pres = hist[0, k.PRESENCE_ROW, :, 0]
+    assert pres[10] == 1.0 and pres[11:15].sum() == 0.0
+    assert pres[15] == pytest.approx(1.0) and pres[16] == pytest.approx(0.25)
+    assert hist[0, k.PRESENCE_ROW, :, 1:].sum() == 0.0
+    kernels.process(events([(2 * DAY + 9 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]))
+    assert hist[0, k.PRESENCE_ROW, 10, 0] == pytest.approx(config.decay)
+
+
+def test_lying_still_under_a_radar_alerts_and_presence_ends_an_away_silence() -> None:
+    config = HomeConfig()
+    hour = 3_600_000
+    minute = 60_000
+    still = [(10 * hour, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    still += [(10 * hour + m * minute, k.EV_PRESENCE, 1, k.ROOM_OTHER) for m in range(1, 8 * 60, 5)]
+    rows = run_kernel(config, events(still), 1)
+    inactivity = [row for row in rows if row[1] == k.K_INACTIVITY]
+    assert inactivity and inactivity[0][2] == 10 * hour, "the silence runs from the last movement"
+    assert inactivity[0][3] - inactivity[0][2] <= config.active_fixed_s * 1000
+    # out through the entrance door, then home again seen only by the radar: a silence at home now
+    away = [(10 * hour, k.EV_DOOR, 1, k.ROOM_OTHER), (11 * hour, k.EV_PRESENCE, 1, k.ROOM_OTHER)]
+    rows = run_kernel(config, events(away), 1)
+    assert [(row[1], row[2]) for row in rows if row[1] == k.K_INACTIVITY][:1] == [(k.K_INACTIVITY, 11 * hour)]
+    assert run_kernel(config, events(away[:1]), 1) == []  # away: never
+
+
+def _nights(days: int, bed_h: float = 22.0, wake_h: float = 7.0) -> list[tuple[int, int, int, int, int]]:
+    """Days of a resident with a bedroom PIR and no pads: kitchen every 20 min by day, the bedroom at
+    bed time, up at ``wake_h``."""
+    rows = []
+    for d in range(days):
+        day = d * DAY
+        rows += [(day + int(wake_h * H) + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(40)]
+        rows.append((day + int(bed_h * H), k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+    return rows
+
+
+def test_an_evening_silence_outside_the_bedroom_is_due_by_the_usual_bed_time() -> None:
+    """Ten ordinary nights (bedroom at 22:00), then the resident stops in the kitchen at 20:30: due by the
+    usual bed time (within ``evening_ceil_s``), not the next morning as a night's rest would be."""
+    for nights, flags in ((10, k.B_LEARNED), (3, k.B_FIXED | k.W_EVENING)):
+        # learned: judged by this home's evening silences, not as a night's sleep (≥ evening floor);
+        # in the first days: due by the usual bed time seen so far (+ margins), within the ceiling
+        rows = _nights(nights)
+        collapse = nights * DAY + int(20.5 * H)
+        rows += [(nights * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(41)]
+        data = pir_rows(rows)
+        got = run_kernel(HomeConfig(), data, 1)
+        assert got == run_reference(HomeConfig(), data, 1)
+        last = [row for row in got if row[2] >= collapse - 20 * M]
+        assert last and last[0][1] == k.K_INACTIVITY and last[0][4] == flags
+        assert HomeConfig().evening_floor_s * 1000 <= last[0][3] - last[0][2] <= HomeConfig().evening_ceil_s * 1000
+        # and on the ordinary nights, going to the bedroom at 22:00 raised nothing
+        assert all(row[2] >= collapse - 20 * M for row in got)
+
+
+def test_a_silence_right_after_coming_in_alerts_and_going_out_does_not() -> None:
+    """Out through the door (open, close) for 3 h, in again (open, close), then nothing: the silence
+    after the passage in is an arrival, due after ``arrival_limit_s``; the silence after the passage
+    out never alerts."""
+    rows = _nights(8) + [(8 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(8)]
+    out = 8 * DAY + 10 * H
+    rows += [(out, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (out + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    back = out + 3 * H
+    rows += [(back, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (back + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    data = pir_rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[1], row[2], row[6]) for row in got] == [(k.K_INACTIVITY, back + 10_000, k.CTX_ARRIVED)]
+    assert got[0][3] - got[0][2] <= HomeConfig().arrival_limit_s * 1000  # (this home's learned limit is shorter)
+    # before anything is learned, the arrival limit itself
+    first = [row for row in rows if row[0] >= 8 * DAY]
+    got = run_kernel(HomeConfig(), pir_rows(first), 1)
+    assert got == run_reference(HomeConfig(), pir_rows(first), 1)
+    assert [(row[2], row[3] - row[2], row[4]) for row in got] == [
+        (back + 10_000, HomeConfig().arrival_limit_s * 1000, k.B_FIXED | k.W_ARRIVED)
+    ]
+
+
+def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stale() -> None:
+    """A seat pad that re-reports "occupied" every 15 min does not restart the silence (the old kernel
+    restarted it on every report and never alerted); bathroom motion a while after the pad was occupied
+    makes it stale, so the next silence is judged as active, not seated."""
+    t0 = 10 * H
+    rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+    rows += [(t0 + i * 15 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0) for i in range(1, 40)]
+    data = pir_rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[1], row[2], row[6]) for row in got] == [(k.K_INACTIVITY, t0, k.CTX_SEATED)]
+    rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (t0 + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+    rows += [(t0 + 40 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1), (t0 + 50 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+    data = pir_rows(rows)
+    got = run_kernel(HomeConfig(), data, 1)
+    assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
