@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event, Stream
+from lab.sensor_events import sensor_event
 
 KINDS = frozenset({"motion", "door", "contact", "bed", "seat", "flush", "appliance"})
 
@@ -85,16 +86,7 @@ def to_event(resident: str, sensor: str, kind: str, location: str, ts_ms: int, o
         stream, values, dtype = (Stream.BED if kind == "bed" else Stream.SEAT), {"occupied": on}, kind
     else:
         stream, values, dtype = Stream.CONTACT, {"open": on}, kind
-    return Event(
-        device_id=f"{resident}/{sensor}",
-        resident_id=resident,
-        stream=stream,
-        ts_ms=ts_ms,
-        received_ms=ts_ms,
-        values=values,
-        device_type=dtype,
-        location=location,
-    )
+    return sensor_event(stream, ts_ms, f"{resident}/{sensor}", resident, values, device_type=dtype, location=location)
 
 
 def _open(path: Path) -> IO[str]:

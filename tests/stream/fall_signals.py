@@ -1,9 +1,16 @@
-"""Synthetic wearable accelerometer signals for the fall-detector tests (seeded, in g and ms)."""
+"""Synthetic wearable accelerometer signals for the fall-detector tests (seeded, in g and ms), the
+IMU events that carry them, and a stream core fed with them one event at a time."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
+
+from devices.events import Event, ImuBlock, Stream
+from stream.core import StreamCore
+from stream.detections import Detection
 
 EPOCH = 1.7e12
 
@@ -71,3 +78,22 @@ def scenario(
         acc[near] = g0 * 3.5
         acc[after] += walking[after]
     return t, acc.astype(np.float32), EPOCH + impact_s * 1000.0
+
+
+def chunks(device: str, t: np.ndarray, a: np.ndarray, seconds: float = 1.0) -> list[Event]:
+    events = []
+    edges = np.arange(t[0], t[-1] + seconds * 1000, seconds * 1000)
+    idx = np.searchsorted(t, edges)
+    for lo, hi in itertools.pairwise(idx):
+        if hi > lo:
+            ts = int(t[hi - 1])
+            events.append(Event(device, f"res-{device}", Stream.IMU, ts, ts, imu=ImuBlock(t[lo:hi], a[lo:hi])))
+    return events
+
+
+def feed(core: StreamCore, events: list[Event]) -> list[Detection]:
+    out: list[Detection] = []
+    for event in events:
+        out.extend(core.process({event.resident_id: [event]}, event.ts_ms))
+    out.extend(core.advance(events[-1].ts_ms + 30_000))
+    return out

@@ -3,9 +3,6 @@ held-out people's wrist and pocket recordings (UMAFall) are scored by models tha
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -22,11 +19,10 @@ from lab.falls.replay import (
 from stream.core import StreamCore
 from stream.falls import FallDetector, FallParams, for_placement, placement_of, shipped_placements
 from stream.kernels import falls as K
-from tests.stream.fall_signals import scenario
-from tests.stream.test_falls import chunks, feed
+from tests.harness import shared_data
+from tests.stream.fall_signals import chunks, feed, scenario
 
-REPO = Path(__file__).resolve().parents[2]
-PLACED = Path(os.environ.get("ELDERCARE_SHARED_DATA", REPO.parent / "shared" / "data")) / "falls-placements"
+PLACED = shared_data() / "falls-placements"
 needs_placed = pytest.mark.skipif(not (PLACED / "index.csv").exists(), reason=f"no recording set at {PLACED}")
 
 

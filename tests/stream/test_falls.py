@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import itertools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -14,40 +12,16 @@ import pytest
 from devices.events import Event, ImuBlock, Stream
 from lab.falls.fit import fit_weights, phi_features
 from lab.falls.recordings import parse_csv, read_index
-from lab.falls.replay import (
-    AUGMENTATIONS,
-    replay_falls,
-    replay_recordings,
-    summarise,
-)
+from lab.falls.replay import AUGMENTATIONS, replay_falls, replay_recordings, summarise
 from stream.core import StreamCore, default_detectors
-from stream.detections import Detection, DetectionKind
+from stream.detections import DetectionKind
 from stream.falls import FallDetector, FallParams
 from stream.kernels import falls as K
-from tests.stream.fall_signals import scenario
+from tests.harness import shared_data
+from tests.stream.fall_signals import chunks, feed, scenario
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("ELDERCARE_SHARED_DATA", REPO.parent / "shared" / "data")) / "falls"
+DATA = shared_data() / "falls"
 needs_data = pytest.mark.skipif(not (DATA / "index.csv").exists(), reason=f"no IMU recording set at {DATA}")
-
-
-def chunks(device: str, t: np.ndarray, a: np.ndarray, seconds: float = 1.0) -> list[Event]:
-    events = []
-    edges = np.arange(t[0], t[-1] + seconds * 1000, seconds * 1000)
-    idx = np.searchsorted(t, edges)
-    for lo, hi in itertools.pairwise(idx):
-        if hi > lo:
-            ts = int(t[hi - 1])
-            events.append(Event(device, f"res-{device}", Stream.IMU, ts, ts, imu=ImuBlock(t[lo:hi], a[lo:hi])))
-    return events
-
-
-def feed(core: StreamCore, events: list[Event]) -> list[Detection]:
-    out: list[Detection] = []
-    for event in events:
-        out.extend(core.process({event.resident_id: [event]}, event.ts_ms))
-    out.extend(core.advance(events[-1].ts_ms + 30_000))
-    return out
 
 
 def test_registered_in_default_detectors() -> None:

@@ -13,6 +13,7 @@ import pytest
 from devices.events import Event, Stream
 from lab.homes.logs import iso_to_ms, load_homes, ms_to_iso
 from lab.homes.replay import inject, replay_homes, summarise_families, summarise_trials
+from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
@@ -33,16 +34,7 @@ def ev(
     resident: str = "ann",
     **values: object,
 ) -> Event:
-    return Event(
-        device_id=device,
-        resident_id=resident,
-        stream=stream,
-        ts_ms=t,
-        received_ms=t,
-        values=values,
-        device_type=dtype,
-        location=location,
-    )
+    return sensor_event(stream, t, device, resident, values, device_type=dtype, location=location)
 
 
 def motion(t: int, **kw: object) -> Event:

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 from devices.events import Event, Stream
+from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.safety import SafetyDetector
 
 
 def env(t: int, device: str = "smoke1", **values: object) -> Event:
-    return Event(
-        device_id=device,
-        resident_id="ann",
-        stream=Stream.ENV,
-        ts_ms=t,
-        received_ms=t,
-        values=values,
-        location="kitchen",
-    )
+    return sensor_event(Stream.ENV, t, device, "ann", values, location="kitchen")
 
 
 def test_once_per_episode_per_channel() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from devices.events import Event, Stream
+from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.supervision import DeviceSupervisor, SupervisionConfig
@@ -12,28 +13,11 @@ H = 60 * M
 
 
 def status(t: int, device: str = "pir1", dtype: str = "pir", **values: object) -> Event:
-    return Event(
-        device_id=device,
-        resident_id="ann",
-        stream=Stream.STATUS,
-        ts_ms=t,
-        received_ms=t,
-        values=values,
-        device_type=dtype,
-    )
+    return sensor_event(Stream.STATUS, t, device, "ann", values, device_type=dtype)
 
 
 def motion(t: int, device: str = "pir1") -> Event:
-    return Event(
-        device_id=device,
-        resident_id="ann",
-        stream=Stream.MOTION,
-        ts_ms=t,
-        received_ms=t,
-        values={"occupancy": True},
-        device_type="pir",
-        location="hall",
-    )
+    return sensor_event(Stream.MOTION, t, device, "ann", {"occupancy": True}, device_type="pir", location="hall")
 
 
 def test_last_will_offline_once_and_unmonitored() -> None:

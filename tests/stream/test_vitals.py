@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from devices.events import Event, Stream
+from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.vitals import VitalsDetector
@@ -13,15 +14,7 @@ S = 1000
 
 
 def reading(t: int, resident: str = "bob", **values: object) -> Event:
-    return Event(
-        device_id="cuff",
-        resident_id=resident,
-        stream=Stream.VITALS,
-        ts_ms=t,
-        received_ms=t,
-        values=values,
-        device_type="vitals",
-    )
+    return sensor_event(Stream.VITALS, t, "cuff", resident, values, device_type="vitals")
 
 
 def test_spo2_needs_60_s_sustained_and_alerts_once() -> None:
