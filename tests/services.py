@@ -5,6 +5,7 @@ Plain functions for ``tests/conftest.py`` to wrap in session fixtures::
     services = await start_test_services()      # or: async with running_test_services() as services
     services.mqtt_url, services.mqtt_host, services.mqtt_port, services.database_url
     url = await services.create_database()      # one more throwaway database, dropped at stop
+    async with migrated_pool(services, "registry") as pool:   # a pool on one, migrated
     await stop_test_services(services)
     describe()                                  # for pytest_report_header, before or after start
 
@@ -42,7 +43,9 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool
 
+from eldercare.db import migrate, open_pool
 from eldercare.embedded import EmbeddedBroker, EmbeddedPostgres
 from eldercare.processes import pid_alive
 from lab.harness import create_database, drop_database, with_database
@@ -55,6 +58,8 @@ __all__ = [
     "REAL_MQTT_PORT",
     "TestServices",
     "describe",
+    "emptied",
+    "migrated_pool",
     "running_test_services",
     "start_test_services",
     "stop_test_services",
@@ -299,6 +304,27 @@ async def running_test_services() -> AsyncIterator[TestServices]:
         yield services
     finally:
         await stop_test_services(services)
+
+
+@asynccontextmanager
+async def migrated_pool(
+    services: TestServices, *components: str, max_size: int = 6
+) -> AsyncIterator[AsyncConnectionPool]:
+    """A pool on one more throwaway database with ``components``' migrations applied (in that order)."""
+    pool = await open_pool(await services.create_database(), min_size=1, max_size=max_size)
+    try:
+        for component in components:
+            await migrate(pool, component)
+        yield pool
+    finally:
+        await pool.close()
+
+
+async def emptied(pool: AsyncConnectionPool, *tables: str) -> AsyncConnectionPool:
+    """``pool`` with ``tables`` (and the rows referencing them) emptied: one test's clean slate."""
+    async with pool.connection() as conn:
+        await conn.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+    return pool
 
 
 def describe() -> str:

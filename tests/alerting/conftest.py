@@ -10,9 +10,8 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertEvent, AlertingConfig, AlertService, EscalationPolicy
-from eldercare.db import migrate, open_pool
 from stream.detections import Detection, DetectionKind
-from tests.services import TestServices
+from tests.services import TestServices, emptied, migrated_pool
 
 T0 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # a Monday, 10:00 at UTC+8
 
@@ -79,13 +78,8 @@ def detection(
 @pytest.fixture(scope="session")
 async def alerting_pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
     """One database for the alerting tests (creating and dropping one per test costs seconds)."""
-    url = await services.create_database()
-    pool = await open_pool(url, min_size=1, max_size=6)
-    await migrate(pool, "alerting")
-    try:
+    async with migrated_pool(services, "alerting") as pool:
         yield pool
-    finally:
-        await pool.close()
 
 
 TABLES = (
@@ -97,9 +91,7 @@ TABLES = (
 @pytest.fixture
 async def pool(alerting_pool: AsyncConnectionPool) -> AsyncConnectionPool:
     """The alerting tables emptied for this test."""
-    async with alerting_pool.connection() as conn:
-        await conn.execute(f"TRUNCATE {TABLES} CASCADE")
-    return alerting_pool
+    return await emptied(alerting_pool, TABLES)
 
 
 @pytest.fixture

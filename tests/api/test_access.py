@@ -33,6 +33,7 @@ from registry.crypto import FieldCipher
 from registry.users import User
 from servicecentre import OrderRequest, PlanRequest, Reach
 from tests.harness import Harness, eventually, mqtt_client, publish, running_platform
+from tests.orgs import add_org_tree
 from tests.services import TestServices
 
 ROOT = User("admin", "admin")
@@ -96,23 +97,21 @@ async def _token(http: httpx.AsyncClient, username: str) -> str:
     return str(response.json()["access_token"])
 
 
+CITY = {
+    "C1 郑州市": {
+        "D1 金水区": {"S1 经八路街道": ["A1 黄河社区", "A2 纬五路社区"]},
+        "D2 二七区": {"S2 建中街街道": ["B1 建中社区"]},
+    },
+}
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(services: TestServices) -> AsyncIterator[World]:
     async with running_platform(services, residents=0) as harness:
         platform = harness.platform
         registry = platform.registry
         registry.cipher = FieldCipher.generate()
-        for code, name, level, parent in (
-            ("C1", "郑州市", "city", None),
-            ("D1", "金水区", "district", "C1"),
-            ("D2", "二七区", "district", "C1"),
-            ("S1", "经八路街道", "street", "D1"),
-            ("S2", "建中街街道", "street", "D2"),
-            ("A1", "黄河社区", "community", "S1"),
-            ("A2", "纬五路社区", "community", "S1"),
-            ("B1", "建中社区", "community", "S2"),
-        ):
-            await registry.add_org_node(code, name, level, parent)
+        await add_org_tree(registry, CITY)
         home = await registry.create_home(
             {"org_node": "A1", "address": "victim street 1", "key_safe_code": "4711"}, Area(), ROOT
         )

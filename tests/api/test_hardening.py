@@ -23,6 +23,7 @@ from registry.users import User
 from stream.detections import Detection, DetectionKind
 from tests.alerting.receivers import webhook_server
 from tests.harness import Harness, eventually, running_platform
+from tests.orgs import add_org_tree
 from tests.services import TestServices
 
 ROOT = User("admin", "admin")
@@ -50,20 +51,19 @@ def client(harness: Harness, token: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=harness.http_url, headers={"Authorization": f"Bearer {token}"})
 
 
+CITY = {
+    "C1 City": {
+        "D1 District 1": {"S1 Street 1": ["A1 Community A1"]},
+        "D2 District 2": {"S2 Street 2": ["B1 Community B1"]},
+    },
+}
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def world(services: TestServices) -> AsyncIterator[World]:
     async with running_platform(services, residents=0) as harness:
         registry = harness.platform.registry
-        for code, name, level, parent in (
-            ("C1", "City", "city", None),
-            ("D1", "District 1", "district", "C1"),
-            ("D2", "District 2", "district", "C1"),
-            ("S1", "Street 1", "street", "D1"),
-            ("S2", "Street 2", "street", "D2"),
-            ("A1", "Community A1", "community", "S1"),
-            ("B1", "Community B1", "community", "S2"),
-        ):
-            await registry.add_org_node(code, name, level, parent)
+        await add_org_tree(registry, CITY)
         home = await registry.create_home({"org_node": "A1", "address": VICTIM_ADDRESS}, Area(), ROOT)
         victim = await registry.create_resident(
             {"name": VICTIM_NAME, "org_node": "A1", "home_id": home["id"], "phone": VICTIM_PHONE}, Area(), ROOT

@@ -10,6 +10,7 @@ import time
 from registry.crypto import FieldCipher, id_number_check
 from registry.store import Registry
 from tests.harness import Harness, running_platform
+from tests.orgs import add_org_tree
 from tests.services import TestServices
 
 HEADER = (
@@ -79,14 +80,8 @@ def residents_csv(n: int, seed: int = 7) -> tuple[str, dict[int, str]]:
 async def _seed_tree(harness: Harness) -> None:
     registry = harness.platform.registry
     registry.cipher = FieldCipher.generate()
-    for code, name, level, parent in (
-        ("410100", "郑州市", "city", None),
-        ("410105", "金水区", "district", "410100"),
-        ("410105001", "经八路街道", "street", "410105"),
-        ("410105001001", "黄河社区", "community", "410105001"),
-        ("410105001002", "纬五路社区", "community", "410105001"),
-    ):
-        await registry.add_org_node(code, name, level, parent)
+    street = ["410105001001 黄河社区", "410105001002 纬五路社区"]
+    await add_org_tree(registry, {"410100 郑州市": {"410105 金水区": {"410105001 经八路街道": street}}})
 
 
 async def test_ten_thousand_residents_import_with_bad_rows_reported(services: TestServices) -> None:

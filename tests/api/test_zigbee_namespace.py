@@ -22,6 +22,7 @@ import pytest_asyncio
 from registry.area import Area
 from registry.users import User
 from tests.harness import Harness, eventually, mqtt_client, publish, running_platform
+from tests.orgs import add_org_tree
 from tests.services import TestServices
 
 ROOT = User("admin", "admin")
@@ -43,12 +44,7 @@ class World:
 async def world(services: TestServices) -> AsyncIterator[World]:
     async with running_platform(services, residents=0) as harness:
         registry = harness.platform.registry
-        for code, name, level, parent in (
-            ("ZC", "郑州市", "city", None),
-            ("ZD1", "金水区", "district", "ZC"),
-            ("ZD2", "二七区", "district", "ZC"),
-        ):
-            await registry.add_org_node(code, name, level, parent)
+        await add_org_tree(registry, {"ZC 郑州市": ["ZD1 金水区", "ZD2 二七区"]})
         d1 = await registry.create_resident({"name": "D1 resident", "org_node": "ZD1"}, Area(), ROOT)
         d2 = await registry.create_resident({"name": "D2 resident", "org_node": "ZD2"}, Area(), ROOT)
         await registry.register_device(

@@ -14,24 +14,18 @@ from psycopg_pool import AsyncConnectionPool
 
 from care import CareService
 from care.context import Signals
-from eldercare.db import migrate, open_pool
 from registry.area import Area
 from registry.store import Registry
 from registry.users import User
-from tests.services import TestServices
+from tests.orgs import add_org_tree
+from tests.services import TestServices, emptied, migrated_pool
 
 ROOT = User("admin", "admin")
 T0 = datetime(2026, 2, 10, 2, 0, tzinfo=UTC)  # 10:00 on 10 February at UTC+8
 REGISTERED = datetime(2025, 1, 1, tzinfo=UTC)  # when the seeded residents joined the archive
-ORG = (
-    ("C1", "郑州市", "city", None),
-    ("D1", "金水区", "district", "C1"),
-    ("S1", "经八路街道", "street", "D1"),
-    ("S2", "花园路街道", "street", "D1"),
-    ("A1", "黄河社区", "community", "S1"),
-    ("A2", "纬五路社区", "community", "S1"),
-    ("B1", "花园社区", "community", "S2"),
-)
+ORG = {
+    "C1 郑州市": {"D1 金水区": {"S1 经八路街道": ["A1 黄河社区", "A2 纬五路社区"], "S2 花园路街道": ["B1 花园社区"]}}
+}
 
 
 class FakeClock:
@@ -47,26 +41,19 @@ class FakeClock:
 
 @pytest.fixture(scope="session")
 async def care_pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
-    url = await services.create_database()
-    pool = await open_pool(url, min_size=1, max_size=4)
-    for component in ("registry", "alerting", "care"):
-        await migrate(pool, component)
-    registry = Registry(pool)
-    for code, name, level, parent in ORG:
-        await registry.add_org_node(code, name, level, parent)
-    try:
+    async with migrated_pool(services, "registry", "alerting", "care", max_size=4) as pool:
+        await add_org_tree(Registry(pool), ORG)
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
 async def pool(care_pool: AsyncConnectionPool) -> AsyncConnectionPool:
+    await emptied(
+        care_pool,
+        "care_residence, care_categories, care_visit_rules, care_assignments, care_visits, care_assessments",
+        "care_beds, care_bed_services, care_population, alerts",
+    )
     async with care_pool.connection() as conn:
-        await conn.execute(
-            "TRUNCATE care_residence, care_categories, care_visit_rules, care_assignments, care_visits,"
-            " care_assessments, care_beds, care_bed_services, care_population, alerts CASCADE"
-        )
         await conn.execute("DELETE FROM devices")
         await conn.execute("DELETE FROM residents")
     return care_pool

@@ -15,16 +15,13 @@ import aiomqtt
 import pytest
 
 from devices.events import Event
-from eldercare.db import migrate, open_pool
 from gateway import BrokerAddress, Gateway, GatewayConfig
 from registry.area import Area
 from registry.broker_config import mosquitto_conf, write_files
-from registry.crypto import FieldCipher
 from registry.mqtt_auth import hash_password, verify_password
 from registry.store import DeviceRecord, Registry
 from registry.users import User
 from tests.harness import free_port
-from tests.services import TestServices
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 PREFIX = "eldercare/v1"
@@ -90,26 +87,19 @@ async def _collect(mqtt: aiomqtt.Client, seconds: float) -> list[tuple[str, byte
     return got
 
 
-async def test_devices_speak_only_for_themselves_on_a_real_mosquitto(services: TestServices, tmp_path: Path) -> None:
-    pool = await open_pool(await services.create_database(), min_size=1, max_size=2)
-    try:
-        await migrate(pool, "registry")
-        registry = Registry(pool, FieldCipher.generate())
-        await registry.load()
-        await registry.add_org_node("410100", "郑州市", "city")
-        _, secret_a = await registry.register_device(
-            {"id": "btn-a", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
-        )
-        _, secret_b = await registry.register_device(
-            {"id": "btn-b", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
-        )
-        _, secret_old = await registry.register_device(
-            {"id": "btn-old", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
-        )
-        await registry.replace_device("btn-old", "btn-new", None, Area(), ADMIN)  # the old one loses its login
-        entries = await registry.broker_users()
-    finally:
-        await pool.close()
+async def test_devices_speak_only_for_themselves_on_a_real_mosquitto(city_registry: Registry, tmp_path: Path) -> None:
+    registry = city_registry
+    _, secret_a = await registry.register_device(
+        {"id": "btn-a", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
+    )
+    _, secret_b = await registry.register_device(
+        {"id": "btn-b", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
+    )
+    _, secret_old = await registry.register_device(
+        {"id": "btn-old", "type": "sos_button", "org_node": "410100"}, Area(), ADMIN
+    )
+    await registry.replace_device("btn-old", "btn-new", None, Area(), ADMIN)  # the old one loses its login
+    entries = await registry.broker_users()
     assert secret_a and secret_b and secret_old
     assert [name for name, _ in entries] == ["btn-a", "btn-b", "btn-new"]
 

@@ -4,39 +4,29 @@ from __future__ import annotations
 
 import pytest
 
-from eldercare.db import migrate, open_pool
 from registry.area import Area
-from registry.crypto import FieldCipher
 from registry.store import Registry
 from registry.users import User
-from tests.services import TestServices
 
 ADMIN = User("root-admin", "admin")
 
 
 async def test_an_unknown_zigbee_model_is_registered_with_a_warning(
-    services: TestServices, caplog: pytest.LogCaptureFixture
+    city_registry: Registry, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pool = await open_pool(await services.create_database(), min_size=1, max_size=2)
-    try:
-        await migrate(pool, "registry")
-        registry = Registry(pool, FieldCipher.generate())
-        await registry.load()
-        await registry.add_org_node("410100", "郑州市", "city")
-        common = {"type": "sos_button", "org_node": "410100"}
-        await registry.register_device({**common, "id": "zb-1", "model": "TS0215A", "z2m_name": "b1"}, Area(), ADMIN)
-        await registry.register_device({**common, "id": "zb-2", "model": "R7052", "z2m_name": "b2"}, Area(), ADMIN)
-        await registry.register_device({**common, "id": "v1-1", "model": "our-own-button"}, Area(), ADMIN)
-        unknown, white_label, own = [
-            next(
-                entry["details"]
-                for entry in await registry.device_history(device, Area())
-                if entry["action"] == "registered"
-            )
-            for device in ("zb-1", "zb-2", "v1-1")
-        ]
-    finally:
-        await pool.close()
+    registry = city_registry
+    common = {"type": "sos_button", "org_node": "410100"}
+    await registry.register_device({**common, "id": "zb-1", "model": "TS0215A", "z2m_name": "b1"}, Area(), ADMIN)
+    await registry.register_device({**common, "id": "zb-2", "model": "R7052", "z2m_name": "b2"}, Area(), ADMIN)
+    await registry.register_device({**common, "id": "v1-1", "model": "our-own-button"}, Area(), ADMIN)
+    unknown, white_label, own = [
+        next(
+            entry["details"]
+            for entry in await registry.device_history(device, Area())
+            if entry["action"] == "registered"
+        )
+        for device in ("zb-1", "zb-2", "v1-1")
+    ]
     assert "not a known Zigbee2MQTT model" in str(unknown["warning"])
     assert "warning" not in white_label
     assert "warning" not in own  # not a Zigbee device

@@ -11,22 +11,15 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertingConfig, AlertService, EscalationPolicy
-from eldercare.db import migrate, open_pool
 from registry.area import Area
 from registry.store import Registry, ResidentRecord
 from servicecentre import Reach, ServiceCentre
-from tests.alerting.conftest import T0, Downlinks, FakeClock, RecordingBus
-from tests.services import TestServices
+from tests.alerting.conftest import T0, Downlinks, FakeClock, RecordingBus, advance
+from tests.alerting.conftest import TABLES as ALERT_TABLES
+from tests.orgs import add_org_tree
+from tests.services import TestServices, emptied, migrated_pool
 
-ORG = (
-    ("C", "郑州市", "city", None),
-    ("D1", "金水区", "district", "C"),
-    ("D2", "二七区", "district", "C"),
-    ("S1", "经八路街道", "street", "D1"),
-    ("S2", "建中街街道", "street", "D2"),
-    ("K1", "黄河社区", "community", "S1"),
-    ("K2", "建中社区", "community", "S2"),
-)
+ORG = {"C 郑州市": {"D1 金水区": {"S1 经八路街道": ["K1 黄河社区"]}, "D2 二七区": {"S2 建中街街道": ["K2 建中社区"]}}}
 D1, D2, K1 = "/C/D1/", "/C/D2/", "/C/D1/S1/K1/"
 RESIDENTS = (
     ResidentRecord("r-old", "王秀英", phone="138 0000 0001", birth_date=date(1940, 5, 1), org_node="K1"),
@@ -38,34 +31,21 @@ SERVICE_TABLES = (
     "service_audit, order_timers, service_complaints, service_orders, order_plans, service_calls, service_sites,"
     " provider_staff, provider_items, providers, service_items, service_categories"
 )
-ALERT_TABLES = (
-    "alerts, alert_triggers, alert_audit, alert_timers, escalation_policies, responders, dispatches,"
-    " notification_contacts, notification_deliveries, notification_outbox"
-)
 
 
 @pytest.fixture(scope="session")
 async def centre_pool(services: TestServices) -> AsyncIterator[AsyncConnectionPool]:
-    url = await services.create_database()
-    pool = await open_pool(url, min_size=1, max_size=6)
-    for component in ("registry", "alerting", "servicecentre"):
-        await migrate(pool, component)
-    registry = Registry(pool)
-    for code, name, level, parent in ORG:
-        await registry.add_org_node(code, name, level, parent)
-    for resident in RESIDENTS:
-        await registry.add_resident(resident)
-    try:
+    async with migrated_pool(services, "registry", "alerting", "servicecentre") as pool:
+        registry = Registry(pool)
+        await add_org_tree(registry, ORG)
+        for resident in RESIDENTS:
+            await registry.add_resident(resident)
         yield pool
-    finally:
-        await pool.close()
 
 
 @pytest.fixture
 async def pool(centre_pool: AsyncConnectionPool) -> AsyncConnectionPool:
-    async with centre_pool.connection() as conn:
-        await conn.execute(f"TRUNCATE {SERVICE_TABLES}, {ALERT_TABLES} CASCADE")
-    return centre_pool
+    return await emptied(centre_pool, SERVICE_TABLES, ALERT_TABLES)
 
 
 @pytest.fixture
@@ -86,13 +66,7 @@ class World:
 
     async def advance(self, seconds: float) -> None:
         """Move the clock, firing every deadline (alerts' and orders') at its due time on the way."""
-        end = self.clock.now + timedelta(seconds=seconds)
-        scheduler = self.alerts.scheduler
-        while (due := scheduler.next_due()) is not None and due <= end:
-            self.clock.now = max(self.clock.now, due)
-            await self.alerts.tick()
-        self.clock.now = end
-        await self.alerts.tick()
+        await advance(self.alerts, self.clock, seconds)
 
 
 MENU = {
