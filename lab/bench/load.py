@@ -18,7 +18,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import psutil
 import websockets
@@ -308,28 +308,22 @@ async def _measure(
     return figures
 
 
+class LoadOptions(TypedDict, total=False):
+    """:func:`run_load`'s keyword arguments (their defaults are there)."""
+
+    press_rate_hz: float
+    warmup_s: float
+    mix: HomeMix | None
+    seed: int
+    bare_messages: int
+    database_url: str | None
+    press_from: int
+
+
 def run(
-    settings: Settings,
-    homes: int,
-    duration_s: float,
-    json_output: bool,
-    *,
-    press_rate_hz: float = 2.0,
-    warmup_s: float = 10.0,
-    mix: HomeMix | None = None,
-    bare_messages: int = 100_000,
+    settings: Settings, homes: int, duration_s: float, json_output: bool, **options: Unpack[LoadOptions]
 ) -> dict[str, Any]:
-    figures = asyncio.run(
-        run_load(
-            settings,
-            homes,
-            duration_s,
-            press_rate_hz=press_rate_hz,
-            warmup_s=warmup_s,
-            mix=mix,
-            bare_messages=bare_messages,
-        )
-    )
+    figures = asyncio.run(run_load(settings, homes, duration_s, **options))
     a, b = figures["alarm"], figures["bare_broker"]
     procs = figures["processes"]
     rows = [

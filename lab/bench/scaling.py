@@ -203,70 +203,51 @@ def run(
     *,
     mix: HomeMix | None = None,
 ) -> dict[str, Any]:
+    """The load bench at each home count in ``counts``, in one throwaway database for every point:
+    the homes of a smaller N are the first of a larger."""
     import asyncio
 
-    return asyncio.run(_run(settings, counts, duration_s, out, json_output, mix))
-
-
-async def _run(
-    settings: Settings,
-    counts: Sequence[int],
-    duration_s: float,
-    out: Path,
-    json_output: bool,
-    mix: HomeMix | None,
-) -> dict[str, Any]:
-    """One throwaway database for every point: the homes of a smaller N are the first of a larger."""
     from lab.harness import bench_services, throwaway_database
 
-    async with (
-        bench_services(settings, "eldercare-scaling-") as services,
-        throwaway_database(services.database_url) as database_url,
-    ):
-        fixed = settings.model_copy(update={"mqtt_url": services.mqtt_url, "database_url": services.database_url})
-        return await _points(fixed, counts, duration_s, out, json_output, mix, database_url)
+    async def points() -> dict[str, Any]:
+        async with (
+            bench_services(settings, "eldercare-scaling-") as services,
+            throwaway_database(services.database_url) as database_url,
+        ):
+            fixed = settings.model_copy(update={"mqtt_url": services.mqtt_url, "database_url": services.database_url})
+            rows: list[dict[str, Any]] = []
+            runs: list[dict[str, Any]] = []
+            bare = None
+            pressed = 0
+            for index, n in enumerate(sorted(counts)):
+                progress(f"bench scaling: {n} homes, {duration_s:g} s …")
+                figures = await run_load(
+                    fixed,
+                    n,
+                    duration_s,
+                    mix=mix,
+                    bare_messages=100_000 if index == 0 else 0,
+                    warmup_s=10.0,
+                    database_url=database_url,
+                    press_from=pressed,  # a home pressed at an earlier point would coalesce into its open alert
+                )
+                pressed += figures["alarm"]["presses"]
+                runs.append(figures)
+                rows.append(row_of(figures))
+                if index == 0:
+                    bare = figures["bare_broker"].get("msg_per_s")
+                rows[-1]["bare_broker_msg_per_s"] = bare
+                progress(f"  → {json.dumps(rows[-1])}")
+            best = largest_holding(rows)
+            files = write_outputs(rows, out, best)
+            figures = {"benchmark": "scaling", "rows": rows, "largest_n_p99_under_1s": best, "files": files}
+            table: list[tuple[str, Any]] = [(f"{r['homes']} homes", _summary(r)) for r in rows]
+            table.append(("largest N, p99 < 1 s", best))
+            table.append(("written", ", ".join(files.values())))
+            emit("eldercare bench scaling", table, figures, json_output)
+            return figures
 
-
-async def _points(
-    settings: Settings,
-    counts: Sequence[int],
-    duration_s: float,
-    out: Path,
-    json_output: bool,
-    mix: HomeMix | None,
-    database_url: str,
-) -> dict[str, Any]:
-    rows: list[dict[str, Any]] = []
-    runs: list[dict[str, Any]] = []
-    bare = None
-    pressed = 0
-    for index, n in enumerate(sorted(counts)):
-        progress(f"bench scaling: {n} homes, {duration_s:g} s …")
-        figures = await run_load(
-            settings,
-            n,
-            duration_s,
-            mix=mix,
-            bare_messages=100_000 if index == 0 else 0,
-            warmup_s=10.0,
-            database_url=database_url,
-            press_from=pressed,  # a home pressed at an earlier point would coalesce into its open alert
-        )
-        pressed += figures["alarm"]["presses"]
-        runs.append(figures)
-        rows.append(row_of(figures))
-        if index == 0:
-            bare = figures["bare_broker"].get("msg_per_s")
-        rows[-1]["bare_broker_msg_per_s"] = bare
-        progress(f"  → {json.dumps(rows[-1])}")
-    best = largest_holding(rows)
-    files = write_outputs(rows, out, best)
-    figures = {"benchmark": "scaling", "rows": rows, "largest_n_p99_under_1s": best, "files": files}
-    table: list[tuple[str, Any]] = [(f"{r['homes']} homes", _summary(r)) for r in rows]
-    table.append(("largest N, p99 < 1 s", best))
-    table.append(("written", ", ".join(files.values())))
-    emit("eldercare bench scaling", table, figures, json_output)
-    return figures
+    return asyncio.run(points())
 
 
 def _summary(r: dict[str, Any]) -> str:

@@ -278,6 +278,18 @@ def synthetic_traffic(
     return t_all, a_all, run_slot, run_start
 
 
+def kernel_state(n_slots: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Fresh per-slot state of the fall kernels: (scalars ``sc``, sample ``ring``)."""
+    return np.zeros((n_slots, K.N_STATE)), np.zeros((n_slots, K.RING_LEN, K.N_RING))
+
+
+def kernel_output(
+    rows: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+    """Room for ``rows`` detections: (slot, features, window) arrays the kernels write into."""
+    return np.zeros(rows, dtype=np.int64), np.zeros((rows, K.N_OUT)), np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+
+
 def _kernel_pass(
     t: npt.NDArray[np.float64],
     a: npt.NDArray[np.float32],
@@ -286,12 +298,8 @@ def _kernel_pass(
     n_devices: int,
     p: npt.NDArray[np.float64],
 ) -> float:
-    sc = np.zeros((n_devices, K.N_STATE))
-    ring = np.zeros((n_devices, K.RING_LEN, K.N_RING))
-    rows = 4096
-    out_slot = np.zeros(rows, dtype=np.int64)
-    out_f = np.zeros((rows, K.N_OUT))
-    out_win = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+    sc, ring = kernel_state(n_devices)
+    out_slot, out_f, out_win = kernel_output(4096)
     pos = np.zeros(2, dtype=np.int64)
     work = np.zeros(K.N_WORK)
     table = p[None, :]

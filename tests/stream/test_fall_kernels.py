@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from lab.falls.bench import reference_falls
+from lab.falls.bench import kernel_output, kernel_state, reference_falls
 from stream.falls import FallParams
 from stream.kernels import falls as K
 from tests.stream.fall_signals import scenario
@@ -28,22 +28,17 @@ def run_kernel(
     """Feed ``cuts`` (sample ranges) as consecutive runs of one device, then ``advance(now_ms)``."""
     table = params[None, :]
     place = np.zeros(1, dtype=np.int64)
-    sc = np.zeros((1, K.N_STATE))
-    ring = np.zeros((1, K.RING_LEN, K.N_RING))
+    sc, ring = kernel_state(1)
     starts = np.array([c[0] for c in cuts] + [cuts[-1][1]], dtype=np.int64)
     slots = np.zeros(len(cuts), dtype=np.int64)
     out: list[npt.NDArray[np.float64]] = []
     pos = np.zeros(2, dtype=np.int64)
     work = np.zeros(K.N_WORK)
     while pos[0] < len(cuts):
-        o_slot = np.zeros(rows, dtype=np.int64)
-        o_f = np.zeros((rows, K.N_OUT))
-        o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+        o_slot, o_f, o_w = kernel_output(rows)
         n = K.process_runs(t, a, slots, starts, sc, ring, table, place, o_slot, o_f, o_w, pos, work)
         out.append(o_f[:n].copy())
-    o_slot = np.zeros(K.CMAX, dtype=np.int64)
-    o_f = np.zeros((K.CMAX, K.N_OUT))
-    o_w = np.zeros((K.CMAX, K.WIN_BINS, 3), dtype=np.float32)
+    o_slot, o_f, o_w = kernel_output(K.CMAX)
     n = K.advance_slots(now_ms, 1, sc, ring, table, place, o_slot, o_f, o_w, work)
     out.append(o_f[:n].copy())
     return np.vstack(out)
@@ -224,12 +219,8 @@ def run_slots(
     a_all = np.concatenate([a[lo:hi] for lo, hi in runs for _ in range(n_slots)])
     run_slot = np.array([s for _ in runs for s in range(n_slots)], dtype=np.int64)
     run_start = np.r_[0, np.cumsum([hi - lo for lo, hi in runs for _ in range(n_slots)])].astype(np.int64)
-    sc = np.zeros((n_slots, K.N_STATE))
-    ring = np.zeros((n_slots, K.RING_LEN, K.N_RING))
-    rows = 256
-    o_slot = np.zeros(rows, dtype=np.int64)
-    o_f = np.zeros((rows, K.N_OUT))
-    o_w = np.zeros((rows, K.WIN_BINS, 3), dtype=np.float32)
+    sc, ring = kernel_state(n_slots)
+    o_slot, o_f, o_w = kernel_output(256)
     pos = np.zeros(2, dtype=np.int64)
     places = np.array(place, dtype=np.int64)
     n = K.process_runs(
@@ -286,10 +277,9 @@ def test_upright_is_learned_only_from_windows_at_rest_and_late() -> None:
     shaking = s >= 20.0
     a[shaking] = np.array([1.0, 0.0, 0.0], dtype=np.float32)
     a[shaking, 1] += (0.8 * np.sin(2 * np.pi * 3.0 * s[shaking])).astype(np.float32)
-    sc = np.zeros((1, K.N_STATE))
-    ring = np.zeros((1, K.RING_LEN, K.N_RING))
+    sc, ring = kernel_state(1)
     pos = np.zeros(2, dtype=np.int64)
-    out = (np.zeros(64, dtype=np.int64), np.zeros((64, K.N_OUT)), np.zeros((64, K.WIN_BINS, 3), dtype=np.float32))
+    out = kernel_output(64)
     table = UPRIGHT[None, :]
     place = np.zeros(1, dtype=np.int64)
     work = np.zeros(K.N_WORK)
