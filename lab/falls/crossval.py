@@ -1,0 +1,239 @@
+"""Every recording scored by a model that never saw its subject.
+
+A recording of someone the shipped model was not trained on (``stream.falls.SHIPPED_SUBJECTS``) is
+scored by the shipped model, exactly as the live platform would. For the shipped model's own
+subjects, the score weights are fitted per subject-wise fold on the other such subjects of the same
+placement (candidates collected by a first pass with ``emit_all``; ``folds`` folds at the waist,
+leave-one-subject-out at the wrist and in the pocket, where there are few people), and each
+recording is scored by the model of the fold that held its subject out (:func:`evaluate`).
+
+The fold models (and the shipped weights, ``--fit``) train on the recordings as recorded plus
+``TRAIN_COPIES`` randomly softened copies: the stand-in for elderly fallers, whose falls are softer
+and end in smaller posture changes than the young volunteers'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+from lab.falls.augment import Transform, soften_random
+from lab.falls.fit import fit_weights
+from lab.falls.playback import Model, RecordingResult, placement_of_source, progress, replay_recordings
+from lab.falls.recordings import RecordingInfo, read_index
+from stream.falls import (
+    PLACEMENTS,
+    SHIPPED_SUBJECTS,
+    SHIPPED_WEIGHTS,
+    FallParams,
+    for_placement,
+    shipped_placements,
+    subject_key,
+)
+from stream.kernels import falls as K
+
+FoldModel = tuple[str, list[str], tuple[float, ...]]
+"""A fold: the placement, the subjects it holds out, the weights fitted without them."""
+
+PLACEMENT_FIT: dict[str, dict[str, Any]] = {
+    "waist": {"l2": 0.01, "fall_weight": 0.5, "prior": None},
+    "wrist": {"l2": 3.0, "fall_weight": 1.0, "prior": SHIPPED_WEIGHTS},
+    "pocket": {"l2": 3.0, "fall_weight": 1.0, "prior": SHIPPED_WEIGHTS},
+}
+"""How each placement's weights are fitted (:func:`lab.falls.fit.fit_weights`): the waist model on
+SisFall's 19 people alone; the wrist and pocket models, with a few people's recordings, as the
+waist model plus what those recordings teach (penalty ``l2/2 · |w − w_waist|²``, ``l2`` and
+``fall_weight`` chosen among 3/10/30/100 and 0.5/1/2 by the leave-one-subject-out figures; a fall
+counts as much as an activity: six people's falls are too few to halve)."""
+
+
+def fit_placement(
+    placement: str, features: npt.NDArray[np.float64], labels: npt.NDArray[np.bool_]
+) -> tuple[float, ...]:
+    """Weights of ``placement``'s model from candidate features (:data:`PLACEMENT_FIT`)."""
+    return fit_weights(features, labels, **PLACEMENT_FIT[placement])
+
+
+def trained_on(info: RecordingInfo) -> bool:
+    """Whether the shipped model was trained on recordings of this recording's subject."""
+    return subject_key(info.source, info.subject) in SHIPPED_SUBJECTS
+
+
+def subject_folds(rows: Sequence[RecordingInfo], folds: int, seed: int = 0) -> list[list[str]]:
+    """Subjects split into ``folds`` groups (seeded shuffle, round robin)."""
+    subjects = sorted({r.subject for r in rows})
+    order = np.random.default_rng(seed).permutation(len(subjects))
+    return [[subjects[j] for j in order[k::folds]] for k in range(folds)]
+
+
+def training_set(
+    results: Sequence[RecordingResult],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Candidate features and labels from an ``emit_all`` replay.
+
+    Every candidate of an activity recording is a negative; in a fall recording the candidate that
+    looks most like a fall by the untrained heuristic ``posture/90° − log post-std + log impact`` is
+    the positive (the recordings carry no fall times) and the others are left out.
+    """
+    feats: list[npt.NDArray[np.float64]] = []
+    labels: list[bool] = []
+    for r in results:
+        if not r.detections or r.info.label not in ("fall", "adl"):
+            continue
+        f = np.array([[d.details["features"][n] for n in K.FEATURE_NAMES] for d in r.detections])
+        if r.info.label == "adl":
+            feats.append(f)
+            labels.extend([False] * len(f))
+        else:
+            h = f[:, K.F_POSTURE] / 90.0 - np.log(f[:, K.F_POST_STD] + 0.005) + np.log(f[:, K.F_IMPACT] + 0.01)
+            feats.append(f[int(np.argmax(h))][None, :])
+            labels.append(True)
+    if not feats:
+        return np.zeros((0, K.N_FEAT)), np.zeros(0, dtype=bool)
+    return np.vstack(feats), np.array(labels, dtype=bool)
+
+
+TRAIN_COPIES = 2
+"""Softened copies (:func:`soften_random`) of every training recording added to the fold models."""
+
+
+def train_candidates(
+    directory: Path,
+    rows: Sequence[RecordingInfo],
+    base: FallParams,
+    *,
+    transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    indices: Sequence[int] | None = None,
+    err: TextIO | None = None,
+    label: str = "",
+) -> list[RecordingResult]:
+    """Every candidate (``emit_all``) of every recording (or of ``rows[i]`` for ``i in indices``), as
+    recorded (or ``transform``-ed) and in ``copies`` randomly softened copies (seeds 101, 202, …),
+    for :func:`training_set`; each placement's features as its model sees them (its posture
+    reference, :func:`stream.falls.for_placement`)."""
+    everyone = list(range(len(rows))) if indices is None else list(indices)
+    emit = {where: for_placement(replace(base, emit_all=True), where) for where in PLACEMENTS}
+    out = replay_recordings(directory, rows, emit, everyone, transform=transform, err=err, label=f"{label}candidates: ")
+    for c in range(copies):
+        out += replay_recordings(
+            directory,
+            rows,
+            emit,
+            everyone,
+            transform=soften_random,
+            seed=101 * (c + 1),
+            err=err,
+            label=f"{label}softened copy {c + 1}/{copies}: ",
+        )
+    return out
+
+
+def fold_models(
+    rows: Sequence[RecordingInfo],
+    candidates: Sequence[RecordingResult],
+    folds: int,
+    indexed: Sequence[RecordingInfo] | None = None,
+    placement: str = "waist",
+) -> list[FoldModel]:
+    """Subject-wise folds of ``rows``' subjects: the held-out subjects and the weights of
+    ``placement``'s model (:func:`fit_placement`) fitted on everyone else (``candidates`` index
+    ``indexed``, default ``rows``)."""
+    by_index = rows if indexed is None else indexed
+    models: list[FoldModel] = []
+    for held_out in subject_folds(rows, folds):
+        x, y = training_set([c for c in candidates if by_index[c.index].subject not in held_out])
+        models.append((placement, held_out, fit_placement(placement, x, y)))
+    return models
+
+
+def own_subject_models(
+    directory: Path,
+    rows: Sequence[RecordingInfo],
+    base: FallParams,
+    folds: int,
+    *,
+    transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    err: TextIO | None = None,
+    label: str = "",
+) -> list[FoldModel]:
+    """Subject-wise fold models over the shipped models' own subjects in ``rows``
+    (:func:`trained_on`), per placement: at the waist ``folds`` folds (at most one per subject),
+    elsewhere one per subject (leave-one-subject-out); each fitted on the other such subjects'
+    candidates of that placement (:func:`train_candidates`). Empty when ``rows`` holds none."""
+    models: list[FoldModel] = []
+    for placement in PLACEMENTS:
+        seen = [i for i, r in enumerate(rows) if trained_on(r) and placement_of_source(r) == placement]
+        if not seen:
+            continue
+        seen_rows = [rows[i] for i in seen]
+        subjects = len({r.subject for r in seen_rows})
+        k = min(folds, subjects) if placement == "waist" else subjects
+        candidates = train_candidates(
+            directory, rows, base, transform=transform, copies=copies, indices=seen, err=err, label=label
+        )
+        models += fold_models(seen_rows, candidates, k, rows, placement)
+    return models
+
+
+def evaluate(
+    directory: Path,
+    *,
+    folds: int = 5,
+    limit: int = 0,
+    params: FallParams | None = None,
+    transform: Transform | None = None,
+    train_transform: Transform | None = None,
+    copies: int = TRAIN_COPIES,
+    models: Sequence[FoldModel] | None = None,
+    err: TextIO | None = None,
+    label: str = "",
+) -> tuple[list[RecordingResult], list[tuple[float, ...]]]:
+    """Replay a set (optionally transformed), with subject-wise CV when ``folds > 0``.
+
+    Returns the per-recording results and the weights used (one per fold, or the shipped ones).
+    With ``folds > 0`` only the shipped models' own subjects (:func:`trained_on`) are
+    cross-validated; everyone else is scored by ``params`` for every placement, or by default by
+    each placement's shipped model.
+    The folds train on the other subjects' recordings as recorded (``train_transform``, default
+    ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before.
+    """
+    directory = Path(directory)
+    rows = read_index(directory)
+    if limit > 0:
+        rows = rows[:limit]
+    base = params or FallParams()
+    shipped: Model = params if params is not None else shipped_placements()
+    everyone = list(range(len(rows)))
+    labelled = all(r.label in ("fall", "adl") for r in rows)
+    if folds <= 0 or not labelled:
+        return replay_recordings(directory, rows, shipped, everyone, transform=transform, err=err, label=label), [
+            base.weights
+        ]
+    seen = [i for i in everyone if trained_on(rows[i])]
+    unseen = [i for i in everyone if not trained_on(rows[i])]
+    results: list[RecordingResult] = []
+    if unseen:
+        progress(err, f"{label}{len(unseen)} recordings of people the shipped model never saw: the shipped model")
+        results = replay_recordings(directory, rows, shipped, unseen, transform=transform, err=err, label=label)
+    if not seen:
+        return sorted(results, key=lambda r: r.index), [base.weights]
+    if models is None:
+        models = own_subject_models(
+            directory, rows, base, folds, transform=train_transform or transform, copies=copies, err=err, label=label
+        )
+    for k, (placement, held_out, w) in enumerate(models):
+        test = [i for i in seen if rows[i].subject in held_out and placement_of_source(rows[i]) == placement]
+        progress(err, f"{label}fold {k + 1}/{len(models)} ({placement}): {len(test)} held-out recordings of {held_out}")
+        results.extend(
+            replay_recordings(
+                directory, rows, for_placement(base, placement, w), test, transform=transform, err=err, label=label
+            )
+        )
+    return sorted(results, key=lambda r: r.index), [w for _, _, w in models]
