@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,7 +12,8 @@ import websockets
 
 from api.security import LoginThrottle
 from eldercare.settings import Settings
-from tests.harness import REPO, free_port, running_platform
+from lab.harness import Namespace, PlatformProcess, up_env
+from tests.harness import running_platform
 from tests.services import TestServices
 
 PASSWORD = "a-long-password-1"
@@ -107,28 +105,19 @@ async def test_a_real_start_logs_no_password_or_token(services: TestServices, tm
     database_url = await services.create_database()
     db_password, mqtt_password = f"db-{uuid.uuid4().hex}", f"mq-{uuid.uuid4().hex}"
     host_part = database_url.split("://", 1)[1].split("@")[-1]
-    port = free_port()
-    env = {
-        **os.environ,
-        "ELDERCARE_MQTT_URL": f"mqtt://eldercare:{mqtt_password}@{services.mqtt_host}:{services.mqtt_port}",
-        "ELDERCARE_DATABASE_URL": f"postgresql://postgres:{db_password}@{host_part}",
-        "ELDERCARE_DATA_DIR": str(tmp_path),
-        "ELDERCARE_HTTP_PORT": str(port),
-        "ELDERCARE_ADMIN": f"admin:{PASSWORD}",
-        "ELDERCARE_TOPIC_PREFIX": f"t{uuid.uuid4().hex[:8]}/eldercare/v1",
-        "ELDERCARE_GATEWAY_CLIENT_ID": f"gw-{uuid.uuid4().hex[:8]}",
-    }
+    env = up_env(
+        f"mqtt://eldercare:{mqtt_password}@{services.mqtt_host}:{services.mqtt_port}",
+        f"postgresql://postgres:{db_password}@{host_part}",
+        tmp_path,
+        Namespace(),
+        admin=("admin", PASSWORD),
+    )
     log_file = tmp_path / "server.log"
     with log_file.open("wb") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "-c", "from eldercare.cli import app; app()", "up"],
-            cwd=REPO,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        up = PlatformProcess(env, output=sink)
+        process = up.spawn()
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            async with httpx.AsyncClient(base_url=up.url) as http:
                 for _ in range(600):
                     try:
                         response = await login(http, "admin", PASSWORD)
@@ -138,16 +127,11 @@ async def test_a_real_start_logs_no_password_or_token(services: TestServices, tm
                         await asyncio.sleep(0.1)
                 assert response.status_code == 200, response.text
                 token = response.json()["access_token"]
-                async with websockets.connect(f"ws://127.0.0.1:{port}/api/v1/ws/console?token={token}") as ws:
+                async with websockets.connect(f"ws://127.0.0.1:{up.port}/api/v1/ws/console?token={token}") as ws:
                     await asyncio.wait_for(ws.recv(), 10)
                 await http.get("/healthz", params={"token": token})
         finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            await up.stop(signal.SIGINT)
     log = log_file.read_text()
     assert "services: mqtt" in log and "WebSocket /api/v1/ws/console" in log, log  # the lines that leaked
     for secret in (db_password, mqtt_password, token, token.split(".")[2]):
