@@ -1,8 +1,10 @@
 """Typed rows: every pool the platform opens makes dict rows (``eldercare.db.open_pool`` sets
-``row_factory=dict_row``); :func:`connection` tells the type checker so, in one place."""
+``row_factory=dict_row``); :func:`connection` tells the type checker so, in one place. Also the
+pool's readiness check (:func:`answers`), which every process's ``/ready`` asks."""
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
@@ -25,3 +27,13 @@ async def only_row(cursor: AsyncCursor[DictRow]) -> Row:
     if row is None:
         raise LookupError("the statement returned no row")
     return row
+
+
+async def answers(pool: AsyncConnectionPool, timeout_s: float = 1.0) -> bool:
+    """Whether the database answers a trivial query within ``timeout_s`` (readiness probes)."""
+    try:
+        async with asyncio.timeout(timeout_s), pool.connection() as conn:
+            await conn.execute("SELECT 1")
+    except Exception:
+        return False
+    return True
