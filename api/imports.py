@@ -15,7 +15,8 @@ from fastapi.responses import Response
 
 from api.deps import PlatformDep
 from api.scope import ManagerScope
-from registry.imports import ImportReport, export_csv, import_devices, import_homes, import_residents
+from registry.exports import export_csv
+from registry.imports import ImportReport, import_devices, import_homes, import_residents
 
 router = APIRouter(tags=["import and export"])
 Kind = Literal["residents", "homes", "devices"]

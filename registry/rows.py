@@ -5,12 +5,15 @@ pool's readiness check (:func:`answers`), which every process's ``/ready`` asks.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, cast
 
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
+
+from registry.errors import NotFound
 
 Row = dict[str, Any]
 """A row as a dict of column name to value (``DictRow``)."""
@@ -19,6 +22,25 @@ Row = dict[str, Any]
 def connection(pool: AsyncConnectionPool) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
     """A pooled connection whose cursors return :data:`Row` s."""
     return cast("AbstractAsyncContextManager[AsyncConnection[DictRow]]", pool.connection())
+
+
+async def page(pool: AsyncConnectionPool, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
+    """One page of rows from ``sql`` (which selects ``count(*) OVER () AS total``) and the total."""
+    async with connection(pool) as conn:
+        rows: list[Row] = await (await conn.execute(sql, params)).fetchall()
+    total = int(rows[0]["total"]) if rows else 0
+    for row in rows:
+        row.pop("total", None)
+    return rows, total
+
+
+async def found(cursor: AsyncCursor[DictRow], missing: str) -> Row:
+    """The row a lookup (by id, in the caller's area) returns; none: :class:`NotFound` with the
+    reason ``missing`` ("no home 'h-1' in your area")."""
+    row = await cursor.fetchone()
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 async def only_row(cursor: AsyncCursor[DictRow]) -> Row:
