@@ -59,6 +59,21 @@ def staff_user(user: UserDep) -> User:
 StaffDep = Annotated[User, Depends(staff_user)]
 
 
+async def uploaded_text(request: Request, max_bytes: int, too_large: str) -> str:
+    """An uploaded file's text (the request body): at most ``max_bytes`` (else 413, ``too_large``),
+    UTF-8 (a BOM is dropped) and free of NUL characters (else 422)."""
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, too_large)
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
+    if "\x00" in text:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
+    return text
+
+
 # -- shared by the registry's routers: pagination and path ids --
 
 M = TypeVar("M", bound=BaseModel)
