@@ -1,48 +1,37 @@
-"""The service centre's page, ``/service``: the call panel, the order board, the provider directory.
+"""The service centre's page, ``/service``: the call panel, the order board, the provider directory
+and the order reports; live through the console's websocket (``?orders=1``).
 
 Server-rendered like the console (``{{key}}`` filled from ``api/static/service.i18n.<lang>.json``,
-Chinese and English), the data from the service centre's API with the console's token.
+Chinese and English), with the console's words for alert kinds and states under ``alert.``; the data
+from the service centre's API with the console's token.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import json
-import re
 from importlib import resources
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.console import LANGUAGES, pick_language
+from api.console import LANGUAGES, dictionary, pick_language, render_page
 
 router = APIRouter(tags=["service centre"])
-_PLACEHOLDER = re.compile(r"\{\{([a-z0-9_.]+)\}\}")
-
-
-def _static(name: str) -> str:
-    return resources.files("api").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @functools.cache
 def strings(lang: str) -> dict[str, str]:
-    return json.loads(_static(f"service.i18n.{lang}.json"))  # type: ignore[no-any-return]
+    """The page's words, and the console's for the alerts a caller has open (``alert.kind.sos`` …)."""
+    text = resources.files("api").joinpath("static", f"service.i18n.{lang}.json").read_text(encoding="utf-8")
+    words: dict[str, str] = json.loads(text)
+    console = dictionary(lang)
+    words |= {f"alert.{key}": value for key, value in console.items() if key.startswith(("kind.", "state."))}
+    return words
 
 
 def render(lang: str) -> str:
-    words = strings(lang)
-    blob = json.dumps(words, ensure_ascii=False).replace("</", "<\\/")
-
-    def fill(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key == "lang":
-            return lang
-        if key == "i18n_json":
-            return blob
-        return html.escape(words[key])
-
-    return _PLACEHOLDER.sub(fill, _static("service.html"))
+    return render_page("service.html", lang, strings(lang))
 
 
 @router.get("/service", response_class=HTMLResponse, include_in_schema=False)

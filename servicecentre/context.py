@@ -1,6 +1,9 @@
 """What the service centre's concepts share: the pool, the clock, the timer scheduler, the deadlines,
 and one transaction shape (decide in one PostgreSQL transaction, schedule the timers after the commit).
 
+After the commit, the transaction's order events go on the centre's :class:`~alerting.bus.EventBus`
+(the console's websocket streams them beside the alert events).
+
 The scheduler is alerting's :class:`~alerting.scheduler.Scheduler`: the platform hands the alert
 service's own, so one timer loop (and one driven clock in tests) fires alert and order deadlines alike.
 Order deadlines are rows in ``order_timers`` claimed once (``fired_at IS NULL``), as alert timers are.
@@ -20,8 +23,10 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from alerting.bus import EventBus
 from alerting.scheduler import Scheduler
 from registry.area import Area, like_prefix
+from servicecentre.model import OrderEvent
 
 log = logging.getLogger("eldercare.servicecentre")
 
@@ -48,13 +53,15 @@ class ServiceConfig:
 
 
 class Tx:
-    """One deciding transaction: its connection, its time, the timers to mirror after the commit."""
+    """One deciding transaction: its connection, its time, the timers to mirror and the events to
+    publish after the commit."""
 
     def __init__(self, conn: AsyncConnection[DictRow], now: datetime) -> None:
         self.conn = conn
         self.now = now
         self.timers: list[tuple[int, datetime]] = []
         self.cancelled: list[int] = []
+        self.events: list[OrderEvent] = []
 
     async def audit(
         self,
@@ -89,6 +96,7 @@ class ServiceContext:
         self.clock = clock
         self.scheduler = scheduler if scheduler is not None else Scheduler(lambda: self.clock())  # len() 0 is falsy
         self.config = config
+        self.events: EventBus[OrderEvent] = EventBus()
         self.fire_timer: Callable[[int], Awaitable[None]] | None = None
         """What a due timer row does (set by :class:`~servicecentre.orders.Orders`)."""
 
@@ -97,7 +105,8 @@ class ServiceContext:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
-        """A transaction; its timers are scheduled (and cancelled ones dropped) if, and after, it commits."""
+        """A transaction; its timers are scheduled (and cancelled ones dropped) and its events published
+        if, and after, it commits."""
         async with self.connection() as conn, conn.transaction():
             tx = Tx(conn, self.clock())
             yield tx
@@ -105,6 +114,8 @@ class ServiceContext:
             self.scheduler.cancel(("order_timer", timer_id))
         for timer_id, due in tx.timers:
             self.schedule_timer(timer_id, due)
+        for event in tx.events:
+            self.events.publish(event)
 
     def schedule_timer(self, timer_id: int, due: datetime) -> None:
         """Mirror a timer row into the scheduler; it fires through :attr:`fire_timer`."""

@@ -192,6 +192,34 @@ class Order:
 ORDER_COLUMNS = ", ".join(Order.__dataclass_fields__)
 
 
+class OrderEventType(StrEnum):
+    REQUESTED = "order.requested"
+    ACCEPTED = "order.accepted"
+    ASSIGNED = "order.assigned"
+    CHECKED_IN = "order.checked_in"
+    COMPLETED = "order.completed"
+    RATED = "order.rated"
+    CANCELLED = "order.cancelled"
+    REFUSED = "order.refused"
+    MISSED = "order.missed"
+    """A deadline passed before its step (``detail["deadline"]``: accept, check_in, complete)."""
+
+    @classmethod
+    def entered(cls, state: OrderState) -> OrderEventType:
+        return cls(f"order.{state.value}")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """What happened to an order, published after its transaction commits (the console's live board)."""
+
+    type: OrderEventType
+    order: Order
+    actor: str = "system"
+    at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
 def order_from(row: dict[str, Any]) -> Order:
     return Order(**{**row, "state": OrderState(row["state"])})
 

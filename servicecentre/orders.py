@@ -7,6 +7,8 @@ cancelled. A deadline is a row in ``order_timers`` (``accept``: the provider ans
 ``accept_within_s`` of the request; ``check_in``: the worker is at the home by the scheduled time +
 ``check_in_grace_s``; ``complete``: done by check-in + the item's duration + ``complete_grace_s``).
 A deadline that fires first is recorded in the order's ``missed`` list and its audit trail, once.
+Every new order, move and missed deadline is an :class:`~servicecentre.model.OrderEvent` on the
+centre's bus once its transaction commits.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from registry.area import like_prefix
 from servicecentre.context import ServiceContext, Tx
 from servicecentre.model import (
     CLOSED_ORDER_STATES,
@@ -32,6 +35,8 @@ from servicecentre.model import (
     Invalid,
     NotFound,
     Order,
+    OrderEvent,
+    OrderEventType,
     OrderState,
     Reach,
     order_from,
@@ -152,6 +157,7 @@ class Orders:
             raise Conflict("this plan's order for that day exists already")
         order = order_from(row)
         await tx.audit("order", order.id, actor, "requested", f"by {request.channel.value}", None, "requested")
+        tx.events.append(OrderEvent(OrderEventType.REQUESTED, order, actor, tx.now))
         accept_by = tx.now + timedelta(seconds=self.ctx.config.accept_within_s)
         check_in_by = request.scheduled_at + timedelta(seconds=self.ctx.config.check_in_grace_s)
         await self._add_timer(tx, order.id, "accept", min(accept_by, check_in_by))
@@ -198,6 +204,7 @@ class Orders:
             detail = reason or note or (f"worker {sets['worker']}" if "worker" in sets else "")
             await tx.audit("order", order.id, reach.actor, to.value, detail, order.state.value, to.value)
             await self._after_move(tx, moved)
+            tx.events.append(OrderEvent(OrderEventType.entered(to), moved, reach.actor, tx.now))
         return moved
 
     async def lock(self, tx: Tx, order_id: uuid.UUID, reach: Reach) -> Order:
@@ -288,7 +295,8 @@ class Orders:
             kind = claimed["kind"]
             if order.state in CLOSED_ORDER_STATES or _reached(order, DEADLINE_STEPS[kind]):
                 return
-            await self._update(tx, order.id, {"missed": [*order.missed, kind]})
+            missed = await self._update(tx, order.id, {"missed": [*order.missed, kind]})
+            tx.events.append(OrderEvent(OrderEventType.MISSED, missed, "system", tx.now, {"deadline": kind}))
             await tx.audit("order", order.id, "system", "deadline missed", kind, order.state.value, order.state.value)
             log.warning("order deadline missed", extra={"order_id": str(order.id), "deadline": kind})
 
@@ -311,10 +319,15 @@ class Orders:
         end: datetime | None = None,
         resident_id: str | None = None,
         limit: int = 200,
+        within: str | None = None,
     ) -> list[Order]:
-        """Orders in reach by scheduled time: the order board of an area, or a provider's work list."""
+        """Orders in reach by scheduled time: the order board of an area (``within``: only the orders
+        under that org path), or a provider's work list."""
         condition, params = reach_clause(reach)
         sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE {condition}"
+        if within is not None:
+            sql += " AND org_path LIKE %s"
+            params.append(like_prefix(within))
         if states:
             sql += " AND state = ANY(%s)"
             params.append([s.value for s in states])
