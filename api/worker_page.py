@@ -66,7 +66,11 @@ class LinkIn(BaseModel):
 
 
 def _error(error: ServiceCentreError) -> HTMLResponse:
-    code = status.HTTP_403_FORBIDDEN if isinstance(error, Forbidden | NotFound) else status.HTTP_409_CONFLICT
+    code = status.HTTP_409_CONFLICT
+    if isinstance(error, Forbidden | NotFound):
+        code = status.HTTP_403_FORBIDDEN
+    elif isinstance(error, Invalid):
+        code = status.HTTP_422_UNPROCESSABLE_CONTENT
     return page(*TITLE, f"<p>{html.escape(str(error))}</p>", code)
 
 

@@ -231,7 +231,9 @@ const REPORT_COLUMNS = [
   ["orders", (v) => v], ["completed", (v) => v], ["on_time_rate", (v) => (v == null ? "—" : `${(v * 100).toFixed(1)}%`)],
   ["rating", (v) => v ?? "—"], ["subsidy_fen", yuan], ["resident_fen", yuan],
 ];
-const KEY_NAMES = { area: areaName, category: categoryName, provider: providerName, month: (m) => m };
+// an order at the caller's own node (not under one of its children) has no area key: it is theirs
+const KEY_NAMES = { area: (code) => (code == null ? (S.areas[0] || { name: "—" }).name : areaName(code)),
+  category: categoryName, provider: providerName, month: (m) => m };
 
 function reportQuery(format) {
   const start = new Date(`${$("#report-from").value}T00:00`), end = new Date(`${$("#report-to").value}T00:00`);
