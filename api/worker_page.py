@@ -25,8 +25,8 @@ from api.deps import PlatformDep
 from api.outward import local, page
 from api.service_scope import ProviderReach
 from servicecentre import Forbidden, Invalid, NotFound, Order, OrderState, Reach, ServiceCentreError
+from servicecentre.model import DESK, WORKER, LinkPage
 from servicecentre.orders import resident_cards
-from servicecentre.service import DESK, WORKER, LinkPage
 
 router = APIRouter(tags=["service orders"])
 

@@ -138,6 +138,21 @@ class Reach:
 EVERYWHERE = Reach()
 
 
+@dataclass(frozen=True, slots=True)
+class LinkPage:
+    """A phone page opened from a signed link: the link's audience, its path, the actor it acts as."""
+
+    audience: str
+    path: str
+    actor: str
+
+
+WORKER = LinkPage("service-worker", "w", "worker")
+"""The worker's page: check in at the home, then complete."""
+DESK = LinkPage("service-desk", "p", "desk")
+"""The provider's desk page: accept or refuse the order, assign a worker."""
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()

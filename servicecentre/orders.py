@@ -21,7 +21,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from registry.area import like_prefix
-from servicecentre.context import ServiceContext, Tx
+from servicecentre.context import ServiceContext, Tx, reach_clause
 from servicecentre.model import (
     CLOSED_ORDER_STATES,
     DEADLINE_STEPS,
@@ -33,7 +33,6 @@ from servicecentre.model import (
     Forbidden,
     IllegalMove,
     Invalid,
-    NotFound,
     Order,
     OrderEvent,
     OrderEventType,
@@ -50,14 +49,6 @@ PROVIDER_MOVES = frozenset(
 )
 """What a provider's staff may do to their orders (never cancel on the centre's behalf, never rate)."""
 REASON_NEEDED = frozenset({OrderState.CANCELLED, OrderState.REFUSED})
-
-
-def reach_clause(reach: Reach, table: str = "") -> tuple[str, list[object]]:
-    """SQL limiting orders to the reach: the provider's own, or the area's."""
-    prefix = f"{table}." if table else ""
-    if reach.provider_id is not None:
-        return f"{prefix}provider_id = %s", [reach.provider_id]
-    return reach.area.where(f"{prefix}org_path", f"{prefix}resident_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,13 +96,7 @@ class Orders:
             raise Invalid("scheduled_at needs a time zone offset")
         if not 1 <= request.quantity <= 100:
             raise Invalid("quantity is between 1 and 100")
-        condition, params = reach.area.where("org_path", "id")
-        resident = await tx.one(
-            f"SELECT id, org_path, birth_date FROM residents WHERE id = %s AND {condition}",
-            (request.resident_id, *params),
-        )
-        if resident is None:
-            raise NotFound(f"no resident {request.resident_id!r} in your area")
+        resident = await tx.resident(request.resident_id, reach.area, "id, org_path, birth_date")
         item = await tx.one(
             "SELECT id, subsidised, subsidy_fen, subsidy_min_age, active FROM service_items WHERE id = %s",
             (request.item_id,),
@@ -209,13 +194,8 @@ class Orders:
 
     async def lock(self, tx: Tx, order_id: uuid.UUID, reach: Reach) -> Order:
         condition, params = reach_clause(reach)
-        row = await tx.one(
-            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition} FOR UPDATE",
-            (order_id, *params),
-        )
-        if row is None:
-            raise NotFound(f"no order {order_id}")
-        return order_from(row)
+        sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition} FOR UPDATE"
+        return order_from(await tx.found(sql, (order_id, *params), f"no order {order_id}"))
 
     async def _update(self, tx: Tx, order_id: uuid.UUID, sets: dict[str, Any]) -> Order:
         assignments = ", ".join(f"{name} = %s" for name in sets)
@@ -304,12 +284,8 @@ class Orders:
 
     async def get(self, order_id: uuid.UUID, reach: Reach) -> Order:
         condition, params = reach_clause(reach)
-        rows = await self.ctx.read(
-            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition}", (order_id, *params)
-        )
-        if not rows:
-            raise NotFound(f"no order {order_id}")
-        return order_from(rows[0])
+        sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition}"
+        return order_from(await self.ctx.found(sql, (order_id, *params), f"no order {order_id}"))
 
     async def board(
         self,
@@ -324,25 +300,15 @@ class Orders:
         """Orders in reach by scheduled time: the order board of an area (``within``: only the orders
         under that org path), or a provider's work list."""
         condition, params = reach_clause(reach)
+        filters = [
+            ("org_path LIKE %s", None if within is None else like_prefix(within)),
+            ("state = ANY(%s)", [s.value for s in states] if states else None),
+            ("scheduled_at >= %s", start),
+            ("scheduled_at < %s", end),
+            ("resident_id = %s", resident_id),
+        ]
         sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE {condition}"
-        if within is not None:
-            sql += " AND org_path LIKE %s"
-            params.append(like_prefix(within))
-        if states:
-            sql += " AND state = ANY(%s)"
-            params.append([s.value for s in states])
-        if start is not None:
-            sql += " AND scheduled_at >= %s"
-            params.append(start)
-        if end is not None:
-            sql += " AND scheduled_at < %s"
-            params.append(end)
-        if resident_id is not None:
-            sql += " AND resident_id = %s"
-            params.append(resident_id)
-        sql += " ORDER BY scheduled_at, id LIMIT %s"
-        params.append(limit)
-        return [order_from(row) for row in await self.ctx.read(sql, params)]
+        return [order_from(row) for row in await self.ctx.listing(sql, params, filters, "scheduled_at, id", limit)]
 
     async def audit_trail(self, order_id: uuid.UUID, reach: Reach) -> list[dict[str, Any]]:
         await self.get(order_id, reach)

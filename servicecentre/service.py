@@ -17,7 +17,6 @@ import asyncio
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 
 from psycopg_pool import AsyncConnectionPool
@@ -30,27 +29,12 @@ from servicecentre.calls import Calls, RaiseAlerts
 from servicecentre.complaints import Complaints
 from servicecentre.context import Clock, ServiceConfig, ServiceContext, utc_now
 from servicecentre.menu import Menu
-from servicecentre.model import Forbidden, Invalid, InvalidLink, OrderEvent, Reach
+from servicecentre.model import DESK, WORKER, Forbidden, Invalid, InvalidLink, LinkPage, OrderEvent, Reach
 from servicecentre.orders import Orders
 from servicecentre.plans import Plans
 from servicecentre.reports import Reports
 
 log = logging.getLogger("eldercare.servicecentre")
-
-
-@dataclass(frozen=True, slots=True)
-class LinkPage:
-    """A phone page opened from a signed link: the link's audience, its path, the actor it acts as."""
-
-    audience: str
-    path: str
-    actor: str
-
-
-WORKER = LinkPage("service-worker", "w", "worker")
-"""The worker's page: check in at the home, then complete."""
-DESK = LinkPage("service-desk", "p", "desk")
-"""The provider's desk page: accept or refuse the order, assign a worker."""
 
 
 class ServiceCentre:

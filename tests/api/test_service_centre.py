@@ -239,6 +239,10 @@ async def test_order_events_reach_the_consoles_of_their_area_live(centre: Centre
             theirs = (await op2.post("/api/v1/orders", json={**lunch, "resident_id": "r2", "provider_id": "P3"})).json()
             call = (await op.post("/api/v1/calls", json={"number": "13900000001", "category": "emergency"})).json()
             await op.post(f"/api/v1/calls/{call['id']}/alert", json={})
+            await op.patch(f"/api/v1/calls/{call['id']}", json={"order_id": order["id"]})
+            produced = (await op.get(f"/api/v1/calls/{call['id']}")).json()  # what the call produced
+            assert (produced["alert"]["kind"], produced["alert"]["resident"]["name"]) == ("phone", "王秀英")
+            assert (produced["order"]["id"], produced["order"]["state"]) == (order["id"], "accepted")
         placed, accepted, alert = await _next(d1), await _next(d1), await _next(d1)
         assert (placed["type"], placed["order"]["id"], placed["actor"]) == ("order.requested", order["id"], "d1-op")
         assert placed["order"]["resident"]["name"] == "王秀英" and placed["order"]["state"] == "requested"

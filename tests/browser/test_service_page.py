@@ -111,12 +111,9 @@ async def test_the_board_follows_orders_live_and_the_report_exports(
     async with running_platform(services, residents=0) as harness:
         platform = harness.platform
         centre = platform.service_centre
-        for code, name, level, parent in (
-            ("410100", "郑州市", "city", None),
-            ("410105", "金水区 Jinshui", "district", "410100"),
-            ("410105001", "经八路街道 Jingbalu", "street", "410105"),
-        ):
-            await platform.registry.add_org_node(code, name, level, parent)
+        await platform.registry.add_org_node("410100", "郑州市", "city")
+        await platform.registry.add_org_node("410105", "金水区 Jinshui", "district", "410100")
+        await platform.registry.add_org_node("410105001", "经八路街道 Jingbalu", "street", "410105")
         await platform.registry.add_resident(
             ResidentRecord("res-1", "王秀英", "金水区农科路 38 号", "13900000001", date(1941, 3, 2), "410105")
         )

@@ -8,9 +8,9 @@ import random
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from alerting.bus import EventBus
 from eldercare.demo import COMMUNITY, ORG_TREE, RESIDENTS
 from eldercare.demo_service_life import ASSIGN_AFTER, RATE_AFTER, ServiceLife, draw_fate
 from eldercare.demo_services import CATEGORIES, DAY_OF_ORDERS, STAFF, seed_service_centre
@@ -47,16 +47,6 @@ async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnection
     assert all(o.subsidy_fen + o.resident_fen == o.total_fen for o in orders)
 
 
-class RecordingEvents(EventBus[OrderEvent]):
-    def __init__(self) -> None:
-        super().__init__()
-        self.events: list[OrderEvent] = []
-
-    def publish(self, event: OrderEvent) -> None:
-        self.events.append(event)
-        super().publish(event)
-
-
 def expected(order: Order, end: datetime) -> set[str] | None:
     """The states an order can be in at ``end`` by its fate (the reference); None: too close to call."""
     workers = [u for p, u, _ in STAFF if p == order.provider_id and not u.endswith("desk")]
@@ -75,12 +65,13 @@ def expected(order: Order, end: datetime) -> set[str] | None:
 
 
 async def test_the_demo_residents_call_and_order_and_the_providers_serve_them(
-    pool: AsyncConnectionPool, clock: FakeClock
+    pool: AsyncConnectionPool, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     centre = await demo_centre(pool, clock)
     await seed_service_centre(centre, COMMUNITY, T0)
-    events = RecordingEvents()
-    centre.ctx.events = events
+    events: list[OrderEvent] = []
+    publish = centre.events.publish
+    monkeypatch.setattr(centre.events, "publish", lambda event: (events.append(event), publish(event)))
     everything = Reach(Area(), None, "test")
     clock.advance(1)
     placed = await centre.orders.create(  # an operator's order on the page: the simulated desk serves it too
@@ -108,7 +99,7 @@ async def test_the_demo_residents_call_and_order_and_the_providers_serve_them(
             assert order.state.value in states, (order.id, order.state, states)
     assert judged >= 5
     assert any(o.state.value == "rated" for o in orders)
-    types = {e.type.value for e in events.events}
+    types = {e.type.value for e in events}
     assert types >= {f"order.{s}" for s in ("requested", "accepted", "assigned", "checked_in", "completed", "rated")}
-    assert all(e.type.value == f"order.{e.order.state.value}" for e in events.events if e.type.value != "order.missed")
+    assert all(e.type.value == f"order.{e.order.state.value}" for e in events if e.type.value != "order.missed")
     assert life.refused_moves == 0
