@@ -110,10 +110,10 @@ async function placeOrder(event) {
       scheduled_at: new Date($("#order-when").value).toISOString(), quantity: Number($("#order-quantity").value),
       call_id: S.call ? S.call.id : null,
     });
-    if (S.call) await api("PATCH", `/api/v1/calls/${S.call.id}`, { order_id: order.id });
     say(`${t("order.placed")}: ${yuan(order.total_fen)} / ${yuan(order.subsidy_fen)} / ${yuan(order.resident_fen)}`);
     $("#order-form").hidden = true;
     upsert(order);
+    if (S.call) await api("PATCH", `/api/v1/calls/${S.call.id}`, { order_id: order.id });
   } catch (error) { say(error.message, true); }
 }
 
@@ -153,8 +153,16 @@ function inView(order) {
   return !path || order.org_path.startsWith(path);
 }
 
+// An order only moves forward, so of two copies (a click's answer, the feed's event) the further one
+// is the newer: an event that arrives after the answer to a later click must not take the row back.
+const RANK = { requested: 0, accepted: 1, assigned: 2, checked_in: 3, completed: 4, rated: 5, cancelled: 6, refused: 6 };
+const progress = (o) => [RANK[o.state], o.assigned_at || "", o.missed.length];
+const older = (a, b) => { const [x, y] = [progress(a), progress(b)]; for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i]; return false; };
+
 function upsert(order) {
   if (!inView(order) && !S.orders.has(order.id)) return;
+  const known = S.orders.get(order.id);
+  if (known && older(order, known)) return;
   S.orders.set(order.id, order);
   renderBoard(order.id);
   if (S.resident && order.resident_id === S.resident.id && S.number) showCaller().catch(() => {});

@@ -75,6 +75,8 @@ async def test_a_call_becomes_an_order_followed_to_completion(
         await page.select_option("#order-provider", "canteen-huanghe")
         await page.click("#place-order")
         await page.wait_for_selector("#board tr[data-state=requested]", timeout=TIMEOUT_MS)
+        # live: the feed may show the row before the page has the answer to its own request
+        await page.wait_for_function("document.querySelector('#call-status').innerText !== ''", timeout=TIMEOUT_MS)
         assert "¥12.00 / ¥5.00 / ¥7.00" in await page.inner_text("#call-status")
         await page.screenshot(path=str(screenshots / "service-02-order.png"), full_page=True)
         for action, state in (
