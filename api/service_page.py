@@ -15,16 +15,19 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.console import LANGUAGES, dictionary, pick_language, render_page
+from api.console import dictionary, language_page, render_page
 
 router = APIRouter(tags=["service centre"])
+
+
+def _static(name: str) -> str:
+    return resources.files("api").joinpath("static", name).read_text(encoding="utf-8")
 
 
 @functools.cache
 def strings(lang: str) -> dict[str, str]:
     """The page's words, and the console's for the alerts a caller has open (``alert.kind.sos`` …)."""
-    text = resources.files("api").joinpath("static", f"service.i18n.{lang}.json").read_text(encoding="utf-8")
-    words: dict[str, str] = json.loads(text)
+    words: dict[str, str] = json.loads(_static(f"service.i18n.{lang}.json"))
     console = dictionary(lang)
     words |= {f"alert.{key}": value for key, value in console.items() if key.startswith(("kind.", "state."))}
     return words
@@ -36,8 +39,4 @@ def render(lang: str) -> str:
 
 @router.get("/service", response_class=HTMLResponse, include_in_schema=False)
 async def service_page(request: Request) -> HTMLResponse:
-    lang = pick_language(request)
-    response = HTMLResponse(render(lang), headers={"Content-Language": lang})
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-    return response
+    return language_page(request, render)
