@@ -1,4 +1,8 @@
-"""In-process publish/subscribe of alert events (the console's live feed).
+"""In-process publish/subscribe of events (the console's live feed).
+
+:class:`AlertBus` carries alert events; the service centre keeps an :class:`EventBus` of its order
+events, and the console subscribes to both through one queue (``bus.subscribe(other_bus)``), so the
+two feeds arrive in the order they were published and lag together.
 
 A subscriber that falls more than ``maxsize`` events behind is cut off (its iterator ends with
 :class:`Lagged`) rather than slowing alerting down; the console then reconnects and resyncs.
@@ -9,24 +13,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any, Generic, TypeVar
 
 from alerting.model import AlertEvent
+
+E = TypeVar("E")
+F = TypeVar("F")
 
 
 class Lagged(Exception):
     """The subscriber fell too far behind and missed events: resync from the alert list."""
 
 
-class AlertBus:
+class EventBus(Generic[E]):
     def __init__(self, maxsize: int = 1000) -> None:
         self._maxsize = maxsize
-        self._queues: set[asyncio.Queue[AlertEvent | None]] = set()
+        self._queues: set[asyncio.Queue[Any]] = set()
 
     @property
     def subscribers(self) -> int:
         return len(self._queues)
 
-    def publish(self, event: AlertEvent) -> None:
+    def publish(self, event: E) -> None:
         for queue in list(self._queues):
             try:
                 queue.put_nowait(event)
@@ -37,19 +45,27 @@ class AlertBus:
                 queue.put_nowait(None)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[AsyncIterator[AlertEvent]]:
-        """``async with bus.subscribe() as events: async for event in events: …``"""
-        queue: asyncio.Queue[AlertEvent | None] = asyncio.Queue(self._maxsize)
-        self._queues.add(queue)
+    async def subscribe(self, *also: EventBus[F]) -> AsyncIterator[AsyncIterator[E | F]]:
+        """``async with bus.subscribe() as events: async for event in events: …``; with ``also``, the
+        events of those buses come through the same queue."""
+        queue: asyncio.Queue[E | F | None] = asyncio.Queue(self._maxsize)
+        buses: tuple[EventBus[Any], ...] = (self, *also)
+        for bus in buses:
+            bus._queues.add(queue)
 
-        async def iterate() -> AsyncIterator[AlertEvent]:
+        async def iterate() -> AsyncIterator[E | F]:
             while True:
                 event = await queue.get()
                 if event is None:
-                    raise Lagged("alert feed subscriber fell behind")
+                    raise Lagged("feed subscriber fell behind")
                 yield event
 
         try:
             yield iterate()
         finally:
-            self._queues.discard(queue)
+            for bus in buses:
+                bus._queues.discard(queue)
+
+
+class AlertBus(EventBus[AlertEvent]):
+    """The alert events (raised, acknowledged, escalated …) the console streams."""

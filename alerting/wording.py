@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 KIND_WORDS: dict[str, tuple[str, str]] = {
     "sos": ("紧急呼叫", "an emergency call"),
+    "phone": ("电话求助", "an emergency reported by phone"),
     "fall": ("跌倒报警", "a fall"),
     "inactivity": ("长时间没有活动", "no movement for a long time"),
     "not_up": ("早上没有起床", "not up in the morning"),

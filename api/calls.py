@@ -1,7 +1,8 @@
 """``/api/v1/calls``: the hotline's call log, who is calling, and an emergency reported by phone.
 
 For the centre's console staff, in their area. ``GET /api/v1/calls/caller?number=…`` is the call
-panel: the residents with that number, their open alerts and orders. ``POST …/{call_id}/alert``
+panel: the residents with that number, their open alerts and orders; ``GET …/{call_id}`` a call
+with the order and the alert it produced. ``POST …/{call_id}/alert``
 raises the call's emergency as an alert (kind ``phone``) that runs the same lifecycle as any other.
 """
 
@@ -90,7 +91,14 @@ async def log_call(body: CallIn, platform: PlatformDep, reach: CentreReach) -> d
 
 @router.get("/{call_id}")
 async def get_call(call_id: uuid.UUID, platform: PlatformDep, reach: CentreReach) -> dict[str, Any]:
-    return await platform.service_centre.calls.get(call_id, reach)
+    """The call with what it produced: its order as the board shows it, its alert as the queue does."""
+    centre = platform.service_centre
+    call = await centre.calls.get(call_id, reach)
+    order = await centre.orders.get(uuid.UUID(call["order_id"]), reach) if call["order_id"] else None
+    alert = await platform.alerts.get(uuid.UUID(call["alert_id"]), reach.area) if call["alert_id"] else None
+    call["order"] = (await order_views(platform, [order]))[0] if order else None
+    call["alert"] = (await alert_views(platform.registry, [alert], platform.alerts.clock()))[0] if alert else None
+    return call
 
 
 @router.patch("/{call_id}")

@@ -7,7 +7,8 @@ language (``api/static/i18n.<lang>.json``, the same keys in each), written into 
 family and responder pages reuse the dictionaries and ``/static/common.css``.
 
 The websocket is a small state machine: *connecting* (authenticate, or close 4401/4403 with the
-reason), *live* (a snapshot of open alerts, then every alert event as it happens), *closing*
+reason), *live* (a snapshot of open alerts, then every alert event as it happens; with ``?orders=1``,
+as the service page asks, every order event of the service centre too), *closing*
 (client gone, bad JSON from the client → close 1003, or the feed lagged → close 4409 so the
 client reconnects and takes a fresh snapshot). While live, the account is re-checked every
 ``console_recheck_s`` and at once when an administrator changes it (:class:`ConsoleSessions`): a
@@ -33,13 +34,15 @@ import jwt
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from alerting import Alert, Lagged
+from alerting import Alert, AlertEvent, Lagged
+from api.orders import order_views
 from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
 from api.services import Services
 from api.views import alert_views
 from registry.roles import STAFF
 from registry.users import User
+from servicecentre.model import OrderEvent
 
 router = APIRouter(tags=["console"])
 log = logging.getLogger("eldercare.api.console")
@@ -227,8 +230,9 @@ async def console_feed(websocket: WebSocket) -> None:
         return
     sessions: ConsoleSessions = websocket.app.state.console_sessions
     recheck_s: float = websocket.app.state.console_recheck_s
+    orders = (platform.service_centre.events,) if websocket.query_params.get("orders") == "1" else ()
     with sessions.watch(user.username) as changed:
-        async with platform.bus.subscribe() as events:
+        async with platform.bus.subscribe(*orders) as events:
             snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
             await websocket.send_json(
                 {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role,
@@ -238,11 +242,9 @@ async def console_feed(websocket: WebSocket) -> None:
             watcher = asyncio.create_task(_watch_account(platform, user, scope, changed, recheck_s))
             try:
                 async for event in _until_done(events, receiver, watcher):
-                    if not _visible(scope, event.alert):
-                        continue
-                    view = (await alert_views(platform.registry, [event.alert]))[0]
-                    message: dict[str, Any] = {"type": event.type.value, "alert": view, "actor": event.actor}
-                    await websocket.send_json(message)
+                    message = await _message(platform, scope, event)
+                    if message is not None:
+                        await websocket.send_json(message)
                 if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
                     code, reason = watcher.result()
                     await websocket.close(code, reason[:120])
@@ -260,6 +262,20 @@ async def console_feed(websocket: WebSocket) -> None:
 def _visible(scope: Scope, alert: Alert) -> bool:
     """Whether an alert lies in the operator's part of the network (alerts carry their org path)."""
     return scope.covers(alert.org_path, alert.resident_id)
+
+
+async def _message(platform: Services, scope: Scope, event: AlertEvent | OrderEvent) -> dict[str, Any] | None:
+    """The event as the operator's feed shows it; None when it lies outside their part of the network
+    (orders, too, carry their resident's org path)."""
+    if isinstance(event, OrderEvent):
+        if not scope.covers(event.order.org_path, event.order.resident_id):
+            return None
+        view = (await order_views(platform, [event.order]))[0]
+        return {"type": event.type.value, "order": view, "actor": event.actor, "detail": event.detail}
+    if not _visible(scope, event.alert):
+        return None
+    alert = (await alert_views(platform.registry, [event.alert]))[0]
+    return {"type": event.type.value, "alert": alert, "actor": event.actor}
 
 
 async def _receive(websocket: WebSocket) -> str:

@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import PlatformDep
 from api.service_scope import ProviderReach, ReachDep, RequesterReach
 from api.services import Services
-from servicecentre import Channel, Conflict, Order, OrderRequest, OrderState, Reach
+from servicecentre import Channel, Conflict, NotFound, Order, OrderRequest, OrderState, Reach
 from servicecentre.orders import resident_cards
 
 router = APIRouter(prefix="/api/v1/orders", tags=["service orders"])
@@ -61,9 +61,16 @@ async def board(
     end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
     resident_id: str | None = Query(None, max_length=64),
     limit: int = Query(200, ge=1, le=1000),
+    area: str | None = Query(None, max_length=64, description="an org node code: the board of that area"),
 ) -> list[dict[str, Any]]:
-    """The order board of the caller's area (a provider's work list), by scheduled time."""
-    orders = await platform.service_centre.orders.board(reach, state, start, end, resident_id, limit)
+    """The order board of the caller's area, or of an area inside it (a provider's work list), by
+    scheduled time."""
+    within = None
+    if area is not None:
+        within = await platform.registry.org_path(area)
+        if within is None or not reach.area.covers(within) or reach.area.resident_id is not None:
+            raise NotFound(f"no org node {area}")
+    orders = await platform.service_centre.orders.board(reach, state, start, end, resident_id, limit, within)
     return await order_views(platform, orders)
 
 

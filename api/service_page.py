@@ -1,7 +1,9 @@
-"""The service centre's page, ``/service``: the call panel, the order board, the provider directory.
+"""The service centre's page, ``/service``: the call panel, the order board, the provider directory
+and the order reports; live through the console's websocket (``?orders=1``).
 
 Server-rendered like the console (``{{key}}`` filled from ``api/static/service.i18n.<lang>.json``,
-Chinese and English), the data from the service centre's API with the console's token.
+Chinese and English), with the console's words for alert kinds and states under ``alert.``; the data
+from the service centre's API with the console's token.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from importlib import resources
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from api.console import language_page, render_page
+from api.console import dictionary, language_page, render_page
 
 router = APIRouter(tags=["service centre"])
 
@@ -24,7 +26,11 @@ def _static(name: str) -> str:
 
 @functools.cache
 def strings(lang: str) -> dict[str, str]:
-    return json.loads(_static(f"service.i18n.{lang}.json"))  # type: ignore[no-any-return]
+    """The page's words, and the console's for the alerts a caller has open (``alert.kind.sos`` …)."""
+    words: dict[str, str] = json.loads(_static(f"service.i18n.{lang}.json"))
+    console = dictionary(lang)
+    words |= {f"alert.{key}": value for key, value in console.items() if key.startswith(("kind.", "state."))}
+    return words
 
 
 def render(lang: str) -> str:

@@ -24,11 +24,11 @@ async def orders_report(
     reach: StaffReach,
     start: Annotated[AwareDatetime | None, Query(alias="from", description="default: 30 days before 'to'")] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to", description="default: now")] = None,
-    by: Literal["area", "category", "provider", "month"] = "area",
+    by: Literal["area", "category", "provider", "month", "area_month"] = "area",
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Any:
-    """Orders, completed, on time, satisfaction, subsidy spent and resident payments per group; as JSON,
-    CSV or XLSX (``format``)."""
+    """Orders, completed, on time, satisfaction, subsidy spent and resident payments per group (area,
+    category, provider, month, or area and month); as JSON, CSV or XLSX (``format``)."""
     centre = platform.service_centre
     end = end or centre.clock()
     start = start or end - timedelta(days=30)

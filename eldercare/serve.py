@@ -210,11 +210,14 @@ async def run(settings: Settings, demo: bool) -> None:
         await ensure_admin(platform, settings)
         tasks: list[asyncio.Task[None]] = []
         if demo:
-            from eldercare.demo import COMMUNITY, run_demo, seed
+            from eldercare.demo import COMMUNITY, RESIDENTS, run_demo, seed
+            from eldercare.demo_service_life import ServiceLife
             from eldercare.demo_services import seed_service_centre
 
             homes = await seed(platform.registry)
             await seed_service_centre(platform.service_centre, COMMUNITY, platform.alerts.clock())
+            life = ServiceLife(platform.service_centre, [(r.id, r.phone) for r in RESIDENTS])
+            tasks.append(asyncio.create_task(life.run(), name="demo-service-centre"))  # calls and orders, live
             demo_homes = run_demo(
                 BrokerAddress(address.host, address.port),  # devices never hold the platform's login
                 homes,

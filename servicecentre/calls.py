@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from alerting.model import alert_id_for
-from servicecentre.context import ServiceContext
+from alerting.model import AlertEvent, alert_id_for
+from servicecentre.context import ServiceContext, Tx
 from servicecentre.model import (
     PHONE_DEVICE_PREFIX,
     CallCategory,
@@ -24,14 +24,13 @@ from servicecentre.model import (
     Direction,
     Forbidden,
     Invalid,
-    NotFound,
     Reach,
     row_json,
 )
 from stream.detections import Detection, DetectionKind
 
-RaiseAlerts = Callable[[Sequence[Detection]], Awaitable[Any]]
-"""Alerting's intake (``AlertService.raise_detections``)."""
+RaiseAlerts = Callable[[Sequence[Detection]], Awaitable[Sequence[AlertEvent] | None]]
+"""Alerting's intake (``AlertService.raise_detections``): the events of the alerts it stored."""
 
 CALL_COLUMNS = (
     "id, direction, number, resident_id, org_path, agent, category, started_at, answered_at, ended_at, notes,"
@@ -86,15 +85,6 @@ class Calls:
         if resident_id is None and number:
             matches = await self.match(number, reach)
             resident_id = matches[0]["id"] if len(matches) == 1 else None
-        path = reach.area.org_path
-        if resident_id is not None:
-            condition, params = reach.area.where("org_path", "id")
-            rows = await self.ctx.read(
-                f"SELECT org_path FROM residents WHERE id = %s AND {condition}", (resident_id, *params)
-            )
-            if not rows:
-                raise NotFound(f"no resident {resident_id!r} in your area")
-            path = rows[0]["org_path"]
         now = self.ctx.clock()
         started = data.get("started_at") or now
         answered = data.get("answered_at") or (now if direction is Direction.INBOUND else None)
@@ -104,6 +94,9 @@ class Calls:
         if answered is not None and answered < started:
             raise Invalid("a call is answered after it starts")
         async with self.ctx.begin() as tx:
+            path = reach.area.org_path
+            if resident_id is not None:  # the call lies in the resident's area, else in the operator's
+                path = (await tx.resident(resident_id, reach.area))["org_path"]
             row = await tx.one(
                 f"INSERT INTO service_calls ({CALL_COLUMNS}) VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, NULL)"
@@ -117,14 +110,10 @@ class Calls:
             await tx.audit("call", row["id"], reach.actor, "logged", category.value)
         return row_json(row)
 
-    async def _lock(self, call_id: uuid.UUID, reach: Reach, tx: Any) -> dict[str, Any]:
+    async def _lock(self, call_id: uuid.UUID, reach: Reach, tx: Tx) -> dict[str, Any]:
         condition, params = reach.area.where("org_path", None)
-        row = await tx.one(
-            f"SELECT {CALL_COLUMNS} FROM service_calls WHERE id = %s AND {condition} FOR UPDATE", (call_id, *params)
-        )
-        if row is None:
-            raise NotFound(f"no call {call_id}")
-        return dict(row)
+        sql = f"SELECT {CALL_COLUMNS} FROM service_calls WHERE id = %s AND {condition} FOR UPDATE"
+        return await tx.found(sql, (call_id, *params), f"no call {call_id}")
 
     async def update(self, call_id: uuid.UUID, changes: dict[str, Any], reach: Reach) -> dict[str, Any]:
         """Set the end time, notes, category, or the order the call produced."""
@@ -140,13 +129,10 @@ class Calls:
                 raise Invalid("a call ends after it starts")
             if changes.get("order_id") is not None:
                 where, params = reach.area.where("org_path", "resident_id")
-                if (
-                    await tx.one(
-                        f"SELECT 1 FROM service_orders WHERE id = %s AND {where}", (changes["order_id"], *params)
-                    )
-                    is None
-                ):
-                    raise NotFound(f"no order {changes['order_id']}")
+                order = changes["order_id"]
+                await tx.found(
+                    f"SELECT 1 FROM service_orders WHERE id = %s AND {where}", (order, *params), f"no order {order}"
+                )
             if not changes:
                 return row_json(call)
             assignments = ", ".join(f"{name} = %s" for name in changes)
@@ -179,39 +165,30 @@ class Calls:
             details={"call_id": str(call_id), "agent": reach.actor, "note": note[:500]},
         )
         # stored by alerting first: the call names its alert only once the alert exists
-        await self.raise_alerts([detection])
+        events = await self.raise_alerts([detection])
+        # a repeat joins the resident's open alert (not this key's); raised before: the alert named then
+        alert_id = next((event.alert.id for event in events or ()), None) or call["alert_id"] or alert_id_for(key)
         async with self.ctx.begin() as tx:
             row = await tx.one(
                 f"UPDATE service_calls SET alert_id = %s, category = %s WHERE id = %s RETURNING {CALL_COLUMNS}",
-                (alert_id_for(key), CallCategory.EMERGENCY.value, call_id),
+                (alert_id, CallCategory.EMERGENCY.value, call_id),
             )
             if call["alert_id"] is None:
-                await tx.audit("call", call_id, reach.actor, "alert raised", str(alert_id_for(key)))
+                await tx.audit("call", call_id, reach.actor, "alert raised", str(alert_id))
         assert row is not None
         return row_json(row)
 
     async def get(self, call_id: uuid.UUID, reach: Reach) -> dict[str, Any]:
         self._staff(reach)
         condition, params = reach.area.where("org_path", None)
-        rows = await self.ctx.read(
-            f"SELECT {CALL_COLUMNS} FROM service_calls WHERE id = %s AND {condition}", (call_id, *params)
-        )
-        if not rows:
-            raise NotFound(f"no call {call_id}")
-        return row_json(rows[0])
+        sql = f"SELECT {CALL_COLUMNS} FROM service_calls WHERE id = %s AND {condition}"
+        return row_json(await self.ctx.found(sql, (call_id, *params), f"no call {call_id}"))
 
     async def list(
         self, reach: Reach, start: datetime | None = None, resident_id: str | None = None, limit: int = 200
     ) -> list[dict[str, Any]]:
         self._staff(reach)
         condition, params = reach.area.where("org_path", None)
+        filters = [("started_at >= %s", start), ("resident_id = %s", resident_id)]
         sql = f"SELECT {CALL_COLUMNS} FROM service_calls WHERE {condition}"
-        if start is not None:
-            sql += " AND started_at >= %s"
-            params.append(start)
-        if resident_id is not None:
-            sql += " AND resident_id = %s"
-            params.append(resident_id)
-        sql += " ORDER BY started_at DESC LIMIT %s"
-        params.append(limit)
-        return [row_json(row) for row in await self.ctx.read(sql, params)]
+        return [row_json(row) for row in await self.ctx.listing(sql, params, filters, "started_at DESC", limit)]

@@ -10,8 +10,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from servicecentre.context import ServiceContext
-from servicecentre.model import Conflict, Forbidden, Invalid, NotFound, Reach, row_json
+from servicecentre.context import ServiceContext, reach_clause
+from servicecentre.model import Conflict, Forbidden, Invalid, Reach, row_json
 
 COMPLAINT_COLUMNS = (
     "id, resident_id, org_path, order_id, call_id, provider_id, text, state, created_by, created_at,"
@@ -22,11 +22,6 @@ COMPLAINT_COLUMNS = (
 class Complaints:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
-
-    def _where(self, reach: Reach) -> tuple[str, list[object]]:
-        if reach.is_provider:
-            return "provider_id = %s", [reach.provider_id]
-        return reach.area.where("org_path", "resident_id")
 
     async def file(self, data: dict[str, Any], reach: Reach) -> dict[str, Any]:
         if reach.is_provider:
@@ -40,27 +35,21 @@ class Complaints:
         condition, params = reach.area.where("org_path", "resident_id")
         async with self.ctx.begin() as tx:
             if order_id is not None:
-                order = await tx.one(
+                order = await tx.found(
                     f"SELECT resident_id, provider_id, org_path FROM service_orders WHERE id = %s AND {condition}",
                     (order_id, *params),
+                    f"no order {order_id}",
                 )
-                if order is None:
-                    raise NotFound(f"no order {order_id}")
                 resident_id, provider_id, path = order["resident_id"], order["provider_id"], order["org_path"]
             elif resident_id is not None:
-                where, args = reach.area.where("org_path", "id")
-                resident = await tx.one(
-                    f"SELECT org_path FROM residents WHERE id = %s AND {where}", (resident_id, *args)
-                )
-                if resident is None:
-                    raise NotFound(f"no resident {resident_id!r} in your area")
-                path = resident["org_path"]
+                path = (await tx.resident(resident_id, reach.area))["org_path"]
             elif reach.area.resident_id is not None:
                 raise Invalid("a family complaint names the order or the resident")
             if call_id is not None:
                 where, args = reach.area.where("org_path", None)
-                if await tx.one(f"SELECT 1 FROM service_calls WHERE id = %s AND {where}", (call_id, *args)) is None:
-                    raise NotFound(f"no call {call_id}")
+                await tx.found(
+                    f"SELECT 1 FROM service_calls WHERE id = %s AND {where}", (call_id, *args), f"no call {call_id}"
+                )
             known = provider_id is None or await tx.one("SELECT 1 FROM providers WHERE id = %s", (provider_id,))
             if not known:
                 raise Invalid(f"no provider {provider_id!r}")
@@ -79,14 +68,10 @@ class Complaints:
             raise Forbidden("the centre's staff handle complaints")
         if not resolution.strip():
             raise Invalid("handling a complaint records how it was resolved")
-        condition, params = self._where(reach)
+        condition, params = reach_clause(reach)
         async with self.ctx.begin() as tx:
-            current = await tx.one(
-                f"SELECT state FROM service_complaints WHERE id = %s AND {condition} FOR UPDATE",
-                (complaint_id, *params),
-            )
-            if current is None:
-                raise NotFound(f"no complaint {complaint_id}")
+            sql = f"SELECT state FROM service_complaints WHERE id = %s AND {condition} FOR UPDATE"
+            current = await tx.found(sql, (complaint_id, *params), f"no complaint {complaint_id}")
             if current["state"] != "open":
                 raise Conflict("this complaint was handled already")
             row = await tx.one(
@@ -99,25 +84,15 @@ class Complaints:
         return row_json(row)
 
     async def list(self, reach: Reach, state: str | None = None, since: datetime | None = None) -> list[dict[str, Any]]:
-        condition, params = self._where(reach)
+        condition, params = reach_clause(reach)
+        filters = [("state = %s", state), ("created_at >= %s", since)]
         sql = f"SELECT {COMPLAINT_COLUMNS} FROM service_complaints WHERE {condition}"
-        if state is not None:
-            sql += " AND state = %s"
-            params.append(state)
-        if since is not None:
-            sql += " AND created_at >= %s"
-            params.append(since)
-        return [row_json(row) for row in await self.ctx.read(sql + " ORDER BY created_at DESC LIMIT 500", params)]
+        return [row_json(row) for row in await self.ctx.listing(sql, params, filters, "created_at DESC", 500)]
 
     async def get(self, complaint_id: uuid.UUID, reach: Reach) -> dict[str, Any]:
-        condition, params = self._where(reach)
-        rows = await self.ctx.read(
-            f"SELECT {COMPLAINT_COLUMNS} FROM service_complaints WHERE id = %s AND {condition}",
-            (complaint_id, *params),
-        )
-        if not rows:
-            raise NotFound(f"no complaint {complaint_id}")
-        row = row_json(rows[0])
+        condition, params = reach_clause(reach)
+        sql = f"SELECT {COMPLAINT_COLUMNS} FROM service_complaints WHERE id = %s AND {condition}"
+        row = row_json(await self.ctx.found(sql, (complaint_id, *params), f"no complaint {complaint_id}"))
         row["audit"] = [
             row_json(entry)
             for entry in await self.ctx.read(

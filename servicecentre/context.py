@@ -1,6 +1,9 @@
 """What the service centre's concepts share: the pool, the clock, the timer scheduler, the deadlines,
 and one transaction shape (decide in one PostgreSQL transaction, schedule the timers after the commit).
 
+After the commit, the transaction's order events go on the centre's :class:`~alerting.bus.EventBus`
+(the console's websocket streams them beside the alert events).
+
 The scheduler is alerting's :class:`~alerting.scheduler.Scheduler`: the platform hands the alert
 service's own, so one timer loop (and one driven clock in tests) fires alert and order deadlines alike.
 Order deadlines are rows in ``order_timers`` claimed once (``fired_at IS NULL``), as alert timers are.
@@ -9,7 +12,7 @@ Order deadlines are rows in ``order_timers`` claimed once (``fired_at IS NULL``)
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -20,12 +23,16 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
+from alerting.bus import EventBus
 from alerting.scheduler import Scheduler
 from registry.area import Area, like_prefix
+from servicecentre.model import NotFound, OrderEvent, Reach
 
 log = logging.getLogger("eldercare.servicecentre")
 
 Clock = Callable[[], datetime]
+Filter = tuple[str, object]
+"""An SQL condition with one ``%s``, and its value (None: the filter is not asked for)."""
 
 
 def utc_now() -> datetime:
@@ -48,13 +55,15 @@ class ServiceConfig:
 
 
 class Tx:
-    """One deciding transaction: its connection, its time, the timers to mirror after the commit."""
+    """One deciding transaction: its connection, its time, the timers to mirror and the events to
+    publish after the commit."""
 
     def __init__(self, conn: AsyncConnection[DictRow], now: datetime) -> None:
         self.conn = conn
         self.now = now
         self.timers: list[tuple[int, datetime]] = []
         self.cancelled: list[int] = []
+        self.events: list[OrderEvent] = []
 
     async def audit(
         self,
@@ -80,6 +89,22 @@ class Tx:
         cursor = await self.conn.execute(sql, params)
         return list(await cursor.fetchall())
 
+    async def found(self, sql: str, params: Sequence[object], missing: str) -> dict[str, Any]:
+        """The row ``sql`` reads (or locks, or changes), or :class:`NotFound` (``missing``)."""
+        row = await self.one(sql, params)
+        if row is None:
+            raise NotFound(missing)
+        return row
+
+    async def resident(self, resident_id: str, area: Area, columns: str = "id, org_path") -> dict[str, Any]:
+        """The resident if they live in ``area``; else :class:`NotFound` (an id outside does not leak)."""
+        condition, params = area.where("org_path", "id")
+        return await self.found(
+            f"SELECT {columns} FROM residents WHERE id = %s AND {condition}",
+            (resident_id, *params),
+            f"no resident {resident_id!r} in your area",
+        )
+
 
 class ServiceContext:
     def __init__(
@@ -89,6 +114,7 @@ class ServiceContext:
         self.clock = clock
         self.scheduler = scheduler if scheduler is not None else Scheduler(lambda: self.clock())  # len() 0 is falsy
         self.config = config
+        self.events: EventBus[OrderEvent] = EventBus()
         self.fire_timer: Callable[[int], Awaitable[None]] | None = None
         """What a due timer row does (set by :class:`~servicecentre.orders.Orders`)."""
 
@@ -97,7 +123,8 @@ class ServiceContext:
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[Tx]:
-        """A transaction; its timers are scheduled (and cancelled ones dropped) if, and after, it commits."""
+        """A transaction; its timers are scheduled (and cancelled ones dropped) and its events published
+        if, and after, it commits."""
         async with self.connection() as conn, conn.transaction():
             tx = Tx(conn, self.clock())
             yield tx
@@ -105,6 +132,8 @@ class ServiceContext:
             self.scheduler.cancel(("order_timer", timer_id))
         for timer_id, due in tx.timers:
             self.schedule_timer(timer_id, due)
+        for event in tx.events:
+            self.events.publish(event)
 
     def schedule_timer(self, timer_id: int, due: datetime) -> None:
         """Mirror a timer row into the scheduler; it fires through :attr:`fire_timer`."""
@@ -116,12 +145,43 @@ class ServiceContext:
             cursor = await conn.execute(sql, params)
             return list(await cursor.fetchall())
 
+    async def found(self, sql: str, params: Sequence[object], missing: str) -> dict[str, Any]:
+        """The one row ``sql`` reads, or :class:`NotFound` (``missing``): ids outside the reach do not leak."""
+        rows = await self.read(sql, params)
+        if not rows:
+            raise NotFound(missing)
+        return rows[0]
+
+    async def listing(
+        self, sql: str, params: list[object], filters: Sequence[Filter], order: str, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """``sql`` (``SELECT … WHERE <the reach>``) narrowed by each filter whose value is given, in
+        ``order``, ``limit`` rows at most."""
+        for condition, value in filters:
+            if value is not None:
+                sql += f" AND {condition}"
+                params.append(value)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        return await self.read(sql, params)
+
     def local_date(self, moment: datetime) -> date:
         return (moment.astimezone(UTC) + timedelta(minutes=self.config.utc_offset_min)).date()
 
     def local_to_utc(self, day: date, at: Any) -> datetime:
         naive = datetime.combine(day, at)
         return naive.replace(tzinfo=UTC) - timedelta(minutes=self.config.utc_offset_min)
+
+
+def reach_clause(reach: Reach, table: str = "") -> tuple[str, list[object]]:
+    """SQL limiting rows of a provider's work (orders, plans, complaints) to the reach: the provider's
+    own, or those of the area (a family: their resident's)."""
+    prefix = f"{table}." if table else ""
+    if reach.provider_id is not None:
+        return f"{prefix}provider_id = %s", [reach.provider_id]
+    return reach.area.where(f"{prefix}org_path", f"{prefix}resident_id")
 
 
 def overlapping(area: Area, path_column: str = "org_path") -> tuple[str, list[object]]:

@@ -31,13 +31,13 @@ COLUMNS = (
 
 def table(report: dict[str, Any]) -> list[list[Any]]:
     """Header, one row per group, and the total."""
-    by = report["by"]
-    rows: list[list[Any]] = [[by, *(label for _, label in COLUMNS)]]
+    keys = report.get("keys") or [report["by"]]
+    rows: list[list[Any]] = [[*keys, *(label for _, label in COLUMNS)]]
     for group in report["groups"]:
-        rows.append([group[by], *(group[name] for name, _ in COLUMNS)])
+        rows.append([*(group[key] for key in keys), *(group[name] for name, _ in COLUMNS)])
     total = report["total"]
     if total:
-        rows.append(["total 合计", *(total[name] for name, _ in COLUMNS)])
+        rows.append(["total 合计", *([""] * (len(keys) - 1)), *(total[name] for name, _ in COLUMNS)])
     return [[neutralise(cell) if isinstance(cell, str) else cell for cell in row] for row in rows]
 
 

@@ -99,6 +99,11 @@ class Menu:
             category["items"] = [item for item in items if item["category"] == category["code"]]
         return categories
 
+    async def item_names(self, item_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """(Chinese, English) names of menu items, for the pages and messages people read."""
+        rows = await self.ctx.read("SELECT id, name, name_en FROM service_items WHERE id = ANY(%s)", (item_ids,))
+        return {row["id"]: (row["name"], row["name_en"]) for row in rows}
+
     # -- providers --
 
     async def put_provider(self, data: dict[str, Any], reach: Reach) -> dict[str, Any]:

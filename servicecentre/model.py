@@ -138,6 +138,21 @@ class Reach:
 EVERYWHERE = Reach()
 
 
+@dataclass(frozen=True, slots=True)
+class LinkPage:
+    """A phone page opened from a signed link: the link's audience, its path, the actor it acts as."""
+
+    audience: str
+    path: str
+    actor: str
+
+
+WORKER = LinkPage("service-worker", "w", "worker")
+"""The worker's page: check in at the home, then complete."""
+DESK = LinkPage("service-desk", "p", "desk")
+"""The provider's desk page: accept or refuse the order, assign a worker."""
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -190,6 +205,34 @@ class Order:
 
 
 ORDER_COLUMNS = ", ".join(Order.__dataclass_fields__)
+
+
+class OrderEventType(StrEnum):
+    REQUESTED = "order.requested"
+    ACCEPTED = "order.accepted"
+    ASSIGNED = "order.assigned"
+    CHECKED_IN = "order.checked_in"
+    COMPLETED = "order.completed"
+    RATED = "order.rated"
+    CANCELLED = "order.cancelled"
+    REFUSED = "order.refused"
+    MISSED = "order.missed"
+    """A deadline passed before its step (``detail["deadline"]``: accept, check_in, complete)."""
+
+    @classmethod
+    def entered(cls, state: OrderState) -> OrderEventType:
+        return cls(f"order.{state.value}")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """What happened to an order, published after its transaction commits (the console's live board)."""
+
+    type: OrderEventType
+    order: Order
+    actor: str = "system"
+    at: datetime | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 def order_from(row: dict[str, Any]) -> Order:

@@ -7,6 +7,8 @@ cancelled. A deadline is a row in ``order_timers`` (``accept``: the provider ans
 ``accept_within_s`` of the request; ``check_in``: the worker is at the home by the scheduled time +
 ``check_in_grace_s``; ``complete``: done by check-in + the item's duration + ``complete_grace_s``).
 A deadline that fires first is recorded in the order's ``missed`` list and its audit trail, once.
+Every new order, move and missed deadline is an :class:`~servicecentre.model.OrderEvent` on the
+centre's bus once its transaction commits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from servicecentre.context import ServiceContext, Tx
+from registry.area import like_prefix
+from servicecentre.context import ServiceContext, Tx, reach_clause
 from servicecentre.model import (
     CLOSED_ORDER_STATES,
     DEADLINE_STEPS,
@@ -30,8 +33,9 @@ from servicecentre.model import (
     Forbidden,
     IllegalMove,
     Invalid,
-    NotFound,
     Order,
+    OrderEvent,
+    OrderEventType,
     OrderState,
     Reach,
     order_from,
@@ -45,14 +49,6 @@ PROVIDER_MOVES = frozenset(
 )
 """What a provider's staff may do to their orders (never cancel on the centre's behalf, never rate)."""
 REASON_NEEDED = frozenset({OrderState.CANCELLED, OrderState.REFUSED})
-
-
-def reach_clause(reach: Reach, table: str = "") -> tuple[str, list[object]]:
-    """SQL limiting orders to the reach: the provider's own, or the area's."""
-    prefix = f"{table}." if table else ""
-    if reach.provider_id is not None:
-        return f"{prefix}provider_id = %s", [reach.provider_id]
-    return reach.area.where(f"{prefix}org_path", f"{prefix}resident_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,13 +96,7 @@ class Orders:
             raise Invalid("scheduled_at needs a time zone offset")
         if not 1 <= request.quantity <= 100:
             raise Invalid("quantity is between 1 and 100")
-        condition, params = reach.area.where("org_path", "id")
-        resident = await tx.one(
-            f"SELECT id, org_path, birth_date FROM residents WHERE id = %s AND {condition}",
-            (request.resident_id, *params),
-        )
-        if resident is None:
-            raise NotFound(f"no resident {request.resident_id!r} in your area")
+        resident = await tx.resident(request.resident_id, reach.area, "id, org_path, birth_date")
         item = await tx.one(
             "SELECT id, subsidised, subsidy_fen, subsidy_min_age, active FROM service_items WHERE id = %s",
             (request.item_id,),
@@ -152,6 +142,7 @@ class Orders:
             raise Conflict("this plan's order for that day exists already")
         order = order_from(row)
         await tx.audit("order", order.id, actor, "requested", f"by {request.channel.value}", None, "requested")
+        tx.events.append(OrderEvent(OrderEventType.REQUESTED, order, actor, tx.now))
         accept_by = tx.now + timedelta(seconds=self.ctx.config.accept_within_s)
         check_in_by = request.scheduled_at + timedelta(seconds=self.ctx.config.check_in_grace_s)
         await self._add_timer(tx, order.id, "accept", min(accept_by, check_in_by))
@@ -198,17 +189,13 @@ class Orders:
             detail = reason or note or (f"worker {sets['worker']}" if "worker" in sets else "")
             await tx.audit("order", order.id, reach.actor, to.value, detail, order.state.value, to.value)
             await self._after_move(tx, moved)
+            tx.events.append(OrderEvent(OrderEventType.entered(to), moved, reach.actor, tx.now))
         return moved
 
     async def lock(self, tx: Tx, order_id: uuid.UUID, reach: Reach) -> Order:
         condition, params = reach_clause(reach)
-        row = await tx.one(
-            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition} FOR UPDATE",
-            (order_id, *params),
-        )
-        if row is None:
-            raise NotFound(f"no order {order_id}")
-        return order_from(row)
+        sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition} FOR UPDATE"
+        return order_from(await tx.found(sql, (order_id, *params), f"no order {order_id}"))
 
     async def _update(self, tx: Tx, order_id: uuid.UUID, sets: dict[str, Any]) -> Order:
         assignments = ", ".join(f"{name} = %s" for name in sets)
@@ -288,7 +275,8 @@ class Orders:
             kind = claimed["kind"]
             if order.state in CLOSED_ORDER_STATES or _reached(order, DEADLINE_STEPS[kind]):
                 return
-            await self._update(tx, order.id, {"missed": [*order.missed, kind]})
+            missed = await self._update(tx, order.id, {"missed": [*order.missed, kind]})
+            tx.events.append(OrderEvent(OrderEventType.MISSED, missed, "system", tx.now, {"deadline": kind}))
             await tx.audit("order", order.id, "system", "deadline missed", kind, order.state.value, order.state.value)
             log.warning("order deadline missed", extra={"order_id": str(order.id), "deadline": kind})
 
@@ -296,12 +284,8 @@ class Orders:
 
     async def get(self, order_id: uuid.UUID, reach: Reach) -> Order:
         condition, params = reach_clause(reach)
-        rows = await self.ctx.read(
-            f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition}", (order_id, *params)
-        )
-        if not rows:
-            raise NotFound(f"no order {order_id}")
-        return order_from(rows[0])
+        sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE id = %s AND {condition}"
+        return order_from(await self.ctx.found(sql, (order_id, *params), f"no order {order_id}"))
 
     async def board(
         self,
@@ -311,25 +295,20 @@ class Orders:
         end: datetime | None = None,
         resident_id: str | None = None,
         limit: int = 200,
+        within: str | None = None,
     ) -> list[Order]:
-        """Orders in reach by scheduled time: the order board of an area, or a provider's work list."""
+        """Orders in reach by scheduled time: the order board of an area (``within``: only the orders
+        under that org path), or a provider's work list."""
         condition, params = reach_clause(reach)
+        filters = [
+            ("org_path LIKE %s", None if within is None else like_prefix(within)),
+            ("state = ANY(%s)", [s.value for s in states] if states else None),
+            ("scheduled_at >= %s", start),
+            ("scheduled_at < %s", end),
+            ("resident_id = %s", resident_id),
+        ]
         sql = f"SELECT {ORDER_COLUMNS} FROM service_orders WHERE {condition}"
-        if states:
-            sql += " AND state = ANY(%s)"
-            params.append([s.value for s in states])
-        if start is not None:
-            sql += " AND scheduled_at >= %s"
-            params.append(start)
-        if end is not None:
-            sql += " AND scheduled_at < %s"
-            params.append(end)
-        if resident_id is not None:
-            sql += " AND resident_id = %s"
-            params.append(resident_id)
-        sql += " ORDER BY scheduled_at, id LIMIT %s"
-        params.append(limit)
-        return [order_from(row) for row in await self.ctx.read(sql, params)]
+        return [order_from(row) for row in await self.ctx.listing(sql, params, filters, "scheduled_at, id", limit)]
 
     async def audit_trail(self, order_id: uuid.UUID, reach: Reach) -> list[dict[str, Any]]:
         await self.get(order_id, reach)

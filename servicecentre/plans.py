@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from servicecentre.context import ServiceContext
-from servicecentre.model import Channel, Forbidden, Invalid, NotFound, Reach, ServiceCentreError, row_json
+from servicecentre.context import ServiceContext, reach_clause
+from servicecentre.model import Channel, Forbidden, Invalid, Reach, ServiceCentreError, row_json
 from servicecentre.orders import OrderRequest, Orders
 
 log = logging.getLogger("eldercare.servicecentre")
@@ -52,13 +52,8 @@ class Plans:
             raise Invalid("ends_on is before starts_on")
         if not 1 <= request.quantity <= 100:
             raise Invalid("quantity is between 1 and 100")
-        condition, params = reach.area.where("org_path", "id")
         async with self.ctx.begin() as tx:
-            resident = await tx.one(
-                f"SELECT org_path FROM residents WHERE id = %s AND {condition}", (request.resident_id, *params)
-            )
-            if resident is None:
-                raise NotFound(f"no resident {request.resident_id!r} in your area")
+            resident = await tx.resident(request.resident_id, reach.area)
             offered = await tx.one(
                 "SELECT 1 FROM provider_items WHERE provider_id = %s AND item_id = %s",
                 (request.provider_id, request.item_id),
@@ -85,26 +80,16 @@ class Plans:
             raise Forbidden("a provider does not stop plans")
         condition, params = reach.area.where("org_path", "resident_id")
         async with self.ctx.begin() as tx:
-            row = await tx.one(
-                f"UPDATE order_plans SET active = false WHERE id = %s AND {condition} RETURNING {PLAN_COLUMNS}",
-                (plan_id, *params),
-            )
-            if row is None:
-                raise NotFound(f"no plan {plan_id}")
+            sql = f"UPDATE order_plans SET active = false WHERE id = %s AND {condition} RETURNING {PLAN_COLUMNS}"
+            row = await tx.found(sql, (plan_id, *params), f"no plan {plan_id}")
             await tx.audit("plan", plan_id, reach.actor, "stopped")
         return row_json(row)
 
     async def list(self, reach: Reach, resident_id: str | None = None) -> list[dict[str, Any]]:
-        params: list[object]
-        if reach.is_provider:
-            condition, params = "provider_id = %s", [reach.provider_id]
-        else:
-            condition, params = reach.area.where("org_path", "resident_id")
+        condition, params = reach_clause(reach)
         sql = f"SELECT {PLAN_COLUMNS} FROM order_plans WHERE {condition}"
-        if resident_id is not None:
-            sql += " AND resident_id = %s"
-            params.append(resident_id)
-        return [row_json(row) for row in await self.ctx.read(sql + " ORDER BY created_at", params)]
+        rows = await self.ctx.listing(sql, params, [("resident_id = %s", resident_id)], "created_at")
+        return [row_json(row) for row in rows]
 
     async def spawn(self, now: datetime | None = None) -> int:
         """Create the orders every active plan has due up to the horizon; returns how many were made."""

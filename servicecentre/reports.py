@@ -14,12 +14,18 @@ from registry.area import like_prefix
 from servicecentre.context import ServiceContext
 from servicecentre.model import Invalid, Reach
 
-GROUPS = {
-    "area": "NULLIF(split_part(o.org_path, '/', %(part)s), '')",
-    "category": "i.category",
-    "provider": "o.provider_id",
-    "month": "to_char((o.scheduled_at AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s), 'YYYY-MM')",
+AREA = "NULLIF(split_part(o.org_path, '/', %(part)s), '')"
+"""The org node one level below the caller's area that the order lies in."""
+MONTH = "to_char((o.scheduled_at AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s), 'YYYY-MM')"
+"""The local month of the scheduled time."""
+GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    "area": (("area", AREA),),
+    "category": (("category", "i.category"),),
+    "provider": (("provider", "o.provider_id"),),
+    "month": (("month", MONTH),),
+    "area_month": (("area", AREA), ("month", MONTH)),
 }
+"""Each grouping: its key columns (name, SQL); ``area_month`` is subsidy spent per area and month."""
 
 
 def _ratio(part: int, whole: int) -> float | None:
@@ -31,7 +37,8 @@ class Reports:
         self.ctx = ctx
 
     async def orders(self, reach: Reach, start: datetime, end: datetime, by: str = "area") -> dict[str, Any]:
-        """One row per group (and a total): orders, served, on time, ratings, subsidy and payment."""
+        """One row per group (and a total): orders, served, on time, ratings, subsidy and payment. Each
+        group carries its keys (``report["keys"]``: ``["area"]``, or ``["area", "month"]`` …)."""
         if by not in GROUPS:
             raise Invalid(f"group by one of {', '.join(GROUPS)}")
         if end <= start:
@@ -45,8 +52,11 @@ class Reports:
         else:
             where, scope_params = "o.org_path LIKE %(prefix)s", {"prefix": like_prefix(reach.area.org_path)}
             depth = len([s for s in reach.area.org_path.split("/") if s])
+        keys = GROUPS[by]
+        columns = ", ".join(f"{sql} AS {name}" for name, sql in keys)
+        grouped = ", ".join(sql for _, sql in keys)
         query = f"""
-            SELECT {GROUPS[by]} AS grp, GROUPING({GROUPS[by]}) = 1 AS is_total, count(*) AS orders,
+            SELECT {columns}, GROUPING({keys[0][1]}) = 1 AS is_total, count(*) AS orders,
                    count(*) FILTER (WHERE o.state IN ('completed', 'rated')) AS completed,
                    count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled,
                    count(*) FILTER (WHERE o.state = 'refused') AS refused,
@@ -59,7 +69,7 @@ class Reports:
                    coalesce(sum(o.resident_fen) FILTER (WHERE o.state IN ('completed', 'rated')), 0) AS resident_fen
             FROM service_orders o JOIN service_items i ON i.id = o.item_id
             WHERE {where} AND o.scheduled_at >= %(start)s AND o.scheduled_at < %(end)s
-            GROUP BY GROUPING SETS (({GROUPS[by]}), ()) ORDER BY is_total, grp NULLS FIRST
+            GROUP BY GROUPING SETS (({grouped}), ()) ORDER BY is_total, {", ".join(f"{n} NULLS FIRST" for n, _ in keys)}
         """
         params = {
             **scope_params,
@@ -76,11 +86,19 @@ class Reports:
         for row in rows:
             row["on_time_rate"] = _ratio(row["on_time"], row["due"])
             row["rating"] = None if row["rating"] is None else round(row["rating"], 2)
+            group = {name: row.pop(name) for name, _ in keys}
             if row.pop("is_total"):
-                total = {k: v for k, v in row.items() if k != "grp"}
+                total = row
             else:
-                groups.append({by: row.pop("grp"), **row})
-        return {"by": by, "from": start.isoformat(), "to": end.isoformat(), "groups": groups, "total": total}
+                groups.append({**group, **row})
+        return {
+            "by": by,
+            "keys": [name for name, _ in keys],
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "groups": groups,
+            "total": total,
+        }
 
     async def call_answer_times(self, org_path: str, start: datetime, end: datetime) -> dict[str, Any]:
         """Inbound calls started in ``[start, end)`` under ``org_path``: how many, answered, answer-time

@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from psycopg_pool import AsyncConnectionPool
 
+from alerting.bus import EventBus
 from alerting.links import LinkClaims, LinkSigner
 from alerting.scheduler import Scheduler
 from registry.area import ROOT, Area
@@ -28,14 +29,12 @@ from servicecentre.calls import Calls, RaiseAlerts
 from servicecentre.complaints import Complaints
 from servicecentre.context import Clock, ServiceConfig, ServiceContext, utc_now
 from servicecentre.menu import Menu
-from servicecentre.model import Forbidden, InvalidLink, Reach
+from servicecentre.model import DESK, WORKER, Forbidden, Invalid, InvalidLink, LinkPage, OrderEvent, Reach
 from servicecentre.orders import Orders
 from servicecentre.plans import Plans
 from servicecentre.reports import Reports
 
 log = logging.getLogger("eldercare.servicecentre")
-
-WORKER_AUDIENCE = "service-worker"
 
 
 class ServiceCentre:
@@ -98,7 +97,12 @@ class ServiceCentre:
             return Reach(Area(ROOT), provider_id, username)
         return Reach(area, None, username)
 
-    # -- the worker's phone page --
+    @property
+    def events(self) -> EventBus[OrderEvent]:
+        """Each new order, move and missed deadline, after its transaction commits."""
+        return self.ctx.events
+
+    # -- the provider's phone pages --
 
     async def _links(self) -> LinkSigner:
         if self._signer is None:
@@ -115,23 +119,35 @@ class ServiceCentre:
 
     async def worker_link(self, order_id: uuid.UUID, username: str) -> str:
         """A signed link for one worker and one order: the worker's phone page, no login."""
+        return await self._link(order_id, username, WORKER)
+
+    async def desk_link(self, order_id: uuid.UUID, username: str) -> str:
+        """A signed link for one of the provider's staff and one order: the desk's phone page (accept or
+        refuse, assign a worker and pass them their link), no login."""
+        if await self.menu.provider_of(username) is None:
+            raise Invalid(f"{username!r} is on no provider's staff")
+        return await self._link(order_id, username, DESK)
+
+    async def _link(self, order_id: uuid.UUID, username: str, page: LinkPage) -> str:
         signer = await self._links()
         expires = self.ctx.clock() + timedelta(seconds=self.ctx.config.link_ttl_s)
-        token = signer.sign(str(order_id), WORKER_AUDIENCE, username, expires)
-        return f"{self.ctx.config.public_url.rstrip('/')}/w/{token}"
+        token = signer.sign(str(order_id), page.audience, username, expires)
+        return f"{self.ctx.config.public_url.rstrip('/')}/{page.path}/{token}"
 
-    async def verify_link(self, token: str) -> tuple[uuid.UUID, Reach]:
-        """The order and the reach a worker's link grants (their provider's orders, as that worker)."""
+    async def verify_link(self, token: str, page: LinkPage | None = None) -> tuple[uuid.UUID, Reach]:
+        """The order and the reach a link grants: its provider's orders, acting as ``worker:<username>``
+        (or ``desk:<username>`` for a desk link)."""
+        page = page or WORKER
         signer = await self._links()
         try:
-            claims: LinkClaims = signer.verify(token, WORKER_AUDIENCE, self.ctx.clock())
+            claims: LinkClaims = signer.verify(token, page.audience, self.ctx.clock())
         except Exception as error:
             raise InvalidLink(str(error)) from None
         provider_id = await self.menu.provider_of(claims.subject)
         if provider_id is None:
-            raise InvalidLink("this link's worker no longer works for a provider")
+            raise InvalidLink(f"this link's {page.actor} no longer works for a provider")
         try:
             order_id = uuid.UUID(claims.alert_id)
         except ValueError:
             raise InvalidLink("this link is not valid") from None
-        return order_id, Reach(Area(ROOT), provider_id, f"worker:{claims.subject}")
+        return order_id, Reach(Area(ROOT), provider_id, f"{page.actor}:{claims.subject}")

@@ -16,7 +16,8 @@ The model (seeded, so runs compare):
 * providers accept after a log-normal delay (median 6 min; 2 % refuse), assign a worker, who checks
   in at the scheduled time plus a log-normal lateness (some early, most a little late, a few very
   late), completes after the item's duration × a log-normal factor (median 1); 2 % are cancelled
-  by the family; 80 % of completed orders are rated, lower when late.
+  by the family; 80 % of completed orders are rated, lower when late (each order's
+  :class:`~eldercare.demo_service_life.Fate`, the model the demo's live service centre uses too).
 
 Meanwhile the order board is read as an operator (the district), a community worker and a
 provider's desk would read it; its query latency is measured on the way.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import math
 import random
 import time
 import uuid
@@ -41,6 +41,7 @@ from typing import Any
 
 from alerting import AlertingConfig, AlertService, EscalationPolicy
 from eldercare.db import migrate, open_pool
+from eldercare.demo_service_life import CALL_MIX, CANCEL_REASON, HOURLY, REFUSE_REASON, draw_fate, lognormal
 from eldercare.demo_services import ITEMS, PROVIDERS, seed_menu
 from lab.bench.sla import SimClock, _database
 from lab.report import emit, progress
@@ -56,20 +57,12 @@ from servicecentre import (
     ServiceCentreError,
 )
 
-HOURLY = [0, 0, 0, 0, 0, 1, 3, 6, 9, 9, 8, 6, 4, 5, 6, 6, 5, 4, 3, 2, 1, 1, 0, 0]
-"""Relative call rate per local hour."""
-CALL_MIX = (("service_request", 0.62), ("consultation", 0.18), ("care_call", 0.12), ("complaint", 0.08))
 EXTRA_PROVIDERS = (
     ("canteen-2", "第二长者饭堂", ("lunch", "dinner", "meal-delivery")),
     ("canteen-3", "第三长者饭堂", ("lunch", "dinner", "meal-delivery")),
     ("homecare-2", "康乐居家服务", ("clean-2h", "laundry", "bath-home", "escort-walk", "chat-visit", "shopping")),
 )
 LOCAL = timedelta(hours=8)
-DURATIONS = {item.id: item.duration_min for item in ITEMS}
-
-
-def lognormal(rng: random.Random, median_s: float, sigma: float = 0.6) -> float:
-    return median_s * math.exp(rng.gauss(0.0, sigma))
 
 
 class Day:
@@ -236,30 +229,28 @@ class Simulation:
         return call
 
     def follow(self, order_id: Any, provider_id: str, scheduled: datetime, item_id: str) -> None:
-        """Schedule the provider's, the worker's and the family's steps for one order."""
-        rng, now = self.rng, self.clock()
+        """Schedule the provider's, the worker's and the family's steps for one order (its fate)."""
+        fate, now = draw_fate(self.rng, self.workers[provider_id]), self.clock()
         desk = Reach(Area(), provider_id, f"{provider_id}-desk")
-        fate = rng.random()
-        if fate < 0.02:
-            self.day.at(now + timedelta(minutes=rng.uniform(5, 60)), self._move(order_id, OrderState.CANCELLED,
-                        self.root, reason="家属取消"))  # fmt: skip
+        decided = now + fate.decide_after
+        if fate.outcome == "cancel":
+            self.day.at(decided, self._move(order_id, OrderState.CANCELLED, self.root, reason=CANCEL_REASON))
             return
-        accept_at = now + timedelta(seconds=lognormal(rng, 360.0, 0.9))
-        if fate < 0.04:
-            self.day.at(accept_at, self._move(order_id, OrderState.REFUSED, desk, reason="人手不足"))
+        if fate.outcome == "refuse":
+            self.day.at(decided, self._move(order_id, OrderState.REFUSED, desk, reason=REFUSE_REASON))
             return
-        worker = rng.choice(self.workers[provider_id])
-        self.day.at(accept_at, self._move(order_id, OrderState.ACCEPTED, desk))
-        self.day.at(accept_at + timedelta(seconds=30), self._move(order_id, OrderState.ASSIGNED, desk, worker=worker))
-        late_s = lognormal(rng, 480.0, 0.9) - 600.0  # some arrive early, most a little late, a few very late
-        check_in = max(accept_at + timedelta(minutes=1), scheduled + timedelta(seconds=late_s))
+        self.day.at(decided, self._move(order_id, OrderState.ACCEPTED, desk))
+        self.day.at(
+            decided + timedelta(seconds=30), self._move(order_id, OrderState.ASSIGNED, desk, worker=fate.worker)
+        )
+        check_in = max(decided + timedelta(minutes=1), scheduled + timedelta(seconds=fate.late_s))
         self.day.at(check_in, self._move(order_id, OrderState.CHECKED_IN, desk))
-        done = check_in + timedelta(minutes=DURATIONS.get(item_id, 60) * lognormal(rng, 1.0, 0.3))
+        done = check_in + fate.duration(item_id)
         self.day.at(done, self._move(order_id, OrderState.COMPLETED, desk))
-        if rng.random() < 0.8:
-            late = late_s > 1800
-            rating = rng.choices((5, 4, 3, 2, 1), (10, 6, 2, 1, 1) if late else (60, 30, 6, 2, 2))[0]
-            self.day.at(done + timedelta(hours=2), self._move(order_id, OrderState.RATED, self.root, rating=rating))
+        if fate.rating is not None:
+            self.day.at(
+                done + timedelta(hours=2), self._move(order_id, OrderState.RATED, self.root, rating=fate.rating)
+            )
 
     def _move(self, order_id: Any, to: OrderState, reach: Reach, **kw: Any) -> Callable[[], Awaitable[None]]:
         async def move() -> None:

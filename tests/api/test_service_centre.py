@@ -4,17 +4,24 @@ one provider blind to another's orders, a phone-reported emergency in the alert 
 
 from __future__ import annotations
 
+import asyncio
+import html
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
 import openpyxl
 import pytest_asyncio
+import websockets
 
+from registry.area import Area
 from registry.store import ResidentRecord
+from servicecentre import Reach
 from servicecentre.export import COLUMNS, to_csv, to_xlsx
 from tests.harness import Harness, running_platform
 from tests.services import TestServices
@@ -202,3 +209,115 @@ def test_formula_cells_are_neutralised_in_both_formats() -> None:
     assert "'=HYPERLINK" in to_csv(report).decode("utf-8-sig")
     sheet = openpyxl.load_workbook(io.BytesIO(to_xlsx(report))).active
     assert sheet.cell(row=2, column=1).value == '\'=HYPERLINK("x")' and sheet.cell(row=2, column=1).data_type == "s"
+
+
+async def _feed(centre: Centre, who: str, orders: bool = True) -> Any:
+    query = f"?{'orders=1&' if orders else ''}token={centre.tokens[who]}"
+    ws = await websockets.connect(f"{centre.harness.ws_url}/api/v1/ws/console{query}")
+    assert json.loads(await ws.recv())["type"] == "snapshot"
+    return ws
+
+
+async def _next(ws: Any) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.recv(), 20)))
+
+
+async def test_order_events_reach_the_consoles_of_their_area_live(centre: Centre) -> None:
+    """The console's websocket with ``?orders=1`` (the /service page) streams each order event to the
+    consoles whose area holds the order, in the order they happened; without it, alerts only."""
+    service = centre.harness.platform.service_centre
+    root = Reach(Area(), None, "test")
+    await service.menu.put_provider({"id": "P3", "name": "二七助餐", "org_node": "D2", "areas": ["D2"]}, root)
+    await service.menu.offer("P3", "lunch", 1100, root)
+    d1, d2, plain = await _feed(centre, "d1-op"), await _feed(centre, "d2-op"), await _feed(centre, "d1-op", False)
+    try:
+        when = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+        async with centre.client("d1-op") as op, centre.client("p1-desk") as desk, centre.client("d2-op") as op2:
+            lunch = {"item_id": "lunch", "scheduled_at": when}
+            order = (await op.post("/api/v1/orders", json={**lunch, "resident_id": "r1", "provider_id": "P1"})).json()
+            await desk.post(f"/api/v1/orders/{order['id']}/accept")
+            theirs = (await op2.post("/api/v1/orders", json={**lunch, "resident_id": "r2", "provider_id": "P3"})).json()
+            call = (await op.post("/api/v1/calls", json={"number": "13900000001", "category": "emergency"})).json()
+            await op.post(f"/api/v1/calls/{call['id']}/alert", json={})
+            await op.patch(f"/api/v1/calls/{call['id']}", json={"order_id": order["id"]})
+            produced = (await op.get(f"/api/v1/calls/{call['id']}")).json()  # what the call produced
+            assert (produced["alert"]["kind"], produced["alert"]["resident"]["name"]) == ("phone", "王秀英")
+            assert (produced["order"]["id"], produced["order"]["state"]) == (order["id"], "accepted")
+        placed, accepted, alert = await _next(d1), await _next(d1), await _next(d1)
+        assert (placed["type"], placed["order"]["id"], placed["actor"]) == ("order.requested", order["id"], "d1-op")
+        assert placed["order"]["resident"]["name"] == "王秀英" and placed["order"]["state"] == "requested"
+        assert (accepted["type"], accepted["order"]["state"], accepted["actor"]) == (
+            "order.accepted", "accepted", "p1-desk"
+        )  # fmt: skip
+        assert alert["type"].startswith("alert.")  # D2's order passed this console by
+        first = await _next(d2)  # D1's order events were published before D2's: never sent here
+        assert (first["type"], first["order"]["id"]) == ("order.requested", theirs["id"])
+        assert (await _next(plain))["type"].startswith("alert.")  # no order events unless asked for
+    finally:
+        for ws in (d1, d2, plain):
+            await ws.close()
+
+
+def _path(url: str) -> str:
+    return re.sub(r"^https?://[^/]+", "", url)
+
+
+async def test_the_providers_desk_acts_from_a_phone_link(centre: Centre) -> None:
+    when = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    order_in = {"resident_id": "r1", "item_id": "lunch", "provider_id": "P1", "scheduled_at": when}
+    async with centre.client("d1-op") as op, centre.client("p1-desk") as desk, centre.client("p2-desk") as p2:
+        served, refused = [(await op.post("/api/v1/orders", json=order_in)).json()["id"] for _ in range(2)]
+        assert (await p2.post(f"/api/v1/orders/{served}/desk-link")).status_code == 404
+        assert (await op.post(f"/api/v1/orders/{served}/desk-link")).status_code == 422  # whose link?
+        not_staff = await op.post(f"/api/v1/orders/{served}/desk-link", json={"username": "p2-desk"})
+        assert not_staff.status_code == 404
+        by_centre = (await op.post(f"/api/v1/orders/{served}/desk-link", json={"username": "p1-desk"})).json()
+        link = (await desk.post(f"/api/v1/orders/{served}/desk-link")).json()
+        assert link["username"] == by_centre["username"] == "p1-desk" and "/p/" in link["url"]
+        refusal = _path((await desk.post(f"/api/v1/orders/{refused}/desk-link")).json()["url"])
+    path = _path(link["url"])
+    async with httpx.AsyncClient(base_url=centre.harness.http_url) as phone:
+        page = await phone.get(path)
+        assert page.status_code == 200 and "午餐" in page.text and "金水路 1 号" in page.text
+        assert "接单" in page.text and "拒单" in page.text and "派工" not in page.text
+        assert (await phone.post(path, data={"action": "check_in"})).status_code == 422  # not a desk's step
+        accepted = await phone.post(path, data={"action": "accept"})
+        assert "已接单" in accepted.text and 'value="w1"' in accepted.text  # the staff to assign
+        assigned = await phone.post(path, data={"action": "assign", "worker": "w1"})
+        assert "已派工" in assigned.text and "/w/" in assigned.text  # the worker's link, to pass on
+        worker_link = re.search(r'href="(https?://[^"]+/w/[^"]+)"', assigned.text)
+        assert worker_link is not None
+        worker_page = await phone.get(_path(html.unescape(worker_link.group(1))))
+        assert "签到" in worker_page.text
+        again = await phone.post(path, data={"action": "accept"})
+        assert again.status_code == 409 and "cannot become accepted" in again.text
+        no_reason = await phone.post(refusal, data={"action": "refuse"})
+        assert no_reason.status_code == 422 and "with a reason" in no_reason.text
+        refusing = await phone.post(refusal, data={"action": "refuse", "reason": "人手不足"})
+        assert "已拒单" in refusing.text and "金水路" not in refusing.text  # closed: the state only
+        assert (await phone.get(path[:-3] + "abc")).status_code == 403
+        assert (await phone.get(path.replace("/p/", "/w/"))).status_code == 403  # a desk link is not a worker's
+    async with centre.client("d1-op") as op:
+        detail = (await op.get(f"/api/v1/orders/{served}")).json()
+        assert (detail["state"], detail["worker"]) == ("assigned", "w1")
+        assert [(a["action"], a["actor"]) for a in detail["audit"]][1:] == [
+            ("accepted", "desk:p1-desk"), ("assigned", "desk:p1-desk")
+        ]  # fmt: skip
+        assert (await op.get(f"/api/v1/orders/{refused}")).json()["reason"] == "人手不足"
+
+
+async def test_the_board_of_an_area_and_subsidy_per_area_and_month(centre: Centre) -> None:
+    async with centre.client("d1-admin") as admin, centre.client("d1-op") as op:
+        board = (await admin.get("/api/v1/orders", params={"area": "D1"})).json()
+        assert board and {o["org_path"] for o in board} == {"/C/D1/"}
+        assert (await admin.get("/api/v1/orders", params={"area": "D2"})).status_code == 404
+        assert (await admin.get("/api/v1/orders", params={"area": "nowhere"})).status_code == 404
+        now = datetime.now(UTC)
+        window = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+        report = (await op.get("/api/v1/reports/orders", params={**window, "by": "area_month"})).json()
+        assert report["keys"] == ["area", "month"]
+        assert {(g["area"], len(g["month"])) for g in report["groups"]} <= {(None, 7)}  # the operator's own district
+        assert sum(g["orders"] for g in report["groups"]) == report["total"]["orders"] > 0
+        sheet = await op.get("/api/v1/reports/orders", params={**window, "by": "area_month", "format": "csv"})
+    lines = sheet.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("area,month,工单 orders") and lines[-1].startswith("total 合计,,")

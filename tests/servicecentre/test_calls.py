@@ -75,6 +75,17 @@ async def test_an_emergency_by_phone_runs_the_whole_alert_lifecycle(world: World
         await alerts.get(alert_id, world.d2.area)
 
 
+async def test_a_second_call_about_the_same_emergency_names_the_open_alert(world: World) -> None:
+    calls = world.centre.calls
+    first, second = [await calls.log({"number": "13800000001", "category": "emergency"}, world.d1) for _ in range(2)]
+    alert_id = (await calls.raise_emergency(uuid.UUID(first["id"]), world.d1))["alert_id"]
+    joined = await calls.raise_emergency(uuid.UUID(second["id"]), world.d1)
+    assert joined["alert_id"] == alert_id != str(alert_id_for(f"phone:{second['id']}"))  # a repeat, not a new one
+    assert (await world.alerts.get(uuid.UUID(alert_id))).repeats == 2
+    again = await calls.raise_emergency(uuid.UUID(second["id"]), world.d1)  # raising twice changes nothing
+    assert again["alert_id"] == alert_id and len(await world.alerts.open_alerts()) == 1
+
+
 async def test_an_emergency_needs_a_resident(world: World) -> None:
     call = await world.centre.calls.log({"number": "110", "category": "emergency"}, world.d1)
     with pytest.raises(Invalid, match="resident"):

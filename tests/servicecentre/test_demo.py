@@ -1,20 +1,27 @@
-"""The demo's service centre: the menu, providers and a day of orders in every state, seeded once."""
+"""The demo's service centre: the menu, providers and a day of orders in every state, seeded once;
+then, on a driven clock, its residents call and order and the providers serve every order as its
+fate says (the reference: :func:`~eldercare.demo_service_life.draw_fate` seeded by the order's id)."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from datetime import datetime, timedelta
 
+import pytest
 from psycopg_pool import AsyncConnectionPool
 
 from eldercare.demo import COMMUNITY, ORG_TREE, RESIDENTS
-from eldercare.demo_services import CATEGORIES, DAY_OF_ORDERS, seed_service_centre
+from eldercare.demo_service_life import ASSIGN_AFTER, RATE_AFTER, ServiceLife, draw_fate
+from eldercare.demo_services import CATEGORIES, DAY_OF_ORDERS, STAFF, seed_service_centre
 from registry.area import Area
 from registry.store import Registry
-from servicecentre import Reach, ServiceCentre
+from servicecentre import Order, OrderRequest, Reach, ServiceCentre
+from servicecentre.model import OrderEvent
 from tests.alerting.conftest import T0, FakeClock
 
 
-async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnectionPool, clock: FakeClock) -> None:
+async def demo_centre(pool: AsyncConnectionPool, clock: FakeClock) -> ServiceCentre:
     registry = Registry(pool)
     for code, name, level, parent in ORG_TREE:
         await registry.add_org_node(code, name, level, parent)
@@ -22,6 +29,11 @@ async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnection
         await registry.add_resident(resident)
     centre = ServiceCentre(pool, clock=clock)
     await centre.restore()
+    return centre
+
+
+async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnectionPool, clock: FakeClock) -> None:
+    centre = await demo_centre(pool, clock)
     assert await seed_service_centre(centre, COMMUNITY, T0) == len(DAY_OF_ORDERS)
     assert await seed_service_centre(centre, COMMUNITY, T0) == 0  # a restart seeds nothing twice
     everything = Reach(Area(), None, "test")
@@ -33,3 +45,61 @@ async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnection
     assert {c["code"] for c in await centre.menu.menu(everything)} == {code for code, _, _ in CATEGORIES}
     assert len(await centre.calls.list(everything)) == 2
     assert all(o.subsidy_fen + o.resident_fen == o.total_fen for o in orders)
+
+
+def expected(order: Order, end: datetime) -> set[str] | None:
+    """The states an order can be in at ``end`` by its fate (the reference); None: too close to call."""
+    workers = [u for p, u, _ in STAFF if p == order.provider_id and not u.endswith("desk")]
+    fate = draw_fate(random.Random(order.id.int), workers)
+    slack = timedelta(minutes=3)  # the loop looks every minute; each step waits for the one before
+    decided = order.requested_at + fate.decide_after
+    if decided + slack > end:
+        return None
+    if fate.outcome != "serve":
+        return {"cancel": {"cancelled"}, "refuse": {"refused"}}[fate.outcome]
+    arrives = max(decided + ASSIGN_AFTER * 2, order.scheduled_at + timedelta(seconds=fate.late_s))
+    done = arrives + fate.duration(order.item_id)
+    if done + RATE_AFTER + slack > end:
+        return None
+    return {"rated"} if fate.rating else {"completed"}
+
+
+async def test_the_demo_residents_call_and_order_and_the_providers_serve_them(
+    pool: AsyncConnectionPool, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    centre = await demo_centre(pool, clock)
+    await seed_service_centre(centre, COMMUNITY, T0)
+    events: list[OrderEvent] = []
+    publish = centre.events.publish
+    monkeypatch.setattr(centre.events, "publish", lambda event: (events.append(event), publish(event)))
+    everything = Reach(Area(), None, "test")
+    clock.advance(1)
+    placed = await centre.orders.create(  # an operator's order on the page: the simulated desk serves it too
+        OrderRequest("res-0002", "lunch", "canteen-huanghe", T0 + timedelta(hours=1)), everything
+    )
+    life = ServiceLife(centre, [(r.id, r.phone) for r in RESIDENTS], seed=7, call_every_s=600)
+    end = T0 + timedelta(hours=9)
+    while clock.now < end:
+        clock.advance(60)
+        await centre.tick()
+        await life.step()
+    calls = await centre.calls.list(everything, start=T0 + timedelta(seconds=1), limit=1000)
+    assert len(calls) == life.calls >= 10
+    assert {c["category"] for c in calls} >= {"service_request", "consultation"}
+    by_phone = {c["order_id"]: c for c in calls if c["order_id"] is not None}
+    assert by_phone and all(c["category"] == "service_request" for c in by_phone.values())
+    orders = [o for o in await centre.orders.board(everything, limit=1000) if o.requested_at > T0]
+    assert {str(o.id) for o in orders if o.call_id is not None} == set(by_phone)
+    assert placed.id in {o.id for o in orders}
+    judged = 0
+    for order in orders:
+        states = expected(order, end)
+        if states is not None:
+            judged += 1
+            assert order.state.value in states, (order.id, order.state, states)
+    assert judged >= 5
+    assert any(o.state.value == "rated" for o in orders)
+    types = {e.type.value for e in events}
+    assert types >= {f"order.{s}" for s in ("requested", "accepted", "assigned", "checked_in", "completed", "rated")}
+    assert all(e.type.value == f"order.{e.order.state.value}" for e in events if e.type.value != "order.missed")
+    assert life.refused_moves == 0
