@@ -58,3 +58,13 @@ def path_condition(column: str, path: str) -> tuple[str, list[object]]:
     if path == "/":
         return "true", []
     return f"{column} LIKE %s", [like_prefix(path)]
+
+
+def child_code(parent: str, path: str) -> str:
+    """The code of the child node of ``parent`` that ``path`` lies under ('' for ``parent`` itself)."""
+    return path[len(parent) :].split("/", 1)[0] if path.startswith(parent) else ""
+
+
+def share(numerator: int, denominator: int) -> float | None:
+    """``numerator ÷ denominator`` to four places; ``None`` when nothing was counted."""
+    return None if denominator == 0 else round(numerator / denominator, 4)

@@ -28,6 +28,7 @@ from care.indicators import AnswerTimes, Indicators, no_answer_times
 from care.instruments import Instrument
 from care.memberships import Memberships
 from care.periods import Month, local_date
+from care.rollup import Rollup
 from care.visits import Visits
 from registry.area import Area
 from registry.audit import Actor
@@ -51,11 +52,12 @@ class CareService:
     ) -> None:
         self.ctx = CareContext(pool, clock, utc_offset_min)
         self.raise_alert = raise_alert
+        self.rollup = Rollup(self.ctx)
         self.memberships = Memberships(self.ctx)
-        self.visits = Visits(self.ctx, signals)
+        self.visits = Visits(self.ctx, self.rollup, signals)
         self.assessments = Assessments(self.ctx, instruments)
         self.beds = Beds(self.ctx, offline_devices, alert_counts)
-        self.indicators = Indicators(self.ctx, self.visits, answer_times)
+        self.indicators = Indicators(self.ctx, self.visits, self.rollup, answer_times)
 
     @property
     def pool(self) -> AsyncConnectionPool:

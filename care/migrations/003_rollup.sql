@@ -1,0 +1,173 @@
+-- The dashboard's rollup (see care/rollup.py): per-resident monthly facts, their sums per org path and
+-- month, and each resident's current visit and assessment state. Derived data: every row can be
+-- rebuilt from the tables it summarises, and the tests check that it equals them.
+--
+-- Triggers on every table the figures read put the resident into ``care_rollup_dirty`` in the same
+-- transaction as the change, so no change is missed; the refresher drains that queue and recomputes
+-- only those residents (statement-level triggers: a bulk COPY adds one row per resident, not per row).
+
+CREATE TABLE care_rollup_months (
+    month     date PRIMARY KEY,                    -- the first day of the local calendar month
+    as_of     timestamptz NOT NULL,                -- the month's end, or the clock while it runs
+    built_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- One row per resident and built month: where they lived at the month's end and what counted.
+CREATE TABLE care_rollup_residents (
+    month          date NOT NULL,
+    resident_id    text NOT NULL,
+    org_path       text NOT NULL,
+    registered     boolean NOT NULL,   -- in the archive by the month's end (enrolment, coverage)
+    age_band       text,               -- on the month's last day; NULL under 60 or without a birth date
+    equipped       boolean NOT NULL,
+    bedded         boolean NOT NULL,
+    categories     text[] NOT NULL,    -- memberships valid on some day of the month
+    due            boolean NOT NULL,   -- a visit was due (a category with a visit rule)
+    visited        boolean NOT NULL,   -- … and made, in a mode the rule accepts
+    calls          integer NOT NULL,   -- care calls finished in the month
+    calls_reached  integer NOT NULL,
+    PRIMARY KEY (month, resident_id)
+);
+CREATE INDEX care_rollup_residents_path ON care_rollup_residents (month, org_path);
+
+-- The facts summed per month and org path (the dashboard reads these: one row per community).
+CREATE TABLE care_rollup_areas (
+    month          date NOT NULL,
+    org_path       text NOT NULL,
+    residents      integer NOT NULL,
+    with_devices   integer NOT NULL,
+    with_beds      integer NOT NULL,
+    visits_due     integer NOT NULL,
+    visited        integer NOT NULL,
+    calls          integer NOT NULL,
+    calls_reached  integer NOT NULL,
+    age_bands      jsonb NOT NULL,     -- {"60-69": n, …} registered residents per band
+    categories     jsonb NOT NULL,     -- {"disabled": n, …} registered residents per category
+    PRIMARY KEY (month, org_path)
+);
+
+-- Today's visit plan and assessment need per resident with an active category or home care bed.
+CREATE TABLE care_resident_state (
+    resident_id       text PRIMARY KEY,
+    org_path          text NOT NULL,
+    categories        text[] NOT NULL,
+    interval_days     integer,          -- NULL: no visit obligation
+    modes             text[],
+    since             date,             -- the earliest active membership with a rule began
+    last_visit_at     timestamptz,      -- in a mode the rules accept
+    next_due          timestamptz,
+    needs_assessment  boolean NOT NULL, -- 失能/重残 or a home care bed: the level drives the care
+    assessment_until  date              -- the latest assessment's validity
+);
+CREATE INDEX care_resident_state_due ON care_resident_state (org_path text_pattern_ops, next_due);
+
+-- The day the state was last brought to (memberships and beds begin and end by date).
+CREATE TABLE care_rollup_meta (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    state_day  date
+);
+INSERT INTO care_rollup_meta (singleton, state_day) VALUES (true, NULL);
+
+-- Residents whose rollup rows are stale; append-only, drained by the refresher.
+CREATE TABLE care_rollup_dirty (
+    resident_id  text NOT NULL
+);
+
+CREATE FUNCTION care_rollup_mark_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %I FROM new_rows WHERE %I IS NOT NULL',
+                   TG_ARGV[0], TG_ARGV[0]);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION care_rollup_mark_old() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %I FROM old_rows WHERE %I IS NOT NULL',
+                   TG_ARGV[0], TG_ARGV[0]);
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION care_rollup_mark_both() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('INSERT INTO care_rollup_dirty SELECT %I FROM new_rows WHERE %I IS NOT NULL'
+                   ' UNION SELECT %I FROM old_rows WHERE %I IS NOT NULL',
+                   TG_ARGV[0], TG_ARGV[0], TG_ARGV[0], TG_ARGV[0]);
+    RETURN NULL;
+END $$;
+
+-- care's own tables that the figures read (by their resident_id)
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['care_residence', 'care_categories', 'care_visits', 'care_beds', 'care_assessments',
+                             'care_calls'] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_new(''resident_id'')',
+                       t || '_rollup_insert', t);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_old(''resident_id'')',
+                       t || '_rollup_delete', t);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_both(''resident_id'')',
+                       t || '_rollup_update', t);
+    END LOOP;
+END $$;
+
+-- the registry's devices: installed or not (device coverage, the beds' kit)
+CREATE TRIGGER devices_care_rollup_insert AFTER INSERT ON devices REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_new('resident_id');
+CREATE TRIGGER devices_care_rollup_delete AFTER DELETE ON devices REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_old('resident_id');
+CREATE FUNCTION care_rollup_mark_devices() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO care_rollup_dirty
+    SELECT x.resident_id FROM new_rows n JOIN old_rows o ON o.id = n.id,
+         LATERAL (VALUES (n.resident_id), (o.resident_id)) AS x (resident_id)
+    WHERE x.resident_id IS NOT NULL
+      AND (n.resident_id, n.status, n.created_at, n.updated_at)
+          IS DISTINCT FROM (o.resident_id, o.status, o.created_at, o.updated_at)
+    GROUP BY x.resident_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER devices_care_rollup_update AFTER UPDATE ON devices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_devices();
+
+-- the registry's residents: age and registration (a move reaches care_residence, a removal cascades there)
+CREATE FUNCTION care_rollup_mark_residents() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO care_rollup_dirty
+    SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
+    WHERE (n.birth_date, n.created_at) IS DISTINCT FROM (o.birth_date, o.created_at);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER residents_care_rollup_update AFTER UPDATE ON residents
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_residents();
+
+-- a visit rule changes what is due for everyone in its category
+CREATE FUNCTION care_rollup_mark_rule() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO care_rollup_dirty SELECT DISTINCT c.resident_id FROM care_categories c
+        WHERE c.category IN (SELECT category FROM new_rows);
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO care_rollup_dirty SELECT DISTINCT c.resident_id FROM care_categories c
+        WHERE c.category IN (SELECT category FROM old_rows);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER care_visit_rules_rollup_insert AFTER INSERT ON care_visit_rules REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
+CREATE TRIGGER care_visit_rules_rollup_update AFTER UPDATE ON care_visit_rules
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
+CREATE TRIGGER care_visit_rules_rollup_delete AFTER DELETE ON care_visit_rules REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
+
+-- the raw queries' own paths: memberships by validity, beds by dates (the day's boundaries), visits and
+-- calls by resident and time
+CREATE INDEX care_categories_valid ON care_categories (valid_from, valid_to);
+CREATE INDEX care_beds_dates ON care_beds (start_date, end_date);
