@@ -103,7 +103,7 @@ class Indicators:
                     tally[group][key] = tally[group].get(key, 0) + count
         return await self._report(path, month, actor, tallies)
 
-    async def visitshare(self, path: str, month: Month) -> dict[str, Any]:
+    async def visit_rate(self, path: str, month: Month) -> dict[str, Any]:
         """:meth:`care.visits.Visits.monthly_rate` (in total and per child area), from the rollup."""
         areas: dict[str, dict[str, int]] = {}
         for row in await self.rollup.areas(path, month):
@@ -188,7 +188,7 @@ class Indicators:
         for row in calls:
             tally = tallies.setdefault(row["child"], _tally())  # type: ignore[call-overload]
             tally["calls"], tally["calls_reached"] = int(row["calls"]), int(row["calls_reached"])  # type: ignore[call-overload]
-        for row in (await self.visits.monthlyshare(path, month))["areas"]:
+        for row in (await self.visits.monthly_rate(path, month))["areas"]:
             tally = tallies.setdefault(row["code"], _tally())
             tally["visits_due"], tally["visited"] = row["due"], row["visited"]
         return await self._report(path, month, actor, tallies)

@@ -23,6 +23,8 @@ from psycopg_pool import AsyncConnectionPool
 from alerting.model import AlertEvent
 from care.assessments import Assessments
 from care.beds import AlertCounts, Beds, OfflineDevices, no_alerts, nothing_offline
+from care.calls import CareCalls
+from care.category_import import import_categories
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
 from care.indicators import AnswerTimes, Indicators, no_answer_times
 from care.instruments import Instrument
@@ -32,6 +34,7 @@ from care.rollup import Rollup
 from care.visits import Visits
 from registry.area import Area
 from registry.audit import Actor
+from registry.imports import ImportReport
 from stream.detections import Detection, DetectionKind
 
 RaiseAlert = Callable[[Sequence[Detection]], Awaitable[Sequence[AlertEvent]]]
@@ -58,6 +61,7 @@ class CareService:
         self.assessments = Assessments(self.ctx, instruments)
         self.beds = Beds(self.ctx, offline_devices, alert_counts)
         self.indicators = Indicators(self.ctx, self.visits, self.rollup, answer_times)
+        self.calls = CareCalls(self.ctx, self.rollup, self.record_visit, signals)
 
     @property
     def pool(self) -> AsyncConnectionPool:
@@ -73,6 +77,10 @@ class CareService:
     async def prepare(self) -> None:
         """After the migrations: the default visit rules."""
         await self.visits.install_default_rules()
+
+    async def import_categories(self, text: str, area: Area, actor: Actor) -> ImportReport:
+        """Category memberships from CSV (:mod:`care.category_import`)."""
+        return await import_categories(self.ctx, text, area, actor)
 
     async def record_visit(
         self, resident_id: str, data: Mapping[str, Any], area: Area, actor: Actor, raise_alert: bool = False

@@ -63,6 +63,17 @@ where they were first registered (``early``). Every resident has a ``care_reside
 trigger on ``residents``, and the backfill)."""
 
 
+async def by_urgency(rows: list[Row], signals: Signals, now: datetime) -> list[Row]:
+    """``rows`` (each with ``resident_id`` and ``next_due``) with their ``signals`` and ``overdue_days``:
+    the platform's signals first (:data:`SIGNAL_WEIGHT`), then the longest overdue."""
+    found = await signals([row["resident_id"] for row in rows]) if rows else {}
+    for row in rows:
+        row["signals"] = sorted(found.get(row["resident_id"], ()))
+        row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
+    weight = {row["resident_id"]: -sum(SIGNAL_WEIGHT.get(s, 1) for s in row["signals"]) for row in rows}
+    return sorted(rows, key=lambda row: (weight[row["resident_id"]], row["next_due"], row["resident_id"]))
+
+
 class Visits:
     def __init__(self, ctx: CareContext, rollup: Rollup, signals: Signals = no_signals) -> None:
         self.ctx = ctx
@@ -246,15 +257,7 @@ class Visits:
         return await self._ranked(rows, area, actor, limit)
 
     async def _ranked(self, rows: list[Row], area: Area, actor: Actor, limit: int) -> list[Row]:
-        """The platform's signals first, then the longest overdue; the first ``limit``; audited."""
-        now = self.ctx.clock()
-        signals = await self.signals([row["resident_id"] for row in rows]) if rows else {}
-        for row in rows:
-            row["signals"] = sorted(signals.get(row["resident_id"], ()))
-            row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
-        rows.sort(key=lambda row: (-sum(SIGNAL_WEIGHT.get(s, 1) for s in row["signals"]), row["next_due"],
-                                   row["resident_id"]))  # fmt: skip
-        rows = rows[:limit]
+        rows = (await by_urgency(rows, self.signals, self.ctx.clock()))[:limit]
         async with self.ctx.pool.connection() as conn:
             await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
                               {"returned": [row["resident_id"] for row in rows][:200]})  # fmt: skip
