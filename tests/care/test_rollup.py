@@ -54,7 +54,8 @@ async def seed(care: CareService, registered: Registered, now: datetime, rng: ra
     await registered.lived("r003", (datetime(2024, 1, 1, tzinfo=UTC), NODES["A1"]), (at(mid_last), NODES["B1"]))
     await registered.lived("r004", (datetime(2024, 1, 1, tzinfo=UTC), NODES["A2"]),
                            (at(before.last_day, 23, 59), NODES["B1"]))  # fmt: skip
-    await registered.lived("r005", (datetime(2024, 1, 1, tzinfo=UTC), NODES["B1"]), (at(last.first_day, 0), NODES["A1"]))
+    await registered.lived("r005", (datetime(2024, 1, 1, tzinfo=UTC), NODES["B1"]),
+                           (at(last.first_day, 0), NODES["A1"]))  # fmt: skip
     await registered.lived("r008", (at(before.first_day, 10), NODES["A2"]), (at(this.first_day, 9), NODES["A1"]))
     starts = (before.first_day - timedelta(days=40), mid_last, this.first_day, this.last_day + timedelta(days=3))
     ends = (None, None, before.last_day, mid_last, this.first_day + timedelta(days=1))
@@ -68,8 +69,8 @@ async def seed(care: CareService, registered: Registered, now: datetime, rng: ra
                                        EVERYWHERE, ROOT)  # fmt: skip
         for _ in range(rng.randrange(5)):
             moment = month_bounds(before, 480)[0] + (now - month_bounds(before, 480)[0]) * rng.random()
-            await care.visits.record(rid, {"at": min(moment, now - timedelta(minutes=1)),
-                                           "mode": rng.choice(("in_person", "phone", "video"))}, EVERYWHERE, ROOT)  # fmt: skip
+            visit = {"at": min(moment, now - timedelta(minutes=1)), "mode": rng.choice(("in_person", "phone", "video"))}
+            await care.visits.record(rid, visit, EVERYWHERE, ROOT)
     for rid, moment in (("r001", at(before.last_day, 23, 30)), ("r002", at(last.first_day, 0, 30)),
                         ("r006", at(last.last_day, 23, 59)), ("r007", at(this.first_day, 0, 0))):  # fmt: skip
         await care.memberships.add(rid, {"category": "living_alone", "valid_from": before.first_day}, EVERYWHERE, ROOT)
@@ -106,26 +107,26 @@ async def seed(care: CareService, registered: Registered, now: datetime, rng: ra
                 " VALUES (%s, 'gbt42195-2022', %s, %s, 'x', '{}', '{}', 50, 'mild', '/', 'x')",
                 (rid, assessed, assessed + timedelta(days=365)),
             )
-    for rid, start, end in (("r010", mid_last, None), ("r012", before.first_day, mid_last), ("r014", this.first_day, None)):
+    beds = (("r010", mid_last, None), ("r012", before.first_day, mid_last), ("r014", this.first_day, None))
+    for rid, start, end in beds:
         await care.beds.create(rid, {"provider": "p", "level": "mild", "start_date": start, "end_date": end},
                                EVERYWHERE, ROOT)  # fmt: skip
     return ids
 
 
-async def assert_rollup_is_exact(care: CareService, months: tuple[Month, ...]) -> dict[str, Any]:
+async def assert_rollup_is_exact(care: CareService, months: tuple[Month, ...], after: str = "") -> dict[str, Any]:
     """Compare everything; return the district's report of the middle month (to see it is not empty)."""
     for month in months:
         for path in PATHS:
             rolled = await care.indicators.monthly(path, month, ROOT)
             raw = await care.indicators.monthly_from_rows(path, month, ROOT)
-            assert rolled == raw, (str(month), path)
+            assert rolled == raw, (after, str(month), path)
             rate = await care.visits.monthly_rate(path, month)
-            assert await care.indicators.visit_rate(path, month) == rate, (str(month), path)
+            assert await care.indicators.visit_rate(path, month) == rate, (after, str(month), path)
     for area in AREAS:
         for within in (0, 9):
-            assert await care.visits.overdue(area, ROOT, within) == await care.visits.overdue_from_rows(
-                area, ROOT, within
-            ), (area, within)
+            listed = await care.visits.overdue(area, ROOT, within)
+            assert listed == await care.visits.overdue_from_rows(area, ROOT, within), (after, area, within)
     return await care.indicators.monthly("/C1/D1/", months[len(months) // 2], ROOT)
 
 
@@ -159,10 +160,12 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
         ("a move through the registry", lambda: registry.update_resident("r009", {"org_node": "B1"}, EVERYWHERE, ROOT)),
         ("a membership ended", lambda: care.memberships.end("r001", membership["id"], last_month.first_day,
                                                             EVERYWHERE, ROOT)),
-        ("a membership added", lambda: care.memberships.add("r016", {"category": "disabled",
-                                                                     "valid_from": last_month.last_day}, EVERYWHERE, ROOT)),
-        ("a device retired", lambda: sql("UPDATE devices SET status = 'retired', updated_at = now() WHERE id = 'btn-r000'")),
-        ("a device added", lambda: sql("INSERT INTO devices (id, resident_id, type) VALUES ('btn-x', 'r004', 'sos_button')")),
+        ("a membership added", lambda: care.memberships.add(
+            "r016", {"category": "disabled", "valid_from": last_month.last_day}, EVERYWHERE, ROOT)),
+        ("a device retired", lambda: sql(
+            "UPDATE devices SET status = 'retired', updated_at = now() WHERE id = 'btn-r000'")),
+        ("a device added", lambda: sql(
+            "INSERT INTO devices (id, resident_id, type) VALUES ('btn-x', 'r004', 'sos_button')")),
         ("a device moved to another resident", lambda: sql(
             "UPDATE devices SET resident_id = 'r022', updated_at = now() WHERE id = 'btn-r003'")),
         ("a home care bed", lambda: care.beds.create("r018", {"provider": "p", "level": "severe",
@@ -178,7 +181,7 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
     for name, change in changes:
         await change()
         clock.now = datetime.now(UTC)
-        await assert_rollup_is_exact(care, months)
+        await assert_rollup_is_exact(care, months, name)
     assert care.rollup.rebuilt == rebuilt  # every change was caught up resident by resident
     assert care.rollup.refreshed >= len(changes)
 
