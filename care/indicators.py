@@ -16,6 +16,8 @@ Every share is ``numerator ÷ denominator`` with both given, so a regulator can 
 * **home care beds** — residents with a contract covering part of the month; ÷ residents and ÷ the
   ``disabled`` category's population (the beds' target group).
 * **visit rate** — :meth:`care.visits.Visits.monthly_rate` (visited ÷ due).
+* **home care bed compliance** — contracts covering part of the month and those that met their plan
+  (:mod:`care.beds`), counted where the resident lived at the month's end.
 * **care calls** — check-in calls finished in the month (:mod:`care.calls`) and how many reached the
   resident, counted where the resident lived at the month's end (as the visit rate).
 * **alert answer times** — alerting's SLA report for the month (alerts that rang, share answered
@@ -34,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from care.beds import Beds
 from care.categories import AGE_BANDS
 from care.context import CareContext, child_code, path_condition, share
 from care.periods import Month, month_bounds
@@ -57,10 +60,11 @@ def _child_sql(column: str) -> str:
 
 class Indicators:
     def __init__(
-        self, ctx: CareContext, visits: Visits, rollup: Rollup, answer_times: AnswerTimes = no_answer_times
+        self, ctx: CareContext, visits: Visits, beds: Beds, rollup: Rollup, answer_times: AnswerTimes = no_answer_times
     ) -> None:
         self.ctx = ctx
         self.visits = visits
+        self.beds = beds
         self.rollup = rollup
         self.answer_times = answer_times
 
@@ -93,7 +97,7 @@ class Indicators:
         rollup (:mod:`care.rollup`), equal to :meth:`monthly_from_rows`."""
         tallies: dict[str, dict[str, Any]] = {}
         for row in await self.rollup.areas(path, month):
-            if not (row["residents"] or row["visits_due"] or row["calls"]):
+            if not (row["residents"] or row["visits_due"] or row["calls"] or row["beds"]):
                 continue  # only residents not yet registered, with nothing due: the raw rows show no area
             tally = tallies.setdefault(child_code(path, row["org_path"]), _tally())
             for key in COUNTS:
@@ -153,22 +157,20 @@ class Indicators:
             GROUP BY 1
         """
         calls_sql = f"""
-            WITH {PLACEMENT},
-            called AS (
-                SELECT k.resident_id, count(*) AS calls, count(*) FILTER (WHERE k.outcome = 'reached') AS reached
-                FROM care_calls k WHERE k.finished_at >= %(start)s AND k.finished_at < %(end)s
-                AND k.outcome <> 'abandoned' AND {ever_lived_under("k.resident_id")} GROUP BY k.resident_id
-            ), p AS (
-                SELECT called.*, coalesce(late.org_path, early.org_path) AS org_path FROM called
-                LEFT JOIN late ON late.resident_id = called.resident_id
-                LEFT JOIN early ON early.resident_id = called.resident_id
-            )
-            SELECT {_child_sql("p.org_path")} AS child, sum(p.calls) AS calls, sum(p.reached) AS calls_reached
-            FROM p WHERE {where} GROUP BY 1
+            SELECT k.resident_id, count(*) AS calls, count(*) FILTER (WHERE k.outcome = 'reached') AS reached
+            FROM care_calls k WHERE k.finished_at >= %(start)s AND k.finished_at < %(end)s
+            AND k.outcome <> 'abandoned' AND {ever_lived_under("k.resident_id")} GROUP BY k.resident_id
+        """
+        placement_sql = f"""
+            WITH {PLACEMENT}
+            SELECT e.resident_id, {_child_sql("coalesce(late.org_path, e.org_path)")} AS child FROM early e
+            LEFT JOIN late ON late.resident_id = e.resident_id
+            WHERE coalesce(late.org_path, e.org_path) LIKE %(prefix)s
         """
         async with self.ctx.pool.connection() as conn:
             residents = await (await conn.execute(residents_sql, values)).fetchall()  # type: ignore[arg-type]
             calls = await (await conn.execute(calls_sql, values)).fetchall()  # type: ignore[arg-type]
+            placed = await (await conn.execute(placement_sql, values)).fetchall()  # type: ignore[arg-type]
             ids = [rid for row in residents for rid in row["ids"]]  # type: ignore[call-overload]
             child_of = {rid: row["child"] for row in residents for rid in row["ids"]}  # type: ignore[call-overload]
             members = await (await conn.execute(
@@ -185,9 +187,17 @@ class Indicators:
             counted = tallies[child_of[row["resident_id"]]]["categories"]  # type: ignore[call-overload]
             for category in row["categories"]:  # type: ignore[call-overload]
                 counted[category] = counted.get(category, 0) + 1
+        where_now = {row["resident_id"]: row["child"] for row in placed}  # type: ignore[call-overload]
         for row in calls:
-            tally = tallies.setdefault(row["child"], _tally())  # type: ignore[call-overload]
-            tally["calls"], tally["calls_reached"] = int(row["calls"]), int(row["calls_reached"])  # type: ignore[call-overload]
+            if row["resident_id"] in where_now:  # type: ignore[call-overload]
+                tally = tallies.setdefault(where_now[row["resident_id"]], _tally())  # type: ignore[call-overload]
+                tally["calls"] += int(row["calls"])  # type: ignore[call-overload]
+                tally["calls_reached"] += int(row["reached"])  # type: ignore[call-overload]
+        for contract in await self.beds.judged(Area(), month):
+            if contract["resident_id"] in where_now:
+                tally = tallies.setdefault(where_now[contract["resident_id"]], _tally())
+                tally["beds"] += 1
+                tally["beds_compliant"] += int(contract["compliant"])
         for row in (await self.visits.monthly_rate(path, month))["areas"]:
             tally = tallies.setdefault(row["code"], _tally())
             tally["visits_due"], tally["visited"] = row["due"], row["visited"]
@@ -247,7 +257,17 @@ class Indicators:
         return result
 
 
-COUNTS = ("residents", "with_devices", "with_beds", "visits_due", "visited", "calls", "calls_reached")
+COUNTS = (
+    "residents",
+    "with_devices",
+    "with_beds",
+    "visits_due",
+    "visited",
+    "calls",
+    "calls_reached",
+    "beds",
+    "beds_compliant",
+)
 """The counts an area's indicators add up (the rest are denominators and shares)."""
 
 
@@ -298,7 +318,7 @@ def _answer_figures(row: dict[str, Any]) -> dict[str, Any]:
 CSV_COLUMNS = (
     "month", "code", "name", "population", "residents", "enrolment", "with_devices", "device_coverage",
     "with_beds", "bed_share", "bed_coverage_of_disabled", "visits_due", "visited", "visit_rate",
-    "alerts", "within_60s", "answer_p50_s", "answer_p90_s", "calls", "calls_reached",
+    "alerts", "within_60s", "answer_p50_s", "answer_p90_s", "calls", "calls_reached", "beds", "beds_compliant",
 )  # fmt: skip
 
 

@@ -5,8 +5,9 @@ Computing a city's indicators from the raw rows (a year of visits, every residen
 residence history) takes seconds; the dashboard reads these tables instead:
 
 * ``care_rollup_residents`` — per built month and resident: where they lived at the month's end, and
-  what counted (registered, age band, device, bed, categories, visit due and made, care calls), with
-  exactly the rules of :mod:`care.indicators` and :mod:`care.visits`;
+  what counted (registered, age band, device, bed, categories, visit due and made, care calls, home
+  care bed contracts and whether each met its plan), with exactly the rules of :mod:`care.indicators`,
+  :mod:`care.visits` and :mod:`care.beds`;
 * ``care_rollup_areas`` — those facts summed per month and org path (a city has a few hundred rows);
 * ``care_resident_state`` — today's plan per resident (interval, accepted modes, last visit, next
   due) and whether an ability assessment is needed and until when the last one holds.
@@ -71,7 +72,7 @@ def _facts_sql(everyone: bool) -> str:
     age = "date_part('year', age(%(last_day)s::date, p.birth_date))::int"
     return f"""
         INSERT INTO care_rollup_residents (month, resident_id, org_path, registered, age_band, equipped, bedded,
-                                           categories, due, visited, calls, calls_reached)
+                                           categories, due, visited, calls, calls_reached, beds, beds_compliant)
         WITH late AS MATERIALIZED (
             SELECT DISTINCT ON (cr.resident_id) cr.resident_id, cr.org_path FROM care_residence cr
             WHERE cr.since < %(as_of)s AND {picked("cr.resident_id")} ORDER BY cr.resident_id, cr.since DESC
@@ -116,25 +117,44 @@ def _facts_sql(everyone: bool) -> str:
             WHERE k.finished_at >= %(start)s AND k.finished_at < %(end)s AND k.outcome <> 'abandoned'
               AND {picked("k.resident_id")}
             GROUP BY k.resident_id
+        ), contracts AS MATERIALIZED (
+            SELECT b.resident_id, count(*) AS beds, count(*) FILTER (WHERE
+                coalesce(s.n, 0) >= ceil(b.services_per_month * cover.days / %(month_days)s::numeric)
+                AND coalesce(v.n, 0) >= ceil(b.visits_per_month * cover.days / %(month_days)s::numeric)
+                AND NOT EXISTS (SELECT 1 FROM unnest(b.kit) AS need (type) WHERE NOT EXISTS (
+                    SELECT 1 FROM devices d WHERE d.resident_id = b.resident_id AND d.type = need.type
+                      AND d.status IN ('active', 'failed')))) AS compliant
+            FROM care_beds b
+            CROSS JOIN LATERAL (SELECT least(%(last_day)s::date, coalesce(b.end_date, %(last_day)s::date))
+                                       - greatest(%(first_day)s::date, b.start_date) + 1 AS days) cover
+            LEFT JOIN LATERAL (SELECT count(*) AS n FROM care_bed_services s
+                               WHERE s.bed_id = b.id AND s.at >= %(start)s AND s.at < %(end)s) s ON true
+            LEFT JOIN LATERAL (SELECT count(*) AS n FROM care_visits v
+                               WHERE v.resident_id = b.resident_id AND v.at >= %(start)s AND v.at < %(end)s) v ON true
+            WHERE b.start_date <= %(last_day)s AND (b.end_date IS NULL OR b.end_date >= %(first_day)s)
+              AND {picked("b.resident_id")}
+            GROUP BY b.resident_id
         )
         SELECT %(month)s, p.id, p.org_path, p.registered, {_band_sql(age)}, equipped.resident_id IS NOT NULL,
                bedded.resident_id IS NOT NULL, coalesce(ruled.categories, '{{}}'), coalesce(ruled.due, false),
                coalesce(ruled.due AND seen.modes && ruled.modes, false), coalesce(called.calls, 0),
-               coalesce(called.reached, 0)
+               coalesce(called.reached, 0), coalesce(contracts.beds, 0), coalesce(contracts.compliant, 0)
         FROM placed p
         LEFT JOIN ruled ON ruled.resident_id = p.id
         LEFT JOIN seen ON seen.resident_id = p.id
         LEFT JOIN equipped ON equipped.resident_id = p.id
         LEFT JOIN bedded ON bedded.resident_id = p.id
         LEFT JOIN called ON called.resident_id = p.id
+        LEFT JOIN contracts ON contracts.resident_id = p.id
         WHERE p.registered OR ruled.resident_id IS NOT NULL OR called.resident_id IS NOT NULL
+           OR contracts.resident_id IS NOT NULL
         RETURNING org_path
     """
 
 
 _AREAS_SQL = """
     INSERT INTO care_rollup_areas (month, org_path, residents, with_devices, with_beds, visits_due, visited, calls,
-                                   calls_reached, age_bands, categories)
+                                   calls_reached, beds, beds_compliant, age_bands, categories)
     WITH f AS MATERIALIZED (
         SELECT * FROM care_rollup_residents WHERE month = %(month)s AND {paths}
     ), sums AS (
@@ -142,7 +162,8 @@ _AREAS_SQL = """
                count(*) FILTER (WHERE registered AND equipped) AS with_devices,
                count(*) FILTER (WHERE registered AND bedded) AS with_beds,
                count(*) FILTER (WHERE due) AS visits_due, count(*) FILTER (WHERE due AND visited) AS visited,
-               coalesce(sum(calls), 0) AS calls, coalesce(sum(calls_reached), 0) AS calls_reached
+               coalesce(sum(calls), 0) AS calls, coalesce(sum(calls_reached), 0) AS calls_reached,
+               coalesce(sum(beds), 0) AS beds, coalesce(sum(beds_compliant), 0) AS beds_compliant
         FROM f GROUP BY org_path
     ), bands AS (
         SELECT org_path, jsonb_object_agg(age_band, n) AS counts FROM (
@@ -154,7 +175,7 @@ _AREAS_SQL = """
             GROUP BY org_path, category) c GROUP BY org_path
     )
     SELECT %(month)s, s.org_path, s.residents, s.with_devices, s.with_beds, s.visits_due, s.visited, s.calls,
-           s.calls_reached, coalesce(bands.counts, '{{}}'), coalesce(cats.counts, '{{}}')
+           s.calls_reached, s.beds, s.beds_compliant, coalesce(bands.counts, '{{}}'), coalesce(cats.counts, '{{}}')
     FROM sums s LEFT JOIN bands USING (org_path) LEFT JOIN cats USING (org_path)
 """
 
@@ -280,7 +301,8 @@ class Rollup:
     def _values(self, month: Month, ids: Sequence[str] | None) -> dict[str, Any]:
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         return {"month": month.first_day, "first_day": month.first_day, "last_day": month.last_day,
-                "start": start, "end": end, "as_of": self._as_of(month), "ids": list(ids or ())}  # fmt: skip
+                "start": start, "end": end, "as_of": self._as_of(month), "month_days": month.last_day.day,
+                "ids": list(ids or ())}  # fmt: skip
 
     async def _build_month(self, conn: Any, month: Month) -> None:
         values = self._values(month, None)

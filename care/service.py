@@ -60,7 +60,7 @@ class CareService:
         self.visits = Visits(self.ctx, self.rollup, signals)
         self.assessments = Assessments(self.ctx, instruments)
         self.beds = Beds(self.ctx, offline_devices, alert_counts)
-        self.indicators = Indicators(self.ctx, self.visits, self.rollup, answer_times)
+        self.indicators = Indicators(self.ctx, self.visits, self.beds, self.rollup, answer_times)
         self.calls = CareCalls(self.ctx, self.rollup, self.record_visit, signals)
 
     @property

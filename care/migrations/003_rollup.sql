@@ -26,6 +26,8 @@ CREATE TABLE care_rollup_residents (
     visited        boolean NOT NULL,   -- … and made, in a mode the rule accepts
     calls          integer NOT NULL,   -- care calls finished in the month
     calls_reached  integer NOT NULL,
+    beds           integer NOT NULL,   -- home care bed contracts covering part of the month
+    beds_compliant integer NOT NULL,   -- … that met their plan (care/beds.py)
     PRIMARY KEY (month, resident_id)
 );
 CREATE INDEX care_rollup_residents_path ON care_rollup_residents (month, org_path);
@@ -41,6 +43,8 @@ CREATE TABLE care_rollup_areas (
     visited        integer NOT NULL,
     calls          integer NOT NULL,
     calls_reached  integer NOT NULL,
+    beds           integer NOT NULL,
+    beds_compliant integer NOT NULL,
     age_bands      jsonb NOT NULL,     -- {"60-69": n, …} registered residents per band
     categories     jsonb NOT NULL,     -- {"disabled": n, …} registered residents per category
     PRIMARY KEY (month, org_path)
@@ -113,6 +117,27 @@ BEGIN
                        t || '_rollup_update', t);
     END LOOP;
 END $$;
+
+-- services delivered under a home care bed (by the contract's resident)
+CREATE FUNCTION care_rollup_mark_bed_services() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        INSERT INTO care_rollup_dirty SELECT DISTINCT b.resident_id FROM care_beds b
+        WHERE b.id IN (SELECT bed_id FROM new_rows);
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        INSERT INTO care_rollup_dirty SELECT DISTINCT b.resident_id FROM care_beds b
+        WHERE b.id IN (SELECT bed_id FROM old_rows);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER care_bed_services_rollup_insert AFTER INSERT ON care_bed_services REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
+CREATE TRIGGER care_bed_services_rollup_update AFTER UPDATE ON care_bed_services
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
+CREATE TRIGGER care_bed_services_rollup_delete AFTER DELETE ON care_bed_services REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
 
 -- the registry's devices: installed or not (device coverage, the beds' kit)
 CREATE TRIGGER devices_care_rollup_insert AFTER INSERT ON devices REFERENCING NEW TABLE AS new_rows

@@ -24,7 +24,7 @@ from tests.care.conftest import EVERYWHERE, ROOT, FakeClock, Registered
 
 CST = timezone(timedelta(hours=8))
 NODES = {"A1": "/C1/D1/S1/A1/", "A2": "/C1/D1/S1/A2/", "B1": "/C1/D1/S2/B1/"}
-PATHS = ("/", "/C1/", "/C1/D1/", "/C1/D1/S1/", "/C1/D1/S2/", *NODES.values())
+PATHS = ("/", "/C1/D1/S1/", "/C1/D1/S2/", *NODES.values())
 AREAS = (EVERYWHERE, Area("/C1/D1/S1/"), Area("/C1/D1/S2/B1/"), Area("/C1/D1/S1/A2/", "r007"))
 CATEGORIES = ("living_alone", "empty_nest", "dibao", "disabled", "very_old")
 
@@ -107,10 +107,15 @@ async def seed(care: CareService, registered: Registered, now: datetime, rng: ra
                 " VALUES (%s, 'gbt42195-2022', %s, %s, 'x', '{}', '{}', 50, 'mild', '/', 'x')",
                 (rid, assessed, assessed + timedelta(days=365)),
             )
-    beds = (("r010", mid_last, None), ("r012", before.first_day, mid_last), ("r014", this.first_day, None))
-    for rid, start, end in beds:
-        await care.beds.create(rid, {"provider": "p", "level": "mild", "start_date": start, "end_date": end},
-                               EVERYWHERE, ROOT)  # fmt: skip
+    beds = (("r010", mid_last, None), ("r012", before.first_day, mid_last), ("r014", this.first_day, None),
+            ("r015", before.first_day, None), ("r016", before.first_day, None))  # fmt: skip
+    for n, (rid, start, end) in enumerate(beds):
+        bed = await care.beds.create(rid, {"provider": "p", "level": "mild", "start_date": start, "end_date": end,
+                                           "kit": ["sos_button"] if n % 2 else [], "services_per_month": n,
+                                           "visits_per_month": n % 2}, EVERYWHERE, ROOT)  # fmt: skip
+        for day in range(n + 1):
+            moment = at(last.first_day + timedelta(days=3 * day))
+            await care.beds.record_service(bed["id"], {"at": moment, "service": "bathing"}, EVERYWHERE, ROOT)
     return ids
 
 
@@ -139,7 +144,8 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
     report = await assert_rollup_is_exact(care, months)
     total = report["total"]
     assert total["residents"] > 30 and total["visits_due"] > 10 and 0 < total["visited"] < total["visits_due"]
-    assert total["with_devices"] > 10 and total["with_beds"] == 2 and total["calls"] == 8 and total["categories"]
+    assert total["with_devices"] > 10 and total["with_beds"] == 4 and total["calls"] == 8 and total["categories"]
+    assert 0 < total["beds_compliant"] < total["beds"] == 4
     rebuilt, last_month = care.rollup.rebuilt, months[1]
     registry = Registry(registered.pool)
 
@@ -152,6 +158,12 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
         await care.calls.finish(started["id"], {"outcome": "reached", "findings": {"health": "ok"}}, EVERYWHERE, ROOT)
 
     before = months[0].first_day
+
+    async def service(resident_id: str, moment: datetime) -> None:
+        bed = await care.beds.compliance(Area(), ROOT, last_month)
+        bed_id = next(row["id"] for row in bed if row["resident_id"] == resident_id)
+        await care.beds.record_service(bed_id, {"at": moment, "service": "cleaning"}, EVERYWHERE, ROOT)
+
     membership = next(m for m in await care.memberships.of_resident("r001", EVERYWHERE, ROOT)
                       if (m["category"], m["valid_from"], m["valid_to"]) == ("living_alone", before, None))  # fmt: skip
     changes: list[tuple[str, Callable[[], Awaitable[Any]]]] = [
@@ -170,6 +182,7 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
             "UPDATE devices SET resident_id = 'r022', updated_at = now() WHERE id = 'btn-r003'")),
         ("a home care bed", lambda: care.beds.create("r018", {"provider": "p", "level": "severe",
                                                                "start_date": last_month.first_day}, EVERYWHERE, ROOT)),
+        ("a service under a home care bed", lambda: service("r016", at(last_month.last_day, 20))),
         ("a visit rule", lambda: care.visits.set_rule(NODES["A1"], "dibao", 3, ["video"], EVERYWHERE, ROOT)),
         ("a care call", call),
         ("an assessment", lambda: sql(
