@@ -310,6 +310,7 @@ class Rollup:
         await conn.execute("DELETE FROM care_rollup_areas WHERE month = %s", (month.first_day,))
         await conn.execute(_facts_sql(everyone=True), values)
         await conn.execute(_AREAS_SQL.format(paths="true"), values)
+        await conn.execute("ANALYZE care_rollup_residents, care_rollup_areas")  # the planner's view of a new month
         await conn.execute(
             "INSERT INTO care_rollup_months (month, as_of, built_at) VALUES (%s, %s, now())"
             " ON CONFLICT (month) DO UPDATE SET as_of = EXCLUDED.as_of, built_at = now()",
@@ -342,6 +343,8 @@ class Rollup:
         else:
             await conn.execute("DELETE FROM care_resident_state WHERE resident_id = ANY(%(ids)s)", values)
         await conn.execute(_state_sql(everyone=ids is None), values)
+        if ids is None:
+            await conn.execute("ANALYZE care_resident_state")
 
     async def _mark_day_boundaries(self, conn: Any, before: date, today: date) -> None:
         """Residents whose memberships or beds began or ended between ``before`` and ``today``."""

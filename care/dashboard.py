@@ -1,0 +1,64 @@
+"""What an administrator's care dashboard shows for their area: the month's indicators per child area
+(:mod:`care.indicators`, from the rollup) and, beside them, today's work per child area from the
+rollup's state (:mod:`care.rollup`):
+
+* **overdue** — visits past due now (the overdue list's count);
+* **due this week** — visits falling due within :data:`SOON`;
+* **calls due** — of the overdue, those whose plan takes a phone call (the care-call queue before
+  claims and retries);
+* **assessments due** — residents who need a valid ability assessment (失能 or 重残, or a home care
+  bed today) and have none, or whose last one ends within :data:`ASSESSMENT_NOTICE`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from care.context import CareContext, Row, child_code
+from care.indicators import Indicators
+from care.periods import Month, local_date
+from care.rollup import Rollup
+from registry.area import like_prefix
+from registry.audit import Actor
+
+SOON = timedelta(days=7)
+ASSESSMENT_NOTICE = timedelta(days=30)
+TODAY_COUNTS = ("overdue", "due_soon", "calls_due", "assessments_due")
+
+
+class Dashboard:
+    def __init__(self, ctx: CareContext, rollup: Rollup, indicators: Indicators) -> None:
+        self.ctx = ctx
+        self.rollup = rollup
+        self.indicators = indicators
+
+    async def summary(self, path: str, month: Month, actor: Actor) -> dict[str, Any]:
+        """The indicators of ``month`` and today's counts, per child area of ``path`` and in total."""
+        report = await self.indicators.monthly(path, month, actor)
+        today = await self.today(path)
+        return {**report, "today": today}
+
+    async def today(self, path: str) -> dict[str, Any]:
+        """:data:`TODAY_COUNTS` per child area of ``path`` (``areas``) and for ``path`` (``total``)."""
+        await self.rollup.catch_up()
+        now = self.ctx.clock()
+        sql = """
+            SELECT org_path, count(*) FILTER (WHERE next_due <= %(now)s) AS overdue,
+                   count(*) FILTER (WHERE next_due > %(now)s AND next_due <= %(soon)s) AS due_soon,
+                   count(*) FILTER (WHERE next_due <= %(now)s AND 'phone' = ANY(modes)) AS calls_due,
+                   count(*) FILTER (WHERE needs_assessment
+                                    AND (assessment_until IS NULL OR assessment_until < %(notice)s)) AS assessments_due
+            FROM care_resident_state WHERE org_path LIKE %(prefix)s GROUP BY org_path
+        """
+        notice = local_date(now, self.ctx.utc_offset_min) + ASSESSMENT_NOTICE
+        values = {"prefix": like_prefix(path), "now": now, "soon": now + SOON, "notice": notice}
+        async with self.ctx.pool.connection() as conn:
+            rows: list[Row] = await (await conn.execute(sql, values)).fetchall()  # type: ignore[assignment]
+        areas: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            area = areas.setdefault(child_code(path, row["org_path"]), dict.fromkeys(TODAY_COUNTS, 0))
+            for key in TODAY_COUNTS:
+                area[key] += int(row[key])
+        total = {key: sum(area[key] for area in areas.values()) for key in TODAY_COUNTS}
+        return {"as_of": now, "areas": [{"code": code, **areas[code]} for code in sorted(areas)], "total": total}
