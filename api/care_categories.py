@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.care_visits import NOT_FOUND, RowId
 from api.deps import Limit, Offset, PathId, PlatformDep
+from api.imports import CSV_BODY, csv_text
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from care.categories import CATEGORIES, VISIT_MODE_LABELS
 from care.models import CategoryCode, Membership, MembershipCreate, MembershipEnd
+from registry.imports import ImportReport
 from registry.models import Page
+
+MAX_BYTES = 16 * 1024 * 1024
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: categories"])
 
@@ -41,6 +45,19 @@ async def members(
     day = on or platform.care.today()
     rows, total = await platform.care.memberships.in_area(scope.area, scope.user, category, day, limit, offset)
     return Page(items=[Membership.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+
+
+@router.post(
+    "/imports/categories",
+    response_model=ImportReport,
+    openapi_extra=CSV_BODY,
+    responses={413: {"description": "file too large"}, 422: {"description": "unreadable file or header"}},
+)
+async def import_categories(request: Request, platform: PlatformDep, scope: ManagerScope) -> ImportReport:
+    """Import memberships (民政台账): ``resident_external_id`` (or ``resident_id``), ``category``, ``source``,
+    ``valid_from``, ``valid_to``, ``note``. Rows with a problem are listed with their line and reasons;
+    a membership already there (resident, category, from) is skipped, so an import can be repeated."""
+    return await platform.care.import_categories(await csv_text(request, MAX_BYTES), scope.area, scope.user)
 
 
 @router.get("/residents/{resident_id}/categories", response_model=list[Membership], responses=NOT_FOUND)

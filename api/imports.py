@@ -29,6 +29,20 @@ CSV_BODY = {
 }
 
 
+async def csv_text(request: Request, max_bytes: int) -> str:
+    """The request body as UTF-8 text (a BOM kept), or a 413 / 422 saying why not."""
+    body = await request.body()
+    if len(body) > max_bytes:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"at most {max_bytes} bytes per import")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
+    if "\x00" in text:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
+    return text
+
+
 @router.post(
     "/api/v1/imports/{kind}",
     response_model=ImportReport,
@@ -42,15 +56,7 @@ async def import_csv(
 
     ``issue_credentials`` (devices): generate MQTT passwords for the new devices, returned once.
     """
-    body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"at most {MAX_BYTES} bytes per import")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
-    if "\x00" in text:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
+    text = await csv_text(request, MAX_BYTES)
     registry = platform.registry
     if kind == "residents":
         return await import_residents(registry, text, scope.area, scope.user)

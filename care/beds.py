@@ -120,36 +120,23 @@ class Beds:
         """:meth:`compliance` without the audit entry (the indicators' reference count reads it)."""
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         condition, params = area.where("r.org_path", "r.id")
-        chosen = "" if bed_id is None else " AND b.id = %(bed_id)s"
-        # grouped once per month rather than per contract: a city's few thousand beds in one pass
         sql = f"""
-            WITH beds AS (
-                SELECT {COLUMNS}, r.name AS resident_name, r.org_path FROM care_beds b
-                JOIN residents r ON r.id = b.resident_id
-                WHERE {condition.replace("%s", "%(area)s")} AND b.start_date <= %(last_day)s
-                  AND (b.end_date IS NULL OR b.end_date >= %(first_day)s){chosen}
-            ), delivered AS (
-                SELECT s.bed_id, count(*) AS n FROM care_bed_services s
-                WHERE s.at >= %(start)s AND s.at < %(end)s GROUP BY s.bed_id
-            ), made AS (
-                SELECT v.resident_id, count(*) AS n FROM care_visits v
-                WHERE v.resident_id IN (SELECT resident_id FROM care_beds) AND v.at >= %(start)s AND v.at < %(end)s
-                GROUP BY v.resident_id
-            ), kits AS (
-                SELECT d.resident_id, json_agg(json_build_object('id', d.id, 'type', d.type, 'status', d.status)
-                                               ORDER BY d.id) AS devices
-                FROM devices d WHERE d.resident_id IN (SELECT resident_id FROM care_beds)
-                  AND d.status = ANY(%(installed)s)
-                GROUP BY d.resident_id
-            )
-            SELECT beds.*, coalesce(delivered.n, 0) AS services_delivered, coalesce(made.n, 0) AS visits_made,
-                   coalesce(kits.devices, '[]') AS devices
-            FROM beds LEFT JOIN delivered ON delivered.bed_id = beds.id LEFT JOIN made USING (resident_id)
-            LEFT JOIN kits USING (resident_id)
-            ORDER BY beds.org_path, beds.id
+            SELECT {COLUMNS}, r.name AS resident_name, r.org_path,
+                (SELECT count(*) FROM care_bed_services s WHERE s.bed_id = b.id AND s.at >= %s AND s.at < %s)
+                    AS services_delivered,
+                (SELECT count(*) FROM care_visits v WHERE v.resident_id = b.resident_id AND v.at >= %s AND v.at < %s)
+                    AS visits_made,
+                (SELECT coalesce(json_agg(json_build_object('id', d.id, 'type', d.type, 'status', d.status)
+                                          ORDER BY d.id), '[]')
+                   FROM devices d WHERE d.resident_id = b.resident_id AND d.status = ANY(%s)) AS devices
+            FROM care_beds b JOIN residents r ON r.id = b.resident_id
+            WHERE {condition} AND b.start_date <= %s AND (b.end_date IS NULL OR b.end_date >= %s)
         """
-        values = {"start": start, "end": end, "installed": list(INSTALLED), "area": params[0] if params else None,
-                  "last_day": month.last_day, "first_day": month.first_day, "bed_id": bed_id}  # fmt: skip
+        values: list[Any] = [start, end, start, end, list(INSTALLED), *params, month.last_day, month.first_day]
+        if bed_id is not None:
+            sql += " AND b.id = %s"
+            values.append(bed_id)
+        sql += " ORDER BY r.org_path, b.id"
         async with self.ctx.pool.connection() as conn:
             rows: list[Row] = await (await conn.execute(sql, values)).fetchall()  # type: ignore[arg-type,assignment]
         if bed_id is not None and not rows:

@@ -54,9 +54,9 @@ class CareCalls:
         now = self.ctx.clock()
         condition, params = area.where("s.org_path", "s.resident_id")
         sql = f"""
-            SELECT s.resident_id, r.name, r.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
+            SELECT s.resident_id, s.name, s.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
                    last.outcome AS last_outcome, last.finished_at AS last_call_at
-            FROM care_resident_state s JOIN residents r ON r.id = s.resident_id
+            FROM care_resident_state s
             LEFT JOIN LATERAL (
                 SELECT k.outcome, k.finished_at, k.retry_at, k.started_at FROM care_calls k
                 WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1

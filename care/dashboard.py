@@ -33,11 +33,24 @@ class Dashboard:
         self.rollup = rollup
         self.indicators = indicators
 
-    async def summary(self, path: str, month: Month, actor: Actor) -> dict[str, Any]:
-        """The indicators of ``month`` and today's counts, per child area of ``path`` and in total."""
+    async def summary(self, path: str, month: Month, actor: Actor, top: str = "/") -> dict[str, Any]:
+        """The indicators of ``month`` and today's counts, per child area of ``path`` and in total, with
+        the ``trail`` of org nodes from ``top`` (the caller's own area) down to ``path``."""
         report = await self.indicators.monthly(path, month, actor)
         today = await self.today(path)
-        return {**report, "today": today}
+        return {**report, "today": today, "trail": await self.trail(top, path)}
+
+    async def trail(self, top: str, path: str) -> list[Row]:
+        """The org nodes from ``top`` down to ``path`` (both included), each ``code``, ``name``, ``level``."""
+        codes = [code for code in path.strip("/").split("/") if code]
+        paths = ["/" + "/".join(codes[: n + 1]) + "/" for n in range(len(codes))]
+        async with self.ctx.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT code, name, level, path FROM org_nodes WHERE path = ANY(%s) AND starts_with(path, %s)"
+                " ORDER BY length(path)",
+                ([p for p in paths if p.startswith(top)], top),
+            )
+            return [{k: row[k] for k in ("code", "name", "level")} for row in await cursor.fetchall()]  # type: ignore[call-overload]
 
     async def today(self, path: str) -> dict[str, Any]:
         """:data:`TODAY_COUNTS` per child area of ``path`` (``areas``) and for ``path`` (``total``)."""

@@ -169,3 +169,24 @@ class PopulationRow(Strict):
     age_band: Literal["60-69", "70-79", "80+", "all"]
     category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "all"
     people: int = Field(ge=0, le=100_000_000)
+
+
+class CallFinish(Strict):
+    outcome: Literal["reached", "no_answer", "busy", "wrong_number"]
+    note: Long = ""
+    findings: Findings = Field(default_factory=Findings, description="what the call found (when reached)")
+    concern: bool = False
+    raise_alert: bool = Field(False, description="reached and it cannot wait: a care_concern alert on the console")
+
+
+class CareCall(BaseModel):
+    id: int
+    resident_id: str
+    operator: str
+    org_path: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    retry_at: datetime | None
+    note: str
+    visit_id: int | None

@@ -187,7 +187,7 @@ def _state_sql(everyone: bool) -> str:
         return _picked(column, everyone)
 
     return f"""
-        INSERT INTO care_resident_state (resident_id, org_path, categories, interval_days, modes, since,
+        INSERT INTO care_resident_state (resident_id, org_path, name, phone, categories, interval_days, modes, since,
                                          last_visit_at, next_due, needs_assessment, assessment_until)
         WITH active AS MATERIALIZED (
             SELECT c.resident_id, c.category, c.valid_from FROM care_categories c
@@ -198,7 +198,7 @@ def _state_sql(everyone: bool) -> str:
             WHERE b.start_date <= %(today)s AND (b.end_date IS NULL OR b.end_date >= %(today)s)
               AND {picked("b.resident_id")}
         ), who AS MATERIALIZED (
-            SELECT r.id, r.org_path FROM residents r
+            SELECT r.id, r.org_path, r.name, r.phone FROM residents r
             WHERE r.id IN (SELECT resident_id FROM active UNION SELECT resident_id FROM beds)
         ), plan AS MATERIALIZED (
             SELECT w.id, min(rule.interval_days) AS interval_days, min(a.valid_from) AS since,
@@ -211,8 +211,8 @@ def _state_sql(everyone: bool) -> str:
                  unnest(rule.modes) AS mode
             GROUP BY w.id
         )
-        SELECT w.id, w.org_path, coalesce(plan.categories, '{{}}'), plan.interval_days, plan_modes.modes, plan.since,
-               last.at,
+        SELECT w.id, w.org_path, w.name, w.phone, coalesce(plan.categories, '{{}}'), plan.interval_days,
+               plan_modes.modes, plan.since, last.at,
                coalesce(last.at, (plan.since::timestamp - make_interval(mins => %(offset)s)) AT TIME ZONE 'UTC')
                    + make_interval(days => plan.interval_days),
                EXISTS (SELECT 1 FROM active a WHERE a.resident_id = w.id AND a.category = ANY(%(assessed)s))

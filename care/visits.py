@@ -211,10 +211,9 @@ class Visits:
         await self.rollup.catch_up()
         condition, params = area.where("s.org_path", "s.resident_id")
         sql = f"""
-            SELECT s.resident_id, r.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
+            SELECT s.resident_id, s.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
                    a.visitor AS assigned_visitor, s.last_visit_at, s.next_due
-            FROM care_resident_state s JOIN residents r ON r.id = s.resident_id
-            LEFT JOIN care_assignments a ON a.resident_id = s.resident_id
+            FROM care_resident_state s LEFT JOIN care_assignments a ON a.resident_id = s.resident_id
             WHERE {condition} AND s.next_due <= %s
         """
         horizon = self.ctx.clock() + timedelta(days=within_days)

@@ -54,6 +54,8 @@ CREATE TABLE care_rollup_areas (
 CREATE TABLE care_resident_state (
     resident_id       text PRIMARY KEY,
     org_path          text NOT NULL,
+    name              text NOT NULL,    -- the registry's, kept here so the lists need no join
+    phone             text NOT NULL,
     categories        text[] NOT NULL,
     interval_days     integer,          -- NULL: no visit obligation
     modes             text[],
@@ -159,12 +161,13 @@ CREATE TRIGGER devices_care_rollup_update AFTER UPDATE ON devices
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_devices();
 
--- the registry's residents: age and registration (a move reaches care_residence, a removal cascades there)
+-- the registry's residents: age, registration, name and phone (a move reaches care_residence, a removal
+-- cascades there)
 CREATE FUNCTION care_rollup_mark_residents() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO care_rollup_dirty
     SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE (n.birth_date, n.created_at) IS DISTINCT FROM (o.birth_date, o.created_at);
+    WHERE (n.birth_date, n.created_at, n.name, n.phone) IS DISTINCT FROM (o.birth_date, o.created_at, o.name, o.phone);
     RETURN NULL;
 END $$;
 CREATE TRIGGER residents_care_rollup_update AFTER UPDATE ON residents

@@ -188,6 +188,7 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
         ("an assessment", lambda: sql(
             "UPDATE care_assessments SET valid_until = valid_until + 30 WHERE resident_id = 'r013'")),
         ("a birth date corrected", lambda: sql("UPDATE residents SET birth_date = '1950-01-01' WHERE id = 'r000'")),
+        ("a name corrected", lambda: sql("UPDATE residents SET name = '王秀英' WHERE id = 'r001'")),
         ("a resident removed", lambda: sql("DELETE FROM residents WHERE id = 'r028'")),
     ]  # fmt: skip
     assert "r028" in ids
