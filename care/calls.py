@@ -62,7 +62,7 @@ class CareCalls:
                 WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1
             ) last ON true
             WHERE {condition} AND 'phone' = ANY(s.modes) AND s.next_due <= %s
-              AND NOT (last.outcome IS NULL AND last.started_at > %s)
+              AND NOT coalesce(last.outcome IS NULL AND last.started_at > %s, false)
               AND (last.retry_at IS NULL OR last.retry_at <= %s)
         """
         async with self.ctx.pool.connection() as conn:

@@ -97,7 +97,15 @@ async def import_categories(ctx: CareContext, text: str, area: Area, actor: Acto
             cursor = await conn.execute(
                 "INSERT INTO care_categories AS c (resident_id, category, source, valid_from, valid_to, note,"
                 f" created_by) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {COLUMNS}",
-                (*entry, model.source, model.valid_to, model.note, actor.username),
+                (
+                    resident["id"],
+                    model.category,
+                    model.source,
+                    model.valid_from,
+                    model.valid_to,
+                    model.note,
+                    actor.username,
+                ),
             )
             row = await cursor.fetchone()
             await write_audit(conn, actor, "import", "care_category", str(row["id"]), resident["org_path"],  # type: ignore[index]
