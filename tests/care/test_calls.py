@@ -54,7 +54,8 @@ async def test_the_queue_a_claim_a_retry_and_a_reached_call(
     with pytest.raises(Forbidden, match="op1's"):
         await care.calls.finish(call["id"], {"outcome": "no_answer"}, EVERYWHERE, OP2)
     missed = await care.calls.finish(call["id"], {"outcome": "no_answer", "note": "无人接听"}, EVERYWHERE, OP1)
-    assert (missed["outcome"], missed["retry_at"], missed["visit_id"]) == ("no_answer", clock.now + timedelta(hours=2), None)
+    retry = clock.now + timedelta(hours=2)
+    assert (missed["outcome"], missed["retry_at"], missed["visit_id"]) == ("no_answer", retry, None)
     with pytest.raises(Conflict, match="already finished"):
         await care.calls.finish(call["id"], {"outcome": "reached"}, EVERYWHERE, OP1)
     assert await queued(care) == ["c4"]
@@ -62,11 +63,15 @@ async def test_the_queue_a_claim_a_retry_and_a_reached_call(
     assert await queued(care) == ["c4", "c1"]  # back after the retry time
 
     call = await care.calls.start("c1", EVERYWHERE, OP2)
-    reached = await care.calls.finish(call["id"], {"outcome": "reached", "findings": {"health": "腿疼", "needs": "助浴"},
-                                                    "concern": False}, EVERYWHERE, OP2)  # fmt: skip
+    outcome = {"outcome": "reached", "findings": {"health": "腿疼", "needs": "助浴"}, "concern": False}
+    reached = await care.calls.finish(call["id"], outcome, EVERYWHERE, OP2)
     visit = (await care.visits.of_resident("c1", EVERYWHERE, ROOT))[0]
     assert (reached["visit_id"], visit["mode"], visit["visitor"], visit["findings"]["needs"]) == (
-        visit["id"], "phone", "op2", "助浴")
+        visit["id"],
+        "phone",
+        "op2",
+        "助浴",
+    )
     assert await queued(care) == ["c4"]  # a phone visit: due again in a week
     history = await care.calls.of_resident("c1", EVERYWHERE, ROOT)
     assert [row["outcome"] for row in history] == ["reached", "no_answer"]

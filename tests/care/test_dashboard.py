@@ -41,8 +41,9 @@ async def seed(care: CareService, registered: Registered) -> None:
     instrument = care.assessments.instrument("gbt42195-2022")
     answers = {item.code: item.max_score for item in instrument.items}
     for rid, assessed, until in (("d5", date(2025, 3, 2), date(2026, 3, 1)), ("d6", date(2026, 1, 5), None)):
-        await care.assessments.record(rid, {"instrument": instrument.code, "answers": answers, "assessor": "张",
-                                            "assessed_on": assessed, "valid_until": until}, EVERYWHERE, ROOT)  # fmt: skip
+        assessment = {"instrument": instrument.code, "answers": answers, "assessor": "张", "assessed_on": assessed,
+                      "valid_until": until}  # fmt: skip
+        await care.assessments.record(rid, assessment, EVERYWHERE, ROOT)
 
 
 async def test_todays_counts_per_child_area(care: CareService, registered: Registered) -> None:
