@@ -42,9 +42,8 @@ async def record_assessment(
 
 
 @router.get("/residents/{resident_id}/assessments", response_model=list[Assessment], responses=NOT_FOUND)
-async def resident_assessments(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Assessment]:
-    rows = await platform.care.assessments.of_resident(resident_id, scope.area, scope.user)
-    return [Assessment.model_validate(row) for row in rows]
+async def resident_assessments(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.assessments.of_resident(resident_id, scope.area, scope.user)
 
 
 @router.get("/assessments/{assessment_id}", response_model=Assessment, responses=NOT_FOUND)

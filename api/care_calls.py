@@ -4,11 +4,11 @@ everywhere in care; a reached call is stored as a phone visit."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from api.care_visits import NOT_FOUND, RowId
+from api.care_visits import NOT_FOUND, RowId, UrgentList
 from api.deps import PathId, PlatformDep
 from api.scope import FieldScope, StaffScope
 from care.models import CallFinish, CareCall
@@ -18,15 +18,10 @@ CONFLICT: dict[int | str, dict[str, Any]] = {**NOT_FOUND, 409: {"description": "
 
 
 @router.get("/calls/queue")
-async def call_queue(
-    platform: PlatformDep,
-    scope: StaffScope,
-    within_days: Annotated[int, Query(ge=0, le=30, description="also those due within this many days")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+async def call_queue(platform: PlatformDep, scope: StaffScope, wanted: UrgentList) -> list[dict[str, Any]]:
     """Who to call now in your area: due for contact, their plan takes a phone call, nobody calling them,
     not waiting for a retry; the platform's signals first, then the longest overdue."""
-    return await platform.care.calls.queue(scope.area, scope.user, within_days, limit)
+    return await platform.care.calls.queue(scope.area, scope.user, wanted.within_days, wanted.limit)
 
 
 @router.post("/residents/{resident_id}/calls", response_model=CareCall, status_code=201, responses=CONFLICT)
@@ -44,6 +39,5 @@ async def finish_call(call_id: RowId, body: CallFinish, platform: PlatformDep, s
 
 
 @router.get("/residents/{resident_id}/calls", response_model=list[CareCall], responses=NOT_FOUND)
-async def resident_calls(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[CareCall]:
-    rows = await platform.care.calls.of_resident(resident_id, scope.area, scope.user)
-    return [CareCall.model_validate(row) for row in rows]
+async def resident_calls(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.calls.of_resident(resident_id, scope.area, scope.user)

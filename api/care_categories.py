@@ -61,9 +61,8 @@ async def import_categories(request: Request, platform: PlatformDep, scope: Mana
 
 
 @router.get("/residents/{resident_id}/categories", response_model=list[Membership], responses=NOT_FOUND)
-async def resident_categories(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Membership]:
-    rows = await platform.care.memberships.of_resident(resident_id, scope.area, scope.user)
-    return [Membership.model_validate(row) for row in rows]
+async def resident_categories(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.memberships.of_resident(resident_id, scope.area, scope.user)
 
 
 @router.post("/residents/{resident_id}/categories", response_model=Membership, status_code=201, responses=NOT_FOUND)

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from care.context import CareContext, Row, audit_path, resident_in
+from care.context import CareContext, Row, audit_path, resident_in, row_in
 from care.periods import Month, month_bounds
 from registry.area import Area
 from registry.audit import Actor, write_audit
@@ -72,16 +72,8 @@ class Beds:
         return row
 
     async def _bed_in(self, conn: Any, bed_id: str, area: Area) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
-        cursor = await conn.execute(
-            f"SELECT {COLUMNS}, r.org_path FROM care_beds b JOIN residents r ON r.id = b.resident_id"
-            f" WHERE b.id = %s AND {condition}",
-            (bed_id, *params),
-        )
-        row: Row | None = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no home care bed {bed_id!r} in your area")
-        return row
+        return await row_in(conn, "care_beds b", f"{COLUMNS}, r.org_path", bed_id, area,
+                            f"no home care bed {bed_id!r} in your area")  # fmt: skip
 
     async def get(self, bed_id: str, area: Area, actor: Actor) -> Row:
         async with self.ctx.pool.connection() as conn:

@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in
+from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in, resident_rows, row_in
 from care.rollup import Rollup
 from care.visits import by_urgency
 from registry.area import Area
 from registry.audit import Actor, write_audit
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.errors import Conflict, Forbidden, Invalid
 
 CLAIM = timedelta(minutes=15)
 """How long an open call holds its resident for the operator who started it."""
@@ -132,25 +132,9 @@ class CareCalls:
         return row
 
     async def _call_in(self, call_id: int, area: Area) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
         async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {COLUMNS} FROM care_calls k JOIN residents r ON r.id = k.resident_id"
-                f" WHERE k.id = %s AND {condition}",
-                (call_id, *params),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
-        if row is None:
-            raise NotFound(f"no care call {call_id} in your area")
-        return row
+            return await row_in(conn, "care_calls k", COLUMNS, call_id, area, f"no care call {call_id} in your area")
 
     async def of_resident(self, resident_id: str, area: Area, actor: Actor, limit: int = 100) -> list[Row]:
-        async with self.ctx.pool.connection() as conn:
-            resident = await resident_in(conn, resident_id, area)
-            cursor = await conn.execute(
-                f"SELECT {COLUMNS} FROM care_calls k WHERE k.resident_id = %s ORDER BY k.started_at DESC LIMIT %s",
-                (resident_id, limit),
-            )
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-            await write_audit(conn, actor, "read", "care_call", resident_id, resident["org_path"])
-        return rows
+        sql = f"SELECT {COLUMNS} FROM care_calls k WHERE k.resident_id = %s ORDER BY k.started_at DESC LIMIT %s"
+        return await resident_rows(self.ctx, resident_id, area, actor, "care_call", sql, limit)

@@ -69,13 +69,18 @@ class Findings(Strict):
     needs: Note = ""
 
 
-class VisitCreate(Strict):
-    at: AwareDatetime
-    mode: Mode
-    visitor: Short = Field("", description="who visited; default: you")
+class Contact(Strict):
+    """What a visit or a reached call found, and whether it cannot wait."""
+
     findings: Findings = Field(default_factory=Findings)
     concern: bool = False
     raise_alert: bool = Field(False, description="raise a care_concern alert for the console now")
+
+
+class VisitCreate(Contact):
+    at: AwareDatetime
+    mode: Mode
+    visitor: Short = Field("", description="who visited; default: you")
 
 
 class Visit(BaseModel):
@@ -171,12 +176,11 @@ class PopulationRow(Strict):
     people: int = Field(ge=0, le=100_000_000)
 
 
-class CallFinish(Strict):
+class CallFinish(Contact):
+    """The outcome of a care call; the findings count when the resident was reached."""
+
     outcome: Literal["reached", "no_answer", "busy", "wrong_number"]
     note: Long = ""
-    findings: Findings = Field(default_factory=Findings, description="what the call found (when reached)")
-    concern: bool = False
-    raise_alert: bool = Field(False, description="reached and it cannot wait: a care_concern alert on the console")
 
 
 class CareCall(BaseModel):

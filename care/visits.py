@@ -26,12 +26,23 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from care.categories import BY_CODE, CATEGORIES, VISIT_MODES
-from care.context import CareContext, Row, Signals, audit_path, child_code, no_signals, resident_in, share
+from care.context import (
+    CareContext,
+    Row,
+    Signals,
+    audit_path,
+    child_code,
+    no_signals,
+    resident_in,
+    resident_rows,
+    row_in,
+    share,
+)
 from care.periods import Month, local_date, month_bounds
 from care.rollup import Rollup, rule_lookup
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
-from registry.errors import Invalid, NotFound, OutOfScope
+from registry.errors import Invalid, OutOfScope
 
 VISIT_COLUMNS = (
     "v.id, v.resident_id, v.at, v.mode, v.visitor, v.org_path, v.findings, v.concern, v.alert_id,"
@@ -174,27 +185,13 @@ class Visits:
             await conn.execute("UPDATE care_visits SET alert_id = %s WHERE id = %s", (alert_id, visit_id))
 
     async def of_resident(self, resident_id: str, area: Area, actor: Actor, limit: int = 100) -> list[Row]:
-        async with self.ctx.pool.connection() as conn:
-            resident = await resident_in(conn, resident_id, area)
-            cursor = await conn.execute(
-                f"SELECT {VISIT_COLUMNS} FROM care_visits v WHERE v.resident_id = %s ORDER BY v.at DESC LIMIT %s",
-                (resident_id, limit),
-            )
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-            await write_audit(conn, actor, "read", "care_visit", resident_id, resident["org_path"])
-        return rows
+        sql = f"SELECT {VISIT_COLUMNS} FROM care_visits v WHERE v.resident_id = %s ORDER BY v.at DESC LIMIT %s"
+        return await resident_rows(self.ctx, resident_id, area, actor, "care_visit", sql, limit)
 
     async def get(self, visit_id: int, area: Area, actor: Actor) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
+        missing = f"no visit {visit_id} in your area"
         async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {VISIT_COLUMNS} FROM care_visits v JOIN residents r ON r.id = v.resident_id"
-                f" WHERE v.id = %s AND {condition}",
-                (visit_id, *params),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
-            if row is None:
-                raise NotFound(f"no visit {visit_id} in your area")
+            row = await row_in(conn, "care_visits v", VISIT_COLUMNS, visit_id, area, missing)
             await write_audit(conn, actor, "read", "care_visit", str(visit_id), row["org_path"])
         return row
 

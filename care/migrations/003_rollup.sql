@@ -79,25 +79,16 @@ CREATE TABLE care_rollup_dirty (
     resident_id  text NOT NULL
 );
 
-CREATE FUNCTION care_rollup_mark_new() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Mark the residents named in a statement's changed rows (the column given: resident_id).
+CREATE FUNCTION care_rollup_mark() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
 BEGIN
-    EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %I FROM new_rows WHERE %I IS NOT NULL',
-                   TG_ARGV[0], TG_ARGV[0]);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION care_rollup_mark_old() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %I FROM old_rows WHERE %I IS NOT NULL',
-                   TG_ARGV[0], TG_ARGV[0]);
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION care_rollup_mark_both() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('INSERT INTO care_rollup_dirty SELECT %I FROM new_rows WHERE %I IS NOT NULL'
-                   ' UNION SELECT %I FROM old_rows WHERE %I IS NOT NULL',
-                   TG_ARGV[0], TG_ARGV[0], TG_ARGV[0], TG_ARGV[0]);
+    FOREACH changed IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY['new_rows'] WHEN 'DELETE' THEN ARRAY['old_rows']
+                                  ELSE ARRAY['new_rows', 'old_rows'] END LOOP
+        EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %1$I FROM %2$I WHERE %1$I IS NOT NULL',
+                       TG_ARGV[0], changed);
+    END LOOP;
     RETURN NULL;
 END $$;
 
@@ -109,91 +100,77 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['care_residence', 'care_categories', 'care_visits', 'care_beds', 'care_assessments',
                              'care_calls'] LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_new(''resident_id'')',
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark(''resident_id'')',
                        t || '_rollup_insert', t);
         EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_old(''resident_id'')',
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark(''resident_id'')',
                        t || '_rollup_delete', t);
         EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_both(''resident_id'')',
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark(''resident_id'')',
                        t || '_rollup_update', t);
     END LOOP;
 END $$;
 
--- services delivered under a home care bed (by the contract's resident)
-CREATE FUNCTION care_rollup_mark_bed_services() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO care_rollup_dirty SELECT DISTINCT b.resident_id FROM care_beds b
-        WHERE b.id IN (SELECT bed_id FROM new_rows);
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO care_rollup_dirty SELECT DISTINCT b.resident_id FROM care_beds b
-        WHERE b.id IN (SELECT bed_id FROM old_rows);
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER care_bed_services_rollup_insert AFTER INSERT ON care_bed_services REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
-CREATE TRIGGER care_bed_services_rollup_update AFTER UPDATE ON care_bed_services
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
-CREATE TRIGGER care_bed_services_rollup_delete AFTER DELETE ON care_bed_services REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_bed_services();
-
 -- the registry's devices: installed or not (device coverage, the beds' kit)
 CREATE TRIGGER devices_care_rollup_insert AFTER INSERT ON devices REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_new('resident_id');
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark('resident_id');
 CREATE TRIGGER devices_care_rollup_delete AFTER DELETE ON devices REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_old('resident_id');
-CREATE FUNCTION care_rollup_mark_devices() RETURNS trigger LANGUAGE plpgsql AS $$
+    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark('resident_id');
+-- An update of the registry's devices or residents matters only when certain columns change.
+-- Arguments: the key column, the column naming the resident (both old and new are marked), the columns.
+CREATE FUNCTION care_rollup_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    watched text[] := TG_ARGV[2:];
 BEGIN
-    INSERT INTO care_rollup_dirty
-    SELECT x.resident_id FROM new_rows n JOIN old_rows o ON o.id = n.id,
-         LATERAL (VALUES (n.resident_id), (o.resident_id)) AS x (resident_id)
-    WHERE x.resident_id IS NOT NULL
-      AND (n.resident_id, n.status, n.created_at, n.updated_at)
-          IS DISTINCT FROM (o.resident_id, o.status, o.created_at, o.updated_at)
-    GROUP BY x.resident_id;
+    EXECUTE format('INSERT INTO care_rollup_dirty SELECT x.resident_id FROM new_rows n JOIN old_rows o ON o.%1$I = n.%1$I,'
+                   ' LATERAL (VALUES (n.%2$I), (o.%2$I)) AS x (resident_id)'
+                   ' WHERE x.resident_id IS NOT NULL AND (%3$s) IS DISTINCT FROM (%4$s) GROUP BY x.resident_id',
+                   TG_ARGV[0], TG_ARGV[1],
+                   (SELECT string_agg(format('n.%I', c), ', ') FROM unnest(watched) AS c),
+                   (SELECT string_agg(format('o.%I', c), ', ') FROM unnest(watched) AS c));
     RETURN NULL;
 END $$;
+-- devices: installed or not, and whose (device coverage, the beds' kit)
 CREATE TRIGGER devices_care_rollup_update AFTER UPDATE ON devices
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_devices();
-
--- the registry's residents: age, registration, name and phone (a move reaches care_residence, a removal
--- cascades there)
-CREATE FUNCTION care_rollup_mark_residents() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO care_rollup_dirty
-    SELECT n.id FROM new_rows n JOIN old_rows o ON o.id = n.id
-    WHERE (n.birth_date, n.created_at, n.name, n.phone) IS DISTINCT FROM (o.birth_date, o.created_at, o.name, o.phone);
-    RETURN NULL;
-END $$;
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION care_rollup_mark_changed('id', 'resident_id', 'resident_id', 'status', 'created_at', 'updated_at');
+-- residents: age, registration, name and phone (a move reaches care_residence, a removal cascades there)
 CREATE TRIGGER residents_care_rollup_update AFTER UPDATE ON residents
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_residents();
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+    EXECUTE FUNCTION care_rollup_mark_changed('id', 'id', 'birth_date', 'created_at', 'name', 'phone');
 
--- a visit rule changes what is due for everyone in its category
-CREATE FUNCTION care_rollup_mark_rule() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Rows that concern residents through another table: a visit rule (everyone with a membership in its
+-- category) and a service under a home care bed (the contract's resident). Arguments: that table, its
+-- column, the changed row's column that matches it.
+CREATE FUNCTION care_rollup_mark_via() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
 BEGIN
-    IF TG_OP <> 'DELETE' THEN
-        INSERT INTO care_rollup_dirty SELECT DISTINCT c.resident_id FROM care_categories c
-        WHERE c.category IN (SELECT category FROM new_rows);
-    END IF;
-    IF TG_OP <> 'INSERT' THEN
-        INSERT INTO care_rollup_dirty SELECT DISTINCT c.resident_id FROM care_categories c
-        WHERE c.category IN (SELECT category FROM old_rows);
-    END IF;
+    FOREACH changed IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY['new_rows'] WHEN 'DELETE' THEN ARRAY['old_rows']
+                                  ELSE ARRAY['new_rows', 'old_rows'] END LOOP
+        EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT x.resident_id FROM %I x'
+                       ' WHERE x.%I IN (SELECT %I FROM %I)', TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], changed);
+    END LOOP;
     RETURN NULL;
 END $$;
-CREATE TRIGGER care_visit_rules_rollup_insert AFTER INSERT ON care_visit_rules REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
-CREATE TRIGGER care_visit_rules_rollup_update AFTER UPDATE ON care_visit_rules
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
-CREATE TRIGGER care_visit_rules_rollup_delete AFTER DELETE ON care_visit_rules REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_rule();
+
+DO $$
+DECLARE
+    via text[];
+BEGIN
+    FOREACH via SLICE 1 IN ARRAY ARRAY[['care_visit_rules', 'care_categories', 'category', 'category'],
+                                       ['care_bed_services', 'care_beds', 'id', 'bed_id']] LOOP
+        EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       via[1] || '_rollup_insert', via[1], via[2], via[3], via[4]);
+        EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
+                       ' EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       via[1] || '_rollup_delete', via[1], via[2], via[3], via[4]);
+        EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       via[1] || '_rollup_update', via[1], via[2], via[3], via[4]);
+    END LOOP;
+END $$;
 
 -- the raw queries' own paths: memberships by validity, beds by dates (the day's boundaries), visits and
 -- calls by resident and time
