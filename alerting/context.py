@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, Self, TypeVar, overload
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
@@ -49,6 +49,9 @@ NameOf = Callable[[str], Awaitable[str | None]]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -178,3 +181,37 @@ class Context:
             log.exception("org path lookup failed", extra={"resident_id": resident_id})
             return None
         return path
+
+
+class _HasContext(Protocol):
+    @property
+    def ctx(self) -> Context: ...
+
+
+class Shared(Generic[T]):
+    """An attribute of a facade that lives on its :class:`Context` (``facade.ctx.<name>``), so that
+    setting it on the facade (where ``settable``) changes it for every part sharing that context."""
+
+    def __init__(self, *, settable: bool = False) -> None:
+        self.settable = settable
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, facade: None, owner: type) -> Self: ...
+
+    @overload
+    def __get__(self, facade: _HasContext, owner: type) -> T: ...
+
+    def __get__(self, facade: _HasContext | None, owner: type) -> T | Self:
+        if facade is None:
+            return self
+        value: T = getattr(facade.ctx, self.name)
+        return value
+
+    def __set__(self, facade: _HasContext, value: T) -> None:
+        if not self.settable:
+            raise AttributeError(f"{self.name!r} is read-only")
+        setattr(facade.ctx, self.name, value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,12 +40,12 @@ from alerting.wording import kind_words, local_stamp
 from registry.like import like_prefix
 
 
+@dataclass(eq=False)
 class Dispatch:
-    def __init__(self, ctx: Context, transactions: Transactions, outbox: Outbox, lifecycle: Lifecycle) -> None:
-        self.ctx = ctx
-        self.transactions = transactions
-        self.outbox = outbox
-        self.lifecycle = lifecycle
+    ctx: Context
+    transactions: Transactions
+    outbox: Outbox
+    lifecycle: Lifecycle
 
     # -- responders' records --
 

@@ -10,6 +10,7 @@ Every handler runs with its alert locked and does nothing if the alert has moved
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,26 +32,23 @@ from alerting.wording import kind_words
 log = logging.getLogger("eldercare.alerting")
 
 
+@dataclass(eq=False)
 class Escalation:
-    def __init__(
-        self,
-        ctx: Context,
-        transactions: Transactions,
-        outbox: Outbox,
-        lifecycle: Lifecycle,
-        family: Family,
-        dispatch: Dispatch,
-    ) -> None:
-        self.ctx = ctx
-        self.outbox = outbox
-        self.lifecycle = lifecycle
-        self.family = family
-        transactions.on_timer("cancel_window", self._on_cancel_window)
-        transactions.on_timer("ring_again", self._on_ring_again)
-        transactions.on_timer("supervisor", self._on_supervisor)
-        transactions.on_timer("family", self._on_family)
-        transactions.on_timer("emergency", self._on_emergency)
-        transactions.on_timer("dispatch_timeout", dispatch.on_offer_timeout)
+    ctx: Context
+    transactions: Transactions
+    outbox: Outbox
+    lifecycle: Lifecycle
+    family: Family
+    dispatch: Dispatch
+
+    def __post_init__(self) -> None:
+        on_timer = self.transactions.on_timer
+        on_timer("cancel_window", self._on_cancel_window)
+        on_timer("ring_again", self._on_ring_again)
+        on_timer("supervisor", self._on_supervisor)
+        on_timer("family", self._on_family)
+        on_timer("emergency", self._on_emergency)
+        on_timer("dispatch_timeout", self.dispatch.on_offer_timeout)
 
     # -- the ladder --
 

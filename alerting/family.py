@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
@@ -41,20 +42,13 @@ async def fetch_contacts(conn: AsyncConnection[DictRow], resident_id: str) -> li
     ]
 
 
+@dataclass(eq=False)
 class Family:
-    def __init__(
-        self,
-        ctx: Context,
-        transactions: Transactions,
-        outbox: Outbox,
-        lifecycle: Lifecycle,
-        verify_link: VerifyLink,
-    ) -> None:
-        self.ctx = ctx
-        self.transactions = transactions
-        self.outbox = outbox
-        self.lifecycle = lifecycle
-        self.verify_link = verify_link
+    ctx: Context
+    transactions: Transactions
+    outbox: Outbox
+    lifecycle: Lifecycle
+    verify_link: VerifyLink
 
     async def notice(self, tx: Transaction, alert: Alert, contact: Contact) -> bool:
         """Queue a message to one contact unless they opted out of this kind or it is their quiet time

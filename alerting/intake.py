@@ -204,6 +204,22 @@ def home_announcers(devices_of: Callable[[str], Iterable[HomeDevice]]) -> Callab
 RaiseDetections = Callable[[Sequence[Detection]], Awaitable[Any]]
 
 
+async def store_until_stored(
+    raise_detections: RaiseDetections, detections: Sequence[Detection], retry_max_s: float
+) -> None:
+    """Store ``detections`` however long the database is away: each failure is logged and retried
+    after a delay doubling from 0.1 s up to ``retry_max_s``."""
+    delay = 0.1
+    while True:
+        try:
+            await raise_detections(detections)
+            return
+        except Exception as error:
+            log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, retry_max_s)
+
+
 class SpooledIntake:
     """Stores detections as alerts; if the database cannot take them in time, spools them durably first.
 
@@ -255,7 +271,7 @@ class SpooledIntake:
             log.critical(
                 "ALARMS CANNOT BE BUFFERED: spool full; holding them at the broker", extra={"error": str(error)}
             )
-            await self._store_blocking(detections)
+            await store_until_stored(self.raise_detections, detections, self.retry_max_s)
             return
         self.error = None
         metrics.SPOOL_SIZE.set(len(self.spool))
@@ -272,17 +288,6 @@ class SpooledIntake:
         """Hand over the drainer task (for the caller to cancel and await), if one runs."""
         drainer, self._drainer = self._drainer, None
         return drainer
-
-    async def _store_blocking(self, detections: list[Detection]) -> None:
-        delay = 0.1
-        while True:
-            try:
-                await self.raise_detections(detections)
-                return
-            except Exception as error:
-                log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
 
     def _announce_provisional(self, detections: list[Detection]) -> None:
         """The console still rings while the database is away; the stored alert keeps the same id."""

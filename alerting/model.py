@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.errors import Conflict, Forbidden, IllegalMove, Invalid, NotFound
 from stream.detections import DetectionKind
 
 
@@ -230,14 +230,14 @@ class AlertNotFound(NotFound):
     """No such alert (in the caller's scope) (HTTP 404)."""
 
 
-class IllegalTransition(Conflict):
+class IllegalTransition(IllegalMove):
     """A move the alert's state does not allow (HTTP 409)."""
 
+    current: AlertState
+    wanted: AlertState
+
     def __init__(self, current: AlertState, wanted: AlertState) -> None:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "nothing (it is closed)"
-        super().__init__(f"an alert that is {current.value} cannot become {wanted.value} (allowed: {allowed})")
-        self.current = current
-        self.wanted = wanted
+        super().__init__("an alert", current, wanted, TRANSITIONS[current])
 
 
 class NoResponderAvailable(Conflict):

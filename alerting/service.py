@@ -38,6 +38,7 @@ from alerting.context import (
     NameOf,
     OrgOf,
     ScopeLike,
+    Shared,
     scope_clause,
     utc_now,
 )
@@ -100,49 +101,14 @@ class AlertService:
 
     # -- the shared context (``clock``, ``notifier`` and ``downlink`` may be swapped, e.g. in tests) --
 
-    @property
-    def pool(self) -> AsyncConnectionPool:
-        return self.ctx.pool
-
-    @property
-    def bus(self) -> AlertBus:
-        return self.ctx.bus
-
-    @property
-    def config(self) -> AlertingConfig:
-        return self.ctx.config
-
-    @property
-    def policies(self) -> PolicyBook:
-        return self.ctx.policies
-
-    @property
-    def scheduler(self) -> Scheduler:
-        return self.ctx.scheduler
-
-    @property
-    def clock(self) -> Clock:
-        return self.ctx.clock
-
-    @clock.setter
-    def clock(self, clock: Clock) -> None:
-        self.ctx.clock = clock
-
-    @property
-    def notifier(self) -> Notifier:
-        return self.ctx.notifier
-
-    @notifier.setter
-    def notifier(self, notifier: Notifier) -> None:
-        self.ctx.notifier = notifier
-
-    @property
-    def downlink(self) -> Downlink | None:
-        return self.ctx.downlink
-
-    @downlink.setter
-    def downlink(self, downlink: Downlink | None) -> None:
-        self.ctx.downlink = downlink
+    pool = Shared[AsyncConnectionPool]()
+    bus = Shared[AlertBus]()
+    config = Shared[AlertingConfig]()
+    policies = Shared[PolicyBook]()
+    scheduler = Shared[Scheduler]()
+    clock = Shared[Clock](settable=True)
+    notifier = Shared[Notifier](settable=True)
+    downlink = Shared[Downlink | None](settable=True)
 
     @property
     def _background(self) -> set[asyncio.Task[None]]:

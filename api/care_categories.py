@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from api.care_visits import NOT_FOUND, RowId
-from api.deps import Limit, Offset, PathId, PlatformDep
-from api.imports import CSV_BODY, csv_text
+from api.deps import Limit, Offset, PathId, PlatformDep, uploaded_text
+from api.imports import CSV_BODY
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from care.categories import CATEGORIES, VISIT_MODE_LABELS
 from care.models import CategoryCode, Membership, MembershipCreate, MembershipEnd
@@ -57,7 +57,8 @@ async def import_categories(request: Request, platform: PlatformDep, scope: Mana
     """Import memberships (民政台账): ``resident_external_id`` (or ``resident_id``), ``category``, ``source``,
     ``valid_from``, ``valid_to``, ``note``. Rows with a problem are listed with their line and reasons;
     a membership already there (resident, category, from) is skipped, so an import can be repeated."""
-    return await platform.care.import_categories(await csv_text(request, MAX_BYTES), scope.area, scope.user)
+    text = await uploaded_text(request, MAX_BYTES, f"at most {MAX_BYTES} bytes per import")
+    return await platform.care.import_categories(text, scope.area, scope.user)
 
 
 @router.get("/residents/{resident_id}/categories", response_model=list[Membership], responses=NOT_FOUND)

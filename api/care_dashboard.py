@@ -11,9 +11,7 @@ every figure comes from the caller's scope (a child area outside it is a 404).
 from __future__ import annotations
 
 import functools
-import html
 import json
-import re
 from importlib import resources
 from typing import Any
 
@@ -21,35 +19,27 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.care_visits import AreaCode, MonthText, parse_month
-from api.console import LANGUAGES, pick_language
+from api.console import language_page, render_page
 from api.deps import PlatformDep
 from api.scope import StaffScope, area_path
 
 router = APIRouter(tags=["care: dashboard"])
-_PLACEHOLDER = re.compile(r"\{\{([a-z0-9_.]+)\}\}")
-_STATIC = resources.files("api").joinpath("static")
 
 
 @functools.cache
 def strings(lang: str) -> dict[str, str]:
     """The dashboard's words in ``lang`` (``en`` or ``zh``; the same keys in each)."""
-    return json.loads(_STATIC.joinpath(f"care.i18n.{lang}.json").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    text = resources.files("api").joinpath("static", f"care.i18n.{lang}.json").read_text(encoding="utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
 
 
 def render(lang: str) -> str:
-    words = strings(lang)
-    filled = {key: html.escape(text) for key, text in words.items()}
-    filled |= {"lang": lang, "i18n_json": json.dumps(words, ensure_ascii=False).replace("</", "<\\/")}
-    return _PLACEHOLDER.sub(lambda match: filled[match.group(1)], _STATIC.joinpath("care.html").read_text("utf-8"))
+    return render_page("care.html", lang, strings(lang))
 
 
 @router.get("/care", response_class=HTMLResponse, include_in_schema=False)
 async def care_page(request: Request) -> HTMLResponse:
-    lang = pick_language(request)
-    page = HTMLResponse(render(lang), headers={"Content-Language": lang})
-    if request.query_params.get("lang") in LANGUAGES:  # a choice made on the page is remembered
-        page.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
-    return page
+    return language_page(request, render)
 
 
 @router.get("/api/v1/care/dashboard")

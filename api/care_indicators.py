@@ -16,8 +16,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.care_visits import AreaCode, MonthText, parse_month
-from api.deps import PlatformDep
-from api.imports import CSV_BODY, csv_text
+from api.deps import PlatformDep, uploaded_text
+from api.imports import CSV_BODY
 from api.scope import AdminScope, Scope, StaffScope, area_path
 from api.services import Services
 from care.indicators import to_csv, to_xlsx
@@ -71,7 +71,7 @@ async def indicators_xlsx(
 async def import_population(request: Request, platform: PlatformDep, scope: AdminScope) -> dict[str, Any]:
     """Import the population of nodes in your area (all rows or none): ``org_node,year,age_band,category,people``;
     everyone by age band (category ``all``), categories as one ``all``-ages row or by band."""
-    text = (await csv_text(request, MAX_BYTES)).removeprefix("\ufeff")
+    text = await uploaded_text(request, MAX_BYTES, f"at most {MAX_BYTES} bytes")
     rows: list[dict[str, Any]] = []
     try:
         for line, record in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):

@@ -25,7 +25,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -77,9 +77,10 @@ def pick_language(request: Request) -> str:
     return DEFAULT_LANGUAGE
 
 
-def render_page(template: str, lang: str) -> str:
-    """Fill ``{{key}}`` from the dictionary (HTML-escaped), ``{{lang}}`` and ``{{i18n_json}}``."""
-    strings = dictionary(lang)
+def render_page(template: str, lang: str, strings: Mapping[str, str] | None = None) -> str:
+    """Fill ``{{key}}`` from ``strings`` (default: the console's dictionary; HTML-escaped), ``{{lang}}``
+    and ``{{i18n_json}}`` (``strings`` as JSON)."""
+    strings = dictionary(lang) if strings is None else strings
     # "</" cannot end the JSON's <script> element early
     blob = json.dumps(strings, ensure_ascii=False).replace("</", "<\\/")
 
@@ -94,9 +95,11 @@ def render_page(template: str, lang: str) -> str:
     return _PLACEHOLDER.sub(fill, _static(template))
 
 
-def _page(request: Request, template: str) -> HTMLResponse:
+def language_page(request: Request, render: Callable[[str], str]) -> HTMLResponse:
+    """The page ``render(lang)`` in the caller's language (:func:`pick_language`); a language asked
+    for with ``?lang=`` is remembered in a cookie."""
     lang = pick_language(request)
-    response = HTMLResponse(render_page(template, lang), headers={"Content-Language": lang})
+    response = HTMLResponse(render(lang), headers={"Content-Language": lang})
     if request.query_params.get("lang") in LANGUAGES:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax")
     return response
@@ -104,7 +107,7 @@ def _page(request: Request, template: str) -> HTMLResponse:
 
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def console_page(request: Request) -> HTMLResponse:
-    return _page(request, "console.html")
+    return language_page(request, functools.partial(render_page, "console.html"))
 
 
 @router.get("/api/v1/console/i18n/{lang}", include_in_schema=False)

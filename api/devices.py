@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, status
 
-from api.deps import Limit, Offset, PlatformDep
+from api.deps import Limit, Offset, PlatformDep, page_of
 from api.scope import ManagerScope, ScopeDep, StaffScope
 from registry.models import (
     DeviceCreate,
@@ -51,7 +51,7 @@ async def list_devices(
 ) -> Page[DevicePublic]:
     """Devices in your area with their resident (a family account: their relative's)."""
     rows, total = await platform.registry.list_devices(scope.area, limit, offset, type, status, resident_id, unbound)
-    return Page(items=[DevicePublic.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(DevicePublic, rows, total, limit, offset)
 
 
 @router.post("", response_model=DeviceCreated, status_code=status.HTTP_201_CREATED)

@@ -9,7 +9,6 @@ only its outcome and answers are refused (409); a bad or expired link shows the 
 from __future__ import annotations
 
 import html
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -17,9 +16,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.deps import PlatformDep
-from api.outward import KIND_WORDS, STATE_WORDS, both, call_us, closed_page, error_page, hotline, local, page, words
+from api.outward import alert_page, both, call_us, error_page, hotline, open_link, page, raised_sentence, state_words
 from api.scope import ConsoleScope, resident_path
-from api.services import Services
 from registry.errors import DomainError
 
 router = APIRouter(tags=["family"])
@@ -30,25 +28,16 @@ ANSWERS: dict[str, tuple[str, str]] = {
 }
 
 
-def _offset(platform: Services) -> int:
-    return platform.alerts.config.utc_offset_min
-
-
 @router.get("/f/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def family_page(token: str, request: Request, platform: PlatformDep, do: str | None = None) -> HTMLResponse:
+    opened = await open_link(request, platform, token, "family")
+    if isinstance(opened, HTMLResponse):
+        return opened
+    _, alert = opened
     number = hotline(request)
-    try:
-        claims = await platform.alerts.verify_link(token, "family")
-        alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
-    except DomainError as error:
-        return error_page(error, number)
-    if not alert.is_open:
-        return closed_page(alert, number)
     resident = await platform.registry.resident(alert.resident_id)
     who = resident.name if resident else alert.resident_id
-    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
-    state_zh, state_en = words(STATE_WORDS, alert.state.value)
-    when = local(alert.raised_at, _offset(platform))
+    state_zh, state_en = state_words(alert)
     choices = [do] if do in ANSWERS else list(ANSWERS)
     buttons = "".join(
         f'<button name="do" value="{key}" class="{"" if i == 0 else "alt"}">{html.escape(ANSWERS[key][0])}'
@@ -56,13 +45,13 @@ async def family_page(token: str, request: Request, platform: PlatformDep, do: s
         for i, key in enumerate(choices)
     )
     body = (
-        both(f"{when}，{who} 发出了{kind_zh}。", f"{when}: {kind_en} from {who}.")
+        raised_sentence(alert, who, platform)
         + both(f"现在：{state_zh}。", f"Now: {state_en}.")
         + both("请告诉我们您能否过去看看：", "Please tell us whether you can go and see:")
         + f'<form method="post">{buttons}<p class="muted">备注（可不填） · Note (optional)</p>'
         '<textarea name="note" rows="2"></textarea></form>' + call_us(number)
     )
-    return page(f"{kind_zh}：{who}", f"{kind_en.capitalize()} from {who}", body)
+    return alert_page(alert, who, body)
 
 
 @router.post("/f/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -79,7 +68,7 @@ async def family_answer(
     except DomainError as error:
         return error_page(error, number)
     said_zh, said_en = ANSWERS.get(do, (do, do))
-    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    state_zh, state_en = state_words(alert)
     body = both(f"已记录：{said_zh}。", f"Recorded: {said_en}.") + both(f"现在：{state_zh}。", f"Now: {state_en}.")
     return page("谢谢", "Thank you", body + call_us(number))
 

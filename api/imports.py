@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.deps import PlatformDep
+from api.deps import PlatformDep, uploaded_text
 from api.scope import ManagerScope
-from registry.imports import ImportReport, export_csv, import_devices, import_homes, import_residents
+from registry.exports import export_csv
+from registry.imports import ImportReport, import_devices, import_homes, import_residents
 
 router = APIRouter(tags=["import and export"])
 Kind = Literal["residents", "homes", "devices"]
@@ -27,20 +28,6 @@ CSV_BODY = {
         "description": "UTF-8 CSV with a header row (see the module docs for the columns)",
     }
 }
-
-
-async def csv_text(request: Request, max_bytes: int) -> str:
-    """The request body as UTF-8 text (a BOM kept), or a 413 / 422 saying why not."""
-    body = await request.body()
-    if len(body) > max_bytes:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"at most {max_bytes} bytes per import")
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
-    if "\x00" in text:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
-    return text
 
 
 @router.post(
@@ -56,7 +43,7 @@ async def import_csv(
 
     ``issue_credentials`` (devices): generate MQTT passwords for the new devices, returned once.
     """
-    text = await csv_text(request, MAX_BYTES)
+    text = await uploaded_text(request, MAX_BYTES, f"at most {MAX_BYTES} bytes per import")
     registry = platform.registry
     if kind == "residents":
         return await import_residents(registry, text, scope.area, scope.user)

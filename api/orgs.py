@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, status
 
-from api.deps import Limit, Offset, PlatformDep
+from api.deps import Limit, Offset, PlatformDep, page_of
 from api.scope import AdminScope, FieldScope
 from registry.models import Code, Level, OrgNodeCreate, OrgNodePublic, Page
 
@@ -22,7 +22,7 @@ async def list_org_nodes(
 ) -> Page[OrgNodePublic]:
     """Your node and everything under it, in tree order."""
     rows, total = await platform.registry.list_org_nodes(scope.area, limit, offset, level, parent)
-    return Page(items=[OrgNodePublic.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(OrgNodePublic, rows, total, limit, offset)
 
 
 @router.post("", response_model=OrgNodePublic, status_code=status.HTTP_201_CREATED)

@@ -9,16 +9,34 @@ cannot help (a bad or expired link, a closed alert), the hotline number to call.
 from __future__ import annotations
 
 import html
+import uuid
 from datetime import datetime
 
 from fastapi import Request, status
 from fastapi.responses import HTMLResponse
 
 from alerting import Alert, InvalidLink
+from alerting.links import LinkClaims
 from alerting.wording import KIND_WORDS, local_stamp
+from api.console import hotline
+from api.services import Services
 from registry.errors import DomainError
 
-__all__ = ["KIND_WORDS", "both", "call_us", "closed_page", "error_page", "hotline", "local", "page", "words"]
+__all__ = [
+    "KIND_WORDS",
+    "alert_page",
+    "both",
+    "call_us",
+    "closed_page",
+    "error_page",
+    "hotline",
+    "local",
+    "open_link",
+    "page",
+    "raised_sentence",
+    "state_words",
+    "words",
+]
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "pending": ("设备等待确认中", "the device is waiting to confirm"),
@@ -54,10 +72,6 @@ def local(at: datetime, offset_min: int) -> str:
     return local_stamp(at, offset_min)
 
 
-def hotline(request: Request) -> str:
-    return str(getattr(request.app.state, "hotline", "12349"))
-
-
 def call_us(number: str) -> str:
     link = f'<a href="tel:{html.escape(number)}">{html.escape(number)}</a>'
     return (
@@ -83,9 +97,42 @@ textarea,select{{width:100%;font-size:1rem;padding:.5rem;box-sizing:border-box}}
     return HTMLResponse(document, status_code=status_code, headers={"Content-Language": "zh, en"})
 
 
+async def open_link(
+    request: Request, platform: Services, token: str, audience: str
+) -> tuple[LinkClaims, Alert] | HTMLResponse:
+    """A link's claims and its alert while the alert is open; else the page to show instead: the bad
+    or expired link's (:func:`error_page`) or the closed alert's outcome (:func:`closed_page`)."""
+    try:
+        claims = await platform.alerts.verify_link(token, audience)
+        alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
+    except DomainError as error:
+        return error_page(error, hotline(request))
+    if not alert.is_open:
+        return closed_page(alert, hotline(request))
+    return claims, alert
+
+
+def state_words(alert: Alert) -> tuple[str, str]:
+    """What the alert's state means for the person reading, in Chinese and in English."""
+    return words(STATE_WORDS, alert.state.value)
+
+
+def raised_sentence(alert: Alert, who: str, platform: Services) -> str:
+    """An open alert's page's first sentence: when (in the homes' time), who, and what."""
+    when = local(alert.raised_at, platform.alerts.config.utc_offset_min)
+    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
+    return both(f"{when}，{who} 发出了{kind_zh}。", f"{when}: {kind_en} from {who}.")
+
+
+def alert_page(alert: Alert, who: str, body: str) -> HTMLResponse:
+    """An open alert's page, titled with what it is and whose."""
+    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
+    return page(f"{kind_zh}：{who}", f"{kind_en.capitalize()} from {who}", body)
+
+
 def closed_page(alert: Alert, number: str, status_code: int = 200) -> HTMLResponse:
     """A link's page once its alert is closed: the outcome only, no name, address or phone."""
-    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    state_zh, state_en = state_words(alert)
     if alert.outcome:
         outcome_zh, outcome_en = words(OUTCOME_WORDS, alert.outcome)
         state_zh, state_en = f"{state_zh}：{outcome_zh}", f"{state_en}: {outcome_en}"

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import Limit, Offset, PathId, PlatformDep
+from api.deps import Limit, Offset, PathId, PlatformDep, page_of
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from registry.models import (
     CareLevel,
@@ -57,7 +57,7 @@ async def list_residents(
     rows, total = await platform.registry.list_residents(
         scope.area, scope.user, limit, offset, q, org_node, care_level, living_alone
     )
-    return Page(items=[ResidentSummary.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(ResidentSummary, rows, total, limit, offset)
 
 
 @residents.post("", response_model=ResidentPublic, status_code=status.HTTP_201_CREATED)
@@ -90,7 +90,7 @@ async def list_homes(
     platform: PlatformDep, scope: ScopeDep, limit: Limit = 50, offset: Offset = 0, org_node: Code | None = None
 ) -> Page[HomePublic]:
     rows, total = await platform.registry.list_homes(scope.area, limit, offset, org_node)
-    return Page(items=[HomePublic.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(HomePublic, rows, total, limit, offset)
 
 
 @homes.post("", response_model=HomePublic, status_code=status.HTTP_201_CREATED)

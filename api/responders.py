@@ -19,16 +19,16 @@ from alerting import AlertState, Outcome
 from alerting.responders import RESPONDER_KINDS
 from api.deps import PlatformDep
 from api.outward import (
-    KIND_WORDS,
     OUTCOME_WORDS,
-    STATE_WORDS,
+    alert_page,
     both,
     call_us,
-    closed_page,
     error_page,
     hotline,
-    local,
+    open_link,
     page,
+    raised_sentence,
+    state_words,
     words,
 )
 from api.scope import PolicyScope, ScopeDep, area_path
@@ -98,15 +98,12 @@ async def set_availability(username: str, body: Availability, platform: Platform
 
 @router.get("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def responder_page(token: str, request: Request, platform: PlatformDep) -> HTMLResponse:
+    opened = await open_link(request, platform, token, "responder")
+    if isinstance(opened, HTMLResponse):
+        return opened
+    claims, alert = opened
     number = hotline(request)
-    try:
-        claims = await platform.alerts.verify_link(token, "responder")
-        alert = await platform.alerts.get(uuid.UUID(claims.alert_id))
-        dispatches = await platform.alerts.dispatches(alert.id)
-    except DomainError as error:
-        return error_page(error, number)
-    if not alert.is_open:
-        return closed_page(alert, number)
+    dispatches = await platform.alerts.dispatches(alert.id)
     mine = next((d for d in dispatches if d["id"] == claims.extra.get("d")), None)
     resident = await platform.registry.resident(alert.resident_id)
     who = resident.name if resident else alert.resident_id
@@ -116,8 +113,7 @@ async def responder_page(token: str, request: Request, platform: PlatformDep) ->
         if resident
         else ""
     )
-    kind_zh, kind_en = words(KIND_WORDS, alert.kind)
-    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    state_zh, state_en = state_words(alert)
     mine_zh, mine_en = words(DISPATCH_WORDS, mine["status"]) if mine else ("这次派单已不是您的", "no longer yours")
     actions = ""
     if mine and mine["status"] == "offered":
@@ -139,20 +135,13 @@ async def responder_page(token: str, request: Request, platform: PlatformDep) ->
             "</small></button>"
         )
     body = (
-        both(
-            f"{local(alert.raised_at, alert_offset(platform))}，{who} 发出了{kind_zh}。",
-            f"{local(alert.raised_at, alert_offset(platform))}: {kind_en} from {who}.",
-        )
+        raised_sentence(alert, who, platform)
         + both(f"现在：{state_zh}；您：{mine_zh}。", f"Now: {state_en}; you: {mine_en}.")
         + card
         + f'<form method="post">{actions}<p class="muted">备注 · Note</p><textarea name="note" rows="2"></textarea>'
         "</form>" + call_us(number)
     )
-    return page(f"{kind_zh}：{who}", f"{kind_en.capitalize()} from {who}", body)
-
-
-def alert_offset(platform: PlatformDep) -> int:
-    return platform.alerts.config.utc_offset_min
+    return alert_page(alert, who, body)
 
 
 @router.post("/r/{token}", response_class=HTMLResponse, include_in_schema=False)
@@ -191,6 +180,6 @@ async def responder_action(
             return page("无法完成", "Not done", both("未知操作。", "Unknown action."), 422)
     except DomainError as error:
         return error_page(error, number)
-    state_zh, state_en = words(STATE_WORDS, alert.state.value)
+    state_zh, state_en = state_words(alert)
     body = both(f"已记录。现在：{state_zh}。", f"Recorded. Now: {state_en}.") + '<p><a href="">返回 · Back</a></p>'
     return page("谢谢", "Thank you", body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query, Request, status
 
-from api.deps import Limit, Offset, PlatformDep
+from api.deps import Limit, Offset, PlatformDep, page_of
 from api.scope import AdminScope, ScopeDep
 from registry.models import AuditEntry, Page, Role, UserCreate, UserPublic, UserUpdate
 
@@ -26,7 +26,7 @@ async def list_users(
     platform: PlatformDep, scope: AdminScope, limit: Limit = 100, offset: Offset = 0, role: Role | None = None
 ) -> Page[UserPublic]:
     rows, total = await platform.users.list(scope.area, limit, offset, role)
-    return Page(items=[UserPublic.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(UserPublic, rows, total, limit, offset)
 
 
 @users.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
@@ -67,7 +67,7 @@ async def audit_log(
     rows, total = await platform.users.audit_log(
         scope.area, limit, offset, actor=actor, action=action, object_type=object_type, object_id=object_id
     )
-    return Page(items=[AuditEntry.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
+    return page_of(AuditEntry, rows, total, limit, offset)
 
 
 router.include_router(users)

@@ -90,15 +90,20 @@ class Zigbee2MqttState:
         self.bridge_online = online if isinstance(online, bool) else None
 
 
-def decode_bridge_state(payload: bytes, state: Zigbee2MqttState, now_ms: int) -> None:
-    """``zigbee2mqtt/bridge/state``: online after offline opens the republish window."""
+def _online(payload: bytes, what: str) -> bool:
+    """``{"state":"online"}`` or the legacy bare ``online`` (likewise ``offline``)."""
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         body = load_json(payload)
         text = str(body.get("state", "")) if isinstance(body, dict) else ""
     if text not in {"online", "offline"}:
-        raise PayloadError(Reject.OUT_OF_RANGE, f"bridge state {text[:40]!r} is not online/offline")
-    online = text == "online"
+        raise PayloadError(Reject.OUT_OF_RANGE, f"{what} {text[:40]!r} is not online/offline")
+    return text == "online"
+
+
+def decode_bridge_state(payload: bytes, state: Zigbee2MqttState, now_ms: int) -> None:
+    """``zigbee2mqtt/bridge/state``: online after offline opens the republish window."""
+    online = _online(payload, "bridge state")
     if online and state.bridge_online is False:
         state.republish_until_ms = now_ms + REPUBLISH_WINDOW_MS
         state.republished.clear()
@@ -148,13 +153,7 @@ def decode_state(
 
 def decode_availability(payload: bytes) -> Decoded:
     """``zigbee2mqtt/<name>/availability``: ``{"state":"online"}`` or the legacy bare ``online``."""
-    text = payload.decode("utf-8", errors="replace").strip()
-    if text.startswith("{"):
-        body = load_json(payload)
-        text = str(body.get("state", "")) if isinstance(body, dict) else ""
-    if text not in {"online", "offline"}:
-        raise PayloadError(Reject.OUT_OF_RANGE, f"availability {text[:40]!r} is not online/offline")
-    return Decoded(Stream.STATUS, None, {"online": text == "online"})
+    return Decoded(Stream.STATUS, None, {"online": _online(payload, "availability")})
 
 
 class _Reader:

@@ -37,6 +37,7 @@ from partitions.downlink import MqttDownlink
 from partitions.history import HistoryFromLog
 from partitions.leases import LeaseConfig
 from partitions.log import LogConfig, LogWriter, connect, ensure_stream
+from partitions.tasks import cancel_and_wait
 from partitions.worker import Worker, WorkerConfig
 from registry.store import Registry
 from stream import StreamCore
@@ -206,11 +207,7 @@ class ClusterSeam:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
         await self.worker.stop()
         with contextlib.suppress(Exception):
             await self.nc.drain()
@@ -251,11 +248,7 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         log.info("worker started", extra={"worker_id": wid})
         await worker.run()
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(tasks)
         if worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(worker.stop(), 10)

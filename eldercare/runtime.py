@@ -33,6 +33,7 @@ from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
 from registry.crypto import FieldCipher
+from registry.rows import answers
 from registry.store import Registry
 from registry.users import Users
 from servicecentre import ServiceCentre, ServiceConfig
@@ -346,16 +347,10 @@ class Platform:
         ``lanes`` is red while a gateway lane is disconnected, being restarted, or retrying a batch its
         sink would not take.
         """
-        database_ok = True
-        try:
-            async with asyncio.timeout(1.0), self.pool.connection() as conn:
-                await conn.execute("SELECT 1")
-        except Exception:
-            database_ok = False
         checks = {
             "mqtt": self.gateway.connected.is_set(),
             "lanes": self.gateway.lanes_ready(),
-            "database": database_ok,
+            "database": await answers(self.pool),
             "spool": self.spool_error is None,
         }
         return {"ready": all(checks.values()), "checks": checks, "spool_pending": len(self.spool)}

@@ -25,6 +25,7 @@ from eldercare.embedded import port_is_free, resolve_services
 from eldercare.runtime import Platform, PlatformConfig
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
+from partitions.tasks import cancel_and_wait
 from registry.crypto import FieldCipher
 
 log = logging.getLogger("eldercare.up")
@@ -256,8 +257,4 @@ async def run(settings: Settings, demo: bool) -> None:
         try:
             await server.serve()
         finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            await cancel_and_wait(tasks)

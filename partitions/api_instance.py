@@ -14,7 +14,6 @@ the workers (claimed by row, so running them here too would also be safe).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,8 @@ from care import CareService
 from gateway.deadletter import DeadLetterStore
 from partitions.console import ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
+from partitions.tasks import cancel_and_wait
+from registry.rows import answers
 from registry.store import Registry
 from registry.users import Users
 from servicecentre import ServiceCentre
@@ -60,11 +61,7 @@ class ApiInstance:
         ]
 
     async def stop(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(self.tasks)
 
     def health(self) -> dict[str, Any]:
         return {
@@ -76,11 +73,5 @@ class ApiInstance:
         }
 
     async def readiness(self) -> dict[str, Any]:
-        database_ok = True
-        try:
-            async with asyncio.timeout(1.0), self.pool.connection() as conn:
-                await conn.execute("SELECT 1")
-        except Exception:
-            database_ok = False
-        checks = {"database": database_ok, "nats": self.nc.is_connected}
+        checks = {"database": await answers(self.pool), "nats": self.nc.is_connected}
         return {"ready": all(checks.values()), "checks": checks}

@@ -33,7 +33,7 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import BadRequestError, NotFoundError, ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 
+from alerting.intake import RaiseDetections, store_until_stored
 from devices.events import Event
 from partitions.codec import CodecError, decode_events
 from partitions.keys import PARTITIONS, SNAPSHOTS_BUCKET, STREAM, subject_of
@@ -52,7 +53,6 @@ from stream.core import encode_snapshot
 
 log = logging.getLogger("eldercare.partitions.worker")
 
-RaiseDetections = Callable[[Sequence[Detection]], Awaitable[Any]]
 CoreFactory = Callable[[], StreamCore]
 _SEQ = struct.Struct("<Q")
 
@@ -313,15 +313,7 @@ class Worker:
         if not detections:
             return
         self.detections += len(detections)
-        delay = 0.1
-        while True:
-            try:
-                await self.raise_detections(detections)
-                return
-            except Exception as error:
-                log.error("storing alerts failed; retrying", extra={"error": repr(error)[:200], "retry_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.config.store_retry_max_s)
+        await store_until_stored(self.raise_detections, detections, self.config.store_retry_max_s)
 
     async def tick(self) -> None:
         """Let time pass in every owned core (inactivity, device silence); store what fires."""

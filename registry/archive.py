@@ -12,11 +12,19 @@ from psycopg.types.json import Jsonb
 from registry.area import ROOT, Area
 from registry.audit import write_audit
 from registry.crypto import mask_id_number
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 from registry.like import like_contains, like_prefix_or_nothing
 from registry.org_tree import OrgTree
-from registry.records import DEVICE_COLUMNS, LIVE_STATUSES, ResidentRecord, column_value, conflict_from, new_id
-from registry.rows import Row, connection, only_row
+from registry.records import (
+    DEVICE_COLUMNS,
+    LIVE_STATUSES,
+    ResidentRecord,
+    assignments,
+    column_value,
+    conflict_from,
+    new_id,
+)
+from registry.rows import Row, connection, found, only_row
 from registry.users import User
 
 RESIDENT_SUMMARY = (
@@ -36,6 +44,7 @@ _RESIDENT_SETTABLE = (
     "mobility", "conditions", "medications", "care_level", "emergency_contacts", "consent_monitoring",
     "consent_data_sharing", "photo_url",
 )  # fmt: skip
+_RESIDENT_NOT_NULL = ("name", "sex", "mobility", "care_level", "living_alone")
 _HOME_SETTABLE = ("org_node", "address", "key_holders", "notes")
 
 
@@ -125,10 +134,7 @@ class ResidentArchive(OrgTree):
     async def _home_in(self, conn: AsyncConnection[DictRow], home_id: str, area: Area) -> Row:
         condition, params = area.where("org_path", None)
         cursor = await conn.execute(f"SELECT id, org_path FROM homes WHERE id = %s AND {condition}", (home_id, *params))
-        row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no home {home_id!r} in your area")
-        return row
+        return await found(cursor, f"no home {home_id!r} in your area")
 
     async def get_resident(self, resident_id: str, area: Area, actor: User, audit: bool = True) -> Row:
         """The whole archive entry (ID number masked), its home and devices; the read is audited."""
@@ -137,9 +143,7 @@ class ResidentArchive(OrgTree):
             cursor = await conn.execute(
                 f"SELECT {RESIDENT_FULL} FROM residents r WHERE r.id = %s AND {condition}", (resident_id, *params)
             )
-            row: Row | None = await cursor.fetchone()
-            if row is None:
-                raise NotFound(f"no resident {resident_id!r} in your area")
+            row = await found(cursor, f"no resident {resident_id!r} in your area")
             row["home"] = None
             if row["home_id"]:
                 home = await conn.execute(f"SELECT {HOME_COLUMNS} FROM homes h WHERE h.id = %s", (row["home_id"],))
@@ -196,22 +200,14 @@ class ResidentArchive(OrgTree):
                 f"SELECT id, org_path FROM residents WHERE id = %s AND {condition} FOR UPDATE",
                 (resident_id, *params),
             )
-            if await cursor.fetchone() is None:
-                raise NotFound(f"no resident {resident_id!r} in your area")
+            await found(cursor, f"no resident {resident_id!r} in your area")
             if "org_node" in changes:
                 if changes["org_node"] is None:
                     raise Invalid("org_node cannot be removed")
                 await self._placed(changes["org_node"], area)
             if changes.get("home_id"):
                 await self._home_in(conn, changes["home_id"], area)
-            sets: list[str] = []
-            values: list[Any] = []
-            for name in _RESIDENT_SETTABLE:
-                if name in changes:
-                    if name in ("name", "sex", "mobility", "care_level", "living_alone") and changes[name] is None:
-                        raise Invalid(f"{name} cannot be null")
-                    sets.append(f"{name} = %s")
-                    values.append(column_value(name, changes[name]))
+            sets, values = assignments(changes, _RESIDENT_SETTABLE, _RESIDENT_NOT_NULL)
             if "id_number" in changes:
                 id_number = changes["id_number"]
                 sets += ["id_number_enc = %s", "id_number_masked = %s", "id_number_digest = %s"]
@@ -261,10 +257,7 @@ class ResidentArchive(OrgTree):
             cursor = await conn.execute(
                 f"SELECT {HOME_COLUMNS} FROM homes h WHERE h.id = %s AND {condition}", (home_id, *params)
             )
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no home {home_id!r} in your area")
-        return row
+            return await found(cursor, f"no home {home_id!r} in your area")
 
     @staticmethod
     def _home_area(area: Area) -> tuple[str, list[object]]:
@@ -289,19 +282,12 @@ class ResidentArchive(OrgTree):
             cursor = await conn.execute(
                 f"SELECT id FROM homes WHERE id = %s AND {condition} FOR UPDATE", (home_id, *params)
             )
-            if await cursor.fetchone() is None:
-                raise NotFound(f"no home {home_id!r} in your area")
+            await found(cursor, f"no home {home_id!r} in your area")
             if "org_node" in changes:
                 if changes["org_node"] is None:
                     raise Invalid("org_node cannot be removed")
                 await self._placed(changes["org_node"], area)
-            sets, values = [], []
-            for name in _HOME_SETTABLE:
-                if name in changes:
-                    if changes[name] is None:
-                        raise Invalid(f"{name} cannot be null")
-                    sets.append(f"{name} = %s")
-                    values.append(column_value(name, changes[name]))
+            sets, values = assignments(changes, _HOME_SETTABLE, _HOME_SETTABLE)
             if "key_safe_code" in changes:
                 sets.append("key_safe_enc = %s")
                 values.append(self.cipher.encrypt(changes["key_safe_code"]))
@@ -321,8 +307,6 @@ class ResidentArchive(OrgTree):
             cursor = await conn.execute(
                 f"SELECT h.key_safe_enc, h.org_path FROM homes h WHERE h.id = %s AND {condition}", (home_id, *params)
             )
-            row = await cursor.fetchone()
-            if row is None:
-                raise NotFound(f"no home {home_id!r} in your area")
+            row = await found(cursor, f"no home {home_id!r} in your area")
             await write_audit(conn, actor, "reveal", "home", home_id, row["org_path"], {"field": "key_safe_code"})
         return self.cipher.decrypt(row["key_safe_enc"])

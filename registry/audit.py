@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
-from registry.rows import connection
+from registry.rows import page
 
 
 class Actor(Protocol):
@@ -69,9 +69,4 @@ async def query_audit(
             sql += f" AND {column} = %s"
             params.append(value)
     sql += " ORDER BY id DESC LIMIT %s OFFSET %s"
-    async with connection(pool) as conn:
-        rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()
-    total = int(rows[0]["total"]) if rows else 0
-    for row in rows:
-        row.pop("total", None)
-    return rows, total
+    return await page(pool, sql, [*params, limit, offset])

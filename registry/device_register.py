@@ -14,17 +14,18 @@ from devices.catalogue import device_type
 from devices.zigbee_models import registration_warning
 from registry.area import Area
 from registry.audit import write_audit
-from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.errors import Conflict, OutOfScope
 from registry.mqtt_auth import hash_password
 from registry.org_tree import OrgTree
 from registry.records import (
     DEVICE_COLUMNS,
     LIVE_STATUSES,
     DeviceRecord,
+    assignments,
     conflict_from,
     new_device_password,
 )
-from registry.rows import Row, connection, only_row
+from registry.rows import Row, connection, found, only_row
 from registry.users import User
 
 log = logging.getLogger("eldercare.registry")
@@ -93,20 +94,14 @@ class DeviceRegister(OrgTree):
             f" WHERE d.id = %s AND {condition}" + (" FOR UPDATE OF d" if lock else ""),
             (device_id, *params),
         )
-        row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no device {device_id!r} in your area")
-        return row
+        return await found(cursor, f"no device {device_id!r} in your area")
 
     async def _resident_in(self, conn: AsyncConnection[DictRow], resident_id: str, area: Area) -> Row:
         condition, params = area.where("org_path", "id")
         cursor = await conn.execute(
             f"SELECT id, org_node, org_path FROM residents WHERE id = %s AND {condition}", (resident_id, *params)
         )
-        row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no resident {resident_id!r} in your area")
-        return row
+        return await found(cursor, f"no resident {resident_id!r} in your area")
 
     async def register_device(
         self, data: dict[str, Any], area: Area, actor: User, issue_credentials: bool = True
@@ -173,13 +168,7 @@ class DeviceRegister(OrgTree):
                 await self._resident_in(conn, changes["resident_id"], area)
             if "org_node" in changes:
                 await self._placed(changes["org_node"], area)
-            sets, values = [], []
-            for name in _DEVICE_SETTABLE:
-                if name in changes:
-                    if name in ("model", "location", "power", "status") and changes[name] is None:
-                        raise Invalid(f"{name} cannot be null")
-                    sets.append(f"{name} = %s")
-                    values.append(changes[name])
+            sets, values = assignments(changes, _DEVICE_SETTABLE, ("model", "location", "power", "status"))
             if not sets:
                 return old
             try:

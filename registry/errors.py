@@ -3,10 +3,13 @@
 Both the registry and alerting raise these (alerting's own errors derive from them), and the API maps
 them to HTTP answers in one place (``api/app.py``): :class:`NotFound` 404, :class:`Conflict` 409,
 :class:`Invalid` 422, :class:`Forbidden` 403, each with the error's text as its reason. This module
-imports nothing, so any package may depend on it.
+imports nothing of the platform, so any package may depend on it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
 
 
 class DomainError(Exception):
@@ -19,6 +22,16 @@ class NotFound(DomainError):
 
 class Conflict(DomainError):
     """The request clashes with the current state (a duplicate id, name or address; an alert's state)."""
+
+
+class IllegalMove(Conflict):
+    """A move a state machine's transition table does not allow (an alert's, an order's)."""
+
+    def __init__(self, what: str, current: StrEnum, wanted: StrEnum, allowed: Iterable[StrEnum]) -> None:
+        names = ", ".join(sorted(s.value for s in allowed)) or "nothing (it is closed)"
+        super().__init__(f"{what} that is {current.value} cannot become {wanted.value} (allowed: {names})")
+        self.current = current
+        self.wanted = wanted
 
 
 class Invalid(DomainError):

@@ -1,16 +1,11 @@
-"""Bulk import of homes, residents and devices from CSV, and export back to CSV.
+"""Bulk import of homes, residents and devices from CSV (the conventions: :mod:`registry.csv_format`;
+the export back to CSV: :mod:`registry.exports`).
 
 Each row is validated with the same models as the API; a row that cannot be taken is reported with
 its line number and reasons, the others go in. Imports are idempotent by external id (devices: by
 device id): a row whose id is already in the registry is skipped and counted, never imported twice.
 Accepted rows go through a temporary table filled by ``COPY`` and one ``INSERT … ON CONFLICT DO
 NOTHING``, in one transaction, with an audit entry per created object.
-
-CSV conventions: UTF-8 (a BOM is tolerated), a header row; lists are ``;``-separated (``languages``,
-``conditions``, ``medications``); ``emergency_contacts`` are ``name|relation|phone|channel,channel``
-separated by ``;`` in order of whom to call first; ``key_holders`` are ``name|phone|relation``.
-Exported cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) get
-a leading ``'``; an import removes that quote again.
 """
 
 from __future__ import annotations
@@ -19,7 +14,7 @@ import asyncio
 import csv
 import io
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +23,8 @@ from pydantic import BaseModel, Field, ValidationError
 
 from devices.catalogue import device_type
 from registry.area import Area
-from registry.audit import write_audit
 from registry.crypto import mask_id_number
+from registry.csv_format import read_contacts, read_holders, read_list, unescape
 from registry.errors import Invalid
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
@@ -46,6 +41,12 @@ RESIDENT_COLUMNS = (
 )  # fmt: skip
 HOME_COLUMNS = ("external_id", "org_node", "address", "key_holders", "key_safe_code", "notes")
 DEVICE_COLUMNS = ("id", "type", "model", "resident_external_id", "org_node", "location", "power", "z2m_name", "ieee")
+_RESIDENT_LISTS = {
+    "languages": read_list,
+    "conditions": read_list,
+    "medications": read_list,
+    "emergency_contacts": read_contacts,
+}
 REQUIRED = {
     "residents": ("external_id", "name", "org_node"),
     "homes": ("external_id", "org_node"),
@@ -80,6 +81,27 @@ class _Batch:
     started: float = field(default_factory=time.perf_counter)
     rows: int = 0
     rejected: list[RowProblem] = field(default_factory=list)
+    seen: dict[str, int] = field(default_factory=dict)
+    """The line each key (an external id, a device id or Zigbee key) was first seen on."""
+
+    def read(self, text: str) -> Iterator[tuple[int, dict[str, str]]]:
+        """The file's rows (line number, cells), each counted; one with more fields than the header is
+        rejected here."""
+        for line, raw in _rows(text, self.kind):
+            self.rows += 1
+            if "__extra__" in raw:
+                self.reject(line, None, "row has more fields than the header")
+                continue
+            yield line, raw
+
+    def repeats(self, line: int, keys: Iterable[tuple[str, str]]) -> list[str]:
+        """Why the row is a repeat: each ``(column, key)`` an earlier row of the file had; when none,
+        the keys are recorded as this row's."""
+        keys = list(keys)
+        clash = [f"{name}: repeats row {self.seen[key]} of this file" for name, key in keys if key in self.seen]
+        if not clash:
+            self.seen.update((key, line) for _, key in keys)
+        return clash
 
     def reject(self, line: int, external_id: str | None, *errors: str) -> None:
         self.rejected.append(RowProblem(row=line, external_id=external_id or None, errors=list(errors)))
@@ -117,48 +139,7 @@ def _rows(text: str, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
         if None in raw:
             yield reader.line_num, {"__extra__": "x"}
             continue
-        yield reader.line_num, {key: _unescape((value or "").strip()) for key, value in raw.items()}
-
-
-# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(text: str) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a ``'`` in front."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
-def _unescape(text: str) -> str:
-    """The inverse of :func:`neutralise`, so an exported file imports back unchanged."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
-
-
-def _list(value: str) -> list[str]:
-    return [item.strip() for item in value.split(";") if item.strip()]
-
-
-def _contacts(value: str) -> list[dict[str, Any]]:
-    contacts = []
-    for item in _list(value):
-        parts = [part.strip() for part in item.split("|")]
-        contact: dict[str, Any] = {"name": parts[0]}
-        if len(parts) > 1:
-            contact["relation"] = parts[1]
-        if len(parts) > 2:
-            contact["phone"] = parts[2]
-        if len(parts) > 3 and parts[3]:
-            contact["channels"] = [channel.strip() for channel in parts[3].split(",") if channel.strip()]
-        contacts.append(contact)
-    return contacts
-
-
-def _holders(value: str) -> list[dict[str, str]]:
-    holders = []
-    for item in _list(value):
-        parts = [part.strip() for part in item.split("|")] + ["", ""]
-        holders.append({"name": parts[0], "phone": parts[1], "relation": parts[2]})
-    return holders
+        yield reader.line_num, {key: unescape((value or "").strip()) for key, value in raw.items()}
 
 
 def _errors(error: ValidationError) -> list[str]:
@@ -190,6 +171,17 @@ async def _check_nodes(registry: Registry, area: Area, codes: set[str]) -> dict[
     return verdict
 
 
+async def _by_external_id(registry: Registry, table: str, refs: set[str]) -> dict[str, tuple[str, str]]:
+    """``(id, org_path)`` of the rows of ``table`` (homes, residents) a file refers to by external id."""
+    if not refs:
+        return {}
+    async with connection(registry.pool) as conn:
+        cursor = await conn.execute(
+            f"SELECT external_id, id, org_path FROM {table} WHERE external_id = ANY(%s)", (sorted(refs),)
+        )
+        return {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}
+
+
 async def _existing(registry: Registry, table: str, column: str, values: list[str]) -> set[str]:
     if not values:
         return set()
@@ -201,15 +193,9 @@ async def _existing(registry: Registry, table: str, column: str, values: list[st
 def _parse_residents(text: str, batch: _Batch) -> list[tuple[int, ResidentCreate, str | None]]:
     """Validate every row (CPU work: run in a worker thread so the event loop keeps serving alarms)."""
     parsed: list[tuple[int, ResidentCreate, str | None]] = []
-    first_seen: dict[str, int] = {}
-    lists = {"languages": _list, "conditions": _list, "medications": _list, "emergency_contacts": _contacts}
-    for line, raw in _rows(text, "residents"):
-        batch.rows += 1
-        if "__extra__" in raw:
-            batch.reject(line, None, "row has more fields than the header")
-            continue
+    for line, raw in batch.read(text):
         external_id = raw.get("external_id") or None
-        data = _clean(raw, RESIDENT_COLUMNS, lists)
+        data = _clean(raw, RESIDENT_COLUMNS, _RESIDENT_LISTS)
         home_ref = data.pop("home_external_id", None)
         problems = [] if external_id else ["external_id: required for an import (it makes the import repeatable)"]
         try:
@@ -220,10 +206,10 @@ def _parse_residents(text: str, batch: _Batch) -> list[tuple[int, ResidentCreate
         if problems or external_id is None:
             batch.reject(line, external_id, *problems)
             continue
-        if external_id in first_seen:
-            batch.reject(line, external_id, f"external_id: repeats row {first_seen[external_id]} of this file")
+        clash = batch.repeats(line, [("external_id", external_id)])
+        if clash:
+            batch.reject(line, external_id, *clash)
             continue
-        first_seen[external_id] = line
         parsed.append((line, model, home_ref))
     return parsed
 
@@ -232,14 +218,7 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
     batch = _Batch("residents")
     parsed = await asyncio.to_thread(_parse_residents, text, batch)
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed})
-    home_refs = sorted({ref for _, _, ref in parsed if ref})
-    homes: dict[str, tuple[str, str]] = {}
-    if home_refs:
-        async with connection(registry.pool) as conn:
-            cursor = await conn.execute(
-                "SELECT external_id, id, org_path FROM homes WHERE external_id = ANY(%s)", (home_refs,)
-            )
-            homes = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}
+    homes = await _by_external_id(registry, "homes", {ref for _, _, ref in parsed if ref})
     cipher = registry.cipher
 
     def build() -> list[tuple[Any, ...]]:
@@ -285,25 +264,20 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
 async def import_homes(registry: Registry, text: str, area: Area, actor: User) -> ImportReport:
     batch = _Batch("homes")
     parsed: list[tuple[int, HomeCreate]] = []
-    first_seen: dict[str, int] = {}
-    for line, raw in _rows(text, "homes"):
-        batch.rows += 1
-        if "__extra__" in raw:
-            batch.reject(line, None, "row has more fields than the header")
-            continue
+    for line, raw in batch.read(text):
         external_id = raw.get("external_id") or None
         try:
-            model = HomeCreate.model_validate(_clean(raw, HOME_COLUMNS, {"key_holders": _holders}))
+            model = HomeCreate.model_validate(_clean(raw, HOME_COLUMNS, {"key_holders": read_holders}))
         except ValidationError as error:
             batch.reject(line, external_id, *_errors(error))
             continue
         if not external_id:
             batch.reject(line, None, "external_id: required for an import")
             continue
-        if external_id in first_seen:
-            batch.reject(line, external_id, f"external_id: repeats row {first_seen[external_id]} of this file")
+        clash = batch.repeats(line, [("external_id", external_id)])
+        if clash:
+            batch.reject(line, external_id, *clash)
             continue
-        first_seen[external_id] = line
         parsed.append((line, model))
     nodes = await _check_nodes(registry, area, {model.org_node for _, model in parsed})
     records = []
@@ -329,12 +303,7 @@ async def import_devices(
 ) -> ImportReport:
     batch = _Batch("devices")
     parsed: list[tuple[int, DeviceCreate, str | None]] = []
-    seen: dict[str, int] = {}
-    for line, raw in _rows(text, "devices"):
-        batch.rows += 1
-        if "__extra__" in raw:
-            batch.reject(line, None, "row has more fields than the header")
-            continue
+    for line, raw in batch.read(text):
         device_id = raw.get("id") or None
         data = _clean(raw, DEVICE_COLUMNS, {})
         resident_ref = data.pop("resident_external_id", None)
@@ -343,21 +312,12 @@ async def import_devices(
         except ValidationError as error:
             batch.reject(line, device_id, *_errors(error))
             continue
-        clash = [f"{name}: repeats row {seen[key]} of this file" for name, key in _device_keys(model) if key in seen]
+        clash = batch.repeats(line, _device_keys(model))
         if clash:
             batch.reject(line, device_id, *clash)
             continue
-        for _, key in _device_keys(model):
-            seen[key] = line
         parsed.append((line, model, resident_ref))
-    refs = sorted({ref for _, _, ref in parsed if ref})
-    residents: dict[str, tuple[str, str]] = {}
-    if refs:
-        async with connection(registry.pool) as conn:
-            cursor = await conn.execute(
-                "SELECT external_id, id, org_path FROM residents WHERE external_id = ANY(%s)", (refs,)
-            )
-            residents = {row["external_id"]: (row["id"], row["org_path"]) for row in await cursor.fetchall()}
+    residents = await _by_external_id(registry, "residents", {ref for _, _, ref in parsed if ref})
     nodes = await _check_nodes(registry, area, {model.org_node for _, model, _ in parsed if model.org_node})
     wanted_keys = sorted({key for _, m, _ in parsed for key in zigbee_keys(m.z2m_name, m.ieee)})
     taken_keys = await _existing(registry, "zigbee_keys", "key", wanted_keys)
@@ -456,61 +416,3 @@ async def _bulk_insert(
                 ([row["id"] for row in created], actor.username, Jsonb({"note": note})),
             )
     return created
-
-
-# -- export --
-
-EXPORTS = {
-    "residents": (
-        "SELECT r.external_id, r.id, r.name, r.id_number_masked, r.birth_date, r.sex, r.org_node,"
-        " h.external_id AS home_external_id, r.address, r.phone, array_to_string(r.languages, ';') AS languages,"
-        " r.living_alone, r.mobility, array_to_string(r.conditions, ';') AS conditions,"
-        " array_to_string(r.medications, ';') AS medications, r.care_level, r.emergency_contacts,"
-        " r.consent_monitoring, r.consent_data_sharing, r.photo_url"
-        " FROM residents r LEFT JOIN homes h ON h.id = r.home_id WHERE {where} ORDER BY r.org_path, r.id",
-        ("r.org_path", "r.id"),
-    ),
-    "homes": (
-        "SELECT h.external_id, h.id, h.org_node, h.address, h.key_holders, h.notes FROM homes h"
-        " WHERE {where} ORDER BY h.org_path, h.id",
-        ("h.org_path", None),
-    ),
-    "devices": (
-        "SELECT d.id, d.type, d.model, r.external_id AS resident_external_id, d.org_node, d.location, d.power,"
-        " d.z2m_name, d.ieee, d.status FROM devices d LEFT JOIN residents r ON r.id = d.resident_id"
-        " WHERE {where} ORDER BY d.org_path, d.id",
-        ("d.org_path", "d.resident_id"),
-    ),
-}
-
-
-def _cell(name: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if name == "emergency_contacts":
-        return ";".join(
-            f"{c.get('name', '')}|{c.get('relation', '')}|{c.get('phone', '')}|{','.join(c.get('channels', []))}"
-            for c in value
-        )
-    if name == "key_holders":
-        return ";".join(f"{h.get('name', '')}|{h.get('phone', '')}|{h.get('relation', '')}" for h in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-async def export_csv(registry: Registry, kind: str, area: Area, actor: User) -> str:
-    """The rows of ``kind`` in ``area`` as CSV (protected fields masked or left out); audited."""
-    sql, (path_column, resident_column) = EXPORTS[kind]
-    condition, params = area.where(path_column, resident_column)
-    async with connection(registry.pool) as conn:
-        cursor = await conn.execute(sql.format(where=condition), params)
-        rows = await cursor.fetchall()
-        names = [column.name for column in cursor.description or []]
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(names)
-        for row in rows:
-            writer.writerow([neutralise(_cell(name, row[name])) for name in names])
-        await write_audit(conn, actor, "export", kind.rstrip("s"), "", area.org_path, {"rows": len(rows)})
-    return out.getvalue()

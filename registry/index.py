@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 from registry.area import ROOT
 from registry.crypto import FieldCipher
 from registry.records import LIVE_STATUSES, DeviceRecord, ResidentRecord
-from registry.rows import Row, connection
+from registry.rows import Row, connection, page
 
 log = logging.getLogger("eldercare.registry")
 
@@ -133,9 +133,4 @@ class RegistryIndex:
         return self._resident_paths.get(resident_id)
 
     async def _page(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
-        async with connection(self.pool) as conn:
-            rows: list[Row] = await (await conn.execute(sql, params)).fetchall()
-        total = int(rows[0]["total"]) if rows else 0
-        for row in rows:
-            row.pop("total", None)
-        return rows, total
+        return await page(self.pool, sql, params)

@@ -9,10 +9,10 @@ from psycopg.rows import DictRow
 
 from registry.area import ROOT, Area
 from registry.audit import write_audit
-from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.errors import Conflict, Invalid, OutOfScope
 from registry.index import RegistryIndex
 from registry.models import ORG_LEVELS
-from registry.rows import Row, connection, only_row
+from registry.rows import Row, connection, found, only_row
 from registry.users import User
 
 
@@ -114,10 +114,7 @@ class OrgTree(RegistryIndex):
                 f"SELECT code, name, level, parent, path FROM org_nodes WHERE code = %s AND {condition}",
                 (code, *params),
             )
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no org node {code!r} in your area")
-        return row
+            return await found(cursor, f"no org node {code!r} in your area")
 
     async def _placed(self, org_node: str | None, area: Area) -> str:
         """The path of ``org_node``, checked to lie inside ``area``."""

@@ -1,11 +1,13 @@
 """What the registry hands out and shares between its parts: device and resident records, ids,
-the device statuses the gateway accepts, column values for psycopg and unique-violation answers.
+the device statuses the gateway accepts, column values for psycopg, the SET clauses of an update and
+unique-violation answers.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from registry.errors import Conflict
+from registry.errors import Conflict, Invalid
 
 LIVE_STATUSES = ("active", "failed")  # devices the gateway accepts messages from
 
@@ -72,6 +74,22 @@ JSONB_COLUMNS = frozenset({"emergency_contacts", "key_holders"})
 def column_value(column: str, value: Any) -> Any:
     """A column's value for psycopg: JSON columns wrapped, text[] lists passed as lists."""
     return Jsonb(value) if column in JSONB_COLUMNS else value
+
+
+def assignments(
+    changes: Mapping[str, Any], settable: Sequence[str], not_null: Collection[str]
+) -> tuple[list[str], list[Any]]:
+    """The ``column = %s`` clauses of an UPDATE and their values, for the ``settable`` columns present in
+    ``changes`` (in ``settable``'s order); a ``not_null`` column sent as null is :class:`Invalid`."""
+    sets: list[str] = []
+    values: list[Any] = []
+    for name in settable:
+        if name in changes:
+            if name in not_null and changes[name] is None:
+                raise Invalid(f"{name} cannot be null")
+            sets.append(f"{name} = %s")
+            values.append(column_value(name, changes[name]))
+    return sets, values
 
 
 def conflict_from(error: psycopg.errors.UniqueViolation) -> Conflict:

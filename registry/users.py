@@ -15,9 +15,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area
 from registry.audit import query_audit, write_audit
-from registry.errors import Conflict, Invalid, NotFound, OutOfScope
+from registry.errors import Conflict, Invalid, OutOfScope
 from registry.roles import ROLES
-from registry.rows import connection, only_row
+from registry.rows import connection, found, only_row, page
 
 _hasher = PasswordHasher()
 # Verifying against this when the user does not exist keeps the response time the same.
@@ -269,12 +269,7 @@ class Users:
             sql += " AND role = %s"
             params.append(role)
         sql += " ORDER BY org_path, username LIMIT %s OFFSET %s"
-        async with connection(self.pool) as conn:
-            rows: list[dict[str, Any]] = await (await conn.execute(sql, [*params, limit, offset])).fetchall()
-        total = int(rows[0]["total"]) if rows else 0
-        for row in rows:
-            row.pop("total")
-        return rows, total
+        return await page(self.pool, sql, [*params, limit, offset])
 
     async def get_public(self, username: str, area: Area) -> dict[str, Any]:
         condition, params = area.where("org_path", None)
@@ -282,18 +277,12 @@ class Users:
             cursor = await conn.execute(
                 f"SELECT {_PUBLIC} FROM users WHERE username = %s AND {condition}", (username, *params)
             )
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no user {username!r} in your area")
-        return row
+            return await found(cursor, f"no user {username!r} in your area")
 
     async def profile(self, username: str) -> dict[str, Any]:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(f"SELECT {_PUBLIC} FROM users WHERE username = %s", (username,))
-            row = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no user {username!r}")
-        return row
+            return await found(cursor, f"no user {username!r}")
 
     async def update(self, username: str, changes: dict[str, Any], area: Area, actor: User) -> dict[str, Any]:
         if username == actor.username and (

@@ -12,7 +12,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from registry.imports import neutralise
+from registry.csv_format import neutralise
 
 COLUMNS = (
     ("orders", "工单 orders"),

@@ -98,12 +98,12 @@ class Conflict(ServiceCentreError, errors.Conflict):
     """Not possible in the object's current state (HTTP 409)."""
 
 
-class IllegalMove(Conflict):
+class IllegalMove(Conflict, errors.IllegalMove):
+    current: OrderState
+    wanted: OrderState
+
     def __init__(self, current: OrderState, wanted: OrderState) -> None:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "nothing (it is closed)"
-        super().__init__(f"an order that is {current.value} cannot become {wanted.value} (allowed: {allowed})")
-        self.current = current
-        self.wanted = wanted
+        super().__init__("an order", current, wanted, TRANSITIONS[current])
 
 
 class Invalid(ServiceCentreError, errors.Invalid):

@@ -71,11 +71,9 @@ class SafetyDetector:
         return {"devices": self.devices.to_array(), "active": self.active[:n].copy()}
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
-        if "devices" not in state:
+        devices = SlotMap.from_snapshot(state, "devices")
+        if devices is None:
             return
-        ids = np.asarray(state["devices"])
-        self.devices = SlotMap.from_array(ids, max(64, len(ids)))
-        while self.devices.capacity < len(ids):
-            self.devices.capacity *= 2
-        self.active = np.zeros((self.devices.capacity, len(CHANNELS)), dtype=np.int8)
-        self.active[: len(ids)] = np.asarray(state["active"], dtype=np.int8)
+        self.devices = devices
+        self.active = np.zeros((devices.capacity, len(CHANNELS)), dtype=np.int8)
+        self.active[: len(devices._id_of)] = np.asarray(state["active"], dtype=np.int8)

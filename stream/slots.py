@@ -6,7 +6,7 @@ densely, grown geometrically, and reused after :meth:`SlotMap.release`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -65,6 +65,15 @@ class SlotMap:
     def to_array(self) -> npt.NDArray[np.str_]:
         """Ids by slot ('' for a free slot), for snapshots."""
         return np.array([k if k is not None else "" for k in self._id_of], dtype=np.str_)
+
+    @classmethod
+    def from_snapshot(cls, state: Mapping[str, np.ndarray], key: str) -> SlotMap | None:
+        """The map a detector saved as ``state[key]`` (:meth:`to_array`), with room for at least 64;
+        None when the snapshot has none (an older layout, or the detector had not run)."""
+        if key not in state:
+            return None
+        ids = np.asarray(state[key])
+        return cls.from_array(ids, max(64, len(ids)))
 
     @classmethod
     def from_array(cls, ids: npt.NDArray[np.str_], capacity: int) -> SlotMap:

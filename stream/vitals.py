@@ -206,12 +206,11 @@ class VitalsDetector:
         return {"residents": self.residents.to_array(), "vi": self.vi[:n].copy(), "vf": self.vf[:n].copy()}
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
-        if "residents" not in state:
+        residents = SlotMap.from_snapshot(state, "residents")
+        if residents is None:
             return
-        ids = np.asarray(state["residents"])
-        self.residents = SlotMap.from_array(ids, max(64, len(ids)))
-        while self.residents.capacity < len(ids):
-            self.residents.capacity *= 2
-        self.vi, self.vf = k.new_state(self.residents.capacity, self.lo, self.hi)
-        self.vi[: len(ids)] = np.asarray(state["vi"], dtype=np.int64)
-        self.vf[: len(ids)] = np.asarray(state["vf"], dtype=np.float64)
+        self.residents = residents
+        n = len(residents._id_of)
+        self.vi, self.vf = k.new_state(residents.capacity, self.lo, self.hi)
+        self.vi[:n] = np.asarray(state["vi"], dtype=np.int64)
+        self.vf[:n] = np.asarray(state["vf"], dtype=np.float64)

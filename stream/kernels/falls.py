@@ -58,10 +58,12 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    is held up and then rests again ends where it rested before, a fallen wrist does not; the arm's
    motion just before the impact (the clapping) is no reference.
 
-Why one module of ~850 lines: it is one kernel. Its stages (binning, candidates, features, score,
-decision) share one state layout (``S_*``, the ring), one parameter vector (``P_*``) and one feature
-vector (``F_*``), and run inside one streaming pass (:func:`process_runs`); split, each part would
-re-import the layout piecewise, and the docstring above is its map.
+Why one module of ~950 lines: it is one kernel, one compilation unit. Its stages (binning,
+candidates, features, score, decision) share one state layout (``S_*``, the ring), one parameter
+vector (``P_*``) and one feature vector (``F_*``), and run inside one streaming pass
+(:func:`process_runs`) through small ``inline="always"`` helpers; split, each part would re-import
+the layout piecewise, the helpers would become cross-module ``@njit`` calls with a longer cold
+compile, and the docstring above is its map.
 """
 
 from __future__ import annotations
@@ -525,16 +527,8 @@ def _learn_upright(s: int, b: int, sc: np.ndarray, ring: np.ndarray) -> None:
     e = b - REF_DELAY
     if e < 0:
         return
-    er = e & RING_MASK
-    dx, dy, dz, dn = ring[s, er, R_CX], ring[s, er, R_CY], ring[s, er, R_CZ], ring[s, er, R_CN]
-    lo = e - SPREAD_BINS
-    if lo >= 0:
-        lr = lo & RING_MASK
-        dx -= ring[s, lr, R_CX]
-        dy -= ring[s, lr, R_CY]
-        dz -= ring[s, lr, R_CZ]
-        dn -= ring[s, lr, R_CN]
-    if dn < 2.0 or ring[s, er, R_VAR] >= REF_REST_G * REF_REST_G:
+    dx, dy, dz, dn, _ = _win5(ring, s, e - SPREAD_BINS, e)
+    if dn < 2.0 or ring[s, e & RING_MASK, R_VAR] >= REF_REST_G * REF_REST_G:
         return
     w = sc[s, S_UW] * (1.0 - REF_ALPHA) + REF_ALPHA
     k = REF_ALPHA / w
@@ -773,6 +767,28 @@ def _start_segment(s: int, t: float, sc: np.ndarray) -> None:
     sc[s, S_BMAX] = -1.0
 
 
+@njit(**JIT, inline="always")
+def _save_open_bin(
+    s: int,
+    k: int,
+    sums: tuple[float, float, float, float, float],
+    bmax: float,
+    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float],
+    sc: np.ndarray,
+) -> None:
+    """Keep slot ``s``'s open bin ``k`` for the next call: its ``sums`` (``Σx, Σy, Σz, n, Σ|a|²``),
+    its largest ``|a|²`` and that sample's time (:func:`_tmax` from ``tmax``)."""
+    bx, by, bz, bn, bs = sums
+    sc[s, S_K] = k
+    sc[s, S_BX] = bx
+    sc[s, S_BY] = by
+    sc[s, S_BZ] = bz
+    sc[s, S_BN] = bn
+    sc[s, S_BS] = bs
+    sc[s, S_BMAX] = bmax
+    sc[s, S_BTMAX] = _tmax(bmax, tmax)
+
+
 @njit(**JIT)
 def process_runs(
     t_ms: np.ndarray,
@@ -858,14 +874,7 @@ def process_runs(
                     back = t < lo
                     if kk > k or back:
                         if n_out + CMAX + 2 > cap:
-                            sc[s, S_K] = k
-                            sc[s, S_BX] = bx
-                            sc[s, S_BY] = by
-                            sc[s, S_BZ] = bz
-                            sc[s, S_BN] = bn
-                            sc[s, S_BS] = bs
-                            sc[s, S_BMAX] = bmax
-                            sc[s, S_BTMAX] = _tmax(bmax, (t_ms, acc, j0, i, bmax_in, btmax_in))
+                            _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, (t_ms, acc, j0, i, bmax_in, btmax_in), sc)
                             pos[0] = r
                             pos[1] = i
                             return n_out
@@ -898,14 +907,7 @@ def process_runs(
             bn += 1.0 if ok else 0.0
             bs += m2 if ok else 0.0
             bmax = max(bmax, m2 if ok else -1.0)
-        sc[s, S_K] = k
-        sc[s, S_BX] = bx
-        sc[s, S_BY] = by
-        sc[s, S_BZ] = bz
-        sc[s, S_BN] = bn
-        sc[s, S_BS] = bs
-        sc[s, S_BMAX] = bmax
-        sc[s, S_BTMAX] = _tmax(bmax, (t_ms, acc, j0, i1, bmax_in, btmax_in))
+        _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, (t_ms, acc, j0, i1, bmax_in, btmax_in), sc)
         r += 1
         first = 0
     pos[0] = n_runs

@@ -133,7 +133,8 @@ async def _dashboard_calls_and_import(harness: Any, http: httpx.AsyncClient, mon
 
     async with harness.platform.care.pool.connection() as conn:
         await conn.execute("UPDATE residents SET external_id = 'MZ-1' WHERE id = 'res-1'")
-    csv_file = "resident_external_id,category,source,valid_from\nMZ-1,empty_nest,民政台账,2026-01-01\nMZ-2,tekun,x,2026-01-01\n"
+    header = "resident_external_id,category,source,valid_from\n"
+    csv_file = header + "MZ-1,empty_nest,民政台账,2026-01-01\nMZ-2,tekun,x,2026-01-01\n"
     imported = await http.post("/api/v1/care/imports/categories", content=csv_file.encode(),
                                headers={"content-type": "text/csv"})  # fmt: skip
     assert imported.status_code == 200, imported.text
