@@ -79,15 +79,22 @@ CREATE TABLE care_rollup_dirty (
     resident_id  text NOT NULL
 );
 
--- Mark the residents named in a statement's changed rows (the column given: resident_id).
+-- Mark the residents a statement's changed rows concern. One argument: the rows' column naming the
+-- resident. Three: through another table (a visit rule: everyone with a membership in its category; a
+-- service under a home care bed: the contract's resident): that table, its column, the rows' column.
 CREATE FUNCTION care_rollup_mark() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     changed text;
 BEGIN
     FOREACH changed IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY['new_rows'] WHEN 'DELETE' THEN ARRAY['old_rows']
                                   ELSE ARRAY['new_rows', 'old_rows'] END LOOP
-        EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %1$I FROM %2$I WHERE %1$I IS NOT NULL',
-                       TG_ARGV[0], changed);
+        IF TG_NARGS = 1 THEN
+            EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT %1$I FROM %2$I WHERE %1$I IS NOT NULL',
+                           TG_ARGV[0], changed);
+        ELSE
+            EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT x.resident_id FROM %I x'
+                           ' WHERE x.%I IN (SELECT %I FROM %I)', TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], changed);
+        END IF;
     END LOOP;
     RETURN NULL;
 END $$;
@@ -139,21 +146,7 @@ CREATE TRIGGER residents_care_rollup_update AFTER UPDATE ON residents
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
     EXECUTE FUNCTION care_rollup_mark_changed('id', 'id', 'birth_date', 'created_at', 'name', 'phone');
 
--- Rows that concern residents through another table: a visit rule (everyone with a membership in its
--- category) and a service under a home care bed (the contract's resident). Arguments: that table, its
--- column, the changed row's column that matches it.
-CREATE FUNCTION care_rollup_mark_via() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    changed text;
-BEGIN
-    FOREACH changed IN ARRAY CASE TG_OP WHEN 'INSERT' THEN ARRAY['new_rows'] WHEN 'DELETE' THEN ARRAY['old_rows']
-                                  ELSE ARRAY['new_rows', 'old_rows'] END LOOP
-        EXECUTE format('INSERT INTO care_rollup_dirty SELECT DISTINCT x.resident_id FROM %I x'
-                       ' WHERE x.%I IN (SELECT %I FROM %I)', TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], changed);
-    END LOOP;
-    RETURN NULL;
-END $$;
-
+-- rows that concern residents through another table (see care_rollup_mark)
 DO $$
 DECLARE
     via text[];
@@ -161,13 +154,13 @@ BEGIN
     FOREACH via SLICE 1 IN ARRAY ARRAY[['care_visit_rules', 'care_categories', 'category', 'category'],
                                        ['care_bed_services', 'care_beds', 'id', 'bed_id']] LOOP
         EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       ' EXECUTE FUNCTION care_rollup_mark(%L, %L, %L)',
                        via[1] || '_rollup_insert', via[1], via[2], via[3], via[4]);
         EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT'
-                       ' EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       ' EXECUTE FUNCTION care_rollup_mark(%L, %L, %L)',
                        via[1] || '_rollup_delete', via[1], via[2], via[3], via[4]);
         EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %I REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
-                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark_via(%L, %L, %L)',
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION care_rollup_mark(%L, %L, %L)',
                        via[1] || '_rollup_update', via[1], via[2], via[3], via[4]);
     END LOOP;
 END $$;
