@@ -35,10 +35,9 @@ async def instrument(
 @router.post("/residents/{resident_id}/assessments", response_model=Assessment, status_code=201, responses=NOT_FOUND)
 async def record_assessment(
     resident_id: PathId, body: AssessmentCreate, platform: PlatformDep, scope: FieldScope
-) -> Assessment:
+) -> dict[str, Any]:
     """Store an assessment; domain scores, total and level come from the instrument, never the caller."""
-    row = await platform.care.assessments.record(resident_id, body.model_dump(), scope.area, scope.user)
-    return Assessment.model_validate(row)
+    return await platform.care.assessments.record(resident_id, body.model_dump(), scope.area, scope.user)
 
 
 @router.get("/residents/{resident_id}/assessments", response_model=list[Assessment], responses=NOT_FOUND)

@@ -69,9 +69,9 @@ async def resident_categories(resident_id: PathId, platform: PlatformDep, scope:
 @router.post("/residents/{resident_id}/categories", response_model=Membership, status_code=201, responses=NOT_FOUND)
 async def add_category(
     resident_id: PathId, body: MembershipCreate, platform: PlatformDep, scope: ManagerScope
-) -> Membership:
-    row = await platform.care.memberships.add(resident_id, body.model_dump(), scope.area, scope.user)
-    return Membership.model_validate(row)
+) -> dict[str, Any]:
+    """Put a resident in a category (from a source, for a period); audited."""
+    return await platform.care.memberships.add(resident_id, body.model_dump(), scope.area, scope.user)
 
 
 @router.post("/residents/{resident_id}/categories/{membership_id}/end", response_model=Membership, responses=NOT_FOUND)
