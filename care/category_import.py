@@ -13,11 +13,10 @@ from __future__ import annotations
 import csv
 import io
 import time
-from typing import Any
 
 from pydantic import ValidationError
 
-from care.context import CareContext
+from care.context import CareContext, Row
 from care.memberships import COLUMNS
 from care.models import MembershipCreate
 from registry.area import Area
@@ -78,14 +77,16 @@ async def import_categories(ctx: CareContext, text: str, area: Area, actor: Acto
             " AND (id = ANY(%s) OR external_id = ANY(%s))",
             [*params, [r for _, k, r, _ in parsed if k == "id"], [r for _, k, r, _ in parsed if k == "external_id"]],
         )
-        residents = {(k, row[k]): row for row in await cursor.fetchall() for k in ("id", "external_id") if row[k]}  # type: ignore[call-overload]
+        found: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
+        residents = {(k, row[k]): row for row in found for k in ("id", "external_id") if row[k]}
         cursor = await conn.execute(
             "SELECT resident_id, category, valid_from FROM care_categories WHERE resident_id = ANY(%s)",
             ([row["id"] for row in residents.values()],),
         )
-        existing = {(row["resident_id"], row["category"], row["valid_from"]) for row in await cursor.fetchall()}  # type: ignore[call-overload]
+        held: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
+        existing = {(row["resident_id"], row["category"], row["valid_from"]) for row in held}
         for line, key, reference, model in parsed:
-            resident: dict[str, Any] | None = residents.get((key, reference))
+            resident = residents.get((key, reference))
             if resident is None:
                 problems.append(RowProblem(row=line, external_id=reference, errors=["no such resident in your area"]))
                 continue
@@ -107,8 +108,8 @@ async def import_categories(ctx: CareContext, text: str, area: Area, actor: Acto
                     actor.username,
                 ),
             )
-            row = await cursor.fetchone()
-            await write_audit(conn, actor, "import", "care_category", str(row["id"]), resident["org_path"],  # type: ignore[index]
+            row: Row = await cursor.fetchone()  # type: ignore[assignment]
+            await write_audit(conn, actor, "import", "care_category", str(row["id"]), resident["org_path"],
                               {"resident_id": resident["id"], "category": model.category, "line": line})  # fmt: skip
             created += 1
     problems.sort(key=lambda problem: problem.row)

@@ -246,13 +246,15 @@ class Rollup:
         async with self.ctx.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             cursor = await conn.execute("SELECT state_day FROM care_rollup_meta FOR UPDATE")
-            state_day: date | None = (await cursor.fetchone())["state_day"]  # type: ignore[index]
+            meta: Row = await cursor.fetchone()  # type: ignore[assignment]
+            state_day: date | None = meta["state_day"]
             if state_day is not None and state_day != today:
                 await self._mark_day_boundaries(conn, state_day, today)
             for closing in await self._closing(conn):
                 await self._build_month(conn, closing)
-            ids = sorted({row["resident_id"] for row in await (await conn.execute(
-                "DELETE FROM care_rollup_dirty RETURNING resident_id")).fetchall()})  # type: ignore[call-overload]  # fmt: skip
+            cursor = await conn.execute("DELETE FROM care_rollup_dirty RETURNING resident_id")
+            drained: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
+            ids = sorted({row["resident_id"] for row in drained})
             if state_day is None or len(ids) > FULL_REBUILD_AT:
                 await self._build_state(conn, today, None)
                 for built in await self._built(conn):
