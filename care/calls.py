@@ -21,7 +21,7 @@ from typing import Any
 
 from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in, resident_rows, row_in
 from care.rollup import Rollup
-from care.visits import by_urgency
+from care.visits import most_urgent
 from registry.area import Area
 from registry.audit import Actor, write_audit
 from registry.errors import Conflict, Forbidden, Invalid
@@ -53,23 +53,29 @@ class CareCalls:
         await self.rollup.catch_up()
         now = self.ctx.clock()
         condition, params = area.where("s.org_path", "s.resident_id")
-        sql = f"""
-            SELECT s.resident_id, s.name, s.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
-                   last.outcome AS last_outcome, last.finished_at AS last_call_at
-            FROM care_resident_state s
+        candidates = f"""
+            SELECT s.resident_id, s.next_due FROM care_resident_state s
             LEFT JOIN LATERAL (
-                SELECT k.outcome, k.finished_at, k.retry_at, k.started_at FROM care_calls k
+                SELECT k.outcome, k.retry_at, k.started_at FROM care_calls k
                 WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1
             ) last ON true
             WHERE {condition} AND 'phone' = ANY(s.modes) AND s.next_due <= %s
               AND NOT coalesce(last.outcome IS NULL AND last.started_at > %s, false)
               AND (last.retry_at IS NULL OR last.retry_at <= %s)
         """
+        details = """
+            SELECT s.resident_id, s.name, s.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
+                   last.outcome AS last_outcome, last.finished_at AS last_call_at
+            FROM care_resident_state s
+            LEFT JOIN LATERAL (
+                SELECT k.outcome, k.finished_at FROM care_calls k
+                WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1
+            ) last ON true
+            WHERE s.resident_id = ANY(%s)
+        """
+        values = [*params, now + timedelta(days=within_days), now - CLAIM, now]
         async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(sql, [*params, now + timedelta(days=within_days), now - CLAIM, now])  # type: ignore[arg-type]
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-        rows = (await by_urgency(rows, self.signals, now))[:limit]
-        async with self.ctx.pool.connection() as conn:
+            rows = await most_urgent(conn, candidates, values, details, self.signals, now, limit)
             await write_audit(conn, actor, "list", "care_call_queue", "", audit_path(area),
                               {"returned": [row["resident_id"] for row in rows][:200]})  # fmt: skip
         return rows

@@ -10,7 +10,9 @@ residence history) takes seconds; the dashboard reads these tables instead:
   :mod:`care.visits` and :mod:`care.beds`;
 * ``care_rollup_areas`` — those facts summed per month and org path (a city has a few hundred rows);
 * ``care_resident_state`` — today's plan per resident (interval, accepted modes, last visit, next
-  due) and whether an ability assessment is needed and until when the last one holds.
+  due) and whether an ability assessment is needed and until when the last one holds;
+* ``care_state_days`` — that state counted per org path and local day (visits falling due, assessments
+  ending), so a city's counts of today read a few thousand rows (:mod:`care.dashboard`).
 
 **Kept current.** Triggers on every table the figures read (care's own, the registry's residents and
 devices, the visit rules) put the resident in ``care_rollup_dirty`` in the writer's transaction.
@@ -227,6 +229,19 @@ def _state_sql(everyone: bool) -> str:
     """
 
 
+_DAYS_SQL = """
+    INSERT INTO care_state_days (org_path, day, due, due_calls, assessments_ending)
+    SELECT org_path, day, sum(due), sum(due_calls), sum(ending) FROM (
+        SELECT org_path, ((next_due AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s))::date AS day, 1 AS due,
+               ('phone' = ANY(modes))::int AS due_calls, 0 AS ending
+        FROM care_resident_state WHERE next_due IS NOT NULL AND {paths}
+        UNION ALL
+        SELECT org_path, coalesce(assessment_until, '-infinity'::date), 0, 0, 1
+        FROM care_resident_state WHERE needs_assessment AND {paths}
+    ) counted GROUP BY org_path, day
+"""
+
+
 class Rollup:
     def __init__(self, ctx: CareContext) -> None:
         self.ctx = ctx
@@ -337,16 +352,24 @@ class Rollup:
         await conn.execute(_AREAS_SQL.format(paths="org_path = ANY(%(paths)s)"), values)
 
     async def _build_state(self, conn: Any, today: date, ids: Sequence[str] | None) -> None:
-        values = {"today": today, "offset": self.ctx.utc_offset_min, "assessed": list(ASSESSED_CATEGORIES),
-                  "ids": list(ids or ())}  # fmt: skip
+        values: dict[str, Any] = {"today": today, "offset": self.ctx.utc_offset_min,
+                                  "assessed": list(ASSESSED_CATEGORIES), "ids": list(ids or ())}  # fmt: skip
         if ids is None:
             await conn.execute("DELETE FROM care_resident_state")
+            await conn.execute(_state_sql(everyone=True), values)
+            await conn.execute("DELETE FROM care_state_days")
+            await conn.execute(_DAYS_SQL.format(paths="true"), values)
+            await conn.execute("ANALYZE care_resident_state, care_state_days")
             self.rebuilt += 1
-        else:
-            await conn.execute("DELETE FROM care_resident_state WHERE resident_id = ANY(%(ids)s)", values)
-        await conn.execute(_state_sql(everyone=ids is None), values)
-        if ids is None:
-            await conn.execute("ANALYZE care_resident_state")
+            return
+        cursor = await conn.execute(
+            "DELETE FROM care_resident_state WHERE resident_id = ANY(%(ids)s) RETURNING org_path", values
+        )
+        paths = {row["org_path"] for row in await cursor.fetchall()}
+        cursor = await conn.execute(_state_sql(everyone=False) + " RETURNING org_path", values)
+        values["paths"] = sorted(paths | {row["org_path"] for row in await cursor.fetchall()})
+        await conn.execute("DELETE FROM care_state_days WHERE org_path = ANY(%(paths)s)", values)
+        await conn.execute(_DAYS_SQL.format(paths="org_path = ANY(%(paths)s)"), values)
 
     async def _mark_day_boundaries(self, conn: Any, before: date, today: date) -> None:
         """Residents whose memberships or beds began or ended between ``before`` and ``today``."""

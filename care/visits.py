@@ -85,6 +85,22 @@ async def by_urgency(rows: list[Row], signals: Signals, now: datetime) -> list[R
     return sorted(rows, key=lambda row: (weight[row["resident_id"]], row["next_due"], row["resident_id"]))
 
 
+async def most_urgent(
+    conn: Any, candidates: str, params: list[Any], details: str, signals: Signals, now: datetime, limit: int
+) -> list[Row]:
+    """The first ``limit`` of the ``candidates`` (``resident_id``, ``next_due``) by :func:`by_urgency`, with
+    their ``details`` (a query taking their ids as its one parameter), most urgent first. Only those
+    shown are read in full: a district has thousands due, a list shows hundreds."""
+    ranked: list[Row] = await (await conn.execute(candidates, params)).fetchall()
+    ranked = (await by_urgency(ranked, signals, now))[:limit]
+    full = {
+        row["resident_id"]: row
+        for row in await (await conn.execute(details, ([r["resident_id"] for r in ranked],))).fetchall()
+    }
+    return [{**full[row["resident_id"]], "signals": row["signals"], "overdue_days": row["overdue_days"]}
+            for row in ranked if row["resident_id"] in full]  # fmt: skip
+
+
 class Visits:
     def __init__(self, ctx: CareContext, rollup: Rollup, signals: Signals = no_signals) -> None:
         self.ctx = ctx
@@ -207,16 +223,22 @@ class Visits:
         """
         await self.rollup.catch_up()
         condition, params = area.where("s.org_path", "s.resident_id")
-        sql = f"""
+        candidates = (
+            f"SELECT s.resident_id, s.next_due FROM care_resident_state s WHERE {condition} AND s.next_due <= %s"
+        )
+        details = """
             SELECT s.resident_id, s.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
                    a.visitor AS assigned_visitor, s.last_visit_at, s.next_due
             FROM care_resident_state s LEFT JOIN care_assignments a ON a.resident_id = s.resident_id
-            WHERE {condition} AND s.next_due <= %s
+            WHERE s.resident_id = ANY(%s)
         """
-        horizon = self.ctx.clock() + timedelta(days=within_days)
+        now = self.ctx.clock()
         async with self.ctx.pool.connection() as conn:
-            rows: list[Row] = await (await conn.execute(sql, [*params, horizon])).fetchall()  # type: ignore[arg-type,assignment]
-        return await self._ranked(rows, area, actor, limit)
+            found = await most_urgent(conn, candidates, [*params, now + timedelta(days=within_days)], details,
+                                      self.signals, now, limit)  # fmt: skip
+            await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
+                              {"returned": [row["resident_id"] for row in found][:200]})  # fmt: skip
+        return found
 
     async def overdue_from_rows(self, area: Area, actor: Actor, within_days: int = 0, limit: int = 500) -> list[Row]:
         """:meth:`overdue` computed from the memberships, rules and visits themselves."""

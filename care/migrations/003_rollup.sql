@@ -66,6 +66,19 @@ CREATE TABLE care_resident_state (
     assessment_until  date              -- the latest assessment's validity
 );
 CREATE INDEX care_resident_state_due ON care_resident_state (org_path text_pattern_ops, next_due);
+CREATE INDEX care_resident_state_next_due ON care_resident_state (next_due);
+
+-- The state counted per org path and local day, so today's counts of a city are a few thousand rows:
+-- visits falling due that day (and how many take a phone call), and assessments needed that end that
+-- day ('-infinity': none valid at all).
+CREATE TABLE care_state_days (
+    org_path            text NOT NULL,
+    day                 date NOT NULL,
+    due                 integer NOT NULL,
+    due_calls           integer NOT NULL,
+    assessments_ending  integer NOT NULL,
+    PRIMARY KEY (org_path, day)
+);
 
 -- The day the state was last brought to (memberships and beds begin and end by date).
 CREATE TABLE care_rollup_meta (

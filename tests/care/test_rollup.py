@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 from care import CareService
+from care.categories import ASSESSED_CATEGORIES
+from care.context import child_code
 from care.periods import Month, month_bounds
 from registry.area import Area
 from registry.store import Registry
@@ -119,6 +121,39 @@ async def seed(care: CareService, registered: Registered, now: datetime, rng: ra
     return ids
 
 
+async def today_from_rows(care: CareService, path: str) -> list[dict[str, Any]]:
+    """The dashboard's counts of today (care/dashboard.py) from the raw rows: the overdue list a week
+    ahead, and the assessments needed (失能, 重残 or a bed today) with none valid 30 days ahead."""
+    now, today = care.ctx.clock(), care.today()
+    areas: dict[str, dict[str, int]] = {}
+
+    def area(org_path: str) -> dict[str, int]:
+        counts = {"overdue": 0, "due_soon": 0, "calls_due": 0, "assessments_due": 0}
+        return areas.setdefault(child_code(path, org_path), counts)
+
+    for row in await care.visits.overdue_from_rows(Area(path), ROOT, within_days=7, limit=100_000):
+        counts = area(row["org_path"])
+        if row["next_due"] <= now:
+            counts["overdue"] += 1
+            counts["calls_due"] += "phone" in row["modes"]
+        else:
+            counts["due_soon"] += 1
+    async with care.pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT r.org_path FROM residents r WHERE r.org_path LIKE %(prefix)s AND (EXISTS (SELECT 1 FROM"
+            " care_categories c WHERE c.resident_id = r.id AND c.category = ANY(%(assessed)s) AND c.valid_from <="
+            " %(today)s AND (c.valid_to IS NULL OR c.valid_to >= %(today)s)) OR EXISTS (SELECT 1 FROM care_beds b"
+            " WHERE b.resident_id = r.id AND b.start_date <= %(today)s AND (b.end_date IS NULL OR b.end_date >="
+            " %(today)s))) AND coalesce((SELECT a.valid_until FROM care_assessments a WHERE a.resident_id = r.id"
+            " ORDER BY a.assessed_on DESC, a.id DESC LIMIT 1), '-infinity') < %(notice)s",
+            {"prefix": f"{path}%", "assessed": list(ASSESSED_CATEGORIES), "today": today,
+             "notice": today + timedelta(days=30)},
+        )  # fmt: skip
+        for row in await cursor.fetchall():
+            area(row["org_path"])["assessments_due"] += 1  # type: ignore[call-overload]
+    return [{"code": code, **counts} for code, counts in sorted(areas.items()) if any(counts.values())]
+
+
 async def assert_rollup_is_exact(care: CareService, months: tuple[Month, ...], after: str = "") -> dict[str, Any]:
     """Compare everything; return the district's report of the middle month (to see it is not empty)."""
     for month in months:
@@ -132,6 +167,8 @@ async def assert_rollup_is_exact(care: CareService, months: tuple[Month, ...], a
         for within in (0, 9):
             listed = await care.visits.overdue(area, ROOT, within)
             assert listed == await care.visits.overdue_from_rows(area, ROOT, within), (after, area, within)
+    for path in PATHS:
+        assert await today_from_rows(care, path) == (await care.dashboard.today(path))["areas"], (after, path)
     return await care.indicators.monthly("/C1/D1/", months[len(months) // 2], ROOT)
 
 
@@ -146,6 +183,8 @@ async def test_the_rollup_equals_the_raw_rows_through_every_kind_of_change(
     assert total["residents"] > 30 and total["visits_due"] > 10 and 0 < total["visited"] < total["visits_due"]
     assert total["with_devices"] > 10 and total["with_beds"] == 4 and total["calls"] == 8 and total["categories"]
     assert 0 < total["beds_compliant"] < total["beds"] == 4
+    counts = (await care.dashboard.today("/"))["total"]
+    assert all(counts[key] > 0 for key in ("overdue", "due_soon", "calls_due", "assessments_due")), counts
     rebuilt, last_month = care.rollup.rebuilt, months[1]
     registry = Registry(registered.pool)
 
