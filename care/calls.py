@@ -53,29 +53,20 @@ class CareCalls:
         await self.rollup.catch_up()
         now = self.ctx.clock()
         condition, params = area.where("s.org_path", "s.resident_id")
-        candidates = f"""
-            SELECT s.resident_id, s.next_due FROM care_resident_state s
-            LEFT JOIN LATERAL (
-                SELECT k.outcome, k.retry_at, k.started_at FROM care_calls k
+        source = """
+            care_resident_state s LEFT JOIN LATERAL (
+                SELECT k.outcome, k.finished_at, k.retry_at, k.started_at FROM care_calls k
                 WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1
             ) last ON true
-            WHERE {condition} AND 'phone' = ANY(s.modes) AND s.next_due <= %s
-              AND NOT coalesce(last.outcome IS NULL AND last.started_at > %s, false)
-              AND (last.retry_at IS NULL OR last.retry_at <= %s)
         """
-        details = """
-            SELECT s.resident_id, s.name, s.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
-                   last.outcome AS last_outcome, last.finished_at AS last_call_at
-            FROM care_resident_state s
-            LEFT JOIN LATERAL (
-                SELECT k.outcome, k.finished_at FROM care_calls k
-                WHERE k.resident_id = s.resident_id ORDER BY k.started_at DESC LIMIT 1
-            ) last ON true
-            WHERE s.resident_id = ANY(%s)
-        """
+        where = f"""{condition} AND 'phone' = ANY(s.modes) AND s.next_due <= %s
+            AND NOT coalesce(last.outcome IS NULL AND last.started_at > %s, false)
+            AND (last.retry_at IS NULL OR last.retry_at <= %s)"""
+        columns = """s.resident_id, s.name, s.phone, s.org_path, s.categories, s.last_visit_at, s.next_due,
+                     last.outcome AS last_outcome, last.finished_at AS last_call_at"""
         values = [*params, now + timedelta(days=within_days), now - CLAIM, now]
         async with self.ctx.pool.connection() as conn:
-            rows = await most_urgent(conn, candidates, values, details, self.signals, now, limit)
+            rows = await most_urgent(conn, source, where, values, columns, self.signals, now, limit)
             await write_audit(conn, actor, "list", "care_call_queue", "", audit_path(area),
                               {"returned": [row["resident_id"] for row in rows][:200]})  # fmt: skip
         return rows

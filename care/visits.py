@@ -86,19 +86,28 @@ async def by_urgency(rows: list[Row], signals: Signals, now: datetime) -> list[R
 
 
 async def most_urgent(
-    conn: Any, candidates: str, params: list[Any], details: str, signals: Signals, now: datetime, limit: int
+    conn: Any, source: str, where: str, params: list[Any], columns: str, signals: Signals, now: datetime, limit: int
 ) -> list[Row]:
-    """The first ``limit`` of the ``candidates`` (``resident_id``, ``next_due``) by :func:`by_urgency`, with
-    their ``details`` (a query taking their ids as its one parameter), most urgent first. Only those
-    shown are read in full: a district has thousands due, a list shows hundreds."""
-    ranked: list[Row] = await (await conn.execute(candidates, params)).fetchall()
-    ranked = (await by_urgency(ranked, signals, now))[:limit]
-    full = {
-        row["resident_id"]: row
-        for row in await (await conn.execute(details, ([r["resident_id"] for r in ranked],))).fetchall()
-    }
-    return [{**full[row["resident_id"]], "signals": row["signals"], "overdue_days": row["overdue_days"]}
-            for row in ranked if row["resident_id"] in full]  # fmt: skip
+    """The first ``limit`` rows of ``source`` (the rollup's state aliased ``s``, and joins) where ``where``
+    holds, in :func:`by_urgency`'s order but ranked in the database: a district has thousands due, a
+    list shows hundreds, and only those are read."""
+    cursor = await conn.execute(
+        f"SELECT coalesce(array_agg(s.resident_id), '{{}}') AS ids FROM {source} WHERE {where}", params
+    )
+    candidates: list[str] = (await cursor.fetchone())["ids"]
+    found = await signals(candidates) if candidates else {}
+    weights = {rid: sum(SIGNAL_WEIGHT.get(name, 1) for name in names) for rid, names in found.items() if names}
+    cursor = await conn.execute(
+        f"SELECT {columns} FROM {source} LEFT JOIN unnest(%s::text[], %s::int[]) AS w (resident_id, weight)"
+        f" ON w.resident_id = s.resident_id WHERE {where}"
+        ' ORDER BY coalesce(w.weight, 0) DESC, s.next_due, s.resident_id COLLATE "C" LIMIT %s',
+        [list(weights), list(weights.values()), *params, limit],
+    )
+    rows: list[Row] = await cursor.fetchall()
+    for row in rows:
+        row["signals"] = sorted(found.get(row["resident_id"], ()))
+        row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
+    return rows
 
 
 class Visits:
@@ -223,18 +232,13 @@ class Visits:
         """
         await self.rollup.catch_up()
         condition, params = area.where("s.org_path", "s.resident_id")
-        candidates = (
-            f"SELECT s.resident_id, s.next_due FROM care_resident_state s WHERE {condition} AND s.next_due <= %s"
-        )
-        details = """
-            SELECT s.resident_id, s.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
-                   a.visitor AS assigned_visitor, s.last_visit_at, s.next_due
-            FROM care_resident_state s LEFT JOIN care_assignments a ON a.resident_id = s.resident_id
-            WHERE s.resident_id = ANY(%s)
-        """
+        columns = """s.resident_id, s.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
+                     a.visitor AS assigned_visitor, s.last_visit_at, s.next_due"""
+        source = "care_resident_state s LEFT JOIN care_assignments a ON a.resident_id = s.resident_id"
         now = self.ctx.clock()
+        horizon = now + timedelta(days=within_days)
         async with self.ctx.pool.connection() as conn:
-            found = await most_urgent(conn, candidates, [*params, now + timedelta(days=within_days)], details,
+            found = await most_urgent(conn, source, f"{condition} AND s.next_due <= %s", [*params, horizon], columns,
                                       self.signals, now, limit)  # fmt: skip
             await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
                               {"returned": [row["resident_id"] for row in found][:200]})  # fmt: skip
