@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from psycopg.types.json import Jsonb
+
 from care.categories import AGE_BANDS, ASSESSED_CATEGORIES
 from care.context import CareContext, Row
 from care.periods import Month, local_date, month_bounds
@@ -150,15 +152,14 @@ def _facts_sql(everyone: bool) -> str:
         LEFT JOIN contracts ON contracts.resident_id = p.id
         WHERE p.registered OR ruled.resident_id IS NOT NULL OR called.resident_id IS NOT NULL
            OR contracts.resident_id IS NOT NULL
-        RETURNING org_path
-    """
+    """ + ("" if everyone else " RETURNING *")
 
 
 _AREAS_SQL = """
     INSERT INTO care_rollup_areas (month, org_path, residents, with_devices, with_beds, visits_due, visited, calls,
                                    calls_reached, beds, beds_compliant, age_bands, categories)
     WITH f AS MATERIALIZED (
-        SELECT * FROM care_rollup_residents WHERE month = %(month)s AND {paths}
+        SELECT * FROM care_rollup_residents WHERE month = %(month)s
     ), sums AS (
         SELECT org_path, count(*) FILTER (WHERE registered) AS residents,
                count(*) FILTER (WHERE registered AND equipped) AS with_devices,
@@ -177,7 +178,7 @@ _AREAS_SQL = """
             GROUP BY org_path, category) c GROUP BY org_path
     )
     SELECT %(month)s, s.org_path, s.residents, s.with_devices, s.with_beds, s.visits_due, s.visited, s.calls,
-           s.calls_reached, s.beds, s.beds_compliant, coalesce(bands.counts, '{{}}'), coalesce(cats.counts, '{{}}')
+           s.calls_reached, s.beds, s.beds_compliant, coalesce(bands.counts, '{}'), coalesce(cats.counts, '{}')
     FROM sums s LEFT JOIN bands USING (org_path) LEFT JOIN cats USING (org_path)
 """
 
@@ -234,12 +235,69 @@ _DAYS_SQL = """
     SELECT org_path, day, sum(due), sum(due_calls), sum(ending) FROM (
         SELECT org_path, ((next_due AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s))::date AS day, 1 AS due,
                ('phone' = ANY(modes))::int AS due_calls, 0 AS ending
-        FROM care_resident_state WHERE next_due IS NOT NULL AND {paths}
+        FROM care_resident_state WHERE next_due IS NOT NULL
         UNION ALL
         SELECT org_path, coalesce(assessment_until, '-infinity'::date), 0, 0, 1
-        FROM care_resident_state WHERE needs_assessment AND {paths}
+        FROM care_resident_state WHERE needs_assessment
     ) counted GROUP BY org_path, day
 """
+
+
+SUMMED = (
+    "residents",
+    "with_devices",
+    "with_beds",
+    "visits_due",
+    "visited",
+    "calls",
+    "calls_reached",
+    "beds",
+    "beds_compliant",
+)
+"""The counts of ``care_rollup_areas``: each a sum over the facts of the residents placed there."""
+_AREA_UPSERT = f"""
+    INSERT INTO care_rollup_areas (month, org_path, {", ".join(SUMMED)}, age_bands, categories)
+    VALUES (%s, %s, {", ".join(["%s"] * len(SUMMED))}, %s, %s)
+    ON CONFLICT (month, org_path) DO UPDATE SET {", ".join(f"{key} = EXCLUDED.{key}" for key in SUMMED)},
+        age_bands = EXCLUDED.age_bands, categories = EXCLUDED.categories
+"""
+_DAYS_UPSERT = """
+    INSERT INTO care_state_days (org_path, day, due, due_calls, assessments_ending)
+    SELECT path, coalesce(day, '-infinity'::date), due, calls, ending
+    FROM unnest(%s::text[], %s::date[], %s::int[], %s::int[], %s::int[]) AS moved (path, day, due, calls, ending)
+    ON CONFLICT (org_path, day) DO UPDATE SET due = care_state_days.due + EXCLUDED.due,
+        due_calls = care_state_days.due_calls + EXCLUDED.due_calls,
+        assessments_ending = care_state_days.assessments_ending + EXCLUDED.assessments_ending
+"""
+
+
+def _no_sums() -> Row:
+    return {**dict.fromkeys(SUMMED, 0), "age_bands": {}, "categories": {}}
+
+
+def _sums_of(fact: Row) -> Row:
+    """What one resident's facts of a month add to their area's sums (as :data:`_AREAS_SQL` counts)."""
+    registered = fact["registered"]
+    return {
+        "residents": int(registered), "with_devices": int(registered and fact["equipped"]),
+        "with_beds": int(registered and fact["bedded"]), "visits_due": int(fact["due"]),
+        "visited": int(fact["due"] and fact["visited"]), "calls": fact["calls"], "calls_reached": fact["calls_reached"],
+        "beds": fact["beds"], "beds_compliant": fact["beds_compliant"],
+        "age_bands": {fact["age_band"]: 1} if registered and fact["age_band"] else {},
+        "categories": dict.fromkeys(fact["categories"], 1) if registered else {},
+    }  # fmt: skip
+
+
+def _add_sums(total: Row, change: Row, sign: int) -> None:
+    """``total`` += ``sign`` × ``change``; a band or category that comes to nought is dropped (as a rebuild
+    would not have it)."""
+    for key in SUMMED:
+        total[key] += sign * change[key]
+    for group in ("age_bands", "categories"):
+        merged = dict(total[group])
+        for key, count in change[group].items():
+            merged[key] = merged.get(key, 0) + sign * count
+        total[group] = {key: count for key, count in merged.items() if count}
 
 
 class Rollup:
@@ -326,7 +384,7 @@ class Rollup:
         await conn.execute("DELETE FROM care_rollup_residents WHERE month = %s", (month.first_day,))
         await conn.execute("DELETE FROM care_rollup_areas WHERE month = %s", (month.first_day,))
         await conn.execute(_facts_sql(everyone=True), values)
-        await conn.execute(_AREAS_SQL.format(paths="true"), values)
+        await conn.execute(_AREAS_SQL, values)
         await conn.execute("ANALYZE care_rollup_residents, care_rollup_areas")  # the planner's view of a new month
         await conn.execute(
             "INSERT INTO care_rollup_months (month, as_of, built_at) VALUES (%s, %s, now())"
@@ -336,20 +394,37 @@ class Rollup:
         self.rebuilt += 1
 
     async def _refresh_month(self, conn: Any, month: Month, ids: Sequence[str]) -> None:
+        """Recompute ``ids``' facts of ``month`` and move their areas' sums by the difference."""
         values = self._values(month, ids)
         cursor = await conn.execute(
-            "DELETE FROM care_rollup_residents WHERE month = %(month)s AND resident_id = ANY(%(ids)s)"
-            " RETURNING org_path",
+            "DELETE FROM care_rollup_residents WHERE month = %(month)s AND resident_id = ANY(%(ids)s) RETURNING *",
             values,
         )
-        paths = {row["org_path"] for row in await cursor.fetchall()}
-        cursor = await conn.execute(_facts_sql(everyone=False), values)
-        paths |= {row["org_path"] for row in await cursor.fetchall()}
-        values["paths"] = sorted(paths)
-        await conn.execute(
-            "DELETE FROM care_rollup_areas WHERE month = %(month)s AND org_path = ANY(%(paths)s)", values
+        gone: list[Row] = await cursor.fetchall()
+        came: list[Row] = await (await conn.execute(_facts_sql(everyone=False), values)).fetchall()
+        moved: dict[str, Row] = {}
+        for sign, rows in ((-1, gone), (1, came)):
+            for row in rows:
+                _add_sums(moved.setdefault(row["org_path"], _no_sums()), _sums_of(row), sign)
+        cursor = await conn.execute(
+            "SELECT * FROM care_rollup_areas WHERE month = %s AND org_path = ANY(%s)", (month.first_day, list(moved))
         )
-        await conn.execute(_AREAS_SQL.format(paths="org_path = ANY(%(paths)s)"), values)
+        sums = {row["org_path"]: row for row in await cursor.fetchall()}
+        kept, emptied = [], []
+        for path, change in moved.items():
+            total = sums.get(path) or _no_sums()
+            _add_sums(total, change, 1)
+            if any(total[key] for key in SUMMED) or total["age_bands"] or total["categories"]:
+                kept.append((month.first_day, path, *(total[key] for key in SUMMED), Jsonb(total["age_bands"]),
+                             Jsonb(total["categories"])))  # fmt: skip
+            else:
+                emptied.append(path)
+        await conn.execute(
+            "DELETE FROM care_rollup_areas WHERE month = %s AND org_path = ANY(%s)", (month.first_day, emptied)
+        )
+        if kept:
+            async with conn.cursor() as upsert:
+                await upsert.executemany(_AREA_UPSERT, kept)
 
     async def _build_state(self, conn: Any, today: date, ids: Sequence[str] | None) -> None:
         values: dict[str, Any] = {"today": today, "offset": self.ctx.utc_offset_min,
@@ -358,18 +433,36 @@ class Rollup:
             await conn.execute("DELETE FROM care_resident_state")
             await conn.execute(_state_sql(everyone=True), values)
             await conn.execute("DELETE FROM care_state_days")
-            await conn.execute(_DAYS_SQL.format(paths="true"), values)
+            await conn.execute(_DAYS_SQL, values)
             await conn.execute("ANALYZE care_resident_state, care_state_days")
             self.rebuilt += 1
             return
         cursor = await conn.execute(
-            "DELETE FROM care_resident_state WHERE resident_id = ANY(%(ids)s) RETURNING org_path", values
+            "DELETE FROM care_resident_state WHERE resident_id = ANY(%(ids)s) RETURNING *", values
         )
-        paths = {row["org_path"] for row in await cursor.fetchall()}
-        cursor = await conn.execute(_state_sql(everyone=False) + " RETURNING org_path", values)
-        values["paths"] = sorted(paths | {row["org_path"] for row in await cursor.fetchall()})
-        await conn.execute("DELETE FROM care_state_days WHERE org_path = ANY(%(paths)s)", values)
-        await conn.execute(_DAYS_SQL.format(paths="org_path = ANY(%(paths)s)"), values)
+        gone: list[Row] = await cursor.fetchall()
+        came: list[Row] = await (await conn.execute(_state_sql(everyone=False) + " RETURNING *", values)).fetchall()
+        days: dict[tuple[str, date | None], list[int]] = {}
+        for sign, rows in ((-1, gone), (1, came)):
+            for row in rows:
+                if row["next_due"] is not None:
+                    counts = days.setdefault((row["org_path"], local_date(row["next_due"], self.ctx.utc_offset_min)),
+                                             [0, 0, 0])  # fmt: skip
+                    counts[0] += sign
+                    counts[1] += sign * ("phone" in (row["modes"] or ()))
+                if row["needs_assessment"]:
+                    days.setdefault((row["org_path"], row["assessment_until"]), [0, 0, 0])[2] += sign
+        moved = {key: counts for key, counts in days.items() if any(counts)}
+        if not moved:
+            return
+        await conn.execute(_DAYS_UPSERT, (
+            [path for path, _ in moved], [day for _, day in moved], *([c[n] for c in moved.values()] for n in range(3))
+        ))  # fmt: skip
+        await conn.execute(
+            "DELETE FROM care_state_days WHERE org_path = ANY(%s) AND due = 0 AND due_calls = 0"
+            " AND assessments_ending = 0",
+            (sorted({path for path, _ in moved}),),
+        )
 
     async def _mark_day_boundaries(self, conn: Any, before: date, today: date) -> None:
         """Residents whose memberships or beds began or ended between ``before`` and ``today``."""
