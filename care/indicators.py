@@ -40,7 +40,7 @@ from care.beds import Beds
 from care.categories import AGE_BANDS
 from care.context import CareContext, child_code, path_condition, share
 from care.periods import Month, month_bounds
-from care.rollup import Rollup
+from care.rollup import SUMMED, Rollup
 from care.visits import PLACEMENT, Visits, ever_lived_under
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
@@ -257,17 +257,7 @@ class Indicators:
         return result
 
 
-COUNTS = (
-    "residents",
-    "with_devices",
-    "with_beds",
-    "visits_due",
-    "visited",
-    "calls",
-    "calls_reached",
-    "beds",
-    "beds_compliant",
-)
+COUNTS = SUMMED
 """The counts an area's indicators add up (the rest are denominators and shares)."""
 
 

@@ -1,4 +1,5 @@
-"""The care service the API calls: categories, visits, assessments, home care beds, indicators.
+"""The care service the API calls: categories (and their import), visits, care calls, assessments, home
+care beds, indicators and the dashboard, the last two read from the rollup (:mod:`care.rollup`).
 
 Each concept is its own object over one shared :class:`~care.context.CareContext`; this facade wires
 them and owns the two seams to the rest of the platform, passed in by the composition root:
