@@ -35,16 +35,14 @@ async def instrument(
 @router.post("/residents/{resident_id}/assessments", response_model=Assessment, status_code=201, responses=NOT_FOUND)
 async def record_assessment(
     resident_id: PathId, body: AssessmentCreate, platform: PlatformDep, scope: FieldScope
-) -> Assessment:
+) -> dict[str, Any]:
     """Store an assessment; domain scores, total and level come from the instrument, never the caller."""
-    row = await platform.care.assessments.record(resident_id, body.model_dump(), scope.area, scope.user)
-    return Assessment.model_validate(row)
+    return await platform.care.assessments.record(resident_id, body.model_dump(), scope.area, scope.user)
 
 
 @router.get("/residents/{resident_id}/assessments", response_model=list[Assessment], responses=NOT_FOUND)
-async def resident_assessments(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Assessment]:
-    rows = await platform.care.assessments.of_resident(resident_id, scope.area, scope.user)
-    return [Assessment.model_validate(row) for row in rows]
+async def resident_assessments(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.assessments.of_resident(resident_id, scope.area, scope.user)
 
 
 @router.get("/assessments/{assessment_id}", response_model=Assessment, responses=NOT_FOUND)

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from api.care_visits import NOT_FOUND, RowId
-from api.deps import Limit, Offset, PathId, PlatformDep
+from api.deps import Limit, Offset, PathId, PlatformDep, uploaded_text
+from api.imports import CSV_BODY
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from care.categories import CATEGORIES, VISIT_MODE_LABELS
 from care.models import CategoryCode, Membership, MembershipCreate, MembershipEnd
+from registry.imports import ImportReport
 from registry.models import Page
+
+MAX_BYTES = 16 * 1024 * 1024
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: categories"])
 
@@ -43,18 +47,31 @@ async def members(
     return Page(items=[Membership.model_validate(row) for row in rows], total=total, limit=limit, offset=offset)
 
 
+@router.post(
+    "/imports/categories",
+    response_model=ImportReport,
+    openapi_extra=CSV_BODY,
+    responses={413: {"description": "file too large"}, 422: {"description": "unreadable file or header"}},
+)
+async def import_categories(request: Request, platform: PlatformDep, scope: ManagerScope) -> ImportReport:
+    """Import memberships (民政台账): ``resident_external_id`` (or ``resident_id``), ``category``, ``source``,
+    ``valid_from``, ``valid_to``, ``note``. Rows with a problem are listed with their line and reasons;
+    a membership already there (resident, category, from) is skipped, so an import can be repeated."""
+    text = await uploaded_text(request, MAX_BYTES, f"at most {MAX_BYTES} bytes per import")
+    return await platform.care.import_categories(text, scope.area, scope.user)
+
+
 @router.get("/residents/{resident_id}/categories", response_model=list[Membership], responses=NOT_FOUND)
-async def resident_categories(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Membership]:
-    rows = await platform.care.memberships.of_resident(resident_id, scope.area, scope.user)
-    return [Membership.model_validate(row) for row in rows]
+async def resident_categories(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.memberships.of_resident(resident_id, scope.area, scope.user)
 
 
 @router.post("/residents/{resident_id}/categories", response_model=Membership, status_code=201, responses=NOT_FOUND)
 async def add_category(
     resident_id: PathId, body: MembershipCreate, platform: PlatformDep, scope: ManagerScope
-) -> Membership:
-    row = await platform.care.memberships.add(resident_id, body.model_dump(), scope.area, scope.user)
-    return Membership.model_validate(row)
+) -> dict[str, Any]:
+    """Put a resident in a category (from a source, for a period); audited."""
+    return await platform.care.memberships.add(resident_id, body.model_dump(), scope.area, scope.user)
 
 
 @router.post("/residents/{resident_id}/categories/{membership_id}/end", response_model=Membership, responses=NOT_FOUND)

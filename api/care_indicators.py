@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.care_visits import AreaCode, MonthText, parse_month
-from api.deps import PlatformDep
+from api.deps import PlatformDep, uploaded_text
 from api.imports import CSV_BODY
 from api.scope import AdminScope, Scope, StaffScope, area_path
 from api.services import Services
@@ -71,15 +71,7 @@ async def indicators_xlsx(
 async def import_population(request: Request, platform: PlatformDep, scope: AdminScope) -> dict[str, Any]:
     """Import the population of nodes in your area (all rows or none): ``org_node,year,age_band,category,people``;
     everyone by age band (category ``all``), categories as one ``all``-ages row or by band."""
-    body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"at most {MAX_BYTES} bytes")
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file is not UTF-8") from None
-    if "\x00" in text:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the file contains NUL characters")
+    text = await uploaded_text(request, MAX_BYTES, f"at most {MAX_BYTES} bytes")
     rows: list[dict[str, Any]] = []
     try:
         for line, record in enumerate(csv.DictReader(io.StringIO(text, newline="")), start=2):

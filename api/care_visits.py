@@ -3,9 +3,10 @@ and the monthly visit rate. Reads and writes are audited by the care service; sc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from api.deps import PathId, PlatformDep
 from api.scope import FieldScope, ManagerScope, StaffScope, area_path
@@ -20,6 +21,17 @@ MonthText = Annotated[
 ]
 RowId = Annotated[int, Path(ge=1, le=2**62)]
 AreaCode = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9-]{1,32}$", description="an org node; default: yours")]
+
+
+@dataclass(frozen=True, slots=True)
+class Urgent:
+    """A list by urgency: those due now, or ``within_days`` ahead; the first ``limit``."""
+
+    within_days: Annotated[int, Query(ge=0, le=60, description="also those due within this many days")] = 0
+    limit: Annotated[int, Query(ge=1, le=2000, description="at most this many, the most urgent first")] = 500
+
+
+UrgentList = Annotated[Urgent, Depends()]
 
 
 def parse_month(platform: Services, text: str | None) -> Month:
@@ -63,21 +75,15 @@ async def record_visit(resident_id: PathId, body: VisitCreate, platform: Platfor
 
 
 @router.get("/residents/{resident_id}/visits", response_model=list[Visit], responses=NOT_FOUND)
-async def resident_visits(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[Visit]:
-    rows = await platform.care.visits.of_resident(resident_id, scope.area, scope.user)
-    return [Visit.model_validate(row) for row in rows]
+async def resident_visits(resident_id: PathId, platform: PlatformDep, scope: FieldScope) -> list[dict[str, Any]]:
+    return await platform.care.visits.of_resident(resident_id, scope.area, scope.user)
 
 
 @router.get("/visits/overdue")
-async def overdue(
-    platform: PlatformDep,
-    scope: FieldScope,
-    within_days: Annotated[int, Query(ge=0, le=60, description="also those due within this many days")] = 0,
-    limit: Annotated[int, Query(ge=1, le=2000)] = 500,
-) -> list[dict[str, Any]]:
+async def overdue(platform: PlatformDep, scope: FieldScope, wanted: UrgentList) -> list[dict[str, Any]]:
     """Who must be visited now: the platform's signals first (no activity today, a device offline),
     then the longest overdue."""
-    return await platform.care.visits.overdue(scope.area, scope.user, within_days, limit)
+    return await platform.care.visits.overdue(scope.area, scope.user, wanted.within_days, wanted.limit)
 
 
 @router.get("/visits/{visit_id}", response_model=Visit, responses=NOT_FOUND)

@@ -9,12 +9,12 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from care.context import CareContext, Row, audit_path, resident_in
+from care.context import CareContext, Row, audit_path, resident_in, resident_rows, row_in
 from care.instruments import INSTRUMENTS, Instrument, ScoringError
 from care.periods import local_date
 from registry.area import Area
 from registry.audit import Actor, write_audit
-from registry.errors import Invalid, NotFound
+from registry.errors import Invalid
 
 COLUMNS = (
     "a.id, a.resident_id, a.instrument, a.assessed_on, a.valid_until, a.assessor, a.answers, a.domain_scores,"
@@ -64,28 +64,14 @@ class Assessments:
         return _public(row)
 
     async def of_resident(self, resident_id: str, area: Area, actor: Actor) -> list[Row]:
-        async with self.ctx.pool.connection() as conn:
-            resident = await resident_in(conn, resident_id, area)
-            cursor = await conn.execute(
-                f"SELECT {COLUMNS} FROM care_assessments a WHERE a.resident_id = %s"
-                " ORDER BY a.assessed_on DESC, a.id DESC",
-                (resident_id,),
-            )
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-            await write_audit(conn, actor, "read", "care_assessment", resident_id, resident["org_path"])
-        return [_public(row) for row in rows]
+        sql = f"SELECT {COLUMNS} FROM care_assessments a WHERE a.resident_id = %s"
+        sql += " ORDER BY a.assessed_on DESC, a.id DESC"
+        return [_public(row) for row in await resident_rows(self.ctx, resident_id, area, actor, "care_assessment", sql)]
 
     async def get(self, assessment_id: int, area: Area, actor: Actor) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
+        missing = f"no assessment {assessment_id} in your area"
         async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {COLUMNS} FROM care_assessments a JOIN residents r ON r.id = a.resident_id"
-                f" WHERE a.id = %s AND {condition}",
-                (assessment_id, *params),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
-            if row is None:
-                raise NotFound(f"no assessment {assessment_id} in your area")
+            row = await row_in(conn, "care_assessments a", COLUMNS, assessment_id, area, missing)
             await write_audit(conn, actor, "read", "care_assessment", str(assessment_id), row["org_path"])
         return _public(row)
 

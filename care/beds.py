@@ -14,13 +14,12 @@ and the monthly compliance view.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from care.context import CareContext, Row, audit_path, resident_in
+from care.context import CareContext, Row, audit_path, resident_in, row_in
 from care.periods import Month, month_bounds
 from registry.area import Area
 from registry.audit import Actor, write_audit
@@ -73,16 +72,8 @@ class Beds:
         return row
 
     async def _bed_in(self, conn: Any, bed_id: str, area: Area) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
-        cursor = await conn.execute(
-            f"SELECT {COLUMNS}, r.org_path FROM care_beds b JOIN residents r ON r.id = b.resident_id"
-            f" WHERE b.id = %s AND {condition}",
-            (bed_id, *params),
-        )
-        row: Row | None = await cursor.fetchone()
-        if row is None:
-            raise NotFound(f"no home care bed {bed_id!r} in your area")
-        return row
+        return await row_in(conn, "care_beds b", f"{COLUMNS}, r.org_path", bed_id, area,
+                            f"no home care bed {bed_id!r} in your area")  # fmt: skip
 
     async def get(self, bed_id: str, area: Area, actor: Actor) -> Row:
         async with self.ctx.pool.connection() as conn:
@@ -111,6 +102,14 @@ class Beds:
 
     async def compliance(self, area: Area, actor: Actor, month: Month, bed_id: str | None = None) -> list[Row]:
         """Every contract of ``area`` covering part of ``month``, with what was due and done (module doc)."""
+        rows = await self.judged(area, month, bed_id)
+        async with self.ctx.pool.connection() as conn:
+            await write_audit(conn, actor, "list", "care_bed_compliance", bed_id or "", audit_path(area),
+                              {"month": str(month), "returned": [row["id"] for row in rows][:200]})  # fmt: skip
+        return rows
+
+    async def judged(self, area: Area, month: Month, bed_id: str | None = None) -> list[Row]:
+        """:meth:`compliance` without the audit entry (the indicators' reference count reads it)."""
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         condition, params = area.where("r.org_path", "r.id")
         sql = f"""
@@ -138,9 +137,6 @@ class Beds:
         counts = await self.alert_counts([row["resident_id"] for row in rows], start, end) if rows else {}
         for row in rows:
             _judge(row, month, offline, counts.get(row["resident_id"], 0))
-        async with self.ctx.pool.connection() as conn:
-            await write_audit(conn, actor, "list", "care_bed_compliance", bed_id or "", audit_path(area),
-                              {"month": str(month), "returned": [row["id"] for row in rows][:200]})  # fmt: skip
         return rows
 
 
@@ -151,11 +147,11 @@ def covered_days(month: Month, start: date, end: date | None) -> int:
 
 
 def _judge(row: Row, month: Month, offline: set[str], alerts: int) -> None:
-    days = covered_days(month, row["start_date"], row["end_date"])
-    share = days / month.last_day.day
+    days, month_days = covered_days(month, row["start_date"], row["end_date"]), month.last_day.day
     row["covered_days"] = days
-    row["services_due"] = math.ceil(row["services_per_month"] * share)
-    row["visits_due"] = math.ceil(row["visits_per_month"] * share)
+    # ⌈plan × d / D⌉ in integers: 7 × (20 / 28) in floats is 5.000000000000001, and its ceiling 6
+    row["services_due"] = -(-row["services_per_month"] * days // month_days)
+    row["visits_due"] = -(-row["visits_per_month"] * days // month_days)
     kit = []
     for device_type in row["kit"]:
         found = [d for d in row["devices"] if d["type"] == device_type]

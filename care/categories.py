@@ -36,6 +36,10 @@ CATEGORIES: tuple[Category, ...] = (
 BY_CODE: dict[str, Category] = {category.code: category for category in CATEGORIES}
 VISIT_MODES = ("in_person", "phone", "video")
 VISIT_MODE_LABELS = {"in_person": ("上门", "in person"), "phone": ("电话", "phone"), "video": ("视频", "video")}
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (("60-69", 60, 69), ("70-79", 70, 79), ("80+", 80, None))
+"""The population statistics' age bands: code, lowest and highest age (``None``: no upper bound)."""
+ASSESSED_CATEGORIES = ("disabled", "severe_disability")
+"""Categories whose care depends on the ability level: their members need a valid assessment."""
 
 
 def category(code: str) -> Category:

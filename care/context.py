@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from registry.area import Area, like_prefix
+from registry.audit import Actor, write_audit
 from registry.errors import NotFound
 
 Row = dict[str, Any]
@@ -48,6 +49,34 @@ async def resident_in(conn: AsyncConnection[Any], resident_id: str, area: Area, 
     return row
 
 
+async def row_in(conn: AsyncConnection[Any], source: str, columns: str, key: object, area: Area, missing: str) -> Row:
+    """The row with id ``key`` of ``source`` (a table and its alias, ``"care_visits v"``) if its resident
+    lies in ``area``; otherwise :class:`NotFound` saying ``missing`` (never 403)."""
+    alias = source.split()[1]
+    condition, params = area.where("r.org_path", "r.id")
+    cursor = await conn.execute(
+        f"SELECT {columns} FROM {source} JOIN residents r ON r.id = {alias}.resident_id"
+        f" WHERE {alias}.id = %s AND {condition}",
+        (key, *params),
+    )
+    row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
+async def resident_rows(
+    ctx: CareContext, resident_id: str, area: Area, actor: Actor, object_type: str, sql: str, *params: object
+) -> list[Row]:
+    """The rows ``sql`` selects about one resident of ``area`` (their id is its first parameter, ``params``
+    follow); the read is audited as ``object_type``. :class:`NotFound` outside ``area``."""
+    async with ctx.pool.connection() as conn:
+        resident = await resident_in(conn, resident_id, area)
+        rows: list[Row] = await (await conn.execute(sql, (resident_id, *params))).fetchall()  # type: ignore[arg-type,assignment]
+        await write_audit(conn, actor, "read", object_type, resident_id, resident["org_path"])
+    return rows
+
+
 def audit_path(area: Area) -> str:
     """The org path an audit entry about a list in ``area`` is filed under."""
     return area.org_path if area.resident_id is None else "/"
@@ -58,3 +87,13 @@ def path_condition(column: str, path: str) -> tuple[str, list[object]]:
     if path == "/":
         return "true", []
     return f"{column} LIKE %s", [like_prefix(path)]
+
+
+def child_code(parent: str, path: str) -> str:
+    """The code of the child node of ``parent`` that ``path`` lies under ('' for ``parent`` itself)."""
+    return path[len(parent) :].split("/", 1)[0] if path.startswith(parent) else ""
+
+
+def share(numerator: int, denominator: int) -> float | None:
+    """``numerator ÷ denominator`` to four places; ``None`` when nothing was counted."""
+    return None if denominator == 0 else round(numerator / denominator, 4)

@@ -16,8 +16,16 @@ Every share is ``numerator ÷ denominator`` with both given, so a regulator can 
 * **home care beds** — residents with a contract covering part of the month; ÷ residents and ÷ the
   ``disabled`` category's population (the beds' target group).
 * **visit rate** — :meth:`care.visits.Visits.monthly_rate` (visited ÷ due).
+* **home care bed compliance** — contracts covering part of the month and those that met their plan
+  (:mod:`care.beds`), counted where the resident lived at the month's end.
+* **care calls** — check-in calls finished in the month (:mod:`care.calls`) and how many reached the
+  resident, counted where the resident lived at the month's end (as the visit rate).
 * **alert answer times** — alerting's SLA report for the month (alerts that rang, share answered
   within 60 s, median and p90 answer time), through the ``answer_times`` hook.
+
+The counts are read from the rollup (:mod:`care.rollup`), so a city's month is a few hundred rows;
+:meth:`Indicators.monthly_from_rows` computes the same report from the raw rows (the definition the
+tests hold the rollup to).
 """
 
 from __future__ import annotations
@@ -28,14 +36,16 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from care.context import CareContext, path_condition
+from care.beds import Beds
+from care.categories import AGE_BANDS
+from care.context import CareContext, child_code, path_condition, share
 from care.periods import Month, month_bounds
-from care.visits import PLACEMENT, Visits, _rate, ever_lived_under
+from care.rollup import SUMMED, Rollup
+from care.visits import PLACEMENT, Visits, ever_lived_under
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
 from registry.errors import Invalid, OutOfScope
 
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (("60-69", 60, 69), ("70-79", 70, 79), ("80+", 80, None))
 AnswerTimes = Callable[[datetime, datetime, str], Awaitable[dict[str, Any]]]
 """[start, end), area path → alerting's SLA report (``{"areas": [...], "total": {...}}``)."""
 
@@ -49,9 +59,13 @@ def _child_sql(column: str) -> str:
 
 
 class Indicators:
-    def __init__(self, ctx: CareContext, visits: Visits, answer_times: AnswerTimes = no_answer_times) -> None:
+    def __init__(
+        self, ctx: CareContext, visits: Visits, beds: Beds, rollup: Rollup, answer_times: AnswerTimes = no_answer_times
+    ) -> None:
         self.ctx = ctx
         self.visits = visits
+        self.beds = beds
+        self.rollup = rollup
         self.answer_times = answer_times
 
     async def import_population(self, rows: list[dict[str, Any]], area: Area, actor: Actor) -> int:
@@ -79,13 +93,40 @@ class Indicators:
         return len(rows)
 
     async def monthly(self, path: str, month: Month, actor: Actor) -> dict[str, Any]:
-        """Indicators per child area of ``path`` for ``month``, and for ``path`` as a whole."""
+        """Indicators per child area of ``path`` for ``month``, and for ``path`` as a whole; read from the
+        rollup (:mod:`care.rollup`), equal to :meth:`monthly_from_rows`."""
+        tallies: dict[str, dict[str, Any]] = {}
+        for row in await self.rollup.areas(path, month):
+            if not (row["residents"] or row["visits_due"] or row["calls"] or row["beds"]):
+                continue  # only residents not yet registered, with nothing due: the raw rows show no area
+            tally = tallies.setdefault(child_code(path, row["org_path"]), _tally())
+            for key in COUNTS:
+                tally[key] += row[key]
+            for group in ("age_bands", "categories"):
+                for key, count in row[group].items():
+                    tally[group][key] = tally[group].get(key, 0) + count
+        return await self._report(path, month, actor, tallies)
+
+    async def visit_rate(self, path: str, month: Month) -> dict[str, Any]:
+        """:meth:`care.visits.Visits.monthly_rate` (in total and per child area), from the rollup."""
+        areas: dict[str, dict[str, int]] = {}
+        for row in await self.rollup.areas(path, month):
+            if row["visits_due"]:
+                tally = areas.setdefault(child_code(path, row["org_path"]), {"due": 0, "visited": 0})
+                tally["due"] += row["visits_due"]
+                tally["visited"] += row["visited"]
+        due, visited = sum(t["due"] for t in areas.values()), sum(t["visited"] for t in areas.values())
+        return {"month": str(month), "org_path": path, "due": due, "visited": visited, "rate": share(visited, due),
+                "areas": [{"code": code, **tally, "rate": share(tally["visited"], tally["due"])}
+                          for code, tally in sorted(areas.items())]}  # fmt: skip
+
+    async def monthly_from_rows(self, path: str, month: Month, actor: Actor) -> dict[str, Any]:
+        """:meth:`monthly` computed from the archive, memberships, visits, calls and devices themselves."""
         start, end = month_bounds(month, self.ctx.utc_offset_min)
         as_of = min(end, self.ctx.clock())
         where, _ = path_condition("p.org_path", path)
-        values: dict[str, Any] = {"path": path, "prefix": like_prefix(path),
-                                  "as_of": as_of, "first_day": month.first_day, "last_day": month.last_day,
-                                  "year": month.year}  # fmt: skip
+        values: dict[str, Any] = {"path": path, "prefix": like_prefix(path), "as_of": as_of, "start": start,
+                                  "end": end, "first_day": month.first_day, "last_day": month.last_day}  # fmt: skip
         where = where.replace("%s", "%(prefix)s")
         band_sql = ", ".join(
             f"count(*) FILTER (WHERE age >= {low}"
@@ -115,41 +156,85 @@ class Indicators:
             LEFT JOIN bedded ON bedded.resident_id = placed.id
             GROUP BY 1
         """
-        population_sql = f"""
-            SELECT {_child_sql("n.path")} AS child, pop.age_band, pop.category, sum(pop.people) AS people
-            FROM care_population pop JOIN org_nodes n ON n.code = pop.org_node
-            WHERE pop.year = %(year)s AND {where.replace("p.org_path", "n.path")}
-            GROUP BY 1, 2, 3
+        calls_sql = f"""
+            SELECT k.resident_id, count(*) AS calls, count(*) FILTER (WHERE k.outcome = 'reached') AS reached
+            FROM care_calls k WHERE k.finished_at >= %(start)s AND k.finished_at < %(end)s
+            AND k.outcome <> 'abandoned' AND {ever_lived_under("k.resident_id")} GROUP BY k.resident_id
+        """
+        placement_sql = f"""
+            WITH {PLACEMENT}
+            SELECT e.resident_id, {_child_sql("coalesce(late.org_path, e.org_path)")} AS child FROM early e
+            LEFT JOIN late ON late.resident_id = e.resident_id
+            WHERE coalesce(late.org_path, e.org_path) LIKE %(prefix)s
         """
         async with self.ctx.pool.connection() as conn:
             residents = await (await conn.execute(residents_sql, values)).fetchall()  # type: ignore[arg-type]
-            population = await (await conn.execute(population_sql, values)).fetchall()  # type: ignore[arg-type]
+            calls = await (await conn.execute(calls_sql, values)).fetchall()  # type: ignore[arg-type]
+            placed = await (await conn.execute(placement_sql, values)).fetchall()  # type: ignore[arg-type]
             ids = [rid for row in residents for rid in row["ids"]]  # type: ignore[call-overload]
             child_of = {rid: row["child"] for row in residents for rid in row["ids"]}  # type: ignore[call-overload]
             members = await (await conn.execute(
                 "SELECT resident_id, array_agg(DISTINCT category) AS categories FROM care_categories"
                 " WHERE resident_id = ANY(%s) AND valid_from <= %s AND (valid_to IS NULL OR valid_to >= %s)"
                 " GROUP BY resident_id", (ids, month.last_day, month.first_day))).fetchall()  # fmt: skip
+        tallies: dict[str, dict[str, Any]] = {}
+        for row in residents:
+            tally = tallies.setdefault(row["child"], _tally())  # type: ignore[call-overload]
+            for key in ("residents", "with_devices", "with_beds"):
+                tally[key] += int(row[key])  # type: ignore[call-overload]
+            tally["age_bands"] = {band: int(row[band]) for band, _, _ in AGE_BANDS if row[band]}  # type: ignore[call-overload]
+        for row in members:
+            counted = tallies[child_of[row["resident_id"]]]["categories"]  # type: ignore[call-overload]
+            for category in row["categories"]:  # type: ignore[call-overload]
+                counted[category] = counted.get(category, 0) + 1
+        where_now = {row["resident_id"]: row["child"] for row in placed}  # type: ignore[call-overload]
+        for row in calls:
+            if row["resident_id"] in where_now:  # type: ignore[call-overload]
+                tally = tallies.setdefault(where_now[row["resident_id"]], _tally())  # type: ignore[call-overload]
+                tally["calls"] += int(row["calls"])  # type: ignore[call-overload]
+                tally["calls_reached"] += int(row["reached"])  # type: ignore[call-overload]
+        for contract in await self.beds.judged(Area(), month):
+            if contract["resident_id"] in where_now:
+                tally = tallies.setdefault(where_now[contract["resident_id"]], _tally())
+                tally["beds"] += 1
+                tally["beds_compliant"] += int(contract["compliant"])
+        for row in (await self.visits.monthly_rate(path, month))["areas"]:
+            tally = tallies.setdefault(row["code"], _tally())
+            tally["visits_due"], tally["visited"] = row["due"], row["visited"]
+        return await self._report(path, month, actor, tallies)
+
+    async def _report(
+        self, path: str, month: Month, actor: Actor, tallies: dict[str, dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The counts per child area with their denominators (the population), names, answer times."""
+        start, end = month_bounds(month, self.ctx.utc_offset_min)
+        where, _ = path_condition("n.path", path)
+        population_sql = f"""
+            SELECT {_child_sql("n.path")} AS child, pop.age_band, pop.category, sum(pop.people) AS people
+            FROM care_population pop JOIN org_nodes n ON n.code = pop.org_node
+            WHERE pop.year = %(year)s AND {where.replace("%s", "%(prefix)s")}
+            GROUP BY 1, 2, 3
+        """
+        values = {"path": path, "prefix": like_prefix(path), "year": month.year}
+        async with self.ctx.pool.connection() as conn:
+            population = await (await conn.execute(population_sql, values)).fetchall()  # type: ignore[arg-type]
             named = await (await conn.execute("SELECT code, name FROM org_nodes WHERE path LIKE %s",
-                                              (f"{path}%",))).fetchall()  # fmt: skip
+                                              (like_prefix(path),))).fetchall()  # fmt: skip
         names = {row["code"]: row["name"] for row in named}  # type: ignore[call-overload]
-        visits = await self.visits.monthly_rate(path, month)
         answers = await self.answer_times(start, end, path)
         areas: dict[str, dict[str, Any]] = {}
 
         def area(code: str) -> dict[str, Any]:
             return areas.setdefault(code, _blank(code, names.get(code, "")))
 
-        for row in residents:
-            entry = area(row["child"])  # type: ignore[call-overload]
-            for key in ("residents", "with_devices", "with_beds"):
-                entry[key] += int(row[key])  # type: ignore[call-overload]
-            for band, _, _ in AGE_BANDS:
-                entry["age_bands"][band]["residents"] += int(row[band])  # type: ignore[call-overload]
-        for row in members:
-            for category in row["categories"]:  # type: ignore[call-overload]
-                cell = area(child_of[row["resident_id"]])["categories"].setdefault(category, _cell())  # type: ignore[call-overload]
-                cell["residents"] += 1
+        for code, tally in tallies.items():
+            entry = area(code)
+            for key in COUNTS:
+                entry[key] += tally[key]
+            for band, count in tally["age_bands"].items():
+                entry["age_bands"][band]["residents"] += count
+            for category, count in tally["categories"].items():
+                entry["categories"].setdefault(category, _cell())["residents"] += count
         for row in population:
             entry = area(row["child"])  # type: ignore[call-overload]
             people = int(row["people"])  # type: ignore[call-overload]
@@ -158,9 +243,6 @@ class Indicators:
                 entry["age_bands"][row["age_band"]]["population"] += people  # type: ignore[call-overload]
             else:
                 entry["categories"].setdefault(row["category"], _cell())["population"] += people  # type: ignore[call-overload]
-        for row in visits["areas"]:
-            entry = area(row["code"])
-            entry["visits_due"], entry["visited"] = row["due"], row["visited"]
         for row in answers.get("areas", []):
             code = row.get("area", "")
             area("" if code == "(unassigned)" else code)["alerts"] = _answer_figures(row)
@@ -175,20 +257,28 @@ class Indicators:
         return result
 
 
+COUNTS = SUMMED
+"""The counts an area's indicators add up (the rest are denominators and shares)."""
+
+
+def _tally() -> dict[str, Any]:
+    return {**dict.fromkeys(COUNTS, 0), "age_bands": {}, "categories": {}}
+
+
 def _cell() -> dict[str, Any]:
     return {"residents": 0, "population": 0}
 
 
 def _blank(code: str, name: str) -> dict[str, Any]:
     return {
-        "code": code, "name": name, "population": 0, "residents": 0, "with_devices": 0, "with_beds": 0,
-        "visits_due": 0, "visited": 0, "age_bands": {band: _cell() for band, _, _ in AGE_BANDS},
+        "code": code, "name": name, "population": 0, **dict.fromkeys(COUNTS, 0),
+        "age_bands": {band: _cell() for band, _, _ in AGE_BANDS},
         "categories": {}, "alerts": _answer_figures({}),
     }  # fmt: skip
 
 
 def _add(total: dict[str, Any], entry: dict[str, Any]) -> None:
-    for key in ("population", "residents", "with_devices", "with_beds", "visits_due", "visited"):
+    for key in ("population", *COUNTS):
         total[key] += entry[key]
     for band, cell in entry["age_bands"].items():
         for key in ("residents", "population"):
@@ -200,14 +290,14 @@ def _add(total: dict[str, Any], entry: dict[str, Any]) -> None:
 
 
 def _finish(entry: dict[str, Any]) -> dict[str, Any]:
-    entry["enrolment"] = _rate(entry["residents"], entry["population"])
-    entry["device_coverage"] = _rate(entry["with_devices"], entry["residents"])
-    entry["bed_share"] = _rate(entry["with_beds"], entry["residents"])
+    entry["enrolment"] = share(entry["residents"], entry["population"])
+    entry["device_coverage"] = share(entry["with_devices"], entry["residents"])
+    entry["bed_share"] = share(entry["with_beds"], entry["residents"])
     disabled = entry["categories"].get("disabled", {}).get("population", 0)
-    entry["bed_coverage_of_disabled"] = _rate(entry["with_beds"], disabled)
-    entry["visit_rate"] = _rate(entry["visited"], entry["visits_due"])
+    entry["bed_coverage_of_disabled"] = share(entry["with_beds"], disabled)
+    entry["visit_rate"] = share(entry["visited"], entry["visits_due"])
     for cell in [*entry["age_bands"].values(), *entry["categories"].values()]:
-        cell["rate"] = _rate(cell["residents"], cell["population"])
+        cell["rate"] = share(cell["residents"], cell["population"])
     return entry
 
 
@@ -218,7 +308,7 @@ def _answer_figures(row: dict[str, Any]) -> dict[str, Any]:
 CSV_COLUMNS = (
     "month", "code", "name", "population", "residents", "enrolment", "with_devices", "device_coverage",
     "with_beds", "bed_share", "bed_coverage_of_disabled", "visits_due", "visited", "visit_rate",
-    "alerts", "within_60s", "answer_p50_s", "answer_p90_s",
+    "alerts", "within_60s", "answer_p50_s", "answer_p90_s", "calls", "calls_reached", "beds", "beds_compliant",
 )  # fmt: skip
 
 

@@ -30,13 +30,16 @@ Level cut-offs and the change rules: from memory of the standard's clause on abi
 confidence; in particular whether a coma gives 完全失能 (this standard's five levels) or 重度失能 (as in
 MZ/T 039-2013, its predecessor), and whether the raising rules stack. They are therefore data here
 (:class:`Instrument` ``levels``, ``coma_level``, ``raise_stacks``): a site corrects them with its own
-instrument file (:func:`Instrument.from_dict`) without touching code.
+instrument file (:func:`Instrument.from_dict`) without touching code. The national instrument itself
+ships as such a file, ``care/data/gbt42195-2022.json``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 
@@ -171,77 +174,11 @@ class Scored:
     reasons: list[str]
 
 
-def _items(domain: str, *rows: tuple[str, str, str, int]) -> tuple[Item, ...]:
-    return tuple(Item(code, domain, zh, en, top) for code, zh, en, top in rows)
+def shipped(name: str) -> Instrument:
+    """An instrument file shipped in ``care/data/`` (the format of :meth:`Instrument.describe`)."""
+    text = resources.files("care").joinpath("data", f"{name}.json").read_text(encoding="utf-8")
+    return Instrument.from_dict(json.loads(text))
 
 
-GBT_42195_2022 = Instrument(
-    code="gbt42195-2022",
-    zh="老年人能力评估规范（GB/T 42195-2022）",
-    en="Ability assessment of older adults (GB/T 42195-2022)",
-    domains={
-        "self_care": ("自理能力", "self-care"),
-        "motor": ("基础运动能力", "basic motor ability"),
-        "mental": ("精神状态", "mental state"),
-        "perception_social": ("感知觉与社会参与", "perception and social participation"),
-    },
-    items=(
-        *_items(
-            "self_care",
-            ("eating", "进食", "eating", 4),
-            ("grooming", "修饰", "grooming", 4),
-            ("bathing", "洗澡", "bathing", 4),
-            ("dressing_upper", "穿/脱上衣", "dressing, upper body", 4),
-            ("dressing_lower", "穿/脱裤子和鞋袜", "dressing, trousers, shoes and socks", 4),
-            ("bladder", "小便控制", "bladder control", 4),
-            ("bowel", "大便控制", "bowel control", 4),
-            ("toileting", "如厕", "toileting", 4),
-        ),
-        *_items(
-            "motor",
-            ("bed_mobility", "床上体位转移", "turning and sitting up in bed", 4),
-            ("transfer", "床椅转移", "bed–chair transfer", 4),
-            ("walking", "平地行走", "walking on level ground", 4),
-            ("stairs", "上下楼梯", "going up and down stairs", 3),
-        ),
-        *_items(
-            "mental",
-            ("orientation_time", "时间定向", "orientation to time", 4),
-            ("orientation_place", "空间定向", "orientation to place", 4),
-            ("orientation_person", "人物定向", "orientation to person", 4),
-            ("memory", "记忆", "memory", 4),
-            ("understanding", "理解能力", "understanding", 4),
-            ("expression", "表达能力", "expression", 4),
-            ("aggression", "攻击行为", "aggressive behaviour (1 = none in the last month)", 1),
-            ("depression", "抑郁症状", "depressive symptoms (1 = none in the last month)", 1),
-            ("consciousness", "意识水平", "level of consciousness", 2),
-        ),
-        *_items(
-            "perception_social",
-            ("vision", "视力", "vision", 2),
-            ("hearing", "听力", "hearing", 2),
-            ("daily_affairs", "执行日常事务", "managing daily affairs", 4),
-            ("transport", "使用交通工具外出", "going out by transport", 3),
-            ("social", "社会交往能力", "social interaction", 4),
-        ),
-    ),
-    levels=(
-        Level("intact", "能力完好", "ability intact", 90),
-        Level("mild", "轻度失能", "mildly disabled", 66),
-        Level("moderate", "中度失能", "moderately disabled", 46),
-        Level("severe", "重度失能", "severely disabled", 30),
-        Level("total", "完全失能", "totally disabled", 0),
-    ),
-    modifiers={
-        "dementia": ("确诊为痴呆", "diagnosed with dementia"),
-        "mental_disorder": (
-            "精神科专科医生诊断的其他精神和行为障碍疾病",
-            "other mental or behavioural disorder diagnosed by a psychiatrist",
-        ),
-        "care_risk_events": ("近30天内发生过2次及以上照护风险事件", "two or more care-risk events in the last 30 days"),
-    },
-    coma_level="total",
-    raise_stacks=False,
-    validity_days=365,
-)
+GBT_42195_2022 = shipped("gbt42195-2022")
 INSTRUMENTS: dict[str, Instrument] = {GBT_42195_2022.code: GBT_42195_2022}

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from care.categories import BY_CODE
-from care.context import CareContext, Row, audit_path, resident_in
+from care.context import CareContext, Row, audit_path, resident_in, resident_rows
 from registry.area import Area
 from registry.audit import Actor, write_audit
 from registry.errors import Invalid, NotFound
@@ -59,15 +59,8 @@ class Memberships:
         return row
 
     async def of_resident(self, resident_id: str, area: Area, actor: Actor) -> list[Row]:
-        async with self.ctx.pool.connection() as conn:
-            resident = await resident_in(conn, resident_id, area)
-            cursor = await conn.execute(
-                f"SELECT {COLUMNS} FROM care_categories c WHERE c.resident_id = %s ORDER BY c.valid_from, c.id",
-                (resident_id,),
-            )
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-            await write_audit(conn, actor, "read", "care_category", resident_id, resident["org_path"])
-        return rows
+        sql = f"SELECT {COLUMNS} FROM care_categories c WHERE c.resident_id = %s ORDER BY c.valid_from, c.id"
+        return await resident_rows(self.ctx, resident_id, area, actor, "care_category", sql)
 
     async def in_area(
         self, area: Area, actor: Actor, category: str | None, on: date, limit: int, offset: int

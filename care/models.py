@@ -69,13 +69,18 @@ class Findings(Strict):
     needs: Note = ""
 
 
-class VisitCreate(Strict):
-    at: AwareDatetime
-    mode: Mode
-    visitor: Short = Field("", description="who visited; default: you")
+class Contact(Strict):
+    """What a visit or a reached call found, and whether it cannot wait."""
+
     findings: Findings = Field(default_factory=Findings)
     concern: bool = False
     raise_alert: bool = Field(False, description="raise a care_concern alert for the console now")
+
+
+class VisitCreate(Contact):
+    at: AwareDatetime
+    mode: Mode
+    visitor: Short = Field("", description="who visited; default: you")
 
 
 class Visit(BaseModel):
@@ -169,3 +174,23 @@ class PopulationRow(Strict):
     age_band: Literal["60-69", "70-79", "80+", "all"]
     category: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")] = "all"
     people: int = Field(ge=0, le=100_000_000)
+
+
+class CallFinish(Contact):
+    """The outcome of a care call; the findings count when the resident was reached."""
+
+    outcome: Literal["reached", "no_answer", "busy", "wrong_number"]
+    note: Long = ""
+
+
+class CareCall(BaseModel):
+    id: int
+    resident_id: str
+    operator: str
+    org_path: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None
+    retry_at: datetime | None
+    note: str
+    visit_id: int | None

@@ -26,11 +26,23 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from care.categories import BY_CODE, CATEGORIES, VISIT_MODES
-from care.context import CareContext, Row, Signals, audit_path, no_signals, resident_in
+from care.context import (
+    CareContext,
+    Row,
+    Signals,
+    audit_path,
+    child_code,
+    no_signals,
+    resident_in,
+    resident_rows,
+    row_in,
+    share,
+)
 from care.periods import Month, local_date, month_bounds
+from care.rollup import Rollup, rule_lookup
 from registry.area import Area, like_prefix
 from registry.audit import Actor, write_audit
-from registry.errors import Invalid, NotFound, OutOfScope
+from registry.errors import Invalid, OutOfScope
 
 VISIT_COLUMNS = (
     "v.id, v.resident_id, v.at, v.mode, v.visitor, v.org_path, v.findings, v.concern, v.alert_id,"
@@ -38,15 +50,6 @@ VISIT_COLUMNS = (
 )
 SIGNAL_WEIGHT = {"no_activity_today": 2, "device_offline": 1}
 """How far a signal moves a resident up the overdue list (no sign of life today first)."""
-
-# Each resident's applicable rule per active category (one row per membership), placed at ``org_path``.
-_RULES = """
-    CROSS JOIN LATERAL (
-        SELECT vr.interval_days, vr.modes FROM care_visit_rules vr
-        WHERE vr.category = c.category AND starts_with({path}, vr.org_path)
-        ORDER BY length(vr.org_path) DESC LIMIT 1
-    ) rule
-"""
 
 
 def ever_lived_under(column: str) -> str:
@@ -71,9 +74,46 @@ where they were first registered (``early``). Every resident has a ``care_reside
 trigger on ``residents``, and the backfill)."""
 
 
+async def by_urgency(rows: list[Row], signals: Signals, now: datetime) -> list[Row]:
+    """``rows`` (each with ``resident_id`` and ``next_due``) with their ``signals`` and ``overdue_days``:
+    the platform's signals first (:data:`SIGNAL_WEIGHT`), then the longest overdue."""
+    found = await signals([row["resident_id"] for row in rows]) if rows else {}
+    for row in rows:
+        row["signals"] = sorted(found.get(row["resident_id"], ()))
+        row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
+    weight = {row["resident_id"]: -sum(SIGNAL_WEIGHT.get(s, 1) for s in row["signals"]) for row in rows}
+    return sorted(rows, key=lambda row: (weight[row["resident_id"]], row["next_due"], row["resident_id"]))
+
+
+async def most_urgent(
+    conn: Any, source: str, where: str, params: list[Any], columns: str, signals: Signals, now: datetime, limit: int
+) -> list[Row]:
+    """The first ``limit`` rows of ``source`` (the rollup's state aliased ``s``, and joins) where ``where``
+    holds, in :func:`by_urgency`'s order but ranked in the database: a district has thousands due, a
+    list shows hundreds, and only those are read."""
+    cursor = await conn.execute(
+        f"SELECT coalesce(array_agg(s.resident_id), '{{}}') AS ids FROM {source} WHERE {where}", params
+    )
+    candidates: list[str] = (await cursor.fetchone())["ids"]
+    found = await signals(candidates) if candidates else {}
+    weights = {rid: sum(SIGNAL_WEIGHT.get(name, 1) for name in names) for rid, names in found.items() if names}
+    cursor = await conn.execute(
+        f"SELECT {columns} FROM {source} LEFT JOIN unnest(%s::text[], %s::int[]) AS w (resident_id, weight)"
+        f" ON w.resident_id = s.resident_id WHERE {where}"
+        ' ORDER BY coalesce(w.weight, 0) DESC, s.next_due, s.resident_id COLLATE "C" LIMIT %s',
+        [list(weights), list(weights.values()), *params, limit],
+    )
+    rows: list[Row] = await cursor.fetchall()
+    for row in rows:
+        row["signals"] = sorted(found.get(row["resident_id"], ()))
+        row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
+    return rows
+
+
 class Visits:
-    def __init__(self, ctx: CareContext, signals: Signals = no_signals) -> None:
+    def __init__(self, ctx: CareContext, rollup: Rollup, signals: Signals = no_signals) -> None:
         self.ctx = ctx
+        self.rollup = rollup
         self.signals = signals
 
     async def install_default_rules(self) -> None:
@@ -170,27 +210,13 @@ class Visits:
             await conn.execute("UPDATE care_visits SET alert_id = %s WHERE id = %s", (alert_id, visit_id))
 
     async def of_resident(self, resident_id: str, area: Area, actor: Actor, limit: int = 100) -> list[Row]:
-        async with self.ctx.pool.connection() as conn:
-            resident = await resident_in(conn, resident_id, area)
-            cursor = await conn.execute(
-                f"SELECT {VISIT_COLUMNS} FROM care_visits v WHERE v.resident_id = %s ORDER BY v.at DESC LIMIT %s",
-                (resident_id, limit),
-            )
-            rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-            await write_audit(conn, actor, "read", "care_visit", resident_id, resident["org_path"])
-        return rows
+        sql = f"SELECT {VISIT_COLUMNS} FROM care_visits v WHERE v.resident_id = %s ORDER BY v.at DESC LIMIT %s"
+        return await resident_rows(self.ctx, resident_id, area, actor, "care_visit", sql, limit)
 
     async def get(self, visit_id: int, area: Area, actor: Actor) -> Row:
-        condition, params = area.where("r.org_path", "r.id")
+        missing = f"no visit {visit_id} in your area"
         async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(
-                f"SELECT {VISIT_COLUMNS} FROM care_visits v JOIN residents r ON r.id = v.resident_id"
-                f" WHERE v.id = %s AND {condition}",
-                (visit_id, *params),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
-            if row is None:
-                raise NotFound(f"no visit {visit_id} in your area")
+            row = await row_in(conn, "care_visits v", VISIT_COLUMNS, visit_id, area, missing)
             await write_audit(conn, actor, "read", "care_visit", str(visit_id), row["org_path"])
         return row
 
@@ -201,7 +227,25 @@ class Visits:
 
         Ordered by the platform's signals (no activity today, a device offline) and then by how long
         overdue. A resident never visited is due from the start of their earliest active membership.
+        Read from the rollup's state (:mod:`care.rollup`); :meth:`overdue_from_rows` is the same list
+        from the raw rows.
         """
+        await self.rollup.catch_up()
+        condition, params = area.where("s.org_path", "s.resident_id")
+        columns = """s.resident_id, s.name, s.org_path, s.interval_days, s.since, s.categories, s.modes,
+                     a.visitor AS assigned_visitor, s.last_visit_at, s.next_due"""
+        source = "care_resident_state s LEFT JOIN care_assignments a ON a.resident_id = s.resident_id"
+        now = self.ctx.clock()
+        horizon = now + timedelta(days=within_days)
+        async with self.ctx.pool.connection() as conn:
+            found = await most_urgent(conn, source, f"{condition} AND s.next_due <= %s", [*params, horizon], columns,
+                                      self.signals, now, limit)  # fmt: skip
+            await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
+                              {"returned": [row["resident_id"] for row in found][:200]})  # fmt: skip
+        return found
+
+    async def overdue_from_rows(self, area: Area, actor: Actor, within_days: int = 0, limit: int = 500) -> list[Row]:
+        """:meth:`overdue` computed from the memberships, rules and visits themselves."""
         now = self.ctx.clock()
         today = local_date(now, self.ctx.utc_offset_min)
         condition, params = area.where("r.org_path", "r.id")
@@ -209,9 +253,10 @@ class Visits:
             WITH plan AS (
                 SELECT r.id AS resident_id, r.name, r.org_path, min(rule.interval_days) AS interval_days,
                        min(c.valid_from) AS since, array_agg(DISTINCT c.category) AS categories,
-                       array(SELECT DISTINCT unnest(array_agg(rule.modes))) AS modes
+                       array(SELECT DISTINCT m FROM unnest(string_to_array(string_agg(
+                           array_to_string(rule.modes, ','), ','), ',')) AS m ORDER BY m) AS modes
                 FROM residents r JOIN care_categories c ON c.resident_id = r.id
-                {_RULES.format(path="r.org_path")}
+                {rule_lookup("r.org_path", "c.category")}
                 WHERE {condition} AND c.valid_from <= %s AND (c.valid_to IS NULL OR c.valid_to >= %s)
                 GROUP BY r.id, r.name, r.org_path
             )
@@ -231,12 +276,10 @@ class Visits:
             offset = self.ctx.utc_offset_min
             cursor = await conn.execute(sql, [*params, today, today, offset, offset, now + timedelta(days=within_days)])  # type: ignore[arg-type]
             rows: list[Row] = await cursor.fetchall()  # type: ignore[assignment]
-        signals = await self.signals([row["resident_id"] for row in rows]) if rows else {}
-        for row in rows:
-            row["signals"] = sorted(signals.get(row["resident_id"], ()))
-            row["overdue_days"] = round((now - row["next_due"]).total_seconds() / 86400, 1)
-        rows.sort(key=lambda row: (-sum(SIGNAL_WEIGHT.get(s, 1) for s in row["signals"]), row["next_due"]))
-        rows = rows[:limit]
+        return await self._ranked(rows, area, actor, limit)
+
+    async def _ranked(self, rows: list[Row], area: Area, actor: Actor, limit: int) -> list[Row]:
+        rows = (await by_urgency(rows, self.signals, self.ctx.clock()))[:limit]
         async with self.ctx.pool.connection() as conn:
             await write_audit(conn, actor, "list", "care_overdue", "", audit_path(area),
                               {"returned": [row["resident_id"] for row in rows][:200]})  # fmt: skip
@@ -264,7 +307,7 @@ class Visits:
             ), rules AS MATERIALIZED (
                 SELECT k.org_path, k.category, rule.interval_days, rule.modes
                 FROM (SELECT DISTINCT org_path, category FROM placed WHERE org_path LIKE %(prefix)s) k
-                {_RULES.format(path="k.org_path").replace("c.category", "k.category")}
+                {rule_lookup("k.org_path", "k.category")}
             ), seen AS MATERIALIZED (
                 SELECT v.resident_id, array_agg(DISTINCT v.mode) AS modes FROM care_visits v
                 WHERE v.at >= %(start)s AND v.at < %(end)s GROUP BY v.resident_id
@@ -281,7 +324,7 @@ class Visits:
             rows: list[Row] = await (await conn.execute(sql, values)).fetchall()  # type: ignore[arg-type,assignment]
         areas: dict[str, dict[str, int]] = {}
         for row in rows:
-            child = _child(org_path, row["org_path"])
+            child = child_code(org_path, row["org_path"])
             tally = areas.setdefault(child, {"due": 0, "visited": 0})
             tally["due"] += 1
             tally["visited"] += int(row["visited"])
@@ -292,22 +335,13 @@ class Visits:
             "org_path": org_path,
             "due": due,
             "visited": visited,
-            "rate": _rate(visited, due),
-            "areas": [{"code": code, **tally, "rate": _rate(tally["visited"], tally["due"])}
+            "rate": share(visited, due),
+            "areas": [{"code": code, **tally, "rate": share(tally["visited"], tally["due"])}
                       for code, tally in sorted(areas.items())],
         }  # fmt: skip
         if by == "resident":
             result["residents"] = rows
         return result
-
-
-def _child(parent: str, path: str) -> str:
-    """The code of the child node of ``parent`` that ``path`` lies under ('' for ``parent`` itself)."""
-    return path[len(parent) :].split("/", 1)[0] if path.startswith(parent) else ""
-
-
-def _rate(numerator: int, denominator: int) -> float | None:
-    return None if denominator == 0 else round(numerator / denominator, 4)
 
 
 def _json(value: Any) -> Jsonb:

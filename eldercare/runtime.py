@@ -122,6 +122,7 @@ class Platform:
             offline_devices=platform_offline_devices(self.alerts),
             alert_counts=self.alerts.counts_by_resident,
             answer_times=self._answer_times,
+            scheduler=self.alerts.scheduler,  # the rollup's tick (care/rollup.py)
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0

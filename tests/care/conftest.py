@@ -51,9 +51,11 @@ async def pool(care_pool: AsyncConnectionPool) -> AsyncConnectionPool:
     await emptied(
         care_pool,
         "care_residence, care_categories, care_visit_rules, care_assignments, care_visits, care_assessments",
-        "care_beds, care_bed_services, care_population, alerts",
+        "care_beds, care_bed_services, care_population, care_calls, care_rollup_months, care_rollup_residents",
+        "care_rollup_areas, care_resident_state, care_rollup_dirty, alerts",
     )
     async with care_pool.connection() as conn:
+        await conn.execute("UPDATE care_rollup_meta SET state_day = NULL")
         await conn.execute("DELETE FROM devices")
         await conn.execute("DELETE FROM residents")
     return care_pool

@@ -92,6 +92,10 @@ async def test_january_rate_counts_each_resident_once_where_they_lived_at_month_
     }
     community = await care.visits.monthly_rate("/C1/D1/S1/", Month(2026, 1))
     assert community["areas"] == [{"code": "A1", "due": 2, "visited": 1, "rate": 0.5}]  # r3 left A1
+    # the dashboard reads the rollup: the same figures, the mover and the midnight visits included
+    by_child = {key: value for key, value in january.items() if key != "residents"}
+    assert await care.indicators.visit_rate(D1, Month(2026, 1)) == by_child
+    assert await care.indicators.visit_rate("/C1/D1/S1/", Month(2026, 1)) == community
 
 
 async def test_the_running_month_places_residents_where_they_live_now(
