@@ -1,0 +1,198 @@
+"""Capacity on paper: measured CPU per message → cores, processes and machines for a city.
+
+The traffic of a city (:class:`CityLoad`) is two kinds of device message: **everyday** ones (motion,
+doors, pads, vitals, status, alarms: about one per resident-minute) and **IMU blocks** (one per
+second from each wristband or pendant while worn). Each role of a partitioned deployment
+(:class:`RoleCost`) spends measured CPU µs per message of each kind, plus what one of its processes
+spends idle. A role's CPU at the city's load, divided by the headroom (a process is planned to run at
+most at ``headroom`` of its CPU), is the cores it needs:
+
+    cores(role) = (everyday/s · µs_everyday + blocks/s · µs_imu) / 10⁶ / headroom + processes · idle / headroom
+
+Single-threaded roles (a Python process, Mosquitto's event loop) get one core per process, so their
+process count is those cores rounded up; nats-server and PostgreSQL use threads/processes of their
+own and are sized in cores per node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class CityLoad:
+    """What the city sends at its busiest hour, and how much of a core a process may use."""
+
+    residents: int = 390_000
+    everyday_per_resident_min: float = 1.0
+    wearable_share: float = 0.10
+    """Residents with a wristband or pendant that streams one-second IMU blocks while worn."""
+    worn_share: float = 1.0
+    """Of those, the share wearing it at the busiest hour (1: all of them, the sizing case)."""
+    console_events_per_s: float = 1.0
+    """Alert events on the console feed (raised, acknowledged, …) across the city."""
+    headroom: float = 0.5
+    machine_cores: int = 16
+
+    @property
+    def everyday_per_s(self) -> float:
+        return self.residents * self.everyday_per_resident_min / 60.0
+
+    @property
+    def imu_per_s(self) -> float:
+        return self.residents * self.wearable_share * self.worn_share
+
+
+@dataclass(frozen=True, slots=True)
+class RoleCost:
+    """Measured cost of one role of the deployment."""
+
+    role: str
+    everyday_us: float
+    """CPU µs per everyday message."""
+    imu_us: float
+    """CPU µs per IMU block."""
+    idle_cores: float = 0.0
+    """CPU of one idle process, in cores."""
+    threaded: bool = False
+    """Sized in cores per node (nats-server, PostgreSQL) instead of single-threaded processes."""
+    nodes: int = 1
+    """Copies that each carry the whole load (nats-server at R3: 3 nodes each store every message)."""
+    min_processes: int = 1
+    max_processes: int | None = None
+    per_event_us: float = 0.0
+    """CPU µs per console event (the API instances' fan-in), on top of the messages."""
+    included_in: str | None = None
+    """A part of another role's processes (shown for its share, not added to the totals)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RolePlan:
+    role: str
+    load_cores: float
+    """CPU the load costs, in cores (before headroom)."""
+    cores: float
+    """Cores to provide (after headroom, idle included), per node for threaded roles."""
+    processes: int
+    nodes: int
+    note: str = ""
+
+    @property
+    def total_cores(self) -> float:
+        return self.cores * self.nodes
+
+
+def plan_role(load: CityLoad, cost: RoleCost) -> RolePlan:
+    busy = (
+        load.everyday_per_s * cost.everyday_us
+        + load.imu_per_s * cost.imu_us
+        + load.console_events_per_s * cost.per_event_us
+    ) / 1e6
+    if cost.threaded:
+        cores = (busy + cost.idle_cores) / load.headroom
+        return RolePlan(cost.role, busy, cores, cost.nodes, cost.nodes, _note(cost))
+    processes = cost.min_processes
+    while (busy + processes * cost.idle_cores) / load.headroom > processes:  # one core per process
+        processes += 1
+    cores = (busy + processes * cost.idle_cores) / load.headroom
+    note = _note(cost)
+    if cost.max_processes is not None and processes > cost.max_processes:
+        note = f"more than {cost.max_processes} processes: beyond what the partitions allow" + (
+            f"; {note}" if note else ""
+        )
+    return RolePlan(cost.role, busy, cores, processes, 1, note)
+
+
+def _note(cost: RoleCost) -> str:
+    return f"inside {cost.included_in}: not added again" if cost.included_in else ""
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityPlan:
+    load: CityLoad
+    roles: tuple[RolePlan, ...]
+    database_roles: tuple[str, ...] = ("PostgreSQL",)
+
+    def counted(self) -> list[RolePlan]:
+        return [r for r in self.roles if not r.note.startswith("inside")]
+
+    @property
+    def platform_cores(self) -> float:
+        return sum(r.total_cores for r in self.counted() if r.role not in self.database_roles)
+
+    @property
+    def database_cores(self) -> float:
+        return sum(r.total_cores for r in self.counted() if r.role in self.database_roles)
+
+    @property
+    def platform_machines(self) -> int:
+        """Machines of ``machine_cores`` for everything but the database (at least the 3 NATS nodes)."""
+        return max(3, math.ceil(self.platform_cores / self.load.machine_cores))
+
+    @property
+    def database_machines(self) -> int:
+        return max(1, math.ceil(self.database_cores / self.load.machine_cores))
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "assumptions": {
+                **asdict(self.load),
+                "everyday_per_s": round(self.load.everyday_per_s),
+                "imu_per_s": round(self.load.imu_per_s),
+            },
+            "roles": [
+                {
+                    "role": r.role,
+                    "load_cores": round(r.load_cores, 2),
+                    "cores": round(r.total_cores, 1),
+                    "processes": r.processes,
+                    "nodes": r.nodes,
+                    "note": r.note,
+                }
+                for r in self.roles
+            ],
+            "platform_cores": round(self.platform_cores, 1),
+            "database_cores": round(self.database_cores, 1),
+            "platform_machines": self.platform_machines,
+            "database_machines": self.database_machines,
+        }
+
+
+def plan(load: CityLoad, costs: Sequence[RoleCost]) -> CapacityPlan:
+    return CapacityPlan(load, tuple(plan_role(load, c) for c in costs))
+
+
+def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) -> str:
+    """The capacity table as markdown (what the bench writes and ``deploy/CAPACITY.md`` quotes)."""
+    load = capacity.load
+    by_role = {c.role: c for c in costs}
+    lines = [
+        f"City: {load.residents:,} residents; everyday {load.everyday_per_resident_min:g} message per"
+        f" resident-minute = {load.everyday_per_s:,.0f} msg/s; wearables {load.wearable_share:.0%} of residents,"
+        f" {load.worn_share:.0%} of them worn at once, one IMU block per second = {load.imu_per_s:,.0f} blocks/s;"
+        f" console {load.console_events_per_s:g} events/s; every process at ≤ {load.headroom:.0%} CPU;"
+        f" machines of {load.machine_cores} cores.",
+        "",
+        "| role | µs CPU / everyday msg | µs CPU / IMU block | idle (cores / process) | load (cores) |"
+        " cores to provide | processes × nodes | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in capacity.roles:
+        c = by_role[r.role]
+        lines.append(
+            f"| {r.role} | {c.everyday_us:.0f} | {c.imu_us:.0f} | {c.idle_cores:.3f} | {r.load_cores:.2f}"
+            f" | {r.total_cores:.1f} | {r.processes} × {r.nodes} | {r.note} |"
+        )
+    lines += [
+        "",
+        f"Platform (broker, ingest, NATS, workers, API): **{capacity.platform_cores:.0f} cores ="
+        f" {capacity.platform_machines} machines** of {load.machine_cores} cores (at least 3: the NATS nodes);"
+        f" PostgreSQL: **{capacity.database_cores:.0f} cores = {capacity.database_machines} machine(s)**"
+        " (+ a replica).",
+        "",
+        f"Measured by: `{command}`",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""What ``eldercare bench scaling`` reads from outside the platform: the log, its consumers, CPU.
+
+- :func:`progress_of`: how far the log and its readers are now: the stream's last sequence, per
+  partition the acknowledged floor of its reader (the highest among the partition's consumers, as
+  a handed-over partition briefly has two), the history consumer's floor, and who owns what.
+- :class:`LogIndex`: every frame of the log read back once after the run (sequence → partition,
+  everyday events, IMU blocks), so a window's events per worker are counted exactly: those of its
+  partitions between the floors at the window's start and end.
+- :func:`cpu_seconds`: user + system CPU of processes (psutil), and PostgreSQL's backends serving
+  one database (found by their process title).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import nats.errors
+import numpy as np
+import psutil
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from devices.events import Stream
+from partitions.codec import CodecError, decode_events
+from partitions.history import CONSUMER as HISTORY_CONSUMER
+from partitions.keys import PARTITIONS, STREAM, SUBJECT_PREFIX
+from partitions.leases import Leases
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    last_seq: int
+    floors: dict[int, int]
+    """Partition → the stream sequence its reader has acknowledged up to."""
+    history_floor: int
+    owners: dict[int, str]
+    pending: int
+    """Frames not yet acknowledged by the partitions' readers (all partitions)."""
+
+
+async def progress_of(js: JetStreamContext, leases: Leases | None) -> Progress:
+    info = await js.stream_info(STREAM)
+    floors: dict[int, int] = {}
+    pending: dict[int, int] = {}
+    history = 0
+    for consumer in await js.consumers_info(STREAM):
+        floor = consumer.ack_floor.stream_seq if consumer.ack_floor and consumer.ack_floor.stream_seq else 0
+        if consumer.name == HISTORY_CONSUMER:
+            history = floor
+            continue
+        subject = consumer.config.filter_subject or ""
+        if not subject.startswith(f"{SUBJECT_PREFIX}."):
+            continue
+        partition = int(subject.rsplit(".", 1)[1])
+        if floor >= floors.get(partition, -1):
+            floors[partition] = floor
+            pending[partition] = int(consumer.num_pending or 0) + int(consumer.num_ack_pending or 0)
+    owners: dict[int, str] = {}
+    for _ in range(3 if leases is not None else 0):  # a key read can miss while its lease is renewed
+        owners = await leases.owners()  # type: ignore[union-attr]
+        if len(owners) == PARTITIONS:
+            break
+    return Progress(int(info.state.last_seq), floors, history, owners, sum(pending.values()))
+
+
+@dataclass
+class LogIndex:
+    """Per stream sequence (index = seq): partition, everyday events and IMU blocks of the frame."""
+
+    partition: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int16))
+    everyday: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int32))
+    imu: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int32))
+    unreadable: int = 0
+
+    @classmethod
+    async def read(cls, js: JetStreamContext, upto_seq: int, batch: int = 2000) -> LogIndex:
+        """Read frames 1 … ``upto_seq`` back (a throwaway consumer, no acknowledgements)."""
+        index = cls(
+            np.full(upto_seq + 1, -1, dtype=np.int16),
+            np.zeros(upto_seq + 1, dtype=np.int32),
+            np.zeros(upto_seq + 1, dtype=np.int32),
+        )
+        if upto_seq == 0:
+            return index
+        subscription = await js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.*",
+            stream=STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.NONE,
+                mem_storage=True,
+                inactive_threshold=30.0,
+                max_waiting=1,
+            ),
+        )
+        try:
+            seen = 0
+            while seen < upto_seq:
+                try:
+                    messages = await subscription.fetch(batch, timeout=5.0)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    break
+                for message in messages:
+                    seq = message.metadata.sequence.stream
+                    seen = max(seen, seq)
+                    if seq > upto_seq:
+                        continue
+                    index.partition[seq] = int(message.subject.rsplit(".", 1)[1])
+                    try:
+                        events = decode_events(message.data)
+                    except CodecError:
+                        index.unreadable += 1
+                        continue
+                    imu = sum(1 for e in events if e.stream is Stream.IMU)
+                    index.imu[seq] = imu
+                    index.everyday[seq] = len(events) - imu
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+        return index
+
+    def between(self, lo: int, hi: int, partitions: Iterable[int] | None = None) -> tuple[int, int]:
+        """(everyday events, IMU blocks) in frames ``lo < seq ≤ hi`` (of ``partitions`` only, if given)."""
+        lo, hi = max(0, lo), min(hi, len(self.partition) - 1)
+        if hi <= lo:
+            return 0, 0
+        part = self.partition[lo + 1 : hi + 1]
+        mask = np.ones(part.shape, dtype=bool) if partitions is None else np.isin(part, list(partitions))
+        return int(self.everyday[lo + 1 : hi + 1][mask].sum()), int(self.imu[lo + 1 : hi + 1][mask].sum())
+
+    def applied(
+        self, floors0: Mapping[int, int], floors1: Mapping[int, int], partitions: Iterable[int]
+    ) -> tuple[int, int]:
+        """Events the readers of ``partitions`` acknowledged between two sets of floors."""
+        everyday = imu = 0
+        for p in partitions:
+            lo, hi = floors0.get(p, 0), floors1.get(p, 0)
+            if hi <= lo:
+                continue
+            e, i = self.between(lo, hi, (p,))
+            everyday += e
+            imu += i
+        return everyday, imu
+
+
+def cpu_seconds(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    with contextlib.suppress(psutil.Error):
+        times = process.cpu_times()
+        return float(times.user + times.system)
+    return 0.0
+
+
+def database_backends(database: str) -> dict[int, float]:
+    """PostgreSQL backends serving ``database`` (pid → CPU seconds so far), by their process title
+    ``postgres: <user> <database> <client> <state>``."""
+    found: dict[int, float] = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            title = " ".join(proc.info["cmdline"] or [])
+            if proc.info["name"] in {"postgres", "postgresql"} and f" {database} " in f"{title} ":
+                found[proc.pid] = cpu_seconds(proc)
+    return found
+
+
+def partitions_of(owners: Mapping[int, str], worker: str) -> list[int]:
+    return sorted(p for p, owner in owners.items() if owner == worker)
+
+
+def all_owned(owners: Mapping[int, str], workers: Iterable[str]) -> bool:
+    """Every partition owned, by these workers exactly, in fair shares."""
+    names = set(workers)
+    if len(owners) != PARTITIONS or set(owners.values()) != names:
+        return False
+    share = -(-PARTITIONS // len(names))
+    return all(sum(1 for o in owners.values() if o == w) <= share for w in names)

@@ -1,0 +1,67 @@
+"""``eldercare bench scaling`` end to end on a few homes and one worker: real nats-server, Mosquitto,
+ingest, API and worker processes, the homes' process; the figures' shape, no press lost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import TestServices
+
+pytestmark = pytest.mark.cluster
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_scaling_bench_on_a_few_homes(services: TestServices, tmp_path: Path) -> None:
+    broker = [] if shutil.which("mosquitto") else ["--mqtt-url", services.mqtt_url]
+    argv = [
+        sys.executable,
+        "-c",
+        "from eldercare.cli import main; main()",
+        "bench",
+        "scaling",
+        "--homes=30",
+        "--wearable-homes=4",
+        "--workers=1",
+        "--duration=4",
+        "--press-rate=3",
+        f"--database-url={services.admin_database_url}",
+        f"--out={tmp_path}",
+        "--json",
+        *broker,
+    ]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+
+    assert [w["name"] for w in figures["windows"]] == ["1 worker", "1 worker + wearables"]
+    for window in figures["windows"]:
+        assert set(window["per_worker"]) == {"w1"}
+        assert window["per_worker"]["w1"]["partitions"] == 64
+        assert window["per_worker"]["w1"]["events_per_s"] > 0
+        assert {"ingest", "api", "nats-server", "postgres", "homes"} <= set(window["processes"])
+    assert figures["windows"][1]["imu_per_s"] > 0  # the wearables streamed
+    assert figures["windows"][0]["imu_per_s"] == 0
+
+    alarm = figures["alarm"]
+    assert alarm["presses"] > 0
+    assert alarm["lost"] == 0 and alarm["stored"] == alarm["presses"], alarm
+    assert alarm["on_console"] + sum(alarm["stored_as_other_alert"].values()) == alarm["presses"], alarm
+    assert alarm["to_stored"]["p99_ms"] is not None and alarm["to_console"]["p99_ms"] is not None
+
+    assert figures["history_alone"]["events"] > 0
+    roles = {r["role"]: r for r in figures["capacity"]["roles"]}
+    assert {"ingest", "workers (stream, alerts, history)", "PostgreSQL"} <= set(roles)
+    assert all(r["cores"] >= 0 and r["processes"] >= 1 for r in roles.values())
+    assert figures["capacity"]["platform_machines"] >= 3
+    assert figures["capacity"]["assumptions"]["residents"] == 390_000
+
+    table = (tmp_path / "scaling.md").read_text()
+    assert "| 1 worker | " in table and "| ingest | " in table
+    assert "eldercare bench scaling" in table  # the command that produced the figures
