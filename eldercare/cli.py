@@ -348,12 +348,12 @@ def bench_codec(
 
 @bench_app.command("scaling")
 def bench_scaling(
-    homes: Annotated[int, typer.Option(help="everyday homes (no wearables)")] = 5000,
-    wearable_homes: Annotated[int, typer.Option(help="homes with a wearable, joining for the last window")] = 500,
+    homes: Annotated[int, typer.Option(help="everyday homes (no wearables)")] = 3000,
+    wearable_homes: Annotated[int, typer.Option(help="homes with a wearable, joining for the last windows")] = 300,
     imu_hz: Annotated[float, typer.Option(help="the wearables' sample rate (one-second blocks)")] = 50.0,
     workers: Annotated[int, typer.Option(help="measure 1 … N workers")] = 2,
-    duration: Annotated[float, typer.Option(help="measured seconds per window")] = 60.0,
-    press_rate: Annotated[float, typer.Option(help="SOS presses per second")] = 1.0,
+    duration: Annotated[float, typer.Option(help="measured seconds per window (--sweep: per point)")] = 45.0,
+    press_rate: Annotated[float, typer.Option(help="SOS presses per second in the alarm window")] = 1.0,
     residents: Annotated[int, typer.Option(help="capacity table: residents of the city")] = 390_000,
     wearable_share: Annotated[float, typer.Option(help="capacity table: share of residents with a wearable")] = 0.1,
     headroom: Annotated[float, typer.Option(help="capacity table: CPU share a process may use")] = 0.5,

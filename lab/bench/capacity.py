@@ -1,13 +1,23 @@
-"""Capacity on paper: measured CPU per message → cores, processes and machines for a city.
+"""Capacity on paper: measured CPU per resident and per message → cores, processes and machines.
 
-The traffic of a city (:class:`CityLoad`) is two kinds of device message: **everyday** ones (motion,
-doors, pads, vitals, status, alarms: about one per resident-minute) and **IMU blocks** (one per
-second from each wristband or pendant while worn). Each role of a partitioned deployment
-(:class:`RoleCost`) spends measured CPU µs per message of each kind, plus what one of its processes
-spends idle. A role's CPU at the city's load, divided by the headroom (a process is planned to run at
-most at ``headroom`` of its CPU), is the cores it needs:
+The load of a city (:class:`CityLoad`) is its residents with their **everyday** devices (motion,
+doors, pads, vitals, status: about one message per resident-minute), the **IMU blocks** of the
+wristbands and pendants being worn (one per second each) and the **alarms**. Each role of a
+partitioned deployment (:class:`RoleCost`) has a measured cost for each:
 
-    cores(role) = (everyday/s · µs_everyday + blocks/s · µs_imu) / 10⁶ / headroom + processes · idle / headroom
+- everyday: CPU per resident, measured at the bench homes' own message rate; it holds the work
+  proportional to the residents and not to their messages (timers advanced every tick, partition
+  snapshots). When the city's rate per resident is at most the bench's, charging the bench's cost per
+  resident is an upper bound; above it, the cost is scaled up with the rate;
+- CPU µs per IMU block and per alarm, beyond everything else (measured as the difference of two
+  windows with the same homes);
+- what one of its processes spends idle.
+
+A role's CPU at the city's load, divided by the headroom (a process is planned to run at most at
+``headroom`` of its CPU), is the cores it needs:
+
+    cores(role) = (residents · everyday + blocks/s · µs_imu + alarms/s · µs_alarm) / headroom
+                  + processes · idle / headroom
 
 Single-threaded roles (a Python process, Mosquitto's event loop) get one core per process, so their
 process count is those cores rounded up; nats-server and PostgreSQL use threads/processes of their
@@ -32,8 +42,8 @@ class CityLoad:
     """Residents with a wristband or pendant that streams one-second IMU blocks while worn."""
     worn_share: float = 1.0
     """Of those, the share wearing it at the busiest hour (1: all of them, the sizing case)."""
-    console_events_per_s: float = 1.0
-    """Alert events on the console feed (raised, acknowledged, …) across the city."""
+    alarms_per_s: float = 0.5
+    """SOS presses and other alerts at the busiest hour across the city (0.5/s ≈ 43,000 a day)."""
     headroom: float = 0.5
     machine_cores: int = 16
 
@@ -51,10 +61,14 @@ class RoleCost:
     """Measured cost of one role of the deployment."""
 
     role: str
-    everyday_us: float
-    """CPU µs per everyday message."""
+    resident_us: float
+    """CPU µs per resident per second with everyday traffic at ``everyday_per_resident_min``."""
+    everyday_per_resident_min: float
+    """The messages per resident-minute ``resident_us`` was measured at."""
     imu_us: float
     """CPU µs per IMU block."""
+    alarm_us: float = 0.0
+    """CPU µs per alarm (storing it, its timers, the downlink, the console)."""
     idle_cores: float = 0.0
     """CPU of one idle process, in cores."""
     threaded: bool = False
@@ -63,10 +77,14 @@ class RoleCost:
     """Copies that each carry the whole load (nats-server at R3: 3 nodes each store every message)."""
     min_processes: int = 1
     max_processes: int | None = None
-    per_event_us: float = 0.0
-    """CPU µs per console event (the API instances' fan-in), on top of the messages."""
     included_in: str | None = None
     """A part of another role's processes (shown for its share, not added to the totals)."""
+
+    @property
+    def everyday_us(self) -> float:
+        """The same as CPU µs per everyday message at the measured rate (for reading, not planning)."""
+        per_s = self.everyday_per_resident_min / 60.0
+        return self.resident_us / per_s if per_s > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +104,10 @@ class RolePlan:
 
 
 def plan_role(load: CityLoad, cost: RoleCost) -> RolePlan:
+    measured = cost.everyday_per_resident_min
+    rate = max(1.0, load.everyday_per_resident_min / measured) if measured > 0 else 1.0
     busy = (
-        load.everyday_per_s * cost.everyday_us
-        + load.imu_per_s * cost.imu_us
-        + load.console_events_per_s * cost.per_event_us
+        load.residents * cost.resident_us * rate + load.imu_per_s * cost.imu_us + load.alarms_per_s * cost.alarm_us
     ) / 1e6
     if cost.threaded:
         cores = (busy + cost.idle_cores) / load.headroom
@@ -173,18 +191,19 @@ def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) ->
         f"City: {load.residents:,} residents; everyday {load.everyday_per_resident_min:g} message per"
         f" resident-minute = {load.everyday_per_s:,.0f} msg/s; wearables {load.wearable_share:.0%} of residents,"
         f" {load.worn_share:.0%} of them worn at once, one IMU block per second = {load.imu_per_s:,.0f} blocks/s;"
-        f" console {load.console_events_per_s:g} events/s; every process at ≤ {load.headroom:.0%} CPU;"
+        f" alarms {load.alarms_per_s:g}/s; every process at ≤ {load.headroom:.0%} CPU;"
         f" machines of {load.machine_cores} cores.",
         "",
-        "| role | µs CPU / everyday msg | µs CPU / IMU block | idle (cores / process) | load (cores) |"
-        " cores to provide | processes × nodes | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| role | µs CPU / resident-s (= µs / everyday msg) | µs CPU / IMU block | µs CPU / alarm |"
+        " idle (cores / process) | load (cores) | cores to provide | processes × nodes | note |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in capacity.roles:
         c = by_role[r.role]
         lines.append(
-            f"| {r.role} | {c.everyday_us:.0f} | {c.imu_us:.0f} | {c.idle_cores:.3f} | {r.load_cores:.2f}"
-            f" | {r.total_cores:.1f} | {r.processes} × {r.nodes} | {r.note} |"
+            f"| {r.role} | {c.resident_us:.2f} (= {c.everyday_us:.0f}) | {c.imu_us:.0f} | {c.alarm_us:.0f}"
+            f" | {c.idle_cores:.3f} | {r.load_cores:.2f} | {r.total_cores:.1f} | {r.processes} × {r.nodes}"
+            f" | {r.note} |"
         )
     lines += [
         "",

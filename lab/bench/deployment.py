@@ -45,7 +45,7 @@ BROKER_SETTINGS = frozenset(
 """The lines of ``deploy/mosquitto.conf`` the bench's broker keeps (the rest is a site's: users, TLS, disk)."""
 
 
-def broker_config(port: int, directory: Path) -> str:
+def broker_config(port: int) -> str:
     site = (REPO / "deploy" / "mosquitto.conf").read_text().splitlines()
     kept = [line for line in site if line.split(" ", 1)[0] in BROKER_SETTINGS]
     return "\n".join(
@@ -54,7 +54,7 @@ def broker_config(port: int, directory: Path) -> str:
             f"listener {port} 127.0.0.1",
             "allow_anonymous true",
             "persistence false",
-            f"log_dest file {directory / 'mosquitto.log'}",
+            "log_dest stderr",  # into mosquitto.log (it runs as the user mosquitto: no file of its own here)
             "log_type error",
             "log_type warning",
             "",
@@ -124,7 +124,7 @@ class Deployment:
             mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
             port = free_port()
             conf = self.directory / "mosquitto.conf"
-            conf.write_text(broker_config(port, self.directory))
+            conf.write_text(broker_config(port))
             await _listening(port, self._popen("mosquitto", [mosquitto, "-c", str(conf)]), "mosquitto")
             self.mqtt_url = f"mqtt://127.0.0.1:{port}"
         port = free_port()

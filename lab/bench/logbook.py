@@ -3,6 +3,8 @@
 - :func:`progress_of`: how far the log and its readers are now: the stream's last sequence, per
   partition the acknowledged floor of its reader (the highest among the partition's consumers, as
   a handed-over partition briefly has two), the history consumer's floor, and who owns what.
+- :class:`LogTail`: the log's frames read in order, their events counted (the bench waits with it
+  until the ingest has drained the homes' connect burst);
 - :class:`LogIndex`: every frame of the log read back once after the run (sequence → partition,
   everyday events, IMU blocks), so a window's events per worker are counted exactly: those of its
   partitions between the floors at the window's start and end.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats.errors
 import numpy as np
@@ -51,9 +54,10 @@ async def progress_of(js: JetStreamContext, leases: Leases | None) -> Progress:
             history = floor
             continue
         subject = consumer.config.filter_subject or ""
-        if not subject.startswith(f"{SUBJECT_PREFIX}."):
-            continue
-        partition = int(subject.rsplit(".", 1)[1])
+        number = subject.removeprefix(f"{SUBJECT_PREFIX}.")
+        if not subject.startswith(f"{SUBJECT_PREFIX}.") or not number.isdigit():
+            continue  # the history consumer, or the bench's own reader of the whole log
+        partition = int(number)
         if floor >= floors.get(partition, -1):
             floors[partition] = floor
             pending[partition] = int(consumer.num_pending or 0) + int(consumer.num_ack_pending or 0)
@@ -63,6 +67,56 @@ async def progress_of(js: JetStreamContext, leases: Leases | None) -> Progress:
         if len(owners) == PARTITIONS:
             break
     return Progress(int(info.state.last_seq), floors, history, owners, sum(pending.values()))
+
+
+class LogTail:
+    """Reads the log's frames in order from the start, as far as it is written (a throwaway
+    consumer without acknowledgements), counting everyday events and IMU blocks."""
+
+    def __init__(self, js: JetStreamContext) -> None:
+        self.js = js
+        self.subscription: Any = None
+        self.seq = 0
+        self.everyday = 0
+        self.imu = 0
+        self.unreadable = 0
+
+    async def open(self) -> None:
+        self.subscription = await self.js.pull_subscribe(
+            f"{SUBJECT_PREFIX}.*",
+            stream=STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.NONE,
+                mem_storage=True,
+                inactive_threshold=30.0,
+            ),
+        )
+
+    async def read(self, upto_seq: int | None = None, batch: int = 2000) -> list[tuple[int, int, int, int]]:
+        """Frames until the log has no more (or ``upto_seq``): (seq, partition, everyday, imu) each."""
+        frames: list[tuple[int, int, int, int]] = []
+        while upto_seq is None or self.seq < upto_seq:
+            try:
+                messages = await self.subscription.fetch(batch, timeout=1.0 if upto_seq is None else 5.0)
+            except (TimeoutError, nats.errors.TimeoutError):
+                break
+            for message in messages:
+                self.seq = max(self.seq, message.metadata.sequence.stream)
+                try:
+                    events = decode_events(message.data)
+                except CodecError:
+                    self.unreadable += 1
+                    events = []
+                imu = sum(1 for e in events if e.stream is Stream.IMU)
+                self.everyday += len(events) - imu
+                self.imu += imu
+                frames.append((self.seq, int(message.subject.rsplit(".", 1)[1]), len(events) - imu, imu))
+        return frames
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.subscription.unsubscribe()
 
 
 @dataclass
@@ -75,8 +129,8 @@ class LogIndex:
     unreadable: int = 0
 
     @classmethod
-    async def read(cls, js: JetStreamContext, upto_seq: int, batch: int = 2000) -> LogIndex:
-        """Read frames 1 … ``upto_seq`` back (a throwaway consumer, no acknowledgements)."""
+    async def read(cls, js: JetStreamContext, upto_seq: int) -> LogIndex:
+        """Frames 1 … ``upto_seq`` read back."""
         index = cls(
             np.full(upto_seq + 1, -1, dtype=np.int16),
             np.zeros(upto_seq + 1, dtype=np.int32),
@@ -84,41 +138,15 @@ class LogIndex:
         )
         if upto_seq == 0:
             return index
-        subscription = await js.pull_subscribe(
-            f"{SUBJECT_PREFIX}.*",
-            stream=STREAM,
-            config=ConsumerConfig(
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.NONE,
-                mem_storage=True,
-                inactive_threshold=30.0,
-                max_waiting=1,
-            ),
-        )
+        tail = LogTail(js)
+        await tail.open()
         try:
-            seen = 0
-            while seen < upto_seq:
-                try:
-                    messages = await subscription.fetch(batch, timeout=5.0)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    break
-                for message in messages:
-                    seq = message.metadata.sequence.stream
-                    seen = max(seen, seq)
-                    if seq > upto_seq:
-                        continue
-                    index.partition[seq] = int(message.subject.rsplit(".", 1)[1])
-                    try:
-                        events = decode_events(message.data)
-                    except CodecError:
-                        index.unreadable += 1
-                        continue
-                    imu = sum(1 for e in events if e.stream is Stream.IMU)
-                    index.imu[seq] = imu
-                    index.everyday[seq] = len(events) - imu
+            for seq, partition, everyday, imu in await tail.read(upto_seq):
+                if seq <= upto_seq:
+                    index.partition[seq], index.everyday[seq], index.imu[seq] = partition, everyday, imu
         finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+            await tail.close()
+        index.unreadable = tail.unreadable
         return index
 
     def between(self, lo: int, hi: int, partitions: Iterable[int] | None = None) -> tuple[int, int]:

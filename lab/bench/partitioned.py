@@ -3,24 +3,25 @@
 What runs (:mod:`lab.bench.deployment`): a private Mosquitto with ``deploy/``'s queue settings, a
 nats-server with JetStream, ``eldercare ingest``, ``eldercare api`` and 1 … N ``eldercare worker``
 processes on a throwaway database; the homes (:mod:`lab.bench.scaling_fleet`) in a process of
-their own: everyday homes from the start, SOS presses at a steady rate, and wearable homes (one-second
-IMU blocks) for the last window.
+their own: everyday homes from the start, wearable homes (one-second IMU blocks) joining later, and
+SOS presses at a steady rate in the last window.
 
 The windows, each measured from outside (CPU of every process from ``/proc`` through psutil; events
 from the log itself, :mod:`lab.bench.logbook`):
 
 1. **idle**: the processes up, one worker owning all 64 partitions, no homes;
-2. **k workers** for k = 1 … N: everyday homes and presses; worker k joins and the partitions are
-   shared out before the window starts;
+2. **k workers** for k = 1 … N: everyday homes; worker k joins and the partitions are shared out
+   before the window starts;
 3. **N workers + wearables**: the wearable homes join;
-4. **history alone**: the workers stop, the log's durable ``history`` consumer is deleted and the
+4. **… + SOS presses**: everyday buttons pressed at a steady rate under that load (each timed to the
+   database and to the API's console websocket);
+5. **history alone**: the workers stop, the log's durable ``history`` consumer is deleted and the
    history writer (:mod:`lab.bench.history_alone`) writes the whole log again by itself.
 
 Then every press is looked up in the database (stored, and when) and on the API instance's console
 websocket (when), the log is read back once to count each window's events per worker, and the CPU
-per message of each role becomes the capacity table (:mod:`lab.bench.capacity`). Costs are marginal:
-a process's idle CPU (window 1) is subtracted before dividing by its messages; the IMU block's cost
-is what the wearables window cost beyond its everyday messages at the everyday cost.
+per resident, IMU block and alarm of each role (:mod:`lab.bench.partitioned_figures`) becomes the
+capacity table (:mod:`lab.bench.capacity`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import json
 import secrets
+import shutil
 import sys
 import time
 import uuid
@@ -54,7 +56,7 @@ from gateway import BrokerAddress
 from lab.bench.capacity import CityLoad
 from lab.bench.deployment import Deployment
 from lab.bench.e2e import _drop_database, _fresh_database
-from lab.bench.logbook import LogIndex, Progress, all_owned, cpu_seconds, database_backends, progress_of
+from lab.bench.logbook import LogIndex, LogTail, Progress, all_owned, cpu_seconds, database_backends, progress_of
 from lab.bench.partitioned_figures import Mark, Measured, Window, report, summary_rows
 from lab.bench.scaling_fleet import FleetPlan
 from lab.report import emit, progress
@@ -67,11 +69,11 @@ from registry.users import Users
 
 @dataclass(frozen=True, slots=True)
 class ScalingConfig:
-    everyday_homes: int = 5000
-    wearable_homes: int = 500
+    everyday_homes: int = 3000
+    wearable_homes: int = 300
     imu_hz: float = 50.0
     workers: int = 2
-    duration_s: float = 60.0
+    duration_s: float = 45.0
     idle_s: float = 10.0
     settle_s: float = 10.0
     press_rate_hz: float = 1.0
@@ -140,7 +142,9 @@ class Bench:
                 raise RuntimeError(f"bench scaling: {what}: not within {timeout_s:g} s\n{tails}")
             await asyncio.sleep(0.5)
 
-    async def measure(self, name: str, workers: tuple[str, ...], seconds: float, wearables: bool) -> Window:
+    async def measure(
+        self, name: str, workers: tuple[str, ...], residents: int, seconds: float, *, wearables: bool, alarms: bool
+    ) -> Window:
         start = await self.mark()
         step = max(1.0, seconds / 4)
         while time.monotonic() - start.t < seconds:
@@ -150,7 +154,7 @@ class Bench:
                 f"  {time.monotonic() - start.t:4.0f} s  log {now.last_seq} frames, readers {now.pending} behind,"
                 f" presses {len(self.observed.presses)}, heard {len(self.observed.heard)}"
             )
-        window = Window(name, workers, wearables, start, await self.mark())
+        window = Window(name, workers, residents, wearables, alarms, start, await self.mark())
         progress(f"  {name}: {window.describe()}")
         return window
 
@@ -196,6 +200,31 @@ class Bench:
             if time.monotonic() - started > timeout_s:
                 raise RuntimeError(f"bench scaling: the API's console did not answer\n{self.deployment.tail('api')}")
 
+    async def wait_ingest_drained(self, what: str, timeout_s: float = 240.0) -> None:
+        """Until the ingest has caught up with the homes (their connect burst is in the log): over 3 s
+        the log gained no more events than the homes published, and its readers are caught up."""
+        assert self.js is not None
+        tail = LogTail(self.js)
+        await tail.open()
+        try:
+            started = time.monotonic()
+            before: tuple[int, int] | None = None
+            while time.monotonic() - started < timeout_s:
+                await tail.read((await self.progress()).last_seq)
+                now = (self.published(), tail.everyday + tail.imu)
+                steady = before is not None and now[1] - before[1] <= 1.2 * (now[0] - before[0]) + 20
+                if steady and (await self.progress()).pending < 64:
+                    return
+                before = now
+                await asyncio.sleep(3.0)
+        finally:
+            await tail.close()
+        raise RuntimeError(f"bench scaling: {what} not drained within {timeout_s:g} s")
+
+    def published(self) -> int:
+        stats = self.observed.stats
+        return int(stats.get("everyday", 0)) + int(stats.get("wearable", 0))
+
     async def tell_homes(self, command: str) -> None:
         assert self.homes is not None and self.homes.stdin is not None
         self.homes.stdin.write(f"{command}\n".encode())
@@ -223,7 +252,7 @@ class Bench:
         )
         await self.connect_console(token)
         progress(f"bench scaling: idle window, {config.idle_s:g} s …")
-        self.idle = await self.measure("idle", tuple(names[:1]), config.idle_s, wearables=False)
+        self.idle = await self.measure("idle", tuple(names[:1]), 0, config.idle_s, wearables=False, alarms=False)
 
         address = BrokerAddress.parse(deployment.mqtt_url or "")
         homes_config = {
@@ -247,8 +276,8 @@ class Bench:
         await asyncio.wait_for(self.observed.ready.wait(), 300)
         progress(f"bench scaling: {plan.everyday_homes} everyday homes connected; settling {config.settle_s:g} s …")
         await asyncio.sleep(config.settle_s)
-        await self.wait_until("the start-up burst drained", lambda p: p.pending < 64, 120)
-        await self.tell_homes(f"press {config.press_rate_hz:g}")
+        await self.wait_ingest_drained("the everyday homes' connect burst")
+        homes = plan.everyday_homes
         for k, name in enumerate(names, start=1):
             if k > 1:
                 self.processes[name] = deployment.spawn(name, "worker")
@@ -259,16 +288,35 @@ class Bench:
                 )
                 await asyncio.sleep(3.0)
             progress(f"bench scaling: {k} worker(s), {config.duration_s:g} s …")
-            self.windows.append(
-                await self.measure(f"{k} worker{'s' * (k > 1)}", tuple(names[:k]), config.duration_s, False)
+            label = f"{k} worker{'s' * (k > 1)}"
+            window = await self.measure(
+                label, tuple(names[:k]), homes, config.duration_s, wearables=False, alarms=False
             )
+            self.windows.append(window)
+        label = f"{len(names)} worker{'s' * (len(names) > 1)}"
         if plan.wearable_homes:
             await self.tell_homes("wearables")
             await asyncio.wait_for(self.observed.wearables_up.wait(), 300)
             progress(f"bench scaling: {plan.wearable_homes} wearable homes connected; settling {config.settle_s:g} s …")
             await asyncio.sleep(config.settle_s)
-            label = f"{len(names)} worker{'s' * (len(names) > 1)} + wearables"
-            self.windows.append(await self.measure(label, tuple(names), config.duration_s, True))
+            await self.wait_ingest_drained("the wearable homes' connect burst")
+            homes += plan.wearable_homes
+            label += " + wearables"
+            self.windows.append(
+                await self.measure(label, tuple(names), homes, config.duration_s, wearables=True, alarms=False)
+            )
+        await self.tell_homes(f"press {config.press_rate_hz:g}")
+        progress(f"bench scaling: SOS presses at {config.press_rate_hz:g}/s, {config.duration_s:g} s …")
+        self.windows.append(
+            await self.measure(
+                f"{label} + SOS presses",
+                tuple(names),
+                homes,
+                config.duration_s,
+                wearables=bool(plan.wearable_homes),
+                alarms=True,
+            )
+        )
         await self.tell_homes("press 0")
         await self.finish_presses()
         await self.tell_homes("stop")
@@ -346,6 +394,12 @@ async def stored_presses(database_url: str, devices: list[str]) -> dict[str, tup
         return {row[0]: (float(row[1]), str(row[2])) for row in await cursor.fetchall()}
 
 
+async def alerts_by_kind(database_url: str) -> dict[str, int]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY 2 DESC")
+        return {str(kind): int(n) for kind, n in await cursor.fetchall()}
+
+
 async def _prepare(database_url: str, plan: FleetPlan) -> tuple[int, float, str]:
     """Register the homes and an operator; returns (devices, seconds, a console token's secret)."""
     pool = await open_pool(database_url, max_size=20)
@@ -395,8 +449,16 @@ async def run_scaling(
             if throwaway is not None:
                 stack.push_async_callback(_drop_database, server, throwaway)
             deployment = Deployment(directory / "run", throwaway_url, mqtt_url)
+            stack.callback(_keep_logs, deployment.directory, out / "scaling-logs")
             stack.callback(deployment.close)
             return await _run(config, out, deployment, throwaway or "", command)
+
+
+def _keep_logs(directory: Path, to: Path) -> None:
+    """The processes' logs, kept beside the figures (the run's directory is removed)."""
+    to.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.log"):
+        shutil.copyfile(path, to / path.name)
 
 
 async def _run(config: ScalingConfig, out: Path, deployment: Deployment, database: str, command: str) -> dict[str, Any]:
@@ -437,7 +499,9 @@ async def _run(config: ScalingConfig, out: Path, deployment: Deployment, databas
         "cpu_cores": psutil.cpu_count(),
         "load_avg_1m": round(psutil.getloadavg()[0], 2),
     }
-    return report(measured, setup, config.city, out, command)
+    figures = report(measured, setup, config.city, out, command)
+    figures["alerts_by_kind"] = await alerts_by_kind(deployment.database_url)
+    return figures
 
 
 def run(

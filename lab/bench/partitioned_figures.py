@@ -2,9 +2,13 @@
 
 Every rate is counted from outside the platform: CPU seconds of each process between two marks,
 events from the log read back (:class:`lab.bench.logbook.LogIndex`), presses from the homes' process,
-the console websocket and the database. Costs are **marginal**: a process's idle CPU (the idle
-window's rate; for workers the idle of one worker owning all 64 partitions, shared out by
-partitions owned) is subtracted before dividing by the messages it handled.
+the console websocket and the database. A process's idle CPU (the idle window's rate; for the
+workers together, that of one worker owning all 64 partitions) is subtracted first, then:
+
+- **everyday**: the CPU of the windows with everyday homes only, per resident and second (and, for
+  reading, per everyday message);
+- **IMU block**: what the wearables window cost beyond its residents' everyday share, per block;
+- **alarm**: what the alarm window cost beyond its residents and blocks, per press.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +43,10 @@ class Mark:
 class Window:
     name: str
     workers: tuple[str, ...]
+    residents: int
+    """Homes publishing (everyday homes, and the wearable homes once they joined)."""
     wearables: bool
+    alarms: bool
     start: Mark
     end: Mark
 
@@ -90,7 +97,7 @@ def _us(cpu_s: float, events: int) -> float | None:
 
 
 class Costs:
-    """Idle rates and marginal costs, from the idle window and the measured ones."""
+    """Idle rates and the measured costs of each process (or the workers together)."""
 
     def __init__(self, measured: Measured) -> None:
         self.m = measured
@@ -99,13 +106,18 @@ class Costs:
         self.idle_rate["postgres"] = idle.pg_cpu() / idle.span
         self.worker_idle = self.idle_rate.get(idle.workers[0], 0.0)
         """Idle CPU (cores) of the workers together: one worker owning all 64 partitions."""
+        self.plain = [w for w in measured.windows if not w.wearables and not w.alarms]
+        self.worn = [w for w in measured.windows if w.wearables and not w.alarms]
+        self.alarmed = [w for w in measured.windows if w.alarms]
 
     def logged(self, w: Window) -> tuple[int, int]:
         return self.m.index.between(w.start.progress.last_seq, w.end.progress.last_seq)
 
     def applied(self, w: Window, worker: str) -> tuple[int, int]:
-        parts = w.partitions(worker)
-        return self.m.index.applied(w.start.progress.floors, w.end.progress.floors, parts)
+        return self.m.index.applied(w.start.progress.floors, w.end.progress.floors, w.partitions(worker))
+
+    def presses(self, w: Window) -> int:
+        return sum(1 for t in self.m.presses.values() if w.start.wall <= t < w.end.wall)
 
     def busy(self, w: Window, name: str) -> float:
         """CPU seconds beyond idle of a process (``workers``: all workers; ``postgres``: the backends)."""
@@ -120,18 +132,36 @@ class Costs:
             return sum(e for e, _ in pairs), sum(i for _, i in pairs)
         return self.logged(w)
 
-    def split(self, name: str) -> tuple[float | None, float | None]:
-        """(µs per everyday event, µs per IMU block) beyond idle, for a process or ``workers``."""
-        everyday = [w for w in self.m.windows if not w.wearables]
-        cpu = sum(self.busy(w, name) for w in everyday)
-        count = sum(self.events(w, name)[0] for w in everyday)
-        per_everyday = _us(cpu, count)
-        worn = [w for w in self.m.windows if w.wearables]
-        if not worn or per_everyday is None:
-            return per_everyday, None
-        cpu = sum(self.busy(w, name) for w in worn)
-        e, i = (sum(x) for x in zip(*(self.events(w, name) for w in worn), strict=True))
-        return per_everyday, _us(max(0.0, cpu - per_everyday * 1e-6 * e), i)
+    def everyday_rate(self) -> float:
+        """Everyday messages (log events) per resident-minute in the everyday windows."""
+        resident_s = sum(w.span * w.residents for w in self.plain)
+        return sum(self.logged(w)[0] for w in self.plain) / resident_s * 60 if resident_s else 0.0
+
+    def split(self, name: str) -> dict[str, float | None]:
+        """µs per resident-second, per everyday event (for reading), per IMU block and per alarm."""
+        resident_s = sum(w.span * w.residents for w in self.plain)
+        if not resident_s:
+            return {"resident": None, "everyday": None, "imu": None, "alarm": None}
+        busy = sum(self.busy(w, name) for w in self.plain)
+        resident = busy / resident_s
+        out: dict[str, float | None] = {
+            "resident": resident * 1e6,
+            "everyday": _us(busy, sum(self.events(w, name)[0] for w in self.plain)),
+            "imu": None,
+            "alarm": None,
+        }
+        imu_s = 0.0
+        if self.worn:
+            rest = sum(self.busy(w, name) - resident * w.span * w.residents for w in self.worn)
+            imu_s = max(0.0, rest) / max(1, sum(self.events(w, name)[1] for w in self.worn))
+            out["imu"] = imu_s * 1e6 if sum(self.events(w, name)[1] for w in self.worn) else None
+        if self.alarmed:
+            rest = sum(
+                self.busy(w, name) - resident * w.span * w.residents - imu_s * self.events(w, name)[1]
+                for w in self.alarmed
+            )
+            out["alarm"] = _us(max(0.0, rest), sum(self.presses(w) for w in self.alarmed))
+        return out
 
     def history_alone(self) -> tuple[float | None, float | None, dict[str, Any]]:
         """(writer µs/everyday event, writer µs/IMU block, figures with PostgreSQL's share too)."""
@@ -201,6 +231,8 @@ def window_figures(costs: Costs, w: Window) -> dict[str, Any]:
         "name": w.name,
         "workers": len(w.workers),
         "wearables": w.wearables,
+        "alarms": w.alarms,
+        "residents": w.residents,
         "duration_s": _r(w.span),
         "published_msg_per_s": _r(published / w.span),
         "events_per_s": _r((e + i) / w.span),
@@ -231,38 +263,30 @@ def alarm_figures(m: Measured) -> dict[str, Any]:
     }
 
 
-def role_costs(costs: Costs, history: tuple[float | None, ...]) -> list[RoleCost]:
-    """The roles of the capacity table from the measured costs (None: not measured, left out)."""
+def role_costs(costs: Costs, history: tuple[float | None, float | None]) -> list[RoleCost]:
+    """The roles of the capacity table from the measured costs (not measured: left out)."""
     idle = costs.idle_rate
+    rate = costs.everyday_rate()
     roles: list[RoleCost] = []
 
-    def add(role: str, pair: tuple[float | None, float | None], **extra: Any) -> None:
-        everyday, imu = pair
-        if everyday is not None:
-            roles.append(RoleCost(role, max(0.0, everyday), max(0.0, imu or 0.0), **extra))
+    def add(role: str, name: str, idle_cores: float, **extra: Any) -> None:
+        c = costs.split(name)
+        if c["resident"] is not None:
+            positive = {k: max(0.0, v or 0.0) for k, v in c.items()}
+            roles.append(
+                RoleCost(role, positive["resident"], rate, positive["imu"], positive["alarm"], idle_cores, **extra)
+            )
 
     if "mosquitto" in idle:
-        add("MQTT broker (Mosquitto)", costs.split("mosquitto"), idle_cores=idle["mosquitto"])
-    add("ingest", costs.split("ingest"), idle_cores=idle.get("ingest", 0.0))
-    nats_idle = idle.get("nats-server", 0.0)
-    add(
-        "nats-server (JetStream, 3 nodes at R3)",
-        costs.split("nats-server"),
-        idle_cores=nats_idle,
-        threaded=True,
-        nodes=3,
-    )
-    add(WORKER_ROLE, costs.split("workers"), idle_cores=costs.worker_idle, max_processes=PARTITIONS)
-    add("history writer", (history[0], history[1]), included_in="the workers")
-    api_busy = sum(costs.busy(w, "api") for w in costs.m.windows)
-    api_events = sum(w.end.console_events - w.start.console_events for w in costs.m.windows)
-    per_event = _us(api_busy, api_events)
-    if per_event is not None:
-        api = RoleCost("API instances (console)", 0.0, 0.0, idle.get("api", 0.0), per_event_us=max(0.0, per_event))
-        roles.append(replace(api, min_processes=2))  # two behind one URL, for availability
-    everyday, imu = costs.split("postgres")
-    if everyday is not None:
-        roles.append(RoleCost("PostgreSQL", max(0.0, everyday), max(0.0, imu or 0.0), idle["postgres"], threaded=True))
+        add("MQTT broker (Mosquitto)", "mosquitto", idle["mosquitto"])
+    add("ingest", "ingest", idle.get("ingest", 0.0))
+    add("nats-server (JetStream, 3 nodes at R3)", "nats-server", idle.get("nats-server", 0.0), threaded=True, nodes=3)
+    add(WORKER_ROLE, "workers", costs.worker_idle, max_processes=PARTITIONS)
+    if history[0] is not None:
+        per_resident = history[0] * rate / 60.0
+        roles.append(RoleCost("history writer", per_resident, rate, history[1] or 0.0, included_in="the workers"))
+    add("API instances (console)", "api", idle.get("api", 0.0), min_processes=2)  # two behind one URL
+    add("PostgreSQL", "postgres", idle.get("postgres", 0.0), threaded=True)
     return roles
 
 
@@ -271,25 +295,19 @@ def report(measured: Measured, setup: dict[str, Any], city: CityLoad, out: Path,
     writer_e, writer_i, history = costs.history_alone()
     roles = role_costs(costs, (writer_e, writer_i))
     capacity = plan(city, roles)
-    everyday_windows = [w for w in measured.windows if not w.wearables]
-    homes_min = [
-        costs.logged(w)[0] / w.span * 60 / max(1, setup["everyday_homes"]) for w in everyday_windows
-    ]  # every resident has a home of their own here
     figures: dict[str, Any] = {
         "benchmark": "scaling",
-        "setup": {
-            **setup,
-            "everyday_events_per_home_min": _r(sum(homes_min) / len(homes_min), 2) if homes_min else None,
-        },
+        "setup": {**setup, "everyday_events_per_home_min": _r(costs.everyday_rate(), 2)},
         "idle_cores": {name: _r(rate, 4) for name, rate in costs.idle_rate.items()},
         "windows": [window_figures(costs, w) for w in measured.windows],
         "history_alone": history,
         "alarm": alarm_figures(measured),
         "costs_us": {
             r.role: {
+                "resident_s": _r(r.resident_us, 3),
                 "everyday": _r(r.everyday_us),
                 "imu": _r(r.imu_us),
-                "console_event": _r(r.per_event_us) or None,
+                "alarm": _r(r.alarm_us),
                 "idle_cores": _r(r.idle_cores, 4),
             }
             for r in roles
@@ -388,7 +406,13 @@ def summary_rows(figures: dict[str, Any]) -> list[tuple[str, Any]]:
             )
         )
     for role, c in figures["costs_us"].items():
-        rows.append((f"cost: {role}", f"{c['everyday']} µs/everyday, {c['imu']} µs/IMU, idle {c['idle_cores']} cores"))
+        rows.append(
+            (
+                f"cost: {role}",
+                f"{c['resident_s']} µs/resident-s (= {c['everyday']} µs/everyday msg), {c['imu']} µs/IMU block,"
+                f" {c['alarm']} µs/alarm, idle {c['idle_cores']} cores",
+            )
+        )
     cap = figures["capacity"]
     for r in cap["roles"]:
         rows.append(

@@ -40,14 +40,16 @@ def test_scaling_bench_on_a_few_homes(services: TestServices, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
 
-    assert [w["name"] for w in figures["windows"]] == ["1 worker", "1 worker + wearables"]
+    names = ["1 worker", "1 worker + wearables", "1 worker + wearables + SOS presses"]
+    assert [w["name"] for w in figures["windows"]] == names
     for window in figures["windows"]:
         assert set(window["per_worker"]) == {"w1"}
         assert window["per_worker"]["w1"]["partitions"] == 64
         assert window["per_worker"]["w1"]["events_per_s"] > 0
         assert {"ingest", "api", "nats-server", "postgres", "homes"} <= set(window["processes"])
-    assert figures["windows"][1]["imu_per_s"] > 0  # the wearables streamed
-    assert figures["windows"][0]["imu_per_s"] == 0
+    everyday, worn, alarmed = figures["windows"]
+    assert everyday["imu_per_s"] == 0 and worn["imu_per_s"] > 0  # the wearables streamed
+    assert everyday["presses"] == worn["presses"] == 0 and alarmed["presses"] > 0
 
     alarm = figures["alarm"]
     assert alarm["presses"] > 0
@@ -61,6 +63,7 @@ def test_scaling_bench_on_a_few_homes(services: TestServices, tmp_path: Path) ->
     assert all(r["cores"] >= 0 and r["processes"] >= 1 for r in roles.values())
     assert figures["capacity"]["platform_machines"] >= 3
     assert figures["capacity"]["assumptions"]["residents"] == 390_000
+    assert all(c["resident_s"] is not None and c["imu"] is not None for c in figures["costs_us"].values())
 
     table = (tmp_path / "scaling.md").read_text()
     assert "| 1 worker | " in table and "| ingest | " in table
