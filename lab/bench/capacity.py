@@ -5,9 +5,10 @@ doors, pads, vitals, status: about one message per resident-minute), the **IMU b
 wristbands and pendants being worn (one per second each) and the **alarms**. Each role of a
 partitioned deployment (:class:`RoleCost`) has a measured cost for each:
 
+- fixed: CPU that does not grow with the residents (the 64 partitions' timers, reads and snapshots);
 - everyday: CPU per resident, measured at the bench homes' own message rate; it holds the work
-  proportional to the residents and not to their messages (timers advanced every tick, partition
-  snapshots). When the city's rate per resident is at most the bench's, charging the bench's cost per
+  proportional to the residents and not to their messages (their state in the stream cores, the
+  registry). When the city's rate per resident is at most the bench's, charging the bench's cost per
   resident is an upper bound; above it, the cost is scaled up with the rate;
 - CPU µs per IMU block and per alarm, beyond everything else (measured as the difference of two
   windows with the same homes);
@@ -16,7 +17,7 @@ partitioned deployment (:class:`RoleCost`) has a measured cost for each:
 A role's CPU at the city's load, divided by the headroom (a process is planned to run at most at
 ``headroom`` of its CPU), is the cores it needs:
 
-    cores(role) = (residents · everyday + blocks/s · µs_imu + alarms/s · µs_alarm) / headroom
+    cores(role) = (fixed + residents · everyday + blocks/s · µs_imu + alarms/s · µs_alarm) / headroom
                   + processes · idle / headroom
 
 Single-threaded roles (a Python process, Mosquitto's event loop) get one core per process, so their
@@ -71,6 +72,8 @@ class RoleCost:
     """CPU µs per alarm (storing it, its timers, the downlink, the console)."""
     idle_cores: float = 0.0
     """CPU of one idle process, in cores."""
+    fixed_cores: float = 0.0
+    """CPU beyond idle that does not grow with residents (the 64 partitions' ticks, reads, snapshots)."""
     threaded: bool = False
     """Sized in cores per node (nats-server, PostgreSQL) instead of single-threaded processes."""
     nodes: int = 1
@@ -107,8 +110,10 @@ def plan_role(load: CityLoad, cost: RoleCost) -> RolePlan:
     measured = cost.everyday_per_resident_min
     rate = max(1.0, load.everyday_per_resident_min / measured) if measured > 0 else 1.0
     busy = (
-        load.residents * cost.resident_us * rate + load.imu_per_s * cost.imu_us + load.alarms_per_s * cost.alarm_us
-    ) / 1e6
+        cost.fixed_cores
+        + (load.residents * cost.resident_us * rate + load.imu_per_s * cost.imu_us + load.alarms_per_s * cost.alarm_us)
+        / 1e6
+    )
     if cost.threaded:
         cores = (busy + cost.idle_cores) / load.headroom
         return RolePlan(cost.role, busy, cores, cost.nodes, cost.nodes, _note(cost))
@@ -194,16 +199,16 @@ def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) ->
         f" alarms {load.alarms_per_s:g}/s; every process at ≤ {load.headroom:.0%} CPU;"
         f" machines of {load.machine_cores} cores.",
         "",
-        "| role | µs CPU / resident-s (= µs / everyday msg) | µs CPU / IMU block | µs CPU / alarm |"
+        "| role | fixed (cores) | µs CPU / resident-s (= µs / everyday msg) | µs CPU / IMU block | µs CPU / alarm |"
         " idle (cores / process) | load (cores) | cores to provide | processes × nodes | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in capacity.roles:
         c = by_role[r.role]
         lines.append(
-            f"| {r.role} | {c.resident_us:.2f} (= {c.everyday_us:.0f}) | {c.imu_us:.0f} | {c.alarm_us:.0f}"
-            f" | {c.idle_cores:.3f} | {r.load_cores:.2f} | {r.total_cores:.1f} | {r.processes} × {r.nodes}"
-            f" | {r.note} |"
+            f"| {r.role} | {c.fixed_cores:.3f} | {c.resident_us:.2f} (= {c.everyday_us:.0f}) | {c.imu_us:.0f}"
+            f" | {c.alarm_us:.0f} | {c.idle_cores:.3f} | {r.load_cores:.2f} | {r.total_cores:.1f}"
+            f" | {r.processes} × {r.nodes} | {r.note} |"
         )
     lines += [
         "",

@@ -1,8 +1,9 @@
 """What ``eldercare bench scaling`` reads from outside the platform: the log, its consumers, CPU.
 
 - :func:`progress_of`: how far the log and its readers are now: the stream's last sequence, per
-  partition the acknowledged floor of its reader (the highest among the partition's consumers, as
-  a handed-over partition briefly has two), the history consumer's floor, and who owns what.
+  partition the acknowledged floor of its readers (the highest; a handed-over partition briefly has
+  two consumers) and what its owner's (the newest) consumer has still to read, the history
+  consumer's floor, and who owns what.
 - :class:`LogTail`: the log's frames read in order, their events counted (the bench waits with it
   until the ingest has drained the homes' connect burst);
 - :class:`LogIndex`: every frame of the log read back once after the run (sequence → partition,
@@ -36,7 +37,7 @@ from partitions.leases import Leases
 class Progress:
     last_seq: int
     floors: dict[int, int]
-    """Partition → the stream sequence its reader has acknowledged up to."""
+    """Partition → the stream sequence its readers have acknowledged up to."""
     history_floor: int
     owners: dict[int, str]
     pending: int
@@ -47,6 +48,7 @@ async def progress_of(js: JetStreamContext, leases: Leases | None) -> Progress:
     info = await js.stream_info(STREAM)
     floors: dict[int, int] = {}
     pending: dict[int, int] = {}
+    created: dict[int, str] = {}
     history = 0
     for consumer in await js.consumers_info(STREAM):
         floor = consumer.ack_floor.stream_seq if consumer.ack_floor and consumer.ack_floor.stream_seq else 0
@@ -58,9 +60,13 @@ async def progress_of(js: JetStreamContext, leases: Leases | None) -> Progress:
         if not subject.startswith(f"{SUBJECT_PREFIX}.") or not number.isdigit():
             continue  # the history consumer, or the bench's own reader of the whole log
         partition = int(number)
-        if floor >= floors.get(partition, -1):
-            floors[partition] = floor
+        made = str(consumer.created or "")
+        if made >= created.get(partition, ""):  # the newest: the owner's (a released one lingers a while)
+            created[partition] = made
+            floors[partition] = max(floor, floors.get(partition, 0))
             pending[partition] = int(consumer.num_pending or 0) + int(consumer.num_ack_pending or 0)
+        else:
+            floors[partition] = max(floor, floors.get(partition, 0))
     owners: dict[int, str] = {}
     for _ in range(3 if leases is not None else 0):  # a key read can miss while its lease is renewed
         owners = await leases.owners()  # type: ignore[union-attr]

@@ -34,6 +34,7 @@ import shutil
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -90,8 +91,9 @@ class Observed:
     heard: dict[str, float] = field(default_factory=dict)
     console_events: int = 0
     stats: dict[str, Any] = field(default_factory=dict)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    wearables_up: asyncio.Event = field(default_factory=asyncio.Event)
+    started: dict[str, asyncio.Event] = field(
+        default_factory=lambda: {name: asyncio.Event() for name in ("everyday", "more", "wearables")}
+    )
     done: dict[str, Any] = field(default_factory=dict)
 
 
@@ -133,18 +135,20 @@ class Bench:
 
     async def wait_until(self, what: str, check: Callable[[Progress], bool], timeout_s: float = 120.0) -> None:
         started = time.monotonic()
+        seen: Progress | None = None
         while True:
             with contextlib.suppress(Exception):
-                if check(await self.progress()):
+                seen = await self.progress()
+                if check(seen):
                     return
             if time.monotonic() - started > timeout_s:
-                tails = "\n".join(f"--- {n}\n{self.deployment.tail(n)}" for n in self.deployment.procs)
-                raise RuntimeError(f"bench scaling: {what}: not within {timeout_s:g} s\n{tails}")
+                owners = Counter(seen.owners.values()) if seen else {}
+                state = f"owners {dict(owners)}, readers {seen.pending if seen else '?'} frames behind"
+                raise RuntimeError(f"bench scaling: {what}: not within {timeout_s:g} s ({state}; logs in the output)")
             await asyncio.sleep(0.5)
 
-    async def measure(
-        self, name: str, workers: tuple[str, ...], residents: int, seconds: float, *, wearables: bool, alarms: bool
-    ) -> Window:
+    async def measure(self, name: str, kind: str, workers: tuple[str, ...], residents: int, seconds: float) -> Window:
+        progress(f"bench scaling: {name}, {seconds:g} s …")
         start = await self.mark()
         step = max(1.0, seconds / 4)
         while time.monotonic() - start.t < seconds:
@@ -154,7 +158,7 @@ class Bench:
                 f"  {time.monotonic() - start.t:4.0f} s  log {now.last_seq} frames, readers {now.pending} behind,"
                 f" presses {len(self.observed.presses)}, heard {len(self.observed.heard)}"
             )
-        window = Window(name, workers, residents, wearables, alarms, start, await self.mark())
+        window = Window(name, kind, workers, residents, start, await self.mark())
         progress(f"  {name}: {window.describe()}")
         return window
 
@@ -169,10 +173,8 @@ class Bench:
                 seen.press_residents[record["device"]] = record["resident"]
             elif kind == "stats":
                 seen.stats = record
-            elif kind == "ready":
-                seen.ready.set()
-            elif kind == "wearables":
-                seen.wearables_up.set()
+            elif kind == "started":
+                seen.started[record["fleet"]].set()
             elif kind == "done":
                 seen.done = record
 
@@ -199,6 +201,13 @@ class Bench:
                 task.result()
             if time.monotonic() - started > timeout_s:
                 raise RuntimeError(f"bench scaling: the API's console did not answer\n{self.deployment.tail('api')}")
+
+    async def connected(self, fleet: str, what: str) -> None:
+        """Until the fleet is connected and its connect burst is in the log, and a settling time."""
+        await asyncio.wait_for(self.observed.started[fleet].wait(), 300)
+        progress(f"bench scaling: {what} connected; settling {self.config.settle_s:g} s …")
+        await asyncio.sleep(self.config.settle_s)
+        await self.wait_ingest_drained(f"the connect burst of {what}")
 
     async def wait_ingest_drained(self, what: str, timeout_s: float = 240.0) -> None:
         """Until the ingest has caught up with the homes (their connect burst is in the log): over 3 s
@@ -247,12 +256,12 @@ class Bench:
         self.leases = Leases(self.js, "bench-observer")
         await self.leases.open()
         progress("bench scaling: ingest, api and w1 starting …")
+        seconds = config.duration_s
         await self.wait_until(
             "64 partitions owned by w1", lambda p: all_owned(p.owners, names[:1]) and len(p.floors) >= 64
         )
         await self.connect_console(token)
-        progress(f"bench scaling: idle window, {config.idle_s:g} s …")
-        self.idle = await self.measure("idle", tuple(names[:1]), 0, config.idle_s, wearables=False, alarms=False)
+        self.idle = await self.measure("idle", "idle", tuple(names[:1]), 0, config.idle_s)
 
         address = BrokerAddress.parse(deployment.mqtt_url or "")
         homes_config = {
@@ -273,10 +282,11 @@ class Bench:
         )
         self.processes["homes"] = psutil.Process(self.homes.pid)
         self.tasks.append(asyncio.create_task(self.read_homes(), name="homes"))
-        await asyncio.wait_for(self.observed.ready.wait(), 300)
-        progress(f"bench scaling: {plan.everyday_homes} everyday homes connected; settling {config.settle_s:g} s …")
-        await asyncio.sleep(config.settle_s)
-        await self.wait_ingest_drained("the everyday homes' connect burst")
+        await self.connected("everyday", f"{plan.first_half} everyday homes")
+        one = tuple(names[:1])
+        self.windows.append(await self.measure("1 worker, half the homes", "half", one, plan.first_half, seconds))
+        await self.tell_homes("start more")
+        await self.connected("more", f"{plan.everyday_homes // 2} more everyday homes")
         homes = plan.everyday_homes
         for k, name in enumerate(names, start=1):
             if k > 1:
@@ -287,36 +297,16 @@ class Bench:
                     lambda p, k=k: all_owned(p.owners, names[:k]) and p.pending < 64,
                 )
                 await asyncio.sleep(3.0)
-            progress(f"bench scaling: {k} worker(s), {config.duration_s:g} s …")
             label = f"{k} worker{'s' * (k > 1)}"
-            window = await self.measure(
-                label, tuple(names[:k]), homes, config.duration_s, wearables=False, alarms=False
-            )
-            self.windows.append(window)
-        label = f"{len(names)} worker{'s' * (len(names) > 1)}"
+            self.windows.append(await self.measure(label, "everyday", tuple(names[:k]), homes, seconds))
         if plan.wearable_homes:
-            await self.tell_homes("wearables")
-            await asyncio.wait_for(self.observed.wearables_up.wait(), 300)
-            progress(f"bench scaling: {plan.wearable_homes} wearable homes connected; settling {config.settle_s:g} s …")
-            await asyncio.sleep(config.settle_s)
-            await self.wait_ingest_drained("the wearable homes' connect burst")
+            await self.tell_homes("start wearables")
+            await self.connected("wearables", f"{plan.wearable_homes} wearable homes")
             homes += plan.wearable_homes
             label += " + wearables"
-            self.windows.append(
-                await self.measure(label, tuple(names), homes, config.duration_s, wearables=True, alarms=False)
-            )
+            self.windows.append(await self.measure(label, "worn", tuple(names), homes, seconds))
         await self.tell_homes(f"press {config.press_rate_hz:g}")
-        progress(f"bench scaling: SOS presses at {config.press_rate_hz:g}/s, {config.duration_s:g} s …")
-        self.windows.append(
-            await self.measure(
-                f"{label} + SOS presses",
-                tuple(names),
-                homes,
-                config.duration_s,
-                wearables=bool(plan.wearable_homes),
-                alarms=True,
-            )
-        )
+        self.windows.append(await self.measure(f"{label} + SOS presses", "alarm", tuple(names), homes, seconds))
         await self.tell_homes("press 0")
         await self.finish_presses()
         await self.tell_homes("stop")
@@ -407,7 +397,7 @@ async def _prepare(database_url: str, plan: FleetPlan) -> tuple[int, float, str]
         for component in ("registry", "alerting", "gateway"):
             await migrate(pool, component)
         started = time.perf_counter()
-        devices = await seed_registry(Registry(pool), plan.everyday() + plan.wearable(), concurrency=32)
+        devices = await seed_registry(Registry(pool), plan.all_homes(), concurrency=32)
         seconds = time.perf_counter() - started
         await Users(pool).add("bench", "bench-password-" + uuid.uuid4().hex[:8], "operator", org_node=CITY[0])
     finally:

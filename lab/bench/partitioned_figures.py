@@ -5,10 +5,12 @@ events from the log read back (:class:`lab.bench.logbook.LogIndex`), presses fro
 the console websocket and the database. A process's idle CPU (the idle window's rate; for the
 workers together, that of one worker owning all 64 partitions) is subtracted first, then:
 
-- **everyday**: the CPU of the windows with everyday homes only, per resident and second (and, for
-  reading, per everyday message);
-- **IMU block**: what the wearables window cost beyond its residents' everyday share, per block;
-- **alarm**: what the alarm window cost beyond its residents and blocks, per press.
+- **everyday**: one worker carries half the everyday homes, then all of them; the difference is the
+  cost per resident (their messages, their state in the stream cores, the registry), what is left at
+  half is the part that does not grow with residents (the 64 partitions' ticks, reads and snapshots);
+- **IMU block**: what the wearables window cost beyond the same workers' everyday window and the
+  wearable homes' own everyday share, per block;
+- **alarm**: what the alarm window cost beyond the wearables window, per press.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lab.report import percentiles_ms
 from partitions.keys import PARTITIONS
 
 WORKER_ROLE = "workers (stream, alerts, history)"
+KINDS = ("half", "everyday", "worn", "alarm")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +45,12 @@ class Mark:
 @dataclass(frozen=True, slots=True)
 class Window:
     name: str
+    kind: str
+    """``idle``, ``half`` (half the everyday homes), ``everyday``, ``worn`` (+ wearables), ``alarm``
+    (+ SOS presses)."""
     workers: tuple[str, ...]
     residents: int
     """Homes publishing (everyday homes, and the wearable homes once they joined)."""
-    wearables: bool
-    alarms: bool
     start: Mark
     end: Mark
 
@@ -106,9 +110,7 @@ class Costs:
         self.idle_rate["postgres"] = idle.pg_cpu() / idle.span
         self.worker_idle = self.idle_rate.get(idle.workers[0], 0.0)
         """Idle CPU (cores) of the workers together: one worker owning all 64 partitions."""
-        self.plain = [w for w in measured.windows if not w.wearables and not w.alarms]
-        self.worn = [w for w in measured.windows if w.wearables and not w.alarms]
-        self.alarmed = [w for w in measured.windows if w.alarms]
+        self.kinds = {kind: [w for w in measured.windows if w.kind == kind] for kind in KINDS}
 
     def logged(self, w: Window) -> tuple[int, int]:
         return self.m.index.between(w.start.progress.last_seq, w.end.progress.last_seq)
@@ -134,33 +136,46 @@ class Costs:
 
     def everyday_rate(self) -> float:
         """Everyday messages (log events) per resident-minute in the everyday windows."""
-        resident_s = sum(w.span * w.residents for w in self.plain)
-        return sum(self.logged(w)[0] for w in self.plain) / resident_s * 60 if resident_s else 0.0
+        plain = self.kinds["half"] + self.kinds["everyday"]
+        resident_s = sum(w.span * w.residents for w in plain)
+        return sum(self.logged(w)[0] for w in plain) / resident_s * 60 if resident_s else 0.0
+
+    def rate(self, w: Window, name: str) -> float:
+        """Cores beyond idle."""
+        return self.busy(w, name) / w.span
 
     def split(self, name: str) -> dict[str, float | None]:
-        """µs per resident-second, per everyday event (for reading), per IMU block and per alarm."""
-        resident_s = sum(w.span * w.residents for w in self.plain)
-        if not resident_s:
-            return {"resident": None, "everyday": None, "imu": None, "alarm": None}
-        busy = sum(self.busy(w, name) for w in self.plain)
-        resident = busy / resident_s
-        out: dict[str, float | None] = {
-            "resident": resident * 1e6,
-            "everyday": _us(busy, sum(self.events(w, name)[0] for w in self.plain)),
-            "imu": None,
-            "alarm": None,
-        }
+        """Cores that do not grow with residents, µs per resident-second (and per everyday event, for
+        reading), per IMU block and per alarm; None where the run had no window to tell."""
+        out: dict[str, float | None] = dict.fromkeys(("fixed", "resident", "everyday", "imu", "alarm"))
+        everyday = self.kinds["everyday"]
+        if not everyday:
+            return out
+        full = everyday[0]
+        half = next((w for w in self.kinds["half"] if w.workers == full.workers), None)
+        if half is not None and full.residents > half.residents:
+            per_resident = (self.rate(full, name) - self.rate(half, name)) / (full.residents - half.residents)
+            fixed = self.rate(half, name) - per_resident * half.residents
+        else:
+            per_resident, fixed = self.rate(full, name) / max(1, full.residents), 0.0
+        events_per_resident_s = self.everyday_rate() / 60.0
+        out.update(
+            fixed=fixed,
+            resident=per_resident * 1e6,
+            everyday=per_resident / events_per_resident_s * 1e6 if events_per_resident_s else None,
+        )
+        base, base_rate = everyday[-1], self.rate(everyday[-1], name)
         imu_s = 0.0
-        if self.worn:
-            rest = sum(self.busy(w, name) - resident * w.span * w.residents for w in self.worn)
-            imu_s = max(0.0, rest) / max(1, sum(self.events(w, name)[1] for w in self.worn))
-            out["imu"] = imu_s * 1e6 if sum(self.events(w, name)[1] for w in self.worn) else None
-        if self.alarmed:
-            rest = sum(
-                self.busy(w, name) - resident * w.span * w.residents - imu_s * self.events(w, name)[1]
-                for w in self.alarmed
-            )
-            out["alarm"] = _us(max(0.0, rest), sum(self.presses(w) for w in self.alarmed))
+        for worn in self.kinds["worn"][:1]:
+            blocks = self.events(worn, name)[1]
+            expected = (base_rate + per_resident * (worn.residents - base.residents)) * worn.span
+            imu_s = (self.busy(worn, name) - expected) / blocks if blocks else 0.0
+            out["imu"] = imu_s * 1e6 if blocks else None
+            base, base_rate = worn, self.rate(worn, name)
+        for alarm in self.kinds["alarm"][:1]:
+            extra_blocks = self.events(alarm, name)[1] - self.events(base, name)[1] / base.span * alarm.span
+            rest = self.busy(alarm, name) - base_rate * alarm.span - imu_s * extra_blocks
+            out["alarm"] = _us(rest, self.presses(alarm))
         return out
 
     def history_alone(self) -> tuple[float | None, float | None, dict[str, Any]]:
@@ -230,8 +245,7 @@ def window_figures(costs: Costs, w: Window) -> dict[str, Any]:
     return {
         "name": w.name,
         "workers": len(w.workers),
-        "wearables": w.wearables,
-        "alarms": w.alarms,
+        "kind": w.kind,
         "residents": w.residents,
         "duration_s": _r(w.span),
         "published_msg_per_s": _r(published / w.span),
@@ -270,11 +284,10 @@ def role_costs(costs: Costs, history: tuple[float | None, float | None]) -> list
     roles: list[RoleCost] = []
 
     def add(role: str, name: str, idle_cores: float, **extra: Any) -> None:
-        c = costs.split(name)
-        if c["resident"] is not None:
-            positive = {k: max(0.0, v or 0.0) for k, v in c.items()}
+        c = {k: max(0.0, v or 0.0) for k, v in costs.split(name).items()}  # noise below zero: nothing
+        if costs.kinds["everyday"]:
             roles.append(
-                RoleCost(role, positive["resident"], rate, positive["imu"], positive["alarm"], idle_cores, **extra)
+                RoleCost(role, c["resident"], rate, c["imu"], c["alarm"], idle_cores, fixed_cores=c["fixed"], **extra)
             )
 
     if "mosquitto" in idle:
@@ -304,6 +317,7 @@ def report(measured: Measured, setup: dict[str, Any], city: CityLoad, out: Path,
         "alarm": alarm_figures(measured),
         "costs_us": {
             r.role: {
+                "fixed_cores": _r(r.fixed_cores, 4),
                 "resident_s": _r(r.resident_us, 3),
                 "everyday": _r(r.everyday_us),
                 "imu": _r(r.imu_us),
@@ -409,7 +423,8 @@ def summary_rows(figures: dict[str, Any]) -> list[tuple[str, Any]]:
         rows.append(
             (
                 f"cost: {role}",
-                f"{c['resident_s']} µs/resident-s (= {c['everyday']} µs/everyday msg), {c['imu']} µs/IMU block,"
+                f"{c['fixed_cores']} cores fixed + {c['resident_s']} µs/resident-s (= {c['everyday']} µs/everyday"
+                f" msg), {c['imu']} µs/IMU block,"
                 f" {c['alarm']} µs/alarm, idle {c['idle_cores']} cores",
             )
         )

@@ -1,18 +1,19 @@
 """The homes of ``eldercare bench scaling``, in a process of their own (its CPU is not the platform's).
 
-``python -m lab.bench.scaling_fleet CONFIG_JSON`` plays two fleets (:mod:`firmware_sim.fleet`) against
-the broker: the **everyday** homes (ids ``e…``: sensors, pads, buttons, status; no wearables) from the
-start, and the **wearable** homes (ids ``w…``: the same homes, each with a pendant or wristband
-streaming one-second IMU blocks while worn) once told. Commands, one per line on stdin:
+``python -m lab.bench.scaling_fleet CONFIG_JSON`` plays three fleets (:mod:`firmware_sim.fleet`)
+against the broker: **everyday** homes (sensors, pads, buttons, status; no wearables) in two halves,
+ids ``e…`` from the start and ids ``f…`` once told, and **wearable** homes (ids ``w…``: the same kind
+of home with a pendant or wristband streaming one-second IMU blocks while worn) once told. Commands,
+one per line on stdin:
 
+- ``start more`` / ``start wearables``: connect the second everyday half / the wearable homes;
 - ``press RATE``: press the SOS button of one everyday home after another, ``RATE`` per second
   (each home once; ``press 0`` stops);
-- ``wearables``: connect the wearable homes;
 - ``stop``: stop pressing, report, disconnect and exit.
 
-On stdout, JSON lines: ``ready`` (after connecting), ``stats`` every second (``everyday`` and
-``wearable`` messages published so far), ``press`` (``device``, ``t`` epoch seconds just before the
-publish) and ``done``.
+On stdout, JSON lines: ``ready`` (the first half connected), ``started`` (a fleet connected),
+``stats`` every second (messages published so far by ``everyday`` and ``wearable`` homes), ``press``
+(``device``, ``t`` epoch seconds just before the publish) and ``done``.
 """
 
 from __future__ import annotations
@@ -27,25 +28,32 @@ from typing import Any
 
 from firmware_sim.fleet import Fleet, HomeMix, make_homes
 
-EVERYDAY_PREFIX = "e"
-WEARABLE_PREFIX = "w"
-
 
 @dataclass(frozen=True, slots=True)
 class FleetPlan:
-    """The two fleets of a run (also what the bench registers)."""
+    """The fleets of a run (also what the bench registers)."""
 
     everyday_homes: int
     wearable_homes: int
     imu_hz: float = 50.0
     seed: int = 0
 
-    def everyday(self) -> list[Any]:
-        return make_homes(self.everyday_homes, self.seed, HomeMix(wearable_share=0.0), id_prefix=EVERYDAY_PREFIX)
+    @property
+    def first_half(self) -> int:
+        return self.everyday_homes - self.everyday_homes // 2
 
-    def wearable(self) -> list[Any]:
+    def homes(self, fleet: str) -> list[Any]:
+        """``everyday`` (the first half), ``more`` (the second half) or ``wearables``."""
+        plain = HomeMix(wearable_share=0.0)
+        if fleet == "everyday":
+            return make_homes(self.first_half, self.seed, plain, id_prefix="e")
+        if fleet == "more":
+            return make_homes(self.everyday_homes // 2, self.seed + 1, plain, id_prefix="f")
         mix = HomeMix(wearable_share=1.0, imu_hz=(self.imu_hz,))
-        return make_homes(self.wearable_homes, self.seed, mix, id_prefix=WEARABLE_PREFIX)
+        return make_homes(self.wearable_homes, self.seed, mix, id_prefix="w")
+
+    def all_homes(self) -> list[Any]:
+        return self.homes("everyday") + self.homes("more") + self.homes("wearables")
 
 
 def _say(record: dict[str, Any]) -> None:
@@ -65,21 +73,26 @@ class Homes:
             "z2m_base": config["z2m_base"],
             "retain_status": False,
         }
-        self.everyday = Fleet(self.plan.everyday(), **self.link)
-        self.wearable: Fleet | None = None
-        self.buttons = [h for h in self.everyday.homes if h.device("sos_button") is not None]
+        self.fleets: dict[str, Fleet] = {}
+        self.buttons: list[Any] = []
         self.pressed = 0
         self.rate_hz = 0.0
 
     def published(self) -> dict[str, int]:
-        worn = self.wearable.link_stats().published if self.wearable is not None else 0
-        return {"everyday": self.everyday.link_stats().published, "wearable": worn}
+        counts = {name: fleet.link_stats().published for name, fleet in self.fleets.items()}
+        return {"everyday": counts.get("everyday", 0) + counts.get("more", 0), "wearable": counts.get("wearables", 0)}
 
-    async def add_wearables(self) -> None:
-        if self.wearable is None and self.plan.wearable_homes:
-            self.wearable = Fleet(self.plan.wearable(), **self.link)
-            await self.wearable.start()
-            _say({"type": "wearables", "t": time.time(), "connections": len(self.wearable.clients)})
+    async def start(self, name: str) -> None:
+        if name in self.fleets or name not in {"everyday", "more", "wearables"}:
+            return
+        fleet = Fleet(self.plan.homes(name), **self.link)
+        self.fleets[name] = fleet
+        started = time.perf_counter()
+        await fleet.start()
+        if name != "wearables":
+            self.buttons += [h for h in fleet.homes if h.device("sos_button") is not None]
+        seconds = round(time.perf_counter() - started, 2)
+        _say({"type": "started", "fleet": name, "connections": len(fleet.clients), "connect_s": seconds})
 
     async def press_loop(self) -> None:
         next_at = time.monotonic()
@@ -104,10 +117,9 @@ class Homes:
             await asyncio.sleep(1.0)
 
     async def close(self) -> None:
-        for fleet in (self.everyday, self.wearable):
-            if fleet is not None:
-                with contextlib.suppress(Exception):
-                    await fleet.close(clear_retained=False)
+        for fleet in self.fleets.values():
+            with contextlib.suppress(Exception):
+                await fleet.close(clear_retained=False)
 
 
 async def _commands() -> tuple[asyncio.Queue[str], asyncio.Task[None]]:
@@ -127,9 +139,8 @@ async def _commands() -> tuple[asyncio.Queue[str], asyncio.Task[None]]:
 
 async def play(config: dict[str, Any]) -> None:
     homes = Homes(config)
-    started = time.perf_counter()
-    await homes.everyday.start()
-    _say({"type": "ready", "connect_s": round(time.perf_counter() - started, 2), "buttons": len(homes.buttons)})
+    await homes.start("everyday")
+    _say({"type": "ready", "buttons": len(homes.buttons)})
     helpers = [asyncio.create_task(homes.press_loop()), asyncio.create_task(homes.stats_loop())]
     commands, reading = await _commands()
     helpers.append(reading)
@@ -138,8 +149,8 @@ async def play(config: dict[str, Any]) -> None:
             word, _, argument = command.partition(" ")
             if word == "press":
                 homes.rate_hz = float(argument or 0)
-            elif word == "wearables":
-                await homes.add_wearables()
+            elif word == "start":
+                await homes.start(argument)
     finally:
         for task in helpers:
             task.cancel()

@@ -40,16 +40,17 @@ def test_scaling_bench_on_a_few_homes(services: TestServices, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr[-3000:]
     figures = json.loads(done.stdout.strip().splitlines()[-1])
 
-    names = ["1 worker", "1 worker + wearables", "1 worker + wearables + SOS presses"]
+    names = ["1 worker, half the homes", "1 worker", "1 worker + wearables", "1 worker + wearables + SOS presses"]
     assert [w["name"] for w in figures["windows"]] == names
     for window in figures["windows"]:
         assert set(window["per_worker"]) == {"w1"}
         assert window["per_worker"]["w1"]["partitions"] == 64
         assert window["per_worker"]["w1"]["events_per_s"] > 0
         assert {"ingest", "api", "nats-server", "postgres", "homes"} <= set(window["processes"])
-    everyday, worn, alarmed = figures["windows"]
+    half, everyday, worn, alarmed = figures["windows"]
+    assert half["residents"] == 15 and everyday["residents"] == 30 and worn["residents"] == 34
     assert everyday["imu_per_s"] == 0 and worn["imu_per_s"] > 0  # the wearables streamed
-    assert everyday["presses"] == worn["presses"] == 0 and alarmed["presses"] > 0
+    assert half["presses"] == everyday["presses"] == worn["presses"] == 0 and alarmed["presses"] > 0
 
     alarm = figures["alarm"]
     assert alarm["presses"] > 0
