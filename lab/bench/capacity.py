@@ -188,10 +188,19 @@ def plan(load: CityLoad, costs: Sequence[RoleCost]) -> CapacityPlan:
     return CapacityPlan(load, tuple(plan_role(load, c) for c in costs))
 
 
-def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) -> str:
-    """The capacity table as markdown (what the bench writes and ``deploy/CAPACITY.md`` quotes)."""
+def markdown(
+    capacity: CapacityPlan,
+    costs: Sequence[RoleCost],
+    command: str,
+    *,
+    upper: tuple[CapacityPlan, Sequence[RoleCost]] | None = None,
+) -> str:
+    """The capacity table as markdown (what the bench writes and ``deploy/CAPACITY.md`` quotes);
+    ``upper``: the same plan with other IMU costs, shown in two more columns."""
     load = capacity.load
     by_role = {c.role: c for c in costs}
+    upper_plan = {r.role: r for r in upper[0].roles} if upper else {}
+    upper_cost = {c.role: c for c in upper[1]} if upper else {}
     lines = [
         f"City: {load.residents:,} residents; everyday {load.everyday_per_resident_min:g} message per"
         f" resident-minute = {load.everyday_per_s:,.0f} msg/s; wearables {load.wearable_share:.0%} of residents,"
@@ -200,8 +209,9 @@ def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) ->
         f" machines of {load.machine_cores} cores.",
         "",
         "| role | fixed (cores) | µs CPU / resident-s (= µs / everyday msg) | µs CPU / IMU block | µs CPU / alarm |"
-        " idle (cores / process) | load (cores) | cores to provide | processes × nodes | note |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        " idle (cores / process) | load (cores) | cores to provide | processes × nodes | note |"
+        + (" IMU block at gross µs | cores then |" if upper else ""),
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|" + ("---:|---:|" if upper else ""),
     ]
     for r in capacity.roles:
         c = by_role[r.role]
@@ -209,6 +219,7 @@ def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) ->
             f"| {r.role} | {c.fixed_cores:.3f} | {c.resident_us:.2f} (= {c.everyday_us:.0f}) | {c.imu_us:.0f}"
             f" | {c.alarm_us:.0f} | {c.idle_cores:.3f} | {r.load_cores:.2f} | {r.total_cores:.1f}"
             f" | {r.processes} × {r.nodes} | {r.note} |"
+            + (f" {upper_cost[r.role].imu_us:.0f} | {upper_plan[r.role].total_cores:.1f} |" if upper else "")
         )
     lines += [
         "",
@@ -217,6 +228,16 @@ def markdown(capacity: CapacityPlan, costs: Sequence[RoleCost], command: str) ->
         f" PostgreSQL: **{capacity.database_cores:.0f} cores = {capacity.database_machines} machine(s)**"
         " (+ a replica).",
         "",
+        *(
+            [
+                f"With every IMU block charged at least its window's gross CPU per event (an upper bound where the"
+                f" marginal cost is lost in the noise): platform **{upper[0].platform_cores:.0f} cores ="
+                f" {upper[0].platform_machines} machines**, PostgreSQL **{upper[0].database_cores:.0f} cores**.",
+                "",
+            ]
+            if upper
+            else []
+        ),
         f"Measured by: `{command}`",
     ]
     return "\n".join(lines) + "\n"

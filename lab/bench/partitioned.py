@@ -62,7 +62,7 @@ from lab.bench.partitioned_figures import Mark, Measured, Window, report, summar
 from lab.bench.scaling_fleet import FleetPlan
 from lab.report import emit, progress
 from partitions.history import CONSUMER as HISTORY_CONSUMER
-from partitions.keys import STREAM
+from partitions.keys import SNAPSHOTS_BUCKET, STREAM
 from partitions.leases import Leases
 from registry.store import Registry
 from registry.users import Users
@@ -314,12 +314,20 @@ class Bench:
             await asyncio.wait_for(self.homes.wait(), 30)
         last = (await self.progress()).last_seq
         await self.wait_until("the readers caught up", lambda p: p.pending == 0 and p.history_floor >= last, 180)
-        await self.history_alone(names)
+        await self.history_alone(names)  # the workers stop first: each snapshots its partitions
+        snapshots = await self.js.stream_info(f"OBJ_{SNAPSHOTS_BUCKET}")
         index = await LogIndex.read(self.js, (await self.progress()).last_seq)
         stored = await stored_presses(deployment.database_url, sorted(self.observed.presses))
         assert self.idle is not None
         return Measured(
-            self.idle, self.windows, self.history, index, self.observed.presses, self.observed.heard, stored
+            self.idle,
+            self.windows,
+            self.history,
+            index,
+            self.observed.presses,
+            self.observed.heard,
+            stored,
+            int(snapshots.state.bytes),
         )
 
     async def finish_presses(self, timeout_s: float = 60.0) -> None:
@@ -486,6 +494,7 @@ async def _run(config: ScalingConfig, out: Path, deployment: Deployment, databas
         else deployment.mqtt_url,
         "log": "nats-server, JetStream R1 (one node)",
         "seed_registry_s": round(seed_s, 1),
+        "snapshot_every_s": Settings().partition_snapshot_every_s,
         "cpu_cores": psutil.cpu_count(),
         "load_avg_1m": round(psutil.getloadavg()[0], 2),
     }

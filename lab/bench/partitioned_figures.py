@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,8 @@ class Measured:
     presses: Mapping[str, float]
     heard: Mapping[str, float]
     stored: Mapping[str, tuple[float, str]]
+    snapshot_bytes: int = 0
+    """The partitions' snapshots in the object store after the workers stopped."""
 
 
 def _r(value: float | None, digits: int = 1) -> float | None:
@@ -147,7 +149,7 @@ class Costs:
     def split(self, name: str) -> dict[str, float | None]:
         """Cores that do not grow with residents, µs per resident-second (and per everyday event, for
         reading), per IMU block and per alarm; None where the run had no window to tell."""
-        out: dict[str, float | None] = dict.fromkeys(("fixed", "resident", "everyday", "imu", "alarm"))
+        out: dict[str, float | None] = dict.fromkeys(("fixed", "resident", "everyday", "imu", "imu_gross", "alarm"))
         everyday = self.kinds["everyday"]
         if not everyday:
             return out
@@ -171,6 +173,7 @@ class Costs:
             expected = (base_rate + per_resident * (worn.residents - base.residents)) * worn.span
             imu_s = (self.busy(worn, name) - expected) / blocks if blocks else 0.0
             out["imu"] = imu_s * 1e6 if blocks else None
+            out["imu_gross"] = _us(self.busy(worn, name), sum(self.events(worn, name)))
             base, base_rate = worn, self.rate(worn, name)
         for alarm in self.kinds["alarm"][:1]:
             extra_blocks = self.events(alarm, name)[1] - self.events(base, name)[1] / base.span * alarm.span
@@ -261,6 +264,19 @@ def window_figures(costs: Costs, w: Window) -> dict[str, Any]:
     }
 
 
+def snapshot_figures(m: Measured, setup: dict[str, Any], city: CityLoad) -> dict[str, Any]:
+    """How big the stream state is per resident, and what snapshotting a city's every few seconds writes."""
+    residents = setup["everyday_homes"] + setup["wearable_homes"]
+    per_resident = m.snapshot_bytes / max(1, residents)
+    every = float(setup.get("snapshot_every_s") or 5.0)
+    return {
+        "bytes": m.snapshot_bytes,
+        "bytes_per_resident": _r(per_resident),
+        "city_mb_per_s": _r(per_resident * city.residents / every / 1e6, 2),
+        "every_s": every,
+    }
+
+
 def alarm_figures(m: Measured) -> dict[str, Any]:
     presses = m.presses
     stored = {d: m.stored[d] for d in presses if d in m.stored}
@@ -277,18 +293,23 @@ def alarm_figures(m: Measured) -> dict[str, Any]:
     }
 
 
-def role_costs(costs: Costs, history: tuple[float | None, float | None]) -> list[RoleCost]:
-    """The roles of the capacity table from the measured costs (not measured: left out)."""
+def role_costs(costs: Costs, history: tuple[float | None, float | None]) -> tuple[list[RoleCost], list[RoleCost]]:
+    """The roles of the capacity table from the measured costs (not measured: left out), and the same
+    with each IMU block charged at least its window's gross CPU per event (beyond idle): an upper bound
+    where the marginal cost is lost in the noise of a shared machine."""
     idle = costs.idle_rate
     rate = costs.everyday_rate()
     roles: list[RoleCost] = []
+    upper: list[RoleCost] = []
 
     def add(role: str, name: str, idle_cores: float, **extra: Any) -> None:
         c = {k: max(0.0, v or 0.0) for k, v in costs.split(name).items()}  # noise below zero: nothing
         if costs.kinds["everyday"]:
-            roles.append(
-                RoleCost(role, c["resident"], rate, c["imu"], c["alarm"], idle_cores, fixed_cores=c["fixed"], **extra)
+            cost = RoleCost(
+                role, c["resident"], rate, c["imu"], c["alarm"], idle_cores, fixed_cores=c["fixed"], **extra
             )
+            roles.append(cost)
+            upper.append(replace(cost, imu_us=max(c["imu"], c["imu_gross"])))
 
     if "mosquitto" in idle:
         add("MQTT broker (Mosquitto)", "mosquitto", idle["mosquitto"])
@@ -297,23 +318,26 @@ def role_costs(costs: Costs, history: tuple[float | None, float | None]) -> list
     add(WORKER_ROLE, "workers", costs.worker_idle, max_processes=PARTITIONS)
     if history[0] is not None:
         per_resident = history[0] * rate / 60.0
-        roles.append(RoleCost("history writer", per_resident, rate, history[1] or 0.0, included_in="the workers"))
+        writer = RoleCost("history writer", per_resident, rate, history[1] or 0.0, included_in="the workers")
+        roles.append(writer)
+        upper.append(writer)
     add("API instances (console)", "api", idle.get("api", 0.0), min_processes=2)  # two behind one URL
     add("PostgreSQL", "postgres", idle.get("postgres", 0.0), threaded=True)
-    return roles
+    return roles, upper
 
 
 def report(measured: Measured, setup: dict[str, Any], city: CityLoad, out: Path, command: str) -> dict[str, Any]:
     costs = Costs(measured)
     writer_e, writer_i, history = costs.history_alone()
-    roles = role_costs(costs, (writer_e, writer_i))
-    capacity = plan(city, roles)
+    roles, upper_roles = role_costs(costs, (writer_e, writer_i))
+    capacity, upper = plan(city, roles), plan(city, upper_roles)
     figures: dict[str, Any] = {
         "benchmark": "scaling",
         "setup": {**setup, "everyday_events_per_home_min": _r(costs.everyday_rate(), 2)},
         "idle_cores": {name: _r(rate, 4) for name, rate in costs.idle_rate.items()},
         "windows": [window_figures(costs, w) for w in measured.windows],
         "history_alone": history,
+        "snapshots": snapshot_figures(measured, setup, city),
         "alarm": alarm_figures(measured),
         "costs_us": {
             r.role: {
@@ -327,11 +351,12 @@ def report(measured: Measured, setup: dict[str, Any], city: CityLoad, out: Path,
             for r in roles
         },
         "capacity": capacity.figures(),
+        "capacity_imu_at_gross_cost": upper.figures(),
         "command": command,
     }
     out.mkdir(parents=True, exist_ok=True)
     path = out / "scaling.md"
-    path.write_text(windows_markdown(figures) + "\n" + markdown(capacity, roles, command))
+    path.write_text(windows_markdown(figures) + "\n" + markdown(capacity, roles, command, upper=(upper, upper_roles)))
     figures["files"] = {"scaling.md": str(path)}
     return figures
 
@@ -439,6 +464,22 @@ def summary_rows(figures: dict[str, Any]) -> list[tuple[str, Any]]:
             f"platform {cap['platform_cores']} cores = {cap['platform_machines']} machines"
             f" of {cap['assumptions']['machine_cores']} cores; PostgreSQL {cap['database_cores']} cores"
             f" = {cap['database_machines']} machine(s)",
+        )
+    )
+    up = figures["capacity_imu_at_gross_cost"]
+    rows.append(
+        (
+            "capacity, IMU at gross cost",
+            f"platform {up['platform_cores']} cores = {up['platform_machines']} machines;"
+            f" PostgreSQL {up['database_cores']} cores",
+        )
+    )
+    snap = figures["snapshots"]
+    rows.append(
+        (
+            "partition snapshots",
+            f"{snap['bytes_per_resident']} bytes per resident; the city's every {snap['every_s']:g} s:"
+            f" {snap['city_mb_per_s']} MB/s into the object store (× replicas)",
         )
     )
     rows.append(("written", ", ".join(figures["files"].values())))

@@ -65,6 +65,9 @@ def test_scaling_bench_on_a_few_homes(services: TestServices, tmp_path: Path) ->
     assert figures["capacity"]["platform_machines"] >= 3
     assert figures["capacity"]["assumptions"]["residents"] == 390_000
     assert all(c["resident_s"] is not None and c["imu"] is not None for c in figures["costs_us"].values())
+    upper = figures["capacity_imu_at_gross_cost"]
+    assert upper["platform_cores"] >= figures["capacity"]["platform_cores"]  # IMU charged at least as much
+    assert figures["snapshots"]["bytes"] > 0 and figures["snapshots"]["bytes_per_resident"] > 0
 
     table = (tmp_path / "scaling.md").read_text()
     assert "| 1 worker | " in table and "| ingest | " in table
