@@ -352,7 +352,9 @@ def bench_scaling(
     wearable_homes: Annotated[int, typer.Option(help="homes with a wearable, joining for the last windows")] = 300,
     imu_hz: Annotated[float, typer.Option(help="the wearables' sample rate (one-second blocks)")] = 50.0,
     workers: Annotated[int, typer.Option(help="measure 1 … N workers")] = 2,
-    duration: Annotated[float, typer.Option(help="measured seconds per window (--sweep: per point)")] = 45.0,
+    duration: Annotated[
+        float | None, typer.Option(help="measured seconds per window (default 45; --sweep: per point, default 60)")
+    ] = None,
     press_rate: Annotated[float, typer.Option(help="SOS presses per second in the alarm window")] = 1.0,
     residents: Annotated[int, typer.Option(help="capacity table: residents of the city")] = 390_000,
     wearable_share: Annotated[float, typer.Option(help="capacity table: share of residents with a wearable")] = 0.1,
@@ -382,15 +384,17 @@ def bench_scaling(
         from lab.bench.scaling import run as run_sweep
 
         counts = [int(n) for n in sweep.split(",") if n.strip()]
-        run_sweep(settings, counts, duration, out, json_output, mix=HomeMix(wearable_share=sweep_wearables))
+        mix = HomeMix(wearable_share=sweep_wearables)
+        run_sweep(settings, counts, duration or 60.0, out, json_output, mix=mix)
         return
     from lab.bench.capacity import CityLoad
     from lab.bench.partitioned import ScalingConfig, run
 
     city = CityLoad(residents=residents, wearable_share=wearable_share, headroom=headroom, machine_cores=machine_cores)
-    settle = min(10.0, duration)  # a short run (the test's) settles for as long as it measures
+    seconds = duration or 45.0
+    settle = min(10.0, seconds)  # a short run (the test's) settles for as long as it measures
     config = ScalingConfig(
-        homes, wearable_homes, imu_hz, workers, duration, settle, settle, press_rate_hz=press_rate, city=city
+        homes, wearable_homes, imu_hz, workers, seconds, settle, settle, press_rate_hz=press_rate, city=city
     )
     command = " ".join(["eldercare", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"] else "eldercare bench scaling"
     run(settings, config, out, json_output, database_url=database_url, mqtt_url=mqtt_url, command=command)
