@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import nats
 import psutil
 
 from eldercare.embedded import find_nats_server, free_port
@@ -131,8 +130,7 @@ class Deployment:
         conf = self.directory / "nats.conf"
         conf.write_text(nats_config(port, self.directory))
         await _listening(port, self._popen("nats-server", [str(find_nats_server()), "-c", str(conf)]), "nats-server")
-        self.nats_url = f"nats://127.0.0.1:{port}"
-        await self._jetstream_ready()
+        self.nats_url = f"nats://127.0.0.1:{port}"  # one node: JetStream answers once it listens
         self.http_port = free_port()
         self.env = {
             **os.environ,
@@ -145,21 +143,6 @@ class Deployment:
             "ELDERCARE_HTTP_PORT": str(self.http_port),
             **settings,
         }
-
-    async def _jetstream_ready(self, timeout_s: float = 20.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while True:
-            try:
-                nc = await nats.connect(self.nats_url, connect_timeout=1, max_reconnect_attempts=1)
-                try:
-                    await nc.jetstream(timeout=1).account_info()
-                    return
-                finally:
-                    await nc.close()
-            except Exception:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
 
     def spawn(self, name: str, command: str) -> psutil.Process:
         """``eldercare <command>`` as the process ``name`` (also its worker id)."""

@@ -58,6 +58,11 @@ class Window:
     def span(self) -> float:
         return max(1e-9, self.end.t - self.start.t)
 
+    @property
+    def owners_changed(self) -> bool:
+        """A partition changed owner between the start and the end (a lease lost on a starved machine)."""
+        return self.start.progress.owners != self.end.progress.owners
+
     def partitions(self, worker: str) -> list[int]:
         """The worker's partitions during the window (shared out before it started)."""
         return partitions_of(self.start.progress.owners or self.end.progress.owners, worker)
@@ -256,6 +261,7 @@ def window_figures(costs: Costs, w: Window) -> dict[str, Any]:
         "imu_per_s": _r(i / w.span),
         "events_per_message": _r((e + i) / published, 3) if published else None,
         "readers_behind_at_end": w.end.progress.pending,
+        "owners_changed": w.owners_changed,
         "per_worker": workers,
         "processes": processes,
         "presses": len(pressed),
