@@ -67,7 +67,6 @@ from partitions.leases import Leases
 from registry.store import Registry
 from registry.users import Users
 
-
 LEASE_TTL_S = 15.0
 
 
