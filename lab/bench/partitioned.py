@@ -48,6 +48,7 @@ from firmware_sim.fleet import CITY, seed_registry
 from firmware_sim.scenarios import ANNOUNCED
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from api.security import TokenIssuer
 from eldercare.db import migrate, open_pool
@@ -62,7 +63,7 @@ from lab.bench.partitioned_figures import Mark, Measured, Window, report, summar
 from lab.bench.scaling_fleet import FleetPlan
 from lab.report import emit, progress
 from partitions.history import CONSUMER as HISTORY_CONSUMER
-from partitions.keys import SNAPSHOTS_BUCKET, STREAM
+from partitions.keys import LEASES_BUCKET, SNAPSHOTS_BUCKET, STREAM, WORKERS_BUCKET
 from partitions.leases import Leases
 from registry.store import Registry
 from registry.users import Users
@@ -206,6 +207,20 @@ class Bench:
             if time.monotonic() - started > timeout_s:
                 raise RuntimeError(f"bench scaling: the API's console did not answer\n{self.deployment.tail('api')}")
 
+    async def buckets_made(self, timeout_s: float = 120.0) -> None:
+        """Until the first worker has made the lease buckets (the observer must not make them)."""
+        assert self.js is not None
+        started = time.monotonic()
+        while True:
+            try:
+                for bucket in (LEASES_BUCKET, WORKERS_BUCKET):
+                    await self.js.key_value(bucket)
+                return
+            except NotFoundError:
+                if time.monotonic() - started > timeout_s:
+                    raise RuntimeError("bench scaling: no worker made the lease buckets (logs in the output)") from None
+                await asyncio.sleep(0.5)
+
     async def connected(self, fleet: str, what: str) -> None:
         """Until the fleet is connected and its connect burst is in the log, and a settling time."""
         await asyncio.wait_for(self.observed.started[fleet].wait(), 300)
@@ -256,10 +271,11 @@ class Bench:
         self.nc = NATS()
         await self.nc.connect(deployment.nats_url, max_reconnect_attempts=-1)
         self.js = self.nc.jetstream(timeout=5)
-        await self.wait_until("the log stream created", lambda p: True)
-        self.leases = Leases(self.js, "bench-observer")
-        await self.leases.open()
         progress("bench scaling: ingest, api and w1 starting …")
+        await self.wait_until("the log stream created", lambda p: True)
+        await self.buckets_made()
+        self.leases = Leases(self.js, "bench-observer")
+        await self.leases.open()  # the workers' buckets, with their TTL (open() would create missing ones)
         seconds = config.duration_s
         await self.wait_until(
             "64 partitions owned by w1", lambda p: all_owned(p.owners, names[:1]) and len(p.floors) >= 64

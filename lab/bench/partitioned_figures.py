@@ -61,11 +61,13 @@ class Window:
     @property
     def owners_changed(self) -> bool:
         """A partition changed owner between the start and the end (a lease lost on a starved machine)."""
-        return self.start.progress.owners != self.end.progress.owners
+        start, end = self.start.progress.owners, self.end.progress.owners
+        return any(start[p] != end[p] for p in start.keys() & end.keys())
 
     def partitions(self, worker: str) -> list[int]:
-        """The worker's partitions during the window (shared out before it started)."""
-        return partitions_of(self.start.progress.owners or self.end.progress.owners, worker)
+        """The worker's partitions during the window (shared out before it started; a lease key the
+        observer could not read at the start is taken from the end)."""
+        return partitions_of({**self.end.progress.owners, **self.start.progress.owners}, worker)
 
     def cpu(self, name: str) -> float:
         return self.end.cpu.get(name, 0.0) - self.start.cpu.get(name, 0.0)
