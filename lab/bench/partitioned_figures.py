@@ -390,6 +390,7 @@ def windows_markdown(figures: dict[str, Any]) -> str:
             f"| {w['name']} | {w['presses']} | {w['to_stored']['p50_ms']} / {w['to_stored']['p99_ms']}"
             f" | {w['to_console']['p50_ms']} / {w['to_console']['p99_ms']} |"
             for w in figures["windows"]
+            if w["presses"]
         ),
     ]
     a = figures["alarm"]
