@@ -312,10 +312,7 @@ class Bench:
             if k > 1:
                 self.processes[name] = deployment.spawn(name, "worker")
                 progress(f"bench scaling: {name} joins; waiting for the partitions to be shared …")
-                await self.wait_until(
-                    f"partitions shared by {k} workers",
-                    lambda p, k=k: all_owned(p.owners, names[:k]) and p.pending < 64,
-                )
+                await self.wait_until(f"partitions shared by {k} workers", shared_by(names[:k]))
                 await asyncio.sleep(3.0)
             label = f"{k} worker{'s' * (k > 1)}"
             self.windows.append(await self.measure(label, "everyday", tuple(names[:k]), homes, seconds))
@@ -393,6 +390,11 @@ class Bench:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await self.nc.close()
+
+
+def shared_by(workers: list[str]) -> Callable[[Progress], bool]:
+    """Every partition owned by these workers in fair shares, their readers caught up."""
+    return lambda p: all_owned(p.owners, workers) and p.pending < 64
 
 
 async def stored_presses(database_url: str, devices: list[str]) -> dict[str, tuple[float, str]]:
