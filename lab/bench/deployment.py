@@ -177,6 +177,12 @@ class Deployment:
         for out in self._outputs:
             out.close()
 
+    def keep_logs(self, to: Path) -> None:
+        """The processes' logs, kept beside the figures (the run's directory is removed)."""
+        to.mkdir(parents=True, exist_ok=True)
+        for path in self.directory.glob("*.log"):
+            shutil.copyfile(path, to / path.name)
+
     def tail(self, name: str, lines: int = 20) -> str:
         path = self.directory / f"{name}.log"
         if not path.exists():

@@ -10,7 +10,8 @@
   everyday events, IMU blocks), so a window's events per worker are counted exactly: those of its
   partitions between the floors at the window's start and end.
 - :func:`cpu_seconds`: user + system CPU of processes (psutil), and PostgreSQL's backends serving
-  one database (found by their process title).
+  one database (found by their process title);
+- :func:`stored_presses`, :func:`alerts_by_kind`: what the database says was stored.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import nats.errors
 import numpy as np
 import psutil
+import psycopg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -211,3 +213,26 @@ def all_owned(owners: Mapping[int, str], workers: Iterable[str]) -> bool:
         return False
     share = -(-PARTITIONS // len(names))
     return all(sum(1 for o in owners.values() if o == w) <= share for w in names)
+
+
+async def stored_presses(database_url: str, devices: list[str]) -> dict[str, tuple[float, str]]:
+    """Device → (when its press was stored, epoch s; what it became), for presses in the database.
+
+    A press is stored under the trigger key ``<device>:seq:<n>`` (or ``:ts:``); it may have joined
+    another open alert of its resident or cancelled a pending one: stored either way."""
+    if not devices:
+        return {}
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute(
+            "SELECT split_part(t.key, ':', 1), extract(epoch FROM min(t.received_at)), min(a.kind)"
+            " FROM alert_triggers t JOIN alerts a ON a.id = t.alert_id"
+            " WHERE split_part(t.key, ':', 1) = ANY(%s) GROUP BY 1",
+            (devices,),
+        )
+        return {row[0]: (float(row[1]), str(row[2])) for row in await cursor.fetchall()}
+
+
+async def alerts_by_kind(database_url: str) -> dict[str, int]:
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY 2 DESC")
+        return {str(kind): int(n) for kind, n in await cursor.fetchall()}

@@ -22,6 +22,10 @@ Then every press is looked up in the database (stored, and when) and on the API 
 websocket (when), the log is read back once to count each window's events per worker, and the CPU
 per resident, IMU block and alarm of each role (:mod:`lab.bench.partitioned_figures`) becomes the
 capacity table (:mod:`lab.bench.capacity`).
+
+A little over 500 lines: the run's steps are kept in one module so that their order (which window
+follows which, what each waits for) reads top to bottom; the figures, the log reading, the processes
+and the homes are modules of their own.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ import asyncio
 import contextlib
 import json
 import secrets
-import shutil
 import sys
 import time
 import uuid
@@ -42,7 +45,6 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 import psutil
-import psycopg
 import websockets
 from firmware_sim.fleet import CITY, seed_registry
 from firmware_sim.scenarios import ANNOUNCED
@@ -58,7 +60,17 @@ from gateway import BrokerAddress
 from lab.bench.capacity import CityLoad
 from lab.bench.deployment import Deployment
 from lab.bench.e2e import _drop_database, _fresh_database
-from lab.bench.logbook import LogIndex, LogTail, Progress, all_owned, cpu_seconds, database_backends, progress_of
+from lab.bench.logbook import (
+    LogIndex,
+    LogTail,
+    Progress,
+    alerts_by_kind,
+    all_owned,
+    cpu_seconds,
+    database_backends,
+    progress_of,
+    stored_presses,
+)
 from lab.bench.partitioned_figures import Mark, Measured, Window, report, summary_rows
 from lab.bench.scaling_fleet import FleetPlan
 from lab.report import emit, progress
@@ -397,29 +409,6 @@ def shared_by(workers: list[str]) -> Callable[[Progress], bool]:
     return lambda p: all_owned(p.owners, workers) and p.pending < 64
 
 
-async def stored_presses(database_url: str, devices: list[str]) -> dict[str, tuple[float, str]]:
-    """Device → (when its press was stored, epoch s; what it became), for presses in the database.
-
-    A press is stored under the trigger key ``<device>:seq:<n>`` (or ``:ts:``); it may have joined
-    another open alert of its resident or cancelled a pending one: stored either way."""
-    if not devices:
-        return {}
-    async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        cursor = await conn.execute(
-            "SELECT split_part(t.key, ':', 1), extract(epoch FROM min(t.received_at)), min(a.kind)"
-            " FROM alert_triggers t JOIN alerts a ON a.id = t.alert_id"
-            " WHERE split_part(t.key, ':', 1) = ANY(%s) GROUP BY 1",
-            (devices,),
-        )
-        return {row[0]: (float(row[1]), str(row[2])) for row in await cursor.fetchall()}
-
-
-async def alerts_by_kind(database_url: str) -> dict[str, int]:
-    async with await psycopg.AsyncConnection.connect(database_url) as conn:
-        cursor = await conn.execute("SELECT kind, count(*) FROM alerts GROUP BY kind ORDER BY 2 DESC")
-        return {str(kind): int(n) for kind, n in await cursor.fetchall()}
-
-
 async def _prepare(database_url: str, plan: FleetPlan) -> tuple[int, float, str]:
     """Register the homes and an operator; returns (devices, seconds, a console token's secret)."""
     pool = await open_pool(database_url, max_size=20)
@@ -469,16 +458,9 @@ async def run_scaling(
             if throwaway is not None:
                 stack.push_async_callback(_drop_database, server, throwaway)
             deployment = Deployment(directory / "run", throwaway_url, mqtt_url)
-            stack.callback(_keep_logs, deployment.directory, out / "scaling-logs")
+            stack.callback(deployment.keep_logs, out / "scaling-logs")
             stack.callback(deployment.close)
             return await _run(config, out, deployment, throwaway or "", command)
-
-
-def _keep_logs(directory: Path, to: Path) -> None:
-    """The processes' logs, kept beside the figures (the run's directory is removed)."""
-    to.mkdir(parents=True, exist_ok=True)
-    for path in directory.glob("*.log"):
-        shutil.copyfile(path, to / path.name)
 
 
 async def _run(config: ScalingConfig, out: Path, deployment: Deployment, database: str, command: str) -> dict[str, Any]:
