@@ -348,24 +348,56 @@ def bench_codec(
 
 @bench_app.command("scaling")
 def bench_scaling(
-    homes: Annotated[str, typer.Option(help="comma-separated home counts")] = "250,1000,2500,5000,10000",
-    duration: Annotated[float, typer.Option(help="measured seconds per point")] = 60.0,
-    wearables: Annotated[float, typer.Option(help="share of residents streaming accelerometer data")] = 0.5,
-    out: Annotated[Path, typer.Option(help="directory for scaling.csv, scaling.md and scaling.png")] = Path(
+    homes: Annotated[int, typer.Option(help="everyday homes (no wearables)")] = 3000,
+    wearable_homes: Annotated[int, typer.Option(help="homes with a wearable, joining for the last windows")] = 300,
+    imu_hz: Annotated[float, typer.Option(help="the wearables' sample rate (one-second blocks)")] = 50.0,
+    workers: Annotated[int, typer.Option(help="measure 1 … N workers")] = 2,
+    duration: Annotated[
+        float | None, typer.Option(help="measured seconds per window (default 45; --sweep: per point, default 60)")
+    ] = None,
+    press_rate: Annotated[float, typer.Option(help="SOS presses per second in the alarm window")] = 1.0,
+    residents: Annotated[int, typer.Option(help="capacity table: residents of the city")] = 390_000,
+    wearable_share: Annotated[float, typer.Option(help="capacity table: share of residents with a wearable")] = 0.1,
+    headroom: Annotated[float, typer.Option(help="capacity table: CPU share a process may use")] = 0.5,
+    machine_cores: Annotated[int, typer.Option(help="capacity table: cores per machine")] = 16,
+    mqtt_url: Annotated[str | None, typer.Option(help="a broker to use (default: a private Mosquitto)")] = None,
+    sweep: Annotated[
+        str | None, typer.Option(help="instead: the one-process `bench load` at these home counts, e.g. 250,1000")
+    ] = None,
+    sweep_wearables: Annotated[float, typer.Option(help="--sweep: share of residents with a wearable")] = 0.5,
+    out: Annotated[Path, typer.Option(help="directory for scaling.md (and the sweep's csv and png)")] = Path(
         "bench-results"
     ),
+    database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """The load benchmark at increasing homes: table, plot, and the largest N with alarm p99 < 1 s."""
+    """The partitioned deployment on real processes (nats-server, Mosquitto, ingest, API, 1 then 2
+    workers): msg/s and CPU per worker and per process, alarm latency and losses, the capacity table."""
     from firmware_sim.fleet import HomeMix
 
     from eldercare import logs
     from eldercare.settings import get_settings
-    from lab.bench.scaling import run
 
     logs.configure(level="ERROR")
-    counts = [int(n) for n in homes.split(",") if n.strip()]
-    run(get_settings(), counts, duration, out, json_output, mix=HomeMix(wearable_share=wearables))
+    settings = get_settings()
+    if sweep is not None:
+        from lab.bench.scaling import run as run_sweep
+
+        counts = [int(n) for n in sweep.split(",") if n.strip()]
+        mix = HomeMix(wearable_share=sweep_wearables)
+        run_sweep(settings, counts, duration or 60.0, out, json_output, mix=mix)
+        return
+    from lab.bench.capacity import CityLoad
+    from lab.bench.partitioned import ScalingConfig, run
+
+    city = CityLoad(residents=residents, wearable_share=wearable_share, headroom=headroom, machine_cores=machine_cores)
+    seconds = duration or 45.0
+    settle = min(10.0, seconds)  # a short run (the test's) settles for as long as it measures
+    config = ScalingConfig(
+        homes, wearable_homes, imu_hz, workers, seconds, settle, settle, press_rate_hz=press_rate, city=city
+    )
+    command = " ".join(["eldercare", *sys.argv[1:]]) if sys.argv[1:2] == ["bench"] else "eldercare bench scaling"
+    run(settings, config, out, json_output, database_url=database_url, mqtt_url=mqtt_url, command=command)
 
 
 def one_line(error: BaseException) -> str | None:

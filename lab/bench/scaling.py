@@ -1,4 +1,6 @@
-"""``eldercare bench scaling``: the load benchmark at increasing homes → table, plot, largest N.
+"""``eldercare bench scaling --sweep N,N,…``: the one-process load benchmark at increasing homes →
+table, plot, largest N. (Without ``--sweep`` the command runs the partitioned deployment:
+:mod:`lab.bench.partitioned`.)
 
 Writes ``scaling.csv``, ``scaling.md`` and ``scaling.png`` (throughput and alarm p99 against homes;
 drawn with a tiny NumPy PNG writer, no plotting library) and reports the largest N whose alarm p99
