@@ -23,6 +23,7 @@ work: detections are deterministic and alerts are stored idempotently by their k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import zlib
@@ -132,31 +133,40 @@ class Leases:
         return True
 
     async def renew(self) -> list[int]:
-        """Renew every held lease; returns the partitions lost to another worker."""
-        lost: list[int] = []
-        for partition, revision in list(self.held.items()):
-            key = lease_key(partition)
-            try:
-                self.held[partition] = await self.leases.update(key, self.worker_id.encode(), last=revision)
-                continue
-            except KeyWrongLastSequenceError:
-                pass
-            except Exception as error:  # unreachable or electing: nobody else can take it either
-                log.warning("lease renewal failed; kept", extra={"partition": partition, "error": repr(error)[:120]})
-                continue
-            # Someone wrote the key, or it expired while the bucket was unreachable: ours again only
-            # if it is free now (then nobody else owned it in between).
-            try:
-                self.held[partition] = await self.leases.create(key, self.worker_id.encode())
-                log.info("lease expired and taken again", extra={"partition": partition})
-            except KeyWrongLastSequenceError:
-                log.warning("lease lost to another worker", extra={"partition": partition})
-                lost.append(partition)
-            except Exception:
-                continue
+        """Renew every held lease, all at once; returns the partitions lost to another worker.
+
+        Concurrent, not one after another: with 64 leases on a loaded machine the serial round
+        trips alone outlasted a 3 s TTL, and a live worker lost every partition it held.
+        """
+        held = list(self.held.items())
+        outcomes = await asyncio.gather(*(self._renew(partition, revision) for partition, revision in held))
+        lost = [partition for (partition, _), kept in zip(held, outcomes, strict=True) if not kept]
         for partition in lost:
             self.held.pop(partition, None)
         return lost
+
+    async def _renew(self, partition: int, revision: int) -> bool:
+        """Renew one lease; False when another worker owns it now."""
+        key = lease_key(partition)
+        try:
+            self.held[partition] = await self.leases.update(key, self.worker_id.encode(), last=revision)
+            return True
+        except KeyWrongLastSequenceError:
+            pass
+        except Exception as error:  # unreachable or electing: nobody else can take it either
+            log.warning("lease renewal failed; kept", extra={"partition": partition, "error": repr(error)[:120]})
+            return True
+        # Someone wrote the key, or it expired while the bucket was unreachable: ours again only
+        # if it is free now (then nobody else owned it in between).
+        try:
+            self.held[partition] = await self.leases.create(key, self.worker_id.encode())
+            log.info("lease expired and taken again", extra={"partition": partition})
+        except KeyWrongLastSequenceError:
+            log.warning("lease lost to another worker", extra={"partition": partition})
+            return False
+        except Exception:
+            return True
+        return True
 
     async def release(self, partition: int) -> None:
         """Give the partition up (its state already snapshotted by the caller)."""
