@@ -22,6 +22,9 @@ Every share is ``numerator ÷ denominator`` with both given, so a regulator can 
   resident, counted where the resident lived at the month's end (as the visit rate).
 * **alert answer times** — alerting's SLA report for the month (alerts that rang, share answered
   within 60 s, median and p90 answer time), through the ``answer_times`` hook.
+* **service orders** — the service centre's order report for the month (orders scheduled in it,
+  completed, due, on time and the on-time rate, ratings and the mean rating, subsidy spent), per
+  child area through the ``service_orders`` hook; an order counts where it was placed (its org path).
 
 The counts are read from the rollup (:mod:`care.rollup`), so a city's month is a few hundred rows;
 :meth:`Indicators.monthly_from_rows` computes the same report from the raw rows (the definition the
@@ -49,9 +52,17 @@ from registry.errors import Invalid, OutOfScope
 AnswerTimes = Callable[[datetime, datetime, str], Awaitable[dict[str, Any]]]
 """[start, end), area path → alerting's SLA report (``{"areas": [...], "total": {...}}``)."""
 
+ServiceOrders = Callable[[datetime, datetime, str], Awaitable[dict[str, Any]]]
+"""[start, end), area path → the service centre's order report by child area
+(``{"groups": [{"area": code or None, ...}], "total": {...}}``, :meth:`servicecentre.reports.Reports.orders`)."""
+
 
 async def no_answer_times(start: datetime, end: datetime, path: str) -> dict[str, Any]:
     return {"areas": [], "total": {}}
+
+
+async def no_service_orders(start: datetime, end: datetime, path: str) -> dict[str, Any]:
+    return {"groups": [], "total": {}}
 
 
 def _child_sql(column: str) -> str:
@@ -60,13 +71,20 @@ def _child_sql(column: str) -> str:
 
 class Indicators:
     def __init__(
-        self, ctx: CareContext, visits: Visits, beds: Beds, rollup: Rollup, answer_times: AnswerTimes = no_answer_times
+        self,
+        ctx: CareContext,
+        visits: Visits,
+        beds: Beds,
+        rollup: Rollup,
+        answer_times: AnswerTimes = no_answer_times,
+        service_orders: ServiceOrders = no_service_orders,
     ) -> None:
         self.ctx = ctx
         self.visits = visits
         self.beds = beds
         self.rollup = rollup
         self.answer_times = answer_times
+        self.service_orders = service_orders
 
     async def import_population(self, rows: list[dict[str, Any]], area: Area, actor: Actor) -> int:
         """Replace the population rows given (org_node, year, age_band, category, people); all or none."""
@@ -222,6 +240,7 @@ class Indicators:
                                               (like_prefix(path),))).fetchall()  # fmt: skip
         names = {row["code"]: row["name"] for row in named}  # type: ignore[call-overload]
         answers = await self.answer_times(start, end, path)
+        orders = await self.service_orders(start, end, path)
         areas: dict[str, dict[str, Any]] = {}
 
         def area(code: str) -> dict[str, Any]:
@@ -246,10 +265,13 @@ class Indicators:
         for row in answers.get("areas", []):
             code = row.get("area", "")
             area("" if code == "(unassigned)" else code)["alerts"] = _answer_figures(row)
+        for row in orders.get("groups", []):
+            area(row.get("area") or "")["orders"] = _order_figures(row)
         total = _blank("", names.get(path.rstrip("/").rsplit("/", 1)[-1], ""))
         for entry in areas.values():
             _add(total, entry)
         total["alerts"] = _answer_figures(answers.get("total", {}))
+        total["orders"] = _order_figures(orders.get("total", {}))
         result = {"month": str(month), "org_path": path, "areas": [_finish(areas[k]) for k in sorted(areas)],
                   "total": _finish(total)}  # fmt: skip
         async with self.ctx.pool.connection() as conn:
@@ -273,7 +295,7 @@ def _blank(code: str, name: str) -> dict[str, Any]:
     return {
         "code": code, "name": name, "population": 0, **dict.fromkeys(COUNTS, 0),
         "age_bands": {band: _cell() for band, _, _ in AGE_BANDS},
-        "categories": {}, "alerts": _answer_figures({}),
+        "categories": {}, "alerts": _answer_figures({}), "orders": _order_figures({}),
     }  # fmt: skip
 
 
@@ -305,11 +327,23 @@ def _answer_figures(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row.get(key) for key in ("alerts", "answered", "within_60s", "answer_p50_s", "answer_p90_s")}
 
 
+ORDER_FIGURES = ("orders", "completed", "due", "on_time", "on_time_rate", "ratings", "rating", "subsidy_fen")
+
+
+def _order_figures(row: dict[str, Any]) -> dict[str, Any]:
+    """The order report's figures of an area (zeros where no order was scheduled, no rate or rating)."""
+    counts = {key: int(row.get(key) or 0) for key in ORDER_FIGURES if key not in ("on_time_rate", "rating")}
+    return {**counts, "on_time_rate": row.get("on_time_rate"), "rating": row.get("rating")}
+
+
 CSV_COLUMNS = (
     "month", "code", "name", "population", "residents", "enrolment", "with_devices", "device_coverage",
     "with_beds", "bed_share", "bed_coverage_of_disabled", "visits_due", "visited", "visit_rate",
     "alerts", "within_60s", "answer_p50_s", "answer_p90_s", "calls", "calls_reached", "beds", "beds_compliant",
+    "orders", "orders_completed", "orders_on_time_rate", "orders_rating", "orders_subsidy_fen",
 )  # fmt: skip
+ORDER_COLUMNS = {"orders": "orders", "orders_completed": "completed", "orders_on_time_rate": "on_time_rate",
+                 "orders_rating": "rating", "orders_subsidy_fen": "subsidy_fen"}  # fmt: skip
 
 
 def flat_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -320,6 +354,7 @@ def flat_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
                                                                          "answer_p50_s", "answer_p90_s")}  # fmt: skip
         row["month"] = report["month"]
         row.update({key: entry["alerts"].get(key) for key in ("alerts", "within_60s", "answer_p50_s", "answer_p90_s")})
+        row.update({column: entry["orders"].get(key) for column, key in ORDER_COLUMNS.items()})
         for band, cell in entry["age_bands"].items():
             row[f"age_{band}_residents"], row[f"age_{band}_population"] = cell["residents"], cell["population"]
         for category, cell in sorted(entry["categories"].items()):

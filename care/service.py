@@ -11,6 +11,7 @@ them and owns the two seams to the rest of the platform, passed in by the compos
 * ``offline_devices`` and ``alert_counts`` — for the home-care-bed compliance view
   (:mod:`care.signals` builds all three from alerting's query interface);
 * ``answer_times`` — alerting's SLA report, for the indicators;
+* ``service_orders`` — the service centre's order report by area, for the indicators;
 * ``scheduler`` — alerting's timer loop, which catches the rollup up every :data:`care.rollup.TICK`.
 """
 
@@ -30,7 +31,7 @@ from care.calls import CareCalls
 from care.category_import import import_categories
 from care.context import CareContext, Clock, Row, Signals, no_signals, utc_now
 from care.dashboard import Dashboard
-from care.indicators import AnswerTimes, Indicators, no_answer_times
+from care.indicators import AnswerTimes, Indicators, ServiceOrders, no_answer_times, no_service_orders
 from care.instruments import Instrument
 from care.memberships import Memberships
 from care.periods import Month, local_date
@@ -56,6 +57,7 @@ class CareService:
         offline_devices: OfflineDevices = nothing_offline,
         alert_counts: AlertCounts = no_alerts,
         answer_times: AnswerTimes = no_answer_times,
+        service_orders: ServiceOrders = no_service_orders,
         scheduler: Scheduler | None = None,
     ) -> None:
         self.ctx = CareContext(pool, clock, utc_offset_min)
@@ -65,7 +67,7 @@ class CareService:
         self.visits = Visits(self.ctx, self.rollup, signals)
         self.assessments = Assessments(self.ctx, instruments)
         self.beds = Beds(self.ctx, offline_devices, alert_counts)
-        self.indicators = Indicators(self.ctx, self.visits, self.beds, self.rollup, answer_times)
+        self.indicators = Indicators(self.ctx, self.visits, self.beds, self.rollup, answer_times, service_orders)
         self.calls = CareCalls(self.ctx, self.rollup, self.record_visit, signals)
         self.dashboard = Dashboard(self.ctx, self.rollup, self.indicators)
         self.scheduler = scheduler

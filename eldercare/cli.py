@@ -1,4 +1,7 @@
-"""The ``eldercare`` command: run the platform, replay recordings, benchmark."""
+"""The ``eldercare`` command: run the platform, replay recordings, benchmark.
+
+One module for the whole command tree (about 500 lines) so ``eldercare --help`` reads top to bottom;
+each command only parses its options and calls the package that does the work."""
 
 from __future__ import annotations
 

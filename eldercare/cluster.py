@@ -313,9 +313,11 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
     from care.signals import platform_offline_devices, platform_signals
     from eldercare.serve import api_config, http_config, secret_key
     from partitions.api_instance import ApiInstance
+    from registry.area import Area
     from registry.crypto import FieldCipher
     from registry.users import Users
     from servicecentre import ServiceCentre, ServiceConfig
+    from servicecentre.model import Reach
 
     wid = worker_id(settings)
     data_dir = settings.data_dir.expanduser().resolve()
@@ -348,6 +350,9 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         async def answer_times(start: datetime, end: datetime, path: str) -> dict[str, Any]:
             return await sla_report(pool, start, end, path, "all", offset)
 
+        async def service_orders(start: datetime, end: datetime, path: str) -> dict[str, Any]:
+            return await service_centre.reports.orders(Reach(Area(path)), start, end, by="area")
+
         care = CareService(
             pool,
             utc_offset_min=offset,
@@ -356,6 +361,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
             offline_devices=platform_offline_devices(alerts),
             alert_counts=alerts.counts_by_resident,
             answer_times=answer_times,
+            service_orders=service_orders,
         )
         await care.prepare()
         nc = await connect(log_config(settings, nats_url), f"eldercare-api-{wid}")

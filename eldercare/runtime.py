@@ -32,11 +32,13 @@ from devices.events import Event
 from eldercare.db import migrate
 from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
+from registry.area import Area
 from registry.crypto import FieldCipher
 from registry.rows import answers
 from registry.store import Registry
 from registry.users import Users
 from servicecentre import ServiceCentre, ServiceConfig
+from servicecentre.model import Reach
 from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
 from stream.supervision import SupervisionState
@@ -122,6 +124,7 @@ class Platform:
             offline_devices=platform_offline_devices(self.alerts),
             alert_counts=self.alerts.counts_by_resident,
             answer_times=self._answer_times,
+            service_orders=self._service_orders,
             scheduler=self.alerts.scheduler,  # the rollup's tick (care/rollup.py)
         )
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
@@ -147,6 +150,9 @@ class Platform:
 
     async def _answer_times(self, start: datetime, end: datetime, path: str) -> dict[str, Any]:
         return await sla_report(self.pool, start, end, path, "all", self.config.alerting.utc_offset_min)
+
+    async def _service_orders(self, start: datetime, end: datetime, path: str) -> dict[str, Any]:
+        return await self.service_centre.reports.orders(Reach(Area(path)), start, end, by="area")
 
     @property
     def supervision(self) -> SupervisionState:

@@ -54,7 +54,7 @@ function kpi(label, value, detail, tone = "") {
 }
 
 function renderKpis(data) {
-  const total = data.total, today = data.today.total, alerts = total.alerts || {};
+  const total = data.total, today = data.today.total, alerts = total.alerts || {}, orders = total.orders || {};
   const rate = total.visit_rate;
   const rateTone = rate == null ? "" : rate >= 1 ? "good" : rate >= 0.9 ? "warn" : "bad";
   $("#kpis").replaceChildren(
@@ -66,6 +66,7 @@ function renderKpis(data) {
     kpi("kpi.coverage", pct(total.device_coverage), t("kpi.coverage_of", { n: total.with_devices, of: total.residents })),
     kpi("kpi.beds", pct(ratio(total.beds_compliant, total.beds)), t("kpi.beds_of", { n: total.beds_compliant, of: total.beds })),
     kpi("kpi.answer", pct(alerts.within_60s), t("kpi.answer_of", { alerts: alerts.alerts ?? 0, p50: alerts.answer_p50_s ?? t("none") })),
+    kpi("kpi.orders", pct(orders.on_time_rate), t("kpi.orders_of", { orders: orders.orders ?? 0, completed: orders.completed ?? 0, rating: orders.rating ?? t("none") })),
   );
 }
 
@@ -77,13 +78,14 @@ function rows(data) {
 }
 
 function cells(entry, today) {
-  const e = entry || { visits_due: 0, visited: 0, beds: 0, beds_compliant: 0, calls: 0, calls_reached: 0, alerts: {} };
+  const e = entry || { visits_due: 0, visited: 0, beds: 0, beds_compliant: 0, calls: 0, calls_reached: 0, alerts: {}, orders: {} };
   return [
     el("td", {}, pct(e.visit_rate)), el("td", {}, `${e.visited} / ${e.visits_due}`),
     el("td", {}, el("span", { class: today.overdue ? "overdue" : "" }, today.overdue)), el("td", {}, today.calls_due),
     el("td", {}, today.assessments_due), el("td", {}, pct(e.enrolment)), el("td", {}, pct(e.device_coverage)),
     el("td", {}, `${e.beds_compliant} / ${e.beds}`), el("td", {}, `${e.calls_reached} / ${e.calls}`),
     el("td", {}, pct((e.alerts || {}).within_60s)),
+    el("td", {}, `${pct((e.orders || {}).on_time_rate)} (${(e.orders || {}).orders ?? 0})`),
   ];
 }
 
@@ -93,7 +95,7 @@ function renderTable(data) {
     const label = code === "" ? el("span", {}, name) : el("button", { type: "button", class: "link", "data-area": code, onclick: () => load(code) }, name);
     return el("tr", { "data-code": code }, el("td", {}, label), ...cells(entry, today));
   });
-  $("#areas tbody").replaceChildren(...(body.length ? body : [el("tr", {}, el("td", { colspan: 11 }, t("empty")))]));
+  $("#areas tbody").replaceChildren(...(body.length ? body : [el("tr", {}, el("td", { colspan: 12 }, t("empty")))]));
   $("#areas tfoot").replaceChildren(el("tr", {}, el("td", {}, t("col.total")), ...cells(data.total, data.today.total)));
 }
 

@@ -141,6 +141,18 @@ async def test_a_call_becomes_an_order_followed_to_completion(centre: Centre) ->
         }
         report = (await op.get("/api/v1/reports/orders", params=window)).json()
         assert report["total"]["completed"] == 1 and report["total"]["rating"] == 5.0
+        # the care indicators of the order's month carry the service orders of the operator's district
+        month = (datetime.fromisoformat(order["scheduled_at"]) + timedelta(hours=8)).strftime("%Y-%m")
+        indicators = (await op.get("/api/v1/care/indicators", params={"month": month})).json()
+        orders = indicators["total"]["orders"]
+        assert (orders["completed"], orders["rating"], orders["ratings"]) == (1, 5.0, 1), orders
+        assert orders["orders"] >= 1 and orders["on_time"] == 1  # checked in on time; not due yet, so no rate
+        [here] = [entry for entry in indicators["areas"] if entry["code"] == ""]  # r1 lives at D1 itself
+        assert here["orders"] == orders
+        csv_text = (await op.get("/api/v1/care/indicators.csv", params={"month": month})).text
+        header, *_, total_row = csv_text.splitlines()
+        columns = dict(zip(header.split(","), total_row.split(","), strict=True))
+        assert (columns["orders_completed"], columns["orders_rating"]) == ("1", "5.0")
 
 
 async def test_a_provider_never_sees_another_providers_orders_and_a_district_not_anothers(centre: Centre) -> None:

@@ -47,6 +47,15 @@ async def answer_times(start: datetime, end: datetime, path: str) -> dict[str, A
     return {"areas": [{"area": "S1", **figures}], "total": figures}
 
 
+ORDERS_S1 = {"orders": 12, "completed": 9, "cancelled": 1, "refused": 0, "due": 10, "on_time": 8,
+             "on_time_rate": 0.8, "ratings": 6, "rating": 4.5, "subsidy_fen": 4500, "resident_fen": 9000}  # fmt: skip
+
+
+async def service_orders(start: datetime, end: datetime, path: str) -> dict[str, Any]:
+    assert (start, end, path) == (datetime(2026, 1, 31, 16, tzinfo=UTC), datetime(2026, 2, 28, 16, tzinfo=UTC), D1)
+    return {"groups": [{"area": "S1", **ORDERS_S1}], "total": ORDERS_S1}
+
+
 async def seed(care: CareService, registered: Registered) -> None:
     people = (("a", "A1", date(1950, 3, 1)), ("b", "A1", date(1940, 1, 1)), ("c", "A2", date(1960, 6, 1)),
               ("g", "A2", date(1955, 5, 5)), ("d", "B1", date(1945, 12, 31)), ("f", "B1", None))  # fmt: skip
@@ -84,7 +93,7 @@ async def seed(care: CareService, registered: Registered) -> None:
 @pytest.fixture
 async def report(pool: object, registered: Registered, clock: FakeClock) -> dict[str, Any]:
     clock.now = datetime(2026, 3, 5, 10, tzinfo=CST)
-    care = CareService(registered.pool, clock=clock, answer_times=answer_times)
+    care = CareService(registered.pool, clock=clock, answer_times=answer_times, service_orders=service_orders)
     await care.prepare()
     await seed(care, registered)
     return await care.indicators.monthly(D1, Month(2026, 2), ROOT)
@@ -111,6 +120,9 @@ async def test_street_figures(report: dict[str, Any]) -> None:
     assert cells(s2, "categories") == {"disabled": (1, 20, 0.05)}
     assert (s2["visits_due"], s2["visited"], s2["visit_rate"]) == (1, 0, 0.0)
     assert s2["alerts"]["alerts"] is None  # no alert rang there
+    assert s1["orders"] == {"orders": 12, "completed": 9, "due": 10, "on_time": 8, "on_time_rate": 0.8,
+                            "ratings": 6, "rating": 4.5, "subsidy_fen": 4500}  # fmt: skip
+    assert s2["orders"]["orders"] == 0 and s2["orders"]["on_time_rate"] is None  # no order there
 
 
 async def test_district_total(report: dict[str, Any]) -> None:
@@ -119,12 +131,14 @@ async def test_district_total(report: dict[str, Any]) -> None:
     assert (total["device_coverage"], total["bed_share"], total["bed_coverage_of_disabled"]) == (0.3333, 0.3333, 0.0667)
     assert (total["visits_due"], total["visited"], total["visit_rate"]) == (3, 1, 0.3333)
     assert total["alerts"]["alerts"] == 4
+    assert (total["orders"]["orders"], total["orders"]["on_time_rate"]) == (12, 0.8)
 
 
 async def test_exports(report: dict[str, Any]) -> None:
     lines = to_csv(report).splitlines()
     assert lines[0].startswith("month,code,name,population,residents,enrolment,with_devices")
     assert lines[1].startswith("2026-02,S1,经八路街道,300,4,0.0133,2,0.5,1,0.25,0.1,2,1,0.5,4,0.75,31.0,95.0")
+    assert lines[1].split(",")[22:27] == ["12", "9", "0.8", "4.5", "4500"]  # the service orders
     assert lines[3].startswith("2026-02,*,")
     assert len(lines) == 4
     import io
