@@ -172,6 +172,7 @@ function toast(text, kind = "info") {
 }
 async function act(action, id, extra = {}) {
   if (!has(action)) return false;
+  if (action === "resolve" && !$("d-outcome").value) { toast(t("outcome.required"), "error"); $("d-outcome").focus(); return false; }
   const note = $("d-note").value.trim();
   const bodies = {
     ack: { note: "" },
@@ -196,6 +197,7 @@ async function act(action, id, extra = {}) {
   const data = await response.json().catch(() => null);
   if (data && data.id && data.state) upsert(data);
   if (["note", "contact", "resolve", "dispatch", "on_scene", "cancel"].includes(action)) $("d-note").value = "";
+  if (action === "resolve") $("d-outcome").value = "";
   toast(t(`done.${action}`), "ok");
   if (S.selected === id) loadTrail(id);
   return true;
@@ -220,7 +222,7 @@ function renderDetailHead(fresh) {
   const can = { ack: WAITING.has(a.state) || PENDING.has(a.state), dispatch: a.state === "acknowledged",
     on_scene: a.state === "dispatched", resolve: IN_HAND.has(a.state), cancel: PENDING.has(a.state),
     notify_family: open, contact: open, note: open };
-  document.querySelectorAll("#detail [data-action]").forEach((b) => {
+  document.querySelectorAll("#detail button[data-action]").forEach((b) => {
     b.disabled = !can[b.dataset.action] || !has(b.dataset.action);
     b.hidden = !has(b.dataset.action);
   });
@@ -284,6 +286,14 @@ function renderResident(r, alert) {
     </li>`).join("") : noneItem();
   S.detail.contacts = contacts;
 }
+function deviceName(a) {
+  // what the device is and where, then its id for a technician: "呼叫按钮 · 卧室（btn-1）"
+  const d = a.device;
+  if (!d || !d.type) return a.device_id;
+  const where = d.location ? ` · ${term("room", d.location)}` : "";
+  return `${term("device", d.type)}${where} (${a.device_id})`;
+}
+
 function renderDevices(devices) {
   $("d-devices").innerHTML = (devices || []).map((d) => {
     const st = d.online === false ? "offline" : d.online === true ? "online" : "unknown";
@@ -298,7 +308,7 @@ async function renderTrigger(a) {
   const d = a.details || {};
   const line = document.createElement("p");
   line.className = "facts";
-  line.textContent = t("trigger.summary", { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: a.device_id })
+  line.textContent = t("trigger.summary", { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: deviceName(a) })
     + (a.confidence < 1 ? ` · ${t("trigger.confidence", { pct: Math.round(a.confidence * 100) })}` : "");
   box.append(line);
   if (d.window && Array.isArray(d.window.acc)) {
@@ -542,7 +552,7 @@ $("alerts").addEventListener("click", (event) => {
 });
 $("alerts").addEventListener("keydown", (event) => { const row = event.target.closest("li.alert"); if (row && event.key === "Enter") openDetail(row.dataset.id); });
 $("detail").addEventListener("click", (event) => {
-  const button = event.target.closest("[data-action]");
+  const button = event.target.closest("button[data-action]");
   if (button && S.selected) { act(button.dataset.action, S.selected, button.dataset.reached ? { reached: button.dataset.reached === "true" } : {}); return; }
   const mark = event.target.closest("button.mark");
   if (mark && S.selected) {
