@@ -215,6 +215,8 @@ class ClusterSeam:
 
 async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_url: str) -> None:
     """A stream worker until cancelled (SIGTERM: snapshot, release, leave)."""
+    from eldercare.serve import history_config
+
     wid = worker_id(settings)
     pool = await open_pool(database_url)
     nc: NATS | None = None
@@ -235,7 +237,7 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
         worker = Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings))
         fan_out = ConsoleFanOut(nc, bus, wid)
-        history = EventHistory(pool)
+        history = EventHistory(pool, history_config(settings))
         await history.ensure_schema()
         tasks = [
             asyncio.create_task(HistoryFromLog(js, history).run(), name="history"),
@@ -311,7 +313,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
     from api.security import TokenIssuer
     from care import CareService
     from care.signals import platform_offline_devices, platform_signals
-    from eldercare.serve import api_config, http_config, secret_key
+    from eldercare.serve import api_config, history_config, http_config, secret_key
     from partitions.api_instance import ApiInstance
     from registry.area import Area
     from registry.crypto import FieldCipher
@@ -336,7 +338,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         )
         alerts = alert_service(pool, settings, registry, bus, downlink)
         await alerts.restore()
-        history = EventHistory(pool)
+        history = EventHistory(pool, history_config(settings))
         await history.ensure_schema()
         offset = settings.home_utc_offset_min
         service_centre = ServiceCentre(
@@ -362,8 +364,10 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
             alert_counts=alerts.counts_by_resident,
             answer_times=answer_times,
             service_orders=service_orders,
+            scheduler=alerts.scheduler,  # the rollup's tick
         )
         await care.prepare()
+        await service_centre.restore()
         nc = await connect(log_config(settings, nats_url), f"eldercare-api-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
         instance = ApiInstance(
@@ -380,6 +384,9 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
             ConsoleFanOut(nc, bus, wid, fan_in),
             service_centre,
             care,
+            utc_offset_min=offset,
+            timer_refresh_s=settings.timer_refresh_s,
+            rollup_every_s=settings.history_rollup_every_s,
         )
         instance.start()
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)

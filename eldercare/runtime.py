@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,9 @@ import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
-from alerting.alert_rollup import refresh_alerts_daily
 from alerting.history import HistoryConfig
 from alerting.intake import SpooledIntake, home_announcers
+from alerting.maintenance import maintain_forever, maintain_history
 from alerting.reports import sla_report
 from alerting.spool import Spool
 from care import CareService
@@ -250,23 +250,9 @@ class Platform:
             await asyncio.sleep(self.config.history_flush_s)
             await self.flush_history()
 
-    async def _maintain_history(self) -> None:
-        next_hourly = 0.0
-        while True:
-            await asyncio.sleep(self.config.rollup_every_s)
-            hourly = time.monotonic() >= next_hourly
-            if hourly:
-                next_hourly = time.monotonic() + 3600
-            await self.maintain_history(hourly)
-
     async def maintain_history(self, hourly: bool = True) -> None:
         """Refresh the alert rollup; with ``hourly``, partitions ahead and retention too. Errors are logged."""
-        try:
-            await refresh_alerts_daily(self.pool, self.config.alerting.utc_offset_min)
-            if hourly:
-                await self.history.maintain(datetime.now(UTC))
-        except Exception:
-            log.exception("history maintenance failed; will retry")
+        await maintain_history(self.pool, self.history, self.config.alerting.utc_offset_min, hourly)
 
     async def _flush_dead_letters(self) -> None:
         while True:
@@ -303,7 +289,12 @@ class Platform:
             asyncio.create_task(self.gateway.run(self.mqtt, self.seam or self.sink), name="gateway"),
             asyncio.create_task(self._flush_history(), name="history"),
             asyncio.create_task(self._flush_dead_letters(), name="dead-letters"),
-            asyncio.create_task(self._maintain_history(), name="history-maintenance"),
+            asyncio.create_task(
+                maintain_forever(
+                    self.pool, self.history, self.config.alerting.utc_offset_min, self.config.rollup_every_s
+                ),
+                name="history-maintenance",
+            ),
             asyncio.create_task(self.alerts.run_timers(), name="alert-timers"),
             asyncio.create_task(self.service_centre.run_plans(), name="service-plans"),
         ]

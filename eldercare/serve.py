@@ -47,6 +47,16 @@ def trusted_proxies(settings: Settings) -> list[str]:
     return [item.strip() for item in settings.trusted_proxies.split(",") if item.strip()]
 
 
+def history_config(settings: Settings) -> HistoryConfig:
+    return HistoryConfig(
+        raw_days=settings.history_raw_days,
+        aggregate_days=settings.history_aggregate_days,
+        months_ahead=settings.history_months_ahead,
+        compress_after_days=settings.history_compress_after_days,
+        utc_offset_min=settings.home_utc_offset_min,
+    )
+
+
 def alerting_config(settings: Settings) -> AlertingConfig:
     """Alerting's settings: the links' public URL, the homes' time, allowed relays, the hotline."""
     return AlertingConfig(
@@ -194,13 +204,7 @@ async def run(settings: Settings, demo: bool) -> None:
                 spool_path=data_dir / "spool" / "alerts.jsonl",
                 snapshot_path=data_dir / "stream.snapshot",
                 snapshot_every_s=settings.snapshot_every_s,
-                history=HistoryConfig(
-                    raw_days=settings.history_raw_days,
-                    aggregate_days=settings.history_aggregate_days,
-                    months_ahead=settings.history_months_ahead,
-                    compress_after_days=settings.history_compress_after_days,
-                    utc_offset_min=settings.home_utc_offset_min,
-                ),
+                history=history_config(settings),
                 rollup_every_s=settings.history_rollup_every_s,
                 alerting=alerting_config(settings),
             ),
