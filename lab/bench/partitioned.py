@@ -233,29 +233,33 @@ class Bench:
                     raise RuntimeError("bench scaling: no worker made the lease buckets (logs in the output)") from None
                 await asyncio.sleep(0.5)
 
-    async def connected(self, fleet: str, what: str) -> None:
-        """Until the fleet is connected and its connect burst is in the log, and a settling time."""
+    async def connected(self, fleet: str, what: str, streaming_imu: bool = False) -> None:
+        """Until the fleet is connected and its connect burst is in the log, and a settling time; with
+        ``streaming_imu``, also until its IMU blocks reach the log (a loaded machine starts them late)."""
         await asyncio.wait_for(self.observed.started[fleet].wait(), 300)
         progress(f"bench scaling: {what} connected; settling {self.config.settle_s:g} s …")
         await asyncio.sleep(self.config.settle_s)
-        await self.wait_ingest_drained(f"the connect burst of {what}")
+        await self.wait_ingest_drained(f"the connect burst of {what}", streaming_imu=streaming_imu)
 
-    async def wait_ingest_drained(self, what: str, timeout_s: float = 240.0) -> None:
+    async def wait_ingest_drained(self, what: str, timeout_s: float = 240.0, streaming_imu: bool = False) -> None:
         """Until the ingest has caught up with the homes (their connect burst is in the log): over 3 s
-        the log gained no more events than the homes published, and its readers are caught up."""
+        the log gained no more events than the homes published, and its readers are caught up; with
+        ``streaming_imu``, IMU blocks were among what the log gained."""
         assert self.js is not None
         tail = LogTail(self.js)
         await tail.open()
         try:
             started = time.monotonic()
             before: tuple[int, int] | None = None
+            imu_before: int | None = None
             while time.monotonic() - started < timeout_s:
                 await tail.read((await self.progress()).last_seq)
                 now = (self.published(), tail.everyday + tail.imu)
                 steady = before is not None and now[1] - before[1] <= 1.2 * (now[0] - before[0]) + 20
-                if steady and (await self.progress()).pending < 64:
+                imu_flowing = not streaming_imu or (imu_before is not None and tail.imu > imu_before)
+                if steady and imu_flowing and (await self.progress()).pending < 64:
                     return
-                before = now
+                before, imu_before = now, tail.imu
                 await asyncio.sleep(3.0)
         finally:
             await tail.close()
@@ -330,7 +334,7 @@ class Bench:
             self.windows.append(await self.measure(label, "everyday", tuple(names[:k]), homes, seconds))
         if plan.wearable_homes:
             await self.tell_homes("start wearables")
-            await self.connected("wearables", f"{plan.wearable_homes} wearable homes")
+            await self.connected("wearables", f"{plan.wearable_homes} wearable homes", streaming_imu=True)
             homes += plan.wearable_homes
             label += " + wearables"
             self.windows.append(await self.measure(label, "worn", tuple(names), homes, seconds))

@@ -23,7 +23,8 @@ import contextlib
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from firmware_sim.fleet import Fleet, HomeMix, make_homes
@@ -50,10 +51,20 @@ class FleetPlan:
         if fleet == "more":
             return make_homes(self.everyday_homes // 2, self.seed + 1, plain, id_prefix="f")
         mix = HomeMix(wearable_share=1.0, imu_hz=(self.imu_hz,))
-        return make_homes(self.wearable_homes, self.seed, mix, id_prefix="w")
+        offset = daytime_offset_min()
+        homes = make_homes(self.wearable_homes, self.seed, mix, id_prefix="w")
+        return [replace(spec, utc_offset_min=offset) for spec in homes]
 
     def all_homes(self) -> list[Any]:
         return self.homes("everyday") + self.homes("more") + self.homes("wearables")
+
+
+def daytime_offset_min(hour: int = 10) -> int:
+    """A UTC offset that makes it ``hour`` o'clock in the homes now: the wearers are up and wearing
+    their bands whenever the bench runs (a band lies on its charger while its wearer is in bed, and
+    streams nothing)."""
+    offset = (hour - datetime.now(UTC).hour) * 60
+    return offset + 24 * 60 if offset < -12 * 60 else offset - 24 * 60 if offset > 14 * 60 else offset
 
 
 def _say(record: dict[str, Any]) -> None:
