@@ -226,7 +226,8 @@ class EventHistory:
         await self.apply_retention(now)
 
     async def append(self, events: Sequence[Event]) -> int:
-        """Write events with binary COPY (and merge them into the rollups); imu samples are summarised."""
+        """Write events with binary COPY (and merge them into the rollups); an imu block's samples are
+        summarised (count and span), never stored."""
         if not events:
             return 0
         rows = (_row(event) for event in events)

@@ -80,19 +80,24 @@ class Intake:
         if not detections:
             return []
         paths = {d.resident_id: await self.ctx.org_path(d.resident_id) for d in detections}
+        if len(detections) == 1 and not self._may_cancel(detections[0]):
+            # the alarm lane's usual case: one call to raise_alert_v3, committed by itself
+            async with self.transactions.statement() as tx:
+                await self._raise_one(tx, detections[0], paths[detections[0].resident_id])
+            return tx.fx.events
         async with self.transactions.begin() as tx:
             for detection in detections:
                 tx.now = self.ctx.clock()  # each detection is decided at its own time
                 await self._raise_one(tx, detection, paths[detection.resident_id])
         return tx.fx.events
 
+    def _may_cancel(self, detection: Detection) -> bool:
+        """A press from a resident who may have a pending alert: it may be the answer "I'm fine"."""
+        return detection.kind is DetectionKind.SOS and detection.resident_id in self.maybe_pending
+
     async def _raise_one(self, tx: Transaction, detection: Detection, org_path: str | None) -> None:
         now = tx.now
-        if (
-            detection.kind is DetectionKind.SOS
-            and detection.resident_id in self.maybe_pending
-            and await self._press_cancels(tx, detection)
-        ):
+        if self._may_cancel(detection) and await self._press_cancels(tx, detection):
             return
         policy = self.ctx.policies.resolve(detection.resident_id, org_path)
         pending_until = None
@@ -220,6 +225,10 @@ async def store_until_stored(
             delay = min(delay * 2, retry_max_s)
 
 
+STORE_CHUNK = 50
+"""Detections stored per transaction by :class:`SpooledIntake` (each within its timeout)."""
+
+
 class SpooledIntake:
     """Stores detections as alerts; if the database cannot take them in time, spools them durably first.
 
@@ -251,18 +260,32 @@ class SpooledIntake:
         self._drainer: asyncio.Task[None] | None = None
 
     async def take(self, detections: list[Detection]) -> None:
-        """Store detections now, or spool them, announce them provisionally and drain later."""
+        """Store detections now, or spool them, announce them provisionally and drain later.
+
+        Stored :data:`STORE_CHUNK` at a time, each chunk within ``store_timeout_s``: a broker's backlog
+        of alarms (a thousand presses in one batch after an outage) is a run of short transactions
+        whose alerts ring as each commits, not one long one that outlasts the timeout and spools all.
+        """
         if not detections:
             return
         self.detections += len(detections)
-        started = time.perf_counter()
-        if not len(self.spool):
-            try:
-                await asyncio.wait_for(self.raise_detections(detections), self.store_timeout_s)
-                metrics.STORE_SECONDS.observe(time.perf_counter() - started)
+        for start in range(0, len(detections), STORE_CHUNK):
+            if len(self.spool) or not await self._store_now(detections[start : start + STORE_CHUNK]):
+                await self._spool(detections[start:])
                 return
-            except Exception as error:
-                log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
+
+    async def _store_now(self, detections: list[Detection]) -> bool:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.store_timeout_s):  # no task of its own, unlike wait_for
+                await self.raise_detections(detections)
+        except Exception as error:
+            log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
+            return False
+        metrics.STORE_SECONDS.observe(time.perf_counter() - started)
+        return True
+
+    async def _spool(self, detections: list[Detection]) -> None:
         try:
             self.spool.append(detections)
         except SpoolFull as error:

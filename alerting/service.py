@@ -117,13 +117,16 @@ class AlertService:
 
     # -- start, timers --
 
-    async def restore(self) -> int:
-        """Load the link key, the escalation policies and every pending timer (after a restart)."""
+    async def restore(self, *, periodic: bool = False) -> int:
+        """Load the link key, the escalation policies and every pending timer (after a restart).
+
+        ``periodic``: a process picking up other processes' timers every few seconds logs at debug.
+        """
         await self.ctx.links()
         await self.escalation.load_policies()
         await self.intake.restore()
         timers = await self.transactions.restore_timers()
-        log.info("alert timers restored", extra={"timers": timers})
+        log.log(logging.DEBUG if periodic else logging.INFO, "alert timers restored", extra={"timers": timers})
         await self.sweep_outbox()
         return timers
 

@@ -212,6 +212,25 @@ class Transactions:
             yield tx
         self.effects.apply(tx.fx)
 
+    @asynccontextmanager
+    async def statement(self) -> AsyncIterator[Transaction]:
+        """A decision made by one statement that commits itself: one round trip to the database
+        instead of three (BEGIN, the statement, COMMIT), still a synchronous commit. The statement
+        must be atomic on its own (a PL/pgSQL function is); its effects run if, and after, it succeeds.
+        """
+        now = self.ctx.clock()
+        async with self.ctx.connection() as conn:
+            await conn.set_autocommit(True)
+            try:
+                tx = Transaction(conn, now)
+                yield tx
+            finally:
+                try:
+                    await conn.set_autocommit(False)
+                except Exception:  # e.g. cancelled mid-statement: the pool replaces a closed connection
+                    await conn.close()
+        self.effects.apply(tx.fx)
+
     async def run(self, alert_id: uuid.UUID, scope: ScopeLike | None, step: Step) -> Alert:
         """Lock the alert (inside the scope), run ``step`` in the transaction, then the side effects."""
         async with self.begin() as tx:

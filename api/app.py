@@ -84,7 +84,11 @@ class ApiConfig:
     """The number outward pages give a person to call (a bad or expired link, a closed alert)."""
 
 
-def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None) -> FastAPI:
+def create_app(
+    platform: Services, issuer: TokenIssuer, config: ApiConfig | None = None, sessions: ConsoleSessions | None = None
+) -> FastAPI:
+    """The HTTP API and console over ``platform``; ``sessions`` are the open console feeds (a
+    partitioned deployment passes its own, wired to tell the other API instances of account changes)."""
     config = config or ApiConfig()
     app = FastAPI(
         title="eldercare",
@@ -96,7 +100,7 @@ def create_app(platform: Services, issuer: TokenIssuer, config: ApiConfig | None
     app.state.platform = platform
     app.state.issuer = issuer
     app.state.login_throttle = LoginThrottle(address_limit=config.login_address_limit)
-    app.state.console_sessions = ConsoleSessions()
+    app.state.console_sessions = sessions if sessions is not None else ConsoleSessions()
     app.state.console_recheck_s = config.console_recheck_s
     app.state.hotline = config.hotline
     app.add_middleware(RejectNulBytes)

@@ -11,9 +11,10 @@ reason), *live* (a snapshot of open alerts, then every alert event as it happens
 as the service page asks, every order event of the service centre too), *closing*
 (client gone, bad JSON from the client → close 1003, or the feed lagged → close 4409 so the
 client reconnects and takes a fresh snapshot). While live, the account is re-checked every
-``console_recheck_s`` and at once when an administrator changes it (:class:`ConsoleSessions`): a
-deactivated account, or one whose password changed, is closed with 4401; a changed role or area
-with 4409 (reconnect for the new scope's snapshot).
+``console_recheck_s`` and at once when an administrator changes it (:class:`ConsoleSessions`; the
+feed holds its messages until that re-check confirms the account): a deactivated account, or one
+whose password changed, is closed with 4401; a changed role or area with 4409 (reconnect for the
+new scope's snapshot).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any
 
@@ -156,49 +157,98 @@ async def static_file(name: str) -> Response:
         return Response(status_code=404)
 
 
-class ConsoleSessions:
-    """Open console feeds by username, so a change to an account reaches its feeds at once."""
+class AccountWatch:
+    """One feed's view of its account. An administrator's change marks it unconfirmed at once (in
+    the same step as the change's response), and the feed holds every message until the re-check
+    confirms the account may still see it: a deactivated operator's feed closes before it shows
+    anything raised after the deactivation."""
 
     def __init__(self) -> None:
-        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self.changed = asyncio.Event()
+        self.confirmed = asyncio.Event()
+        self.confirmed.set()
+
+    def mark_changed(self) -> None:
+        self.confirmed.clear()
+        self.changed.set()
+
+
+class ConsoleSessions:
+    """Open console feeds by username, so a change to an account reaches its feeds at once.
+
+    ``announce`` tells the other API instances behind the same URL (over NATS in a partitioned
+    deployment, :class:`partitions.console.AccountFanOut`); they call :meth:`changed_elsewhere`."""
+
+    def __init__(self, announce: Callable[[str], Awaitable[None]] | None = None) -> None:
+        self._watchers: dict[str, set[AccountWatch]] = defaultdict(set)
+        self.announce = announce
 
     @contextlib.contextmanager
-    def watch(self, username: str) -> Iterator[asyncio.Event]:
-        changed = asyncio.Event()
-        self._watchers[username].add(changed)
+    def watch(self, username: str) -> Iterator[AccountWatch]:
+        account = AccountWatch()
+        self._watchers[username].add(account)
         try:
-            yield changed
+            yield account
         finally:
-            self._watchers[username].discard(changed)
+            self._watchers[username].discard(account)
             if not self._watchers[username]:
                 del self._watchers[username]
 
-    def changed(self, username: str) -> None:
-        """The account changed (deactivated, new password, role or area): its feeds re-check now."""
-        for event in self._watchers.get(username, ()):
-            event.set()
+    async def changed(self, username: str) -> None:
+        """The account changed (deactivated, new password, role or area): its feeds here and in the
+        other instances hold their messages and re-check now."""
+        self.changed_elsewhere(username)
+        if self.announce is not None:
+            try:
+                await self.announce(username)
+            except Exception as error:  # the others re-check within console_recheck_s all the same
+                log.warning("account change not announced", extra={"user": username, "error": repr(error)[:120]})
+
+    def changed_elsewhere(self, username: str) -> None:
+        """An account changed: this instance's feeds of it hold their messages and re-check now."""
+        for account in self._watchers.get(username, ()):
+            account.mark_changed()
+
+
+UNCONFIRMED_RETRY_S = 1.0
 
 
 async def _watch_account(
-    platform: Services, token_user: User, scope: Scope, changed: asyncio.Event, every_s: float
+    platform: Services, token_user: User, scope: Scope, account: AccountWatch, every_s: float
 ) -> tuple[int, str]:
-    """Returns (close code, reason) once the account may no longer see this feed as it is."""
+    """Returns (close code, reason) once the account may no longer see this feed as it is; sets
+    ``account.confirmed`` after each check that finds it unchanged and no newer change pending."""
     while True:
+        wait_s = every_s if account.confirmed.is_set() else min(every_s, UNCONFIRMED_RETRY_S)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), every_s)
-        changed.clear()
+            await asyncio.wait_for(account.changed.wait(), wait_s)
+        account.changed.clear()
         try:
             now = await scope_for(token_user, platform.registry, platform.users)
         except ScopeDenied as denied:
             code = CLOSE_UNAUTHORIZED if denied.status_code == 401 else CLOSE_FORBIDDEN
             return code, denied.reason
-        except Exception as error:  # the database hiccuped: keep the operator's feed, try again soon
+        except Exception as error:  # the database hiccuped: keep the feed (held if unconfirmed), retry
             log.warning("console account re-check failed", extra={"user": token_user.username, "error": repr(error)})
             continue
         if now.user.role not in STAFF:
             return CLOSE_FORBIDDEN, f"role {now.user.role} may not use the console"
         if (now.org_path, now.resident_id) != (scope.org_path, scope.resident_id):
             return CLOSE_LAGGED, "your area changed: reconnect for a fresh snapshot"
+        if not account.changed.is_set():
+            account.confirmed.set()
+
+
+async def _confirmed(account: AccountWatch, watcher: asyncio.Task[Any]) -> bool:
+    """Waits while an account change is being re-checked; False when the feed must close."""
+    if account.confirmed.is_set():
+        return True
+    confirmation = asyncio.ensure_future(account.confirmed.wait())
+    try:
+        await asyncio.wait({confirmation, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        confirmation.cancel()
+    return account.confirmed.is_set() and not watcher.done()
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -231,7 +281,7 @@ async def console_feed(websocket: WebSocket) -> None:
     sessions: ConsoleSessions = websocket.app.state.console_sessions
     recheck_s: float = websocket.app.state.console_recheck_s
     orders = (platform.service_centre.events,) if websocket.query_params.get("orders") == "1" else ()
-    with sessions.watch(user.username) as changed:
+    with sessions.watch(user.username) as account:
         async with platform.bus.subscribe(*orders) as events:
             snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
             await websocket.send_json(
@@ -239,11 +289,15 @@ async def console_feed(websocket: WebSocket) -> None:
                  "scope": scope.org_path}
             )  # fmt: skip
             receiver = asyncio.create_task(_receive(websocket))
-            watcher = asyncio.create_task(_watch_account(platform, user, scope, changed, recheck_s))
+            watcher = asyncio.create_task(_watch_account(platform, user, scope, account, recheck_s))
             try:
-                async for event in _until_done(events, receiver, watcher):
-                    message = await _message(platform, scope, event)
-                    if message is not None:
+                async with contextlib.aclosing(_until_done(events, receiver, watcher)) as feed:
+                    async for event in feed:
+                        message = await _message(platform, scope, event)
+                        if message is None:
+                            continue
+                        if not await _confirmed(account, watcher):
+                            break
                         await websocket.send_json(message)
                 if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
                     code, reason = watcher.result()

@@ -48,7 +48,7 @@ async def update_user(
     deactivation refuses every token issued before, and the user's open console feeds re-check."""
     changes = body.model_dump(exclude_unset=True)
     updated = UserPublic.model_validate(await platform.users.update(username, changes, scope.area, scope.user))
-    request.app.state.console_sessions.changed(username)
+    await request.app.state.console_sessions.changed(username)
     return updated
 
 

@@ -1,6 +1,6 @@
 """The ``eldercare`` command: run the platform, replay recordings, benchmark.
 
-One module for the whole command tree (about 500 lines) so ``eldercare --help`` reads top to bottom;
+One module for the whole command tree (about 550 lines) so ``eldercare --help`` reads top to bottom;
 each command only parses its options and calls the package that does the work."""
 
 from __future__ import annotations
@@ -66,11 +66,19 @@ def replay_homes(
         ),
     ] = 0,
     seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="a HomeConfig override name=value, repeatable (flags: 0/1, true/false), e.g. --set evening_bath=0",
+        ),
+    ] = None,
 ) -> None:
     """One JSON line per alert raised while replaying each home's log; a summary line last."""
+    from lab.homes.eval import home_config
     from lab.homes.replay import replay_homes as run
 
-    run(directory, out=sys.stdout, inject_n=inject, seed=seed)
+    run(directory, out=sys.stdout, inject_n=inject, seed=seed, config=home_config(overrides or []))
 
 
 @bench_app.command("stream")
@@ -85,15 +93,21 @@ def bench_stream(json_output: JsonFlag = False) -> None:
 def bench_e2e(
     presses: Annotated[int, typer.Option(help="SOS presses to send")] = 1000,
     rate: Annotated[float, typer.Option(help="presses per second")] = 200.0,
+    homes: Annotated[int, typer.Option(help="simulated homes publishing in the background (0: none)")] = 500,
+    site_broker: Annotated[
+        bool,
+        typer.Option(help="a private Mosquitto with deploy/mosquitto.conf's settings (else the configured broker)"),
+    ] = True,
     json_output: JsonFlag = False,
 ) -> None:
-    """SOS press → console websocket latency, beside the bare broker round trip."""
+    """SOS press → console websocket latency under simulated homes' traffic, beside the bare broker
+    round trip under the same traffic; and press → the button hearing "call received"."""
     from eldercare import logs
     from eldercare.settings import get_settings
     from lab.bench.e2e import run
 
     logs.configure(level="WARNING")
-    run(get_settings(), presses, rate, json_output)
+    run(get_settings(), presses, rate, json_output, homes, site_broker)
 
 
 @bench_app.command("sla")
@@ -314,6 +328,10 @@ def bench_load(
     wearables: Annotated[float, typer.Option(help="share of residents streaming accelerometer data")] = 0.5,
     imu_hz: Annotated[float, typer.Option(help="wearables' sample rate (0: a mix of 25/50/100 Hz)")] = 0.0,
     bare: Annotated[int, typer.Option(help="messages for the bare-broker measurement (0: skip)")] = 100_000,
+    site_broker: Annotated[
+        bool,
+        typer.Option(help="a private Mosquitto with deploy/mosquitto.conf's settings (else the configured broker)"),
+    ] = True,
     json_output: JsonFlag = False,
 ) -> None:
     """Homes at city scale through the platform: msg/s, drops, alarm p50/p99, CPU and memory."""
@@ -334,6 +352,40 @@ def bench_load(
         warmup_s=warmup,
         mix=mix,
         bare_messages=bare,
+        site_broker=site_broker,
+    )
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    homes: Annotated[int, typer.Option(help="everyday homes (no wearables)")] = 5000,
+    messages: Annotated[
+        int, typer.Option(help="everyday messages in the broker's backlog (1 % SOS presses)")
+    ] = 200_000,
+    wearable_homes: Annotated[int, typer.Option(help="homes with a wearable for the IMU backlog")] = 1000,
+    imu_blocks: Annotated[int, typer.Option(help="one-second IMU blocks in the second backlog (0: skip)")] = 100_000,
+    imu_hz: Annotated[float, typer.Option(help="the wearables' sample rate")] = 50.0,
+    profile: Annotated[
+        Path | None, typer.Option(help="a directory for py-spy's collapsed stacks of the platform (if installed)")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """A broker's backlog drained by one platform process beside a bare paho subscriber: msg/s, the
+    share of the bare rate, CPU per message, every press stored; then a backlog of IMU blocks."""
+    from eldercare import logs
+    from eldercare.settings import get_settings
+    from lab.bench.ingest import run
+
+    logs.configure(level="ERROR")
+    run(
+        get_settings(),
+        json_output,
+        homes=homes,
+        messages=messages,
+        wearable_homes=wearable_homes,
+        imu_blocks=imu_blocks,
+        imu_hz=imu_hz,
+        profile=profile,
     )
 
 

@@ -32,7 +32,7 @@ from eldercare.db import migrate, open_pool
 from eldercare.settings import Settings
 from gateway import BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
-from partitions.console import ConsoleFanIn, ConsoleFanOut
+from partitions.console import AccountFanOut, ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
 from partitions.history import HistoryFromLog
 from partitions.leases import LeaseConfig
@@ -136,7 +136,7 @@ async def _refresh_timers(alerts: AlertService, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            await alerts.restore()
+            await alerts.restore(periodic=True)
         except Exception:
             log.exception("refreshing alert timers failed")
 
@@ -310,6 +310,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
 
     from alerting.reports import sla_report
     from api import create_app
+    from api.console import ConsoleSessions
     from api.security import TokenIssuer
     from care import CareService
     from care.signals import platform_offline_devices, platform_signals
@@ -370,6 +371,9 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         await service_centre.restore()
         nc = await connect(log_config(settings, nats_url), f"eldercare-api-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
+        sessions = ConsoleSessions()
+        accounts = AccountFanOut(nc, wid, sessions.changed_elsewhere)
+        sessions.announce = accounts.announce
         instance = ApiInstance(
             pool,
             nc,
@@ -384,6 +388,7 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
             ConsoleFanOut(nc, bus, wid, fan_in),
             service_centre,
             care,
+            accounts,
             utc_offset_min=offset,
             timer_refresh_s=settings.timer_refresh_s,
             rollup_every_s=settings.history_rollup_every_s,
@@ -391,7 +396,10 @@ async def run_api(settings: Settings, database_url: str, mqtt_url: str, nats_url
         instance.start()
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
         config = http_config(
-            create_app(instance, issuer, api_config(settings)), settings, settings.http_host, settings.http_port
+            create_app(instance, issuer, api_config(settings), sessions),
+            settings,
+            settings.http_host,
+            settings.http_port,
         )
         server = uvicorn.Server(config)
         serving = asyncio.ensure_future(server.serve())

@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.history import HistoryConfig
+from alerting.imu_minutes import ImuMinutes
 from alerting.intake import SpooledIntake, home_announcers
 from alerting.maintenance import maintain_forever, maintain_history
 from alerting.reports import sla_report
@@ -130,6 +131,8 @@ class Platform:
         self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
+        self.imu_minutes = ImuMinutes()
+        """Wearables' blocks folded per device and minute before they reach the history."""
         self._tasks: list[asyncio.Task[Any]] = []
         spool_path = self.config.spool_path or Path(tempfile.gettempdir()) / (
             f"eldercare-spool-{self.config.gateway.client_id}.jsonl"
@@ -231,8 +234,13 @@ class Platform:
         """The seam: one batch of events keyed by resident → detections → stored alerts."""
         now_ms = int(self.clock() * 1000)
         detections = self.stream.process(batch, now_ms)
+        buffer, minutes = self._history_buffer, self.imu_minutes
         for events in batch.values():
-            self._history_buffer.extend(events)
+            for event in events:
+                if event.imu is None:
+                    buffer.append(event)
+                elif (closed := minutes.add(event)) is not None:
+                    buffer.append(closed)
         overflow = len(self._history_buffer) - self.config.history_buffer_max
         if overflow > 0:
             del self._history_buffer[:overflow]
@@ -271,7 +279,10 @@ class Platform:
                 buffer.put_back(letters)
                 return
 
-    async def flush_history(self) -> None:
+    async def flush_history(self, everything: bool = False) -> None:
+        """Write the buffered events, with the IMU minutes that are over (``everything``: all of them)."""
+        minutes = self.imu_minutes
+        self._history_buffer.extend(minutes.all() if everything else minutes.due(int(self.clock() * 1000)))
         if not self._history_buffer:
             return
         pending, self._history_buffer = self._history_buffer, []
@@ -318,7 +329,7 @@ class Platform:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.flush_history()
+        await self.flush_history(everything=True)
         await self.flush_dead_letters()
         try:
             self.save_snapshot()

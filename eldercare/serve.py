@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import secrets
@@ -244,6 +245,10 @@ async def run(settings: Settings, demo: bool) -> None:
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
         app = create_app(platform, issuer, api_config(settings))
+        # What start-up built (registry, kernels, the app) lives as long as the process: moved out of
+        # the collector's sight, so full collections stop walking it (100 ms pauses were seen under load).
+        gc.collect()
+        gc.freeze()
         server = uvicorn.Server(http_config(app, settings, settings.http_host, settings.http_port))
         device_address = BrokerAddress(address.host, address.port)
         runinfo.write(

@@ -147,13 +147,14 @@ async def loadgen(config: dict[str, Any]) -> None:
                 stats = fleet.link_stats()
                 _emit({"type": "stats", "t": time.time(), **asdict(stats), "lag_s": fleet.scheduler.max_lag_s})
                 next_stats += 1.0
-            if began is not None and now >= next_press and now - began < duration - 2.0 and pressed < len(buttons):
+            pressing = rate > 0 and began is not None and now - began < duration - 2.0 and pressed < len(buttons)
+            if pressing and now >= next_press:
                 home = buttons[pressed]
                 pressed += 1
                 device = home.press_sos("single")
                 _emit({"type": "press", "device": device.id, "t": time.time()})
                 next_press += 1.0 / rate
-            wake = min(next_stats, next_press) if began is not None else min(next_stats, now + 0.1)
+            wake = min(next_stats, next_press) if began is not None and rate > 0 else min(next_stats, now + 0.1)
             await asyncio.sleep(max(0.0, wake - time.monotonic()))
     finally:
         stats = fleet.link_stats()

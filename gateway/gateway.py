@@ -18,7 +18,6 @@ A lane that stops anyway is restarted by :meth:`Gateway.run`'s supervisor.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -35,7 +34,8 @@ from devices.errors import PayloadError, Reject
 from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
-from gateway.mqtt import BrokerAddress, ack, platform_client_id, session
+from gateway.inbox import Inbox
+from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
 from gateway.rejects import RejectLog, device_of, stream_label
 from registry.store import DeviceRecord
 
@@ -72,8 +72,13 @@ class GatewayConfig:
     dead_letter_buffer: int = 10_000
 
 
-ALWAYS_KEPT = frozenset({Stream.ALARM.value, Stream.ENV.value, Stream.STATUS.value})
-"""Streams never shed under overload: calls for help, smoke/gas/water, device availability."""
+ALARM_LANE_STREAMS = frozenset({Stream.ALARM.value, Stream.ENV.value})
+"""Calls for help and smoke/gas/water: the alarm lane's (the telemetry lane's wildcard skips them)."""
+ALWAYS_KEPT = ALARM_LANE_STREAMS | {Stream.STATUS.value}
+"""Streams never shed under overload: those, and device availability (``status``). Status comes on
+the telemetry lane only: heartbeats are most of a city's everyday messages, and taking each on both
+sessions cost a quarter of the gateway's time (``eldercare bench ingest``); a device that dies
+unannounced is found by its silence anyway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,9 @@ class Lane:
     ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
     holds_on_sink_failure: bool = False
     """Whether a batch the sink cannot take is retried until it can (alarms are never given up)."""
+    lingers: bool = False
+    """Whether a batch waits ``batch_linger_ms`` for more messages (never on the alarm lane: an SOS
+    goes on at once, however small its batch)."""
 
 
 class Gateway:
@@ -109,6 +117,7 @@ class Gateway:
         self.messages_accepted = 0
         self.events_produced = 0
         """Events from accepted messages: one Zigbee2MQTT state can yield several, a republish none."""
+        self._accepted = metrics.AcceptedTally()
         self.rejected: Counter[str] = Counter()
         self.sink_failures: Counter[str] = Counter()
         self.sink_dead_lettered = 0
@@ -116,6 +125,10 @@ class Gateway:
         self.dead_letters = DeadLetterBuffer(self.config.dead_letter_buffer)
         self._lanes_failing: set[str] = set()
         self.shed = 0
+        self.first_message_at: float | None = None
+        """When (epoch s) the first batch since start began to be handled."""
+        self.last_message_at: float | None = None
+        """When (epoch s) the last batch was handled: an operator's "is anything coming in?"."""
         self.clock_skewed = 0
         self.queue_depth = 0
         self.connected = asyncio.Event()
@@ -134,7 +147,6 @@ class Gateway:
             (
                 (f"{prefix}/+/{Stream.ALARM.value}", 1),
                 (f"{prefix}/+/{Stream.ENV.value}", 1),
-                (f"{prefix}/+/{Stream.STATUS.value}", 1),
                 (f"{self._z2m}+", 1),
                 (f"{self._z2m}+/availability", 1),
                 (f"{self._z2m}bridge/state", 1),
@@ -145,14 +157,16 @@ class Gateway:
             "telemetry",
             f"{self.config.client_id}-telemetry",
             ((f"{prefix}/+/+", 1),),
-            skip=ALWAYS_KEPT,
+            skip=ALARM_LANE_STREAMS,
             sheds=True,
             user_suffix="-telemetry",
+            lingers=True,
         )
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
 
     def counters(self) -> dict[str, Any]:
+        self._accepted.publish()
         return {
             "received": self.received,
             "messages_accepted": self.messages_accepted,
@@ -160,6 +174,8 @@ class Gateway:
             "rejected": dict(self.rejected),
             "zigbee_field_rejects": dict(self.zigbee_state.field_rejects),
             "shed": self.shed,
+            "first_message_at": self.first_message_at,
+            "last_message_at": self.last_message_at,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
             "lanes": dict(self.lanes_connected),
@@ -199,14 +215,14 @@ class Gateway:
             return []
         self.messages_accepted += 1
         self.events_produced += len(events)
-        metrics.MESSAGES.labels(stream_label(topic), "accepted").inc()
+        self._accepted.messages[stream_label(topic)] += 1
         for event in events:
-            metrics.EVENTS.labels(event.stream.value).inc()
+            self._accepted.events[event.stream.value] += 1
         return events
 
     def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         self.rejected[reason.value] += 1
-        metrics.MESSAGES.labels(stream_label(topic), reason.value).inc()
+        metrics.message_counter(stream_label(topic), reason.value).inc()
         self._reject_log(reason, message, topic, payload, exc_info)  # with the traceback, rate-limited
 
     def _dead_letter(self, lane: str, topic: str, payload: bytes, reason: str, error: str) -> None:
@@ -330,7 +346,8 @@ class Gateway:
             try:
                 login = address.for_session(lane.user_suffix)
                 client_id = platform_client_id(lane.client_id, address)
-                async with session(login, client_id, persistent=True, manual_ack=True) as client:
+                inbox = Inbox()
+                async with session(login, client_id, persistent=True, manual_ack=True, inbox=inbox) as client:
                     for topic, qos in lane.subscriptions:
                         await client.subscribe(topic, qos=qos)
                     self.lanes_connected[lane.name] = True
@@ -339,7 +356,7 @@ class Gateway:
                         self.connected.set()
                     log.info("gateway connected", extra={"lane": lane.name, "broker": f"{address.host}:{address.port}"})
                     delay = 0.2
-                    await self._receive(lane, client, sink)
+                    await self._receive(lane, client, inbox, sink)
             except aiomqtt.MqttError as error:
                 log.warning("broker connection lost", extra={"lane": lane.name, "error": str(error), "retry_s": delay})
             finally:
@@ -350,44 +367,25 @@ class Gateway:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.config.reconnect_max_s)
 
-    async def _receive(self, lane: Lane, client: aiomqtt.Client, sink: Sink) -> None:
-        queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
-
-        async def read() -> None:
-            async for message in client.messages:
-                queue.put_nowait(message)
-
-        reader = asyncio.create_task(read())
-        try:
-            while True:
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if reader in done:
-                    getter.cancel()
-                    reader.result()  # raises the MqttError that ended the stream
-                    return
-                messages = [getter.result()]
-                self._drain(queue, messages)
-                if len(messages) < self.config.batch_max_events and self.config.batch_linger_ms > 0:
-                    await asyncio.sleep(self.config.batch_linger_ms / 1000.0)
-                    self._drain(queue, messages)
-                self._queue_depths[lane.name] = queue.qsize()
-                self.queue_depth = sum(self._queue_depths.values())
-                metrics.QUEUE_DEPTH.set(self.queue_depth)
-                shedding = lane.sheds and queue.qsize() > self.config.shed_depth
-                metrics.SHEDDING.set(1 if shedding else 0)
-                await self._handle(client, messages, sink, shedding, lane.skip, lane)
-        finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await reader
-
-    def _drain(self, queue: asyncio.Queue[aiomqtt.Message], messages: list[aiomqtt.Message]) -> None:
-        while len(messages) < self.config.batch_max_events:
-            try:
-                messages.append(queue.get_nowait())
-            except asyncio.QueueEmpty:
-                return
+    async def _receive(self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink) -> None:
+        """Batches of what has arrived, handled one after the other, until the connection drops."""
+        limit = self.config.batch_max_events
+        linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
+        while True:
+            messages = inbox.take(limit)
+            if not messages:
+                messages = [await inbox.next(client)]  # raises the MqttError that ended the session
+                messages += inbox.take(limit - 1)
+            if len(messages) < limit and linger_s > 0:
+                await asyncio.sleep(linger_s)
+                messages += inbox.take(limit - len(messages))
+            waiting = inbox.qsize()
+            self._queue_depths[lane.name] = waiting
+            self.queue_depth = sum(self._queue_depths.values())
+            metrics.QUEUE_DEPTH.set(self.queue_depth)
+            shedding = lane.sheds and waiting > self.config.shed_depth
+            metrics.SHEDDING.set(1 if shedding else 0)
+            await self._handle(client, messages, sink, shedding, lane.skip, lane)
 
     async def _handle(
         self,
@@ -402,6 +400,8 @@ class Gateway:
         batch: Batch = {}
         kept: list[tuple[str, bytes, list[Event]]] = []
         received_ms = self._now_ms()
+        if self.first_message_at is None:
+            self.first_message_at = received_ms / 1000.0
         for message in messages:
             topic = message.topic.value
             last = topic.rsplit("/", 1)[-1]
@@ -409,7 +409,7 @@ class Gateway:
                 continue  # our own downlink, or a message the alarm lane has
             if shedding and not self._kept_under_load(topic):
                 self.shed += 1
-                metrics.MESSAGES.labels(stream_label(topic), "shed").inc()
+                metrics.message_counter(stream_label(topic), "shed").inc()
                 continue
             payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
             events = self.accept(topic, payload, received_ms, lane.name)
@@ -419,8 +419,9 @@ class Gateway:
                 kept.append((topic, payload, events))
         if batch:
             await self._deliver(lane, batch, kept, sink)
-        for message in messages:
-            ack(client, message)
+        ack_all(client, messages)
+        self._accepted.publish()
+        self.last_message_at = self.clock()
 
     async def _deliver(self, lane: Lane, batch: Batch, kept: list[tuple[str, bytes, list[Event]]], sink: Sink) -> None:
         """Hand ``batch`` to the sink, retrying with back-off while it fails (counted; lane not ready);

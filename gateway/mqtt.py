@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
+from paho.mqtt.client import MQTT_LOG_ERR, MQTTErrorCode, MQTTMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +71,13 @@ async def session(
     manual_ack: bool = False,
     will: aiomqtt.Will | None = None,
     keepalive: int = 30,
+    inbox: asyncio.Queue[aiomqtt.Message] | None = None,
 ) -> AsyncIterator[aiomqtt.Client]:
     """A connected client. ``persistent`` keeps the broker-side session (clean session off), so
     QoS 1 messages published while we were away are delivered when we come back. With
-    ``manual_ack`` a QoS 1 message is acknowledged only when :func:`ack` is called for it,
-    i.e. after it has been processed and stored.
+    ``manual_ack`` a QoS 1 message is acknowledged only when :func:`ack_all` is called for it,
+    i.e. after it has been processed and stored. ``inbox``: the queue received messages are put
+    in (read it instead of ``client.messages``).
     """
     client = aiomqtt.Client(
         hostname=address.host,
@@ -83,15 +89,98 @@ async def session(
         will=will,
         keepalive=keepalive,
         max_queued_incoming_messages=0,
+        queue_type=None if inbox is None else cast(Any, lambda maxsize=0: inbox),
     )
     if manual_ack:
         # aiomqtt 2.x does not expose paho's manual acks yet (aiomqtt#345); paho 2 supports them.
         client._client.manual_ack_set(True)
     async with client:
+        no_delay(client)
+        read_in_bursts(client)
+        deliver_directly(client)
         yield client
 
 
-def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
-    """Send the PUBACK for a QoS 1 message received with ``manual_ack``."""
-    if message.qos > 0:
-        client._client.ack(message.mid, message.qos)
+READ_BURST = 256
+"""Packets read at most each time a session's socket is readable."""
+
+
+def read_in_bursts(client: aiomqtt.Client) -> None:
+    """Each time the socket is readable, read the packets that have arrived (up to ``READ_BURST``).
+
+    paho's ``loop_read`` reads as many packets as it has QoS messages in flight (one, for a
+    subscriber), so under a backlog the event loop polls the socket again for every message. This is
+    paho's loop, with that bound raised.
+    """
+    paho = client._client
+
+    def loop_read(max_packets: int = 1) -> MQTTErrorCode:
+        for _ in range(READ_BURST):
+            if paho._sock is None:
+                return MQTTErrorCode.MQTT_ERR_NO_CONN
+            rc = paho._packet_read()
+            if rc > 0:
+                return paho._loop_rc_handle(rc)
+            if rc == MQTTErrorCode.MQTT_ERR_AGAIN:
+                break
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    paho.loop_read = loop_read  # type: ignore[method-assign]
+
+
+def deliver_directly(client: aiomqtt.Client) -> None:
+    """Hand each message straight to ``on_message`` while no filtered callback is registered.
+
+    paho first matches every message's topic against the callbacks of ``message_callback_add`` (a
+    walk of a topic trie, per message), under a lock; the platform's sessions register none, so that
+    walk finds nothing, every time. With a filtered callback registered, paho's own path runs.
+    """
+    paho = client._client
+    pahos_path = paho._handle_on_message
+
+    def handle_on_message(message: MQTTMessage) -> None:
+        if paho._on_message_filtered._root._children:
+            pahos_path(message)
+            return
+        on_message = paho.on_message
+        if on_message is None:
+            return
+        with paho._in_callback_mutex:
+            try:
+                on_message(paho, paho._userdata, message)
+            except Exception as error:
+                paho._easy_log(MQTT_LOG_ERR, "Caught exception in on_message: %s", error)
+                if not paho.suppress_exceptions:
+                    raise
+
+    paho._handle_on_message = handle_on_message  # type: ignore[method-assign]
+
+
+def no_delay(client: aiomqtt.Client) -> None:
+    """TCP_NODELAY on the session's socket (paho leaves Nagle's algorithm on): a PUBACK or a downlink
+    is a few bytes, and Nagle would hold it until the broker acknowledges the previous segment, which
+    a delayed ACK puts off by up to 40 ms."""
+    sock = client._client.socket()
+    if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+PUBACK = 0x40
+
+
+def ack_all(client: aiomqtt.Client, messages: Sequence[aiomqtt.Message]) -> None:
+    """The PUBACKs of ``messages`` (received with ``manual_ack``), handed to paho as one write.
+
+    paho queues each acknowledgement as its own packet, with a wake-up of its loop and a ``send`` of
+    its own: two system calls per message. A batch's PUBACKs (4 bytes each: type, length 2, packet
+    id) go out together instead, in the order the messages came.
+    """
+    paho = client._client
+    blob = bytearray()
+    for message in messages:
+        if message.qos == 1:
+            blob += bytes((PUBACK, 2, message.mid >> 8, message.mid & 0xFF))
+        elif message.qos == 2:
+            paho.ack(message.mid, message.qos)
+    if blob:
+        paho._packet_queue(PUBACK, bytes(blob), 0, 1)

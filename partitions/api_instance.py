@@ -7,7 +7,9 @@ the workers raise for offline, silent and low-battery devices arrive on the cons
  Each serves the same live console: alert events raised by any worker
 arrive over ``care.console`` (:class:`~partitions.console.ConsoleFanIn`); what an operator does here
 (acknowledge, dispatch, resolve through :class:`~alerting.AlertService`) is stored in PostgreSQL and
-fanned out to the other instances (:class:`~partitions.console.ConsoleFanOut`).
+fanned out to the other instances (:class:`~partitions.console.ConsoleFanOut`), and so is an
+administrator's change to an account (:class:`~partitions.console.AccountFanOut`: that account's
+feeds on every instance re-check it at once).
 
 The site's chores that belong to no partition run in every API instance, each claimed so that it is
 done once: alert and order deadlines (the timer loop; a timer row is claimed by whoever fires it, the
@@ -30,7 +32,7 @@ from alerting import AlertBus, AlertService, EventHistory
 from alerting.maintenance import maintain_forever
 from care import CareService
 from gateway.deadletter import DeadLetterStore
-from partitions.console import ConsoleFanIn, ConsoleFanOut
+from partitions.console import AccountFanOut, ConsoleFanIn, ConsoleFanOut
 from partitions.downlink import MqttDownlink
 from partitions.tasks import cancel_and_wait
 from registry.rows import answers
@@ -59,6 +61,7 @@ class ApiInstance:
     fan_out: ConsoleFanOut
     service_centre: ServiceCentre
     care: CareService
+    accounts: AccountFanOut
     supervision: SupervisionState = field(default_factory=DeviceSupervisor)
     utc_offset_min: int = 480
     timer_refresh_s: float = 5.0
@@ -77,6 +80,7 @@ class ApiInstance:
                 maintain_forever(self.pool, self.history, self.utc_offset_min, self.rollup_every_s),
                 name="history-maintenance",
             ),
+            asyncio.create_task(self.accounts.run(), name="account-fan-out"),
         ]
 
     async def _refresh_timers(self) -> None:
@@ -99,6 +103,7 @@ class ApiInstance:
             "console_subscribers": self.bus.subscribers,
             "console_in": self.fan_in.received,
             "console_out": self.fan_out.sent,
+            "account_changes_in": self.accounts.received,
         }
 
     async def readiness(self) -> dict[str, Any]:

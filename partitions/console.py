@@ -7,6 +7,10 @@ database when it (re)connects, so a missed live event costs a refresh, never an 
 instance runs :class:`ConsoleFanIn`, which puts what arrives on its own bus, where the websocket
 console already listens. Each message carries its origin, so an instance that both raises and
 serves never shows its own events twice.
+
+An administrator's change to an account goes the same way (:class:`AccountFanOut`, ``care.accounts``):
+every instance's open feeds of that account hold their messages and re-check it at once, instead of at
+their next periodic re-check.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import json
 import logging
 import uuid
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from nats.aio.client import Client as NATS
 
 from alerting import Alert, AlertBus, AlertEvent, AlertEventType, AlertState, Lagged
-from partitions.keys import CONSOLE_SUBJECT
+from partitions.keys import ACCOUNTS_SUBJECT, CONSOLE_SUBJECT
 
 log = logging.getLogger("eldercare.partitions.console")
 
@@ -65,6 +70,16 @@ def decode_event(data: bytes) -> tuple[str, AlertEvent]:
         AlertEventType(raw["type"]), Alert(**fields), raw.get("actor", "system"), at, raw.get("detail") or {}
     )
     return str(raw.get("origin", "")), event
+
+
+async def listen(nc: NATS, subject: str, on_message: Callable[[Any], Awaitable[None]]) -> None:
+    """Hand every message on ``subject`` to ``on_message`` until cancelled, then unsubscribe."""
+    subscription = await nc.subscribe(subject, cb=on_message)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
 
 
 def _plain(value: Any) -> Any:
@@ -132,9 +147,37 @@ class ConsoleFanIn:
                 self._recent.popitem(last=False)
             self.bus.publish(event)
 
-        subscription = await self.nc.subscribe(CONSOLE_SUBJECT, cb=on_message)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            with contextlib.suppress(Exception):
-                await subscription.unsubscribe()
+        await listen(self.nc, CONSOLE_SUBJECT, on_message)
+
+
+class AccountFanOut:
+    """Account changes between API instances: :meth:`announce` one made here, :meth:`run` hands
+    those made elsewhere to ``on_change`` (the instance's console sessions)."""
+
+    def __init__(self, nc: NATS, origin: str, on_change: Callable[[str], None]) -> None:
+        self.nc = nc
+        self.origin = origin
+        self.on_change = on_change
+        self.received = 0
+        self.rejected = 0
+
+    async def announce(self, username: str) -> None:
+        await self.nc.publish(ACCOUNTS_SUBJECT, json.dumps({"origin": self.origin, "username": username}).encode())
+        await self.nc.flush(timeout=2)
+
+    async def run(self) -> None:
+        async def on_message(message: Any) -> None:
+            try:
+                raw = json.loads(message.data)
+                origin, username = raw["origin"], raw["username"]
+                if not isinstance(username, str):
+                    raise TypeError("username must be text")
+            except (ValueError, KeyError, TypeError) as error:
+                self.rejected += 1
+                log.warning("account message rejected", extra={"error": str(error)[:120]})
+                return
+            if origin != self.origin:
+                self.received += 1
+                self.on_change(username)
+
+        await listen(self.nc, ACCOUNTS_SUBJECT, on_message)

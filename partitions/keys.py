@@ -23,6 +23,10 @@ SUBJECT_PREFIX = "care.p"
 CONSOLE_SUBJECT = "care.console"
 """Core NATS subject on which alert events fan out to every API instance."""
 
+ACCOUNTS_SUBJECT = "care.accounts"
+"""Core NATS subject on which an account change (deactivated, new password, role or area) reaches
+every API instance's open console feeds."""
+
 LEASES_BUCKET = "care-leases"
 WORKERS_BUCKET = "care-workers"
 SNAPSHOTS_BUCKET = "care-snapshots"

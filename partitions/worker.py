@@ -55,6 +55,8 @@ log = logging.getLogger("eldercare.partitions.worker")
 
 CoreFactory = Callable[[], StreamCore]
 _SEQ = struct.Struct("<Q")
+READER_STOP_S = 10.0
+"""How long a partition given up waits for its reader to stop (its consumer unsubscribed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,11 +142,14 @@ class Worker:
         await asyncio.gather(self._lease_rounds(), self._timers())
 
     async def _lease_rounds(self) -> None:
+        # A round that hangs (a server that never answers, a reader that never stops) must not freeze
+        # this worker's leases silently: it is cut off, logged, and the next round starts over.
+        round_limit_s = max(30.0, 10 * self.config.leases.ttl_s)
         while True:
             try:
-                await self.balance()
+                await asyncio.wait_for(self.balance(), round_limit_s)
             except Exception as error:  # the bucket mid-election: the next round tries again
-                log.warning("lease round failed", extra={"error": repr(error)[:160]})
+                log.warning("lease round failed", extra={"error": repr(error)[:160], "limit_s": round_limit_s})
             await asyncio.sleep(self.config.leases.renew_s)
 
     async def _timers(self) -> None:
@@ -215,8 +220,9 @@ class Worker:
             return
         if partition.reader is not None:
             partition.reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await partition.reader
+            # waits for the reader without taking its CancelledError for ours (a round cut off goes on
+            # being cancelled), and not forever
+            await asyncio.wait({partition.reader}, timeout=READER_STOP_S)
         if snapshot:
             await self._save_snapshot(partition)
         log.info("partition stopped", extra={"partition": number, "applied": partition.applied})

@@ -126,7 +126,9 @@ def mosquitto_conf(port: int, files: BrokerFiles, host: str = "127.0.0.1", persi
         f"password_file {files.password_file}",
         f"acl_file {files.acl_file}",
         "max_queued_messages 100000",
+        "max_inflight_messages 1000",
         "message_size_limit 262144",
+        "set_tcp_nodelay true",  # small messages: no Nagle delay behind an unacknowledged segment
     ]
     if persistence_dir is not None:
         lines += ["persistence true", f"persistence_location {persistence_dir}/"]

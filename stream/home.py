@@ -26,8 +26,10 @@ choose the limit:
   the latest of the few wake-ups seen; the alert's ``details["basis"]`` says which (``population``,
   ``enrolled``, ``observed``, ``learned``);
 - evening: once going to bed has left a trace in the bedroom, an evening silence that starts
-  elsewhere is not taken for sleep: its own context's limits (floor ``evening_floor_s``), and before
-  those are learned, due by the usual bed time (learned, enrolled or the population prior);
+  elsewhere (the bathroom included: the toilet before bed is followed by the bedroom) is not taken
+  for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
+  by the usual bed time (learned, enrolled or the population prior); never later than
+  ``evening_max_s`` after it began, and right after the toilet at that allowance;
 - arrivals: a silence right after coming in through the entrance door is due after at most
   ``arrival_limit_s``;
 - pressure pads: only a change is activity; a pad still "occupied" while the resident is seen in
@@ -122,6 +124,10 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
     return k.EV_IGNORE, 0, room, 0
 
 
+MONITORED_REUSE_MS = 1000
+"""How long (ms of stream time) a batch may reuse the last answer to "which homes are monitored"."""
+
+
 class HomeActivityDetector:
     """INACTIVITY, NOT_UP, BATHROOM_LONG and NIGHT_ABSENCE per resident, from home sensors."""
 
@@ -143,6 +149,7 @@ class HomeActivityDetector:
         self._alloc(self.residents.capacity)
         self.devices = DeviceTable(self.residents, self.config.supervision)
         self.suppressed = 0
+        self._monitored_cache: tuple[int, npt.NDArray[np.uint8]] | None = None
 
     def _alloc(self, capacity: int) -> None:
         c = self.config
@@ -183,8 +190,12 @@ class HomeActivityDetector:
 
     def _register(self, events: Sequence[Event]) -> None:
         """Give new residents a slot, fresh state and their home's UTC offset."""
-        before = len(self.residents._id_of)
-        self.residents.slots(e.resident_id for e in events)
+        residents = self.residents
+        new = dict.fromkeys(e.resident_id for e in events if e.resident_id not in residents)
+        if not new:
+            return
+        before = len(residents._id_of)
+        residents.slots(new)
         self._ensure()
         for r in range(before, len(self.residents._id_of)):
             rid = self.residents.id_of(r) or ""
@@ -209,9 +220,21 @@ class HomeActivityDetector:
             pir=np.ascontiguousarray(codes[:, 3]),
         )
 
-    def _monitored(self, now_ms: int) -> npt.NDArray[np.uint8]:
-        n_res = len(self.residents._id_of)
-        monitored, _ = self.devices.health(max(1, n_res), now_ms)
+    def _monitored(self, now_ms: int, fresh: bool = False) -> npt.NDArray[np.uint8]:
+        """Which homes have a working activity sensor. A batch reuses the last answer for up to
+        ``MONITORED_REUSE_MS`` (a scan of every device per batch costs what the fleet has, not what
+        the batch brings); the tick (``fresh``) and a new resident always scan."""
+        n_res = max(1, len(self.residents._id_of))
+        cached = self._monitored_cache
+        if (
+            not fresh
+            and cached is not None
+            and cached[1].shape[0] == n_res
+            and 0 <= now_ms - cached[0] < MONITORED_REUSE_MS
+        ):
+            return cached[1]
+        monitored, _ = self.devices.health(n_res, now_ms)
+        self._monitored_cache = (now_ms, monitored)
         return monitored
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
@@ -250,7 +273,7 @@ class HomeActivityDetector:
             return []
         out_i = np.zeros((2 * n_res, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_res, 2), dtype=np.float64)
-        n = k.home_advance(self.si, n_res, now_ms, self._monitored(now_ms), self.params, out_i, out_f)
+        n = k.home_advance(self.si, n_res, now_ms, self._monitored(now_ms, fresh=True), self.params, out_i, out_f)
         return self._detections(out_i[:n], out_f[:n], now_ms)
 
     def _detections(self, out_i: np.ndarray, out_f: np.ndarray, now_ms: int) -> list[Detection]:
@@ -268,6 +291,8 @@ class HomeActivityDetector:
                 why = f"still resting after the usual wake-up time ({WAKE_BASIS[basis]})"
             elif kind is DetectionKind.BATHROOM_LONG:
                 why = "in the bathroom longer than the limit"
+            elif flags & k.W_EVENING_MAX:
+                why = "an evening silence that never reached the bedroom, longer than an evening allows"
             elif flags & k.W_EVENING:
                 why = f"an evening silence outside the bedroom past the usual bed time ({BED_BASIS[basis]})"
             elif flags & k.W_ARRIVED:
@@ -340,3 +365,4 @@ class HomeActivityDetector:
                 self.si[r, k.S_ENROLL_WAKE], self.si[r, k.S_ENROLL_BED] = self.routines[rid]
         self.devices = DeviceTable(self.residents, self.config.supervision)
         self.devices.restore(state, "dev_")
+        self._monitored_cache = None

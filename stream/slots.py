@@ -50,7 +50,12 @@ class SlotMap:
         return new, True
 
     def slots(self, keys: Iterable[str]) -> npt.NDArray[np.int64]:
-        return np.fromiter((self.slot(k)[0] for k in keys), dtype=np.int64)
+        known = self._slot_of.get
+        out = []
+        for key in keys:
+            found = known(key)
+            out.append(self.slot(key)[0] if found is None else found)
+        return np.array(out, dtype=np.int64)
 
     def release(self, key: str) -> int | None:
         slot = self._slot_of.pop(key, None)

@@ -105,30 +105,35 @@ class DeviceTable:
         """Apply events (any streams); returns ``(event, code, start_ms)`` for OFFLINE / LOW_BATTERY."""
         if not events:
             return []
-        slot = self.slots.slots(e.device_id for e in events)
-        res = self.residents.slots(e.resident_id for e in events)
+        count = len(events)
+        slot = self.slots.slots([e.device_id for e in events])
+        res = self.residents.slots([e.resident_id for e in events])
         if self.dev.shape[0] < self.slots.capacity:
             grown = k.new_devices(self.slots.capacity)
             grown[: self.dev.shape[0]] = self.dev
             self.dev = grown
-        for event, d in zip(events, slot.tolist(), strict=True):  # catalogue facts, once per device
-            if self.dev[d, k.D_LIMIT_MS] == 0:  # new, or restored from a snapshot without limits
-                kind = device_type(event.device_type)
-                mains_on_battery = kind.mains and self.dev[d, k.D_BATTERY] >= 0
-                self.dev[d, k.D_ACTIVITY] = 1 if is_activity_sensor(event) else 0
-                self.dev[d, k.D_CLASS] = 1 if kind.mains and not mains_on_battery else 0
-                limit_ms = round(self.config.silence_limit_s(kind) * 1000.0)
-                self.dev[d, k.D_LIMIT_MS] = -1 if mains_on_battery else limit_ms
-        ts = np.fromiter((e.ts_ms for e in events), dtype=np.int64, count=len(events))
-        online = np.fromiter((_online(e) for e in events), dtype=np.int64, count=len(events))
-        battery = np.fromiter((_battery(e) for e in events), dtype=np.int64, count=len(events))
-        is_status = np.fromiter((e.stream is Stream.STATUS for e in events), dtype=np.int64, count=len(events))
+        for i in np.flatnonzero(self.dev[slot, k.D_LIMIT_MS] == 0).tolist():  # catalogue facts, once per device
+            event, d = events[i], int(slot[i])  # new, or restored from a snapshot without limits
+            kind = device_type(event.device_type)
+            mains_on_battery = kind.mains and self.dev[d, k.D_BATTERY] >= 0
+            self.dev[d, k.D_ACTIVITY] = 1 if is_activity_sensor(event) else 0
+            self.dev[d, k.D_CLASS] = 1 if kind.mains and not mains_on_battery else 0
+            limit_ms = round(self.config.silence_limit_s(kind) * 1000.0)
+            self.dev[d, k.D_LIMIT_MS] = -1 if mains_on_battery else limit_ms
+        online_of, battery_of, status_of = [k.NO_VALUE] * count, [k.NO_VALUE] * count, [0] * count
+        for i, event in enumerate(events):
+            if event.stream is Stream.STATUS:
+                status_of[i], online_of[i], battery_of[i] = 1, _online(event), _battery(event)
+        ts = np.array([e.ts_ms for e in events], dtype=np.int64)
+        online = np.array(online_of, dtype=np.int64)
+        battery = np.array(battery_of, dtype=np.int64)
+        is_status = np.array(status_of, dtype=np.int64)
         has_battery = battery >= 0
         if has_battery.any():  # a mains type on batteries: the battery limit
             mains = slot[has_battery][self.dev[slot[has_battery], k.D_CLASS] == 1]
             self.dev[mains, k.D_CLASS] = 0
             self.dev[mains, k.D_LIMIT_MS] = -1
-        out = np.zeros((2 * len(events), 3), dtype=np.int64)
+        out = np.zeros((2 * count, 3), dtype=np.int64)
         n = k.supervise_process(self.dev, slot, res, ts, online, battery, is_status, self.params, out)
         return [(events[int(i)], int(code), int(start)) for i, code, start in out[:n].tolist()]
 
@@ -246,8 +251,10 @@ class DeviceSupervisor:
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
         out: list[Detection] = []
+        offline = False
         for event, code, start in self.devices.update(events):
             self._device_resident[event.device_id] = event.resident_id
+            offline = offline or code == k.K_OFFLINE
             if code == k.K_OFFLINE:
                 kind, key = DetectionKind.DEVICE_OFFLINE, f"device_offline:{event.device_id}:{start}"
                 details: dict[str, object] = {"reason": "last will: device reported offline"}
@@ -257,8 +264,16 @@ class DeviceSupervisor:
             out.append(Detection(event.resident_id, event.device_id, kind, start, now_ms, key, details=details))
         for event in events:
             self._device_resident.setdefault(event.device_id, event.resident_id)
-        out.extend(self._unmonitored(now_ms))
+        # The fleet-wide health scan only when this batch can change a home's monitoring: a last will,
+        # or news from a home now unmonitored (monitored again). Silences are found on the tick.
+        if offline or self._touches_unmonitored(events):
+            out.extend(self._unmonitored(now_ms))
         return out
+
+    def _touches_unmonitored(self, events: Sequence[Event]) -> bool:
+        self.unmonitored = grow(self.unmonitored, self.residents.capacity, -1)
+        slots = self.residents.slots(e.resident_id for e in events)
+        return bool((self.unmonitored[slots] >= 0).any())
 
     def advance(self, now_ms: int) -> list[Detection]:
         out: list[Detection] = []

@@ -59,6 +59,24 @@ def child_env() -> dict[str, str]:
     return env
 
 
+def loadgen_config(
+    address: BrokerAddress, prefix: str, z2m_base: str, homes: int, mix: dict[str, Any], **options: Any
+) -> dict[str, Any]:
+    """The configuration of a ``firmware_sim.run`` load generator on ``address``; ``options``: its
+    other keys (``seed duration_s press_rate_hz warmup_s wait_for_go press_from``)."""
+    return {
+        "host": address.host,
+        "port": address.port,
+        "username": address.username,
+        "password": address.password,
+        "prefix": prefix,
+        "z2m_base": z2m_base,
+        "homes": homes,
+        "mix": mix,
+        **options,
+    }
+
+
 def bare_broker_throughput(address: BrokerAddress, messages: int = 100_000, size: int = 200) -> dict[str, Any]:
     """A flood publisher process (QoS 0, ``size``-byte payloads) into a plain paho subscriber."""
     import paho.mqtt.client as paho

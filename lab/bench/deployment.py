@@ -8,6 +8,8 @@
   ``tests/partitions/test_failover.py`` starts them, each with its own log file.
 
 Every child gets a parent-death signal, so a killed bench leaves nothing running.
+:func:`private_mosquitto` is that broker alone, for the one-process benches (``ingest``, and ``e2e`` and
+``load`` through :func:`bench_broker`).
 """
 
 from __future__ import annotations
@@ -20,14 +22,18 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 import psutil
 
-from eldercare.embedded import find_nats_server, free_port
+from eldercare.embedded import Services, find_nats_server, free_port
 from eldercare.processes import parent_death_signal
+from gateway import BrokerAddress
+from lab.harness import services_label
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER_SETTINGS = frozenset(
@@ -44,9 +50,13 @@ BROKER_SETTINGS = frozenset(
 """The lines of ``deploy/mosquitto.conf`` the bench's broker keeps (the rest is a site's: users, TLS, disk)."""
 
 
-def broker_config(port: int) -> str:
+def broker_config(port: int, queued: int | None = None) -> str:
+    """The bench broker's configuration: ``deploy/mosquitto.conf``'s queue, payload and TCP settings on
+    ``port``; ``queued``: another ``max_queued_messages`` (a backlog bigger than a site rides out)."""
     site = (REPO / "deploy" / "mosquitto.conf").read_text().splitlines()
     kept = [line for line in site if line.split(" ", 1)[0] in BROKER_SETTINGS]
+    if queued is not None:
+        kept = [f"max_queued_messages {queued}" if line.startswith("max_queued_messages ") else line for line in kept]
     return "\n".join(
         [
             *kept,
@@ -61,6 +71,10 @@ def broker_config(port: int) -> str:
     )
 
 
+def mosquitto_binary() -> str:
+    return shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
 def nats_config(port: int, directory: Path) -> str:
     return "\n".join(
         [
@@ -72,6 +86,56 @@ def nats_config(port: int, directory: Path) -> str:
             "",
         ]
     )
+
+
+@contextlib.asynccontextmanager
+async def private_mosquitto(directory: Path, queued: int | None = None) -> AsyncIterator[BrokerAddress]:
+    """Mosquitto on a free loopback port with the site's settings (:func:`broker_config`)."""
+    port = free_port()
+    conf = directory / "mosquitto.conf"
+    conf.write_text(broker_config(port, queued))
+    log = (directory / "mosquitto.log").open("wb")
+    proc = subprocess.Popen(
+        [mosquitto_binary(), "-c", str(conf)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=parent_death_signal(signal.SIGTERM),
+    )
+    try:
+        await _listening(port, proc, "mosquitto")
+        yield BrokerAddress("127.0.0.1", port)
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(10)
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+
+
+@contextlib.asynccontextmanager
+async def bench_broker(services: Services, site: bool) -> AsyncIterator[tuple[str, str]]:
+    """The MQTT URL a one-process bench runs on, and how its figures name the services: with ``site``
+    (and Mosquitto installed) a private Mosquitto with ``deploy/mosquitto.conf``'s settings
+    (``TCP_NODELAY`` among them), else the configured or embedded broker."""
+    where = services_label(services)
+    if not (site and shutil.which("mosquitto")):
+        yield services.mqtt_url, where
+        return
+    with tempfile.TemporaryDirectory(prefix="eldercare-broker-") as scratch:
+        async with private_mosquitto(Path(scratch)) as broker:
+            database = where.split(", ", 1)[1]
+            yield (
+                f"mqtt://{broker.host}:{broker.port}",
+                f"mqtt {mosquitto_version()} with deploy/mosquitto.conf's settings, {database}",
+            )
+
+
+def mosquitto_version() -> str:
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run([mosquitto_binary(), "-h"], capture_output=True, text=True, timeout=5).stdout
+        return out.splitlines()[0].strip() if out else "mosquitto"
+    return "mosquitto"
 
 
 async def _listening(port: int, proc: subprocess.Popen[bytes], what: str, timeout_s: float = 20.0) -> None:
@@ -120,11 +184,10 @@ class Deployment:
         """The broker (unless given) and nats-server; ``settings``: ``ELDERCARE_*`` for every process."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.mqtt_url is None:
-            mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
             port = free_port()
             conf = self.directory / "mosquitto.conf"
             conf.write_text(broker_config(port))
-            await _listening(port, self._popen("mosquitto", [mosquitto, "-c", str(conf)]), "mosquitto")
+            await _listening(port, self._popen("mosquitto", [mosquitto_binary(), "-c", str(conf)]), "mosquitto")
             self.mqtt_url = f"mqtt://127.0.0.1:{port}"
         port = free_port()
         conf = self.directory / "nats.conf"

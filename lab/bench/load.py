@@ -28,7 +28,8 @@ from firmware_sim.scenarios import ANNOUNCED
 from eldercare.runtime import Platform
 from eldercare.settings import Settings
 from gateway import BrokerAddress
-from lab.bench.bare import bare_broker_throughput, child_env
+from lab.bench.bare import bare_broker_throughput, child_env, loadgen_config
+from lab.bench.deployment import bench_broker
 from lab.bench.meter import CpuMeter, broker_processes, postgres_processes
 from lab.harness import (
     Namespace,
@@ -36,7 +37,6 @@ from lab.harness import (
     platform_config,
     platform_on,
     serve_api,
-    services_label,
     throwaway_database,
 )
 from lab.report import emit, percentiles_ms, progress
@@ -75,16 +75,19 @@ async def run_load(
     bare_messages: int = 100_000,
     database_url: str | None = None,
     press_from: int = 0,
+    site_broker: bool = False,
 ) -> dict[str, Any]:
     """One load run. ``database_url``: a database to reuse (homes already registered there are not
-    registered again); default a throwaway database beside the configured or embedded one."""
+    registered again); default a throwaway database beside the configured or embedded one.
+    ``site_broker``: a private Mosquitto with ``deploy/mosquitto.conf``'s settings (where installed)."""
     async with bench_services(settings) as services, contextlib.AsyncExitStack() as stack:
         if database_url is None:
             database_url = await stack.enter_async_context(throwaway_database(services.database_url))
+        mqtt_url, where = await stack.enter_async_context(bench_broker(services, site_broker))
         return await _measure(
-            services.mqtt_url,
+            mqtt_url,
             database_url,
-            services_label(services),
+            where,
             homes,
             duration_s,
             press_rate_hz,
@@ -141,23 +144,12 @@ async def _measure(
         async with serve_api(platform, token_ttl_s=3600) as api:
             token = await api.token_for("bench")
             config_json = json.dumps(
-                {
-                    "host": address.host,
-                    "port": address.port,
-                    "username": address.username,
-                    "password": address.password,
-                    "prefix": namespace.prefix,
-                    "z2m_base": namespace.z2m_base,
-                    "homes": homes,
-                    "seed": seed,
-                    "mix": asdict(mix),
-                    "duration_s": duration_s,
-                    "press_rate_hz": press_rate_hz,
-                    "warmup_s": warmup_s,
-                    "wait_for_go": True,
-                    "press_from": press_from,
-                }
-            )
+                loadgen_config(
+                    address, namespace.prefix, namespace.z2m_base, homes, asdict(mix),
+                    seed=seed, duration_s=duration_s, press_rate_hz=press_rate_hz, warmup_s=warmup_s,
+                    wait_for_go=True, press_from=press_from,
+                )
+            )  # fmt: skip
             child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
@@ -318,6 +310,7 @@ class LoadOptions(TypedDict, total=False):
     bare_messages: int
     database_url: str | None
     press_from: int
+    site_broker: bool
 
 
 def run(

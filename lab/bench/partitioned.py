@@ -59,7 +59,6 @@ from eldercare.settings import Settings
 from gateway import BrokerAddress
 from lab.bench.capacity import CityLoad
 from lab.bench.deployment import Deployment
-from lab.bench.e2e import _drop_database, _fresh_database
 from lab.bench.logbook import (
     LogIndex,
     LogTail,
@@ -73,6 +72,7 @@ from lab.bench.logbook import (
 )
 from lab.bench.partitioned_figures import Mark, Measured, Window, report, summary_rows
 from lab.bench.scaling_fleet import FleetPlan
+from lab.harness import drop_database, fresh_database
 from lab.report import emit, progress
 from partitions.history import CONSUMER as HISTORY_CONSUMER
 from partitions.keys import LEASES_BUCKET, SNAPSHOTS_BUCKET, STREAM, WORKERS_BUCKET
@@ -458,9 +458,9 @@ async def run_scaling(
                 await postgres.start()
                 stack.push_async_callback(postgres.stop)
                 server = postgres.url()
-            throwaway_url, throwaway = await _fresh_database(server)
+            throwaway_url, throwaway = await fresh_database(server)
             if throwaway is not None:
-                stack.push_async_callback(_drop_database, server, throwaway)
+                stack.push_async_callback(drop_database, server, throwaway)
             deployment = Deployment(directory / "run", throwaway_url, mqtt_url)
             stack.callback(deployment.keep_logs, out / "scaling-logs")
             stack.callback(deployment.close)

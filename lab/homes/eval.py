@@ -121,14 +121,41 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     return summary
 
 
+FALSE_WORDS = frozenset({"0", "0.0", "false", "no", "off"})
+TRUE_WORDS = frozenset({"1", "1.0", "true", "yes", "on"})
+
+
+def _parse_value(kind: type, value: str) -> Any:
+    """``value`` as a field of type ``kind``: a flag from 0/1, true/false, yes/no, on/off (``bool("0")``
+    would be True); numbers through float, so ``3600`` and ``3.6e3`` both work for an int."""
+    if kind is bool:
+        word = value.strip().lower()
+        if word in FALSE_WORDS:
+            return False
+        if word in TRUE_WORDS:
+            return True
+        raise ValueError(f"not a flag: {value!r} (0/1, true/false, yes/no, on/off)")
+    if kind in (int, float):
+        return kind(float(value))
+    return kind(value)
+
+
 def _parse_set(items: list[str]) -> dict[str, Any]:
-    fields = {f.name: f for f in dataclasses.fields(HomeConfig)}
+    """``name=value`` overrides of :class:`HomeConfig`, each parsed as its field's type."""
+    defaults = HomeConfig()
+    fields = {f.name for f in dataclasses.fields(HomeConfig)}
     out: dict[str, Any] = {}
     for item in items:
         name, value = item.split("=", 1)
-        kind = type(getattr(HomeConfig(), name)) if name in fields else float
-        out[name] = kind(float(value)) if kind in (int, float) else kind(value)
+        if name not in fields:
+            raise ValueError(f"no HomeConfig field {name!r}")
+        out[name] = _parse_value(type(getattr(defaults, name)), value)
     return out
+
+
+def home_config(items: list[str]) -> HomeConfig:
+    """The default :class:`HomeConfig` with ``name=value`` overrides (``--set``)."""
+    return HomeConfig(**_parse_set(items))
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
@@ -146,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
     args = parser.parse_args(argv)
     logs = load_homes(args.dir) if args.dir else synthetic_set(args.homes, args.days, args.seed)
-    config = HomeConfig(**_parse_set(args.set))
+    config = home_config(args.set)
     print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
 
 

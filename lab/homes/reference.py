@@ -254,12 +254,19 @@ class ReferenceHome:
                 fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-            evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and not bath and p.n_bed > 0 and self._evening(h)
+            evening = (
+                ctx not in (k.CTX_REST, k.CTX_BEDROOM)
+                and (not bath or c.evening_bath)
+                and p.n_bed > 0
+                and self._evening(h)
+            )
             if ctx != k.CTX_REST and self._night(h) and not evening:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
             if evening:
                 late = (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
                 floor = min(max(floor, c.late_floor_s if late else c.evening_floor_s), ceil)
+                if bath and c.evening_max_s > 0:
+                    floor = min(max(floor, c.evening_max_s), ceil)
             limit = fixed
             p.deadline = t + int(limit * 1000)
             if p.first >= 0 and t - p.first >= c.learn_days * 86400 * 1000:
@@ -275,11 +282,17 @@ class ReferenceHome:
                 m0 = (self._minute(t, p.offset) - 720) % 1440
                 if m0 < line:
                     wait = min(max(c.evening_floor_s, (line - m0) * 60.0), c.evening_ceil_s)
-                    cap = t + int(wait * 1000)
                 else:
-                    cap = t + int(c.late_floor_s * 1000)
+                    wait = c.late_floor_s
+                if bath and c.evening_max_s > 0:
+                    wait = max(wait, c.evening_max_s)
+                cap = t + int(wait * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, (cap - t) / 1000, basis | k.W_EVENING
+            if evening and c.evening_max_s > 0:
+                cap = t + int(c.evening_max_s * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, c.evening_max_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
         p.thr = int(limit)
 
     def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:

@@ -82,7 +82,14 @@ context's limits (no night floor, a seat pad at night is seated, not resting) wi
 ``evening_floor_s``, and until those are learned it is due by the usual bed time
 (:func:`bed_line_min`: the ``bed_q`` quantile of recent bed times, or the archive's, or the
 population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``evening_ceil_s`` after it
-began (``late_floor_s`` when it began after that line).
+began (``late_floor_s`` when it began after that line). Whatever the learned evenings and however late
+the usual bed time, it is due at most ``evening_max_s`` after it began (``W_EVENING_MAX``; 0: no
+cap): a collapse at 19:00 must not wait for a bed time at 02:00. The toilet before bed is followed by
+the bedroom, so with ``evening_bath`` (1) a silence that starts right after the bathroom (a flush, the
+bathroom door) is an evening silence too, not a night's sleep; as the resident may also go to bed
+from there without a trace (a bedroom door left open), it gets the whole evening allowance: due
+``evening_max_s`` after it began. With ``evening_bath`` 0 the bathroom counts as a trace of going to
+bed (the rules before issue #14).
 
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage; a passage that ends
 an away silence of at least ``away_min_s`` is coming in. The silence after it, and one starting
@@ -98,7 +105,7 @@ A silence alerts once; if the home is unmonitored at its deadline (``monitored[r
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~900 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~950 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -161,6 +168,7 @@ B_OBSERVED = 3  # the few nights seen so far (not yet enough to learn from)
 B_MASK = 3
 W_EVENING = 4  # an evening silence that never reached the bedroom, due by the usual bed time
 W_ARRIVED = 8  # a silence right after coming in through the entrance door
+W_EVENING_MAX = 16  # an evening silence that never reached the bedroom, due ``evening_max_s`` after it began
 
 # detection codes
 K_INACTIVITY = 0
@@ -250,7 +258,9 @@ P_PRIOR_SLEEP_S = 45
 P_WAKE_UNSURE_MIN = 46
 P_LATE_FLOOR_S = 47  # an evening silence that starts after the usual bed time: due this long after it began
 P_EVENING_CEIL_S = 48
-N_PARAMS = 49
+P_EVENING_BATH = 49  # 1: the bathroom is no trace of going to bed (only the bedroom is); 0: it is
+P_EVENING_MAX_S = 50  # an evening silence outside the bedroom is due at most this long after it began (0: no cap)
+N_PARAMS = 51
 EXPO_SCALE = 1_000_000.0
 
 
@@ -586,7 +596,8 @@ def _start_silence(
     si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, bath: bool, params: np.ndarray
 ) -> None:
     """Start the silence of context ``ctx`` at ``t``; ``bath``: its last activity was in the bathroom
-    (the bathroom before bed is a trace of going to bed, so that is no "evening" silence)."""
+    (with ``evening_bath`` 0 the bathroom before bed is taken for a trace of going to bed, so that is no
+    "evening" silence; with 1, only the bedroom is: a stop after the toilet is no night's sleep)."""
     off = si[r, S_OFFSET]
     h = local_hour(t, off)
     si[r, S_LAST] = t
@@ -635,8 +646,15 @@ def _start_silence(
         else:
             fixed, floor, ceil = params[P_ACTIVE_FIXED_S], params[P_ACTIVE_FLOOR_S], params[P_ACTIVE_CEIL_S]
         # the home has shown that going to bed leaves a trace: an evening silence that starts elsewhere
-        # is judged by its own context, not as a night's sleep
-        evening = ctx != CTX_REST and ctx != CTX_BEDROOM and not bath and si[r, S_NBED] > 0 and _is_evening(h, params)
+        # is judged by its own context, not as a night's sleep (the toilet before bed is followed by the
+        # bedroom: a silence that starts right after it never reached the bedroom)
+        evening = (
+            ctx != CTX_REST
+            and ctx != CTX_BEDROOM
+            and (not bath or params[P_EVENING_BATH] != 0.0)
+            and si[r, S_NBED] > 0
+            and _is_evening(h, params)
+        )
         if ctx != CTX_REST and _is_night(h, params) and not evening:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
         if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences, and
@@ -644,6 +662,9 @@ def _start_silence(
             line, _ = bed_line_min(si, wake, r, params)
             late = (local_minute(t, off) - 720) % 1440 >= line
             floor = min(max(floor, params[P_LATE_FLOOR_S] if late else params[P_EVENING_FLOOR_S]), ceil)
+            if bath and params[P_EVENING_MAX_S] > 0.0:  # right after the toilet: no night's sleep, but
+                # perhaps to bed without a bedroom trace (a door left open): the whole evening allowance
+                floor = min(max(floor, params[P_EVENING_MAX_S]), ceil)
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -667,13 +688,23 @@ def _start_silence(
             m0 = (local_minute(t, off) - 720) % 1440
             if m0 < line:
                 wait = min(max(params[P_EVENING_FLOOR_S], (line - m0) * 60.0), params[P_EVENING_CEIL_S])
-                cap = t + int(wait * 1000.0)
             else:  # up later than usual (back from an evening out, a sleepless night): a longer limit
-                cap = t + int(params[P_LATE_FLOOR_S] * 1000.0)
+                wait = params[P_LATE_FLOOR_S]
+            if bath and params[P_EVENING_MAX_S] > 0.0:  # right after the toilet: the whole evening allowance
+                wait = max(wait, params[P_EVENING_MAX_S])
+            cap = t + int(wait * 1000.0)
             if cap < deadline:
                 deadline = cap
                 limit = (cap - t) / 1000.0
                 si[r, S_LEARNED] = basis | W_EVENING
+        if evening and params[P_EVENING_MAX_S] > 0.0:
+            # however late the usual bed time and however quiet this home's evenings: an evening silence
+            # that never reached the bedroom is due at most evening_max_s after it began
+            cap = t + int(params[P_EVENING_MAX_S] * 1000.0)
+            if cap < deadline:
+                deadline = cap
+                limit = params[P_EVENING_MAX_S]
+                si[r, S_LEARNED] = (si[r, S_LEARNED] & B_MASK) | W_EVENING_MAX
     si[r, S_DEADLINE] = deadline
     si[r, S_THR] = int(limit)
     si[r, S_DKIND] = kind

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alerting import AlertEvent, AlertEventType, AlertService
-from alerting.intake import SpooledIntake
+from alerting.intake import STORE_CHUNK, SpooledIntake
 from alerting.model import alert_id_for
 from alerting.spool import Spool
 from stream.detections import Detection
@@ -80,3 +80,30 @@ async def test_a_full_spool_holds_the_alarm_and_says_why_until_the_database_take
     [stored] = await service.open_alerts()
     assert stored.id == alert_id_for("k1") and len(spool) == 0
     assert [e.type for e in bus(service).events] == [AlertEventType.RAISED]  # never announced provisionally
+
+
+async def test_a_backlog_of_alarms_is_stored_a_chunk_at_a_time_within_the_timeout(
+    service: AlertService, tmp_path: Path
+) -> None:
+    """A thousand presses in one batch after an outage: each chunk gets the timeout, so a database that
+    takes a few ms per alert stores them all directly and none goes to the spool."""
+    seconds_per_alert = 0.004
+    calls: list[int] = []
+
+    async def slow_database(detections: Sequence[Detection]) -> list[AlertEvent]:
+        calls.append(len(detections))
+        await asyncio.sleep(seconds_per_alert * len(detections))
+        return await service.raise_detections(detections)
+
+    spool = Spool(tmp_path / "spool.jsonl")
+    timeout_s = 0.5  # under the whole batch's 300 × 4 ms = 1.2 s, over a chunk's 50 × 4 ms = 0.2 s
+    intake = SpooledIntake(
+        slow_database, service.bus, spool, ORG.get, lambda: T0.timestamp(), store_timeout_s=timeout_s
+    )
+    presses = [detection(resident=f"res-{i}", device=f"btn-{i}", key=f"k{i}") for i in range(300)]
+    await intake.take(presses)
+    assert len(spool) == 0 and intake.detections == 300
+    assert calls == [STORE_CHUNK] * (300 // STORE_CHUNK)
+    assert len(await service.open_alerts()) == 300
+    raised = [e for e in bus(service).events if e.type is AlertEventType.RAISED]
+    assert len(raised) == 300 and all("stored" not in e.alert.details for e in raised)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from psycopg import pq
 from psycopg_pool import AsyncConnectionPool
 
 from alerting import AlertService, AlertState, IllegalTransition, InvalidRequest, NoResponderAvailable
 from alerting.model import TRANSITIONS
+from eldercare.db import open_pool
 from stream.detections import DetectionKind
-from tests.alerting.conftest import FakeClock, bus, detection, downlinks
+from tests.alerting.conftest import ORG, Downlinks, FakeClock, RecordingBus, bus, detection, downlinks
 
 
 async def add_responder(service: AlertService, username: str, path: str, **extra: object) -> None:
@@ -193,3 +197,52 @@ async def test_only_the_current_raise_function_is_installed(pool: AsyncConnectio
         cursor = await conn.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'raise_alert%%' ORDER BY proname")
         names = [row["proname"] for row in await cursor.fetchall()]
     assert names == ["raise_alert_v3"]
+
+
+async def round_trips(conn_pool: AsyncConnectionPool, action: Any) -> list[str]:
+    """The requests ``action()`` sends over a one-connection pool (a libpq trace: each ``Sync`` or
+    simple ``Query`` the client sends waits for the server's answer)."""
+    with tempfile.TemporaryFile("w+") as trace:
+        async with conn_pool.connection() as conn:
+            conn.pgconn.trace(trace.fileno())
+            conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            await action()
+        finally:
+            async with conn_pool.connection() as conn:
+                conn.pgconn.untrace()
+        trace.seek(0)
+        sent = [line.split("\t") for line in trace.read().splitlines() if line.startswith("F")]
+    requests = [fields for fields in sent if fields[2] in ("Sync", "Query")]
+    return [fields[3].strip() if fields[2] == "Query" else "statement" for fields in requests]
+
+
+async def test_an_alarm_is_stored_in_one_round_trip_and_the_connection_goes_back_as_it_was(
+    pool: AsyncConnectionPool, clock: FakeClock
+) -> None:
+    """The alarm lane's usual case (one detection, no pending alert to cancel): raise_alert_v3 commits
+    by itself, with no BEGIN and COMMIT around it; a batch of several is still one transaction."""
+    single = await open_pool(pool.conninfo, min_size=1, max_size=1)
+    try:
+        service = AlertService(single, RecordingBus(), downlink=Downlinks(), clock=clock, org_of=ORG.get)
+        await service.restore()
+        one = await round_trips(single, lambda: service.raise_detections([detection(key="btn-1:1")]))
+        assert one == ["statement"], one
+        async with single.connection() as conn:
+            assert not conn.autocommit
+        several = await round_trips(
+            single,
+            lambda: service.raise_detections(
+                [
+                    detection(key="btn-2:1", device="btn-2", resident="res-2"),
+                    detection(DetectionKind.SMOKE, device="smk-1", key="s:1"),
+                ]
+            ),
+        )
+        assert several[0] == '"BEGIN"' and several[-1] == '"COMMIT"' and several.count("statement") == 2, several
+        [alert] = [a for a in await service.open_alerts() if a.device_id == "btn-1"]
+        assert alert.state is AlertState.RAISED
+        await service.drain()
+        assert downlinks(service).types("btn-1") == ["call_received"]
+    finally:
+        await single.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -126,15 +126,19 @@ async def test_dispatch_stays_in_the_alerts_district_and_the_callers_scope(world
 # ------------------------------------------------------------------------- 4b deactivated websocket
 
 
-async def test_a_deactivated_operators_console_feed_is_closed(world: World) -> None:
+async def deactivated_while_an_alert_is_raised(
+    world: World, username: str, before_the_change: Callable[[], None] = lambda: None
+) -> list[str]:
+    """An operator's console open; an administrator deactivates the account and an alert is raised
+    right after. Returns what the feed showed before it closed (asserted: with 4401)."""
     harness = world.harness
-    await harness.platform.users.add("ws-operator", PASSWORD, "operator", org_node="D1")
-    token = await token_for(harness, "ws-operator")
+    await harness.platform.users.add(username, PASSWORD, "operator", org_node="D1")
+    token = await token_for(harness, username)
     async with websockets.connect(f"{harness.ws_url}/api/v1/ws/console?token={token}") as ws:
-        snapshot = await asyncio.wait_for(ws.recv(), 5)
-        assert '"snapshot"' in str(snapshot)
+        assert '"snapshot"' in str(await asyncio.wait_for(ws.recv(), 5))
+        before_the_change()
         async with harness.http() as admin:
-            response = await admin.patch("/api/v1/users/ws-operator", json={"active": False})
+            response = await admin.patch(f"/api/v1/users/{username}", json={"active": False})
             assert response.status_code == 200, response.text
         await raise_alert(world)
         received: list[str] = []
@@ -142,7 +146,31 @@ async def test_a_deactivated_operators_console_feed_is_closed(world: World) -> N
             while True:
                 received.append(str(await asyncio.wait_for(ws.recv(), 5)))
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, closed.value
-        assert not [m for m in received if VICTIM_NAME in m], received
+    return received
+
+
+async def test_a_deactivated_operators_console_feed_is_closed(world: World) -> None:
+    received = await deactivated_while_an_alert_is_raised(world, "ws-operator")
+    assert not [m for m in received if VICTIM_NAME in m], received
+
+
+async def test_a_deactivated_operators_feed_shows_nothing_new_while_its_recheck_is_slow(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The re-check after a deactivation takes a database round trip; an alert raised meanwhile must
+    wait for its verdict, not slip out to the account being closed."""
+    import api.console
+
+    real_scope_for = api.console.scope_for
+
+    async def slow_scope_for(*args: object) -> object:
+        await asyncio.sleep(0.5)
+        return await real_scope_for(*args)
+
+    received = await deactivated_while_an_alert_is_raised(
+        world, "slow-operator", lambda: monkeypatch.setattr(api.console, "scope_for", slow_scope_for)
+    )
+    assert received == [], received
 
 
 # ------------------------------------------------------------------- 4c tokens after a password reset

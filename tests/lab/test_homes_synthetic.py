@@ -123,3 +123,22 @@ def test_commuters_have_long_quiet_spells_at_home() -> None:
             np.sum((gaps >= 3_600_000) & (gaps <= 2.5 * 3_600_000) & (hours >= 9) & (hours < 17) & not_out)
         )
     assert long_quiet >= 10
+
+
+def test_overrides_parse_flags_and_numbers_by_their_field_type() -> None:
+    """``--set evening_bath=0`` turns the flag off (``bool("0")`` is True); numbers parse by the field's
+    type; an unknown name or a word that is no flag is refused."""
+    import pytest
+
+    from lab.homes.eval import home_config
+
+    for word, want in (("0", False), ("false", False), ("off", False), ("1", True), ("True", True), ("yes", True)):
+        assert home_config([f"evening_bath={word}"]).evening_bath is want
+    config = home_config(["evening_max_s=7200", "night_start_h=21.0", "late_floor_s=1e4"])
+    assert (config.evening_max_s, config.night_start_h, config.late_floor_s) == (7200.0, 21, 10000.0)
+    assert isinstance(config.night_start_h, int)
+    assert home_config([]) == HomeConfig()
+    assert config.params()[-1] == 7200.0 and home_config(["evening_bath=0"]).params()[-2] == 0.0
+    for bad in ("evening_bath=maybe", "no_such_field=1"):
+        with pytest.raises(ValueError):
+            home_config([bad])

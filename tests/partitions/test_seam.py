@@ -250,7 +250,12 @@ async def test_two_api_instances_show_the_same_live_console(services: TestServic
         instances = [
             asyncio.create_task(
                 run_api(
-                    cluster_settings(f"api-{i}", http_port=port, secret_key="shared-test-signing-key-0123456789abcdef"),
+                    cluster_settings(
+                        f"api-{i}",
+                        http_port=port,
+                        secret_key="shared-test-signing-key-0123456789abcdef",
+                        console_recheck_s=600.0,  # only the account fan-out can close a feed in time
+                    ),
                     database_url,
                     f"mqtt://{services.mqtt_host}:{services.mqtt_port}",
                     running.nats_url,
@@ -289,6 +294,7 @@ async def test_two_api_instances_show_the_same_live_console(services: TestServic
             assert [h["type"] for h in heard] == ["alert.raised", "alert.raised"]
             assert heard[0]["alert"] == heard[1]["alert"]
             assert heard[0]["alert"]["device_id"] == "btn-2"
+            await _deactivation_closes_a_feed_on_the_other_instance(running.platform, ports, bearer)
         finally:
             for task in instances:
                 task.cancel()
@@ -297,6 +303,30 @@ async def test_two_api_instances_show_the_same_live_console(services: TestServic
             for task in done:
                 if not task.cancelled():
                     task.exception()  # retrieved: a failed instance's error is already in the test's outcome
+
+
+async def _deactivation_closes_a_feed_on_the_other_instance(platform: Platform, ports: list[int], bearer: str) -> None:
+    """An account deactivated through one instance: its console feed on another closes at once."""
+    import httpx
+    import websockets
+
+    password = "another-long-password-7"
+    await platform.users.add("second-admin", password, role="admin")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[1]}") as http:
+        response = await http.post("/api/v1/auth/token", data={"username": "second-admin", "password": password})
+        assert response.status_code == 200, response.text
+        token = response.json()["access_token"]
+    async with websockets.connect(f"ws://127.0.0.1:{ports[1]}/api/v1/ws/console?token={token}") as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "snapshot"
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{ports[0]}", headers={"Authorization": f"Bearer {bearer}"}
+        ) as admin:
+            response = await admin.patch("/api/v1/users/second-admin", json={"active": False})
+            assert response.status_code == 200, response.text
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            while True:
+                await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401, closed.value
 
 
 async def _answers(port: int) -> bool:

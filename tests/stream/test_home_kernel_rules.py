@@ -223,6 +223,82 @@ def test_an_evening_silence_outside_the_bedroom_is_due_by_the_usual_bed_time() -
         assert all(row[2] >= collapse - 20 * M for row in got)
 
 
+def _toilet_then_nothing(nights: int, at_h: float) -> tuple[list[tuple[int, int, int, int, int]], int]:
+    """Ordinary nights (bedroom at 22:00), then a day in the kitchen and, at ``at_h``, the toilet
+    (flush and bathroom door: contacts, no motion sensor) and nothing more: ``(rows, silence start)``."""
+    rows = _nights(nights)
+    day = nights * DAY
+    rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(int((at_h - 7.5) * 3))]
+    stop = day + int(at_h * H)
+    rows += [(stop - 40_000, k.EV_ACTIVITY, 1, k.ROOM_BATH, 0), (stop, k.EV_ACTIVITY, 1, k.ROOM_BATH, 0)]
+    return rows, stop
+
+
+def test_an_evening_stop_after_the_toilet_is_no_nights_sleep() -> None:
+    """The toilet at 20:30 and then nothing, in a home whose nights leave a bedroom trace: before bed the
+    toilet is followed by the bedroom, so a silence that starts right after it never reached the bedroom.
+    It is due ``evening_max_s`` after it began (the whole evening allowance: perhaps to bed with the
+    bedroom door left open), not the next morning; with ``evening_bath=0`` (the toilet taken for a trace
+    of going to bed) it waits as a night's sleep would."""
+    config = HomeConfig()
+    for nights in (10, 3):  # learned evenings, and the first days (the bed time seen so far)
+        rows, stop = _toilet_then_nothing(nights, 20.5)
+        data = pir_rows(rows)
+        got = run_kernel(config, data, 1)
+        assert got == run_reference(config, data, 1)
+        assert [(row[1], row[2], row[3] - row[2]) for row in got] == [
+            (k.K_INACTIVITY, stop, int(config.evening_max_s * 1000))
+        ]
+        assert got[0][4] & k.W_EVENING or got[0][4] == k.B_LEARNED
+        old = dataclasses.replace(config, evening_bath=False)
+        got = run_kernel(old, data, 1)
+        assert got == run_reference(old, data, 1)
+        assert [row[2] for row in got] == [stop]
+        assert got[0][3] - stop >= old.night_floor_s * 1000, "taken for a night's sleep"
+    # the toilet at 22:00 and then the bedroom, as every night: nothing
+    rows, stop = _toilet_then_nothing(10, 21.9)
+    rows.append((stop + 2 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+    rows += [(11 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(3)]
+    data = pir_rows(rows)
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert all(row[2] >= 11 * DAY + 7 * H for row in got)  # (only the end of the log, if anything)
+
+
+def test_evening_max_bounds_an_evening_silence_however_late_the_bed_time() -> None:
+    """A late sleeper with quiet evenings (up at 11:00, still in the chair 19:00–21:50 every evening, the
+    bedroom at 03:00) stops moving at 19:00: its learned evenings and late bed time would let the silence
+    run far into the night; ``evening_max_s`` bounds it (``W_EVENING_MAX``), and without the cap
+    (``evening_max_s=0``) it is due later. The ordinary quiet evenings raise nothing."""
+    rows = []
+    for d in range(12):
+        day = d * DAY
+        rows += [(day + 11 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(25)]  # → 19:00
+        rows += [(day + 21 * H + 50 * M + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(16)]
+        rows.append((day + 27 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))  # 03:00 the next day
+    stop = 12 * DAY + 19 * H
+    rows += [(12 * DAY + 11 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(25)]
+    data = pir_rows(sorted(rows))
+    assert max(row[0] for row in rows) == stop
+    config = HomeConfig()
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert [(row[1], row[2], row[3] - row[2]) for row in got] == [
+        (k.K_INACTIVITY, stop, int(config.evening_max_s * 1000))
+    ]
+    assert got[0][4] == k.B_LEARNED | k.W_EVENING_MAX
+    for max_s in (2.5 * 3600.0, 0.0):  # a tighter cap; none: this home's learned evenings alone
+        other = dataclasses.replace(config, evening_max_s=max_s)
+        got = run_kernel(other, data, 1)
+        assert got == run_reference(other, data, 1)
+        last = [row for row in got if row[2] == stop]
+        assert len(last) == 1
+        if max_s:
+            assert last[0][3] - stop == int(max_s * 1000) and last[0][4] & k.W_EVENING_MAX
+        else:
+            assert last[0][3] - stop > 3.5 * H and last[0][4] == k.B_LEARNED
+
+
 def test_a_silence_right_after_coming_in_alerts_and_going_out_does_not() -> None:
     """Out through the door (open, close) for 3 h, in again (open, close), then nothing: the silence
     after the passage in is an arrival, due after ``arrival_limit_s``; the silence after the passage

@@ -23,9 +23,14 @@ from tests.stream.home_kernel_cases import (
     take,
 )
 
+OLD_EVENING = HomeConfig(evening_bath=False, evening_max_s=0.0, late_floor_s=4 * 3600.0)
+"""The evening rules before issue #14: the toilet taken for a trace of going to bed, no evening cap."""
+CONFIGS = [HomeConfig(), FAST, OLD_EVENING]
+CONFIG_IDS = ["default", "fast", "old_evening"]
+
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("config", [HomeConfig(), FAST], ids=["default", "fast"])
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_kernel_matches_reference(seed: int, config: HomeConfig) -> None:
     data = synthetic_homes(4, 12, seed)
     got = run_kernel(config, data, 4)
@@ -204,7 +209,7 @@ def _first_seed(days: int, want: str) -> int:
 
 
 @pytest.mark.parametrize("want", ["sticky", "late", "contacts"])
-@pytest.mark.parametrize("config", [HomeConfig(), FAST], ids=["default", "fast"])
+@pytest.mark.parametrize("config", CONFIGS, ids=CONFIG_IDS)
 def test_first_weeks_evenings_arrivals_and_sticky_pads_match_the_reference(want: str, config: HomeConfig) -> None:
     """Homes with sticky pressure pads, a late sleeper and a contacts-only home (door passages, bed
     times, arrivals, stale pads), with and without an archive routine: kernel and twin agree."""
