@@ -37,7 +37,7 @@ from eldercare.db import migrate, open_pool
 from lab.faults import stored_counts
 from partitions.console import decode_event
 from partitions.keys import CONSOLE_SUBJECT, PARTITIONS, STREAM, partition_of
-from partitions.leases import Leases
+from partitions.leases import Leases, fair_share
 from registry.crypto import FieldCipher
 from registry.store import DeviceRecord, Registry, ResidentRecord
 from tests.harness import Namespace
@@ -84,6 +84,8 @@ class Cluster:
     env: dict[str, str]
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     outputs: list[Any] = field(default_factory=list)
+    seen: str = "nothing observed yet"
+    """What the test last saw of the cluster (for the failure message)."""
 
     def spawn(self, name: str, command: str) -> None:
         env = {**self.env, "ELDERCARE_WORKER_ID": name}
@@ -116,11 +118,19 @@ class Cluster:
         for out in self.outputs:
             out.close()
 
-    def tail(self, lines: int = 25) -> str:
+    def tail(self, lines: int = 40) -> str:
+        """Each process's last lines, a line that repeats the one before (but for its time) once."""
         out = []
         for path in sorted(self.logs.glob("*.log")):
-            text = path.read_text(errors="replace").splitlines()[-lines:]
-            out.append(f"--- {path.name}\n" + "\n".join(text))
+            kept: list[str] = []
+            for line in path.read_text(errors="replace").splitlines():
+                if kept and line[24:] == kept[-1][24:]:
+                    continue
+                kept.append(line)
+            out.append(f"--- {path.name}\n" + "\n".join(kept[-lines:]))
+        for path in sorted(self.logs.glob("nats/*/nats.log")):
+            text = path.read_text(errors="replace").splitlines()[-10:]
+            out.append(f"--- {path.parent.name}/{path.name}\n" + "\n".join(text))
         return "\n".join(out)
 
 
@@ -187,12 +197,16 @@ async def owners(js: Any) -> dict[int, str]:
 
 async def wait_for(predicate: Any, timeout_s: float, what: str, cluster_: Cluster) -> float:
     started = time.monotonic()
+    last_error: Exception | None = None
     while True:
-        with contextlib.suppress(Exception):
+        try:
             if await predicate():
                 return time.monotonic() - started
+        except Exception as error:
+            last_error = error
         if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"{what}: not within {timeout_s} s\n{cluster_.tail()}")
+            seen = f"last check failed: {last_error!r}" if last_error else "no check failed"
+            raise AssertionError(f"{what}: not within {timeout_s} s ({seen}; {cluster_.seen})\n{cluster_.tail()}")
         await asyncio.sleep(0.2)
 
 
@@ -210,11 +224,25 @@ async def test_workers_and_the_stream_leader_fail_over(services: TestServices, t
 
         await nc.subscribe(CONSOLE_SUBJECT, cb=heard)
 
-        async def all_owned_by(names: tuple[str, ...]) -> bool:
-            held = await owners(js)
-            return len(held) == PARTITIONS and set(held.values()) == set(names)
+        settled_leases: dict[int, str] = {}
 
-        await wait_for(lambda: all_owned_by(WORKERS), 120, "64 partitions owned by 3 workers", running)
+        async def all_owned_by(names: tuple[str, ...], *, settled: bool = False) -> bool:
+            """Every partition owned by these workers; ``settled``: and none above its share, so
+            none is about to be released for balance (a snapshot taken then stays true)."""
+            held = await owners(js)
+            per_worker = Counter(held.values())
+            running.seen = f"leases held: {dict(sorted(per_worker.items()))}"
+            complete = len(held) == PARTITIONS and set(per_worker) == set(names)
+            if settled and (not complete or max(per_worker.values()) > fair_share(len(names))):
+                return False
+            if complete:
+                settled_leases.clear()
+                settled_leases.update(held)
+            return complete
+
+        await wait_for(
+            lambda: all_owned_by(WORKERS, settled=True), 120, "64 partitions owned by 3 workers, balanced", running
+        )
         mqtt = aiomqtt.Client(services.mqtt_host, services.mqtt_port, identifier=f"dev-{namespace.tag}")
         async with mqtt:
             await mqtt.subscribe(f"{namespace.prefix}/+/cmd", qos=1)
@@ -248,7 +276,7 @@ async def test_workers_and_the_stream_leader_fail_over(services: TestServices, t
                 json.dumps({"ts": int(silent_from * 1000), "occupancy": True}),
                 qos=1,
             )
-            held = await owners(js)
+            held = dict(settled_leases)
             victim = held[partition_of("s-0")]  # the silent resident's owner dies first
             victim_pressers = [i for i in range(PRESSERS) if held[partition_of(f"p-{i:02d}")] == victim]
             others = [i for i in range(PRESSERS) if i not in victim_pressers]
