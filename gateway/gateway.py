@@ -34,7 +34,7 @@ from devices.errors import PayloadError, Reject
 from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
-from gateway.inbox import Inbox
+from gateway.inbox import Inbox, Received
 from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
 from gateway.rejects import RejectLog, device_of, stream_label
 from registry.store import DeviceRecord
@@ -390,7 +390,7 @@ class Gateway:
     async def _handle(
         self,
         client: aiomqtt.Client,
-        messages: list[aiomqtt.Message],
+        messages: list[Received],
         sink: Sink,
         shedding: bool = False,
         skip: frozenset[str] = frozenset(),
@@ -403,7 +403,7 @@ class Gateway:
         if self.first_message_at is None:
             self.first_message_at = received_ms / 1000.0
         for message in messages:
-            topic = message.topic.value
+            topic = message.topic
             last = topic.rsplit("/", 1)[-1]
             if last == "cmd" or (last in skip and not topic.startswith(self._z2m)):
                 continue  # our own downlink, or a message the alarm lane has
@@ -411,7 +411,7 @@ class Gateway:
                 self.shed += 1
                 metrics.message_counter(stream_label(topic), "shed").inc()
                 continue
-            payload = bytes(message.payload) if isinstance(message.payload, bytes | bytearray) else b""
+            payload = message.payload
             events = self.accept(topic, payload, received_ms, lane.name)
             for event in events:
                 batch.setdefault(event.resident_id, []).append(event)

@@ -1,37 +1,78 @@
-"""The gateway's inbox: the queue aiomqtt puts each received message in, read in batches.
+"""The gateway's inbox: what a session has received, oldest first, read in batches.
 
-aiomqtt's ``client.messages`` iterator starts a task and an ``asyncio.wait`` for every message it
-hands out. The gateway gives aiomqtt this queue instead (its ``queue_type``) and takes whatever has
-arrived in one go; it waits, for a message or for the connection to drop, only when nothing has.
+Two writers fill it: :mod:`gateway.frames` puts every PUBLISH it splits off the socket in one call per
+read (the usual path), and aiomqtt puts the messages paho delivered itself (sessions over TLS or
+websockets, MQTT 5, QoS 2) one at a time through :meth:`Inbox.put_nowait`, being given the inbox as
+its queue. The gateway takes whatever has arrived in one go, and waits, for a message or for the
+connection to drop, only when nothing has: no task and no ``asyncio.wait`` per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Iterable
+from typing import NamedTuple
 
 import aiomqtt
 
 
-class Inbox(asyncio.Queue[aiomqtt.Message]):
-    def take(self, limit: int) -> list[aiomqtt.Message]:
-        """Up to ``limit`` messages that have arrived, oldest first, without waiting."""
-        return [self.get_nowait() for _ in range(min(limit, self.qsize()))]
+class Received(NamedTuple):
+    """One PUBLISH as the gateway needs it."""
 
-    async def next(self, client: aiomqtt.Client) -> aiomqtt.Message:
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    """The packet id the broker gave it (0 at QoS 0): what its PUBACK names."""
+    retain: bool
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self._items: deque[Received] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def extend(self, received: Iterable[Received]) -> None:
+        """Messages that have arrived, in the order they came."""
+        self._items.extend(received)
+        waiter = self._waiter
+        if waiter is not None and self._items and not waiter.done():
+            waiter.set_result(None)
+
+    def put_nowait(self, message: aiomqtt.Message) -> None:
+        """aiomqtt's path: a message paho delivered itself."""
+        payload = message.payload
+        body = bytes(payload) if isinstance(payload, bytes | bytearray) else b""
+        self.extend((Received(message.topic.value, body, message.qos, message.mid, message.retain),))
+
+    def qsize(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def take(self, limit: int) -> list[Received]:
+        """Up to ``limit`` messages that have arrived, oldest first, without waiting."""
+        items = self._items
+        if len(items) <= limit:
+            taken = list(items)
+            items.clear()
+            return taken
+        return [items.popleft() for _ in range(limit)]
+
+    async def next(self, client: aiomqtt.Client) -> Received:
         """The next message, waiting for it; :class:`aiomqtt.MqttError` when the connection drops first."""
-        if not self.empty():
-            return self.get_nowait()
-        # aiomqtt's own iterator waits on the same future (aiomqtt has no public "disconnected" yet).
-        disconnected = client._disconnected
-        if disconnected.done():
-            raise aiomqtt.MqttError("disconnected") from disconnected.exception()
-        getter = asyncio.ensure_future(self.get())
-        try:
-            await asyncio.wait((getter, disconnected), return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            getter.cancel()
-            raise
-        if getter.done():
-            return getter.result()
-        getter.cancel()
-        raise aiomqtt.MqttError("disconnected while waiting for messages") from disconnected.exception()
+        while not self._items:
+            # aiomqtt's own iterator waits on the same future (aiomqtt has no public "disconnected" yet).
+            disconnected = client._disconnected
+            if disconnected.done():
+                raise aiomqtt.MqttError("disconnected") from disconnected.exception()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await asyncio.wait((waiter, disconnected), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                self._waiter = None
+                waiter.cancel()
+        return self._items.popleft()

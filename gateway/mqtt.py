@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -14,6 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 from paho.mqtt.client import MQTT_LOG_ERR, MQTTErrorCode, MQTTMessage
+
+from gateway import frames
+from gateway.inbox import Inbox, Received
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +73,14 @@ async def session(
     manual_ack: bool = False,
     will: aiomqtt.Will | None = None,
     keepalive: int = 30,
-    inbox: asyncio.Queue[aiomqtt.Message] | None = None,
+    inbox: Inbox | None = None,
 ) -> AsyncIterator[aiomqtt.Client]:
     """A connected client. ``persistent`` keeps the broker-side session (clean session off), so
     QoS 1 messages published while we were away are delivered when we come back. With
     ``manual_ack`` a QoS 1 message is acknowledged only when :func:`ack_all` is called for it,
-    i.e. after it has been processed and stored. ``inbox``: the queue received messages are put
-    in (read it instead of ``client.messages``).
+    i.e. after it has been processed and stored. ``inbox``: where received messages are put (read
+    it instead of ``client.messages``); on a plain TCP session they are split off the socket in bulk
+    (:mod:`gateway.frames`).
     """
     client = aiomqtt.Client(
         hostname=address.host,
@@ -96,7 +99,8 @@ async def session(
         client._client.manual_ack_set(True)
     async with client:
         no_delay(client)
-        read_in_bursts(client)
+        if inbox is None or frames.install(client._client, inbox) is None:
+            read_in_bursts(client)
         deliver_directly(client)
         yield client
 
@@ -168,7 +172,7 @@ def no_delay(client: aiomqtt.Client) -> None:
 PUBACK = 0x40
 
 
-def ack_all(client: aiomqtt.Client, messages: Sequence[aiomqtt.Message]) -> None:
+def ack_all(client: aiomqtt.Client, messages: Sequence[Received]) -> None:
     """The PUBACKs of ``messages`` (received with ``manual_ack``), handed to paho as one write.
 
     paho queues each acknowledgement as its own packet, with a wake-up of its loop and a ``send`` of
