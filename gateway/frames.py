@@ -24,11 +24,13 @@ reason, never raised into the loop. The broker's ``message_size_limit`` bounds a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
 from typing import TYPE_CHECKING
 
+import aiomqtt
 from paho.mqtt.client import Client as PahoClient
 from paho.mqtt.client import MQTTErrorCode, MQTTv31, MQTTv311
 from paho.mqtt.enums import _ConnectionState
@@ -41,9 +43,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("eldercare.gateway.frames")
 
 PUBLISH = 0x30
-RECV_BYTES = 256 * 1024
-READ_BUDGET = 1024 * 1024
-"""Bytes read at most each time the socket is readable (some 10,000 everyday messages)."""
+RECV_BYTES = 64 * 1024
+READ_BUDGET = 128 * 1024
+"""Bytes read at most each time the socket is readable (some 1,300 everyday messages, a few ms of
+splitting): one read never holds the event loop, and an alarm on the other session, for long."""
+HIGH_WATER = 8192
+"""Messages waiting in the inbox at which reading the socket pauses. The broker sends a backlog as fast
+as it is read (Mosquitto's in-flight window is no bound once acknowledgements flow); paused, the rest
+waits at the broker, held back by TCP, instead of piling up here (where, past the gateway's
+``shed_depth``, telemetry would be shed)."""
+LOW_WATER = 2048
+"""Messages waiting below which reading resumes."""
+PAUSE_MAX_S = 5.0
+"""The longest a pause lasts: reading resumes to answer the broker's keepalive pings even while a sink
+held up by an outage keeps the inbox full."""
 
 
 def in_packet(command: int = 0, body: bytes = b"", length: int = 0) -> _InPacket:
@@ -63,12 +76,19 @@ def in_packet(command: int = 0, body: bytes = b"", length: int = 0) -> _InPacket
 class PublishReader:
     """Reads a paho session's socket in bulk (see the module); installed as its ``loop_read``."""
 
-    def __init__(self, paho: PahoClient, inbox: Inbox) -> None:
+    def __init__(self, paho: PahoClient, inbox: Inbox, client: aiomqtt.Client | None = None) -> None:
         self.paho = paho
         self.inbox = inbox
         self.buffer = bytearray()
         self.packets = 0
         """Packets split off the socket (PUBLISH and others)."""
+        self.pauses = 0
+        """Times reading paused for a full inbox."""
+        self._client = client
+        """The aiomqtt session whose socket callback this reader stands in for while it pauses."""
+        self._fd = -1
+        self._timer: asyncio.TimerHandle | None = None
+        self._paused = False
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         paho = self.paho
@@ -100,7 +120,45 @@ class PublishReader:
                 break
         paho._last_bytes_received = time.monotonic()
         rc = self._split()
-        return paho._loop_rc_handle(rc) if rc else MQTTErrorCode.MQTT_ERR_SUCCESS
+        if rc:
+            return paho._loop_rc_handle(rc)
+        if self._client is not None and self.inbox.qsize() >= HIGH_WATER:
+            self._pause(sock.fileno())
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _pause(self, fd: int) -> None:
+        loop = asyncio.get_running_loop()
+        if not loop.remove_reader(fd):
+            return
+        self._fd = fd
+        self._paused = True
+        self.pauses += 1
+        self._timer = loop.call_later(PAUSE_MAX_S, self.resume)
+        self.inbox.when_below(LOW_WATER, self.resume)
+
+    def resume(self) -> None:
+        """Read the socket again (the inbox has drained, or the pause has lasted long enough)."""
+        if not self._paused:
+            return
+        self._paused = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.inbox.when_below(0, None)
+        sock = self.paho._sock
+        if sock is None or sock.fileno() != self._fd:
+            return  # the session has closed meanwhile
+        asyncio.get_running_loop().add_reader(self._fd, self._readable)
+
+    def _readable(self) -> None:
+        """What aiomqtt's socket callback does: read, and end the session on an exception."""
+        try:
+            self.loop_read()
+        except Exception as error:
+            assert self._client is not None
+            disconnected = self._client._disconnected
+            if not disconnected.done():
+                disconnected.set_exception(error)
 
     def _split(self) -> MQTTErrorCode:
         """Every whole packet in the buffer, in order; the rest of a partial one stays."""
@@ -170,13 +228,14 @@ class PublishReader:
             paho._in_packet = in_packet()
 
 
-def install(paho: PahoClient, inbox: Inbox) -> PublishReader | None:
+def install(client: aiomqtt.Client, inbox: Inbox) -> PublishReader | None:
     """Read this session's socket in bulk, if it is plain TCP on MQTT 3.x; None: paho keeps reading."""
+    paho = client._client
     sock = paho._sock
     if type(sock) is not socket.socket or paho._protocol not in (MQTTv31, MQTTv311):
         return None
     if paho._state is not _ConnectionState.MQTT_CS_CONNECTED:
         return None
-    reader = PublishReader(paho, inbox)
+    reader = PublishReader(paho, inbox, client)
     paho.loop_read = reader.loop_read  # type: ignore[method-assign]
     return reader

@@ -131,6 +131,8 @@ class Gateway:
         """When (epoch s) the last batch was handled: an operator's "is anything coming in?"."""
         self.clock_skewed = 0
         self.queue_depth = 0
+        self.queue_depth_most = 0
+        """The most messages seen waiting on a lane since start."""
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
@@ -178,6 +180,7 @@ class Gateway:
             "last_message_at": self.last_message_at,
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
+            "queue_depth_most": self.queue_depth_most,
             "lanes": dict(self.lanes_connected),
             "lanes_failing": sorted(self._lanes_failing),
             "lane_restarts": dict(self.lane_restarts),
@@ -380,12 +383,15 @@ class Gateway:
                 await asyncio.sleep(linger_s)
                 messages += inbox.take(limit - len(messages))
             waiting = inbox.qsize()
+            self.queue_depth_most = max(self.queue_depth_most, waiting)
             self._queue_depths[lane.name] = waiting
             self.queue_depth = sum(self._queue_depths.values())
             metrics.QUEUE_DEPTH.set(self.queue_depth)
             shedding = lane.sheds and waiting > self.config.shed_depth
             metrics.SHEDDING.set(1 if shedding else 0)
             await self._handle(client, messages, sink, shedding, lane.skip, lane)
+            if waiting:
+                await asyncio.sleep(0)  # the other lane, the database's answers: a backlog holds no one up
 
     async def _handle(
         self,

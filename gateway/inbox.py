@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import aiomqtt
@@ -32,6 +32,7 @@ class Inbox:
     def __init__(self) -> None:
         self._items: deque[Received] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self._below: tuple[int, Callable[[], None]] | None = None
 
     def extend(self, received: Iterable[Received]) -> None:
         """Messages that have arrived, in the order they came."""
@@ -52,14 +53,26 @@ class Inbox:
     def empty(self) -> bool:
         return not self._items
 
+    def when_below(self, count: int, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` once, as soon as fewer than ``count`` messages wait (None: never mind)."""
+        self._below = None if callback is None else (count, callback)
+
     def take(self, limit: int) -> list[Received]:
         """Up to ``limit`` messages that have arrived, oldest first, without waiting."""
         items = self._items
         if len(items) <= limit:
             taken = list(items)
             items.clear()
-            return taken
-        return [items.popleft() for _ in range(limit)]
+        else:
+            taken = [items.popleft() for _ in range(limit)]
+        self._check_below()
+        return taken
+
+    def _check_below(self) -> None:
+        if self._below is not None and len(self._items) < self._below[0]:
+            callback = self._below[1]
+            self._below = None
+            callback()
 
     async def next(self, client: aiomqtt.Client) -> Received:
         """The next message, waiting for it; :class:`aiomqtt.MqttError` when the connection drops first."""
@@ -75,4 +88,6 @@ class Inbox:
             finally:
                 self._waiter = None
                 waiter.cancel()
-        return self._items.popleft()
+        message = self._items.popleft()
+        self._check_below()
+        return message

@@ -99,7 +99,7 @@ async def session(
         client._client.manual_ack_set(True)
     async with client:
         no_delay(client)
-        if inbox is None or frames.install(client._client, inbox) is None:
+        if inbox is None or frames.install(client, inbox) is None:
             read_in_bursts(client)
         deliver_directly(client)
         yield client

@@ -222,6 +222,7 @@ async def drain_platform(
         "cpu_us_per_msg": round(1e6 * (cpu_done - polled[1]) / handled_since_poll, 1),
         "rejected": gateway.get("rejected", {}),
         "shed": gateway.get("shed", 0),
+        "queue_depth_most": gateway.get("queue_depth_most", 0),
         "history_after_s": round(history_s, 1),
         "history_dropped": health.get("history_dropped", 0),
         "detections": health.get("detections", {}),

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import random
 import select
+import shutil
 import socket
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import aiomqtt
 import pytest
@@ -19,6 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion, _ConnectionState
 from gateway import frames
 from gateway.inbox import Inbox, Received
 from gateway.mqtt import BrokerAddress, ack_all, session
+from lab.bench.deployment import mosquitto_binary, private_mosquitto
 from tests.harness import Namespace
 from tests.services import TestServices
 
@@ -218,3 +221,32 @@ async def test_a_real_session_reads_in_bulk_and_keeps_pahos_meaning(services: Te
         await client.publish(f"{namespace.prefix}/d-0/cmd", b"{}", qos=1)  # waits for its PUBACK
         await asyncio.sleep(2.5)  # two keepalive periods idle: paho pings, the broker answers
         await client.publish(f"{namespace.prefix}/d-0/cmd", b"{}", qos=1)
+
+
+async def test_a_backlog_waits_at_the_broker_while_the_inbox_is_full(tmp_path: Path) -> None:
+    """A slow reader of a 30,000-message backlog: the inbox never holds much more than its high-water
+    mark (reading pauses; the broker keeps the rest), and every message still arrives, in order."""
+    if not shutil.which("mosquitto") and not Path(mosquitto_binary()).exists():
+        pytest.skip("Mosquitto is not installed (.ci/run installs it)")
+    backlog = 30_000
+    async with private_mosquitto(tmp_path) as address:
+        async with session(address, "slow-reader", manual_ack=True) as client:
+            await client.subscribe("home/+/status", qos=1)
+        async with aiomqtt.Client(address.host, address.port) as device:
+            for i in range(backlog):
+                await device.publish(f"home/d-{i % 50}/status", f'{{"n":{i:05d}}}'.encode(), qos=1)
+        inbox = Inbox()
+        got: list[bytes] = []
+        most = 0
+        async with session(address, "slow-reader", manual_ack=True, inbox=inbox) as client:
+            reader = client._client.loop_read.__self__  # type: ignore[attr-defined]
+            while len(got) < backlog:
+                batch = [await asyncio.wait_for(inbox.next(client), 10), *inbox.take(63)]
+                most = max(most, inbox.qsize() + len(batch))
+                ack_all(client, batch)
+                got += [r.payload for r in batch]
+                await asyncio.sleep(0.002)  # a sink slower than the socket
+    frame = len(publish_frame(b"home/d-00/status", b'{"n":00000}', 1))
+    assert reader.pauses > 0
+    assert most <= frames.HIGH_WATER + frames.READ_BUDGET // frame + 1, most
+    assert got == [f'{{"n":{i:05d}}}'.encode() for i in range(backlog)]
