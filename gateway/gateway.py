@@ -166,6 +166,11 @@ class Gateway:
         )
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
+        self._alarms_idle = asyncio.Event()
+        """Clear while the alarm lane handles a batch: the telemetry lane starts none meanwhile, so an
+        alarm's database round trips never queue behind telemetry batches on the event loop (during a
+        backlog, each is tens of ms; an alarm's store takes several round trips)."""
+        self._alarms_idle.set()
 
     def counters(self) -> dict[str, Any]:
         self._accepted.publish()
@@ -389,7 +394,15 @@ class Gateway:
             metrics.QUEUE_DEPTH.set(self.queue_depth)
             shedding = lane.sheds and waiting > self.config.shed_depth
             metrics.SHEDDING.set(1 if shedding else 0)
-            await self._handle(client, messages, sink, shedding, lane.skip, lane)
+            if lane is self.alarm_lane:
+                self._alarms_idle.clear()
+                try:
+                    await self._handle(client, messages, sink, shedding, lane.skip, lane)
+                finally:
+                    self._alarms_idle.set()
+            else:
+                await self._alarms_idle.wait()
+                await self._handle(client, messages, sink, shedding, lane.skip, lane)
             if waiting:
                 await asyncio.sleep(0)  # the other lane, the database's answers: a backlog holds no one up
 
@@ -465,6 +478,7 @@ class Gateway:
                 self.sink_failures[lane.name] += 1
                 metrics.SINK_FAILURES.labels(lane.name).inc()
                 self._lanes_failing.add(lane.name)
+                self._alarms_idle.set()  # a sink backing off holds the telemetry lane up no longer
                 if attempt == attempts:
                     return error
                 log.log(

@@ -351,12 +351,23 @@ async def run_ingest(
             finally:
                 await up.stop()  # a failed phase leaves no platform running
                 output.close()
+                figures["platform_log_problems"] = log_problems(directory / "platform.log")
     figures.update(
         targets={"share_of_bare": TARGET_SHARE_OF_BARE, "imu_blocks_per_s": TARGET_IMU_BLOCKS_PER_S},
         cpu_cores=psutil.cpu_count(),
         load_avg_1m=round(os.getloadavg()[0], 2),
     )
     return figures
+
+
+def log_problems(path: Path, keep: int = 5) -> dict[str, Any]:
+    """The platform log's ERROR and CRITICAL lines: how many, and the first few (the log is a temp file)."""
+    lines = [
+        line
+        for line in path.read_text(errors="replace").splitlines()
+        if '"level": "ERROR"' in line or '"level": "CRITICAL"' in line or " ERROR " in line or " CRITICAL " in line
+    ]
+    return {"count": len(lines), "first": [line[:400] for line in lines[:keep]]}
 
 
 def run(settings: Settings, json_output: bool, **options: Any) -> dict[str, Any]:

@@ -211,3 +211,42 @@ async def test_a_lane_that_stops_is_restarted_and_not_ready_until_it_is_back(ser
         await eventually(lambda: sink.streams() == ["contact"])
         await eventually(gateway.lanes_ready)
     assert gateway.lane_restarts["alarms"] == 0
+
+
+class SlowAlarmStore(Collector):
+    """A sink whose alarm batches take ``store_s`` (an alarm's database round trips), recording which
+    streams it began and finished, in order."""
+
+    def __init__(self, store_s: float) -> None:
+        super().__init__()
+        self.store_s = store_s
+        self.trail: list[str] = []
+
+    async def __call__(self, batch: Batch) -> None:
+        streams = {event.stream.value for events in batch.values() for event in events}
+        kind = "alarm" if "alarm" in streams else "telemetry"
+        self.trail.append(f"{kind} begins")
+        if kind == "alarm":
+            await asyncio.sleep(self.store_s)
+        await super().__call__(batch)
+        self.trail.append(f"{kind} ends")
+
+
+async def test_no_telemetry_batch_starts_while_an_alarm_batch_is_being_handled(services: TestServices) -> None:
+    namespace = Namespace()
+    sink = SlowAlarmStore(store_s=0.3)
+    async with running(make(Gateway, namespace), services, sink), mqtt_client(services) as client:
+
+        async def telemetry() -> None:
+            for i in range(200):
+                await publish(client, f"{namespace.prefix}/door-1/contact", {"open": i % 2 == 0})
+                await asyncio.sleep(0.005)
+
+        flowing = asyncio.create_task(telemetry())
+        await asyncio.sleep(0.2)
+        await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": 1})
+        await flowing
+        await eventually(lambda: sink.streams().count("contact") == 200 and "alarm" in sink.streams())
+    during = sink.trail[sink.trail.index("alarm begins") + 1 : sink.trail.index("alarm ends")]
+    assert "telemetry begins" not in during, sink.trail
+    assert sink.trail.index("alarm ends") < len(sink.trail) - 1  # telemetry went on afterwards
