@@ -193,6 +193,7 @@ class Platform:
         if path is not None and path.exists():
             self.stream.restore(path.read_bytes())
             log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
+        self.stream.reserve(self.registry.residents_with_devices)
         zigbee = self.zigbee_memory_path
         if zigbee is not None and zigbee.exists():
             self.gateway.zigbee_state.restore(zigbee.read_bytes())

@@ -44,6 +44,11 @@ class RegistryIndex:
     def cipher(self, cipher: FieldCipher) -> None:
         self._cipher = cipher
 
+    @property
+    def residents_with_devices(self) -> int:
+        """Residents with a live device: those who can appear in the event stream."""
+        return sum(1 for resident_id in self._by_resident if resident_id)
+
     async def load(self) -> None:
         """Org paths, every resident's org path and the live devices, into memory."""
         async with connection(self.pool) as conn:

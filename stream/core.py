@@ -176,6 +176,13 @@ class StreamCore:
             out.extend(detector.advance(self.now_ms))
         return out
 
+    def reserve(self, residents: int) -> None:
+        """Size the detectors' per-resident state for ``residents`` ahead (those that keep such state)."""
+        for detector in self.detectors:
+            reserve = getattr(detector, "reserve", None)
+            if reserve is not None:
+                reserve(residents)
+
     def snapshot(self) -> bytes:
         return encode_snapshot(self.snapshot_arrays())
 

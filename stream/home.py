@@ -189,20 +189,29 @@ class HomeActivityDetector:
             self.si[slot, k.S_ENROLL_WAKE], self.si[slot, k.S_ENROLL_BED] = routine
 
     def _register(self, events: Sequence[Event]) -> None:
-        """Give new residents a slot, fresh state and their home's UTC offset."""
+        """Give new residents a slot, fresh state and their home's UTC offset (all of a batch's at once)."""
         residents = self.residents
-        new = dict.fromkeys(e.resident_id for e in events if e.resident_id not in residents)
+        new = list(dict.fromkeys(e.resident_id for e in events if e.resident_id not in residents))
         if not new:
             return
-        before = len(residents._id_of)
-        residents.slots(new)
+        slots = residents.slots(new)
         self._ensure()
-        for r in range(before, len(self.residents._id_of)):
-            rid = self.residents.id_of(r) or ""
-            self.si[r] = k.new_state(1, self.offsets.get(rid, self.default_offset))[0]
-            self.si[r, k.S_ENROLL_WAKE], self.si[r, k.S_ENROLL_BED] = self.routines.get(rid, (-1, -1))
-            self.hist[r] = 0.0
-            self.wake[r] = 0
+        self.si[slots] = k.new_state(len(new), self.default_offset)
+        self.hist[slots] = 0.0
+        self.wake[slots] = 0
+        offsets, routines = self.offsets, self.routines
+        for slot, rid in zip(slots.tolist(), new, strict=True):
+            if (offset := offsets.get(rid)) is not None:
+                self.si[slot, k.S_OFFSET] = offset
+            if (routine := routines.get(rid)) is not None:
+                self.si[slot, k.S_ENROLL_WAKE], self.si[slot, k.S_ENROLL_BED] = routine
+
+    def reserve(self, residents: int) -> None:
+        """Room for ``residents`` in the state arrays now, so they are not grown (and copied, some 19 KB
+        a resident) as residents first appear: a restart under a broker's backlog meets them all at once."""
+        while self.residents.capacity < residents:
+            self.residents.capacity *= 2
+        self._ensure()
 
     def arrays(self, events: Sequence[Event]) -> EventArrays:
         """The home events of a batch as flat kernel arrays (one pass over the events)."""

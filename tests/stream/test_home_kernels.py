@@ -9,9 +9,10 @@ import dataclasses
 import numpy as np
 import pytest
 
+from devices.events import Event, Stream
 from lab.homes.bench import Synthetic, run_kernel, run_reference, synthetic_homes
 from lab.homes.reference import ReferenceHome
-from stream.home import HomeConfig
+from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 from tests.stream.home_kernel_cases import (
     DAY,
@@ -224,3 +225,19 @@ def test_first_weeks_evenings_arrivals_and_sticky_pads_match_the_reference(want:
     assert si[0, k.S_NBED] == p.n_bed > 0, "bed times are learned"
     assert sorted(wake[0, 14 : 14 + min(p.n_bed, 14)].tolist()) == sorted(p.beds)
     assert (si[0, k.S_BED], si[0, k.S_SEAT], si[0, k.S_ARRIVED]) == (p.bed, p.seat, p.arrived)
+
+
+def test_residents_first_seen_in_one_batch_get_fresh_state_their_offsets_and_routines() -> None:
+    detector = HomeActivityDetector(utc_offset_min=480, offsets={"r-2": 60})
+    detector.set_routine("r-3", wake_min=420, bed_min=1320)
+    detector.reserve(1000)
+    capacity = detector.si.shape[0]
+    assert capacity >= 1000
+    now = 1_700_000_000_000
+    detector.process([Event(f"pir-{i}", f"r-{i}", Stream.MOTION, now, now, {"occupancy": True}) for i in range(5)], now)
+    assert detector.si.shape[0] == capacity  # reserved: nothing grown or copied
+    slot = detector.residents.get
+    assert [int(detector.si[slot(f"r-{i}"), k.S_OFFSET]) for i in range(5)] == [480, 480, 60, 480, 480]
+    assert detector.si[slot("r-3"), k.S_ENROLL_WAKE] == 420 and detector.si[slot("r-3"), k.S_ENROLL_BED] == 1320
+    assert detector.si[slot("r-1"), k.S_ENROLL_WAKE] == -1
+    assert all(detector.si[slot(f"r-{i}"), k.S_LAST] == now for i in range(5))
