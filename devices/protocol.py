@@ -7,6 +7,7 @@ the normalised ``values`` of :class:`devices.events.Event`. Anything that cannot
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +52,12 @@ class Decoded:
     imu: ImuBlock | None = None
 
 
+@functools.lru_cache(maxsize=1 << 18)
 def parse_topic(topic: str, prefix: str = TOPIC_PREFIX) -> tuple[str, Stream]:
-    """``eldercare/v1/<device_id>/<stream>`` → ``(device_id, stream)``."""
+    """``eldercare/v1/<device_id>/<stream>`` → ``(device_id, stream)``.
+
+    Remembered for the last 262,144 topics (a device publishes on the same few all its life; a
+    topic that fails raises every time, and a flood of made-up topics only evicts)."""
     head = prefix.rstrip("/") + "/"
     if not topic.startswith(head):
         raise PayloadError(Reject.BAD_TOPIC, f"topic {topic[:120]!r} is not under {head}")

@@ -132,6 +132,8 @@ class Gateway:
         self.clock_skewed = 0
         self.queue_depth = 0
         self.queue_depth_most = 0
+        self.batches: Counter[str] = Counter()
+        """Batches handled per lane (messages ÷ batches: how much each sink call carries)."""
         """The most messages seen waiting on a lane since start."""
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
@@ -186,6 +188,7 @@ class Gateway:
             "clock_skewed": self.clock_skewed,
             "queue_depth": self.queue_depth,
             "queue_depth_most": self.queue_depth_most,
+            "batches": dict(self.batches),
             "lanes": dict(self.lanes_connected),
             "lanes_failing": sorted(self._lanes_failing),
             "lane_restarts": dict(self.lane_restarts),
@@ -388,6 +391,7 @@ class Gateway:
                 await asyncio.sleep(linger_s)
                 messages += inbox.take(limit - len(messages))
             waiting = inbox.qsize()
+            self.batches[lane.name] += 1
             self.queue_depth_most = max(self.queue_depth_most, waiting)
             self._queue_depths[lane.name] = waiting
             self.queue_depth = sum(self._queue_depths.values())

@@ -223,6 +223,7 @@ async def drain_platform(
         "rejected": gateway.get("rejected", {}),
         "shed": gateway.get("shed", 0),
         "queue_depth_most": gateway.get("queue_depth_most", 0),
+        "batches": gateway.get("batches", {}),
         "history_after_s": round(history_s, 1),
         "history_dropped": health.get("history_dropped", 0),
         "detections": health.get("detections", {}),
