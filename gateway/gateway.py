@@ -35,6 +35,7 @@ from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
 from gateway.inbox import Inbox, Received
+from gateway.lanes import ALWAYS_KEPT, Lane, lanes
 from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
 from gateway.rejects import RejectLog, device_of, stream_label
 from registry.store import DeviceRecord
@@ -70,36 +71,6 @@ class GatewayConfig:
     alarm_sink_attempts: int = 8
     """The same on the alarm lane, whose back-off doubles from 0.2 s to ``reconnect_max_s``: about 30 s."""
     dead_letter_buffer: int = 10_000
-
-
-ALARM_LANE_STREAMS = frozenset({Stream.ALARM.value, Stream.ENV.value})
-"""Calls for help and smoke/gas/water: the alarm lane's (the telemetry lane's wildcard skips them)."""
-ALWAYS_KEPT = ALARM_LANE_STREAMS | {Stream.STATUS.value}
-"""Streams never shed under overload: those, and device availability (``status``). Status comes on
-the telemetry lane only: heartbeats are most of a city's everyday messages, and taking each on both
-sessions cost a quarter of the gateway's time (``eldercare bench ingest``); a device that dies
-unannounced is found by its silence anyway."""
-
-
-@dataclass(frozen=True, slots=True)
-class Lane:
-    """One MQTT session of the gateway: its client id, what it subscribes to, what it leaves alone."""
-
-    name: str
-    client_id: str
-    subscriptions: tuple[tuple[str, int], ...]
-    skip: frozenset[str] = frozenset()
-    """Streams another lane handles (seen here only because of a wildcard)."""
-    sheds: bool = False
-    """Whether this lane drops messages under overload (never the alarm lane)."""
-    user_suffix: str = ""
-    """Appended to the broker user name: each session logs in as its own platform user (see
-    ``registry.broker_config.PLATFORM_SESSION_SUFFIXES``), as brokers binding client ids to users need."""
-    holds_on_sink_failure: bool = False
-    """Whether a batch the sink cannot take is retried until it can (alarms are never given up)."""
-    lingers: bool = False
-    """Whether a batch waits ``batch_linger_ms`` for more messages (never on the alarm lane: an SOS
-    goes on at once, however small its batch)."""
 
 
 class Gateway:
@@ -141,30 +112,9 @@ class Gateway:
         """Zigbee2MQTT edge memory; the runtime saves and restores it with the stream snapshot."""
         self._reject_log = RejectLog()
         self._client: aiomqtt.Client | None = None
-        prefix = self.config.topic_prefix.rstrip("/")
         self._z2m = self.config.zigbee2mqtt_base.rstrip("/") + "/"
-        # Two MQTT sessions, so the broker queues alarms apart from telemetry: a telemetry flood
-        # fills (and overflows) the telemetry session's queue at the broker, never the alarms'.
-        self.alarm_lane = Lane(
-            "alarms",
-            self.config.client_id,
-            (
-                (f"{prefix}/+/{Stream.ALARM.value}", 1),
-                (f"{prefix}/+/{Stream.ENV.value}", 1),
-                (f"{self._z2m}+", 1),
-                (f"{self._z2m}+/availability", 1),
-                (f"{self._z2m}bridge/state", 1),
-            ),
-            holds_on_sink_failure=True,
-        )
-        self.telemetry_lane = Lane(
-            "telemetry",
-            f"{self.config.client_id}-telemetry",
-            ((f"{prefix}/+/+", 1),),
-            skip=ALARM_LANE_STREAMS,
-            sheds=True,
-            user_suffix="-telemetry",
-            lingers=True,
+        self.alarm_lane, self.telemetry_lane = lanes(
+            self.config.client_id, self.config.topic_prefix.rstrip("/"), self._z2m
         )
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
