@@ -14,6 +14,7 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -119,6 +120,7 @@ class EmbeddedPostgres(EmbeddedServer):
         database: str = "eldercare",
         user: str = "postgres",
         start_timeout_s: float = 60.0,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = Path(data_dir).expanduser().resolve() / "postgres"
         self.pgdata = self.directory / "data"
@@ -126,6 +128,8 @@ class EmbeddedPostgres(EmbeddedServer):
         self.database = database
         self.user = user
         self.start_timeout_s = start_timeout_s
+        self.settings = dict(settings or {})
+        """Server settings passed as ``-c name=value`` (``deploy/postgresql.conf``'s, say)."""
         self.port: int | None = None  # TCP port, when listening on one
         self.socket_dir: Path | None = None
         self._proc: asyncio.subprocess.Process | None = None
@@ -220,6 +224,8 @@ class EmbeddedPostgres(EmbeddedServer):
         args = [str(bin_dir / "postgres"), "-D", str(self.pgdata), "-c", f"listen_addresses={listen}"]
         args += ["-c", f"port={self._socket_port}", "-c", f"unix_socket_directories={self.socket_dir}"]
         args += ["-c", "unix_socket_permissions=0700"]
+        for name, value in self.settings.items():
+            args += ["-c", f"{name}={value}"]
         where = f"{self.socket_dir}" + (f" and {LOOPBACK}:{self.port}" if self.port else "")
         log.info("embedded postgres: starting PostgreSQL on %s (data in %s)", where, self.pgdata)
         with self.log_file.open("ab") as log_fd:

@@ -20,6 +20,8 @@ embedded PostgreSQL), through the platform's own :class:`~alerting.history.Event
   ``period=month``, for a district and a month): p50 / p95 / max in ms (target p95 < 100 ms).
 * **disk**: bytes of the raw events (tables, indexes, TOAST) and of the aggregates, per resident-year.
 
+Without ``--database-url`` (and ``ELDERCARE_DATABASE_URL``) the embedded server runs with the site
+settings in ``deploy/postgresql.conf``; the server's memory and checkpoint settings are printed either way.
 Prints whether TimescaleDB was present, and with ``--json`` one JSON object last.
 """
 
@@ -29,6 +31,7 @@ import asyncio
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,6 +52,19 @@ ROOMS = (("living", Stream.MOTION, 0.45), ("bedroom", Stream.MOTION, 0.25), ("do
 DEVICES = ("pir-l", "pir-b", "door", "bed")
 OFFSET_MIN = 480
 DISTRICTS, STREETS, COMMUNITIES = 6, 4, 5
+SITE_SETTINGS = Path(__file__).resolve().parents[2] / "deploy" / "postgresql.conf"
+SHOWN_SETTINGS = ("shared_buffers", "max_wal_size", "checkpoint_timeout", "wal_compression", "synchronous_commit")
+
+
+def site_settings(path: Path = SITE_SETTINGS) -> dict[str, str]:
+    """``name = value`` lines of a postgresql.conf (comments and blank lines skipped)."""
+    settings = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, value = line.partition("=")
+            settings[name.strip()] = value.strip().strip("'")
+    return settings
 
 
 def org_path(index: int) -> str:
@@ -245,10 +261,16 @@ async def reads(
 async def measure(
     url: str | None, residents: int, days: int, activity: int, status: int, batch: int, queries: int, seed: int
 ) -> dict[str, Any]:
-    async with _database(url) as database_url:
+    async with _database(url, None if url else site_settings()) as database_url:
         pool = await open_pool(database_url, min_size=1, max_size=4)
         try:
             await migrate(pool, "alerting")
+            async with pool.connection() as conn:
+                cursor = await conn.execute(
+                    "SELECT name, current_setting(name) AS value FROM unnest(%s::text[]) AS name",
+                    (list(SHOWN_SETTINGS),),
+                )
+                server = {"embedded": url is None, **{row["name"]: row["value"] for row in await cursor.fetchall()}}
             history = EventHistory(pool, HistoryConfig(raw_days=max(days + 31, 180), utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
@@ -261,6 +283,7 @@ async def measure(
     resident_years = residents * days / 365.0
     return {
         "mode": mode,
+        "server": server,
         "write": written,
         "alerts": alerts,
         "reads": latencies,
@@ -288,6 +311,11 @@ def run(
     timescale = result["mode"] == "timescaledb"
     rows: list[tuple[str, Any]] = [
         ("TimescaleDB", "present (hypertable, continuous aggregates)" if timescale else "absent (partitions, rollups)"),
+        (
+            "PostgreSQL",
+            ("embedded, deploy/postgresql.conf: " if result["server"]["embedded"] else "as configured: ")
+            + ", ".join(f"{name} {result['server'][name]}" for name in SHOWN_SETTINGS),
+        ),
         ("events written", f"{w['rows']:,} in {w['append_s']} s of append ({w['wall_s']} s wall)"),
         ("write rate (append: COPY + rollups)", f"{w['write_rows_per_s']:,} events/s"),
         ("bare binary COPY, plain table", f"{w['bare_copy_rows_per_s']:,} rows/s ({w['bare_copy_rows']:,} rows)"),
@@ -310,6 +338,7 @@ def run(
         "status_per_device_day": status,
         "batch": batch,
         "seed": seed,
+        "server": result["server"],
         "rows": w["rows"],
         "write_rows_per_s": w["write_rows_per_s"],
         "bare_copy_rows_per_s": w["bare_copy_rows_per_s"],

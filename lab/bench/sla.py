@@ -34,7 +34,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -248,13 +248,14 @@ def network() -> tuple[dict[str, str], list[dict[str, Any]]]:
 
 
 @contextlib.asynccontextmanager
-async def _database(url: str | None) -> AsyncIterator[str]:
-    """A throwaway database on ``url``'s server, or on an embedded PostgreSQL in a temp directory."""
+async def _database(url: str | None, settings: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+    """A throwaway database on ``url``'s server, or on an embedded PostgreSQL in a temp directory
+    (started with ``settings``)."""
     if url is None:
         from eldercare.embedded import EmbeddedPostgres
 
         with tempfile.TemporaryDirectory(prefix="eldercare-bench-sla-") as directory:
-            server = EmbeddedPostgres(directory)
+            server = EmbeddedPostgres(directory, settings=settings)
             await server.start()
             try:
                 yield server.url()
