@@ -192,6 +192,9 @@ def bench_history(
     batch: Annotated[int, typer.Option(help="events per append (one COPY)")] = 5000,
     queries: Annotated[int, typer.Option(help="timed runs of each read query")] = 200,
     seed: Annotated[int, typer.Option(help="seed of the synthetic history")] = 15,
+    raw_days: Annotated[
+        int | None, typer.Option(help="raw events kept (retention as days pass; 0: all) [default: the platform's]")
+    ] = None,
     database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -201,17 +204,10 @@ def bench_history(
     from lab.bench.history import run
 
     logs.configure(level="ERROR")
-    run(
-        database_url or get_settings().database_url,
-        residents,
-        days,
-        activity,
-        status,
-        batch,
-        queries,
-        seed,
-        json_output,
-    )
+    settings = get_settings()
+    raw = settings.history_raw_days if raw_days is None else raw_days
+    url = database_url or settings.database_url
+    run(url, residents, days, activity, status, batch, queries, seed, json_output, raw)
 
 
 @app.command("sim")

@@ -10,6 +10,9 @@ embedded PostgreSQL), through the platform's own :class:`~alerting.history.Event
   and a bed pad, ``activity`` events a day on them (a daytime-heavy hourly profile; the bed pad at
   night), and a ``status`` report (online, battery slowly draining) from each device every
   ``24 / status`` hours. The write rate is events over the time spent in ``append``.
+  With ``raw_days`` the platform's retention runs after each simulated day, as it does hourly at a
+  site: raw partitions wholly older than ``raw_days`` are dropped while the year is written (the
+  aggregates stay); ``0`` keeps every raw event.
 * **bare COPY**: the first two days' rows again, binary COPY into a plain table with no index and
   no rollup: what the disk and server take without the history's work, for comparison.
 * **alerts**: about two alerts per resident a month (SQL-generated rows, 90 % answered, log-normal
@@ -127,6 +130,7 @@ async def write(
     status: int,
     batch: int,
     seed: int,
+    retention: bool,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     battery = rng.uniform(60, 100, (residents, len(DEVICES)))
@@ -139,7 +143,8 @@ async def write(
         await conn.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS events_bare ({_TABLE_BODY})")
         await conn.execute("ALTER TABLE events_bare SET LOGGED")
     rows = bare_rows = 0
-    append_s = bare_s = 0.0
+    append_s = bare_s = maintain_s = 0.0
+    dropped: list[str] = []
     wall = time.perf_counter()
     for day in range(days):
         start_ms = int((first + timedelta(days=day)).timestamp() * 1000)
@@ -159,8 +164,15 @@ async def write(
                     await _copy(conn, "events_bare", (_row(e) for e in events[i : i + batch]))
             bare_s += time.perf_counter() - t0
             bare_rows += len(events)
+        if retention:
+            t0 = time.perf_counter()
+            dropped += await history.apply_retention(first + timedelta(days=day + 1))
+            maintain_s += time.perf_counter() - t0
         if day % 10 == 9 or day == days - 1:
-            progress(f"  day {day + 1}/{days}: {rows:,} events, {rows / max(append_s, 1e-9):,.0f} events/s")
+            progress(
+                f"  day {day + 1}/{days}: {rows:,} events, {rows / max(append_s, 1e-9):,.0f} events/s"
+                + (f", {len(dropped)} raw partitions dropped" if dropped else "")
+            )
     async with pool.connection() as conn:
         await conn.execute("DROP TABLE events_bare")
     return {
@@ -170,6 +182,8 @@ async def write(
         "bare_copy_rows": bare_rows,
         "bare_copy_rows_per_s": round(bare_rows / max(bare_s, 1e-9)),
         "wall_s": round(time.perf_counter() - wall, 1),
+        "retention_s": round(maintain_s, 1),
+        "raw_partitions_dropped": dropped,
         "first_day": first.isoformat(),
     }
 
@@ -258,8 +272,32 @@ async def reads(
     }
 
 
+async def raw_days_held(pool: AsyncConnectionPool, first: datetime, now: datetime) -> float:
+    """Days of raw events still held: from the oldest remaining monthly partition's start (or the first
+    day written) to now."""
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT min(c.relname) AS oldest FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'events'::regclass AND c.relname ~ '^events_[0-9]{4}_[0-9]{2}$'"
+        )
+        oldest = (await cursor.fetchone())["oldest"]  # type: ignore[index,call-overload]
+    start = first
+    if oldest is not None:
+        year, month = int(oldest[7:11]), int(oldest[12:14])
+        start = max(first, datetime(year, month, 1, tzinfo=UTC))
+    return (now - start).total_seconds() / 86_400
+
+
 async def measure(
-    url: str | None, residents: int, days: int, activity: int, status: int, batch: int, queries: int, seed: int
+    url: str | None,
+    residents: int,
+    days: int,
+    activity: int,
+    status: int,
+    batch: int,
+    queries: int,
+    seed: int,
+    raw_days: int = 0,
 ) -> dict[str, Any]:
     async with _database(url, None if url else site_settings()) as database_url:
         pool = await open_pool(database_url, min_size=1, max_size=4)
@@ -271,13 +309,15 @@ async def measure(
                     (list(SHOWN_SETTINGS),),
                 )
                 server = {"embedded": url is None, **{row["name"]: row["value"] for row in await cursor.fetchall()}}
-            history = EventHistory(pool, HistoryConfig(raw_days=max(days + 31, 180), utc_offset_min=OFFSET_MIN))
+            kept = raw_days or days + 62
+            history = EventHistory(pool, HistoryConfig(raw_days=kept, utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
-            written = await write(history, pool, residents, days, activity, status, batch, seed)
+            written = await write(history, pool, residents, days, activity, status, batch, seed, raw_days > 0)
             alerts = await make_alerts(pool, residents, days, seed)
             latencies = await reads(history, pool, residents, days, queries, seed)
             sizes = await history.disk_bytes()
+            held = await raw_days_held(pool, datetime.fromisoformat(written["first_day"]), datetime.now(UTC))
         finally:
             await pool.close()
     resident_years = residents * days / 365.0
@@ -285,11 +325,13 @@ async def measure(
         "mode": mode,
         "server": server,
         "write": written,
+        "raw_days_kept": raw_days,
+        "raw_days_held": round(held, 1),
         "alerts": alerts,
         "reads": latencies,
         "bytes": sizes,
         "bytes_per_resident_year": {
-            "events": round(sizes["events"] / resident_years),
+            "events": round(sizes["events"] / (residents * min(held, days) / 365.0)),
             "aggregates": round(sum(v for k, v in sizes.items() if k != "events") / resident_years),
         },
     }
@@ -305,8 +347,9 @@ def run(
     queries: int,
     seed: int,
     json_output: bool,
+    raw_days: int = 0,
 ) -> dict[str, Any]:
-    result = asyncio.run(measure(database_url, residents, days, activity, status, batch, queries, seed))
+    result = asyncio.run(measure(database_url, residents, days, activity, status, batch, queries, seed, raw_days))
     w, r, per = result["write"], result["reads"], result["bytes_per_resident_year"]
     timescale = result["mode"] == "timescaledb"
     rows: list[tuple[str, Any]] = [
@@ -319,6 +362,13 @@ def run(
         ("events written", f"{w['rows']:,} in {w['append_s']} s of append ({w['wall_s']} s wall)"),
         ("write rate (append: COPY + rollups)", f"{w['write_rows_per_s']:,} events/s"),
         ("bare binary COPY, plain table", f"{w['bare_copy_rows_per_s']:,} rows/s ({w['bare_copy_rows']:,} rows)"),
+        (
+            "raw events kept",
+            f"{raw_days} days (retention after each day; {len(w['raw_partitions_dropped'])} monthly partitions"
+            f" dropped in {w['retention_s']} s), {result['raw_days_held']} days held at the end"
+            if raw_days
+            else "all",
+        ),
         ("raw events on disk / resident-year", f"{per['events']:,} bytes"),
         ("aggregates on disk / resident-year", f"{per['aggregates']:,} bytes"),
         (
@@ -339,6 +389,8 @@ def run(
         "batch": batch,
         "seed": seed,
         "server": result["server"],
+        "raw_days_kept": raw_days,
+        "raw_days_held": result["raw_days_held"],
         "rows": w["rows"],
         "write_rows_per_s": w["write_rows_per_s"],
         "bare_copy_rows_per_s": w["bare_copy_rows_per_s"],
