@@ -178,7 +178,7 @@ class Gateway:
         self.events_produced += len(events)
         self._accepted.messages[stream_label(topic)] += 1
         for event in events:
-            self._accepted.events[event.stream.value] += 1
+            self._accepted.events[event.stream] += 1
         return events
 
     def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
@@ -246,7 +246,7 @@ class Gateway:
         if abs(skew) > self.config.clock_skew_limit_ms:
             # Kept, flagged, and placed at arrival time so it sorts where it really happened.
             self.clock_skewed += 1
-            metrics.CLOCK_SKEW.inc()
+            self._accepted.clock_skewed += 1
             values = {**values, "clock_skew_ms": skew}
             ts_ms = received_ms
             if imu is not None:

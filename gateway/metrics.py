@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import collections
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter, Gauge
+
+if TYPE_CHECKING:
+    from devices.events import Stream
 
 MESSAGES = Counter(
     "eldercare_gateway_messages_total",
@@ -41,12 +44,16 @@ class AcceptedTally:
 
     def __init__(self) -> None:
         self.messages: collections.Counter[str] = collections.Counter()
-        self.events: collections.Counter[str] = collections.Counter()
+        self.events: collections.Counter[Stream] = collections.Counter()
+        self.clock_skewed = 0
 
     def publish(self) -> None:
         for stream, count in self.messages.items():
             message_counter(stream, "accepted").inc(count)
-        for stream, count in self.events.items():
-            event_counter(stream).inc(count)
+        for kind, count in self.events.items():
+            event_counter(kind.value).inc(count)
+        if self.clock_skewed:
+            CLOCK_SKEW.inc(self.clock_skewed)
         self.messages.clear()
         self.events.clear()
+        self.clock_skewed = 0
