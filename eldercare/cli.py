@@ -195,6 +195,7 @@ def bench_history(
     raw_days: Annotated[
         int | None, typer.Option(help="raw events kept (retention as days pass; 0: all) [default: the platform's]")
     ] = None,
+    writers: Annotated[int, typer.Option(min=1, help="concurrent writers, each over its own residents")] = 2,
     database_url: DatabaseUrl = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -207,7 +208,7 @@ def bench_history(
     settings = get_settings()
     raw = settings.history_raw_days if raw_days is None else raw_days
     url = database_url or settings.database_url
-    run(url, residents, days, activity, status, batch, queries, seed, json_output, raw)
+    run(url, residents, days, activity, status, batch, queries, seed, json_output, raw, writers)
 
 
 @app.command("sim")

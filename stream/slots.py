@@ -50,12 +50,13 @@ class SlotMap:
         return new, True
 
     def slots(self, keys: Iterable[str]) -> npt.NDArray[np.int64]:
-        known = self._slot_of.get
-        out = []
-        for key in keys:
-            found = known(key)
-            out.append(self.slot(key)[0] if found is None else found)
-        return np.array(out, dtype=np.int64)
+        """Slots of ``keys`` in order, allocating any new ones."""
+        keys = keys if isinstance(keys, list) else list(keys)
+        slot_of = self._slot_of
+        try:
+            return np.array([slot_of[key] for key in keys], dtype=np.int64)
+        except KeyError:  # some are new
+            return np.array([self.slot(key)[0] for key in keys], dtype=np.int64)
 
     def release(self, key: str) -> int | None:
         slot = self._slot_of.pop(key, None)

@@ -6,7 +6,9 @@ embedded PostgreSQL), through the platform's own :class:`~alerting.history.Event
 * **write**: ``days`` of synthetic everyday history for ``residents`` residents, ending now, in
   time order a day at a time, in batches of ``batch`` events through ``append`` (binary COPY into the
   events, merged into the rollups in the same transaction; on TimescaleDB straight into the
-  hypertable). The model (seeded): each home has a living-room and a bedroom PIR, an entrance door
+  hypertable), by ``writers`` concurrent writers, each over its own residents (as the history's
+  writers of a city each take their own resident partitions: their rollup rows never meet), while the
+  next day is generated in a thread. The model (seeded): each home has a living-room and a bedroom PIR, an entrance door
   and a bed pad, ``activity`` events a day on them (a daytime-heavy hourly profile; the bed pad at
   night), and a ``status`` report (online, battery slowly draining) from each device every
   ``24 / status`` hours. The write rate is events over the time spent in ``append``.
@@ -131,6 +133,7 @@ async def write(
     batch: int,
     seed: int,
     retention: bool,
+    writers: int = 1,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     battery = rng.uniform(60, 100, (residents, len(DEVICES)))
@@ -145,18 +148,31 @@ async def write(
     rows = bare_rows = 0
     append_s = bare_s = maintain_s = 0.0
     dropped: list[str] = []
-    wall = time.perf_counter()
-    for day in range(days):
+    writer_of = {f"r{r:05d}": r % writers for r in range(residents)}
+
+    def generate(day: int) -> list[Event]:
         start_ms = int((first + timedelta(days=day)).timestamp() * 1000)
         events = day_events(rng, start_ms, residents, activity, status, battery)
         now_ms = int(time.time() * 1000)
-        events = [e for e in events if e.received_ms <= now_ms]  # today: only what has happened
+        return [e for e in events if e.received_ms <= now_ms]  # today: only what has happened
+
+    async def append_all(events: list[Event]) -> None:
         for i in range(0, len(events), batch):
-            chunk = events[i : i + batch]
-            t0 = time.perf_counter()
-            await history.append(chunk)
-            append_s += time.perf_counter() - t0
-            rows += len(chunk)
+            await history.append(events[i : i + batch])
+
+    wall = time.perf_counter()
+    upcoming = asyncio.ensure_future(asyncio.to_thread(generate, 0))
+    for day in range(days):
+        events = await upcoming
+        if day + 1 < days:  # the next day is generated while this one is written
+            upcoming = asyncio.ensure_future(asyncio.to_thread(generate, day + 1))
+        shares: list[list[Event]] = [[] for _ in range(writers)]
+        for event in events:
+            shares[writer_of[event.resident_id]].append(event)
+        t0 = time.perf_counter()
+        await asyncio.gather(*(append_all(share) for share in shares))
+        append_s += time.perf_counter() - t0
+        rows += len(events)
         if day < 2:
             t0 = time.perf_counter()
             for i in range(0, len(events), batch):
@@ -177,6 +193,7 @@ async def write(
         await conn.execute("DROP TABLE events_bare")
     return {
         "rows": rows,
+        "writers": writers,
         "append_s": round(append_s, 1),
         "write_rows_per_s": round(rows / max(append_s, 1e-9)),
         "bare_copy_rows": bare_rows,
@@ -298,9 +315,10 @@ async def measure(
     queries: int,
     seed: int,
     raw_days: int = 0,
+    writers: int = 1,
 ) -> dict[str, Any]:
     async with _database(url, None if url else site_settings()) as database_url:
-        pool = await open_pool(database_url, min_size=1, max_size=4)
+        pool = await open_pool(database_url, min_size=1, max_size=writers + 2)
         try:
             await migrate(pool, "alerting")
             async with pool.connection() as conn:
@@ -313,7 +331,7 @@ async def measure(
             history = EventHistory(pool, HistoryConfig(raw_days=kept, utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
-            written = await write(history, pool, residents, days, activity, status, batch, seed, raw_days > 0)
+            written = await write(history, pool, residents, days, activity, status, batch, seed, raw_days > 0, writers)
             alerts = await make_alerts(pool, residents, days, seed)
             latencies = await reads(history, pool, residents, days, queries, seed)
             sizes = await history.disk_bytes()
@@ -348,8 +366,11 @@ def run(
     seed: int,
     json_output: bool,
     raw_days: int = 0,
+    writers: int = 1,
 ) -> dict[str, Any]:
-    result = asyncio.run(measure(database_url, residents, days, activity, status, batch, queries, seed, raw_days))
+    result = asyncio.run(
+        measure(database_url, residents, days, activity, status, batch, queries, seed, raw_days, writers)
+    )
     w, r, per = result["write"], result["reads"], result["bytes_per_resident_year"]
     timescale = result["mode"] == "timescaledb"
     rows: list[tuple[str, Any]] = [
@@ -360,7 +381,7 @@ def run(
             + ", ".join(f"{name} {result['server'][name]}" for name in SHOWN_SETTINGS),
         ),
         ("events written", f"{w['rows']:,} in {w['append_s']} s of append ({w['wall_s']} s wall)"),
-        ("write rate (append: COPY + rollups)", f"{w['write_rows_per_s']:,} events/s"),
+        ("write rate (append: COPY + rollups)", f"{w['write_rows_per_s']:,} events/s, {writers} writer(s)"),
         ("bare binary COPY, plain table", f"{w['bare_copy_rows_per_s']:,} rows/s ({w['bare_copy_rows']:,} rows)"),
         (
             "raw events kept",
@@ -387,6 +408,7 @@ def run(
         "activity_per_day": activity,
         "status_per_device_day": status,
         "batch": batch,
+        "writers": writers,
         "seed": seed,
         "server": result["server"],
         "raw_days_kept": raw_days,
