@@ -202,13 +202,14 @@ def bench_history(
     """A year of everyday history through the history writer: events/s, bytes per resident-year, read p95."""
     from eldercare import logs
     from eldercare.settings import get_settings
-    from lab.bench.history import run
+    from lab.bench.history import Workload, run
 
     logs.configure(level="ERROR")
     settings = get_settings()
     raw = settings.history_raw_days if raw_days is None else raw_days
     url = database_url or settings.database_url
-    run(url, residents, days, activity, status, batch, queries, seed, json_output, raw, writers)
+    work = Workload(residents, days, activity, status, batch, queries, seed, raw, writers)
+    run(url, work, json_output)
 
 
 @app.command("sim")

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -305,18 +306,26 @@ async def raw_days_held(pool: AsyncConnectionPool, first: datetime, now: datetim
     return (now - start).total_seconds() / 86_400
 
 
-async def measure(
-    url: str | None,
-    residents: int,
-    days: int,
-    activity: int,
-    status: int,
-    batch: int,
-    queries: int,
-    seed: int,
-    raw_days: int = 0,
-    writers: int = 1,
-) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What ``eldercare bench history`` writes and reads (its command-line options)."""
+
+    residents: int = 10_000
+    days: int = 365
+    activity: int = 40
+    """activity events per home and day"""
+    status: int = 2
+    """status reports per device and day"""
+    batch: int = 5000
+    queries: int = 200
+    seed: int = 15
+    raw_days: int = 0
+    """raw events kept, with retention as the days pass; 0: all"""
+    writers: int = 1
+
+
+async def measure(url: str | None, work: Workload) -> dict[str, Any]:
+    residents, days, raw_days, writers, seed = work.residents, work.days, work.raw_days, work.writers, work.seed
     async with _database(url, None if url else site_settings()) as database_url:
         pool = await open_pool(database_url, min_size=1, max_size=writers + 2)
         try:
@@ -331,9 +340,11 @@ async def measure(
             history = EventHistory(pool, HistoryConfig(raw_days=kept, utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
-            written = await write(history, pool, residents, days, activity, status, batch, seed, raw_days > 0, writers)
+            written = await write(
+                history, pool, residents, days, work.activity, work.status, work.batch, seed, raw_days > 0, writers
+            )
             alerts = await make_alerts(pool, residents, days, seed)
-            latencies = await reads(history, pool, residents, days, queries, seed)
+            latencies = await reads(history, pool, residents, days, work.queries, seed)
             sizes = await history.disk_bytes()
             held = await raw_days_held(pool, datetime.fromisoformat(written["first_day"]), datetime.now(UTC))
         finally:
@@ -355,22 +366,9 @@ async def measure(
     }
 
 
-def run(
-    database_url: str | None,
-    residents: int,
-    days: int,
-    activity: int,
-    status: int,
-    batch: int,
-    queries: int,
-    seed: int,
-    json_output: bool,
-    raw_days: int = 0,
-    writers: int = 1,
-) -> dict[str, Any]:
-    result = asyncio.run(
-        measure(database_url, residents, days, activity, status, batch, queries, seed, raw_days, writers)
-    )
+def run(database_url: str | None, work: Workload, json_output: bool) -> dict[str, Any]:
+    result = asyncio.run(measure(database_url, work))
+    residents, days, raw_days, writers = work.residents, work.days, work.raw_days, work.writers
     w, r, per = result["write"], result["reads"], result["bytes_per_resident_year"]
     timescale = result["mode"] == "timescaledb"
     rows: list[tuple[str, Any]] = [
@@ -405,11 +403,11 @@ def run(
         "timescaledb": timescale,
         "residents": residents,
         "days": days,
-        "activity_per_day": activity,
-        "status_per_device_day": status,
-        "batch": batch,
+        "activity_per_day": work.activity,
+        "status_per_device_day": work.status,
+        "batch": work.batch,
         "writers": writers,
-        "seed": seed,
+        "seed": work.seed,
         "server": result["server"],
         "raw_days_kept": raw_days,
         "raw_days_held": result["raw_days_held"],
