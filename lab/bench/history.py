@@ -335,7 +335,8 @@ async def measure(url: str | None, work: Workload) -> dict[str, Any]:
                     "SELECT name, current_setting(name) AS value FROM unnest(%s::text[]) AS name",
                     (list(SHOWN_SETTINGS),),
                 )
-                server = {"embedded": url is None, **{row["name"]: row["value"] for row in await cursor.fetchall()}}
+                shown = {row["name"]: row["value"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
+                server = {"embedded": url is None, **shown}
             kept = raw_days or days + 62
             history = EventHistory(pool, HistoryConfig(raw_days=kept, utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
