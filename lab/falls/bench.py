@@ -151,6 +151,8 @@ def reference_falls(
         ref = u[:3] if p[K.P_UPRIGHT] != 0.0 and u[3] != 0.0 else np.zeros(3)
         feat, n1, m0 = _features(seg, ib, last, imp_max, ref)
         conf = _score(feat, n1, m0, p)
+        if last - ib - K.POST_LO + 1 < p[K.P_MIN_POST]:
+            conf = 0.0  # a post window too short for the placement (step 5's veto)
         is_fall = conf >= p[K.P_THRESH]
         if is_fall and last_fall != 0.0 and imp_ms - last_fall < K.DEDUP_MS:
             is_fall = False

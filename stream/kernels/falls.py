@@ -40,7 +40,10 @@ Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation
    quadratic logistic model, which bends the boundary so that a soft impact with a smaller posture
    change still scores when the descent, the stillness and the sharpness agree; confidence
    ``1/(1 + e^−z)``. Vetoes
-   (confidence 0): no data after the impact; a dropped device (free fall below ``drop_ff`` g and a
+   (confidence 0): no data after the impact; a post window ``[i + 30, last]`` shorter than
+   ``params[P_MIN_POST]`` bins (a decision forced before the stillness after the impact could be
+   seen: the wrist's 1 s, :data:`stream.falls.MIN_POST_S`; 0 elsewhere, i.e. no such veto); a
+   dropped device (free fall below ``drop_ff`` g and a
    post stillness below ``drop_still`` g, i.e. no body attached). A fall is ``confidence ≥ thresh``.
    Unless every candidate is emitted, one whose O(1) features already bound its confidence below
    ``thresh`` (:func:`cannot_fall`, over any free fall, descent and post activity) is not scored
@@ -154,7 +157,9 @@ P_BACK_TOL_MS = 8
 P_DROP_FF = 9
 P_DROP_STILL = 10
 P_UPRIGHT = 11
-P_W0 = 12
+P_MIN_POST = 12
+"""Bins the post window ``[i + 30, last]`` must span for a candidate to score (step 5's veto)."""
+P_W0 = 13
 N_LIN = 9
 N_BASE = 6
 N_PHI = N_LIN + N_BASE * (N_BASE + 1) // 2
@@ -499,7 +504,7 @@ def cannot_fall(
     holds the impact sample). Skips the scans of free fall, descent and post activity."""
     thresh = params[P_THRESH]
     pre_std, post_std, n1, m0, _, posture = _posture(ring, s, ib, last, ref)
-    if n1 < 1.0 or m0 == 0.0:
+    if n1 < 1.0 or m0 == 0.0 or post_too_short(ib, last, params):
         return thresh > 0.0  # vetoed: confidence 0
     impact = _var_max(ring, s, ib - 5, min(ib + 10, last))
     wx, wy, wz, wn, _ = _win5(ring, s, ib - 4, ib)
@@ -508,6 +513,13 @@ def cannot_fall(
     ff_hi = math.sqrt((wx * wx + wy * wy + wz * wz) / (wn * wn))
     peak = math.sqrt(max(imp_max, 0.0))
     return conf_upper_bound(impact, peak, posture, post_std, pre_std, ff_hi, params) < thresh
+
+
+@njit(**JIT, inline="always")
+def post_too_short(ib: int, last: int, params: np.ndarray) -> bool:
+    """Step 5's veto on a short post window: ``[ib + 30, last]`` spans fewer than
+    ``params[P_MIN_POST]`` bins (never when that is 0)."""
+    return last - ib - POST_LO + 1 < params[P_MIN_POST]
 
 
 @njit(**JIT, inline="always")
@@ -567,6 +579,8 @@ def _decide(
         return n_out
     features(s, ib, sc[s, cb + C_IMPMAX], last, ring, work, ref)
     conf = score(work, params)
+    if post_too_short(ib, last, params):
+        conf = 0.0
     is_fall = conf >= params[P_THRESH]
     if is_fall and sc[s, S_LASTFALL] != 0.0 and impact_ms - sc[s, S_LASTFALL] < DEDUP_MS:
         is_fall = False

@@ -297,3 +297,26 @@ def test_upright_is_learned_only_from_windows_at_rest_and_late() -> None:
     calm_taken = min(closed - K.REF_DELAY, int(20.0 * 20) - 1)
     expected = 1.0 - (1.0 - K.REF_ALPHA) ** calm_taken
     assert abs(sc[0, K.S_UW] - expected) < 2 * K.REF_ALPHA
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.0])
+def test_short_post_window_veto_matches_reference(threshold: float) -> None:
+    """``min_post_s`` (the wrist's veto, ``P_MIN_POST``): a fall whose data stop 2.5 s after the
+    impact (a post window of 1 s) still scores at 1 s and is vetoed at 1.5 s, in the kernel (both
+    with and without ``emit_all``, i.e. also through ``cannot_fall``) and its reference twin alike;
+    0 (the default) is no veto."""
+    rng = np.random.default_rng(8)
+    t, a, impact = scenario("fall", 50.0, rng, seconds=10.5)  # ends 2.5 s after the impact
+    now = impact + 8_100.0
+    for min_post, fires in ((0.0, True), (1.0, True), (1.5, False)):
+        for emit in (True, False):
+            params = FallParams(min_post_s=min_post, emit_all=emit, threshold=threshold or 0.5).to_array()
+            if threshold == 0.0:
+                params[K.P_THRESH] = 0.0
+            rows = run_kernel(t, a, [(0, len(t))], now, params=params)
+            assert_same(rows, reference_falls(t, a, params, now))
+            assert bool(rows[:, K.O_IS_FALL].sum() > 0) == (fires or threshold == 0.0)
+            if not fires:
+                assert np.all(rows[:, K.O_CONF] == 0.0)
+    with pytest.raises(ValueError):
+        FallParams(min_post_s=4.0)
