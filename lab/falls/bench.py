@@ -102,6 +102,14 @@ def _features(
             top = max(top, vel)
             drop = max(drop, top - vel)
     feat[K.F_DESCENT] = drop
+    seen, dyn = 0.0, 0.0
+    for j in range(max(ib - K.PRE_LO, 0), ib - K.DYN_HI + 1):
+        w = seg.window(j - 1, j)
+        if w[3] >= 1.0:
+            seen += 1.0
+            if abs(math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3] - 1.0) > K.PRE_DYN_G:
+                dyn += 1.0
+    feat[K.F_PRE_DYN] = dyn / seen if seen > 0.0 else 0.0
     return feat, n1, m0
 
 
