@@ -77,9 +77,9 @@ def fit_weights(
     ``l2 · 1e-4``): with ``prior`` unset it shrinks towards 0; with the shipped waist model as
     ``prior`` a placement model (:data:`stream.falls.PLACEMENTS`) learns only how a wrist or a
     pocket differs from the waist, which is what a few people's recordings can teach. ``l2 = 0.01``
-    (no prior) is light: some 25 000 candidates fit 31 weights, and the quadratic terms need room
-    to bend the boundary towards soft falls (subject-wise CV on softened copies: ×0.5 impact, ×0.6
-    posture sensitivity 93.7 % at ``l2 = 1``, 96.9 % at ``0.01``, same specificity).
+    (no prior) is light: some 25 000 candidates fit 31 weights (the pre dynamics held at 0), and
+    the quadratic terms need room to bend the boundary towards soft falls (subject-wise CV on
+    softened copies: ×0.5 impact, ×0.6 posture sensitivity 93.7 % at ``l2 = 1``, 96.9 % at ``0.01``, same specificity).
 
     ``term_l2`` overrides the penalty of the named terms (:data:`PHI_NAMES`): a number is that
     term's own ``l2``; ``None`` holds the term at its prior (0 without one) and leaves it out of
