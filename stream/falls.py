@@ -113,10 +113,9 @@ WRIST_WEIGHTS: tuple[float, ...] = (
 """Bias and weights of the wrist (wristband) model; see ``SHIPPED_PLACEMENT_WEIGHTS``. Its last,
 the pre dynamics (−7.2), is the wrist's own: a band swung, clapped or bounced for much of the 3 s
 before an impact (medians: clapping 0.54 of that time, hopping 0.89, jogging 0.79, falls 0.22)
-is less likely to have fallen. UMAFall U01–U08, leave-one-subject-out, with
-the 1 s shortest post window: 94.9 / 96.4 % → 96.2 / 96.9 % as recorded, 92.3 / 94.3 % → 96.2 /
-95.3 % on held-out people's 20 Hz copies (seeds 0–2 of every augmented copy: mean 93.1 / 95.8 % →
-95.1 / 96.4 %)."""
+is less likely to have fallen. UMAFall U01–U08, leave-one-subject-out, with the 1 s shortest
+post window: 94.9 / 96.4 % → 96.2 / 96.9 % as recorded, 92.3 / 94.3 % → 96.2 / 95.3 % on held-out
+people's 20 Hz copies (seeds 0–2 of every augmented copy: mean 93.1 / 95.8 % → 95.1 / 96.4 %)."""
 
 POCKET_WEIGHTS: tuple[float, ...] = (
     -32.509,
