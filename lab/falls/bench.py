@@ -102,6 +102,14 @@ def _features(
             top = max(top, vel)
             drop = max(drop, top - vel)
     feat[K.F_DESCENT] = drop
+    seen, dyn = 0.0, 0.0
+    for j in range(max(ib - K.PRE_LO, 0), ib - K.DYN_HI + 1):
+        w = seg.window(j - 1, j)
+        if w[3] >= 1.0:
+            seen += 1.0
+            if abs(math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / w[3] - 1.0) > K.PRE_DYN_G:
+                dyn += 1.0
+    feat[K.F_PRE_DYN] = dyn / seen if seen > 0.0 else 0.0
     return feat, n1, m0
 
 
@@ -151,6 +159,8 @@ def reference_falls(
         ref = u[:3] if p[K.P_UPRIGHT] != 0.0 and u[3] != 0.0 else np.zeros(3)
         feat, n1, m0 = _features(seg, ib, last, imp_max, ref)
         conf = _score(feat, n1, m0, p)
+        if last - ib - K.POST_LO + 1 < p[K.P_MIN_POST]:
+            conf = 0.0  # a post window too short for the placement (step 5's veto)
         is_fall = conf >= p[K.P_THRESH]
         if is_fall and last_fall != 0.0 and imp_ms - last_fall < K.DEDUP_MS:
             is_fall = False

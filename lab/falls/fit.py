@@ -6,7 +6,7 @@ Lab code: the live detector (:mod:`stream.falls`) only reads the fitted ``SHIPPE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ PHI_NAMES = (
     "log_impact_over_pre",
     "log_peak",
     *(f"{a}*{b}" for k, a in enumerate(_BASE) for b in _BASE[k:]),
+    "pre_dynamic",
 )
 
 FALL_WEIGHT = 0.5
@@ -54,6 +55,7 @@ def phi_features(features: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
             log_imp - np.log(f[:, K.F_PRE_STD] + 0.05),
             log_peak,
             *(base[a] * base[b] for a in range(K.N_BASE) for b in range(a, K.N_BASE)),
+            f[:, K.F_PRE_DYN],
         ]
     )
 
@@ -64,6 +66,7 @@ def fit_weights(
     l2: float = 0.01,
     fall_weight: float = FALL_WEIGHT,
     prior: Sequence[float] | None = None,
+    term_l2: Mapping[str, float | None] | None = None,
 ) -> tuple[float, ...]:
     """L2-regularised logistic regression (Newton / IRLS with step halving) of ``labels`` on
     ``φ(features)``.
@@ -74,9 +77,13 @@ def fit_weights(
     ``l2 · 1e-4``): with ``prior`` unset it shrinks towards 0; with the shipped waist model as
     ``prior`` a placement model (:data:`stream.falls.PLACEMENTS`) learns only how a wrist or a
     pocket differs from the waist, which is what a few people's recordings can teach. ``l2 = 0.01``
-    (no prior) is light: some 25 000 candidates fit 31 weights, and the quadratic terms need room
-    to bend the boundary towards soft falls (subject-wise CV on softened copies: ×0.5 impact, ×0.6
-    posture sensitivity 93.7 % at ``l2 = 1``, 96.9 % at ``0.01``, same specificity).
+    (no prior) is light: some 25 000 candidates fit 31 weights (the pre dynamics held at 0), and
+    the quadratic terms need room to bend the boundary towards soft falls (subject-wise CV on
+    softened copies: ×0.5 impact, ×0.6 posture sensitivity 93.7 % at ``l2 = 1``, 96.9 % at ``0.01``, same specificity).
+
+    ``term_l2`` overrides the penalty of the named terms (:data:`PHI_NAMES`): a number is that
+    term's own ``l2``; ``None`` holds the term at its prior (0 without one) and leaves it out of
+    the fit (a model that does not use it).
     """
     x = np.column_stack([np.ones(len(features)), phi_features(features)])
     y = np.asarray(labels, dtype=np.float64)
@@ -85,17 +92,26 @@ def fit_weights(
     if centre.shape != (x.shape[1],):
         raise ValueError(f"prior needs {x.shape[1]} values, got {centre.shape}")
     reg = l2 * np.r_[1e-4 if prior is not None else 0.0, np.ones(x.shape[1] - 1)]
+    free = np.ones(x.shape[1], dtype=bool)
+    for name, value in (term_l2 or {}).items():
+        q = 1 + PHI_NAMES.index(name)
+        if value is None:
+            free[q] = False
+        else:
+            reg[q] = value
+    offset = x[:, ~free] @ centre[~free]
+    x, centre_f, reg = x[:, free], centre[free], reg[free]
 
     def loss(w: npt.NDArray[np.float64]) -> float:
-        z = x @ w
+        z = x @ w + offset
         nll = np.sum(sw * (np.logaddexp(0.0, z) - y * z))
-        return float(nll + 0.5 * np.sum(reg * (w - centre) ** 2))
+        return float(nll + 0.5 * np.sum(reg * (w - centre_f) ** 2))
 
-    w = centre.copy()
+    w = centre_f.copy()
     current = loss(w)
     for _ in range(200):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -50, 50)))
-        grad = x.T @ (sw * (p - y)) + reg * (w - centre)
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w + offset, -50, 50)))
+        grad = x.T @ (sw * (p - y)) + reg * (w - centre_f)
         hess = (x * (sw * p * (1 - p))[:, None]).T @ x + np.diag(reg) + 1e-9 * np.eye(x.shape[1])
         step = np.linalg.solve(hess, grad)
         scale = 1.0
@@ -105,4 +121,6 @@ def fit_weights(
         current = loss(w)
         if np.max(np.abs(scale * step)) < 1e-8:
             break
-    return tuple(float(v) for v in w)
+    full = centre.copy()
+    full[free] = w
+    return tuple(float(v) for v in full)

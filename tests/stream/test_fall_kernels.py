@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
 from lab.falls.bench import kernel_output, kernel_state, reference_falls
-from stream.falls import FallParams
+from stream.falls import FallParams, shipped_placements
 from stream.kernels import falls as K
-from tests.stream.fall_signals import scenario
+from tests.stream.fall_signals import EPOCH, scenario
 
 PARAMS = FallParams(emit_all=True).to_array()
 
@@ -154,12 +155,16 @@ def test_clipping_to_2g_still_detects_the_fall() -> None:
     assert rows.shape[0] == 1 and abs(rows[0, K.O_IMPACT_MS] - impact) <= 200.0
 
 
+@pytest.mark.parametrize("placement", ["waist", "wrist"])
 @pytest.mark.parametrize("threshold", [0.5, 0.05])
 @pytest.mark.parametrize(("seed", "rate", "irregular"), [(12, 50.0, True), (13, 100.0, False), (14, 200.0, False)])
-def test_early_rejection_matches_reference(seed: int, rate: float, irregular: bool, threshold: float) -> None:
+def test_early_rejection_matches_reference(
+    seed: int, rate: float, irregular: bool, threshold: float, placement: str
+) -> None:
     """Without ``emit_all`` the kernel skips the full scoring of candidates ``cannot_fall`` rules out:
-    the rows (falls only) are still exactly the reference's."""
-    params = FallParams(threshold=threshold).to_array()
+    the rows (falls only) are still exactly the reference's (the wrist: its pre dynamics weight, its
+    learned upright and its shortest post window)."""
+    params = replace(shipped_placements()[placement], threshold=threshold).to_array()
     t, a = messy_signal(seed, rate, irregular)
     now = float(np.nanmax(t)) + 60_000.0
     reference = reference_falls(t, a, params, now)
@@ -169,8 +174,8 @@ def test_early_rejection_matches_reference(seed: int, rate: float, irregular: bo
 
 
 def test_conf_upper_bound_bounds_the_score() -> None:
-    """For any weights, and any free fall up to ``ff_hi``, descent and post activity: the bound is at
-    least the score's confidence (rows of real-ish candidates, weights perturbed and sign-flipped)."""
+    """For any weights, and any free fall up to ``ff_hi``, descent, post activity and pre dynamics: the
+    bound is at least the score's confidence (rows of real-ish candidates, weights perturbed and sign-flipped)."""
     feats = []
     for seed, rate in [(21, 50.0), (22, 100.0), (23, 200.0)]:
         t, a = messy_signal(seed, rate, True)
@@ -182,10 +187,12 @@ def test_conf_upper_bound_bounds_the_score() -> None:
     for trial in range(40):
         params = FallParams().to_array()
         w = params[K.P_W0 :]
+        w[1 + K.N_QUAD] = rng.normal(0.0, 5.0)  # the pre dynamics (0 in the waist model), either sign
         if trial:
             w *= rng.uniform(0.3, 3.0, size=w.shape) * np.where(rng.random(w.shape) < 0.2, -1.0, 1.0)
         for feat in f_all:
             f = feat.copy()
+            f[K.F_PRE_DYN] = rng.uniform(0.0, 1.0) if trial % 2 else f[K.F_PRE_DYN]
             ff_hi = f[K.F_FREEFALL] + rng.uniform(0.0, 0.5) * (trial % 2)
             f[K.F_FREEFALL] = rng.uniform(0.0, ff_hi) if trial % 3 == 2 else f[K.F_FREEFALL]
             f[K.F_DESCENT] = rng.exponential(1.0) if trial % 2 else f[K.F_DESCENT]
@@ -297,3 +304,60 @@ def test_upright_is_learned_only_from_windows_at_rest_and_late() -> None:
     calm_taken = min(closed - K.REF_DELAY, int(20.0 * 20) - 1)
     expected = 1.0 - (1.0 - K.REF_ALPHA) ** calm_taken
     assert abs(sc[0, K.S_UW] - expected) < 2 * K.REF_ALPHA
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.0])
+def test_short_post_window_veto_matches_reference(threshold: float) -> None:
+    """``min_post_s`` (the wrist's veto, ``P_MIN_POST``): a fall whose data stop 2.5 s after the
+    impact (a post window of 1 s) still scores at 1 s and is vetoed at 1.5 s, in the kernel (both
+    with and without ``emit_all``, i.e. also through ``cannot_fall``) and its reference twin alike;
+    0 (the default) is no veto."""
+    rng = np.random.default_rng(8)
+    t, a, impact = scenario("fall", 50.0, rng, seconds=10.5)  # ends 2.5 s after the impact
+    now = impact + 8_100.0
+    for min_post, fires in ((0.0, True), (1.0, True), (1.5, False)):
+        for emit in (True, False):
+            params = FallParams(min_post_s=min_post, emit_all=emit, threshold=threshold or 0.5).to_array()
+            if threshold == 0.0:
+                params[K.P_THRESH] = 0.0
+            rows = run_kernel(t, a, [(0, len(t))], now, params=params)
+            assert_same(rows, reference_falls(t, a, params, now))
+            assert bool(rows[:, K.O_IS_FALL].sum() > 0) == (fires or threshold == 0.0)
+            if not fires:
+                assert np.all(rows[:, K.O_CONF] == 0.0)
+    with pytest.raises(ValueError):
+        FallParams(min_post_s=4.0)
+
+
+def test_pre_dynamics_measures_the_swinging_before_the_impact() -> None:
+    """``pre_dynamic``: the fraction of the bins 3 s..0.3 s before the impact whose mean magnitude
+    is more than 0.2 g from 1 g; an arm clapping for 3 s before a jolt scores about half of them, a body
+    standing still none; kernel and reference twin agree, with the wrist's weights too, and the
+    wrist's model scores the swinging lower."""
+    rate = 50.0
+    t = EPOCH + np.arange(0.0, 16.0, 1.0 / rate) * 1000.0
+    s = (t - EPOCH) / 1000.0
+    g0 = np.array([0.0, 0.0, 1.0])
+    rows = {}
+    for kind in ("still", "clapping"):
+        a = np.tile(g0, (len(t), 1))
+        if kind == "clapping":
+            swing = (s >= 4.5) & (s < 7.9)
+            a[swing] += 1.2 * np.sin(2 * np.pi * 2.5 * s[swing])[:, None] * np.array([1.0, 0.0, 0.0])
+        a[np.abs(s - 8.0) < 0.05] = 3.0 * g0
+        a[s >= 8.05] = np.array([1.0, 0.0, 0.0])
+        a = a.astype(np.float32)
+        for params in (PARAMS, replace(shipped_placements()["wrist"], emit_all=True).to_array()):
+            now = t[-1] + 60_000.0
+            out = run_kernel(t, a, [(0, len(t))], now, params=params)
+            assert_same(out, reference_falls(t, a, params, now))
+        rows[kind] = out[np.argmax(out[:, K.O_FEAT + K.F_PEAK])]
+    assert rows["still"][K.O_FEAT + K.F_PRE_DYN] == 0.0
+    assert rows["clapping"][K.O_FEAT + K.F_PRE_DYN] > 0.4
+    wrist = shipped_placements()["wrist"].to_array()
+    work = np.zeros(K.N_WORK)
+    work[: K.N_FEAT] = rows["clapping"][K.O_FEAT :]
+    work[K.N_FEAT : K.N_FEAT + 2] = 1.0
+    swinging = K.score(work, wrist)
+    work[K.F_PRE_DYN] = 0.0
+    assert swinging < K.score(work, wrist)  # the wrist's model: swinging before the jolt is less of a fall

@@ -57,6 +57,8 @@ def test_devices_are_scored_by_their_placement() -> None:
 def test_shipped_placements_differ_where_they_should() -> None:
     shipped = shipped_placements()
     assert not shipped["waist"].upright_ref and shipped["wrist"].upright_ref and not shipped["pocket"].upright_ref
+    assert shipped["wrist"].min_post_s == shipped["pocket"].min_post_s == 1.0 and shipped["waist"].min_post_s == 0.0
+    assert shipped["wrist"].to_array()[K.P_MIN_POST] == 20 and shipped["waist"].to_array()[K.P_MIN_POST] == 0
     assert len({shipped[w].weights for w in shipped}) == 3
     assert shipped["waist"] == FallParams()  # the waist model is the one shipped before placements
     assert for_placement(FallParams(), "wrist", (0.0,) * (K.N_PHI + 1)).weights == (0.0,) * (K.N_PHI + 1)

@@ -105,6 +105,13 @@ def test_fit_weights_separates_a_simple_problem() -> None:
     w = np.array(fit_weights(feats, labels))
     z = w[0] + phi_features(feats) @ w[1:]
     assert ((z > 0) == labels).all()
+    feats[:, K.F_PRE_DYN] = np.where(labels, 0.1, 0.6)
+    held = fit_weights(feats, labels, term_l2={"pre_dynamic": None})
+    assert held[-1] == 0.0  # held at its prior (0) and left out of the fit
+    prior = np.zeros(K.N_PHI + 1)
+    prior[-1] = -2.0
+    assert fit_weights(feats, labels, prior=prior, term_l2={"pre_dynamic": None})[-1] == -2.0
+    assert fit_weights(feats, labels, term_l2={"pre_dynamic": 1e-3})[-1] < 0.0  # free: less of a fall
 
 
 def test_parse_both_layouts() -> None:
