@@ -44,7 +44,7 @@ import numpy as np
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.alert_rollup import refresh_alerts_daily
-from alerting.history import _TABLE_BODY, EventHistory, HistoryConfig, _copy, _row
+from alerting.history import _PARTITION, _TABLE_BODY, EventHistory, HistoryConfig, _copy, _row
 from alerting.reports import sla_report
 from devices.events import Event, Stream
 from eldercare.db import migrate, open_pool
@@ -124,19 +124,27 @@ def day_events(
     return events
 
 
-async def write(
-    history: EventHistory,
-    pool: AsyncConnectionPool,
-    residents: int,
-    days: int,
-    activity: int,
-    status: int,
-    batch: int,
-    seed: int,
-    retention: bool,
-    writers: int = 1,
-) -> dict[str, Any]:
-    rng = np.random.default_rng(seed)
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What ``eldercare bench history`` writes and reads (its command-line options)."""
+
+    residents: int = 10_000
+    days: int = 365
+    activity: int = 40
+    """activity events per home and day"""
+    status: int = 2
+    """status reports per device and day"""
+    batch: int = 5000
+    queries: int = 200
+    seed: int = 15
+    raw_days: int = 0
+    """raw events kept, with retention as the days pass; 0: all"""
+    writers: int = 1
+
+
+async def write(history: EventHistory, pool: AsyncConnectionPool, work: Workload) -> dict[str, Any]:
+    residents, days, batch, writers = work.residents, work.days, work.batch, work.writers
+    rng = np.random.default_rng(work.seed)
     battery = rng.uniform(60, 100, (residents, len(DEVICES)))
     now = datetime.now(UTC)
     local_midnight = (now + timedelta(minutes=OFFSET_MIN)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -153,7 +161,7 @@ async def write(
 
     def generate(day: int) -> list[Event]:
         start_ms = int((first + timedelta(days=day)).timestamp() * 1000)
-        events = day_events(rng, start_ms, residents, activity, status, battery)
+        events = day_events(rng, start_ms, residents, work.activity, work.status, battery)
         now_ms = int(time.time() * 1000)
         return [e for e in events if e.received_ms <= now_ms]  # today: only what has happened
 
@@ -181,7 +189,7 @@ async def write(
                     await _copy(conn, "events_bare", (_row(e) for e in events[i : i + batch]))
             bare_s += time.perf_counter() - t0
             bare_rows += len(events)
-        if retention:
+        if work.raw_days:
             t0 = time.perf_counter()
             dropped += await history.apply_retention(first + timedelta(days=day + 1))
             maintain_s += time.perf_counter() - t0
@@ -300,28 +308,9 @@ async def raw_days_held(pool: AsyncConnectionPool, first: datetime, now: datetim
         )
         oldest = (await cursor.fetchone())["oldest"]  # type: ignore[index,call-overload]
     start = first
-    if oldest is not None:
-        year, month = int(oldest[7:11]), int(oldest[12:14])
-        start = max(first, datetime(year, month, 1, tzinfo=UTC))
+    if oldest is not None and (match := _PARTITION.match(oldest)):
+        start = max(first, datetime(int(match[1]), int(match[2]), 1, tzinfo=UTC))
     return (now - start).total_seconds() / 86_400
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """What ``eldercare bench history`` writes and reads (its command-line options)."""
-
-    residents: int = 10_000
-    days: int = 365
-    activity: int = 40
-    """activity events per home and day"""
-    status: int = 2
-    """status reports per device and day"""
-    batch: int = 5000
-    queries: int = 200
-    seed: int = 15
-    raw_days: int = 0
-    """raw events kept, with retention as the days pass; 0: all"""
-    writers: int = 1
 
 
 async def measure(url: str | None, work: Workload) -> dict[str, Any]:
@@ -341,9 +330,7 @@ async def measure(url: str | None, work: Workload) -> dict[str, Any]:
             history = EventHistory(pool, HistoryConfig(raw_days=kept, utc_offset_min=OFFSET_MIN))
             mode = await history.ensure_schema()
             progress(f"bench history: {residents:,} residents x {days} days, {mode} …")
-            written = await write(
-                history, pool, residents, days, work.activity, work.status, work.batch, seed, raw_days > 0, writers
-            )
+            written = await write(history, pool, work)
             alerts = await make_alerts(pool, residents, days, seed)
             latencies = await reads(history, pool, residents, days, work.queries, seed)
             sizes = await history.disk_bytes()

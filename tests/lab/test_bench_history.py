@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from alerting.history import EventHistory, HistoryConfig
 from eldercare.db import migrate, open_pool
-from lab.bench.history import OFFSET_MIN, raw_days_held, site_settings, write
+from lab.bench.history import OFFSET_MIN, Workload, raw_days_held, site_settings, write
 from lab.harness import throwaway_database
 from tests.services import TestServices
 
@@ -22,7 +22,8 @@ async def test_two_writers_and_retention_as_the_days_pass(services: TestServices
             await migrate(pool, "alerting")
             history = EventHistory(pool, HistoryConfig(raw_days=RAW_DAYS, utc_offset_min=OFFSET_MIN))
             await history.ensure_schema()
-            written = await write(history, pool, 12, 75, 6, 1, 100, 3, retention=True, writers=2)
+            work = Workload(12, 75, activity=6, status=1, batch=100, seed=3, raw_days=RAW_DAYS, writers=2)
+            written = await write(history, pool, work)
             async with pool.connection() as conn:
 
                 async def one(query: str) -> dict[str, Any]:
