@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from psycopg import AsyncCursor
+from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from alerting import metrics
@@ -85,6 +87,13 @@ class Intake:
             async with self.transactions.statement() as tx:
                 await self._raise_one(tx, detections[0], paths[detections[0].resident_id])
             return tx.fx.events
+        if not any(self._may_cancel(d) for d in detections):
+            # a backlog's alarms: every raise_alert_v3 sent at once, the results read after
+            async with self.transactions.pipelined() as tx:
+                sent = [await self._send_raise(tx, d, paths[d.resident_id]) for d in detections]
+                for cursor, now in sent:
+                    self._record(tx, await cursor.fetchone(), now)
+            return tx.fx.events
         async with self.transactions.begin() as tx:
             for detection in detections:
                 tx.now = self.ctx.clock()  # each detection is decided at its own time
@@ -96,9 +105,16 @@ class Intake:
         return detection.kind is DetectionKind.SOS and detection.resident_id in self.maybe_pending
 
     async def _raise_one(self, tx: Transaction, detection: Detection, org_path: str | None) -> None:
-        now = tx.now
         if self._may_cancel(detection) and await self._press_cancels(tx, detection):
             return
+        cursor, now = await self._send_raise(tx, detection, org_path)
+        self._record(tx, await cursor.fetchone(), now)
+
+    async def _send_raise(
+        self, tx: Transaction, detection: Detection, org_path: str | None
+    ) -> tuple[AsyncCursor[DictRow], datetime]:
+        """Send ``raise_alert_v3`` for a detection decided now; in a pipeline its result is not waited for."""
+        now = tx.now = self.ctx.clock()  # each detection is decided at its own time
         policy = self.ctx.policies.resolve(detection.resident_id, org_path)
         pending_until = None
         steps: list[TimerStep]
@@ -130,7 +146,10 @@ class Intake:
                 [Jsonb(data) for _, _, data in steps],
             ),
         )
-        row = await cursor.fetchone()
+        return cursor, now
+
+    def _record(self, tx: Transaction, row: DictRow | None, now: datetime) -> None:
+        """What ``raise_alert_v3`` decided at ``now``: the events and commands to send after the commit."""
         if row is None:
             return  # seen before: a redelivery or a replay
         outcome = row.pop("event")

@@ -213,6 +213,17 @@ class Transactions:
         self.effects.apply(tx.fx)
 
     @asynccontextmanager
+    async def pipelined(self) -> AsyncIterator[Transaction]:
+        """A transaction sent as a pipeline (BEGIN, the statements, COMMIT without waiting for each):
+        a result is waited for only when fetched. For a run of independent statements, e.g. a
+        backlog's alarms: one round trip for all of them instead of one each."""
+        now = self.ctx.clock()
+        async with self.ctx.connection() as conn, conn.pipeline(), conn.transaction():
+            tx = Transaction(conn, now)
+            yield tx
+        self.effects.apply(tx.fx)
+
+    @asynccontextmanager
     async def statement(self) -> AsyncIterator[Transaction]:
         """A decision made by one statement that commits itself: one round trip to the database
         instead of three (BEGIN, the statement, COMMIT), still a synchronous commit. The statement

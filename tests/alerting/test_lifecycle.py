@@ -199,9 +199,9 @@ async def test_only_the_current_raise_function_is_installed(pool: AsyncConnectio
     assert names == ["raise_alert_v3"]
 
 
-async def round_trips(conn_pool: AsyncConnectionPool, action: Any) -> list[str]:
-    """The requests ``action()`` sends over a one-connection pool (a libpq trace: each ``Sync`` or
-    simple ``Query`` the client sends waits for the server's answer)."""
+async def sent_messages(conn_pool: AsyncConnectionPool, action: Any) -> list[tuple[str, str]]:
+    """The protocol messages ``action()`` sends over a one-connection pool, as (type, first field),
+    from a libpq trace."""
     with tempfile.TemporaryFile("w+") as trace:
         async with conn_pool.connection() as conn:
             conn.pgconn.trace(trace.fileno())
@@ -213,33 +213,48 @@ async def round_trips(conn_pool: AsyncConnectionPool, action: Any) -> list[str]:
                 conn.pgconn.untrace()
         trace.seek(0)
         sent = [line.split("\t") for line in trace.read().splitlines() if line.startswith("F")]
-    requests = [fields for fields in sent if fields[2] in ("Sync", "Query")]
-    return [fields[3].strip() if fields[2] == "Query" else "statement" for fields in requests]
+    return [(fields[2], fields[3].strip() if len(fields) > 3 else "") for fields in sent]
+
+
+def round_trips(messages: list[tuple[str, str]]) -> list[str]:
+    """Outside a pipeline, each ``Sync`` or simple ``Query`` the client sends waits for the server's answer."""
+    return [text if kind == "Query" else "statement" for kind, text in messages if kind in ("Sync", "Query")]
+
+
+def statements(messages: list[tuple[str, str]]) -> list[str]:
+    """The statements parsed, with ``Sync`` where the client marked a point to wait for."""
+    return ["sync" if kind == "Sync" else text.split('"')[3].split("(")[0] for kind, text in messages
+            if kind in ("Parse", "Sync")]  # fmt: skip
 
 
 async def test_an_alarm_is_stored_in_one_round_trip_and_the_connection_goes_back_as_it_was(
     pool: AsyncConnectionPool, clock: FakeClock
 ) -> None:
     """The alarm lane's usual case (one detection, no pending alert to cancel): raise_alert_v3 commits
-    by itself, with no BEGIN and COMMIT around it; a batch of several is still one transaction."""
+    by itself, with no BEGIN and COMMIT around it; a batch of several is still one transaction, its
+    calls sent one after the other without waiting for each (a pipeline)."""
     single = await open_pool(pool.conninfo, min_size=1, max_size=1)
     try:
         service = AlertService(single, RecordingBus(), downlink=Downlinks(), clock=clock, org_of=ORG.get)
         await service.restore()
-        one = await round_trips(single, lambda: service.raise_detections([detection(key="btn-1:1")]))
+        one = round_trips(await sent_messages(single, lambda: service.raise_detections([detection(key="btn-1:1")])))
         assert one == ["statement"], one
         async with single.connection() as conn:
             assert not conn.autocommit
-        several = await round_trips(
-            single,
-            lambda: service.raise_detections(
-                [
-                    detection(key="btn-2:1", device="btn-2", resident="res-2"),
-                    detection(DetectionKind.SMOKE, device="smk-1", key="s:1"),
-                ]
-            ),
+        several = statements(
+            await sent_messages(
+                single,
+                lambda: service.raise_detections(
+                    [
+                        detection(key="btn-2:1", device="btn-2", resident="res-2"),
+                        detection(DetectionKind.SMOKE, device="smk-1", key="s:1"),
+                    ]
+                ),
+            )
         )
-        assert several[0] == '"BEGIN"' and several[-1] == '"COMMIT"' and several.count("statement") == 2, several
+        raised = [index for index, text in enumerate(several) if text == "SELECT * FROM raise_alert_v3"]
+        assert len(raised) == 2 and "sync" not in several[raised[0] : raised[1]], several  # sent without waiting
+        assert several.index("BEGIN") < raised[0] and several.index("COMMIT") > raised[1], several
         [alert] = [a for a in await service.open_alerts() if a.device_id == "btn-1"]
         assert alert.state is AlertState.RAISED
         await service.drain()
