@@ -74,9 +74,15 @@ def parse_topic(topic: str, prefix: str = TOPIC_PREFIX) -> tuple[str, Stream]:
     return device_id, stream
 
 
+_decode_json = json.JSONDecoder().decode
+
+
 def load_json(payload: bytes) -> Any:
+    """JSON text in UTF-8 (RFC 8259 §8.1; a leading byte order mark is allowed), decoded without
+    ``json.loads``' detection of UTF-16 and UTF-32, which no device sends."""
     try:
-        return json.loads(payload)
+        text = payload.decode()
+        return _decode_json(text[1:] if text.startswith("\ufeff") else text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PayloadError(Reject.MALFORMED, f"not JSON: {error}") from None
     except RecursionError:

@@ -247,7 +247,7 @@ class Gateway:
             # Kept, flagged, and placed at arrival time so it sorts where it really happened.
             self.clock_skewed += 1
             self._accepted.clock_skewed += 1
-            values = {**values, "clock_skew_ms": skew}
+            values["clock_skew_ms"] = skew  # the decoder's own dict, made for this message
             ts_ms = received_ms
             if imu is not None:
                 imu = ImuBlock(t_ms=imu.t_ms - skew, acc=imu.acc)

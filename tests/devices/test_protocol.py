@@ -74,6 +74,16 @@ def test_deeply_nested_json_is_rejected_not_crashing() -> None:
     assert error.value.reason is Reject.MALFORMED
 
 
+def test_json_is_utf8_with_or_without_a_byte_order_mark() -> None:
+    body = '{"kind": "sos", "note": "王奶奶"}'
+    assert protocol.decode(Stream.ALARM, body.encode()).values["kind"] == "sos"
+    assert protocol.decode(Stream.ALARM, "\ufeff".encode() + body.encode()).values["kind"] == "sos"
+    for unreadable in (body.encode("utf-16"), b'{"kind": "\xff"}'):
+        with pytest.raises(PayloadError) as error:
+            protocol.decode(Stream.ALARM, unreadable)
+        assert error.value.reason is Reject.MALFORMED and error.value.message
+
+
 def test_imu_json_with_rate_and_with_offsets() -> None:
     regular = decode(Stream.IMU, {"t0": 1000, "hz": 50, "acc": [[0, 0, 1], [0, 0.5, 1]]})
     assert regular.imu is not None
