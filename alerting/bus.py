@@ -19,10 +19,45 @@ from alerting.model import AlertEvent
 
 E = TypeVar("E")
 F = TypeVar("F")
+T = TypeVar("T", covariant=True)
 
 
 class Lagged(Exception):
     """The subscriber fell too far behind and missed events: resync from the alert list."""
+
+
+_END = object()
+
+
+class Subscription(Generic[T]):
+    """The events of an open subscription, in order, until :meth:`end` (e.g. a done callback of
+    whatever else ends the feed: waiting on it beside each event would cost a task per event)."""
+
+    def __init__(self, queue: asyncio.Queue[Any]) -> None:
+        self._queue = queue
+        self._ended = False
+
+    def __aiter__(self) -> Subscription[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._ended:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is _END or self._ended:
+            raise StopAsyncIteration
+        if event is None:
+            raise Lagged("feed subscriber fell behind")
+        return event  # type: ignore[no-any-return]
+
+    def end(self) -> None:
+        """Stop the iteration now: events not yet taken are dropped."""
+        if self._ended:
+            return
+        self._ended = True
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_END)  # wakes an iteration waiting for the next event
 
 
 class EventBus(Generic[E]):
@@ -45,23 +80,15 @@ class EventBus(Generic[E]):
                 queue.put_nowait(None)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, *also: EventBus[F]) -> AsyncIterator[AsyncIterator[E | F]]:
+    async def subscribe(self, *also: EventBus[F]) -> AsyncIterator[Subscription[E | F]]:
         """``async with bus.subscribe() as events: async for event in events: …``; with ``also``, the
         events of those buses come through the same queue."""
-        queue: asyncio.Queue[E | F | None] = asyncio.Queue(self._maxsize)
+        queue: asyncio.Queue[Any] = asyncio.Queue(self._maxsize)
         buses: tuple[EventBus[Any], ...] = (self, *also)
         for bus in buses:
             bus._queues.add(queue)
-
-        async def iterate() -> AsyncIterator[E | F]:
-            while True:
-                event = await queue.get()
-                if event is None:
-                    raise Lagged("feed subscriber fell behind")
-                yield event
-
         try:
-            yield iterate()
+            yield Subscription(queue)
         finally:
             for bus in buses:
                 bus._queues.discard(queue)

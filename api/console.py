@@ -290,15 +290,16 @@ async def console_feed(websocket: WebSocket) -> None:
             )  # fmt: skip
             receiver = asyncio.create_task(_receive(websocket))
             watcher = asyncio.create_task(_watch_account(platform, user, scope, account, recheck_s))
+            for stopper in (receiver, watcher):  # the client went away, or the account may no longer see
+                stopper.add_done_callback(lambda _: events.end())
             try:
-                async with contextlib.aclosing(_until_done(events, receiver, watcher)) as feed:
-                    async for event in feed:
-                        message = await _message(platform, scope, event)
-                        if message is None:
-                            continue
-                        if not await _confirmed(account, watcher):
-                            break
-                        await websocket.send_json(message)
+                async for event in events:
+                    message = await _message(platform, scope, event)
+                    if message is None:
+                        continue
+                    if not await _confirmed(account, watcher):
+                        break
+                    await websocket.send_json(message)
                 if watcher.done() and not watcher.cancelled() and watcher.exception() is None:
                     code, reason = watcher.result()
                     await websocket.close(code, reason[:120])
@@ -346,18 +347,3 @@ async def _receive(websocket: WebSocket) -> str:
             return "bad json"
         if isinstance(message, dict) and message.get("type") == "ping":
             await websocket.send_json({"type": "pong"})
-
-
-async def _until_done(events: Any, *stoppers: asyncio.Task[Any]) -> Any:
-    """Yield alert events until the client goes away or the account may no longer see them."""
-    iterator = events.__aiter__()
-    while True:
-        getter = asyncio.ensure_future(iterator.__anext__())
-        done, _ = await asyncio.wait({getter, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
-        if getter in done and not any(stopper in done for stopper in stoppers):
-            yield getter.result()
-            continue
-        getter.cancel()
-        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-            await getter
-        return
