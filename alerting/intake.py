@@ -24,7 +24,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from psycopg import AsyncCursor
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
@@ -53,6 +52,14 @@ log = logging.getLogger("eldercare.alerting")
 
 DEVICE_ANSWERED_KINDS = frozenset({DetectionKind.SOS, DetectionKind.FALL})
 """The device that raised one of these hears "call received" when the console starts ringing."""
+
+
+RAISE_SQL = (
+    "SELECT * FROM raise_alert_v3(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s,"
+    " %s::text[], %s, %s, %s::text[], %s::timestamptz[], %s::jsonb[])"
+)
+"""A detection stored as a new alert or a repeat of an open one (migration 003), with its timers."""
+OPEN_STATE_NAMES = [state.value for state in OPEN_STATES]
 
 
 def from_ms(value: int) -> datetime:
@@ -88,10 +95,14 @@ class Intake:
                 await self._raise_one(tx, detections[0], paths[detections[0].resident_id])
             return tx.fx.events
         if not any(self._may_cancel(d) for d in detections):
-            # a backlog's alarms: every raise_alert_v3 sent at once, the results read after
+            # a backlog's alarms: one statement executed for each, all sent before any result is read
             async with self.transactions.pipelined() as tx:
-                sent = [await self._send_raise(tx, d, paths[d.resident_id]) for d in detections]
-                for cursor, now in sent:
+                calls = [self._raise_call(tx, d, paths[d.resident_id]) for d in detections]
+                cursor = tx.conn.cursor()
+                await cursor.executemany(RAISE_SQL, [params for params, _ in calls], returning=True)
+                for index, (_, now) in enumerate(calls):
+                    if index:
+                        cursor.nextset()
                     self._record(tx, await cursor.fetchone(), now)
             return tx.fx.events
         async with self.transactions.begin() as tx:
@@ -107,13 +118,14 @@ class Intake:
     async def _raise_one(self, tx: Transaction, detection: Detection, org_path: str | None) -> None:
         if self._may_cancel(detection) and await self._press_cancels(tx, detection):
             return
-        cursor, now = await self._send_raise(tx, detection, org_path)
+        params, now = self._raise_call(tx, detection, org_path)
+        cursor = await tx.conn.execute(RAISE_SQL, params)
         self._record(tx, await cursor.fetchone(), now)
 
-    async def _send_raise(
+    def _raise_call(
         self, tx: Transaction, detection: Detection, org_path: str | None
-    ) -> tuple[AsyncCursor[DictRow], datetime]:
-        """Send ``raise_alert_v3`` for a detection decided now; in a pipeline its result is not waited for."""
+    ) -> tuple[tuple[Any, ...], datetime]:
+        """The parameters of :data:`RAISE_SQL` for a detection decided now, and that time."""
         now = tx.now = self.ctx.clock()  # each detection is decided at its own time
         policy = self.ctx.policies.resolve(detection.resident_id, org_path)
         pending_until = None
@@ -123,30 +135,26 @@ class Intake:
             steps = [("cancel_window", pending_until, {})]  # the ladder starts when the window ends
         else:
             steps = ringing_steps(policy, now)
-        cursor = await tx.conn.execute(
-            "SELECT * FROM raise_alert_v3(%s, %s, %s, %s, %s, %s::smallint, %s, %s, %s, %s::real, %s,"
-            " %s::text[], %s, %s, %s::text[], %s::timestamptz[], %s::jsonb[])",
-            (
-                detection.key,
-                alert_id_for(detection.key),
-                detection.resident_id,
-                detection.device_id,
-                detection.kind.value,
-                PRIORITY.get(detection.kind, 5),
-                from_ms(detection.ts_ms),
-                now,
-                self.ctx.coalesce_window,
-                float(detection.confidence),
-                Jsonb(dict(detection.details)),
-                [s.value for s in OPEN_STATES],
-                org_path,
-                pending_until,
-                [kind for kind, _, _ in steps],
-                [due for _, due, _ in steps],
-                [Jsonb(data) for _, _, data in steps],
-            ),
+        params = (
+            detection.key,
+            alert_id_for(detection.key),
+            detection.resident_id,
+            detection.device_id,
+            detection.kind.value,
+            PRIORITY.get(detection.kind, 5),
+            from_ms(detection.ts_ms),
+            now,
+            self.ctx.coalesce_window,
+            float(detection.confidence),
+            Jsonb(dict(detection.details)),
+            OPEN_STATE_NAMES,
+            org_path,
+            pending_until,
+            [kind for kind, _, _ in steps],
+            [due for _, due, _ in steps],
+            [Jsonb(data) for _, _, data in steps],
         )
-        return cursor, now
+        return params, now
 
     def _record(self, tx: Transaction, row: DictRow | None, now: datetime) -> None:
         """What ``raise_alert_v3`` decided at ``now``: the events and commands to send after the commit."""

@@ -107,3 +107,26 @@ async def test_a_backlog_of_alarms_is_stored_a_chunk_at_a_time_within_the_timeou
     assert len(await service.open_alerts()) == 300
     raised = [e for e in bus(service).events if e.type is AlertEventType.RAISED]
     assert len(raised) == 300 and all("stored" not in e.alert.details for e in raised)
+
+
+async def test_a_batch_stores_new_repeated_and_redelivered_alarms_each_as_decided(service: AlertService) -> None:
+    """A backlog's batch goes to the database as one pipeline: a redelivery in it changes nothing, a
+    second press of an open alarm is a repeat, the others are new; each is told in order."""
+    first = detection(key="btn-1:1")
+    await service.raise_detections([first])
+    events = await service.raise_detections(
+        [
+            detection(key="btn-2:1", device="btn-2", resident="res-2"),
+            first,  # redelivered: raise_alert_v3 answers with no row
+            detection(key="btn-1:2"),  # the same resident's open SOS
+            detection(key="btn-3:1", device="btn-3", resident="res-3"),
+        ]
+    )
+    assert [(e.type, e.alert.resident_id) for e in events] == [
+        (AlertEventType.RAISED, "res-2"),
+        (AlertEventType.REPEATED, "res-1"),
+        (AlertEventType.RAISED, "res-3"),
+    ]
+    repeated = events[1].alert
+    assert repeated.id == alert_id_for("btn-1:1") and repeated.repeats == 2  # the first press and this one
+    assert len(await service.open_alerts()) == 3

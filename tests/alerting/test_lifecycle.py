@@ -222,9 +222,11 @@ def round_trips(messages: list[tuple[str, str]]) -> list[str]:
 
 
 def statements(messages: list[tuple[str, str]]) -> list[str]:
-    """The statements parsed, with ``Sync`` where the client marked a point to wait for."""
-    return ["sync" if kind == "Sync" else text.split('"')[3].split("(")[0] for kind, text in messages
-            if kind in ("Parse", "Sync")]  # fmt: skip
+    """The statements parsed, ``execute`` for each execution and ``sync`` where the client marked a
+    point to wait for."""
+    names = {"Sync": "sync", "Execute": "execute"}
+    return [names[kind] if kind in names else text.split('"')[3].split("(")[0] for kind, text in messages
+            if kind in ("Parse", "Execute", "Sync")]  # fmt: skip
 
 
 async def test_an_alarm_is_stored_in_one_round_trip_and_the_connection_goes_back_as_it_was(
@@ -252,9 +254,10 @@ async def test_an_alarm_is_stored_in_one_round_trip_and_the_connection_goes_back
                 ),
             )
         )
-        raised = [index for index, text in enumerate(several) if text == "SELECT * FROM raise_alert_v3"]
-        assert len(raised) == 2 and "sync" not in several[raised[0] : raised[1]], several  # sent without waiting
-        assert several.index("BEGIN") < raised[0] and several.index("COMMIT") > raised[1], several
+        begin, commit = several.index("BEGIN"), several.index("COMMIT")
+        raising = several[several.index("SELECT * FROM raise_alert_v3") : commit]
+        assert begin < commit and raising[:3] == ["SELECT * FROM raise_alert_v3", "execute", "execute"], several
+        assert raising.count("execute") == 2  # both sent before either answer is waited for
         [alert] = [a for a in await service.open_alerts() if a.device_id == "btn-1"]
         assert alert.state is AlertState.RAISED
         await service.drain()
