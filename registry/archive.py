@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -47,6 +51,8 @@ _RESIDENT_SETTABLE = (
 _RESIDENT_NOT_NULL = ("name", "sex", "mobility", "care_level", "living_alone")
 _HOME_SETTABLE = ("org_node", "address", "key_holders", "notes")
 
+log = logging.getLogger("eldercare.registry")
+
 
 class ResidentArchive(OrgTree):
     """Residents (the archive, read audited) and homes (the key-safe code revealed only on its own)."""
@@ -83,18 +89,46 @@ class ResidentArchive(OrgTree):
         """Resident cards by id, from memory where already read (the console asks on every alert)."""
         found = {rid: self._residents[rid] for rid in ids if rid in self._residents}
         missing = [rid for rid in ids if rid not in found]
+        reading = {self._card_reads[rid] for rid in missing if rid in self._card_reads}
+        if reading:  # being read for an alarm already: that read, not a second one
+            await asyncio.wait(reading)
+            found.update((rid, self._residents[rid]) for rid in missing if rid in self._residents)
+            missing = [rid for rid in missing if rid not in found]
+        if missing:
+            found.update(await self._read_cards(missing))
+        return found
+
+    def warm_cards(self, resident_ids: Iterable[str]) -> asyncio.Task[dict[str, ResidentRecord]] | None:
+        """Start reading the cards of these residents not yet in memory, without waiting: an alarm's,
+        while the alarm is being stored, so the console does not read it after. Returns the read (None
+        when there is nothing to read); nobody need await it."""
+        missing = [rid for rid in set(resident_ids) if rid not in self._residents and rid not in self._card_reads]
         if not missing:
-            return found
+            return None
+        read = asyncio.get_running_loop().create_task(self._read_cards(missing), name="resident-cards")
+        for rid in missing:
+            self._card_reads[rid] = read
+        read.add_done_callback(functools.partial(self._card_read_done, missing))
+        return read
+
+    def _card_read_done(self, resident_ids: list[str], read: asyncio.Task[dict[str, ResidentRecord]]) -> None:
+        for rid in resident_ids:
+            self._card_reads.pop(rid, None)
+        if not read.cancelled() and (error := read.exception()) is not None:
+            log.warning("resident cards not read ahead; read when shown", extra={"error": repr(error)[:200]})
+
+    async def _read_cards(self, ids: list[str]) -> dict[str, ResidentRecord]:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(
                 "SELECT id, name, address, phone, birth_date, org_node, profile FROM residents WHERE id = ANY(%s)",
-                (missing,),
+                (ids,),
             )
             rows = await cursor.fetchall()
+        read = {}
         for row in rows:
             resident = ResidentRecord(**row)
-            self._residents[resident.id] = found[resident.id] = resident
-        return found
+            self._residents[resident.id] = read[resident.id] = resident
+        return read
 
     # -- the resident archive --
 

@@ -6,6 +6,7 @@ Device lookups for the gateway's hot path and residents' org paths (for stamping
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -29,6 +30,8 @@ class RegistryIndex:
         self._by_zigbee: dict[str, DeviceRecord] = {}  # lower-case friendly name or IEEE address → device
         self._by_resident: dict[str | None, dict[str, DeviceRecord]] = {}
         self._residents: dict[str, ResidentRecord] = {}
+        self._card_reads: dict[str, asyncio.Task[dict[str, ResidentRecord]]] = {}
+        """Residents whose cards are being read ahead (see ``ResidentArchive.warm_cards``)."""
         self._org_paths: dict[str, str] = {}
         self._resident_paths: dict[str, str] = {}
         self._shared_paths: dict[str, str] = {ROOT: ROOT}  # one string per path, shared by residents
