@@ -247,8 +247,8 @@ class Platform:
             del self._history_buffer[:overflow]
             self.history_dropped += overflow
             log.error("event history buffer full: oldest events not stored", extra={"dropped": overflow})
-        if detections:  # the console shows each alert with its resident's card: read it meanwhile
-            self.registry.warm_cards(d.resident_id for d in detections)
+        if detections and self.bus.subscribers:  # a console shows each alert with its resident's card
+            self.registry.warm_cards(d.resident_id for d in detections)  # read while the alert is stored
         await self.intake.take(detections)
 
     async def _tick(self) -> None:
