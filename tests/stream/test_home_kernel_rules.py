@@ -114,6 +114,54 @@ def test_bedroom_by_day_and_back_to_bed_after_a_night_trip() -> None:
     assert run_kernel(config, data, 1) == run_reference(config, data, 1)
 
 
+def _nights_then(morning: list[tuple[int, int, int, int, int]]) -> Synthetic:
+    """Six nights in the bedroom 22:00 → 08:00 (learned wake-ups: early edge 07:00), a seventh from
+    22:00, then ``morning`` (``(minutes after midnight, code, value, room, pir)`` on day 7)."""
+    rows = []
+    for day in range(7):
+        rows += [(day * DAY + 22 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]
+        if day < 6:
+            rows += [((day + 1) * DAY + 8 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]
+            rows += [((day + 1) * DAY + 8 * H + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in (5, 30, 60)]
+    rows += [(7 * DAY + m * M, c, v, room, pir) for m, c, v, room, pir in morning]
+    return pir_rows(rows)
+
+
+def test_back_to_bed_from_the_toilet_before_the_usual_wake_up_is_still_the_night() -> None:
+    """After 06:00 but before the usual wake-up's early edge, a trip to the toilet (the hall on the way)
+    ends back in the bedroom, or at the toilet's door: not up for the day, NOT_UP at the usual time;
+    after the entrance door, or past the edge, the same toilet door is an ordinary silence."""
+    config = HomeConfig()
+    hall, bath_pir, bath_door = (
+        (k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1),
+        (k.EV_ACTIVITY, 1, k.ROOM_BATH, 1),
+        (
+            k.EV_ACTIVITY,
+            1,
+            k.ROOM_BATH,
+            0,
+        ),
+    )
+    bedroom = (k.EV_ACTIVITY, 1, k.ROOM_BED, 1)
+    front = (k.EV_DOOR, 1, k.ROOM_OTHER, 0)
+    trip = [(380, *hall), (381, *bath_pir), (388, *bath_door), (389, *hall)]
+    not_up_at = 7 * DAY + (9 * 60 + 30) * M  # 08:00 + wake margin
+    cases = [
+        ([*trip, (390, *bedroom)], k.CTX_REST, k.K_NOT_UP, not_up_at),
+        (trip[:3], k.CTX_REST, k.K_NOT_UP, not_up_at),
+        ([(380, *front), (381, *front), (382, *hall), (385, *bath_door)], k.CTX_ACTIVE, k.K_INACTIVITY, None),
+        ([(m + 45, *e) for m, *e in trip[:3]], k.CTX_ACTIVE, k.K_INACTIVITY, None),  # 07:05: past the edge
+    ]
+    for morning, ctx, kind, due in cases:
+        data = _nights_then(morning)
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        assert (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])) == (ctx, kind), morning
+        if due is not None:
+            assert int(kernels.si[0, k.S_DEADLINE]) == due
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
 def _busy_hist(config: HomeConfig, presence: float) -> tuple[np.ndarray, np.ndarray]:
     """Ten days of history with only short (15 min) silences 08–20 h and ``presence`` days at home
     in every hour."""
