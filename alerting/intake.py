@@ -67,7 +67,8 @@ def from_ms(value: int) -> datetime:
 
 
 class Intake:
-    """Detections in, alerts stored and announced."""
+    """Detections in, alerts stored and announced: one alone by ``raise_alert_v3`` committing by itself
+    (one round trip), several (a backlog) in one transaction sent as a pipeline."""
 
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
@@ -98,12 +99,12 @@ class Intake:
             # a backlog's alarms: one statement executed for each, all sent before any result is read
             async with self.transactions.pipelined() as tx:
                 calls = [self._raise_call(tx, d, paths[d.resident_id]) for d in detections]
-                cursor = tx.conn.cursor()
-                await cursor.executemany(RAISE_SQL, [params for params, _ in calls], returning=True)
-                for index, (_, now) in enumerate(calls):
-                    if index:
-                        cursor.nextset()
-                    self._record(tx, await cursor.fetchone(), now)
+                async with tx.conn.cursor() as cursor:
+                    await cursor.executemany(RAISE_SQL, [params for params, _ in calls], returning=True)
+                    for index, (_, now) in enumerate(calls):
+                        if index:
+                            cursor.nextset()
+                        self._record(tx, await cursor.fetchone(), now)
             return tx.fx.events
         async with self.transactions.begin() as tx:
             for detection in detections:
