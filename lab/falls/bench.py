@@ -142,6 +142,8 @@ def reference_falls(
     ok = np.isfinite(t_all) & np.isfinite(a_all).all(axis=1)
     t = t_all[ok]
     a = a_all[ok].astype(np.float64)
+    if params[K.P_CLIP_G] < math.inf:  # step 0: each axis limited to the placement's range
+        a = np.clip(a, -params[K.P_CLIP_G], params[K.P_CLIP_G])
     m2 = a[:, 0] * a[:, 0] + a[:, 1] * a[:, 1] + a[:, 2] * a[:, 2]
     p = params
     search, decide = int(p[K.P_SEARCH_BINS]), int(p[K.P_DECIDE_BINS])

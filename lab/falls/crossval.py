@@ -198,6 +198,7 @@ def evaluate(
     models: Sequence[FoldModel] | None = None,
     err: TextIO | None = None,
     label: str = "",
+    seed: int = 0,
 ) -> tuple[list[RecordingResult], list[tuple[float, ...]]]:
     """Replay a set (optionally transformed), with subject-wise CV when ``folds > 0``.
 
@@ -206,7 +207,8 @@ def evaluate(
     cross-validated; everyone else is scored by ``params`` for every placement, or by default by
     each placement's shipped model.
     The folds train on the other subjects' recordings as recorded (``train_transform``, default
-    ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before.
+    ``transform``) plus ``copies`` softened copies; ``models`` reuses folds fitted before. ``seed``
+    seeds ``transform`` (each recording's generator is ``default_rng([seed, index])``).
     """
     directory = Path(directory)
     rows = read_index(directory)
@@ -217,15 +219,17 @@ def evaluate(
     everyone = list(range(len(rows)))
     labelled = all(r.label in ("fall", "adl") for r in rows)
     if folds <= 0 or not labelled:
-        return replay_recordings(directory, rows, shipped, everyone, transform=transform, err=err, label=label), [
-            base.weights
-        ]
+        return replay_recordings(
+            directory, rows, shipped, everyone, transform=transform, seed=seed, err=err, label=label
+        ), [base.weights]
     seen = [i for i in everyone if trained_on(rows[i])]
     unseen = [i for i in everyone if not trained_on(rows[i])]
     results: list[RecordingResult] = []
     if unseen:
         progress(err, f"{label}{len(unseen)} recordings of people the shipped model never saw: the shipped model")
-        results = replay_recordings(directory, rows, shipped, unseen, transform=transform, err=err, label=label)
+        results = replay_recordings(
+            directory, rows, shipped, unseen, transform=transform, seed=seed, err=err, label=label
+        )
     if not seen:
         return sorted(results, key=lambda r: r.index), [base.weights]
     if models is None:
@@ -237,7 +241,14 @@ def evaluate(
         progress(err, f"{label}fold {k + 1}/{len(models)} ({placement}): {len(test)} held-out recordings of {held_out}")
         results.extend(
             replay_recordings(
-                directory, rows, for_placement(base, placement, w), test, transform=transform, err=err, label=label
+                directory,
+                rows,
+                for_placement(base, placement, w),
+                test,
+                transform=transform,
+                seed=seed,
+                err=err,
+                label=label,
             )
         )
     return sorted(results, key=lambda r: r.index), [w for _, _, w in models]

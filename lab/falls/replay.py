@@ -163,10 +163,13 @@ def augmented_report(
     copies: int = TRAIN_COPIES,
     params: FallParams | None = None,
     err: TextIO | None = None,
+    seed: int = 0,
 ) -> dict[str, dict[str, Any]]:
     """Summary figures per augmentation: with ``folds > 0`` the fold models are fitted once (other
     subjects as recorded plus ``copies`` softened copies) and score the held-out subjects' transformed
-    recordings; with ``folds = 0`` the shipped model scores every transformed recording."""
+    recordings; with ``folds = 0`` the shipped model scores every transformed recording. ``seed``
+    seeds the copies (rotations, resampling, losses): report figures on seeds other than those
+    looked at while choosing a change."""
     directory = Path(directory)
     base = params or FallParams()
     models = None
@@ -186,6 +189,7 @@ def augmented_report(
             models=models,
             err=err,
             label=f"[{name}] ",
+            seed=seed,
         )
         report[name] = summarise(results, folds)
     return report
@@ -199,6 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--augment", nargs="*", default=None, help=f"any of {sorted(AUGMENTATIONS)} (none: all)")
     parser.add_argument("--fit", action="store_true", help="fit weights on the whole set and print them")
     parser.add_argument("--copies", type=int, default=TRAIN_COPIES, help="softened training copies per recording")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the augmented copies (--augment)")
     args = parser.parse_args(argv)
     if args.fit:
         rows = read_index(args.directory)
@@ -220,7 +225,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.augment is not None:
         names = args.augment or list(AUGMENTATIONS)
         for name, summary in augmented_report(
-            args.directory, folds=args.folds, limit=args.limit, names=names, copies=args.copies, err=sys.stderr
+            args.directory,
+            folds=args.folds,
+            limit=args.limit,
+            names=names,
+            copies=args.copies,
+            err=sys.stderr,
+            seed=args.seed,
         ).items():
             print(json.dumps({"augmentation": name, **summary}))
         return

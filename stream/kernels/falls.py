@@ -11,6 +11,12 @@ angles in degrees. Per-device state is a structure of arrays indexed by slot:
 
 Math (Sucerquia et al. 2017 motivate impact + posture; the rule here is rotation and rate invariant):
 
+0. Range: each axis of a finite sample is limited to ``±params[P_CLIP_G]`` (g) before step 1,
+   ``a_c ← min(max(a_c, −r), r)`` (``r = inf``: unchanged; the waist). A device whose own range is
+   ``±R`` with ``R ≥ r`` then gives the kernel the samples a ``±r`` device would (clipping twice is
+   clipping once at the narrower range), so a placement model fitted on ``±r`` data does not lean
+   on impact peaks that a smaller-range device cannot report (the wrist: ``r`` = 3 g,
+   :data:`stream.falls.RANGE_G`).
 1. Samples fall into bins ``k = ⌊(t − T0) · 0.02⌋`` (50 ms; ``T0`` = first sample of the segment).
    Non-finite samples are skipped; a sample earlier than the open bin's start by at most
    ``back_tol_ms`` joins the open bin; a larger backward jump or a gap longer than ``gap_bins`` bins
@@ -171,7 +177,10 @@ P_DROP_STILL = 10
 P_UPRIGHT = 11
 P_MIN_POST = 12
 """Bins the post window ``[i + 30, last]`` must span for a candidate to score (step 5's veto)."""
-P_W0 = 13
+P_CLIP_G = 13
+"""The range (g) every axis of every sample is limited to before anything else (step 0); ``inf``:
+samples as received."""
+P_W0 = 14
 N_LIN = 9
 N_BASE = 6
 N_QUAD = N_LIN + N_BASE * (N_BASE + 1) // 2
@@ -649,16 +658,17 @@ def _decide(
 
 
 @njit(**JIT, inline="always")
-def _tmax(bmax: float, tmax: tuple[np.ndarray, np.ndarray, int, int, float, float]) -> float:
+def _tmax(bmax: float, tmax: tuple[np.ndarray, np.ndarray, int, int, float, float, float]) -> float:
     """Time (ms) of the open bin's first sample with ``|a|² = bmax``, the bin's largest.
 
     The per-sample loop keeps only ``bmax`` (a branch-free max; a compare-and-branch on a fresh
-    maximum mispredicts on real motion). ``tmax = (t_ms, acc, j0, j1, bmax_in, btmax_in)``: the
+    maximum mispredicts on real motion). ``tmax = (t_ms, acc, j0, j1, bmax_in, btmax_in, clip)``: the
     bin's samples in this call are rows ``[j0, j1)`` (finite ones only were summed), and before
     them it held ``bmax_in`` at ``btmax_in``. A strict ``>`` kept the first sample reaching the
     maximum, so: ``btmax_in`` unless ``bmax > bmax_in``, else the first row in ``[j0, j1)`` with a
-    finite time whose ``|a|²`` (computed as the loop does) equals ``bmax``."""
-    t_ms, acc, j0, j1, bmax_in, btmax_in = tmax
+    finite time whose ``|a|²`` (computed as the loop does, the axes limited to ``±clip``) equals
+    ``bmax``."""
+    t_ms, acc, j0, j1, bmax_in, btmax_in, clip = tmax
     if not bmax > bmax_in:
         return btmax_in
     for j in range(j0, j1):
@@ -666,7 +676,13 @@ def _tmax(bmax: float, tmax: tuple[np.ndarray, np.ndarray, int, int, float, floa
         x = np.float64(acc[j, 0])
         y = np.float64(acc[j, 1])
         z = np.float64(acc[j, 2])
-        if x * x + y * y + z * z == bmax and t - t == 0.0:
+        m2 = x * x + y * y + z * z
+        if clip < np.inf and m2 - m2 == 0.0:  # step 0, as the loop did (a non-finite sample stays so)
+            x = min(max(x, -clip), clip)
+            y = min(max(y, -clip), clip)
+            z = min(max(z, -clip), clip)
+            m2 = x * x + y * y + z * z
+        if m2 == bmax and t - t == 0.0:
             return t
     return btmax_in
 
@@ -680,7 +696,7 @@ def _close_bin(
     bn: float,
     bs: float,
     bmax: float,
-    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float],
+    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float, float],
     sc: np.ndarray,
     ring: np.ndarray,
     params: np.ndarray,
@@ -818,7 +834,7 @@ def _save_open_bin(
     k: int,
     sums: tuple[float, float, float, float, float],
     bmax: float,
-    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float],
+    tmax: tuple[np.ndarray, np.ndarray, int, int, float, float, float],
     sc: np.ndarray,
 ) -> None:
     """Keep slot ``s``'s open bin ``k`` for the next call: its ``sums`` (``Σx, Σy, Σz, n, Σ|a|²``),
@@ -873,6 +889,8 @@ def process_runs(
         params = table[place[s]]
         back_tol = params[P_BACK_TOL_MS]
         gap_bins = params[P_GAP_BINS]
+        clip = params[P_CLIP_G]
+        clipping = clip < np.inf
         i0 = max(run_start[r], first)
         i1 = run_start[r + 1]
         started = sc[s, S_STARTED] != 0.0
@@ -901,6 +919,11 @@ def process_runs(
             z = np.float64(acc[iu, 2])
             m2 = x * x + y * y + z * z
             ok = m2 - m2 == 0.0
+            if clipping:  # step 0; loop-invariant, so LLVM unswitches it
+                x = min(max(x, -clip), clip)
+                y = min(max(y, -clip), clip)
+                z = min(max(z, -clip), clip)
+                m2 = x * x + y * y + z * z
             if not (t >= lo and t < hi):
                 # a later bin, a jump back, the segment's first sample, or not finite
                 if not ok or t - t != 0.0:
@@ -919,12 +942,13 @@ def process_runs(
                     back = t < lo
                     if kk > k or back:
                         if n_out + CMAX + 2 > cap:
-                            _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, (t_ms, acc, j0, i, bmax_in, btmax_in), sc)
+                            held = (t_ms, acc, j0, i, bmax_in, btmax_in, clip)
+                            _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, held, sc)
                             pos[0] = r
                             pos[1] = i
                             return n_out
                         sc[s, S_K] = k
-                        tmax = (t_ms, acc, j0, i, bmax_in, btmax_in)
+                        tmax = (t_ms, acc, j0, i, bmax_in, btmax_in, clip)
                         n_out = _close_bin(s, bx, by, bz, bn, bs, bmax, tmax, sc, ring, params, out, work, n_out)
                         if back or kk - k > gap_bins:
                             n_out = _decide_all(s, k, t, -1e300, sc, ring, params, out, work, n_out)
@@ -932,7 +956,7 @@ def process_runs(
                             t0 = t
                             k = 0
                         else:
-                            empty = (t_ms, acc, i, i, -1.0, 0.0)
+                            empty = (t_ms, acc, i, i, -1.0, 0.0, clip)
                             for _ in range(k + 1, kk):
                                 n_out = _close_bin(
                                     s, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, empty, sc, ring, params, out, work, n_out
@@ -952,7 +976,7 @@ def process_runs(
             bn += 1.0 if ok else 0.0
             bs += m2 if ok else 0.0
             bmax = max(bmax, m2 if ok else -1.0)
-        _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, (t_ms, acc, j0, i1, bmax_in, btmax_in), sc)
+        _save_open_bin(s, k, (bx, by, bz, bn, bs), bmax, (t_ms, acc, j0, i1, bmax_in, btmax_in, clip), sc)
         r += 1
         first = 0
     pos[0] = n_runs

@@ -155,6 +155,35 @@ def test_clipping_to_2g_still_detects_the_fall() -> None:
     assert rows.shape[0] == 1 and abs(rows[0, K.O_IMPACT_MS] - impact) <= 200.0
 
 
+@pytest.mark.parametrize(("seed", "rate", "irregular"), [(31, 20.0, False), (32, 87.0, True), (33, 200.0, False)])
+def test_range_limit_matches_reference_and_clipping_twice_is_once(seed: int, rate: float, irregular: bool) -> None:
+    """Step 0 (``P_CLIP_G``, the wrist's ±3 g): kernel and reference agree in one run, in chunks and
+    one by one (NaN samples still skipped); a signal already clipped to the range gives the same rows
+    (a ±2 g device read at ±2 g is read as any larger-range device is); every peak is within the range."""
+    params = replace(FallParams(emit_all=True), range_g=2.0).to_array()
+    assert params[K.P_CLIP_G] == 2.0 and FallParams().to_array()[K.P_CLIP_G] == np.inf
+    t, a = messy_signal(seed, rate, irregular)
+    now = float(np.nanmax(t)) + 60_000.0
+    reference = reference_falls(t, a, params, now)
+    assert reference.shape[0] >= 2
+    n = len(t)
+    assert_same(run_kernel(t, a, [(0, n)], now, params=params), reference)
+    assert_same(run_kernel(t, a, [(i, min(i + 29, n)) for i in range(0, n, 29)], now, params=params), reference)
+    assert_same(run_kernel(t, a, [(i, i + 1) for i in range(n)], now, rows=K.CMAX + 2, params=params), reference)
+    pre_clipped = np.where(np.isfinite(a), np.clip(a, -2.0, 2.0), a)  # an infinite sample stays so
+    assert_same(run_kernel(t, pre_clipped, [(0, n)], now, params=params), reference)
+    assert reference[:, K.O_FEAT + K.F_PEAK].max() <= 2.0 * np.sqrt(3.0) + 1e-9
+    unlimited = reference_falls(t, a, PARAMS, now)
+    assert unlimited[:, K.O_FEAT + K.F_PEAK].max() > 2.0 * np.sqrt(3.0)  # the scenario's impacts exceed it
+
+
+def test_range_must_hold_gravity() -> None:
+    with pytest.raises(ValueError):
+        FallParams(range_g=1.0)
+    with pytest.raises(ValueError):
+        FallParams(range_g=np.inf)
+
+
 @pytest.mark.parametrize("placement", ["waist", "wrist"])
 @pytest.mark.parametrize("threshold", [0.5, 0.05])
 @pytest.mark.parametrize(("seed", "rate", "irregular"), [(12, 50.0, True), (13, 100.0, False), (14, 200.0, False)])
