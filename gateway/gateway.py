@@ -71,12 +71,6 @@ class GatewayConfig:
     alarm_sink_attempts: int = 8
     """The same on the alarm lane, whose back-off doubles from 0.2 s to ``reconnect_max_s``: about 30 s."""
     dead_letter_buffer: int = 10_000
-    live_alarms_max: int = 8
-    """An alarm batch of at most this many messages is live presses: no telemetry batch starts while it
-    is handled. A larger one is a backlog's (after an outage): telemetry goes on beside its database
-    round trips in batches of at most ``beside_backlog_batch`` messages (a few ms each), so each round
-    trip waits for one small batch at most and the backlog's telemetry is not held up by its alarms."""
-    beside_backlog_batch: int = 64
 
 
 class Gateway:
@@ -111,6 +105,7 @@ class Gateway:
         self.queue_depth_most = 0
         self.batches: Counter[str] = Counter()
         """Batches handled per lane (messages ÷ batches: how much each sink call carries)."""
+        """The most messages seen waiting on a lane since start."""
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
@@ -124,12 +119,10 @@ class Gateway:
         self.lanes_connected: dict[str, bool] = {}
         self._queue_depths: dict[str, int] = {}
         self._alarms_idle = asyncio.Event()
-        """Clear while the alarm lane handles live presses: the telemetry lane starts no batch meanwhile,
-        so an alarm's database round trip never queues behind a telemetry batch on the event loop
-        (during a backlog, each is tens of ms)."""
+        """Clear while the alarm lane handles a batch: the telemetry lane starts none meanwhile, so an
+        alarm's database round trips never queue behind telemetry batches on the event loop (during a
+        backlog, each is tens of ms; an alarm's store takes several round trips)."""
         self._alarms_idle.set()
-        self._alarm_backlogs = 0
-        """Alarm batches of a backlog being handled: telemetry batches stay small meanwhile."""
 
     def counters(self) -> dict[str, Any]:
         self._accepted.publish()
@@ -340,8 +333,6 @@ class Gateway:
         limit = self.config.batch_max_events
         linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
         while True:
-            if lane is not self.alarm_lane:
-                limit = self.config.beside_backlog_batch if self._alarm_backlogs else self.config.batch_max_events
             messages = inbox.take(limit)
             if not messages:
                 messages = [await inbox.next(client)]  # raises the MqttError that ended the session
@@ -357,18 +348,12 @@ class Gateway:
             metrics.QUEUE_DEPTH.set(self.queue_depth)
             shedding = lane.sheds and waiting > self.config.shed_depth
             metrics.SHEDDING.set(1 if shedding else 0)
-            if lane is self.alarm_lane and len(messages) <= self.config.live_alarms_max:
+            if lane is self.alarm_lane:
                 self._alarms_idle.clear()
                 try:
                     await self._handle(client, messages, sink, shedding, lane.skip, lane)
                 finally:
                     self._alarms_idle.set()
-            elif lane is self.alarm_lane:
-                self._alarm_backlogs += 1
-                try:
-                    await self._handle(client, messages, sink, shedding, lane.skip, lane)
-                finally:
-                    self._alarm_backlogs -= 1
             else:
                 await self._alarms_idle.wait()
                 await self._handle(client, messages, sink, shedding, lane.skip, lane)

@@ -250,37 +250,3 @@ async def test_no_telemetry_batch_starts_while_an_alarm_batch_is_being_handled(s
     during = sink.trail[sink.trail.index("alarm begins") + 1 : sink.trail.index("alarm ends")]
     assert "telemetry begins" not in during, sink.trail
     assert sink.trail.index("alarm ends") < len(sink.trail) - 1  # telemetry went on afterwards
-
-
-class SizedAlarmStore(SlowAlarmStore):
-    """Also records each batch's size, as ``"<kind> begins <n>"``."""
-
-    async def __call__(self, batch: Batch) -> None:
-        streams = {event.stream.value for events in batch.values() for event in events}
-        size = sum(len(events) for events in batch.values())
-        self.trail.append(f"size {'alarm' if 'alarm' in streams else 'telemetry'} {size}")
-        await super().__call__(batch)
-
-
-async def test_beside_a_backlog_of_alarms_telemetry_goes_on_in_small_batches(services: TestServices) -> None:
-    """Live presses hold the telemetry lane; a batch of more than ``live_alarms_max`` alarms (a backlog
-    after an outage) does not: telemetry goes on beside it, at most ``beside_backlog_batch`` at a time."""
-    namespace = Namespace()
-    sink = SizedAlarmStore(store_s=0.5)
-    gateway = make(Gateway, namespace, live_alarms_max=4, beside_backlog_batch=16)
-    async with running(gateway, services, sink), mqtt_client(services) as client:
-        await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": 1})
-        await eventually(lambda: "alarm begins" in sink.trail)
-        for seq in range(2, 22):  # the backlog gathers while the live press is stored
-            await publish(client, f"{namespace.prefix}/btn-1/alarm", {"kind": "sos", "seq": seq})
-        await eventually(lambda: sink.trail.count("alarm begins") == 2)
-        for i in range(200):
-            await publish(client, f"{namespace.prefix}/door-1/contact", {"open": i % 2 == 0})
-            await asyncio.sleep(0.001)
-        await eventually(lambda: sink.streams().count("contact") == 200 and sink.streams().count("alarm") == 21)
-    trail = sink.trail
-    backlog = trail.index("alarm begins", trail.index("alarm begins") + 1)
-    assert int(trail[backlog - 1].removeprefix("size alarm ")) > 4, trail  # gathered: a backlog's batch
-    beside = trail[backlog : trail.index("alarm ends", backlog)]
-    sizes = [int(entry.split()[-1]) for entry in beside if entry.startswith("size telemetry")]
-    assert len(sizes) >= 3 and max(sizes) <= 16, trail
