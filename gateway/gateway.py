@@ -105,7 +105,6 @@ class Gateway:
         self.queue_depth_most = 0
         self.batches: Counter[str] = Counter()
         """Batches handled per lane (messages ÷ batches: how much each sink call carries)."""
-        """The most messages seen waiting on a lane since start."""
         self.connected = asyncio.Event()
         self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
         self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
