@@ -103,6 +103,7 @@ class Gateway:
         self.clock_skewed = 0
         self.queue_depth = 0
         self.queue_depth_most = 0
+        """The most messages seen waiting on a lane since start."""
         self.batches: Counter[str] = Counter()
         """Batches handled per lane (messages ÷ batches: how much each sink call carries)."""
         self.connected = asyncio.Event()
