@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import secrets
@@ -23,7 +22,7 @@ from api.security import TokenIssuer
 from eldercare import runinfo
 from eldercare.db import open_pool
 from eldercare.embedded import port_is_free, resolve_services
-from eldercare.runtime import Platform, PlatformConfig
+from eldercare.runtime import Platform, PlatformConfig, settle_heap
 from eldercare.settings import Settings
 from gateway import BrokerAddress, GatewayConfig
 from partitions.tasks import cancel_and_wait
@@ -245,10 +244,7 @@ async def run(settings: Settings, demo: bool) -> None:
         stack.push_async_callback(platform.stop)
         issuer = TokenIssuer(settings.secret_key or secret_key(data_dir), settings.token_ttl_s)
         app = create_app(platform, issuer, api_config(settings))
-        # What start-up built (registry, kernels, the app) lives as long as the process: moved out of
-        # the collector's sight, so full collections stop walking it (100 ms pauses were seen under load).
-        gc.collect()
-        gc.freeze()
+        settle_heap()
         server = uvicorn.Server(http_config(app, settings, settings.http_host, settings.http_port))
         device_address = BrokerAddress(address.host, address.port)
         runinfo.write(

@@ -21,7 +21,7 @@ from typing import Any
 
 from firmware_sim.fleet import HomeMix, make_homes, seed_registry
 
-from eldercare.runtime import Platform
+from eldercare.runtime import Platform, settle_heap
 from eldercare.settings import Settings
 from gateway import BrokerAddress
 from lab.bench.bare import child_env, loadgen_config
@@ -117,6 +117,7 @@ async def _measure(
         if homes:
             progress(f"bench e2e: {homes} homes publishing in the background; their births settle …")
             await asyncio.sleep(10)
+        settle_heap()  # as ``eldercare up`` does once it serves
         outside = {
             "mqtt": asdict(address),
             "console_url": api.console_url(await api.token_for("bench")),

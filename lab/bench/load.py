@@ -25,7 +25,7 @@ import websockets
 from firmware_sim.fleet import CITY, HomeMix, make_homes, seed_registry
 from firmware_sim.scenarios import ANNOUNCED
 
-from eldercare.runtime import Platform
+from eldercare.runtime import Platform, settle_heap
 from eldercare.settings import Settings
 from gateway import BrokerAddress
 from lab.bench.bare import bare_broker_throughput, child_env, loadgen_config
@@ -142,6 +142,7 @@ async def _measure(
     config = platform_config(namespace)
     async with platform_on(database_url, address, config, seed=register, pool_max=20) as platform:
         async with serve_api(platform, token_ttl_s=3600) as api:
+            settle_heap()  # as ``eldercare up`` does once it serves
             token = await api.token_for("bench")
             config_json = json.dumps(
                 loadgen_config(

@@ -678,9 +678,9 @@ def _tmax(bmax: float, tmax: tuple[np.ndarray, np.ndarray, int, int, float, floa
         z = np.float64(acc[j, 2])
         m2 = x * x + y * y + z * z
         if clip < np.inf and m2 - m2 == 0.0:  # step 0, as the loop did (a non-finite sample stays so)
-            x = min(max(x, -clip), clip)
-            y = min(max(y, -clip), clip)
-            z = min(max(z, -clip), clip)
+            x = np.float64(min(max(x, -clip), clip))
+            y = np.float64(min(max(y, -clip), clip))
+            z = np.float64(min(max(z, -clip), clip))
             m2 = x * x + y * y + z * z
         if m2 == bmax and t - t == 0.0:
             return t
