@@ -44,7 +44,7 @@ class Subscription(Generic[T]):
         if self._ended:
             raise StopAsyncIteration
         event = await self._queue.get()
-        if event is _END or self._ended:
+        if event is _END:  # end() empties the queue first: nothing before it is left
             raise StopAsyncIteration
         if event is None:
             raise Lagged("feed subscriber fell behind")
