@@ -22,6 +22,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from alerting.bus import AlertBus
+from alerting.early import OpenAlerts, Storing
 from alerting.links import LinkSigner
 from alerting.model import Alert
 from alerting.notify import Notifier
@@ -123,6 +124,8 @@ class Context:
         self.policies = PolicyBook(config.policy)
         self.scheduler = Scheduler(lambda: self.clock())
         self.background: set[asyncio.Task[None]] = set()
+        self.open_alerts = OpenAlerts()
+        self.storing = Storing()
         self._signer: LinkSigner | None = None
         self.name_of: NameOf | None = None
 

@@ -2,7 +2,8 @@
 
 A deciding transaction collects what should happen (events for the console, commands to the home's
 devices, notifications, timers to start or stop) in :class:`Effects`; :class:`EffectRunner` applies
-them once the alert is safely stored, so nobody is told about an alert the database does not hold.
+them once the alert is safely stored, so nobody is told about an alert the database does not hold
+(the console's provisional alerts, :mod:`alerting.early`, say so of themselves).
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class EffectRunner:
         for timer_id, due in fx.timers:
             self.schedule(timer_id, due)
         for event in fx.events:
+            self.ctx.open_alerts.saw(event.alert)
             self.ctx.bus.publish(event)
         if self.ctx.downlink is not None:
             for device_id, cmd in fx.downlinks:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,6 +32,7 @@ from psycopg.types.json import Jsonb
 from alerting import metrics
 from alerting.bus import AlertBus
 from alerting.context import Context
+from alerting.early import Storing, provisional_alert
 from alerting.effects import command, ms
 from alerting.model import (
     CANCELLABLE_KINDS,
@@ -79,8 +82,42 @@ class Intake:
 
     async def restore(self) -> None:
         async with self.ctx.connection() as conn:
-            cursor = await conn.execute("SELECT DISTINCT resident_id FROM alerts WHERE state = 'pending'")
-            self.maybe_pending = {row["resident_id"] for row in await cursor.fetchall()}
+            cursor = await conn.execute(
+                "SELECT id, resident_id, kind, state FROM alerts WHERE state = ANY(%s)", (OPEN_STATE_NAMES,)
+            )
+            rows = await cursor.fetchall()
+        self.maybe_pending = {row["resident_id"] for row in rows if row["state"] == AlertState.PENDING.value}
+        self.ctx.open_alerts.load((row["id"], row["resident_id"], row["kind"]) for row in rows)
+
+    def rings_at_once(self, detection: Detection, org_path: str | None) -> bool:
+        """Whether the detection is certain to be stored as a new, ringing alert (:mod:`alerting.early`):
+        no cancel window, no pending alert a press could answer, none of its kind open as far as known."""
+        if self._may_cancel(detection):
+            return False
+        kind = detection.kind
+        if kind in CANCELLABLE_KINDS and self.ctx.policies.resolve(detection.resident_id, org_path).cancel_window_s > 0:
+            return False
+        return not self.ctx.open_alerts.may_have(detection.resident_id, kind.value)
+
+    async def settle_provisional(self, provisional: Sequence[Alert]) -> None:
+        """Provisional alerts the store did not raise as announced: each replaced on the console by the
+        alert as stored (an alarm stored before, delivered again), or withdrawn (it repeated an alert
+        this process did not know was open, or answered a pending one), closed as a duplicate."""
+        async with self.ctx.connection() as conn:
+            cursor = await conn.execute(
+                f"SELECT {COLUMNS} FROM alerts WHERE id = ANY(%s)", ([alert.id for alert in provisional],)
+            )
+            stored = {alert.id: alert for alert in map(alert_from, await cursor.fetchall())}
+        now = self.ctx.clock()
+        for alert in provisional:
+            found = stored.get(alert.id)
+            if found is not None:
+                self.ctx.open_alerts.saw(found)
+                self.ctx.bus.publish(AlertEvent(AlertEventType.UPDATED, found, at=now))
+                continue
+            withdrawn = replace(alert, state=AlertState.DUPLICATE, closed_at=now, closed_by="system")
+            detail = {"withdrawn": "the alarm was stored as part of another alert"}
+            self.ctx.bus.publish(AlertEvent(AlertEventType.DUPLICATE, withdrawn, at=now, detail=detail))
 
     async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
         """Store each detection as a new alert or a repeat of an open one, then announce them.
@@ -257,11 +294,23 @@ STORE_CHUNK = 50
 """Detections stored per transaction by :class:`SpooledIntake` (each within its timeout)."""
 
 
+class RingFirst(Protocol):
+    """What ringing before storing needs of the alert service (:mod:`alerting.early`)."""
+
+    @property
+    def storing(self) -> Storing: ...
+
+    def rings_at_once(self, detection: Detection, org_path: str | None) -> bool: ...
+
+    async def settle_provisional(self, provisional: Sequence[Alert]) -> None: ...
+
+
 class SpooledIntake:
     """Stores detections as alerts; if the database cannot take them in time, spools them durably first.
 
     Never dropped: when even the spool cannot be written, :meth:`take` keeps retrying the database
     (the caller's acknowledgements wait, so the broker keeps the messages) and :attr:`error` says why.
+    With ``ring_first``, an alarm certain to be a new alert is on the console before it is stored.
     """
 
     def __init__(
@@ -273,8 +322,10 @@ class SpooledIntake:
         clock: Callable[[], float] = time.time,
         store_timeout_s: float = 3.0,
         retry_max_s: float = 5.0,
+        ring_first: RingFirst | None = None,
     ) -> None:
         self.raise_detections = raise_detections
+        self.ring_first = ring_first
         self.bus = bus
         self.spool = spool
         self.org_of = org_of
@@ -297,21 +348,55 @@ class SpooledIntake:
         if not detections:
             return
         self.detections += len(detections)
-        for start in range(0, len(detections), STORE_CHUNK):
-            if len(self.spool) or not await self._store_now(detections[start : start + STORE_CHUNK]):
-                await self._spool(detections[start:])
-                return
+        early = self._ring_first(detections)
+        try:
+            raised: set[uuid.UUID] = set()
+            for start in range(0, len(detections), STORE_CHUNK):
+                stored = None if len(self.spool) else await self._store_now(detections[start : start + STORE_CHUNK])
+                if stored is None:
+                    await self._spool(detections[start:])
+                    return  # the provisional alerts stand until the spool drains
+                raised.update(event.alert.id for event in stored if event.type is AlertEventType.RAISED)
+            if unsettled := [alert for alert in early if alert.id not in raised]:
+                await self._settle(unsettled)
+        finally:
+            if early:
+                assert self.ring_first is not None
+                self.ring_first.storing.end(alert.id for alert in early)
 
-    async def _store_now(self, detections: list[Detection]) -> bool:
+    def _ring_first(self, detections: list[Detection]) -> list[Alert]:
+        """Announce the detections certain to be new alerts (:mod:`alerting.early`); returns them."""
+        if self.ring_first is None or len(self.spool):
+            return []
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        early: list[Alert] = []
+        for detection in detections:
+            org_path = self.org_of(detection.resident_id)
+            if self.ring_first.rings_at_once(detection, org_path):
+                alert = provisional_alert(detection, org_path, now)
+                self.ring_first.storing.begin((alert.id,))
+                self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
+                early.append(alert)
+        return early
+
+    async def _settle(self, unsettled: list[Alert]) -> None:
+        assert self.ring_first is not None
+        try:
+            await self.ring_first.settle_provisional(unsettled)
+        except Exception:  # the alarms are stored; a console reconnecting takes a fresh snapshot
+            log.exception("provisional alerts not settled", extra={"alerts": [str(a.id) for a in unsettled]})
+
+    async def _store_now(self, detections: list[Detection]) -> list[AlertEvent] | None:
+        """The events of storing ``detections``; None when the database could not take them in time."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.store_timeout_s):  # no task of its own, unlike wait_for
-                await self.raise_detections(detections)
+                events = await self.raise_detections(detections)
         except Exception as error:
             log.error("alert database unavailable; spooling", extra={"error": repr(error)[:200]})
-            return False
+            return None
         metrics.STORE_SECONDS.observe(time.perf_counter() - started)
-        return True
+        return list(events or ())
 
     async def _spool(self, detections: list[Detection]) -> None:
         try:
@@ -344,21 +429,7 @@ class SpooledIntake:
         """The console still rings while the database is away; the stored alert keeps the same id."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         for detection in detections:
-            alert = Alert(
-                id=alert_id_for(detection.key),
-                resident_id=detection.resident_id,
-                device_id=detection.device_id,
-                kind=detection.kind.value,
-                priority=PRIORITY.get(detection.kind, 5),
-                state=AlertState.RAISED,
-                occurred_at=datetime.fromtimestamp(detection.ts_ms / 1000, UTC),
-                raised_at=now,
-                last_trigger_at=now,
-                confidence=detection.confidence,
-                details={**detection.details, "stored": False},
-                org_path=self.org_of(detection.resident_id),
-                ringing_at=now,
-            )
+            alert = provisional_alert(detection, self.org_of(detection.resident_id), now)
             self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
 
     async def _drain_spool(self) -> None:

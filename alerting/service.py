@@ -43,6 +43,7 @@ from alerting.context import (
     utc_now,
 )
 from alerting.dispatch import Dispatch
+from alerting.early import Storing
 from alerting.escalation import Escalation
 from alerting.family import Family
 from alerting.intake import Intake
@@ -153,6 +154,19 @@ class AlertService:
     async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
         """Store each detection as a new alert or a repeat of an open one, then announce them (idempotent)."""
         return await self.intake.raise_detections(detections)
+
+    @property
+    def storing(self) -> Storing:
+        """Provisional alerts being stored (an action on one waits for its store)."""
+        return self.ctx.storing
+
+    def rings_at_once(self, detection: Detection, org_path: str | None) -> bool:
+        """Whether the detection is certain to become a new ringing alert (:mod:`alerting.early`)."""
+        return self.intake.rings_at_once(detection, org_path)
+
+    async def settle_provisional(self, provisional: Sequence[Alert]) -> None:
+        """Provisional alerts the store decided otherwise about: shown as stored, or withdrawn."""
+        await self.intake.settle_provisional(provisional)
 
     # -- lifecycle --
 

@@ -243,7 +243,9 @@ class Transactions:
         self.effects.apply(tx.fx)
 
     async def run(self, alert_id: uuid.UUID, scope: ScopeLike | None, step: Step) -> Alert:
-        """Lock the alert (inside the scope), run ``step`` in the transaction, then the side effects."""
+        """Lock the alert (inside the scope), run ``step`` in the transaction, then the side effects.
+        An alert the console shows before it is stored (:mod:`alerting.early`) is waited for first."""
+        await self.ctx.storing.until_stored(alert_id)
         async with self.begin() as tx:
             alert = await tx.lock(alert_id, scope)
             alert = await step(tx, alert)

@@ -36,6 +36,7 @@ from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from alerting import Alert, AlertEvent, Lagged
+from alerting.early import is_provisional
 from api.orders import order_views
 from api.scope import Scope, ScopeDenied, scope_for
 from api.security import TokenIssuer
@@ -329,7 +330,7 @@ async def _message(platform: Services, scope: Scope, event: AlertEvent | OrderEv
         return {"type": event.type.value, "order": view, "actor": event.actor, "detail": event.detail}
     if not _visible(scope, event.alert):
         return None
-    alert = (await alert_views(platform.registry, [event.alert]))[0]
+    alert = (await alert_views(platform.registry, [event.alert], wait_for_cards=not is_provisional(event.alert)))[0]
     return {"type": event.type.value, "alert": alert, "actor": event.actor}
 
 

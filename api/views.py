@@ -28,10 +28,17 @@ def resident_card(resident: ResidentRecord | None, today: date | None = None) ->
     }
 
 
-async def alert_views(registry: Registry, alerts: Sequence[Alert], now: datetime | None = None) -> list[dict[str, Any]]:
-    """Each alert as JSON with ``sla`` (live timers as of ``now``), ``resident`` and ``device``."""
+async def alert_views(
+    registry: Registry, alerts: Sequence[Alert], now: datetime | None = None, *, wait_for_cards: bool = True
+) -> list[dict[str, Any]]:
+    """Each alert as JSON with ``sla`` (live timers as of ``now``), ``resident`` and ``device``.
+
+    ``wait_for_cards=False``: only the resident cards already in memory (``resident`` is null for the
+    others): a provisional alert rings without a database read; its stored event brings the card.
+    """
     now = now or datetime.now(UTC)
-    residents = await registry.residents(sorted({alert.resident_id for alert in alerts}))
+    ids = sorted({alert.resident_id for alert in alerts})
+    residents = await registry.residents(ids) if wait_for_cards else registry.residents_in_memory(ids)
     views = []
     for alert in alerts:
         view = alert.to_json()

@@ -147,6 +147,7 @@ class Platform:
             clock,
             self.config.store_timeout_s,
             self.config.retry_max_s,
+            ring_first=self.alerts,
         )
         self.seam: Callable[[Batch], Awaitable[None]] | None = None
         """Where the gateway's batches go instead of :meth:`sink`, set before :meth:`start`: the

@@ -66,7 +66,11 @@ async def test_token_in_authorization_header_and_acknowledge_is_pushed(services:
                 assert "acknowledged" in again.json()["detail"]
                 missing = await http.post(f"/api/v1/alerts/{uuid.uuid4()}/ack", json={})
                 assert missing.status_code == 404
+            # the console rang before the alert was stored; the ack waited for the store, whose alert came next
+            stored = json.loads(await asyncio.wait_for(ws.recv(), 10))
             acked = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert raised["type"] == stored["type"] == "alert.raised" and raised["alert"]["details"]["stored"] is False
+        assert stored["alert"]["id"] == raised["alert"]["id"] and "stored" not in stored["alert"]["details"]
         assert acked["type"] == "alert.acknowledged"
         assert acked["alert"]["acknowledged_by"] == "admin"
         assert acked["alert"]["acknowledged_at"] is not None
