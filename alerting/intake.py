@@ -349,6 +349,8 @@ class SpooledIntake:
             return
         self.detections += len(detections)
         early = self._ring_first(detections)
+        if early:
+            await asyncio.sleep(0)  # the consoles send the ring before the store's round trip begins
         try:
             raised: set[uuid.UUID] = set()
             for start in range(0, len(detections), STORE_CHUNK):

@@ -35,6 +35,7 @@ from devices.events import Event, ImuBlock, Stream
 from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
 from gateway.inbox import Inbox, Received
+from gateway.inflight import InFlight, ResidentTurns
 from gateway.lanes import ALWAYS_KEPT, Lane, lanes
 from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
 from gateway.rejects import RejectLog, device_of, stream_label
@@ -329,9 +330,23 @@ class Gateway:
             delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _receive(self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink) -> None:
-        """Batches of what has arrived, handled one after the other, until the connection drops."""
+        """Batches of what has arrived, handled one after the other (on a lane with ``batches_in_flight``,
+        side by side, one resident's in order), until the connection drops."""
+        if lane.batches_in_flight > 1:
+            in_flight = InFlight(lane.batches_in_flight, on_idle=self._alarms_idle.set)
+            try:
+                await self._receive_batches(lane, client, inbox, sink, in_flight)
+            finally:
+                await in_flight.stop()
+        else:
+            await self._receive_batches(lane, client, inbox, sink, None)
+
+    async def _receive_batches(
+        self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink, in_flight: InFlight | None
+    ) -> None:
         limit = self.config.batch_max_events
         linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
+        turns = ResidentTurns()
         while True:
             messages = inbox.take(limit)
             if not messages:
@@ -348,7 +363,10 @@ class Gateway:
             metrics.QUEUE_DEPTH.set(self.queue_depth)
             shedding = lane.sheds and waiting > self.config.shed_depth
             metrics.SHEDDING.set(1 if shedding else 0)
-            if lane is self.alarm_lane:
+            if lane is self.alarm_lane and in_flight is not None:
+                self._alarms_idle.clear()  # set again when the last batch in flight ends
+                await in_flight.start(self._handle(client, messages, sink, shedding, lane.skip, lane, turns))
+            elif lane is self.alarm_lane:
                 self._alarms_idle.clear()
                 try:
                     await self._handle(client, messages, sink, shedding, lane.skip, lane)
@@ -368,6 +386,7 @@ class Gateway:
         shedding: bool = False,
         skip: frozenset[str] = frozenset(),
         lane: Lane | None = None,
+        turns: ResidentTurns | None = None,
     ) -> None:
         lane = lane or self.alarm_lane
         batch: Batch = {}
@@ -390,7 +409,15 @@ class Gateway:
                 batch.setdefault(event.resident_id, []).append(event)
             if events:
                 kept.append((topic, payload, events))
-        if batch:
+        if batch and turns is not None:
+            mine, before = turns.take(batch)
+            try:
+                if before:
+                    await asyncio.wait(before)  # the same residents' earlier batches first
+                await self._deliver(lane, batch, kept, sink)
+            finally:
+                turns.done(batch, mine)
+        elif batch:
             await self._deliver(lane, batch, kept, sink)
         ack_all(client, messages)
         self._accepted.publish()

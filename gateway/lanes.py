@@ -38,6 +38,9 @@ class Lane:
     lingers: bool = False
     """Whether a batch waits ``batch_linger_ms`` for more messages (never on the alarm lane: an SOS
     goes on at once, however small its batch)."""
+    batches_in_flight: int = 1
+    """Batches handled at once (:mod:`gateway.inflight`): on the alarm lane, the next press is decoded
+    and rings while the last one's alert is being committed; one resident's batches keep their order."""
 
 
 def lanes(client_id: str, prefix: str, z2m_base: str) -> tuple[Lane, Lane]:
@@ -54,6 +57,7 @@ def lanes(client_id: str, prefix: str, z2m_base: str) -> tuple[Lane, Lane]:
             (f"{z2m_base}bridge/state", 1),
         ),
         holds_on_sink_failure=True,
+        batches_in_flight=4,
     )
     telemetry = Lane(
         "telemetry",

@@ -11,7 +11,9 @@
 
 Progress goes to stderr; the figures are one JSON object, the last line on stdout. Being its own
 process, the measurement shares neither the platform's event loop nor its interpreter lock: what it
-times is what a device and an operator's browser would see.
+times is what a device and an operator's browser would see. The console itself listens from a third
+process (:mod:`lab.bench.e2e_console`), as a browser is apart from the devices; a press counts when
+its alert first rings there (a provisional ring, or the stored alert if none came before).
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import json
 import math
 import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiomqtt
-import websockets
 
 from gateway import BrokerAddress
 from lab.bench.bare import bare_round_trip
+from lab.bench.e2e_console import monotonic
 from lab.report import percentiles_ms, progress
 
 DEVICE_GAP_S = 0.5
@@ -45,22 +48,22 @@ async def measure(
     downlinks: list[float] = []
     links = max(1, min(presses, math.ceil(rate_hz * DEVICE_GAP_S)))
     async with contextlib.AsyncExitStack() as stack:
-        ws = await stack.enter_async_context(websockets.connect(console_url, max_size=None))
+        console = await stack.enter_async_context(console_process(console_url))
         devices = [
             await stack.enter_async_context(
                 aiomqtt.Client(address.host, address.port, username=address.username, password=address.password)
             )
             for _ in range(links)
         ]
-        await ws.recv()  # snapshot
         for index in range(presses):
             await devices[index % links].subscribe(f"{prefix}/b{index}/cmd", qos=1)
 
         async def receive() -> None:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message.get("type") == "alert.raised" and message["alert"]["device_id"] in sent:
-                    latencies.append(time.perf_counter() - sent[message["alert"]["device_id"]])
+            assert console.stdout is not None
+            async for line in console.stdout:
+                device, _, at = line.decode().partition(" ")
+                if device in sent:
+                    latencies.append(float(at) - sent[device])
                     if len(latencies) == presses:
                         return
 
@@ -68,7 +71,7 @@ async def measure(
             async for message in link.messages:
                 device = message.topic.value[len(prefix) + 1 :].split("/", 1)[0]
                 if device in sent:
-                    downlinks.append(time.perf_counter() - sent[device])
+                    downlinks.append(monotonic() - sent[device])
 
         receiver = asyncio.create_task(receive())
         listeners = [asyncio.create_task(hear(link)) for link in devices]
@@ -76,7 +79,7 @@ async def measure(
         progress(f"bench e2e: {presses} SOS presses at {rate_hz:g}/s from {links} device connections …")
         for index in range(presses):
             device = f"b{index}"
-            sent[device] = time.perf_counter()
+            sent[device] = monotonic()
             body = {"ts": int(time.time() * 1000), "kind": "sos", "seq": 1}
             link = devices[index % links]
             publishing.append(asyncio.create_task(link.publish(f"{prefix}/{device}/alarm", json.dumps(body), qos=1)))
@@ -95,6 +98,24 @@ async def measure(
         "platform": {"presses": presses, "delivered": len(latencies), **percentiles_ms(latencies)},
         "downlink": {"heard": len(downlinks), **percentiles_ms(downlinks)},
     }
+
+
+@contextlib.asynccontextmanager
+async def console_process(console_url: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    """The operator's console (:mod:`lab.bench.e2e_console`), running and past its snapshot."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "lab.bench.e2e_console", console_url, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert child.stdout is not None
+        ready = await asyncio.wait_for(child.stdout.readline(), 60)
+        if ready.strip() != b"ready":
+            raise RuntimeError(f"the console process did not connect (exit {child.returncode})")
+        yield child
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+        await child.wait()
 
 
 def main(argv: list[str]) -> None:

@@ -250,3 +250,41 @@ async def test_no_telemetry_batch_starts_while_an_alarm_batch_is_being_handled(s
     during = sink.trail[sink.trail.index("alarm begins") + 1 : sink.trail.index("alarm ends")]
     assert "telemetry begins" not in during, sink.trail
     assert sink.trail.index("alarm ends") < len(sink.trail) - 1  # telemetry went on afterwards
+
+
+class PressStore(Collector):
+    """A sink whose every batch takes ``store_s``, recording when each device's batch began and ended."""
+
+    def __init__(self, store_s: float) -> None:
+        super().__init__()
+        self.store_s = store_s
+        self.trail: list[str] = []
+
+    async def __call__(self, batch: Batch) -> None:
+        devices = ",".join(sorted(event.device_id for events in batch.values() for event in events))
+        self.trail.append(f"{devices} begins")
+        await asyncio.sleep(self.store_s)
+        await super().__call__(batch)
+        self.trail.append(f"{devices} ends")
+
+
+async def test_the_next_press_goes_on_while_the_last_is_stored_and_one_residents_presses_keep_their_order(
+    services: TestServices,
+) -> None:
+    namespace = Namespace()
+    sink = PressStore(store_s=0.3)
+    gateway = make(Gateway, namespace)
+    gateway.directory = Directory(
+        DeviceRecord("btn-1", "res-1", "sos_button"),
+        DeviceRecord("btn-2", "res-2", "sos_button"),
+        DeviceRecord("pendant-1", "res-1", "pendant"),
+    )
+    async with running(gateway, services, sink), mqtt_client(services) as client:
+        for seq, device in enumerate(("btn-1", "btn-2", "pendant-1")):
+            await publish(client, f"{namespace.prefix}/{device}/alarm", {"kind": "sos", "seq": seq})
+            await asyncio.sleep(0.05)
+        await eventually(lambda: len(sink.events) == 3)
+    trail = sink.trail
+    assert trail.index("btn-2 begins") < trail.index("btn-1 ends"), trail  # not behind res-1's store
+    assert trail.index("pendant-1 begins") > trail.index("btn-1 ends"), trail  # res-1's second press after its first
+    assert gateway.counters()["received"] == 3
