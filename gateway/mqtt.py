@@ -99,6 +99,7 @@ async def session(
         client._client.manual_ack_set(True)
     async with client:
         no_delay(client)
+        write_through(client)
         if inbox is None or frames.install(client, inbox) is None:
             read_in_bursts(client)
         deliver_directly(client)
@@ -158,6 +159,37 @@ def deliver_directly(client: aiomqtt.Client) -> None:
                     raise
 
     paho._handle_on_message = handle_on_message  # type: ignore[method-assign]
+
+
+def write_through(client: aiomqtt.Client) -> None:
+    """Write what the session queues (a downlink, a batch's PUBACKs) to the socket at once.
+
+    Under aiomqtt, paho asks the event loop to watch the socket for writability (``add_writer``, itself
+    scheduled with ``call_soon_threadsafe``) and writes when told: the "call received" a resident waits
+    for left two loop turns after its publish, each as long as whatever else was ready. Now paho's
+    non-blocking write runs straight away; only what the socket cannot take yet waits for the loop.
+    Not from inside paho's own callbacks, nor from inside a write (paho registers the rest there).
+    """
+    paho = client._client
+    register = paho._call_socket_register_write
+    writing = False
+
+    def write_or_register() -> None:
+        nonlocal writing
+        if not writing and paho._sock is not None and paho._in_callback_mutex.acquire(False):
+            paho._in_callback_mutex.release()
+            writing = True
+            try:
+                paho.loop_write()
+                if not paho.want_write():
+                    return
+            except Exception:  # a broken connection: the loop's own write reports it to aiomqtt
+                pass
+            finally:
+                writing = False
+        register()
+
+    paho._call_socket_register_write = write_or_register  # type: ignore[method-assign]
 
 
 def no_delay(client: aiomqtt.Client) -> None:
