@@ -2,10 +2,10 @@
 
 :class:`HomeActivityDetector` turns motion, contact, door, flush, appliance and bed/seat-pad events
 into silence timers (kernels in :mod:`stream.kernels.home`). Every activity starts a new silence;
-its context (resting: in bed, or seated or in the bedroom at night, or back from a night-time trip
-to the toilet; seated: seat pad by day; bedroom: other activity in the bedroom by day; away: the
-entrance door; in the bathroom: bathroom motion; otherwise active) and the local hours it runs into
-choose the limit:
+its context (resting: in bed, or seated or in the bedroom at night, or on a night-time trip from
+bed: the bathroom, or another room once tonight's rest has lasted ``trip_rest_s``; seated: seat pad
+by day; bedroom: other activity in the bedroom by day; away: the entrance door; in the bathroom:
+bathroom motion; otherwise active) and the local hours it runs into choose the limit:
 
 - learned: the silence is judged against every local hour it runs into, not only the hour it began
   in: it alerts at the first moment its elapsed length exceeds ``margin ×`` the silence this home
@@ -18,6 +18,9 @@ choose the limit:
   weekdays), those few days cannot show that a two-hour quiet spell there is ordinary and the
   per-day tail rate is tiny, so the limit would drop to the floor and an ordinary quiet afternoon at
   home would alert; there the limit stays at least ``margin ×`` the floor (``min_presence``);
+- thin contexts: where the resident is seldom in a context around an hour (a wardrobe door by day
+  in a home with contacts only, then an afternoon unseen in the living room), its few silences cannot
+  show what is unusual there either: the limit is no shorter than the active one (``thin_factor``);
 - conservative fixed limits until the home has ``learn_days`` of history;
 - resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times; the
   night lasts until the early edge of the usual wake-up, not a fixed hour: back in bed from the

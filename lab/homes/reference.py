@@ -102,6 +102,14 @@ class ReferenceHome:
                 return self.c.margin * self.c.sample_min_s * math.exp((b + 1) * self.log_ratio)
         return self.c.margin * self.c.sample_min_s
 
+    def _pooled_count(self, p: _Resident, hc: int, h: int) -> float:
+        """Samples of row ``hc`` pooled around hour ``h``, without the prior (as ``pooled_count``)."""
+        total = 0.0
+        for dh, weight in zip((-1, 0, 1), (self.c.pool_w, 1.0, self.c.pool_w), strict=True):
+            for b in range(self.c.hist_bins):
+                total += weight * float(p.hist[hc, (h + dh) % 24, b])
+        return total
+
     def _presence_days(self, p: _Resident, h: int) -> float:
         """Faded days at home around hour ``h`` (as ``presence_days``)."""
         row = p.hist[k.PRESENCE_ROW, :, 0]
@@ -143,10 +151,17 @@ class ReferenceHome:
         end = t0 + int(ceil_s * 1000.0)
         tau = t0 + int(floor_s * 1000.0)
         while tau < end:
-            lim = self._learned(p, hc, self._hour(tau, p.offset), prior_s)
+            h = self._hour(tau, p.offset)
+            lim = self._learned(p, hc, h, prior_s)
             if lim < 0:
                 return -1
-            if self._presence_days(p, self._hour(tau, p.offset)) < self.c.min_presence * (p.expo / k.EXPO_SCALE):
+            days = p.expo / k.EXPO_SCALE
+            if hc != 0 and self._pooled_count(p, hc, h) < self.c.thin_factor * self.c.rate * days:
+                active = self._learned(p, 0, h, prior_s)  # a thin context: no shorter than active
+                if active < 0:
+                    return -1
+                lim = max(lim, active)
+            if self._presence_days(p, h) < self.c.min_presence * days:
                 lim = max(lim, self.c.margin * floor_s)
             hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
             cand = max(tau, t0 + int(lim * 1000.0))
@@ -168,6 +183,10 @@ class ReferenceHome:
             expo = expo * self.c.decay + 1.0
         p.hist[...] = (p.hist.astype(np.float64) * factor).astype(np.float32)
         p.day, p.expo = day, int(expo * k.EXPO_SCALE)
+
+    def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
+        """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
+        return where == k.ROOM_BATH or p.rest_since < 0 or t - p.rest_since >= self.c.trip_rest_s * 1000.0
 
     def _up_at_night(self, p: _Resident, t: int) -> bool:
         c = self.c
@@ -420,7 +439,7 @@ class ReferenceHome:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1:
                 ctx = k.CTX_BATH
-            elif asleep and self._night(self._hour(t, p.offset)):
+            elif asleep and self._night(self._hour(t, p.offset)) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BED:
                 ctx = k.CTX_BEDROOM

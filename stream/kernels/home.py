@@ -49,13 +49,22 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   floor itself treated as the usual silence, as with any learned one): without the evidence, the
   limit is not lowered below what the floor alone would give. Homes occupied at that hour are
   untouched; the share is relative to ``D``, so it holds from the end of the learning period on.
+- thin contexts: the same holds for a context the resident is seldom in around an hour. With fewer
+  than ``thin_factor · rate · D`` pooled samples (:func:`pooled_count`) no tail can exceed the
+  budget, so the limit would fall to the floor whatever is usual (in a home with contacts only, a
+  wardrobe door by day starts a "bedroom" silence that is then spent unseen in the living room);
+  there the limit is at least the active row's of that hour (hc 0), which holds all the resident's
+  everyday silences. Only ever longer than before.
 - context: resting while the bed pad is occupied, or the seat pad at night, or when the last
   activity was in the bedroom at night, or at night after a night-time resting silence (a trip to
   the toilet from bed is followed by more sleep: without a bed pad, the toilet door is the last
-  activity of the night); seated while the seat pad is occupied by day; away after the entrance
-  door; bathroom after bathroom motion; bedroom after any other activity in the bedroom by day
-  (silences there, dressing or a nap without a bed pad, run longer than in the kitchen or living
-  room: learning them apart lets the other rooms keep short limits); else active.
+  activity of the night) in the bathroom, or elsewhere once tonight's rest has lasted
+  ``trip_rest_s`` (:func:`_trip_from_bed`: a minute in the bedroom at 20:30 to change, then the
+  living room, is an evening, not a night's sleep; issue #14); seated while the seat pad is
+  occupied by day; away after the entrance door; bathroom after bathroom motion; bedroom after any
+  other activity in the bedroom by day (silences there, dressing or a nap without a bed pad, run
+  longer than in the kitchen or living room: learning them apart lets the other rooms keep short
+  limits); else active.
 - the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
   edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
   that starts in the bedroom is resting, and so is one after the toilet's door or flush while
@@ -269,7 +278,9 @@ P_LATE_FLOOR_S = 47  # an evening silence that starts after the usual bed time: 
 P_EVENING_CEIL_S = 48
 P_EVENING_BATH = 49  # 1: the bathroom is no trace of going to bed (only the bedroom is); 0: it is
 P_EVENING_MAX_S = 50  # an evening silence outside the bedroom is due at most this long after it began (0: no cap)
-N_PARAMS = 51
+P_TRIP_REST_S = 51  # tonight's rest lasted this long: activity in another room at night is a trip from bed (0: always)
+P_THIN_FACTOR = 52  # a context with fewer samples around an hour than this × rate × days: no shorter than active
+N_PARAMS = 53
 EXPO_SCALE = 1_000_000.0
 
 
@@ -404,6 +415,19 @@ def learned_threshold(
 
 
 @njit(**JIT)
+def pooled_count(hist: np.ndarray, r: int, hc: int, h: int, params: np.ndarray) -> float:
+    """Faded samples of histogram ``hc`` around local hour ``h``, pooled over ``h−1, h, h+1`` with the
+    weights ``(w, 1, w)`` of :func:`learned_threshold` (its ``total``, without the prior)."""
+    w = params[P_POOL_W]
+    total = 0.0
+    for dh in range(-1, 2):
+        weight = 1.0 if dh == 0 else w
+        for b in range(hist.shape[3]):
+            total += weight * hist[r, hc, (h + dh) % 24, b]
+    return total
+
+
+@njit(**JIT)
 def presence_days(hist: np.ndarray, r: int, h: int, params: np.ndarray) -> float:
     """Faded days with the resident at home around local hour ``h``: the presence row pooled over
     ``h−1, h, h+1`` with the weights of :func:`learned_threshold`, divided by their sum ``1 + 2w``."""
@@ -495,6 +519,16 @@ def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
 def _is_evening(h: int, params: np.ndarray) -> bool:
     """Local hour in [``evening_start_h``, 24) or [0, ``night_end_h``)."""
     return h >= int(params[P_EVENING_START_H]) or h < int(params[P_NIGHT_END_H])
+
+
+@njit(**JIT)
+def _trip_from_bed(si: np.ndarray, r: int, t: int, room: int, params: np.ndarray) -> bool:
+    """Whether activity at ``t`` in ``room``, at night after tonight's rest began, is a trip from bed
+    (more sleep follows): always in the bathroom (the toilet, before bed or from bed); elsewhere only
+    once the rest has lasted ``trip_rest_s`` (asleep, not a moment in the bedroom to change before an
+    evening in the living room)."""
+    since = si[r, S_REST_SINCE]
+    return room == ROOM_BATH or since < 0 or t - since >= params[P_TRIP_REST_S] * 1000.0
 
 
 @njit(**JIT)
@@ -602,10 +636,16 @@ def span_deadline(
     end = t0 + int(ceil_s * 1000.0)
     tau = t0 + int(floor_s * 1000.0)
     while tau < end:
-        lim = learned_threshold(hist, r, hc, local_hour(tau, off), prior_s, days, params)
+        h = local_hour(tau, off)
+        lim = learned_threshold(hist, r, hc, h, prior_s, days, params)
         if lim < 0.0:
             return -1
-        h = local_hour(tau, off)
+        if hc != 0 and pooled_count(hist, r, hc, h, params) < params[P_THIN_FACTOR] * params[P_RATE] * days:
+            # too few silences of this context around h to show what is unusual: no shorter than active
+            active = learned_threshold(hist, r, 0, h, prior_s, days, params)
+            if active < 0.0:
+                return -1
+            lim = max(lim, active)
         if presence_days(hist, r, h, params) < params[P_MIN_PRESENCE] * days:  # too little evidence here
             lim = max(lim, params[P_MARGIN] * floor_s)
         hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
@@ -946,7 +986,7 @@ def home_process(
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1:
             ctx = CTX_BATH
-        elif asleep and _is_night(local_hour(t, off), params):
+        elif asleep and _is_night(local_hour(t, off), params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
         elif room[i] == ROOM_BED:
             ctx = CTX_BEDROOM

@@ -14,6 +14,7 @@ from lab.homes.logs import HomeLog, load_homes
 from lab.homes.replay import inject, last_activity_ms, replay_homes
 from lab.homes.synthetic import synthetic_home, synthetic_set, write_log_set
 from stream.home import HomeConfig
+from stream.kernels import home as k
 
 
 def test_synthetic_homes_are_seeded_and_varied() -> None:
@@ -138,7 +139,8 @@ def test_overrides_parse_flags_and_numbers_by_their_field_type() -> None:
     assert (config.evening_max_s, config.night_start_h, config.late_floor_s) == (7200.0, 21, 10000.0)
     assert isinstance(config.night_start_h, int)
     assert home_config([]) == HomeConfig()
-    assert config.params()[-1] == 7200.0 and home_config(["evening_bath=0"]).params()[-2] == 0.0
+    assert config.params()[k.P_EVENING_MAX_S] == 7200.0
+    assert home_config(["evening_bath=0"]).params()[k.P_EVENING_BATH] == 0.0
     for bad in ("evening_bath=maybe", "no_such_field=1"):
         with pytest.raises(ValueError):
             home_config([bad])

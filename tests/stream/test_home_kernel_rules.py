@@ -387,3 +387,56 @@ def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stal
     got = run_kernel(HomeConfig(), data, 1)
     assert got == run_reference(HomeConfig(), data, 1)
     assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
+
+
+def test_a_moment_in_the_bedroom_in_the_evening_is_no_nights_sleep() -> None:
+    """At 20:30 (night hours from 20:00) a minute in the bedroom, then the living room: the rest that
+    began in the bedroom lasted less than ``trip_rest_s``, so that is no trip from bed but an evening
+    silence outside the bedroom, due that evening (with ``trip_rest_s=0``, as before, it waited for the
+    morning). After a night's rest, the kitchen at 01:00 is a trip from bed; the bathroom always is."""
+    config = HomeConfig()
+    day = 10 * DAY
+    base = _nights(10) + [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(40)]
+    before = dataclasses.replace(config, trip_rest_s=0.0)
+    cases = [
+        ([(20.5, k.ROOM_BED), (20.55, k.ROOM_OTHER)], config, k.CTX_ACTIVE, k.K_INACTIVITY),
+        ([(20.5, k.ROOM_BED), (20.55, k.ROOM_OTHER)], before, k.CTX_REST, k.K_NOT_UP),
+        ([(20.5, k.ROOM_BED), (20.55, k.ROOM_BATH)], config, k.CTX_REST, k.K_NOT_UP),
+        ([(22.0, k.ROOM_BED), (25.0, k.ROOM_OTHER)], config, k.CTX_REST, k.K_NOT_UP),
+    ]
+    for moves, cfg, ctx, kind in cases:
+        rows = base + [(day + int(at * H), k.EV_ACTIVITY, 1, room, 0) for at, room in moves]
+        data = pir_rows(rows)
+        kernels = Kernels.new(cfg)
+        kernels.process(data)
+        assert (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])) == (ctx, kind), moves
+        assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
+    rows = base + [(day + int(at * H), k.EV_ACTIVITY, 1, room, 0) for at, room in cases[0][0]]
+    got = run_kernel(config, pir_rows(rows), 1)
+    stop = day + int(20.55 * H)
+    assert [(row[1], row[2]) for row in got] == [(k.K_INACTIVITY, stop)]
+    assert config.evening_floor_s * 1000 <= got[0][3] - stop <= config.evening_max_s * 1000
+
+
+def test_a_thin_context_is_judged_no_shorter_than_the_active_row() -> None:
+    """The bedroom by day around 13:00 was seen too seldom (fewer than ``thin_factor × rate × days``
+    samples) to show that any silence there is unusual: its limit is no shorter than the active row's,
+    where three-hour silences are usual. With enough bedroom samples, or ``thin_factor=0``, its own."""
+    config = HomeConfig()
+    log_ratio = np.log(config.hist_max_s / config.sample_min_s) / config.hist_bins
+    b_long, b_short = (int(np.log(s / config.sample_min_s) / log_ratio) for s in (3 * 3600, 15 * 60))
+    kernels = Kernels.new(config)
+    hist, params = kernels.hist, kernels.params
+    hist[0, 0, 8:20, b_long] = 10.0
+    hist[0, k.PRESENCE_ROW, :, 0] = 10.0
+    t0 = DAY + 13 * H
+    args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0)
+    active = k.span_deadline(hist, 0, 0, t0, 0, *args, params)
+    assert active - t0 >= config.margin * 3 * 3600 * 1000
+    assert k.span_deadline(hist, 0, 3, t0, 0, *args, params) == active
+    off = dataclasses.replace(config, thin_factor=0.0).params()
+    floor_ms = int(config.active_floor_s * 1000)
+    assert k.span_deadline(hist, 0, 3, t0, 0, *args, off) == t0 + floor_ms
+    hist[0, 3, 12:15, b_short] = 2.0  # seen there every few days, always briefly: its own limit
+    assert k.pooled_count(hist, 0, 3, 13, params) >= config.thin_factor * config.rate * 10.0
+    assert k.span_deadline(hist, 0, 3, t0, 0, *args, params) == t0 + floor_ms
