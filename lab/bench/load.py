@@ -125,6 +125,7 @@ async def _measure(
     pending: dict[str, float] = {}
     early: dict[str, float] = {}
     console_kinds: Counter[str] = Counter()
+    rung: set[Any] = set()
     stats: list[dict[str, Any]] = []
     done: dict[str, Any] = {}
     ready_info: dict[str, Any] = {}
@@ -200,6 +201,9 @@ async def _measure(
                             console_kinds[f"{message.get('type')}:{alert.get('kind')}"] += 1
                         if message.get("type") not in ANNOUNCED or alert.get("kind") != "sos":
                             continue
+                        if alert.get("id") in rung:
+                            continue  # the stored alert after its provisional ring: one press, timed once
+                        rung.add(alert.get("id"))
                         sent = pending.pop(alert.get("device_id", ""), None)
                         if sent is not None:
                             lat.append(time.time() - sent)
