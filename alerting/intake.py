@@ -339,7 +339,8 @@ class SpooledIntake:
         self._drainer: asyncio.Task[None] | None = None
 
     async def take(self, detections: list[Detection]) -> None:
-        """Store detections now, or spool them, announce them provisionally and drain later.
+        """Store detections now, or spool them, announce them provisionally and drain later. With
+        ``ring_first``, those certain to be new alerts ring on the consoles before the store begins.
 
         Stored :data:`STORE_CHUNK` at a time, each chunk within ``store_timeout_s``: a broker's backlog
         of alarms (a thousand presses in one batch after an outage) is a run of short transactions
