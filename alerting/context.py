@@ -24,7 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 from alerting.bus import AlertBus
 from alerting.early import OpenAlerts, Storing
 from alerting.links import LinkSigner
-from alerting.model import Alert
+from alerting.model import Alert, AlertEvent
 from alerting.notify import Notifier
 from alerting.policy import EscalationPolicy, PolicyBook
 from alerting.scheduler import Scheduler
@@ -144,6 +144,11 @@ class Context:
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[DictRow]]:
         """A pooled connection; the pool makes dict rows (:func:`eldercare.db.open_pool`)."""
         return connection(self.pool)
+
+    def publish(self, event: AlertEvent) -> None:
+        """An alert event on the bus, with the open-alert index kept in step (:mod:`alerting.early`)."""
+        self.open_alerts.saw(event.alert)
+        self.bus.publish(event)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run ``coro`` in the background; :meth:`drain` waits for it."""

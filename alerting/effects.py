@@ -67,8 +67,7 @@ class EffectRunner:
         for timer_id, due in fx.timers:
             self.schedule(timer_id, due)
         for event in fx.events:
-            self.ctx.open_alerts.saw(event.alert)
-            self.ctx.bus.publish(event)
+            self.ctx.publish(event)
         if self.ctx.downlink is not None:
             for device_id, cmd in fx.downlinks:
                 self.ctx.spawn(self._send(device_id, cmd))

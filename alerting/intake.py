@@ -112,12 +112,11 @@ class Intake:
         for alert in provisional:
             found = stored.get(alert.id)
             if found is not None:
-                self.ctx.open_alerts.saw(found)
-                self.ctx.bus.publish(AlertEvent(AlertEventType.UPDATED, found, at=now))
+                self.ctx.publish(AlertEvent(AlertEventType.UPDATED, found, at=now))
                 continue
             withdrawn = replace(alert, state=AlertState.DUPLICATE, closed_at=now, closed_by="system")
             detail = {"withdrawn": "the alarm was stored as part of another alert"}
-            self.ctx.bus.publish(AlertEvent(AlertEventType.DUPLICATE, withdrawn, at=now, detail=detail))
+            self.ctx.publish(AlertEvent(AlertEventType.DUPLICATE, withdrawn, at=now, detail=detail))
 
     async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
         """Store each detection as a new alert or a repeat of an open one, then announce them.

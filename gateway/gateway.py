@@ -330,23 +330,23 @@ class Gateway:
             delay = min(delay * 2, self.config.reconnect_max_s)
 
     async def _receive(self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink) -> None:
-        """Batches of what has arrived, handled one after the other (on a lane with ``batches_in_flight``,
-        side by side, one resident's in order), until the connection drops."""
-        if lane.batches_in_flight > 1:
-            in_flight = InFlight(lane.batches_in_flight, on_idle=self._alarms_idle.set)
-            try:
-                await self._receive_batches(lane, client, inbox, sink, in_flight)
-            finally:
-                await in_flight.stop()
-        else:
+        """Batches of what has arrived until the connection drops: on the alarm lane up to
+        ``batches_in_flight`` side by side (one resident's in order), on the other one after the other."""
+        if lane is not self.alarm_lane:
             await self._receive_batches(lane, client, inbox, sink, None)
+            return
+        in_flight = InFlight(lane.batches_in_flight, on_idle=self._alarms_idle.set)
+        try:
+            await self._receive_batches(lane, client, inbox, sink, in_flight)
+        finally:
+            await in_flight.stop()
 
     async def _receive_batches(
         self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink, in_flight: InFlight | None
     ) -> None:
         limit = self.config.batch_max_events
         linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
-        turns = ResidentTurns()
+        turns = ResidentTurns() if in_flight is not None else None
         while True:
             messages = inbox.take(limit)
             if not messages:
@@ -363,15 +363,9 @@ class Gateway:
             metrics.QUEUE_DEPTH.set(self.queue_depth)
             shedding = lane.sheds and waiting > self.config.shed_depth
             metrics.SHEDDING.set(1 if shedding else 0)
-            if lane is self.alarm_lane and in_flight is not None:
+            if in_flight is not None:
                 self._alarms_idle.clear()  # set again when the last batch in flight ends
                 await in_flight.start(self._handle(client, messages, sink, shedding, lane.skip, lane, turns))
-            elif lane is self.alarm_lane:
-                self._alarms_idle.clear()
-                try:
-                    await self._handle(client, messages, sink, shedding, lane.skip, lane)
-                finally:
-                    self._alarms_idle.set()
             else:
                 await self._alarms_idle.wait()
                 await self._handle(client, messages, sink, shedding, lane.skip, lane)

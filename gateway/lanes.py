@@ -39,7 +39,7 @@ class Lane:
     """Whether a batch waits ``batch_linger_ms`` for more messages (never on the alarm lane: an SOS
     goes on at once, however small its batch)."""
     batches_in_flight: int = 1
-    """Batches handled at once (:mod:`gateway.inflight`): on the alarm lane, the next press is decoded
+    """Alarm batches handled at once (:mod:`gateway.inflight`; the alarm lane's): the next press is decoded
     and rings while the last one's alert is being committed; one resident's batches keep their order.
     16 there: a database that stalls for 80 ms under 200 presses a second still lets each one ring."""
 
