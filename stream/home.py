@@ -21,7 +21,10 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
 - thin contexts: where the resident is seldom in a context around an hour (a wardrobe door by day
   in a home with contacts only, then an afternoon unseen in the living room), its few silences cannot
   show what is unusual there either: the limit is no shorter than the active one (``thin_factor``);
-- conservative fixed limits until the home has ``learn_days`` of history;
+- before the home has ``learn_days`` of history, a daytime silence is due at the population prior
+  ``early_prior_s`` (4 h on day 0, narrowing to ``margin ×`` the floor by ``learn_days``), or at
+  ``margin ×`` the longest silence the home has shown around that hour so far when that is longer
+  (``basis`` ``population`` / ``observed``), never later than the fixed limits;
 - resting at night: "not up by the usual time" (NOT_UP) from the home's recent wake-up times; the
   night lasts until the early edge of the usual wake-up, not a fixed hour: back in bed from the
   toilet at 06:20 before an 08:00 wake-up is still the night;
@@ -311,12 +314,12 @@ class HomeActivityDetector:
                 why = f"an evening silence outside the bedroom past the usual bed time ({BED_BASIS[basis]})"
             elif flags & k.W_ARRIVED:
                 why = "silent since coming in through the entrance door"
+            elif learned:
+                why = f"silence unusual for this home at this hour ({context})"
+            elif basis == "observed":
+                why = f"silence longer than any this home has shown at this hour so far ({context}; first days)"
             else:
-                why = (
-                    f"silence unusual for this home at this hour ({context})"
-                    if learned
-                    else (f"silence beyond the fixed limit ({context}; routine not learned yet)")
-                )
+                why = f"silence beyond the population limit ({context}; routine not learned yet)"
             result.append(
                 Detection(
                     resident_id=resident,

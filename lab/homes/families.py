@@ -11,7 +11,7 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
   that must not pass for going to bed;
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
-  ≥ 30 min with nothing but the door), after the first week.
+  ≥ 30 min with nothing but the door, and not the door again before the cut), after the first week.
 
 False alerts are counted per home-day over the whole log, and separately over the first 7 days.
 """
@@ -84,7 +84,11 @@ def arrival_cuts(
             k += 1
         door = int(ts[k])
         cut = _aligned(log, door + 60_000 + step_ms - 1, step_ms)
-        if cut - door <= 180_000 and cut < log.entry.last_ms:
+        nxt = k + 1
+        while nxt < act.size and int(ts[nxt]) < cut and log.kind[int(act[nxt])] != "door":
+            nxt += 1
+        out_again = nxt < act.size and int(ts[nxt]) < cut  # through the door again before the cut
+        if cut - door <= 180_000 and cut < log.entry.last_ms and not out_again:
             arrivals.append(cut)
     if len(arrivals) > n:
         arrivals = sorted(rng.choice(arrivals, size=n, replace=False).tolist())

@@ -34,6 +34,7 @@ class _Resident:
     rest_since: int = -1
     door_last: int = -1
     door_in: bool = False
+    door_open: bool = False
     arrived: int = -1
     enroll_wake: int = -1
     enroll_bed: int = -1
@@ -170,6 +171,27 @@ class ReferenceHome:
             tau = hour_end
         return end
 
+    def _early_deadline(self, p: _Resident, hc: int, t0: int, prior_s: float, ceil_s: float) -> tuple[int, int]:
+        """The first weeks' deadline and basis: ``max(prior, margin · longest seen)`` hour by hour
+        (as ``early_deadline``)."""
+        shift = p.offset * 60_000
+        end = t0 + int(ceil_s * 1000.0)
+        tau = t0 + int(prior_s * 1000.0)
+        while tau < end:
+            h = self._hour(tau, p.offset)
+            seen = [b for dh in (-1, 0, 1) for b in range(self.c.hist_bins) if p.hist[hc, (h + dh) % 24, b] > 0]
+            lim, basis = prior_s, k.B_FIXED
+            if seen:
+                longest = self.c.margin * self.c.sample_min_s * math.exp((max(seen) + 1) * self.log_ratio)
+                if longest > prior_s:
+                    lim, basis = longest, k.B_OBSERVED
+            hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
+            cand = max(tau, t0 + int(lim * 1000.0))
+            if cand < hour_end:
+                return min(cand, end), basis
+            tau = hour_end
+        return end, k.B_OBSERVED
+
     def _fade(self, p: _Resident, t: int) -> None:
         day = (t + p.offset * 60_000) // 86_400_000
         if p.day < 0:
@@ -287,7 +309,8 @@ class ReferenceHome:
                 and p.n_bed > 0
                 and self._evening(h)
             )
-            if ctx != k.CTX_REST and self._night(h) and not evening:
+            night_like = ctx != k.CTX_REST and self._night(h) and not evening
+            if night_like:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
             if evening:
                 late = (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
@@ -300,6 +323,12 @@ class ReferenceHome:
                 due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
                 if due > 0:
                     p.deadline, limit, p.learned = due, (due - t) / 1000, k.B_LEARNED
+            elif ctx != k.CTX_REST and not night_like and 0.0 < c.early_prior_s < fixed:
+                known = min((t - p.first) / (c.learn_days * 86400.0 * 1000.0), 1.0)
+                end_prior = min(c.margin * floor, c.early_prior_s)
+                prior = c.early_prior_s - (c.early_prior_s - end_prior) * known
+                p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, max(prior, floor), fixed)
+                limit = (p.deadline - t) / 1000
             if ctx == k.CTX_ARRIVED:
                 cap = t + int(c.arrival_limit_s * 1000)
                 if cap < p.deadline:
@@ -419,11 +448,13 @@ class ReferenceHome:
                                 p.beds.append(bed_m)
                                 p.n_bed += 1
             if ev == k.EV_DOOR:  # a passage in (after a while away) or out
-                if p.door_last < 0 or t - p.door_last > c.door_pair_s * 1000:
+                closing = not on and p.door_open  # a door held open: the same passage
+                if p.door_last < 0 or (t - p.door_last > c.door_pair_s * 1000 and not closing):
                     p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
                     if p.door_in:
                         p.arrived = t
                 p.door_last = t
+                p.door_open = bool(on)
             asleep = p.ctx == k.CTX_REST and p.night
             night = self._night(self._hour(t, p.offset))
             window = ev != k.EV_DOOR and self._before_wake(p, t)

@@ -109,8 +109,14 @@ from there without a trace (a bedroom door left open), it gets the whole evening
 ``evening_max_s`` after it began. With ``evening_bath`` 0 the bathroom counts as a trace of going to
 bed (the rules before issue #14).
 
-Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage; a passage that ends
-an away silence of at least ``away_min_s`` is coming in. The silence after it, and one starting
+Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
+opening and its closing however long it was held open; a passage that ends an away silence of at
+least ``away_min_s`` is coming in. A passage sooner than that after going out is taken for going
+out again (back for the keys: in and out within a minute is one passage), not for coming in: on
+van Kasteren's house A (contacts only), counting every second passage as coming in put long evenings
+out into the learned limits (daytime detection 2 h 05 → 3 h 00, evening 2 h 58 → 3 h 45, false
+alerts doubled). The cost: a resident back from the letter box within ``away_min_s`` who collapses
+in the hall before touching anything is taken for out. The silence after it, and one starting
 within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
 ``arrival_limit_s``.
 
@@ -223,7 +229,8 @@ S_ENROLL_WAKE = 24  # usual wake-up from the archive, minutes after local midnig
 S_ENROLL_BED = 25  # usual bed time from the archive, minutes after local midnight, −1 unknown
 S_BED_ON = 26  # when the bed pad was last occupied, epoch ms
 S_SEAT_ON = 27
-N_STATE = 28
+S_DOOR_OPEN = 28  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
+N_STATE = 29
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -280,7 +287,8 @@ P_EVENING_BATH = 49  # 1: the bathroom is no trace of going to bed (only the bed
 P_EVENING_MAX_S = 50  # an evening silence outside the bedroom is due at most this long after it began (0: no cap)
 P_TRIP_REST_S = 51  # tonight's rest lasted this long: activity in another room at night is a trip from bed (0: always)
 P_THIN_FACTOR = 52  # a context with fewer samples around an hour than this × rate × days: no shorter than active
-N_PARAMS = 53
+P_EARLY_PRIOR_S = 53  # before learn_days: the population prior limit of a daytime silence (0: the fixed limits)
+N_PARAMS = 54
 EXPO_SCALE = 1_000_000.0
 
 
@@ -657,6 +665,50 @@ def span_deadline(
 
 
 @njit(**JIT)
+def early_deadline(
+    hist: np.ndarray, r: int, hc: int, t0: int, off: int, prior_s: float, ceil_s: float, params: np.ndarray
+) -> tuple[int, int]:
+    """``(deadline, basis)`` of a daytime silence that started at ``t0`` before the home's routine is
+    learned: the first moment ``τ`` at which the elapsed silence exceeds ``max(prior_s, margin · L_H)``,
+    ``L_H`` the longest silence of context ``hc`` this home has shown so far while the clock was in the
+    hours ``H−1..H+1`` of ``τ`` (the upper edge of the highest non-empty bin of the elapsed-by-hour
+    histograms; no rate, no pseudo-samples: a few days hold too few silences for a tail quantile), at
+    the latest ``t0 + ceil_s``. ``basis`` is ``B_OBSERVED`` when the home's own silences set it
+    (``margin · L_H > prior_s``) and ``B_FIXED`` when the population prior did.
+
+    A home's first days thus start from what people in general do (a daytime quiet spell of
+    ``prior_s``, well below the fixed limit a learned routine would replace) and widen hour by hour
+    as the home shows longer ones (a long afternoon nap on day 2 lets day 3's afternoon wait longer)."""
+    shift = off * MIN_MS
+    end = t0 + int(ceil_s * 1000.0)
+    tau = t0 + int(prior_s * 1000.0)
+    nb = hist.shape[3]
+    log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
+    while tau < end:
+        h = local_hour(tau, off)
+        top = -1
+        for dh in range(-1, 2):
+            hh = (h + dh) % 24
+            for b in range(nb - 1, top, -1):
+                if hist[r, hc, hh, b] > 0.0:
+                    top = b
+                    break
+        lim = prior_s
+        basis = B_FIXED
+        if top >= 0:
+            seen = params[P_MARGIN] * params[P_SAMPLE_MIN_S] * math.exp((top + 1) * log_ratio)
+            if seen > prior_s:
+                lim = seen
+                basis = B_OBSERVED
+        hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
+        cand = max(tau, t0 + int(lim * 1000.0))
+        if cand < hour_end:
+            return min(cand, end), basis
+        tau = hour_end
+    return end, B_OBSERVED
+
+
+@njit(**JIT)
 def _start_silence(
     si: np.ndarray,
     hist: np.ndarray,
@@ -740,6 +792,7 @@ def _start_silence(
             if bath and params[P_EVENING_MAX_S] > 0.0:  # right after the toilet: no night's sleep, but
                 # perhaps to bed without a bedroom trace (a door left open): the whole evening allowance
                 floor = min(max(floor, params[P_EVENING_MAX_S]), ceil)
+        night_like = ctx != CTX_REST and _is_night(h, params) and not evening
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -750,6 +803,16 @@ def _start_silence(
                 deadline = due
                 limit = (due - t) / 1000.0
                 si[r, S_LEARNED] = B_LEARNED
+        elif ctx != CTX_REST and not night_like and 0.0 < params[P_EARLY_PRIOR_S] < fixed:
+            # the first days: the population prior, widened by the longest silences seen so far
+            # the prior narrows from early_prior_s on day 0 to margin · floor at learn_days (where the
+            # learned routine takes over): days without a longer silence around these hours are evidence
+            known = min((t - si[r, S_FIRST]) / (params[P_LEARN_S] * 1000.0), 1.0)
+            end_prior = min(params[P_MARGIN] * floor, params[P_EARLY_PRIOR_S])
+            prior = params[P_EARLY_PRIOR_S] - (params[P_EARLY_PRIOR_S] - end_prior) * known
+            deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, max(prior, floor), fixed, params)
+            limit = (deadline - t) / 1000.0
+            si[r, S_LEARNED] = basis
         if ctx == CTX_ARRIVED:  # right after coming in: a silence in the hall is not sitting down
             cap = t + int(params[P_ARRIVAL_LIMIT_S] * 1000.0)
             if cap < deadline:
@@ -960,13 +1023,15 @@ def home_process(
                         if 360 <= bed_m < 960:
                             wake[r, ring + si[r, S_NBED] % ring] = bed_m
                             si[r, S_NBED] += 1
-        if c == EV_DOOR:  # a passage (open and close) in, after a while away, or out
-            if si[r, S_DOOR_LAST] < 0 or t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0:
+        if c == EV_DOOR:  # a passage (open and close) in, when the home was taken for empty, or out
+            closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
+            if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
                 came_in = last >= 0 and si[r, S_CTX] == CTX_AWAY and t - last >= params[P_AWAY_MIN_S] * 1000.0
                 si[r, S_DOOR_IN] = 1 if came_in else 0
                 if came_in:
                     si[r, S_ARRIVED] = t
             si[r, S_DOOR_LAST] = t
+            si[r, S_DOOR_OPEN] = 1 if value[i] == 1 else 0
         asleep = si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1
         night = _is_night(local_hour(t, off), params)
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,

@@ -20,6 +20,7 @@ from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 from stream.supervision import DeviceSupervisor
 
+MIN = 60_000
 H = 3_600_000
 DAY = 24 * H
 T0 = iso_to_ms("2024-03-04T00:00:00")  # a Monday, midnight
@@ -58,7 +59,7 @@ def drive(core: StreamCore, events: list[Event], until: int, step: int = 60_000)
     return found
 
 
-def test_fixed_limit_before_history_and_deterministic_key() -> None:
+def test_population_limit_before_history_and_deterministic_key() -> None:
     config = HomeConfig()
     core = StreamCore([HomeActivityDetector(config, utc_offset_min=0)])
     t = T0 + 10 * H
@@ -66,9 +67,31 @@ def test_fixed_limit_before_history_and_deterministic_key() -> None:
     assert [d.kind for d in found] == [DetectionKind.INACTIVITY]
     d = found[0]
     assert d.key == f"inactivity:ann:{t}" and d.ts_ms == t
-    assert d.details["threshold_s"] == config.active_fixed_s and d.details["learned"] is False
-    assert d.details["silent_s"] >= config.active_fixed_s
-    assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 4 * H)], t + 6 * H) == []
+    assert d.details["threshold_s"] == config.early_prior_s < config.active_fixed_s
+    assert d.details["learned"] is False and d.details["basis"] == "population"
+    assert d.details["silent_s"] >= config.early_prior_s
+    assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 3 * H)], t + 6 * H) == []
+    fixed = HomeConfig(early_prior_s=0.0)  # off: the fixed limit
+    found = drive(StreamCore([HomeActivityDetector(fixed, utc_offset_min=0)]), [motion(t)], t + 6 * H)
+    assert found[0].details["threshold_s"] == fixed.active_fixed_s
+
+
+def test_first_days_widen_with_the_longest_silence_seen() -> None:
+    """A home that showed a 3 h 30 quiet spell at 13:00 on its first day waits past the population
+    prior at that hour on the next, but not at 09:00 (and says it relied on what it saw)."""
+    config = HomeConfig()
+    day1 = [motion(T0 + 8 * H + i * 20 * MIN) for i in range(15)]  # busy until 12:40
+    day1 += [motion(T0 + 13 * H), motion(T0 + 16 * H + 30 * MIN)]
+    day1 += [motion(T0 + 17 * H + i * 20 * MIN) for i in range(15)] + [motion(T0 + 22 * H, location="bedroom")]
+    day2 = [motion(T0 + DAY + 8 * H + i * 20 * MIN) for i in range(15)] + [motion(T0 + DAY + 13 * H)]
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), day1 + day2, T0 + DAY + 22 * H)
+    assert len(found) == 1 and found[0].ts_ms == T0 + DAY + 13 * H
+    d = found[0].details
+    # margin × 3 h 30 around 15:00–17:00, back to the prior once past the hours of that spell
+    assert d["basis"] == "observed" and config.early_prior_s < d["threshold_s"] <= config.active_fixed_s
+    morning = [motion(T0 + DAY + 6 * H)]  # the same home, silent from 06:00 on day 2: nothing seen that long
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), day1 + morning, T0 + DAY + 12 * H)
+    assert len(found) == 1 and found[0].details["basis"] == "population"
 
 
 def test_away_does_not_alert_and_bathroom_does() -> None:
