@@ -128,6 +128,8 @@ class HomeConfig:
     wake_window_hi_min: int = 14 * 60
     min_sleep_s: float = 3 * 3600.0
     absence_s: float = 60 * 60.0
+    absence_trip_s: float = 30 * 60.0
+    absence_up_s: float = 3 * 3600.0
     rest_min_s: float = 2 * 3600.0
     min_presence: float = MIN_PRESENCE
     evening_start_h: int = 19
@@ -231,4 +233,6 @@ class HomeConfig:
         p[k.P_EVENING_MAX_S] = self.evening_max_s
         p[k.P_TRIP_REST_S] = self.trip_rest_s
         p[k.P_THIN_FACTOR] = self.thin_factor
+        p[k.P_ABSENCE_TRIP_S] = self.absence_trip_s
+        p[k.P_ABSENCE_UP_S] = self.absence_up_s
         return p
