@@ -21,13 +21,19 @@ from typing import Any
 
 import numpy as np
 
-from lab.homes.families import all_cuts
+from lab.homes.families import NIGHT_FAMILIES, all_cuts
 from lab.homes.logs import HomeLog
 from lab.homes.replay import Trial, first_weeks_alerts, last_activity_ms, summarise_families, summarise_trials
 from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 
 INACTIVITY_CODES = (k.K_INACTIVITY, k.K_NOT_UP, k.K_BATHROOM)
+KIND_NAMES = {
+    k.K_INACTIVITY: "inactivity",
+    k.K_NOT_UP: "not_up",
+    k.K_BATHROOM: "bathroom_long",
+    k.K_NIGHT_ABSENCE: "night_absence",
+}
 
 
 def _state(config: HomeConfig) -> tuple[np.ndarray, ...]:
@@ -79,13 +85,18 @@ def evaluate_log(
         run(done, upto)
         done = upto
         last = last_activity_ms(log, cut)
-        alert = next((due for kind, start, due in alerts if kind in INACTIVITY_CODES and start >= last), None)
-        if alert is None and si[0, k.S_FIRED] == 0 and si[0, k.S_DKIND] in INACTIVITY_CODES:
-            due = int(si[0, k.S_DEADLINE])
+        codes = INACTIVITY_CODES + ((k.K_NIGHT_ABSENCE,) if family in NIGHT_FAMILIES else ())
+        alert = next((due for kind, start, due in alerts if kind in codes and start >= last), None)
+        if alert is None:
+            pending = []
+            if si[0, k.S_FIRED] == 0 and si[0, k.S_DKIND] in INACTIVITY_CODES:
+                pending.append(int(si[0, k.S_DEADLINE]))
+            if family in NIGHT_FAMILIES and si[0, k.S_ABS_DEADLINE] != k.NEVER:
+                pending.append(int(si[0, k.S_ABS_DEADLINE]))
             # the silence pending at the cut is the one the resident is in (it may have begun before the
             # scorer's last activity: a stale pad letting go is no activity to the detector)
-            if due - cut <= horizon_ms:
-                alert = max(due, cut)
+            if pending and min(pending) - cut <= horizon_ms:
+                alert = max(min(pending), cut)
         trials.append(Trial(log.entry.home, cut, last, alert, None, family))
     run(done, len(res))
     n = k.home_advance(si, 1, log.entry.last_ms, mon, params, out_i, out_f)
@@ -97,12 +108,15 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     """False alerts per home-day over ``logs`` and the injected-stop delays (as the replay summary)."""
     home_days = 0.0
     n_alerts = 0
+    by_kind = dict.fromkeys(KIND_NAMES.values(), 0)
     early_alerts, early_days = 0, 0.0
     trials: list[Trial] = []
     per_home: list[tuple[str, int]] = []
     for number, log in enumerate(logs, 1):
         n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number)
         n_alerts += n
+        for kind, _, _ in alerts:
+            by_kind[KIND_NAMES[kind]] += 1
         home_days += log.days
         early = first_weeks_alerts((due for _, _, due in alerts), log.entry.first_ms, log.entry.last_ms)
         early_alerts, early_days = early_alerts + early[0], early_days + early[1]
@@ -112,6 +126,7 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
         "home_days": round(home_days, 2),
         "alerts": n_alerts,
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days else None,
+        "alerts_by_kind": by_kind,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days else None,
         "per_home_alerts": per_home,
     }

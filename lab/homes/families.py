@@ -11,7 +11,11 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
   that must not pass for going to bed;
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
-  ≥ 30 min with nothing but the door, and not the door again before the cut), after the first week.
+  ≥ 30 min with nothing but the door, and not the door again before the cut), after the first week;
+- ``night``: a stop on a night-time trip out of bed (23:00–05:00, after the first week): 1–3 min after
+  the first activity outside the bedroom that follows ≥ 60 min with activity only in the bedroom or
+  on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night). A
+  NIGHT_ABSENCE alert counts as finding it, as do the inactivity kinds.
 
 False alerts are counted per home-day over the whole log, and separately over the first 7 days.
 """
@@ -23,7 +27,9 @@ import numpy as np
 from lab.homes.logs import HomeLog
 from lab.homes.replay import STEP_MS, activity_index, after_door, pick_cuts
 
-FAMILIES = ("day", "first_weeks", "evening", "after_home")
+FAMILIES = ("day", "first_weeks", "evening", "after_home", "night")
+NIGHT_FAMILIES = frozenset({"night"})
+"""Families whose stops a NIGHT_ABSENCE alert finds too."""
 FIRST_WEEKS_DAYS = 7.0
 BEDROOM = frozenset({"bedroom", "bed"})
 DAY_MS = 86_400_000
@@ -95,6 +101,35 @@ def arrival_cuts(
     return sorted(set(int(a) for a in arrivals))
 
 
+def night_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = STEP_MS) -> list[int]:
+    """Up to ``n`` moments on a night-time trip out of bed (see the module docstring)."""
+    act = activity_index(log)
+    lo = log.entry.first_ms + int(FIRST_WEEKS_DAYS * DAY_MS)
+    ts = log.ts_ms[act]
+    last_out = -1  # the last activity outside the bedroom and off the pads
+    cuts: list[int] = []
+    for j in range(act.size):
+        i = int(act[j])
+        t = int(ts[j])
+        kind = log.kind[i]
+        if kind in ("bed", "seat") or log.location[i].lower() in BEDROOM:
+            continue
+        before, last_out = last_out, t
+        hour = (t // HOUR_MS) % 24
+        if t < lo or not (hour >= 23 or hour < 5) or kind == "door" or before < 0 or t - before < HOUR_MS:
+            continue
+        # in bed since: the hour before shows the bedroom or the bed pad
+        k = int(np.searchsorted(ts, t, side="left")) - 1
+        if k < 0 or t - int(ts[k]) > 6 * HOUR_MS:
+            continue
+        cut = _aligned(log, t + int(rng.integers(1, 4)) * step_ms, step_ms)
+        if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms:
+            cuts.append(cut)
+    if len(cuts) > n:
+        cuts = sorted(rng.choice(cuts, size=n, replace=False).tolist())
+    return sorted(set(int(c) for c in cuts))
+
+
 def family_cuts(log: HomeLog, family: str, n: int, rng: np.random.Generator, step_ms: int = STEP_MS) -> list[int]:
     """The cuts of one family (see the module docstring)."""
     if family == "day":
@@ -105,6 +140,8 @@ def family_cuts(log: HomeLog, family: str, n: int, rng: np.random.Generator, ste
         return evening_cuts(log, n, rng, step_ms)
     if family == "after_home":
         return arrival_cuts(log, n, rng, step_ms)
+    if family == "night":
+        return night_cuts(log, n, rng, step_ms)
     raise ValueError(f"unknown family {family!r}; one of {', '.join(FAMILIES)}")
 
 

@@ -55,6 +55,8 @@ class _Resident:
     seat_on: int = 0
     abs_deadline: int = k.NEVER
     abs_start: int = -1
+    abs_out: int = 0  # bed pad let go at night: 1 not yet seen out of the bed's room, 2 seen up (abs_up)
+    abs_up: int = 0
     day: int = -1
     expo: int = 0  # micro-days, as the kernel's fixed point
 
@@ -210,6 +212,25 @@ class ReferenceHome:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
         return where == k.ROOM_BATH or p.rest_since < 0 or t - p.rest_since >= self.c.trip_rest_s * 1000.0
 
+    def _night_absence(self, p: _Resident, t: int, ev: int, on: int, where: int) -> None:
+        """The night-absence timer after the bed pad let go at night (as ``_night_absence``)."""
+        c = self.c
+        if not self._up_at_night(p, t):
+            p.abs_out, p.abs_deadline = 0, k.NEVER
+        elif (
+            (ev == k.EV_SEAT and on == 1)  # sat down, or moving while seated
+            or (ev != k.EV_SEAT and p.seat == k.PAD_ON)
+            or (ev not in (k.EV_DOOR, k.EV_SEAT) and p.bed_room == k.ROOM_BED and where == k.ROOM_BED)  # bedroom
+        ):
+            p.abs_deadline = k.NEVER
+        else:
+            if p.abs_out == 1:
+                p.abs_out, p.abs_up = 2, t
+            limit = c.absence_s
+            if t - p.abs_up >= c.absence_trip_s * 1000.0:
+                limit = max(limit, c.absence_up_s)
+            p.abs_start, p.abs_deadline = t, t + int(limit * 1000.0)
+
     def _up_at_night(self, p: _Resident, t: int) -> bool:
         c = self.c
         h, m = self._hour(t, p.offset), self._minute(t, p.offset)
@@ -361,7 +382,8 @@ class ReferenceHome:
                 p.fired = 2
         if p.abs_deadline <= t:
             if monitored[r]:
-                out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, self.c.absence_s, k.CTX_ACTIVE))
+                thr = (p.abs_deadline - p.abs_start) / 1000.0
+                out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, thr, k.CTX_ACTIVE))
             p.abs_deadline = k.NEVER
 
     # -- the two entry points ---------------------------------------------------------------------
@@ -407,11 +429,10 @@ class ReferenceHome:
             self._fade(p, t)
             if ev == k.EV_BED:
                 if on:
-                    p.bed, p.bed_room, p.bed_on, p.abs_deadline = k.PAD_ON, where, t, k.NEVER
-                else:
+                    p.bed, p.bed_room, p.bed_on, p.abs_deadline, p.abs_out = k.PAD_ON, where, t, k.NEVER, 0
+                else:  # armed by the first activity out of the bed's room (as ``_night_absence``)
                     p.bed = k.PAD_FREE
-                    if self._up_at_night(p, t):
-                        p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
+                    p.abs_out = 1 if self._up_at_night(p, t) else 0
             elif ev == k.EV_SEAT:
                 p.seat, p.seat_room, p.seat_on = (k.PAD_ON if on == 1 else k.PAD_FREE), where, t
             else:  # seen elsewhere: an occupied pad in another room is stale
@@ -420,13 +441,8 @@ class ReferenceHome:
                     p.bed = k.PAD_STALE
                 if p.seat == k.PAD_ON and (ev == k.EV_DOOR or where != p.seat_room) and t - p.seat_on >= settled:
                     p.seat = k.PAD_STALE
-            if ev != k.EV_BED and p.abs_deadline != k.NEVER:
-                if ev == k.EV_SEAT and on == 1:
-                    p.abs_deadline = k.NEVER
-                elif self._up_at_night(p, t):
-                    p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000)
-                else:
-                    p.abs_deadline = k.NEVER
+            if ev != k.EV_BED and p.abs_out != 0:
+                self._night_absence(p, t, ev, on, where)
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
                 if p.ctx in HIST_INDEX:
@@ -478,10 +494,11 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
                 ctx = k.CTX_ARRIVED
+            spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)
             if ctx == k.CTX_REST and (night or morning):
                 if p.rest_since < 0:
                     p.rest_since = t
-            elif ctx != k.CTX_BATH and not rest_on:
+            elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
             self._start(p, t, ctx, where == k.ROOM_BATH, morning)
         return out

@@ -218,20 +218,23 @@ def inject(
     trials: list[Trial] = []
     horizon_ms = int(horizon_s * 1000)
     blobs = dict(snapshots)
+    from lab.homes.families import NIGHT_FAMILIES
+
     for cut, family in tagged:
+        kinds = INACTIVITY_KINDS | {DetectionKind.NIGHT_ABSENCE} if family in NIGHT_FAMILIES else INACTIVITY_KINDS
         blob = blobs[cut]
         last_activity = last_activity_ms(log, cut)
         core = StreamCore(home_detectors(config))
         core.restore(blob)
         alert: Detection | None = next(  # this silence may have alerted before the cut already
-            (d for d in before if d.kind in INACTIVITY_KINDS and d.ts_ms >= last_activity and d.detected_ms <= cut),
+            (d for d in before if d.kind in kinds and d.ts_ms >= last_activity and d.detected_ms <= cut),
             None,
         )
         clock = cut
         while alert is None and clock < cut + horizon_ms:
             clock += step_ms
             for detection in core.advance(clock):
-                if detection.kind in INACTIVITY_KINDS:  # nothing after the cut: the silence of the cut
+                if detection.kind in kinds:  # nothing after the cut: the silence of the cut
                     alert = detection
                     break
         trials.append(

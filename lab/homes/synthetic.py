@@ -16,8 +16,26 @@ produce. About one resident in five is a late sleeper (up at 09:30–11:30, in b
 midnight: a fixed 11:00 "not up" deadline breaks for them before their routine is learned), and in
 about one home in five the pressure mats are sticky: they re-report "occupied" every 10–30 min while
 occupied and stay "occupied" for 0.5–4 h after the resident got up (bed and couch mats that do not
-release). Everything is normal living, so every inactivity alert on these logs is
-false; :func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
+release).
+
+Nights are not only sleep and bathroom trips (each trait drawn per home from a stream of its own, so
+the homes without it are as they were; its events from another, so the rest of the log is too):
+
+- sleepless spells (about one resident in three, on 10–35 % of nights): up between 00:30 and 05:30
+  for 20 min–2 h, perhaps the toilet first, perhaps tea in the kitchen, then in the living room
+  (the armchair's seat pad where there is one): reading or TV (the usual gaps between PIR triggers)
+  or dozing (one trigger an hour or less), then back to bed; one spell in eight ends dozing in the
+  armchair until the morning (the wake-up then starts from the living room, the bed long free);
+- bed-pad dropouts (about one home in three with a bed pad that is not sticky, on 20–60 % of
+  nights): the pad reads "free" for 3 min–2 h (log-uniform) while the sleeper lies still at its
+  edge, with nothing else seen (a turn in bed may trip the bedroom PIR), then "occupied" again;
+  one night in four the last of them lasts until the morning;
+- dozing off on the couch in the evening (about one resident in three, on 10–40 % of evenings):
+  30 min–2 h 30 in the armchair past the usual bed time, a PIR trigger now and then (mean gap
+  60 min), then the toilet and to bed.
+
+Everything is normal living, so every alert on these logs is false;
+:func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
 
 ``python -m lab.homes.synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
 one CSV per home, readable by ``eldercare replay homes OUT``.
@@ -42,6 +60,10 @@ Row = tuple[int, str, str, str, int]  # ts_ms, sensor, kind, location, state
 COMMUTER_SHARE = 0.25
 LATE_SLEEPER_SHARE = 0.2
 STICKY_MAT_SHARE = 0.2
+SLEEPLESS_SHARE = 0.35
+PAD_DROPOUT_SHARE = 0.35
+COUCH_DOZE_SHARE = 0.35
+CHAIR_NIGHT_P = 0.125  # a sleepless spell that ends asleep in the armchair until the morning
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +90,9 @@ class Profile:
     quiet_p: float = 0.0  # chance per day at home of a long quiet spell (reading, TV, a doze)
     weekend_out_p: float = 0.0  # commuter: chance of a weekend day out (family, friends, church, market)
     sticky_mats: bool = False  # pads re-report "occupied" and release hours late
+    sleepless_p: float = 0.0  # chance per night of a sleepless spell out of bed
+    dropout_p: float = 0.0  # chance per night of bed-pad dropouts (reads "free" while slept on)
+    doze_p: float = 0.0  # chance per evening of dozing off on the couch past bed time
 
 
 def late_sleeper(p: Profile, rng: np.random.Generator) -> Profile:
@@ -93,6 +118,16 @@ def commuter(p: Profile, rng: np.random.Generator) -> Profile:
     )
 
 
+def night_traits(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` with the night-time traits of the module docstring, each drawn with its share."""
+    sleepless = float(rng.uniform(0.1, 0.35)) if rng.random() < SLEEPLESS_SHARE else 0.0
+    dropout = float(rng.uniform(0.2, 0.6)) if rng.random() < PAD_DROPOUT_SHARE else 0.0
+    doze = float(rng.uniform(0.1, 0.4)) if rng.random() < COUCH_DOZE_SHARE else 0.0
+    if not p.bed_pad or p.sticky_mats:  # a sticky pad does not let go at all
+        dropout = 0.0
+    return dataclasses.replace(p, sleepless_p=sleepless, dropout_p=dropout, doze_p=doze)
+
+
 def profile(rng: np.random.Generator) -> Profile:
     """A resident who lives at home day in, day out (see :func:`commuter` for the others)."""
     return Profile(
@@ -115,8 +150,11 @@ def profile(rng: np.random.Generator) -> Profile:
 class _Day:
     """Emits one home's events; ``t`` is the simulated clock (epoch ms)."""
 
-    def __init__(self, p: Profile, rng: np.random.Generator, rows: list[Row]) -> None:
+    def __init__(
+        self, p: Profile, rng: np.random.Generator, rows: list[Row], night_rng: np.random.Generator | None = None
+    ) -> None:
         self.p, self.rng, self.rows = p, rng, rows
+        self.night_rng = night_rng if night_rng is not None else rng  # the night traits' own stream
         self.held: dict[tuple[str, str, str], list[tuple[float, float]]] = {}  # sticky pads: occupied spans
         self.in_bed: float | None = None
 
@@ -291,6 +329,8 @@ class _Day:
         t = self.free_time(t, dinner)
         t = self.kitchen(max(t, dinner), rng.uniform(20, 50))
         t = self.free_time(t, bed - 30 * MIN)
+        if p.doze_p > 0 and self.night_rng.random() < p.doze_p:
+            t = self.couch_doze(t, bed)
         t = self.bathroom(max(t, bed - 25 * MIN))
         self.move("bedroom", t)
         self.contact("bedroom_door", "contact", "bedroom", t + 60_000)
@@ -298,6 +338,7 @@ class _Day:
         if p.bed_pad and not p.sticky_mats:
             self.emit(t_bed, "bed", "bed", "bedroom", 1)
         self.in_bed = t_bed  # a sticky pad does not let go for a trip to the toilet either
+        busy: list[tuple[float, float]] = []  # the night's spans out of bed (or the pad free)
         for _ in range(int(rng.poisson(p.night_trips))):  # night-time bathroom trips
             trip = rng.uniform(t_bed + HOUR, next_wake - HOUR)
             if trip <= t_bed + HOUR:
@@ -308,6 +349,85 @@ class _Day:
             self.pir("bedroom", back + 30_000, back + 60_000, 0.3)
             if p.bed_pad and not p.sticky_mats:
                 self.emit(back + 90_000, "bed", "bed", "bedroom", 1)
+            busy.append((trip, back + 90_000))
+        if p.sleepless_p > 0 or p.dropout_p > 0:
+            self.night(day0, t_bed, next_wake, busy)
+
+    # -- the night's other life (drawn from ``night_rng``) --------------------------------------
+    def _free(self, busy: list[tuple[float, float]], lo: float, hi: float, gap: float = 10 * MIN) -> bool:
+        return lo < hi and all(hi + gap <= a or lo >= b + gap for a, b in busy)
+
+    def _with_night_rng(self) -> np.random.Generator:
+        """Swap in the night stream for the shared blocks (returns the day's stream to restore)."""
+        day_rng, self.rng = self.rng, self.night_rng
+        return day_rng
+
+    def couch_doze(self, t: float, bed: float) -> float:
+        """Dozing off in the armchair in the evening: 30 min–2 h 30 past the usual bed time."""
+        day_rng = self._with_night_rng()
+        try:
+            end = max(t, bed) + self.rng.uniform(30, 150) * MIN
+            return self.sit(t, (end - t) / MIN, gap_min=60.0)
+        finally:
+            self.rng = day_rng
+
+    def night(self, day0: float, t_bed: float, next_wake: float, busy: list[tuple[float, float]]) -> None:
+        """Sleepless spells and bed-pad dropouts in the night between ``t_bed`` and ``next_wake``, clear of
+        the bathroom trips in ``busy``."""
+        p, rng = self.p, self.night_rng
+        pad = p.bed_pad and not p.sticky_mats
+        if p.sleepless_p > 0 and rng.random() < p.sleepless_p:
+            for _ in range(5):  # a spell at 00:30–05:30, clear of the trips
+                start = day0 + DAY + rng.uniform(-0.5, 5.5) * HOUR
+                length = rng.uniform(20, 120) * MIN
+                chair = rng.random() < CHAIR_NIGHT_P
+                end = next_wake - 5 * MIN if chair else start + length
+                fits = start >= t_bed + HOUR and end <= next_wake - (5 * MIN if chair else HOUR)
+                if fits and self._free(busy, start, end):
+                    self.sleepless(start, end, chair, pad)
+                    busy.append((start, next_wake if chair else end))
+                    break
+        if pad and p.dropout_p > 0 and rng.random() < p.dropout_p:
+            for i in range(int(rng.integers(1, 4))):
+                start = rng.uniform(t_bed + 30 * MIN, next_wake - 30 * MIN)
+                length = float(np.exp(rng.uniform(np.log(3.0), np.log(120.0)))) * MIN
+                until_morning = i == 0 and rng.random() < 0.25 and self._free(busy, start, next_wake)
+                end = next_wake if until_morning else start + length
+                if until_morning or (end < next_wake - 10 * MIN and self._free(busy, start, end)):
+                    self.emit(start, "bed", "bed", "bedroom", 0)
+                    if rng.random() < 0.3:  # a turn at the pad's edge, seen by the bedroom PIR
+                        self.pir("bedroom", start, start + 60_000, 0.5)
+                    if not until_morning:
+                        self.emit(end, "bed", "bed", "bedroom", 1)
+                    busy.append((start, end))
+
+    def sleepless(self, start: float, end: float, chair: bool, pad: bool) -> None:
+        """Up from bed at ``start``: perhaps the toilet, perhaps tea, then the living room until ``end``
+        (reading, TV or dozing), back to bed; or (``chair``) asleep in the armchair until the morning."""
+        day_rng = self._with_night_rng()
+        try:
+            rng = self.rng
+            if pad:
+                self.emit(start, "bed", "bed", "bedroom", 0)
+            self.pir("bedroom", start, start + 60_000, 0.5)
+            self.contact("bedroom_door", "contact", "bedroom", start + 60_000)
+            t = start + 2 * MIN
+            if rng.random() < 0.5:
+                t = self.bathroom(t)
+            if rng.random() < 0.4:
+                t = self.kitchen(t, rng.uniform(5, 15))
+            back = end - (0 if chair else 3 * MIN)
+            dozing = chair or rng.random() < 0.4
+            gap = float(rng.uniform(60, 300)) if dozing else self.p.still_gap_min
+            t = self.sit(t, max(5.0, (back - t) / MIN), gap_min=gap)
+            if chair:
+                return
+            self.move("bedroom", t)
+            self.contact("bedroom_door", "contact", "bedroom", t + 30_000)
+            if pad:
+                self.emit(t + 2 * MIN, "bed", "bed", "bedroom", 1)
+        finally:
+            self.rng = day_rng
 
 
 def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00") -> tuple[HomeLog, Profile]:
@@ -324,8 +444,10 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
         p = late_sleeper(p, habits)
     if (p.bed_pad or p.seat_pad) and habits.random() < STICKY_MAT_SHARE:
         p = dataclasses.replace(p, sticky_mats=True)
+    # the night traits from a stream of their own, their events from another
+    p = night_traits(p, np.random.default_rng([seed, 3]))
     rows: list[Row] = []
-    builder = _Day(p, rng, rows)
+    builder = _Day(p, rng, rows, np.random.default_rng([seed, 4]))
     t0 = iso_to_ms(start)
     wakes = [t0 + d * DAY + (p.wake_h + rng.normal(0, p.wake_sd_h)) * HOUR for d in range(days + 1)]
     for d in range(days):

@@ -229,8 +229,10 @@ S_ENROLL_WAKE = 24  # usual wake-up from the archive, minutes after local midnig
 S_ENROLL_BED = 25  # usual bed time from the archive, minutes after local midnight, −1 unknown
 S_BED_ON = 26  # when the bed pad was last occupied, epoch ms
 S_SEAT_ON = 27
-S_DOOR_OPEN = 28  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
-N_STATE = 29
+S_ABS_OUT = 28  # bed pad let go at night: 0 no, 1 not yet seen out of the bed's room, 2 seen up (S_ABS_UP)
+S_ABS_UP = 29  # when first seen out of the bed's room since the pad let go, epoch ms
+S_DOOR_OPEN = 30  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
+N_STATE = 31
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -287,8 +289,10 @@ P_EVENING_BATH = 49  # 1: the bathroom is no trace of going to bed (only the bed
 P_EVENING_MAX_S = 50  # an evening silence outside the bedroom is due at most this long after it began (0: no cap)
 P_TRIP_REST_S = 51  # tonight's rest lasted this long: activity in another room at night is a trip from bed (0: always)
 P_THIN_FACTOR = 52  # a context with fewer samples around an hour than this × rate × days: no shorter than active
-P_EARLY_PRIOR_S = 53  # before learn_days: the population prior limit of a daytime silence (0: the fixed limits)
-N_PARAMS = 54
+P_ABSENCE_TRIP_S = 53  # up at night this long (since first seen out of the bed's room): a sleepless spell, not a trip
+P_ABSENCE_UP_S = 54  # the night-absence limit then (s)
+P_EARLY_PRIOR_S = 55  # before learn_days: the population prior limit of a daytime silence (0: the fixed limits)
+N_PARAMS = 56
 EXPO_SCALE = 1_000_000.0
 
 
@@ -551,6 +555,47 @@ def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
         early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(params[P_WAKE_MARGIN_MIN]) - 60
     return h >= int(params[P_NIGHT_START_H]) or local_minute(t, off) < early
+
+
+@njit(**JIT)
+def _night_absence(
+    si: np.ndarray, wake: np.ndarray, r: int, t: int, c: int, value: int, room: int, params: np.ndarray
+) -> None:
+    """The night-absence timer at activity ``c`` (not the bed pad) at ``t`` after the bed pad let go at
+    night (``S_ABS_OUT`` ≠ 0).
+
+    What the sensors can tell: a pad that reads "free" with nothing else seen, or with motion only in
+    the bed's room, may be a sleeper lying still at its edge (pads drop out for minutes to hours) or
+    someone getting up or back to bed: nothing shows they are out of bed, and a resident who stays
+    there is "not up" by the morning (NOT_UP). So the timer runs only from activity out of the bed's
+    room (a bed pad in a room not named bedroom: any activity), and activity back in the bed's room
+    stops it (back to bed; the pad may not say so). Out and about, each activity restarts it:
+    ``absence_s`` for a trip (the toilet: a fall on the way is found ``absence_s`` after the last
+    activity), ``absence_up_s`` once the resident has been up ``absence_trip_s`` since first seen out
+    (a sleepless spell: reading, TV, a doze in the living room, like an evening). Sitting down on a
+    seat pad stops it (a seated silence), and so does activity while the seat pad is occupied;
+    getting up from it restarts it. Past the night (:func:`_up_at_night`) it ends: up for the day."""
+    if not _up_at_night(si, wake, r, t, params):  # up for the day
+        si[r, S_ABS_OUT] = 0
+        si[r, S_ABS_DEADLINE] = NEVER
+        return
+    if c == EV_SEAT and value == 1:  # sat down: a seated silence now
+        si[r, S_ABS_DEADLINE] = NEVER
+        return
+    if c != EV_SEAT and si[r, S_SEAT] == PAD_ON:  # someone on the seat, moving
+        si[r, S_ABS_DEADLINE] = NEVER
+        return
+    if c != EV_DOOR and c != EV_SEAT and si[r, S_BED_ROOM] == ROOM_BED and room == ROOM_BED:
+        si[r, S_ABS_DEADLINE] = NEVER  # in the bed's room: getting up, or back to bed
+        return
+    if si[r, S_ABS_OUT] == 1:  # first seen out of the bed's room tonight
+        si[r, S_ABS_OUT] = 2
+        si[r, S_ABS_UP] = t
+    limit = params[P_ABSENCE_S]
+    if t - si[r, S_ABS_UP] >= params[P_ABSENCE_TRIP_S] * 1000.0:
+        limit = max(limit, params[P_ABSENCE_UP_S])
+    si[r, S_ABS_START] = t
+    si[r, S_ABS_DEADLINE] = t + int(limit * 1000.0)
 
 
 @njit(**JIT)
@@ -911,7 +956,7 @@ def _due(
                 si[r, S_ABS_START],
                 si[r, S_ABS_DEADLINE],
                 0,
-                params[P_ABSENCE_S],
+                (si[r, S_ABS_DEADLINE] - si[r, S_ABS_START]) / 1000.0,
                 CTX_ACTIVE,
             )
         si[r, S_ABS_DEADLINE] = NEVER
@@ -979,11 +1024,12 @@ def home_process(
                 si[r, S_BED_ROOM] = room[i]
                 si[r, S_BED_ON] = t
                 si[r, S_ABS_DEADLINE] = NEVER
+                si[r, S_ABS_OUT] = 0
             else:
                 si[r, S_BED] = PAD_FREE
-                if _up_at_night(si, wake, r, t, params):
-                    si[r, S_ABS_START] = t
-                    si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+                # a pad that lets go with nothing else seen may be a sleeper at its edge: the timer is
+                # armed by the first activity out of the bed's room (:func:`_night_absence`)
+                si[r, S_ABS_OUT] = 1 if _up_at_night(si, wake, r, t, params) else 0
         elif c == EV_SEAT:
             si[r, S_SEAT] = PAD_ON if value[i] == 1 else PAD_FREE
             si[r, S_SEAT_ROOM] = room[i]
@@ -995,14 +1041,8 @@ def home_process(
             elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
             if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
                 si[r, S_SEAT] = PAD_STALE
-        if c != EV_BED and si[r, S_ABS_DEADLINE] != NEVER:  # out of bed at night and moving about
-            if c == EV_SEAT and value[i] == 1:  # sat down: a seated silence now
-                si[r, S_ABS_DEADLINE] = NEVER
-            elif _up_at_night(si, wake, r, t, params):
-                si[r, S_ABS_START] = t
-                si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
-            else:  # up for the day
-                si[r, S_ABS_DEADLINE] = NEVER
+        if c != EV_BED and si[r, S_ABS_OUT] != 0:  # out of bed at night and moving about
+            _night_absence(si, wake, r, t, c, value[i], room[i], params)
         last = si[r, S_LAST]
         if last >= 0:
             gap_s = (t - last) / 1000.0
@@ -1059,10 +1099,13 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0:
             ctx = CTX_ARRIVED
+        # sat down on a night-time trip from bed (a sleepless spell): tonight's rest goes on, so its bed
+        # time is not the return to bed at 03:30
+        spell = ctx == CTX_SEATED and night and asleep and _trip_from_bed(si, r, t, room[i], params)
         if ctx == CTX_REST and (night or morning):
             if si[r, S_REST_SINCE] < 0:
                 si[r, S_REST_SINCE] = t
-        elif ctx != CTX_BATH and not rest_on:
+        elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
         _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning, params)
     return n

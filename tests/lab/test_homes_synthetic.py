@@ -144,3 +144,21 @@ def test_overrides_parse_flags_and_numbers_by_their_field_type() -> None:
     for bad in ("evening_bath=maybe", "no_such_field=1"):
         with pytest.raises(ValueError):
             home_config([bad])
+
+
+def test_night_traits_are_drawn_per_home_and_show_in_the_log() -> None:
+    """Sleepless spells, bed-pad dropouts and evening dozes: some homes have each, dropouts only with a
+    bed pad that is not sticky, and a home with sleepless spells is seen out of bed at 01:00–05:00."""
+    homes = [synthetic_home(f"h{i}", 20, 500 + i) for i in range(24)]
+    profiles = [p for _, p in homes]
+    assert any(p.sleepless_p > 0 for p in profiles) and any(p.doze_p > 0 for p in profiles)
+    assert any(p.dropout_p > 0 for p in profiles)
+    assert all(p.bed_pad and not p.sticky_mats for p in profiles if p.dropout_p > 0)
+    for log, p in homes:
+        if p.sleepless_p > 0.2 and p.pir:
+            hours = (log.ts_ms // 3_600_000) % 24
+            living = np.array([loc == "living" for loc in log.location]) & (hours >= 1) & (hours < 5)
+            assert living.any()
+    log, p = homes[0]
+    again, same = synthetic_home("h0", 20, 500)
+    assert same == p and np.array_equal(again.ts_ms, log.ts_ms)

@@ -144,14 +144,19 @@ def test_learns_wake_time_and_night_absence() -> None:
     )
     assert [d.kind for d in found] == [DetectionKind.NOT_UP]
     assert ms_to_iso(found[0].detected_ms).endswith("08:30:00") and found[0].details["learned"] is True
-    # out of bed at 02:00 and not back → night absence after an hour
+    # the pad lets go at 02:00 with nothing else seen: perhaps a sleeper at its edge, no night absence
     leave = T0 + 11 * DAY + 2 * H
     found = drive(
         StreamCore([detector]),
         [ev(Stream.BED, leave, device="pad", dtype="bed", location="bedroom", occupied=False)],
         leave + 2 * H,
     )
-    assert DetectionKind.NIGHT_ABSENCE in [d.kind for d in found]
+    assert DetectionKind.NIGHT_ABSENCE not in [d.kind for d in found]
+    # then seen in the hall and nothing more → night absence an hour after the hall
+    hall = leave + 2 * H + 60_000
+    found = drive(StreamCore([detector]), [motion(hall, location="hall")], hall + 2 * H)
+    absent = [d for d in found if d.kind is DetectionKind.NIGHT_ABSENCE]
+    assert len(absent) == 1 and absent[0].detected_ms - hall == H
 
 
 def test_unmonitored_home_is_not_inactive() -> None:

@@ -44,15 +44,57 @@ def test_night_absence_restarts_while_moving_about() -> None:
     hour = 3_600_000
     config = HomeConfig()
     t_bed = 10 * DAY - 2 * hour  # 22:00
-    leave = 10 * DAY + 2 * hour  # 02:00: out of bed, then 50 min in the kitchen
+    leave = 10 * DAY + 2 * hour  # 02:00: out of bed, then 22 min in the kitchen (a trip)
     rows = [(t_bed, k.EV_BED, 1, k.ROOM_BED), (leave, k.EV_BED, 0, k.ROOM_BED)]
-    rows += [(leave + m * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(1, 51, 7)]
+    rows += [(leave + m * 60_000, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(1, 24, 7)]
     data = events(rows)
     got = run_kernel(config, data, 1)
     assert got == run_reference(config, data, 1)
     absence = [row for row in got if row[1] == k.K_NIGHT_ABSENCE]
     last = max(r[0] for r in rows)
     assert [(row[2], row[3]) for row in absence] == [(last, last + int(config.absence_s * 1000))]
+    assert absence[0][5] == config.absence_s
+
+
+def _night(rows: list[tuple[int, int, int, int]], config: HomeConfig | None = None) -> list[tuple[int, int]]:
+    """Night absences (start, due) after bed at 22:00 and ``rows``; kernel and reference agree."""
+    config = config or HomeConfig()
+    data = events([(10 * DAY - 2 * H, k.EV_BED, 1, k.ROOM_BED), *rows])
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
+
+
+def test_a_pad_letting_go_alone_or_with_bedroom_motion_is_no_night_absence() -> None:
+    """A bed pad that reads "free" for hours while the sleeper lies at its edge (a turn seen by the
+    bedroom PIR) is no absence: nothing shows the resident out of bed; the morning's NOT_UP covers a
+    resident who stays there."""
+    leave = 10 * DAY + 2 * H
+    assert _night([(leave, k.EV_BED, 0, k.ROOM_BED), (leave + 3 * H, k.EV_ACTIVITY, 1, k.ROOM_BED)]) == []
+    assert _night([(leave, k.EV_BED, 0, k.ROOM_BED), (leave + 2 * M, k.EV_ACTIVITY, 1, k.ROOM_BED)]) == []
+    # out in the hall, then back in the bedroom (the pad stays "free": back to bed, the pad not saying so)
+    rows = [(leave, k.EV_BED, 0, k.ROOM_BED), (leave + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    assert _night([*rows, (leave + 10 * M, k.EV_ACTIVITY, 1, k.ROOM_BED)]) == []
+    # out in the hall and nothing more: found an hour after the hall, not after the pad let go
+    assert _night(rows) == [(leave + M, leave + M + H)]
+
+
+def test_a_sleepless_spell_gets_the_longer_limit_and_the_seat_pad_holds_it() -> None:
+    """Up for ``absence_trip_s`` and more (reading in the living room at 02:00): ``absence_up_s``; on a
+    seat pad no timer at all, even with motion while seated; getting up from it restarts the timer."""
+    config = HomeConfig()
+    leave = 10 * DAY + 2 * H
+    rows = [(leave, k.EV_BED, 0, k.ROOM_BED)]
+    rows += [(leave + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in (1, 10, 20, 35)]
+    up = leave + 35 * M
+    assert _night(rows, config) == [(up, up + int(config.absence_up_s * 1000))]
+    seated = [(leave, k.EV_BED, 0, k.ROOM_BED), (leave + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    seated += [(leave + 3 * M, k.EV_SEAT, 1, k.ROOM_OTHER), (leave + 50 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    assert _night(seated, config) == []
+    off = leave + 90 * M
+    assert _night([*seated, (off, k.EV_SEAT, 0, k.ROOM_OTHER)], config) == [
+        (off, off + int(config.absence_up_s * 1000))
+    ]
 
 
 def test_a_silence_counts_in_every_hour_it_spans() -> None:
