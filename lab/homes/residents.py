@@ -1,0 +1,98 @@
+"""Who lives in a synthetic home (:mod:`lab.homes.synthetic`): a resident's profile, drawn per home
+from its seed, and the traits some residents have (commuters, late sleepers, restless nights).
+The shares and ranges are described in :mod:`lab.homes.synthetic`'s docstring."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+COMMUTER_SHARE = 0.25
+LATE_SLEEPER_SHARE = 0.2
+STICKY_MAT_SHARE = 0.2
+SLEEPLESS_SHARE = 0.35
+PAD_DROPOUT_SHARE = 0.35
+COUCH_DOZE_SHARE = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """One synthetic resident and their home (times in hours of local time, gaps in minutes)."""
+
+    pir: bool  # PIR motion in every room (else contacts only)
+    bed_pad: bool
+    seat_pad: bool
+    wake_h: float
+    wake_sd_h: float
+    bed_h: float
+    bed_sd_h: float
+    still_gap_min: float  # mean gap between PIR triggers while seated
+    nap_p: float  # chance of an afternoon nap per day
+    nap_in_bed: bool
+    outing_p: float  # chance of an outing per free block
+    night_trips: float  # mean bathroom trips per night
+    tv_long: bool  # long TV sessions (up to ~3 h)
+    away_days: tuple[int, ...] = ()  # commuter: weekdays (0 = Monday) usually spent out
+    away_p: float = 0.0  # chance of going on one of those days
+    leave_h: float = 9.5  # usual time of leaving
+    back_h: float = 16.0  # usual time of coming back
+    quiet_p: float = 0.0  # chance per day at home of a long quiet spell (reading, TV, a doze)
+    weekend_out_p: float = 0.0  # commuter: chance of a weekend day out (family, friends, church, market)
+    sticky_mats: bool = False  # pads re-report "occupied" and release hours late
+    sleepless_p: float = 0.0  # chance per night of a sleepless spell out of bed
+    dropout_p: float = 0.0  # chance per night of bed-pad dropouts (reads "free" while slept on)
+    doze_p: float = 0.0  # chance per evening of dozing off on the couch past bed time
+
+
+def late_sleeper(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` as a late sleeper: up at 09:30–11:30, in bed at 23:30–01:30."""
+    return dataclasses.replace(p, wake_h=float(rng.uniform(9.5, 11.5)), bed_h=float(rng.uniform(23.5, 25.5)))
+
+
+def commuter(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` as a commuter: away on 3–5 fixed weekdays (each kept with chance 0.7–0.95) and on up to
+    60 % of weekend days, leaving at 08:30–10:30 and back at 13:00–17:30, with long quiet spells on
+    the days at home."""
+    n_days = int(rng.integers(3, 6))
+    days = tuple(sorted(int(d) for d in rng.choice(5, size=n_days, replace=False)))
+    leave = float(rng.uniform(8.5, 10.5))
+    return dataclasses.replace(
+        p,
+        away_days=days,
+        away_p=float(rng.uniform(0.7, 0.95)),
+        leave_h=max(leave, p.wake_h + 1.0),
+        back_h=float(rng.uniform(13.0, 17.5)),
+        quiet_p=float(rng.uniform(0.4, 0.9)),
+        weekend_out_p=float(rng.uniform(0.0, 0.6)),
+    )
+
+
+def night_traits(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` with the night-time traits of the module docstring, each drawn with its share."""
+    sleepless = float(rng.uniform(0.1, 0.35)) if rng.random() < SLEEPLESS_SHARE else 0.0
+    dropout = float(rng.uniform(0.2, 0.6)) if rng.random() < PAD_DROPOUT_SHARE else 0.0
+    doze = float(rng.uniform(0.1, 0.4)) if rng.random() < COUCH_DOZE_SHARE else 0.0
+    if not p.bed_pad or p.sticky_mats:  # a sticky pad does not let go at all
+        dropout = 0.0
+    return dataclasses.replace(p, sleepless_p=sleepless, dropout_p=dropout, doze_p=doze)
+
+
+def profile(rng: np.random.Generator) -> Profile:
+    """A resident who lives at home day in, day out (see :func:`commuter` for the others)."""
+    return Profile(
+        pir=bool(rng.random() < 0.85),
+        bed_pad=bool(rng.random() < 0.7),
+        seat_pad=bool(rng.random() < 0.5),
+        wake_h=float(rng.uniform(6.0, 9.0)),
+        wake_sd_h=float(rng.uniform(0.2, 0.7)),
+        bed_h=float(rng.uniform(21.0, 23.5)),
+        bed_sd_h=float(rng.uniform(0.2, 0.6)),
+        still_gap_min=float(rng.uniform(5.0, 25.0)),
+        nap_p=float(rng.choice([0.0, 0.3, 0.8])),
+        nap_in_bed=bool(rng.random() < 0.5),
+        outing_p=float(rng.uniform(0.05, 0.3)),
+        night_trips=float(rng.uniform(0.2, 2.0)),
+        tv_long=bool(rng.random() < 0.5),
+    )
