@@ -20,6 +20,7 @@ A detection is ``DetectionKind.FALL`` with ``ts_ms`` = impact time (epoch ms), `
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -90,21 +91,35 @@ anyone else is scored by the shipped model as it is, one of these only by a mode
 
 WRIST_TYPES = frozenset({"wristband", "watch", "smartwatch", "bracelet"})
 POCKET_TYPES = frozenset({"phone", "smartphone", "mobile"})
+PLACEMENT_WORDS: dict[str, frozenset[str]] = {
+    "wrist": WRIST_TYPES | {"wrist", "band", "hand", "arm", "forearm"},
+    "pocket": POCKET_TYPES | {"pocket", "thigh", "trouser", "trousers", "pants", "leg"},
+    "waist": frozenset({"waist", "belt", "hip", "pendant", "chest", "neck", "necklace", "lanyard"}),
+}
+"""Words that name where a device is worn, in a registry location, a device type or a recording
+set's source (``UMAFall-thigh``, ``left wrist``, ``trouser pocket``)."""
+
+
+def placement_in(text: str) -> str | None:
+    """The placement a free text names (:data:`PLACEMENT_WORDS`; a word glued to others, as in
+    ``rightwrist``, counts for ``wrist``, ``pocket`` and ``thigh``), or None."""
+    lowered = text.strip().lower()
+    words = set(re.split(r"[^a-z]+", lowered)) - {""}
+    for placement in ("wrist", "pocket", "waist"):
+        if words & PLACEMENT_WORDS[placement]:
+            return placement
+    for glued, placement in (("wrist", "wrist"), ("pocket", "pocket"), ("thigh", "pocket")):
+        if glued in lowered:
+            return placement
+    return None
 
 
 def placement_of(device_type: str, location: str = "") -> str:
     """Where a wearable is worn, from its registry record: a ``location`` naming a placement
-    (``wrist``, ``pocket``, ``waist``) wins, else the device type (a wristband or watch is worn on
-    the wrist, a phone in a pocket), else ``waist`` (pendants, belt clips, unknown types)."""
-    where = location.strip().lower()
-    if where in PLACEMENTS:
-        return where
-    kind = device_type.strip().lower()
-    if kind in WRIST_TYPES:
-        return "wrist"
-    if kind in POCKET_TYPES:
-        return "pocket"
-    return "waist"
+    (``wrist``, ``left wrist``, ``trouser pocket``, ``belt``) wins, else the device type (a
+    wristband or watch is worn on the wrist, a phone in a pocket), else ``waist`` (pendants, belt
+    clips, unknown types)."""
+    return placement_in(location) or placement_in(device_type) or "waist"
 
 
 def subject_key(source: str, subject: str) -> str:

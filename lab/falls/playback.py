@@ -22,7 +22,7 @@ from lab.falls.augment import Transform
 from lab.falls.recordings import RecordingInfo, load_recording
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import FallDetector, FallParams
+from stream.falls import FallDetector, FallParams, placement_in
 
 EPOCH_MS = 1_700_000_000_000
 """Simulated wall-clock start of every recording (epoch ms)."""
@@ -36,14 +36,10 @@ DEVICE_TYPE = {"waist": "pendant", "wrist": "wristband", "pocket": "phone"}
 
 
 def placement_of_source(info: RecordingInfo) -> str:
-    """The placement of a recording set's device, from its ``source``: ``wrist`` for a wrist set,
-    ``pocket`` for a thigh / pocket / phone set, else ``waist``."""
-    source = info.source.lower()
-    if "wrist" in source:
-        return "wrist"
-    if any(word in source for word in ("thigh", "pocket", "phone")):
-        return "pocket"
-    return "waist"
+    """The placement of a recording set's device, from its ``source`` (:func:`stream.falls.placement_in`):
+    ``wrist`` for a wrist / watch / band set, ``pocket`` for a thigh / pocket / phone set, else
+    ``waist``."""
+    return placement_in(info.source) or "waist"
 
 
 @dataclass(slots=True)

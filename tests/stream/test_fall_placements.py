@@ -17,7 +17,7 @@ from lab.falls.replay import (
     training_set,
 )
 from stream.core import StreamCore
-from stream.falls import FallDetector, FallParams, for_placement, placement_of, shipped_placements
+from stream.falls import FallDetector, FallParams, for_placement, placement_in, placement_of, shipped_placements
 from stream.kernels import falls as K
 from tests.harness import shared_data
 from tests.stream.fall_signals import chunks, feed, scenario
@@ -32,6 +32,11 @@ def test_placement_from_type_and_location() -> None:
     assert placement_of("pendant") == "waist" and placement_of("") == "waist" and placement_of("pir") == "waist"
     assert placement_of("pendant", "wrist") == "wrist"  # an explicit location wins
     assert placement_of("wristband", " Pocket ") == "pocket"
+    # locations and sources in words: a side, a garment, a set's name
+    assert placement_of("sensor", "left wrist") == "wrist" and placement_of("pendant", "Trouser pocket") == "pocket"
+    assert placement_of("phone", "belt clip") == "waist" and placement_of("phone", "bedroom") == "pocket"
+    assert placement_in("UMAFall-thigh") == "pocket" and placement_in("RightWrist") == "wrist"
+    assert placement_in("SisFall") is None and placement_in("armchair") is None and placement_in("") is None
 
 
 def test_devices_are_scored_by_their_placement() -> None:
