@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from devices.events import Event, ImuBlock, Stream
-from lab.falls.recordings import read_index
+from lab.falls.crossval import FALL_POSITIVE
+from lab.falls.playback import RecordingResult
+from lab.falls.recordings import RecordingInfo, read_index
 from lab.falls.replay import (
     fit_placement,
     placement_of_source,
@@ -17,6 +19,7 @@ from lab.falls.replay import (
     training_set,
 )
 from stream.core import StreamCore
+from stream.detections import Detection, DetectionKind
 from stream.falls import FallDetector, FallParams, for_placement, placement_in, placement_of, shipped_placements
 from stream.kernels import falls as K
 from tests.harness import shared_data
@@ -100,6 +103,32 @@ def test_placement_of_a_recording_set() -> None:
     from lab.falls.recordings import RecordingInfo
 
     assert placement_of_source(RecordingInfo("x", "adl", "S", "a", 200.0, 1.0, "SisFall")) == "waist"
+
+
+def _candidate(ts_s: float, **features: float) -> Detection:
+    values = dict.fromkeys(K.FEATURE_NAMES, 0.5) | features
+    ts = int(ts_s * 1000)
+    return Detection("r", "d", DetectionKind.FALL, ts, ts + 5000, "k", 0.5, {"features": values})
+
+
+def test_training_set_labels_the_hardest_hit_in_a_pocket() -> None:
+    """A fall's impact (4.8 s: the hardest hit) and its rebound 1.2 s later (stiller after, so the
+    untrained heuristic prefers it): a pocket fall is labelled at the impact, a wrist or waist fall
+    at the rebound; the other candidates are left out; every activity candidate is a negative."""
+    impact = _candidate(4.8, impact_spread_g=1.5, peak_g=5.0, posture_change_deg=90.0, post_std_g=0.05)
+    rebound = _candidate(6.0, impact_spread_g=0.6, peak_g=1.3, posture_change_deg=80.0, post_std_g=0.005)
+    early = _candidate(1.0, impact_spread_g=0.3, peak_g=1.2, posture_change_deg=10.0, post_std_g=0.9)
+    name = K.FEATURE_NAMES.index
+    for source, placement in (("UMAFall-thigh", "pocket"), ("UMAFall-wrist", "wrist"), ("SisFall", "waist")):
+        fall = RecordingResult(
+            0, RecordingInfo("f", "fall", "U1", "fall", 20.0, 1.0, source), 20.0, [rebound, early, impact]
+        )
+        adl = RecordingResult(1, RecordingInfo("a", "adl", "U1", "call", 20.0, 1.0, source), 20.0, [impact, early])
+        x, y = training_set([fall, adl])
+        assert y.tolist() == [True, False, False] and x.shape == (3, K.N_FEAT)
+        chosen = impact if FALL_POSITIVE[placement] == "hardest" else rebound
+        assert x[0, name("peak_g")] == chosen.details["features"]["peak_g"]
+    assert FALL_POSITIVE == {"waist": "settled", "wrist": "settled", "pocket": "hardest"}
 
 
 @needs_placed
