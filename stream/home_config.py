@@ -4,7 +4,8 @@ means, how the defaults were chosen, and their packing into the kernel's paramet
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -180,6 +181,12 @@ class HomeConfig:
     supervision: SupervisionConfig = field(default_factory=SupervisionConfig)
 
     def __post_init__(self) -> None:
+        for name in (f.name for f in fields(self)):
+            value = getattr(self, name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, not {value!r}")
+        if min(self.early_prior_s, self.absence_trip_s) < 0 or min(self.absence_s, self.absence_up_s) <= 0:
+            raise ValueError("early_prior_s, absence_trip_s >= 0 (0: off); absence_s, absence_up_s > 0")
         if not 0 < self.sample_min_s < self.hist_max_s:
             raise ValueError("need 0 < sample_min_s < hist_max_s")
         if self.hist_bins < 2 or self.wake_buffer < 1:

@@ -194,6 +194,14 @@ def test_config_is_validated() -> None:
         HomeConfig(rate=0.0)
     with pytest.raises(ValueError):
         HomeConfig(active_floor_s=10 * H, active_ceil_s=H)
+    with pytest.raises(ValueError, match="early_prior_s must be a finite number"):
+        HomeConfig(early_prior_s=float("nan"))
+    with pytest.raises(ValueError, match="margin must be a finite number"):
+        HomeConfig(margin=float("inf"))
+    with pytest.raises(ValueError):
+        HomeConfig(early_prior_s=-1.0)
+    with pytest.raises(ValueError):
+        HomeConfig(absence_up_s=0.0)
 
 
 def _shared_homes() -> Path:
