@@ -94,7 +94,10 @@ class Settings(BaseSettings):
     inactivity_fixed_s: float | None = Field(
         None,
         gt=0,
-        description="inactivity limit of a home still learning its routine (default 5 h); drills and tests shorten it",
+        description=(
+            "the longest inactivity limit of a home still learning its routine (default 5 h; under it the"
+            " population prior of 4 h narrowing to 2 h); drills and tests shorten it"
+        ),
     )
 
 
