@@ -61,8 +61,8 @@ def replay_homes(
     inject: Annotated[
         int,
         typer.Option(
-            help="per home and family (day, first weeks, evening, after coming home), cut the log at N seeded "
-            "moments and time the inactivity alert (0: off)"
+            help="per home and family (day, first weeks, evening, after coming home, night trip), cut the log at N "
+            "seeded moments and time the inactivity alert (0: off)"
         ),
     ] = 0,
     seed: Annotated[int, typer.Option(help="seed of the injected cuts")] = 0,
