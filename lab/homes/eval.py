@@ -24,16 +24,10 @@ import numpy as np
 from lab.homes.families import NIGHT_FAMILIES, all_cuts
 from lab.homes.logs import HomeLog
 from lab.homes.replay import Trial, first_weeks_alerts, last_activity_ms, summarise_families, summarise_trials
-from stream.home import HomeActivityDetector, HomeConfig
+from stream.home import KIND_OF_CODE, HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 
 INACTIVITY_CODES = (k.K_INACTIVITY, k.K_NOT_UP, k.K_BATHROOM)
-KIND_NAMES = {
-    k.K_INACTIVITY: "inactivity",
-    k.K_NOT_UP: "not_up",
-    k.K_BATHROOM: "bathroom_long",
-    k.K_NIGHT_ABSENCE: "night_absence",
-}
 
 
 def _state(config: HomeConfig) -> tuple[np.ndarray, ...]:
@@ -108,7 +102,7 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     """False alerts per home-day over ``logs`` and the injected-stop delays (as the replay summary)."""
     home_days = 0.0
     n_alerts = 0
-    by_kind = dict.fromkeys(KIND_NAMES.values(), 0)
+    by_kind = dict.fromkeys((kind.value for kind in KIND_OF_CODE.values()), 0)
     early_alerts, early_days = 0, 0.0
     trials: list[Trial] = []
     per_home: list[tuple[str, int]] = []
@@ -116,7 +110,7 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
         n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number)
         n_alerts += n
         for kind, _, _ in alerts:
-            by_kind[KIND_NAMES[kind]] += 1
+            by_kind[KIND_OF_CODE[kind].value] += 1
         home_days += log.days
         early = first_weeks_alerts((due for _, _, due in alerts), log.entry.first_ms, log.entry.last_ms)
         early_alerts, early_days = early_alerts + early[0], early_days + early[1]

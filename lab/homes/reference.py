@@ -86,7 +86,8 @@ class ReferenceHome:
     def _bin(self, length_s: float) -> int:
         return min(max(int(math.log(length_s / self.c.sample_min_s) / self.log_ratio), 0), self.c.hist_bins - 1)
 
-    def _learned(self, p: _Resident, hc: int, h: int, prior_s: float) -> float:
+    def _learned(self, p: _Resident, hc: int, h: int, prior_s: float, days: float | None = None) -> float:
+        """As ``learned_threshold``; ``days`` of budget, by default the resident's faded days."""
         rows = [p.hist[hc, (h - 1) % 24], p.hist[hc, h], p.hist[hc, (h + 1) % 24]]
         pooled = [0.0] * self.c.hist_bins
         total = 0.0
@@ -99,7 +100,7 @@ class ReferenceHome:
             return -1.0
         if prior_s > 0 and self.c.prior_count > 0:
             pooled[self._bin(prior_s)] += self.c.prior_count
-        budget = self.c.rate * (p.expo / k.EXPO_SCALE)
+        budget = self.c.rate * (p.expo / k.EXPO_SCALE if days is None else days)
         acc = 0.0
         for b in range(self.c.hist_bins - 1, -1, -1):
             acc += pooled[b]
@@ -182,13 +183,8 @@ class ReferenceHome:
         end = t0 + int(ceil_s * 1000.0)
         tau = t0 + int(prior_s * 1000.0)
         while tau < end:
-            h = self._hour(tau, p.offset)
-            seen = [b for dh in (-1, 0, 1) for b in range(self.c.hist_bins) if p.hist[hc, (h + dh) % 24, b] > 0]
-            lim, basis = prior_s, k.B_FIXED
-            if seen:
-                longest = self.c.margin * self.c.sample_min_s * math.exp((max(seen) + 1) * self.log_ratio)
-                if longest > prior_s:
-                    lim, basis = longest, k.B_OBSERVED
+            seen = self._learned(p, hc, self._hour(tau, p.offset), 0.0, days=0.0)  # the longest, × margin
+            lim, basis = (seen, k.B_OBSERVED) if seen > prior_s else (prior_s, k.B_FIXED)
             hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
             cand = max(tau, t0 + int(lim * 1000.0))
             if cand < hour_end:

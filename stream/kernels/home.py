@@ -716,8 +716,9 @@ def early_deadline(
     """``(deadline, basis)`` of a daytime silence that started at ``t0`` before the home's routine is
     learned: the first moment ``τ`` at which the elapsed silence exceeds ``max(prior_s, margin · L_H)``,
     ``L_H`` the longest silence of context ``hc`` this home has shown so far while the clock was in the
-    hours ``H−1..H+1`` of ``τ`` (the upper edge of the highest non-empty bin of the elapsed-by-hour
-    histograms; no rate, no pseudo-samples: a few days hold too few silences for a tail quantile), at
+    hours ``H−1..H+1`` of ``τ`` (:func:`learned_threshold` with no days of budget and no prior: the
+    upper edge of the highest non-empty pooled bin; a few days hold too few silences for a tail
+    quantile), at
     the latest ``t0 + ceil_s``. ``basis`` is ``B_OBSERVED`` when the home's own silences set it
     (``margin · L_H > prior_s``) and ``B_FIXED`` when the population prior did.
 
@@ -727,24 +728,15 @@ def early_deadline(
     shift = off * MIN_MS
     end = t0 + int(ceil_s * 1000.0)
     tau = t0 + int(prior_s * 1000.0)
-    nb = hist.shape[3]
-    log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
     while tau < end:
         h = local_hour(tau, off)
-        top = -1
-        for dh in range(-1, 2):
-            hh = (h + dh) % 24
-            for b in range(nb - 1, top, -1):
-                if hist[r, hc, hh, b] > 0.0:
-                    top = b
-                    break
+        # no days of budget and no prior: margin × the upper edge of the highest non-empty pooled bin
+        seen = learned_threshold(hist, r, hc, h, 0.0, 0.0, params)
         lim = prior_s
         basis = B_FIXED
-        if top >= 0:
-            seen = params[P_MARGIN] * params[P_SAMPLE_MIN_S] * math.exp((top + 1) * log_ratio)
-            if seen > prior_s:
-                lim = seen
-                basis = B_OBSERVED
+        if seen > prior_s:
+            lim = seen
+            basis = B_OBSERVED
         hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
         cand = max(tau, t0 + int(lim * 1000.0))
         if cand < hour_end:
@@ -827,7 +819,8 @@ def _start_silence(
             and si[r, S_NBED] > 0
             and _is_evening(h, params)
         )
-        if ctx != CTX_REST and _is_night(h, params) and not evening:  # a night-time silence may well be sleep
+        night_like = ctx != CTX_REST and _is_night(h, params) and not evening
+        if night_like:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
         if evening:  # quiet evenings (TV, a doze in the chair) are longer than daytime silences, and
             # up later than usual (back from an evening out, a sleepless night) longer still
@@ -837,7 +830,6 @@ def _start_silence(
             if bath and params[P_EVENING_MAX_S] > 0.0:  # right after the toilet: no night's sleep, but
                 # perhaps to bed without a bedroom trace (a door left open): the whole evening allowance
                 floor = min(max(floor, params[P_EVENING_MAX_S]), ceil)
-        night_like = ctx != CTX_REST and _is_night(h, params) and not evening
         limit = fixed
         deadline = t + int(limit * 1000.0)
         if seasoned:
@@ -849,9 +841,9 @@ def _start_silence(
                 limit = (due - t) / 1000.0
                 si[r, S_LEARNED] = B_LEARNED
         elif ctx != CTX_REST and not night_like and 0.0 < params[P_EARLY_PRIOR_S] < fixed:
-            # the first days: the population prior, widened by the longest silences seen so far
-            # the prior narrows from early_prior_s on day 0 to margin · floor at learn_days (where the
-            # learned routine takes over): days without a longer silence around these hours are evidence
+            # the first days: the population prior, widened by the longest silences seen so far; it
+            # narrows from early_prior_s on day 0 to margin · floor at learn_days (where the learned
+            # routine takes over): days without a longer silence around these hours are evidence
             known = min((t - si[r, S_FIRST]) / (params[P_LEARN_S] * 1000.0), 1.0)
             end_prior = min(params[P_MARGIN] * floor, params[P_EARLY_PRIOR_S])
             prior = params[P_EARLY_PRIOR_S] - (params[P_EARLY_PRIOR_S] - end_prior) * known
