@@ -469,7 +469,8 @@ class ReferenceHome:
                         p.arrived = t
                 p.door_last = t
                 p.door_open = bool(on)
-            asleep = p.ctx == k.CTX_REST and p.night
+            # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
+            asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0)
             night = self._night(self._hour(t, p.offset))
             window = ev != k.EV_DOOR and self._before_wake(p, t)
             rest_on = window and p.rest_since >= 0

@@ -15,6 +15,18 @@ STICKY_MAT_SHARE = 0.2
 SLEEPLESS_SHARE = 0.35
 PAD_DROPOUT_SHARE = 0.35
 COUCH_DOZE_SHARE = 0.35
+SPARSE_LAYOUT_SHARE = 0.4
+APPLIANCE_SHARE = 0.4
+
+LAYOUTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # name: (PIR rooms, other sensors the home lacks); the layouts of real deployments and datasets
+    "cooker_bathroom": (  # PIR over the cooker and in the shower room only (Ordóñez et al. 2013)
+        frozenset({"kitchen", "bathroom"}),
+        frozenset({"bathroom_door", "bedroom_door", "wardrobe"}),
+    ),
+    "privacy": (frozenset({"hall", "living", "kitchen"}), frozenset()),  # no camera-like eye in bath/bedroom
+    "no_bedroom": (frozenset({"hall", "living", "kitchen", "bathroom"}), frozenset({"wardrobe"})),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +56,14 @@ class Profile:
     sleepless_p: float = 0.0  # chance per night of a sleepless spell out of bed
     dropout_p: float = 0.0  # chance per night of bed-pad dropouts (reads "free" while slept on)
     doze_p: float = 0.0  # chance per evening of dozing off on the couch past bed time
+    layout: str = "full"  # "full" (PIR in every room where ``pir``) or a key of LAYOUTS
+    appliances: bool = False  # the kettle/microwave and the TV report on/off
+
+    def has_pir(self, room: str) -> bool:
+        return self.pir and (self.layout == "full" or room in LAYOUTS[self.layout][0])
+
+    def has(self, sensor: str) -> bool:
+        return self.layout == "full" or sensor not in LAYOUTS[self.layout][1]
 
 
 def late_sleeper(p: Profile, rng: np.random.Generator) -> Profile:
@@ -77,6 +97,21 @@ def night_traits(p: Profile, rng: np.random.Generator) -> Profile:
     if not p.bed_pad or p.sticky_mats:  # a sticky pad does not let go at all
         dropout = 0.0
     return dataclasses.replace(p, sleepless_p=sleepless, dropout_p=dropout, doze_p=doze)
+
+
+def sensor_layout(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` in a home with motion sensors in some rooms only (one home in SPARSE_LAYOUT_SHARE of those
+    with motion sensors): over the cooker and in the shower room with bed and seat pads (Ordóñez et al.
+    2013's homes), none in the bathroom and bedroom (privacy), or none in the bedroom; and (one home in
+    APPLIANCE_SHARE) appliances that report on/off: the kettle or microwave, and the TV."""
+    layout = p.layout
+    if p.pir and rng.random() < SPARSE_LAYOUT_SHARE:
+        layout = str(rng.choice(sorted(LAYOUTS)))
+    bed_pad, seat_pad = p.bed_pad, p.seat_pad
+    if layout == "cooker_bathroom":  # the pads are what such a home sees of sleep and the armchair
+        bed_pad = seat_pad = True
+    appliances = bool(rng.random() < APPLIANCE_SHARE) or layout == "cooker_bathroom"
+    return dataclasses.replace(p, layout=layout, appliances=appliances, bed_pad=bed_pad, seat_pad=seat_pad)
 
 
 def profile(rng: np.random.Generator) -> Profile:

@@ -34,6 +34,13 @@ the homes without it are as they were; its events from another, so the rest of t
   30 min–2 h 30 in the armchair past the usual bed time, a PIR trigger now and then (mean gap
   60 min), then the toilet and to bed.
 
+Not every home is fully sensed (:func:`lab.homes.residents.sensor_layout`, drawn per home from a
+stream of its own): in two homes in five of those with motion sensors they are in some rooms only,
+over the cooker and in the shower room with bed and seat pads and no inner door contacts (the homes
+of Ordóñez et al. 2013), none in the bathroom and bedroom (privacy), or none in the bedroom; in two
+homes in five the kettle or microwave and the TV report on and off. Night-time bathroom trips never
+overlap (a second trip waits until 10 min after the first).
+
 Everything is normal living, so every alert on these logs is false;
 :func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
 
@@ -60,6 +67,7 @@ from lab.homes.residents import (
     late_sleeper,
     night_traits,
     profile,
+    sensor_layout,
 )
 
 MIN = 60_000
@@ -81,7 +89,8 @@ class _Day:
         self.in_bed: float | None = None
 
     def emit(self, t: float, sensor: str, kind: str, location: str, state: int) -> None:
-        self.rows.append((int(t), sensor, kind, location, state))
+        if self.p.has(sensor):
+            self.rows.append((int(t), sensor, kind, location, state))
 
     def pad(self, name: str, kind: str, room: str, t_on: float, t_off: float) -> None:
         """A pressure pad occupied over ``[t_on, t_off)``; a sticky one re-reports "occupied" every 10–30
@@ -111,7 +120,7 @@ class _Day:
 
     def pir(self, room: str, t0: float, t1: float, gap_min: float) -> None:
         """PIR triggers at Poisson times (mean gap) in ``[t0, t1)``, each cleared 30–90 s later."""
-        if not self.p.pir:
+        if not self.p.has_pir(room):
             return
         t = t0 + self.rng.exponential(gap_min * MIN * 0.3)
         while t < t1:
@@ -145,6 +154,10 @@ class _Day:
         for _ in range(int(self.rng.integers(1, 5))):
             name = "fridge" if self.rng.random() < 0.5 else "cupboard"
             self.contact(name, "contact", "kitchen", self.rng.uniform(t, end))
+        if self.p.appliances and self.rng.random() < 0.7:  # the kettle or the microwave
+            on = self.rng.uniform(t, max(t, end - 5 * MIN))
+            self.emit(on, "kettle", "appliance", "kitchen", 1)
+            self.emit(on + self.rng.uniform(1, 5) * MIN, "kettle", "appliance", "kitchen", 0)
         return end
 
     def chores(self, t: float) -> float:
@@ -163,6 +176,9 @@ class _Day:
         self.move("living", t)
         if self.p.seat_pad:
             self.pad("armchair", "seat", "living", t + 20_000, end - 20_000)
+        if self.p.appliances and minutes >= 30 and self.rng.random() < 0.5:  # watching TV
+            self.emit(t + 60_000, "tv", "appliance", "living", 1)
+            self.emit(end - 30_000, "tv", "appliance", "living", 0)
         self.pir("living", t + 60_000, end - 60_000, gap_min or self.p.still_gap_min)
         self.pir("living", end - 20_000, end, 0.3)
         return end
@@ -264,6 +280,11 @@ class _Day:
         for _ in range(int(rng.poisson(p.night_trips))):  # night-time bathroom trips
             trip = rng.uniform(t_bed + HOUR, next_wake - HOUR)
             if trip <= t_bed + HOUR:
+                continue
+            for start, end in sorted(busy):  # not during another trip: after it
+                if start - 20 * MIN < trip < end + 10 * MIN:
+                    trip = end + 10 * MIN
+            if trip > next_wake - 40 * MIN:  # no room left before the morning
                 continue
             if p.bed_pad and not p.sticky_mats:
                 self.emit(trip, "bed", "bed", "bedroom", 0)
@@ -368,6 +389,7 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
         p = dataclasses.replace(p, sticky_mats=True)
     # the night traits from a stream of their own, their events from another
     p = night_traits(p, np.random.default_rng([seed, 3]))
+    p = sensor_layout(p, np.random.default_rng([seed, 5]))
     rows: list[Row] = []
     builder = _Day(p, rng, rows, np.random.default_rng([seed, 4]))
     t0 = iso_to_ms(start)

@@ -1064,7 +1064,11 @@ def home_process(
                     si[r, S_ARRIVED] = t
             si[r, S_DOOR_LAST] = t
             si[r, S_DOOR_OPEN] = 1 if value[i] == 1 else 0
-        asleep = si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1
+        # in the bathroom on a trip from bed tonight's rest goes on: its door or flush next is the trip
+        # too, so a return to bed that no sensor sees (no bedroom motion, no bed pad) is still the night
+        asleep = (si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1) or (
+            si[r, S_CTX] == CTX_BATH and si[r, S_REST_SINCE] >= 0
+        )
         night = _is_night(local_hour(t, off), params)
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,
         # and so is one after the toilet's door or flush while tonight's rest goes on (a trip from bed,

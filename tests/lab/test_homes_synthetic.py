@@ -162,3 +162,24 @@ def test_night_traits_are_drawn_per_home_and_show_in_the_log() -> None:
     log, p = homes[0]
     again, same = synthetic_home("h0", 20, 500)
     assert same == p and np.array_equal(again.ts_ms, log.ts_ms)
+
+
+def test_sensor_layouts_see_only_their_rooms_and_pads_alternate() -> None:
+    """Homes sensed in some rooms only emit motion from those rooms and none of the sensors their
+    layout lacks; homes with appliances report them; a bed pad that releases never reports
+    "occupied" twice in a row (night trips do not overlap)."""
+    from lab.homes.residents import LAYOUTS
+
+    seen: set[str] = set()
+    for i in range(60):
+        log, p = synthetic_home(f"h{i}", 14, 9000 + i)
+        rooms = {loc for loc, kind in zip(log.location, log.kind, strict=True) if kind == "motion"}
+        if p.pir and p.layout != "full":
+            seen.add(p.layout)
+            pir_rooms, lacks = LAYOUTS[p.layout]
+            assert rooms <= pir_rooms and not lacks & set(log.sensor)
+        assert ("appliance" in log.kind) == p.appliances
+        if p.bed_pad and not p.sticky_mats:
+            bed = log.state[np.array(log.sensor) == "bed"]
+            assert not np.any((bed[1:] == 1) & (bed[:-1] == 1))
+    assert seen == set(LAYOUTS)

@@ -1,0 +1,37 @@
+"""Homes that see little: no motion sensor in the bedroom, no bed pad, motion only over the cooker
+and in the shower room (Ordóñez et al. 2013's homes). What the resident does out of the sensors'
+sight must not pass for a collapse, and the kernels still agree with their reference twin."""
+
+from __future__ import annotations
+
+from lab.homes.bench import run_kernel, run_reference
+from stream.home import HomeConfig
+from stream.kernels import home as k
+from tests.stream.home_kernel_cases import DAY, H, Kernels, M, pir_rows
+
+
+def test_a_night_trip_through_the_bathroom_with_no_return_seen_is_still_the_night() -> None:
+    """To bed at 22:00 (the bedroom door), at 02:00 the bathroom: its motion sensor, the flush, its
+    door; back to bed unseen (no bedroom motion, no bed pad). The silence after the door is tonight's
+    rest (NOT_UP in the morning), not an evening silence due three hours later."""
+    config = HomeConfig()
+    trip = 2 * DAY + 2 * H
+    rows = [
+        (DAY + 22 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),  # the bedroom door
+        (trip, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1),  # the hall
+        (trip + M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1),  # bathroom motion
+        (trip + 4 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 0),  # the flush
+        (trip + 5 * M, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0),  # the bathroom door
+    ]
+    data = pir_rows(rows)
+    kernels = Kernels.new(config)
+    kernels.process(data)
+    assert int(kernels.si[0, k.S_CTX]) == k.CTX_REST
+    assert int(kernels.si[0, k.S_DKIND]) == k.K_NOT_UP
+    assert int(kernels.si[0, k.S_DEADLINE]) > trip + 6 * H
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    # at 10:00 the same sequence is no trip: the silence after the door is an ordinary one
+    day = [(t + 8 * H if i else t, c, v, room, pir) for i, (t, c, v, room, pir) in enumerate(rows)]
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(day))
+    assert int(kernels.si[0, k.S_CTX]) == k.CTX_ACTIVE
