@@ -40,6 +40,9 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
   ``evening_max_s`` after it began, and right after the toilet at that allowance;
 - arrivals: a silence right after coming in through the entrance door is due after at most
   ``arrival_limit_s``;
+- a bathroom left unseen: where bathroom motion has lately been followed by a quarter of an hour of
+  nothing and then activity elsewhere (no door contact or hall sensor saw the resident leave),
+  bathroom motion is no sign of someone still in there: the active limits, not BATHROOM_LONG's hour;
 - pressure pads: only a change is activity; a pad still "occupied" while the resident is seen in
   another room is stale until it lets go.
 

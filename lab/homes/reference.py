@@ -61,6 +61,8 @@ class _Resident:
     abs_up: int = 0
     day: int = -1
     expo: int = 0  # micro-days, as the kernel's fixed point
+    in_bath: bool = False  # the silence began with bathroom motion
+    bath_unseen: int = 0  # exits from the bathroom no sensor saw, faded, × EXPO_SCALE
 
 
 class ReferenceHome:
@@ -205,6 +207,7 @@ class ReferenceHome:
             expo = expo * self.c.decay + 1.0
         p.hist[...] = (p.hist.astype(np.float64) * factor).astype(np.float32)
         p.day, p.expo = day, int(expo * k.EXPO_SCALE)
+        p.bath_unseen = int(p.bath_unseen * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -443,6 +446,9 @@ class ReferenceHome:
                 self._night_absence(p, t, ev, on, where)
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
+                daytime = not self._night(self._hour(p.last, p.offset))
+                if p.in_bath and where != k.ROOM_BATH and gap_s >= c.bath_unseen_s and daytime:
+                    p.bath_unseen += int(k.EXPO_SCALE)  # out of the bathroom unseen (as ``bath_blind``)
                 if p.ctx in HIST_INDEX:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
@@ -483,7 +489,7 @@ class ReferenceHome:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
-            elif where == k.ROOM_BATH and motion == 1:
+            elif where == k.ROOM_BATH and motion == 1 and not (0 < c.bath_blind_n <= p.bath_unseen / k.EXPO_SCALE):
                 ctx = k.CTX_BATH
             elif asleep and self._night(self._hour(t, p.offset)) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
@@ -499,6 +505,7 @@ class ReferenceHome:
                     p.rest_since = t
             elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
+            p.in_bath = where == k.ROOM_BATH and motion == 1
             self._start(p, t, ctx, where == k.ROOM_BATH, morning)
         return out
 

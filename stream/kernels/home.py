@@ -232,7 +232,9 @@ S_SEAT_ON = 27
 S_ABS_OUT = 28  # bed pad let go at night: 0 no, 1 not yet seen out of the bed's room, 2 seen up (S_ABS_UP)
 S_ABS_UP = 29  # when first seen out of the bed's room since the pad let go, epoch ms
 S_DOOR_OPEN = 30  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
-N_STATE = 31
+S_IN_BATH = 31  # 1 if the current silence began with motion in the bathroom
+S_BATH_UNSEEN = 32  # faded count (× EXPO_SCALE) of bathroom exits no sensor saw (:func:`bath_blind`)
+N_STATE = 33
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -292,7 +294,9 @@ P_THIN_FACTOR = 52  # a context with fewer samples around an hour than this × r
 P_ABSENCE_TRIP_S = 53  # up at night this long (since first seen out of the bed's room): a sleepless spell, not a trip
 P_ABSENCE_UP_S = 54  # the night-absence limit then (s)
 P_EARLY_PRIOR_S = 55  # before learn_days: the population prior limit of a daytime silence (0: the fixed limits)
-N_PARAMS = 56
+P_BATH_UNSEEN_S = 56  # a silence begun in the bathroom this long that ends elsewhere: an exit no sensor saw
+P_BATH_BLIND_N = 57  # faded count of such exits from which bathroom motion is no sign of someone in there (0: off)
+N_PARAMS = 58
 EXPO_SCALE = 1_000_000.0
 
 
@@ -363,6 +367,7 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
                 hist[r, c, h, b] = hist[r, c, h, b] * factor
     si[r, S_DAY] = day
     si[r, S_EXPO] = int(expo * EXPO_SCALE)
+    si[r, S_BATH_UNSEEN] = int(si[r, S_BATH_UNSEEN] * factor)
 
 
 @njit(**JIT)
@@ -531,6 +536,18 @@ def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
 def _is_evening(h: int, params: np.ndarray) -> bool:
     """Local hour in [``evening_start_h``, 24) or [0, ``night_end_h``)."""
     return h >= int(params[P_EVENING_START_H]) or h < int(params[P_NIGHT_END_H])
+
+
+@njit(**JIT)
+def bath_blind(si: np.ndarray, r: int, params: np.ndarray) -> bool:
+    """Whether this home's bathroom motion sensor is no sign of someone still in there: exits from the
+    bathroom that no sensor saw (a daytime silence begun with motion there lasting ≥ ``bath_unseen_s``,
+    ended by activity elsewhere) number ≥ ``bath_blind_n`` (faded by ``decay`` per day). Then silences after bathroom
+    motion are judged by the active limits, not BATHROOM_LONG's ``bath_limit_s``: with motion
+    sensors only over the cooker and in the shower room (Ordóñez et al.'s homes), leaving the
+    bathroom for the living room leaves no trace, and an hour there alerted as a bathroom stay."""
+    n = params[P_BATH_BLIND_N]
+    return n > 0.0 and si[r, S_BATH_UNSEEN] / EXPO_SCALE >= n
 
 
 @njit(**JIT)
@@ -1038,6 +1055,13 @@ def home_process(
         last = si[r, S_LAST]
         if last >= 0:
             gap_s = (t - last) / 1000.0
+            if (
+                si[r, S_IN_BATH] == 1
+                and room[i] != ROOM_BATH
+                and gap_s >= params[P_BATH_UNSEEN_S]
+                and not _is_night(local_hour(last, off), params)  # (at night: back to bed unseen)
+            ):
+                si[r, S_BATH_UNSEEN] += int(EXPO_SCALE)
             ctx = si[r, S_CTX]
             hc = hist_index(ctx)
             if hc >= 0:
@@ -1085,7 +1109,7 @@ def home_process(
             ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
         elif (room[i] == ROOM_BED and night) or morning:
             ctx = CTX_REST
-        elif room[i] == ROOM_BATH and pir[i] == 1:
+        elif room[i] == ROOM_BATH and pir[i] == 1 and not bath_blind(si, r, params):
             ctx = CTX_BATH
         elif asleep and _is_night(local_hour(t, off), params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
@@ -1103,6 +1127,7 @@ def home_process(
                 si[r, S_REST_SINCE] = t
         elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
+        si[r, S_IN_BATH] = 1 if room[i] == ROOM_BATH and pir[i] == 1 else 0
         _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning, params)
     return n
 

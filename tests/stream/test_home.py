@@ -202,6 +202,10 @@ def test_config_is_validated() -> None:
         HomeConfig(early_prior_s=-1.0)
     with pytest.raises(ValueError):
         HomeConfig(absence_up_s=0.0)
+    with pytest.raises(ValueError, match="bath_blind_n"):
+        HomeConfig(bath_blind_n=-1.0)
+    with pytest.raises(ValueError, match="bath_unseen_s"):
+        HomeConfig(bath_unseen_s=0.0)
 
 
 def _shared_homes() -> Path:

@@ -35,3 +35,39 @@ def test_a_night_trip_through_the_bathroom_with_no_return_seen_is_still_the_nigh
     kernels = Kernels.new(config)
     kernels.process(pir_rows(day))
     assert int(kernels.si[0, k.S_CTX]) == k.CTX_ACTIVE
+
+
+def test_a_bathroom_left_unseen_is_no_bathroom_stay_for_a_few_days() -> None:
+    """Motion in the bathroom at 10:00, then nothing for 20 min until the kitchen: the resident left
+    the bathroom without any sensor seeing it. From then on a silence after bathroom motion is judged
+    by the active limits (INACTIVITY), not as a bathroom stay due in an hour; three days later with
+    no more such exits, bathroom motion means someone in there again."""
+    config = HomeConfig()
+    day0 = 3 * DAY + 10 * H
+    rows = [(day0, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1), (day0 + 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+
+    def context_after(more: list[tuple[int, int, int, int, int]]) -> tuple[int, int]:
+        kernels = Kernels.new(config)
+        kernels.process(pir_rows([*rows, *more]))
+        return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])
+
+    bath = (k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)
+    assert context_after([]) == (k.CTX_ACTIVE, k.K_INACTIVITY)
+    assert context_after([(day0 + H, *bath)]) == (k.CTX_ACTIVE, k.K_INACTIVITY)
+    assert context_after([(day0 + 4 * DAY, *bath)]) == (k.CTX_BATH, k.K_BATHROOM)
+    # an exit seen at once, or back to bed unseen at night, is no evidence
+    seen = [(day0, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1), (day0 + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows([*seen, (day0 + H, *bath)]))
+    assert int(kernels.si[0, k.S_CTX]) == k.CTX_BATH
+    night = [(t + 14 * H, c, v, room, pir) for t, c, v, room, pir in rows]  # 00:00: back to bed unseen
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows([*night, (day0 + DAY, *bath)]))
+    assert int(kernels.si[0, k.S_CTX]) == k.CTX_BATH
+    data = pir_rows([*rows, (day0 + H, *bath), (day0 + 4 * DAY, *bath)])
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    off = pir_rows([*rows, (day0 + H, *bath)])
+    assert run_kernel(HomeConfig(bath_blind_n=0), off, 1) == run_reference(HomeConfig(bath_blind_n=0), off, 1)
+    kernels = Kernels.new(HomeConfig(bath_blind_n=0))
+    kernels.process(off)
+    assert int(kernels.si[0, k.S_DKIND]) == k.K_BATHROOM
