@@ -38,8 +38,8 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
   for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
   by the usual bed time (learned, enrolled or the population prior); never later than
   ``evening_max_s`` after it began, and right after the toilet at that allowance;
-- arrivals: a silence right after coming in through the entrance door is due after at most
-  ``arrival_limit_s``;
+- arrivals: a silence right after coming in through the entrance door (or after sitting down at
+  once) is due after at most ``arrival_limit_s``;
 - a bathroom left unseen: where bathroom motion has lately been followed by a quarter of an hour of
   nothing and then activity elsewhere (no door contact or hall sensor saw the resident leave),
   bathroom motion is no sign of someone still in there: the active limits, not BATHROOM_LONG's hour;

@@ -351,7 +351,8 @@ class ReferenceHome:
                 prior = c.early_prior_s - (c.early_prior_s - end_prior) * known
                 p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, max(prior, floor), fixed)
                 limit = (p.deadline - t) / 1000
-            if ctx == k.CTX_ARRIVED:
+            sat_down = ctx == k.CTX_SEATED and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000
+            if ctx == k.CTX_ARRIVED or sat_down:  # right after coming in (as ``_start_silence``)
                 cap = t + int(c.arrival_limit_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED

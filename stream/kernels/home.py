@@ -867,7 +867,12 @@ def _start_silence(
             deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, max(prior, floor), fixed, params)
             limit = (deadline - t) / 1000.0
             si[r, S_LEARNED] = basis
-        if ctx == CTX_ARRIVED:  # right after coming in: a silence in the hall is not sitting down
+        # right after coming in: a silence in the hall is not sitting down, and sitting down at once (the
+        # seat pad within arrival_window_s of the door) may be collapsing into the first chair
+        sat_down = (
+            ctx == CTX_SEATED and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0
+        )
+        if ctx == CTX_ARRIVED or sat_down:
             cap = t + int(params[P_ARRIVAL_LIMIT_S] * 1000.0)
             if cap < deadline:
                 deadline = cap

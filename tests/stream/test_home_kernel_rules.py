@@ -410,6 +410,13 @@ def test_a_silence_right_after_coming_in_alerts_and_going_out_does_not() -> None
     assert [(row[2], row[3] - row[2], row[4]) for row in got] == [
         (back + 10_000, HomeConfig().arrival_limit_s * 1000, k.B_FIXED | k.W_ARRIVED)
     ]
+    # sitting down at once (the seat pad 2 min after the door) is still right after coming in
+    seated = pir_rows([*first, (back + 2 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0)])
+    got = run_kernel(HomeConfig(), seated, 1)
+    assert got == run_reference(HomeConfig(), seated, 1)
+    assert [(row[2], row[3] - row[2], row[6]) for row in got] == [
+        (back + 2 * M, HomeConfig().arrival_limit_s * 1000, k.CTX_SEATED)
+    ]
 
 
 def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stale() -> None:
