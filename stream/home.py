@@ -43,6 +43,9 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
 - a bathroom left unseen: where bathroom motion has lately been followed by a quarter of an hour of
   nothing and then activity elsewhere (no door contact or hall sensor saw the resident leave),
   bathroom motion is no sign of someone still in there: the active limits, not BATHROOM_LONG's hour;
+- motion held: a motion sensor clearing saw motion until then, so where the silence began with that
+  room's motion it begins at the clearing (a retriggerable PIR, motion logged as intervals); in a
+  room the resident has since left a clearing is no sign of them;
 - pressure pads: only a change is activity; a pad still "occupied" while the resident is seen in
   another room is stale until it lets go.
 
@@ -119,7 +122,7 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
     stream = event.stream
     if stream is Stream.MOTION:
         on = bool(values.get("occupancy", False))
-        return (k.EV_ACTIVITY if on else k.EV_IGNORE), int(on), room, 1
+        return (k.EV_ACTIVITY if on else k.EV_MOTION_END), int(on), room, 1
     if stream is Stream.CONTACT:
         on = bool(values.get("open", False))
         return (k.EV_DOOR if dtype == "door" else k.EV_ACTIVITY), int(on), room, 0

@@ -61,7 +61,7 @@ class _Resident:
     abs_up: int = 0
     day: int = -1
     expo: int = 0  # micro-days, as the kernel's fixed point
-    in_bath: bool = False  # the silence began with bathroom motion
+    motion_room: int = -1  # ROOM_* of the motion that began the silence, −1 none
     bath_unseen: int = 0  # exits from the bathroom no sensor saw, faded, × EXPO_SCALE
 
 
@@ -407,6 +407,10 @@ class ReferenceHome:
             if ev == k.EV_IGNORE:
                 continue
             p = self.residents[r]
+            if ev == k.EV_MOTION_END:  # motion held until now where the silence began with it
+                if p.last < 0 or p.motion_room != where:
+                    continue
+                ev = k.EV_ACTIVITY
             if ev == k.EV_PRESENCE:  # someone there: ends an away silence or starts the first one
                 if not on or (p.last >= 0 and p.ctx != k.CTX_AWAY):
                     continue
@@ -448,7 +452,7 @@ class ReferenceHome:
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
                 daytime = not self._night(self._hour(p.last, p.offset))
-                if p.in_bath and where != k.ROOM_BATH and gap_s >= c.bath_unseen_s and daytime:
+                if p.motion_room == k.ROOM_BATH and where != k.ROOM_BATH and gap_s >= c.bath_unseen_s and daytime:
                     p.bath_unseen += int(k.EXPO_SCALE)  # out of the bathroom unseen (as ``bath_blind``)
                 if p.ctx in HIST_INDEX:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
@@ -506,7 +510,7 @@ class ReferenceHome:
                     p.rest_since = t
             elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
-            p.in_bath = where == k.ROOM_BATH and motion == 1
+            p.motion_room = where if motion == 1 else -1
             self._start(p, t, ctx, where == k.ROOM_BATH, morning)
         return out
 

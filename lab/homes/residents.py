@@ -17,6 +17,7 @@ PAD_DROPOUT_SHARE = 0.35
 COUCH_DOZE_SHARE = 0.35
 SPARSE_LAYOUT_SHARE = 0.4
 APPLIANCE_SHARE = 0.4
+PIR_HOLD_SHARE = 0.5
 
 LAYOUTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # name: (PIR rooms, other sensors the home lacks); the layouts of real deployments and datasets
@@ -58,6 +59,9 @@ class Profile:
     doze_p: float = 0.0  # chance per evening of dozing off on the couch past bed time
     layout: str = "full"  # "full" (PIR in every room where ``pir``) or a key of LAYOUTS
     appliances: bool = False  # the kettle/microwave and the TV report on/off
+    pir_hold_s: float = (
+        0.0  # 0: each trigger reports on, then off 30–90 s later; > 0: on until this long after the last trigger
+    )
 
     def has_pir(self, room: str) -> bool:
         return self.pir and (self.layout == "full" or room in LAYOUTS[self.layout][0])
@@ -103,7 +107,10 @@ def sensor_layout(p: Profile, rng: np.random.Generator) -> Profile:
     """``p`` in a home with motion sensors in some rooms only (one home in SPARSE_LAYOUT_SHARE of those
     with motion sensors): over the cooker and in the shower room with bed and seat pads (Ordóñez et al.
     2013's homes), none in the bathroom and bedroom (privacy), or none in the bedroom; and (one home in
-    APPLIANCE_SHARE) appliances that report on/off: the kettle or microwave, and the TV."""
+    APPLIANCE_SHARE) appliances that report on/off: the kettle or microwave, and the TV; and (one home
+    in PIR_HOLD_SHARE) motion sensors that hold "occupied" while motion goes on, clearing 1–5 min after
+    the last of it (a retriggerable PIR, or a dataset that logs motion as intervals), not a pulse per
+    trigger."""
     layout = p.layout
     if p.pir and rng.random() < SPARSE_LAYOUT_SHARE:
         layout = str(rng.choice(sorted(LAYOUTS)))
@@ -111,7 +118,10 @@ def sensor_layout(p: Profile, rng: np.random.Generator) -> Profile:
     if layout == "cooker_bathroom":  # the pads are what such a home sees of sleep and the armchair
         bed_pad = seat_pad = True
     appliances = bool(rng.random() < APPLIANCE_SHARE) or layout == "cooker_bathroom"
-    return dataclasses.replace(p, layout=layout, appliances=appliances, bed_pad=bed_pad, seat_pad=seat_pad)
+    hold = float(rng.uniform(60.0, 300.0)) if rng.random() < PIR_HOLD_SHARE else 0.0
+    return dataclasses.replace(
+        p, layout=layout, appliances=appliances, bed_pad=bed_pad, seat_pad=seat_pad, pir_hold_s=hold
+    )
 
 
 def profile(rng: np.random.Generator) -> Profile:

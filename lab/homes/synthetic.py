@@ -38,7 +38,9 @@ Not every home is fully sensed (:func:`lab.homes.residents.sensor_layout`, drawn
 stream of its own): in two homes in five of those with motion sensors they are in some rooms only,
 over the cooker and in the shower room with bed and seat pads and no inner door contacts (the homes
 of Ordóñez et al. 2013), none in the bathroom and bedroom (privacy), or none in the bedroom; in two
-homes in five the kettle or microwave and the TV report on and off. Night-time bathroom trips never
+homes in five the kettle or microwave and the TV report on and off; in one home in two the motion
+sensors hold "occupied" while motion goes on and clear 1–5 min after the last of it (as a
+retriggerable PIR does, and as datasets that log motion as intervals record it). Night-time bathroom trips never
 overlap (a second trip waits until 10 min after the first).
 
 Everything is normal living, so every alert on these logs is false;
@@ -123,10 +125,23 @@ class _Day:
         if not self.p.has_pir(room):
             return
         t = t0 + self.rng.exponential(gap_min * MIN * 0.3)
+        hold = self.p.pir_hold_s * 1000.0
+        on = -1.0  # a holding sensor: on since, until ``clear``
+        clear = 0.0
         while t < t1:
-            self.emit(t, f"pir_{room}", "motion", room, 1)
-            self.emit(t + self.rng.uniform(30_000, 90_000), f"pir_{room}", "motion", room, 0)
+            clears = t + (hold if hold > 0 else self.rng.uniform(30_000, 90_000))
+            if hold <= 0:
+                self.emit(t, f"pir_{room}", "motion", room, 1)
+                self.emit(clears, f"pir_{room}", "motion", room, 0)
+            elif on < 0 or t > clear:  # (re)triggered after it cleared: a new interval
+                if on >= 0:
+                    self.emit(clear, f"pir_{room}", "motion", room, 0)
+                self.emit(t, f"pir_{room}", "motion", room, 1)
+                on = t
+            clear = clears
             t += max(100_000.0, self.rng.exponential(gap_min * MIN))
+        if hold > 0 and on >= 0:
+            self.emit(clear, f"pir_{room}", "motion", room, 0)
 
     def contact(self, name: str, kind: str, room: str, t: float) -> None:
         self.emit(t, name, kind, room, 1)

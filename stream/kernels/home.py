@@ -167,12 +167,13 @@ PRESENCE_ROW = N_LEARNED  # hist[r, PRESENCE_ROW, h, 0]: faded hours at home (no
 N_HIST_ROWS = N_LEARNED + 1
 
 # event codes
-EV_IGNORE = 0  # seen, not activity (PIR clearing, status)
+EV_IGNORE = 0  # seen, not activity (a status, a pad with no "occupied")
 EV_ACTIVITY = 1  # motion, contact, flush, appliance
 EV_DOOR = 2  # entrance door
 EV_BED = 3
 EV_SEAT = 4
 EV_PRESENCE = 5  # someone is there (a radar), moving or not: not activity, but they are home
+EV_MOTION_END = 6  # a motion sensor clearing: motion went on until now (activity if the silence began with it)
 
 # room codes
 ROOM_OTHER = 0
@@ -232,7 +233,7 @@ S_SEAT_ON = 27
 S_ABS_OUT = 28  # bed pad let go at night: 0 no, 1 not yet seen out of the bed's room, 2 seen up (S_ABS_UP)
 S_ABS_UP = 29  # when first seen out of the bed's room since the pad let go, epoch ms
 S_DOOR_OPEN = 30  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
-S_IN_BATH = 31  # 1 if the current silence began with motion in the bathroom
+S_MOTION_ROOM = 31  # ROOM_* of the motion that began the current silence, −1 if it was no motion
 S_BATH_UNSEEN = 32  # faded count (× EXPO_SCALE) of bathroom exits no sensor saw (:func:`bath_blind`)
 N_STATE = 33
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
@@ -315,7 +316,7 @@ def new_rings(capacity: int, buffer: int) -> np.ndarray:
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
     """Fresh resident rows: no silence, no history, the given UTC offset (minutes)."""
     si = np.zeros((capacity, N_STATE), dtype=np.int64)
-    for col in (S_LAST, S_REST_SINCE, S_DOOR_LAST, S_ARRIVED, S_ENROLL_WAKE, S_ENROLL_BED):
+    for col in (S_LAST, S_REST_SINCE, S_DOOR_LAST, S_ARRIVED, S_ENROLL_WAKE, S_ENROLL_BED, S_MOTION_ROOM):
         si[:, col] = -1
     si[:, S_LAST] = -1
     si[:, S_DEADLINE] = NEVER
@@ -1008,6 +1009,13 @@ def home_process(
         c = code[i]
         if c == EV_IGNORE:
             continue
+        if c == EV_MOTION_END:
+            # a motion sensor that held "occupied" saw motion until now: where the current silence began
+            # with motion in that room, it begins now (a PIR logged as intervals, a retriggerable one);
+            # a sensor clearing in a room the resident has left is no sign of them
+            if si[r, S_LAST] < 0 or si[r, S_MOTION_ROOM] != room[i]:
+                continue
+            c = EV_ACTIVITY
         if c == EV_PRESENCE:
             # Lying still under a radar is no reason to wait: presence never restarts a silence at
             # home. It only ends an away silence (they are in) or starts the first one.
@@ -1061,7 +1069,7 @@ def home_process(
         if last >= 0:
             gap_s = (t - last) / 1000.0
             if (
-                si[r, S_IN_BATH] == 1
+                si[r, S_MOTION_ROOM] == ROOM_BATH
                 and room[i] != ROOM_BATH
                 and gap_s >= params[P_BATH_UNSEEN_S]
                 and not _is_night(local_hour(last, off), params)  # (at night: back to bed unseen)
@@ -1132,7 +1140,7 @@ def home_process(
                 si[r, S_REST_SINCE] = t
         elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
-        si[r, S_IN_BATH] = 1 if room[i] == ROOM_BATH and pir[i] == 1 else 0
+        si[r, S_MOTION_ROOM] = room[i] if pir[i] == 1 else -1
         _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning, params)
     return n
 

@@ -71,6 +71,10 @@ def test_population_limit_before_history_and_deterministic_key() -> None:
     assert d.details["learned"] is False and d.details["basis"] == "population"
     assert d.details["silent_s"] >= config.early_prior_s
     assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 3 * H)], t + 6 * H) == []
+    # a PIR clearing 40 min later saw motion until then: the silence (and its key) begin there
+    held = [motion(t), ev(Stream.MOTION, t + 40 * 60_000, occupancy=False)]
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), held, t + 6 * H)
+    assert [d.key for d in found] == [f"inactivity:ann:{t + 40 * 60_000}"]
     fixed = HomeConfig(early_prior_s=0.0)  # off: the fixed limit
     found = drive(StreamCore([HomeActivityDetector(fixed, utc_offset_min=0)]), [motion(t)], t + 6 * H)
     assert found[0].details["threshold_s"] == fixed.active_fixed_s

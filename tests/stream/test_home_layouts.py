@@ -71,3 +71,26 @@ def test_a_bathroom_left_unseen_is_no_bathroom_stay_for_a_few_days() -> None:
     kernels = Kernels.new(HomeConfig(bath_blind_n=0))
     kernels.process(off)
     assert int(kernels.si[0, k.S_DKIND]) == k.K_BATHROOM
+
+
+def test_motion_held_until_it_clears_is_activity_until_then_in_its_own_room_only() -> None:
+    """A motion sensor that holds "occupied" while motion goes on (a retriggerable PIR, a dataset that
+    logs motion as intervals: on at 10:00, off at 10:40) saw the resident until it cleared: the silence
+    begins at 10:40. One clearing in a room the resident has left (the kitchen's, after the bedroom
+    door) is no sign of them: the silence stays the bedroom's, from the door."""
+    config = HomeConfig()
+    t0 = 3 * DAY + 10 * H
+    held = [(t0, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1), (t0 + 40 * M, k.EV_MOTION_END, 0, k.ROOM_OTHER, 1)]
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(held))
+    assert int(kernels.si[0, k.S_LAST]) == t0 + 40 * M
+    assert run_kernel(config, pir_rows(held), 1) == run_reference(config, pir_rows(held), 1)
+    left = [
+        (t0, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1),
+        (t0 + M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),
+        (t0 + 3 * M, k.EV_MOTION_END, 0, k.ROOM_OTHER, 1),
+    ]
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(left))
+    assert int(kernels.si[0, k.S_LAST]) == t0 + M and int(kernels.si[0, k.S_CTX]) == k.CTX_BEDROOM
+    assert run_kernel(config, pir_rows(left), 1) == run_reference(config, pir_rows(left), 1)
