@@ -23,7 +23,15 @@ import numpy as np
 
 from lab.homes.families import NIGHT_FAMILIES, all_cuts
 from lab.homes.logs import HomeLog
-from lab.homes.replay import Trial, first_weeks_alerts, last_activity_ms, summarise_families, summarise_trials
+from lab.homes.replay import (
+    Trial,
+    first_weeks_alerts,
+    last_activity_ms,
+    layout_of,
+    summarise_families,
+    summarise_layouts,
+    summarise_trials,
+)
 from stream.home import KIND_OF_CODE, HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 
@@ -99,8 +107,10 @@ def evaluate_log(
 
 
 def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, seed: int = 0) -> dict[str, Any]:
-    """False alerts per home-day over ``logs`` and the injected-stop delays (as the replay summary)."""
+    """False alerts per home-day over ``logs`` and the injected-stop delays (as the replay summary), and
+    both per sensor layout (``by_layout``)."""
     home_days = 0.0
+    layouts: list[tuple[str, float, int, list[Trial]]] = []
     n_alerts = 0
     by_kind = dict.fromkeys((kind.value for kind in KIND_OF_CODE.values()), 0)
     early_alerts, early_days = 0, 0.0
@@ -116,6 +126,7 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
         early_alerts, early_days = early_alerts + early[0], early_days + early[1]
         trials.extend(home_trials)
         per_home.append((log.entry.home, n))
+        layouts.append((layout_of(log), log.days, n, home_trials))
     summary: dict[str, Any] = {
         "home_days": round(home_days, 2),
         "alerts": n_alerts,
@@ -127,6 +138,7 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     if inject_n > 0:
         summary["injection"] = summarise_trials(t for t in trials if t.family == "day")
         summary["families"] = summarise_families(trials)
+    summary["by_layout"] = summarise_layouts(layouts)
     return summary
 
 

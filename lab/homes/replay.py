@@ -279,6 +279,31 @@ def summarise_trials(trials: Iterable[Trial]) -> dict[str, Any]:
     }
 
 
+def layout_of(log: HomeLog) -> str:
+    """What a home's sensors see, from its log: the rooms with motion sensors ("no motion": contacts and
+    pads only)."""
+    rooms = sorted({loc.lower() for loc, kind in zip(log.location, log.kind, strict=True) if kind == "motion"})
+    return "motion in " + "+".join(rooms) if rooms else "no motion"
+
+
+def summarise_layouts(rows: list[tuple[str, float, int, list[Trial]]]) -> dict[str, dict[str, Any]]:
+    """False alerts per home-day and daytime delay per sensor layout (:func:`layout_of`)."""
+    out: dict[str, dict[str, Any]] = {}
+    for layout in sorted({row[0] for row in rows}):
+        mine = [row for row in rows if row[0] == layout]
+        days = sum(row[1] for row in mine)
+        alerts = sum(row[2] for row in mine)
+        day = summarise_trials(t for row in mine for t in row[3] if t.family == "day")
+        out[layout] = {
+            "homes": len(mine),
+            "home_days": round(days, 2),
+            "alerts": alerts,
+            "false_alerts_per_home_day": round(alerts / days, 4) if days else None,
+            "day_mean_delay_s": day["mean_delay_s"],
+        }
+    return out
+
+
 def replay_homes(
     directory: Path,
     out: IO[str] = sys.stdout,
@@ -295,6 +320,7 @@ def replay_homes(
     early_alerts, early_days = 0, 0.0
     by_kind: dict[str, int] = {}
     trials: list[Trial] = []
+    layouts: list[tuple[str, float, int, list[Trial]]] = []
     for number, log in enumerate(logs, 1):
         print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days", file=err, flush=True)
         core = StreamCore(home_detectors(config))
@@ -306,10 +332,11 @@ def replay_homes(
         home_days += log.days
         early = first_weeks_alerts((d.detected_ms for d in found), log.entry.first_ms, log.entry.last_ms)
         early_alerts, early_days = early_alerts + early[0], early_days + early[1]
+        home_trials = inject(log, inject_n, seed + number, config=config) if inject_n > 0 else []
         if inject_n > 0:
-            home_trials = inject(log, inject_n, seed + number, config=config)
             trials.extend(home_trials)
             print(f"  injected {len(home_trials)} stops: {summarise_trials(home_trials)}", file=err, flush=True)
+        layouts.append((layout_of(log), log.days, len(found), home_trials))
     summary: dict[str, Any] = {
         "summary": True,
         "homes": len(logs),
@@ -323,5 +350,6 @@ def replay_homes(
         day = [t for t in trials if t.family == "day"]
         summary["injection"] = {"seed": seed, "per_home": inject_n, **summarise_trials(day)}
         summary["families"] = summarise_families(trials)
+    summary["by_layout"] = summarise_layouts(layouts)
     print(json.dumps(summary), file=out, flush=True)
     return summary

@@ -183,3 +183,18 @@ def test_sensor_layouts_see_only_their_rooms_and_pads_alternate() -> None:
             bed = log.state[np.array(log.sensor) == "bed"]
             assert not np.any((bed[1:] == 1) & (bed[:-1] == 1))
     assert seen == set(LAYOUTS)
+
+
+def test_evaluation_reports_by_sensor_layout() -> None:
+    """``by_layout`` splits the home-days and false alerts by the rooms a home's motion sensors see,
+    read from the log itself, and adds up to the totals."""
+    from lab.homes.replay import layout_of
+
+    logs = [synthetic_home(f"h{i}", 10, 9000 + i)[0] for i in range(8)]
+    summary = evaluate(logs, HomeConfig())
+    layouts = summary["by_layout"]
+    assert {layout_of(log) for log in logs} == set(layouts)
+    assert sum(v["homes"] for v in layouts.values()) == len(logs)
+    assert sum(v["alerts"] for v in layouts.values()) == summary["alerts"]
+    assert abs(sum(v["home_days"] for v in layouts.values()) - summary["home_days"]) < 0.05
+    assert all(name == "no motion" or name.startswith("motion in ") for name in layouts)
