@@ -79,7 +79,13 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   fixed default until ``wake_min_samples``), no earlier than ``rest_min_s`` and no later than
   ``rest_ceil_s`` after the silence started.
 - away (the entrance door was the last activity): ``away_limit_s`` (0: never).
-- bathroom (a motion sensor in the bathroom was the last activity): ``bath_limit_s``, BATHROOM_LONG.
+- bathroom (a motion sensor in the bathroom was the last activity): ``bath_limit_s``, BATHROOM_LONG;
+  unless the home has lately shown exits from the bathroom that no sensor saw (:func:`bath_blind`):
+  then the silence is active. On a night-time trip from bed the bathroom keeps tonight's rest, its
+  door or flush after the motion included: a return to bed no sensor sees is still the night.
+- a motion sensor clearing (``EV_MOTION_END``) is activity until then when the silence began with
+  motion in its room (``S_MOTION_ROOM``): it held "occupied" while motion went on (a retriggerable
+  PIR, motion logged as intervals); elsewhere it is no sign of the resident (they left that room).
 - bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` without activity
   (each activity while still "at night" restarts it; activity after that means up for the day;
   sitting down on a seat pad ends it).
@@ -118,7 +124,7 @@ out into the learned limits (daytime detection 2 h 05 → 3 h 00, evening 2 h 58
 alerts doubled). The cost: a resident back from the letter box within ``away_min_s`` who collapses
 in the hall before touching anything is taken for out. The silence after it, and one starting
 within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
-``arrival_limit_s``.
+``arrival_limit_s``; so is a seated silence that starts within that window (sat down at once).
 
 Pressure pads (``S_BED`` / ``S_SEAT``: ``PAD_FREE``, ``PAD_ON``, ``PAD_STALE``): only a change of state
 is activity; a pad repeating "occupied" is not (occupied for long is not activity). Activity in
