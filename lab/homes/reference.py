@@ -213,6 +213,10 @@ class ReferenceHome:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
         return where == k.ROOM_BATH or p.rest_since < 0 or t - p.rest_since >= self.c.trip_rest_s * 1000.0
 
+    def _bath_blind(self, p: _Resident) -> bool:
+        """Exits from the bathroom no sensor saw, faded, ≥ ``bath_blind_n`` (as ``bath_blind``)."""
+        return 0 < self.c.bath_blind_n <= p.bath_unseen / k.EXPO_SCALE
+
     def _night_absence(self, p: _Resident, t: int, ev: int, on: int, where: int) -> None:
         """The night-absence timer after the bed pad let go at night (as ``_night_absence``)."""
         c = self.c
@@ -494,7 +498,7 @@ class ReferenceHome:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
-            elif where == k.ROOM_BATH and motion == 1 and not (0 < c.bath_blind_n <= p.bath_unseen / k.EXPO_SCALE):
+            elif where == k.ROOM_BATH and motion == 1 and not self._bath_blind(p):
                 ctx = k.CTX_BATH
             elif asleep and self._night(self._hour(t, p.offset)) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST

@@ -333,8 +333,8 @@ def replay_homes(
         early = first_weeks_alerts((d.detected_ms for d in found), log.entry.first_ms, log.entry.last_ms)
         early_alerts, early_days = early_alerts + early[0], early_days + early[1]
         home_trials = inject(log, inject_n, seed + number, config=config) if inject_n > 0 else []
+        trials.extend(home_trials)
         if inject_n > 0:
-            trials.extend(home_trials)
             print(f"  injected {len(home_trials)} stops: {summarise_trials(home_trials)}", file=err, flush=True)
         layouts.append((layout_of(log), log.days, len(found), home_trials))
     summary: dict[str, Any] = {

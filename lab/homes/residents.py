@@ -59,9 +59,8 @@ class Profile:
     doze_p: float = 0.0  # chance per evening of dozing off on the couch past bed time
     layout: str = "full"  # "full" (PIR in every room where ``pir``) or a key of LAYOUTS
     appliances: bool = False  # the kettle/microwave and the TV report on/off
-    pir_hold_s: float = (
-        0.0  # 0: each trigger reports on, then off 30–90 s later; > 0: on until this long after the last trigger
-    )
+    # 0: each trigger reports on, then off 30–90 s later; > 0: on until this long after the last trigger
+    pir_hold_s: float = 0.0
 
     def has_pir(self, room: str) -> bool:
         return self.pir and (self.layout == "full" or room in LAYOUTS[self.layout][0])

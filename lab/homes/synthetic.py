@@ -121,27 +121,27 @@ class _Day:
                 self.emit(end, name, kind, room, 0)
 
     def pir(self, room: str, t0: float, t1: float, gap_min: float) -> None:
-        """PIR triggers at Poisson times (mean gap) in ``[t0, t1)``, each cleared 30–90 s later."""
+        """PIR triggers at Poisson times (mean gap) in ``[t0, t1)``: each reported and cleared 30–90 s
+        later, or (``pir_hold_s``) one "occupied" per run of triggers, cleared that long after its last."""
         if not self.p.has_pir(room):
             return
-        t = t0 + self.rng.exponential(gap_min * MIN * 0.3)
+        name = f"pir_{room}"
         hold = self.p.pir_hold_s * 1000.0
-        on = -1.0  # a holding sensor: on since, until ``clear``
-        clear = 0.0
+        clear = -1.0  # a holding sensor: when it clears (−1: not occupied)
+        t = t0 + self.rng.exponential(gap_min * MIN * 0.3)
         while t < t1:
-            clears = t + (hold if hold > 0 else self.rng.uniform(30_000, 90_000))
             if hold <= 0:
-                self.emit(t, f"pir_{room}", "motion", room, 1)
-                self.emit(clears, f"pir_{room}", "motion", room, 0)
-            elif on < 0 or t > clear:  # (re)triggered after it cleared: a new interval
-                if on >= 0:
-                    self.emit(clear, f"pir_{room}", "motion", room, 0)
-                self.emit(t, f"pir_{room}", "motion", room, 1)
-                on = t
-            clear = clears
+                self.emit(t, name, "motion", room, 1)
+                self.emit(t + self.rng.uniform(30_000, 90_000), name, "motion", room, 0)
+            else:
+                if t > clear:  # (re)triggered after it cleared: a new interval
+                    if clear >= 0:
+                        self.emit(clear, name, "motion", room, 0)
+                    self.emit(t, name, "motion", room, 1)
+                clear = t + hold
             t += max(100_000.0, self.rng.exponential(gap_min * MIN))
-        if hold > 0 and on >= 0:
-            self.emit(clear, f"pir_{room}", "motion", room, 0)
+        if clear >= 0:
+            self.emit(clear, name, "motion", room, 0)
 
     def contact(self, name: str, kind: str, room: str, t: float) -> None:
         self.emit(t, name, kind, room, 1)
