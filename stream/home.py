@@ -72,6 +72,7 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.home_config import HomeConfig
 from stream.kernels import home as k
+from stream.rooms import room_code
 from stream.slots import SlotMap
 from stream.supervision import DeviceTable
 
@@ -81,8 +82,6 @@ KIND_OF_CODE = {
     k.K_BATHROOM: DetectionKind.BATHROOM_LONG,
     k.K_NIGHT_ABSENCE: DetectionKind.NIGHT_ABSENCE,
 }
-BATHROOM_NAMES = frozenset({"bathroom", "toilet", "wc", "restroom", "shower"})
-BEDROOM_NAMES = frozenset({"bedroom", "bed"})
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -117,8 +116,7 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
     """``(code, value, room, pir)`` of one event for :func:`stream.kernels.home.home_process`."""
     values = event.values
     dtype = event.device_type
-    location = event.location.lower()
-    room = k.ROOM_BATH if location in BATHROOM_NAMES else k.ROOM_BED if location in BEDROOM_NAMES else k.ROOM_OTHER
+    room = room_code(event.location)
     stream = event.stream
     if stream is Stream.MOTION:
         on = bool(values.get("occupancy", False))

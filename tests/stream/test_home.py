@@ -109,6 +109,14 @@ def test_away_does_not_alert_and_bathroom_does() -> None:
     assert abs(found[0].details["silent_s"] - 3600) <= 60
 
 
+@pytest.mark.parametrize("location", ["卫生间", "Toilet downstairs", "upstairs_bathroom"])
+def test_a_bathroom_named_in_other_words_is_the_bathroom(location: str) -> None:
+    core = StreamCore([HomeActivityDetector(utc_offset_min=0)])
+    t = T0 + 10 * H
+    found = drive(core, [motion(t, location=location, device="pirb")], t + 2 * H)
+    assert [d.kind for d in found] == [DetectionKind.BATHROOM_LONG]
+
+
 def test_not_up_uses_local_time_of_the_home() -> None:
     bed = ev(Stream.BED, T0 + 23 * H, device="pad", dtype="bed", location="bedroom", occupied=True)
     found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed], T0 + 40 * H)
