@@ -86,6 +86,15 @@ class HomeConfig:
     alerts in all (1680 home-days); a flat 2 h prior (not narrowing) 2.0–2.6 h for 18 more. 4 h, where
     they stop rising (van Kasteren house A, a check: 2 more at 3 h, none from 3 h 30). Held-out
     seeds 7, 8, 21–23: first weeks 4.7–5.0 → 3.0–3.5 h, false alerts per home-day 0.034 → 0.036.
+    A nap on the bed pad by day gets the same prior (it had the ten hours of ``rest_fixed_s``), once
+    it starts after the early edge of the "not up" minute known so far (``early_wake_min`` − margin −
+    60 min: 08:30 with the population prior), so a late sleeper back in bed from the toilet at 06:20
+    keeps the night's: tuning seeds 0–6 first weeks 3.31 → 3.15 h, held-out 3.11–3.49 → 3.06–3.25 h,
+    false alerts unchanged (113; house A 0). Tried and not kept: narrowing the prior over 3 or 4.5 days
+    instead of ``learn_days`` (first weeks 2.72 / 2.88 h for 5 / 3 more false alerts on seeds 0–6, and
+    one more on house A's first week, a real home), a prior at least the home's longest silence of
+    the day at any hour (with a 3 h prior: 2.96 h for 1 more; a 3 h 30 prior alone gave 2.92 h for 3
+    more): a rule more for little.
     Before ``wake_min_samples`` wake-ups, NOT_UP no earlier than ``prior_sleep_s`` after the
     night's rest began (population prior), or at the archive's wake-up + margin, and never before the
     latest wake-up seen + margin + ``wake_unsure_min``. Evening (local hours from ``evening_start_h``

@@ -349,7 +349,14 @@ class ReferenceHome:
                 due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
                 if due > 0:
                     p.deadline, limit, p.learned = due, (due - t) / 1000, k.B_LEARNED
-            elif ctx != k.CTX_REST and not night_like and 0.0 < c.early_prior_s < fixed:
+            elif (
+                not night_like
+                and 0.0 < c.early_prior_s < fixed
+                and (
+                    ctx != k.CTX_REST
+                    or self._minute(t, p.offset) >= min(self._early_wake(p)[0] - c.wake_margin_min - 60, 720)
+                )
+            ):
                 known = min((t - p.first) / (c.learn_days * 86400.0 * 1000.0), 1.0)
                 end_prior = min(c.margin * floor, c.early_prior_s)
                 prior = c.early_prior_s - (c.early_prior_s - end_prior) * known

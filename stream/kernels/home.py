@@ -95,7 +95,10 @@ wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never b
 has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
 archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
 earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
-(:func:`early_wake_min`). The detection's ``basis`` column names what the deadline relied on
+(:func:`early_wake_min`). A daytime silence before ``learn_s`` is due at the first days' prior,
+widened by the longest silences seen so far (:func:`early_deadline`); so is a nap on the bed pad
+once it starts after the early edge of that "not up" minute (:func:`_nap`), not ten hours of rest.
+The detection's ``basis`` column names what the deadline relied on
 (``B_FIXED`` population / fixed limits, ``B_LEARNED``, ``B_ENROLLED``, ``B_OBSERVED``) with flags
 ``W_EVENING`` / ``W_ARRIVED`` when the rules below brought it forward.
 
@@ -639,6 +642,18 @@ def _before_wake(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
 
 
 @njit(**JIT)
+def _nap(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether a resting silence by day that starts at ``t``, before the wake-ups are learned, is a nap
+    (judged by the first days' prior, :func:`early_deadline`): it starts after the early edge of the
+    "not up" minute known so far (:func:`early_wake_min` − margin − 60 min, noon at the latest). Back
+    in bed at 06:20 on the second night, a late sleeper is still asleep (issue #14: no alert at
+    10:20 after a night's sleep); lying down at 14:00 is a nap, not ten hours of rest."""
+    wake_min, _ = early_wake_min(si, wake, r, params)
+    edge = min(wake_min - int(params[P_WAKE_MARGIN_MIN]) - 60, 720)
+    return local_minute(t, si[r, S_OFFSET]) >= edge
+
+
+@njit(**JIT)
 def _add_sample(hist: np.ndarray, r: int, hc: int, h: int, length_s: float, params: np.ndarray) -> None:
     nb = hist.shape[3]
     log_ratio = math.log(params[P_HIST_MAX_S] / params[P_SAMPLE_MIN_S]) / nb
@@ -864,7 +879,11 @@ def _start_silence(
                 deadline = due
                 limit = (due - t) / 1000.0
                 si[r, S_LEARNED] = B_LEARNED
-        elif ctx != CTX_REST and not night_like and 0.0 < params[P_EARLY_PRIOR_S] < fixed:
+        elif (
+            not night_like
+            and 0.0 < params[P_EARLY_PRIOR_S] < fixed
+            and (ctx != CTX_REST or _nap(si, wake, r, t, params))
+        ):
             # the first days: the population prior, widened by the longest silences seen so far; it
             # narrows from early_prior_s on day 0 to margin · floor at learn_days (where the learned
             # routine takes over): days without a longer silence around these hours are evidence

@@ -489,3 +489,30 @@ def test_a_thin_context_is_judged_no_shorter_than_the_active_row() -> None:
     hist[0, 3, 12:15, b_short] = 2.0  # seen there every few days, always briefly: its own limit
     assert k.pooled_count(hist, 0, 3, 13, params) >= config.thin_factor * config.rate * 10.0
     assert k.span_deadline(hist, 0, 3, t0, 0, *args, params) == t0 + floor_ms
+
+
+def test_a_nap_in_the_first_days_has_the_early_prior_and_back_to_bed_at_dawn_does_not() -> None:
+    """Before the routine is learned, lying down on the bed pad at 14:00 is a nap: due by the first
+    days' prior (about 4 h), not the ten hours of a night's rest. Back on the pad at 06:10 from the
+    toilet, before the early edge of the population's wake-up (08:30), a late sleeper is still
+    asleep: no alert at 10:10."""
+    config = HomeConfig()
+    day = [(DAY + 8 * H + m * 5 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(72)]  # 08:00–13:55
+    nap = [*day, (DAY + 14 * H, k.EV_BED, 1, k.ROOM_BED)]
+    dawn = [
+        (DAY - H, k.EV_BED, 1, k.ROOM_BED),  # to bed at 23:00
+        (DAY + 6 * H, k.EV_BED, 0, k.ROOM_BED),
+        (DAY + 6 * H + 2 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH),  # the flush
+        (DAY + 6 * H + 10 * M, k.EV_BED, 1, k.ROOM_BED),
+    ]
+    found = []
+    for rows in (nap, dawn):
+        data = events(rows)
+        data = dataclasses.replace(data, pir=data.pir * 0)
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        found.append((int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_THR]), int(kernels.si[0, k.S_LEARNED])))
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    (nap_ctx, nap_thr, nap_basis), (dawn_ctx, dawn_thr, _) = found
+    assert nap_ctx == k.CTX_REST and 3.5 * 3600 < nap_thr <= config.early_prior_s and nap_basis == k.B_FIXED
+    assert dawn_ctx == k.CTX_REST and dawn_thr == config.rest_fixed_s
