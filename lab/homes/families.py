@@ -11,7 +11,8 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
   that must not pass for going to bed;
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
-  ≥ 30 min with nothing but the door, and not the door again before the cut), after the first week;
+  ≥ 30 min with nothing but the door, that door's passage having followed activity inside, and not
+  the door again before the cut), after the first week;
 - ``night``: a stop on a night-time trip out of bed (23:00–05:00, after the first week): 1–3 min after
   the first activity outside the bedroom that follows ≥ 60 min with activity only in the bedroom or
   on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night). A
@@ -72,7 +73,9 @@ def arrival_cuts(
     log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = STEP_MS, away_min_s: float = 1800.0
 ) -> list[int]:
     """Up to ``n`` moments just after coming home: the first step boundary ≥ 1 min after an entrance-door
-    event that follows ≥ ``away_min_s`` of nothing but the door, within 3 minutes of it."""
+    event that follows ≥ ``away_min_s`` of nothing but the door, within 3 minutes of it, where the
+    passage before that gap followed activity inside (it went out; a door after door, gap, door, gap
+    may be going out again)."""
     act = activity_index(log)
     lo = log.entry.first_ms + int(FIRST_WEEKS_DAYS * DAY_MS)
     ts = log.ts_ms[act]
@@ -83,6 +86,13 @@ def arrival_cuts(
             continue
         before = int(act[j - 1])
         if log.kind[before] != "door" or int(ts[j] - ts[j - 1]) < away_min_s * 1000:
+            continue
+        # the passage before that gap went out (activity inside before it): after door, gap, door, gap,
+        # the log cannot tell whether this door is coming in or going out again
+        b = j - 1
+        while b > 0 and log.kind[int(act[b - 1])] == "door" and int(ts[b] - ts[b - 1]) <= 60_000:
+            b -= 1
+        if b == 0 or log.kind[int(act[b - 1])] == "door":
             continue
         # the last door event of this passage (open and close within 1 min)
         k = j

@@ -198,3 +198,29 @@ def test_evaluation_reports_by_sensor_layout() -> None:
     assert sum(v["alerts"] for v in layouts.values()) == summary["alerts"]
     assert abs(sum(v["home_days"] for v in layouts.values()) - summary["home_days"]) < 0.05
     assert all(name == "no motion" or name.startswith("motion in ") for name in layouts)
+
+
+def test_coming_home_is_a_door_after_a_passage_out() -> None:
+    """Kitchen, out at 09:00, in at 10:00: 10:00 is coming home. Out at 12:00 and the door at 13:00 and
+    at 14:00 with nothing between: 13:00 is coming in, 14:00 may be going out again, so no cut there."""
+    from lab.homes.families import arrival_cuts
+    from lab.homes.logs import HomeEntry, iso_to_ms
+
+    day = iso_to_ms("2024-01-10T00:00:00")
+    hour, minute = 3_600_000, 60_000
+    rows = [(9 * hour - minute, "fridge", "contact", "kitchen")]
+    rows += [(h * hour, "front_door", "door", "hall") for h in (9, 10)]
+    rows += [(10 * hour + 5 * minute, "fridge", "contact", "kitchen")]
+    rows += [(h * hour, "front_door", "door", "hall") for h in (12, 13, 14)]
+    rows += [(16 * hour, "fridge", "contact", "kitchen")]
+    entry = HomeEntry("h.csv", "h", day - 8 * 24 * hour, day + 24 * hour)
+    log = HomeLog(
+        entry,
+        np.array([day + t for t, *_ in rows], dtype=np.int64),
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        np.ones(len(rows), dtype=np.int8),
+    )
+    cuts = arrival_cuts(log, 10, np.random.default_rng(0))
+    assert [(c - day) // minute for c in cuts] == [10 * 60 + 1, 13 * 60 + 1]
