@@ -70,7 +70,7 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   that starts in the bedroom is resting, and so is one after the toilet's door or flush while
   tonight's rest goes on (only the entrance door ends it there: the hall on the way to the toilet
   does not); a resident who wakes at 08:00 and is back in bed from the toilet at 06:20 is asleep,
-  not "bedroom by day" with its 75-min floor. Those back-to-bed silences no longer teach the bedroom
+  not "bedroom by day" with its daytime floor. Those back-to-bed silences no longer teach the bedroom
   and active histograms that mornings are long either. On the synthetic tuning seeds 0 and 1 this
   removed 9 of 39 false alerts (all at 06:00–06:45, after a toilet trip), delays unchanged.
 - resting silence started at night (local hour in ``[night_start_h, 24) ∪ [0, night_end_h)``, or
