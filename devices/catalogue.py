@@ -42,7 +42,7 @@ class Role(StrEnum):
 
     CALL = "call"  # any non-empty action (not a release) is a call for help
     MOTION = "motion"  # occupancy = movement (PIR)
-    PRESENCE = "presence"  # occupancy/presence = someone is there (mmWave radar), not movement
+    PRESENCE = "presence"  # occupancy/presence = someone is there (mmWave radar); its movement reports = motion
     FALL_RADAR = "fall_radar"  # presence radar that also reports falls
     BED = "bed"  # occupancy / pressure / contact (pad pressed = contact closed) = lying on the bed
     SEAT = "seat"  # the same for a chair or sofa
@@ -112,12 +112,12 @@ CATALOGUE: dict[str, DeviceType] = _types(
                zigbee_role=Role.MOTION),
     DeviceType("motion", "motion sensor", "人体感应", "battery", frozenset({S.MOTION}), activity=True,
                zigbee_role=Role.MOTION),
-    DeviceType("presence", "presence radar", "存在雷达", "mains", frozenset({S.PRESENCE}), activity=True,
+    DeviceType("presence", "presence radar", "存在雷达", "mains", frozenset({S.PRESENCE, S.MOTION}), activity=True,
                zigbee_role=Role.PRESENCE),
-    DeviceType("radar", "presence radar", "存在雷达", "mains", frozenset({S.PRESENCE}), activity=True,
+    DeviceType("radar", "presence radar", "存在雷达", "mains", frozenset({S.PRESENCE, S.MOTION}), activity=True,
                zigbee_role=Role.PRESENCE),
-    DeviceType("fall_radar", "fall radar", "跌倒雷达", "mains", frozenset({S.PRESENCE, S.ALARM}), activity=True,
-               zigbee_role=Role.FALL_RADAR),
+    DeviceType("fall_radar", "fall radar", "跌倒雷达", "mains", frozenset({S.PRESENCE, S.MOTION, S.ALARM}),
+               activity=True, zigbee_role=Role.FALL_RADAR),
     DeviceType("door", "door sensor", "门磁", "battery", frozenset({S.CONTACT}), activity=True,
                zigbee_role=Role.DOOR),
     DeviceType("contact", "contact sensor", "门窗磁", "battery", frozenset({S.CONTACT}), activity=True,

@@ -60,6 +60,17 @@ RADAR_STATUS_PRESENT = {
 }
 """A fall radar's ``status`` (OWON FDS315) → someone is there."""
 PRESSURE_STATE = {"none": False, "sit": True, "sedentary": True}
+RADAR_MOVEMENT: dict[str, frozenset[str]] = {
+    "presence_event": frozenset(
+        {"enter", "leave", "left_enter", "left_leave", "right_enter", "right_leave", "approach", "away"}
+    ),
+    "movement": frozenset({"movement"}),
+    "motion_state": frozenset({"small", "medium", "large", "near", "far"}),
+    "human_motion_state": frozenset({"small", "large"}),
+}
+"""A radar's report of someone moving → its values that mean movement: Aqara FP1 ``presence_event``,
+FP1E ``movement``, Tuya radars' ``motion_state``. Movement is activity, as a PIR's motion; ``presence``
+alone (someone there, perhaps lying still) is not."""
 
 
 @dataclass(slots=True)
@@ -275,6 +286,24 @@ def _occupancy(r: _Reader, out: Out, status: dict[str, Any]) -> None:
         out.append(Decoded(Stream.PRESENCE, None, {"present": presence}))
 
 
+def _radar_movement(r: _Reader, out: Out, status: dict[str, Any]) -> None:
+    """A radar's movement report (:data:`RADAR_MOVEMENT`) as motion, when its value changes to one that
+    means movement. Not when it repeats: Zigbee2MQTT republishes the cached value with every presence
+    report, and a radar re-reporting presence over someone lying still must never look like activity."""
+    if r.role not in (Role.PRESENCE, Role.FALL_RADAR):
+        return
+    moved = False
+    for name, moving in RADAR_MOVEMENT.items():
+        try:
+            value = r.text_edge(name)
+        except PayloadError as error:
+            r.errors.append(error)
+            continue
+        moved = moved or value in moving
+    if moved:
+        out.append(Decoded(Stream.MOTION, None, {"occupancy": True}))
+
+
 def _pressure_state_was(r: _Reader) -> bool | None:
     return PRESSURE_STATE.get(_text_or_none(r, "pressure_state", r.previous) or "")
 
@@ -353,6 +382,7 @@ _FIELDS: tuple[FieldDecoder, ...] = (
     _sos,
     _falls,
     _occupancy,
+    _radar_movement,
     _contact,
     _env,
     _vibration,

@@ -196,6 +196,25 @@ class TestZigbee2Mqtt:
             ], device_type
         assert self.decode(zigbee2mqtt.Zigbee2MqttState(), "switch", {"status": "falling"}) == []
 
+    def test_a_radars_movement_is_motion_on_a_change_never_on_a_presence_re_report(self) -> None:
+        state = zigbee2mqtt.Zigbee2MqttState()
+        still = {"presence": True, "movement": "no_movement", "target_distance": 1.2}
+        assert [d.stream for d in self.decode(state, "presence", still)] == [Stream.PRESENCE]
+        moving = {**still, "movement": "movement"}
+        assert [(d.stream, d.values) for d in self.decode(state, "presence", moving)] == [
+            (Stream.MOTION, {"occupancy": True})
+        ]
+        # presence re-reported with the cached "movement": someone lying still must not look active
+        for distance in (1.3, 1.3):
+            assert self.decode(state, "presence", {**moving, "target_distance": distance}) == []
+        assert self.decode(state, "presence", {**still, "motion_state": "static"}) == []
+        assert [d.stream for d in self.decode(state, "presence", {**still, "motion_state": "small"})] == [Stream.MOTION]
+        assert [d.stream for d in self.decode(state, "fall_radar", {"presence_event": "approach"})] == [Stream.MOTION]
+        assert self.decode(state, "pir", {"movement": "movement"}) == []  # a PIR's field is occupancy
+        bad = self.decode(state, "presence", {"presence": False, "movement": 3})
+        assert [(d.stream, d.values) for d in bad] == [(Stream.PRESENCE, {"present": False})]
+        assert state.field_rejects["wrong_type"] == 1
+
     def test_nulls_are_not_reported_and_a_bad_field_keeps_the_rest(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
         assert self.decode(state, "door", {"battery": 100, "contact": None}) == [
