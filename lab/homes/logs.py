@@ -79,14 +79,18 @@ class HomeLog:
 
 
 def to_event(resident: str, sensor: str, kind: str, location: str, ts_ms: int, on: bool) -> Event:
-    """One log row as an :class:`Event` (device id ``<resident>/<sensor>``)."""
+    """One log row as an :class:`Event` (device id ``<resident>/<sensor>``); a row with no location is
+    placed by its sensor's name (``bathroom_door``, ``pir_bedroom``: :func:`stream.rooms.room_code`
+    reads the words)."""
     if kind == "motion":
         stream, values, dtype = Stream.MOTION, {"occupancy": on}, "pir"
     elif kind in ("bed", "seat"):
         stream, values, dtype = (Stream.BED if kind == "bed" else Stream.SEAT), {"occupied": on}, kind
     else:
         stream, values, dtype = Stream.CONTACT, {"open": on}, kind
-    return sensor_event(stream, ts_ms, f"{resident}/{sensor}", resident, values, device_type=dtype, location=location)
+    return sensor_event(
+        stream, ts_ms, f"{resident}/{sensor}", resident, values, device_type=dtype, location=location or sensor
+    )
 
 
 def _open(path: Path) -> IO[str]:

@@ -88,3 +88,12 @@ def test_words() -> None:
     assert location_words("MasterBedroom2") == ["master", "bedroom", "2"]
     assert location_words("WC") == ["wc"]
     assert location_words("主卧 门") == ["主卧", "门"]
+
+
+def test_a_log_row_without_a_location_is_placed_by_its_sensors_name() -> None:
+    from lab.homes.logs import to_event
+    from stream.home import event_code
+
+    assert event_code(to_event("ann", "hall-toilet_door", "contact", "", 0, True))[2] == k.ROOM_BATH
+    assert event_code(to_event("ann", "pir_bedroom", "motion", "", 0, True))[2] == k.ROOM_BED
+    assert event_code(to_event("ann", "pir_bedroom", "motion", "kitchen", 0, True))[2] == k.ROOM_OTHER
