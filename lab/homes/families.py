@@ -11,8 +11,8 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
   that must not pass for going to bed;
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
-  ≥ 30 min with nothing but the door, that door's passage having followed activity inside, and not
-  the door again before the cut), after the first week;
+  ≥ 30 min with nothing but the door, that door's passage having followed activity inside, pads
+  aside, and not the door again before the cut), after the first week;
 - ``night``: a stop on a night-time trip out of bed (23:00–05:00, after the first week): 1–3 min after
   the first activity outside the bedroom that follows ≥ 60 min with activity only in the bedroom or
   on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night). A
@@ -87,12 +87,13 @@ def arrival_cuts(
         before = int(act[j - 1])
         if log.kind[before] != "door" or int(ts[j] - ts[j - 1]) < away_min_s * 1000:
             continue
-        # the passage before that gap went out (activity inside before it): after door, gap, door, gap,
-        # the log cannot tell whether this door is coming in or going out again
+        # the passage before that gap went out (activity inside before it, pads aside: a pad may let go
+        # long after the resident left): after door, gap, door, gap, the log cannot tell whether this
+        # door is coming in or going out again
         b = j - 1
         while b > 0 and log.kind[int(act[b - 1])] == "door" and int(ts[b] - ts[b - 1]) <= 60_000:
             b -= 1
-        if b == 0 or log.kind[int(act[b - 1])] == "door":
+        if b == 0 or after_door(log, act, b - 1):
             continue
         # the last door event of this passage (open and close within 1 min)
         k = j
