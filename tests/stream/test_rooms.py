@@ -7,80 +7,25 @@ import pytest
 from stream.kernels import home as k
 from stream.rooms import location_words, room_code
 
-
-@pytest.mark.parametrize(
-    "location",
-    [
-        "bathroom",
-        "Bathroom",
-        "BATHROOM",
-        "toilet",
-        "Toilet downstairs",
-        "hall-toilet_door",
-        "WC",
-        "wc 2",
-        "shower",
-        "ShowerRoom",
-        "restroom",
-        "washroom",
-        "lavatory",
-        "powder room",
-        "bath",
-        "upstairs_bathroom",
-        "en-suite",
-        "bedroom en-suite shower",
-        "卫生间",
-        "主卫",
-        "浴室",
-        "厕所",
-        "洗手间",
-        "二楼卫生间",
-    ],
+BATHROOMS = (
+    "bathroom|Bathroom|BATHROOM|toilet|Toilet downstairs|hall-toilet_door|WC|wc 2|shower|ShowerRoom|restroom"
+    "|washroom|lavatory|powder room|bath|upstairs_bathroom|en-suite|bedroom en-suite shower"
+    "|卫生间|主卫|浴室|厕所|洗手间|二楼卫生间"
 )
-def test_bathrooms(location: str) -> None:
-    assert room_code(location) == k.ROOM_BATH
-
-
-@pytest.mark.parametrize(
-    "location",
-    [
-        "bedroom",
-        "Bedroom 2",
-        "master_bedroom",
-        "MasterBedroom",
-        "hall-bedroom_door",
-        "bed",
-        "bedside",
-        "sleeping room",
-        "卧室",
-        "主卧",
-        "次卧",
-        "睡房",
-    ],
+BEDROOMS = (
+    "bedroom|Bedroom 2|master_bedroom|MasterBedroom|hall-bedroom_door|bed|bedside|sleeping room|卧室|主卧|次卧|睡房"
 )
-def test_bedrooms(location: str) -> None:
-    assert room_code(location) == k.ROOM_BED
+OTHERS = "|kitchen|living|Living room|hall|entrance|bedding cupboard|厨房|客厅|门厅|---|12"
+CASES = [
+    *((name, k.ROOM_BATH) for name in BATHROOMS.split("|")),
+    *((name, k.ROOM_BED) for name in BEDROOMS.split("|")),
+    *((name, k.ROOM_OTHER) for name in OTHERS.split("|")),
+]
 
 
-@pytest.mark.parametrize(
-    "location",
-    [
-        "",
-        "kitchen",
-        "living",
-        "Living room",
-        "hall",
-        "entrance",
-        "bedding cupboard",
-        "厨房",
-        "客厅",
-        "门厅",
-        "---",
-        "12",
-    ],
-)
-def test_other_rooms(location: str) -> None:
-    assert room_code(location) == k.ROOM_OTHER
+@pytest.mark.parametrize(("location", "room"), CASES)
+def test_room_of_a_location(location: str, room: int) -> None:
+    assert room_code(location) == room
 
 
 def test_words() -> None:
