@@ -360,6 +360,8 @@ class ReferenceHome:
                 known = min((t - p.first) / (c.learn_days * 86400.0 * 1000.0), 1.0)
                 end_prior = min(c.margin * floor, c.early_prior_s)
                 prior = c.early_prior_s - (c.early_prior_s - end_prior) * known
+                if c.night_end_h <= self._hour(t, p.offset) < 12:
+                    prior = min(prior, c.early_morning_s)
                 p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, max(prior, floor), fixed)
                 limit = (p.deadline - t) / 1000
             sat_down = ctx == k.CTX_SEATED and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000

@@ -306,7 +306,8 @@ P_ABSENCE_UP_S = 54  # the night-absence limit then (s)
 P_EARLY_PRIOR_S = 55  # before learn_days: the population prior limit of a daytime silence (0: the fixed limits)
 P_BATH_UNSEEN_S = 56  # a silence begun in the bathroom this long that ends elsewhere: an exit no sensor saw
 P_BATH_BLIND_N = 57  # faded count of such exits from which bathroom motion is no sign of someone in there (0: off)
-N_PARAMS = 58
+P_EARLY_MORNING_S = 58  # before learn_days: the population prior of a silence that starts in the morning
+N_PARAMS = 59
 EXPO_SCALE = 1_000_000.0
 
 
@@ -890,6 +891,8 @@ def _start_silence(
             known = min((t - si[r, S_FIRST]) / (params[P_LEARN_S] * 1000.0), 1.0)
             end_prior = min(params[P_MARGIN] * floor, params[P_EARLY_PRIOR_S])
             prior = params[P_EARLY_PRIOR_S] - (params[P_EARLY_PRIOR_S] - end_prior) * known
+            if params[P_NIGHT_END_H] <= h < 12:  # mornings are busier than afternoons (the nap after lunch)
+                prior = min(prior, params[P_EARLY_MORNING_S])
             deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, max(prior, floor), fixed, params)
             limit = (deadline - t) / 1000.0
             si[r, S_LEARNED] = basis

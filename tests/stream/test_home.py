@@ -67,10 +67,11 @@ def test_population_limit_before_history_and_deterministic_key() -> None:
     assert [d.kind for d in found] == [DetectionKind.INACTIVITY]
     d = found[0]
     assert d.key == f"inactivity:ann:{t}" and d.ts_ms == t
-    assert d.details["threshold_s"] == config.early_prior_s < config.active_fixed_s
+    # a morning silence: the first days' morning prior (mornings are busier than afternoons)
+    assert d.details["threshold_s"] == config.early_morning_s < config.early_prior_s < config.active_fixed_s
     assert d.details["learned"] is False and d.details["basis"] == "population"
-    assert d.details["silent_s"] >= config.early_prior_s
-    assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 3 * H)], t + 6 * H) == []
+    assert d.details["silent_s"] >= config.early_morning_s
+    assert drive(StreamCore([HomeActivityDetector(config)]), [motion(t), motion(t + 150 * 60_000)], t + 6 * H) == []
     # a PIR clearing 40 min later saw motion until then: the silence (and its key) begin there
     held = [motion(t), ev(Stream.MOTION, t + 40 * 60_000, occupancy=False)]
     found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), held, t + 6 * H)
@@ -187,7 +188,7 @@ def test_unmonitored_home_is_not_inactive() -> None:
 def test_snapshot_restore_mid_silence_remembers_who_is_silent() -> None:
     t = T0 + 10 * H
     first = StreamCore([HomeActivityDetector(utc_offset_min=0)])
-    assert drive(first, [motion(t)], t + 3 * H) == []
+    assert drive(first, [motion(t)], t + 2 * H) == []
     blob = first.snapshot()
     second = StreamCore([HomeActivityDetector(utc_offset_min=0)])
     second.restore(blob)
@@ -212,6 +213,8 @@ def test_config_is_validated() -> None:
         HomeConfig(margin=float("inf"))
     with pytest.raises(ValueError):
         HomeConfig(early_prior_s=-1.0)
+    with pytest.raises(ValueError, match="early_morning_s must be > 0"):
+        HomeConfig(early_morning_s=0.0)
     with pytest.raises(ValueError):
         HomeConfig(absence_up_s=0.0)
     with pytest.raises(ValueError, match="bath_blind_n"):

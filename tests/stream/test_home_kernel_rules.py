@@ -516,3 +516,20 @@ def test_a_nap_in_the_first_days_has_the_early_prior_and_back_to_bed_at_dawn_doe
     (nap_ctx, nap_thr, nap_basis), (dawn_ctx, dawn_thr, _) = found
     assert nap_ctx == k.CTX_REST and 3.5 * 3600 < nap_thr <= config.early_prior_s and nap_basis == k.B_FIXED
     assert dawn_ctx == k.CTX_REST and dawn_thr == config.rest_fixed_s
+
+
+def test_the_first_days_prior_is_shorter_in_the_morning_than_after_lunch() -> None:
+    """Nothing learned yet: a silence that starts at 09:00 is due by ``early_morning_s`` (mornings are
+    busy), one that starts at 14:00 by ``early_prior_s`` (the nap after lunch)."""
+    config = HomeConfig()
+    limits = []
+    for start_h in (9, 14):
+        rows = [(DAY + 8 * H + m * 5 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range((start_h - 8) * 12 + 1)]
+        data = events(rows)
+        data = dataclasses.replace(data, pir=data.pir * 0)
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        limits.append(int(kernels.si[0, k.S_THR]))
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    morning, afternoon = limits
+    assert 2.9 * 3600 < morning <= config.early_morning_s < afternoon <= config.early_prior_s

@@ -104,7 +104,7 @@ def test_clock_jump_fires_once_with_the_silence_start() -> None:
     assert kernels.advance(t0 + 1000)[0] == 0
     n, out_i = kernels.advance(t0 + 30 * DAY)  # the clock jumps a month
     assert n == 1 and out_i[0, 1] == k.K_INACTIVITY and out_i[0, 2] == t0
-    assert out_i[0, 3] == t0 + int(config.early_prior_s * 1000)  # a first day: the population prior
+    assert out_i[0, 3] == t0 + int(config.early_morning_s * 1000)  # a first morning: the population prior
     assert kernels.advance(t0 + 31 * DAY)[0] == 0  # once per silence
     assert kernels.advance(t0 - DAY)[0] == 0  # and a step back is harmless
 
