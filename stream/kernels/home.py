@@ -95,10 +95,12 @@ wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never b
 has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
 archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
 earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
-(:func:`early_wake_min`). A daytime silence before ``learn_s`` is due at the first days' prior,
-widened by the longest silences seen so far (:func:`early_deadline`); so is a nap on the bed pad
-once it starts after the early edge of that "not up" minute (:func:`_nap`), not ten hours of rest.
-The detection's ``basis`` column names what the deadline relied on
+(:func:`early_wake_min`). A daytime silence before ``learn_s`` is due at the first days' prior
+(``early_prior_s``, at most ``early_morning_s`` for one that starts between ``night_end_h`` and noon:
+mornings are busier than afternoons), widened by the longest silences seen so far
+(:func:`early_deadline`); so is a nap on the bed pad once it starts after the early edge of that
+"not up" minute (:func:`_nap`), not ten hours of rest. The detection's ``basis`` column names what the
+deadline relied on
 (``B_FIXED`` population / fixed limits, ``B_LEARNED``, ``B_ENROLLED``, ``B_OBSERVED``) with flags
 ``W_EVENING`` / ``W_ARRIVED`` when the rules below brought it forward.
 
