@@ -448,6 +448,8 @@ class ReferenceHome:
             self._fade(p, t)
             if ev == k.EV_BED:
                 if on:
+                    if p.bed_on < p.rest_since <= p.seat_on:  # the rest so far was on the seat pad
+                        p.rest_since = t
                     p.bed, p.bed_room, p.bed_on, p.abs_deadline, p.abs_out = k.PAD_ON, where, t, k.NEVER, 0
                 else:  # armed by the first activity out of the bed's room (as ``_night_absence``)
                     p.bed = k.PAD_FREE

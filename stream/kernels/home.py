@@ -95,7 +95,9 @@ wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never b
 has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
 archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
 earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
-(:func:`early_wake_min`). A daytime silence before ``learn_s`` is due at the first days' prior
+(:func:`early_wake_min`). Before a bed trace is known a seat pad at night is rest, but going to bed
+after it starts the night's sleep there: the night's ``prior_sleep_s`` counts from the bed, not from
+the armchair. A daytime silence before ``learn_s`` is due at the first days' prior
 (``early_prior_s``, at most ``early_morning_s`` for one that starts between ``night_end_h`` and noon:
 mornings are busier than afternoons), widened by the longest silences seen so far
 (:func:`early_deadline`); so is a nap on the bed pad once it starts after the early edge of that
@@ -1072,6 +1074,10 @@ def home_process(
         off = si[r, S_OFFSET]
         if c == EV_BED:
             if value[i] == 1:
+                if si[r, S_BED_ON] < si[r, S_REST_SINCE] <= si[r, S_SEAT_ON]:
+                    # tonight's rest so far was on the seat pad (taken for rest before the home has
+                    # shown a bed trace): the night's sleep begins now, in bed
+                    si[r, S_REST_SINCE] = t
                 si[r, S_BED] = PAD_ON
                 si[r, S_BED_ROOM] = room[i]
                 si[r, S_BED_ON] = t

@@ -533,3 +533,24 @@ def test_the_first_days_prior_is_shorter_in_the_morning_than_after_lunch() -> No
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
     morning, afternoon = limits
     assert 2.9 * 3600 < morning <= config.early_morning_s < afternoon <= config.early_prior_s
+
+
+def test_to_bed_after_an_evening_in_the_armchair_the_night_begins_in_bed() -> None:
+    """First night, no bed trace known: the seat pad at 23:00 is taken for rest, but going to bed at
+    02:50 starts the night's sleep there, so "not up" waits for a night of ``prior_sleep_s`` from 02:50,
+    not from the armchair (a late sleeper up at 11:05 is not alerted at 11:00)."""
+    config = HomeConfig()
+    rows = [
+        (DAY - H, k.EV_SEAT, 1, k.ROOM_OTHER),  # 23:00, the armchair
+        (DAY + 2 * H + 36 * M, k.EV_SEAT, 0, k.ROOM_OTHER),
+        (DAY + 2 * H + 40 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH),  # the flush
+        (DAY + 2 * H + 50 * M, k.EV_BED, 1, k.ROOM_BED),
+    ]
+    data = events(rows)
+    data = dataclasses.replace(data, pir=data.pir * 0)
+    kernels = Kernels.new(config)
+    kernels.process(data)
+    bed = DAY + 2 * H + 50 * M
+    assert kernels.si[0, k.S_REST_SINCE] == bed and kernels.si[0, k.S_DKIND] == k.K_NOT_UP
+    assert kernels.si[0, k.S_DEADLINE] == bed + int(config.prior_sleep_s * 1000)
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
