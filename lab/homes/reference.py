@@ -243,7 +243,7 @@ class ReferenceHome:
             return False
         early = c.night_end_h * 60
         if p.n_wake >= c.wake_min_samples:
-            early = self._wake_deadline(p) - c.wake_margin_min - 60
+            early = self._wake_edge(self._wake_deadline(p))
         return h >= c.night_start_h or m < early
 
     def _before_wake(self, p: _Resident, t: int) -> bool:
@@ -251,8 +251,15 @@ class ReferenceHome:
         c = self.c
         if p.n_wake < c.wake_min_samples or self._night(self._hour(t, p.offset)):
             return False
-        early = self._wake_deadline(p) - c.wake_margin_min - 60
-        return self._minute(t, p.offset) < min(early, 720)
+        return self._minute(t, p.offset) < self._wake_edge(self._wake_deadline(p))
+
+    def _wake_edge(self, not_up_min: int) -> int:
+        """The early edge of the usual wake-up from its "not up" minute (as ``_wake_edge_min``)."""
+        return min(not_up_min - self.c.wake_margin_min - 60, 720)
+
+    def _nap(self, p: _Resident, t: int) -> bool:
+        """A resting silence by day before wake-ups are learned is a nap (as ``_nap``)."""
+        return self._minute(t, p.offset) >= self._wake_edge(self._early_wake(p)[0])
 
     def _wake_deadline(self, p: _Resident) -> int:
         c = self.c
@@ -349,14 +356,7 @@ class ReferenceHome:
                 due = self._span_deadline(p, HIST_INDEX[ctx], t, fixed, floor, ceil)
                 if due > 0:
                     p.deadline, limit, p.learned = due, (due - t) / 1000, k.B_LEARNED
-            elif (
-                not night_like
-                and 0.0 < c.early_prior_s < fixed
-                and (
-                    ctx != k.CTX_REST
-                    or self._minute(t, p.offset) >= min(self._early_wake(p)[0] - c.wake_margin_min - 60, 720)
-                )
-            ):
+            elif not night_like and 0.0 < c.early_prior_s < fixed and (ctx != k.CTX_REST or self._nap(p, t)):
                 known = min((t - p.first) / (c.learn_days * 86400.0 * 1000.0), 1.0)
                 end_prior = min(c.margin * floor, c.early_prior_s)
                 prior = c.early_prior_s - (c.early_prior_s - end_prior) * known

@@ -585,7 +585,7 @@ def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
         return False
     early = int(params[P_NIGHT_END_H]) * 60
     if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
-        early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(params[P_WAKE_MARGIN_MIN]) - 60
+        early = _wake_edge_min(wake_deadline_min(wake, r, si[r, S_NWAKE], params), params)
     return h >= int(params[P_NIGHT_START_H]) or local_minute(t, off) < early
 
 
@@ -642,8 +642,14 @@ def _before_wake(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     off = si[r, S_OFFSET]
     if _is_night(local_hour(t, off), params):
         return False
-    early = wake_deadline_min(wake, r, si[r, S_NWAKE], params) - int(params[P_WAKE_MARGIN_MIN]) - 60
-    return local_minute(t, off) < min(early, 720)
+    return local_minute(t, off) < _wake_edge_min(wake_deadline_min(wake, r, si[r, S_NWAKE], params), params)
+
+
+@njit(**JIT)
+def _wake_edge_min(not_up_min: int, params: np.ndarray) -> int:
+    """The early edge of the usual wake-up (minutes after local midnight, noon at the latest) from its
+    "not up" minute: that minute − margin − 60 min."""
+    return min(not_up_min - int(params[P_WAKE_MARGIN_MIN]) - 60, 720)
 
 
 @njit(**JIT)
@@ -654,8 +660,7 @@ def _nap(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -
     in bed at 06:20 on the second night, a late sleeper is still asleep (issue #14: no alert at
     10:20 after a night's sleep); lying down at 14:00 is a nap, not ten hours of rest."""
     wake_min, _ = early_wake_min(si, wake, r, params)
-    edge = min(wake_min - int(params[P_WAKE_MARGIN_MIN]) - 60, 720)
-    return local_minute(t, si[r, S_OFFSET]) >= edge
+    return local_minute(t, si[r, S_OFFSET]) >= _wake_edge_min(wake_min, params)
 
 
 @njit(**JIT)
