@@ -275,6 +275,12 @@ class Gateway:
             self._seen.popitem(last=False)
         return False
 
+    def _forget_seqs(self, events: list[Event]) -> None:
+        """Unmark the alarms in ``events`` that were never handed over, so a copy sent again is taken."""
+        for event in events:
+            if event.stream is Stream.ALARM and event.seq is not None:
+                self._seen.pop((event.device_id, event.seq), None)
+
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
@@ -403,16 +409,23 @@ class Gateway:
                 batch.setdefault(event.resident_id, []).append(event)
             if events:
                 kept.append((topic, payload, events))
-        if batch and turns is not None:
-            mine, before = turns.take(batch)
-            try:
-                if before:
-                    await asyncio.wait(before)  # the same residents' earlier batches first
+        try:
+            if batch and turns is not None:
+                mine, before = turns.take(batch)
+                try:
+                    if before:
+                        await asyncio.wait(before)  # the same residents' earlier batches first
+                    await self._deliver(lane, batch, kept, sink)
+                finally:
+                    turns.done(batch, mine)
+            elif batch:
                 await self._deliver(lane, batch, kept, sink)
-            finally:
-                turns.done(batch, mine)
-        elif batch:
-            await self._deliver(lane, batch, kept, sink)
+        except BaseException:
+            # Cut off before the sink took it (the session ended, the lane stopped): the broker sends
+            # these messages again, and their presses must then count as new, not as duplicates.
+            for _, _, events in kept:
+                self._forget_seqs(events)
+            raise
         ack_all(client, messages)
         self._accepted.publish()
         self.last_message_at = self.clock()
@@ -436,9 +449,9 @@ class Gateway:
                     one.setdefault(event.resident_id, []).append(event)
                 error = await self._try_sink(lane, one, sink, 2)
                 if error is not None:
-                    self._refused(lane, topic, payload, error)
+                    self._refused(lane, topic, payload, events, error)
             if len(kept) == 1:
-                self._refused(lane, kept[0][0], kept[0][1], error)
+                self._refused(lane, *kept[0], error)
         finally:
             self._lanes_failing.discard(lane.name)
 
@@ -466,8 +479,12 @@ class Gateway:
                 delay = min(delay * 2, self.config.reconnect_max_s)
         return None
 
-    def _refused(self, lane: Lane, topic: str, payload: bytes, error: BaseException | None) -> None:
-        """A message the sink refuses on its own: a dead letter (an operator can inspect and replay it)."""
+    def _refused(
+        self, lane: Lane, topic: str, payload: bytes, events: list[Event], error: BaseException | None
+    ) -> None:
+        """A message the sink refuses on its own: a dead letter (an operator can inspect and replay it).
+        Its presses are unmarked: the device's retry of one is a new chance, not a duplicate."""
+        self._forget_seqs(events)
         text = f"sink failed: {type(error).__name__}: {error}"[:1000]
         log.log(
             logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from dataclasses import replace
 
-from devices.events import Stream
+import pytest
+
+from devices.events import Event, Stream
 from gateway import Gateway, GatewayConfig
+from gateway.inbox import Received
 from registry.store import DeviceRecord
 
 NOW_MS = 1_800_000_000_000
@@ -118,3 +123,56 @@ def test_zigbee2mqtt_restart_republish_raises_nothing_but_later_changes_do() -> 
     assert [e.values for e in gw.accept("zigbee2mqtt/front door", body(contact=True, battery=90))] == [{"open": False}]
     assert gw.accept("zigbee2mqtt/bridge/state", b"rebooting") == []
     assert gw.rejected["out_of_range"] == 1
+
+
+class NoClient:
+    """Nothing to acknowledge: the messages below come at QoS 0."""
+
+    _client = None
+
+
+def press(seq: int) -> Received:
+    return Received("eldercare/v1/btn-1/alarm", body(kind="sos", seq=seq), 0, 0, False)
+
+
+async def test_a_press_cut_off_before_it_was_handed_over_is_taken_when_the_broker_sends_it_again() -> None:
+    """CI once lost 1 of 24 presses when mosquitto restarted: the first copy was marked received,
+    its handling was cancelled with the session, and the broker's redelivery was rejected as a duplicate."""
+    gw = gateway()
+    handed_over: list[Event] = []
+    stuck = asyncio.Event()
+
+    async def sink_that_never_answers(batch: dict[str, list[Event]]) -> None:
+        stuck.set()
+        await asyncio.sleep(60)
+
+    async def sink(batch: dict[str, list[Event]]) -> None:
+        handed_over.extend(e for events in batch.values() for e in events)
+
+    cut_off = asyncio.create_task(gw._handle(NoClient(), [press(7)], sink_that_never_answers))  # type: ignore[arg-type]
+    await stuck.wait()
+    cut_off.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cut_off
+    await gw._handle(NoClient(), [press(7)], sink)  # type: ignore[arg-type]
+    assert [(e.device_id, e.seq) for e in handed_over] == [("btn-1", 7)]
+    assert gw.rejected["duplicate"] == 0
+    await gw._handle(NoClient(), [press(7)], sink)  # type: ignore[arg-type]
+    assert len(handed_over) == 1 and gw.rejected["duplicate"] == 1  # once handed over, a copy is a duplicate
+
+
+async def test_a_press_the_sink_refused_is_dead_lettered_and_the_devices_retry_is_taken() -> None:
+    gw = gateway()
+    gw.config = replace(gw.config, alarm_sink_attempts=1)
+    handed_over: list[Event] = []
+
+    async def broken(batch: dict[str, list[Event]]) -> None:
+        raise RuntimeError("the stream core is down")
+
+    async def sink(batch: dict[str, list[Event]]) -> None:
+        handed_over.extend(e for events in batch.values() for e in events)
+
+    await gw._handle(NoClient(), [press(9)], broken)  # type: ignore[arg-type]
+    assert gw.sink_dead_lettered == 1 and len(gw.dead_letters) == 1
+    await gw._handle(NoClient(), [press(9)], sink)  # type: ignore[arg-type]
+    assert [(e.device_id, e.seq) for e in handed_over] == [("btn-1", 9)]
