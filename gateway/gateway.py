@@ -123,6 +123,12 @@ class Gateway:
         """Clear while the alarm lane handles a batch: the telemetry lane starts none meanwhile, so an
         alarm's database round trips never queue behind telemetry batches on the event loop (during a
         backlog, each is tens of ms; an alarm's store takes several round trips)."""
+        self._alarm_batches = InFlight(self.alarm_lane.batches_in_flight, on_idle=self._alarms_idle.set)
+        self._alarm_turns = ResidentTurns()
+        """The alarm lane's batches in flight and their residents' turns, kept across its sessions: a
+        batch whose session ends goes on to store its alarms (only its acknowledgement is lost, and the
+        broker's copy is then a duplicate). Cancelled, it could lose what it had already consumed: a
+        smoke episode opened, a Zigbee2MQTT state cached, and the copy would raise nothing."""
         self._alarms_idle.set()
 
     def counters(self) -> dict[str, Any]:
@@ -288,9 +294,12 @@ class Gateway:
 
     async def run(self, address: BrokerAddress, sink: Sink) -> None:
         """Receive forever on both lanes, reconnecting with back-off; batches go to ``sink``, then are acked."""
-        await asyncio.gather(
-            self._supervise(self.alarm_lane, address, sink), self._supervise(self.telemetry_lane, address, sink)
-        )
+        try:
+            await asyncio.gather(
+                self._supervise(self.alarm_lane, address, sink), self._supervise(self.telemetry_lane, address, sink)
+            )
+        finally:
+            await self._alarm_batches.stop()  # shutting down: the broker sends what was not acknowledged again
 
     async def _supervise(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
         """Restart a lane that stopped with any exception, with back-off (it is not ready meanwhile)."""
@@ -341,18 +350,14 @@ class Gateway:
         if lane is not self.alarm_lane:
             await self._receive_batches(lane, client, inbox, sink, None)
             return
-        in_flight = InFlight(lane.batches_in_flight, on_idle=self._alarms_idle.set)
-        try:
-            await self._receive_batches(lane, client, inbox, sink, in_flight)
-        finally:
-            await in_flight.stop()
+        await self._receive_batches(lane, client, inbox, sink, self._alarm_batches)
 
     async def _receive_batches(
         self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink, in_flight: InFlight | None
     ) -> None:
         limit = self.config.batch_max_events
         linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
-        turns = ResidentTurns() if in_flight is not None else None
+        turns = self._alarm_turns if in_flight is not None else None
         while True:
             messages = inbox.take(limit)
             if not messages:

@@ -4,7 +4,9 @@ An alarm batch spends most of its time waiting for its commit (a synchronous one
 Handled one after the other, a press arriving meanwhile waited for that commit before it was even
 decoded. A lane with ``Lane.batches_in_flight`` above one starts the next batch while earlier ones
 wait, up to that many at once (:class:`InFlight`); each batch is still acknowledged only once its
-own alarms are stored.
+own alarms are stored. A batch whose session ends first goes on until its alarms are stored, only
+unacknowledged: the broker's copy is then a duplicate. Cancelled instead, it could lose what it had
+consumed already (a smoke episode opened, a Zigbee2MQTT state cached), and its copy would raise nothing.
 
 One resident's batches keep their order (:class:`ResidentTurns`): a batch holding a resident waits
 for the batch in flight before it that holds the same resident, so the stream core sees each
@@ -51,7 +53,9 @@ class ResidentTurns:
 
 class InFlight:
     """At most ``limit`` batch handlers running at once. A handler's error ends the lane at the next
-    :meth:`start` (as it would have, handled inline); ``on_idle`` is called whenever the last one ends."""
+    :meth:`start` (as it would have, handled inline); ``on_idle`` is called whenever the last one ends.
+    Handlers outlive the session that started them (their own work is not the broker's); :meth:`stop`
+    cancels them when the gateway shuts down."""
 
     def __init__(self, limit: int, on_idle: Callable[[], None] = lambda: None) -> None:
         self._slots = asyncio.Semaphore(limit)
@@ -63,7 +67,8 @@ class InFlight:
         """Start ``handler`` once a slot is free (raising the error an earlier handler ended with)."""
         if self.error is not None:
             handler.close()
-            raise self.error
+            error, self.error = self.error, None  # raised once: the lane restarts and starts afresh
+            raise error
         await self._slots.acquire()
         task = asyncio.get_running_loop().create_task(handler, name="gateway-batch")
         self._tasks.add(task)

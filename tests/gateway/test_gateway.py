@@ -6,11 +6,12 @@ import asyncio
 import json
 from dataclasses import replace
 
+import aiomqtt
 import pytest
 
 from devices.events import Event, Stream
 from gateway import Gateway, GatewayConfig
-from gateway.inbox import Received
+from gateway.inbox import Inbox, Received
 from registry.store import DeviceRecord
 
 NOW_MS = 1_800_000_000_000
@@ -176,3 +177,38 @@ async def test_a_press_the_sink_refused_is_dead_lettered_and_the_devices_retry_i
     assert gw.sink_dead_lettered == 1 and len(gw.dead_letters) == 1
     await gw._handle(NoClient(), [press(9)], sink)  # type: ignore[arg-type]
     assert [(e.device_id, e.seq) for e in handed_over] == [("btn-1", 9)]
+
+
+async def test_a_batch_whose_session_ends_is_still_handed_over_and_its_copy_is_a_duplicate() -> None:
+    """The alarm lane's batches in flight outlive their session: cancelled, one could lose what it had
+    consumed (a smoke episode opened, a Zigbee2MQTT state cached) and the broker's copy raise nothing."""
+    gw = gateway()
+    handed_over: list[Event] = []
+    storing = asyncio.Event()
+    stored = asyncio.Event()
+
+    async def slow_sink(batch: dict[str, list[Event]]) -> None:
+        storing.set()
+        await stored.wait()
+        handed_over.extend(e for events in batch.values() for e in events)
+
+    class EndingSession:
+        _client = None
+        _disconnected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    session = EndingSession()
+    inbox = Inbox()
+    inbox.extend([press(5)])
+    receiving = asyncio.create_task(
+        gw._receive(gw.alarm_lane, session, inbox, slow_sink)  # type: ignore[arg-type]
+    )
+    await storing.wait()
+    session._disconnected.set_exception(ConnectionError("broker restarted"))
+    with pytest.raises(aiomqtt.MqttError):
+        await receiving
+    stored.set()
+    while gw._alarm_batches.busy:
+        await asyncio.sleep(0.001)
+    assert [(e.device_id, e.seq) for e in handed_over] == [("btn-1", 5)]
+    await gw._handle(NoClient(), [press(5)], slow_sink)  # type: ignore[arg-type]
+    assert len(handed_over) == 1 and gw.rejected["duplicate"] == 1

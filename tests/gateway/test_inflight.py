@@ -64,3 +64,20 @@ async def test_a_handlers_error_ends_the_lane_at_the_next_start_and_stop_cancels
         await in_flight.start(waiting())
     await in_flight.stop()
     assert in_flight.busy == 0
+
+
+async def test_a_handlers_error_is_raised_once_so_the_restarted_lane_starts_afresh() -> None:
+    in_flight = InFlight(2)
+
+    async def broken() -> None:
+        raise ConnectionError("the sink is gone")
+
+    async def fine() -> None:
+        return None
+
+    await in_flight.start(broken())
+    while in_flight.busy:
+        await asyncio.sleep(0.001)
+    with pytest.raises(ConnectionError):
+        await in_flight.start(fine())
+    await in_flight.start(fine())  # the lane restarted: the error is not raised again
