@@ -382,9 +382,12 @@ class ReferenceHome:
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, (cap - t) / 1000, basis | k.W_EVENING
             if evening and c.evening_max_s > 0:
-                cap = t + int(c.evening_max_s * 1000)
+                cap_s = c.evening_max_s
+                if ctx == k.CTX_SEATED and p.learned == k.B_LEARNED:  # long seated evenings learned
+                    cap_s = max(cap_s, min(limit, c.evening_seat_max_s))
+                cap = t + int(cap_s * 1000)
                 if cap < p.deadline:
-                    p.deadline, limit, p.learned = cap, c.evening_max_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
+                    p.deadline, limit, p.learned = cap, cap_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
         p.thr = int(limit)
 
     def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:

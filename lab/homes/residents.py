@@ -18,6 +18,7 @@ COUCH_DOZE_SHARE = 0.35
 SPARSE_LAYOUT_SHARE = 0.4
 APPLIANCE_SHARE = 0.4
 PIR_HOLD_SHARE = 0.5
+TV_EVENING_SHARE = 0.25
 
 LAYOUTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     # name: (PIR rooms, other sensors the home lacks); the layouts of real deployments and datasets
@@ -61,6 +62,7 @@ class Profile:
     appliances: bool = False  # the kettle/microwave and the TV report on/off
     # 0: each trigger reports on, then off 30–90 s later; > 0: on until this long after the last trigger
     pir_hold_s: float = 0.0
+    tv_evening_p: float = 0.0  # chance per evening at home of one long TV sit after dinner (2 h 30–4 h 30)
 
     def has_pir(self, room: str) -> bool:
         return self.pir and (self.layout == "full" or room in LAYOUTS[self.layout][0])
@@ -100,6 +102,15 @@ def night_traits(p: Profile, rng: np.random.Generator) -> Profile:
     if not p.bed_pad or p.sticky_mats:  # a sticky pad does not let go at all
         dropout = 0.0
     return dataclasses.replace(p, sleepless_p=sleepless, dropout_p=dropout, doze_p=doze)
+
+
+def tv_evenings(p: Profile, rng: np.random.Generator) -> Profile:
+    """``p`` with long TV evenings (one resident in TV_EVENING_SHARE, on 20–60 % of evenings): after
+    dinner 2 h 30–4 h 30 in the armchair without getting up, a PIR trigger at the usual gaps where the
+    living room has one, the seat pad occupied throughout where there is one."""
+    if rng.random() < TV_EVENING_SHARE:
+        return dataclasses.replace(p, tv_evening_p=float(rng.uniform(0.2, 0.6)))
+    return p
 
 
 def sensor_layout(p: Profile, rng: np.random.Generator) -> Profile:

@@ -34,6 +34,13 @@ the homes without it are as they were; its events from another, so the rest of t
   30 min–2 h 30 in the armchair past the usual bed time, a PIR trigger now and then (mean gap
   60 min), then the toilet and to bed.
 
+Some evenings are one long sit (about one resident in four, on 20–60 % of evenings, drawn and
+played from streams of their own): after dinner 2 h 30–4 h 30 in the armchair in front of the TV
+without getting up (ending at least 35 min before bed time), the seat pad occupied throughout where
+there is one and the living room's PIR at the resident's usual gaps where there is one. In a home
+that sees the armchair only through its seat pad such an evening is one silence of up to 4 h 30
+(the shorter sits of the other blocks never reach 3 h).
+
 Not every home is fully sensed (:func:`lab.homes.residents.sensor_layout`, drawn per home from a
 stream of its own): in two homes in five of those with motion sensors they are in some rooms only,
 over the cooker and in the shower room with bed and seat pads and no inner door contacts (the homes
@@ -70,6 +77,7 @@ from lab.homes.residents import (
     night_traits,
     profile,
     sensor_layout,
+    tv_evenings,
 )
 
 MIN = 60_000
@@ -83,10 +91,16 @@ class _Day:
     """Emits one home's events; ``t`` is the simulated clock (epoch ms)."""
 
     def __init__(
-        self, p: Profile, rng: np.random.Generator, rows: list[Row], night_rng: np.random.Generator | None = None
+        self,
+        p: Profile,
+        rng: np.random.Generator,
+        rows: list[Row],
+        night_rng: np.random.Generator | None = None,
+        evening_rng: np.random.Generator | None = None,
     ) -> None:
         self.p, self.rng, self.rows = p, rng, rows
         self.night_rng = night_rng if night_rng is not None else rng  # the night traits' own stream
+        self.evening_rng = evening_rng if evening_rng is not None else rng  # the long TV evenings' own
         self.held: dict[tuple[str, str, str], list[tuple[float, float]]] = {}  # sticky pads: occupied spans
         self.in_bed: float | None = None
 
@@ -281,6 +295,8 @@ class _Day:
                 t = self.quiet(self.free_time(t, t + rng.uniform(0.2, 2.5) * HOUR))
         t = self.free_time(t, dinner)
         t = self.kitchen(max(t, dinner), rng.uniform(20, 50))
+        if self.p.tv_evening_p > 0 and self.evening_rng.random() < self.p.tv_evening_p:
+            t = self.tv_evening(t, bed)
         t = self.free_time(t, bed - 30 * MIN)
         if p.doze_p > 0 and self.night_rng.random() < p.doze_p:
             t = self.couch_doze(t, bed)
@@ -319,6 +335,16 @@ class _Day:
         """Swap in the night stream for the shared blocks (returns the day's stream to restore)."""
         day_rng, self.rng = self.rng, self.night_rng
         return day_rng
+
+    def tv_evening(self, t: float, bed: float) -> float:
+        """One long sit in front of the TV after dinner: 2 h 30–4 h 30, ending 35 min before bed time at
+        the latest (no sit when less than 1 h 30 is left)."""
+        day_rng, self.rng = self.rng, self.evening_rng
+        try:
+            minutes = min(self.rng.uniform(150, 270), (bed - 35 * MIN - t) / MIN)
+            return self.sit(t, minutes) if minutes >= 90 else t
+        finally:
+            self.rng = day_rng
 
     def couch_doze(self, t: float, bed: float) -> float:
         """Dozing off in the armchair in the evening: 30 min–2 h 30 past the usual bed time."""
@@ -405,8 +431,9 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
     # the night traits from a stream of their own, their events from another
     p = night_traits(p, np.random.default_rng([seed, 3]))
     p = sensor_layout(p, np.random.default_rng([seed, 5]))
+    p = tv_evenings(p, np.random.default_rng([seed, 6]))
     rows: list[Row] = []
-    builder = _Day(p, rng, rows, np.random.default_rng([seed, 4]))
+    builder = _Day(p, rng, rows, np.random.default_rng([seed, 4]), np.random.default_rng([seed, 7]))
     t0 = iso_to_ms(start)
     wakes = [t0 + d * DAY + (p.wake_h + rng.normal(0, p.wake_sd_h)) * HOUR for d in range(days + 1)]
     for d in range(days):

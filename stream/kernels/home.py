@@ -115,7 +115,10 @@ context's limits (no night floor, a seat pad at night is seated, not resting) wi
 population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``evening_ceil_s`` after it
 began (``late_floor_s`` when it began after that line). Whatever the learned evenings and however late
 the usual bed time, it is due at most ``evening_max_s`` after it began (``W_EVENING_MAX``; 0: no
-cap): a collapse at 19:00 must not wait for a bed time at 02:00. The toilet before bed is followed by
+cap): a collapse at 19:00 must not wait for a bed time at 02:00. A seated silence (the seat pad
+occupied) in a home whose learned seated limit at that hour is longer gets that limit up to
+``evening_seat_max_s`` instead: some residents sit through the TV evening without getting up, and in a
+home that sees the armchair only through its seat pad each such evening is one long silence. The toilet before bed is followed by
 the bedroom, so with ``evening_bath`` (1) a silence that starts right after the bathroom (a flush, the
 bathroom door) is an evening silence too, not a night's sleep; as the resident may also go to bed
 from there without a trace (a bedroom door left open), it gets the whole evening allowance: due
@@ -311,7 +314,8 @@ P_EARLY_PRIOR_S = 55  # before learn_days: the population prior limit of a dayti
 P_BATH_UNSEEN_S = 56  # a silence begun in the bathroom this long that ends elsewhere: an exit no sensor saw
 P_BATH_BLIND_N = 57  # faded count of such exits from which bathroom motion is no sign of someone in there (0: off)
 P_EARLY_MORNING_S = 58  # before learn_days: the population prior of a silence that starts in the morning
-N_PARAMS = 59
+P_EVENING_SEAT_MAX_S = 59  # the evening cap of a seated silence in a home whose learned seated evenings are longer
+N_PARAMS = 60
 EXPO_SCALE = 1_000_000.0
 
 
@@ -934,11 +938,16 @@ def _start_silence(
                 si[r, S_LEARNED] = basis | W_EVENING
         if evening and params[P_EVENING_MAX_S] > 0.0:
             # however late the usual bed time and however quiet this home's evenings: an evening silence
-            # that never reached the bedroom is due at most evening_max_s after it began
-            cap = t + int(params[P_EVENING_MAX_S] * 1000.0)
+            # that never reached the bedroom is due at most evening_max_s after it began; seated, at most
+            # evening_seat_max_s where this home's learned seated evenings are longer (a long TV evening
+            # in an armchair that only its seat pad sees: one silence every such evening)
+            cap_s = params[P_EVENING_MAX_S]
+            if ctx == CTX_SEATED and si[r, S_LEARNED] == B_LEARNED:
+                cap_s = max(cap_s, min(limit, params[P_EVENING_SEAT_MAX_S]))
+            cap = t + int(cap_s * 1000.0)
             if cap < deadline:
                 deadline = cap
-                limit = params[P_EVENING_MAX_S]
+                limit = cap_s
                 si[r, S_LEARNED] = (si[r, S_LEARNED] & B_MASK) | W_EVENING_MAX
     si[r, S_DEADLINE] = deadline
     si[r, S_THR] = int(limit)

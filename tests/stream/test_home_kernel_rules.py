@@ -554,3 +554,49 @@ def test_to_bed_after_an_evening_in_the_armchair_the_night_begins_in_bed() -> No
     assert kernels.si[0, k.S_REST_SINCE] == bed and kernels.si[0, k.S_DKIND] == k.K_NOT_UP
     assert kernels.si[0, k.S_DEADLINE] == bed + int(config.prior_sleep_s * 1000)
     assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def _tv_evenings(days: int, sit_h: float) -> list[tuple[int, int, int, int, int]]:
+    """Days of a resident whose armchair only its seat pad sees: the kitchen every 20 min 07:00–19:00,
+    the armchair from 19:05 for ``sit_h`` hours without getting up, then the kitchen and bed at 23:40."""
+    rows = []
+    for d in range(days):
+        day = d * DAY
+        rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(37)]
+        sit = day + 19 * H + 5 * M
+        rows += [(sit, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (sit + int(sit_h * H), k.EV_SEAT, 0, k.ROOM_OTHER, 0)]
+        rows.append((sit + int(sit_h * H) + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+        rows += [
+            (day + 23 * H + 40 * M, k.EV_BED, 1, k.ROOM_BED, 0),
+            (day + DAY + 6 * H + 50 * M, k.EV_BED, 0, k.ROOM_BED, 0),
+        ]
+    return rows
+
+
+def test_a_home_with_long_tv_evenings_in_the_armchair_is_allowed_its_learned_seated_evening() -> None:
+    """Every evening 3 h 40 on the seat pad without getting up (an armchair no motion sensor sees):
+    once learned, such an evening is due at this home's seated limit, up to ``evening_seat_max_s``
+    (4 h 30), not at ``evening_max_s`` (3 h), which alerted every evening. A stop in the armchair is
+    then found 4 h 30 after sitting down; with short evenings it is still 3 h at most (the rule is the
+    home's own), and before anything is learned too."""
+    config = HomeConfig()
+    capped = dataclasses.replace(config, evening_seat_max_s=0.0)
+    rows = _tv_evenings(14, 3 + 40 / 60)
+    stop = 14 * DAY + 19 * H + 5 * M
+    rows += [(14 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(37)]
+    rows.append((stop, k.EV_SEAT, 1, k.ROOM_OTHER, 0))  # sits down and moves no more
+    data = pir_rows(sorted(rows))
+    learned = config.learn_days * DAY
+    for cfg, evening_s in ((config, config.evening_seat_max_s), (capped, config.evening_max_s)):
+        got = run_kernel(cfg, data, 1)
+        assert got == run_reference(cfg, data, 1)
+        ordinary = [row for row in got if learned + DAY <= row[2] < stop]
+        assert (ordinary == []) is (cfg is config)  # the capped rule alerts on the long evenings
+        first_days = [row[3] - row[2] for row in got if DAY <= row[2] < learned]
+        assert first_days and set(first_days) == {int(config.evening_max_s * 1000)}  # nothing learned yet
+        assert [(row[1], row[3] - row[2]) for row in got if row[2] == stop] == [(k.K_INACTIVITY, int(evening_s * 1000))]
+    # short evenings (1 h 30 in the armchair): the learned seated limit is short, the 3 h cap holds
+    short = _tv_evenings(14, 1.5) + [(stop - 12 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(37)]
+    got = run_kernel(config, pir_rows(sorted([*short, (stop, k.EV_SEAT, 1, k.ROOM_OTHER, 0)])), 1)
+    due = [row[3] - row[2] for row in got if row[2] == stop]
+    assert len(due) == 1 and due[0] <= config.evening_max_s * 1000
