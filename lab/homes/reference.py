@@ -183,10 +183,12 @@ class ReferenceHome:
         (as ``early_deadline``)."""
         shift = p.offset * 60_000
         end = t0 + int(ceil_s * 1000.0)
-        tau = t0 + int(prior_s * 1000.0)
+        at_prior = t0 + int(prior_s * 1000.0)
+        tau = at_prior
         while tau < end:
             seen = self._learned(p, hc, self._hour(tau, p.offset), 0.0, days=0.0)  # the longest, × margin
-            lim, basis = (seen, k.B_OBSERVED) if seen > prior_s else (prior_s, k.B_FIXED)
+            carried = k.B_FIXED if tau == at_prior else k.B_OBSERVED  # past the prior by earlier hours
+            lim, basis = (seen, k.B_OBSERVED) if seen > prior_s else (prior_s, carried)
             hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
             cand = max(tau, t0 + int(lim * 1000.0))
             if cand < hour_end:
@@ -369,6 +371,11 @@ class ReferenceHome:
                 cap = t + int(c.arrival_limit_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED
+            seat_allow = 0.0  # a home that has shown it sits through its evenings (as ``_start_silence``)
+            shown = p.learned in (k.B_LEARNED, k.B_OBSERVED)
+            if evening and ctx == k.CTX_SEATED and shown and c.evening_max_s > 0:
+                if min(limit, c.evening_seat_max_s) > c.evening_max_s:
+                    seat_allow = min(limit, c.evening_seat_max_s)
             if evening and p.learned != k.B_LEARNED:
                 line, basis = self._bed_line(p)
                 m0 = (self._minute(t, p.offset) - 720) % 1440
@@ -378,13 +385,12 @@ class ReferenceHome:
                     wait = c.late_floor_s
                 if bath and c.evening_max_s > 0:
                     wait = max(wait, c.evening_max_s)
+                wait = max(wait, seat_allow)
                 cap = t + int(wait * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, (cap - t) / 1000, basis | k.W_EVENING
             if evening and c.evening_max_s > 0:
-                cap_s = c.evening_max_s
-                if ctx == k.CTX_SEATED and p.learned == k.B_LEARNED:  # long seated evenings learned
-                    cap_s = max(cap_s, min(limit, c.evening_seat_max_s))
+                cap_s = max(c.evening_max_s, seat_allow)
                 cap = t + int(cap_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, cap_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX

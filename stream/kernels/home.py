@@ -116,9 +116,10 @@ population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``eveni
 began (``late_floor_s`` when it began after that line). Whatever the learned evenings and however late
 the usual bed time, it is due at most ``evening_max_s`` after it began (``W_EVENING_MAX``; 0: no
 cap): a collapse at 19:00 must not wait for a bed time at 02:00. A seated silence (the seat pad
-occupied) in a home whose learned seated limit at that hour is longer gets that limit up to
-``evening_seat_max_s`` instead: some residents sit through the TV evening without getting up, and in a
-home that sees the armchair only through its seat pad each such evening is one long silence. The toilet before bed is followed by
+occupied) in a home whose learned seated limit at that hour is longer (in the first days: ``margin ×``
+the longest seated silence seen around that hour) gets that limit up to ``evening_seat_max_s``
+instead: some residents sit through the TV evening without getting up, and in a home that sees the
+armchair only through its seat pad each such evening is one long silence. The toilet before bed is followed by
 the bedroom, so with ``evening_bath`` (1) a silence that starts right after the bathroom (a flush, the
 bathroom door) is an evening silence too, not a night's sleep; as the resident may also go to bed
 from there without a trace (a bedroom door left open), it gets the whole evening allowance: due
@@ -773,20 +774,22 @@ def early_deadline(
     upper edge of the highest non-empty pooled bin; a few days hold too few silences for a tail
     quantile), at
     the latest ``t0 + ceil_s``. ``basis`` is ``B_OBSERVED`` when the home's own silences set it
-    (``margin · L_H > prior_s``) and ``B_FIXED`` when the population prior did.
+    (``margin · L_H > prior_s``, in ``τ``'s hour or in the earlier hours that carried ``τ`` past
+    ``t0 + prior_s``) and ``B_FIXED`` when the population prior did.
 
     A home's first days thus start from what people in general do (a daytime quiet spell of
     ``prior_s``, well below the fixed limit a learned routine would replace) and widen hour by hour
     as the home shows longer ones (a long afternoon nap on day 2 lets day 3's afternoon wait longer)."""
     shift = off * MIN_MS
     end = t0 + int(ceil_s * 1000.0)
-    tau = t0 + int(prior_s * 1000.0)
+    at_prior = t0 + int(prior_s * 1000.0)
+    tau = at_prior
     while tau < end:
         h = local_hour(tau, off)
         # no days of budget and no prior: margin × the upper edge of the highest non-empty pooled bin
         seen = learned_threshold(hist, r, hc, h, 0.0, 0.0, params)
         lim = prior_s
-        basis = B_FIXED
+        basis = B_FIXED if tau == at_prior else B_OBSERVED  # past the prior: earlier hours' silences
         if seen > prior_s:
             lim = seen
             basis = B_OBSERVED
@@ -920,6 +923,15 @@ def _start_silence(
                 deadline = cap
                 limit = params[P_ARRIVAL_LIMIT_S]
                 si[r, S_LEARNED] = B_FIXED | W_ARRIVED
+        # a home that has shown it sits through its evenings (its learned seated limit, or in the first
+        # days margin × the longest seated silence seen around this hour) beyond evening_max_s: a seated
+        # evening silence may last that long, up to evening_seat_max_s (a long TV evening in an armchair
+        # that only its seat pad sees is one silence every such evening)
+        seat_allow = 0.0
+        learned_here = si[r, S_LEARNED] == B_LEARNED or si[r, S_LEARNED] == B_OBSERVED
+        if evening and ctx == CTX_SEATED and learned_here and params[P_EVENING_MAX_S] > 0.0:
+            if min(limit, params[P_EVENING_SEAT_MAX_S]) > params[P_EVENING_MAX_S]:
+                seat_allow = min(limit, params[P_EVENING_SEAT_MAX_S])
         if evening and si[r, S_LEARNED] != B_LEARNED:
             # before this home's evenings are learned: an evening silence that never reaches the
             # bedroom is due by the usual bed time (≥ evening floor, ≤ evening ceiling)
@@ -931,6 +943,7 @@ def _start_silence(
                 wait = params[P_LATE_FLOOR_S]
             if bath and params[P_EVENING_MAX_S] > 0.0:  # right after the toilet: the whole evening allowance
                 wait = max(wait, params[P_EVENING_MAX_S])
+            wait = max(wait, seat_allow)
             cap = t + int(wait * 1000.0)
             if cap < deadline:
                 deadline = cap
@@ -938,12 +951,9 @@ def _start_silence(
                 si[r, S_LEARNED] = basis | W_EVENING
         if evening and params[P_EVENING_MAX_S] > 0.0:
             # however late the usual bed time and however quiet this home's evenings: an evening silence
-            # that never reached the bedroom is due at most evening_max_s after it began; seated, at most
-            # evening_seat_max_s where this home's learned seated evenings are longer (a long TV evening
-            # in an armchair that only its seat pad sees: one silence every such evening)
-            cap_s = params[P_EVENING_MAX_S]
-            if ctx == CTX_SEATED and si[r, S_LEARNED] == B_LEARNED:
-                cap_s = max(cap_s, min(limit, params[P_EVENING_SEAT_MAX_S]))
+            # that never reached the bedroom is due at most evening_max_s after it began (seated, what
+            # this home has shown, up to evening_seat_max_s)
+            cap_s = max(params[P_EVENING_MAX_S], seat_allow)
             cap = t + int(cap_s * 1000.0)
             if cap < deadline:
                 deadline = cap
