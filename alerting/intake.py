@@ -351,20 +351,44 @@ class SpooledIntake:
         early = self._ring_first(detections)
         if early:
             await asyncio.sleep(0)  # the consoles send the ring before the store's round trip begins
+        unstored = 0  # where the detections not yet known to be stored begin
         try:
             raised: set[uuid.UUID] = set()
             for start in range(0, len(detections), STORE_CHUNK):
+                unstored = start
                 stored = None if len(self.spool) else await self._store_now(detections[start : start + STORE_CHUNK])
                 if stored is None:
                     await self._spool(detections[start:])
                     return  # the provisional alerts stand until the spool drains
+                unstored = start + STORE_CHUNK
                 raised.update(event.alert.id for event in stored if event.type is AlertEventType.RAISED)
             if unsettled := [alert for alert in early if alert.id not in raised]:
                 await self._settle(unsettled)
+        except asyncio.CancelledError:
+            self._keep_on_cancel(detections[unstored:])
+            raise
         finally:
             if early:
                 assert self.ring_first is not None
                 self.ring_first.storing.end(alert.id for alert in early)
+
+    def _keep_on_cancel(self, detections: list[Detection]) -> None:
+        """Cancelled while storing (the process is stopping): what may not have been stored waits in the
+        spool for the next start. The stream state that made these detections is saved as it is now and
+        will not make them again; a detection stored after all is a repeat when the spool drains (its key)."""
+        if not detections:
+            return
+        try:
+            self.spool.append(detections)
+        except OSError:  # SpoolFull too
+            log.critical(
+                "ALARMS LOST AT SHUTDOWN: cancelled while storing and the spool would not take them",
+                exc_info=True,
+                extra={"detections": [d.key for d in detections][:50]},
+            )
+            return
+        metrics.SPOOL_SIZE.set(len(self.spool))
+        log.warning("stopping while storing alarms: kept in the spool for the next start", extra={"pending": len(detections)})
 
     def _ring_first(self, detections: list[Detection]) -> list[Alert]:
         """Announce the detections certain to be new alerts (:mod:`alerting.early`); returns them."""

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from alerting import AlertEvent, AlertEventType, AlertService
 from alerting.intake import STORE_CHUNK, SpooledIntake
 from alerting.model import alert_id_for
@@ -132,3 +134,34 @@ async def test_a_batch_stores_new_repeated_and_redelivered_alarms_each_as_decide
     repeated = events[1].alert
     assert repeated.id == alert_id_for("btn-1:1") and repeated.repeats == 2  # the first press and this one
     assert len(await service.open_alerts()) == 3
+
+
+async def test_stopping_while_an_alarm_is_being_stored_keeps_it_in_the_spool_for_the_next_start(
+    service: AlertService, tmp_path: Path
+) -> None:
+    """The stream state that made a detection is saved at shutdown as it is: cancelled while storing it,
+    the intake must keep it (a smoke episode or an inactivity alert would not be made again)."""
+    storing = asyncio.Event()
+
+    async def slow_store(detections: Sequence[Detection]) -> list[AlertEvent]:
+        storing.set()
+        await asyncio.sleep(60)
+        return await service.raise_detections(detections)
+
+    spool = Spool(tmp_path / "spool.jsonl")
+    intake = SpooledIntake(slow_store, service.bus, spool, ORG.get, lambda: T0.timestamp(), retry_max_s=0.2)
+    taking = asyncio.create_task(intake.take([detection(key="k1")]))
+    await storing.wait()
+    taking.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await taking
+    assert [d.key for d in Spool(tmp_path / "spool.jsonl").peek(10)] == ["k1"]
+
+    database = Database(service)  # the next start drains it into the database
+    database.up = True
+    restarted = intake_for(database, Spool(tmp_path / "spool.jsonl"))
+    restarted.start_draining()
+    drainer = restarted.stop_draining()
+    assert drainer is not None
+    await drainer
+    assert [a.id for a in await service.open_alerts()] == [alert_id_for("k1")]
