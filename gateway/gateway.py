@@ -72,6 +72,10 @@ class GatewayConfig:
     alarm_sink_attempts: int = 8
     """The same on the alarm lane, whose back-off doubles from 0.2 s to ``reconnect_max_s``: about 30 s."""
     dead_letter_buffer: int = 10_000
+    shutdown_grace_s: float = 5.0
+    """At shutdown, how long alarm batches in flight may take to finish before they are cut off: a batch
+    has already consumed its messages (a Zigbee2MQTT state cached, saved at shutdown with the stream
+    state), so the broker's copy after a restart might raise nothing."""
 
 
 class Gateway:
@@ -299,7 +303,8 @@ class Gateway:
                 self._supervise(self.alarm_lane, address, sink), self._supervise(self.telemetry_lane, address, sink)
             )
         finally:
-            await self._alarm_batches.stop()  # shutting down: the broker sends what was not acknowledged again
+            # shutting down: let the batches in flight finish; what is cut off, the broker sends again
+            await self._alarm_batches.stop(self.config.shutdown_grace_s)
 
     async def _supervise(self, lane: Lane, address: BrokerAddress, sink: Sink) -> None:
         """Restart a lane that stopped with any exception, with back-off (it is not ready meanwhile)."""

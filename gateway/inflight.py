@@ -55,7 +55,7 @@ class InFlight:
     """At most ``limit`` batch handlers running at once. A handler's error ends the lane at the next
     :meth:`start` (as it would have, handled inline); ``on_idle`` is called whenever the last one ends.
     Handlers outlive the session that started them (their own work is not the broker's); :meth:`stop`
-    cancels them when the gateway shuts down."""
+    lets them finish, for a grace period, when the gateway shuts down."""
 
     def __init__(self, limit: int, on_idle: Callable[[], None] = lambda: None) -> None:
         self._slots = asyncio.Semaphore(limit)
@@ -86,9 +86,12 @@ class InFlight:
     def busy(self) -> int:
         return len(self._tasks)
 
-    async def stop(self) -> None:
-        """Cancel the handlers still running and wait for them (their messages, unacknowledged, come again)."""
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Give the handlers still running ``grace_s`` to finish, then cancel the rest and wait for them
+        (their messages, unacknowledged, come again)."""
         tasks = list(self._tasks)
+        if tasks and grace_s > 0:
+            await asyncio.wait(tasks, timeout=grace_s)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -81,3 +81,17 @@ async def test_a_handlers_error_is_raised_once_so_the_restarted_lane_starts_afre
     with pytest.raises(ConnectionError):
         await in_flight.start(fine())
     await in_flight.start(fine())  # the lane restarted: the error is not raised again
+
+
+async def test_stop_gives_the_handlers_a_grace_period_then_cancels_the_rest() -> None:
+    in_flight = InFlight(4)
+    finished: list[str] = []
+
+    async def handler(name: str, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        finished.append(name)
+
+    await in_flight.start(handler("quick", 0.01))
+    await in_flight.start(handler("stuck", 60))
+    await in_flight.stop(grace_s=0.5)
+    assert finished == ["quick"] and in_flight.busy == 0
