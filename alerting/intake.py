@@ -388,7 +388,9 @@ class SpooledIntake:
             )
             return
         metrics.SPOOL_SIZE.set(len(self.spool))
-        log.warning("stopping while storing alarms: kept in the spool for the next start", extra={"pending": len(detections)})
+        log.warning(
+            "stopping while storing alarms: kept in the spool for the next start", extra={"pending": len(detections)}
+        )
 
     def _ring_first(self, detections: list[Detection]) -> list[Alert]:
         """Announce the detections certain to be new alerts (:mod:`alerting.early`); returns them."""

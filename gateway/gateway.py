@@ -3,7 +3,7 @@
 It knows devices and payloads, not alerts. What it cannot accept is counted by reason and logged
 with the topic and a truncated payload; nothing raises into the receive loop. QoS 1 messages are
 acknowledged to the broker only after the batch they belong to has been handled by the sink, so a
-crash before that means the broker delivers them again (and duplicates are dropped by ``seq``).
+crash before that means the broker delivers them again (duplicates dropped by ``seq``: :mod:`gateway.presses`).
 
 The message boundary: any exception while handling one message makes it an ``internal_error``
 reject, kept with its bytes as a dead letter and acknowledged. A sink that fails is retried with
@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +38,7 @@ from gateway.inbox import Inbox, Received
 from gateway.inflight import InFlight, ResidentTurns
 from gateway.lanes import ALWAYS_KEPT, Lane, lanes
 from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
+from gateway.presses import SeenPresses
 from gateway.rejects import RejectLog, device_of, stream_label
 from registry.store import DeviceRecord
 
@@ -112,7 +113,7 @@ class Gateway:
         self.batches: Counter[str] = Counter()
         """Batches handled per lane (messages ÷ batches: how much each sink call carries)."""
         self.connected = asyncio.Event()
-        self._seen: OrderedDict[tuple[str, int], None] = OrderedDict()
+        self._presses = SeenPresses(self.config.dedup_capacity)
         self.zigbee_state = zigbee2mqtt.Zigbee2MqttState()
         """Zigbee2MQTT edge memory; the runtime saves and restores it with the stream snapshot."""
         self._reject_log = RejectLog()
@@ -223,7 +224,7 @@ class Gateway:
         device_id, stream = protocol.parse_topic(topic, self.config.topic_prefix)
         device = self._resolve(self.directory.device(device_id), device_id)
         decoded = protocol.decode(stream, payload)
-        if decoded.seq is not None and stream is Stream.ALARM and self._is_duplicate(device_id, decoded.seq):
+        if decoded.seq is not None and stream is Stream.ALARM and self._presses.repeat(device_id, decoded.seq):
             raise PayloadError(Reject.DUPLICATE, f"{device_id} seq {decoded.seq} already received")
         return [self._event(device, decoded, received_ms)]
 
@@ -275,22 +276,6 @@ class Gateway:
             imu=imu,
         )
 
-    def _is_duplicate(self, device_id: str, seq: int) -> bool:
-        key = (device_id, seq)
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            return True
-        self._seen[key] = None
-        if len(self._seen) > self.config.dedup_capacity:
-            self._seen.popitem(last=False)
-        return False
-
-    def _forget_seqs(self, events: list[Event]) -> None:
-        """Unmark the alarms in ``events`` that were never handed over, so a copy sent again is taken."""
-        for event in events:
-            if event.stream is Stream.ALARM and event.seq is not None:
-                self._seen.pop((event.device_id, event.seq), None)
-
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
@@ -338,7 +323,8 @@ class Gateway:
                         self.connected.set()
                     log.info("gateway connected", extra={"lane": lane.name, "broker": f"{address.host}:{address.port}"})
                     delay = 0.2
-                    await self._receive(lane, client, inbox, sink)
+                    in_flight = self._alarm_batches if lane is self.alarm_lane else None
+                    await self._receive_batches(lane, client, inbox, sink, in_flight)
             except aiomqtt.MqttError as error:
                 log.warning("broker connection lost", extra={"lane": lane.name, "error": str(error), "retry_s": delay})
             finally:
@@ -349,17 +335,11 @@ class Gateway:
             await asyncio.sleep(delay)
             delay = min(delay * 2, self.config.reconnect_max_s)
 
-    async def _receive(self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink) -> None:
-        """Batches of what has arrived until the connection drops: on the alarm lane up to
-        ``batches_in_flight`` side by side (one resident's in order), on the other one after the other."""
-        if lane is not self.alarm_lane:
-            await self._receive_batches(lane, client, inbox, sink, None)
-            return
-        await self._receive_batches(lane, client, inbox, sink, self._alarm_batches)
-
     async def _receive_batches(
         self, lane: Lane, client: aiomqtt.Client, inbox: Inbox, sink: Sink, in_flight: InFlight | None
     ) -> None:
+        """Batches of what has arrived until the connection drops: with ``in_flight`` (the alarm lane) up
+        to ``batches_in_flight`` side by side (one resident's in order), else one after the other."""
         limit = self.config.batch_max_events
         linger_s = self.config.batch_linger_ms / 1000.0 if lane.lingers else 0.0
         turns = self._alarm_turns if in_flight is not None else None
@@ -433,8 +413,7 @@ class Gateway:
         except BaseException:
             # Cut off before the sink took it (the session ended, the lane stopped): the broker sends
             # these messages again, and their presses must then count as new, not as duplicates.
-            for _, _, events in kept:
-                self._forget_seqs(events)
+            self._presses.forget(event for _, _, events in kept for event in events)
             raise
         ack_all(client, messages)
         self._accepted.publish()
@@ -494,7 +473,7 @@ class Gateway:
     ) -> None:
         """A message the sink refuses on its own: a dead letter (an operator can inspect and replay it).
         Its presses are unmarked: the device's retry of one is a new chance, not a duplicate."""
-        self._forget_seqs(events)
+        self._presses.forget(events)
         text = f"sink failed: {type(error).__name__}: {error}"[:1000]
         log.log(
             logging.CRITICAL if lane.holds_on_sink_failure else logging.ERROR,

@@ -374,8 +374,8 @@ class ReferenceHome:
             seat_allow = 0.0  # a home that has shown it sits through its evenings (as ``_start_silence``)
             shown = p.learned in (k.B_LEARNED, k.B_OBSERVED)
             if evening and ctx == k.CTX_SEATED and shown and c.evening_max_s > 0:
-                if min(limit, c.evening_seat_max_s) > c.evening_max_s:
-                    seat_allow = min(limit, c.evening_seat_max_s)
+                seat_allow = min(limit, c.evening_seat_max_s)
+                seat_allow = seat_allow if seat_allow > c.evening_max_s else 0.0
             if evening and p.learned != k.B_LEARNED:
                 line, basis = self._bed_line(p)
                 m0 = (self._minute(t, p.offset) - 720) % 1440

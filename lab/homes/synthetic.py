@@ -62,6 +62,8 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -327,33 +329,31 @@ class _Day:
         if p.sleepless_p > 0 or p.dropout_p > 0:
             self.night(day0, t_bed, next_wake, busy)
 
-    # -- the night's other life (drawn from ``night_rng``) --------------------------------------
+    # -- the evening's and the night's other life (each trait drawn from a stream of its own) ------
     def _free(self, busy: list[tuple[float, float]], lo: float, hi: float, gap: float = 10 * MIN) -> bool:
         return lo < hi and all(hi + gap <= a or lo >= b + gap for a, b in busy)
 
-    def _with_night_rng(self) -> np.random.Generator:
-        """Swap in the night stream for the shared blocks (returns the day's stream to restore)."""
-        day_rng, self.rng = self.rng, self.night_rng
-        return day_rng
+    @contextmanager
+    def _drawing_from(self, stream: np.random.Generator) -> Iterator[np.random.Generator]:
+        """The shared blocks draw from ``stream`` (a trait's own) inside, from the day's stream after."""
+        day_rng, self.rng = self.rng, stream
+        try:
+            yield stream
+        finally:
+            self.rng = day_rng
 
     def tv_evening(self, t: float, bed: float) -> float:
         """One long sit in front of the TV after dinner: 2 h 30–4 h 30, ending 35 min before bed time at
         the latest (no sit when less than 1 h 30 is left)."""
-        day_rng, self.rng = self.rng, self.evening_rng
-        try:
-            minutes = min(self.rng.uniform(150, 270), (bed - 35 * MIN - t) / MIN)
+        with self._drawing_from(self.evening_rng) as rng:
+            minutes = min(rng.uniform(150, 270), (bed - 35 * MIN - t) / MIN)
             return self.sit(t, minutes) if minutes >= 90 else t
-        finally:
-            self.rng = day_rng
 
     def couch_doze(self, t: float, bed: float) -> float:
         """Dozing off in the armchair in the evening: 30 min–2 h 30 past the usual bed time."""
-        day_rng = self._with_night_rng()
-        try:
-            end = max(t, bed) + self.rng.uniform(30, 150) * MIN
+        with self._drawing_from(self.night_rng) as rng:
+            end = max(t, bed) + rng.uniform(30, 150) * MIN
             return self.sit(t, (end - t) / MIN, gap_min=60.0)
-        finally:
-            self.rng = day_rng
 
     def night(self, day0: float, t_bed: float, next_wake: float, busy: list[tuple[float, float]]) -> None:
         """Sleepless spells and bed-pad dropouts in the night between ``t_bed`` and ``next_wake``, clear of
@@ -388,9 +388,7 @@ class _Day:
     def sleepless(self, start: float, end: float, chair: bool, pad: bool) -> None:
         """Up from bed at ``start``: perhaps the toilet, perhaps tea, then the living room until ``end``
         (reading, TV or dozing), back to bed; or (``chair``) asleep in the armchair until the morning."""
-        day_rng = self._with_night_rng()
-        try:
-            rng = self.rng
+        with self._drawing_from(self.night_rng) as rng:
             if pad:
                 self.emit(start, "bed", "bed", "bedroom", 0)
             self.pir("bedroom", start, start + 60_000, 0.5)
@@ -410,8 +408,6 @@ class _Day:
             self.contact("bedroom_door", "contact", "bedroom", t + 30_000)
             if pad:
                 self.emit(t + 2 * MIN, "bed", "bed", "bedroom", 1)
-        finally:
-            self.rng = day_rng
 
 
 def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00") -> tuple[HomeLog, Profile]:

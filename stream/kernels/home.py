@@ -119,8 +119,8 @@ cap): a collapse at 19:00 must not wait for a bed time at 02:00. A seated silenc
 occupied) in a home whose learned seated limit at that hour is longer (in the first days: ``margin ×``
 the longest seated silence seen around that hour) gets that limit up to ``evening_seat_max_s``
 instead: some residents sit through the TV evening without getting up, and in a home that sees the
-armchair only through its seat pad each such evening is one long silence. The toilet before bed is followed by
-the bedroom, so with ``evening_bath`` (1) a silence that starts right after the bathroom (a flush, the
+armchair only through its seat pad each such evening is one long silence. The toilet before bed is
+followed by the bedroom, so with ``evening_bath`` (1) a silence that starts right after the bathroom (a flush, the
 bathroom door) is an evening silence too, not a night's sleep; as the resident may also go to bed
 from there without a trace (a bedroom door left open), it gets the whole evening allowance: due
 ``evening_max_s`` after it began. With ``evening_bath`` 0 the bathroom counts as a trace of going to
@@ -928,10 +928,11 @@ def _start_silence(
         # evening silence may last that long, up to evening_seat_max_s (a long TV evening in an armchair
         # that only its seat pad sees is one silence every such evening)
         seat_allow = 0.0
-        learned_here = si[r, S_LEARNED] == B_LEARNED or si[r, S_LEARNED] == B_OBSERVED
-        if evening and ctx == CTX_SEATED and learned_here and params[P_EVENING_MAX_S] > 0.0:
-            if min(limit, params[P_EVENING_SEAT_MAX_S]) > params[P_EVENING_MAX_S]:
-                seat_allow = min(limit, params[P_EVENING_SEAT_MAX_S])
+        shown = si[r, S_LEARNED] == B_LEARNED or si[r, S_LEARNED] == B_OBSERVED
+        if evening and ctx == CTX_SEATED and shown and params[P_EVENING_MAX_S] > 0.0:
+            seat_allow = min(limit, params[P_EVENING_SEAT_MAX_S])
+            if seat_allow <= params[P_EVENING_MAX_S]:
+                seat_allow = 0.0
         if evening and si[r, S_LEARNED] != B_LEARNED:
             # before this home's evenings are learned: an evening silence that never reaches the
             # bedroom is due by the usual bed time (≥ evening floor, ≤ evening ceiling)

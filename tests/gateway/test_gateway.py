@@ -200,7 +200,7 @@ async def test_a_batch_whose_session_ends_is_still_handed_over_and_its_copy_is_a
     inbox = Inbox()
     inbox.extend([press(5)])
     receiving = asyncio.create_task(
-        gw._receive(gw.alarm_lane, session, inbox, slow_sink)  # type: ignore[arg-type]
+        gw._receive_batches(gw.alarm_lane, session, inbox, slow_sink, gw._alarm_batches)  # type: ignore[arg-type]
     )
     await storing.wait()
     session._disconnected.set_exception(ConnectionError("broker restarted"))
