@@ -20,7 +20,15 @@ from lab.falls.replay import (
 )
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import FallDetector, FallParams, for_placement, placement_in, placement_of, shipped_placements
+from stream.falls import (
+    FallDetector,
+    FallParams,
+    for_placement,
+    placement_in,
+    placement_of,
+    placement_threshold,
+    shipped_placements,
+)
 from stream.kernels import falls as K
 from tests.harness import shared_data
 from tests.stream.fall_signals import chunks, feed, scenario
@@ -70,6 +78,21 @@ def test_shipped_placements_differ_where_they_should() -> None:
     assert len({shipped[w].weights for w in shipped}) == 3
     assert shipped["waist"] == FallParams()  # the waist model is the one shipped before placements
     assert for_placement(FallParams(), "wrist", (0.0,) * (K.N_PHI + 1)).weights == (0.0,) * (K.N_PHI + 1)
+
+
+def test_the_pocket_decides_at_a_lower_threshold_in_log_odds() -> None:
+    """A ±2 g phone cannot report a fall's hardest hits: the pocket decides at 0.4 where the others
+    decide at 0.5, and a detector threshold moved by an operator moves it alike (same log-odds
+    shift); 0 and 1 (every candidate, none) stay."""
+    shipped = shipped_placements()
+    assert shipped["waist"].threshold == shipped["wrist"].threshold == 0.5
+    assert shipped["pocket"].threshold == pytest.approx(0.4)
+    assert shipped["pocket"].to_array()[K.P_THRESH] == pytest.approx(0.4)
+    strict = shipped_placements(FallParams(threshold=0.9))
+    assert strict["wrist"].threshold == 0.9 and 0.85 < strict["pocket"].threshold < 0.9
+    odds = strict["pocket"].threshold / (1 - strict["pocket"].threshold)
+    assert odds == pytest.approx(9.0 * 2 / 3, rel=1e-4)
+    assert placement_threshold(0.0, "pocket") == 0.0 and placement_threshold(1.0, "pocket") == 1.0
 
 
 def test_snapshot_keeps_placements_and_restores_older_snapshots() -> None:
