@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     from pathlib import Path
 
     from lab.homes.logs import load_homes
+    from lab.homes.residents import HELD_OUT_LAYOUTS
     from lab.homes.synthetic import synthetic_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -192,8 +193,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--inject", type=int, default=30)
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
+    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
     args = parser.parse_args(argv)
-    logs = load_homes(args.dir) if args.dir else synthetic_set(args.homes, args.days, args.seed)
+    logs = load_homes(args.dir) if args.dir else synthetic_set(args.homes, args.days, args.seed, args.layout)
     config = home_config(args.set)
     print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
 

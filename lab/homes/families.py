@@ -15,8 +15,9 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
   aside, and not the door again before the cut), after the first week;
 - ``night``: a stop on a night-time trip out of bed (23:00–05:00, after the first week): 1–3 min after
   the first activity outside the bedroom that follows ≥ 60 min with activity only in the bedroom or
-  on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night). A
-  NIGHT_ABSENCE alert counts as finding it, as do the inactivity kinds.
+  on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night), not
+  out through the entrance door before the cut (gone out: nothing to find at home). A NIGHT_ABSENCE
+  alert counts as finding it, as do the inactivity kinds.
 
 False alerts are counted per home-day over the whole log, and separately over the first 7 days.
 """
@@ -134,7 +135,12 @@ def night_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = ST
         if k < 0 or t - int(ts[k]) > 6 * HOUR_MS:
             continue
         cut = _aligned(log, t + int(rng.integers(1, 4)) * step_ms, step_ms)
-        if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms:
+        # out through the entrance door before the cut: gone out, not fallen on the way to the toilet
+        nxt = j + 1
+        while nxt < act.size and int(ts[nxt]) <= cut and log.kind[int(act[nxt])] != "door":
+            nxt += 1
+        out = nxt < act.size and int(ts[nxt]) <= cut
+        if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms and not out:
             cuts.append(cut)
     if len(cuts) > n:
         cuts = sorted(rng.choice(cuts, size=n, replace=False).tolist())

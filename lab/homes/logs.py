@@ -148,3 +148,22 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
 
 def load_homes(directory: Path) -> list[HomeLog]:
     return [load_home(directory, entry) for entry in load_index(directory)]
+
+
+def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
+    """Write ``index.csv`` and one CSV per home (the "home event log set" format)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "index.csv").open("w", newline="") as handle:
+        index = csv.writer(handle)
+        index.writerow(["file", "home", "first_ts", "last_ts"])
+        for log in logs:
+            entry = log.entry
+            index.writerow([entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)])
+            with (directory / log.entry.file).open("w", newline="") as out:
+                writer = csv.writer(out)
+                writer.writerow(["ts", "sensor", "kind", "location", "state"])
+                for t, sensor, kind, location, state in zip(
+                    log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True
+                ):
+                    writer.writerow([ms_to_iso(t), sensor, kind, location, state])

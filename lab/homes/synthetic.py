@@ -60,7 +60,6 @@ one CSV per home, readable by ``eldercare replay homes OUT``.
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,9 +67,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, ms_to_iso
+from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, write_log_set
 from lab.homes.residents import (
     COMMUTER_SHARE,
+    HELD_OUT_LAYOUTS,
     LATE_SLEEPER_SHARE,
     STICKY_MAT_SHARE,
     Profile,
@@ -311,6 +311,8 @@ class _Day:
         self.in_bed = t_bed  # a sticky pad does not let go for a trip to the toilet either
         busy: list[tuple[float, float]] = []  # the night's spans out of bed (or the pad free)
         for _ in range(int(rng.poisson(p.night_trips))):  # night-time bathroom trips
+            if next_wake - HOUR < t_bed + HOUR:  # a night too short for a trip (a late TV evening, an early day)
+                break
             trip = rng.uniform(t_bed + HOUR, next_wake - HOUR)
             if trip <= t_bed + HOUR:
                 continue
@@ -373,6 +375,8 @@ class _Day:
                     break
         if pad and p.dropout_p > 0 and rng.random() < p.dropout_p:
             for i in range(int(rng.integers(1, 4))):
+                if next_wake - 30 * MIN < t_bed + 30 * MIN:  # too short a night
+                    break
                 start = rng.uniform(t_bed + 30 * MIN, next_wake - 30 * MIN)
                 length = float(np.exp(rng.uniform(np.log(3.0), np.log(120.0)))) * MIN
                 until_morning = i == 0 and rng.random() < 0.25 and self._free(busy, start, next_wake)
@@ -410,8 +414,11 @@ class _Day:
                 self.emit(t + 2 * MIN, "bed", "bed", "bedroom", 1)
 
 
-def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00") -> tuple[HomeLog, Profile]:
-    """One seeded home of ``days`` days (the log starts at local midnight ``start``)."""
+def synthetic_home(
+    name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00", layout: str | None = None
+) -> tuple[HomeLog, Profile]:
+    """One seeded home of ``days`` days (the log starts at local midnight ``start``); ``layout``: a
+    held-out sensor layout for a home with motion sensors (:func:`lab.homes.residents.sensor_layout`)."""
     rng = np.random.default_rng(seed)
     p = profile(rng)
     # the commuter draws come from a stream of their own, so the other profiles stay as they were
@@ -426,7 +433,7 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
         p = dataclasses.replace(p, sticky_mats=True)
     # the night traits from a stream of their own, their events from another
     p = night_traits(p, np.random.default_rng([seed, 3]))
-    p = sensor_layout(p, np.random.default_rng([seed, 5]))
+    p = sensor_layout(p, np.random.default_rng([seed, 5]), layout)
     p = tv_evenings(p, np.random.default_rng([seed, 6]))
     rows: list[Row] = []
     builder = _Day(p, rng, rows, np.random.default_rng([seed, 4]), np.random.default_rng([seed, 7]))
@@ -456,31 +463,10 @@ def synthetic_home(name: str, days: int, seed: int, start: str = "2024-01-01T00:
     return log, p
 
 
-def synthetic_set(n_homes: int, days: int, seed: int) -> list[HomeLog]:
-    """``n_homes`` independent homes (home ``i`` seeded with ``(seed, i)``)."""
-    return [
-        synthetic_home(f"synth_{seed}_{i:02d}", days, int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))[0]
-        for i in range(n_homes)
-    ]
-
-
-def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
-    """Write ``index.csv`` and one CSV per home (the "home event log set" format)."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / "index.csv").open("w", newline="") as handle:
-        index = csv.writer(handle)
-        index.writerow(["file", "home", "first_ts", "last_ts"])
-        for log in logs:
-            entry = log.entry
-            index.writerow([entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)])
-            with (directory / log.entry.file).open("w", newline="") as out:
-                writer = csv.writer(out)
-                writer.writerow(["ts", "sensor", "kind", "location", "state"])
-                for t, sensor, kind, location, state in zip(
-                    log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True
-                ):
-                    writer.writerow([ms_to_iso(t), sensor, kind, location, state])
+def synthetic_set(n_homes: int, days: int, seed: int, layout: str | None = None) -> list[HomeLog]:
+    """``n_homes`` independent homes (home ``i`` seeded with ``(seed, i)``), in a held-out ``layout``."""
+    seeds = [int(np.random.SeedSequence([seed, i]).generate_state(1)[0]) for i in range(n_homes)]
+    return [synthetic_home(f"synth_{seed}_{i:02d}", days, s, layout=layout)[0] for i, s in enumerate(seeds)]
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
@@ -489,8 +475,9 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--homes", type=int, default=12)
     parser.add_argument("--days", type=int, default=35)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
     args = parser.parse_args(argv)
-    write_log_set(args.out, synthetic_set(args.homes, args.days, args.seed))
+    write_log_set(args.out, synthetic_set(args.homes, args.days, args.seed, args.layout))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,11 +8,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lab.homes.eval import evaluate, evaluate_log
-from lab.homes.logs import HomeLog, load_homes
+from lab.homes.logs import HomeLog, load_homes, write_log_set
 from lab.homes.replay import inject, last_activity_ms, replay_homes
-from lab.homes.synthetic import synthetic_home, synthetic_set, write_log_set
+from lab.homes.synthetic import synthetic_home, synthetic_set
 from stream.home import HomeConfig
 from stream.kernels import home as k
 
@@ -224,3 +225,48 @@ def test_coming_home_is_a_door_after_a_passage_out() -> None:
     )
     cuts = arrival_cuts(log, 10, np.random.default_rng(0))
     assert [(c - day) // minute for c in cuts] == [10 * 60 + 1, 13 * 60 + 1]
+
+
+def test_a_night_trip_out_through_the_entrance_door_is_no_stop_at_home() -> None:
+    """The kitchen at 21:00, in bed from 22:00; at 01:00 the hall, then the toilet: a night trip. At 03:00 the hall and,
+    within the minute, the entrance door: gone out, so no cut there (nothing to find at home)."""
+    from lab.homes.families import night_cuts
+    from lab.homes.logs import HomeEntry, iso_to_ms
+
+    day = iso_to_ms("2024-01-10T00:00:00")
+    hour, minute = 3_600_000, 60_000
+    rows = [(-3 * hour, "fridge", "contact", "kitchen"), (-2 * hour, "bed", "bed", "bedroom")]
+    rows += [(hour, "pir_hall", "motion", "hall"), (hour + 30_000, "toilet_flush", "flush", "bathroom")]
+    rows += [(hour + 2 * minute, "bed", "bed", "bedroom")]
+    rows += [(3 * hour, "pir_hall", "motion", "hall"), (3 * hour + 40_000, "front_door", "door", "hall")]
+    rows += [(5 * hour, "front_door", "door", "hall"), (5 * hour + minute, "pir_hall", "motion", "hall")]
+    entry = HomeEntry("h.csv", "h", day - 8 * 24 * hour, day + 24 * hour)
+    log = HomeLog(
+        entry,
+        np.array([day + t for t, *_ in rows], dtype=np.int64),
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        np.ones(len(rows), dtype=np.int8),
+    )
+    cuts = night_cuts(log, 10, np.random.default_rng(0))
+    assert len(cuts) == 1 and hour < cuts[0] - day <= hour + 3 * minute
+
+
+def test_a_held_out_layout_changes_only_what_the_homes_sensors_see() -> None:
+    """``layout="doorways"``: every home with motion sensors has them at the kitchen, bathroom and
+    bedroom doorways and bed and seat pads (Ordóñez's home B); a home without any is as drawn, and
+    a name that is no layout is refused."""
+    from lab.homes.replay import layout_of
+
+    drawn = synthetic_set(6, 3, 5)
+    held_out = synthetic_set(6, 3, 5, layout="doorways")
+    for a, b in zip(drawn, held_out, strict=True):
+        if layout_of(a) == "no motion":
+            assert layout_of(b) == "no motion" and a.sensor == b.sensor and np.array_equal(a.ts_ms, b.ts_ms)
+        else:
+            assert layout_of(b) == "motion in bathroom+bedroom+kitchen"
+            assert {"bed", "seat"} <= set(b.kind)
+    assert any(layout_of(b) != "no motion" for b in held_out)
+    with pytest.raises(KeyError):
+        synthetic_set(1, 1, 5, layout="attic")
