@@ -97,6 +97,36 @@ BED_BASIS = {
     "enrolled": "the usual bed time recorded at enrolment",
     "observed": "the latest bed time of the first few nights",
 }
+RULE_REASONS = {
+    "night_absence": "out of bed at night and not back",
+    "not_up": "still resting after the usual wake-up time ({wake})",
+    "bathroom_long": "in the bathroom longer than the limit",
+    "evening_max": "an evening silence that never reached the bedroom, longer than an evening allows",
+    "evening": "an evening silence outside the bedroom past the usual bed time ({bed})",
+    "arrived": "silent since coming in through the entrance door",
+    "learned": "silence unusual for this home at this hour ({context})",
+    "observed": "silence longer than any this home has shown at this hour so far ({context}; first days)",
+    "population": "silence beyond the population limit ({context}; routine not learned yet)",
+}
+"""The rule that raised an alert (``details["rule"]``, which the console words in the operator's
+language) and its English reason (``details["reason"]``)."""
+
+
+def _rule(kind: DetectionKind, flags: int, basis: str) -> str:
+    """Which of :data:`RULE_REASONS` raised an alert of ``kind`` with the kernel's ``flags``."""
+    if kind is DetectionKind.NIGHT_ABSENCE:
+        return "night_absence"
+    if kind is DetectionKind.NOT_UP:
+        return "not_up"
+    if kind is DetectionKind.BATHROOM_LONG:
+        return "bathroom_long"
+    if flags & k.W_EVENING_MAX:
+        return "evening_max"
+    if flags & k.W_EVENING:
+        return "evening"
+    if flags & k.W_ARRIVED:
+        return "arrived"
+    return basis if basis in ("learned", "observed") else "population"
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,24 +336,8 @@ class HomeActivityDetector:
             context = k.CTX_NAMES[int(ctx)]
             basis = BASIS_NAMES[flags & k.B_MASK]
             learned = basis == "learned"
-            if kind is DetectionKind.NIGHT_ABSENCE:
-                why = "out of bed at night and not back"
-            elif kind is DetectionKind.NOT_UP:
-                why = f"still resting after the usual wake-up time ({WAKE_BASIS[basis]})"
-            elif kind is DetectionKind.BATHROOM_LONG:
-                why = "in the bathroom longer than the limit"
-            elif flags & k.W_EVENING_MAX:
-                why = "an evening silence that never reached the bedroom, longer than an evening allows"
-            elif flags & k.W_EVENING:
-                why = f"an evening silence outside the bedroom past the usual bed time ({BED_BASIS[basis]})"
-            elif flags & k.W_ARRIVED:
-                why = "silent since coming in through the entrance door"
-            elif learned:
-                why = f"silence unusual for this home at this hour ({context})"
-            elif basis == "observed":
-                why = f"silence longer than any this home has shown at this hour so far ({context}; first days)"
-            else:
-                why = f"silence beyond the population limit ({context}; routine not learned yet)"
+            rule = _rule(kind, flags, basis)
+            why = RULE_REASONS[rule].format(context=context, wake=WAKE_BASIS[basis], bed=BED_BASIS[basis])
             result.append(
                 Detection(
                     resident_id=resident,
@@ -339,6 +353,7 @@ class HomeActivityDetector:
                         "context": context,
                         "learned": learned,
                         "basis": basis,
+                        "rule": rule,
                         "reason": why,
                     },
                 )

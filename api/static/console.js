@@ -303,19 +303,38 @@ function renderDevices(devices) {
       <td>${esc(I18N.time(d.last_seen))}</td></tr>`;
   }).join("") || `<tr><td colspan="6" class="muted">${esc(t("common.none"))}</td></tr>`;
 }
+// Alerts about a home's activity: their time is when the silence began, their trigger a timeline
+const ACTIVITY_KINDS = new Set(["inactivity", "not_up", "bathroom_long", "night_absence", "unmonitored"]);
+// Why the home detector raised it, in the operator's language: the rule, how long the silence had
+// lasted against which limit, what that limit relied on (the routine learned, the first days seen,
+// the enrolment record, or the population prior while nothing is learned) and where the resident was.
+function silenceWhy(d) {
+  const p = document.createElement("p");
+  p.className = "facts why";
+  const parts = [term("why", d.rule)];
+  if (Number.isFinite(d.silent_s) && Number.isFinite(d.threshold_s)) {
+    parts.push(t("trigger.silence", { silent: I18N.duration(d.silent_s), limit: I18N.duration(d.threshold_s) }));
+  }
+  if (d.basis) parts.push(t("trigger.basis", { basis: term("basis", d.basis) }));
+  if (d.context) parts.push(term("context", d.context));
+  p.textContent = parts.join(" · ");
+  return p;
+}
 async function renderTrigger(a) {
   const box = $("d-trigger"); box.innerHTML = "";
   const d = a.details || {};
   const line = document.createElement("p");
   line.className = "facts";
-  line.textContent = t("trigger.summary", { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: deviceName(a) })
+  const summary = !a.device_id ? (ACTIVITY_KINDS.has(a.kind) ? "trigger.summary_since" : "trigger.summary_at") : "trigger.summary";
+  line.textContent = t(summary, { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: deviceName(a) })
     + (a.confidence < 1 ? ` · ${t("trigger.confidence", { pct: Math.round(a.confidence * 100) })}` : "");
   box.append(line);
   if (d.window && Array.isArray(d.window.acc)) {
     box.append(Charts.fallTrace(d.window, Date.parse(a.occurred_at), {
       title: t("trigger.trace"), x: t("trigger.trace_x"), y: t("trigger.trace_y"), impact: t("trigger.impact"), magnitude: t("trigger.magnitude"),
     }));
-  } else if (has("activity") && ["inactivity", "not_up", "bathroom_long", "night_absence", "unmonitored"].includes(a.kind)) {
+  } else if (has("activity") && ACTIVITY_KINDS.has(a.kind)) {
+    if (d.rule) box.append(silenceWhy(d));
     const data = await getJson("activity", a.resident_id, { hours: 24 });
     if (data && S.selected === a.id) {
       const caption = document.createElement("h4"); caption.textContent = t("trigger.activity"); box.append(caption);

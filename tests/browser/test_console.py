@@ -18,6 +18,7 @@ import pytest
 
 from lab.falls.recordings import load_recording, read_index
 from registry.store import DeviceRecord, ResidentRecord
+from stream.detections import Detection, DetectionKind
 from tests.browser.test_i18n import english_leftovers, load
 from tests.harness import ADMIN, Harness, eventually, mqtt_client, publish, running_platform, shared_data
 from tests.services import TestServices
@@ -193,6 +194,28 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
             await loser.wait_for_selector("#toast.error:not([hidden])", timeout=TIMEOUT_MS)
             await b.wait_for_selector(f"li.alert[data-id='{fall_id}'][data-state=dispatched]", timeout=TIMEOUT_MS)
 
+        # 4b. An inactivity alert says why, in the operator's language: the rule, the silence against
+        # its limit and what the limit relied on (the home detector's details)
+        await harness.platform.registry.add_resident(
+            ResidentRecord("res-4", "赵桂芳", "金水区农科路 40 号", "13900000004", date(1940, 8, 9), "410105001001")
+        )
+        start = now_ms() - 8_280_000
+        details = {"silent_s": 8280.0, "threshold_s": 7800.0, "due_ms": start + 7_800_000, "context": "seated"}
+        details |= {"learned": True, "basis": "learned", "rule": "learned", "reason": "silence unusual (seated)"}
+        key = f"inactivity:res-4:{start}"
+        silent = Detection("res-4", "", DetectionKind.INACTIVITY, start, now_ms(), key, details=details)
+        await harness.platform.alerts.raise_detections([silent])
+        quiet = a.locator("li.alert[data-kind=inactivity]")
+        await quiet.wait_for(timeout=TIMEOUT_MS)
+        await quiet.click()
+        await a.wait_for_selector("#d-trigger p.why", timeout=TIMEOUT_MS)
+        why = await a.inner_text("#d-trigger p.why")
+        assert "unusual for this home at this hour" in why and "2:18:00" in why and "2:10:00" in why, why
+        assert "this home's learned routine" in why and "seat pad" in why, why
+        assert "No activity since" in await a.inner_text("#d-trigger p.facts")
+        inactivity_id = await quiet.get_attribute("data-id")
+        await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
+
         # 5. The overview: open alerts by area, low battery, offline device
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)
@@ -230,6 +253,10 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "粤语" in await a.inner_text("#d-languages")
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.screenshot(path=screenshots / "detail-zh.png", full_page=True)
+        await a.locator(f"li.alert[data-id='{inactivity_id}']").click()
+        await a.wait_for_selector("#d-trigger p.why", timeout=TIMEOUT_MS)
+        assert "本户已学会的作息" in await a.inner_text("#d-trigger p.why")
+        assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)
         assert english_leftovers(await ui_text(a), en, zh) == []

@@ -15,7 +15,7 @@ from api import console
 
 STATIC = resources.files("api").joinpath("static")
 # keys the script builds at run time (t(`status.${name}`) and the like)
-DYNAMIC_PREFIXES = ("status.", "done.", "sla.", "devstate.", "contact.")
+DYNAMIC_PREFIXES = ("status.", "done.", "sla.", "devstate.", "contact.", "why.", "basis.", "context.")
 
 
 def load(lang: str) -> dict[str, str]:
@@ -42,6 +42,19 @@ def test_every_key_used_by_the_page_and_script_exists() -> None:
     assert not missing, missing
     for prefix in DYNAMIC_PREFIXES:
         assert any(key.startswith(prefix) for key in en), prefix
+
+
+def test_every_home_alert_rule_basis_and_context_is_worded_in_both_languages() -> None:
+    """The console words an inactivity alert's ``details`` (rule, basis, context) from the dictionary:
+    each value the home detector can send has its words in both languages."""
+    from stream.home import BASIS_NAMES, RULE_REASONS
+    from stream.kernels.home import CTX_NAMES
+
+    for lang in ("en", "zh"):
+        words = load(lang)
+        wanted = [f"why.{r}" for r in RULE_REASONS] + [f"basis.{b}" for b in BASIS_NAMES]
+        wanted += [f"context.{c}" for c in CTX_NAMES]
+        assert not [key for key in wanted if key not in words], lang
 
 
 class _Text(HTMLParser):
