@@ -394,6 +394,15 @@ class ReferenceHome:
                 cap = t + int(cap_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, cap_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
+            into_evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and (not bath or c.evening_bath)
+            if into_evening and p.n_bed > 0 and not self._evening(h) and c.evening_max_s > 0:
+                allow = c.evening_max_s  # a daytime silence that runs into the evening (as ``_start_silence``)
+                if ctx == k.CTX_SEATED and shown:
+                    allow = max(allow, min(limit, c.evening_seat_max_s))
+                day = (t + p.offset * 60_000) // 86_400_000 * 86_400_000
+                cap = day + c.evening_start_h * 3_600_000 - p.offset * 60_000 + int(allow * 1000)
+                if cap < p.deadline:
+                    p.deadline, limit, p.learned = cap, (cap - t) / 1000, (p.learned & k.B_MASK) | k.W_EVENING_MAX
         p.thr = int(limit)
 
     def _due(self, r: int, t: int, monitored: npt.NDArray[np.uint8], out: list[Row]) -> None:

@@ -115,7 +115,9 @@ context's limits (no night floor, a seat pad at night is seated, not resting) wi
 population prior, + ``bed_margin_min``), between ``evening_floor_s`` and ``evening_ceil_s`` after it
 began (``late_floor_s`` when it began after that line). Whatever the learned evenings and however late
 the usual bed time, it is due at most ``evening_max_s`` after it began (``W_EVENING_MAX``; 0: no
-cap): a collapse at 19:00 must not wait for a bed time at 02:00. A seated silence (the seat pad
+cap): a collapse at 19:00 must not wait for a bed time at 02:00. A daytime silence outside the
+bedroom that runs into the evening is bounded as one from the evening's start: due at most
+``evening_max_s`` (seated, the allowance below) after ``evening_start_h``. A seated silence (the seat pad
 occupied) in a home whose learned seated limit at that hour is longer (in the first days: ``margin ×``
 the longest seated silence seen around that hour) gets that limit up to ``evening_seat_max_s``
 instead: some residents sit through the TV evening without getting up, and in a home that sees the
@@ -959,6 +961,28 @@ def _start_silence(
             if cap < deadline:
                 deadline = cap
                 limit = cap_s
+                si[r, S_LEARNED] = (si[r, S_LEARNED] & B_MASK) | W_EVENING_MAX
+        into_evening = (
+            ctx != CTX_REST
+            and ctx != CTX_BEDROOM
+            and (not bath or params[P_EVENING_BATH] != 0.0)
+            and si[r, S_NBED] > 0
+            and not _is_evening(h, params)
+            and params[P_EVENING_MAX_S] > 0.0
+        )
+        if into_evening:
+            # a daytime silence that runs into the evening (the kitchen at 18:57, then nothing): in the
+            # evening it is an evening silence, due at most evening_max_s after the evening began (seated,
+            # what this home has shown, as above), however long this home's evenings were learned to be
+            allow = params[P_EVENING_MAX_S]
+            if ctx == CTX_SEATED and shown:
+                allow = max(allow, min(limit, params[P_EVENING_SEAT_MAX_S]))
+            local_day = ((t + off * MIN_MS) // DAY_MS) * DAY_MS
+            evening_starts = local_day + int(params[P_EVENING_START_H]) * HOUR_MS - off * MIN_MS
+            cap = evening_starts + int(allow * 1000.0)
+            if cap < deadline:
+                deadline = cap
+                limit = (cap - t) / 1000.0
                 si[r, S_LEARNED] = (si[r, S_LEARNED] & B_MASK) | W_EVENING_MAX
     si[r, S_DEADLINE] = deadline
     si[r, S_THR] = int(limit)

@@ -602,3 +602,30 @@ def test_a_home_with_long_tv_evenings_in_the_armchair_is_allowed_its_learned_sea
     got = run_kernel(config, pir_rows(sorted([*short, (stop, k.EV_SEAT, 1, k.ROOM_OTHER, 0)])), 1)
     due = [row[3] - row[2] for row in got if row[2] == stop]
     assert len(due) == 1 and due[0] <= config.evening_max_s * 1000
+
+
+def test_a_silence_that_begins_before_the_evening_is_bounded_as_an_evening_one() -> None:
+    """A resident whose evenings no sensor sees (the kitchen until 18:40, nothing until the bedroom at
+    23:30) stops moving in the kitchen at 18:40: its learned hours would let the silence run to the
+    active ceiling (6 h), but in the evening it is an evening silence, due at most ``evening_max_s``
+    after the evening began (22:00, ``W_EVENING_MAX``); without the cap, at 23:00 (this home's learned
+    evenings). The ordinary evenings (back in the kitchen at 21:50) raise nothing."""
+    rows = []
+    for d in range(12):
+        day = d * DAY
+        rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(35)]  # → 18:20
+        rows.append((day + 18 * H + 40 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+        rows.append((day + 21 * H + 50 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))  # back in the kitchen
+        rows.append((day + 23 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+    stop = 12 * DAY + 18 * H + 40 * M
+    rows += [(12 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(35)]
+    rows.append((stop, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+    data = pir_rows(sorted(rows))
+    config = HomeConfig()
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert [(row[1], row[2], row[3]) for row in got] == [(k.K_INACTIVITY, stop, 12 * DAY + 22 * H)]
+    assert got[0][4] & k.W_EVENING_MAX
+    off = dataclasses.replace(config, evening_max_s=0.0)  # no evening cap: the learned hours alone
+    later = [row for row in run_kernel(off, data, 1) if row[2] == stop]
+    assert later == run_reference(off, data, 1)[-1:] and later[0][3] == 12 * DAY + 23 * H
