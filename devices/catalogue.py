@@ -24,7 +24,7 @@ from typing import Literal
 from devices.events import Stream
 
 Power = Literal["battery", "mains"]
-Worn = Literal["", "neck", "wrist"]
+Worn = Literal["", "neck", "wrist", "pocket"]
 
 MAINS_SILENCE_S = 10 * 60.0
 """Default silence limit of a mains-powered device (s)."""
@@ -105,6 +105,8 @@ CATALOGUE: dict[str, DeviceType] = _types(
     DeviceType("pendant", "fall pendant", "跌倒挂件", "battery", frozenset({S.ALARM, S.IMU}), announces=True,
                worn="neck", zigbee_role=Role.CALL),
     DeviceType("wristband", "wristband", "手环", "battery", frozenset({S.ALARM, S.IMU}), worn="wrist"),
+    DeviceType("phone", "phone (fall app)", "手机（跌倒检测应用）", "battery", frozenset({S.ALARM, S.IMU}),
+               worn="pocket"),
     DeviceType("hub", "hub", "网关", "mains", frozenset({S.ALARM}), announces=True),
     DeviceType("gateway", "home gateway", "家庭网关", "mains", frozenset()),
     # activity in the home
