@@ -9,7 +9,8 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
 - ``first_weeks``: the same in the home's first 7 days, before its routine is learned;
 - ``evening``: a stop at 18:00–24:00 after the first week, the last activity that evening outside
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
-  that must not pass for going to bed;
+  that must not pass for going to bed (not a sticky pad letting go hours late, which says nothing of
+  where the resident is, nor with the bed pad reporting "occupied" since: in bed by then);
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
   ≥ 30 min with nothing but the door, that door's passage having followed activity inside, pads
   aside, and not the door again before the cut), after the first week;
@@ -25,12 +26,13 @@ False alerts are counted per home-day over the whole log, and separately over th
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from lab.homes.logs import HomeLog
 from lab.homes.replay import STEP_MS, activity_index, after_door, pick_cuts
 
 FAMILIES = ("day", "first_weeks", "evening", "after_home", "night")
-NIGHT_FAMILIES = frozenset({"night"})
+NIGHT_FAMILIES = frozenset({"evening", "night"})
 """Families whose stops a NIGHT_ABSENCE alert finds too."""
 FIRST_WEEKS_DAYS = 7.0
 BEDROOM = frozenset({"bedroom", "bed"})
@@ -43,10 +45,31 @@ def _aligned(log: HomeLog, t: int, step_ms: int) -> int:
     return first + ((t - first) // step_ms) * step_ms
 
 
+def late_releases(log: HomeLog) -> npt.NDArray[np.bool_]:
+    """Rows where a pressure pad lets go after repeating "occupied" while held: a pad that re-reports
+    (a sticky mat) lets go when it will, hours after the resident got up, so its release says nothing
+    of where the resident is."""
+    late = np.zeros(len(log.kind), dtype=bool)
+    held: dict[str, tuple[int, bool]] = {}  # sensor → (state, repeated while in it)
+    for i, (kind, sensor) in enumerate(zip(log.kind, log.sensor, strict=True)):
+        if kind not in ("bed", "seat"):
+            continue
+        value = int(log.state[i])
+        state, repeated = held.get(sensor, (-1, False))
+        late[i] = value == 0 and state == 1 and repeated
+        if value != state:  # a change starts a new span
+            repeated = False
+        elif value == 1:  # "occupied" again while held
+            repeated = True
+        held[sensor] = (value, repeated)
+    return late
+
+
 def evening_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = STEP_MS) -> list[int]:
     """``n`` moments at 18:00–24:00 after the first week whose last activity (same evening, from 17:00)
-    is neither in the bedroom nor the entrance door."""
+    is neither in the bedroom nor the entrance door, nor a pad letting go late (:func:`late_releases`)."""
     act = activity_index(log)
+    late = late_releases(log)
     lo = log.entry.first_ms + int(FIRST_WEEKS_DAYS * DAY_MS)
     if lo >= log.entry.last_ms or act.size == 0:
         return []
@@ -64,8 +87,11 @@ def evening_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = 
         previous = int(log.ts_ms[i])
         if previous // DAY_MS != t // DAY_MS or (previous // HOUR_MS) % 24 < 17:
             continue
-        if after_door(log, act, j) or log.location[i].lower() in BEDROOM or log.kind[i] == "bed":
+        if after_door(log, act, j) or log.location[i].lower() in BEDROOM or log.kind[i] == "bed" or late[i]:
             continue
+        upto = int(np.searchsorted(log.ts_ms, t, side="right"))
+        if any(log.kind[x] == "bed" and log.state[x] == 1 for x in range(i + 1, upto)):
+            continue  # the bed pad reports someone on it since (a repeat is no activity, but it is in bed)
         cuts.add(t)
     return sorted(cuts)
 

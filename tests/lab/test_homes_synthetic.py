@@ -270,3 +270,42 @@ def test_a_held_out_layout_changes_only_what_the_homes_sensors_see() -> None:
     assert any(layout_of(b) != "no motion" for b in held_out)
     with pytest.raises(KeyError):
         synthetic_set(1, 1, 5, layout="attic")
+
+
+def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> None:
+    """Day 8: the kitchen at 18:00, the armchair's pad from 18:05, "occupied" again at 18:30 (a sticky
+    mat) and let go at 20:00: a sticky pad lets go when it will, so no evening stop is cut after that
+    release. Day 9: the kitchen at 21:00 and the bed pad "occupied" at 21:30 (a repeat: no activity,
+    but someone is on the bed): no cut after it either."""
+    from lab.homes.families import evening_cuts, late_releases
+    from lab.homes.logs import HomeEntry, iso_to_ms
+
+    day8 = iso_to_ms("2024-01-09T00:00:00")
+    hour, minute = 3_600_000, 60_000
+    rows = [(day8 - 20 * hour, "bed", "bed", "bedroom", 1)]  # in bed the night before, never let go
+    rows += [
+        (day8 + 18 * hour, "fridge", "contact", "kitchen", 1),
+        (day8 + 18 * hour + 5 * minute, "armchair", "seat", "living", 1),
+    ]
+    rows += [
+        (day8 + 18 * hour + 30 * minute, "armchair", "seat", "living", 1),
+        (day8 + 20 * hour, "armchair", "seat", "living", 0),
+    ]
+    day9 = day8 + 24 * hour
+    rows += [
+        (day9 + 21 * hour, "fridge", "contact", "kitchen", 1),
+        (day9 + 21 * hour + 30 * minute, "bed", "bed", "bedroom", 1),
+    ]
+    entry = HomeEntry("h.csv", "h", day8 - 8 * 24 * hour, day9 + 24 * hour)
+    log = HomeLog(
+        entry,
+        np.array([r[0] for r in rows], dtype=np.int64),
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        np.array([r[4] for r in rows], dtype=np.int8),
+    )
+    assert late_releases(log).tolist() == [False, False, False, False, True, False, False]
+    cuts = evening_cuts(log, 40, np.random.default_rng(0))
+    assert cuts and all(c < day8 + 20 * hour or day9 + 21 * hour <= c < day9 + 21 * hour + 30 * minute for c in cuts)
+    assert any(c < day8 + 20 * hour for c in cuts)
