@@ -201,11 +201,25 @@ def test_evaluation_reports_by_sensor_layout() -> None:
     assert all(name == "no motion" or name.startswith("motion in ") for name in layouts)
 
 
+def _hand_log(rows: list[tuple[int, str, str, str, int]], first_ms: int, last_ms: int) -> HomeLog:
+    """A home event log written by hand: ``(ts_ms, sensor, kind, location, state)`` rows."""
+    from lab.homes.logs import HomeEntry
+
+    return HomeLog(
+        HomeEntry("h.csv", "h", first_ms, last_ms),
+        np.array([r[0] for r in rows], dtype=np.int64),
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        np.array([r[4] for r in rows], dtype=np.int8),
+    )
+
+
 def test_coming_home_is_a_door_after_a_passage_out() -> None:
     """Kitchen, out at 09:00, in at 10:00: 10:00 is coming home. Out at 12:00 and the door at 13:00 and
     at 14:00 with nothing between: 13:00 is coming in, 14:00 may be going out again, so no cut there."""
     from lab.homes.families import arrival_cuts
-    from lab.homes.logs import HomeEntry, iso_to_ms
+    from lab.homes.logs import iso_to_ms
 
     day = iso_to_ms("2024-01-10T00:00:00")
     hour, minute = 3_600_000, 60_000
@@ -214,15 +228,7 @@ def test_coming_home_is_a_door_after_a_passage_out() -> None:
     rows += [(10 * hour + 5 * minute, "fridge", "contact", "kitchen")]
     rows += [(h * hour, "front_door", "door", "hall") for h in (12, 13, 14)]
     rows += [(16 * hour, "fridge", "contact", "kitchen")]
-    entry = HomeEntry("h.csv", "h", day - 8 * 24 * hour, day + 24 * hour)
-    log = HomeLog(
-        entry,
-        np.array([day + t for t, *_ in rows], dtype=np.int64),
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        np.ones(len(rows), dtype=np.int8),
-    )
+    log = _hand_log([(day + t, *rest, 1) for t, *rest in rows], day - 8 * 24 * hour, day + 24 * hour)
     cuts = arrival_cuts(log, 10, np.random.default_rng(0))
     assert [(c - day) // minute for c in cuts] == [10 * 60 + 1, 13 * 60 + 1]
 
@@ -231,7 +237,7 @@ def test_a_night_trip_out_through_the_entrance_door_is_no_stop_at_home() -> None
     """The kitchen at 21:00, in bed from 22:00; at 01:00 the hall, then the toilet: a night trip. At 03:00 the hall and,
     within the minute, the entrance door: gone out, so no cut there (nothing to find at home)."""
     from lab.homes.families import night_cuts
-    from lab.homes.logs import HomeEntry, iso_to_ms
+    from lab.homes.logs import iso_to_ms
 
     day = iso_to_ms("2024-01-10T00:00:00")
     hour, minute = 3_600_000, 60_000
@@ -240,15 +246,7 @@ def test_a_night_trip_out_through_the_entrance_door_is_no_stop_at_home() -> None
     rows += [(hour + 2 * minute, "bed", "bed", "bedroom")]
     rows += [(3 * hour, "pir_hall", "motion", "hall"), (3 * hour + 40_000, "front_door", "door", "hall")]
     rows += [(5 * hour, "front_door", "door", "hall"), (5 * hour + minute, "pir_hall", "motion", "hall")]
-    entry = HomeEntry("h.csv", "h", day - 8 * 24 * hour, day + 24 * hour)
-    log = HomeLog(
-        entry,
-        np.array([day + t for t, *_ in rows], dtype=np.int64),
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        np.ones(len(rows), dtype=np.int8),
-    )
+    log = _hand_log([(day + t, *rest, 1) for t, *rest in rows], day - 8 * 24 * hour, day + 24 * hour)
     cuts = night_cuts(log, 10, np.random.default_rng(0))
     assert len(cuts) == 1 and hour < cuts[0] - day <= hour + 3 * minute
 
@@ -278,7 +276,7 @@ def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> 
     release. Day 9: the kitchen at 21:00 and the bed pad "occupied" at 21:30 (a repeat: no activity,
     but someone is on the bed): no cut after it either."""
     from lab.homes.families import evening_cuts, late_releases
-    from lab.homes.logs import HomeEntry, iso_to_ms
+    from lab.homes.logs import iso_to_ms
 
     day8 = iso_to_ms("2024-01-09T00:00:00")
     hour, minute = 3_600_000, 60_000
@@ -296,15 +294,7 @@ def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> 
         (day9 + 21 * hour, "fridge", "contact", "kitchen", 1),
         (day9 + 21 * hour + 30 * minute, "bed", "bed", "bedroom", 1),
     ]
-    entry = HomeEntry("h.csv", "h", day8 - 8 * 24 * hour, day9 + 24 * hour)
-    log = HomeLog(
-        entry,
-        np.array([r[0] for r in rows], dtype=np.int64),
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        np.array([r[4] for r in rows], dtype=np.int8),
-    )
+    log = _hand_log(rows, day8 - 8 * 24 * hour, day9 + 24 * hour)
     assert late_releases(log).tolist() == [False, False, False, False, True, False, False]
     cuts = evening_cuts(log, 40, np.random.default_rng(0))
     assert cuts and all(c < day8 + 20 * hour or day9 + 21 * hour <= c < day9 + 21 * hour + 30 * minute for c in cuts)
