@@ -172,6 +172,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "Cantonese" in await a.inner_text("#d-languages")
         contacts = await a.locator("#d-contacts li").all_inner_texts()
         assert [c.split()[0] for c in contacts] == ["张伟", "李阿姨"]
+        assert "judged as worn at the waist or neck" in await a.inner_text("#d-trigger p.facts")
         samples = await a.get_attribute("svg.fall-trace", "data-samples")
         assert samples is not None and int(samples) > 100
         assert await a.locator("svg.fall-trace path.magnitude").count() == 1
