@@ -45,6 +45,15 @@ def _aligned(log: HomeLog, t: int, step_ms: int) -> int:
     return first + ((t - first) // step_ms) * step_ms
 
 
+def _door_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int) -> bool:
+    """Whether an entrance-door event is among the activity rows ``act[j:]`` before ``until_ms``."""
+    while j < act.size and int(log.ts_ms[act[j]]) < until_ms:
+        if log.kind[int(act[j])] == "door":
+            return True
+        j += 1
+    return False
+
+
 def late_releases(log: HomeLog) -> npt.NDArray[np.bool_]:
     """Rows where a pressure pad lets go after repeating "occupied" while held: a pad that re-reports
     (a sticky mat) lets go when it will, hours after the resident got up, so its release says nothing
@@ -128,10 +137,7 @@ def arrival_cuts(
             k += 1
         door = int(ts[k])
         cut = _aligned(log, door + 60_000 + step_ms - 1, step_ms)
-        nxt = k + 1
-        while nxt < act.size and int(ts[nxt]) < cut and log.kind[int(act[nxt])] != "door":
-            nxt += 1
-        out_again = nxt < act.size and int(ts[nxt]) < cut  # through the door again before the cut
+        out_again = _door_between(log, act, k + 1, cut)  # through the door again before the cut
         if cut - door <= 180_000 and cut < log.entry.last_ms and not out_again:
             arrivals.append(cut)
     if len(arrivals) > n:
@@ -162,10 +168,7 @@ def night_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = ST
             continue
         cut = _aligned(log, t + int(rng.integers(1, 4)) * step_ms, step_ms)
         # out through the entrance door before the cut: gone out, not fallen on the way to the toilet
-        nxt = j + 1
-        while nxt < act.size and int(ts[nxt]) <= cut and log.kind[int(act[nxt])] != "door":
-            nxt += 1
-        out = nxt < act.size and int(ts[nxt]) <= cut
+        out = _door_between(log, act, j + 1, cut + 1)
         if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms and not out:
             cuts.append(cut)
     if len(cuts) > n:

@@ -338,12 +338,8 @@ class ReferenceHome:
                 fixed, floor, ceil = c.seat_fixed_s, c.seat_floor_s, c.seat_ceil_s
             else:
                 fixed, floor, ceil = c.active_fixed_s, c.active_floor_s, c.active_ceil_s
-            evening = (
-                ctx not in (k.CTX_REST, k.CTX_BEDROOM)
-                and (not bath or c.evening_bath)
-                and p.n_bed > 0
-                and self._evening(h)
-            )
+            outside_bedroom = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and (not bath or c.evening_bath) and p.n_bed > 0
+            evening = outside_bedroom and self._evening(h)
             night_like = ctx != k.CTX_REST and self._night(h) and not evening
             if night_like:
                 fixed, floor, ceil = c.rest_fixed_s, c.night_floor_s, c.rest_ceil_s
@@ -394,13 +390,13 @@ class ReferenceHome:
                 cap = t + int(cap_s * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, cap_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
-            into_evening = ctx not in (k.CTX_REST, k.CTX_BEDROOM) and (not bath or c.evening_bath)
-            if into_evening and p.n_bed > 0 and not self._evening(h) and c.evening_max_s > 0:
+            if outside_bedroom and not evening and c.evening_max_s > 0:
                 allow = c.evening_max_s  # a daytime silence that runs into the evening (as ``_start_silence``)
                 if ctx == k.CTX_SEATED and shown:
                     allow = max(allow, min(limit, c.evening_seat_max_s))
-                day = (t + p.offset * 60_000) // 86_400_000 * 86_400_000
-                cap = day + c.evening_start_h * 3_600_000 - p.offset * 60_000 + int(allow * 1000)
+                shift = p.offset * k.MIN_MS
+                day = (t + shift) // k.DAY_MS * k.DAY_MS
+                cap = day + c.evening_start_h * k.HOUR_MS - shift + int(allow * 1000)
                 if cap < p.deadline:
                     p.deadline, limit, p.learned = cap, (cap - t) / 1000, (p.learned & k.B_MASK) | k.W_EVENING_MAX
         p.thr = int(limit)

@@ -870,13 +870,10 @@ def _start_silence(
         # the home has shown that going to bed leaves a trace: an evening silence that starts elsewhere
         # is judged by its own context, not as a night's sleep (the toilet before bed is followed by the
         # bedroom: a silence that starts right after it never reached the bedroom)
-        evening = (
-            ctx != CTX_REST
-            and ctx != CTX_BEDROOM
-            and (not bath or params[P_EVENING_BATH] != 0.0)
-            and si[r, S_NBED] > 0
-            and _is_evening(h, params)
+        outside_bedroom = (
+            ctx != CTX_REST and ctx != CTX_BEDROOM and (not bath or params[P_EVENING_BATH] != 0.0) and si[r, S_NBED] > 0
         )
+        evening = outside_bedroom and _is_evening(h, params)
         night_like = ctx != CTX_REST and _is_night(h, params) and not evening
         if night_like:  # a night-time silence may well be sleep
             fixed, floor, ceil = params[P_REST_FIXED_S], params[P_NIGHT_FLOOR_S], params[P_REST_CEIL_S]
@@ -962,15 +959,7 @@ def _start_silence(
                 deadline = cap
                 limit = cap_s
                 si[r, S_LEARNED] = (si[r, S_LEARNED] & B_MASK) | W_EVENING_MAX
-        into_evening = (
-            ctx != CTX_REST
-            and ctx != CTX_BEDROOM
-            and (not bath or params[P_EVENING_BATH] != 0.0)
-            and si[r, S_NBED] > 0
-            and not _is_evening(h, params)
-            and params[P_EVENING_MAX_S] > 0.0
-        )
-        if into_evening:
+        if outside_bedroom and not evening and params[P_EVENING_MAX_S] > 0.0:
             # a daytime silence that runs into the evening (the kitchen at 18:57, then nothing): in the
             # evening it is an evening silence, due at most evening_max_s after the evening began (seated,
             # what this home has shown, as above), however long this home's evenings were learned to be
