@@ -107,6 +107,9 @@ class Gateway:
         self.last_message_at: float | None = None
         """When (epoch s) the last batch was handled: an operator's "is anything coming in?"."""
         self.clock_skewed = 0
+        self.retained_cleared = 0
+        """Empty payloads on a status, availability or Zigbee2MQTT state topic: MQTT's way of deleting
+        a retained message (a simulator or Zigbee2MQTT cleaning up), no reading and no error."""
         self.queue_depth = 0
         self.queue_depth_most = 0
         """The most messages seen waiting on a lane since start."""
@@ -148,6 +151,7 @@ class Gateway:
             "first_message_at": self.first_message_at,
             "last_message_at": self.last_message_at,
             "clock_skewed": self.clock_skewed,
+            "retained_cleared": self.retained_cleared,
             "queue_depth": self.queue_depth,
             "queue_depth_most": self.queue_depth_most,
             "batches": dict(self.batches),
@@ -176,6 +180,9 @@ class Gateway:
         Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
         """
         self.received += 1
+        if not payload and self._clears_retained(topic):
+            self.retained_cleared += 1
+            return []
         try:
             events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
         except PayloadError as error:
@@ -192,6 +199,15 @@ class Gateway:
         for event in events:
             self._accepted.events[event.stream] += 1
         return events
+
+    def _clears_retained(self, topic: str) -> bool:
+        """Whether an empty payload on ``topic`` deletes a retained message: the topics that are
+        retained (a device's status, Zigbee2MQTT's availability and device state). Elsewhere, an alarm
+        above all, an empty payload is a reject with its reason."""
+        if topic.startswith(self._z2m):
+            suffix = topic[len(self._z2m) :].partition("/")[2]
+            return suffix in {"", "availability"}
+        return topic.rsplit("/", 1)[-1] == Stream.STATUS.value
 
     def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         self.rejected[reason.value] += 1

@@ -191,7 +191,10 @@ async def write(history: EventHistory, pool: AsyncConnectionPool, work: Workload
             bare_rows += len(events)
         if work.raw_days:
             t0 = time.perf_counter()
-            dropped += await history.apply_retention(first + timedelta(days=day + 1))
+            # at each simulated day's end; today's has not come yet, so today it runs now (a clock up to
+            # a day ahead would drop a month the platform still holds)
+            day_end = min(first + timedelta(days=day + 1), datetime.now(UTC))
+            dropped += await history.apply_retention(day_end)
             maintain_s += time.perf_counter() - t0
         if day % 10 == 9 or day == days - 1:
             progress(

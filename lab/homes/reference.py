@@ -444,7 +444,8 @@ class ReferenceHome:
                 ev = k.EV_ACTIVITY
             if ev in (k.EV_BED, k.EV_SEAT):  # a repeat, or a stale pad letting go: not activity
                 state = p.bed if ev == k.EV_BED else p.seat
-                if (on == 1 and state != k.PAD_FREE) or (on == 0 and state != k.PAD_ON):
+                first = on == 0 and p.last < 0  # getting up: monitoring began while they lay there
+                if not first and ((on == 1 and state != k.PAD_FREE) or (on == 0 and state != k.PAD_ON)):
                     if on == 0:
                         if ev == k.EV_BED:
                             p.bed = k.PAD_FREE

@@ -140,7 +140,9 @@ within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due af
 ``arrival_limit_s``; so is a seated silence that starts within that window (sat down at once).
 
 Pressure pads (``S_BED`` / ``S_SEAT``: ``PAD_FREE``, ``PAD_ON``, ``PAD_STALE``): only a change of state
-is activity; a pad repeating "occupied" is not (occupied for long is not activity). Activity in
+is activity; a pad repeating "occupied" is not (occupied for long is not activity), but a pad letting
+go before anything else of the home was seen is (monitoring began while the resident lay or sat
+there: without it, a fall right after getting up on the first morning started no silence). Activity in
 another room or at the entrance door at least ``PAD_SETTLE_MS`` after a pad was occupied makes it
 stale: no longer believed until it lets go (which is then no activity either).
 
@@ -1094,7 +1096,10 @@ def home_process(
             c = EV_ACTIVITY
         if c in (EV_BED, EV_SEAT):
             col = S_BED if c == EV_BED else S_SEAT
-            if (value[i] == 1 and si[r, col] != PAD_FREE) or (value[i] == 0 and si[r, col] != PAD_ON):
+            first = value[i] == 0 and si[r, S_LAST] < 0  # getting up: monitoring began while they lay there
+            if not first and (
+                (value[i] == 1 and si[r, col] != PAD_FREE) or (value[i] == 0 and si[r, col] != PAD_ON)
+            ):
                 # occupied for long is not activity: a pad repeating "occupied", or a stale pad
                 # (the resident was seen elsewhere since) letting go, starts no silence
                 if value[i] == 0:

@@ -212,3 +212,16 @@ async def test_a_batch_whose_session_ends_is_still_handed_over_and_its_copy_is_a
     assert [(e.device_id, e.seq) for e in handed_over] == [("btn-1", 5)]
     await gw._handle(NoClient(), [press(5)], slow_sink)  # type: ignore[arg-type]
     assert len(handed_over) == 1 and gw.rejected["duplicate"] == 1
+
+
+def test_an_empty_payload_on_a_retained_topic_is_a_retained_message_cleared_not_a_reject() -> None:
+    gw = gateway()
+    for topic in ("eldercare/v1/btn-1/status", "zigbee2mqtt/sos_button/availability", "zigbee2mqtt/sos_button"):
+        assert gw.accept(topic, b"") == []
+    assert gw.counters()["retained_cleared"] == 3
+    assert not gw.rejected
+    # an alarm is never retained: an empty one is a reject with its reason, as is a reading
+    assert gw.accept("eldercare/v1/btn-1/alarm", b"") == []
+    assert gw.accept("eldercare/v1/pendant-1/motion", b"") == []
+    assert sum(gw.rejected.values()) == 2
+    assert gw.counters()["retained_cleared"] == 3

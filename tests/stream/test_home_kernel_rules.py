@@ -629,3 +629,22 @@ def test_a_silence_that_begins_before_the_evening_is_bounded_as_an_evening_one()
     off = dataclasses.replace(config, evening_max_s=0.0)  # no evening cap: the learned hours alone
     later = [row for row in run_kernel(off, data, 1) if row[2] == stop]
     assert later == run_reference(off, data, 1)[-1:] and later[0][3] == 12 * DAY + 23 * H
+
+
+def test_a_pad_letting_go_before_anything_else_was_seen_starts_the_first_silence() -> None:
+    """Monitoring began while the resident lay in bed: the pad's "free" at 09:30 is the first report of
+    the home, and a fall right after getting up must still be found (it was taken for a pad that had
+    never been occupied, and nothing ever alerted). Once anything has been seen, a pad letting go that
+    was not occupied stays no activity."""
+    config = HomeConfig()
+    up = 9 * H + 30 * M
+    data = events([(up, k.EV_BED, 0, k.ROOM_BED)])
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert len(got) == 1 and got[0][2] == up and got[0][1] in (k.K_INACTIVITY, k.K_NOT_UP)
+    assert got[0][3] - up <= config.early_prior_s * 1000
+    # seen in the kitchen first: the pad's "free" (it was never occupied) starts nothing
+    data = events([(up - 2 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER), (up, k.EV_BED, 0, k.ROOM_BED)])
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert [row[2] for row in got] == [up - 2 * M]
