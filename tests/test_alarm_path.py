@@ -157,7 +157,11 @@ async def test_bad_input_is_counted_and_the_gateway_keeps_serving(services: Test
         expected: dict[str, int] = {}
         for _, _, reason in bad:
             expected[reason] = expected.get(reason, 0) + 1
-        assert dict(harness.platform.gateway.rejected) == expected
+        # the telemetry lane's rejects (the imu frame) may still be on their way when the alarm lane's
+        # alert is open: the lanes are independent
+        gateway = harness.platform.gateway
+        await eventually(lambda: sum(gateway.rejected.values()) >= len(bad), timeout=10.0)
+        assert dict(gateway.rejected) == expected
         async with harness.http() as http:
             health = (await http.get("/healthz")).json()
         assert health["gateway"]["rejected"] == expected

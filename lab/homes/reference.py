@@ -435,7 +435,7 @@ class ReferenceHome:
                 continue
             p = self.residents[r]
             if ev == k.EV_MOTION_END:  # motion held until now where the silence began with it
-                if p.last < 0 or p.motion_room != where:
+                if p.last >= 0 and p.motion_room != where:
                     continue
                 ev = k.EV_ACTIVITY
             if ev == k.EV_PRESENCE:  # someone there: ends an away silence or starts the first one

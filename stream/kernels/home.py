@@ -1083,9 +1083,10 @@ def home_process(
             continue
         if c == EV_MOTION_END:
             # a motion sensor that held "occupied" saw motion until now: where the current silence began
-            # with motion in that room, it begins now (a PIR logged as intervals, a retriggerable one);
-            # a sensor clearing in a room the resident has left is no sign of them
-            if si[r, S_LAST] < 0 or si[r, S_MOTION_ROOM] != room[i]:
+            # with motion in that room, or as the home's first report (monitoring began while it held),
+            # it begins now (a PIR logged as intervals, a retriggerable one); a sensor clearing in a
+            # room the resident has left is no sign of them
+            if si[r, S_LAST] >= 0 and si[r, S_MOTION_ROOM] != room[i]:
                 continue
             c = EV_ACTIVITY
         if c == EV_PRESENCE:

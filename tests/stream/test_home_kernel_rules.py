@@ -634,15 +634,17 @@ def test_a_silence_that_begins_before_the_evening_is_bounded_as_an_evening_one()
 def test_a_pad_letting_go_before_anything_else_was_seen_starts_the_first_silence() -> None:
     """Monitoring began while the resident lay in bed: the pad's "free" at 09:30 is the first report of
     the home, and a fall right after getting up must still be found (it was taken for a pad that had
-    never been occupied, and nothing ever alerted). Once anything has been seen, a pad letting go that
-    was not occupied stays no activity."""
+    never been occupied, and nothing ever alerted). Likewise a motion sensor that held "occupied" and
+    clears as the home's first report. Once anything has been seen, a pad letting go that was not
+    occupied stays no activity."""
     config = HomeConfig()
     up = 9 * H + 30 * M
-    data = events([(up, k.EV_BED, 0, k.ROOM_BED)])
-    got = run_kernel(config, data, 1)
-    assert got == run_reference(config, data, 1)
-    assert len(got) == 1 and got[0][2] == up and got[0][1] in (k.K_INACTIVITY, k.K_NOT_UP)
-    assert got[0][3] - up <= config.early_prior_s * 1000
+    for first in ((up, k.EV_BED, 0, k.ROOM_BED, 0), (up, k.EV_MOTION_END, 0, k.ROOM_OTHER, 1)):
+        data = pir_rows([first])
+        got = run_kernel(config, data, 1)
+        assert got == run_reference(config, data, 1)
+        assert len(got) == 1 and got[0][2] == up and got[0][1] in (k.K_INACTIVITY, k.K_NOT_UP), first
+        assert got[0][3] - up <= config.early_prior_s * 1000
     # seen in the kitchen first: the pad's "free" (it was never occupied) starts nothing
     data = events([(up - 2 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER), (up, k.EV_BED, 0, k.ROOM_BED)])
     got = run_kernel(config, data, 1)
