@@ -1098,9 +1098,7 @@ def home_process(
         if c in (EV_BED, EV_SEAT):
             col = S_BED if c == EV_BED else S_SEAT
             first = value[i] == 0 and si[r, S_LAST] < 0  # getting up: monitoring began while they lay there
-            if not first and (
-                (value[i] == 1 and si[r, col] != PAD_FREE) or (value[i] == 0 and si[r, col] != PAD_ON)
-            ):
+            if not first and ((value[i] == 1 and si[r, col] != PAD_FREE) or (value[i] == 0 and si[r, col] != PAD_ON)):
                 # occupied for long is not activity: a pad repeating "occupied", or a stale pad
                 # (the resident was seen elsewhere since) letting go, starts no silence
                 if value[i] == 0:
