@@ -47,15 +47,21 @@ def _state(config: HomeConfig) -> tuple[np.ndarray, ...]:
 
 
 def evaluate_log(
-    log: HomeLog, config: HomeConfig, inject_n: int = 0, seed: int = 0, horizon_s: float = 24 * 3600.0
+    log: HomeLog,
+    config: HomeConfig,
+    inject_n: int = 0,
+    seed: int = 0,
+    horizon_s: float = 24 * 3600.0,
+    cuts: list[tuple[int, str]] | None = None,
 ) -> tuple[int, list[Trial], list[tuple[int, int, int]]]:
-    """Alerts over the whole log and injected stops: ``(n_alerts, trials, alerts as (kind, start, due))``."""
+    """Alerts over the whole log and injected stops: ``(n_alerts, trials, alerts as (kind, start, due))``;
+    the stops are ``inject_n`` of each family's, or ``cuts`` (sorted ``(cut, family)``) when given."""
     detector = HomeActivityDetector(config, utc_offset_min=0)
     a = detector.arrays(log.events())
     params = config.params()
     mon = np.ones(1, dtype=np.uint8)
     res = np.zeros_like(a.res)
-    tagged = all_cuts(log, inject_n, seed) if inject_n > 0 else []
+    tagged = cuts if cuts is not None else all_cuts(log, inject_n, seed) if inject_n > 0 else []
     si, hist, wake = _state(config)
     out_i = np.zeros((2 * len(res) + 2, 5), dtype=np.int64)
     out_f = np.zeros((2 * len(res) + 2, 2), dtype=np.float64)

@@ -299,3 +299,38 @@ def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> 
     cuts = evening_cuts(log, 40, np.random.default_rng(0))
     assert cuts and all(c < day8 + 20 * hour or day9 + 21 * hour <= c < day9 + 21 * hour + 30 * minute for c in cuts)
     assert any(c < day8 + 20 * hour for c in cuts)
+
+
+def _stops_at_home(log: HomeLog, rng: np.random.Generator, n: int, horizon_ms: int) -> list[tuple[int, str]]:
+    """``n`` moments anywhere in ``log`` (the first minutes included) at which the resident is at home:
+    the last movement before it (pads and PIR clearings aside) was not the entrance door."""
+    moving = np.array(
+        [
+            kind not in ("bed", "seat") and not (kind == "motion" and on == 0)
+            for kind, on in zip(log.kind, log.state.tolist(), strict=True)
+        ]
+    )
+    door = np.array([kind == "door" for kind in log.kind])
+    out: list[tuple[int, str]] = []
+    while len(out) < n:
+        t = int(rng.uniform(int(log.ts_ms[0]), log.entry.last_ms - horizon_ms))
+        upto = int(np.searchsorted(log.ts_ms, t, side="right"))
+        seen = np.flatnonzero(moving[:upto])
+        if len(seen) and not door[seen[-1]]:
+            out.append((t, "night"))  # a night absence finds it too
+    return sorted(out)
+
+
+@pytest.mark.parametrize("layout", [None, "doorways", "hall_only", "kitchen_only", "living_bedroom"])
+def test_every_stop_at_home_is_found_from_the_first_minutes_on(layout: str | None) -> None:
+    """Wherever and whenever a resident at home stops moving (the home's first minutes, before any
+    routine, included), an alert of some kind is due within 16 h: no state of the detector leaves a
+    stop unwatched. A home whose first report was its bed pad letting go was such a state."""
+    horizon_ms = 16 * 3_600_000
+    rng = np.random.default_rng(11)
+    for log in synthetic_set(6, 3, 61, layout):
+        stops = _stops_at_home(log, rng, 40, horizon_ms)
+        first = [(int(log.ts_ms[0]) + 60_000, "night")]  # a minute after the home's first report
+        _, trials, _ = evaluate_log(log, HomeConfig(), cuts=sorted(first + stops), horizon_s=horizon_ms / 1000)
+        missed = [t.cut_ms for t in trials if t.alert_ms is None]
+        assert not missed, (log.entry.home, missed)
