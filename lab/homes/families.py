@@ -17,7 +17,8 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
 - ``night``: a stop on a night-time trip out of bed (23:00–05:00, after the first week): 1–3 min after
   the first activity outside the bedroom that follows ≥ 60 min with activity only in the bedroom or
   on the bed pad (a fall on the way to the toilet, or to the living room on a sleepless night), not
-  out through the entrance door before the cut (gone out: nothing to find at home). A NIGHT_ABSENCE
+  out through the entrance door before the cut (gone out: nothing to find at home), nor back in the
+  bedroom before it (a trip of a minute or two is over: a stop then is in bed). A NIGHT_ABSENCE
   alert counts as finding it, as do the inactivity kinds.
 
 False alerts are counted per home-day over the whole log, and separately over the first 7 days.
@@ -49,6 +50,16 @@ def _door_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: in
     """Whether an entrance-door event is among the activity rows ``act[j:]`` before ``until_ms``."""
     while j < act.size and int(log.ts_ms[act[j]]) < until_ms:
         if log.kind[int(act[j])] == "door":
+            return True
+        j += 1
+    return False
+
+
+def _bedroom_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int) -> bool:
+    """Whether activity in the bedroom (or on the bed pad) is among the rows ``act[j:]`` before ``until_ms``."""
+    while j < act.size and int(log.ts_ms[act[j]]) < until_ms:
+        i = int(act[j])
+        if log.kind[i] != "seat" and log.location[i].lower() in BEDROOM:
             return True
         j += 1
     return False
@@ -167,9 +178,11 @@ def night_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = ST
         if k < 0 or t - int(ts[k]) > 6 * HOUR_MS:
             continue
         cut = _aligned(log, t + int(rng.integers(1, 4)) * step_ms, step_ms)
-        # out through the entrance door before the cut: gone out, not fallen on the way to the toilet
+        # out through the entrance door before the cut: gone out, not fallen on the way to the toilet;
+        # back in the bedroom before it: a trip of a minute or two is over, and a stop then is in bed
         out = _door_between(log, act, j + 1, cut + 1)
-        if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms and not out:
+        back = _bedroom_between(log, act, j + 1, cut + 1)
+        if t < cut <= t + 3 * step_ms and cut < log.entry.last_ms and not out and not back:
             cuts.append(cut)
     if len(cuts) > n:
         cuts = sorted(rng.choice(cuts, size=n, replace=False).tolist())

@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~500 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~600 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 
@@ -63,6 +63,10 @@ class _Resident:
     expo: int = 0  # micro-days, as the kernel's fixed point
     motion_room: int = -1  # ROOM_* of the motion that began the silence, −1 none
     bath_unseen: int = 0  # exits from the bathroom no sensor saw, faded, × EXPO_SCALE
+    trip: int = 0  # a night trip no pad armed: 1 out, 2 its timer ran out, 3 at the bedroom door
+    trips_back: int = 0  # such trips back in the bedroom in time, faded, × EXPO_SCALE
+    trips_out: int = 0  # such trips whose timer ran out, faded, × EXPO_SCALE
+    bedroom_since: int = -1  # since when every activity has been in the bedroom, −1 not there
 
 
 class ReferenceHome:
@@ -210,6 +214,8 @@ class ReferenceHome:
         p.hist[...] = (p.hist.astype(np.float64) * factor).astype(np.float32)
         p.day, p.expo = day, int(expo * k.EXPO_SCALE)
         p.bath_unseen = int(p.bath_unseen * factor)
+        p.trips_back = int(p.trips_back * factor)
+        p.trips_out = int(p.trips_out * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -219,18 +225,42 @@ class ReferenceHome:
         """Exits from the bathroom no sensor saw, faded, ≥ ``bath_blind_n`` (as ``bath_blind``)."""
         return 0 < self.c.bath_blind_n <= p.bath_unseen / k.EXPO_SCALE
 
+    def _trips_watched(self, p: _Resident) -> bool:
+        """Night trips no pad armed come back to the bedroom in time here (as ``trips_watched``)."""
+        back, out = p.trips_back / k.EXPO_SCALE, p.trips_out / k.EXPO_SCALE
+        return 0 < self.c.trip_watch_n <= back and out <= self.c.trip_watch_share * (back + out)
+
+    def _leaves_rest(self, p: _Resident, t: int, ev: int, where: int, motion: int) -> bool:
+        """Leaving tonight's rest on a trip no pad announced (as ``_leaves_rest``)."""
+        c = self.c
+        if ev != k.EV_ACTIVITY or p.abs_out != 0 or p.bed == k.PAD_ON or c.trip_watch_n <= 0:
+            return False
+        if p.ctx != k.CTX_REST or not p.night or p.rest_since < 0:
+            return False
+        if p.bedroom_since < 0 or t - p.bedroom_since < c.trip_rest_s * 1000.0 or not self._up_at_night(p, t):
+            return False
+        return where != k.ROOM_BED or motion == 0
+
     def _night_absence(self, p: _Resident, t: int, ev: int, on: int, where: int) -> None:
         """The night-absence timer after the bed pad let go at night (as ``_night_absence``)."""
         c = self.c
+        in_bedroom = where == k.ROOM_BED and (p.bed_room == k.ROOM_BED or p.trip != 0)
         if not self._up_at_night(p, t):
-            p.abs_out, p.abs_deadline = 0, k.NEVER
-        elif (
-            (ev == k.EV_SEAT and on == 1)  # sat down, or moving while seated
-            or (ev != k.EV_SEAT and p.seat == k.PAD_ON)
-            or (ev not in (k.EV_DOOR, k.EV_SEAT) and p.bed_room == k.ROOM_BED and where == k.ROOM_BED)  # bedroom
-        ):
+            p.abs_out, p.abs_deadline, p.trip = 0, k.NEVER, 0
+        elif (ev == k.EV_SEAT and on == 1) or (ev != k.EV_SEAT and p.seat == k.PAD_ON):  # seated
             p.abs_deadline = k.NEVER
+        elif ev not in (k.EV_DOOR, k.EV_SEAT) and in_bedroom:
+            if p.trip == 3:  # still at the bedroom door
+                p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000.0)
+                return
+            p.abs_deadline = k.NEVER
+            if p.trip != 0:  # back from a trip no pad armed
+                if p.trip == 1:
+                    p.trips_back += int(k.EXPO_SCALE)
+                p.trip, p.abs_out = 0, 0
         else:
+            if p.trip == 3:
+                p.trip = 1
             if p.abs_out == 1:
                 p.abs_out, p.abs_up = 2, t
             limit = c.absence_s
@@ -410,7 +440,13 @@ class ReferenceHome:
             else:
                 p.fired = 2
         if p.abs_deadline <= t:
-            if monitored[r]:
+            watched = True
+            if p.trip != 0:  # a trip no pad armed ran out
+                watched = self._trips_watched(p)
+                if p.trip != 2:
+                    p.trips_out += int(k.EXPO_SCALE)
+                    p.trip = 2
+            if monitored[r] and watched:
                 thr = (p.abs_deadline - p.abs_start) / 1000.0
                 out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, thr, k.CTX_ACTIVE))
             p.abs_deadline = k.NEVER
@@ -466,6 +502,7 @@ class ReferenceHome:
                     if p.bed_on < p.rest_since <= p.seat_on:  # the rest so far was on the seat pad
                         p.rest_since = t
                     p.bed, p.bed_room, p.bed_on, p.abs_deadline, p.abs_out = k.PAD_ON, where, t, k.NEVER, 0
+                    p.trip = 0
                 else:  # armed by the first activity out of the bed's room (as ``_night_absence``)
                     p.bed = k.PAD_FREE
                     p.abs_out = 1 if self._up_at_night(p, t) else 0
@@ -477,8 +514,18 @@ class ReferenceHome:
                     p.bed = k.PAD_STALE
                 if p.seat == k.PAD_ON and (ev == k.EV_DOOR or where != p.seat_room) and t - p.seat_on >= settled:
                     p.seat = k.PAD_STALE
-            if ev != k.EV_BED and p.abs_out != 0:
+            leaving = self._leaves_rest(p, t, ev, where, motion)
+            if leaving:  # a trip no pad announced, watched from here (the bedroom door: the timer from it)
+                p.trip, p.abs_out = 1, 1
+                if where == k.ROOM_BED:
+                    p.trip, p.abs_out, p.abs_up = 3, 2, t
+                    p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000.0)
+            if ev != k.EV_BED and p.abs_out != 0 and not (leaving and where == k.ROOM_BED):
                 self._night_absence(p, t, ev, on, where)
+            if where != k.ROOM_BED or ev == k.EV_DOOR:
+                p.bedroom_since = -1
+            elif p.bedroom_since < 0 or leaving:
+                p.bedroom_since = t
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
                 daytime = not self._night(self._hour(p.last, p.offset))

@@ -88,7 +88,9 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   PIR, motion logged as intervals); elsewhere it is no sign of the resident (they left that room).
 - bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` without activity
   (each activity while still "at night" restarts it; activity after that means up for the day;
-  sitting down on a seat pad ends it).
+  sitting down on a seat pad ends it). Without a bed pad that lets go, leaving the bedroom after a
+  quiet spell there arms it (:func:`_leaves_rest`), and it alerts where this home's trips have come
+  back to the bedroom in time (:func:`trips_watched`; its runs count either way).
 
 A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
 wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
@@ -150,7 +152,7 @@ A silence alerts once; if the home is unmonitored at its deadline (``monitored[r
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1250 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1300 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -256,7 +258,11 @@ S_ABS_UP = 29  # when first seen out of the bed's room since the pad let go, epo
 S_DOOR_OPEN = 30  # 1 if the last entrance-door event was an opening (its closing ends the same passage)
 S_MOTION_ROOM = 31  # ROOM_* of the motion that began the current silence, −1 if it was no motion
 S_BATH_UNSEEN = 32  # faded count (× EXPO_SCALE) of bathroom exits no sensor saw (:func:`bath_blind`)
-N_STATE = 33
+S_TRIP = 33  # a night trip no pad armed (:func:`_leaves_rest`): 1 out, 2 its timer ran out, 3 at the bedroom door
+S_TRIPS_BACK = 34  # faded count (× EXPO_SCALE) of such trips back in the bedroom before the timer ran out
+S_TRIPS_OUT = 35  # faded count (× EXPO_SCALE) of such trips whose timer ran out
+S_BEDROOM_SINCE = 36  # since when every activity has been in the bedroom (epoch ms), −1 not there
+N_STATE = 37
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -320,7 +326,9 @@ P_BATH_UNSEEN_S = 56  # a silence begun in the bathroom this long that ends else
 P_BATH_BLIND_N = 57  # faded count of such exits from which bathroom motion is no sign of someone in there (0: off)
 P_EARLY_MORNING_S = 58  # before learn_days: the population prior of a silence that starts in the morning
 P_EVENING_SEAT_MAX_S = 59  # the evening cap of a seated silence in a home whose learned seated evenings are longer
-N_PARAMS = 60
+P_TRIP_WATCH_N = 60  # night trips no pad armed: alert once this many (faded) came back to the bedroom in time (0: off)
+P_TRIP_WATCH_SHARE = 61  # ... and at most this share of them ran out
+N_PARAMS = 62
 EXPO_SCALE = 1_000_000.0
 
 
@@ -339,7 +347,16 @@ def new_rings(capacity: int, buffer: int) -> np.ndarray:
 def new_state(capacity: int, offset_min: int) -> np.ndarray:
     """Fresh resident rows: no silence, no history, the given UTC offset (minutes)."""
     si = np.zeros((capacity, N_STATE), dtype=np.int64)
-    for col in (S_LAST, S_REST_SINCE, S_DOOR_LAST, S_ARRIVED, S_ENROLL_WAKE, S_ENROLL_BED, S_MOTION_ROOM):
+    for col in (
+        S_LAST,
+        S_REST_SINCE,
+        S_DOOR_LAST,
+        S_ARRIVED,
+        S_ENROLL_WAKE,
+        S_ENROLL_BED,
+        S_MOTION_ROOM,
+        S_BEDROOM_SINCE,
+    ):
         si[:, col] = -1
     si[:, S_LAST] = -1
     si[:, S_DEADLINE] = NEVER
@@ -392,6 +409,8 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_DAY] = day
     si[r, S_EXPO] = int(expo * EXPO_SCALE)
     si[r, S_BATH_UNSEEN] = int(si[r, S_BATH_UNSEEN] * factor)
+    si[r, S_TRIPS_BACK] = int(si[r, S_TRIPS_BACK] * factor)
+    si[r, S_TRIPS_OUT] = int(si[r, S_TRIPS_OUT] * factor)
 
 
 @njit(**JIT)
@@ -575,6 +594,38 @@ def bath_blind(si: np.ndarray, r: int, params: np.ndarray) -> bool:
 
 
 @njit(**JIT)
+def trips_watched(si: np.ndarray, r: int, params: np.ndarray) -> bool:
+    """Whether this home's night trips that no bed pad armed raise NIGHT_ABSENCE: at least
+    ``trip_watch_n`` of them (faded by ``decay`` per day) came back to the bedroom before the timer ran
+    out, and at most ``trip_watch_share`` of them did not. Where returns to bed are seen (a bedroom door
+    contact, a bedroom PIR) a trip that does not come back is unusual; where they are not (a bedroom door
+    left open, a sleepless hour in an unsensed armchair) the timers run out and the home is not watched."""
+    n = params[P_TRIP_WATCH_N]
+    back = si[r, S_TRIPS_BACK] / EXPO_SCALE
+    out = si[r, S_TRIPS_OUT] / EXPO_SCALE
+    return n > 0.0 and back >= n and out <= params[P_TRIP_WATCH_SHARE] * (back + out)
+
+
+@njit(**JIT)
+def _leaves_rest(
+    si: np.ndarray, wake: np.ndarray, r: int, t: int, c: int, room: int, pir: int, params: np.ndarray
+) -> bool:
+    """Whether activity ``c`` at ``t`` leaves tonight's rest on a trip that no bed pad announced (no
+    pad in the home, or one that did not let go: sticky): in the night's rest, every activity for
+    ``trip_rest_s`` at least in the bedroom, and now activity out of it or its door (a contact in the
+    bedroom: its motion sensor is a turn in bed). A report just after coming back (a door swinging
+    shut behind the resident, a sensor reporting late) is the trip's end, not another one."""
+    if c != EV_ACTIVITY or si[r, S_ABS_OUT] != 0 or si[r, S_BED] == PAD_ON or params[P_TRIP_WATCH_N] <= 0.0:
+        return False
+    if si[r, S_CTX] != CTX_REST or si[r, S_NIGHT] != 1 or si[r, S_REST_SINCE] < 0:
+        return False
+    since = si[r, S_BEDROOM_SINCE]
+    if since < 0 or t - since < params[P_TRIP_REST_S] * 1000.0 or not _up_at_night(si, wake, r, t, params):
+        return False
+    return room != ROOM_BED or pir == 0
+
+
+@njit(**JIT)
 def _trip_from_bed(si: np.ndarray, r: int, t: int, room: int, params: np.ndarray) -> bool:
     """Whether activity at ``t`` in ``room``, at night after tonight's rest began, is a trip from bed
     (more sleep follows): always in the bathroom (the toilet, before bed or from bed); elsewhere only
@@ -619,6 +670,7 @@ def _night_absence(
     if not _up_at_night(si, wake, r, t, params):  # up for the day
         si[r, S_ABS_OUT] = 0
         si[r, S_ABS_DEADLINE] = NEVER
+        si[r, S_TRIP] = 0
         return
     if c == EV_SEAT and value == 1:  # sat down: a seated silence now
         si[r, S_ABS_DEADLINE] = NEVER
@@ -626,9 +678,20 @@ def _night_absence(
     if c != EV_SEAT and si[r, S_SEAT] == PAD_ON:  # someone on the seat, moving
         si[r, S_ABS_DEADLINE] = NEVER
         return
-    if c != EV_DOOR and c != EV_SEAT and si[r, S_BED_ROOM] == ROOM_BED and room == ROOM_BED:
+    if c != EV_DOOR and c != EV_SEAT and room == ROOM_BED and (si[r, S_BED_ROOM] == ROOM_BED or si[r, S_TRIP] != 0):
+        if si[r, S_TRIP] == 3:  # still at the bedroom door: the timer runs from its last report
+            si[r, S_ABS_START] = t
+            si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+            return
         si[r, S_ABS_DEADLINE] = NEVER  # in the bed's room: getting up, or back to bed
+        if si[r, S_TRIP] != 0:  # back from a trip no pad armed: the next one arms afresh
+            if si[r, S_TRIP] == 1:
+                si[r, S_TRIPS_BACK] += int(EXPO_SCALE)
+            si[r, S_TRIP] = 0
+            si[r, S_ABS_OUT] = 0
         return
+    if si[r, S_TRIP] == 3:  # through the bedroom door and out
+        si[r, S_TRIP] = 1
     if si[r, S_ABS_OUT] == 1:  # first seen out of the bed's room tonight
         si[r, S_ABS_OUT] = 2
         si[r, S_ABS_UP] = t
@@ -1033,7 +1096,13 @@ def _due(
         else:
             si[r, S_FIRED] = 2
     if si[r, S_ABS_DEADLINE] <= t:
-        if monitored[r] == 1:
+        watched = True
+        if si[r, S_TRIP] != 0:  # a trip no pad armed ran out: an alert where trips come back, and counted
+            watched = trips_watched(si, r, params)
+            if si[r, S_TRIP] != 2:
+                si[r, S_TRIPS_OUT] += int(EXPO_SCALE)
+                si[r, S_TRIP] = 2
+        if monitored[r] == 1 and watched:
             n = _emit(
                 out_i,
                 out_f,
@@ -1125,6 +1194,7 @@ def home_process(
                 si[r, S_BED_ON] = t
                 si[r, S_ABS_DEADLINE] = NEVER
                 si[r, S_ABS_OUT] = 0
+                si[r, S_TRIP] = 0
             else:
                 si[r, S_BED] = PAD_FREE
                 # a pad that lets go with nothing else seen may be a sleeper at its edge: the timer is
@@ -1141,8 +1211,22 @@ def home_process(
             elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
             if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
                 si[r, S_SEAT] = PAD_STALE
-        if c != EV_BED and si[r, S_ABS_OUT] != 0:  # out of bed at night and moving about
-            _night_absence(si, wake, r, t, c, value[i], room[i], params)
+        leaving = _leaves_rest(si, wake, r, t, c, room[i], pir[i], params)
+        if leaving:  # the trip is watched from here
+            si[r, S_TRIP] = 1
+            si[r, S_ABS_OUT] = 1
+            if room[i] == ROOM_BED:  # the bedroom door: the timer runs from it
+                si[r, S_TRIP] = 3
+                si[r, S_ABS_OUT] = 2
+                si[r, S_ABS_UP] = t
+                si[r, S_ABS_START] = t
+                si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+        if c != EV_BED and si[r, S_ABS_OUT] != 0 and not (leaving and room[i] == ROOM_BED):
+            _night_absence(si, wake, r, t, c, value[i], room[i], params)  # out of bed at night, moving about
+        if room[i] != ROOM_BED or c == EV_DOOR:
+            si[r, S_BEDROOM_SINCE] = -1
+        elif si[r, S_BEDROOM_SINCE] < 0 or leaving:
+            si[r, S_BEDROOM_SINCE] = t
         last = si[r, S_LAST]
         if last >= 0:
             gap_s = (t - last) / 1000.0

@@ -650,3 +650,69 @@ def test_a_pad_letting_go_before_anything_else_was_seen_starts_the_first_silence
     got = run_kernel(config, data, 1)
     assert got == run_reference(config, data, 1)
     assert [row[2] for row in got] == [up - 2 * M]
+
+
+def _nights_without_a_bed_pad(
+    nights: int, trip: list[tuple[int, int]], last: list[tuple[int, int]] | None = None
+) -> list[tuple[int, int, int, int, int]]:
+    """``nights`` nights of a home with contact sensors only (no bed pad): the kitchen by day, to bed
+    through the bedroom door at 22:30, each night ``trip`` (``(ms after 02:00, room)`` contacts) and out
+    through the bedroom door at 06:50; with ``last``, one more day and night whose trip is ``last``."""
+    rows = []
+    for d in range(nights + (last is not None)):
+        day = d * DAY
+        rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 0) for i in range(46)]  # → 22:00
+        rows.append((day + 22 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))  # the bedroom door
+        tonight = trip if d < nights else last or []
+        rows += [(day + DAY + 2 * H + at, k.EV_ACTIVITY, 1, room, 0) for at, room in tonight]
+        if d < nights:
+            rows.append((day + DAY + 6 * H + 50 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))  # up: out through it
+    return rows
+
+
+def _night_absences(config: HomeConfig, rows: list[tuple[int, int, int, int, int]]) -> list[tuple[int, int]]:
+    data = pir_rows(sorted(rows))
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
+
+
+BACK_TO_BED = [
+    (0, k.ROOM_BED),  # the bedroom door, reported twice as it swings
+    (2_000, k.ROOM_BED),
+    (M, k.ROOM_BATH),  # the toilet door, the flush, the toilet door
+    (5 * M, k.ROOM_BATH),
+    (6 * M, k.ROOM_BATH),
+    (7 * M, k.ROOM_BED),  # back through the bedroom door
+    (7 * M + 2_000, k.ROOM_BATH),  # the toilet door swinging shut behind them, reported late
+]
+
+
+def test_a_night_trip_no_pad_announced_is_watched_where_trips_come_back_to_bed() -> None:
+    """Without a bed pad nothing armed the night-absence timer: a fall on the way back from the toilet at
+    02:05 was found by NOT_UP in the morning. Now leaving the bedroom after a quiet spell there (through
+    its door, or seen elsewhere) starts the timer, as a pad letting go would, in a home whose trips come
+    back to the bedroom in time (``trip_watch_n`` of them, faded, and at most ``trip_watch_share`` not):
+    the flush is the last sign and the alert comes ``absence_s`` after it. The door swinging shut just
+    after the return starts no trip. Before the home has shown its trips come back, nothing alerts."""
+    config = HomeConfig()
+    limit = int(config.absence_s * 1000)
+    assert _night_absences(config, _nights_without_a_bed_pad(10, BACK_TO_BED)) == []
+    night = 11 * DAY + 2 * H  # the last night's 02:00
+    fall = _nights_without_a_bed_pad(10, BACK_TO_BED, last=BACK_TO_BED[:4])  # the flush, then nothing
+    assert _night_absences(config, fall) == [(night + 5 * M, night + 5 * M + limit)]
+    # through the bedroom door and no further (fallen in the hall): from the door's last report
+    hall = _nights_without_a_bed_pad(10, BACK_TO_BED, last=BACK_TO_BED[:2])
+    assert _night_absences(config, hall) == [(night + 2_000, night + 2_000 + limit)]
+    # the first nights: not yet shown that trips come back, so no alert (found in the morning as before)
+    assert _night_absences(config, _nights_without_a_bed_pad(2, BACK_TO_BED, last=BACK_TO_BED[:4])) == []
+    assert _night_absences(dataclasses.replace(config, trip_watch_n=0.0), fall) == []  # off
+
+
+def test_a_home_whose_night_trips_do_not_come_back_in_time_is_not_watched() -> None:
+    """A resident who spends sleepless hours in a room no sensor sees (out through the bedroom door, back
+    an hour and a half later) would raise a night absence every such night: the timers run out, the
+    home is not watched, and a trip that does not come back raises nothing (NOT_UP in the morning)."""
+    config = HomeConfig()
+    sleepless = [(0, k.ROOM_BED), (M, k.ROOM_OTHER), (100 * M, k.ROOM_BED)]
+    assert _night_absences(config, _nights_without_a_bed_pad(10, sleepless, last=sleepless[:2])) == []
