@@ -148,7 +148,8 @@ def arrival_cuts(
             k += 1
         door = int(ts[k])
         cut = _aligned(log, door + 60_000 + step_ms - 1, step_ms)
-        out_again = _door_between(log, act, k + 1, cut)  # through the door again before the cut
+        # through the door again before the cut, or at it (events at the cut are the detector's)
+        out_again = _door_between(log, act, k + 1, cut + 1)
         if cut - door <= 180_000 and cut < log.entry.last_ms and not out_again:
             arrivals.append(cut)
     if len(arrivals) > n:

@@ -233,6 +233,28 @@ def test_coming_home_is_a_door_after_a_passage_out() -> None:
     assert [(c - day) // minute for c in cuts] == [10 * 60 + 1, 13 * 60 + 1]
 
 
+def test_coming_home_and_out_again_at_the_cut_is_no_stop_at_home() -> None:
+    """In at 10:00 after an hour out and through the door again at 10:01:30, the moment the arrival
+    family would cut (its steps count from the log's first moment, here at :30): the detector is fed
+    that door (events at the cut are its), so the resident went out again and there is nothing to
+    find (the scorer counted it as a stop never found)."""
+    from lab.homes.families import arrival_cuts
+    from lab.homes.logs import iso_to_ms
+
+    day = iso_to_ms("2024-01-10T00:00:00")
+    hour, minute = 3_600_000, 60_000
+    rows = [(9 * hour - minute, "fridge", "contact", "kitchen")]
+    rows += [(t, "front_door", "door", "hall") for t in (9 * hour, 10 * hour, 10 * hour + 90_000)]
+    rows += [(12 * hour, "front_door", "door", "hall"), (12 * hour + minute, "fridge", "contact", "kitchen")]
+    first = day - 8 * 24 * hour + 30_000
+    log = _hand_log([(day + t, *rest, 1) for t, *rest in rows], first, day + 24 * hour)
+    assert arrival_cuts(log, 10, np.random.default_rng(0)) == []
+    # the second door a second later than the cut: the stop at the cut is one to find
+    rows[3] = (10 * hour + 91_000, "front_door", "door", "hall")
+    log = _hand_log([(day + t, *rest, 1) for t, *rest in rows], first, day + 24 * hour)
+    assert [c - day for c in arrival_cuts(log, 10, np.random.default_rng(0))] == [10 * hour + 90_000]
+
+
 def test_a_night_trip_out_through_the_entrance_door_is_no_stop_at_home() -> None:
     """The kitchen at 21:00, in bed from 22:00; at 01:00 the hall, then the toilet: a night trip. At 03:00 the hall and,
     within the minute, the entrance door: gone out, so no cut there (nothing to find at home)."""
