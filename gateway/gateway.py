@@ -36,10 +36,10 @@ from gateway import metrics
 from gateway.deadletter import DeadLetter, DeadLetterBuffer
 from gateway.inbox import Inbox, Received
 from gateway.inflight import InFlight, ResidentTurns
-from gateway.lanes import ALWAYS_KEPT, Lane, lanes
+from gateway.lanes import Lane, kept_under_load, lanes
 from gateway.mqtt import BrokerAddress, ack_all, platform_client_id, session
 from gateway.presses import SeenPresses
-from gateway.rejects import RejectLog, device_of, stream_label
+from gateway.rejects import RejectLog, clears_retained, device_of, stream_label
 from registry.store import DeviceRecord
 
 log = logging.getLogger("eldercare.gateway")
@@ -108,8 +108,7 @@ class Gateway:
         """When (epoch s) the last batch was handled: an operator's "is anything coming in?"."""
         self.clock_skewed = 0
         self.retained_cleared = 0
-        """Empty payloads on a status, availability or Zigbee2MQTT state topic: MQTT's way of deleting
-        a retained message (a simulator or Zigbee2MQTT cleaning up), no reading and no error."""
+        """Retained messages deleted (:func:`~gateway.rejects.clears_retained`): no reading, no error."""
         self.queue_depth = 0
         self.queue_depth_most = 0
         """The most messages seen waiting on a lane since start."""
@@ -180,7 +179,7 @@ class Gateway:
         Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
         """
         self.received += 1
-        if not payload and self._clears_retained(topic):
+        if not payload and clears_retained(topic, self._z2m):
             self.retained_cleared += 1
             return []
         try:
@@ -199,15 +198,6 @@ class Gateway:
         for event in events:
             self._accepted.events[event.stream] += 1
         return events
-
-    def _clears_retained(self, topic: str) -> bool:
-        """Whether an empty payload on ``topic`` deletes a retained message: the topics that are
-        retained (a device's status, Zigbee2MQTT's availability and device state). Elsewhere, an alarm
-        above all, an empty payload is a reject with its reason."""
-        if topic.startswith(self._z2m):
-            suffix = topic[len(self._z2m) :].partition("/")[2]
-            return suffix in {"", "availability"}
-        return topic.rsplit("/", 1)[-1] == Stream.STATUS.value
 
     def _count_reject(self, reason: Reject, message: str, topic: str, payload: bytes, exc_info: bool = False) -> None:
         self.rejected[reason.value] += 1
@@ -405,7 +395,7 @@ class Gateway:
             last = topic.rsplit("/", 1)[-1]
             if last == "cmd" or (last in skip and not topic.startswith(self._z2m)):
                 continue  # our own downlink, or a message the alarm lane has
-            if shedding and not self._kept_under_load(topic):
+            if shedding and not kept_under_load(topic, self._z2m):
                 self.shed += 1
                 metrics.message_counter(stream_label(topic), "shed").inc()
                 continue
@@ -499,11 +489,6 @@ class Gateway:
         )
         self._dead_letter(lane.name, topic, payload, Reject.INTERNAL_ERROR.value, text)
         self.sink_dead_lettered += 1
-
-    def _kept_under_load(self, topic: str) -> bool:
-        if topic.startswith(self._z2m):
-            return True  # a Zigbee2MQTT state may carry an SOS action; it cannot be told apart unread
-        return topic.rsplit("/", 1)[-1] in ALWAYS_KEPT
 
     async def send_command(self, device_id: str, command: dict[str, Any]) -> None:
         """Downlink ``eldercare/v1/<device_id>/cmd`` (QoS 1)."""

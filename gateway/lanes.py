@@ -70,3 +70,11 @@ def lanes(client_id: str, prefix: str, z2m_base: str) -> tuple[Lane, Lane]:
         lingers=True,
     )
     return alarms, telemetry
+
+
+def kept_under_load(topic: str, z2m: str) -> bool:
+    """Whether a message on ``topic`` is kept when the telemetry lane sheds (``z2m``: the Zigbee2MQTT
+    base topic with its trailing slash)."""
+    if topic.startswith(z2m):
+        return True  # a Zigbee2MQTT state may carry an SOS action; it cannot be told apart unread
+    return topic.rsplit("/", 1)[-1] in ALWAYS_KEPT

@@ -60,3 +60,12 @@ def stream_label(topic: str) -> str:
     if last in _STREAMS:
         return last
     return "zigbee2mqtt" if "zigbee2mqtt" in topic else "other"
+
+
+def clears_retained(topic: str, z2m: str) -> bool:
+    """Whether an empty payload on ``topic`` is MQTT deleting a retained message (a simulator or
+    Zigbee2MQTT cleaning up): the topics that are retained, a device's status and Zigbee2MQTT's
+    availability and device state. Elsewhere, an alarm above all, an empty payload is a reject."""
+    if topic.startswith(z2m):
+        return topic[len(z2m) :].partition("/")[2] in {"", "availability"}
+    return topic.rsplit("/", 1)[-1] == Stream.STATUS.value

@@ -26,6 +26,8 @@ False alerts are counted per home-day over the whole log, and separately over th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,18 +50,18 @@ def _aligned(log: HomeLog, t: int, step_ms: int) -> int:
 
 def _door_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int) -> bool:
     """Whether an entrance-door event is among the activity rows ``act[j:]`` before ``until_ms``."""
-    while j < act.size and int(log.ts_ms[act[j]]) < until_ms:
-        if log.kind[int(act[j])] == "door":
-            return True
-        j += 1
-    return False
+    return _any_between(log, act, j, until_ms, lambda i: log.kind[i] == "door")
 
 
 def _bedroom_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int) -> bool:
     """Whether activity in the bedroom (or on the bed pad) is among the rows ``act[j:]`` before ``until_ms``."""
+    return _any_between(log, act, j, until_ms, lambda i: log.kind[i] != "seat" and log.location[i].lower() in BEDROOM)
+
+
+def _any_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int, row: Callable[[int], bool]) -> bool:
+    """Whether ``row(i)`` holds for a log row ``i`` among the activity rows ``act[j:]`` before ``until_ms``."""
     while j < act.size and int(log.ts_ms[act[j]]) < until_ms:
-        i = int(act[j])
-        if log.kind[i] != "seat" and log.location[i].lower() in BEDROOM:
+        if row(int(act[j])):
             return True
         j += 1
     return False

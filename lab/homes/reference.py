@@ -241,6 +241,11 @@ class ReferenceHome:
             return False
         return where != k.ROOM_BED or motion == 0
 
+    @staticmethod
+    def _absence_from(p: _Resident, t: int, limit_s: float) -> None:
+        """The night-absence timer from activity at ``t`` (as ``_absence_from``)."""
+        p.abs_start, p.abs_deadline = t, t + int(limit_s * 1000.0)
+
     def _night_absence(self, p: _Resident, t: int, ev: int, on: int, where: int) -> None:
         """The night-absence timer after the bed pad let go at night (as ``_night_absence``)."""
         c = self.c
@@ -251,7 +256,7 @@ class ReferenceHome:
             p.abs_deadline = k.NEVER
         elif ev not in (k.EV_DOOR, k.EV_SEAT) and in_bedroom:
             if p.trip == 3:  # still at the bedroom door
-                p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000.0)
+                self._absence_from(p, t, c.absence_s)
                 return
             p.abs_deadline = k.NEVER
             if p.trip != 0:  # back from a trip no pad armed
@@ -266,7 +271,7 @@ class ReferenceHome:
             limit = c.absence_s
             if t - p.abs_up >= c.absence_trip_s * 1000.0:
                 limit = max(limit, c.absence_up_s)
-            p.abs_start, p.abs_deadline = t, t + int(limit * 1000.0)
+            self._absence_from(p, t, limit)
 
     def _up_at_night(self, p: _Resident, t: int) -> bool:
         c = self.c
@@ -519,7 +524,7 @@ class ReferenceHome:
                 p.trip, p.abs_out = 1, 1
                 if where == k.ROOM_BED:
                     p.trip, p.abs_out, p.abs_up = 3, 2, t
-                    p.abs_start, p.abs_deadline = t, t + int(c.absence_s * 1000.0)
+                    self._absence_from(p, t, c.absence_s)
             if ev != k.EV_BED and p.abs_out != 0 and not (leaving and where == k.ROOM_BED):
                 self._night_absence(p, t, ev, on, where)
             if where != k.ROOM_BED or ev == k.EV_DOOR:

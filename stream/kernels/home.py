@@ -650,6 +650,13 @@ def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
 
 
 @njit(**JIT)
+def _absence_from(si: np.ndarray, r: int, t: int, limit_s: float) -> None:
+    """The night-absence timer runs from activity at ``t``: due ``limit_s`` later."""
+    si[r, S_ABS_START] = t
+    si[r, S_ABS_DEADLINE] = t + int(limit_s * 1000.0)
+
+
+@njit(**JIT)
 def _night_absence(
     si: np.ndarray, wake: np.ndarray, r: int, t: int, c: int, value: int, room: int, params: np.ndarray
 ) -> None:
@@ -680,8 +687,7 @@ def _night_absence(
         return
     if c != EV_DOOR and c != EV_SEAT and room == ROOM_BED and (si[r, S_BED_ROOM] == ROOM_BED or si[r, S_TRIP] != 0):
         if si[r, S_TRIP] == 3:  # still at the bedroom door: the timer runs from its last report
-            si[r, S_ABS_START] = t
-            si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+            _absence_from(si, r, t, params[P_ABSENCE_S])
             return
         si[r, S_ABS_DEADLINE] = NEVER  # in the bed's room: getting up, or back to bed
         if si[r, S_TRIP] != 0:  # back from a trip no pad armed: the next one arms afresh
@@ -698,8 +704,7 @@ def _night_absence(
     limit = params[P_ABSENCE_S]
     if t - si[r, S_ABS_UP] >= params[P_ABSENCE_TRIP_S] * 1000.0:
         limit = max(limit, params[P_ABSENCE_UP_S])
-    si[r, S_ABS_START] = t
-    si[r, S_ABS_DEADLINE] = t + int(limit * 1000.0)
+    _absence_from(si, r, t, limit)
 
 
 @njit(**JIT)
@@ -1219,8 +1224,7 @@ def home_process(
                 si[r, S_TRIP] = 3
                 si[r, S_ABS_OUT] = 2
                 si[r, S_ABS_UP] = t
-                si[r, S_ABS_START] = t
-                si[r, S_ABS_DEADLINE] = t + int(params[P_ABSENCE_S] * 1000.0)
+                _absence_from(si, r, t, params[P_ABSENCE_S])
         if c != EV_BED and si[r, S_ABS_OUT] != 0 and not (leaving and room[i] == ROOM_BED):
             _night_absence(si, wake, r, t, c, value[i], room[i], params)  # out of bed at night, moving about
         if room[i] != ROOM_BED or c == EV_DOOR:

@@ -12,6 +12,7 @@ import pytest
 from devices.events import Event, Stream
 from gateway import Gateway, GatewayConfig
 from gateway.inbox import Inbox, Received
+from gateway.lanes import kept_under_load
 from registry.store import DeviceRecord
 
 NOW_MS = 1_800_000_000_000
@@ -88,11 +89,11 @@ def test_huge_topics_and_payloads_are_rejected_with_reasons() -> None:
 
 
 def test_alarms_and_safety_are_never_shed() -> None:
-    gw = gateway()
-    kept = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("alarm", "env", "status")]
-    shed = [gw._kept_under_load(f"eldercare/v1/d/{stream}") for stream in ("imu", "motion", "vitals")]
+    z2m = gateway()._z2m
+    kept = [kept_under_load(f"eldercare/v1/d/{stream}", z2m) for stream in ("alarm", "env", "status")]
+    shed = [kept_under_load(f"eldercare/v1/d/{stream}", z2m) for stream in ("imu", "motion", "vitals")]
     assert all(kept) and not any(shed)
-    assert gw._kept_under_load("zigbee2mqtt/sos_button")
+    assert kept_under_load("zigbee2mqtt/sos_button", z2m)
 
 
 def test_messages_and_events_are_counted_apart_so_accepted_never_exceeds_received() -> None:
