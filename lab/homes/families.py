@@ -10,7 +10,9 @@ future of the log is looked at only to *choose* a cut that fits the family (neve
 - ``evening``: a stop at 18:00–24:00 after the first week, the last activity that evening outside
   the bedroom and not the entrance door: a collapse in the living room, kitchen, hall or bathroom
   that must not pass for going to bed (not a sticky pad letting go hours late, which says nothing of
-  where the resident is, nor with the bed pad reporting "occupied" since: in bed by then);
+  where the resident is, nor with the bed pad reporting "occupied" since: in bed by then; nor a
+  report within a minute of activity in the bedroom, such as the bathroom door swinging shut
+  behind a resident already in the bedroom);
 - ``after_home``: a stop within 3 minutes of coming in through the entrance door (the door after
   ≥ 30 min with nothing but the door, that door's passage having followed activity inside, pads
   aside, and not the door again before the cut), after the first week;
@@ -41,6 +43,9 @@ FIRST_WEEKS_DAYS = 7.0
 BEDROOM = frozenset({"bedroom", "bed"})
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
+LATE_REPORT_MS = 60_000
+"""A report this soon after activity in another room (a door swinging shut behind the resident, a
+sensor reporting late) says nothing of where the resident is now."""
 
 
 def _aligned(log: HomeLog, t: int, step_ms: int) -> int:
@@ -111,6 +116,9 @@ def evening_cuts(log: HomeLog, n: int, rng: np.random.Generator, step_ms: int = 
             continue
         if after_door(log, act, j) or log.location[i].lower() in BEDROOM or log.kind[i] == "bed" or late[i]:
             continue
+        j0 = int(np.searchsorted(log.ts_ms[act], previous - LATE_REPORT_MS, side="left"))
+        if _bedroom_between(log, act, j0, previous + 1):
+            continue  # the bedroom reached just before: a door swinging shut behind the resident, a late report
         upto = int(np.searchsorted(log.ts_ms, t, side="right"))
         if any(log.kind[x] == "bed" and log.state[x] == 1 for x in range(i + 1, upto)):
             continue  # the bed pad reports someone on it since (a repeat is no activity, but it is in bed)

@@ -323,6 +323,30 @@ def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> 
     assert any(c < day8 + 20 * hour for c in cuts)
 
 
+def test_the_evening_family_skips_a_door_swinging_shut_behind_a_resident_already_in_the_bedroom() -> None:
+    """Day 8: the kitchen at 18:00, the bedroom's motion sensor at 21:00 and the bathroom door
+    closing 20 s later (it swung shut behind the resident): no evening stop is cut after it, as the
+    resident reached the bedroom. Day 9: the same door 2 min after the bedroom: back out of the bedroom,
+    so a stop after it is an evening one."""
+    from lab.homes.families import evening_cuts
+    from lab.homes.logs import iso_to_ms
+
+    day8 = iso_to_ms("2024-01-09T00:00:00")
+    hour, minute = 3_600_000, 60_000
+    rows = []
+    for day, door_after in ((day8, 20_000), (day8 + 24 * hour, 2 * minute)):
+        rows += [
+            (day + 18 * hour, "fridge", "contact", "kitchen", 1),
+            (day + 21 * hour, "pir_bedroom", "motion", "bedroom", 1),
+            (day + 21 * hour + door_after, "bathroom_door", "contact", "bathroom", 0),
+        ]
+    log = _hand_log(rows, day8 - 8 * 24 * hour, day8 + 2 * 24 * hour)
+    cuts = evening_cuts(log, 60, np.random.default_rng(0))
+    assert all(c < day8 + 21 * hour or c > day8 + 24 * hour for c in cuts)
+    assert any(c < day8 + 21 * hour for c in cuts)
+    assert any(c > day8 + 24 * hour + 21 * hour for c in cuts)
+
+
 def _stops_at_home(log: HomeLog, rng: np.random.Generator, n: int, horizon_ms: int) -> list[tuple[int, str]]:
     """``n`` moments anywhere in ``log`` (the first minutes included) at which the resident is at home:
     the last movement before it (pads and PIR clearings aside) was not the entrance door."""
