@@ -67,6 +67,7 @@ class _Resident:
     trips_back: int = 0  # such trips back in the bedroom in time, faded, × EXPO_SCALE
     trips_out: int = 0  # such trips whose timer ran out, faded, × EXPO_SCALE
     bedroom_since: int = -1  # since when every activity has been in the bedroom, −1 not there
+    abs_runouts: int = 0  # night-absence timers that ran out (alerting), faded, × EXPO_SCALE
 
 
 class ReferenceHome:
@@ -216,6 +217,7 @@ class ReferenceHome:
         p.bath_unseen = int(p.bath_unseen * factor)
         p.trips_back = int(p.trips_back * factor)
         p.trips_out = int(p.trips_out * factor)
+        p.abs_runouts = int(p.abs_runouts * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -241,6 +243,13 @@ class ReferenceHome:
             return False
         return where != k.ROOM_BED or motion == 0
 
+    def _trip_limit(self, p: _Resident) -> float:
+        """``absence_s``, or ``absence_up_s`` where the timers have lately run out (as ``_trip_limit``)."""
+        c = self.c
+        if c.abs_runout_n > 0 and p.abs_runouts >= c.abs_runout_n * k.EXPO_SCALE:
+            return max(c.absence_s, c.absence_up_s)
+        return c.absence_s
+
     @staticmethod
     def _absence_from(p: _Resident, t: int, limit_s: float) -> None:
         """The night-absence timer from activity at ``t`` (as ``_absence_from``)."""
@@ -256,7 +265,7 @@ class ReferenceHome:
             p.abs_deadline = k.NEVER
         elif ev not in (k.EV_DOOR, k.EV_SEAT) and in_bedroom:
             if p.trip == 3:  # still at the bedroom door
-                self._absence_from(p, t, c.absence_s)
+                self._absence_from(p, t, self._trip_limit(p))
                 return
             p.abs_deadline = k.NEVER
             if p.trip != 0:  # back from a trip no pad armed
@@ -268,7 +277,7 @@ class ReferenceHome:
                 p.trip = 1
             if p.abs_out == 1:
                 p.abs_out, p.abs_up = 2, t
-            limit = c.absence_s
+            limit = self._trip_limit(p)
             if t - p.abs_up >= c.absence_trip_s * 1000.0:
                 limit = max(limit, c.absence_up_s)
             self._absence_from(p, t, limit)
@@ -451,6 +460,8 @@ class ReferenceHome:
                 if p.trip != 2:
                     p.trips_out += int(k.EXPO_SCALE)
                     p.trip = 2
+            if watched:
+                p.abs_runouts += int(k.EXPO_SCALE)
             if monitored[r] and watched:
                 thr = (p.abs_deadline - p.abs_start) / 1000.0
                 out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, thr, k.CTX_ACTIVE))
@@ -524,7 +535,7 @@ class ReferenceHome:
                 p.trip, p.abs_out = 1, 1
                 if where == k.ROOM_BED:
                     p.trip, p.abs_out, p.abs_up = 3, 2, t
-                    self._absence_from(p, t, c.absence_s)
+                    self._absence_from(p, t, self._trip_limit(p))
             if ev != k.EV_BED and p.abs_out != 0 and not (leaving and where == k.ROOM_BED):
                 self._night_absence(p, t, ev, on, where)
             if where != k.ROOM_BED or ev == k.EV_DOOR:

@@ -90,7 +90,9 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   (each activity while still "at night" restarts it; activity after that means up for the day;
   sitting down on a seat pad ends it). Without a bed pad that lets go, leaving the bedroom after a
   quiet spell there arms it (:func:`_leaves_rest`), and it alerts where this home's trips have come
-  back to the bedroom in time (:func:`trips_watched`; its runs count either way).
+  back to the bedroom in time (:func:`trips_watched`; its runs count either way). In a home whose
+  night-absence alerts have lately run out ``abs_runout_n`` times (faded: ``S_ABS_RUNOUTS``), every
+  trip is given ``absence_up_s`` (:func:`_trip_limit`): its resident sits up where no sensor sees.
 
 A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
 wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
@@ -262,7 +264,8 @@ S_TRIP = 33  # a night trip no pad armed (:func:`_leaves_rest`): 1 out, 2 its ti
 S_TRIPS_BACK = 34  # faded count (× EXPO_SCALE) of such trips back in the bedroom before the timer ran out
 S_TRIPS_OUT = 35  # faded count (× EXPO_SCALE) of such trips whose timer ran out
 S_BEDROOM_SINCE = 36  # since when every activity has been in the bedroom (epoch ms), −1 not there
-N_STATE = 37
+S_ABS_RUNOUTS = 37  # faded count (× EXPO_SCALE) of night-absence timers that ran out (any trip)
+N_STATE = 38
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -328,7 +331,8 @@ P_EARLY_MORNING_S = 58  # before learn_days: the population prior of a silence t
 P_EVENING_SEAT_MAX_S = 59  # the evening cap of a seated silence in a home whose learned seated evenings are longer
 P_TRIP_WATCH_N = 60  # night trips no pad armed: alert once this many (faded) came back to the bedroom in time (0: off)
 P_TRIP_WATCH_SHARE = 61  # ... and at most this share of them ran out
-N_PARAMS = 62
+P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_up_s for every trip (0: off)
+N_PARAMS = 63
 EXPO_SCALE = 1_000_000.0
 
 
@@ -411,6 +415,7 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_BATH_UNSEEN] = int(si[r, S_BATH_UNSEEN] * factor)
     si[r, S_TRIPS_BACK] = int(si[r, S_TRIPS_BACK] * factor)
     si[r, S_TRIPS_OUT] = int(si[r, S_TRIPS_OUT] * factor)
+    si[r, S_ABS_RUNOUTS] = int(si[r, S_ABS_RUNOUTS] * factor)
 
 
 @njit(**JIT)
@@ -657,6 +662,17 @@ def _absence_from(si: np.ndarray, r: int, t: int, limit_s: float) -> None:
 
 
 @njit(**JIT)
+def _trip_limit(si: np.ndarray, r: int, params: np.ndarray) -> float:
+    """The night-absence limit of a trip (s): ``absence_s``, or ``absence_up_s`` in a home whose
+    timers have lately run out ``abs_runout_n`` times (faded): a resident who sits up where no sensor
+    sees."""
+    n = params[P_ABS_RUNOUT_N]
+    if n > 0.0 and si[r, S_ABS_RUNOUTS] >= n * EXPO_SCALE:
+        return max(params[P_ABSENCE_S], params[P_ABSENCE_UP_S])
+    return params[P_ABSENCE_S]
+
+
+@njit(**JIT)
 def _night_absence(
     si: np.ndarray, wake: np.ndarray, r: int, t: int, c: int, value: int, room: int, params: np.ndarray
 ) -> None:
@@ -687,7 +703,7 @@ def _night_absence(
         return
     if c != EV_DOOR and c != EV_SEAT and room == ROOM_BED and (si[r, S_BED_ROOM] == ROOM_BED or si[r, S_TRIP] != 0):
         if si[r, S_TRIP] == 3:  # still at the bedroom door: the timer runs from its last report
-            _absence_from(si, r, t, params[P_ABSENCE_S])
+            _absence_from(si, r, t, _trip_limit(si, r, params))
             return
         si[r, S_ABS_DEADLINE] = NEVER  # in the bed's room: getting up, or back to bed
         if si[r, S_TRIP] != 0:  # back from a trip no pad armed: the next one arms afresh
@@ -701,7 +717,7 @@ def _night_absence(
     if si[r, S_ABS_OUT] == 1:  # first seen out of the bed's room tonight
         si[r, S_ABS_OUT] = 2
         si[r, S_ABS_UP] = t
-    limit = params[P_ABSENCE_S]
+    limit = _trip_limit(si, r, params)
     if t - si[r, S_ABS_UP] >= params[P_ABSENCE_TRIP_S] * 1000.0:
         limit = max(limit, params[P_ABSENCE_UP_S])
     _absence_from(si, r, t, limit)
@@ -1107,6 +1123,8 @@ def _due(
             if si[r, S_TRIP] != 2:
                 si[r, S_TRIPS_OUT] += int(EXPO_SCALE)
                 si[r, S_TRIP] = 2
+        if watched:
+            si[r, S_ABS_RUNOUTS] += int(EXPO_SCALE)
         if monitored[r] == 1 and watched:
             n = _emit(
                 out_i,
@@ -1224,7 +1242,7 @@ def home_process(
                 si[r, S_TRIP] = 3
                 si[r, S_ABS_OUT] = 2
                 si[r, S_ABS_UP] = t
-                _absence_from(si, r, t, params[P_ABSENCE_S])
+                _absence_from(si, r, t, _trip_limit(si, r, params))
         if c != EV_BED and si[r, S_ABS_OUT] != 0 and not (leaving and room[i] == ROOM_BED):
             _night_absence(si, wake, r, t, c, value[i], room[i], params)  # out of bed at night, moving about
         if room[i] != ROOM_BED or c == EV_DOOR:

@@ -65,6 +65,48 @@ def _night(rows: list[tuple[int, int, int, int]], config: HomeConfig | None = No
     return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
 
 
+def _pad_nights(sleepless: set[int], nights: int = 10) -> list[tuple[int, int, int, int]]:
+    """``nights`` nights of a home with a bed pad and no bedroom sensor: the kitchen every 20 min by day,
+    in bed at 22:00, up at 07:00; on the nights in ``sleepless``, out of bed at 02:00 to a room no
+    sensor sees (the kitchen at 02:01, the last sign) and back in bed at 03:30. Then one more day, and
+    a last night out of bed at 02:00 and in the kitchen at 02:01, and nothing after (a fall)."""
+    rows = []
+    for d in range(nights + 1):
+        day = d * DAY
+        rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for i in range(45)]
+        rows.append((day + 22 * H, k.EV_BED, 1, k.ROOM_BED))
+        night = day + DAY + 2 * H
+        if d in sleepless or d == nights:
+            rows += [(night, k.EV_BED, 0, k.ROOM_BED), (night + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+        if d in sleepless:
+            rows.append((night + 90 * M, k.EV_BED, 1, k.ROOM_BED))
+        if d < nights:
+            rows.append((day + DAY + 7 * H - M, k.EV_BED, 0, k.ROOM_BED))
+    return rows
+
+
+def test_a_home_whose_night_timers_keep_running_out_gives_each_trip_the_sleepless_allowance() -> None:
+    """A resident who twice lately sat up for an hour and a half where no sensor sees raised a night
+    absence each time (1 h after the last sign): the home's night-absence timers have run out
+    ``abs_runout_n`` times (faded), so the next trip is given ``absence_up_s`` (3 h), like a sleepless
+    spell. After one such night only, or with the rule off, the trip keeps ``absence_s``."""
+    config = HomeConfig()
+    last = 11 * DAY + 2 * H + M  # the last night's sign, in the kitchen at 02:01
+    hour, up = int(config.absence_s * 1000), int(config.absence_up_s * 1000)
+
+    def absences(cfg: HomeConfig, sleepless: set[int]) -> list[tuple[int, int]]:
+        data = events(_pad_nights(sleepless))
+        got = run_kernel(cfg, data, 1)
+        assert got == run_reference(cfg, data, 1)
+        return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
+
+    twice = absences(config, {4, 7})
+    assert twice[:2] == [(d * DAY + DAY + 2 * H + M, d * DAY + DAY + 2 * H + M + hour) for d in (4, 7)]
+    assert twice[2:] == [(last, last + up)]
+    assert absences(config, {7})[-1] == (last, last + hour)
+    assert absences(dataclasses.replace(config, abs_runout_n=0.0), {4, 7})[-1] == (last, last + hour)
+
+
 def test_a_pad_letting_go_alone_or_with_bedroom_motion_is_no_night_absence() -> None:
     """A bed pad that reads "free" for hours while the sleeper lies at its edge (a turn seen by the
     bedroom PIR) is no absence: nothing shows the resident out of bed; the morning's NOT_UP covers a
