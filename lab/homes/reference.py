@@ -67,7 +67,8 @@ class _Resident:
     trips_back: int = 0  # such trips back in the bedroom in time, faded, × EXPO_SCALE
     trips_out: int = 0  # such trips whose timer ran out, faded, × EXPO_SCALE
     bedroom_since: int = -1  # since when every activity has been in the bedroom, −1 not there
-    abs_runouts: int = 0  # night-absence timers that ran out (alerting), faded, × EXPO_SCALE
+    abs_runouts: int = 0  # night-absence alerts the resident moved again after in time, faded, × EXPO_SCALE
+    abs_ran_out: int = -1  # when tonight's night-absence alert's silence began, −1 none
 
 
 class ReferenceHome:
@@ -242,6 +243,14 @@ class ReferenceHome:
         if p.bedroom_since < 0 or t - p.bedroom_since < c.trip_rest_s * 1000.0 or not self._up_at_night(p, t):
             return False
         return where != k.ROOM_BED or motion == 0
+
+    def _seen_after_absence(self, p: _Resident, t: int, ev: int) -> None:
+        """A night-absence alert the resident moved again after in time is counted (as ``_seen_after_absence``)."""
+        if p.abs_ran_out < 0:
+            return
+        if ev != k.EV_DOOR and t - p.abs_ran_out <= self.c.absence_up_s * 1000.0:
+            p.abs_runouts += int(k.EXPO_SCALE)
+        p.abs_ran_out = -1
 
     def _trip_limit(self, p: _Resident) -> float:
         """``absence_s``, or ``absence_up_s`` where the timers have lately run out (as ``_trip_limit``)."""
@@ -461,7 +470,7 @@ class ReferenceHome:
                     p.trips_out += int(k.EXPO_SCALE)
                     p.trip = 2
             if watched:
-                p.abs_runouts += int(k.EXPO_SCALE)
+                p.abs_ran_out = p.abs_start
             if monitored[r] and watched:
                 thr = (p.abs_deadline - p.abs_start) / 1000.0
                 out.append((r, k.K_NIGHT_ABSENCE, p.abs_start, p.abs_deadline, 0, thr, k.CTX_ACTIVE))
@@ -512,6 +521,7 @@ class ReferenceHome:
             if t < p.last:
                 continue
             self._due(r, t, monitored, out)
+            self._seen_after_absence(p, t, ev)
             self._fade(p, t)
             if ev == k.EV_BED:
                 if on:

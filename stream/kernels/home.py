@@ -90,9 +90,11 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   (each activity while still "at night" restarts it; activity after that means up for the day;
   sitting down on a seat pad ends it). Without a bed pad that lets go, leaving the bedroom after a
   quiet spell there arms it (:func:`_leaves_rest`), and it alerts where this home's trips have come
-  back to the bedroom in time (:func:`trips_watched`; its runs count either way). In a home whose
-  night-absence alerts have lately run out ``abs_runout_n`` times (faded: ``S_ABS_RUNOUTS``), every
-  trip is given ``absence_up_s`` (:func:`_trip_limit`): its resident sits up where no sensor sees.
+  back to the bedroom in time (:func:`trips_watched`; its runs count either way). In a home where
+  ``abs_runout_n`` night absences (faded: ``S_ABS_RUNOUTS``) were lately followed by the resident
+  moving again within ``absence_up_s``, not by the entrance door (:func:`_seen_after_absence`), every
+  trip is given ``absence_up_s`` (:func:`_trip_limit`): its resident sits up where no sensor sees,
+  and the sleepless allowance would have spared those alerts.
 
 A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
 wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
@@ -264,8 +266,9 @@ S_TRIP = 33  # a night trip no pad armed (:func:`_leaves_rest`): 1 out, 2 its ti
 S_TRIPS_BACK = 34  # faded count (× EXPO_SCALE) of such trips back in the bedroom before the timer ran out
 S_TRIPS_OUT = 35  # faded count (× EXPO_SCALE) of such trips whose timer ran out
 S_BEDROOM_SINCE = 36  # since when every activity has been in the bedroom (epoch ms), −1 not there
-S_ABS_RUNOUTS = 37  # faded count (× EXPO_SCALE) of night-absence timers that ran out (any trip)
-N_STATE = 38
+S_ABS_RUNOUTS = 37  # faded count (× EXPO_SCALE) of night-absence alerts the resident moved again after in time
+S_ABS_RAN_OUT = 38  # when tonight's night-absence timer that ran out had started (epoch ms), −1 none
+N_STATE = 39
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -360,6 +363,7 @@ def new_state(capacity: int, offset_min: int) -> np.ndarray:
         S_ENROLL_BED,
         S_MOTION_ROOM,
         S_BEDROOM_SINCE,
+        S_ABS_RAN_OUT,
     ):
         si[:, col] = -1
     si[:, S_LAST] = -1
@@ -662,10 +666,24 @@ def _absence_from(si: np.ndarray, r: int, t: int, limit_s: float) -> None:
 
 
 @njit(**JIT)
+def _seen_after_absence(si: np.ndarray, r: int, t: int, c: int, params: np.ndarray) -> None:
+    """The first activity ``c`` at ``t`` after a night-absence alert: the resident moving again within
+    ``absence_up_s`` of the silence's start (not the entrance door: a responder coming in) was sitting
+    up unseen, a false alert the sleepless allowance would have spared, and is counted
+    (``S_ABS_RUNOUTS``)."""
+    start = si[r, S_ABS_RAN_OUT]
+    if start < 0:
+        return
+    if c != EV_DOOR and t - start <= params[P_ABSENCE_UP_S] * 1000.0:
+        si[r, S_ABS_RUNOUTS] += int(EXPO_SCALE)
+    si[r, S_ABS_RAN_OUT] = -1
+
+
+@njit(**JIT)
 def _trip_limit(si: np.ndarray, r: int, params: np.ndarray) -> float:
-    """The night-absence limit of a trip (s): ``absence_s``, or ``absence_up_s`` in a home whose
-    timers have lately run out ``abs_runout_n`` times (faded): a resident who sits up where no sensor
-    sees."""
+    """The night-absence limit of a trip (s): ``absence_s``, or ``absence_up_s`` in a home where
+    ``abs_runout_n`` night absences (faded) were lately followed by the resident moving again within
+    ``absence_up_s`` (:func:`_seen_after_absence`): someone who sits up where no sensor sees."""
     n = params[P_ABS_RUNOUT_N]
     if n > 0.0 and si[r, S_ABS_RUNOUTS] >= n * EXPO_SCALE:
         return max(params[P_ABSENCE_S], params[P_ABSENCE_UP_S])
@@ -1124,7 +1142,7 @@ def _due(
                 si[r, S_TRIPS_OUT] += int(EXPO_SCALE)
                 si[r, S_TRIP] = 2
         if watched:
-            si[r, S_ABS_RUNOUTS] += int(EXPO_SCALE)
+            si[r, S_ABS_RAN_OUT] = si[r, S_ABS_START]
         if monitored[r] == 1 and watched:
             n = _emit(
                 out_i,
@@ -1204,6 +1222,7 @@ def home_process(
         if t < si[r, S_LAST]:
             continue
         n = _due(si, r, t, monitored, params, out_i, out_f, n)
+        _seen_after_absence(si, r, t, c, params)
         fade_to_day(si, hist, r, t, params)
         off = si[r, S_OFFSET]
         if c == EV_BED:

@@ -65,11 +65,12 @@ def _night(rows: list[tuple[int, int, int, int]], config: HomeConfig | None = No
     return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
 
 
-def _pad_nights(sleepless: set[int], nights: int = 10) -> list[tuple[int, int, int, int]]:
+def _pad_nights(sleepless: set[int], nights: int = 10, door: bool = False) -> list[tuple[int, int, int, int]]:
     """``nights`` nights of a home with a bed pad and no bedroom sensor: the kitchen every 20 min by day,
     in bed at 22:00, up at 07:00; on the nights in ``sleepless``, out of bed at 02:00 to a room no
-    sensor sees (the kitchen at 02:01, the last sign) and back in bed at 03:30. Then one more day, and
-    a last night out of bed at 02:00 and in the kitchen at 02:01, and nothing after (a fall)."""
+    sensor sees (the kitchen at 02:01, the last sign) and back in bed at 03:30 (with ``door``, the
+    entrance door at 03:20 first: someone coming in). Then one more day, and a last night out of bed
+    at 02:00 and in the kitchen at 02:01, and nothing after (a fall)."""
     rows = []
     for d in range(nights + 1):
         day = d * DAY
@@ -79,6 +80,8 @@ def _pad_nights(sleepless: set[int], nights: int = 10) -> list[tuple[int, int, i
         if d in sleepless or d == nights:
             rows += [(night, k.EV_BED, 0, k.ROOM_BED), (night + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
         if d in sleepless:
+            if door:
+                rows.append((night + 80 * M, k.EV_DOOR, 1, k.ROOM_OTHER))
             rows.append((night + 90 * M, k.EV_BED, 1, k.ROOM_BED))
         if d < nights:
             rows.append((day + DAY + 7 * H - M, k.EV_BED, 0, k.ROOM_BED))
@@ -87,15 +90,16 @@ def _pad_nights(sleepless: set[int], nights: int = 10) -> list[tuple[int, int, i
 
 def test_a_home_whose_night_timers_keep_running_out_gives_each_trip_the_sleepless_allowance() -> None:
     """A resident who twice lately sat up for an hour and a half where no sensor sees raised a night
-    absence each time (1 h after the last sign): the home's night-absence timers have run out
-    ``abs_runout_n`` times (faded), so the next trip is given ``absence_up_s`` (3 h), like a sleepless
-    spell. After one such night only, or with the rule off, the trip keeps ``absence_s``."""
+    absence each time (1 h after the last sign) and was then seen moving again: ``abs_runout_n`` such
+    alerts (faded), so the next trip is given ``absence_up_s`` (3 h), like a sleepless spell. After
+    one such night only, after alerts followed by the entrance door (a responder coming in: perhaps a
+    real fall), or with the rule off, the trip keeps ``absence_s``."""
     config = HomeConfig()
     last = 11 * DAY + 2 * H + M  # the last night's sign, in the kitchen at 02:01
     hour, up = int(config.absence_s * 1000), int(config.absence_up_s * 1000)
 
-    def absences(cfg: HomeConfig, sleepless: set[int]) -> list[tuple[int, int]]:
-        data = events(_pad_nights(sleepless))
+    def absences(cfg: HomeConfig, sleepless: set[int], door: bool = False) -> list[tuple[int, int]]:
+        data = events(_pad_nights(sleepless, door=door))
         got = run_kernel(cfg, data, 1)
         assert got == run_reference(cfg, data, 1)
         return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
@@ -104,6 +108,7 @@ def test_a_home_whose_night_timers_keep_running_out_gives_each_trip_the_sleeples
     assert twice[:2] == [(d * DAY + DAY + 2 * H + M, d * DAY + DAY + 2 * H + M + hour) for d in (4, 7)]
     assert twice[2:] == [(last, last + up)]
     assert absences(config, {7})[-1] == (last, last + hour)
+    assert absences(config, {4, 7}, door=True)[-1] == (last, last + hour)
     assert absences(dataclasses.replace(config, abs_runout_n=0.0), {4, 7})[-1] == (last, last + hour)
 
 
