@@ -25,7 +25,7 @@ import numpy.typing as npt
 from lab.falls.augment import Transform, soften_random
 from lab.falls.fit import fit_weights
 from lab.falls.playback import Model, RecordingResult, placement_of_source, progress, replay_recordings
-from lab.falls.recordings import RecordingInfo, read_index
+from lab.falls.recordings import RecordingInfo, read_index, with_placements
 from stream.falls import (
     PLACEMENTS,
     SHIPPED_SUBJECTS,
@@ -265,7 +265,7 @@ def evaluate(
     seeds ``transform`` (each recording's generator is ``default_rng([seed, index])``).
     """
     directory = Path(directory)
-    rows = read_index(directory)
+    rows = with_placements(directory, read_index(directory))
     if limit > 0:
         rows = rows[:limit]
     base = params or FallParams()

@@ -36,10 +36,10 @@ DEVICE_TYPE = {"waist": "pendant", "wrist": "wristband", "pocket": "phone"}
 
 
 def placement_of_source(info: RecordingInfo) -> str:
-    """The placement of a recording set's device, from its ``source`` (:func:`stream.falls.placement_in`):
-    ``wrist`` for a wrist / watch / band set, ``pocket`` for a thigh / pocket / phone set, else
-    ``waist``."""
-    return placement_in(info.source) or "waist"
+    """The placement of a recording set's device: the index's (its ``placement`` column, or its source's
+    name: ``wrist`` for a wrist / watch / band set, ``pocket`` for a thigh / pocket / phone set), or
+    read from motion (:func:`lab.falls.recordings.with_placements`), else ``waist``."""
+    return info.placement or placement_in(info.source) or "waist"
 
 
 @dataclass(slots=True)

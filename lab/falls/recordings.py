@@ -3,7 +3,8 @@
 Format (see ``shared/data/README.md``):
 
 - ``index.csv``: ``file,label,subject,activity,rate_hz,scale_g,source``; ``label`` is ``fall`` or
-  ``adl`` (or empty when unlabelled).
+  ``adl`` (or empty when unlabelled); an optional ``placement`` column says where the device is worn
+  (else the source's name, ``UMAFall-wrist``, else its recordings' motion: :func:`with_placements`).
 - each recording: header ``ax,ay,az`` (regular sampling at ``rate_hz``) or ``t,ax,ay,az`` (``t`` in
   seconds from the start, possibly irregular). Accelerations times ``scale_g`` are in g.
 
@@ -15,12 +16,16 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+
+from stream.falls import placement_in
+from stream.placement import moving_swings, placement_from_motion
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,8 @@ class RecordingInfo:
     rate_hz: float
     scale_g: float
     source: str
+    placement: str = ""  # where the device is worn: the index's ``placement`` column or the source's words
+    placement_basis: str = ""  # how that was known (empty: from the index or the source's name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +70,36 @@ def read_index(directory: Path) -> list[RecordingInfo]:
                     rate_hz=float(row.get("rate_hz") or 0.0),
                     scale_g=float(row.get("scale_g") or 1.0),
                     source=(row.get("source") or "").strip(),
+                    placement=named_placement(row.get("placement") or "", row.get("source") or ""),
                 )
             )
     return rows
+
+
+def named_placement(placement: str, source: str) -> str:
+    """The placement an index row names, in its ``placement`` column or its source (``UMAFall-thigh``:
+    pocket, :func:`stream.falls.placement_in`), or "" when neither does."""
+    return placement_in(placement) or placement_in(source) or ""
+
+
+def with_placements(directory: Path, rows: Sequence[RecordingInfo]) -> list[RecordingInfo]:
+    """``rows`` with every placement known: a source whose rows name none is read from its recordings'
+    motion (:func:`stream.placement.placement_from_motion`, all of that source's recordings, as a
+    registry would know one device type), waist when they show too little movement to tell."""
+    unnamed = sorted({r.source for r in rows if not r.placement})
+    found: dict[str, tuple[str, str]] = {}
+    for source in unnamed:
+        mine = [r for r in rows if r.source == source and not r.placement]
+        read = placement_from_motion(moving_swings(*_signal(directory, r)) for r in mine)
+        found[source] = (read.placement, read.basis) if read else ("waist", "default: too little movement to read")
+    return [
+        r if r.placement else replace(r, placement=found[r.source][0], placement_basis=found[r.source][1]) for r in rows
+    ]
+
+
+def _signal(directory: Path, info: RecordingInfo) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
+    rec = load_recording(directory, info)
+    return rec.t_s, rec.acc
 
 
 def parse_csv(text: str, rate_hz: float, scale_g: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:

@@ -52,7 +52,7 @@ from lab.falls.crossval import (
     training_set,
 )
 from lab.falls.playback import EPOCH_MS, RecordingResult, placement_of_source, replay_recordings
-from lab.falls.recordings import RecordingInfo, read_index
+from lab.falls.recordings import RecordingInfo, read_index, with_placements
 from stream.falls import PLACEMENTS, FallParams, subject_key
 
 __all__ = [
@@ -115,6 +115,8 @@ def summarise(results: Sequence[RecordingResult], folds: int) -> dict[str, Any]:
         name: {k: v for k, v in _figures(members).items() if k != "max_latency_s"}
         for name, members in sorted(placements.items())
     }
+    read = {r.info.source: {"placement": r.info.placement, "basis": r.info.placement_basis} for r in results}
+    summary["placements_not_named"] = {source: v for source, v in sorted(read.items()) if v["basis"]}
     activities: dict[str, int] = {}
     for r in results:
         if r.info.label == "adl" and r.detections:
@@ -174,7 +176,7 @@ def augmented_report(
     base = params or FallParams()
     models = None
     if folds > 0:
-        rows = read_index(directory)
+        rows = with_placements(directory, read_index(directory))
         if limit > 0:
             rows = rows[:limit]
         models = own_subject_models(directory, rows, base, folds, copies=copies, err=err)
@@ -206,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the augmented copies (--augment)")
     args = parser.parse_args(argv)
     if args.fit:
-        rows = read_index(args.directory)
+        rows = with_placements(args.directory, read_index(args.directory))
         if args.limit > 0:
             rows = rows[: args.limit]
         for placement in PLACEMENTS:
