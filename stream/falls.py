@@ -31,6 +31,7 @@ import numpy.typing as npt
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import falls as K
+from stream.placement import PlacementReader
 from stream.slots import SlotMap, grow
 
 FEATURE_NAMES = K.FEATURE_NAMES
@@ -326,6 +327,8 @@ class FallDetector:
         self._sc = np.zeros((self._slots.capacity, K.N_STATE), dtype=np.float64)
         self._ring = np.zeros((self._slots.capacity, K.RING_LEN, K.N_RING), dtype=np.float64)
         self._work = np.zeros(K.N_WORK, dtype=np.float64)
+        self._reader = PlacementReader()
+        self._basis: dict[str, str] = {}
 
     # -- state ---------------------------------------------------------------------------------
     def _slot(self, device_id: str, resident_id: str, placement: str = "waist") -> int:
@@ -350,6 +353,7 @@ class FallDetector:
             "devices": self._slots.to_array(),
             "residents": np.array(self._residents, dtype=np.str_),
             "placement": self._place[:n].copy(),
+            **self._reader.snapshot(),
         }
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
@@ -372,6 +376,7 @@ class FallDetector:
         if place.shape != (n,) or np.any((place < 0) | (place >= len(PLACEMENTS))):
             raise ValueError("falls snapshot's placements do not match its devices")
         self._place = grow(place.copy(), capacity)
+        self._reader.restore(dict(state))
 
     # -- processing ----------------------------------------------------------------------------
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
@@ -379,7 +384,7 @@ class FallDetector:
         if not blocks:
             return []
         run_slot = np.fromiter(
-            (self._slot(e.device_id, e.resident_id, placement_of(e.device_type, e.location)) for e in blocks),
+            (self._slot(e.device_id, e.resident_id, self._placement(e)) for e in blocks),
             dtype=np.int64,
             count=len(blocks),
         )
@@ -391,6 +396,21 @@ class FallDetector:
             [np.asarray(e.imu.acc, dtype=np.float32).reshape(-1, 3) for e in blocks if e.imu is not None]
         )
         return self.process_arrays(t_ms, acc, run_slot, run_start, now_ms)
+
+    def _placement(self, event: Event) -> str:
+        """Where ``event``'s device is worn: as its registry record names it (:func:`placement_in` its
+        location, then its type), else as read from its motion (:class:`stream.placement.PlacementReader`,
+        fed its samples until then), else the waist."""
+        named = placement_in(event.location) or placement_in(event.device_type)
+        if named is not None:
+            self._basis[event.device_id] = "registry"
+            return named
+        read = self._reader.read(event.device_id)
+        if read is None and event.imu is not None:
+            self._reader.feed(event.device_id, np.asarray(event.imu.t_ms), np.asarray(event.imu.acc))
+            read = self._reader.read(event.device_id)
+        self._basis[event.device_id] = read.basis if read else "default: the waist until its motion is read"
+        return read.placement if read else "waist"
 
     def process_arrays(
         self,
@@ -461,6 +481,7 @@ class FallDetector:
             details: dict[str, Any] = {
                 "source": "wearable",
                 "placement": PLACEMENTS[int(self._place[slot])],
+                "placement_basis": self._basis.get(device_id, "registry"),
                 "window": {"t0_ms": math.floor(f[K.O_WIN_T0]), "hz": 1000.0 / K.BIN_MS, "acc": window},
                 "features": {name: float(f[K.O_FEAT + q]) for q, name in enumerate(FEATURE_NAMES)},
                 "decided_ms": math.floor(f[K.O_DECIDED_MS]),

@@ -94,3 +94,74 @@ def placement_from_motion(swings: Iterable[npt.NDArray[np.float64]]) -> Placemen
     s = float(np.median(pooled))
     placement = "waist" if s < WAIST_MAX_DEG else "pocket" if s < POCKET_MAX_DEG else "wrist"
     return PlacementFromMotion(placement, s, int(pooled.shape[0]))
+
+
+READ_WINDOWS = 60
+"""Moving windows a live device shows before its placement is read (about two minutes of walking)."""
+
+
+@dataclass(slots=True)
+class _Evidence:
+    t_s: npt.NDArray[np.float64]
+    acc: npt.NDArray[np.float64]
+    swings: list[float]
+
+
+class PlacementReader:
+    """Reads, device by device, where a wearable the registry does not place is worn, from its samples
+    as they arrive: the moving windows' swings are gathered (only the last ``WINDOW_S`` of samples is
+    kept between blocks) until ``windows`` of them, then the placement is read once and kept."""
+
+    def __init__(self, windows: int = READ_WINDOWS) -> None:
+        self.windows = max(MIN_WINDOWS, windows)
+        self._evidence: dict[str, _Evidence] = {}
+        self._read: dict[str, PlacementFromMotion] = {}
+
+    def read(self, device_id: str) -> PlacementFromMotion | None:
+        return self._read.get(device_id)
+
+    def feed(self, device_id: str, t_ms: npt.NDArray[np.float64], acc: npt.NDArray[np.floating]) -> None:
+        """Take a block of ``device_id``'s samples (epoch ms, (n, 3) g; non-finite samples are left out)."""
+        if device_id in self._read:
+            return
+        t = np.asarray(t_ms, dtype=np.float64) / 1000.0
+        a = np.asarray(acc, dtype=np.float64).reshape(-1, 3)
+        good = np.isfinite(t) & np.isfinite(a).all(axis=1)
+        t, a = t[good], a[good]
+        if t.shape[0] == 0:
+            return
+        ev = self._evidence.setdefault(device_id, _Evidence(np.zeros(0), np.zeros((0, 3)), []))
+        if ev.t_s.shape[0] and t[0] >= ev.t_s[-1]:  # the kept tail, then this block (else: afresh from it)
+            t, a = np.concatenate([ev.t_s, t]), np.concatenate([ev.acc, a])
+        if t[-1] - t[0] > WINDOW_S:
+            ev.swings.extend(moving_swings(t, a).tolist())
+            starts = np.arange(t[0], t[-1] - WINDOW_S, WINDOW_S / 2)  # the windows just read
+            keep = t >= starts[-1] + WINDOW_S / 2 if starts.shape[0] else np.ones(t.shape[0], dtype=bool)
+            t, a = t[keep], a[keep]
+        ev.t_s, ev.acc = t, a
+        if len(ev.swings) >= self.windows:
+            read = placement_from_motion([np.asarray(ev.swings)])
+            if read is not None:
+                self._read[device_id] = read
+                del self._evidence[device_id]
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        devices = sorted(self._read)
+        return {
+            "read_devices": np.array(devices, dtype=np.str_),
+            "read_placements": np.array([self._read[d].placement for d in devices], dtype=np.str_),
+            "read_swings": np.array([[self._read[d].swing_deg, self._read[d].windows] for d in devices]).reshape(-1, 2),
+        }
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Readings from :meth:`snapshot` (a snapshot without them: nothing read yet)."""
+        devices = np.asarray(state.get("read_devices", np.zeros(0, dtype=np.str_))).tolist()
+        placements = np.asarray(state.get("read_placements", np.zeros(0, dtype=np.str_))).tolist()
+        swings = np.asarray(state.get("read_swings", np.zeros((0, 2))), dtype=np.float64).reshape(-1, 2)
+        if not len(devices) == len(placements) == swings.shape[0]:
+            raise ValueError("placement readings do not match their devices")
+        self._evidence.clear()
+        self._read = {
+            str(d): PlacementFromMotion(str(p), float(s[0]), int(s[1]))
+            for d, p, s in zip(devices, placements, swings, strict=True)
+        }

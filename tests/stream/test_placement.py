@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from devices.events import Event, ImuBlock, Stream
 from lab.falls.playback import placement_of_source
 from lab.falls.recordings import read_index, with_placements
+from stream.falls import PLACEMENTS, FallDetector
 from stream.placement import (
     MIN_WINDOWS,
     POCKET_MAX_DEG,
@@ -125,3 +127,36 @@ def test_the_development_sets_are_read_at_their_placements(tmp_path: Path) -> No
     unnamed = [replace(r, source=anonymous[r.source], placement="") for r in read_index(placed)]
     read = {r.source: r.placement for r in with_placements(placed, unnamed)}
     assert read == {"SetA": "pocket", "SetB": "wrist"}
+
+
+def _blocks(device_id: str, device_type: str, t: Array, acc: Array, location: str = "") -> list[Event]:
+    """One IMU event per second of samples."""
+    out = []
+    t_ms = 1_700_000_000_000 + t * 1000.0
+    for lo in range(0, t.shape[0], 50):
+        block = ImuBlock(t_ms=t_ms[lo : lo + 50], acc=acc[lo : lo + 50])
+        ts = int(t_ms[min(lo + 49, t.shape[0] - 1)])
+        out.append(Event(device_id, "r-1", Stream.IMU, ts, ts, device_type=device_type, location=location, imu=block))
+    return out
+
+
+def test_a_live_device_the_registry_does_not_place_is_read_from_its_walking() -> None:
+    """A wearable registered as a bare "imu" (no placement in its type or location) is scored at the
+    waist until two minutes of walking show its swing, then at the placement read (kept in snapshots);
+    a device the registry places is never read, whatever its motion."""
+    t, arm = walk(55.0, seconds=200.0)
+    detector = FallDetector()
+    for event in _blocks("x-1", "imu", t, arm) + _blocks("b-1", "imu", t, arm, location="belt"):
+        detector.process([event], event.ts_ms)
+    placement = dict(
+        zip(detector.snapshot()["devices"].tolist(), detector.snapshot()["placement"].tolist(), strict=True)
+    )
+    assert PLACEMENTS[placement["x-1"]] == "wrist" and PLACEMENTS[placement["b-1"]] == "waist"
+    assert detector._basis == {"x-1": detector._reader.read("x-1").basis, "b-1": "registry"}  # type: ignore[union-attr]
+    again = FallDetector()
+    again.restore(detector.snapshot())
+    assert again._reader.read("x-1") == detector._reader.read("x-1")
+    early = FallDetector()
+    for event in _blocks("x-1", "imu", t[:3000], arm[:3000]):  # one minute: not yet
+        early.process([event], event.ts_ms)
+    assert early._reader.read("x-1") is None and early.snapshot()["placement"].tolist() == [0]
