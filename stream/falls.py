@@ -7,7 +7,7 @@ The detector owns per-device state as columnar arrays (one row per device slot, 
 A detection is ``DetectionKind.FALL`` with ``ts_ms`` = impact time (epoch ms), ``key`` =
 ``fall:<device_id>:<impact_ms>``, ``confidence`` in 0..1 and ``details``:
 
-- ``placement``: where the device is worn (:func:`placement_of`: ``waist``, ``wrist`` or
+- ``placement``: where the device is worn (:func:`stream.placement.placement_of`: ``waist``, ``wrist`` or
   ``pocket``), which chose the parameters (weights) that scored it;
 
 - ``window``: ``{"t0_ms", "hz": 20, "acc": [[x, y, z] | null, ...]}`` — per-50 ms mean acceleration
@@ -20,7 +20,6 @@ A detection is ``DetectionKind.FALL`` with ``ts_ms`` = impact time (epoch ms), `
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,7 +30,7 @@ import numpy.typing as npt
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import falls as K
-from stream.placement import PlacementReader
+from stream.placement import PlacementReader, placement_in
 from stream.slots import SlotMap, grow
 
 FEATURE_NAMES = K.FEATURE_NAMES
@@ -97,38 +96,6 @@ SHIPPED_SUBJECTS: frozenset[str] = frozenset(
 )
 """The people whose recordings trained the shipped weights, as :func:`subject_key`: a recording of
 anyone else is scored by the shipped model as it is, one of these only by a model that never saw them."""
-
-WRIST_TYPES = frozenset({"wristband", "watch", "smartwatch", "bracelet"})
-POCKET_TYPES = frozenset({"phone", "smartphone", "mobile"})
-PLACEMENT_WORDS: dict[str, frozenset[str]] = {
-    "wrist": WRIST_TYPES | {"wrist", "band", "hand", "arm", "forearm"},
-    "pocket": POCKET_TYPES | {"pocket", "thigh", "trouser", "trousers", "pants", "leg"},
-    "waist": frozenset({"waist", "belt", "hip", "pendant", "chest", "neck", "necklace", "lanyard"}),
-}
-"""Words that name where a device is worn, in a registry location, a device type or a recording
-set's source (``UMAFall-thigh``, ``left wrist``, ``trouser pocket``)."""
-
-
-def placement_in(text: str) -> str | None:
-    """The placement a free text names (:data:`PLACEMENT_WORDS`; a word glued to others, as in
-    ``rightwrist``, counts for ``wrist``, ``pocket`` and ``thigh``), or None."""
-    lowered = text.strip().lower()
-    words = set(re.split(r"[^a-z]+", lowered)) - {""}
-    for placement in ("wrist", "pocket", "waist"):
-        if words & PLACEMENT_WORDS[placement]:
-            return placement
-    for glued, placement in (("wrist", "wrist"), ("pocket", "pocket"), ("thigh", "pocket")):
-        if glued in lowered:
-            return placement
-    return None
-
-
-def placement_of(device_type: str, location: str = "") -> str:
-    """Where a wearable is worn, from its registry record: a ``location`` naming a placement
-    (``wrist``, ``left wrist``, ``trouser pocket``, ``belt``) wins, else the device type (a
-    wristband or watch is worn on the wrist, a phone in a pocket), else ``waist`` (pendants, belt
-    clips, unknown types)."""
-    return placement_in(location) or placement_in(device_type) or "waist"
 
 
 def subject_key(source: str, subject: str) -> str:
@@ -300,7 +267,7 @@ class FallDetector:
     candidates of devices that went quiet ``force_s`` after an impact. ``snapshot``/``restore``
     carry the whole state as arrays.
 
-    Each device is scored with the parameters of its placement (:func:`placement_of` its registry
+    Each device is scored with the parameters of its placement (:func:`stream.placement.placement_of` its registry
     type and location): ``placements`` maps a placement to its parameters; a placement it leaves
     out gets ``params`` when given, else its shipped parameters (:func:`shipped_placements`).
     """

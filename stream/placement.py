@@ -1,10 +1,10 @@
-"""Where a wearable is worn, read from how it moves: for a device (or a recording set) whose registry
-record names no placement.
+"""Where a wearable is worn: as its registry record names it (:func:`placement_of`), else read from
+how it moves (:func:`placement_from_motion`, :class:`PlacementReader`).
 
 The fall detectors are per placement (:data:`stream.falls.PLACEMENTS`), and scoring a wristband or a
 pocket phone as a waist pendant costs most of their specificity (UMAFall U01–U08, leave-one-subject-out
 models: the pocket 99.5 → 90.1 %, a phone taken out for a call alarms; the wrist 97.4 → about 81 %).
-The registry says where a device is worn (:func:`stream.falls.placement_of`); when it does not, the
+The registry says where a device is worn (:func:`placement_of`); when it does not, the
 device's own motion does. While its wearer walks, a pendant or belt clip stays upright, a phone in a
 trouser pocket pitches with the thigh at every stride, and a wristband swings with the arm:
 
@@ -30,12 +30,46 @@ is read reliably, and a registry record that names the placement always wins.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
+
+WRIST_TYPES = frozenset({"wristband", "watch", "smartwatch", "bracelet"})
+POCKET_TYPES = frozenset({"phone", "smartphone", "mobile"})
+PLACEMENT_WORDS: dict[str, frozenset[str]] = {
+    "wrist": WRIST_TYPES | {"wrist", "band", "hand", "arm", "forearm"},
+    "pocket": POCKET_TYPES | {"pocket", "thigh", "trouser", "trousers", "pants", "leg"},
+    "waist": frozenset({"waist", "belt", "hip", "pendant", "chest", "neck", "necklace", "lanyard"}),
+}
+"""Words that name where a device is worn, in a registry location, a device type or a recording
+set's source (``UMAFall-thigh``, ``left wrist``, ``trouser pocket``)."""
+
+
+def placement_in(text: str) -> str | None:
+    """The placement a free text names (:data:`PLACEMENT_WORDS`; a word glued to others, as in
+    ``rightwrist``, counts for ``wrist``, ``pocket`` and ``thigh``), or None."""
+    lowered = text.strip().lower()
+    words = set(re.split(r"[^a-z]+", lowered)) - {""}
+    for placement in ("wrist", "pocket", "waist"):
+        if words & PLACEMENT_WORDS[placement]:
+            return placement
+    for glued, placement in (("wrist", "wrist"), ("pocket", "pocket"), ("thigh", "pocket")):
+        if glued in lowered:
+            return placement
+    return None
+
+
+def placement_of(device_type: str, location: str = "") -> str:
+    """Where a wearable is worn, from its registry record: a ``location`` naming a placement
+    (``wrist``, ``left wrist``, ``trouser pocket``, ``belt``) wins, else the device type (a
+    wristband or watch is worn on the wrist, a phone in a pocket), else ``waist`` (pendants, belt
+    clips, unknown types)."""
+    return placement_in(location) or placement_in(device_type) or "waist"
+
 
 WINDOW_S = 2.0
 SUB_S = 0.25

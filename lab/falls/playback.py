@@ -22,7 +22,8 @@ from lab.falls.augment import Transform
 from lab.falls.recordings import RecordingInfo, load_recording
 from stream.core import StreamCore
 from stream.detections import Detection, DetectionKind
-from stream.falls import FallDetector, FallParams, placement_in
+from stream.falls import FallDetector, FallParams
+from stream.placement import placement_in
 
 EPOCH_MS = 1_700_000_000_000
 """Simulated wall-clock start of every recording (epoch ms)."""

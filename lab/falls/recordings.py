@@ -24,8 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from stream.falls import placement_in
-from stream.placement import moving_swings, placement_from_motion
+from stream.placement import moving_swings, placement_from_motion, placement_in
 
 
 @dataclass(frozen=True, slots=True)

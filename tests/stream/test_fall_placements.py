@@ -24,12 +24,11 @@ from stream.falls import (
     FallDetector,
     FallParams,
     for_placement,
-    placement_in,
-    placement_of,
     placement_threshold,
     shipped_placements,
 )
 from stream.kernels import falls as K
+from stream.placement import placement_in, placement_of
 from tests.harness import shared_data
 from tests.stream.fall_signals import chunks, feed, scenario
 
