@@ -595,6 +595,8 @@ class ReferenceHome:
                 ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
             elif ev == k.EV_DOOR:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
+            elif where == k.ROOM_BED and not morning and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
+                ctx = k.CTX_ARRIVED  # straight to the bedroom from the door (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1 and not self._bath_blind(p):

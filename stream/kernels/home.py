@@ -143,7 +143,8 @@ out into the learned limits (daytime detection 2 h 05 → 3 h 00, evening 2 h 58
 alerts doubled). The cost: a resident back from the letter box within ``away_min_s`` who collapses
 in the hall before touching anything is taken for out. The silence after it, and one starting
 within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
-``arrival_limit_s``; so is a seated silence that starts within that window (sat down at once).
+``arrival_limit_s``; so is a seated silence that starts within that window (sat down at once), and
+one in the bedroom (straight there from the door is not yet gone to bed, unless the bed pad says so).
 
 Pressure pads (``S_BED`` / ``S_SEAT``: ``PAD_FREE``, ``PAD_ON``, ``PAD_STALE``): only a change of state
 is activity; a pad repeating "occupied" is not (occupied for long is not activity), but a pad letting
@@ -677,6 +678,12 @@ def _seen_after_absence(si: np.ndarray, r: int, t: int, c: int, params: np.ndarr
     if c != EV_DOOR and t - start <= params[P_ABSENCE_UP_S] * 1000.0:
         si[r, S_ABS_RUNOUTS] += int(EXPO_SCALE)
     si[r, S_ABS_RAN_OUT] = -1
+
+
+@njit(**JIT)
+def _just_in(si: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether ``t`` is within ``arrival_window_s`` of the resident coming in at the entrance door."""
+    return si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0
 
 
 @njit(**JIT)
@@ -1323,6 +1330,8 @@ def home_process(
             ctx = CTX_REST if night and si[r, S_NBED] == 0 else CTX_SEATED
         elif c == EV_DOOR:
             ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
+        elif room[i] == ROOM_BED and not morning and _just_in(si, r, t, params):
+            ctx = CTX_ARRIVED  # straight to the bedroom from the entrance door: not yet gone to bed
         elif (room[i] == ROOM_BED and night) or morning:
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1 and not bath_blind(si, r, params):

@@ -466,6 +466,33 @@ def test_a_silence_right_after_coming_in_alerts_and_going_out_does_not() -> None
     ]
 
 
+def test_straight_to_the_bedroom_from_the_door_is_not_yet_gone_to_bed() -> None:
+    """Out at 18:00 and in again at 21:10, the bedroom's motion sensor at 21:11, then nothing: a collapse
+    there was taken for going to bed and found by NOT_UP the next morning. Within ``arrival_window_s``
+    of coming in, the bedroom is an arrival: due after at most ``arrival_limit_s``. The same by day (in
+    at 14:00, the bedroom at 14:01). With the bed pad reporting them in bed, it is the night's rest."""
+    config = HomeConfig()
+    limit = int(config.arrival_limit_s * 1000)
+    for back_h in (21 + 1 / 6, 14.0):
+        rows = _nights(8) + [(8 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(10)]
+        back = 8 * DAY + int(back_h * H)
+        out = back - 3 * H
+        rows += [(out, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (out + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+        rows += [(back, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (back + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+        bedroom = back + M
+        rows.append((bedroom, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+        data = pir_rows(rows)
+        got = [row for row in run_kernel(config, data, 1) if row[2] >= back]
+        assert got == [row for row in run_reference(config, data, 1) if row[2] >= back]
+        assert [(row[1], row[2], row[6]) for row in got] == [(k.K_INACTIVITY, bedroom, k.CTX_ARRIVED)], back_h
+        assert got[0][3] - bedroom <= limit
+        if back_h > 20:  # in the evening, into bed a minute later: the night's rest
+            in_bed = pir_rows([*rows, (bedroom + M, k.EV_BED, 1, k.ROOM_BED, 0)])
+            got = [row for row in run_kernel(config, in_bed, 1) if row[2] >= back]
+            assert got == [row for row in run_reference(config, in_bed, 1) if row[2] >= back]
+            assert [row[1] for row in got] == [k.K_NOT_UP]
+
+
 def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stale() -> None:
     """A seat pad that re-reports "occupied" every 15 min does not restart the silence (the old kernel
     restarted it on every report and never alerted); bathroom motion a while after the pad was occupied
