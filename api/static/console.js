@@ -328,7 +328,9 @@ async function renderTrigger(a) {
   const summary = !a.device_id ? (ACTIVITY_KINDS.has(a.kind) ? "trigger.summary_since" : "trigger.summary_at") : "trigger.summary";
   line.textContent = t(summary, { kind: term("kind", a.kind), time: I18N.time(a.occurred_at), device: deviceName(a) })
     + (a.confidence < 1 ? ` · ${t("trigger.confidence", { pct: Math.round(a.confidence * 100) })}` : "")
-    + (a.kind === "fall" && d.placement ? ` · ${term("placement", d.placement)}` : ""); // which model judged it
+    + (a.kind === "fall" && d.placement ? ` · ${term("placement", d.placement)}` : "") // which model judged it
+    + (a.kind === "fall" && d.placement_basis && d.placement_basis !== "registry" // and why that one
+      ? ` (${term("placement_basis", d.placement_basis.startsWith("motion") ? "motion" : "default")})` : "");
   box.append(line);
   if (d.window && Array.isArray(d.window.acc)) {
     box.append(Charts.fallTrace(d.window, Date.parse(a.occurred_at), {
