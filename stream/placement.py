@@ -93,6 +93,11 @@ class PlacementFromMotion:
         return f"motion: median swing {self.swing_deg:.0f}° over {self.windows} moving windows"
 
 
+def window_starts(t_s: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """The starts (s) of the half-overlapping ``WINDOW_S`` windows that fit in ``t_s`` (sorted)."""
+    return np.arange(t_s[0], t_s[-1] - WINDOW_S, WINDOW_S / 2)
+
+
 def moving_swings(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
     """The swing (degrees) of each moving window of one signal (``t_s`` seconds, ``acc`` (n, 3) in g);
     non-finite samples are left out."""
@@ -105,7 +110,7 @@ def moving_swings(t_s: npt.NDArray[np.float64], acc: npt.NDArray[np.floating]) -
     magnitude = np.linalg.norm(a, axis=1)
     slices = round(WINDOW_S / SUB_S)
     out: list[float] = []
-    for start in np.arange(t[0], t[-1] - WINDOW_S, WINDOW_S / 2):
+    for start in window_starts(t):
         lo, hi = np.searchsorted(t, [start, start + WINDOW_S])
         if hi - lo < 8 or not MOVING_MIN_G < float(magnitude[lo:hi].std()) < MOVING_MAX_G:
             continue
@@ -171,7 +176,7 @@ class PlacementReader:
             t, a = np.concatenate([ev.t_s, t]), np.concatenate([ev.acc, a])
         if t[-1] - t[0] > WINDOW_S:
             ev.swings.extend(moving_swings(t, a).tolist())
-            starts = np.arange(t[0], t[-1] - WINDOW_S, WINDOW_S / 2)  # the windows just read
+            starts = window_starts(t)  # the windows just read
             keep = t >= starts[-1] + WINDOW_S / 2 if starts.shape[0] else np.ones(t.shape[0], dtype=bool)
             t, a = t[keep], a[keep]
         ev.t_s, ev.acc = t, a

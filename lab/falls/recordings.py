@@ -77,7 +77,7 @@ def read_index(directory: Path) -> list[RecordingInfo]:
 
 def named_placement(placement: str, source: str) -> str:
     """The placement an index row names, in its ``placement`` column or its source (``UMAFall-thigh``:
-    pocket, :func:`stream.falls.placement_in`), or "" when neither does."""
+    pocket, :func:`stream.placement.placement_in`), or "" when neither does."""
     return placement_in(placement) or placement_in(source) or ""
 
 
@@ -86,14 +86,22 @@ def with_placements(directory: Path, rows: Sequence[RecordingInfo]) -> list[Reco
     motion (:func:`stream.placement.placement_from_motion`, all of that source's recordings, as a
     registry would know one device type), waist when they show too little movement to tell."""
     unnamed = sorted({r.source for r in rows if not r.placement})
-    found: dict[str, tuple[str, str]] = {}
-    for source in unnamed:
-        mine = [r for r in rows if r.source == source and not r.placement]
-        read = placement_from_motion(moving_swings(*_signal(directory, r)) for r in mine)
-        found[source] = (read.placement, read.basis) if read else ("waist", "default: too little movement to read")
+    found = {
+        source: _read_from_motion(str(directory), tuple(r for r in rows if r.source == source and not r.placement))
+        for source in unnamed
+    }
     return [
         r if r.placement else replace(r, placement=found[r.source][0], placement_basis=found[r.source][1]) for r in rows
     ]
+
+
+@cache
+def _read_from_motion(directory: str, rows: tuple[RecordingInfo, ...]) -> tuple[str, str]:
+    """``(placement, basis)`` of one source's recordings, read once per process (every replay, fold
+    and augmentation of a set asks again)."""
+    swings = (moving_swings(*_signal(Path(directory), r)) for r in rows)
+    read = placement_from_motion(swings)
+    return (read.placement, read.basis) if read else ("waist", "default: too little movement to read")
 
 
 def _signal(directory: Path, info: RecordingInfo) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:

@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~600 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~630 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 
@@ -252,6 +252,10 @@ class ReferenceHome:
             p.abs_runouts += int(k.EXPO_SCALE)
         p.abs_ran_out = -1
 
+    def _just_in(self, p: _Resident, t: int) -> bool:
+        """Within ``arrival_window_s`` of coming in at the entrance door (as ``_just_in``)."""
+        return p.arrived >= 0 and t - p.arrived <= self.c.arrival_window_s * 1000
+
     def _trip_limit(self, p: _Resident) -> float:
         """``absence_s``, or ``absence_up_s`` where the timers have lately run out (as ``_trip_limit``)."""
         c = self.c
@@ -415,7 +419,7 @@ class ReferenceHome:
                     prior = min(prior, c.early_morning_s)
                 p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, max(prior, floor), fixed)
                 limit = (p.deadline - t) / 1000
-            sat_down = ctx == k.CTX_SEATED and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000
+            sat_down = ctx == k.CTX_SEATED and self._just_in(p, t)
             if ctx == k.CTX_ARRIVED or sat_down:  # right after coming in (as ``_start_silence``)
                 cap = t + int(c.arrival_limit_s * 1000)
                 if cap < p.deadline:
@@ -595,7 +599,7 @@ class ReferenceHome:
                 ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
             elif ev == k.EV_DOOR:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
-            elif where == k.ROOM_BED and not morning and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
+            elif where == k.ROOM_BED and not morning and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED  # straight to the bedroom from the door (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
@@ -607,7 +611,7 @@ class ReferenceHome:
                 ctx = k.CTX_BEDROOM
             else:
                 ctx = k.CTX_ACTIVE
-            if ctx == k.CTX_ACTIVE and p.arrived >= 0 and t - p.arrived <= c.arrival_window_s * 1000:
+            if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
             spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)
             if ctx == k.CTX_REST and (night or morning):

@@ -157,7 +157,7 @@ A silence alerts once; if the home is unmonitored at its deadline (``monitored[r
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1300 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1400 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -1024,9 +1024,7 @@ def _start_silence(
             si[r, S_LEARNED] = basis
         # right after coming in: a silence in the hall is not sitting down, and sitting down at once (the
         # seat pad within arrival_window_s of the door) may be collapsing into the first chair
-        sat_down = (
-            ctx == CTX_SEATED and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0
-        )
+        sat_down = ctx == CTX_SEATED and _just_in(si, r, t, params)
         if ctx == CTX_ARRIVED or sat_down:
             cap = t + int(params[P_ARRIVAL_LIMIT_S] * 1000.0)
             if cap < deadline:
@@ -1342,7 +1340,7 @@ def home_process(
             ctx = CTX_BEDROOM
         else:
             ctx = CTX_ACTIVE
-        if ctx == CTX_ACTIVE and si[r, S_ARRIVED] >= 0 and t - si[r, S_ARRIVED] <= params[P_ARRIVAL_WINDOW_S] * 1000.0:
+        if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
         # sat down on a night-time trip from bed (a sleepless spell): tonight's rest goes on, so its bed
         # time is not the return to bed at 03:30
