@@ -288,6 +288,7 @@ class HomeConfig:
     trip_watch_share: float = 0.1
     trip_rest_s: float = 45 * 60.0
     abs_runout_n: float = 1.2
+    untraced_nights: bool = True
     thin_factor: float = 2.0
     early_prior_s: float = 4 * 3600.0
     early_morning_s: float = 3 * 3600.0
@@ -408,6 +409,7 @@ class HomeConfig:
         p[k.P_TRIP_WATCH_N] = self.trip_watch_n
         p[k.P_TRIP_WATCH_SHARE] = self.trip_watch_share
         p[k.P_ABS_RUNOUT_N] = self.abs_runout_n
+        p[k.P_UNTRACED_NIGHTS] = 1.0 if self.untraced_nights else 0.0
         p[k.P_BATH_UNSEEN_S] = self.bath_unseen_s
         p[k.P_BATH_BLIND_N] = self.bath_blind_n
         return p

@@ -69,6 +69,9 @@ class _Resident:
     bedroom_since: int = -1  # since when every activity has been in the bedroom, −1 not there
     abs_runouts: int = 0  # night-absence alerts the resident moved again after in time, faded, × EXPO_SCALE
     abs_ran_out: int = -1  # when tonight's night-absence alert's silence began, −1 none
+    nights_traced: int = 0  # nights whose rest began in the bedroom or bed, faded, × EXPO_SCALE
+    nights_untraced: int = 0  # nights whose rest began anywhere else, faded, × EXPO_SCALE
+    rest_traced: bool = False  # tonight's rest has been in the bedroom or bed
 
 
 class ReferenceHome:
@@ -219,6 +222,8 @@ class ReferenceHome:
         p.trips_back = int(p.trips_back * factor)
         p.trips_out = int(p.trips_out * factor)
         p.abs_runouts = int(p.abs_runouts * factor)
+        p.nights_traced = int(p.nights_traced * factor)
+        p.nights_untraced = int(p.nights_untraced * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -355,6 +360,26 @@ class ReferenceHome:
                 if seen > q:
                     q, basis = seen, k.B_OBSERVED
         return int(q + c.bed_margin_min), basis
+
+    def _bed_edge(self, p: _Resident) -> int:
+        """Minutes after noon from which a night-time silence may be sleep (as ``bed_edge_min``)."""
+        c = self.c
+        if p.n_bed >= c.wake_min_samples and p.beds:
+            recent = sorted(p.beds)
+            q = float(recent[max(math.ceil((1.0 - c.bed_q) * len(recent)), 1) - 1])
+        else:
+            q = float((c.bed_default_min - 720) % 1440)
+            if p.enroll_bed >= 0:
+                q = float((p.enroll_bed - 720) % 1440)
+            if p.beds:
+                q = min(q, float(min(p.beds) - c.wake_unsure_min))
+        return int(q - c.bed_margin_min)
+
+    def _to_bed_unseen(self, p: _Resident, t: int) -> bool:
+        """Nights leave no trace here and ``t`` is past their early edge (as ``_to_bed_unseen``)."""
+        if not (self.c.untraced_nights and p.nights_untraced > p.nights_traced):
+            return False
+        return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
     def _evening(self, h: int) -> bool:
         return h >= self.c.evening_start_h or h < self.c.night_end_h
@@ -556,6 +581,7 @@ class ReferenceHome:
                 p.bedroom_since = -1
             elif p.bedroom_since < 0 or leaving:
                 p.bedroom_since = t
+            woke_unseen = False
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
                 daytime = not self._night(self._hour(p.last, p.offset))
@@ -565,20 +591,39 @@ class ReferenceHome:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
-                if p.ctx == k.CTX_REST and p.night and gap_s >= c.min_sleep_s:
+                rested = p.ctx == k.CTX_REST and p.night
+                unseen_night = (  # a night's sleep no rest context held (as the kernel)
+                    c.untraced_nights
+                    and p.ctx in (k.CTX_ACTIVE, k.CTX_SEATED, k.CTX_ARRIVED, k.CTX_BATH)
+                    and self._evening(self._hour(p.last, p.offset))
+                )
+                if (rested or unseen_night) and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
                     if c.wake_window_lo_min <= m < c.wake_window_hi_min:
                         if len(p.wake) >= c.wake_buffer:
                             p.wake.pop(0)
                         p.wake.append(m)
                         p.n_wake += 1
-                        if p.rest_since >= 0:
-                            bed_m = (self._minute(p.rest_since, p.offset) - 720) % 1440
+                        began = p.rest_since if rested else p.last
+                        if began >= 0:
+                            bed_m = (self._minute(began, p.offset) - 720) % 1440
                             if 360 <= bed_m < 960:
                                 if len(p.beds) >= c.wake_buffer:
                                     p.beds.pop(0)
                                 p.beds.append(bed_m)
                                 p.n_bed += 1
+                            if rested and p.rest_traced:
+                                p.nights_traced += int(k.EXPO_SCALE)
+                            else:
+                                p.nights_untraced += int(k.EXPO_SCALE)
+                if (  # a long evening silence ending at night where nights leave no trace (as the kernel)
+                    unseen_night
+                    and gap_s >= c.min_sleep_s
+                    and self._night(self._hour(t, p.offset))
+                    and p.rest_since < 0
+                    and p.nights_untraced > p.nights_traced
+                ):
+                    p.rest_since, p.rest_traced, woke_unseen = p.last, False, True
             if ev == k.EV_DOOR:  # a passage in (after a while away) or out
                 closing = not on and p.door_open  # a door held open: the same passage
                 if p.door_last < 0 or (t - p.door_last > c.door_pair_s * 1000 and not closing):
@@ -588,7 +633,7 @@ class ReferenceHome:
                 p.door_last = t
                 p.door_open = bool(on)
             # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
-            asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0)
+            asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0) or woke_unseen
             night = self._night(self._hour(t, p.offset))
             window = ev != k.EV_DOOR and self._before_wake(p, t)
             rest_on = window and p.rest_since >= 0
@@ -613,10 +658,14 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
+            if ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t):
+                ctx = k.CTX_REST  # going to bed told by the clock (as the kernel)
             spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)
             if ctx == k.CTX_REST and (night or morning):
                 if p.rest_since < 0:
-                    p.rest_since = t
+                    p.rest_since, p.rest_traced = t, False
+                if p.bed == k.PAD_ON or where == k.ROOM_BED:
+                    p.rest_traced = True
             elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
             p.motion_room = where if motion == 1 else -1

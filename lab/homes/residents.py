@@ -39,6 +39,10 @@ HELD_OUT_LAYOUTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "kitchen_only": (frozenset({"kitchen"}), frozenset()),
     "hall_only": (frozenset({"hall"}), frozenset()),
     "living_bedroom": (frozenset({"living", "bedroom"}), frozenset()),
+    "bedroom_unsensed": (  # nothing in the bedroom, for privacy: no motion sensor, door contact or bed pad
+        frozenset({"hall", "living", "kitchen", "bathroom"}),
+        frozenset({"bedroom_door", "wardrobe", "bed"}),
+    ),
 }
 PAD_LAYOUTS = frozenset({"cooker_bathroom", "doorways"})
 """Layouts whose homes have bed and seat pads and appliances that report: what such a home sees of

@@ -269,7 +269,10 @@ S_TRIPS_OUT = 35  # faded count (× EXPO_SCALE) of such trips whose timer ran ou
 S_BEDROOM_SINCE = 36  # since when every activity has been in the bedroom (epoch ms), −1 not there
 S_ABS_RUNOUTS = 37  # faded count (× EXPO_SCALE) of night-absence alerts the resident moved again after in time
 S_ABS_RAN_OUT = 38  # when tonight's night-absence timer that ran out had started (epoch ms), −1 none
-N_STATE = 39
+S_NIGHTS_TRACED = 39  # faded count (× EXPO_SCALE) of nights whose rest began in the bedroom or bed
+S_NIGHTS_UNTRACED = 40  # faded count (× EXPO_SCALE) of nights whose rest began anywhere else
+S_REST_TRACED = 41  # 1 if tonight's rest has been in the bedroom or bed, 0 not (yet)
+N_STATE = 42
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -336,7 +339,8 @@ P_EVENING_SEAT_MAX_S = 59  # the evening cap of a seated silence in a home whose
 P_TRIP_WATCH_N = 60  # night trips no pad armed: alert once this many (faded) came back to the bedroom in time (0: off)
 P_TRIP_WATCH_SHARE = 61  # ... and at most this share of them ran out
 P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_up_s for every trip (0: off)
-N_PARAMS = 63
+P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to bed by the clock (0: off)
+N_PARAMS = 64
 EXPO_SCALE = 1_000_000.0
 
 
@@ -421,6 +425,8 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_TRIPS_BACK] = int(si[r, S_TRIPS_BACK] * factor)
     si[r, S_TRIPS_OUT] = int(si[r, S_TRIPS_OUT] * factor)
     si[r, S_ABS_RUNOUTS] = int(si[r, S_ABS_RUNOUTS] * factor)
+    si[r, S_NIGHTS_TRACED] = int(si[r, S_NIGHTS_TRACED] * factor)
+    si[r, S_NIGHTS_UNTRACED] = int(si[r, S_NIGHTS_UNTRACED] * factor)
 
 
 @njit(**JIT)
@@ -583,6 +589,54 @@ def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
                 q = seen
                 basis = B_OBSERVED
     return int(q + params[P_BED_MARGIN_MIN]), basis
+
+
+@njit(**JIT)
+def _ring_min(wake: np.ndarray, r: int, lo: int, n: int) -> float:
+    k = min(n, wake.shape[1] // 2)
+    best = 1e9
+    for i in range(k):
+        best = min(best, float(wake[r, lo + i]))
+    return best
+
+
+@njit(**JIT)
+def traceless(si: np.ndarray, r: int, params: np.ndarray) -> bool:
+    """Whether this home's nights lately began with no trace of going to bed: more nights (faded by
+    ``decay``) whose rest began outside the bedroom and off the bed pad than in them. No bedroom sensor
+    at all (privacy), or a bedroom door left open: the night starts wherever the last activity was."""
+    return params[P_UNTRACED_NIGHTS] != 0.0 and si[r, S_NIGHTS_UNTRACED] > si[r, S_NIGHTS_TRACED]
+
+
+@njit(**JIT)
+def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> int:
+    """Minutes after local noon from which a silence may be the night's sleep in a home whose nights
+    leave no trace (:func:`traceless`): the ``1 − bed_q`` quantile of the recent bed times once
+    ``wake_min_samples`` are known, else the earlier of the prior (or the archive's bed time) and the
+    earliest bed time seen − ``wake_unsure_min``; minus ``bed_margin_min`` (the mirror of
+    :func:`bed_line_min`)."""
+    n = si[r, S_NBED]
+    lo = wake.shape[1] // 2
+    if n >= params[P_WAKE_MIN_SAMPLES] and n > 0:
+        q = _ring_quantile(wake, r, lo, n, 1.0 - params[P_BED_Q])
+    else:
+        q = float((int(params[P_BED_DEFAULT_MIN]) - 720) % 1440)
+        if si[r, S_ENROLL_BED] >= 0:
+            q = float((si[r, S_ENROLL_BED] - 720) % 1440)
+        if n > 0:
+            q = min(q, _ring_min(wake, r, lo, n) - params[P_WAKE_UNSURE_MIN])
+    return int(q - params[P_BED_MARGIN_MIN])
+
+
+@njit(**JIT)
+def _to_bed_unseen(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether a night-time silence outside the bedroom is the night's sleep by the clock: the home's
+    nights leave no trace (:func:`traceless`), and ``t`` is past the early edge of its bed times
+    (:func:`bed_edge_min`). Earlier in the evening it is an evening silence (due by the usual bed
+    time, at most ``evening_max_s``)."""
+    if not traceless(si, r, params):
+        return False
+    return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
 
 
 @njit(**JIT)
@@ -1274,6 +1328,7 @@ def home_process(
         elif si[r, S_BEDROOM_SINCE] < 0 or leaving:
             si[r, S_BEDROOM_SINCE] = t
         last = si[r, S_LAST]
+        woke_unseen = False
         if last >= 0:
             gap_s = (t - last) / 1000.0
             if (
@@ -1289,17 +1344,42 @@ def home_process(
                 _add_span(hist, r, hc, last, t, off, params)
             if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
-            if ctx == CTX_REST and si[r, S_NIGHT] == 1 and gap_s >= params[P_MIN_SLEEP_S]:
+            rested = ctx == CTX_REST and si[r, S_NIGHT] == 1
+            # a night's sleep no rest context held (nothing in the bedroom, a seat taken for sitting):
+            # a silence from the evening into the wake-up window, wherever it began
+            unseen_night = (
+                params[P_UNTRACED_NIGHTS] != 0.0
+                and ctx in (CTX_ACTIVE, CTX_SEATED, CTX_ARRIVED, CTX_BATH)
+                and _is_evening(local_hour(last, off), params)
+            )
+            if (rested or unseen_night) and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
                     ring = wake.shape[1] // 2
                     wake[r, si[r, S_NWAKE] % ring] = m
                     si[r, S_NWAKE] += 1
-                    if si[r, S_REST_SINCE] >= 0:  # and when that night began (minutes after noon)
-                        bed_m = (local_minute(si[r, S_REST_SINCE], off) - 720) % 1440
+                    began = si[r, S_REST_SINCE] if rested else last
+                    if began >= 0:  # and when that night began (minutes after noon)
+                        bed_m = (local_minute(began, off) - 720) % 1440
                         if 360 <= bed_m < 960:
                             wake[r, ring + si[r, S_NBED] % ring] = bed_m
                             si[r, S_NBED] += 1
+                        if rested and si[r, S_REST_TRACED] == 1:
+                            si[r, S_NIGHTS_TRACED] += int(EXPO_SCALE)
+                        else:
+                            si[r, S_NIGHTS_UNTRACED] += int(EXPO_SCALE)
+            # where nights leave no trace, a long evening silence that ends at night was sleep: tonight's
+            # rest began with it, and this is a trip from bed (its bed time is not the return from the trip)
+            if (
+                unseen_night
+                and gap_s >= params[P_MIN_SLEEP_S]
+                and _is_night(local_hour(t, off), params)
+                and si[r, S_REST_SINCE] < 0
+                and traceless(si, r, params)
+            ):
+                si[r, S_REST_SINCE] = last
+                si[r, S_REST_TRACED] = 0
+                woke_unseen = True
         if c == EV_DOOR:  # a passage (open and close) in, when the home was taken for empty, or out
             closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
             if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
@@ -1311,8 +1391,10 @@ def home_process(
             si[r, S_DOOR_OPEN] = 1 if value[i] == 1 else 0
         # in the bathroom on a trip from bed tonight's rest goes on: its door or flush next is the trip
         # too, so a return to bed that no sensor sees (no bedroom motion, no bed pad) is still the night
-        asleep = (si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1) or (
-            si[r, S_CTX] == CTX_BATH and si[r, S_REST_SINCE] >= 0
+        asleep = (
+            (si[r, S_CTX] == CTX_REST and si[r, S_NIGHT] == 1)
+            or (si[r, S_CTX] == CTX_BATH and si[r, S_REST_SINCE] >= 0)
+            or woke_unseen
         )
         night = _is_night(local_hour(t, off), params)
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,
@@ -1342,12 +1424,17 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
+        if ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, params):
+            ctx = CTX_REST  # where nights leave no trace, going to bed is told by the clock
         # sat down on a night-time trip from bed (a sleepless spell): tonight's rest goes on, so its bed
         # time is not the return to bed at 03:30
         spell = ctx == CTX_SEATED and night and asleep and _trip_from_bed(si, r, t, room[i], params)
         if ctx == CTX_REST and (night or morning):
             if si[r, S_REST_SINCE] < 0:
                 si[r, S_REST_SINCE] = t
+                si[r, S_REST_TRACED] = 0
+            if si[r, S_BED] == PAD_ON or room[i] == ROOM_BED:
+                si[r, S_REST_TRACED] = 1
         elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
         si[r, S_MOTION_ROOM] = room[i] if pir[i] == 1 else -1

@@ -94,3 +94,79 @@ def test_motion_held_until_it_clears_is_activity_until_then_in_its_own_room_only
     kernels.process(pir_rows(left))
     assert int(kernels.si[0, k.S_LAST]) == t0 + M and int(kernels.si[0, k.S_CTX]) == k.CTX_BEDROOM
     assert run_kernel(config, pir_rows(left), 1) == run_reference(config, pir_rows(left), 1)
+
+
+def _untraced_days(days: int, trip_h: float | None = None) -> list[tuple[int, int, int, int, int]]:
+    """Days 1..``days`` of a home with nothing in the bedroom: the hall's motion sensor at 07:30, 12:00
+    and 18:00, the bathroom door at 22:00 (bed, unseen), and with ``trip_h`` a trip through the hall
+    at that hour of the night."""
+    rows = []
+    for d in range(1, days + 1):
+        for hour in (7.5, 12.0, 18.0):
+            rows.append((d * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+        rows.append((d * DAY + 22 * H, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0))
+        if trip_h is not None:
+            rows.append((d * DAY + int((24 + trip_h) * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+    return rows
+
+
+def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -> None:
+    """Nothing in the bedroom (privacy): every night begins with the bathroom door at 22:00 and a
+    silence until 07:30. Those nights teach the home's bed times (22:00) and that its nights leave no
+    trace; from then on a silence at 22:10 is tonight's sleep (NOT_UP in the morning), not an evening
+    silence that alerted three hours later every night, while one at 19:30 is still an evening
+    silence, due within ``evening_max_s``. A trip through the hall at 02:00 is a trip from bed: the
+    night's bed time stays 22:00 (once the home is known to go to bed unseen). Without the rule the
+    home learns no bed time at all."""
+    config = HomeConfig()
+    week = _untraced_days(6)
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(week))
+    si = kernels.si
+    assert si[0, k.S_NIGHTS_UNTRACED] > 0 == si[0, k.S_NIGHTS_TRACED]
+    assert si[0, k.S_NBED] == 5 and set(kernels.wake[0, 14:19].tolist()) == {600}  # 22:00, minutes after noon
+
+    def after(rows: list[tuple[int, int, int, int, int]], cfg: HomeConfig = config) -> tuple[int, int, int]:
+        kernels = Kernels.new(cfg)
+        kernels.process(pir_rows(rows))
+        return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]), int(kernels.si[0, k.S_DEADLINE])
+
+    late = 7 * DAY + 22 * H + 10 * M
+    ctx, kind, deadline = after([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+    assert (ctx, kind) == (k.CTX_REST, k.K_NOT_UP) and deadline > 8 * DAY + 7 * H
+    evening = 7 * DAY + 19 * H + 30 * M
+    ctx, kind, deadline = after([*week, (evening, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+    assert (ctx, kind) == (k.CTX_ACTIVE, k.K_INACTIVITY) and deadline <= evening + int(config.evening_max_s * 1000)
+    off = HomeConfig(untraced_nights=False)
+    ctx, kind, _ = after([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)], off)
+    assert kind == k.K_INACTIVITY
+    kernels = Kernels.new(off)
+    kernels.process(pir_rows(week))
+    assert kernels.si[0, k.S_NBED] == 0
+
+    trips = _untraced_days(8, trip_h=2.0)
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(trips))
+    n = int(kernels.si[0, k.S_NBED])
+    # the first night is learned from the trip on (nothing is known yet), every later one from 22:00
+    assert 5 <= n < 14 and kernels.wake[0, 14 : 14 + n].tolist() == [840] + [600] * (n - 1)
+    for data in (pir_rows(week), pir_rows(trips), pir_rows([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])):
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def test_a_synthetic_home_with_nothing_in_the_bedroom_matches_the_reference() -> None:
+    """A synthetic resident in the ``bedroom_unsensed`` layout (motion in the hall, living room,
+    kitchen and bathroom; no bedroom door contact, wardrobe or bed pad): the home is found to go to bed
+    unseen, and kernel and twin agree, with the rule and without."""
+    from lab.homes.synthetic import synthetic_home
+    from tests.stream.home_kernel_cases import kernel_input
+
+    seed = next(s for s in range(100) if synthetic_home("x", 2, s)[1].pir)
+    log, profile = synthetic_home("x", 21, seed, layout="bedroom_unsensed")
+    assert profile.layout == "bedroom_unsensed"
+    data = kernel_input(log)
+    for config in (HomeConfig(), HomeConfig(untraced_nights=False)):
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    kernels = Kernels.new(HomeConfig())
+    kernels.process(data)
+    assert kernels.si[0, k.S_NIGHTS_UNTRACED] > kernels.si[0, k.S_NIGHTS_TRACED] == 0
