@@ -134,6 +134,18 @@ from there without a trace (a bedroom door left open), it gets the whole evening
 ``evening_max_s`` after it began. With ``evening_bath`` 0 the bathroom counts as a trace of going to
 bed (the rules before issue #14).
 
+Nights without a trace (``untraced_nights``): a night is counted at its wake-up, in ``S_NIGHTS_TRACED``
+when tonight's rest was in the bedroom or on the bed pad (``S_REST_TRACED``), else in
+``S_NIGHTS_UNTRACED`` (a rest on the seat pad, or a silence that began outside the bedroom in the
+evening hours, lasted ``min_sleep_s`` and ended in the wake-up window: its start is that night's bed
+time and its end a wake-up). Where the untraced outnumber the traced (faded by ``decay``;
+:func:`traceless`: nothing in the bedroom, for privacy, or a bedroom door left open) the night starts
+wherever the last activity was, and going to bed is told by the clock: a night-time silence outside
+the bedroom past the early edge of the bed times (:func:`bed_edge_min`, the ``1 − bed_q`` quantile −
+``bed_margin_min``) is tonight's rest (NOT_UP at the wake-up), and one earlier stays an evening
+silence. A long evening silence that ends at night in such a home was sleep, so the activity that
+ends it is a trip from bed and the night's bed time is its start, not the return from the trip.
+
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
 opening and its closing however long it was held open; a passage that ends an away silence of at
 least ``away_min_s`` is coming in. A passage sooner than that after going out is taken for going
