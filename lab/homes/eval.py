@@ -8,7 +8,8 @@ the kernel state at the cut: the pending deadline of the current silence. Only e
 are fed before reading it, so nothing after the cut is used (no look-ahead). The figures of a chosen
 configuration are then confirmed with the live replay.
 
-``python -m lab.homes.eval --homes 12 --days 35 --seed 0 --inject 30 [--set margin=1.3 ...]``
+``python -m lab.homes.eval --homes 12 --days 35 --seed 0 --inject 30 [--layout L] [--door-open 0.5]
+[--set margin=1.3 ...]``
 """
 
 from __future__ import annotations
@@ -200,8 +201,12 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--inject", type=int, default=30)
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
     parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
+    parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
     args = parser.parse_args(argv)
-    logs = load_homes(args.dir) if args.dir else synthetic_set(args.homes, args.days, args.seed, args.layout)
+    if args.dir:
+        logs = load_homes(args.dir)
+    else:
+        logs = synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
     config = home_config(args.set)
     print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
 

@@ -375,9 +375,16 @@ class ReferenceHome:
                 q = min(q, float(min(p.beds) - c.wake_unsure_min))
         return int(q - c.bed_margin_min)
 
-    def _to_bed_unseen(self, p: _Resident, t: int) -> bool:
-        """Nights leave no trace here and ``t`` is past their early edge (as ``_to_bed_unseen``)."""
-        if not (self.c.untraced_nights and p.nights_untraced > p.nights_traced):
+    def _to_bed_unseen(self, p: _Resident, t: int, bath: bool) -> bool:
+        """Nights leave no trace here (or some do, after the toilet) and ``t`` is past their early edge
+        (as ``_to_bed_unseen``)."""
+        c = self.c
+        if not c.untraced_nights:
+            return False
+        share = c.untraced_bath_share
+        total = p.nights_untraced + p.nights_traced
+        some = bath and share > 0 and p.nights_untraced > 0 and p.nights_untraced >= share * total
+        if not (some or p.nights_untraced > p.nights_traced):
             return False
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
@@ -658,7 +665,7 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
-            if ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t):
+            if ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t, where == k.ROOM_BATH):
                 ctx = k.CTX_REST  # going to bed told by the clock (as the kernel)
             spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)
             if ctx == k.CTX_REST and (night or morning):

@@ -143,7 +143,8 @@ time and its end a wake-up). Where the untraced outnumber the traced (faded by `
 wherever the last activity was, and going to bed is told by the clock: a night-time silence outside
 the bedroom past the early edge of the bed times (:func:`bed_edge_min`, the ``1 − bed_q`` quantile −
 ``bed_margin_min``) is tonight's rest (NOT_UP at the wake-up), and one earlier stays an evening
-silence. A long evening silence that ends at night in such a home was sleep, so the activity that
+silence. A silence right after the toilet is so already where ``untraced_bath_share`` of the nights
+left no trace (a bedroom door left open on some nights: the toilet is then the last trace of bed). A long evening silence that ends at night in such a home was sleep, so the activity that
 ends it is a trip from bed and the night's bed time is its start, not the return from the trip.
 
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
@@ -352,7 +353,8 @@ P_TRIP_WATCH_N = 60  # night trips no pad armed: alert once this many (faded) ca
 P_TRIP_WATCH_SHARE = 61  # ... and at most this share of them ran out
 P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_up_s for every trip (0: off)
 P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to bed by the clock (0: off)
-N_PARAMS = 64
+P_UNTRACED_BATH_SHARE = 64  # from this share of untraced nights the toilet past the bed edge is the night
+N_PARAMS = 65
 EXPO_SCALE = 1_000_000.0
 
 
@@ -641,12 +643,19 @@ def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
 
 
 @njit(**JIT)
-def _to_bed_unseen(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+def _to_bed_unseen(si: np.ndarray, wake: np.ndarray, r: int, t: int, bath: bool, params: np.ndarray) -> bool:
     """Whether a night-time silence outside the bedroom is the night's sleep by the clock: the home's
-    nights leave no trace (:func:`traceless`), and ``t`` is past the early edge of its bed times
-    (:func:`bed_edge_min`). Earlier in the evening it is an evening silence (due by the usual bed
-    time, at most ``evening_max_s``)."""
-    if not traceless(si, r, params):
+    nights leave no trace (:func:`traceless`), or, for a silence right after the bathroom (``bath``:
+    the toilet before bed), at least ``untraced_bath_share`` of them do (a bedroom door left open on
+    some nights: the toilet is then the last trace of going to bed); and ``t`` is past the early edge
+    of its bed times (:func:`bed_edge_min`). Earlier in the evening it is an evening silence (due by
+    the usual bed time, at most ``evening_max_s``)."""
+    if params[P_UNTRACED_NIGHTS] == 0.0:
+        return False
+    untraced = si[r, S_NIGHTS_UNTRACED]
+    share = params[P_UNTRACED_BATH_SHARE]
+    some = bath and share > 0.0 and untraced > 0 and untraced >= share * (untraced + si[r, S_NIGHTS_TRACED])
+    if not (some or traceless(si, r, params)):
         return False
     return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
 
@@ -1436,7 +1445,7 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
-        if ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, params):
+        if ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params):
             ctx = CTX_REST  # where nights leave no trace, going to bed is told by the clock
         # sat down on a night-time trip from bed (a sleepless spell): tonight's rest goes on, so its bed
         # time is not the return to bed at 03:30

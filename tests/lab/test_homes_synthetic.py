@@ -292,6 +292,35 @@ def test_a_held_out_layout_changes_only_what_the_homes_sensors_see() -> None:
         synthetic_set(1, 1, 5, layout="attic")
 
 
+def test_a_bedroom_door_left_open_drops_only_its_night_time_reports_on_that_share_of_nights() -> None:
+    """``door_open``: the bedroom door's reports from 20:00 to 10:00 are gone on about that share of
+    nights, the day's and every other sensor's stay, and the draw is seeded."""
+    drawn = synthetic_set(4, 20, 9)
+    half = synthetic_set(4, 20, 9, door_open=0.5)
+    assert [log.sensor for log in synthetic_set(4, 20, 9, door_open=0.5)] == [log.sensor for log in half]
+    night_doors, kept_nights = 0, 0
+    for a, b in zip(drawn, half, strict=True):
+        rows_a = [(int(t), s) for t, s in zip(a.ts_ms, a.sensor, strict=True)]
+        rows_b = [(int(t), s) for t, s in zip(b.ts_ms, b.sensor, strict=True)]
+        gone = set(rows_a) - set(rows_b)
+        assert set(rows_b) <= set(rows_a) and all(s == "bedroom_door" for _, s in gone)
+        assert all((t // 3_600_000) % 24 >= 20 or (t // 3_600_000) % 24 < 10 for t, _ in gone)
+        nights = {
+            (t - 10 * 3_600_000) // 86_400_000
+            for t, s in rows_a
+            if s == "bedroom_door"
+            and (t, s) not in gone
+            and ((t // 3_600_000) % 24 >= 20 or (t // 3_600_000) % 24 < 10)
+        }
+        night_doors += len({(t - 10 * 3_600_000) // 86_400_000 for t, _ in gone})
+        kept_nights += len(nights)
+    assert 0.3 < night_doors / (night_doors + kept_nights) < 0.7
+    everything = synthetic_set(2, 5, 9, door_open=1.0)
+    for log in everything:
+        hours = [(int(t) // 3_600_000) % 24 for t, s in zip(log.ts_ms, log.sensor, strict=True) if s == "bedroom_door"]
+        assert all(10 <= h < 20 for h in hours)
+
+
 def test_the_evening_family_skips_a_late_pad_release_and_a_resident_in_bed() -> None:
     """Day 8: the kitchen at 18:00, the armchair's pad from 18:05, "occupied" again at 18:30 (a sticky
     mat) and let go at 20:00: a sticky pad lets go when it will, so no evening stop is cut after that
@@ -367,7 +396,9 @@ def _stops_at_home(log: HomeLog, rng: np.random.Generator, n: int, horizon_ms: i
     return sorted(out)
 
 
-@pytest.mark.parametrize("layout", [None, "doorways", "hall_only", "kitchen_only", "living_bedroom"])
+@pytest.mark.parametrize(
+    "layout", [None, "doorways", "hall_only", "kitchen_only", "living_bedroom", "bedroom_unsensed"]
+)
 def test_every_stop_at_home_is_found_from_the_first_minutes_on(layout: str | None) -> None:
     """Wherever and whenever a resident at home stops moving (the home's first minutes, before any
     routine, included), an alert of some kind is due within 16 h: no state of the detector leaves a

@@ -131,14 +131,15 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
         kernels.process(pir_rows(rows))
         return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]), int(kernels.si[0, k.S_DEADLINE])
 
+    day7 = [*week, *((7 * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for hour in (7.5, 12.0, 18.0))]
     late = 7 * DAY + 22 * H + 10 * M
-    ctx, kind, deadline = after([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+    ctx, kind, deadline = after([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
     assert (ctx, kind) == (k.CTX_REST, k.K_NOT_UP) and deadline > 8 * DAY + 7 * H
     evening = 7 * DAY + 19 * H + 30 * M
-    ctx, kind, deadline = after([*week, (evening, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+    ctx, kind, deadline = after([*day7, (evening, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
     assert (ctx, kind) == (k.CTX_ACTIVE, k.K_INACTIVITY) and deadline <= evening + int(config.evening_max_s * 1000)
     off = HomeConfig(untraced_nights=False)
-    ctx, kind, _ = after([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)], off)
+    ctx, kind, _ = after([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)], off)
     assert kind == k.K_INACTIVITY
     kernels = Kernels.new(off)
     kernels.process(pir_rows(week))
@@ -150,7 +151,7 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     n = int(kernels.si[0, k.S_NBED])
     # the first night is learned from the trip on (nothing is known yet), every later one from 22:00
     assert 5 <= n < 14 and kernels.wake[0, 14 : 14 + n].tolist() == [840] + [600] * (n - 1)
-    for data in (pir_rows(week), pir_rows(trips), pir_rows([*week, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])):
+    for data in (pir_rows(week), pir_rows(trips), pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])):
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
 
 
@@ -170,3 +171,36 @@ def test_a_synthetic_home_with_nothing_in_the_bedroom_matches_the_reference() ->
     kernels = Kernels.new(HomeConfig())
     kernels.process(data)
     assert kernels.si[0, k.S_NIGHTS_UNTRACED] > kernels.si[0, k.S_NIGHTS_TRACED] == 0
+
+
+def test_a_bedroom_door_left_open_on_some_nights_makes_the_toilet_past_bed_time_the_night() -> None:
+    """A home with a bedroom door contact whose resident leaves it open on one night in three: the
+    toilet at 22:00, then the bedroom door at 22:05, or nothing until 07:30. From then on a silence
+    right after the toilet at 22:10 is tonight's sleep (the toilet is the last trace of going to bed
+    on such nights), not an evening silence due three hours later; one that starts in the living room
+    at 22:10 is still an evening silence (most nights reach the bedroom). With ``untraced_bath_share``
+    0 the toilet's silence is an evening one too."""
+    config = HomeConfig()
+    rows = []
+    for d in range(1, 8):
+        for hour in (7.5, 12.0, 18.0):
+            rows.append((d * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+        if d < 7:
+            rows.append((d * DAY + 22 * H, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0))
+        if d < 7 and d % 3:
+            rows.append((d * DAY + 22 * H + 5 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))
+    late = 7 * DAY + 22 * H + 10 * M
+    toilet = [*rows, (late, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0)]
+    living = [*rows, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+
+    def after(data: list[tuple[int, int, int, int, int]], cfg: HomeConfig = config) -> tuple[int, int]:
+        kernels = Kernels.new(cfg)
+        kernels.process(pir_rows(data))
+        assert 0 < kernels.si[0, k.S_NIGHTS_UNTRACED] < kernels.si[0, k.S_NIGHTS_TRACED]
+        return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])
+
+    assert after(toilet) == (k.CTX_REST, k.K_NOT_UP)
+    assert after(living) == (k.CTX_ACTIVE, k.K_INACTIVITY)
+    assert after(toilet, HomeConfig(untraced_bath_share=0.0)) == (k.CTX_ACTIVE, k.K_INACTIVITY)
+    for data in (toilet, living):
+        assert run_kernel(config, pir_rows(data), 1) == run_reference(config, pir_rows(data), 1)
