@@ -144,8 +144,10 @@ wherever the last activity was, and going to bed is told by the clock: a night-t
 the bedroom past the early edge of the bed times (:func:`bed_edge_min`, the ``1 − bed_q`` quantile −
 ``bed_margin_min``) is tonight's rest (NOT_UP at the wake-up), and one earlier stays an evening
 silence. A silence right after the toilet is so already where ``untraced_bath_share`` of the nights
-left no trace (a bedroom door left open on some nights: the toilet is then the last trace of bed). A long evening silence that ends at night in such a home was sleep, so the activity that
-ends it is a trip from bed and the night's bed time is its start, not the return from the trip.
+left no trace (a bedroom door left open on some nights: the toilet is then the last trace of bed).
+A long evening silence that ends at night in a home whose nights leave no trace was sleep, so the
+activity that ends it is a trip from bed and the night's bed time is its start, not the return from
+the trip.
 
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
 opening and its closing however long it was held open; a passage that ends an away silence of at
