@@ -100,6 +100,8 @@ BED_BASIS = {
 RULE_REASONS = {
     "night_absence": "out of bed at night and not back",
     "not_up": "still resting after the usual wake-up time ({wake})",
+    "not_up_unseen": "still resting after the usual wake-up time ({wake}); tonight's rest was not seen in the "
+    "bedroom or bed (asleep in an armchair, or no sensor in the bedroom: its start told by the clock)",
     "bathroom_long": "in the bathroom longer than the limit",
     "evening_max": "an evening silence that never reached the bedroom, longer than an evening allows",
     "evening": "an evening silence outside the bedroom past the usual bed time ({bed})",
@@ -117,7 +119,7 @@ def _rule(kind: DetectionKind, flags: int, basis: str) -> str:
     if kind is DetectionKind.NIGHT_ABSENCE:
         return "night_absence"
     if kind is DetectionKind.NOT_UP:
-        return "not_up"
+        return "not_up_unseen" if flags & k.W_UNTRACED else "not_up"
     if kind is DetectionKind.BATHROOM_LONG:
         return "bathroom_long"
     if flags & k.W_EVENING_MAX:

@@ -417,6 +417,8 @@ class ReferenceHome:
             deadline = wake_local - p.offset * 60_000
             if p.learned == k.B_FIXED and p.rest_since >= 0:
                 deadline = max(deadline, p.rest_since + int(c.prior_sleep_s * 1000))
+            if p.rest_since >= 0 and not p.rest_traced:
+                p.learned |= k.W_UNTRACED
             deadline = max(deadline, t + int(c.rest_min_s * 1000))
             p.deadline = min(deadline, t + int(c.rest_ceil_s * 1000))
             limit = (p.deadline - t) / 1000

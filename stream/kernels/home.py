@@ -237,6 +237,7 @@ B_MASK = 3
 W_EVENING = 4  # an evening silence that never reached the bedroom, due by the usual bed time
 W_ARRIVED = 8  # a silence right after coming in through the entrance door
 W_EVENING_MAX = 16  # an evening silence that never reached the bedroom, due ``evening_max_s`` after it began
+W_UNTRACED = 32  # NOT_UP for a rest not seen in the bedroom or bed (a night told by the clock, the armchair)
 
 # detection codes
 K_INACTIVITY = 0
@@ -1045,6 +1046,8 @@ def _start_silence(
         deadline = wake_local - off * MIN_MS
         if si[r, S_LEARNED] == B_FIXED and si[r, S_REST_SINCE] >= 0:  # nothing known: a long night first
             deadline = max(deadline, si[r, S_REST_SINCE] + int(params[P_PRIOR_SLEEP_S] * 1000.0))
+        if si[r, S_REST_SINCE] >= 0 and si[r, S_REST_TRACED] == 0:  # the alert says so
+            si[r, S_LEARNED] |= W_UNTRACED
         deadline = max(deadline, t + int(params[P_REST_MIN_S] * 1000.0))
         deadline = min(deadline, t + int(params[P_REST_CEIL_S] * 1000.0))
         limit = (deadline - t) / 1000.0

@@ -357,3 +357,24 @@ def test_late_sleeper_first_night_is_not_up_after_a_long_night_not_at_eleven() -
     found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [bed], T0 + DAY + 16 * H)
     assert [d.kind for d in found] == [DetectionKind.NOT_UP]
     assert ms_to_iso(found[0].detected_ms).endswith("13:30:00") and found[0].details["basis"] == "population"
+
+
+def test_a_not_up_alert_says_when_the_night_was_not_seen_in_the_bedroom() -> None:
+    """A home with nothing in the bedroom: a week of days in the hall until 21:30 and of nights after the
+    bathroom door at 22:00, none of them an alert after the first two. The
+    morning the resident does not get up, the NOT_UP alert says tonight's rest was not seen in the
+    bedroom or bed (its rule ``not_up_unseen``), so the operator knows the night was told by the clock."""
+    detector = HomeActivityDetector(HomeConfig(), utc_offset_min=0)
+    events = []
+    for d in range(8):
+        day = T0 + d * DAY
+        events += [motion(day + 7 * H + m * 60_000, location="hall") for m in range(30, 14 * 60 + 30, 30)]
+        events.append(ev(Stream.CONTACT, day + 22 * H, "bath_door", "contact", "bathroom", open=False))
+    found = []
+    for e in sorted(events, key=lambda e: e.ts_ms):
+        found += detector.process([e], e.ts_ms)
+    found += detector.advance(T0 + 8 * DAY + 14 * H)
+    not_up = [d for d in found if d.kind is DetectionKind.NOT_UP]
+    assert not_up and not_up[-1].details["rule"] == "not_up_unseen"
+    assert "not seen in the bedroom" in not_up[-1].details["reason"]
+    assert not [d for d in found if d.kind is not DetectionKind.NOT_UP and d.ts_ms > T0 + 2 * DAY]

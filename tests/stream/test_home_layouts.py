@@ -135,6 +135,12 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     late = 7 * DAY + 22 * H + 10 * M
     ctx, kind, deadline = after([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
     assert (ctx, kind) == (k.CTX_REST, k.K_NOT_UP) and deadline > 8 * DAY + 7 * H
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]))
+    assert kernels.si[0, k.S_LEARNED] & k.W_UNTRACED, "the alert will say the rest was not seen in the bedroom"
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_BED, 0)]))  # the bedroom door tonight
+    assert int(kernels.si[0, k.S_DKIND]) == k.K_NOT_UP and not kernels.si[0, k.S_LEARNED] & k.W_UNTRACED
     evening = 7 * DAY + 19 * H + 30 * M
     ctx, kind, deadline = after([*day7, (evening, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
     assert (ctx, kind) == (k.CTX_ACTIVE, k.K_INACTIVITY) and deadline <= evening + int(config.evening_max_s * 1000)
