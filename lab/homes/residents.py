@@ -43,6 +43,16 @@ HELD_OUT_LAYOUTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"hall", "living", "kitchen", "bathroom"}),
         frozenset({"bedroom_door", "wardrobe", "bed"}),
     ),
+    "bathroom_unsensed": (  # nothing in the bathroom: no motion sensor, door contact or flush
+        frozenset({"hall", "living", "kitchen", "bedroom"}),
+        frozenset({"bathroom_door", "toilet_flush"}),
+    ),
+    "motion_only": (  # a motion sensor in every room and the entrance door, no contacts or pads
+        frozenset({"hall", "living", "kitchen", "bedroom", "bathroom"}),
+        frozenset(
+            {"bathroom_door", "toilet_flush", "bedroom_door", "wardrobe", "fridge", "cupboard", "bed", "armchair"}
+        ),
+    ),
 }
 PAD_LAYOUTS = frozenset({"cooker_bathroom", "doorways"})
 """Layouts whose homes have bed and seat pads and appliances that report: what such a home sees of

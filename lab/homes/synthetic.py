@@ -51,7 +51,8 @@ retriggerable PIR does, and as datasets that log motion as intervals record it).
 overlap (a second trip waits until 10 min after the first). ``layout`` (``--layout``) puts every home with
 motion sensors in one of :data:`lab.homes.residents.HELD_OUT_LAYOUTS` instead, layouts never drawn and
 never tuned on (at the kitchen, bathroom and bedroom doors with pads as in Ordóñez's home B; the
-kitchen, the hall, or the living room and bedroom only; nothing in the bedroom): a check that the
+kitchen, the hall, or the living room and bedroom only; nothing in the bedroom; nothing in the
+bathroom; motion sensors only, no contacts or pads): a check that the
 detector holds in homes sensed in ways it was not chosen for. ``door_open`` (``--door-open``), a
 held-out habit never drawn: every resident leaves the bedroom door open on that share of nights
 (its events from 20:00 to 10:00 dropped, the nights drawn from a stream of their own), so those

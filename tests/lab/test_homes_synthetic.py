@@ -397,7 +397,17 @@ def _stops_at_home(log: HomeLog, rng: np.random.Generator, n: int, horizon_ms: i
 
 
 @pytest.mark.parametrize(
-    "layout", [None, "doorways", "hall_only", "kitchen_only", "living_bedroom", "bedroom_unsensed"]
+    "layout",
+    [
+        None,
+        "doorways",
+        "hall_only",
+        "kitchen_only",
+        "living_bedroom",
+        "bedroom_unsensed",
+        "bathroom_unsensed",
+        "motion_only",
+    ],
 )
 def test_every_stop_at_home_is_found_from_the_first_minutes_on(layout: str | None) -> None:
     """Wherever and whenever a resident at home stops moving (the home's first minutes, before any
