@@ -1,0 +1,164 @@
+"""Real homes seen as other homes would see them: the same resident's days through fewer sensors and
+at other hours (issue #14: evaluation families cut from the real homes we have).
+
+A real log is the truth of one resident's life, but of one home's sensors and one person's clock.
+Each variant keeps the life and changes one of those:
+
+- ``without <group>``: one group of sensors taken away, a group being a kind of sensor in a room
+  (``contact:bedroom``, the bedroom door; ``door:hall``, the entrance door; ``motion:kitchen``; the
+  bed or seat pad; ``appliance``). A home whose bedroom door reports nothing is a home with no
+  bedroom sensor, as privacy often asks; one without its toilet contacts has none in the bathroom.
+- ``clock <±h>``: every event shifted by whole hours, the resident going to bed and getting up
+  earlier or later (a late sleeper, an early riser) with everything else the same.
+
+Every event of the original is normal living, so every alert on a variant is false; stops are
+injected per evaluation family as in :mod:`lab.homes.eval`. Nothing is tuned on these: they show
+where a rule rests on one sensor or one clock. (Found this way: a home with no bedroom sensor took
+every night for an evening silence; see ``HomeConfig.untraced_nights``.)
+
+``python -m lab.homes.variants ../shared/data/homes [--inject 30] [--seeds 3] [--json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lab.homes.eval import evaluate_log
+from lab.homes.logs import HomeLog
+from lab.homes.replay import Trial, summarise_families
+from stream.home import KIND_OF_CODE, HomeConfig
+
+HOUR_MS = 3_600_000
+CLOCK_SHIFTS_H = (-2, -1, 1, 2, 3)
+"""Hours the resident's day is moved by: up and to bed up to two hours earlier or three later."""
+
+
+def sensor_group(kind: str, location: str) -> str:
+    """The group a sensor belongs to: its kind and room (``contact:bedroom``), or the kind alone for
+    pads and appliances (one of each per home, wherever they stand)."""
+    if kind in ("bed", "seat", "appliance", "flush"):
+        return kind
+    return f"{kind}:{location.lower() or '?'}"
+
+
+def without(log: HomeLog, group: str) -> HomeLog:
+    """``log`` with every event of sensor group ``group`` (:func:`sensor_group`) taken away."""
+    keep = [
+        i for i, (kind, loc) in enumerate(zip(log.kind, log.location, strict=True)) if sensor_group(kind, loc) != group
+    ]
+    index = np.asarray(keep, dtype=np.int64)
+    return HomeLog(
+        entry=dataclasses.replace(log.entry, home=f"{log.entry.home} without {group}"),
+        ts_ms=log.ts_ms[index],
+        sensor=[log.sensor[i] for i in keep],
+        kind=[log.kind[i] for i in keep],
+        location=[log.location[i] for i in keep],
+        state=log.state[index],
+    )
+
+
+def shifted(log: HomeLog, hours: int) -> HomeLog:
+    """``log`` with every event and its observation window ``hours`` later (earlier when negative)."""
+    delta = hours * HOUR_MS
+    entry = dataclasses.replace(
+        log.entry,
+        home=f"{log.entry.home} clock {hours:+d} h",
+        first_ms=log.entry.first_ms + delta,
+        last_ms=log.entry.last_ms + delta,
+    )
+    return dataclasses.replace(log, entry=entry, ts_ms=log.ts_ms + delta)
+
+
+def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog]]:
+    """``(name, log)``: the original, then each sensor group taken away (those the home has, in order of
+    their first report), then each clock shift."""
+    yield "as recorded", log
+    groups = list(dict.fromkeys(sensor_group(k, loc) for k, loc in zip(log.kind, log.location, strict=True)))
+    for group in groups:
+        yield f"without {group}", without(log, group)
+    for hours in CLOCK_SHIFTS_H:
+        yield f"clock {hours:+d} h", shifted(log, hours)
+
+
+def evaluate_variant(log: HomeLog, config: HomeConfig, inject_n: int, seeds: int) -> dict[str, Any]:
+    """False alerts per home-day (alerts by kind) and the families' delays over ``seeds`` draws of cuts."""
+    trials: list[Trial] = []
+    alerts: list[tuple[int, int, int]] = []
+    for seed in range(1, seeds + 1):
+        _, found, raised = evaluate_log(log, config, inject_n, seed)
+        trials.extend(found)
+        alerts = raised  # the alerts do not depend on the cuts
+    by_kind: dict[str, int] = {}
+    for code, _, _ in alerts:
+        by_kind[KIND_OF_CODE[code].value] = by_kind.get(KIND_OF_CODE[code].value, 0) + 1
+    return {
+        "home_days": round(log.days, 2),
+        "alerts": len(alerts),
+        "false_alerts_per_home_day": round(len(alerts) / log.days, 4) if log.days else None,
+        "alerts_by_kind": by_kind,
+        "families": summarise_families(trials) if inject_n > 0 else {},
+    }
+
+
+def evaluate_variants(
+    logs: list[HomeLog], config: HomeConfig, inject_n: int = 30, seeds: int = 3, progress: Any = None
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every variant of every home: ``{home: {variant: summary}}``."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for log in logs:
+        mine: dict[str, dict[str, Any]] = {}
+        for name, variant in variants(log):
+            mine[name] = evaluate_variant(variant, config, inject_n, seeds)
+            if progress is not None:
+                progress(f"{log.entry.home}: {name}: {mine[name]['alerts']} false alerts")
+        out[log.entry.home] = mine
+    return out
+
+
+def _hours(summary: dict[str, Any] | None) -> str:
+    if not summary or not summary.get("detected"):
+        return "-"
+    return f"{summary['mean_delay_s'] / 3600:.2f} h"
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
+    from lab.homes.eval import home_config
+    from lab.homes.logs import load_homes
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="a home event log set (index.csv and one log per home)")
+    parser.add_argument("--inject", type=int, default=30, help="stops per family and draw")
+    parser.add_argument("--seeds", type=int, default=3, help="draws of the stops")
+    parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
+    parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
+    args = parser.parse_args(argv)
+    result = evaluate_variants(
+        load_homes(args.dir),
+        home_config(args.set),
+        args.inject,
+        args.seeds,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    if args.json:
+        print(json.dumps(result))
+        return
+    for home, rows in result.items():
+        print(home)
+        for name, row in rows.items():
+            fam = row["families"]
+            delays = "  ".join(
+                f"{f} {_hours(fam.get(f))}" for f in ("day", "first_weeks", "evening", "after_home", "night")
+            )
+            print(f"  {name:28s} {row['false_alerts_per_home_day']:.3f}/day ({row['alerts']})  {delays}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
