@@ -667,11 +667,13 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
-            if ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t, where == k.ROOM_BATH):
+            by_clock = ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t, where == k.ROOM_BATH)
+            if by_clock:
                 ctx = k.CTX_REST  # going to bed told by the clock (as the kernel)
             spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)
             if ctx == k.CTX_REST and (night or morning):
-                if p.rest_since < 0:
+                young = not p.rest_traced and p.rest_since >= 0 and t - p.rest_since < c.trip_rest_s * 1000.0
+                if p.rest_since < 0 or by_clock or young:
                     p.rest_since, p.rest_traced = t, False
                 if p.bed == k.PAD_ON or where == k.ROOM_BED:
                     p.rest_traced = True

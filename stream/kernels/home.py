@@ -1450,13 +1450,23 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
-        if ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params):
-            ctx = CTX_REST  # where nights leave no trace, going to bed is told by the clock
+        by_clock = (
+            ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params)
+        )
+        if by_clock:  # where nights leave no trace, going to bed is told by the clock
+            ctx = CTX_REST
         # sat down on a night-time trip from bed (a sleepless spell): tonight's rest goes on, so its bed
         # time is not the return to bed at 03:30
         spell = ctx == CTX_SEATED and night and asleep and _trip_from_bed(si, r, t, room[i], params)
+        # a rest no bedroom trace began, up and about again within trip_rest_s (the toilet before bed): it
+        # starts anew, so the night's bed time is the last activity before sleep, not the clock's edge
+        young = (
+            si[r, S_REST_TRACED] == 0
+            and si[r, S_REST_SINCE] >= 0
+            and t - si[r, S_REST_SINCE] < params[P_TRIP_REST_S] * 1000.0
+        )
         if ctx == CTX_REST and (night or morning):
-            if si[r, S_REST_SINCE] < 0:
+            if si[r, S_REST_SINCE] < 0 or by_clock or young:
                 si[r, S_REST_SINCE] = t
                 si[r, S_REST_TRACED] = 0
             if si[r, S_BED] == PAD_ON or room[i] == ROOM_BED:

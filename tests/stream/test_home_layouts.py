@@ -96,13 +96,16 @@ def test_motion_held_until_it_clears_is_activity_until_then_in_its_own_room_only
     assert run_kernel(config, pir_rows(left), 1) == run_reference(config, pir_rows(left), 1)
 
 
-def _untraced_days(days: int, trip_h: float | None = None) -> list[tuple[int, int, int, int, int]]:
+def _untraced_days(
+    days: int, trip_h: float | None = None, evening: bool = False
+) -> list[tuple[int, int, int, int, int]]:
     """Days 1..``days`` of a home with nothing in the bedroom: the hall's motion sensor at 07:30, 12:00
-    and 18:00, the bathroom door at 22:00 (bed, unseen), and with ``trip_h`` a trip through the hall
-    at that hour of the night."""
+    and 18:00 (with ``evening`` every 20 min from 18:00 to 21:40 too), the bathroom door at 22:00
+    (bed, unseen), and with ``trip_h`` a trip through the hall at that hour of the night."""
     rows = []
     for d in range(1, days + 1):
-        for hour in (7.5, 12.0, 18.0):
+        hours = [7.5, 12.0, 18.0] + ([18.0 + m / 60 for m in range(20, 240, 20)] if evening else [])
+        for hour in hours:
             rows.append((d * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
         rows.append((d * DAY + 22 * H, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0))
         if trip_h is not None:
@@ -151,6 +154,11 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     kernels.process(pir_rows(week))
     assert kernels.si[0, k.S_NBED] == 0
 
+    # up and about past the early edge of the bed times (21:00) is no night yet: the bed time stays 22:00
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(_untraced_days(12, evening=True)))
+    n = int(kernels.si[0, k.S_NBED])
+    assert n == 11 and set(kernels.wake[0, 14 : 14 + n].tolist()) == {600}
     trips = _untraced_days(8, trip_h=2.0)
     kernels = Kernels.new(config)
     kernels.process(pir_rows(trips))
