@@ -385,6 +385,8 @@ class HomeActivityDetector:
         si = np.asarray(state["state"], dtype=np.int64)
         hist = np.asarray(state["hist"], dtype=np.float32)
         self.si[:n, : si.shape[1]] = si  # a snapshot of an older layout: new columns start fresh
+        if si.shape[1] <= k.S_REST_TRACED:  # from before nights were told traced or not: a rest under
+            self.si[:n, k.S_REST_TRACED] = 1  # way is taken for one seen in the bedroom, as it was then
         # an older snapshot: fewer learned contexts (the bedroom row starts empty) and start-hour
         # histograms, which fade out by ``decay`` as the elapsed-by-hour counts build up
         self.hist[:n, : hist.shape[1]] = hist

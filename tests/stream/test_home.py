@@ -277,6 +277,8 @@ def test_restores_a_snapshot_of_the_older_layout() -> None:
     second = HomeActivityDetector(utc_offset_min=0)
     second.restore(state)
     assert [d.key for d in second.advance(t + 6 * H)] == [f"inactivity:ann:{t}"]
+    # from before nights were told traced or not: a rest under way counts as seen in the bedroom
+    assert second.si[0, k.S_REST_TRACED] == 1 and second.si[0, k.S_NIGHTS_UNTRACED] == 0
 
 
 def test_restores_a_snapshot_without_the_presence_row_as_full_presence() -> None:
