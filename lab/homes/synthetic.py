@@ -47,16 +47,12 @@ over the cooker and in the shower room with bed and seat pads and no inner door 
 of Ordóñez et al. 2013), none in the bathroom and bedroom (privacy), or none in the bedroom; in two
 homes in five the kettle or microwave and the TV report on and off; in one home in two the motion
 sensors hold "occupied" while motion goes on and clear 1–5 min after the last of it (as a
-retriggerable PIR does, and as datasets that log motion as intervals record it). Night-time bathroom trips never
-overlap (a second trip waits until 10 min after the first). ``layout`` (``--layout``) puts every home with
-motion sensors in one of :data:`lab.homes.residents.HELD_OUT_LAYOUTS` instead, layouts never drawn and
-never tuned on (at the kitchen, bathroom and bedroom doors with pads as in Ordóñez's home B; the
-kitchen, the hall, or the living room and bedroom only; nothing in the bedroom; nothing in the
-bathroom; motion sensors only, no contacts or pads): a check that the
-detector holds in homes sensed in ways it was not chosen for. ``door_open`` (``--door-open``), a
-held-out habit never drawn: every resident leaves the bedroom door open on that share of nights
-(its events from 20:00 to 10:00 dropped, the nights drawn from a stream of their own), so those
-nights leave no trace of going to bed where nothing else in the bedroom reports.
+retriggerable PIR does, and as datasets that log motion as intervals record it). Night-time
+bathroom trips never overlap (a second trip waits until 10 min after the first). ``layout``
+(``--layout``) puts every home with motion sensors in one of the layouts never drawn and never tuned
+on (:data:`lab.homes.residents.HELD_OUT_LAYOUTS`), and ``door_open`` (``--door-open``) has every
+resident leave the bedroom door open on that share of nights: checks that the detector holds in
+homes sensed, and by habits, it was not chosen for.
 
 Everything is normal living, so every alert on these logs is false;
 :func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
@@ -89,6 +85,7 @@ from lab.homes.residents import (
     sensor_layout,
     tv_evenings,
 )
+from lab.homes.variants import door_left_open
 
 MIN = 60_000
 HOUR = 3_600_000
@@ -422,35 +419,11 @@ class _Day:
                 self.emit(t + 2 * MIN, "bed", "bed", "bedroom", 1)
 
 
-def door_left_open(rows: list[Row], share: float, rng: np.random.Generator) -> list[Row]:
-    """``rows`` without the bedroom door's events from 20:00 to 10:00 on a ``share`` of nights (each
-    night drawn in time order): a resident who leaves it open then."""
-    chosen: dict[int, bool] = {}
-    kept: list[Row] = []
-    for row in rows:
-        t, sensor = row[0], row[1]
-        hour = (t // HOUR) % 24
-        if sensor == "bedroom_door" and (hour >= 20 or hour < 10):
-            night = int((t - 10 * HOUR) // DAY)
-            if night not in chosen:
-                chosen[night] = bool(rng.random() < share)
-            if chosen[night]:
-                continue
-        kept.append(row)
-    return kept
-
-
 def synthetic_home(
-    name: str,
-    days: int,
-    seed: int,
-    start: str = "2024-01-01T00:00:00",
-    layout: str | None = None,
-    door_open: float = 0.0,
+    name: str, days: int, seed: int, start: str = "2024-01-01T00:00:00", layout: str | None = None
 ) -> tuple[HomeLog, Profile]:
     """One seeded home of ``days`` days (the log starts at local midnight ``start``); ``layout``: a
-    held-out sensor layout for a home with motion sensors (:func:`lab.homes.residents.sensor_layout`);
-    ``door_open``: the share of nights the bedroom door is left open (:func:`door_left_open`)."""
+    held-out sensor layout for a home with motion sensors (:func:`lab.homes.residents.sensor_layout`)."""
     rng = np.random.default_rng(seed)
     p = profile(rng)
     # the commuter draws come from a stream of their own, so the other profiles stay as they were
@@ -483,8 +456,6 @@ def synthetic_home(
     builder.flush_pads()
     first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
     rows = sorted(r for r in rows if first <= r[0] <= last)
-    if door_open > 0:
-        rows = door_left_open(rows, door_open, np.random.default_rng([seed, 8]))
     entry = HomeEntry(f"{name}.csv", name, first, last)
     log = HomeLog(
         entry=entry,
@@ -501,12 +472,12 @@ def synthetic_set(
     n_homes: int, days: int, seed: int, layout: str | None = None, door_open: float = 0.0
 ) -> list[HomeLog]:
     """``n_homes`` independent homes (home ``i`` seeded with ``(seed, i)``), in a held-out ``layout``,
-    their bedroom doors left open on a ``door_open`` share of nights."""
+    their bedroom doors left open on a ``door_open`` share of nights (:func:`door_left_open`)."""
     seeds = [int(np.random.SeedSequence([seed, i]).generate_state(1)[0]) for i in range(n_homes)]
-    return [
-        synthetic_home(f"synth_{seed}_{i:02d}", days, s, layout=layout, door_open=door_open)[0]
-        for i, s in enumerate(seeds)
-    ]
+    homes = [synthetic_home(f"synth_{seed}_{i:02d}", days, s, layout=layout)[0] for i, s in enumerate(seeds)]
+    if door_open <= 0:
+        return homes
+    return [door_left_open(log, door_open, np.random.default_rng([s, 8])) for log, s in zip(homes, seeds, strict=True)]
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line

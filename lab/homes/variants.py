@@ -54,15 +54,7 @@ def without(log: HomeLog, group: str) -> HomeLog:
     keep = [
         i for i, (kind, loc) in enumerate(zip(log.kind, log.location, strict=True)) if sensor_group(kind, loc) != group
     ]
-    index = np.asarray(keep, dtype=np.int64)
-    return HomeLog(
-        entry=dataclasses.replace(log.entry, home=f"{log.entry.home} without {group}"),
-        ts_ms=log.ts_ms[index],
-        sensor=[log.sensor[i] for i in keep],
-        kind=[log.kind[i] for i in keep],
-        location=[log.location[i] for i in keep],
-        state=log.state[index],
-    )
+    return _rows(log, keep, f"{log.entry.home} without {group}")
 
 
 def shifted(log: HomeLog, hours: int) -> HomeLog:
@@ -75,6 +67,37 @@ def shifted(log: HomeLog, hours: int) -> HomeLog:
         last_ms=log.entry.last_ms + delta,
     )
     return dataclasses.replace(log, entry=entry, ts_ms=log.ts_ms + delta)
+
+
+def door_left_open(log: HomeLog, share: float, rng: np.random.Generator) -> HomeLog:
+    """``log`` without the bedroom door's events from 20:00 to 10:00 on a ``share`` of nights (each
+    night drawn in time order): a resident who leaves it open then (``--door-open`` of the synthetic
+    homes, a habit never drawn)."""
+    chosen: dict[int, bool] = {}
+    keep: list[int] = []
+    for i, (t, sensor) in enumerate(zip(log.ts_ms.tolist(), log.sensor, strict=True)):
+        hour = (t // HOUR_MS) % 24
+        if sensor == "bedroom_door" and (hour >= 20 or hour < 10):
+            night = (t - 10 * HOUR_MS) // (24 * HOUR_MS)
+            if night not in chosen:
+                chosen[night] = bool(rng.random() < share)
+            if chosen[night]:
+                continue
+        keep.append(i)
+    return _rows(log, keep, log.entry.home)
+
+
+def _rows(log: HomeLog, keep: list[int], home: str) -> HomeLog:
+    """The rows ``keep`` of ``log`` as a log of home ``home``."""
+    index = np.asarray(keep, dtype=np.int64)
+    return HomeLog(
+        entry=dataclasses.replace(log.entry, home=home),
+        ts_ms=log.ts_ms[index],
+        sensor=[log.sensor[i] for i in keep],
+        kind=[log.kind[i] for i in keep],
+        location=[log.location[i] for i in keep],
+        state=log.state[index],
+    )
 
 
 def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog]]:
