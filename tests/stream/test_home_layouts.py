@@ -4,7 +4,10 @@ sight must not pass for a collapse, and the kernels still agree with their refer
 
 from __future__ import annotations
 
+import numpy as np
+
 from lab.homes.bench import run_kernel, run_reference
+from lab.homes.reference import ReferenceHome
 from stream.home import HomeConfig
 from stream.kernels import home as k
 from tests.stream.home_kernel_cases import DAY, H, Kernels, M, pir_rows
@@ -159,6 +162,19 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     kernels.process(pir_rows(_untraced_days(12, evening=True)))
     n = int(kernels.si[0, k.S_NBED])
     assert n == 11 and set(kernels.wake[0, 14 : 14 + n].tolist()) == {600}
+    # the same local times at UTC+8: the same nights, and the twin agrees
+    shifted = [
+        (t - 8 * H, c, v, room, pir) for t, c, v, room, pir in [*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    ]
+    kernels = Kernels.new(config)
+    kernels.si[0, k.S_OFFSET] = 480
+    n_out, out_i, out_f = kernels.process(pir_rows(shifted))
+    assert int(kernels.si[0, k.S_DKIND]) == k.K_NOT_UP and set(kernels.wake[0, 14:19].tolist()) == {600}
+    ref = ReferenceHome(config, 1, offset_min=480)
+    data = pir_rows(shifted)
+    rows = ref.process(data.res, data.ts, data.code, data.value, data.room, data.pir, np.ones(1, dtype=np.uint8))
+    got = [(*map(int, out_i[j]), float(out_f[j, 0]), int(out_f[j, 1])) for j in range(n_out)]
+    assert got == [tuple(row) for row in rows] and got
     trips = _untraced_days(8, trip_h=2.0)
     kernels = Kernels.new(config)
     kernels.process(pir_rows(trips))
