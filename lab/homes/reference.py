@@ -388,6 +388,14 @@ class ReferenceHome:
             return False
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
+    def _early_night(self, p: _Resident, t: int) -> bool:
+        """Past the early edge of learned bed times, at 18:00 or later, before the night hours (as the kernel)."""
+        c = self.c
+        if not c.early_nights or p.n_bed <= 0:
+            return False
+        m = (self._minute(t, p.offset) - 720) % 1440
+        return 360 <= m < c.night_start_h * 60 - 720 and m >= self._bed_edge(p)
+
     def _evening(self, h: int) -> bool:
         return h >= self.c.evening_start_h or h < self.c.night_end_h
 
@@ -601,12 +609,13 @@ class ReferenceHome:
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
                 rested = p.ctx == k.CTX_REST and p.night
+                early_bed = c.early_nights and p.ctx == k.CTX_BEDROOM and self._evening(self._hour(p.last, p.offset))
                 unseen_night = (  # a night's sleep no rest context held (as the kernel)
                     c.untraced_nights
                     and p.ctx in (k.CTX_ACTIVE, k.CTX_SEATED, k.CTX_ARRIVED, k.CTX_BATH)
                     and self._evening(self._hour(p.last, p.offset))
                 )
-                if (rested or unseen_night) and gap_s >= c.min_sleep_s:
+                if (rested or early_bed or unseen_night) and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
                     if c.wake_window_lo_min <= m < c.wake_window_hi_min:
                         if len(p.wake) >= c.wake_buffer:
@@ -621,7 +630,7 @@ class ReferenceHome:
                                     p.beds.pop(0)
                                 p.beds.append(bed_m)
                                 p.n_bed += 1
-                            if rested and p.rest_traced:
+                            if (rested and p.rest_traced) or early_bed:
                                 p.nights_traced += int(k.EXPO_SCALE)
                             else:
                                 p.nights_untraced += int(k.EXPO_SCALE)
@@ -643,7 +652,8 @@ class ReferenceHome:
                 p.door_open = bool(on)
             # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
             asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0) or woke_unseen
-            night = self._night(self._hour(t, p.offset))
+            early = self._early_night(p, t)
+            night = self._night(self._hour(t, p.offset)) or early
             window = ev != k.EV_DOOR and self._before_wake(p, t)
             rest_on = window and p.rest_since >= 0
             morning = window and (where == k.ROOM_BED or (rest_on and where == k.ROOM_BATH and motion == 0))
@@ -680,7 +690,7 @@ class ReferenceHome:
             elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
             p.motion_room = where if motion == 1 else -1
-            self._start(p, t, ctx, where == k.ROOM_BATH, morning)
+            self._start(p, t, ctx, where == k.ROOM_BATH, morning or early)
         return out
 
     def advance(self, now_ms: int, monitored: npt.NDArray[np.uint8]) -> list[Row]:

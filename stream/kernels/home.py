@@ -149,6 +149,12 @@ A long evening silence that ends at night in a home whose nights leave no trace 
 activity that ends it is a trip from bed and the night's bed time is its start, not the return from
 the trip.
 
+Early sleepers (``early_nights``): the night hours are a fixed window, but a resident in bed at
+19:30 is asleep. A silence in the bedroom that began in the evening hours and ended in the wake-up
+window after ``min_sleep_s`` is a night (traced), and once one is known the night begins at the
+early edge of the bed times (:func:`_early_night`, from 18:00, before ``night_start_h``): the bedroom
+there is rest (NOT_UP at the wake-up), not the bedroom by day with its daytime ceiling.
+
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
 opening and its closing however long it was held open; a passage that ends an away silence of at
 least ``away_min_s`` is coming in. A passage sooner than that after going out is taken for going
@@ -357,7 +363,8 @@ P_TRIP_WATCH_SHARE = 61  # ... and at most this share of them ran out
 P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_up_s for every trip (0: off)
 P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to bed by the clock (0: off)
 P_UNTRACED_BATH_SHARE = 64  # from this share of untraced nights the toilet past the bed edge is the night
-N_PARAMS = 65
+P_EARLY_NIGHTS = 65  # 1: past the early edge of learned bed times the night begins before night_start_h
+N_PARAMS = 66
 EXPO_SCALE = 1_000_000.0
 
 
@@ -643,6 +650,18 @@ def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
         if n > 0:
             q = min(q, _ring_min(wake, r, lo, n) - params[P_WAKE_UNSURE_MIN])
     return int(q - params[P_BED_MARGIN_MIN])
+
+
+@njit(**JIT)
+def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether ``t`` is in the night of an early sleeper though before ``night_start_h``: the home's bed
+    times are learned (``wake_min_samples``) and ``t`` is past their early edge (:func:`bed_edge_min`),
+    at 18:00 or later. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
+    daytime ceiling (an alert six hours into every night)."""
+    if params[P_EARLY_NIGHTS] == 0.0 or si[r, S_NBED] <= 0:
+        return False
+    m = (local_minute(t, si[r, S_OFFSET]) - 720) % 1440  # minutes after local noon
+    return 360 <= m < int(params[P_NIGHT_START_H]) * 60 - 720 and m >= bed_edge_min(si, wake, r, params)
 
 
 @njit(**JIT)
@@ -1371,6 +1390,10 @@ def home_process(
             if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
             rested = ctx == CTX_REST and si[r, S_NIGHT] == 1
+            # a night that began in the bedroom before the night hours (to bed at 19:30)
+            early_bed = (
+                params[P_EARLY_NIGHTS] != 0.0 and ctx == CTX_BEDROOM and _is_evening(local_hour(last, off), params)
+            )
             # a night's sleep no rest context held (nothing in the bedroom, a seat taken for sitting):
             # a silence from the evening into the wake-up window, wherever it began
             unseen_night = (
@@ -1378,7 +1401,7 @@ def home_process(
                 and ctx in (CTX_ACTIVE, CTX_SEATED, CTX_ARRIVED, CTX_BATH)
                 and _is_evening(local_hour(last, off), params)
             )
-            if (rested or unseen_night) and gap_s >= params[P_MIN_SLEEP_S]:
+            if (rested or early_bed or unseen_night) and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
                 if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
                     ring = wake.shape[1] // 2
@@ -1390,7 +1413,7 @@ def home_process(
                         if 360 <= bed_m < 960:
                             wake[r, ring + si[r, S_NBED] % ring] = bed_m
                             si[r, S_NBED] += 1
-                        if rested and si[r, S_REST_TRACED] == 1:
+                        if (rested and si[r, S_REST_TRACED] == 1) or early_bed:
                             si[r, S_NIGHTS_TRACED] += int(EXPO_SCALE)
                         else:
                             si[r, S_NIGHTS_UNTRACED] += int(EXPO_SCALE)
@@ -1422,7 +1445,8 @@ def home_process(
             or (si[r, S_CTX] == CTX_BATH and si[r, S_REST_SINCE] >= 0)
             or woke_unseen
         )
-        night = _is_night(local_hour(t, off), params)
+        early = _early_night(si, wake, r, t, params)
+        night = _is_night(local_hour(t, off), params) or early
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,
         # and so is one after the toilet's door or flush while tonight's rest goes on (a trip from bed,
         # the hall on the way included); the entrance door ends it
@@ -1474,7 +1498,7 @@ def home_process(
         elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
         si[r, S_MOTION_ROOM] = room[i] if pir[i] == 1 else -1
-        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning, params)
+        _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning or early, params)
     return n
 
 

@@ -1,0 +1,61 @@
+"""Residents whose habits the defaults were not chosen for: an early sleeper, in bed before the night
+hours (``night_start_h``) begin. The kernels still agree with their reference twin."""
+
+from __future__ import annotations
+
+from lab.homes.bench import run_kernel, run_reference
+from stream.home import HomeConfig
+from stream.kernels import home as k
+from tests.stream.home_kernel_cases import DAY, H, Kernels, M, pir_rows
+
+
+def _early_days(days: int) -> list[tuple[int, int, int, int, int]]:
+    """Days 1..``days``: up at 05:00 (bedroom motion, then the kitchen every half hour until 19:00),
+    to bed at 19:30 (bedroom motion), asleep until the next 05:00."""
+    rows = []
+    for d in range(1, days + 1):
+        rows.append((d * DAY + 5 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+        rows += [(d * DAY + 5 * H + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(10, 14 * 60 + 1, 30)]
+        rows.append((d * DAY + 19 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1))
+    return rows
+
+
+def test_an_early_sleeper_in_bed_at_19_30_is_asleep_not_in_the_bedroom_by_day() -> None:
+    """Bed at 19:30, before the night hours: once one such night is seen, a silence that starts in the
+    bedroom at 19:35 is tonight's rest (NOT_UP in the morning), not the bedroom by day, whose ceiling
+    alerted six hours into every night. Before any night is seen, and with ``early_nights`` off, it is
+    the bedroom by day; a silence at 17:00 (before 18:00) always is."""
+    config = HomeConfig()
+
+    def after(rows: list[tuple[int, int, int, int, int]], cfg: HomeConfig = config) -> tuple[int, int]:
+        kernels = Kernels.new(cfg)
+        kernels.process(pir_rows(rows))
+        return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND])
+
+    week = _early_days(6)
+    kernels = Kernels.new(config)
+    kernels.process(pir_rows(week))
+    assert kernels.si[0, k.S_NBED] == 5 and set(kernels.wake[0, 14:19].tolist()) == {450}  # 19:30 after noon
+    assert kernels.si[0, k.S_NIGHTS_TRACED] > 0 == kernels.si[0, k.S_NIGHTS_UNTRACED]
+    day7 = [*week, *((7 * DAY + 5 * H + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(10, 11 * 60, 30))]
+    bed = (7 * DAY + 19 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)
+    assert after([*day7, bed]) == (k.CTX_REST, k.K_NOT_UP)
+    assert after([*day7, bed], HomeConfig(early_nights=False)) == (k.CTX_BEDROOM, k.K_INACTIVITY)
+    assert after([(DAY + 19 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]) == (k.CTX_BEDROOM, k.K_INACTIVITY)
+    assert after([*day7, (7 * DAY + 17 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]) == (k.CTX_BEDROOM, k.K_INACTIVITY)
+    for data in (pir_rows(week), pir_rows([*day7, bed])):
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+        off = HomeConfig(early_nights=False)
+        assert run_kernel(off, data, 1) == run_reference(off, data, 1)
+
+
+def test_early_sleepers_of_the_synthetic_population_match_the_reference() -> None:
+    """Synthetic homes with their residents' days two hours earlier (up at 04:00–07:00, in bed at
+    19:00–21:30): kernel and twin agree."""
+    from lab.homes.synthetic import synthetic_home
+    from lab.homes.variants import shifted
+    from tests.stream.home_kernel_cases import kernel_input
+
+    for seed in (3, 4):
+        data = kernel_input(shifted(synthetic_home("x", 14, seed)[0], -2))
+        assert run_kernel(HomeConfig(), data, 1) == run_reference(HomeConfig(), data, 1)
