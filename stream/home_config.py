@@ -117,7 +117,10 @@ class HomeConfig:
     the daytime delay 2.09 → 2.23 h (a daytime stop at 19:xx in the bedroom of such a home is taken for
     the night); as drawn 0.047 → 0.045 (98 → 95), daytime 1.95 → 1.97 h; tuning seeds 0–6 and
     validation seeds 40–46 unchanged, fresh seeds 30–36 198 → 194. Reasoned, not fitted: the edge
-    is the one of ``untraced_nights``.
+    is the one of ``untraced_nights``. In a home whose nights leave no trace the clock rule still
+    waits for the night hours: where the evenings go unseen too, its bed times are the evening's last
+    report (van Kasteren's house A without its bedroom door: 18:00–20:00), and beginning the night at
+    their edge took that variant's daytime delay from 2.2 to 2.5 h and its evening from 9.1 to 9.9 h.
     ``utc_offset_min``: default local
     time offset of a home (minutes east of UTC).
 

@@ -677,7 +677,10 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
-            by_clock = ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night and self._to_bed_unseen(p, t, where == k.ROOM_BATH)
+            night_hours = self._night(self._hour(t, p.offset))  # (the clock rule in the night hours only)
+            by_clock = (
+                ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night_hours and self._to_bed_unseen(p, t, where == k.ROOM_BATH)
+            )
             if by_clock:
                 ctx = k.CTX_REST  # going to bed told by the clock (as the kernel)
             spell = ctx == k.CTX_SEATED and night and asleep and self._trip_from_bed(p, t, where)

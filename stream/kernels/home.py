@@ -1474,8 +1474,13 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
+        # (in the night hours only: where the evenings go unseen too, the bed times are the evening's last
+        # report and their edge too early to begin the night before night_start_h)
+        night_hours = _is_night(local_hour(t, off), params)
         by_clock = (
-            ctx in (CTX_ACTIVE, CTX_SEATED) and night and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params)
+            ctx in (CTX_ACTIVE, CTX_SEATED)
+            and night_hours
+            and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params)
         )
         if by_clock:  # where nights leave no trace, going to bed is told by the clock
             ctx = CTX_REST
