@@ -9,7 +9,7 @@ are fed before reading it, so nothing after the cut is used (no look-ahead). The
 configuration are then confirmed with the live replay.
 
 ``python -m lab.homes.eval --homes 12 --days 35 --seed 0 --inject 30 [--layout L] [--door-open 0.5]
-[--set margin=1.3 ...]``
+[--shift -2] [--set margin=1.3 ...]``
 """
 
 from __future__ import annotations
@@ -202,11 +202,16 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
     parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
     parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
+    parser.add_argument("--shift", type=int, default=0, help="every day this many hours later (< 0: earlier)")
     args = parser.parse_args(argv)
     if args.dir:
         logs = load_homes(args.dir)
     else:
         logs = synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
+    if args.shift:
+        from lab.homes.variants import shifted
+
+        logs = [shifted(log, args.shift) for log in logs]
     config = home_config(args.set)
     print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
 
