@@ -654,9 +654,10 @@ def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
 
 @njit(**JIT)
 def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
-    """Whether ``t`` is in the night of an early sleeper though before ``night_start_h``: the home's bed
-    times are learned (``wake_min_samples``) and ``t`` is past their early edge (:func:`bed_edge_min`),
-    at 18:00 or later. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
+    """Whether ``t`` is in the night of an early sleeper though before ``night_start_h``: a bed time of
+    this home is known (one night will do: until ``wake_min_samples`` the edge is the earliest seen −
+    ``wake_unsure_min`` − ``bed_margin_min``, :func:`bed_edge_min`) and ``t`` is past the early edge of
+    its bed times, at 18:00 or later. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
     daytime ceiling (an alert six hours into every night)."""
     if params[P_EARLY_NIGHTS] == 0.0 or si[r, S_NBED] <= 0:
         return False
