@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~690 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~700 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 
@@ -345,35 +345,31 @@ class ReferenceHome:
                 m, basis = seen, k.B_OBSERVED
         return int(max(c.wake_floor_min, min(c.wake_ceil_min, m))), basis
 
-    def _bed_line(self, p: _Resident) -> tuple[int, int]:
-        """Minutes after noon by which the resident is usually in the bedroom (as ``bed_line_min``)."""
+    def _bed_bound(self, p: _Resident, q: float, late: bool) -> tuple[int, int]:
+        """The ``q`` quantile of the bed times, or the prior pushed out to the latest (``late``) or
+        earliest seen, ± the margin (as ``_bed_bound_min``)."""
         c = self.c
+        sign = 1 if late else -1
         if p.n_bed >= c.wake_min_samples and p.beds:
             recent = sorted(p.beds)
-            q, basis = float(recent[max(math.ceil(c.bed_q * len(recent)), 1) - 1]), k.B_LEARNED
+            v, basis = float(recent[max(math.ceil(q * len(recent)), 1) - 1]), k.B_LEARNED
         else:
-            q, basis = float((c.bed_default_min - 720) % 1440), k.B_FIXED
+            v, basis = float((c.bed_default_min - 720) % 1440), k.B_FIXED
             if p.enroll_bed >= 0:
-                q, basis = float((p.enroll_bed - 720) % 1440), k.B_ENROLLED
+                v, basis = float((p.enroll_bed - 720) % 1440), k.B_ENROLLED
             if p.beds:
-                seen = float(max(p.beds) + c.wake_unsure_min)
-                if seen > q:
-                    q, basis = seen, k.B_OBSERVED
-        return int(q + c.bed_margin_min), basis
+                seen = float((max(p.beds) if late else min(p.beds)) + sign * c.wake_unsure_min)
+                if sign * (seen - v) > 0:
+                    v, basis = seen, k.B_OBSERVED
+        return int(v + sign * c.bed_margin_min), basis
+
+    def _bed_line(self, p: _Resident) -> tuple[int, int]:
+        """Minutes after noon by which the resident is usually in the bedroom (as ``bed_line_min``)."""
+        return self._bed_bound(p, self.c.bed_q, True)
 
     def _bed_edge(self, p: _Resident) -> int:
         """Minutes after noon from which a night-time silence may be sleep (as ``bed_edge_min``)."""
-        c = self.c
-        if p.n_bed >= c.wake_min_samples and p.beds:
-            recent = sorted(p.beds)
-            q = float(recent[max(math.ceil((1.0 - c.bed_q) * len(recent)), 1) - 1])
-        else:
-            q = float((c.bed_default_min - 720) % 1440)
-            if p.enroll_bed >= 0:
-                q = float((p.enroll_bed - 720) % 1440)
-            if p.beds:
-                q = min(q, float(min(p.beds) - c.wake_unsure_min))
-        return int(q - c.bed_margin_min)
+        return self._bed_bound(p, 1.0 - self.c.bed_q, False)[0]
 
     def _to_bed_unseen(self, p: _Resident, t: int, bath: bool) -> bool:
         """Nights leave no trace here (or some do, after the toilet) and ``t`` is past their early edge
@@ -609,11 +605,12 @@ class ReferenceHome:
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
                 rested = p.ctx == k.CTX_REST and p.night
-                early_bed = c.early_nights and p.ctx == k.CTX_BEDROOM and self._evening(self._hour(p.last, p.offset))
+                from_evening = self._evening(self._hour(p.last, p.offset))
+                early_bed = c.early_nights and p.ctx == k.CTX_BEDROOM and from_evening
                 unseen_night = (  # a night's sleep no rest context held (as the kernel)
                     c.untraced_nights
                     and p.ctx in (k.CTX_ACTIVE, k.CTX_SEATED, k.CTX_ARRIVED, k.CTX_BATH)
-                    and self._evening(self._hour(p.last, p.offset))
+                    and from_evening
                 )
                 if (rested or early_bed or unseen_night) and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
@@ -653,7 +650,8 @@ class ReferenceHome:
             # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
             asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0) or woke_unseen
             early = self._early_night(p, t)
-            night = self._night(self._hour(t, p.offset)) or early
+            night_hours = self._night(self._hour(t, p.offset))
+            night = night_hours or early
             window = ev != k.EV_DOOR and self._before_wake(p, t)
             rest_on = window and p.rest_since >= 0
             morning = window and (where == k.ROOM_BED or (rest_on and where == k.ROOM_BATH and motion == 0))
@@ -669,7 +667,7 @@ class ReferenceHome:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1 and not self._bath_blind(p):
                 ctx = k.CTX_BATH
-            elif asleep and self._night(self._hour(t, p.offset)) and self._trip_from_bed(p, t, where):
+            elif asleep and night_hours and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BED:
                 ctx = k.CTX_BEDROOM
@@ -677,8 +675,7 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
-            night_hours = self._night(self._hour(t, p.offset))  # (the clock rule in the night hours only)
-            by_clock = (
+            by_clock = (  # (the clock rule in the night hours only)
                 ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night_hours and self._to_bed_unseen(p, t, where == k.ROOM_BATH)
             )
             if by_clock:

@@ -591,37 +591,46 @@ def early_wake_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray)
 
 
 @njit(**JIT)
-def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> tuple[int, int]:
-    """``(minutes after local noon, basis)`` by which the resident is usually in the bedroom: the
-    ``bed_q`` quantile of the recent bed times once ``wake_min_samples`` are known (``B_LEARNED``), else
-    the population prior ``bed_default_min`` or the archive's bed time (``B_ENROLLED``), never before
-    the latest bed time seen so far + ``wake_unsure_min`` (``B_OBSERVED``); plus ``bed_margin_min``."""
+def _bed_bound_min(
+    si: np.ndarray, wake: np.ndarray, r: int, q: float, late: bool, params: np.ndarray
+) -> tuple[int, int]:
+    """``(minutes after local noon, basis)``: the ``q`` quantile of the recent bed times once
+    ``wake_min_samples`` are known (``B_LEARNED``), else the population prior ``bed_default_min`` or the
+    archive's bed time (``B_ENROLLED``), pushed out to the latest (``late``) or earliest bed time seen so
+    far ± ``wake_unsure_min`` (``B_OBSERVED``); then ``bed_margin_min`` further the same way."""
     n = si[r, S_NBED]
     lo = wake.shape[1] // 2
+    sign = 1.0 if late else -1.0
     if n >= params[P_WAKE_MIN_SAMPLES] and n > 0:
-        q = _ring_quantile(wake, r, lo, n, params[P_BED_Q])
-        basis = B_LEARNED
-    else:
-        q = float((int(params[P_BED_DEFAULT_MIN]) - 720) % 1440)
-        basis = B_FIXED
-        if si[r, S_ENROLL_BED] >= 0:
-            q = float((si[r, S_ENROLL_BED] - 720) % 1440)
-            basis = B_ENROLLED
-        if n > 0:
-            seen = _ring_max(wake, r, lo, n) + params[P_WAKE_UNSURE_MIN]
-            if seen > q:
-                q = seen
-                basis = B_OBSERVED
-    return int(q + params[P_BED_MARGIN_MIN]), basis
+        return int(_ring_quantile(wake, r, lo, n, q) + sign * params[P_BED_MARGIN_MIN]), B_LEARNED
+    v = float((int(params[P_BED_DEFAULT_MIN]) - 720) % 1440)
+    basis = B_FIXED
+    if si[r, S_ENROLL_BED] >= 0:
+        v = float((si[r, S_ENROLL_BED] - 720) % 1440)
+        basis = B_ENROLLED
+    if n > 0:
+        seen = _ring_quantile(wake, r, lo, n, 1.0 if late else 0.0) + sign * params[P_WAKE_UNSURE_MIN]
+        if sign * (seen - v) > 0.0:
+            v = seen
+            basis = B_OBSERVED
+    return int(v + sign * params[P_BED_MARGIN_MIN]), basis
 
 
 @njit(**JIT)
-def _ring_min(wake: np.ndarray, r: int, lo: int, n: int) -> float:
-    k = min(n, wake.shape[1] // 2)
-    best = 1e9
-    for i in range(k):
-        best = min(best, float(wake[r, lo + i]))
-    return best
+def bed_line_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> tuple[int, int]:
+    """``(minutes after local noon, basis)`` by which the resident is usually in the bedroom: the
+    ``bed_q`` quantile of the recent bed times, never before the latest seen + ``wake_unsure_min``
+    until they are learned; plus ``bed_margin_min`` (:func:`_bed_bound_min`)."""
+    return _bed_bound_min(si, wake, r, params[P_BED_Q], True, params)
+
+
+@njit(**JIT)
+def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> int:
+    """Minutes after local noon from which a silence may be the night's sleep (:func:`traceless`,
+    :func:`_early_night`): the ``1 − bed_q`` quantile of the recent bed times, never after the earliest
+    seen − ``wake_unsure_min`` until they are learned; minus ``bed_margin_min`` (the mirror of
+    :func:`bed_line_min`)."""
+    return _bed_bound_min(si, wake, r, 1.0 - params[P_BED_Q], False, params)[0]
 
 
 @njit(**JIT)
@@ -630,26 +639,6 @@ def traceless(si: np.ndarray, r: int, params: np.ndarray) -> bool:
     ``decay``) whose rest began outside the bedroom and off the bed pad than in them. No bedroom sensor
     at all (privacy), or a bedroom door left open: the night starts wherever the last activity was."""
     return params[P_UNTRACED_NIGHTS] != 0.0 and si[r, S_NIGHTS_UNTRACED] > si[r, S_NIGHTS_TRACED]
-
-
-@njit(**JIT)
-def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> int:
-    """Minutes after local noon from which a silence may be the night's sleep in a home whose nights
-    leave no trace (:func:`traceless`): the ``1 − bed_q`` quantile of the recent bed times once
-    ``wake_min_samples`` are known, else the earlier of the prior (or the archive's bed time) and the
-    earliest bed time seen − ``wake_unsure_min``; minus ``bed_margin_min`` (the mirror of
-    :func:`bed_line_min`)."""
-    n = si[r, S_NBED]
-    lo = wake.shape[1] // 2
-    if n >= params[P_WAKE_MIN_SAMPLES] and n > 0:
-        q = _ring_quantile(wake, r, lo, n, 1.0 - params[P_BED_Q])
-    else:
-        q = float((int(params[P_BED_DEFAULT_MIN]) - 720) % 1440)
-        if si[r, S_ENROLL_BED] >= 0:
-            q = float((si[r, S_ENROLL_BED] - 720) % 1440)
-        if n > 0:
-            q = min(q, _ring_min(wake, r, lo, n) - params[P_WAKE_UNSURE_MIN])
-    return int(q - params[P_BED_MARGIN_MIN])
 
 
 @njit(**JIT)
@@ -675,10 +664,10 @@ def _to_bed_unseen(si: np.ndarray, wake: np.ndarray, r: int, t: int, bath: bool,
     the usual bed time, at most ``evening_max_s``)."""
     if params[P_UNTRACED_NIGHTS] == 0.0:
         return False
-    untraced = si[r, S_NIGHTS_UNTRACED]
+    untraced, traced = si[r, S_NIGHTS_UNTRACED], si[r, S_NIGHTS_TRACED]
     share = params[P_UNTRACED_BATH_SHARE]
-    some = bath and share > 0.0 and untraced > 0 and untraced >= share * (untraced + si[r, S_NIGHTS_TRACED])
-    if not (some or traceless(si, r, params)):
+    some = bath and share > 0.0 and untraced > 0 and untraced >= share * (untraced + traced)
+    if not (some or untraced > traced):
         return False
     return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
 
@@ -1391,16 +1380,15 @@ def home_process(
             if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
             rested = ctx == CTX_REST and si[r, S_NIGHT] == 1
+            from_evening = _is_evening(local_hour(last, off), params)
             # a night that began in the bedroom before the night hours (to bed at 19:30)
-            early_bed = (
-                params[P_EARLY_NIGHTS] != 0.0 and ctx == CTX_BEDROOM and _is_evening(local_hour(last, off), params)
-            )
+            early_bed = params[P_EARLY_NIGHTS] != 0.0 and ctx == CTX_BEDROOM and from_evening
             # a night's sleep no rest context held (nothing in the bedroom, a seat taken for sitting):
             # a silence from the evening into the wake-up window, wherever it began
             unseen_night = (
                 params[P_UNTRACED_NIGHTS] != 0.0
                 and ctx in (CTX_ACTIVE, CTX_SEATED, CTX_ARRIVED, CTX_BATH)
-                and _is_evening(local_hour(last, off), params)
+                and from_evening
             )
             if (rested or early_bed or unseen_night) and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
@@ -1447,7 +1435,8 @@ def home_process(
             or woke_unseen
         )
         early = _early_night(si, wake, r, t, params)
-        night = _is_night(local_hour(t, off), params) or early
+        night_hours = _is_night(local_hour(t, off), params)
+        night = night_hours or early
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,
         # and so is one after the toilet's door or flush while tonight's rest goes on (a trip from bed,
         # the hall on the way included); the entrance door ends it
@@ -1467,7 +1456,7 @@ def home_process(
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1 and not bath_blind(si, r, params):
             ctx = CTX_BATH
-        elif asleep and _is_night(local_hour(t, off), params) and _trip_from_bed(si, r, t, room[i], params):
+        elif asleep and night_hours and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
         elif room[i] == ROOM_BED:
             ctx = CTX_BEDROOM
@@ -1477,7 +1466,6 @@ def home_process(
             ctx = CTX_ARRIVED
         # (in the night hours only: where the evenings go unseen too, the bed times are the evening's last
         # report and their edge too early to begin the night before night_start_h)
-        night_hours = _is_night(local_hour(t, off), params)
         by_clock = (
             ctx in (CTX_ACTIVE, CTX_SEATED)
             and night_hours
