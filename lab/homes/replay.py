@@ -287,19 +287,23 @@ def layout_of(log: HomeLog) -> str:
 
 
 def summarise_layouts(rows: list[tuple[str, float, int, list[Trial]]]) -> dict[str, dict[str, Any]]:
-    """False alerts per home-day and daytime delay per sensor layout (:func:`layout_of`)."""
+    """False alerts per home-day, the daytime delay and every family's injected stops (``families``, as
+    :func:`summarise_families`) per sensor layout (:func:`layout_of`): a population's figures hide
+    how its sparsely sensed homes fare (their evenings and homecomings most of all)."""
     out: dict[str, dict[str, Any]] = {}
     for layout in sorted({row[0] for row in rows}):
         mine = [row for row in rows if row[0] == layout]
         days = sum(row[1] for row in mine)
         alerts = sum(row[2] for row in mine)
-        day = summarise_trials(t for row in mine for t in row[3] if t.family == "day")
+        trials = [t for row in mine for t in row[3]]
+        families = summarise_families(trials)
         out[layout] = {
             "homes": len(mine),
             "home_days": round(days, 2),
             "alerts": alerts,
             "false_alerts_per_home_day": round(alerts / days, 4) if days else None,
-            "day_mean_delay_s": day["mean_delay_s"],
+            "day_mean_delay_s": families["day"]["mean_delay_s"],
+            "families": {name: f for name, f in families.items() if f["injected"]},
         }
     return out
 

@@ -187,18 +187,28 @@ def test_sensor_layouts_see_only_their_rooms_and_pads_alternate() -> None:
 
 
 def test_evaluation_reports_by_sensor_layout() -> None:
-    """``by_layout`` splits the home-days and false alerts by the rooms a home's motion sensors see,
-    read from the log itself, and adds up to the totals."""
+    """``by_layout`` splits the home-days, false alerts and every family's injected stops by the rooms
+    a home's motion sensors see, read from the log itself, and adds up to the totals."""
     from lab.homes.replay import layout_of
 
     logs = [synthetic_home(f"h{i}", 10, 9000 + i)[0] for i in range(8)]
-    summary = evaluate(logs, HomeConfig())
+    summary = evaluate(logs, HomeConfig(), inject_n=3, seed=5)
     layouts = summary["by_layout"]
     assert {layout_of(log) for log in logs} == set(layouts)
     assert sum(v["homes"] for v in layouts.values()) == len(logs)
     assert sum(v["alerts"] for v in layouts.values()) == summary["alerts"]
     assert abs(sum(v["home_days"] for v in layouts.values()) - summary["home_days"]) < 0.05
     assert all(name == "no motion" or name.startswith("motion in ") for name in layouts)
+    for family, total in summary["families"].items():
+        split = [v["families"][family] for v in layouts.values() if family in v["families"]]
+        assert sum(f["injected"] for f in split) == total["injected"]
+        assert sum(f["missed"] for f in split) == total["missed"]
+        if total["detected"]:  # the layouts' means, weighted by their stops found, are the total's
+            mean = sum(f["mean_delay_s"] * f["detected"] for f in split if f["detected"]) / total["detected"]
+            assert abs(mean - total["mean_delay_s"]) < 1.0
+    assert any(v["families"] for v in layouts.values())
+    for v in layouts.values():
+        assert v["day_mean_delay_s"] == v["families"].get("day", {}).get("mean_delay_s")
 
 
 def _hand_log(rows: list[tuple[int, str, str, str, int]], first_ms: int, last_ms: int) -> HomeLog:
