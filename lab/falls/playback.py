@@ -83,7 +83,8 @@ def replay_recordings(
             rec = load_recording(directory, rows[i])
             device_type = DEVICE_TYPE[placement_of_source(rows[i])]
             rng = np.random.default_rng([seed, i])
-            t_s, acc = (rec.t_s, rec.acc) if transform is None else transform(rec.t_s, rec.acc, rng)
+            empty = rec.t_s.shape[0] < 2  # (a file that could not be read: nothing to transform)
+            t_s, acc = (rec.t_s, rec.acc) if transform is None or empty else transform(rec.t_s, rec.acc, rng)
             durations[i] = float(t_s[-1] - t_s[0]) if t_s.shape[0] > 1 else 0.0
             t_ms = EPOCH_MS + t_s * 1000.0
             lo = 0

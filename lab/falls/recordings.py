@@ -9,6 +9,12 @@ Format (see ``shared/data/README.md``):
   seconds from the start, possibly irregular). Accelerations times ``scale_g`` are in g.
 
 Decoded recordings are cached in memory (per process) so repeated passes over a set are cheap.
+
+Bad input is left out, counted, and the rest kept (:attr:`Recording.unreadable_rows`): a field that
+is no number (empty, ``abc``) reads as NaN, a sample the detectors skip, so a regular recording keeps
+its timing; a row of ``t,ax,ay,az`` whose time is not a finite number is dropped; a row with the wrong
+number of fields is read as NaN (regular) or dropped. A file that cannot be read at all (missing,
+not gzip, not text, an unknown header) is an empty recording with its reason (``problem``).
 """
 
 from __future__ import annotations
@@ -49,10 +55,22 @@ class Recording:
     info: RecordingInfo
     t_s: npt.NDArray[np.float64]
     acc: npt.NDArray[np.float32]
+    unreadable_rows: int = 0  # rows read as NaN samples or dropped (see the module docstring)
+    problem: str = ""  # why the file could not be read at all (then no samples)
 
     @property
     def duration_s(self) -> float:
         return float(self.t_s[-1] - self.t_s[0]) if self.t_s.shape[0] > 1 else 0.0
+
+
+def _number(text: str | None, empty: float) -> float:
+    """An index column's number: ``empty`` when blank, NaN when unreadable (the recording then says so)."""
+    if not (text or "").strip():
+        return empty
+    try:
+        return float(text or "")
+    except ValueError:
+        return float("nan")
 
 
 def read_index(directory: Path) -> list[RecordingInfo]:
@@ -66,8 +84,8 @@ def read_index(directory: Path) -> list[RecordingInfo]:
                     label=(row.get("label") or "").strip().lower(),
                     subject=(row.get("subject") or "").strip(),
                     activity=(row.get("activity") or "").strip(),
-                    rate_hz=float(row.get("rate_hz") or 0.0),
-                    scale_g=float(row.get("scale_g") or 1.0),
+                    rate_hz=_number(row.get("rate_hz"), 0.0),
+                    scale_g=_number(row.get("scale_g"), 1.0),
                     source=(row.get("source") or "").strip(),
                     placement=named_placement(row.get("placement") or "", row.get("source") or ""),
                 )
@@ -110,7 +128,41 @@ def _signal(directory: Path, info: RecordingInfo) -> tuple[npt.NDArray[np.float6
 
 
 def parse_csv(text: str, rate_hz: float, scale_g: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
-    """Decode one recording's CSV text into ``(t_s, acc_g)``.
+    """Decode one recording's CSV text into ``(t_s, acc_g)`` (:func:`decode_csv` without the count)."""
+    t_s, acc, _ = decode_csv(text, rate_hz, scale_g)
+    return t_s, acc
+
+
+def _tolerant_rows(body: str, columns: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_]]:
+    """Every non-blank line of ``body`` as ``columns`` floats, a field that is no number as NaN and a
+    line with another number of fields as all NaN; and which lines had such a problem."""
+    rows: list[list[float]] = []
+    bad: list[bool] = []
+    for line in body.splitlines():
+        if not line.strip():
+            continue
+        fields = line.split(",")
+        if len(fields) != columns:
+            rows.append([float("nan")] * columns)
+            bad.append(True)
+            continue
+        row: list[float] = []
+        failed = False
+        for field in fields:
+            try:
+                row.append(float(field))
+            except ValueError:
+                row.append(float("nan"))
+                failed = True
+        bad.append(failed)
+        rows.append(row)
+    return np.asarray(rows, dtype=np.float64).reshape(-1, columns), np.asarray(bad, dtype=np.bool_)
+
+
+def decode_csv(
+    text: str, rate_hz: float, scale_g: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32], int]:
+    """Decode one recording's CSV text into ``(t_s, acc_g, unreadable_rows)``.
 
     Raises ``ValueError`` for an unknown header or a regular layout without a positive ``rate_hz``.
     """
@@ -123,35 +175,53 @@ def parse_csv(text: str, rate_hz: float, scale_g: float) -> tuple[npt.NDArray[np
         columns = 4
     else:
         raise ValueError(f"unknown recording header {header!r}")
+    if columns == 3 and not 0 < rate_hz < np.inf:
+        raise ValueError("a regular recording needs rate_hz > 0")
+    if not 0 < scale_g < np.inf:
+        raise ValueError("scale_g must be a positive number")
+    values = np.zeros((0, columns), dtype=np.float64)
     if body.strip():
-        values = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
-    else:
-        values = np.zeros((0, columns), dtype=np.float64)
+        try:
+            values = np.loadtxt(io.StringIO(body), delimiter=",", dtype=np.float64, ndmin=2)
+        except ValueError:  # a field that is no number, a row cut short: line by line
+            values = np.zeros((0, 0), dtype=np.float64)
+    bad = np.zeros(values.shape[0], dtype=np.bool_)
     if values.shape[1] != columns:
-        raise ValueError(f"expected {columns} columns, got {values.shape[1]}")
-    if columns == 3:
-        if rate_hz <= 0:
-            raise ValueError("a regular recording needs rate_hz > 0")
-        t_s = np.arange(values.shape[0], dtype=np.float64) / rate_hz
-        acc = values * scale_g
-    else:
-        t_s = np.ascontiguousarray(values[:, 0])
-        acc = values[:, 1:] * scale_g
-    return t_s, np.ascontiguousarray(acc, dtype=np.float32)
+        values, bad = _tolerant_rows(body, columns)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if columns == 3:
+            t_s = np.arange(values.shape[0], dtype=np.float64) / rate_hz
+            acc = values * scale_g
+        else:
+            timed = np.isfinite(values[:, 0])
+            bad |= ~timed
+            values = values[timed]
+            t_s = np.ascontiguousarray(values[:, 0])
+            acc = values[:, 1:] * scale_g
+    return t_s, np.ascontiguousarray(acc, dtype=np.float32), int(np.count_nonzero(bad))
 
 
 @cache
-def _load_cached(path: str, rate_hz: float, scale_g: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32]]:
-    raw = Path(path).read_bytes()
-    if path.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    t_s, acc = parse_csv(raw.decode("utf-8"), rate_hz, scale_g)
+def _load_cached(
+    path: str, rate_hz: float, scale_g: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float32], int, str]:
+    try:
+        raw = Path(path).read_bytes()
+        if path.endswith(".gz"):
+            raw = gzip.decompress(raw)
+        t_s, acc, unreadable = decode_csv(raw.decode("utf-8"), rate_hz, scale_g)
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
+        t_s, acc, unreadable = np.zeros(0), np.zeros((0, 3), dtype=np.float32), 0
+        problem = f"{type(exc).__name__}: {exc}"[:200]
+    else:
+        problem = ""
     t_s.setflags(write=False)
     acc.setflags(write=False)
-    return t_s, acc
+    return t_s, acc, unreadable, problem
 
 
 def load_recording(directory: Path, info: RecordingInfo) -> Recording:
-    """Decode (or fetch from the in-process cache) the recording described by ``info``."""
-    t_s, acc = _load_cached(str(Path(directory) / info.file), info.rate_hz, info.scale_g)
-    return Recording(info=info, t_s=t_s, acc=acc)
+    """Decode (or fetch from the in-process cache) the recording described by ``info``; one that cannot
+    be read at all has no samples and says why (``problem``)."""
+    t_s, acc, unreadable, problem = _load_cached(str(Path(directory) / info.file), info.rate_hz, info.scale_g)
+    return Recording(info=info, t_s=t_s, acc=acc, unreadable_rows=unreadable, problem=problem)

@@ -52,7 +52,7 @@ from lab.falls.crossval import (
     training_set,
 )
 from lab.falls.playback import EPOCH_MS, RecordingResult, placement_of_source, replay_recordings
-from lab.falls.recordings import RecordingInfo, read_index, with_placements
+from lab.falls.recordings import RecordingInfo, load_recording, read_index, with_placements
 from stream.falls import PLACEMENTS, FallParams, subject_key
 
 __all__ = [
@@ -149,8 +149,15 @@ def replay_falls(
     results, _ = evaluate(Path(directory), folds=folds, limit=limit, copies=copies, err=sys.stderr)
     _write_lines(results, out)
     summary: dict[str, Any] = {}
+    recordings = [load_recording(Path(directory), r.info) for r in results]  # (cached)
+    problems = {r.info.file: rec.problem for r, rec in zip(results, recordings, strict=True) if rec.problem}
+    unreadable_rows = sum(rec.unreadable_rows for rec in recordings)
+    for file, problem in problems.items():
+        print(f"cannot read {file}: {problem}", file=sys.stderr, flush=True)
     if results and all(r.info.label in ("fall", "adl") for r in results):
         summary = summarise(results, folds)
+        summary["unreadable_rows"] = unreadable_rows
+        summary["unreadable_recordings"] = problems
         out.write(json.dumps(summary) + "\n")
     out.flush()
     return summary

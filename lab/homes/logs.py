@@ -4,7 +4,9 @@ Format (see ``data/README.md`` of the shared data): ``index.csv`` has ``file,hom
 each log has ``ts,sensor,kind,location,state`` with ``ts`` in ISO local time, ``kind`` one of
 ``motion, door, contact, bed, seat, flush, appliance`` and ``state`` 1 (on) / 0 (off). Local times
 are kept as they are: a naive ISO time becomes epoch ms as if it were UTC, so a replay runs with a
-UTC offset of 0 and sees the log's own clock.
+UTC offset of 0 and sees the log's own clock. A row that cannot be read (an unknown kind, a time that
+is no ISO time or before 1970, a state other than 0 or 1: ``NaN``, ``1e400``, ``2``, empty) is left
+out and counted by its reason (:attr:`HomeLog.skipped`); the rest of the log is kept.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import calendar
 import csv
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -59,6 +61,7 @@ class HomeLog:
     kind: list[str]
     location: list[str]
     state: npt.NDArray[np.int8]
+    skipped: dict[str, int] = field(default_factory=dict)  # rows left out when loading, by reason
 
     def __len__(self) -> int:
         return int(self.ts_ms.shape[0])
@@ -113,28 +116,60 @@ def load_index(directory: Path) -> list[HomeEntry]:
         ]
 
 
+MAX_SKIP_REASONS = 20
+"""Distinct reasons counted per log; further ones are counted under "other" (a file of garbage must
+not make the count as large as the file)."""
+
+
+def _state_of(text: str | None) -> int | None:
+    """A row's ``state``: 1 or 0 (``1``, ``0``, ``1.0``, ...), None for anything else."""
+    try:
+        value = float((text or "").strip())
+    except ValueError:
+        return None
+    return int(value) if value in (0.0, 1.0) else None
+
+
+def _row_problem(row: dict[str, str | None]) -> tuple[str | None, tuple[int, str, int] | None]:
+    """``(reason, None)`` for a row that cannot be read, else ``(None, (ts_ms, kind, state))``."""
+    if any(row.get(name) is None for name in ("ts", "kind", "state")):
+        return "row cut short", None
+    k = (row.get("kind") or "").strip().lower()
+    if k not in KINDS:
+        return f"unknown kind {k[:40]!r}", None
+    try:
+        t = iso_to_ms(row.get("ts") or "")
+    except (ValueError, OverflowError, OSError):
+        return "unreadable ts", None
+    if t < 0:  # (the detectors take negative times for "none")
+        return "ts before 1970", None
+    s = _state_of(row.get("state"))
+    if s is None:
+        return "state not 0 or 1", None
+    return None, (t, k, s)
+
+
 def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
-    """One home's log; rows with an unknown kind or an unreadable time/state are skipped."""
+    """One home's log; rows that cannot be read are left out and counted by reason (``skipped``)."""
     ts: list[int] = []
     sensor: list[str] = []
     kind: list[str] = []
     location: list[str] = []
     state: list[int] = []
+    skipped: dict[str, int] = {}
     with _open(Path(directory) / entry.file) as handle:
         for row in csv.DictReader(handle):
-            k = (row.get("kind") or "").strip().lower()
-            if k not in KINDS:
+            reason, parsed = _row_problem(row)
+            if parsed is None:
+                key = str(reason) if str(reason) in skipped or len(skipped) < MAX_SKIP_REASONS else "other"
+                skipped[key] = skipped.get(key, 0) + 1
                 continue
-            try:
-                t = iso_to_ms(row["ts"])
-                s = int(float(row["state"]))
-            except (KeyError, TypeError, ValueError):
-                continue
+            t, k, s = parsed
             ts.append(t)
             sensor.append((row.get("sensor") or "").strip())
             kind.append(k)
             location.append((row.get("location") or "").strip().lower())
-            state.append(1 if s else 0)
+            state.append(s)
     order = np.argsort(np.asarray(ts, dtype=np.int64), kind="stable")
     return HomeLog(
         entry=entry,
@@ -143,6 +178,7 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
         kind=[kind[i] for i in order],
         location=[location[i] for i in order],
         state=np.asarray(state, dtype=np.int8)[order],
+        skipped=skipped,
     )
 
 

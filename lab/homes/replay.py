@@ -325,8 +325,13 @@ def replay_homes(
     by_kind: dict[str, int] = {}
     trials: list[Trial] = []
     layouts: list[tuple[str, float, int, list[Trial]]] = []
+    skipped: dict[str, int] = {}
     for number, log in enumerate(logs, 1):
         print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days", file=err, flush=True)
+        if log.skipped:
+            print(f"  rows left out: {log.skipped}", file=err, flush=True)
+        for reason, count in log.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + count
         core = StreamCore(home_detectors(config))
         found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
         for detection in found:
@@ -349,6 +354,7 @@ def replay_homes(
         "alerts_by_kind": by_kind,
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days > 0 else None,
+        "rows_skipped": skipped,
     }
     if inject_n > 0:
         day = [t for t in trials if t.family == "day"]

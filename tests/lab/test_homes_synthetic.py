@@ -51,6 +51,52 @@ def test_written_set_replays_through_the_cli_path(tmp_path: Path) -> None:
     assert fast["alerts"] == summary["alerts"]
 
 
+def test_unreadable_rows_are_left_out_counted_by_reason_and_the_rest_replays(tmp_path: Path) -> None:
+    """Bad input in a home event log (an unknown kind, a time that is no ISO time or before 1970, a
+    state of NaN, 1e400, 2 or nothing, a row cut short) is left out and counted by its reason; the
+    log's good rows load as before and the replay summary reports what was left out."""
+    logs = synthetic_set(1, 3, 7)
+    write_log_set(tmp_path, logs)
+    good = load_homes(tmp_path)[0]
+    path = tmp_path / logs[0].entry.file
+    bad_rows = [
+        "2024-01-01T10:00:00,radar,presence,living,1",
+        "2024-01-01T10:00:00,pir_x,MOTION,living,1",  # (kinds are read in any case: this one is good)
+        "yesterday,pir_x,motion,living,1",
+        "1969-12-31T23:00:00,pir_x,motion,living,1",
+        "2024-01-01T10:00:00,pir_x,motion,living,NaN",
+        "2024-01-01T10:00:00,pir_x,motion,living,1e400",
+        "2024-01-01T10:00:00,pir_x,motion,living,2",
+        "2024-01-01T10:00:00,pir_x,motion,living,",
+        "2024-01-01T10:00:00,pir_x",
+        "",
+    ]
+    with path.open("a") as handle:
+        handle.write("\n".join(bad_rows) + "\n")
+    loaded = load_homes(tmp_path)[0]
+    assert len(loaded) == len(good) + 1
+    assert loaded.skipped == {
+        "unknown kind 'presence'": 1,
+        "unreadable ts": 1,
+        "ts before 1970": 1,
+        "state not 0 or 1": 4,
+        "row cut short": 1,
+    }
+    summary = replay_homes(tmp_path, out=io.StringIO(), err=io.StringIO())
+    assert summary["rows_skipped"] == loaded.skipped and summary["home_days"] > 2
+
+
+def test_a_file_of_garbage_counts_a_bounded_number_of_reasons(tmp_path: Path) -> None:
+    from lab.homes.logs import MAX_SKIP_REASONS
+
+    logs = synthetic_set(1, 2, 7)
+    write_log_set(tmp_path, logs)
+    with (tmp_path / logs[0].entry.file).open("a") as handle:
+        handle.writelines(f"2024-01-01T10:00:00,s,kind{i},x,1\n" for i in range(100))
+    skipped = load_homes(tmp_path)[0].skipped
+    assert len(skipped) == MAX_SKIP_REASONS + 1 and sum(skipped.values()) == 100 and skipped["other"] == 80
+
+
 def _truncated(log: HomeLog, cut: int) -> HomeLog:
     keep = int(np.searchsorted(log.ts_ms, cut, side="right"))
     entry = dataclasses.replace(log.entry, last_ms=cut + 86_400_000)

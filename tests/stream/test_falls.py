@@ -123,6 +123,33 @@ def test_parse_both_layouts() -> None:
         parse_csv("x,y\n1,2\n", 50.0, 1.0)
 
 
+def test_unreadable_rows_are_nan_samples_or_dropped_and_counted() -> None:
+    """A field that is no number reads as NaN (a regular recording keeps its timing), a timed row
+    without a finite time is dropped, a row cut short is NaN or dropped; each counted. Literal NaN
+    and 1e400 are numbers (the detectors skip non-finite samples): no problem of the file."""
+    from lab.falls.recordings import decode_csv
+
+    t, a, bad = decode_csv("ax,ay,az\n1,0,0\n,,\n0,x,1\n0,1\n0,0,1\nnan,1e400,0\n", 100.0, 1.0)
+    assert bad == 3 and t.tolist() == [0.0, 0.01, 0.02, 0.03, 0.04, 0.05]
+    assert a[0].tolist() == [1, 0, 0] and np.isnan(a[1]).all() and np.isnan(a[2, 1]) and a[2, 2] == 1.0
+    assert np.isnan(a[3]).all() and a[4].tolist() == [0, 0, 1] and np.isinf(a[5, 1])
+    t, a, bad = decode_csv("t,ax,ay,az\n0.0,1,0,0\nabc,1,1,1\n1e400,1,1,1\n0.02,0,,1\n0.03\n0.04,0,0,1\n", 0.0, 1.0)
+    assert bad == 4 and t.tolist() == [0.0, 0.02, 0.04] and np.isnan(a[1, 1]) and a[2].tolist() == [0, 0, 1]
+    assert decode_csv("t,ax,ay,az\n0.0,1,0,0\nnan,1,1,1\n", 0.0, 1.0)[2] == 1  # a NaN time: dropped
+    with pytest.raises(ValueError):
+        decode_csv("ax,ay,az\n1,0,0\n", 100.0, float("nan"))  # an unreadable scale_g in the index
+
+
+def test_a_recording_that_cannot_be_read_is_empty_and_says_why(tmp_path: Path) -> None:
+    from lab.falls.recordings import RecordingInfo, load_recording
+
+    (tmp_path / "a.csv.gz").write_bytes(b"not gzip")
+    (tmp_path / "b.csv").write_text("x,y,z\n1,2,3\n")
+    for name in ("a.csv.gz", "b.csv", "missing.csv"):
+        rec = load_recording(tmp_path, RecordingInfo(name, "fall", "U1", "", 20.0, 1.0, ""))
+        assert rec.t_s.shape == (0,) and rec.acc.shape == (0, 3) and rec.problem
+
+
 # -- real recordings ------------------------------------------------------------------------------
 def subset(n_falls: int, n_adls: int, seed: int) -> list[int]:
     rows = read_index(DATA)
