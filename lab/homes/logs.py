@@ -102,18 +102,38 @@ def _open(path: Path) -> IO[str]:
     return path.open(newline="")
 
 
-def load_index(directory: Path) -> list[HomeEntry]:
-    """The homes of a log set, in index order."""
+def _index_entry(row: dict[str, str | None]) -> HomeEntry | str:
+    """One row of ``index.csv`` as a :class:`HomeEntry`, or why it cannot be one."""
+    file = (row.get("file") or "").strip()
+    if not file:
+        return "no file"
+    try:
+        first, last = iso_to_ms(row.get("first_ts") or ""), iso_to_ms(row.get("last_ts") or "")
+    except (ValueError, OverflowError, OSError):
+        return "unreadable first_ts or last_ts"
+    if not 0 <= first < last:
+        return "the observation window is empty or before 1970"
+    return HomeEntry(file, (row.get("home") or "").strip() or Path(file).stem, first, last)
+
+
+def read_index(directory: Path) -> tuple[list[HomeEntry], dict[str, str]]:
+    """The homes of a log set, in index order, and the index rows that are no home (``{file or row
+    number: reason}``)."""
+    entries: list[HomeEntry] = []
+    problems: dict[str, str] = {}
     with (Path(directory) / "index.csv").open(newline="") as handle:
-        return [
-            HomeEntry(
-                row["file"],
-                row["home"] or Path(row["file"]).stem,
-                iso_to_ms(row["first_ts"]),
-                iso_to_ms(row["last_ts"]),
-            )
-            for row in csv.DictReader(handle)
-        ]
+        for number, row in enumerate(csv.DictReader(handle), 2):
+            entry = _index_entry(row)
+            if isinstance(entry, HomeEntry):
+                entries.append(entry)
+            else:
+                problems[(row.get("file") or "").strip() or f"index.csv line {number}"] = entry
+    return entries, problems
+
+
+def load_index(directory: Path) -> list[HomeEntry]:
+    """The homes of a log set, in index order (rows that are no home left out: :func:`read_index`)."""
+    return read_index(directory)[0]
 
 
 MAX_SKIP_REASONS = 20
@@ -182,8 +202,22 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
     )
 
 
+def load_home_set(directory: Path) -> tuple[list[HomeLog], dict[str, str]]:
+    """Every home of a log set that can be read, and the others with their reason (an index row that
+    is no home, a log file that is missing or no text)."""
+    entries, problems = read_index(directory)
+    logs: list[HomeLog] = []
+    for entry in entries:
+        try:
+            logs.append(load_home(directory, entry))
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+            problems[entry.file] = f"{type(exc).__name__}: {exc}"[:200]
+    return logs, problems
+
+
 def load_homes(directory: Path) -> list[HomeLog]:
-    return [load_home(directory, entry) for entry in load_index(directory)]
+    """Every home of a log set that can be read (:func:`load_home_set`)."""
+    return load_home_set(directory)[0]
 
 
 def write_log_set(directory: Path, logs: list[HomeLog]) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from devices.events import Event
-from lab.homes.logs import HomeLog, load_homes, ms_to_iso
+from lab.homes.logs import HomeLog, load_home_set, ms_to_iso
 from stream.core import Detector, StreamCore
 from stream.detections import Detection, DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
@@ -318,7 +318,9 @@ def replay_homes(
     err: IO[str] = sys.stderr,
 ) -> dict[str, Any]:
     """Replay every home of a log set; one JSON line per alert, a summary line last (also returned)."""
-    logs = load_homes(Path(directory))
+    logs, unreadable = load_home_set(Path(directory))
+    for file, problem in unreadable.items():
+        print(f"cannot read {file}: {problem}", file=err, flush=True)
     home_days = 0.0
     n_alerts = 0
     early_alerts, early_days = 0, 0.0
@@ -355,6 +357,7 @@ def replay_homes(
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days > 0 else None,
         "rows_skipped": skipped,
+        "homes_skipped": unreadable,
     }
     if inject_n > 0:
         day = [t for t in trials if t.family == "day"]

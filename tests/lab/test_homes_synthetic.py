@@ -86,6 +86,29 @@ def test_unreadable_rows_are_left_out_counted_by_reason_and_the_rest_replays(tmp
     assert summary["rows_skipped"] == loaded.skipped and summary["home_days"] > 2
 
 
+def test_homes_that_cannot_be_read_are_left_out_with_their_reason(tmp_path: Path) -> None:
+    """An index row that is no home (no file, a time that is no ISO time, an empty window) and a log
+    that is missing or no gzip are reported by the replay; the other homes replay as before."""
+    logs = synthetic_set(1, 3, 7)
+    write_log_set(tmp_path, logs)
+    (tmp_path / "broken.csv.gz").write_bytes(b"not gzip")
+    with (tmp_path / "index.csv").open("a") as handle:
+        handle.write(
+            ",nofile,2024-01-01T00:00:00,2024-01-02T00:00:00\n"
+            "late.csv,late,2024-01-02T00:00:00,2024-01-01T00:00:00\n"
+            "when.csv,when,soon,2024-01-01T00:00:00\n"
+            "gone.csv,gone,2024-01-01T00:00:00,2024-01-02T00:00:00\n"
+            "broken.csv.gz,broken,2024-01-01T00:00:00,2024-01-02T00:00:00\n"
+        )
+    summary = replay_homes(tmp_path, out=io.StringIO(), err=io.StringIO())
+    assert summary["homes"] == 1 and summary["home_days"] > 2
+    skipped = summary["homes_skipped"]
+    assert set(skipped) == {"index.csv line 3", "late.csv", "when.csv", "gone.csv", "broken.csv.gz"}
+    assert skipped["late.csv"] == "the observation window is empty or before 1970"
+    assert skipped["when.csv"] == "unreadable first_ts or last_ts"
+    assert skipped["gone.csv"].startswith("FileNotFoundError") and skipped["broken.csv.gz"].startswith("BadGzipFile")
+
+
 def test_a_file_of_garbage_counts_a_bounded_number_of_reasons(tmp_path: Path) -> None:
     from lab.homes.logs import MAX_SKIP_REASONS
 
