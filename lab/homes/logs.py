@@ -116,7 +116,7 @@ def _index_entry(row: dict[str, str | None]) -> HomeEntry | str:
     return HomeEntry(file, (row.get("home") or "").strip() or Path(file).stem, first, last)
 
 
-def read_index(directory: Path) -> tuple[list[HomeEntry], dict[str, str]]:
+def read_home_index(directory: Path) -> tuple[list[HomeEntry], dict[str, str]]:
     """The homes of a log set, in index order, and the index rows that are no home (``{file or row
     number: reason}``)."""
     entries: list[HomeEntry] = []
@@ -132,8 +132,8 @@ def read_index(directory: Path) -> tuple[list[HomeEntry], dict[str, str]]:
 
 
 def load_index(directory: Path) -> list[HomeEntry]:
-    """The homes of a log set, in index order (rows that are no home left out: :func:`read_index`)."""
-    return read_index(directory)[0]
+    """The homes of a log set, in index order (rows that are no home left out: :func:`read_home_index`)."""
+    return read_home_index(directory)[0]
 
 
 MAX_SKIP_REASONS = 20
@@ -205,7 +205,7 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
 def load_home_set(directory: Path) -> tuple[list[HomeLog], dict[str, str]]:
     """Every home of a log set that can be read, and the others with their reason (an index row that
     is no home, a log file that is missing or no text)."""
-    entries, problems = read_index(directory)
+    entries, problems = read_home_index(directory)
     logs: list[HomeLog] = []
     for entry in entries:
         try:
