@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import csv
 import gzip
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,13 +177,13 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
     kind: list[str] = []
     location: list[str] = []
     state: list[int] = []
-    skipped: dict[str, int] = {}
+    skipped: Counter[str] = Counter()
     with _open(Path(directory) / entry.file) as handle:
         for row in csv.DictReader(handle):
             reason, parsed = _row_problem(row)
             if parsed is None:
                 key = str(reason) if str(reason) in skipped or len(skipped) < MAX_SKIP_REASONS else "other"
-                skipped[key] = skipped.get(key, 0) + 1
+                skipped[key] += 1
                 continue
             t, k, s = parsed
             ts.append(t)
@@ -198,7 +199,7 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
         kind=[kind[i] for i in order],
         location=[location[i] for i in order],
         state=np.asarray(state, dtype=np.int8)[order],
-        skipped=skipped,
+        skipped=dict(skipped),
     )
 
 

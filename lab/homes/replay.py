@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,13 +328,12 @@ def replay_homes(
     by_kind: dict[str, int] = {}
     trials: list[Trial] = []
     layouts: list[tuple[str, float, int, list[Trial]]] = []
-    skipped: dict[str, int] = {}
+    skipped: Counter[str] = Counter()
     for number, log in enumerate(logs, 1):
         print(f"[{number}/{len(logs)}] {log.entry.file}: {len(log)} events, {log.days:.1f} days", file=err, flush=True)
         if log.skipped:
             print(f"  rows left out: {log.skipped}", file=err, flush=True)
-        for reason, count in log.skipped.items():
-            skipped[reason] = skipped.get(reason, 0) + count
+        skipped.update(log.skipped)
         core = StreamCore(home_detectors(config))
         found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
         for detection in found:
@@ -356,7 +356,7 @@ def replay_homes(
         "alerts_by_kind": by_kind,
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days > 0 else None,
-        "rows_skipped": skipped,
+        "rows_skipped": dict(skipped),
         "homes_skipped": unreadable,
     }
     if inject_n > 0:
