@@ -187,17 +187,28 @@ class ReferenceHome:
             tau = hour_end
         return end
 
-    def _early_deadline(self, p: _Resident, hc: int, t0: int, prior_s: float, ceil_s: float) -> tuple[int, int]:
-        """The first weeks' deadline and basis: ``max(prior, margin · longest seen)`` hour by hour
-        (as ``early_deadline``)."""
+    def _longest_daytime(self, p: _Resident, hc: int) -> float:
+        """``margin ·`` the longest daytime silence of row ``hc`` seen (as ``longest_daytime``)."""
+        first = self.c.night_end_h
+        hours = [(first + dh) % 24 for dh in range((self.c.evening_start_h - first) % 24)]
+        return max([self.c.margin * self.c.sample_min_s] + [self._learned(p, hc, h, 0.0, days=0.0) for h in hours])
+
+    def _early_deadline(
+        self, p: _Resident, hc: int, t0: int, prior_s: float, day_prior_s: float, ceil_s: float
+    ) -> tuple[int, int]:
+        """The first weeks' deadline and basis: ``max(prior, margin · longest seen)`` hour by hour, the
+        prior ``day_prior_s`` in the daytime hours (as ``early_deadline``)."""
+        c = self.c
         shift = p.offset * 60_000
         end = t0 + int(ceil_s * 1000.0)
-        at_prior = t0 + int(prior_s * 1000.0)
-        tau = at_prior
+        day_prior_s = min(day_prior_s, prior_s)
+        tau = t0 + int(day_prior_s * 1000.0)
         while tau < end:
-            seen = self._learned(p, hc, self._hour(tau, p.offset), 0.0, days=0.0)  # the longest, × margin
-            carried = k.B_FIXED if tau == at_prior else k.B_OBSERVED  # past the prior by earlier hours
-            lim, basis = (seen, k.B_OBSERVED) if seen > prior_s else (prior_s, carried)
+            h = self._hour(tau, p.offset)
+            base = day_prior_s if (h - c.night_end_h) % 24 < (c.evening_start_h - c.night_end_h) % 24 else prior_s
+            from_home = tau > t0 + int(base * 1000.0) or base < prior_s  # carried past it, or this home's day
+            seen = self._learned(p, hc, h, 0.0, days=0.0)  # the longest, × margin
+            lim, basis = (seen, k.B_OBSERVED) if seen > base else (base, k.B_OBSERVED if from_home else k.B_FIXED)
             hour_end = ((tau + shift) // 3_600_000 + 1) * 3_600_000 - shift
             cand = max(tau, t0 + int(lim * 1000.0))
             if cand < hour_end:
@@ -455,7 +466,11 @@ class ReferenceHome:
                 prior = c.early_prior_s - (c.early_prior_s - end_prior) * known
                 if c.night_end_h <= self._hour(t, p.offset) < 12:
                     prior = min(prior, c.early_morning_s)
-                p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, max(prior, floor), fixed)
+                prior = max(prior, floor)
+                day_prior = prior  # watched a day: by day no more than margin · the longest up-and-about silence
+                if c.early_evidence_s > 0 and ctx == k.CTX_ACTIVE and t - p.first >= c.early_evidence_s * 1000.0:
+                    day_prior = max(end_prior, floor, self._longest_daytime(p, HIST_INDEX[ctx]))
+                p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, prior, day_prior, fixed)
                 limit = (p.deadline - t) / 1000
             sat_down = ctx == k.CTX_SEATED and self._just_in(p, t)
             if ctx == k.CTX_ARRIVED or sat_down:  # right after coming in (as ``_start_silence``)

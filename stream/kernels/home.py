@@ -364,7 +364,8 @@ P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_
 P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to bed by the clock (0: off)
 P_UNTRACED_BATH_SHARE = 64  # from this share of untraced nights the toilet past the bed edge is the night
 P_EARLY_NIGHTS = 65  # 1: past the early edge of learned bed times the night begins before night_start_h
-N_PARAMS = 66
+P_EARLY_EVIDENCE_S = 66  # first days: watched this long, at most margin × the longest daytime silence (0: off)
+N_PARAMS = 67
 EXPO_SCALE = 1_000_000.0
 
 
@@ -964,33 +965,60 @@ def span_deadline(
 
 
 @njit(**JIT)
+def longest_daytime(hist: np.ndarray, r: int, hc: int, params: np.ndarray) -> float:
+    """``margin ·`` the longest silence of context ``hc`` this home has shown in any daytime hour
+    (``night_end_h`` to ``evening_start_h``; the upper edge of the highest non-empty bin), or
+    ``margin · sample_min_s`` when it has shown none."""
+    longest = params[P_MARGIN] * params[P_SAMPLE_MIN_S]
+    first = int(params[P_NIGHT_END_H])
+    for dh in range((int(params[P_EVENING_START_H]) - first) % 24):
+        longest = max(longest, learned_threshold(hist, r, hc, (first + dh) % 24, 0.0, 0.0, params))
+    return longest
+
+
+@njit(**JIT)
 def early_deadline(
-    hist: np.ndarray, r: int, hc: int, t0: int, off: int, prior_s: float, ceil_s: float, params: np.ndarray
+    hist: np.ndarray,
+    r: int,
+    hc: int,
+    t0: int,
+    off: int,
+    prior_s: float,
+    day_prior_s: float,
+    ceil_s: float,
+    params: np.ndarray,
 ) -> tuple[int, int]:
     """``(deadline, basis)`` of a daytime silence that started at ``t0`` before the home's routine is
-    learned: the first moment ``τ`` at which the elapsed silence exceeds ``max(prior_s, margin · L_H)``,
+    learned: the first moment ``τ`` at which the elapsed silence exceeds ``max(P, margin · L_H)``,
     ``L_H`` the longest silence of context ``hc`` this home has shown so far while the clock was in the
     hours ``H−1..H+1`` of ``τ`` (:func:`learned_threshold` with no days of budget and no prior: the
     upper edge of the highest non-empty pooled bin; a few days hold too few silences for a tail
-    quantile), at
-    the latest ``t0 + ceil_s``. ``basis`` is ``B_OBSERVED`` when the home's own silences set it
-    (``margin · L_H > prior_s``, in ``τ``'s hour or in the earlier hours that carried ``τ`` past
-    ``t0 + prior_s``) and ``B_FIXED`` when the population prior did.
+    quantile), ``P`` the prior: ``day_prior_s`` (≤ ``prior_s``: what this home's daytime showed,
+    :func:`longest_daytime`) while ``τ`` is in the daytime hours (``night_end_h`` to
+    ``evening_start_h``), ``prior_s`` after; at the latest ``t0 + ceil_s``. ``basis`` is
+    ``B_OBSERVED`` when the home's own silences set it (``margin · L_H > P``, in ``τ``'s hour or in
+    the earlier hours that carried ``τ`` past ``t0 + P``, or ``P = day_prior_s < prior_s``) and
+    ``B_FIXED`` when the population prior did.
 
     A home's first days thus start from what people in general do (a daytime quiet spell of
     ``prior_s``, well below the fixed limit a learned routine would replace) and widen hour by hour
     as the home shows longer ones (a long afternoon nap on day 2 lets day 3's afternoon wait longer)."""
     shift = off * MIN_MS
     end = t0 + int(ceil_s * 1000.0)
-    at_prior = t0 + int(prior_s * 1000.0)
-    tau = at_prior
+    day_prior_s = min(day_prior_s, prior_s)
+    tau = t0 + int(day_prior_s * 1000.0)
+    first_day_h = int(params[P_NIGHT_END_H])
+    day_hours = (int(params[P_EVENING_START_H]) - first_day_h) % 24
     while tau < end:
         h = local_hour(tau, off)
+        base = day_prior_s if (h - first_day_h) % 24 < day_hours else prior_s
+        at_base = t0 + int(base * 1000.0)
+        # past the base: carried there by earlier hours' silences; below the prior: this home's day
+        basis = B_OBSERVED if tau > at_base or base < prior_s else B_FIXED
         # no days of budget and no prior: margin × the upper edge of the highest non-empty pooled bin
         seen = learned_threshold(hist, r, hc, h, 0.0, 0.0, params)
-        lim = prior_s
-        basis = B_FIXED if tau == at_prior else B_OBSERVED  # past the prior: earlier hours' silences
-        if seen > prior_s:
+        lim = base
+        if seen > base:
             lim = seen
             basis = B_OBSERVED
         hour_end = ((tau + shift) // HOUR_MS + 1) * HOUR_MS - shift
@@ -1108,7 +1136,15 @@ def _start_silence(
             prior = params[P_EARLY_PRIOR_S] - (params[P_EARLY_PRIOR_S] - end_prior) * known
             if params[P_NIGHT_END_H] <= h < 12:  # mornings are busier than afternoons (the nap after lunch)
                 prior = min(prior, params[P_EARLY_MORNING_S])
-            deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, max(prior, floor), fixed, params)
+            # watched a whole day: an up-and-about home whose silences have all been short gets no
+            # more than margin · its longest in the daytime hours (pads and the bedroom aside: a
+            # seated TV afternoon or a morning back in bed is rarer than a day shows)
+            prior = max(prior, floor)
+            day_prior = prior
+            watched = t - si[r, S_FIRST] >= params[P_EARLY_EVIDENCE_S] * 1000.0
+            if params[P_EARLY_EVIDENCE_S] > 0.0 and ctx == CTX_ACTIVE and watched:
+                day_prior = max(end_prior, floor, longest_daytime(hist, r, hist_index(ctx), params))
+            deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, prior, day_prior, fixed, params)
             limit = (deadline - t) / 1000.0
             si[r, S_LEARNED] = basis
         # right after coming in: a silence in the hall is not sitting down, and sitting down at once (the

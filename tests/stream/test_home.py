@@ -99,6 +99,30 @@ def test_first_days_widen_with_the_longest_silence_seen() -> None:
     assert len(found) == 1 and found[0].details["basis"] == "population"
 
 
+def test_a_home_watched_a_day_with_only_short_silences_is_due_sooner_and_says_so() -> None:
+    """Day 1 busy from 08:00 to 22:00 (nothing quiet for more than 30 min): on day 2 a silence at 14:00
+    is due at ``margin ×`` the activity floor (where the prior narrows to), not at the prior, and
+    relies on what this home showed; a home that sat quiet 2 h 30 on day 1 keeps the prior."""
+    config = HomeConfig()
+    busy = [motion(T0 + 8 * H + i * 30 * MIN) for i in range(28)] + [motion(T0 + 22 * H, location="bedroom")]
+    day2 = [motion(T0 + DAY + 8 * H + i * 30 * MIN) for i in range(13)]  # the last at 14:00
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), busy + day2, T0 + DAY + 22 * H)
+    assert len(found) == 1 and found[0].ts_ms == T0 + DAY + 14 * H
+    d = found[0].details
+    assert d["basis"] == "observed" and d["threshold_s"] == pytest.approx(config.margin * config.active_floor_s)
+    # its daytime says nothing of its evenings: from 17:30 the hours past 19:00 keep the prior
+    late = [e for e in day2 if e.ts_ms < T0 + DAY + 14 * H] + [motion(T0 + DAY + 17 * H + 30 * MIN)]
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), busy + late, T0 + DAY + 23 * H)
+    assert found[-1].ts_ms == T0 + DAY + 17 * H + 30 * MIN and found[-1].details["basis"] == "population"
+    assert found[-1].details["threshold_s"] > 3.5 * 3600
+    off = HomeConfig(early_evidence_s=0.0)
+    found = drive(StreamCore([HomeActivityDetector(off, utc_offset_min=0)]), busy + day2, T0 + DAY + 22 * H)
+    assert found[0].details["basis"] == "population" and found[0].details["threshold_s"] > 3.5 * 3600
+    quiet = [e for e in busy if not T0 + 13 * H < e.ts_ms < T0 + 15 * H + 30 * MIN]  # 13:00 to 15:30
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), quiet + day2, T0 + DAY + 22 * H)
+    assert found[0].details["basis"] == "population" and found[0].details["threshold_s"] > 3.5 * 3600
+
+
 def test_away_does_not_alert_and_bathroom_does() -> None:
     core = StreamCore([HomeActivityDetector(utc_offset_min=0)])
     t = T0 + 10 * H
