@@ -187,6 +187,12 @@ class ReferenceHome:
             tau = hour_end
         return end
 
+    def _daytime_home(self, p: _Resident) -> float:
+        """Faded hours at home in the daytime hours (as ``daytime_hours_home``)."""
+        first = self.c.night_end_h
+        hours = [(first + dh) % 24 for dh in range((self.c.evening_start_h - first) % 24)]
+        return sum(float(p.hist[k.PRESENCE_ROW, h, 0]) for h in hours)
+
     def _longest_daytime(self, p: _Resident, hc: int) -> float:
         """``margin ·`` the longest daytime silence of row ``hc`` seen (as ``longest_daytime``)."""
         first = self.c.night_end_h
@@ -468,7 +474,7 @@ class ReferenceHome:
                     prior = min(prior, c.early_morning_s)
                 prior = max(prior, floor)
                 day_prior = prior  # watched a day: by day no more than margin · the longest up-and-about silence
-                if c.early_evidence_s > 0 and ctx == k.CTX_ACTIVE and t - p.first >= c.early_evidence_s * 1000.0:
+                if c.early_evidence_h > 0 and ctx == k.CTX_ACTIVE and self._daytime_home(p) >= c.early_evidence_h:
                     day_prior = max(end_prior, floor, self._longest_daytime(p, HIST_INDEX[ctx]))
                 p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, prior, day_prior, fixed)
                 limit = (p.deadline - t) / 1000

@@ -106,7 +106,10 @@ after it starts the night's sleep there: the night's ``prior_sleep_s`` counts fr
 the armchair. A daytime silence before ``learn_s`` is due at the first days' prior
 (``early_prior_s``, at most ``early_morning_s`` for one that starts between ``night_end_h`` and noon:
 mornings are busier than afternoons), widened by the longest silences seen so far
-(:func:`early_deadline`); so is a nap on the bed pad once it starts after the early edge of that
+(:func:`early_deadline`) and, once the resident has spent ``early_evidence_h`` daytime hours at
+home (:func:`daytime_hours_home`, a day's), an up-and-about silence in the daytime hours no longer
+than ``margin ·`` the longest daytime one of its kind seen so far (:func:`longest_daytime`; not
+below where the prior narrows to); so is a nap on the bed pad once it starts after the early edge of that
 "not up" minute (:func:`_nap`), not ten hours of rest. The detection's ``basis`` column names what the
 deadline relied on
 (``B_FIXED`` population / fixed limits, ``B_LEARNED``, ``B_ENROLLED``, ``B_OBSERVED``) with flags
@@ -364,7 +367,7 @@ P_ABS_RUNOUT_N = 62  # night-absence timers run out this often (faded): absence_
 P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to bed by the clock (0: off)
 P_UNTRACED_BATH_SHARE = 64  # from this share of untraced nights the toilet past the bed edge is the night
 P_EARLY_NIGHTS = 65  # 1: past the early edge of learned bed times the night begins before night_start_h
-P_EARLY_EVIDENCE_S = 66  # first days: watched this long, at most margin × the longest daytime silence (0: off)
+P_EARLY_EVIDENCE_H = 66  # first days: home this many daytime hours, at most margin × the longest daytime silence
 N_PARAMS = 67
 EXPO_SCALE = 1_000_000.0
 
@@ -965,6 +968,17 @@ def span_deadline(
 
 
 @njit(**JIT)
+def daytime_hours_home(hist: np.ndarray, r: int, params: np.ndarray) -> float:
+    """Faded hours the resident has spent at home in the daytime hours (``night_end_h`` to
+    ``evening_start_h``; the presence row)."""
+    first = int(params[P_NIGHT_END_H])
+    total = 0.0
+    for dh in range((int(params[P_EVENING_START_H]) - first) % 24):
+        total += hist[r, PRESENCE_ROW, (first + dh) % 24, 0]
+    return total
+
+
+@njit(**JIT)
 def longest_daytime(hist: np.ndarray, r: int, hc: int, params: np.ndarray) -> float:
     """``margin ·`` the longest silence of context ``hc`` this home has shown in any daytime hour
     (``night_end_h`` to ``evening_start_h``; the upper edge of the highest non-empty bin), or
@@ -1136,13 +1150,13 @@ def _start_silence(
             prior = params[P_EARLY_PRIOR_S] - (params[P_EARLY_PRIOR_S] - end_prior) * known
             if params[P_NIGHT_END_H] <= h < 12:  # mornings are busier than afternoons (the nap after lunch)
                 prior = min(prior, params[P_EARLY_MORNING_S])
-            # watched a whole day: an up-and-about home whose silences have all been short gets no
+            # home through a day's daytime: an up-and-about home whose silences have all been short gets no
             # more than margin · its longest in the daytime hours (pads and the bedroom aside: a
             # seated TV afternoon or a morning back in bed is rarer than a day shows)
             prior = max(prior, floor)
             day_prior = prior
-            watched = t - si[r, S_FIRST] >= params[P_EARLY_EVIDENCE_S] * 1000.0
-            if params[P_EARLY_EVIDENCE_S] > 0.0 and ctx == CTX_ACTIVE and watched:
+            watched = daytime_hours_home(hist, r, params) >= params[P_EARLY_EVIDENCE_H]
+            if params[P_EARLY_EVIDENCE_H] > 0.0 and ctx == CTX_ACTIVE and watched:
                 day_prior = max(end_prior, floor, longest_daytime(hist, r, hist_index(ctx), params))
             deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, prior, day_prior, fixed, params)
             limit = (deadline - t) / 1000.0

@@ -100,7 +100,8 @@ def test_first_days_widen_with_the_longest_silence_seen() -> None:
 
 
 def test_a_home_watched_a_day_with_only_short_silences_is_due_sooner_and_says_so() -> None:
-    """Day 1 busy from 08:00 to 22:00 (nothing quiet for more than 30 min): on day 2 a silence at 14:00
+    """Day 1 busy from 08:00 to 22:00 (nothing quiet for more than 30 min): with the resident home
+    through more than ``early_evidence_h`` daytime hours since, on day 2 a silence at 14:00
     is due at ``margin ×`` the activity floor (where the prior narrows to), not at the prior, and
     relies on what this home showed; a home that sat quiet 2 h 30 on day 1 keeps the prior."""
     config = HomeConfig()
@@ -115,12 +116,22 @@ def test_a_home_watched_a_day_with_only_short_silences_is_due_sooner_and_says_so
     found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), busy + late, T0 + DAY + 23 * H)
     assert found[-1].ts_ms == T0 + DAY + 17 * H + 30 * MIN and found[-1].details["basis"] == "population"
     assert found[-1].details["threshold_s"] > 3.5 * 3600
-    off = HomeConfig(early_evidence_s=0.0)
+    off = HomeConfig(early_evidence_h=0.0)
     found = drive(StreamCore([HomeActivityDetector(off, utc_offset_min=0)]), busy + day2, T0 + DAY + 22 * H)
     assert found[0].details["basis"] == "population" and found[0].details["threshold_s"] > 3.5 * 3600
     quiet = [e for e in busy if not T0 + 13 * H < e.ts_ms < T0 + 15 * H + 30 * MIN]  # 13:00 to 15:30
     found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), quiet + day2, T0 + DAY + 22 * H)
     assert found[0].details["basis"] == "population" and found[0].details["threshold_s"] > 3.5 * 3600
+
+    # out through the entrance door from 08:05 to 18:00 on day 1: not yet a day's daytime at home
+    def door(t: int, is_open: bool) -> Event:
+        return ev(Stream.CONTACT, t, device="front", dtype="door", location="hall", open=is_open)
+
+    out = [e for e in busy if not T0 + 8 * H < e.ts_ms < T0 + 18 * H + 30 * MIN]
+    out += [door(T0 + 8 * H + 5 * MIN, True), door(T0 + 8 * H + 6 * MIN, False)]
+    out += [door(T0 + 18 * H, True), door(T0 + 18 * H + MIN, False)]
+    found = drive(StreamCore([HomeActivityDetector(config, utc_offset_min=0)]), out + day2, T0 + DAY + 22 * H)
+    assert [d.ts_ms for d in found] == [T0 + DAY + 14 * H] and found[0].details["basis"] == "population"
 
 
 def test_away_does_not_alert_and_bathroom_does() -> None:
@@ -237,6 +248,10 @@ def test_config_is_validated() -> None:
         HomeConfig(margin=float("inf"))
     with pytest.raises(ValueError):
         HomeConfig(early_prior_s=-1.0)
+    with pytest.raises(ValueError, match="early_evidence_h"):
+        HomeConfig(early_evidence_h=-1.0)
+    with pytest.raises(ValueError, match="early_evidence_h must be a finite number"):
+        HomeConfig(early_evidence_h=float("inf"))
     with pytest.raises(ValueError, match="early_morning_s must be > 0"):
         HomeConfig(early_morning_s=0.0)
     with pytest.raises(ValueError):
