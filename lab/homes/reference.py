@@ -200,7 +200,7 @@ class ReferenceHome:
         return max([self.c.margin * self.c.sample_min_s] + [self._learned(p, hc, h, 0.0, days=0.0) for h in hours])
 
     def _early_deadline(
-        self, p: _Resident, hc: int, t0: int, prior_s: float, day_prior_s: float, ceil_s: float
+        self, p: _Resident, hc: int, t0: int, day_prior_s: float, prior_s: float, ceil_s: float
     ) -> tuple[int, int]:
         """The first weeks' deadline and basis: ``max(prior, margin · longest seen)`` hour by hour, the
         prior ``day_prior_s`` in the daytime hours (as ``early_deadline``)."""
@@ -476,7 +476,7 @@ class ReferenceHome:
                 day_prior = prior  # watched a day: by day no more than margin · the longest up-and-about silence
                 if c.early_evidence_h > 0 and ctx == k.CTX_ACTIVE and self._daytime_home(p) >= c.early_evidence_h:
                     day_prior = max(end_prior, floor, self._longest_daytime(p, HIST_INDEX[ctx]))
-                p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, prior, day_prior, fixed)
+                p.deadline, p.learned = self._early_deadline(p, HIST_INDEX[ctx], t, day_prior, prior, fixed)
                 limit = (p.deadline - t) / 1000
             sat_down = ctx == k.CTX_SEATED and self._just_in(p, t)
             if ctx == k.CTX_ARRIVED or sat_down:  # right after coming in (as ``_start_silence``)

@@ -997,8 +997,8 @@ def early_deadline(
     hc: int,
     t0: int,
     off: int,
-    prior_s: float,
     day_prior_s: float,
+    prior_s: float,
     ceil_s: float,
     params: np.ndarray,
 ) -> tuple[int, int]:
@@ -1158,7 +1158,7 @@ def _start_silence(
             watched = daytime_hours_home(hist, r, params) >= params[P_EARLY_EVIDENCE_H]
             if params[P_EARLY_EVIDENCE_H] > 0.0 and ctx == CTX_ACTIVE and watched:
                 day_prior = max(end_prior, floor, longest_daytime(hist, r, hist_index(ctx), params))
-            deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, prior, day_prior, fixed, params)
+            deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, day_prior, prior, fixed, params)
             limit = (deadline - t) / 1000.0
             si[r, S_LEARNED] = basis
         # right after coming in: a silence in the hall is not sitting down, and sitting down at once (the
