@@ -189,14 +189,11 @@ class ReferenceHome:
 
     def _daytime_home(self, p: _Resident) -> float:
         """Faded hours at home in the daytime hours (as ``daytime_hours_home``)."""
-        first = self.c.night_end_h
-        hours = [(first + dh) % 24 for dh in range((self.c.evening_start_h - first) % 24)]
-        return sum(float(p.hist[k.PRESENCE_ROW, h, 0]) for h in hours)
+        return sum(float(p.hist[k.PRESENCE_ROW, h, 0]) for h in range(24) if not self._evening(h))
 
     def _longest_daytime(self, p: _Resident, hc: int) -> float:
         """``margin ·`` the longest daytime silence of row ``hc`` seen (as ``longest_daytime``)."""
-        first = self.c.night_end_h
-        hours = [(first + dh) % 24 for dh in range((self.c.evening_start_h - first) % 24)]
+        hours = [h for h in range(24) if not self._evening(h)]
         return max([self.c.margin * self.c.sample_min_s] + [self._learned(p, hc, h, 0.0, days=0.0) for h in hours])
 
     def _early_deadline(
@@ -204,14 +201,13 @@ class ReferenceHome:
     ) -> tuple[int, int]:
         """The first weeks' deadline and basis: ``max(prior, margin · longest seen)`` hour by hour, the
         prior ``day_prior_s`` in the daytime hours (as ``early_deadline``)."""
-        c = self.c
         shift = p.offset * 60_000
         end = t0 + int(ceil_s * 1000.0)
         day_prior_s = min(day_prior_s, prior_s)
         tau = t0 + int(day_prior_s * 1000.0)
         while tau < end:
             h = self._hour(tau, p.offset)
-            base = day_prior_s if (h - c.night_end_h) % 24 < (c.evening_start_h - c.night_end_h) % 24 else prior_s
+            base = prior_s if self._evening(h) else day_prior_s
             from_home = tau > t0 + int(base * 1000.0) or base < prior_s  # carried past it, or this home's day
             seen = self._learned(p, hc, h, 0.0, days=0.0)  # the longest, × margin
             lim, basis = (seen, k.B_OBSERVED) if seen > base else (base, k.B_OBSERVED if from_home else k.B_FIXED)

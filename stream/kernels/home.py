@@ -971,10 +971,10 @@ def span_deadline(
 def daytime_hours_home(hist: np.ndarray, r: int, params: np.ndarray) -> float:
     """Faded hours the resident has spent at home in the daytime hours (``night_end_h`` to
     ``evening_start_h``; the presence row)."""
-    first = int(params[P_NIGHT_END_H])
     total = 0.0
-    for dh in range((int(params[P_EVENING_START_H]) - first) % 24):
-        total += hist[r, PRESENCE_ROW, (first + dh) % 24, 0]
+    for h in range(24):
+        if not _is_evening(h, params):
+            total += hist[r, PRESENCE_ROW, h, 0]
     return total
 
 
@@ -984,9 +984,9 @@ def longest_daytime(hist: np.ndarray, r: int, hc: int, params: np.ndarray) -> fl
     (``night_end_h`` to ``evening_start_h``; the upper edge of the highest non-empty bin), or
     ``margin · sample_min_s`` when it has shown none."""
     longest = params[P_MARGIN] * params[P_SAMPLE_MIN_S]
-    first = int(params[P_NIGHT_END_H])
-    for dh in range((int(params[P_EVENING_START_H]) - first) % 24):
-        longest = max(longest, learned_threshold(hist, r, hc, (first + dh) % 24, 0.0, 0.0, params))
+    for h in range(24):
+        if not _is_evening(h, params):
+            longest = max(longest, learned_threshold(hist, r, hc, h, 0.0, 0.0, params))
     return longest
 
 
@@ -1021,11 +1021,9 @@ def early_deadline(
     end = t0 + int(ceil_s * 1000.0)
     day_prior_s = min(day_prior_s, prior_s)
     tau = t0 + int(day_prior_s * 1000.0)
-    first_day_h = int(params[P_NIGHT_END_H])
-    day_hours = (int(params[P_EVENING_START_H]) - first_day_h) % 24
     while tau < end:
         h = local_hour(tau, off)
-        base = day_prior_s if (h - first_day_h) % 24 < day_hours else prior_s
+        base = prior_s if _is_evening(h, params) else day_prior_s
         at_base = t0 + int(base * 1000.0)
         # past the base: carried there by earlier hours' silences; below the prior: this home's day
         basis = B_OBSERVED if tau > at_base or base < prior_s else B_FIXED
@@ -1155,8 +1153,8 @@ def _start_silence(
             # seated TV afternoon or a morning back in bed is rarer than a day shows)
             prior = max(prior, floor)
             day_prior = prior
-            watched = daytime_hours_home(hist, r, params) >= params[P_EARLY_EVIDENCE_H]
-            if params[P_EARLY_EVIDENCE_H] > 0.0 and ctx == CTX_ACTIVE and watched:
+            evidence_h = params[P_EARLY_EVIDENCE_H]
+            if evidence_h > 0.0 and ctx == CTX_ACTIVE and daytime_hours_home(hist, r, params) >= evidence_h:
                 day_prior = max(end_prior, floor, longest_daytime(hist, r, hist_index(ctx), params))
             deadline, basis = early_deadline(hist, r, hist_index(ctx), t, off, day_prior, prior, fixed, params)
             limit = (deadline - t) / 1000.0
