@@ -1,6 +1,9 @@
 """The home-activity detector's parameters (:mod:`stream.home`): what each limit, rate and window
 means, how the defaults were chosen, and their packing into the kernel's parameter vector
-(:mod:`stream.kernels.home`, ``P_*``)."""
+(:mod:`stream.kernels.home`, ``P_*``).
+
+Over 500 lines: :class:`HomeConfig`'s docstring is the record of how each default was chosen, with
+the figures and what was tried and not kept, next to the value it explains; the code is a fifth of it."""
 
 from __future__ import annotations
 
@@ -121,6 +124,14 @@ class HomeConfig:
     waits for the night hours: where the evenings go unseen too, its bed times are the evening's last
     report (van Kasteren's house A without its bedroom door: 18:00–20:00), and beginning the night at
     their edge took that variant's daytime delay from 2.2 to 2.5 h and its evening from 9.1 to 9.9 h.
+    ``wake_ceil_min`` and ``wake_window_hi_min`` 14:00 → 16:00 (session of 12-06): a night owl's
+    learned "not up" minute (up at 12:30–14:30 with every day three hours later, ``--shift 3``) was
+    clamped to 14:00, and every day up after it raised NOT_UP: 104 of the 260 false alerts on tuning
+    seeds 0–6 so shifted. 16:00: 260 → 144 (the ceiling alone 148; 17:00 the same), two hours later
+    141 → 130, daytime delay 2.20 → 2.28 h at +3; as drawn, two hours earlier and one later
+    unchanged (108, 148, 123; validation 128, fresh 194); van Kasteren house A and its variants
+    unchanged. Checked after on held-out seeds 7, 8, 21–23: +3 h 188 → 110 (0.089 → 0.052 per
+    home-day), +2 h 109 → 105, as drawn 96. Still bounded: ``rest_ceil_s`` after going to bed.
     ``utc_offset_min``: default local
     time offset of a home (minutes east of UTC).
 
@@ -341,11 +352,11 @@ class HomeConfig:
     wake_q: float = 0.9
     wake_margin_min: int = 90
     wake_floor_min: int = 7 * 60
-    wake_ceil_min: int = 14 * 60
+    wake_ceil_min: int = 16 * 60
     wake_min_samples: int = 5
     wake_buffer: int = 14
     wake_window_lo_min: int = 4 * 60
-    wake_window_hi_min: int = 14 * 60
+    wake_window_hi_min: int = 16 * 60
     min_sleep_s: float = 3 * 3600.0
     absence_s: float = 60 * 60.0
     absence_trip_s: float = 30 * 60.0

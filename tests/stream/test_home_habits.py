@@ -1,5 +1,6 @@
 """Residents whose habits the defaults were not chosen for: an early sleeper, in bed before the night
-hours (``night_start_h``) begin. The kernels still agree with their reference twin."""
+hours (``night_start_h``) begin; a night owl, up after noon. The kernels still agree with their
+reference twin."""
 
 from __future__ import annotations
 
@@ -47,6 +48,44 @@ def test_an_early_sleeper_in_bed_at_19_30_is_asleep_not_in_the_bedroom_by_day() 
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
         off = HomeConfig(early_nights=False)
         assert run_kernel(off, data, 1) == run_reference(off, data, 1)
+
+
+def _owl_up_min(day: int) -> int:
+    """The night owl's wake-up on ``day``: 13:00, 13:40 or 14:20 (minutes after midnight)."""
+    return 13 * 60 + (day % 3) * 40
+
+
+def _owl_days(days: int) -> list[tuple[int, int, int, int, int]]:
+    """Days 1..``days`` of a night owl with a bed pad: up at :func:`_owl_up_min` (the pad lets go, then
+    the kitchen every half hour for 13 h), in bed at 03:00."""
+    rows = []
+    for d in range(1, days + 1):
+        up = d * DAY + _owl_up_min(d) * M
+        rows.append((up, k.EV_BED, 0, k.ROOM_BED, 0))
+        rows += [(up + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(5, 13 * 60, 30)]
+        rows.append((d * DAY + DAY + 3 * H, k.EV_BED, 1, k.ROOM_BED, 0))
+    return rows
+
+
+def test_a_night_owl_up_after_one_is_not_up_by_its_own_hours_not_by_two_oclock() -> None:
+    """A resident in bed at 03:00 and up at 13:00–14:20: once learned, "not up" is due at the late edge
+    of those wake-ups plus the margin (15:50), not at a clock ceiling of 14:00, which raised it on
+    every day up at 14:20; a night that goes on past 15:50 still alerts."""
+    config = HomeConfig()
+    data = pir_rows(_owl_days(12))
+    last_bed = 13 * DAY + 3 * H
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert [row for row in got if row[1] == k.K_NOT_UP and 8 * DAY <= row[2] < last_bed] == []
+    (not_up,) = [row for row in got if row[1] == k.K_NOT_UP and row[2] == last_bed]
+    assert not_up[3] == 13 * DAY + 15 * H + 50 * M and not_up[4] == k.B_LEARNED
+    capped = HomeConfig(wake_ceil_min=14 * 60)
+    got = run_kernel(capped, data, 1)
+    assert got == run_reference(capped, data, 1)
+    late = [d for d in range(8, 13) if _owl_up_min(d) > 14 * 60]  # the nights from 03:00 on day d
+    assert [row[2] for row in got if row[1] == k.K_NOT_UP and 8 * DAY <= row[2] < last_bed] == [
+        d * DAY + 3 * H for d in late
+    ]
 
 
 def test_early_sleepers_of_the_synthetic_population_match_the_reference() -> None:
