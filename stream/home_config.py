@@ -132,6 +132,15 @@ class HomeConfig:
     unchanged (108, 148, 123; validation 128, fresh 194); van Kasteren house A and its variants
     unchanged. Checked after on held-out seeds 7, 8, 21–23: +3 h 188 → 110 (0.089 → 0.052 per
     home-day), +2 h 109 → 105, as drawn 96. Still bounded: ``rest_ceil_s`` after going to bed.
+    Out through the entrance door at night is away, as by day (session of 12-06): the night-absence
+    timer kept running after an early riser left at 04:30–05:45 for a walk or a day out, and
+    alerted one or three hours later. Every day two hours earlier (``--shift -2``), tuning seeds 0–6
+    148 → 125 false alerts, validation 40–46 189 → 147, fresh 30–36 232 → 208; as drawn unchanged
+    (108, 128, 194), the night family too (it never cuts after the door); van Kasteren house A and its
+    variants unchanged. Checked after on held-out seeds 7, 8, 21–23: two hours earlier 140 → 131,
+    one hour earlier 99 → 95, as drawn 96 → 95. A resident who wanders out at night and does not come
+    back is no night absence either: ``away_limit_s`` bounds any time out (0 by default), and an
+    exit alarm for a resident known to wander is a per-resident setting this detector does not have.
     ``utc_offset_min``: default local
     time offset of a home (minutes east of UTC).
 

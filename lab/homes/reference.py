@@ -292,7 +292,11 @@ class ReferenceHome:
         in_bedroom = where == k.ROOM_BED and (p.bed_room == k.ROOM_BED or p.trip != 0)
         if not self._up_at_night(p, t):
             p.abs_out, p.abs_deadline, p.trip = 0, k.NEVER, 0
-        elif (ev == k.EV_SEAT and on == 1) or (ev != k.EV_SEAT and p.seat == k.PAD_ON):  # seated
+        elif ev == k.EV_SEAT and on == 1:  # sat down
+            p.abs_deadline = k.NEVER
+        elif ev == k.EV_DOOR and not p.door_in:  # out through the entrance door: away, as by day
+            p.abs_deadline = k.NEVER
+        elif ev != k.EV_SEAT and p.seat == k.PAD_ON:  # seated, moving
             p.abs_deadline = k.NEVER
         elif ev not in (k.EV_DOOR, k.EV_SEAT) and in_bedroom:
             if p.trip == 3:  # still at the bedroom door
@@ -599,6 +603,14 @@ class ReferenceHome:
                     p.bed = k.PAD_STALE
                 if p.seat == k.PAD_ON and (ev == k.EV_DOOR or where != p.seat_room) and t - p.seat_on >= settled:
                     p.seat = k.PAD_STALE
+            if ev == k.EV_DOOR:  # a passage in (after a while away) or out
+                closing = not on and p.door_open  # a door held open: the same passage
+                if p.door_last < 0 or (t - p.door_last > c.door_pair_s * 1000 and not closing):
+                    p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
+                    if p.door_in:
+                        p.arrived = t
+                p.door_last = t
+                p.door_open = bool(on)
             leaving = self._leaves_rest(p, t, ev, where, motion)
             if leaving:  # a trip no pad announced, watched from here (the bedroom door: the timer from it)
                 p.trip, p.abs_out = 1, 1
@@ -656,14 +668,6 @@ class ReferenceHome:
                     and p.nights_untraced > p.nights_traced
                 ):
                     p.rest_since, p.rest_traced, woke_unseen = p.last, False, True
-            if ev == k.EV_DOOR:  # a passage in (after a while away) or out
-                closing = not on and p.door_open  # a door held open: the same passage
-                if p.door_last < 0 or (t - p.door_last > c.door_pair_s * 1000 and not closing):
-                    p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
-                    if p.door_in:
-                        p.arrived = t
-                p.door_last = t
-                p.door_open = bool(on)
             # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
             asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0) or woke_unseen
             early = self._early_night(p, t)

@@ -805,13 +805,18 @@ def _night_absence(
     activity), ``absence_up_s`` once the resident has been up ``absence_trip_s`` since first seen out
     (a sleepless spell: reading, TV, a doze in the living room, like an evening). Sitting down on a
     seat pad stops it (a seated silence), and so does activity while the seat pad is occupied;
-    getting up from it restarts it. Past the night (:func:`_up_at_night`) it ends: up for the day."""
+    getting up from it restarts it. A passage out through the entrance door stops it too (away, as by
+    day: an early riser's walk at 05:00), and coming back in restarts it. Past the night
+    (:func:`_up_at_night`) it ends: up for the day."""
     if not _up_at_night(si, wake, r, t, params):  # up for the day
         si[r, S_ABS_OUT] = 0
         si[r, S_ABS_DEADLINE] = NEVER
         si[r, S_TRIP] = 0
         return
     if c == EV_SEAT and value == 1:  # sat down: a seated silence now
+        si[r, S_ABS_DEADLINE] = NEVER
+        return
+    if c == EV_DOOR and si[r, S_DOOR_IN] == 0:  # out through the entrance door: away, as by day
         si[r, S_ABS_DEADLINE] = NEVER
         return
     if c != EV_SEAT and si[r, S_SEAT] == PAD_ON:  # someone on the seat, moving
@@ -1395,6 +1400,19 @@ def home_process(
             elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
             if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
                 si[r, S_SEAT] = PAD_STALE
+        if c == EV_DOOR:  # a passage (open and close) in, when the home was taken for empty, or out
+            closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
+            if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
+                came_in = (
+                    si[r, S_LAST] >= 0
+                    and si[r, S_CTX] == CTX_AWAY
+                    and t - si[r, S_LAST] >= params[P_AWAY_MIN_S] * 1000.0
+                )
+                si[r, S_DOOR_IN] = 1 if came_in else 0
+                if came_in:
+                    si[r, S_ARRIVED] = t
+            si[r, S_DOOR_LAST] = t
+            si[r, S_DOOR_OPEN] = 1 if value[i] == 1 else 0
         leaving = _leaves_rest(si, wake, r, t, c, room[i], pir[i], params)
         if leaving:  # the trip is watched from here
             si[r, S_TRIP] = 1
@@ -1466,15 +1484,6 @@ def home_process(
                 si[r, S_REST_SINCE] = last
                 si[r, S_REST_TRACED] = 0
                 woke_unseen = True
-        if c == EV_DOOR:  # a passage (open and close) in, when the home was taken for empty, or out
-            closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
-            if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
-                came_in = last >= 0 and si[r, S_CTX] == CTX_AWAY and t - last >= params[P_AWAY_MIN_S] * 1000.0
-                si[r, S_DOOR_IN] = 1 if came_in else 0
-                if came_in:
-                    si[r, S_ARRIVED] = t
-            si[r, S_DOOR_LAST] = t
-            si[r, S_DOOR_OPEN] = 1 if value[i] == 1 else 0
         # in the bathroom on a trip from bed tonight's rest goes on: its door or flush next is the trip
         # too, so a return to bed that no sensor sees (no bedroom motion, no bed pad) is still the night
         asleep = (

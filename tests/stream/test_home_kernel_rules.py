@@ -65,6 +65,21 @@ def _night(rows: list[tuple[int, int, int, int]], config: HomeConfig | None = No
     return [(row[2], row[3]) for row in got if row[1] == k.K_NIGHT_ABSENCE]
 
 
+def test_out_through_the_entrance_door_at_night_is_away_and_coming_back_in_is_watched() -> None:
+    """Out of bed at 04:30, the kitchen at 04:32, out through the entrance door at 04:40: away, as by
+    day (an early walk, a day out begun before dawn), so no night absence, where the same trip without
+    the door is due an hour after the kitchen. Back in at 05:30 with nothing after: the timer runs from
+    the door again, with the allowance of a resident up for more than ``absence_trip_s``."""
+    leave = 10 * DAY + 4 * H + 30 * M
+    trip = [(leave, k.EV_BED, 0, k.ROOM_BED), (leave + 2 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    out = [(leave + 10 * M, k.EV_DOOR, 1, k.ROOM_OTHER), (leave + 10 * M + 20_000, k.EV_DOOR, 0, k.ROOM_OTHER)]
+    back = leave + 60 * M
+    home = [(back, k.EV_DOOR, 1, k.ROOM_OTHER), (back + 20_000, k.EV_DOOR, 0, k.ROOM_OTHER)]
+    assert _night(trip) == [(leave + 2 * M, leave + 2 * M + H)]
+    assert _night(trip + out) == []
+    assert _night(trip + out + home) == [(back + 20_000, back + 20_000 + 3 * H)]
+
+
 def _pad_nights(sleepless: set[int], nights: int = 10, door: bool = False) -> list[tuple[int, int, int, int]]:
     """``nights`` nights of a home with a bed pad and no bedroom sensor: the kitchen every 20 min by day,
     in bed at 22:00, up at 07:00; on the nights in ``sleepless``, out of bed at 02:00 to a room no
