@@ -292,11 +292,11 @@ class ReferenceHome:
         in_bedroom = where == k.ROOM_BED and (p.bed_room == k.ROOM_BED or p.trip != 0)
         if not self._up_at_night(p, t):
             p.abs_out, p.abs_deadline, p.trip = 0, k.NEVER, 0
-        elif ev == k.EV_SEAT and on == 1:  # sat down
-            p.abs_deadline = k.NEVER
-        elif ev == k.EV_DOOR and not p.door_in:  # out through the entrance door: away, as by day
-            p.abs_deadline = k.NEVER
-        elif ev != k.EV_SEAT and p.seat == k.PAD_ON:  # seated, moving
+        elif (
+            (ev == k.EV_SEAT and on == 1)  # sat down
+            or (ev == k.EV_DOOR and not p.door_in)  # out through the entrance door: away, as by day
+            or (ev != k.EV_SEAT and p.seat == k.PAD_ON)  # seated, moving
+        ):
             p.abs_deadline = k.NEVER
         elif ev not in (k.EV_DOOR, k.EV_SEAT) and in_bedroom:
             if p.trip == 3:  # still at the bedroom door
