@@ -688,7 +688,7 @@ class ReferenceHome:
                 ctx = k.CTX_REST
             elif where == k.ROOM_BATH and motion == 1 and not self._bath_blind(p):
                 ctx = k.CTX_BATH
-            elif asleep and night_hours and self._trip_from_bed(p, t, where):
+            elif asleep and self._up_at_night(p, t) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BED:
                 ctx = k.CTX_BEDROOM

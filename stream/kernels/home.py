@@ -1513,7 +1513,7 @@ def home_process(
             ctx = CTX_REST
         elif room[i] == ROOM_BATH and pir[i] == 1 and not bath_blind(si, r, params):
             ctx = CTX_BATH
-        elif asleep and night_hours and _trip_from_bed(si, r, t, room[i], params):
+        elif asleep and _up_at_night(si, wake, r, t, params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
         elif room[i] == ROOM_BED:
             ctx = CTX_BEDROOM

@@ -50,6 +50,23 @@ def test_an_early_sleeper_in_bed_at_19_30_is_asleep_not_in_the_bedroom_by_day() 
         assert run_kernel(off, data, 1) == run_reference(off, data, 1)
 
 
+def test_an_early_risers_kitchen_after_the_usual_wake_up_is_getting_up_not_a_trip_from_bed() -> None:
+    """Up at 05:00 every day (its "not up" minute 07:00, the early edge of its wake-ups 04:30): the
+    kitchen at 04:55 is the day begun, a silence judged as one (INACTIVITY), not a trip from bed
+    after which "not up" waited (it alerted two hours later, the resident sitting quietly after
+    breakfast); the kitchen at 03:30 is still a trip from bed."""
+    config = HomeConfig()
+    week = _early_days(6)
+    got = {}
+    for minute in (3 * 60 + 30, 4 * 60 + 55):
+        data = pir_rows([*week, (7 * DAY + minute * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        got[minute] = (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    assert got == {210: (k.CTX_REST, k.K_NOT_UP), 295: (k.CTX_ACTIVE, k.K_INACTIVITY)}
+
+
 def _owl_up_min(day: int) -> int:
     """The night owl's wake-up on ``day``: 13:00, 13:40 or 14:20 (minutes after midnight)."""
     return 13 * 60 + (day % 3) * 40
