@@ -404,9 +404,11 @@ class ReferenceHome:
     def _early_night(self, p: _Resident, t: int) -> bool:
         """Past the early edge of learned bed times, at 18:00 or later, before the night hours (as the kernel)."""
         c = self.c
-        if not c.early_nights or p.n_bed <= 0:
+        if not c.early_nights:
             return False
         m = (self._minute(t, p.offset) - 720) % 1440
+        if p.n_bed <= 0:  # no bed time yet: in bed on the pad in the evening hours
+            return p.bed == k.PAD_ON and c.evening_start_h * 60 - 720 <= m < c.night_start_h * 60 - 720
         return 360 <= m < c.night_start_h * 60 - 720 and m >= self._bed_edge(p)
 
     def _evening(self, h: int) -> bool:

@@ -651,11 +651,16 @@ def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     this home is known (one night will do: until ``wake_min_samples`` the edge is the earliest seen −
     ``wake_unsure_min`` − ``bed_margin_min``, :func:`bed_edge_min`) and ``t`` is past the early edge of
     its bed times, at 18:00 or later. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
-    daytime ceiling (an alert six hours into every night)."""
-    if params[P_EARLY_NIGHTS] == 0.0 or si[r, S_NBED] <= 0:
+    daytime ceiling (an alert six hours into every night). Before any bed time is known (the first
+    evening), only the bed pad occupied in the evening hours (from ``evening_start_h``) is: lying down
+    at 19:10 is no nap due four hours later, in the night."""
+    if params[P_EARLY_NIGHTS] == 0.0:
         return False
     m = (local_minute(t, si[r, S_OFFSET]) - 720) % 1440  # minutes after local noon
-    return 360 <= m < int(params[P_NIGHT_START_H]) * 60 - 720 and m >= bed_edge_min(si, wake, r, params)
+    night_m = int(params[P_NIGHT_START_H]) * 60 - 720
+    if si[r, S_NBED] <= 0:  # no bed time yet: in bed on the pad in the evening hours
+        return si[r, S_BED] == PAD_ON and int(params[P_EVENING_START_H]) * 60 - 720 <= m < night_m
+    return 360 <= m < night_m and m >= bed_edge_min(si, wake, r, params)
 
 
 @njit(**JIT)

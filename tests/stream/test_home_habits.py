@@ -67,6 +67,28 @@ def test_an_early_risers_kitchen_after_the_usual_wake_up_is_getting_up_not_a_tri
     assert got == {210: (k.CTX_REST, k.K_NOT_UP), 295: (k.CTX_ACTIVE, k.K_INACTIVITY)}
 
 
+def test_in_bed_on_the_pad_at_19_10_on_the_first_evening_is_the_night_not_a_nap() -> None:
+    """No bed time known yet (the home's first evening): lying down on the bed pad at 19:10, in the
+    evening hours, is the night's sleep ("not up" in the morning), not a nap due by the first days'
+    prior four hours later, in the night; at 18:30 it is still a nap, and with ``early_nights`` off
+    the evening's too."""
+    config = HomeConfig()
+    day = [(DAY + 7 * H + m * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(33)]  # → 17:40
+    got = {}
+    for name, cfg, minute in (
+        ("19:10", config, 19 * 60 + 10),
+        ("18:30", config, 18 * 60 + 30),
+        ("off", HomeConfig(early_nights=False), 19 * 60 + 10),
+    ):
+        data = pir_rows([*day, (DAY + minute * M, k.EV_BED, 1, k.ROOM_BED, 0)])
+        kernels = Kernels.new(cfg)
+        kernels.process(data)
+        got[name] = (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
+        assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
+    nap = (k.CTX_REST, k.K_INACTIVITY)
+    assert got == {"19:10": (k.CTX_REST, k.K_NOT_UP), "18:30": nap, "off": nap}
+
+
 def _owl_up_min(day: int) -> int:
     """The night owl's wake-up on ``day``: 13:00, 13:40 or 14:20 (minutes after midnight)."""
     return 13 * 60 + (day % 3) * 40
