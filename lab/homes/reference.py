@@ -402,7 +402,8 @@ class ReferenceHome:
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
     def _early_night(self, p: _Resident, t: int) -> bool:
-        """Past the early edge of learned bed times, at 18:00 or later, before the night hours (as the kernel)."""
+        """Past the early edge of learned bed times, at 18:00 or later, before the night hours; with no bed
+        time yet, the bed pad occupied from ``evening_start_h`` (as the kernel)."""
         c = self.c
         if not c.early_nights:
             return False

@@ -87,10 +87,12 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   motion in its room (``S_MOTION_ROOM``): it held "occupied" while motion went on (a retriggerable
   PIR, motion logged as intervals); elsewhere it is no sign of the resident (they left that room).
 - bed left at night before the usual wake-up: NIGHT_ABSENCE after ``absence_s`` without activity
-  (each activity while still "at night" restarts it; activity after that means up for the day;
-  sitting down on a seat pad ends it). Without a bed pad that lets go, leaving the bedroom after a
-  quiet spell there arms it (:func:`_leaves_rest`), and it alerts where this home's trips have come
-  back to the bedroom in time (:func:`trips_watched`; its runs count either way). In a home where
+  (each activity while still "at night" restarts it; activity past the early edge of the learned
+  wake-ups means up for the day, :func:`_up_at_night`, and is no trip from bed either; sitting down
+  on a seat pad or going out through the entrance door ends it, coming back in restarts it).
+  Without a bed pad that lets go, leaving the bedroom after a quiet spell there arms it
+  (:func:`_leaves_rest`), and it alerts where this home's trips have come back to the bedroom in
+  time (:func:`trips_watched`; its runs count either way). In a home where
   ``abs_runout_n`` night absences (faded: ``S_ABS_RUNOUTS``) were lately followed by the resident
   moving again within ``absence_up_s``, not by the entrance door (:func:`_seen_after_absence`), every
   trip is given ``absence_up_s`` (:func:`_trip_limit`): its resident sits up where no sensor sees,
@@ -1405,7 +1407,9 @@ def home_process(
             elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
             if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
                 si[r, S_SEAT] = PAD_STALE
-        if c == EV_DOOR:  # a passage (open and close) in, when the home was taken for empty, or out
+        # a passage through the entrance door (open and close): in, when the home was taken for empty,
+        # or out; told before the night-absence step, which a passage out stops
+        if c == EV_DOOR:
             closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
             if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
                 came_in = (
