@@ -152,6 +152,19 @@ class HomeConfig:
     longer (a stop on the bed pad at 19:xx is found in the morning); held-out 130 → 113 (0.054 per
     home-day); as drawn unchanged. Bedroom motion alone is left as it was (changing at 19:30 is no
     night).
+    A whole night's sleep (``full_night_s``, 7 h from its bed time; session of 12-06, third) may end
+    from ``wake_early_lo_min`` (03:00) rather than ``wake_window_lo_min`` (04:00), and one that began
+    in the bedroom may have begun from ``bed_floor_min`` (17:00) rather than the evening hours; so may
+    the night's early edge (:func:`stream.kernels.home._early_night`, 18:00 before). With every day
+    three hours earlier (``--shift -3``: up at 03:00–06:00, in bed at 17:30–19:30) such nights were
+    never learned, and the bedroom door closed at 17:30 alerted five or six hours into every night:
+    tuning seeds 0–6 209 → 144 false alerts (0.071 → 0.049 per home-day), validation 40–46
+    210 → 179, held-out 7, 8, 21–23 236 → 161 (0.113 → 0.077); daytime 2.65 → 2.77 h (a stop in the
+    bedroom at 17:xx of such a home is taken for the night). With 04:00 kept as the wake-ups' floor,
+    the bed floor alone did nothing; 03:00 for every night instead of whole ones put normal sleepers'
+    toilet trips at 03:xx among their wake-ups (2 more on tuning seeds as drawn); 7.5 h: 186 against
+    181 (with the bed floor at 18:00). As drawn, two hours earlier, three later, the layouts, the 14-day
+    homes, van Kasteren's house A and its variants: unchanged (tuning 108, −2 h 111 → 108).
     ``utc_offset_min``: default local
     time offset of a home (minutes east of UTC).
 
@@ -378,6 +391,9 @@ class HomeConfig:
     wake_window_lo_min: int = 4 * 60
     wake_window_hi_min: int = 16 * 60
     min_sleep_s: float = 3 * 3600.0
+    wake_early_lo_min: int = 3 * 60
+    full_night_s: float = 7 * 3600.0
+    bed_floor_min: int = 17 * 60
     absence_s: float = 60 * 60.0
     absence_trip_s: float = 30 * 60.0
     absence_up_s: float = 3 * 3600.0
@@ -455,6 +471,10 @@ class HomeConfig:
             raise ValueError("evening_floor_s, late_floor_s, arrival_limit_s and prior_sleep_s must be > 0")
         if min(self.evening_max_s, self.evening_seat_max_s, self.trip_rest_s, self.thin_factor) < 0:
             raise ValueError("evening_max_s, evening_seat_max_s, trip_rest_s and thin_factor must be >= 0 (0: off)")
+        if not (0 <= self.wake_early_lo_min <= self.wake_window_lo_min and 12 * 60 <= self.bed_floor_min <= 18 * 60):
+            raise ValueError("wake_early_lo_min in 0..wake_window_lo_min, bed_floor_min in 12:00..18:00")
+        if self.full_night_s <= 0:
+            raise ValueError("full_night_s must be > 0")
         if not -14 * 60 <= self.utc_offset_min <= 14 * 60:
             raise ValueError("utc_offset_min out of range")
 
@@ -485,6 +505,9 @@ class HomeConfig:
         p[k.P_WAKE_WIN_LO_MIN] = self.wake_window_lo_min
         p[k.P_WAKE_WIN_HI_MIN] = self.wake_window_hi_min
         p[k.P_MIN_SLEEP_S] = self.min_sleep_s
+        p[k.P_WAKE_EARLY_LO_MIN] = self.wake_early_lo_min
+        p[k.P_FULL_NIGHT_S] = self.full_night_s
+        p[k.P_BED_FLOOR_MIN] = self.bed_floor_min
         p[k.P_ABSENCE_S] = self.absence_s
         p[k.P_REST_MIN_S] = self.rest_min_s
         p[k.P_POOL_W] = self.pool_w

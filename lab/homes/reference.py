@@ -402,7 +402,7 @@ class ReferenceHome:
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
     def _early_night(self, p: _Resident, t: int) -> bool:
-        """Past the early edge of learned bed times, at 18:00 or later, before the night hours; with no bed
+        """Past the early edge of learned bed times, from ``bed_floor_min``, before the night hours; with no bed
         time yet, the bed pad occupied from ``evening_start_h`` (as the kernel)."""
         c = self.c
         if not c.early_nights:
@@ -410,7 +410,7 @@ class ReferenceHome:
         m = (self._minute(t, p.offset) - 720) % 1440
         if p.n_bed <= 0:  # no bed time yet: in bed on the pad in the evening hours
             return p.bed == k.PAD_ON and c.evening_start_h * 60 - 720 <= m < c.night_start_h * 60 - 720
-        return 360 <= m < c.night_start_h * 60 - 720 and m >= self._bed_edge(p)
+        return c.bed_floor_min - 720 <= m < c.night_start_h * 60 - 720 and m >= self._bed_edge(p)
 
     def _evening(self, h: int) -> bool:
         return h >= self.c.evening_start_h or h < self.c.night_end_h
@@ -637,8 +637,14 @@ class ReferenceHome:
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
                 rested = p.ctx == k.CTX_REST and p.night
+                began = p.rest_since if rested else p.last
+                whole = began >= 0 and t - began >= c.full_night_s * 1000  # a whole night's sleep
                 from_evening = self._evening(self._hour(p.last, p.offset))
-                early_bed = c.early_nights and p.ctx == k.CTX_BEDROOM and from_evening
+                early_bed = (
+                    c.early_nights
+                    and p.ctx == k.CTX_BEDROOM
+                    and (from_evening or (whole and self._minute(p.last, p.offset) >= c.bed_floor_min))
+                )
                 unseen_night = (  # a night's sleep no rest context held (as the kernel)
                     c.untraced_nights
                     and p.ctx in (k.CTX_ACTIVE, k.CTX_SEATED, k.CTX_ARRIVED, k.CTX_BATH)
@@ -646,15 +652,15 @@ class ReferenceHome:
                 )
                 if (rested or early_bed or unseen_night) and gap_s >= c.min_sleep_s:
                     m = self._minute(t, p.offset)
-                    if c.wake_window_lo_min <= m < c.wake_window_hi_min:
+                    lo = c.wake_early_lo_min if whole else c.wake_window_lo_min
+                    if lo <= m < c.wake_window_hi_min:
                         if len(p.wake) >= c.wake_buffer:
                             p.wake.pop(0)
                         p.wake.append(m)
                         p.n_wake += 1
-                        began = p.rest_since if rested else p.last
                         if began >= 0:
                             bed_m = (self._minute(began, p.offset) - 720) % 1440
-                            if 360 <= bed_m < 960:
+                            if (c.bed_floor_min if whole else 18 * 60) - 720 <= bed_m < 960:
                                 if len(p.beds) >= c.wake_buffer:
                                     p.beds.pop(0)
                                 p.beds.append(bed_m)

@@ -157,8 +157,11 @@ the trip.
 Early sleepers (``early_nights``): the night hours are a fixed window, but a resident in bed at
 19:30 is asleep. A silence in the bedroom that began in the evening hours and ended in the wake-up
 window after ``min_sleep_s`` is a night (traced), and once one is known the night begins at the
-early edge of the bed times (:func:`_early_night`, from 18:00, before ``night_start_h``): the bedroom
-there is rest (NOT_UP at the wake-up), not the bedroom by day with its daytime ceiling.
+early edge of the bed times (:func:`_early_night`, from ``bed_floor_min``, before ``night_start_h``):
+the bedroom there is rest (NOT_UP at the wake-up), not the bedroom by day with its daytime ceiling. A
+whole night's sleep (``full_night_s`` since its bed time) may have begun in the bedroom from
+``bed_floor_min`` and end from ``wake_early_lo_min``, before the evening hours and the wake-up
+window (in bed at 17:30, up at 03:30); a shorter rest that ends before the window is a trip from bed.
 
 Arrivals: entrance-door events less than ``door_pair_s`` apart are one passage, and so are a door's
 opening and its closing however long it was held open; a passage that ends an away silence of at
@@ -370,7 +373,10 @@ P_UNTRACED_NIGHTS = 63  # 1: a home whose nights leave no bedroom trace goes to 
 P_UNTRACED_BATH_SHARE = 64  # from this share of untraced nights the toilet past the bed edge is the night
 P_EARLY_NIGHTS = 65  # 1: past the early edge of learned bed times the night begins before night_start_h
 P_EARLY_EVIDENCE_H = 66  # first days: home this many daytime hours, at most margin × the longest daytime silence
-N_PARAMS = 67
+P_WAKE_EARLY_LO_MIN = 67  # a whole night's sleep may end from this local minute (before wake_window_lo_min)
+P_FULL_NIGHT_S = 68  # a rest this long since its bed time is a whole night's sleep
+P_BED_FLOOR_MIN = 69  # ... and may have begun from this local minute; the night's early edge is never before it
+N_PARAMS = 70
 EXPO_SCALE = 1_000_000.0
 
 
@@ -652,7 +658,7 @@ def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     """Whether ``t`` is in the night of an early sleeper though before ``night_start_h``: a bed time of
     this home is known (one night will do: until ``wake_min_samples`` the edge is the earliest seen −
     ``wake_unsure_min`` − ``bed_margin_min``, :func:`bed_edge_min`) and ``t`` is past the early edge of
-    its bed times, at 18:00 or later. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
+    its bed times, from ``bed_floor_min``. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
     daytime ceiling (an alert six hours into every night). Before any bed time is known (the first
     evening), only the bed pad occupied in the evening hours (from ``evening_start_h``) is: lying down
     at 19:10 is no nap due four hours later, in the night."""
@@ -662,7 +668,7 @@ def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     night_m = int(params[P_NIGHT_START_H]) * 60 - 720
     if si[r, S_NBED] <= 0:  # no bed time yet: in bed on the pad in the evening hours
         return si[r, S_BED] == PAD_ON and int(params[P_EVENING_START_H]) * 60 - 720 <= m < night_m
-    return 360 <= m < night_m and m >= bed_edge_min(si, wake, r, params)
+    return int(params[P_BED_FLOOR_MIN]) - 720 <= m < night_m and m >= bed_edge_min(si, wake, r, params)
 
 
 @njit(**JIT)
@@ -1455,9 +1461,17 @@ def home_process(
             if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
             rested = ctx == CTX_REST and si[r, S_NIGHT] == 1
+            began = si[r, S_REST_SINCE] if rested else last
+            # a whole night's sleep (an early sleeper's: in bed at 17:30, up at 03:30) may have begun from
+            # bed_floor_min and end from wake_early_lo_min; a shorter one is a trip from bed before 04:00
+            whole = began >= 0 and t - began >= params[P_FULL_NIGHT_S] * 1000.0
             from_evening = _is_evening(local_hour(last, off), params)
             # a night that began in the bedroom before the night hours (to bed at 19:30)
-            early_bed = params[P_EARLY_NIGHTS] != 0.0 and ctx == CTX_BEDROOM and from_evening
+            early_bed = (
+                params[P_EARLY_NIGHTS] != 0.0
+                and ctx == CTX_BEDROOM
+                and (from_evening or (whole and local_minute(last, off) >= params[P_BED_FLOOR_MIN]))
+            )
             # a night's sleep no rest context held (nothing in the bedroom, a seat taken for sitting):
             # a silence from the evening into the wake-up window, wherever it began
             unseen_night = (
@@ -1467,14 +1481,15 @@ def home_process(
             )
             if (rested or early_bed or unseen_night) and gap_s >= params[P_MIN_SLEEP_S]:
                 m = local_minute(t, off)
-                if params[P_WAKE_WIN_LO_MIN] <= m < params[P_WAKE_WIN_HI_MIN]:
+                lo = params[P_WAKE_EARLY_LO_MIN] if whole else params[P_WAKE_WIN_LO_MIN]
+                bed_lo = (params[P_BED_FLOOR_MIN] if whole else 18 * 60) - 720  # minutes after noon
+                if lo <= m < params[P_WAKE_WIN_HI_MIN]:
                     ring = wake.shape[1] // 2
                     wake[r, si[r, S_NWAKE] % ring] = m
                     si[r, S_NWAKE] += 1
-                    began = si[r, S_REST_SINCE] if rested else last
                     if began >= 0:  # and when that night began (minutes after noon)
                         bed_m = (local_minute(began, off) - 720) % 1440
-                        if 360 <= bed_m < 960:
+                        if bed_lo <= bed_m < 960:
                             wake[r, ring + si[r, S_NBED] % ring] = bed_m
                             si[r, S_NBED] += 1
                         if (rested and si[r, S_REST_TRACED] == 1) or early_bed:

@@ -89,6 +89,48 @@ def test_in_bed_on_the_pad_at_19_10_on_the_first_evening_is_the_night_not_a_nap(
     assert got == {"19:10": (k.CTX_REST, k.K_NOT_UP), "18:30": nap, "off": nap}
 
 
+def _dawn_days(days: int) -> list[tuple[int, int, int, int, int]]:
+    """Days 1..``days`` of a very early sleeper with a bedroom door only: up at 03:30 (the bedroom door),
+    the kitchen every half hour until 17:00, to bed at 17:30 (the bedroom door), asleep until 03:30."""
+    rows = []
+    for d in range(1, days + 1):
+        rows.append((d * DAY + 3 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))
+        rows += [(d * DAY + 3 * H + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(40, 14 * 60 + 1, 30)]
+        rows.append((d * DAY + 17 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))
+    return rows
+
+
+def test_a_whole_night_from_17_30_to_03_30_is_learned_and_kept_as_the_night() -> None:
+    """In bed at 17:30 and up at 03:30, eleven hours later: a night too early at both ends for the
+    evening hours (from 19:00) and the wake-up window (from 04:00). A silence that long
+    (``full_night_s``) is a whole night's sleep: from ``bed_floor_min`` (17:00) and to
+    ``wake_early_lo_min`` (03:00) its bed time and wake-up are learned, and tonight's 17:35 in the
+    bedroom is the night ("not up" in the morning), not the bedroom by day, whose ceiling alerted
+    five or six hours into every night. With the earlier bounds nothing is learned; a five-hour sleep
+    that ends at 03:30 (a trip from bed) is no wake-up."""
+    week = _dawn_days(6)
+    day7 = [row for row in _dawn_days(7) if 7 * DAY <= row[0] < 7 * DAY + 17 * H]
+    tonight = (7 * DAY + 17 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0)
+    old = HomeConfig(wake_early_lo_min=4 * 60, bed_floor_min=18 * 60)
+    got = {}
+    for name, cfg in (("default", HomeConfig()), ("old", old)):
+        data = pir_rows([*week, *day7, tonight])
+        kernels = Kernels.new(cfg)
+        kernels.process(data)
+        got[name] = (int(kernels.si[0, k.S_NBED]), int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
+        assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
+        if name == "default":
+            assert set(kernels.wake[0, :6].tolist()) == {210} and set(kernels.wake[0, 14:20].tolist()) == {330}
+    assert got == {"default": (6, k.CTX_REST, k.K_NOT_UP), "old": (0, k.CTX_BEDROOM, k.K_INACTIVITY)}
+    trip = [
+        (DAY + (22 * 60 + 30) * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),
+        (DAY + (27 * 60 + 30) * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),
+    ]
+    kernels = Kernels.new(HomeConfig())
+    kernels.process(pir_rows(trip))
+    assert kernels.si[0, k.S_NWAKE] == 0
+
+
 def _owl_up_min(day: int) -> int:
     """The night owl's wake-up on ``day``: 13:00, 13:40 or 14:20 (minutes after midnight)."""
     return 13 * 60 + (day % 3) * 40
@@ -128,12 +170,12 @@ def test_a_night_owl_up_after_one_is_not_up_by_its_own_hours_not_by_two_oclock()
 
 
 def test_early_sleepers_of_the_synthetic_population_match_the_reference() -> None:
-    """Synthetic homes with their residents' days two hours earlier (up at 04:00–07:00, in bed at
-    19:00–21:30): kernel and twin agree."""
+    """Synthetic homes with their residents' days two and three hours earlier (up at 03:00–07:00, in bed
+    at 17:30–21:30): kernel and twin agree."""
     from lab.homes.synthetic import synthetic_home
     from lab.homes.variants import shifted
     from tests.stream.home_kernel_cases import kernel_input
 
-    for seed in (3, 4):
-        data = kernel_input(shifted(synthetic_home("x", 14, seed)[0], -2))
+    for seed, hours in ((3, -2), (4, -2), (5, -3), (6, -3)):
+        data = kernel_input(shifted(synthetic_home("x", 14, seed)[0], hours))
         assert run_kernel(HomeConfig(), data, 1) == run_reference(HomeConfig(), data, 1)
