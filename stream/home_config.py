@@ -155,12 +155,14 @@ class HomeConfig:
     A whole night's sleep (``full_night_s``, 7 h from its bed time; session of 12-06, third) may end
     from ``wake_early_lo_min`` (03:00) rather than ``wake_window_lo_min`` (04:00), and one that began
     in the bedroom may have begun from ``bed_floor_min`` (17:00) rather than the evening hours; so may
-    the night's early edge (:func:`stream.kernels.home._early_night`, 18:00 before). With every day
-    three hours earlier (``--shift -3``: up at 03:00–06:00, in bed at 17:30–19:30) such nights were
-    never learned, and the bedroom door closed at 17:30 alerted five or six hours into every night:
-    tuning seeds 0–6 209 → 144 false alerts (0.071 → 0.049 per home-day), validation 40–46
-    210 → 179, held-out 7, 8, 21–23 236 → 161 (0.113 → 0.077); daytime 2.65 → 2.77 h (a stop in the
-    bedroom at 17:xx of such a home is taken for the night). With 04:00 kept as the wake-ups' floor,
+    the night's early edge (:func:`stream.kernels.home._early_night`, 18:00 before). A night begun on
+    the bed pad before the night hours (a nap's context) is learned as one too, as one begun in the
+    bedroom was. With every day three hours earlier (``--shift -3``: up at 03:00–06:00, in bed at
+    17:30–19:30) such nights were never learned, and the bedroom door closed at 17:30 alerted five or
+    six hours into every night (on the bed pad, ten): tuning seeds 0–6 209 → 143 false alerts
+    (0.071 → 0.049 per home-day; 144 without the bed pad), validation 40–46 210 → 175, held-out 7, 8,
+    21–23 236 → 156 (0.113 → 0.074); daytime 2.65 → 2.78 h (a stop in the bedroom at 17:xx of such a
+    home is taken for the night). With 04:00 kept as the wake-ups' floor,
     the bed floor alone did nothing; 03:00 for every night instead of whole ones put normal sleepers'
     toilet trips at 03:xx among their wake-ups (2 more on tuning seeds as drawn); 7.5 h: 186 against
     181 (with the bed floor at 18:00). As drawn, two hours earlier, three later, the layouts, the 14-day

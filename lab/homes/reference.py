@@ -642,7 +642,7 @@ class ReferenceHome:
                 from_evening = self._evening(self._hour(p.last, p.offset))
                 early_bed = (
                     c.early_nights
-                    and p.ctx == k.CTX_BEDROOM
+                    and (p.ctx == k.CTX_BEDROOM or (p.ctx == k.CTX_REST and not rested))  # or on the bed pad
                     and (from_evening or (whole and self._minute(p.last, p.offset) >= c.bed_floor_min))
                 )
                 unseen_night = (  # a night's sleep no rest context held (as the kernel)

@@ -1466,10 +1466,10 @@ def home_process(
             # bed_floor_min and end from wake_early_lo_min; a shorter one is a trip from bed before 04:00
             whole = began >= 0 and t - began >= params[P_FULL_NIGHT_S] * 1000.0
             from_evening = _is_evening(local_hour(last, off), params)
-            # a night that began in the bedroom before the night hours (to bed at 19:30)
+            # a night that began in the bedroom or on the bed pad before the night hours (to bed at 19:30)
             early_bed = (
                 params[P_EARLY_NIGHTS] != 0.0
-                and ctx == CTX_BEDROOM
+                and (ctx == CTX_BEDROOM or (ctx == CTX_REST and not rested))
                 and (from_evening or (whole and local_minute(last, off) >= params[P_BED_FLOOR_MIN]))
             )
             # a night's sleep no rest context held (nothing in the bedroom, a seat taken for sitting):

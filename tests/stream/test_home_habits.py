@@ -89,39 +89,53 @@ def test_in_bed_on_the_pad_at_19_10_on_the_first_evening_is_the_night_not_a_nap(
     assert got == {"19:10": (k.CTX_REST, k.K_NOT_UP), "18:30": nap, "off": nap}
 
 
-def _dawn_days(days: int) -> list[tuple[int, int, int, int, int]]:
-    """Days 1..``days`` of a very early sleeper with a bedroom door only: up at 03:30 (the bedroom door),
-    the kitchen every half hour until 17:00, to bed at 17:30 (the bedroom door), asleep until 03:30."""
+def _dawn_days(days: int, pad: bool = False) -> list[tuple[int, int, int, int, int]]:
+    """Days 1..``days`` of a very early sleeper: up at 03:30, the kitchen every half hour until 17:00, to
+    bed at 17:30, asleep until 03:30; in and out of bed told by the bedroom door, or by the bed pad
+    (``pad``)."""
+
+    def bed(t: int, into: bool) -> tuple[int, int, int, int, int]:
+        return (t, k.EV_BED, int(into), k.ROOM_BED, 0) if pad else (t, k.EV_ACTIVITY, 1, k.ROOM_BED, 0)
+
     rows = []
     for d in range(1, days + 1):
-        rows.append((d * DAY + 3 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))
+        rows.append(bed(d * DAY + 3 * H + 30 * M, False))
         rows += [(d * DAY + 3 * H + m * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(40, 14 * 60 + 1, 30)]
-        rows.append((d * DAY + 17 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0))
+        rows.append(bed(d * DAY + 17 * H + 30 * M, True))
     return rows
 
 
 def test_a_whole_night_from_17_30_to_03_30_is_learned_and_kept_as_the_night() -> None:
-    """In bed at 17:30 and up at 03:30, eleven hours later: a night too early at both ends for the
+    """In bed at 17:30 and up at 03:30, ten hours later: a night too early at both ends for the
     evening hours (from 19:00) and the wake-up window (from 04:00). A silence that long
     (``full_night_s``) is a whole night's sleep: from ``bed_floor_min`` (17:00) and to
-    ``wake_early_lo_min`` (03:00) its bed time and wake-up are learned, and tonight's 17:35 in the
-    bedroom is the night ("not up" in the morning), not the bedroom by day, whose ceiling alerted
-    five or six hours into every night. With the earlier bounds nothing is learned; a five-hour sleep
-    that ends at 03:30 (a trip from bed) is no wake-up."""
-    week = _dawn_days(6)
-    day7 = [row for row in _dawn_days(7) if 7 * DAY <= row[0] < 7 * DAY + 17 * H]
-    tonight = (7 * DAY + 17 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0)
+    ``wake_early_lo_min`` (03:00) its bed time and wake-up are learned, whether the bedroom door or
+    the bed pad told of it, and tonight's 17:35 in bed is the night ("not up" in the morning), not
+    the bedroom by day or a nap, whose ceilings alerted five to ten hours into every night. With the
+    earlier bounds nothing is learned; a five-hour sleep that ends at 03:30 (a trip from bed) is no
+    wake-up."""
     old = HomeConfig(wake_early_lo_min=4 * 60, bed_floor_min=18 * 60)
     got = {}
-    for name, cfg in (("default", HomeConfig()), ("old", old)):
-        data = pir_rows([*week, *day7, tonight])
-        kernels = Kernels.new(cfg)
-        kernels.process(data)
-        got[name] = (int(kernels.si[0, k.S_NBED]), int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
-        assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
-        if name == "default":
-            assert set(kernels.wake[0, :6].tolist()) == {210} and set(kernels.wake[0, 14:20].tolist()) == {330}
-    assert got == {"default": (6, k.CTX_REST, k.K_NOT_UP), "old": (0, k.CTX_BEDROOM, k.K_INACTIVITY)}
+    for pad in (False, True):
+        rows = [row for row in _dawn_days(7, pad) if row[0] < 7 * DAY + 17 * H]
+        tonight = _dawn_days(1, pad)[-1]
+        tonight = (7 * DAY + 17 * H + 35 * M, *tonight[1:])
+        for name, cfg in (("default", HomeConfig()), ("old", old)):
+            data = pir_rows([*rows, tonight])
+            kernels = Kernels.new(cfg)
+            kernels.process(data)
+            si = kernels.si[0]
+            got[pad, name] = (int(si[k.S_NBED]), int(si[k.S_CTX]), int(si[k.S_DKIND]))
+            assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
+            if name == "default":
+                assert set(kernels.wake[0, :6].tolist()) == {210} and set(kernels.wake[0, 14:20].tolist()) == {330}
+    night = (6, k.CTX_REST, k.K_NOT_UP)
+    assert got == {
+        (False, "default"): night,
+        (False, "old"): (0, k.CTX_BEDROOM, k.K_INACTIVITY),
+        (True, "default"): night,
+        (True, "old"): (0, k.CTX_REST, k.K_INACTIVITY),
+    }
     trip = [
         (DAY + (22 * 60 + 30) * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),
         (DAY + (27 * 60 + 30) * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 0),
