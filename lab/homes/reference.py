@@ -328,10 +328,15 @@ class ReferenceHome:
         return h >= c.night_start_h or m < early
 
     def _before_wake(self, p: _Resident, t: int) -> bool:
-        """Past the night hours, before the early edge of the learned wake-up (as ``_before_wake``)."""
+        """Past the night hours, before the early edge of the learned wake-up; until the wake-ups are
+        learned, of the "not up" minute known so far while tonight's rest goes on (as ``_before_wake``)."""
         c = self.c
-        if p.n_wake < c.wake_min_samples or self._night(self._hour(t, p.offset)):
+        if self._night(self._hour(t, p.offset)):
             return False
+        if p.n_wake < c.wake_min_samples:
+            if p.rest_since < 0:
+                return False
+            return self._minute(t, p.offset) < self._wake_edge(self._early_wake(p)[0])
         return self._minute(t, p.offset) < self._wake_edge(self._wake_deadline(p))
 
     def _wake_edge(self, not_up_min: int) -> int:

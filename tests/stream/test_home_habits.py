@@ -145,6 +145,35 @@ def test_a_whole_night_from_17_30_to_03_30_is_learned_and_kept_as_the_night() ->
     assert kernels.si[0, k.S_NWAKE] == 0
 
 
+def test_a_late_sleeper_back_in_the_bedroom_from_the_toilet_on_the_first_morning_is_still_asleep() -> None:
+    """Nothing learned yet: in bed at 02:00 (bedroom motion), the toilet at 06:10, back in the bedroom at
+    06:15. Tonight's rest goes on and 06:15 is before the early edge of the "not up" minute known so
+    far: still the night, "not up" by the first nights' guard (bed time + ``prior_sleep_s``), not the
+    bedroom by day under the first days' prior (an alert at 09:15 every such morning). Once up (the
+    kitchen at 10:00), the bedroom at 10:30 is the bedroom by day."""
+    config = HomeConfig()
+    night = [
+        (DAY + 2 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1),
+        (DAY + 6 * H + 10 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1),
+        (DAY + 6 * H + 15 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1),
+    ]
+    up = [
+        *night,
+        (DAY + 10 * H, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1),
+        (DAY + 10 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1),
+    ]
+    got = []
+    for rows in (night, up):
+        data = pir_rows(rows)
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        si = kernels.si[0]
+        got.append((int(si[k.S_CTX]), int(si[k.S_DKIND]), int(si[k.S_DEADLINE])))
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    assert got[0] == (k.CTX_REST, k.K_NOT_UP, DAY + 2 * H + int(config.prior_sleep_s * 1000))
+    assert got[1][:2] == (k.CTX_BEDROOM, k.K_INACTIVITY)
+
+
 def _owl_up_min(day: int) -> int:
     """The night owl's wake-up on ``day``: 13:00, 13:40 or 14:20 (minutes after midnight)."""
     return 13 * 60 + (day % 3) * 40

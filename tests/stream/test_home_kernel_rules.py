@@ -584,7 +584,7 @@ def test_a_nap_in_the_first_days_has_the_early_prior_and_back_to_bed_at_dawn_doe
     """Before the routine is learned, lying down on the bed pad at 14:00 is a nap: due by the first
     days' prior (about 4 h), not the ten hours of a night's rest. Back on the pad at 06:10 from the
     toilet, before the early edge of the population's wake-up (08:30), a late sleeper is still
-    asleep: no alert at 10:10."""
+    asleep: no alert at 10:10, "not up" at the population's 11:00."""
     config = HomeConfig()
     day = [(DAY + 8 * H + m * 5 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for m in range(72)]  # 08:00–13:55
     nap = [*day, (DAY + 14 * H, k.EV_BED, 1, k.ROOM_BED)]
@@ -600,11 +600,17 @@ def test_a_nap_in_the_first_days_has_the_early_prior_and_back_to_bed_at_dawn_doe
         data = dataclasses.replace(data, pir=data.pir * 0)
         kernels = Kernels.new(config)
         kernels.process(data)
-        found.append((int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_THR]), int(kernels.si[0, k.S_LEARNED])))
+        si = kernels.si[0]
+        found.append(
+            (int(si[k.S_CTX]), int(si[k.S_THR]), int(si[k.S_LEARNED]), int(si[k.S_DKIND]), int(si[k.S_DEADLINE]))
+        )
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
-    (nap_ctx, nap_thr, nap_basis), (dawn_ctx, dawn_thr, _) = found
+    (nap_ctx, nap_thr, nap_basis, nap_kind, _), (dawn_ctx, _, dawn_basis, dawn_kind, dawn_due) = found
     assert nap_ctx == k.CTX_REST and 3.5 * 3600 < nap_thr <= config.early_prior_s and nap_basis == k.B_FIXED
-    assert dawn_ctx == k.CTX_REST and dawn_thr == config.rest_fixed_s
+    assert nap_kind == k.K_INACTIVITY
+    # tonight's rest goes on: "not up" at the population's minute (11:00), not inactivity ten hours on
+    assert (dawn_ctx, dawn_kind, dawn_basis) == (k.CTX_REST, k.K_NOT_UP, k.B_FIXED)
+    assert dawn_due == DAY + config.wake_default_min * M
 
 
 def test_the_first_days_prior_is_shorter_in_the_morning_than_after_lunch() -> None:
