@@ -32,7 +32,8 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
 - first weeks: until the wake-ups are learned, "not up" waits for the population prior (11:00, and
   a night of up to 12 h), the archive's usual wake-up (:meth:`HomeActivityDetector.set_routine`), or
   the latest of the few wake-ups seen; the alert's ``details["basis"]`` says which (``population``,
-  ``enrolled``, ``observed``, ``learned``);
+  ``enrolled``, ``observed``, ``learned``); and the night lasts until that minute's early edge (back
+  in the bedroom from the toilet at 06:15 on the first morning, a late sleeper is still asleep);
 - evening: once going to bed has left a trace in the bedroom, an evening silence that starts
   elsewhere (the bathroom included: the toilet before bed is followed by the bedroom) is not taken
   for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
