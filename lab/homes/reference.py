@@ -334,9 +334,7 @@ class ReferenceHome:
         if self._night(self._hour(t, p.offset)):
             return False
         if p.n_wake < c.wake_min_samples:
-            if p.rest_since < 0:
-                return False
-            return self._minute(t, p.offset) < self._wake_edge(self._early_wake(p)[0])
+            return p.rest_since >= 0 and not self._nap(p, t)
         return self._minute(t, p.offset) < self._wake_edge(self._wake_deadline(p))
 
     def _wake_edge(self, not_up_min: int) -> int:

@@ -864,16 +864,14 @@ def _before_wake(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     quantile of the learned wake-ups − 60 min, before noon). For a resident who wakes at 07:30,
     06:20 is still the night: back in bed from the toilet then, they are resting, not up for the day.
     Until the wake-ups are learned, only while tonight's rest goes on (``S_REST_SINCE``), and before
-    the early edge of the "not up" minute known so far (:func:`early_wake_min`, as :func:`_nap`): a
+    the early edge of the "not up" minute known so far (where a rest would be a nap, :func:`_nap`): a
     late sleeper back in the bedroom from the toilet at 06:15 on the first mornings is still asleep,
     not in the bedroom by day with the first days' prior (an alert at 09:15)."""
     off = si[r, S_OFFSET]
     if _is_night(local_hour(t, off), params):
         return False
     if si[r, S_NWAKE] < params[P_WAKE_MIN_SAMPLES]:
-        if si[r, S_REST_SINCE] < 0:
-            return False
-        return local_minute(t, off) < _wake_edge_min(early_wake_min(si, wake, r, params)[0], params)
+        return si[r, S_REST_SINCE] >= 0 and not _nap(si, wake, r, t, params)
     return local_minute(t, off) < _wake_edge_min(wake_deadline_min(wake, r, si[r, S_NWAKE], params), params)
 
 
