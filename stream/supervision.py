@@ -1,5 +1,12 @@
 """Device supervision: offline (last will), silent devices, low batteries, unmonitored homes.
 
+A sensor can also go on checking in while it no longer senses (a door magnet knocked off, a PIR
+covered, a pad unplugged): each activity sensor learns how long it is usually mute while the home's
+other sensors report, and is DEVICE_SILENT ("quiet beyond habit") once the rest of the home has
+reported for several times that long without it. Left alone, such a sensor turns the resident's
+ordinary days into inactivity alarms (a dead entrance-door contact makes every outing a silence at
+home), so the notice is for whoever maintains the home's sensors.
+
 Kept apart from resident inactivity: a dead sensor is a maintenance problem (DEVICE_SILENT,
 DEVICE_OFFLINE, LOW_BATTERY), and a home whose activity sensors are all down is UNMONITORED, never
 "inactive". :class:`DeviceTable` holds the columnar per-device state; the home-activity detector
@@ -8,6 +15,7 @@ keeps its own table to know when to hold back inactivity alerts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,18 +41,36 @@ class SupervisionConfig:
     are the limits of devices restored from a snapshot that had no per-device limit.
     ``low_battery_pct``: LOW_BATTERY below this (%); ``battery_clear_pct``: a new episode only after
     recovering to this (%).
+
+    Quiet beyond habit (:mod:`stream.kernels.supervision`): an activity sensor whose last activity
+    message is followed by ``quiet_factor`` × its longest mute spell (faded by ``quiet_decay`` per
+    day), and at least ``quiet_floor_s``, of the home's other sensors reporting is DEVICE_SILENT;
+    only once it has sent ``quiet_min_events`` activity messages over ``quiet_learn_days``
+    (``quiet_factor`` 0: off). Chosen on synthetic homes where one sensor per home stops sensing
+    between day 10 and day 25 (``python -m lab.homes.sensor_loss``), against false notices on the same
+    homes intact and on van Kasteren's house A.
     """
 
     silent_battery_s: float | None = None
     silent_mains_s: float | None = None
     low_battery_pct: float = 20.0
     battery_clear_pct: float = 30.0
+    quiet_factor: float = 4.0
+    quiet_floor_s: float = 24 * 3600.0
+    quiet_learn_days: float = 7.0
+    quiet_min_events: int = 20
+    quiet_decay: float = 0.97
 
     def __post_init__(self) -> None:
         if any(limit is not None and not limit > 0 for limit in (self.silent_battery_s, self.silent_mains_s)):
             raise ValueError("silence limits must be positive seconds")
         if not 0 <= self.low_battery_pct <= self.battery_clear_pct <= 100:
             raise ValueError("need 0 <= low_battery_pct <= battery_clear_pct <= 100")
+        quiet = (self.quiet_factor, self.quiet_floor_s, self.quiet_learn_days, self.quiet_min_events)
+        if not all(math.isfinite(v) and v >= 0 for v in quiet) or not 0 < self.quiet_decay <= 1:
+            raise ValueError(
+                "quiet_factor, quiet_floor_s, quiet_learn_days, quiet_min_events >= 0; quiet_decay in (0, 1]"
+            )
 
     def params(self) -> npt.NDArray[np.float64]:
         p = np.zeros(k.N_SUP_PARAMS, dtype=np.float64)
@@ -52,6 +78,11 @@ class SupervisionConfig:
         p[k.P_SILENT_MAINS_S] = MAINS_SILENCE_S if self.silent_mains_s is None else self.silent_mains_s
         p[k.P_LOW_PCT] = self.low_battery_pct
         p[k.P_CLEAR_PCT] = self.battery_clear_pct
+        p[k.P_QUIET_FACTOR] = self.quiet_factor
+        p[k.P_QUIET_FLOOR_S] = self.quiet_floor_s
+        p[k.P_QUIET_LEARN_S] = self.quiet_learn_days * 86400.0
+        p[k.P_QUIET_MIN_N] = self.quiet_min_events
+        p[k.P_QUIET_DECAY] = self.quiet_decay
         return p
 
     def silence_limit_s(self, kind: DeviceType) -> float:
@@ -62,6 +93,11 @@ class SupervisionConfig:
 
 def is_activity_sensor(event: Event) -> bool:
     return event.stream in ACTIVITY_STREAMS or device_type(event.device_type).activity
+
+
+def is_activity_message(event: Event) -> bool:
+    """Whether ``event`` is something an activity sensor sensed (not its status or heartbeat)."""
+    return event.stream is not Stream.STATUS and is_activity_sensor(event)
 
 
 BATTERY_LOW_PCT = 10
@@ -100,6 +136,7 @@ class DeviceTable:
         self.params = config.params()
         self.slots = SlotMap(64)
         self.dev = k.new_devices(self.slots.capacity)
+        self.homes = k.new_homes(residents.capacity)
 
     def update(self, events: Sequence[Event]) -> list[tuple[Event, int, int]]:
         """Apply events (any streams); returns ``(event, code, start_ms)`` for OFFLINE / LOW_BATTERY."""
@@ -112,6 +149,10 @@ class DeviceTable:
             grown = k.new_devices(self.slots.capacity)
             grown[: self.dev.shape[0]] = self.dev
             self.dev = grown
+        if self.homes.shape[0] < self.residents.capacity:
+            homes = k.new_homes(self.residents.capacity)
+            homes[: self.homes.shape[0]] = self.homes
+            self.homes = homes
         for i in np.flatnonzero(self.dev[slot, k.D_LIMIT_MS] == 0).tolist():  # catalogue facts, once per device
             event, d = events[i], int(slot[i])  # new, or restored from a snapshot without limits
             kind = device_type(event.device_type)
@@ -121,9 +162,12 @@ class DeviceTable:
             limit_ms = round(self.config.silence_limit_s(kind) * 1000.0)
             self.dev[d, k.D_LIMIT_MS] = -1 if mains_on_battery else limit_ms
         online_of, battery_of, status_of = [k.NO_VALUE] * count, [k.NO_VALUE] * count, [0] * count
+        act_of = [0] * count
         for i, event in enumerate(events):
             if event.stream is Stream.STATUS:
                 status_of[i], online_of[i], battery_of[i] = 1, _online(event), _battery(event)
+            elif is_activity_message(event):
+                act_of[i] = 1
         ts = np.array([e.ts_ms for e in events], dtype=np.int64)
         online = np.array(online_of, dtype=np.int64)
         battery = np.array(battery_of, dtype=np.int64)
@@ -134,7 +178,10 @@ class DeviceTable:
             self.dev[mains, k.D_CLASS] = 0
             self.dev[mains, k.D_LIMIT_MS] = -1
         out = np.zeros((2 * count, 3), dtype=np.int64)
-        n = k.supervise_process(self.dev, slot, res, ts, online, battery, is_status, self.params, out)
+        is_act = np.array(act_of, dtype=np.int64)
+        n = k.supervise_process(
+            self.dev, slot, res, ts, online, battery, is_status, is_act, self.homes, self.params, out
+        )
         return [(events[int(i)], int(code), int(start)) for i, code, start in out[:n].tolist()]
 
     def silence_limit_s(self, d: int) -> float:
@@ -144,12 +191,23 @@ class DeviceTable:
             return own / 1000.0
         return float(self.params[k.P_SILENT_MAINS_S if self.dev[d, k.D_CLASS] == 1 else k.P_SILENT_BATTERY_S])
 
-    def silent(self, now_ms: int) -> list[tuple[str, int]]:
-        """Newly silent devices at ``now_ms``: ``(device_id, last_seen_ms)``."""
+    def silent(self, now_ms: int) -> list[tuple[str, int, int]]:
+        """Newly silent devices at ``now_ms``: ``(device_id, code, since_ms)``; ``code`` ``K_SILENT`` (since
+        its last message) or ``K_QUIET`` (since its last activity message)."""
         n_dev = len(self.slots._id_of)
-        out = np.zeros((max(1, n_dev), 3), dtype=np.int64)
-        n = k.supervise_advance(self.dev, n_dev, now_ms, self.params, out)
-        return [(self.slots.id_of(int(d)) or "", int(start)) for d, _, start in out[:n].tolist()]
+        out = np.zeros((max(1, 2 * n_dev), 3), dtype=np.int64)
+        n = k.supervise_advance(self.dev, n_dev, now_ms, self.homes, self.params, out)
+        return [(self.slots.id_of(int(d)) or "", int(code), int(start)) for d, code, start in out[:n].tolist()]
+
+    def quiet_limit_s(self, d: int) -> float | None:
+        """How long device slot ``d``'s home may report without it before it is quiet beyond habit
+        (s; ``None`` until learned or when off)."""
+        limit = int(k.quiet_limit_ms(self.dev, d, self.params))
+        return limit / 1000.0 if limit >= 0 else None
+
+    def mute_spell_s(self, d: int) -> float:
+        """Device slot ``d``'s faded longest mute spell while its home's other sensors reported (s)."""
+        return int(self.dev[d, k.D_MUTE_MAX]) / 1000.0
 
     def health(self, n_res: int, now_ms: int) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
         """Per resident slot ``(monitored, since_ms)``, see :func:`stream.kernels.supervision.home_health`."""
@@ -157,7 +215,11 @@ class DeviceTable:
 
     def snapshot(self, prefix: str) -> dict[str, np.ndarray]:
         n = len(self.slots._id_of)
-        return {f"{prefix}ids": self.slots.to_array(), f"{prefix}state": self.dev[:n].copy()}
+        return {
+            f"{prefix}ids": self.slots.to_array(),
+            f"{prefix}state": self.dev[:n].copy(),
+            f"{prefix}homes": self.homes[: len(self.residents._id_of)].copy(),
+        }
 
     def restore(self, state: Mapping[str, np.ndarray], prefix: str) -> None:
         if f"{prefix}ids" not in state:
@@ -169,6 +231,10 @@ class DeviceTable:
             self.slots.capacity *= 2
         self.dev = k.new_devices(self.slots.capacity)
         self.dev[: len(rows), : rows.shape[1]] = rows  # older snapshots lack the last columns
+        self.homes = k.new_homes(max(self.residents.capacity, 1))
+        if f"{prefix}homes" in state:  # older snapshots: the homes' latest activity is learned again
+            homes = np.asarray(state[f"{prefix}homes"], dtype=np.int64)
+            self.homes[: len(homes)] = homes
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,8 +343,11 @@ class DeviceSupervisor:
 
     def advance(self, now_ms: int) -> list[Detection]:
         out: list[Detection] = []
-        for device_id, last in self.devices.silent(now_ms):
+        for device_id, code, last in self.devices.silent(now_ms):
             d = self.devices.slots.get(device_id)
+            if code == k.K_QUIET:
+                out.append(self._quiet(device_id, d, last, now_ms))
+                continue
             limit = self.devices.silence_limit_s(d) if d is not None else None
             out.append(
                 Detection(
@@ -297,6 +366,26 @@ class DeviceSupervisor:
             )
         out.extend(self._unmonitored(now_ms))
         return out
+
+    def _quiet(self, device_id: str, d: int | None, last: int, now_ms: int) -> Detection:
+        table = self.devices
+        return Detection(
+            self._device_resident.get(device_id, ""),
+            device_id,
+            DetectionKind.DEVICE_SILENT,
+            last,
+            now_ms,
+            f"device_quiet:{device_id}:{last}",
+            details={
+                "silent_s": (now_ms - last) / 1000.0,
+                "threshold_s": table.quiet_limit_s(d) if d is not None else None,
+                "longest_mute_s": table.mute_spell_s(d) if d is not None else None,
+                "reason": "senses nothing while the home's other sensors report, far longer than usual: "
+                "it may be knocked off, covered or unplugged",
+                "reason_zh": "该传感器长时间没有感应到任何活动，而家中其他传感器仍在正常上报，远超平时："
+                "可能已脱落、被遮挡或断电，请安排检修",
+            },
+        )
 
     def _unmonitored(self, now_ms: int) -> list[Detection]:
         n_res = len(self.residents._id_of)
