@@ -12,7 +12,7 @@ package's tables directly.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline (last will) or silent, or
-  low on battery; residents unmonitored or with no activity today (bounded: at most
+  heard but sensing nothing (``not_sensing``: quiet beyond habit, with ``last_sensed``), or low on battery; residents unmonitored or with no activity today (bounded: at most
   ``MAX_RESIDENTS`` residents; "activity today" is one query over the hourly activity aggregate).
 
 Device and home health come from the stream core's supervision (``platform.supervision``), the state
@@ -50,6 +50,10 @@ async def _path_of(platform: Services, resident: ResidentRecord | None) -> str:
     return await platform.registry.org_path(resident.org_node) or ROOT
 
 
+def _iso(ms: int | None) -> str | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
 def _device_states(platform: Services, devices: list[DeviceRecord]) -> list[dict[str, Any]]:
     """Each device with its supervision state (``None`` while the stream has not heard from it)."""
     health = platform.supervision.device_health(d.id for d in devices)
@@ -58,7 +62,7 @@ def _device_states(platform: Services, devices: list[DeviceRecord]) -> list[dict
         seen = health.get(device.id)
         state: dict[str, Any] = {
             **asdict(device),
-            **dict.fromkeys(("online", "silent", "battery", "low_battery", "last_seen")),
+            **dict.fromkeys(("online", "silent", "battery", "low_battery", "last_seen", "not_sensing", "last_sensed")),
         }
         if seen is not None:
             state.update(
@@ -66,7 +70,9 @@ def _device_states(platform: Services, devices: list[DeviceRecord]) -> list[dict
                 silent=seen.silent,
                 battery=seen.battery_pct,
                 low_battery=seen.low_battery,
-                last_seen=datetime.fromtimestamp(seen.last_seen_ms / 1000, UTC).isoformat(),
+                last_seen=_iso(seen.last_seen_ms),
+                not_sensing=seen.not_sensing,
+                last_sensed=_iso(seen.last_sensed_ms),
             )
         states.append(state)
     return states
@@ -214,6 +220,11 @@ async def overview(
             entry = {**who, "device_id": state["id"], "type": state["type"], "location": state["location"]}
             if state["online"] is False:
                 offline.append({**entry, "last_seen": state["last_seen"], "silent": state["silent"]})
+            elif state["not_sensing"]:  # heard, but senses nothing (quiet beyond habit): a visit all the same
+                offline.append(
+                    {**entry, "last_seen": state["last_seen"], "silent": False, "not_sensing": True}
+                    | {"last_sensed": state["last_sensed"]}
+                )
             if state.get("low_battery"):
                 low.append({**entry, "battery": state["battery"]})
         if not devices or rid in unmonitored_since:

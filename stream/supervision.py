@@ -245,7 +245,10 @@ class DeviceHealth:
     heard again; ``silent``: DEVICE_SILENT (unheard for longer than its silence limit, ``limit_s``);
     ``battery_pct``: its last battery level (%; a bare ``battery_low`` flag reads as
     :data:`BATTERY_LOW_PCT` / :data:`BATTERY_OK_PCT`), ``None`` if never reported; ``low_battery``:
-    a LOW_BATTERY episode is open; ``activity``: it is one of the home's activity sensors.
+    a LOW_BATTERY episode is open; ``activity``: it is one of the home's activity sensors;
+    ``not_sensing``: an activity sensor quiet beyond its habit (DEVICE_SILENT ``device_quiet``) and
+    not sensing since, though perhaps still heard; ``last_sensed_ms``: its last activity message
+    (epoch ms; ``None``: none yet).
     """
 
     device_id: str
@@ -257,6 +260,8 @@ class DeviceHealth:
     low_battery: bool
     activity: bool
     limit_s: float
+    not_sensing: bool = False
+    last_sensed_ms: int | None = None
 
 
 class SupervisionState(Protocol):
@@ -304,6 +309,8 @@ class DeviceSupervisor:
                 low_battery=row[k.D_LOW_FIRED] == 1,
                 activity=row[k.D_ACTIVITY] == 1,
                 limit_s=table.silence_limit_s(d),
+                not_sensing=row[k.D_QUIET_FIRED] == 1,
+                last_sensed_ms=row[k.D_LAST_ACT] if row[k.D_LAST_ACT] >= 0 else None,
             )
         return out
 

@@ -296,7 +296,7 @@ function deviceName(a) {
 
 function renderDevices(devices) {
   $("d-devices").innerHTML = (devices || []).map((d) => {
-    const st = d.online === false ? "offline" : d.online === true ? "online" : "unknown";
+    const st = d.online === false ? "offline" : d.not_sensing ? "not_sensing" : d.online === true ? "online" : "unknown";
     const battery = d.battery === null || d.battery === undefined ? "" : `${String(d.battery).replace("%", "")}%`;
     return `<tr data-device="${esc(d.id)}" class="dev-${st}"><td>${esc(d.id)}</td><td>${esc(term("device", d.type))}</td>
       <td>${esc(d.location ? term("room", d.location) : "")}</td><td>${esc(t(`devstate.${st}`))}</td><td>${esc(battery)}</td>
@@ -463,7 +463,9 @@ function renderOverview() {
   $("o-areas-empty").hidden = areas.length > 0;
   const item = (x, extra) => `<li><a href="#" data-resident="${esc(x.resident_id)}">${esc(x.name)}</a> <small>${esc(areaName(x.org_path))}</small> ${extra}</li>`;
   const fill = (id, rows, extra) => { const shown = rows.filter((x) => inArea(x.org_path)); $(id).innerHTML = shown.map((x) => item(x, extra(x))).join("") || noneItem(); $(`${id}-n`).textContent = `(${shown.length})`; };
-  fill("o-offline", data.devices.offline, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · ${esc(t("overview.last_seen", { time: I18N.time(x.last_seen) || t("common.never") }))}`);
+  fill("o-offline", data.devices.offline, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · ${esc(x.not_sensing
+    ? t("overview.not_sensing", { time: I18N.time(x.last_sensed) || t("common.never") })
+    : t("overview.last_seen", { time: I18N.time(x.last_seen) || t("common.never") }))}`);
   fill("o-battery", data.devices.low_battery, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · <b class="sla-red">${x.battery}%</b>`);
   fill("o-unmonitored", data.residents.unmonitored, (x) => esc(term("unmonitored", x.reason)));
   fill("o-quiet", data.residents.no_activity_today, () => "");

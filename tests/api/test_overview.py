@@ -89,3 +89,35 @@ async def test_a_device_registered_without_a_power_source_takes_its_types(servic
                 assert response.status_code == 201, response.text
                 created[device_id] = (await http.get(f"/api/v1/devices/{device_id}")).json()["power"]
         assert created == {"vitals-9": "mains", "gas-9": "mains", "pir-9": "battery", "hub-9": "battery"}
+
+
+async def test_a_sensor_heard_but_sensing_nothing_is_listed_with_when_it_last_sensed(services: TestServices) -> None:
+    """Quiet beyond habit: the entrance door opened every 8 hours for eight days, then nothing for two
+    while the kitchen's motion sensor went on: listed with the devices to visit, and when it last sensed."""
+    async with running_platform(services, residents=1) as harness:
+        platform = harness.platform
+        await platform.registry.add_device(DeviceRecord("door-q", "res-1", "door", location="hall"))
+        await platform.registry.add_device(DeviceRecord("pir-q", "res-1", "pir", location="kitchen"))
+        now = int(time.time() * 1000)
+        start, hour = now - 10 * 24 * 60 * M, 60 * M
+        events = []
+        for t in range(start, now, 30 * M):
+            events.append(Event("pir-q", "res-1", Stream.MOTION, t, t, {"occupancy": True}, device_type="pir"))
+            if (t - start) % (8 * hour) == 0 and t < now - 2 * 24 * hour:
+                last_door = t
+                events.append(Event("door-q", "res-1", Stream.CONTACT, t, t, {"open": True}, device_type="door"))
+        await platform.sink({"res-1": events})
+
+        async def listed() -> dict[str, Any] | None:
+            data = await overview(harness)
+            return data if "door-q" in ids(data["devices"]["offline"]) else None
+
+        data = await eventually(listed)
+        entry = next(e for e in data["devices"]["offline"] if e["device_id"] == "door-q")
+        assert entry["not_sensing"] is True and entry["silent"] is False
+        assert entry["last_sensed"] == datetime.fromtimestamp(last_door / 1000, UTC).isoformat()
+        assert "pir-q" not in ids(data["devices"]["offline"])
+        async with harness.http() as http:
+            card = (await http.get("/api/v1/console/residents/res-1/card")).json()
+        door = next(d for d in card["devices"] if d["id"] == "door-q")
+        assert (door["online"], door["not_sensing"]) == (True, True)

@@ -163,3 +163,15 @@ def test_the_kernel_learns_the_mute_spells_its_twin_does() -> None:
         slot = table.slots.get(f"s{dev}")
         assert slot is not None
         assert int(table.dev[slot, k.D_MUTE_MAX]) == int(spell)
+
+
+def test_device_health_says_a_sensor_is_not_sensing_until_it_senses_again() -> None:
+    sup = DeviceSupervisor()
+    live(sup, 0, 10 * D, door_every=8 * H)
+    health = sup.device_health(["front_door"])["front_door"]
+    assert (health.not_sensing, health.last_sensed_ms) == (False, 10 * D - 8 * H)
+    live(sup, 10 * D, 14 * D, door_every=None)
+    health = sup.device_health(["front_door"])["front_door"]
+    assert health.not_sensing and health.online and not health.silent
+    sup.process([door(14 * D)], 14 * D)
+    assert sup.device_health(["front_door"])["front_door"].not_sensing is False
