@@ -34,6 +34,9 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
   the latest of the few wake-ups seen; the alert's ``details["basis"]`` says which (``population``,
   ``enrolled``, ``observed``, ``learned``); and the night lasts until that minute's early edge (back
   in the bedroom from the toilet at 06:15 on the first morning, a late sleeper is still asleep);
+- a sensor of the home that senses nothing lately (quiet beyond habit, :mod:`stream.supervision`):
+  an alert names it in ``details["not_sensing"]`` and its reason, as the silence may be the
+  sensor's (a dead entrance door makes an outing look like a silence at home);
 - evening: once going to bed has left a trace in the bedroom, an evening silence that starts
   elsewhere (the bathroom included: the toilet before bed is followed by the bedroom) is not taken
   for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
@@ -327,6 +330,7 @@ class HomeActivityDetector:
             return []
         out_i = np.zeros((2 * n_res, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_res, 2), dtype=np.float64)
+        self.devices.silent(now_ms)  # which sensors are quiet beyond habit, for the alerts' details
         n = k.home_advance(self.si, n_res, now_ms, self._monitored(now_ms, fresh=True), self.params, out_i, out_f)
         return self._detections(out_i[:n], out_f[:n], now_ms)
 
@@ -341,6 +345,20 @@ class HomeActivityDetector:
             learned = basis == "learned"
             rule = _rule(kind, flags, basis)
             why = RULE_REASONS[rule].format(context=context, wake=WAKE_BASIS[basis], bed=BED_BASIS[basis])
+            details: dict[str, object] = {
+                "silent_s": (now_ms - start) / 1000.0,
+                "threshold_s": thr,
+                "due_ms": due,
+                "context": context,
+                "learned": learned,
+                "basis": basis,
+                "rule": rule,
+                "reason": why,
+            }
+            quiet = self.devices.not_sensing(r)
+            if quiet:  # the silence may be a sensor's, not the resident's: say so to whoever takes it
+                details["not_sensing"] = quiet
+                details["reason"] = f"{why}; sensing nothing lately: {', '.join(quiet)} (a sensor fault?)"
             result.append(
                 Detection(
                     resident_id=resident,
@@ -349,16 +367,7 @@ class HomeActivityDetector:
                     ts_ms=start,
                     detected_ms=now_ms,
                     key=f"{kind.value}:{resident}:{start}",
-                    details={
-                        "silent_s": (now_ms - start) / 1000.0,
-                        "threshold_s": thr,
-                        "due_ms": due,
-                        "context": context,
-                        "learned": learned,
-                        "basis": basis,
-                        "rule": rule,
-                        "reason": why,
-                    },
+                    details=details,
                 )
             )
         return result

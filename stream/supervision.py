@@ -208,6 +208,14 @@ class DeviceTable:
         n = k.supervise_advance(self.dev, n_dev, now_ms, self.homes, self.params, out)
         return [(self.slots.id_of(int(d)) or "", int(code), int(start)) for d, code, start in out[:n].tolist()]
 
+    def not_sensing(self, resident_slot: int) -> list[str]:
+        """The activity sensors of resident slot ``resident_slot`` quiet beyond their habit (as of the last
+        :meth:`silent`) and not sensing since."""
+        n = len(self.slots._id_of)
+        rows = self.dev[:n]
+        found = np.flatnonzero((rows[:, k.D_RES] == resident_slot) & (rows[:, k.D_QUIET_FIRED] == 1))
+        return [self.slots.id_of(int(d)) or "" for d in found.tolist()]
+
     def quiet_limit_s(self, d: int) -> float | None:
         """How long device slot ``d``'s home may report without it before it is quiet beyond habit
         (s; ``None`` until learned or when off)."""

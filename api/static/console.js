@@ -317,6 +317,8 @@ function silenceWhy(d) {
   }
   if (d.basis) parts.push(t("trigger.basis", { basis: term("basis", d.basis) }));
   if (d.context) parts.push(term("context", d.context));
+  // a sensor of the home senses nothing lately (quiet beyond habit): the silence may be its fault
+  if (Array.isArray(d.not_sensing) && d.not_sensing.length) parts.push(t("trigger.not_sensing", { devices: d.not_sensing.join(", ") }));
   p.textContent = parts.join(" · ");
   return p;
 }

@@ -175,3 +175,30 @@ def test_device_health_says_a_sensor_is_not_sensing_until_it_senses_again() -> N
     assert health.not_sensing and health.online and not health.silent
     sup.process([door(14 * D)], 14 * D)
     assert sup.device_health(["front_door"])["front_door"].not_sensing is False
+
+
+def test_an_inactivity_alert_names_the_home_sensor_that_senses_nothing() -> None:
+    from stream.home import HomeActivityDetector
+
+    home = HomeActivityDetector()
+    found = []
+    for t in range(0, 12 * D, 30 * M):  # the door every 8 h for ten days, then mute; the kitchen throughout
+        batch = [motion(t)] + ([door(t)] if t % (8 * H) == 0 and t < 10 * D else [])
+        found += home.process(batch, t) + home.advance(t)
+    assert [d for d in found if d.kind is not DetectionKind.UNMONITORED] == []
+    for t in range(12 * D, 13 * D, 10 * M):  # then nothing at all: out through a door that no longer senses?
+        found += home.advance(t)
+    alerts = [d for d in found if d.kind is DetectionKind.INACTIVITY]
+    assert alerts, "a day's silence in a home that was busy every half hour alerts"
+    assert alerts[0].details["not_sensing"] == ["front_door"]
+    assert "front_door" in alerts[0].details["reason"]
+    # a home whose sensors all sense says nothing of the kind
+    intact = HomeActivityDetector()
+    found = []
+    for t in range(0, 12 * D, 30 * M):
+        batch = [motion(t)] + ([door(t)] if t % (8 * H) == 0 else [])
+        found += intact.process(batch, t) + intact.advance(t)
+    for t in range(12 * D, 13 * D, 10 * M):
+        found += intact.advance(t)
+    alerts = [d for d in found if d.kind is DetectionKind.INACTIVITY]
+    assert alerts and "not_sensing" not in alerts[0].details
