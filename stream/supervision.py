@@ -367,49 +367,30 @@ class DeviceSupervisor:
 
     def advance(self, now_ms: int) -> list[Detection]:
         out: list[Detection] = []
-        for device_id, code, last in self.devices.silent(now_ms):
-            d = self.devices.slots.get(device_id)
+        table = self.devices
+        for device_id, code, last in table.silent(now_ms):
+            d = table.slots.get(device_id)
+            details: dict[str, object] = {"silent_s": (now_ms - last) / 1000.0}
             if code == k.K_QUIET:
-                out.append(self._quiet(device_id, d, last, now_ms))
-                continue
-            limit = self.devices.silence_limit_s(d) if d is not None else None
-            out.append(
-                Detection(
-                    self._device_resident.get(device_id, ""),
-                    device_id,
-                    DetectionKind.DEVICE_SILENT,
-                    last,
-                    now_ms,
-                    f"device_silent:{device_id}:{last}",
-                    details={
-                        "silent_s": (now_ms - last) / 1000.0,
-                        "threshold_s": limit,
-                        "reason": "no message for longer than the device type allows",
-                    },
-                )
-            )
+                key = f"device_quiet:{device_id}:{last}"
+                details |= {
+                    "threshold_s": table.quiet_limit_s(d) if d is not None else None,
+                    "longest_mute_s": table.mute_spell_s(d) if d is not None else None,
+                    "reason": "senses nothing while the home's other sensors report, far longer than usual: "
+                    "it may be knocked off, covered or unplugged",
+                    "reason_zh": "该传感器长时间没有感应到任何活动，而家中其他传感器仍在正常上报，远超平时："
+                    "可能已脱落、被遮挡或断电，请安排检修",
+                }
+            else:
+                key = f"device_silent:{device_id}:{last}"
+                details |= {
+                    "threshold_s": table.silence_limit_s(d) if d is not None else None,
+                    "reason": "no message for longer than the device type allows",
+                }
+            resident = self._device_resident.get(device_id, "")
+            out.append(Detection(resident, device_id, DetectionKind.DEVICE_SILENT, last, now_ms, key, details=details))
         out.extend(self._unmonitored(now_ms))
         return out
-
-    def _quiet(self, device_id: str, d: int | None, last: int, now_ms: int) -> Detection:
-        table = self.devices
-        return Detection(
-            self._device_resident.get(device_id, ""),
-            device_id,
-            DetectionKind.DEVICE_SILENT,
-            last,
-            now_ms,
-            f"device_quiet:{device_id}:{last}",
-            details={
-                "silent_s": (now_ms - last) / 1000.0,
-                "threshold_s": table.quiet_limit_s(d) if d is not None else None,
-                "longest_mute_s": table.mute_spell_s(d) if d is not None else None,
-                "reason": "senses nothing while the home's other sensors report, far longer than usual: "
-                "it may be knocked off, covered or unplugged",
-                "reason_zh": "该传感器长时间没有感应到任何活动，而家中其他传感器仍在正常上报，远超平时："
-                "可能已脱落、被遮挡或断电，请安排检修",
-            },
-        )
 
     def _unmonitored(self, now_ms: int) -> list[Detection]:
         n_res = len(self.residents._id_of)

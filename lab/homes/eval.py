@@ -187,27 +187,15 @@ def home_config(items: list[str]) -> HomeConfig:
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    from pathlib import Path
-
-    from lab.homes.logs import load_homes
-    from lab.homes.residents import HELD_OUT_LAYOUTS
-    from lab.homes.synthetic import synthetic_set
+    from lab.homes.synthetic import add_set_arguments, homes_of
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")
-    parser.add_argument("--homes", type=int, default=12)
-    parser.add_argument("--days", type=int, default=35)
-    parser.add_argument("--seed", type=int, default=0)
+    add_set_arguments(parser)
     parser.add_argument("--inject", type=int, default=30)
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
-    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
-    parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
     parser.add_argument("--shift", type=int, default=0, help="every day this many hours later (< 0: earlier)")
     args = parser.parse_args(argv)
-    if args.dir:
-        logs = load_homes(args.dir)
-    else:
-        logs = synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
+    logs = homes_of(args)
     if args.shift:
         from lab.homes.variants import shifted
 

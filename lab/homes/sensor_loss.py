@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -153,24 +153,11 @@ def evaluate(
     return summary
 
 
-def _logs(args: argparse.Namespace) -> Iterable[HomeLog]:
-    if args.dir:
-        from lab.homes.logs import load_homes
-
-        return load_homes(args.dir)
-    from lab.homes.synthetic import synthetic_set
-
-    return synthetic_set(args.homes, args.days, args.seed)
-
-
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    from pathlib import Path
+    from lab.homes.synthetic import add_set_arguments, homes_of
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")
-    parser.add_argument("--homes", type=int, default=12)
-    parser.add_argument("--days", type=int, default=35)
-    parser.add_argument("--seed", type=int, default=0)
+    add_set_arguments(parser)
     parser.add_argument("--from-day", type=int, default=10)
     parser.add_argument("--to-day", type=int, default=25)
     parser.add_argument("--factor", type=float, default=None, help="SupervisionConfig.quiet_factor")
@@ -183,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
         config = replace(config, quiet_factor=args.factor)
     if args.floor_h is not None:
         config = replace(config, quiet_floor_s=args.floor_h * 3600.0)
-    logs = list(_logs(args))
+    logs = homes_of(args)
     summary = evaluate(logs, config, args.seed, args.from_day, args.to_day, alerts=not args.no_alerts)
     print(json.dumps(summary) if args.json else json.dumps(summary, indent=1))
 
