@@ -14,7 +14,8 @@ every event of it after that moment is dropped. Reported:
 - ``false_notices``: notices on the homes intact (per home-day), and on the other sensors of the
   homes with a loss: each is a visit to a home whose sensors are fine;
 - ``inactivity_alerts``: the home detector's false alerts after the loss against the same homes intact
-  (what a lost sensor costs while nobody repairs it).
+  (what a lost sensor costs while nobody repairs it), and with it repaired a day after its notice
+  (``--repair-h``).
 
 ``python -m lab.homes.sensor_loss --homes 12 --days 35 --seed 0 [--dir DIR] [--json]``
 """
@@ -39,11 +40,13 @@ DAY_MS = 24 * HOUR_MS
 
 @dataclass(frozen=True, slots=True)
 class Loss:
-    """One home's lost sensor: ``sensor`` (its log name), ``kind`` and ``at_ms`` (epoch ms)."""
+    """One home's lost sensor: ``sensor`` (its log name), ``kind``, ``at_ms`` (epoch ms) and, once
+    repaired, ``until_ms`` (senses again from then on; ``None``: never)."""
 
     sensor: str
     kind: str
     at_ms: int
+    until_ms: int | None = None
 
 
 def notices(log: HomeLog, config: SupervisionConfig, step_ms: int = HOUR_MS) -> list[tuple[str, int]]:
@@ -77,11 +80,12 @@ def draw_loss(log: HomeLog, rng: np.random.Generator, from_day: int, to_day: int
 
 
 def lose(log: HomeLog, loss: Loss) -> HomeLog:
-    """``log`` without ``loss.sensor``'s events from ``loss.at_ms`` on."""
+    """``log`` without ``loss.sensor``'s events from ``loss.at_ms`` until it is repaired."""
+    until = loss.until_ms if loss.until_ms is not None else log.entry.last_ms + 1
     keep = [
         i
         for i, (s, t) in enumerate(zip(log.sensor, log.ts_ms.tolist(), strict=True))
-        if s != loss.sensor or t < loss.at_ms
+        if s != loss.sensor or not loss.at_ms <= t < until
     ]
     return _rows(log, keep, log.entry.home)
 
@@ -101,15 +105,17 @@ def evaluate(
     from_day: int = 10,
     to_day: int = 25,
     alerts: bool = True,
+    repair_h: float = 24.0,
 ) -> dict[str, Any]:
-    """The figures of the module docstring over ``logs`` (one drawn loss per home, seeded)."""
+    """The figures of the module docstring over ``logs`` (one drawn loss per home, seeded); the alerts
+    also with the sensor repaired ``repair_h`` after its notice."""
     rng = np.random.default_rng([seed, 0x5E17])
     intact_days = 0.0
     intact_false = 0
     other_false = 0
     by_kind: dict[str, dict[str, Any]] = {}
     hours: list[float] = []
-    cost_before, cost_after = 0, 0
+    cost_before, cost_after, cost_repaired = 0, 0, 0
     for log in logs:
         intact_days += log.days
         intact_false += len(notices(log, config))
@@ -127,6 +133,8 @@ def evaluate(
         if alerts:
             cost_before += _inactivity_alerts(log, loss.at_ms)
             cost_after += _inactivity_alerts(lost, loss.at_ms)
+            fixed = replace(loss, until_ms=min(mine) + int(repair_h * HOUR_MS)) if mine else loss
+            cost_repaired += _inactivity_alerts(lose(log, fixed), loss.at_ms)
     lost_summary = {
         kind: {
             "lost": row["lost"],
@@ -149,7 +157,11 @@ def evaluate(
         },
     }
     if alerts:
-        summary["inactivity_alerts"] = {"intact_after_loss_time": cost_before, "with_the_loss": cost_after}
+        summary["inactivity_alerts"] = {
+            "intact_after_loss_time": cost_before,
+            "with_the_loss": cost_after,
+            f"repaired_{repair_h:g}_h_after_the_notice": cost_repaired,
+        }
     return summary
 
 
@@ -163,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--factor", type=float, default=None, help="SupervisionConfig.quiet_factor")
     parser.add_argument("--floor-h", type=float, default=None, help="SupervisionConfig.quiet_floor_s in hours")
     parser.add_argument("--no-alerts", action="store_true", help="skip the home detector's alert counts")
+    parser.add_argument("--repair-h", type=float, default=24.0, help="hours from the notice to the repair")
     parser.add_argument("--json", action="store_true", help="one JSON object (the last line)")
     args = parser.parse_args(argv)
     config = SupervisionConfig()
@@ -171,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     if args.floor_h is not None:
         config = replace(config, quiet_floor_s=args.floor_h * 3600.0)
     logs = homes_of(args)
-    summary = evaluate(logs, config, args.seed, args.from_day, args.to_day, alerts=not args.no_alerts)
+    summary = evaluate(logs, config, args.seed, args.from_day, args.to_day, not args.no_alerts, args.repair_h)
     print(json.dumps(summary) if args.json else json.dumps(summary, indent=1))
 
 

@@ -41,3 +41,14 @@ def test_the_summary_counts_every_loss_once() -> None:
     assert summary["homes"] == 2 and sum(row["lost"] for row in summary["lost"].values()) == 2
     assert summary["noticed"] <= 2 and summary["false_notices"]["intact"] >= 0
     assert "inactivity_alerts" not in summary
+
+
+def test_a_repaired_sensor_senses_again_from_the_repair_on() -> None:
+    log = synthetic_home("home", 20, 5)[0]
+    sensor = log.sensor[len(log) // 2]
+    at, until = log.entry.first_ms + 8 * DAY, log.entry.first_ms + 11 * DAY
+    fixed = lose(log, Loss(sensor, "", at, until_ms=until))
+    times = [t for s, t in zip(fixed.sensor, fixed.ts_ms.tolist(), strict=True) if s == sensor]
+    assert not any(at <= t < until for t in times)
+    assert any(t < at for t in times) and any(t >= until for t in times)
+    assert len(lose(log, Loss(sensor, "", at))) < len(fixed)
