@@ -19,10 +19,10 @@ Math (all per device ``d``, per event in arrival order):
   (``other_last``: the resident's latest activity message from another sensor before ``t``), so a
   holiday, when every sensor is quiet, is no spell; on each spell ``g ← max(spell, g · decay^days)``
   with ``days`` the time since its previous activity in days (a spell already noticed is a fault,
-  not a habit: only faded). Once ``d`` has ``quiet_min_n``
-  activity messages over at least ``quiet_learn_s``, DEVICE_SILENT (``K_QUIET``) when the home's
-  other sensors have reported for longer than ``max(quiet_factor · g[d], quiet_floor_s)`` since
-  ``d``'s last activity message: once per such silence.
+  not a habit: only faded). Once ``d`` has ``quiet_min_n`` activity messages over at least
+  ``quiet_learn_s``, DEVICE_SILENT (``K_QUIET``) when the home's other sensors have reported for
+  longer than ``max(quiet_factor · g[d], quiet_floor_s)`` since ``d``'s last activity message: once
+  per such silence.
 - A resident is *monitored* while it has no activity sensor at all, or at least one activity sensor
   that is online and (unsupervised or seen within its limit).
 
