@@ -166,7 +166,7 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    from lab.homes.synthetic import add_set_arguments, homes_of
+    from lab.homes.sets import add_set_arguments, homes_of
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)

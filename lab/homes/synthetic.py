@@ -74,7 +74,6 @@ import numpy as np
 from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, write_log_set
 from lab.homes.residents import (
     COMMUTER_SHARE,
-    HELD_OUT_LAYOUTS,
     LATE_SLEEPER_SHARE,
     STICKY_MAT_SHARE,
     Profile,
@@ -480,31 +479,11 @@ def synthetic_set(
     return [door_left_open(log, door_open, np.random.default_rng([s, 8])) for log, s in zip(homes, seeds, strict=True)]
 
 
-def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> None:
-    """The command-line arguments that choose a set of homes: ``--homes --days --seed --layout
-    --door-open`` of :func:`synthetic_set`, and ``--dir`` (a home event log set instead) when
-    ``log_dir``; read them back with :func:`homes_of`."""
-    if log_dir:
-        parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")
-    parser.add_argument("--homes", type=int, default=12)
-    parser.add_argument("--days", type=int, default=35)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
-    parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
-
-
-def homes_of(args: argparse.Namespace) -> list[HomeLog]:
-    """The homes :func:`add_set_arguments`' arguments chose."""
-    if getattr(args, "dir", None):
-        from lab.homes.logs import load_homes
-
-        return load_homes(args.dir)
-    return synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
-
-
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
+    from lab.homes.sets import add_set_arguments, homes_of
+
     add_set_arguments(parser, log_dir=False)
     args = parser.parse_args(argv)
     write_log_set(args.out, homes_of(args))

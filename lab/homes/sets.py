@@ -1,0 +1,32 @@
+"""The command line's choice of homes: synthetic (:func:`lab.homes.synthetic.synthetic_set`) or a
+home event log set (``--dir``), shared by the lab's home commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from lab.homes.logs import HomeLog, load_homes
+from lab.homes.residents import HELD_OUT_LAYOUTS
+
+
+def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> None:
+    """The command-line arguments that choose a set of homes: ``--homes --days --seed --layout
+    --door-open`` of :func:`lab.homes.synthetic.synthetic_set`, and ``--dir`` (a home event log set instead) when
+    ``log_dir``; read them back with :func:`homes_of`."""
+    if log_dir:
+        parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")
+    parser.add_argument("--homes", type=int, default=12)
+    parser.add_argument("--days", type=int, default=35)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
+    parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
+
+
+def homes_of(args: argparse.Namespace) -> list[HomeLog]:
+    """The homes :func:`add_set_arguments`' arguments chose."""
+    if getattr(args, "dir", None):
+        return load_homes(args.dir)
+    from lab.homes.synthetic import synthetic_set
+
+    return synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
