@@ -222,8 +222,13 @@ async def overview(
                 offline.append({**entry, "last_seen": state["last_seen"], "silent": state["silent"]})
             elif state["not_sensing"]:  # heard, but senses nothing (quiet beyond habit): a visit all the same
                 offline.append(
-                    {**entry, "last_seen": state["last_seen"], "silent": False, "not_sensing": True}
-                    | {"last_sensed": state["last_sensed"]}
+                    {
+                        **entry,
+                        "last_seen": state["last_seen"],
+                        "silent": False,
+                        "not_sensing": True,
+                        "last_sensed": state["last_sensed"],
+                    }
                 )
             if state.get("low_battery"):
                 low.append({**entry, "battery": state["battery"]})

@@ -330,7 +330,9 @@ class HomeActivityDetector:
             return []
         out_i = np.zeros((2 * n_res, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_res, 2), dtype=np.float64)
-        self.devices.silent(now_ms)  # which sensors are quiet beyond habit, for the alerts' details
+        # Every tick, as the supervisor does: a spell noticed is then marked, so that it is not learned as a
+        # habit, and this table names the same sensors not sensing as the supervisor's.
+        self.devices.silent(now_ms)
         n = k.home_advance(self.si, n_res, now_ms, self._monitored(now_ms, fresh=True), self.params, out_i, out_f)
         return self._detections(out_i[:n], out_f[:n], now_ms)
 
