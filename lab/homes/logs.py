@@ -7,6 +7,13 @@ are kept as they are: a naive ISO time becomes epoch ms as if it were UTC, so a 
 UTC offset of 0 and sees the log's own clock. A row that cannot be read (an unknown kind, a time that
 is no ISO time or before 1970, a state other than 0 or 1: ``NaN``, ``1e400``, ``2``, empty) is left
 out and counted by its reason (:attr:`HomeLog.skipped`); the rest of the log is kept.
+
+Logs converted from intervals at one-second resolution hold a sensor's end of one interval and start
+of the next at the same second, in either order (van Kasteren's house A: nine times, written start
+first). A pad read "occupied, occupied, free, free" lets go while the resident still sits on it, so
+rows of one sensor at one time are put in the order that alternates with its state before
+(:func:`alternating_order`): "free, occupied" when it was occupied (still there), "occupied, free"
+when it was free (a moment's press).
 """
 
 from __future__ import annotations
@@ -170,8 +177,40 @@ def _row_problem(row: dict[str, str | None]) -> tuple[str | None, tuple[int, str
     return None, (t, k, s)
 
 
+def alternating_order(ts: npt.NDArray[np.int64], sensor: list[str], state: list[int]) -> list[int]:
+    """The rows in time order (stable), with the rows of one sensor at one time reordered among their
+    places so that its states alternate from the one it was in before (off before its first row):
+    ``1@a, 1@b, 0@b, 0@c`` becomes ``1@a, 0@b, 1@b, 0@c``. Rows of other sensors keep their places."""
+    order = [int(i) for i in np.argsort(ts, kind="stable")]
+    current: dict[str, int] = {}
+    start = 0
+    while start < len(order):
+        end = start
+        while end < len(order) and ts[order[end]] == ts[order[start]]:
+            end += 1
+        places: dict[str, list[int]] = {}
+        for place in range(start, end):
+            places.setdefault(sensor[order[place]], []).append(place)
+        for name, where in places.items():
+            rows = [order[place] for place in where]
+            if len(rows) > 1:
+                pending = {0: [i for i in rows if state[i] == 0], 1: [i for i in rows if state[i] == 1]}
+                want = 1 - current.get(name, 0)
+                arranged: list[int] = []
+                while pending[0] or pending[1]:
+                    side = want if pending[want] else 1 - want
+                    arranged.append(pending[side].pop(0))
+                    want = 1 - side
+                for place, i in zip(where, arranged, strict=True):
+                    order[place] = i
+            current[name] = state[order[where[-1]]]
+        start = end
+    return order
+
+
 def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
-    """One home's log; rows that cannot be read are left out and counted by reason (``skipped``)."""
+    """One home's log; rows that cannot be read are left out and counted by reason (``skipped``); rows of
+    one sensor at one time in alternating order (:func:`alternating_order`)."""
     ts: list[int] = []
     sensor: list[str] = []
     kind: list[str] = []
@@ -191,7 +230,7 @@ def load_home(directory: Path, entry: HomeEntry) -> HomeLog:
             kind.append(k)
             location.append((row.get("location") or "").strip().lower())
             state.append(s)
-    order = np.argsort(np.asarray(ts, dtype=np.int64), kind="stable")
+    order = alternating_order(np.asarray(ts, dtype=np.int64), sensor, state)
     return HomeLog(
         entry=entry,
         ts_ms=np.asarray(ts, dtype=np.int64)[order],

@@ -14,7 +14,7 @@ from lab.homes.eval import evaluate, evaluate_log
 from lab.homes.logs import HomeLog, load_homes, write_log_set
 from lab.homes.replay import inject, last_activity_ms, replay_homes
 from lab.homes.synthetic import synthetic_home, synthetic_set
-from stream.home import HomeConfig
+from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
 
 
@@ -500,3 +500,34 @@ def test_every_stop_at_home_is_found_from_the_first_minutes_on(layout: str | Non
         _, trials, _ = evaluate_log(log, HomeConfig(), cuts=sorted(first + stops), horizon_s=horizon_ms / 1000)
         missed = [t.cut_ms for t in trials if t.alert_ms is None]
         assert not missed, (log.entry.home, missed)
+
+
+def test_a_sensors_rows_at_one_time_alternate_with_its_state_before(tmp_path: Path) -> None:
+    """Intervals converted at one-second resolution: the armchair's end of one sitting and start of the
+    next are written start first, a door's moment's press "closed" first. Loaded, each sensor's states
+    alternate (the armchair is still occupied after 10:30, so the silence from then on is seated),
+    and another sensor's row at the same time keeps its place."""
+    (tmp_path / "index.csv").write_text("file,home,first_ts,last_ts\nh.csv,h,2024-01-01T09:00:00,2024-01-01T12:00:00\n")
+    rows = [
+        "2024-01-01T10:00:00,armchair,seat,living,1",
+        "2024-01-01T10:30:00,armchair,seat,living,1",
+        "2024-01-01T10:30:00,fridge,contact,kitchen,1",
+        "2024-01-01T10:30:00,armchair,seat,living,0",
+        "2024-01-01T11:00:00,front,door,hall,0",
+        "2024-01-01T11:00:00,front,door,hall,1",
+        "2024-01-01T11:30:00,armchair,seat,living,0",
+    ]
+    (tmp_path / "h.csv").write_text("ts,sensor,kind,location,state\n" + "\n".join(rows) + "\n")
+    log = load_homes(tmp_path)[0]
+    assert list(zip(log.sensor, log.state.tolist(), strict=True)) == [
+        ("armchair", 1),
+        ("armchair", 0),
+        ("fridge", 1),
+        ("armchair", 1),
+        ("front", 1),
+        ("front", 0),
+        ("armchair", 0),
+    ]
+    detector = HomeActivityDetector(HomeConfig(), utc_offset_min=0)
+    detector.process(log.events()[:4], int(log.ts_ms[3]))
+    assert detector.si[0, k.S_SEAT] == k.PAD_ON and detector.si[0, k.S_CTX] == k.CTX_SEATED
