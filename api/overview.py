@@ -12,8 +12,9 @@ package's tables directly.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline (last will) or silent, or
-  heard but sensing nothing (``not_sensing``: quiet beyond habit, with ``last_sensed``), or low on battery; residents unmonitored or with no activity today (bounded: at most
-  ``MAX_RESIDENTS`` residents; "activity today" is one query over the hourly activity aggregate).
+  heard but sensing nothing (``not_sensing``: quiet beyond habit, with ``last_sensed``), or low on
+  battery; residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS``
+  residents; "activity today" is one query over the hourly activity aggregate).
 
 Device and home health come from the stream core's supervision (``platform.supervision``), the state
 its DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY and UNMONITORED alerts come from, never re-derived

@@ -37,7 +37,8 @@ RESIDENT_SUMMARY = (
 )
 RESIDENT_FULL = (
     RESIDENT_SUMMARY + ", r.home_id, r.languages, r.mobility, r.conditions, r.medications, r.emergency_contacts,"
-    " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.created_at, r.updated_at"
+    " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.usual_wake, r.usual_bed, r.created_at,"
+    " r.updated_at"
 )
 HOME_COLUMNS = (
     "h.id, h.external_id, h.org_node, h.org_path, h.address, h.key_holders,"
@@ -46,7 +47,7 @@ HOME_COLUMNS = (
 _RESIDENT_SETTABLE = (
     "name", "birth_date", "sex", "org_node", "home_id", "address", "phone", "languages", "living_alone",
     "mobility", "conditions", "medications", "care_level", "emergency_contacts", "consent_monitoring",
-    "consent_data_sharing", "photo_url",
+    "consent_data_sharing", "photo_url", "usual_wake", "usual_bed",
 )  # fmt: skip
 _RESIDENT_NOT_NULL = ("name", "sex", "mobility", "care_level", "living_alone")
 _HOME_SETTABLE = ("org_node", "address", "key_holders", "notes")
@@ -66,7 +67,7 @@ class ResidentArchive(OrgTree):
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,"
                 " phone = EXCLUDED.phone, birth_date = EXCLUDED.birth_date,"
-                " org_node = EXCLUDED.org_node, profile = EXCLUDED.profile RETURNING org_path",
+                " org_node = EXCLUDED.org_node, profile = EXCLUDED.profile RETURNING org_path, usual_wake, usual_bed",
                 (
                     resident.id,
                     resident.name,
@@ -78,7 +79,7 @@ class ResidentArchive(OrgTree):
                 ),
             )
             row = await only_row(cursor)
-        self._remember_resident(resident.id, row["org_path"])
+        self._remember_resident(resident.id, row["org_path"], row["usual_wake"], row["usual_bed"])
         self._residents[resident.id] = resident
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
@@ -159,14 +160,15 @@ class ResidentArchive(OrgTree):
             placeholders = ", ".join(["%s"] * len(columns))
             try:
                 cursor = await conn.execute(
-                    f"INSERT INTO residents ({', '.join(columns)}) VALUES ({placeholders}) RETURNING org_path",
+                    f"INSERT INTO residents ({', '.join(columns)}) VALUES ({placeholders})"
+                    " RETURNING org_path, usual_wake, usual_bed",
                     values,
                 )
             except psycopg.errors.UniqueViolation as error:
                 raise conflict_from(error) from None
-            path = (await only_row(cursor))["org_path"]
-            await write_audit(conn, actor, "create", "resident", resident_id, path)
-        self._remember_resident(resident_id, path)
+            row = await only_row(cursor)
+            await write_audit(conn, actor, "create", "resident", resident_id, row["org_path"])
+        self._remember_resident(resident_id, row["org_path"], row["usual_wake"], row["usual_bed"])
         return await self.get_resident(resident_id, area, actor, audit=False)
 
     async def _home_in(self, conn: AsyncConnection[DictRow], home_id: str, area: Area) -> Row:
@@ -255,12 +257,14 @@ class ResidentArchive(OrgTree):
                     raise Invalid(f"{list_field} cannot be null (send [] to clear)")
             if sets:
                 cursor = await conn.execute(
-                    f"UPDATE residents SET {', '.join(sets)}, updated_at = now() WHERE id = %s RETURNING org_path",
+                    f"UPDATE residents SET {', '.join(sets)}, updated_at = now() WHERE id = %s"
+                    " RETURNING org_path, usual_wake, usual_bed",
                     (*values, resident_id),
                 )
-                path = (await only_row(cursor))["org_path"]
+                row = await only_row(cursor)
+                path = row["org_path"]
                 await write_audit(conn, actor, "update", "resident", resident_id, path, {"fields": sorted(changes)})
-                self._remember_resident(resident_id, path)
+                self._remember_resident(resident_id, path, row["usual_wake"], row["usual_bed"])
         return await self.get_resident(resident_id, area, actor, audit=False)
 
     # -- homes --

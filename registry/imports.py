@@ -37,7 +37,7 @@ MAX_ROWS = 200_000
 RESIDENT_COLUMNS = (
     "external_id", "name", "id_number", "birth_date", "sex", "org_node", "home_external_id", "address", "phone",
     "languages", "living_alone", "mobility", "conditions", "medications", "care_level", "emergency_contacts",
-    "consent_monitoring", "consent_data_sharing", "photo_url",
+    "consent_monitoring", "consent_data_sharing", "photo_url", "usual_wake", "usual_bed",
 )  # fmt: skip
 HOME_COLUMNS = ("external_id", "org_node", "address", "key_holders", "key_safe_code", "notes")
 DEVICE_COLUMNS = ("id", "type", "model", "resident_external_id", "org_node", "location", "power", "z2m_name", "ieee")
@@ -242,7 +242,8 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
                     model.org_node, home_id, model.address, model.phone, model.languages, model.living_alone,
                     model.mobility, model.conditions, model.medications, model.care_level,
                     Jsonb([contact.model_dump() for contact in model.emergency_contacts]),
-                    model.consent_monitoring, model.consent_data_sharing, model.photo_url,
+                    model.consent_monitoring, model.consent_data_sharing, model.photo_url, model.usual_wake,
+                    model.usual_bed,
                 )
             )  # fmt: skip
         return records
@@ -251,13 +252,14 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
     columns = (
         "id, external_id, name, id_number_enc, id_number_masked, id_number_digest, birth_date, sex, org_node, home_id,"
         " address, phone, languages, living_alone, mobility, conditions, medications, care_level,"
-        " emergency_contacts, consent_monitoring, consent_data_sharing, photo_url"
+        " emergency_contacts, consent_monitoring, consent_data_sharing, photo_url, usual_wake, usual_bed"
     )
     created = await _bulk_insert(
-        registry, actor, "residents", "resident", columns, "external_id", records, "id, org_path", "via import"
-    )
+        registry, actor, "residents", "resident", columns, "external_id", records,
+        "id, org_path, usual_wake, usual_bed", "via import",
+    )  # fmt: skip
     for row in created:
-        registry._remember_resident(row["id"], row["org_path"])
+        registry._remember_resident(row["id"], row["org_path"], row["usual_wake"], row["usual_bed"])
     return batch.report(len(created), len(records) - len(created))
 
 

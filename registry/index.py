@@ -1,6 +1,7 @@
 """The registry's shared state: the pool, the field cipher, and what is served from memory.
 
-Device lookups for the gateway's hot path and residents' org paths (for stamping alerts) are loaded at
+Device lookups for the gateway's hot path, residents' org paths (for stamping alerts) and residents'
+usual wake-up and bed times (for the home detector's first days) are loaded at
 :meth:`RegistryIndex.load` and kept in step by every change the registry's parts make.
 """
 
@@ -14,10 +15,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from registry.area import ROOT
 from registry.crypto import FieldCipher
+from registry.models import minutes_of_day
 from registry.records import LIVE_STATUSES, DeviceRecord, ResidentRecord
 from registry.rows import Row, connection, page
 
 log = logging.getLogger("eldercare.registry")
+
+Routine = tuple[int | None, int | None]
+"""A resident's usual (wake-up, bed) time, minutes after local midnight; None: not recorded."""
 
 
 class RegistryIndex:
@@ -35,6 +40,9 @@ class RegistryIndex:
         self._org_paths: dict[str, str] = {}
         self._resident_paths: dict[str, str] = {}
         self._shared_paths: dict[str, str] = {ROOT: ROOT}  # one string per path, shared by residents
+        self._routines: dict[str, Routine] = {}
+        """Usual (wake, bed) minutes of the residents who have at least one recorded; one tuple per value."""
+        self._shared_routines: dict[Routine, Routine] = {}
 
     @property
     def cipher(self) -> FieldCipher:
@@ -53,10 +61,12 @@ class RegistryIndex:
         return sum(1 for resident_id in self._by_resident if resident_id)
 
     async def load(self) -> None:
-        """Org paths, every resident's org path and the live devices, into memory."""
+        """Org paths, every resident's org path and usual times, and the live devices, into memory."""
         async with connection(self.pool) as conn:
             nodes = await (await conn.execute("SELECT code, path FROM org_nodes")).fetchall()
-            residents = await (await conn.execute("SELECT id, org_path FROM residents")).fetchall()
+            residents = await (
+                await conn.execute("SELECT id, org_path, usual_wake, usual_bed FROM residents")
+            ).fetchall()
             devices = await (
                 await conn.execute(
                     "SELECT id, resident_id, type, model, location, power, z2m_name, ieee FROM devices"
@@ -69,6 +79,10 @@ class RegistryIndex:
         shared = self._shared_paths = {path: path for path in self._org_paths.values()}
         shared[ROOT] = ROOT
         self._resident_paths = {row["id"]: shared.setdefault(row["org_path"], row["org_path"]) for row in residents}
+        self._routines = {}
+        self._shared_routines = {}
+        for row in residents:
+            self._remember_routine(row["id"], row["usual_wake"], row["usual_bed"])
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
@@ -118,9 +132,23 @@ class RegistryIndex:
         else:
             self._unindex(row["id"])
 
-    def _remember_resident(self, resident_id: str, org_path: str) -> None:
+    def _remember_resident(
+        self, resident_id: str, org_path: str, usual_wake: str | None, usual_bed: str | None
+    ) -> None:
+        """A resident created, changed or imported: their org path and usual times (``HH:MM`` or None)."""
         self._resident_paths[resident_id] = self._shared_paths.setdefault(org_path, org_path)
+        self._remember_routine(resident_id, usual_wake, usual_bed)
         self._residents.pop(resident_id, None)
+
+    def _remember_routine(self, resident_id: str, usual_wake: str | None, usual_bed: str | None) -> None:
+        if usual_wake is None and usual_bed is None:
+            self._routines.pop(resident_id, None)
+            return
+        routine = (
+            None if usual_wake is None else minutes_of_day(usual_wake),
+            None if usual_bed is None else minutes_of_day(usual_bed),
+        )
+        self._routines[resident_id] = self._shared_routines.setdefault(routine, routine)
 
     def device(self, device_id: str) -> DeviceRecord | None:
         return self._devices.get(device_id)
@@ -139,6 +167,12 @@ class RegistryIndex:
     def resident_org_path(self, resident_id: str) -> str | None:
         """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
         return self._resident_paths.get(resident_id)
+
+    def routine_of(self, resident_id: str) -> tuple[int | None, int | None] | None:
+        """The resident's usual wake-up and bed time as the archive records them, minutes after local
+        midnight (``"07:30"`` → 450; ``None`` for one not recorded), from memory; None when neither is
+        recorded or the resident is unknown. The home detector's ``routine_of`` (``stream.home``)."""
+        return self._routines.get(resident_id)
 
     async def _page(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
         return await page(self.pool, sql, params)

@@ -10,7 +10,16 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from devices.catalogue import Power
 from registry.crypto import id_number_problem
@@ -152,9 +161,35 @@ def _check_birth(value: date | None) -> date | None:
     return value
 
 
+TIME_OF_DAY = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+"""A time of day ``HH:MM``, 24-hour, two digits each (as the database's CHECK on ``residents``)."""
+
+
+def _check_time_of_day(value: object, info: ValidationInfo) -> object:
+    """Only a string ``HH:MM`` (00:00–23:59): not a number, ``7:30``, ``24:00`` or an empty string."""
+    if not isinstance(value, str) or not TIME_OF_DAY.fullmatch(value):
+        raise ValueError(f"{info.field_name or 'time'} must be a time of day HH:MM (00:00–23:59), local time")
+    return value
+
+
+def minutes_of_day(value: str) -> int:
+    """``"07:30"`` → 450: minutes after local midnight of a :data:`TimeOfDay`."""
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
 IdNumber = Annotated[str, StringConstraints(max_length=18), AfterValidator(_check_id_number)]
 BirthDate = Annotated[date, AfterValidator(_check_birth)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(_printable)]
+TimeOfDay = Annotated[str, StringConstraints(pattern=TIME_OF_DAY.pattern), BeforeValidator(_check_time_of_day)]
+USUAL_WAKE = (
+    "the resident's usual time of getting up, HH:MM local time; the home detector uses it in a home's first"
+    " days, before it has learned the resident's own"
+)
+USUAL_BED = (
+    "the resident's usual time of going to bed, HH:MM local time; the home detector uses it in a home's first"
+    " days, before it has learned the resident's own"
+)
 
 
 class _ResidentFields(_Strict):
@@ -184,6 +219,8 @@ class ResidentCreate(_ResidentFields):
     consent_monitoring: bool = False
     consent_data_sharing: bool = False
     photo_url: Annotated[str, StringConstraints(pattern=r"^(https?://|/)[^\s\x00-\x1f]{0,490}$")] | None = None
+    usual_wake: TimeOfDay | None = Field(None, description=USUAL_WAKE, examples=["07:30"])
+    usual_bed: TimeOfDay | None = Field(None, description=USUAL_BED, examples=["22:00"])
 
 
 class ResidentUpdate(_ResidentFields):
@@ -205,6 +242,8 @@ class ResidentUpdate(_ResidentFields):
     consent_monitoring: bool | None = None
     consent_data_sharing: bool | None = None
     photo_url: Annotated[str, StringConstraints(pattern=r"^(https?://|/)[^\s\x00-\x1f]{0,490}$")] | None = None
+    usual_wake: TimeOfDay | None = Field(None, description=USUAL_WAKE + "; null clears it", examples=["07:30"])
+    usual_bed: TimeOfDay | None = Field(None, description=USUAL_BED + "; null clears it", examples=["22:00"])
 
 
 class ResidentSummary(BaseModel):
@@ -304,6 +343,8 @@ class ResidentPublic(ResidentSummary):
     consent_monitoring: bool
     consent_data_sharing: bool
     photo_url: str | None
+    usual_wake: str | None = Field(None, description=USUAL_WAKE)
+    usual_bed: str | None = Field(None, description=USUAL_BED)
     home: HomePublic | None
     devices: list[DevicePublic]
     alerts: list[dict[str, Any]] = []

@@ -266,6 +266,8 @@ function renderResident(r, alert) {
   const sex = pick("sex"); if (sex && sex !== "unknown") facts.push(term("sex", sex));
   if (pick("living_alone")) facts.push(t("resident.living_alone"));
   const mobility = pick("mobility"); if (mobility) facts.push(term("mobility", mobility));
+  const wake = pick("usual_wake"); if (wake) facts.push(t("resident.usual_wake", { time: wake }));
+  const bed = pick("usual_bed"); if (bed) facts.push(t("resident.usual_bed", { time: bed }));
   $("d-facts").textContent = facts.join(" · ");
   $("d-address").textContent = text(pick("address")) || t("common.unknown");
   const home = r.home || {};

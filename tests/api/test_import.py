@@ -175,3 +175,41 @@ async def test_homes_then_devices_import_and_bind(services: TestServices) -> Non
         assert button is not None and button.id == "btn-i1" and button.resident_id is not None
         assert registry.zigbee_device("0x00124b0012345678") is button
         assert registry.device("pir-i1") is not None
+
+
+async def test_residents_import_takes_usual_wake_and_bed_times(services: TestServices) -> None:
+    """The two optional columns: set, left empty, or refused with the row's reason (the others go in)."""
+    async with running_platform(services, residents=0) as harness:
+        await _seed_tree(harness)
+        registry = harness.platform.registry
+        residents = (
+            "external_id,name,org_node,usual_wake,usual_bed\n"
+            "t-1,王秀英,410105001001,07:30,22:00\n"
+            "t-2,李建国,410105001001,06:00,\n"
+            "t-3,张桂兰,410105001001,7:30,21:00\n"
+            "t-4,刘玉兰,410105001001,,\n"
+            "t-5,陈志强,410105001001,08:00,24:00\n"
+        )
+        async with harness.http() as http:
+            response = await http.post(
+                "/api/v1/imports/residents", content=residents.encode(), headers={"content-type": "text/csv"}
+            )
+            assert response.status_code == 200, response.text
+            report = response.json()
+            assert report["created"] == 3
+            assert [(p["row"], p["external_id"]) for p in report["rejected"]] == [(4, "t-3"), (6, "t-5")]
+            [wake_error] = report["rejected"][0]["errors"]
+            [bed_error] = report["rejected"][1]["errors"]
+            assert wake_error.startswith("usual_wake:") and "usual_wake must be a time of day HH:MM" in wake_error
+            assert bed_error.startswith("usual_bed:") and "usual_bed must be a time of day HH:MM" in bed_error
+            ids = {}
+            for ref in ("t-1", "t-2", "t-4"):
+                [item] = (await http.get("/api/v1/residents", params={"q": ref})).json()["items"]
+                ids[ref] = item["id"]
+            read = (await http.get(f"/api/v1/residents/{ids['t-1']}")).json()
+            assert (read["usual_wake"], read["usual_bed"]) == ("07:30", "22:00")
+            exported = await http.get("/api/v1/exports/residents")
+            assert ",07:30,22:00" in exported.text and ",06:00," in exported.text
+        assert registry.routine_of(ids["t-1"]) == (450, 1320)
+        assert registry.routine_of(ids["t-2"]) == (360, None)
+        assert registry.routine_of(ids["t-4"]) is None
