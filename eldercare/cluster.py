@@ -42,7 +42,7 @@ from partitions.worker import Worker, WorkerConfig
 from registry.store import Registry
 from stream import StreamCore
 from stream.core import default_detectors, warm_up
-from stream.home import HomeActivityDetector, HomeConfig
+from stream.home import HomeActivityDetector, HomeConfig, Routine
 
 log = logging.getLogger("eldercare.partitions")
 
@@ -68,8 +68,11 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
-def core_factory(settings: Settings) -> Callable[[], StreamCore]:
-    """One stream core per partition, with the configured homes' time and inactivity limit."""
+def core_factory(
+    settings: Settings, routine_of: Callable[[str], Routine | None] | None = None
+) -> Callable[[], StreamCore]:
+    """One stream core per partition, with the configured homes' time and inactivity limit, and the
+    residents' enrolled routines from ``routine_of`` (the worker's registry, reloaded every 30 s)."""
     offset = settings.home_utc_offset_min
     home = HomeConfig(utc_offset_min=offset)
     if settings.inactivity_fixed_s is not None:
@@ -78,7 +81,9 @@ def core_factory(settings: Settings) -> Callable[[], StreamCore]:
 
     def make() -> StreamCore:
         detectors = [
-            HomeActivityDetector(home, utc_offset_min=offset) if isinstance(d, HomeActivityDetector) else d
+            HomeActivityDetector(home, utc_offset_min=offset, routine_of=routine_of)
+            if isinstance(d, HomeActivityDetector)
+            else d
             for d in default_detectors(offset)
         ]
         return StreamCore(detectors)
@@ -181,14 +186,20 @@ class ClusterSeam:
 
     @classmethod
     async def open(
-        cls, settings: Settings, nats_url: str, alerts: AlertService, bus: AlertBus, history: EventHistory
+        cls,
+        settings: Settings,
+        nats_url: str,
+        alerts: AlertService,
+        bus: AlertBus,
+        history: EventHistory,
+        routine_of: Callable[[str], Routine | None] | None = None,
     ) -> ClusterSeam:
         wid = worker_id(settings)
         nc, js, config = await open_log(settings, nats_url, f"eldercare-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
         return cls(
             writer=LogWriter(js, config, wid),
-            worker=Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings)),
+            worker=Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings, routine_of)),
             fan_out=ConsoleFanOut(nc, bus, wid, fan_in),
             fan_in=fan_in,
             nc=nc,
@@ -235,7 +246,9 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         await alerts.restore()
         await asyncio.to_thread(warm_up)
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
-        worker = Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings))
+        worker = Worker(
+            js, alerts.raise_detections, worker_config(settings), core_factory(settings, registry.routine_of)
+        )
         fan_out = ConsoleFanOut(nc, bus, wid)
         history = EventHistory(pool, history_config(settings))
         await history.ensure_schema()

@@ -129,7 +129,9 @@ class Platform:
             service_orders=self._service_orders,
             scheduler=self.alerts.scheduler,  # the rollup's tick (care/rollup.py)
         )
-        self.stream = stream or StreamCore(default_detectors(self.config.alerting.utc_offset_min))
+        self.stream = stream or StreamCore(
+            default_detectors(self.config.alerting.utc_offset_min, routine_of=self.registry.routine_of)
+        )
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
         self.imu_minutes = ImuMinutes()

@@ -236,7 +236,9 @@ async def run(settings: Settings, demo: bool) -> None:
             nats_url = settings.nats_url or (services.broker.nats_url if services.broker else "")
             if not nats_url:
                 raise SystemExit("ELDERCARE_CLUSTER=jetstream with an external broker needs ELDERCARE_NATS_URL")
-            seam = await ClusterSeam.open(settings, nats_url, platform.alerts, platform.bus, platform.history)
+            seam = await ClusterSeam.open(
+                settings, nats_url, platform.alerts, platform.bus, platform.history, platform.registry.routine_of
+            )
             platform.seam = seam.writer.sink
             seam.start()
             stack.push_async_callback(seam.stop)

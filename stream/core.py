@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -17,6 +17,7 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 
 if TYPE_CHECKING:
+    from stream.home import Routine
     from stream.supervision import SupervisionConfig, SupervisionState
 
 log = logging.getLogger("eldercare.stream")
@@ -85,11 +86,17 @@ class DeviceAlarms:
         return None
 
 
-def default_detectors(home_utc_offset_min: int = 0, supervision: SupervisionConfig | None = None) -> list[Detector]:
+def default_detectors(
+    home_utc_offset_min: int = 0,
+    supervision: SupervisionConfig | None = None,
+    routine_of: Callable[[str], Routine | None] | None = None,
+) -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch.
 
     ``home_utc_offset_min``: the homes' local time (minutes east of UTC), for routines learned by hour;
-    ``supervision``: device silence limits and battery thresholds (default: the device catalogue's).
+    ``supervision``: device silence limits and battery thresholds (default: the device catalogue's);
+    ``routine_of``: a resident's usual wake-up and bed time as the archive records them (the registry's
+    ``routine_of``), for a home's first days.
     """
     from stream.falls import FallDetector
     from stream.home import HomeActivityDetector, HomeConfig
@@ -100,7 +107,9 @@ def default_detectors(home_utc_offset_min: int = 0, supervision: SupervisionConf
     supervision = supervision or SupervisionConfig()
     return [
         DeviceAlarms(),
-        HomeActivityDetector(HomeConfig(supervision=supervision), utc_offset_min=home_utc_offset_min),
+        HomeActivityDetector(
+            HomeConfig(supervision=supervision), utc_offset_min=home_utc_offset_min, routine_of=routine_of
+        ),
         VitalsDetector(),
         SafetyDetector(),
         DeviceSupervisor(supervision),

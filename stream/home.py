@@ -30,7 +30,9 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
   toilet at 06:20 before an 08:00 wake-up is still the night;
 
 - first weeks: until the wake-ups are learned, "not up" waits for the population prior (11:00, and
-  a night of up to 12 h), the archive's usual wake-up (:meth:`HomeActivityDetector.set_routine`), or
+  a night of up to 12 h), the archive's usual wake-up (``routine_of``, the registry's record of the
+  resident, asked when a resident is first seen and every hour after; or
+  :meth:`HomeActivityDetector.set_routine`), or
   the latest of the few wake-ups seen; the alert's ``details["basis"]`` says which (``population``,
   ``enrolled``, ``observed``, ``learned``); and the night lasts until that minute's early edge (back
   in the bedroom from the toilet at 06:15 on the first morning, a late sleeper is still asleep);
@@ -65,7 +67,8 @@ The parameters of all this (and how they were chosen) are :class:`~stream.home_c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,6 +178,16 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
 MONITORED_REUSE_MS = 1000
 """How long (ms of stream time) a batch may reuse the last answer to "which homes are monitored"."""
 
+ROUTINE_REFRESH_MS = 3_600_000
+"""How often (ms of stream time) the residents' enrolled routines are asked again (``routine_of``): an
+archive edit reaches a home already seen within the hour (a worker's registry reloads on its own)."""
+
+Routine = tuple[int | None, int | None]
+"""A resident's usual wake-up and bed time as the archive records them, minutes after local midnight
+(``None``: not recorded)."""
+
+log = logging.getLogger("eldercare.stream")
+
 
 class HomeActivityDetector:
     """INACTIVITY, NOT_UP, BATHROOM_LONG and NIGHT_ABSENCE per resident, from home sensors."""
@@ -187,8 +200,13 @@ class HomeActivityDetector:
         *,
         utc_offset_min: int | None = None,
         offsets: Mapping[str, int] | None = None,
+        routine_of: Callable[[str], Routine | None] | None = None,
     ) -> None:
         self.config = config or HomeConfig()
+        self.routine_of = routine_of
+        """The archive's routine of a resident (the registry's ``routine_of``), asked when a resident is
+        first seen and every ``ROUTINE_REFRESH_MS`` after; None: only :meth:`set_routine`."""
+        self._routines_asked_ms: int | None = None
         self.params = self.config.params()
         self.default_offset = int(self.config.utc_offset_min if utc_offset_min is None else utc_offset_min)
         self.offsets: dict[str, int] = dict(offsets or {})
@@ -247,12 +265,41 @@ class HomeActivityDetector:
         self.si[slots] = k.new_state(len(new), self.default_offset)
         self.hist[slots] = 0.0
         self.wake[slots] = 0
+        if self.routine_of is not None:
+            for rid in new:
+                self._ask_routine(rid)
         offsets, routines = self.offsets, self.routines
         for slot, rid in zip(slots.tolist(), new, strict=True):
             if (offset := offsets.get(rid)) is not None:
                 self.si[slot, k.S_OFFSET] = offset
             if (routine := routines.get(rid)) is not None:
                 self.si[slot, k.S_ENROLL_WAKE], self.si[slot, k.S_ENROLL_BED] = routine
+
+    def _ask_routine(self, resident_id: str) -> None:
+        """Take the archive's routine of one resident (``routine_of``) when it differs from the one held.
+        A value the archive should never hold is logged and left out: no record may stop the stream."""
+        assert self.routine_of is not None
+        try:
+            wake_min, bed_min = self.routine_of(resident_id) or (None, None)
+            held = self.routines.get(resident_id)
+            wanted = (-1 if wake_min is None else wake_min, -1 if bed_min is None else bed_min)
+            if held != wanted and (held is not None or wanted != (-1, -1)):
+                self.set_routine(resident_id, wake_min=wake_min, bed_min=bed_min)
+        except (TypeError, ValueError) as error:
+            log.warning(
+                "resident's enrolled routine left out", extra={"resident_id": resident_id, "error": str(error)[:200]}
+            )
+
+    def _refresh_routines(self, now_ms: int) -> None:
+        """Every ``ROUTINE_REFRESH_MS`` of stream time, the archive's routines of the residents seen."""
+        if self.routine_of is None:
+            return
+        asked = self._routines_asked_ms
+        if asked is not None and 0 <= now_ms - asked < ROUTINE_REFRESH_MS:
+            return
+        self._routines_asked_ms = now_ms
+        for rid, _ in self.residents.items():
+            self._ask_routine(rid)
 
     def reserve(self, residents: int) -> None:
         """Room for ``residents`` in the state arrays now, so they are not grown (and copied, some 19 KB
@@ -328,6 +375,7 @@ class HomeActivityDetector:
         n_res = len(self.residents._id_of)
         if n_res == 0:
             return []
+        self._refresh_routines(now_ms)
         out_i = np.zeros((2 * n_res, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_res, 2), dtype=np.float64)
         # Every tick, as the supervisor does: a spell noticed is then marked, so that it is not learned as a

@@ -64,6 +64,8 @@ def evaluate_log(
     res = np.zeros_like(a.res)
     tagged = cuts if cuts is not None else all_cuts(log, inject_n, seed) if inject_n > 0 else []
     si, hist, wake = _state(config)
+    if log.entry.routine is not None:  # the archive's, as the registry gives it to the live detector
+        si[0, k.S_ENROLL_WAKE], si[0, k.S_ENROLL_BED] = (-1 if m is None else m for m in log.entry.routine)
     out_i = np.zeros((2 * len(res) + 2, 5), dtype=np.int64)
     out_f = np.zeros((2 * len(res) + 2, 2), dtype=np.float64)
     alerts: list[tuple[int, int, int]] = []

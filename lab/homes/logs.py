@@ -1,6 +1,8 @@
 """Loader for the "home event log set" (``index.csv`` + one CSV of binary sensor events per home).
 
-Format (see ``data/README.md`` of the shared data): ``index.csv`` has ``file,home,first_ts,last_ts``;
+Format (see ``data/README.md`` of the shared data): ``index.csv`` has ``file,home,first_ts,last_ts``,
+and optionally ``usual_wake,usual_bed`` (``HH:MM``, what the archive records of the resident at
+enrolment; a replay gives them to the detector as the registry would, an empty cell: not recorded);
 each log has ``ts,sensor,kind,location,state`` with ``ts`` in ISO local time, ``kind`` one of
 ``motion, door, contact, bed, seat, flush, appliance`` and ``state`` 1 (on) / 0 (off). Local times
 are kept as they are: a naive ISO time becomes epoch ms as if it were UTC, so a replay runs with a
@@ -51,12 +53,32 @@ def ms_to_iso(ms: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class HomeEntry:
-    """One row of ``index.csv``: a home's log and its observation window (epoch ms)."""
+    """One row of ``index.csv``: a home's log, its observation window (epoch ms) and, when recorded,
+    the resident's usual wake-up and bed time (minutes after local midnight, ``None``: not recorded)."""
 
     file: str
     home: str
     first_ms: int
     last_ms: int
+    routine: tuple[int | None, int | None] | None = None
+
+
+def time_of_day_min(text: str) -> int | None:
+    """``HH:MM`` (24 h) → minutes after midnight; ``""`` → None; anything else raises ValueError."""
+    text = text.strip()
+    if not text:
+        return None
+    hours, sep, minutes = text.partition(":")
+    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
+        raise ValueError(f"{text[:20]!r} is not a time of day HH:MM")
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"{text[:20]!r} is not a time of day HH:MM (00:00–23:59)")
+    return int(hours) * 60 + int(minutes)
+
+
+def time_of_day_text(minutes: int | None) -> str:
+    """Minutes after midnight → ``HH:MM``; None → ``""`` (the inverse of :func:`time_of_day_min`)."""
+    return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +143,12 @@ def _index_entry(row: dict[str, str | None]) -> HomeEntry | str:
         return "unreadable first_ts or last_ts"
     if not 0 <= first < last:
         return "the observation window is empty or before 1970"
-    return HomeEntry(file, (row.get("home") or "").strip() or Path(file).stem, first, last)
+    try:
+        wake, bed = (time_of_day_min(row.get(name) or "") for name in ("usual_wake", "usual_bed"))
+    except ValueError as error:
+        return f"usual_wake / usual_bed: {error}"
+    routine = None if wake is None and bed is None else (wake, bed)
+    return HomeEntry(file, (row.get("home") or "").strip() or Path(file).stem, first, last, routine)
 
 
 def read_home_index(directory: Path) -> tuple[list[HomeEntry], dict[str, str]]:
@@ -261,15 +288,20 @@ def load_homes(directory: Path) -> list[HomeLog]:
 
 
 def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
-    """Write ``index.csv`` and one CSV per home (the "home event log set" format)."""
+    """Write ``index.csv`` (with ``usual_wake,usual_bed`` when a home has them) and one CSV per home (the
+    "home event log set" format)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    routines = any(log.entry.routine is not None for log in logs)
     with (directory / "index.csv").open("w", newline="") as handle:
         index = csv.writer(handle)
-        index.writerow(["file", "home", "first_ts", "last_ts"])
+        index.writerow(["file", "home", "first_ts", "last_ts"] + (["usual_wake", "usual_bed"] if routines else []))
         for log in logs:
             entry = log.entry
-            index.writerow([entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)])
+            row = [entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)]
+            if routines:
+                row += [time_of_day_text(m) for m in entry.routine or (None, None)]
+            index.writerow(row)
             with (directory / log.entry.file).open("w", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(["ts", "sensor", "kind", "location", "state"])

@@ -325,6 +325,8 @@ class ReferenceHome:
         early = c.night_end_h * 60
         if p.n_wake >= c.wake_min_samples:
             early = self._wake_edge(self._wake_deadline(p))
+        elif p.enroll_wake >= 0:
+            early = min(early, p.enroll_wake - c.wake_unsure_min)
         return h >= c.night_start_h or m < early
 
     def _before_wake(self, p: _Resident, t: int) -> bool:
@@ -358,7 +360,7 @@ class ReferenceHome:
         c = self.c
         m, basis = float(c.wake_default_min), k.B_FIXED
         if p.enroll_wake >= 0:
-            m, basis = float(p.enroll_wake + c.wake_margin_min), k.B_ENROLLED
+            m, basis = float(p.enroll_wake + c.wake_margin_min + c.wake_unsure_min), k.B_ENROLLED
         if p.wake:
             seen = float(max(p.wake) + c.wake_margin_min + c.wake_unsure_min)
             if seen > m:

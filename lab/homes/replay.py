@@ -36,9 +36,14 @@ STEP_MS = 60_000
 INACTIVITY_KINDS = frozenset({DetectionKind.INACTIVITY, DetectionKind.NOT_UP, DetectionKind.BATHROOM_LONG})
 
 
-def home_detectors(config: HomeConfig | None = None) -> list[Detector]:
-    """The detectors a replay runs: home activity and device supervision (UTC offset 0: local logs)."""
-    return [HomeActivityDetector(config, utc_offset_min=0), DeviceSupervisor()]
+def home_detectors(
+    config: HomeConfig | None = None, routine: tuple[int | None, int | None] | None = None
+) -> list[Detector]:
+    """The detectors a replay runs: home activity and device supervision (UTC offset 0: local logs);
+    ``routine``: the resident's usual wake-up and bed time as the archive would give them
+    (:attr:`lab.homes.logs.HomeEntry.routine`)."""
+    routine_of = None if routine is None else lambda _resident: routine
+    return [HomeActivityDetector(config, utc_offset_min=0, routine_of=routine_of), DeviceSupervisor()]
 
 
 def run_log(
@@ -208,7 +213,7 @@ def inject(
         snapshots.append((clock, core.snapshot()))
 
     before = run_log(
-        StreamCore(home_detectors(config)),
+        StreamCore(home_detectors(config, log.entry.routine)),
         events,
         log.entry.first_ms,
         cuts[-1],
@@ -225,7 +230,7 @@ def inject(
         kinds = INACTIVITY_KINDS | {DetectionKind.NIGHT_ABSENCE} if family in NIGHT_FAMILIES else INACTIVITY_KINDS
         blob = blobs[cut]
         last_activity = last_activity_ms(log, cut)
-        core = StreamCore(home_detectors(config))
+        core = StreamCore(home_detectors(config, log.entry.routine))
         core.restore(blob)
         alert: Detection | None = next(  # this silence may have alerted before the cut already
             (d for d in before if d.kind in kinds and d.ts_ms >= last_activity and d.detected_ms <= cut),
@@ -334,7 +339,7 @@ def replay_homes(
         if log.skipped:
             print(f"  rows left out: {log.skipped}", file=err, flush=True)
         skipped.update(log.skipped)
-        core = StreamCore(home_detectors(config))
+        core = StreamCore(home_detectors(config, log.entry.routine))
         found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
         for detection in found:
             print(json.dumps(alert_line(log.entry.file, detection)), file=out, flush=True)

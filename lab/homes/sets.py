@@ -12,8 +12,8 @@ from lab.homes.residents import HELD_OUT_LAYOUTS
 
 def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> None:
     """The command-line arguments that choose a set of homes: ``--homes --days --seed --layout
-    --door-open`` of :func:`lab.homes.synthetic.synthetic_set`, and ``--dir`` (a home event log set instead) when
-    ``log_dir``; read them back with :func:`homes_of`."""
+    --door-open --enrolled`` of :func:`lab.homes.synthetic.synthetic_set`, and ``--dir`` (a home event
+    log set instead) when ``log_dir``; read them back with :func:`homes_of`."""
     if log_dir:
         parser.add_argument("--dir", type=Path, help="a home event log set instead of synthetic homes")
     parser.add_argument("--homes", type=int, default=12)
@@ -21,6 +21,12 @@ def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> 
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
     parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
+    parser.add_argument(
+        "--enrolled",
+        type=float,
+        metavar="SD_MIN",
+        help="the usual wake-up and bed time told at enrolment, off by this many minutes (sd), to the half hour",
+    )
 
 
 def homes_of(args: argparse.Namespace) -> list[HomeLog]:
@@ -29,4 +35,4 @@ def homes_of(args: argparse.Namespace) -> list[HomeLog]:
         return load_homes(args.dir)
     from lab.homes.synthetic import synthetic_set
 
-    return synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
+    return synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open, args.enrolled)

@@ -71,6 +71,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.homes.enrolment import enrol
 from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, write_log_set
 from lab.homes.residents import (
     COMMUTER_SHARE,
@@ -468,12 +469,18 @@ def synthetic_home(
 
 
 def synthetic_set(
-    n_homes: int, days: int, seed: int, layout: str | None = None, door_open: float = 0.0
+    n_homes: int,
+    days: int,
+    seed: int,
+    layout: str | None = None,
+    door_open: float = 0.0,
+    enrolled_sd_min: float | None = None,
 ) -> list[HomeLog]:
-    """``n_homes`` independent homes (home ``i`` seeded with ``(seed, i)``), in a held-out ``layout``,
-    their bedroom doors left open on a ``door_open`` share of nights (:func:`door_left_open`)."""
+    """``n_homes`` homes (home ``i`` seeded ``(seed, i)``) in a held-out ``layout``, bedroom doors open on a
+    ``door_open`` share of nights (:func:`door_left_open`), enrolled if ``enrolled_sd_min`` (:func:`enrol`)."""
     seeds = [int(np.random.SeedSequence([seed, i]).generate_state(1)[0]) for i in range(n_homes)]
-    homes = [synthetic_home(f"synth_{seed}_{i:02d}", days, s, layout=layout)[0] for i, s in enumerate(seeds)]
+    made = [synthetic_home(f"synth_{seed}_{i:02d}", days, s, layout=layout) for i, s in enumerate(seeds)]
+    homes = enrol(made, seeds, enrolled_sd_min)
     if door_open <= 0:
         return homes
     return [door_left_open(log, door_open, np.random.default_rng([s, 8])) for log, s in zip(homes, seeds, strict=True)]

@@ -58,13 +58,17 @@ def without(log: HomeLog, group: str) -> HomeLog:
 
 
 def shifted(log: HomeLog, hours: int) -> HomeLog:
-    """``log`` with every event and its observation window ``hours`` later (earlier when negative)."""
+    """``log`` with every event, its observation window and its enrolled routine ``hours`` later
+    (earlier when negative)."""
     delta = hours * HOUR_MS
+    told = log.entry.routine
+    later = None if told is None else tuple(None if m is None else (m + 60 * hours) % 1440 for m in told)
     entry = dataclasses.replace(
         log.entry,
         home=f"{log.entry.home} clock {hours:+d} h",
         first_ms=log.entry.first_ms + delta,
         last_ms=log.entry.last_ms + delta,
+        routine=None if later is None else (later[0], later[1]),
     )
     return dataclasses.replace(log, entry=entry, ts_ms=log.ts_ms + delta)
 

@@ -101,8 +101,10 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
 A home's first weeks (a detector that knows how little it knows): before ``wake_min_samples``
 wake-ups, NOT_UP is due at the population prior ``wake_default_min`` but never before the night
 has lasted ``prior_sleep_s`` (a late sleeper in bed at 01:00 is not "not up" at 11:00), or at the
-archive's usual wake-up + margin when it was recorded at enrolment (``S_ENROLL_WAKE``, possibly
-earlier), and never before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
+archive's usual wake-up + margin + ``wake_unsure_min`` when it was recorded at enrolment
+(``S_ENROLL_WAKE``, possibly earlier; a time told at the door is one number, as unsure as one
+wake-up seen, and the night ends for :func:`_up_at_night` at it − ``wake_unsure_min``), and never
+before the latest wake-up of the few nights seen + margin + ``wake_unsure_min``
 (:func:`early_wake_min`). Before a bed trace is known a seat pad at night is rest, but going to bed
 after it starts the night's sleep there: the night's ``prior_sleep_s`` counts from the bed, not from
 the armchair. A daytime silence before ``learn_s`` is due at the first days' prior
@@ -584,14 +586,14 @@ def wake_deadline_min(wake: np.ndarray, r: int, n_wake: int, params: np.ndarray)
 def early_wake_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -> tuple[int, int]:
     """``(minute, basis)``: the "not up" minute before the wake-ups are learned, from what is known.
 
-    The population prior ``wake_default_min`` (``B_FIXED``); the archive's usual wake-up + margin
-    instead when recorded (``B_ENROLLED``: it may well be earlier); and never before the latest of
+    The population prior ``wake_default_min`` (``B_FIXED``); the archive's usual wake-up + margin +
+    ``wake_unsure_min`` instead when recorded (``B_ENROLLED``: it may well be earlier); and never before the latest of
     the few wake-ups seen so far + margin + ``wake_unsure_min`` (``B_OBSERVED`` when that decides).
     Clamped to [``wake_floor_min``, ``wake_ceil_min``]."""
     m = params[P_WAKE_DEFAULT_MIN]
     basis = B_FIXED
     if si[r, S_ENROLL_WAKE] >= 0:
-        m = si[r, S_ENROLL_WAKE] + params[P_WAKE_MARGIN_MIN]
+        m = si[r, S_ENROLL_WAKE] + params[P_WAKE_MARGIN_MIN] + params[P_WAKE_UNSURE_MIN]
         basis = B_ENROLLED
     if si[r, S_NWAKE] > 0:
         seen = _ring_max(wake, r, 0, si[r, S_NWAKE]) + params[P_WAKE_MARGIN_MIN] + params[P_WAKE_UNSURE_MIN]
@@ -752,7 +754,9 @@ def _trip_from_bed(si: np.ndarray, r: int, t: int, room: int, params: np.ndarray
 @njit(**JIT)
 def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
     """Whether being out of bed at ``t`` is "at night": in the night hours and before the early edge
-    of the usual wake-up (learned: wake deadline − margin − 60 min; else the end of the night)."""
+    of the usual wake-up (learned: wake deadline − margin − 60 min; else the end of the night, or the
+    archive's usual wake-up − ``wake_unsure_min`` when earlier: an early riser told at 03:00 is up
+    for the day at 05:00)."""
     off = si[r, S_OFFSET]
     h = local_hour(t, off)
     if not _is_night(h, params):
@@ -760,6 +764,8 @@ def _up_at_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.nd
     early = int(params[P_NIGHT_END_H]) * 60
     if si[r, S_NWAKE] >= params[P_WAKE_MIN_SAMPLES]:
         early = _wake_edge_min(wake_deadline_min(wake, r, si[r, S_NWAKE], params), params)
+    elif si[r, S_ENROLL_WAKE] >= 0:
+        early = min(early, int(si[r, S_ENROLL_WAKE] - params[P_WAKE_UNSURE_MIN]))
     return h >= int(params[P_NIGHT_START_H]) or local_minute(t, off) < early
 
 

@@ -360,14 +360,15 @@ def test_restores_a_snapshot_without_the_presence_row_as_full_presence() -> None
 
 
 def test_first_night_uses_the_enrolled_wake_time_and_says_so() -> None:
-    """The archive's usual wake-up (07:00) decides the first night's "not up" (08:30, with the margin),
-    not the 11:00 population prior; the alert names its basis. Bad values are refused."""
+    """The archive's usual wake-up (07:00) decides the first night's "not up" (09:30, with the margin and
+    the unsureness of a told time), not the 11:00 population prior; the alert names its basis. Bad
+    values are refused."""
     bed = ev(Stream.BED, T0 + 22 * H, device="pad", dtype="bed", location="bedroom", occupied=True)
     detector = HomeActivityDetector(utc_offset_min=0)
     detector.set_routine("ann", wake_min=7 * 60, bed_min=22 * 60)
     found = drive(StreamCore([detector]), [bed], T0 + DAY + 12 * H)
     assert [d.kind for d in found] == [DetectionKind.NOT_UP]
-    assert ms_to_iso(found[0].detected_ms).endswith("08:30:00")
+    assert ms_to_iso(found[0].detected_ms).endswith("09:30:00")
     assert found[0].details["basis"] == "enrolled" and "enrolment" in found[0].details["reason"]
     # set after the resident's slot exists, and kept across a snapshot and restore
     again = HomeActivityDetector(utc_offset_min=0)
@@ -379,10 +380,56 @@ def test_first_night_uses_the_enrolled_wake_time_and_says_so() -> None:
     fresh = StreamCore([restored])
     fresh.restore(core.snapshot())
     found = drive(fresh, [bed], T0 + DAY + 12 * H)
-    assert ms_to_iso(found[0].detected_ms).endswith("07:30:00") and found[0].details["basis"] == "enrolled"
+    assert ms_to_iso(found[0].detected_ms).endswith("08:30:00") and found[0].details["basis"] == "enrolled"
     for bad in (-1, 1440, 7.5, True):
         with pytest.raises(ValueError):
             detector.set_routine("ann", wake_min=bad)  # type: ignore[arg-type]
+
+
+def test_an_early_riser_told_at_enrolment_is_up_for_the_day_before_the_night_hours_end() -> None:
+    """Told "up at 03:30", in bed at 19:00, in the kitchen from 03:40 to 05:00 on the first morning,
+    then unseen until 07:30: up for the day (the night ends at the told time − 60 min), not a trip from
+    bed followed by more sleep and "not up" at 07:00."""
+    detector = HomeActivityDetector(utc_offset_min=0)
+    detector.set_routine("ann", wake_min=3 * 60 + 30, bed_min=19 * 60)
+    pad = dict(device="pad", dtype="bed", location="bedroom")
+    events = [
+        ev(Stream.BED, T0 + 19 * H, occupied=True, **pad),
+        ev(Stream.BED, T0 + DAY + 3 * H + 35 * 60_000, occupied=False, **pad),
+        *(motion(T0 + DAY + 3 * H + m * 60_000) for m in range(40, 121, 20)),
+        motion(T0 + DAY + 7 * H + 30 * 60_000),
+    ]
+    assert drive(StreamCore([detector]), events, T0 + DAY + 8 * H) == []
+
+
+def test_the_archives_routine_is_asked_when_a_resident_is_first_seen_and_every_hour_after(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``routine_of`` (the registry's record) gives the first night's "not up" its enrolled basis; an
+    edit of the record reaches the home within the hour of stream time, a cleared one goes back to the
+    population prior; a record the archive should never hold is logged and left out, and the home goes
+    on being watched."""
+    archive: dict[str, tuple[int | None, int | None]] = {"ann": (7 * 60, 22 * 60)}
+    detector = HomeActivityDetector(utc_offset_min=0, routine_of=archive.get)
+    bed = ev(Stream.BED, T0 + 22 * H, device="pad", dtype="bed", location="bedroom", occupied=True)
+    found = drive(StreamCore([detector]), [bed], T0 + DAY + 12 * H)
+    assert [d.kind for d in found] == [DetectionKind.NOT_UP] and found[0].details["basis"] == "enrolled"
+    assert ms_to_iso(found[0].detected_ms).endswith("09:30:00")
+    slot = detector.residents.get("ann")
+    archive["ann"] = (6 * 60, None)
+    detector.advance(T0 + DAY + 12 * H + 30 * 60_000)  # within the hour: not asked again yet
+    assert detector.si[slot, k.S_ENROLL_WAKE] == 7 * 60
+    detector.advance(T0 + DAY + 13 * H)
+    assert (detector.si[slot, k.S_ENROLL_WAKE], detector.si[slot, k.S_ENROLL_BED]) == (6 * 60, -1)
+    del archive["ann"]
+    detector.advance(T0 + DAY + 14 * H)
+    assert (detector.si[slot, k.S_ENROLL_WAKE], detector.si[slot, k.S_ENROLL_BED]) == (-1, -1)
+    archive["ann"] = (25 * 60, None)  # not a time of day
+    with caplog.at_level("WARNING", logger="eldercare.stream"):
+        detector.advance(T0 + DAY + 15 * H)
+    assert "routine left out" in caplog.text and detector.si[slot, k.S_ENROLL_WAKE] == -1
+    later = T0 + 2 * DAY + 10 * H
+    assert [d.kind for d in drive(StreamCore([detector]), [motion(later)], later + 8 * H)] == [DetectionKind.INACTIVITY]
 
 
 def test_late_sleeper_first_night_is_not_up_after_a_long_night_not_at_eleven() -> None:
