@@ -56,6 +56,8 @@ async def seed(harness: Harness) -> None:
                 "sex": "female",
                 "living_alone": True,
                 "mobility": "walker",
+                "usual_wake": "06:30",
+                "usual_bed": "21:30",
                 "languages": ["zh", "yue"],
                 "conditions": ["高血压", "2 型糖尿病"],
                 "access": "门口密码箱 4821；邻居李阿姨 (501) 有钥匙",
@@ -170,6 +172,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "密码箱" in await a.inner_text("#d-access")
         assert "高血压" in await a.inner_text("#d-conditions")
         assert "Cantonese" in await a.inner_text("#d-languages")
+        assert "usually up 06:30 · to bed 21:30" in await a.inner_text("#d-facts")
         contacts = await a.locator("#d-contacts li").all_inner_texts()
         assert [c.split()[0] for c in contacts] == ["张伟", "李阿姨"]
         assert "judged as worn at the waist or neck" in await a.inner_text("#d-trigger p.facts")
@@ -254,6 +257,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         await a.locator(f"li.alert[data-id='{fall_id}']").click()
         await a.wait_for_selector("#detail[data-loaded=true]", timeout=TIMEOUT_MS)
         assert "粤语" in await a.inner_text("#d-languages")
+        assert "通常 06:30 起床 · 21:30 就寝" in await a.inner_text("#d-facts")
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.screenshot(path=screenshots / "detail-zh.png", full_page=True)
         await a.locator(f"li.alert[data-id='{inactivity_id}']").click()
