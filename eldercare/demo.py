@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from datetime import date
 
-from firmware_sim.fleet import Fleet, seed_registry
+from firmware_sim.fleet import Fleet, seed_registry, told_time
 from firmware_sim.home import DeviceSpec, HomeSpec, Routine
 
 from devices.protocol import TOPIC_PREFIX
@@ -89,7 +90,11 @@ async def seed(registry: Registry) -> list[HomeSpec]:
         await registry.add_org_node(code, name, level, parent)
     homes = demo_homes()
     await seed_registry(registry, homes)
-    for resident in RESIDENTS:  # the named residents, with birth dates and phones
+    routines = {home.resident_id: home.routine for home in homes}
+    for resident in RESIDENTS:  # the named residents, with birth dates and phones (and their usual times)
+        routine = routines.get(resident.id)
+        if routine is not None:
+            resident = replace(resident, usual_wake=told_time(routine.wake_min), usual_bed=told_time(routine.bed_min))
         await registry.add_resident(resident)
     return homes
 

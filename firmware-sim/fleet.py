@@ -116,8 +116,15 @@ def make_homes(n: int, seed: int = 0, mix: HomeMix | None = None, id_prefix: str
     return homes
 
 
+def told_time(minutes: float) -> str:
+    """A simulated resident's usual time as enrolment records it: ``HH:MM``, to the half hour."""
+    m = int(round(minutes / 30.0) * 30) % 1440
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
 async def seed_registry(registry: Registry, homes: Sequence[HomeSpec], concurrency: int = 8) -> int:
-    """Enter the homes' org nodes, residents and devices in the registry (idempotent); returns devices."""
+    """Enter the homes' org nodes, residents (with their usual wake-up and bed time, :func:`told_time`) and
+    devices in the registry (idempotent); returns devices."""
     from registry.store import DeviceRecord, ResidentRecord
 
     for code, name, level, parent in (CITY, DISTRICT, STREET):
@@ -130,7 +137,16 @@ async def seed_registry(registry: Registry, homes: Sequence[HomeSpec], concurren
         async with gate:
             birth = date(1930 + home.seed % 25, home.seed % 12 + 1, home.seed % 28 + 1)
             await registry.add_resident(
-                ResidentRecord(home.resident_id, home.resident_name, home.address, "12349", birth, home.org_node)
+                ResidentRecord(
+                    home.resident_id,
+                    home.resident_name,
+                    home.address,
+                    "12349",
+                    birth,
+                    home.org_node,
+                    usual_wake=told_time(home.routine.wake_min),
+                    usual_bed=told_time(home.routine.bed_min),
+                )
             )
             for d in home.devices:
                 await registry.add_device(

@@ -63,11 +63,12 @@ class ResidentArchive(OrgTree):
     async def add_resident(self, resident: ResidentRecord) -> None:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(
-                "INSERT INTO residents (id, name, address, phone, birth_date, org_node, profile)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                "INSERT INTO residents (id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,"
-                " phone = EXCLUDED.phone, birth_date = EXCLUDED.birth_date,"
-                " org_node = EXCLUDED.org_node, profile = EXCLUDED.profile RETURNING org_path, usual_wake, usual_bed",
+                " phone = EXCLUDED.phone, birth_date = EXCLUDED.birth_date, org_node = EXCLUDED.org_node,"
+                " profile = EXCLUDED.profile, usual_wake = EXCLUDED.usual_wake, usual_bed = EXCLUDED.usual_bed"
+                " RETURNING org_path, usual_wake, usual_bed",
                 (
                     resident.id,
                     resident.name,
@@ -76,6 +77,8 @@ class ResidentArchive(OrgTree):
                     resident.birth_date,
                     resident.org_node,
                     Jsonb(resident.profile),
+                    resident.usual_wake,
+                    resident.usual_bed,
                 ),
             )
             row = await only_row(cursor)
@@ -125,7 +128,8 @@ class ResidentArchive(OrgTree):
     async def _read_cards(self, ids: list[str]) -> dict[str, ResidentRecord]:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(
-                "SELECT id, name, address, phone, birth_date, org_node, profile FROM residents WHERE id = ANY(%s)",
+                "SELECT id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed"
+                " FROM residents WHERE id = ANY(%s)",
                 (ids,),
             )
             rows = await cursor.fetchall()

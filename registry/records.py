@@ -51,6 +51,8 @@ class ResidentRecord:
     birth_date: date | None = None
     org_node: str | None = None
     profile: dict[str, Any] = field(default_factory=dict)
+    usual_wake: str | None = None  # HH:MM local, as the archive records it (the home detector's first days)
+    usual_bed: str | None = None
 
 
 DEVICE_COLUMNS = (

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from devices.events import Event, Stream
+from eldercare.demo import seed
 from registry.store import Registry
 from stream.home import ROUTINE_REFRESH_MS, HomeActivityDetector
 from stream.kernels import home as k
@@ -117,3 +118,19 @@ async def test_the_running_home_detector_takes_the_times_from_the_archive(servic
             await http.patch(f"/api/v1/residents/{rid}", json={"usual_wake": "05:00"})
             home.advance(now + ROUTINE_REFRESH_MS + 1)
             assert home.si[slot, k.S_ENROLL_WAKE] == 300
+
+
+async def test_the_demo_enrols_its_residents_with_their_usual_times(services: TestServices) -> None:
+    """The demo's residents (and the simulator's) are enrolled with their usual times, to the half hour,
+    so the embedded default shows them on the card and its detector uses them; seeding twice keeps them."""
+    async with running_platform(services, residents=0) as harness:
+        registry = harness.platform.registry
+        homes = await seed(registry)
+        await seed(registry)
+        for home in homes:
+            wake, bed = home.routine.wake_min, home.routine.bed_min
+            told = registry.routine_of(home.resident_id)
+            assert told is not None and abs(told[0] - wake) <= 15 and abs((told[1] - bed + 720) % 1440 - 720) <= 15
+            assert told[0] % 30 == 0 and told[1] % 30 == 0
+        card = await registry.resident("res-0001")
+        assert card is not None and (card.usual_wake, card.usual_bed) == ("06:30", "21:30")
