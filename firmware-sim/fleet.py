@@ -118,8 +118,9 @@ def make_homes(n: int, seed: int = 0, mix: HomeMix | None = None, id_prefix: str
 
 def told_time(minutes: float) -> str:
     """A simulated resident's usual time as enrolment records it: ``HH:MM``, to the half hour."""
-    m = int(round(minutes / 30.0) * 30) % 1440
-    return f"{m // 60:02d}:{m % 60:02d}"
+    from registry.models import time_of_day
+
+    return time_of_day(int(round(minutes / 30.0) * 30))
 
 
 async def seed_registry(registry: Registry, homes: Sequence[HomeSpec], concurrency: int = 8) -> int:

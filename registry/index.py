@@ -41,8 +41,7 @@ class RegistryIndex:
         self._resident_paths: dict[str, str] = {}
         self._shared_paths: dict[str, str] = {ROOT: ROOT}  # one string per path, shared by residents
         self._routines: dict[str, Routine] = {}
-        """Usual (wake, bed) minutes of the residents who have at least one recorded; one tuple per value."""
-        self._shared_routines: dict[Routine, Routine] = {}
+        """Usual (wake, bed) minutes of the residents who have at least one recorded."""
 
     @property
     def cipher(self) -> FieldCipher:
@@ -80,7 +79,6 @@ class RegistryIndex:
         shared[ROOT] = ROOT
         self._resident_paths = {row["id"]: shared.setdefault(row["org_path"], row["org_path"]) for row in residents}
         self._routines = {}
-        self._shared_routines = {}
         for row in residents:
             self._remember_routine(row["id"], row["usual_wake"], row["usual_bed"])
         self._residents = {}
@@ -144,11 +142,10 @@ class RegistryIndex:
         if usual_wake is None and usual_bed is None:
             self._routines.pop(resident_id, None)
             return
-        routine = (
+        self._routines[resident_id] = (
             None if usual_wake is None else minutes_of_day(usual_wake),
             None if usual_bed is None else minutes_of_day(usual_bed),
         )
-        self._routines[resident_id] = self._shared_routines.setdefault(routine, routine)
 
     def device(self, device_id: str) -> DeviceRecord | None:
         return self._devices.get(device_id)

@@ -178,6 +178,13 @@ def minutes_of_day(value: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+def time_of_day(minutes: int) -> str:
+    """450 → ``"07:30"``: the :data:`TimeOfDay` of minutes after local midnight (the inverse of
+    :func:`minutes_of_day`; taken modulo a day)."""
+    minutes %= 24 * 60
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 IdNumber = Annotated[str, StringConstraints(max_length=18), AfterValidator(_check_id_number)]
 BirthDate = Annotated[date, AfterValidator(_check_birth)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(_printable)]

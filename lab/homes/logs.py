@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from devices.events import Event, Stream
 from lab.sensor_events import sensor_event
+from registry.models import TIME_OF_DAY, minutes_of_day, time_of_day
 
 KINDS = frozenset({"motion", "door", "contact", "bed", "seat", "flush", "appliance"})
 
@@ -63,22 +64,15 @@ class HomeEntry:
     routine: tuple[int | None, int | None] | None = None
 
 
-def time_of_day_min(text: str) -> int | None:
-    """``HH:MM`` (24 h) → minutes after midnight; ``""`` → None; anything else raises ValueError."""
+def _index_minutes(text: str) -> int | None:
+    """An index cell ``HH:MM`` (the archive's :data:`registry.models.TimeOfDay`) → minutes after
+    midnight; an empty cell → None; anything else raises ValueError."""
     text = text.strip()
     if not text:
         return None
-    hours, sep, minutes = text.partition(":")
-    if not (sep and len(hours) == 2 and len(minutes) == 2 and hours.isdigit() and minutes.isdigit()):
-        raise ValueError(f"{text[:20]!r} is not a time of day HH:MM")
-    if int(hours) > 23 or int(minutes) > 59:
+    if not TIME_OF_DAY.fullmatch(text):
         raise ValueError(f"{text[:20]!r} is not a time of day HH:MM (00:00–23:59)")
-    return int(hours) * 60 + int(minutes)
-
-
-def time_of_day_text(minutes: int | None) -> str:
-    """Minutes after midnight → ``HH:MM``; None → ``""`` (the inverse of :func:`time_of_day_min`)."""
-    return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+    return minutes_of_day(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +138,7 @@ def _index_entry(row: dict[str, str | None]) -> HomeEntry | str:
     if not 0 <= first < last:
         return "the observation window is empty or before 1970"
     try:
-        wake, bed = (time_of_day_min(row.get(name) or "") for name in ("usual_wake", "usual_bed"))
+        wake, bed = (_index_minutes(row.get(name) or "") for name in ("usual_wake", "usual_bed"))
     except ValueError as error:
         return f"usual_wake / usual_bed: {error}"
     routine = None if wake is None and bed is None else (wake, bed)
@@ -300,7 +294,7 @@ def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
             entry = log.entry
             row = [entry.file, entry.home, ms_to_iso(entry.first_ms), ms_to_iso(entry.last_ms)]
             if routines:
-                row += [time_of_day_text(m) for m in entry.routine or (None, None)]
+                row += ["" if m is None else time_of_day(m) for m in entry.routine or (None, None)]
             index.writerow(row)
             with (directory / log.entry.file).open("w", newline="") as out:
                 writer = csv.writer(out)

@@ -62,13 +62,16 @@ def shifted(log: HomeLog, hours: int) -> HomeLog:
     (earlier when negative)."""
     delta = hours * HOUR_MS
     told = log.entry.routine
-    later = None if told is None else tuple(None if m is None else (m + 60 * hours) % 1440 for m in told)
+
+    def later(minutes: int | None) -> int | None:
+        return None if minutes is None else (minutes + 60 * hours) % 1440
+
     entry = dataclasses.replace(
         log.entry,
         home=f"{log.entry.home} clock {hours:+d} h",
         first_ms=log.entry.first_ms + delta,
         last_ms=log.entry.last_ms + delta,
-        routine=None if later is None else (later[0], later[1]),
+        routine=None if told is None else (later(told[0]), later(told[1])),
     )
     return dataclasses.replace(log, entry=entry, ts_ms=log.ts_ms + delta)
 
