@@ -700,12 +700,22 @@ class ReferenceHome:
                 ctx = k.CTX_ARRIVED  # straight to the bedroom from the door (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
+            elif (
+                where == k.ROOM_BATH
+                and motion == 1
+                and p.bed == k.PAD_STALE
+                and (rest_on or (asleep and self._up_at_night(p, t)))
+            ):
+                ctx = k.CTX_REST  # a trip from bed whose pad did not let go (as the kernel)
+                morning = morning or rest_on
             elif where == k.ROOM_BATH and motion == 1 and not self._bath_blind(p):
                 ctx = k.CTX_BATH
             elif asleep and self._up_at_night(p, t) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BED:
                 ctx = k.CTX_BEDROOM
+            elif p.seat == k.PAD_STALE:
+                ctx = k.CTX_SEATED  # a seat pad that did not let go (as the kernel)
             else:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):

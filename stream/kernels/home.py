@@ -64,7 +64,8 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   occupied by day; away after the entrance door; bathroom after bathroom motion; bedroom after any
   other activity in the bedroom by day (silences there, dressing or a nap without a bed pad, run
   longer than in the kitchen or living room: learning them apart lets the other rooms keep short
-  limits); else active.
+  limits); seated while the seat pad is stale (it did not let go when the resident got up, so their
+  return to the chair would not show either); else active.
 - the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
   edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
   that starts in the bedroom is resting, and so is one after the toilet's door or flush while
@@ -82,7 +83,10 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
 - bathroom (a motion sensor in the bathroom was the last activity): ``bath_limit_s``, BATHROOM_LONG;
   unless the home has lately shown exits from the bathroom that no sensor saw (:func:`bath_blind`):
   then the silence is active. On a night-time trip from bed the bathroom keeps tonight's rest, its
-  door or flush after the motion included: a return to bed no sensor sees is still the night.
+  door or flush after the motion included: a return to bed no sensor sees is still the night. So
+  does bathroom motion itself while the bed pad is stale (a pad that stays "occupied" while the
+  resident is in the bathroom will not show the return to bed either: without this every night's
+  toilet trip was an hour's bathroom stay).
 - a motion sensor clearing (``EV_MOTION_END``) is activity until then when the silence began with
   motion in its room (``S_MOTION_ROOM``): it held "occupied" while motion went on (a retriggerable
   PIR, motion logged as intervals); elsewhere it is no sign of the resident (they left that room).
@@ -1544,12 +1548,26 @@ def home_process(
             ctx = CTX_ARRIVED  # straight to the bedroom from the entrance door: not yet gone to bed
         elif (room[i] == ROOM_BED and night) or morning:
             ctx = CTX_REST
+        elif (
+            room[i] == ROOM_BATH
+            and pir[i] == 1
+            and si[r, S_BED] == PAD_STALE
+            and (rest_on or (asleep and _up_at_night(si, wake, r, t, params)))
+        ):
+            # a trip from bed whose pad did not let go (sticky): the return to bed will not show either,
+            # so tonight's rest goes on (in bed at the usual wake-up, not an hour's bathroom stay)
+            ctx = CTX_REST
+            morning = morning or rest_on
         elif room[i] == ROOM_BATH and pir[i] == 1 and not bath_blind(si, r, params):
             ctx = CTX_BATH
         elif asleep and _up_at_night(si, wake, r, t, params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
         elif room[i] == ROOM_BED:
             ctx = CTX_BEDROOM
+        elif si[r, S_SEAT] == PAD_STALE:
+            # the seat pad did not let go when the resident got up (sticky): back in the chair would not
+            # show either, so a silence that starts elsewhere may be a sitting
+            ctx = CTX_SEATED
         else:
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):

@@ -511,7 +511,9 @@ def test_straight_to_the_bedroom_from_the_door_is_not_yet_gone_to_bed() -> None:
 def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stale() -> None:
     """A seat pad that re-reports "occupied" every 15 min does not restart the silence (the old kernel
     restarted it on every report and never alerted); bathroom motion a while after the pad was occupied
-    makes it stale, so the next silence is judged as active, not seated."""
+    makes it stale: its "occupied" is no longer believed, nor is the resident's return to the chair
+    seen, so the next silence (after the kitchen) is judged as seated, not active; with a pad that let
+    go it is active."""
     t0 = 10 * H
     rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
     rows += [(t0 + i * 15 * M, k.EV_SEAT, 1, k.ROOM_OTHER, 0) for i in range(1, 40)]
@@ -524,7 +526,32 @@ def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stal
     data = pir_rows(rows)
     got = run_kernel(HomeConfig(), data, 1)
     assert got == run_reference(HomeConfig(), data, 1)
+    assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_SEATED)]
+    let_go = pir_rows([*rows[:1], (t0 + 29 * M, k.EV_SEAT, 0, k.ROOM_OTHER, 0), *rows[1:3]])
+    got = run_kernel(HomeConfig(), let_go, 1)
+    assert got == run_reference(HomeConfig(), let_go, 1)
     assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
+
+
+def test_a_night_trip_from_a_bed_pad_that_does_not_let_go_keeps_the_night() -> None:
+    """In bed at 22:00 on a pad that stays "occupied" (sticky), the bathroom at 02:00, then nothing (no
+    bedroom sensor: the return to bed shows nowhere): tonight's rest goes on, "not up" in the morning,
+    not an hour's bathroom stay at 03:00 every night. A pad that let go at 01:59 was left: the same
+    silence in the bathroom is BATHROOM_LONG at 03:00."""
+    config = HomeConfig()
+    bed, trip = 10 * DAY - 2 * H, 10 * DAY + 2 * H
+    sticky = [(bed, k.EV_BED, 1, k.ROOM_BED, 0), (trip, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+    sticky += [(trip + m * M, k.EV_BED, 1, k.ROOM_BED, 0) for m in (20, 45)]  # "occupied" again: no news
+    got = run_kernel(config, pir_rows(sticky), 1)
+    assert got == run_reference(config, pir_rows(sticky), 1)
+    assert [(row[1], row[2], row[6]) for row in got] == [(k.K_NOT_UP, trip, k.CTX_REST)]
+    assert got[0][3] - trip > 4 * H
+    left = pir_rows([sticky[0], (trip - M, k.EV_BED, 0, k.ROOM_BED, 0), sticky[1]])
+    got = run_kernel(config, left, 1)
+    assert got == run_reference(config, left, 1)
+    assert [(row[1], row[2], row[3]) for row in got if row[1] != k.K_NIGHT_ABSENCE] == [
+        (k.K_BATHROOM, trip, trip + int(config.bath_limit_s * 1000))
+    ]
 
 
 def test_a_moment_in_the_bedroom_in_the_evening_is_no_nights_sleep() -> None:
