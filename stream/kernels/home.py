@@ -660,20 +660,22 @@ def traceless(si: np.ndarray, r: int, params: np.ndarray) -> bool:
 
 
 @njit(**JIT)
-def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, room: int, params: np.ndarray) -> bool:
     """Whether ``t`` is in the night of an early sleeper though before ``night_start_h``: a bed time of
     this home is known (one night will do: until ``wake_min_samples`` the edge is the earliest seen −
     ``wake_unsure_min`` − ``bed_margin_min``, :func:`bed_edge_min`) and ``t`` is past the early edge of
     its bed times, from ``bed_floor_min``. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
     daytime ceiling (an alert six hours into every night). Before any bed time is known (the first
-    evening), only the bed pad occupied in the evening hours (from ``evening_start_h``) is: lying down
-    at 19:10 is no nap due four hours later, in the night."""
+    evening), only the bed pad occupied, or activity in the bedroom (``room``), in the evening hours
+    (from ``evening_start_h``) is: lying down at 19:10 is no nap due four hours later, in the night, nor
+    an early sleeper's first evening in the bedroom a silence there due at 23:00."""
     if params[P_EARLY_NIGHTS] == 0.0:
         return False
     m = (local_minute(t, si[r, S_OFFSET]) - 720) % 1440  # minutes after local noon
     night_m = int(params[P_NIGHT_START_H]) * 60 - 720
-    if si[r, S_NBED] <= 0:  # no bed time yet: in bed on the pad in the evening hours
-        return si[r, S_BED] == PAD_ON and int(params[P_EVENING_START_H]) * 60 - 720 <= m < night_m
+    if si[r, S_NBED] <= 0:  # no bed time yet: in bed (the pad) or the bedroom in the evening hours
+        in_bed = si[r, S_BED] == PAD_ON or room == ROOM_BED
+        return in_bed and int(params[P_EVENING_START_H]) * 60 - 720 <= m < night_m
     return int(params[P_BED_FLOOR_MIN]) - 720 <= m < night_m and m >= bed_edge_min(si, wake, r, params)
 
 
@@ -1528,7 +1530,7 @@ def home_process(
             or (si[r, S_CTX] == CTX_BATH and si[r, S_REST_SINCE] >= 0)
             or woke_unseen
         )
-        early = _early_night(si, wake, r, t, params)
+        early = _early_night(si, wake, r, t, room[i], params)
         night_hours = _is_night(local_hour(t, off), params)
         night = night_hours or early
         # before the usual wake-up the night is not over: a silence that starts in the bedroom is rest,

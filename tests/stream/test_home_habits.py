@@ -24,8 +24,9 @@ def _early_days(days: int) -> list[tuple[int, int, int, int, int]]:
 def test_an_early_sleeper_in_bed_at_19_30_is_asleep_not_in_the_bedroom_by_day() -> None:
     """Bed at 19:30, before the night hours: once one such night is seen, a silence that starts in the
     bedroom at 19:35 is tonight's rest (NOT_UP in the morning), not the bedroom by day, whose ceiling
-    alerted six hours into every night. Before any night is seen, and with ``early_nights`` off, it is
-    the bedroom by day; a silence at 17:00 (before 18:00) always is."""
+    alerted six hours into every night. Before any night is seen it is so from ``evening_start_h``
+    (19:00; the first evening); with ``early_nights`` off it is the bedroom by day, and a silence at
+    17:00 always is."""
     config = HomeConfig()
 
     def after(rows: list[tuple[int, int, int, int, int]], cfg: HomeConfig = config) -> tuple[int, int]:
@@ -42,7 +43,7 @@ def test_an_early_sleeper_in_bed_at_19_30_is_asleep_not_in_the_bedroom_by_day() 
     bed = (7 * DAY + 19 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)
     assert after([*day7, bed]) == (k.CTX_REST, k.K_NOT_UP)
     assert after([*day7, bed], HomeConfig(early_nights=False)) == (k.CTX_BEDROOM, k.K_INACTIVITY)
-    assert after([(DAY + 19 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]) == (k.CTX_BEDROOM, k.K_INACTIVITY)
+    assert after([(DAY + 19 * H + 35 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]) == (k.CTX_REST, k.K_NOT_UP)
     assert after([*day7, (7 * DAY + 17 * H, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]) == (k.CTX_BEDROOM, k.K_INACTIVITY)
     for data in (pir_rows(week), pir_rows([*day7, bed])):
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
@@ -87,6 +88,22 @@ def test_in_bed_on_the_pad_at_19_10_on_the_first_evening_is_the_night_not_a_nap(
         assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
     nap = (k.CTX_REST, k.K_INACTIVITY)
     assert got == {"19:10": (k.CTX_REST, k.K_NOT_UP), "18:30": nap, "off": nap}
+
+
+def test_the_bedroom_at_19_10_on_the_first_evening_is_the_night() -> None:
+    """No bed time known yet and no bed pad: motion in the bedroom at 19:10, then nothing, is an early
+    sleeper gone to bed ("not up" in the morning), not a silence in the bedroom due by the first days'
+    prior at 23:00; at 18:30, before the evening hours, it is still the bedroom's silence."""
+    config = HomeConfig()
+    day = [(DAY + 7 * H + m * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(33)]  # → 17:40
+    got = {}
+    for minute in (19 * 60 + 10, 18 * 60 + 30):
+        data = pir_rows([*day, (DAY + minute * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)])
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        got[minute] = (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    assert got == {19 * 60 + 10: (k.CTX_REST, k.K_NOT_UP), 18 * 60 + 30: (k.CTX_BEDROOM, k.K_INACTIVITY)}
 
 
 def _dawn_days(days: int, pad: bool = False) -> list[tuple[int, int, int, int, int]]:
