@@ -39,6 +39,9 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
 - a sensor of the home that senses nothing lately (quiet beyond habit, :mod:`stream.supervision`):
   an alert names it in ``details["not_sensing"]`` and its reason, as the silence may be the
   sensor's (a dead entrance door makes an outing look like a silence at home);
+- a pad that still says "occupied" though the resident was seen elsewhere since (stale: sticky, or
+  it did not let go) is named in ``details["stale_pads"]`` (``bed``, ``seat``) and the reason: the
+  silence was judged as if the resident might be back on it unseen, and the pad may need seeing to;
 - evening: once going to bed has left a trace in the bedroom, an evening silence that starts
   elsewhere (the bathroom included: the toilet before bed is followed by the bedroom) is not taken
   for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
@@ -89,6 +92,8 @@ KIND_OF_CODE = {
     k.K_BATHROOM: DetectionKind.BATHROOM_LONG,
     k.K_NIGHT_ABSENCE: DetectionKind.NIGHT_ABSENCE,
 }
+STALE_PAD_COLUMNS = (("bed", k.S_BED), ("seat", k.S_SEAT))
+"""The kernel's pad states an alert looks at: a pad stale at alert time is named in its details."""
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -409,6 +414,14 @@ class HomeActivityDetector:
             if quiet:  # the silence may be a sensor's, not the resident's: say so to whoever takes it
                 details["not_sensing"] = quiet
                 details["reason"] = f"{why}; sensing nothing lately: {', '.join(quiet)} (a sensor fault?)"
+            stale = [pad for pad, column in STALE_PAD_COLUMNS if self.si[r, column] == k.PAD_STALE]
+            if stale:  # its "occupied" is not believed: say so, and that the pad may need seeing to
+                details["stale_pads"] = stale
+                pads = " and ".join(f"the {pad} pad" for pad in stale)
+                details["reason"] = (
+                    f"{details['reason']}; {pads} still says occupied though the resident was seen elsewhere "
+                    "since (it may not let go: check it)"
+                )
             result.append(
                 Detection(
                     resident_id=resident,

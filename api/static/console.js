@@ -321,6 +321,8 @@ function silenceWhy(d) {
   if (d.context) parts.push(term("context", d.context));
   // a sensor of the home senses nothing lately (quiet beyond habit): the silence may be its fault
   if (Array.isArray(d.not_sensing) && d.not_sensing.length) parts.push(t("trigger.not_sensing", { devices: d.not_sensing.join(", ") }));
+  // a pad that did not let go when the resident got up: their return to it would not show either
+  if (Array.isArray(d.stale_pads) && d.stale_pads.length) parts.push(t("trigger.stale_pads", { pads: d.stale_pads.map((pad) => term("pad", pad)).join(", ") }));
   p.textContent = parts.join(" · ");
   return p;
 }

@@ -207,6 +207,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         details = {"silent_s": 8280.0, "threshold_s": 7800.0, "due_ms": start + 7_800_000, "context": "seated"}
         details |= {"learned": True, "basis": "learned", "rule": "learned", "reason": "silence unusual (seated)"}
         details |= {"not_sensing": ["door-4"]}  # the home's entrance door senses nothing lately
+        details |= {"stale_pads": ["seat"]}  # and the armchair's pad did not let go
         key = f"inactivity:res-4:{start}"
         silent = Detection("res-4", "", DetectionKind.INACTIVITY, start, now_ms(), key, details=details)
         await harness.platform.alerts.raise_detections([silent])
@@ -218,6 +219,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "unusual for this home at this hour" in why and "2:18:00" in why and "2:10:00" in why, why
         assert "this home's learned routine" in why and "seat pad" in why, why
         assert "sensing nothing lately: door-4" in why, why
+        assert "the seat pad still says occupied" in why, why
         assert "No activity since" in await a.inner_text("#d-trigger p.facts")
         inactivity_id = await quiet.get_attribute("data-id")
         await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
@@ -264,6 +266,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         await a.wait_for_selector("#d-trigger p.why", timeout=TIMEOUT_MS)
         assert "本户已学会的作息" in await a.inner_text("#d-trigger p.why")
         assert "近期无感应：door-4" in await a.inner_text("#d-trigger p.why")
+        assert "座垫传感器仍显示有人" in await a.inner_text("#d-trigger p.why")
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)

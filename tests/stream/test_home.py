@@ -466,3 +466,20 @@ def test_a_not_up_alert_says_when_the_night_was_not_seen_in_the_bedroom() -> Non
     assert not_up and not_up[-1].details["rule"] == "not_up_unseen"
     assert "not seen in the bedroom" in not_up[-1].details["reason"]
     assert not [d for d in found if d.kind is not DetectionKind.NOT_UP and d.ts_ms > T0 + 2 * DAY]
+
+
+def test_an_alert_names_a_pad_that_says_occupied_while_the_resident_was_elsewhere() -> None:
+    """The armchair's pad occupied at 10:00, the bathroom at 10:30 and the kitchen at 10:40, the pad never
+    letting go: the silence after the kitchen is judged as seated (back in the chair would not show),
+    and its alert names the seat pad as stale, in its details and its reason. A pad that let go is not
+    named."""
+    seat = ev(Stream.SEAT, T0 + 10 * H, device="chair", dtype="seat", location="living room", occupied=True)
+    up = ev(Stream.SEAT, T0 + 10 * H + 29 * MIN, device="chair", dtype="seat", location="living room", occupied=False)
+    bathroom = motion(T0 + 10 * H + 30 * MIN, device="pir2", location="bathroom")
+    kitchen = motion(T0 + 10 * H + 40 * MIN)
+    found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [seat, bathroom, kitchen], T0 + 20 * H)
+    assert [(d.kind, d.details["context"]) for d in found] == [(DetectionKind.INACTIVITY, "seated")]
+    assert found[0].details["stale_pads"] == ["seat"] and "seat pad still says occupied" in found[0].details["reason"]
+    found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [seat, up, bathroom, kitchen], T0 + 20 * H)
+    assert [(d.kind, d.details["context"]) for d in found] == [(DetectionKind.INACTIVITY, "active")]
+    assert "stale_pads" not in found[0].details and "pad" not in found[0].details["reason"]
