@@ -714,7 +714,7 @@ class ReferenceHome:
             elif asleep and self._up_at_night(p, t) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
             elif where == k.ROOM_BED:
-                ctx = k.CTX_BEDROOM
+                ctx = k.CTX_REST if p.bed == k.PAD_STALE else k.CTX_BEDROOM  # a stale bed pad (as the kernel)
             elif p.seat == k.PAD_STALE:
                 ctx = k.CTX_SEATED  # a seat pad that did not let go (as the kernel)
             else:

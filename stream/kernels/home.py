@@ -65,7 +65,8 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   other activity in the bedroom by day (silences there, dressing or a nap without a bed pad, run
   longer than in the kitchen or living room: learning them apart lets the other rooms keep short
   limits); seated while the seat pad is stale (it did not let go when the resident got up, so their
-  return to the chair would not show either); else active.
+  return to the chair would not show either), and resting in the bedroom while the bed pad is; else
+  active.
 - the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
   edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
   that starts in the bedroom is resting, and so is one after the toilet's door or flush while
@@ -1565,7 +1566,8 @@ def home_process(
         elif asleep and _up_at_night(si, wake, r, t, params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
         elif room[i] == ROOM_BED:
-            ctx = CTX_BEDROOM
+            # lying down again on a bed pad that did not let go would not show: the bedroom is a rest then
+            ctx = CTX_REST if si[r, S_BED] == PAD_STALE else CTX_BEDROOM
         elif si[r, S_SEAT] == PAD_STALE:
             # the seat pad did not let go when the resident got up (sticky): back in the chair would not
             # show either, so a silence that starts elsewhere may be a sitting

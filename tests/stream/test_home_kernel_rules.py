@@ -533,6 +533,24 @@ def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stal
     assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
 
 
+def test_the_bedroom_by_day_while_the_bed_pad_has_not_let_go_is_a_rest() -> None:
+    """Up at 07:00 (the kitchen) from a bed pad that stays "occupied", back in the bedroom at 13:00 and
+    nothing more: lying down again would not show on that pad, so the silence is a rest (a nap's
+    limits), not the bedroom's; after a pad that let go it is the bedroom's."""
+    config = HomeConfig()
+    bed, up, nap = 9 * DAY - 2 * H, 9 * DAY + 7 * H, 9 * DAY + 13 * H
+    rows = [(bed, k.EV_BED, 1, k.ROOM_BED, 0), (up, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    rows += [(up + m * 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(1, 12)]
+    sticky = pir_rows([*rows, (nap, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)])
+    let_go = pir_rows(
+        [rows[0], (up - M, k.EV_BED, 0, k.ROOM_BED, 0), *rows[1:], (nap, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]
+    )
+    for data, ctx in ((sticky, k.CTX_REST), (let_go, k.CTX_BEDROOM)):
+        got = run_kernel(config, data, 1)
+        assert got == run_reference(config, data, 1)
+        assert [(row[2], row[6]) for row in got if row[2] == nap] == [(nap, ctx)]
+
+
 def test_a_night_trip_from_a_bed_pad_that_does_not_let_go_keeps_the_night() -> None:
     """In bed at 22:00 on a pad that stays "occupied" (sticky), the bathroom at 02:00, then nothing (no
     bedroom sensor: the return to bed shows nowhere): tonight's rest goes on, "not up" in the morning,
