@@ -82,7 +82,10 @@ class HomeConfig:
     layouts 5–10 fewer each; validation 40–46 127 → 124, fresh 30–36 191 → 185. The bedroom's rule
     came after (a nap on a sticky bed pad was a bedroom silence due after 1 h 30): tuning 107 → 105,
     validation 124 → 121, fresh 185 → 183, held-out as drawn 89 (``doorways`` 136 → 134), delays
-    within 0.5 min.
+    within 0.5 min. A stale seat pad's seated silence gets no evening allowance beyond
+    ``evening_max_s`` (that is for a seat pad occupied now): tuning ``cooker_bathroom`` / ``doorways``
+    197 / 141 → 201 / 143 false alerts for evenings 2.80 / 2.80 → 2.79 / 2.79 h, a collapse elsewhere
+    while the armchair's pad has not let go being due by the evening cap.
     ``abs_runout_n`` (1.2, faded by ``decay`` per day; 0: off): a home where that many night-absence
     alerts (twice within about seven weeks) were followed by the resident moving again within
     ``absence_up_s`` of the silence's start, and not by the entrance door (a responder coming in after

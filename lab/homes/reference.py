@@ -494,7 +494,7 @@ class ReferenceHome:
                     p.deadline, limit, p.learned = cap, c.arrival_limit_s, k.B_FIXED | k.W_ARRIVED
             seat_allow = 0.0  # a home that has shown it sits through its evenings (as ``_start_silence``)
             shown = p.learned in (k.B_LEARNED, k.B_OBSERVED)
-            if evening and ctx == k.CTX_SEATED and shown and c.evening_max_s > 0:
+            if evening and ctx == k.CTX_SEATED and p.seat == k.PAD_ON and shown and c.evening_max_s > 0:
                 seat_allow = min(limit, c.evening_seat_max_s)
                 seat_allow = seat_allow if seat_allow > c.evening_max_s else 0.0
             if evening and p.learned != k.B_LEARNED:
@@ -517,7 +517,7 @@ class ReferenceHome:
                     p.deadline, limit, p.learned = cap, cap_s, (p.learned & k.B_MASK) | k.W_EVENING_MAX
             if outside_bedroom and not evening and c.evening_max_s > 0:
                 allow = c.evening_max_s  # a daytime silence that runs into the evening (as ``_start_silence``)
-                if ctx == k.CTX_SEATED and shown:
+                if ctx == k.CTX_SEATED and p.seat == k.PAD_ON and shown:
                     allow = max(allow, min(limit, c.evening_seat_max_s))
                 shift = p.offset * k.MIN_MS
                 day = (t + shift) // k.DAY_MS * k.DAY_MS

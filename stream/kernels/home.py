@@ -1205,10 +1205,11 @@ def _start_silence(
         # a home that has shown it sits through its evenings (its learned seated limit, or in the first
         # days margin × the longest seated silence seen around this hour) beyond evening_max_s: a seated
         # evening silence may last that long, up to evening_seat_max_s (a long TV evening in an armchair
-        # that only its seat pad sees is one silence every such evening)
+        # that only its seat pad sees is one silence every such evening); only on the pad: a stale one
+        # sees nothing, and a collapse elsewhere in the evening is due by evening_max_s
         seat_allow = 0.0
         shown = si[r, S_LEARNED] == B_LEARNED or si[r, S_LEARNED] == B_OBSERVED
-        if evening and ctx == CTX_SEATED and shown and params[P_EVENING_MAX_S] > 0.0:
+        if evening and ctx == CTX_SEATED and si[r, S_SEAT] == PAD_ON and shown and params[P_EVENING_MAX_S] > 0.0:
             seat_allow = min(limit, params[P_EVENING_SEAT_MAX_S])
             if seat_allow <= params[P_EVENING_MAX_S]:
                 seat_allow = 0.0
@@ -1244,7 +1245,7 @@ def _start_silence(
             # evening it is an evening silence, due at most evening_max_s after the evening began (seated,
             # what this home has shown, as above), however long this home's evenings were learned to be
             allow = params[P_EVENING_MAX_S]
-            if ctx == CTX_SEATED and shown:
+            if ctx == CTX_SEATED and si[r, S_SEAT] == PAD_ON and shown:
                 allow = max(allow, min(limit, params[P_EVENING_SEAT_MAX_S]))
             local_day = ((t + off * MIN_MS) // DAY_MS) * DAY_MS
             evening_starts = local_day + int(params[P_EVENING_START_H]) * HOUR_MS - off * MIN_MS

@@ -737,6 +737,15 @@ def test_a_home_with_long_tv_evenings_in_the_armchair_is_allowed_its_learned_sea
         first_days = [row[3] - row[2] for row in got if DAY <= row[2] < learned]
         assert first_days == [] if cfg is config else set(first_days) == {int(config.evening_max_s * 1000)}
         assert [(row[1], row[3] - row[2]) for row in got if row[2] == stop] == [(k.K_INACTIVITY, int(evening_s * 1000))]
+    # the pad still "occupied" after the resident was seen in the bathroom (stale): a stop in the kitchen
+    # then is judged as seated, but gets no more than evening_max_s (the allowance is for someone on it)
+    sat = [row for row in rows if row[0] < stop] + [(stop, k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+    sat += [(stop + 25 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1), (stop + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    got = run_kernel(config, pir_rows(sorted(sat)), 1)
+    assert got == run_reference(config, pir_rows(sorted(sat)), 1)
+    assert [(row[6], row[3] - row[2]) for row in got if row[2] == stop + 30 * M] == [
+        (k.CTX_SEATED, int(config.evening_max_s * 1000))
+    ]
     # short evenings (1 h 30 in the armchair): the learned seated limit is short, the 3 h cap holds
     short = _tv_evenings(14, 1.5) + [(stop - 12 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(37)]
     got = run_kernel(config, pir_rows(sorted([*short, (stop, k.EV_SEAT, 1, k.ROOM_OTHER, 0)])), 1)
