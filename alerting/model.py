@@ -74,6 +74,7 @@ PRIORITY: dict[str, int] = {
     DetectionKind.UNMONITORED: 5,
     DetectionKind.DEVICE_OFFLINE: 5,
     DetectionKind.DEVICE_SILENT: 5,
+    DetectionKind.PAD_STUCK: 5,
     DetectionKind.LOW_BATTERY: 5,
 }
 """1 is most urgent: SOS, emergencies reported by phone, falls; then smoke/gas/water, inactivity, vitals, devices."""

@@ -19,6 +19,7 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
     "water_leak": ("漏水报警", "a water leak"),
     "device_offline": ("设备离线", "a device went offline"),
     "device_silent": ("设备没有信号", "a device went silent"),
+    "pad_stuck": ("压力垫一直显示有人", "a pressure pad stuck on 'occupied'"),
     "low_battery": ("设备电量低", "a low battery"),
     "unmonitored": ("无法监护", "nobody can see how they are"),
 }

@@ -21,6 +21,8 @@ class DetectionKind(StrEnum):
     VITALS = "vitals"
     DEVICE_OFFLINE = "device_offline"
     DEVICE_SILENT = "device_silent"
+    PAD_STUCK = "pad_stuck"
+    """A pressure pad that holds "occupied" long after the resident left it: it needs seeing to."""
     LOW_BATTERY = "low_battery"
     UNMONITORED = "unmonitored"
     PHONE = "phone"  # an emergency reported by telephone to the hotline: no device

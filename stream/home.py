@@ -94,6 +94,11 @@ KIND_OF_CODE = {
 }
 STALE_PAD_COLUMNS = (("bed", k.S_BED), ("seat", k.S_SEAT))
 """The kernel's pad states an alert looks at: a pad stale at alert time is named in its details."""
+LATE_PAD_COLUMNS = (
+    ("bed", Stream.BED, k.S_BED_LATE, k.S_BED_TOLD),
+    ("seat", Stream.SEAT, k.S_SEAT_LATE, k.S_SEAT_TOLD),
+)
+"""Per pad: its stream, the kernel's faded count of its late letting go and whether PAD_STUCK told it."""
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -221,6 +226,7 @@ class HomeActivityDetector:
         self.devices = DeviceTable(self.residents, self.config.supervision)
         self.suppressed = 0
         self._monitored_cache: tuple[int, npt.NDArray[np.uint8]] | None = None
+        self._pads: dict[tuple[str, str], str] = {}  # (resident, "bed" / "seat") → the pad's device id
 
     def _alloc(self, capacity: int) -> None:
         c = self.config
@@ -352,6 +358,9 @@ class HomeActivityDetector:
             return []
         self._register(relevant)
         self.devices.update(relevant)
+        for event in relevant:
+            if event.stream is Stream.BED or event.stream is Stream.SEAT:
+                self._pads[(event.resident_id, "bed" if event.stream is Stream.BED else "seat")] = event.device_id
         a = self.arrays(relevant)
         n_ev = a.res.shape[0]
         if n_ev == 0:
@@ -374,7 +383,38 @@ class HomeActivityDetector:
             out_i,
             out_f,
         )
-        return self._detections(out_i[:n], out_f[:n], now_ms)
+        return self._detections(out_i[:n], out_f[:n], now_ms) + self._stuck_pads(now_ms)
+
+    def _stuck_pads(self, now_ms: int) -> list[Detection]:
+        """PAD_STUCK for a pad whose faded count of letting go late (:func:`stream.kernels.home._stale_released`:
+        an hour or more after the resident was seen elsewhere) reached ``pad_late_n``; once per pad until
+        the count falls below half of it (mended)."""
+        need = self.config.pad_late_n
+        if need <= 0:
+            return []
+        n = len(self.residents._id_of)
+        found: list[Detection] = []
+        for pad, stream, late_col, told_col in LATE_PAD_COLUMNS:
+            late = self.si[:n, late_col] / k.EXPO_SCALE
+            self.si[:n, told_col][late < need / 2] = 0
+            for r in np.flatnonzero((late >= need) & (self.si[:n, told_col] == 0)).tolist():
+                self.si[r, told_col] = 1
+                resident = self.residents.id_of(r) or ""
+                device = self._pads.get((resident, pad), "")
+                times = float(round(late[r], 1))
+                details = {
+                    "pad": pad,
+                    "stream": stream.value,
+                    "late_releases": times,
+                    "reason": (
+                        f"the {pad} pad let go an hour or more after the resident was seen elsewhere, about {times:g} "
+                        "times lately (faded): it holds 'occupied' after they leave it (sticky, too sensitive, "
+                        "or something left on it); until it is seen to, a return to it does not show"
+                    ),
+                }
+                key = f"{DetectionKind.PAD_STUCK.value}:{resident}:{pad}:{now_ms}"
+                found.append(Detection(resident, device, DetectionKind.PAD_STUCK, now_ms, now_ms, key, details=details))
+        return found
 
     def advance(self, now_ms: int) -> list[Detection]:
         n_res = len(self.residents._id_of)

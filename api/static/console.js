@@ -349,6 +349,8 @@ async function renderTrigger(a) {
       const caption = document.createElement("h4"); caption.textContent = t("trigger.activity"); box.append(caption);
       box.append(Charts.activityTimeline(data.events.map((e) => ({ ...e, room: term("room", e.room) })), data.from, data.to, { title: t("trigger.activity"), none: t("trigger.no_activity") }));
     }
+  } else if (a.kind === "pad_stuck") { // a pad that holds "occupied" after its sitter left: what to check
+    const p = document.createElement("p"); p.textContent = t("trigger.pad_stuck", { pad: term("pad", d.pad), times: d.late_releases }); box.append(p);
   } else if (a.kind === "sos" || (a.kind === "fall" && d.source !== "wearable")) {
     const p = document.createElement("p"); p.textContent = t(a.kind === "sos" ? "trigger.sos_press" : "trigger.device_fall"); box.append(p);
   }

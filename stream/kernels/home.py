@@ -187,7 +187,9 @@ is activity; a pad repeating "occupied" is not (occupied for long is not activit
 go before anything else of the home was seen is (monitoring began while the resident lay or sat
 there: without it, a fall right after getting up on the first morning started no silence). Activity in
 another room or at the entrance door at least ``PAD_SETTLE_MS`` after a pad was occupied makes it
-stale: no longer believed until it lets go (which is then no activity either).
+stale: no longer believed until it lets go (which is then no activity either). A stale pad letting
+go ``PAD_LATE_MS`` or more after it went stale is counted (``S_BED_LATE`` / ``S_SEAT_LATE``, faded):
+a pad that holds long after its sitter left, for :mod:`stream.home` to name.
 
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
@@ -309,7 +311,14 @@ S_ABS_RAN_OUT = 38  # when tonight's night-absence timer that ran out had starte
 S_NIGHTS_TRACED = 39  # faded count (× EXPO_SCALE) of nights whose rest began in the bedroom or bed
 S_NIGHTS_UNTRACED = 40  # faded count (× EXPO_SCALE) of nights whose rest began anywhere else
 S_REST_TRACED = 41  # 1 if tonight's rest has been in the bedroom or bed, 0 not (yet)
-N_STATE = 42
+S_BED_STALE = 42  # when the bed pad went stale (epoch ms), −1 not stale
+S_SEAT_STALE = 43
+S_BED_LATE = 44  # faded count (× EXPO_SCALE) of the bed pad letting go ≥ PAD_LATE_MS after it went stale
+S_SEAT_LATE = 45
+S_BED_TOLD = 46  # 1 once :mod:`stream.home` named the bed pad as letting go late (0 again once it mends)
+S_SEAT_TOLD = 47
+N_STATE = 48
+PAD_LATE_MS = 3_600_000  # a pad letting go this long after the resident was seen elsewhere: it let go late
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -412,6 +421,8 @@ def new_state(capacity: int, offset_min: int) -> np.ndarray:
         S_MOTION_ROOM,
         S_BEDROOM_SINCE,
         S_ABS_RAN_OUT,
+        S_BED_STALE,
+        S_SEAT_STALE,
     ):
         si[:, col] = -1
     si[:, S_LAST] = -1
@@ -470,6 +481,8 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_ABS_RUNOUTS] = int(si[r, S_ABS_RUNOUTS] * factor)
     si[r, S_NIGHTS_TRACED] = int(si[r, S_NIGHTS_TRACED] * factor)
     si[r, S_NIGHTS_UNTRACED] = int(si[r, S_NIGHTS_UNTRACED] * factor)
+    si[r, S_BED_LATE] = int(si[r, S_BED_LATE] * factor)
+    si[r, S_SEAT_LATE] = int(si[r, S_SEAT_LATE] * factor)
 
 
 @njit(**JIT)
@@ -714,6 +727,18 @@ def bath_blind(si: np.ndarray, r: int, params: np.ndarray) -> bool:
     bathroom for the living room leaves no trace, and an hour there alerted as a bathroom stay."""
     n = params[P_BATH_BLIND_N]
     return n > 0.0 and si[r, S_BATH_UNSEEN] / EXPO_SCALE >= n
+
+
+@njit(**JIT)
+def _stale_released(si: np.ndarray, r: int, t: int, since_col: int, late_col: int) -> None:
+    """A stale pad lets go at ``t``: counted late (``late_col``, faded by ``decay`` per day) when that is
+    ``PAD_LATE_MS`` or more after the resident was seen elsewhere (``since_col``). Such a pad holds
+    "occupied" long after its sitter left (sticky, set too sensitive, something left on it): the home
+    detector names it for whoever maintains the home's sensors (:mod:`stream.home`)."""
+    since = si[r, since_col]
+    if since >= 0 and t - since >= PAD_LATE_MS:
+        si[r, late_col] += int(EXPO_SCALE)
+    si[r, since_col] = -1
 
 
 @njit(**JIT)
@@ -1389,6 +1414,11 @@ def home_process(
                 # occupied for long is not activity: a pad repeating "occupied", or a stale pad
                 # (the resident was seen elsewhere since) letting go, starts no silence
                 if value[i] == 0:
+                    if si[r, col] == PAD_STALE:
+                        bed = c == EV_BED
+                        _stale_released(
+                            si, r, t, S_BED_STALE if bed else S_SEAT_STALE, S_BED_LATE if bed else S_SEAT_LATE
+                        )
                     si[r, col] = PAD_FREE
                 elif c == EV_SEAT and si[r, S_ABS_DEADLINE] != NEVER and t >= si[r, S_LAST]:
                     n = _due(si, r, t, monitored, params, out_i, out_f, n)
@@ -1427,9 +1457,11 @@ def home_process(
             elsewhere = c == EV_DOOR or room[i] != si[r, S_BED_ROOM]
             if si[r, S_BED] == PAD_ON and elsewhere and t - si[r, S_BED_ON] >= PAD_SETTLE_MS:
                 si[r, S_BED] = PAD_STALE
+                si[r, S_BED_STALE] = t
             elsewhere = c == EV_DOOR or room[i] != si[r, S_SEAT_ROOM]
             if si[r, S_SEAT] == PAD_ON and elsewhere and t - si[r, S_SEAT_ON] >= PAD_SETTLE_MS:
                 si[r, S_SEAT] = PAD_STALE
+                si[r, S_SEAT_STALE] = t
         # a passage through the entrance door (open and close): in, when the home was taken for empty,
         # or out; told before the night-absence step, which a passage out stops
         if c == EV_DOOR:

@@ -223,6 +223,23 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "No activity since" in await a.inner_text("#d-trigger p.facts")
         inactivity_id = await quiet.get_attribute("data-id")
         await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
+        # a pad that holds "occupied" after its sitter left: the notice says what to check
+        pad = {"pad": "seat", "stream": "seat", "late_releases": 5.6, "reason": "the seat pad let go late"}
+        stuck = Detection(
+            "res-4", "chair-4", DetectionKind.PAD_STUCK, now_ms(), now_ms(), "pad_stuck:res-4:seat:1", details=pad
+        )
+        await harness.platform.alerts.raise_detections([stuck])
+        pad_alert = a.locator("li.alert[data-kind=pad_stuck]")
+        await pad_alert.wait_for(timeout=TIMEOUT_MS)
+        await pad_alert.click()
+        await a.wait_for_function(
+            "document.querySelector('#d-trigger').innerText.includes('has let go an hour or more')", timeout=TIMEOUT_MS
+        )
+        assert (
+            "the seat pad has let go an hour or more after the resident left it, about 5.6 times"
+            in await a.inner_text("#d-trigger")
+        )
+        pad_id = await pad_alert.get_attribute("data-id")
 
         # 5. The overview: open alerts by area, low battery, offline device
         await a.click("#tabs a[data-view=overview]")
@@ -267,6 +284,11 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "本户已学会的作息" in await a.inner_text("#d-trigger p.why")
         assert "近期无感应：door-4" in await a.inner_text("#d-trigger p.why")
         assert "座垫传感器仍显示有人" in await a.inner_text("#d-trigger p.why")
+        await a.locator(f"li.alert[data-id='{pad_id}']").click()
+        await a.wait_for_function(
+            "document.querySelector('#d-trigger').innerText.includes('座垫传感器近期约有 5.6 次')", timeout=TIMEOUT_MS
+        )
+        assert english_leftovers(await ui_text(a), en, zh) == []
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)

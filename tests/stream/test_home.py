@@ -483,3 +483,37 @@ def test_an_alert_names_a_pad_that_says_occupied_while_the_resident_was_elsewher
     found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), [seat, up, bathroom, kitchen], T0 + 20 * H)
     assert [(d.kind, d.details["context"]) for d in found] == [(DetectionKind.INACTIVITY, "active")]
     assert "stale_pads" not in found[0].details and "pad" not in found[0].details["reason"]
+
+
+def _armchair_days(days: int, let_go_h: float) -> list[Event]:
+    """Days of sitting in the armchair at 10:00, the bathroom at 11:00 and the kitchen every half hour
+    from 11:05 to 20:00; the armchair's pad lets go ``let_go_h`` hours after 10:00."""
+    out: list[Event] = []
+    for d in range(days):
+        day = T0 + d * DAY
+        out.append(ev(Stream.SEAT, day + 10 * H, device="chair", dtype="seat", location="living room", occupied=True))
+        off = day + 10 * H + int(let_go_h * H)
+        out.append(ev(Stream.SEAT, off, device="chair", dtype="seat", location="living room", occupied=False))
+        out.append(motion(day + 11 * H, device="pir2", location="bathroom"))
+        out += [motion(day + 11 * H + 5 * MIN + i * 30 * MIN) for i in range(18)]
+    return out
+
+
+def test_a_pad_that_keeps_letting_go_long_after_the_resident_left_is_reported_stuck() -> None:
+    """An armchair pad that lets go at 13:00 every day though its sitter was in the bathroom at 11:00
+    (two hours late) is reported once as PAD_STUCK, naming the device, when its faded count of late
+    releases reaches ``pad_late_n`` (5: the sixth day); a pad that lets go as its sitter gets up is
+    never reported, nor is any with ``pad_late_n`` 0."""
+    until = T0 + 9 * DAY
+    stuck = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), _armchair_days(9, 3.0), until, step=10 * MIN)
+    notices = [d for d in stuck if d.kind is DetectionKind.PAD_STUCK]
+    assert [(d.device_id, d.details["pad"]) for d in notices] == [("chair", "seat")]
+    assert T0 + 5 * DAY <= notices[0].detected_ms < T0 + 6 * DAY, ms_to_iso(notices[0].detected_ms)
+    assert notices[0].details["late_releases"] >= 5 and "seat pad" in notices[0].details["reason"]
+    fine = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), _armchair_days(9, 0.9), until, step=10 * MIN)
+    assert [d for d in fine if d.kind is DetectionKind.PAD_STUCK] == []
+    off = HomeActivityDetector(HomeConfig(pad_late_n=0), utc_offset_min=0)
+    quiet = drive(StreamCore([off]), _armchair_days(9, 3.0), until, step=10 * MIN)
+    assert [d for d in quiet if d.kind is DetectionKind.PAD_STUCK] == []
+    with pytest.raises(ValueError):
+        HomeConfig(pad_late_n=float("nan"))
