@@ -89,10 +89,12 @@ class HomeConfig:
     ``pad_late_n`` (5, faded by ``decay`` per day; 0: off): a pad that has let go an hour or more after
     the resident was seen elsewhere that many times is reported once as PAD_STUCK (the device, for
     whoever maintains the home's sensors; again only after its count has fallen below half, mended).
-    On the synthetic homes with pads (tuning seeds 0–6, held-out 7, 8, 21–23, validation 40–46, and
-    tuning in the ``cooker_bathroom`` layout): every home with sticky pads reported (36 of 36), after
-    3.0–4.2 days on average; the other 247 never reached a count of 2. Reasoned as "about five times
-    in a week", not fitted (3 would report after 2.0–2.6 days, 8 after 5.5–7.2).
+    ``python -m lab.homes.stuck_pads --seed S [--layout cooker_bathroom]`` (the live detector, a day at
+    a time) on the synthetic homes with pads: tuning seeds 0–6 10 of 10 homes with sticky pads reported,
+    4.5 days into the log on average; held-out 7, 8, 21–23 7 of 7, 5.4 days; validation 40–46 9 of 9,
+    5.0 days; tuning seeds in ``cooker_bathroom`` 10 of 10, 4.0 days; none of the other 247 homes with
+    pads (their faded counts never reached 2). Reasoned as "about five times in a week", not fitted
+    (3 would report about two days sooner, 8 about two days later).
     ``abs_runout_n`` (1.2, faded by ``decay`` per day; 0: off): a home where that many night-absence
     alerts (twice within about seven weeks) were followed by the resident moving again within
     ``absence_up_s`` of the silence's start, and not by the entrance door (a responder coming in after

@@ -153,8 +153,8 @@ def sensor_layout(p: Profile, rng: np.random.Generator, held_out: str | None = N
     APPLIANCE_SHARE) appliances that report on/off: the kettle or microwave, and the TV; and (one home
     in PIR_HOLD_SHARE) motion sensors that hold "occupied" while motion goes on, clearing 1–5 min after
     the last of it (a retriggerable PIR, or a dataset that logs motion as intervals), not a pulse per
-    trigger. ``held_out``: every home with motion sensors in that layout of HELD_OUT_LAYOUTS instead
-    (the other draws as they were)."""
+    trigger. ``held_out``: every home with motion sensors in that layout (of HELD_OUT_LAYOUTS, or one
+    of LAYOUTS for all of them) instead (the other draws as they were)."""
     layout = p.layout
     if p.pir and rng.random() < SPARSE_LAYOUT_SHARE:
         layout = str(rng.choice(sorted(LAYOUTS)))

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from lab.homes.logs import HomeLog, load_homes
-from lab.homes.residents import HELD_OUT_LAYOUTS
+from lab.homes.residents import HELD_OUT_LAYOUTS, LAYOUTS
 
 
 def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> None:
@@ -19,7 +19,11 @@ def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> 
     parser.add_argument("--homes", type=int, default=12)
     parser.add_argument("--days", type=int, default=35)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--layout", choices=sorted(HELD_OUT_LAYOUTS), help="a held-out layout for every home with PIR")
+    parser.add_argument(
+        "--layout",
+        choices=sorted({*HELD_OUT_LAYOUTS, *LAYOUTS}),
+        help="every home with PIR in this layout: a held-out one, or one of those drawn (cooker_bathroom: as Ordóñez's)",
+    )
     parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
     parser.add_argument(
         "--enrolled",

@@ -1,0 +1,46 @@
+"""The lab's measure of PAD_STUCK: sticky synthetic pads reported, the others not."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from lab.homes.logs import HomeEntry, HomeLog
+from lab.homes.stuck_pads import first_report_days, measure, sticky
+from lab.homes.synthetic import synthetic_set
+from stream.home import HomeConfig
+
+H = 3_600_000
+
+
+def _log(rows: list[tuple[int, str, str, str, int]]) -> HomeLog:
+    return HomeLog(
+        entry=HomeEntry("x.csv", "x", rows[0][0], rows[-1][0]),
+        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
+        sensor=[r[1] for r in rows],
+        kind=[r[2] for r in rows],
+        location=[r[3] for r in rows],
+        state=np.array([r[4] for r in rows], dtype=np.int8),
+    )
+
+
+def test_a_pad_repeating_occupied_marks_a_sticky_home() -> None:
+    rows = [
+        (0, "chair", "seat", "living", 1),
+        (H, "pir", "motion", "kitchen", 1),
+        (2 * H, "chair", "seat", "living", 0),
+    ]
+    assert not sticky(_log(rows))
+    assert sticky(_log([*rows[:1], (30 * 60_000, "chair", "seat", "living", 1), *rows[1:]]))
+
+
+def test_sticky_pads_are_reported_and_the_others_are_not() -> None:
+    """Seed 0's twelve homes over two weeks: its home with sticky pads is reported within the first
+    week, the other homes with pads never; with ``pad_late_n`` 0 nothing is."""
+    logs = synthetic_set(12, 14, 0)
+    result = measure(logs)
+    assert result["sticky"] >= 1 and result["sticky_reported"] == result["sticky"]
+    assert result["reported_not_sticky"] == 0 and 0 < result["mean_days_to_report"] < 7
+    home = next(log for log in logs if sticky(log))
+    assert first_report_days(home, dataclasses.replace(HomeConfig(), pad_late_n=0.0)) is None
