@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+from pathlib import Path
 
 import numpy as np
 
-from lab.homes.logs import HomeEntry, HomeLog
+from lab.homes.eval import evaluate
+from lab.homes.logs import HomeEntry, HomeLog, load_homes, write_log_set
+from lab.homes.replay import replay_homes
 from lab.homes.stuck_pads import first_report_days, measure, sticky
 from lab.homes.synthetic import synthetic_set
 from stream.home import HomeConfig
@@ -44,3 +48,15 @@ def test_sticky_pads_are_reported_and_the_others_are_not() -> None:
     assert result["reported_not_sticky"] == 0 and 0 < result["mean_days_to_report"] < 7
     home = next(log for log in logs if sticky(log))
     assert first_report_days(home, dataclasses.replace(HomeConfig(), pad_late_n=0.0)) is None
+
+
+def test_the_replay_counts_a_stuck_pad_as_a_device_notice_not_an_alert(tmp_path: Path) -> None:
+    """A home with sticky pads replayed through the live path: its PAD_STUCK notices (one per pad) are
+    device notices, apart from the alerts about the resident, which match the kernels' own count."""
+    home = next(log for log in synthetic_set(12, 14, 0) if sticky(log))
+    write_log_set(tmp_path, [home])
+    summary = replay_homes(tmp_path, out=io.StringIO(), err=io.StringIO())
+    pads = {kind for kind in home.kind if kind in ("bed", "seat")}  # a sticky home's pads all are
+    assert summary["device_notices_by_kind"] == {"pad_stuck": len(pads)}
+    assert "pad_stuck" not in summary["alerts_by_kind"]
+    assert summary["alerts"] == evaluate(load_homes(tmp_path), HomeConfig())["alerts"]
