@@ -94,11 +94,8 @@ KIND_OF_CODE = {
 }
 STALE_PAD_COLUMNS = (("bed", k.S_BED), ("seat", k.S_SEAT))
 """The kernel's pad states an alert looks at: a pad stale at alert time is named in its details."""
-LATE_PAD_COLUMNS = (
-    ("bed", Stream.BED, k.S_BED_LATE, k.S_BED_TOLD),
-    ("seat", Stream.SEAT, k.S_SEAT_LATE, k.S_SEAT_TOLD),
-)
-"""Per pad: its stream, the kernel's faded count of its late letting go and whether PAD_STUCK told it."""
+LATE_PAD_COLUMNS = (("bed", k.S_BED_LATE, k.S_BED_TOLD), ("seat", k.S_SEAT_LATE, k.S_SEAT_TOLD))
+"""Per pad: the kernel's faded count of its late letting go, and whether PAD_STUCK has told it."""
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -394,9 +391,9 @@ class HomeActivityDetector:
             return []
         n = len(self.residents._id_of)
         found: list[Detection] = []
-        for pad, stream, late_col, told_col in LATE_PAD_COLUMNS:
+        for pad, late_col, told_col in LATE_PAD_COLUMNS:
             late = self.si[:n, late_col] / k.EXPO_SCALE
-            self.si[:n, told_col][late < need / 2] = 0
+            self.si[np.flatnonzero(late < need / 2), told_col] = 0  # mended: told again if it recurs
             for r in np.flatnonzero((late >= need) & (self.si[:n, told_col] == 0)).tolist():
                 self.si[r, told_col] = 1
                 resident = self.residents.id_of(r) or ""
@@ -404,7 +401,6 @@ class HomeActivityDetector:
                 times = float(round(late[r], 1))
                 details = {
                     "pad": pad,
-                    "stream": stream.value,
                     "late_releases": times,
                     "reason": (
                         f"the {pad} pad let go an hour or more after the resident was seen elsewhere, about {times:g} "

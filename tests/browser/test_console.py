@@ -224,7 +224,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         inactivity_id = await quiet.get_attribute("data-id")
         await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
         # a pad that holds "occupied" after its sitter left: the notice says what to check
-        pad = {"pad": "seat", "stream": "seat", "late_releases": 5.6, "reason": "the seat pad let go late"}
+        pad = {"pad": "seat", "late_releases": 5.6, "reason": "the seat pad let go late"}
         stuck = Detection(
             "res-4", "chair-4", DetectionKind.PAD_STUCK, now_ms(), now_ms(), "pad_stuck:res-4:seat:1", details=pad
         )

@@ -485,11 +485,11 @@ def test_an_alert_names_a_pad_that_says_occupied_while_the_resident_was_elsewher
     assert "stale_pads" not in found[0].details and "pad" not in found[0].details["reason"]
 
 
-def _armchair_days(days: int, let_go_h: float) -> list[Event]:
+def _armchair_days(days: int, let_go_h: float, first_day: int = 0) -> list[Event]:
     """Days of sitting in the armchair at 10:00, the bathroom at 11:00 and the kitchen every half hour
     from 11:05 to 20:00; the armchair's pad lets go ``let_go_h`` hours after 10:00."""
     out: list[Event] = []
-    for d in range(days):
+    for d in range(first_day, first_day + days):
         day = T0 + d * DAY
         out.append(ev(Stream.SEAT, day + 10 * H, device="chair", dtype="seat", location="living room", occupied=True))
         off = day + 10 * H + int(let_go_h * H)
@@ -517,3 +517,16 @@ def test_a_pad_that_keeps_letting_go_long_after_the_resident_left_is_reported_st
     assert [d for d in quiet if d.kind is DetectionKind.PAD_STUCK] == []
     with pytest.raises(ValueError):
         HomeConfig(pad_late_n=float("nan"))
+
+
+def test_a_stuck_pad_mended_is_reported_again_if_it_sticks_again() -> None:
+    """Nine days sticky (reported), 45 letting go as its sitter gets up (the faded count, about 7.9, falls
+    below half of ``pad_late_n``: mended), nine sticky again: reported a second time; with only 20 such
+    days between (about 4.3 left: not mended), not."""
+    for fine, again in ((45, True), (20, False)):
+        days = _armchair_days(9, 3.0) + _armchair_days(fine, 0.9, first_day=9)
+        days += _armchair_days(9, 3.0, first_day=9 + fine)
+        found = drive(StreamCore([HomeActivityDetector(utc_offset_min=0)]), days, T0 + (18 + fine) * DAY, step=30 * MIN)
+        notices = [d.detected_ms for d in found if d.kind is DetectionKind.PAD_STUCK]
+        assert len(notices) == (2 if again else 1) and notices[0] < T0 + 9 * DAY
+        assert not again or notices[1] > T0 + (9 + fine) * DAY
