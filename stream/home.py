@@ -41,7 +41,8 @@ bathroom motion; otherwise active) and the local hours it runs into choose the l
   sensor's (a dead entrance door makes an outing look like a silence at home);
 - a pad that still says "occupied" though the resident was seen elsewhere since (stale: sticky, or
   it did not let go) is named in ``details["stale_pads"]`` (``bed``, ``seat``) and the reason: the
-  silence was judged as if the resident might be back on it unseen, and the pad may need seeing to;
+  silence was judged as if the resident might be back on it unseen, and the pad may need seeing to
+  (one that keeps letting go long after the resident left it is reported: :mod:`stream.pads`);
 - evening: once going to bed has left a trace in the bedroom, an evening silence that starts
   elsewhere (the bathroom included: the toilet before bed is followed by the bedroom) is not taken
   for sleep: its own context's limits (floor ``evening_floor_s``), and before those are learned, due
@@ -82,6 +83,7 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.home_config import HomeConfig
 from stream.kernels import home as k
+from stream.pads import stuck_pads
 from stream.rooms import room_code
 from stream.slots import SlotMap
 from stream.supervision import DeviceTable
@@ -94,8 +96,6 @@ KIND_OF_CODE = {
 }
 STALE_PAD_COLUMNS = (("bed", k.S_BED), ("seat", k.S_SEAT))
 """The kernel's pad states an alert looks at: a pad stale at alert time is named in its details."""
-LATE_PAD_COLUMNS = (("bed", k.S_BED_LATE, k.S_BED_TOLD), ("seat", k.S_SEAT_LATE, k.S_SEAT_TOLD))
-"""Per pad: the kernel's faded count of its late letting go, and whether PAD_STUCK has told it."""
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -380,37 +380,10 @@ class HomeActivityDetector:
             out_i,
             out_f,
         )
-        return self._detections(out_i[:n], out_f[:n], now_ms) + self._stuck_pads(now_ms)
-
-    def _stuck_pads(self, now_ms: int) -> list[Detection]:
-        """PAD_STUCK for a pad whose faded count of letting go late (:func:`stream.kernels.home._stale_released`:
-        an hour or more after the resident was seen elsewhere) reached ``pad_late_n``; once per pad until
-        the count falls below half of it (mended)."""
-        need = self.config.pad_late_n
-        if need <= 0:
-            return []
-        n = len(self.residents._id_of)
-        found: list[Detection] = []
-        for pad, late_col, told_col in LATE_PAD_COLUMNS:
-            late = self.si[:n, late_col] / k.EXPO_SCALE
-            self.si[np.flatnonzero(late < need / 2), told_col] = 0  # mended: told again if it recurs
-            for r in np.flatnonzero((late >= need) & (self.si[:n, told_col] == 0)).tolist():
-                self.si[r, told_col] = 1
-                resident = self.residents.id_of(r) or ""
-                device = self._pads.get((resident, pad), "")
-                times = float(round(late[r], 1))
-                details = {
-                    "pad": pad,
-                    "late_releases": times,
-                    "reason": (
-                        f"the {pad} pad let go an hour or more after the resident was seen elsewhere, about {times:g} "
-                        "times lately (faded): it holds 'occupied' after they leave it (sticky, too sensitive, "
-                        "or something left on it); until it is seen to, a return to it does not show"
-                    ),
-                }
-                key = f"{DetectionKind.PAD_STUCK.value}:{resident}:{pad}:{now_ms}"
-                found.append(Detection(resident, device, DetectionKind.PAD_STUCK, now_ms, now_ms, key, details=details))
-        return found
+        stuck = stuck_pads(
+            self.si, len(self.residents._id_of), self.residents.id_of, self._pads, self.config.pad_late_n, now_ms
+        )
+        return self._detections(out_i[:n], out_f[:n], now_ms) + stuck
 
     def advance(self, now_ms: int) -> list[Detection]:
         n_res = len(self.residents._id_of)

@@ -189,7 +189,7 @@ there: without it, a fall right after getting up on the first morning started no
 another room or at the entrance door at least ``PAD_SETTLE_MS`` after a pad was occupied makes it
 stale: no longer believed until it lets go (which is then no activity either). A stale pad letting
 go ``PAD_LATE_MS`` or more after it went stale is counted (``S_BED_LATE`` / ``S_SEAT_LATE``, faded):
-a pad that holds long after its sitter left, for :mod:`stream.home` to name.
+a pad that holds long after its sitter left, for :mod:`stream.pads` to name.
 
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
@@ -315,7 +315,7 @@ S_BED_STALE = 42  # when the bed pad went stale (epoch ms), −1 not stale
 S_SEAT_STALE = 43
 S_BED_LATE = 44  # faded count (× EXPO_SCALE) of the bed pad letting go ≥ PAD_LATE_MS after it went stale
 S_SEAT_LATE = 45
-S_BED_TOLD = 46  # 1 once :mod:`stream.home` named the bed pad as letting go late (0 again once it mends)
+S_BED_TOLD = 46  # 1 once :mod:`stream.pads` named the bed pad as letting go late (0 again once it mends)
 S_SEAT_TOLD = 47
 N_STATE = 48
 PAD_LATE_MS = 3_600_000  # a pad letting go this long after the resident was seen elsewhere: it let go late
@@ -734,7 +734,7 @@ def _stale_released(si: np.ndarray, r: int, t: int, since_col: int, late_col: in
     """A stale pad lets go at ``t``: counted late (``late_col``, faded by ``decay`` per day) when that is
     ``PAD_LATE_MS`` or more after the resident was seen elsewhere (``since_col``). Such a pad holds
     "occupied" long after its sitter left (sticky, set too sensitive, something left on it): the home
-    detector names it for whoever maintains the home's sensors (:mod:`stream.home`)."""
+    detector names it for whoever maintains the home's sensors (:mod:`stream.pads`)."""
     since = si[r, since_col]
     if since >= 0 and t - since >= PAD_LATE_MS:
         si[r, late_col] += int(EXPO_SCALE)
