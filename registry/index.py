@@ -165,7 +165,7 @@ class RegistryIndex:
         """The org path of a resident (``/`` when they have no node), from memory; None if unknown."""
         return self._resident_paths.get(resident_id)
 
-    def routine_of(self, resident_id: str) -> tuple[int | None, int | None] | None:
+    def routine_of(self, resident_id: str) -> Routine | None:
         """The resident's usual wake-up and bed time as the archive records them, minutes after local
         midnight (``"07:30"`` → 450; ``None`` for one not recorded), from memory; None when neither is
         recorded or the resident is unknown. The home detector's ``routine_of`` (``stream.home``)."""

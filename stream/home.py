@@ -83,7 +83,7 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.home_config import HomeConfig
 from stream.kernels import home as k
-from stream.pads import stuck_pads
+from stream.pads import stale_pads, stuck_pads
 from stream.rooms import room_code
 from stream.slots import SlotMap
 from stream.supervision import DeviceTable
@@ -94,8 +94,6 @@ KIND_OF_CODE = {
     k.K_BATHROOM: DetectionKind.BATHROOM_LONG,
     k.K_NIGHT_ABSENCE: DetectionKind.NIGHT_ABSENCE,
 }
-STALE_PAD_COLUMNS = (("bed", k.S_BED), ("seat", k.S_SEAT))
-"""The kernel's pad states an alert looks at: a pad stale at alert time is named in its details."""
 BASIS_NAMES = ("population", "learned", "enrolled", "observed")
 """What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
 this home's learned routine, the archive's usual times, or the few nights seen so far."""
@@ -355,13 +353,14 @@ class HomeActivityDetector:
             return []
         self._register(relevant)
         self.devices.update(relevant)
-        for event in relevant:
-            if event.stream is Stream.BED or event.stream is Stream.SEAT:
-                self._pads[(event.resident_id, "bed" if event.stream is Stream.BED else "seat")] = event.device_id
         a = self.arrays(relevant)
         n_ev = a.res.shape[0]
         if n_ev == 0:
             return []
+        pad_events = np.flatnonzero((a.code == k.EV_BED) | (a.code == k.EV_SEAT))
+        for i in pad_events.tolist():
+            event = relevant[int(a.index[i])]
+            self._pads[(event.resident_id, "bed" if a.code[i] == k.EV_BED else "seat")] = event.device_id
         out_i = np.zeros((2 * n_ev, 5), dtype=np.int64)
         out_f = np.zeros((2 * n_ev, 2), dtype=np.float64)
         monitored = self._monitored(now_ms)
@@ -380,9 +379,8 @@ class HomeActivityDetector:
             out_i,
             out_f,
         )
-        stuck = stuck_pads(
-            self.si, len(self.residents._id_of), self.residents.id_of, self._pads, self.config.pad_late_n, now_ms
-        )
+        rows = np.unique(a.res[pad_events])
+        stuck = stuck_pads(self.si, rows, self.residents.id_of, self._pads, self.config.pad_late_n, now_ms)
         return self._detections(out_i[:n], out_f[:n], now_ms) + stuck
 
     def advance(self, now_ms: int) -> list[Detection]:
@@ -423,7 +421,7 @@ class HomeActivityDetector:
             if quiet:  # the silence may be a sensor's, not the resident's: say so to whoever takes it
                 details["not_sensing"] = quiet
                 details["reason"] = f"{why}; sensing nothing lately: {', '.join(quiet)} (a sensor fault?)"
-            stale = [pad for pad, column in STALE_PAD_COLUMNS if self.si[r, column] == k.PAD_STALE]
+            stale = stale_pads(self.si, r)
             if stale:  # its "occupied" is not believed: say so, and that the pad may need seeing to
                 details["stale_pads"] = stale
                 pads = " and ".join(f"the {pad} pad" for pad in stale)

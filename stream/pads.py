@@ -1,4 +1,5 @@
-"""Pressure pads that hold "occupied" after the resident left them: the PAD_STUCK device notice.
+"""Pressure pads that hold "occupied" after the resident left them: which are stale now (named in an
+inactivity alert's details), and the PAD_STUCK device notice.
 
 The home kernel (:func:`stream.kernels.home._stale_released`) counts, per resident and pad, its letting
 go an hour or more after the resident was seen elsewhere, faded by ``decay`` per day. A pad whose count
@@ -14,35 +15,44 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 
 from stream.detections import Detection, DetectionKind
 from stream.kernels import home as k
 
-LATE_PAD_COLUMNS = (("bed", k.S_BED_LATE, k.S_BED_TOLD), ("seat", k.S_SEAT_LATE, k.S_SEAT_TOLD))
-"""Per pad: the kernel's faded count of its late letting go, and whether PAD_STUCK has told it."""
+PAD_COLUMNS = (("bed", k.S_BED, k.S_BED_LATE, k.S_BED_TOLD), ("seat", k.S_SEAT, k.S_SEAT_LATE, k.S_SEAT_TOLD))
+"""Per pad: the kernel's state of it (``PAD_FREE`` / ``PAD_ON`` / ``PAD_STALE``), its faded count of
+letting go late, and whether PAD_STUCK has told it."""
+
+
+def stale_pads(si: np.ndarray, r: int) -> list[str]:
+    """The pads (``bed``, ``seat``) of kernel row ``r`` that say "occupied" though the resident was seen
+    elsewhere since (stale)."""
+    return [pad for pad, state_col, _, _ in PAD_COLUMNS if si[r, state_col] == k.PAD_STALE]
 
 
 def stuck_pads(
     si: np.ndarray,
-    n_residents: int,
+    rows: npt.NDArray[np.int64],
     resident_of: Callable[[int], str | None],
     devices: Mapping[tuple[str, str], str],
     need: float,
     now_ms: int,
 ) -> list[Detection]:
-    """PAD_STUCK for each pad of the first ``n_residents`` rows of the kernel state ``si`` whose count
-    reached ``need`` (0: off) and that has not been told; ``devices``: (resident, ``bed`` / ``seat``) →
-    the pad's device id, as last seen. Marks the pads told, and the mended ones untold."""
-    if need <= 0:
+    """PAD_STUCK for each pad of kernel rows ``rows`` (those whose pads reported: only a pad letting go
+    raises its count) whose count reached ``need`` (0: off) and that has not been told; ``devices``:
+    (resident, ``bed`` / ``seat``) → the pad's device id, as last seen. Marks the pads told, and the
+    mended ones untold."""
+    if need <= 0 or rows.size == 0:
         return []
     found: list[Detection] = []
-    for pad, late_col, told_col in LATE_PAD_COLUMNS:
-        late = si[:n_residents, late_col] / k.EXPO_SCALE
-        si[np.flatnonzero(late < need / 2), told_col] = 0  # mended: told again if it recurs
-        for r in np.flatnonzero((late >= need) & (si[:n_residents, told_col] == 0)).tolist():
+    for pad, _, late_col, told_col in PAD_COLUMNS:
+        late = si[rows, late_col] / k.EXPO_SCALE
+        si[rows[late < need / 2], told_col] = 0  # mended: told again if it recurs
+        for r in rows[(late >= need) & (si[rows, told_col] == 0)].tolist():
             si[r, told_col] = 1
             resident = resident_of(r) or ""
-            times = float(round(late[r], 1))
+            times = float(round(si[r, late_col] / k.EXPO_SCALE, 1))
             details = {
                 "pad": pad,
                 "late_releases": times,

@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~700 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~750 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 

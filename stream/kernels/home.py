@@ -195,7 +195,7 @@ A silence alerts once; if the home is unmonitored at its deadline (``monitored[r
 suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1500 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1650 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
