@@ -65,6 +65,7 @@ PRIORITY: dict[str, int] = {
     DetectionKind.SMOKE: 2,
     DetectionKind.GAS: 2,
     DetectionKind.WATER_LEAK: 2,
+    DetectionKind.NIGHT_EXIT: 2,
     DetectionKind.INACTIVITY: 3,
     DetectionKind.NOT_UP: 3,
     DetectionKind.BATHROOM_LONG: 3,
@@ -77,7 +78,8 @@ PRIORITY: dict[str, int] = {
     DetectionKind.PAD_STUCK: 5,
     DetectionKind.LOW_BATTERY: 5,
 }
-"""1 is most urgent: SOS, emergencies reported by phone, falls; then smoke/gas/water, inactivity, vitals, devices."""
+"""1 is most urgent: SOS, emergencies reported by phone, falls; then smoke/gas/water and a resident who
+wanders out at night, inactivity, vitals, devices."""
 
 CANCELLABLE_KINDS = frozenset(
     {

@@ -42,7 +42,8 @@ from partitions.worker import Worker, WorkerConfig
 from registry.store import Registry
 from stream import StreamCore
 from stream.core import default_detectors, warm_up
-from stream.home import HomeActivityDetector, HomeConfig, Routine
+from stream.exits import Watch
+from stream.home import HomeConfig, Routine
 
 log = logging.getLogger("eldercare.partitions")
 
@@ -69,10 +70,13 @@ def worker_config(settings: Settings) -> WorkerConfig:
 
 
 def core_factory(
-    settings: Settings, routine_of: Callable[[str], Routine | None] | None = None
+    settings: Settings,
+    routine_of: Callable[[str], Routine | None] | None = None,
+    night_watch_of: Callable[[str], Watch | None] | None = None,
 ) -> Callable[[], StreamCore]:
     """One stream core per partition, with the configured homes' time and inactivity limit, and the
-    residents' enrolled routines from ``routine_of`` (the worker's registry, reloaded every 30 s)."""
+    residents' enrolled routines and night-exit watches from ``routine_of`` and ``night_watch_of`` (the
+    worker's registry, reloaded every 30 s)."""
     offset = settings.home_utc_offset_min
     home = HomeConfig(utc_offset_min=offset)
     if settings.inactivity_fixed_s is not None:
@@ -80,13 +84,7 @@ def core_factory(
         home = HomeConfig(utc_offset_min=offset, active_fixed_s=fixed, seat_fixed_s=fixed)
 
     def make() -> StreamCore:
-        detectors = [
-            HomeActivityDetector(home, utc_offset_min=offset, routine_of=routine_of)
-            if isinstance(d, HomeActivityDetector)
-            else d
-            for d in default_detectors(offset)
-        ]
-        return StreamCore(detectors)
+        return StreamCore(default_detectors(offset, routine_of=routine_of, night_watch_of=night_watch_of, home=home))
 
     return make
 
@@ -193,13 +191,16 @@ class ClusterSeam:
         bus: AlertBus,
         history: EventHistory,
         routine_of: Callable[[str], Routine | None] | None = None,
+        night_watch_of: Callable[[str], Watch | None] | None = None,
     ) -> ClusterSeam:
         wid = worker_id(settings)
         nc, js, config = await open_log(settings, nats_url, f"eldercare-{wid}")
         fan_in = ConsoleFanIn(nc, bus, wid)
         return cls(
             writer=LogWriter(js, config, wid),
-            worker=Worker(js, alerts.raise_detections, worker_config(settings), core_factory(settings, routine_of)),
+            worker=Worker(
+                js, alerts.raise_detections, worker_config(settings), core_factory(settings, routine_of, night_watch_of)
+            ),
             fan_out=ConsoleFanOut(nc, bus, wid, fan_in),
             fan_in=fan_in,
             nc=nc,
@@ -246,9 +247,8 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         await alerts.restore()
         await asyncio.to_thread(warm_up)
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
-        worker = Worker(
-            js, alerts.raise_detections, worker_config(settings), core_factory(settings, registry.routine_of)
-        )
+        factory = core_factory(settings, registry.routine_of, registry.night_watch_of)
+        worker = Worker(js, alerts.raise_detections, worker_config(settings), factory)
         fan_out = ConsoleFanOut(nc, bus, wid)
         history = EventHistory(pool, history_config(settings))
         await history.ensure_schema()

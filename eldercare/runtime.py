@@ -130,7 +130,11 @@ class Platform:
             scheduler=self.alerts.scheduler,  # the rollup's tick (care/rollup.py)
         )
         self.stream = stream or StreamCore(
-            default_detectors(self.config.alerting.utc_offset_min, routine_of=self.registry.routine_of)
+            default_detectors(
+                self.config.alerting.utc_offset_min,
+                routine_of=self.registry.routine_of,
+                night_watch_of=self.registry.night_watch_of,
+            )
         )
         self.history_dropped = 0
         self._history_buffer: list[Event] = []

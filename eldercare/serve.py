@@ -237,7 +237,13 @@ async def run(settings: Settings, demo: bool) -> None:
             if not nats_url:
                 raise SystemExit("ELDERCARE_CLUSTER=jetstream with an external broker needs ELDERCARE_NATS_URL")
             seam = await ClusterSeam.open(
-                settings, nats_url, platform.alerts, platform.bus, platform.history, platform.registry.routine_of
+                settings,
+                nats_url,
+                platform.alerts,
+                platform.bus,
+                platform.history,
+                platform.registry.routine_of,
+                platform.registry.night_watch_of,
             )
             platform.seam = seam.writer.sink
             seam.start()

@@ -17,6 +17,7 @@ from registry.area import ROOT, Area
 from registry.audit import write_audit
 from registry.crypto import mask_id_number
 from registry.errors import Invalid
+from registry.index import REMEMBERED
 from registry.like import like_contains, like_prefix_or_nothing
 from registry.org_tree import OrgTree
 from registry.records import (
@@ -37,8 +38,8 @@ RESIDENT_SUMMARY = (
 )
 RESIDENT_FULL = (
     RESIDENT_SUMMARY + ", r.home_id, r.languages, r.mobility, r.conditions, r.medications, r.emergency_contacts,"
-    " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.usual_wake, r.usual_bed, r.created_at,"
-    " r.updated_at"
+    " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.usual_wake, r.usual_bed, r.night_exit_watch,"
+    " r.created_at, r.updated_at"
 )
 HOME_COLUMNS = (
     "h.id, h.external_id, h.org_node, h.org_path, h.address, h.key_holders,"
@@ -47,7 +48,7 @@ HOME_COLUMNS = (
 _RESIDENT_SETTABLE = (
     "name", "birth_date", "sex", "org_node", "home_id", "address", "phone", "languages", "living_alone",
     "mobility", "conditions", "medications", "care_level", "emergency_contacts", "consent_monitoring",
-    "consent_data_sharing", "photo_url", "usual_wake", "usual_bed",
+    "consent_data_sharing", "photo_url", "usual_wake", "usual_bed", "night_exit_watch",
 )  # fmt: skip
 _RESIDENT_NOT_NULL = ("name", "sex", "mobility", "care_level", "living_alone")
 _HOME_SETTABLE = ("org_node", "address", "key_holders", "notes")
@@ -63,12 +64,12 @@ class ResidentArchive(OrgTree):
     async def add_resident(self, resident: ResidentRecord) -> None:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(
-                "INSERT INTO residents (id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                "INSERT INTO residents (id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed,"
+                " night_exit_watch) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address,"
                 " phone = EXCLUDED.phone, birth_date = EXCLUDED.birth_date, org_node = EXCLUDED.org_node,"
-                " profile = EXCLUDED.profile, usual_wake = EXCLUDED.usual_wake, usual_bed = EXCLUDED.usual_bed"
-                " RETURNING org_path, usual_wake, usual_bed",
+                " profile = EXCLUDED.profile, usual_wake = EXCLUDED.usual_wake, usual_bed = EXCLUDED.usual_bed,"
+                f" night_exit_watch = EXCLUDED.night_exit_watch RETURNING {REMEMBERED}",
                 (
                     resident.id,
                     resident.name,
@@ -79,10 +80,11 @@ class ResidentArchive(OrgTree):
                     Jsonb(resident.profile),
                     resident.usual_wake,
                     resident.usual_bed,
+                    resident.night_exit_watch,
                 ),
             )
             row = await only_row(cursor)
-        self._remember_resident(resident.id, row["org_path"], row["usual_wake"], row["usual_bed"])
+        self._remember_resident(resident.id, row)
         self._residents[resident.id] = resident
 
     async def resident(self, resident_id: str) -> ResidentRecord | None:
@@ -128,8 +130,8 @@ class ResidentArchive(OrgTree):
     async def _read_cards(self, ids: list[str]) -> dict[str, ResidentRecord]:
         async with connection(self.pool) as conn:
             cursor = await conn.execute(
-                "SELECT id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed"
-                " FROM residents WHERE id = ANY(%s)",
+                "SELECT id, name, address, phone, birth_date, org_node, profile, usual_wake, usual_bed,"
+                " night_exit_watch FROM residents WHERE id = ANY(%s)",
                 (ids,),
             )
             rows = await cursor.fetchall()
@@ -164,15 +166,14 @@ class ResidentArchive(OrgTree):
             placeholders = ", ".join(["%s"] * len(columns))
             try:
                 cursor = await conn.execute(
-                    f"INSERT INTO residents ({', '.join(columns)}) VALUES ({placeholders})"
-                    " RETURNING org_path, usual_wake, usual_bed",
+                    f"INSERT INTO residents ({', '.join(columns)}) VALUES ({placeholders}) RETURNING {REMEMBERED}",
                     values,
                 )
             except psycopg.errors.UniqueViolation as error:
                 raise conflict_from(error) from None
             row = await only_row(cursor)
             await write_audit(conn, actor, "create", "resident", resident_id, row["org_path"])
-        self._remember_resident(resident_id, row["org_path"], row["usual_wake"], row["usual_bed"])
+        self._remember_resident(resident_id, row)
         return await self.get_resident(resident_id, area, actor, audit=False)
 
     async def _home_in(self, conn: AsyncConnection[DictRow], home_id: str, area: Area) -> Row:
@@ -261,14 +262,13 @@ class ResidentArchive(OrgTree):
                     raise Invalid(f"{list_field} cannot be null (send [] to clear)")
             if sets:
                 cursor = await conn.execute(
-                    f"UPDATE residents SET {', '.join(sets)}, updated_at = now() WHERE id = %s"
-                    " RETURNING org_path, usual_wake, usual_bed",
+                    f"UPDATE residents SET {', '.join(sets)}, updated_at = now() WHERE id = %s RETURNING {REMEMBERED}",
                     (*values, resident_id),
                 )
                 row = await only_row(cursor)
                 path = row["org_path"]
                 await write_audit(conn, actor, "update", "resident", resident_id, path, {"fields": sorted(changes)})
-                self._remember_resident(resident_id, path, row["usual_wake"], row["usual_bed"])
+                self._remember_resident(resident_id, row)
         return await self.get_resident(resident_id, area, actor, audit=False)
 
     # -- homes --

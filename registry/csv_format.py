@@ -3,9 +3,9 @@
 UTF-8 (a BOM is tolerated), a header row; lists are ``;``-separated (``languages``, ``conditions``,
 ``medications``); ``emergency_contacts`` are ``name|relation|phone|channel,channel`` separated by
 ``;`` in order of whom to call first; ``key_holders`` are ``name|phone|relation``; a resident's
-``usual_wake`` and ``usual_bed`` are ``HH:MM``, local time. Exported cells that a spreadsheet would
-run as a formula (starting with ``= + - @``, tab or CR) get a leading ``'``; an import removes that
-quote again.
+``usual_wake`` and ``usual_bed`` are ``HH:MM`` and a ``night_exit_watch`` ``HH:MM-HH:MM``, local time.
+Exported cells that a spreadsheet would run as a formula (starting with ``= + - @``, tab or CR) get a
+leading ``'``; an import removes that quote again.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ EXPORTS = {
         " h.external_id AS home_external_id, r.address, r.phone, array_to_string(r.languages, ';') AS languages,"
         " r.living_alone, r.mobility, array_to_string(r.conditions, ';') AS conditions,"
         " array_to_string(r.medications, ';') AS medications, r.care_level, r.emergency_contacts,"
-        " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.usual_wake, r.usual_bed"
+        " r.consent_monitoring, r.consent_data_sharing, r.photo_url, r.usual_wake, r.usual_bed,"
+        " r.night_exit_watch"
         " FROM residents r LEFT JOIN homes h ON h.id = r.home_id WHERE {where} ORDER BY r.org_path, r.id",
         ("r.org_path", "r.id"),
     ),

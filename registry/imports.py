@@ -26,6 +26,7 @@ from registry.area import Area
 from registry.crypto import mask_id_number
 from registry.csv_format import read_contacts, read_holders, read_list, unescape
 from registry.errors import Invalid
+from registry.index import REMEMBERED
 from registry.models import DeviceCreate, HomeCreate, ResidentCreate
 from registry.mqtt_auth import hash_password
 from registry.records import LIVE_STATUSES, new_device_password, new_id, zigbee_keys
@@ -38,6 +39,7 @@ RESIDENT_COLUMNS = (
     "external_id", "name", "id_number", "birth_date", "sex", "org_node", "home_external_id", "address", "phone",
     "languages", "living_alone", "mobility", "conditions", "medications", "care_level", "emergency_contacts",
     "consent_monitoring", "consent_data_sharing", "photo_url", "usual_wake", "usual_bed",
+    "night_exit_watch",
 )  # fmt: skip
 HOME_COLUMNS = ("external_id", "org_node", "address", "key_holders", "key_safe_code", "notes")
 DEVICE_COLUMNS = ("id", "type", "model", "resident_external_id", "org_node", "location", "power", "z2m_name", "ieee")
@@ -243,7 +245,7 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
                     model.mobility, model.conditions, model.medications, model.care_level,
                     Jsonb([contact.model_dump() for contact in model.emergency_contacts]),
                     model.consent_monitoring, model.consent_data_sharing, model.photo_url, model.usual_wake,
-                    model.usual_bed,
+                    model.usual_bed, model.night_exit_watch,
                 )
             )  # fmt: skip
         return records
@@ -252,14 +254,15 @@ async def import_residents(registry: Registry, text: str, area: Area, actor: Use
     columns = (
         "id, external_id, name, id_number_enc, id_number_masked, id_number_digest, birth_date, sex, org_node, home_id,"
         " address, phone, languages, living_alone, mobility, conditions, medications, care_level,"
-        " emergency_contacts, consent_monitoring, consent_data_sharing, photo_url, usual_wake, usual_bed"
+        " emergency_contacts, consent_monitoring, consent_data_sharing, photo_url, usual_wake, usual_bed,"
+        " night_exit_watch"
     )
     created = await _bulk_insert(
         registry, actor, "residents", "resident", columns, "external_id", records,
-        "id, org_path, usual_wake, usual_bed", "via import",
+        f"id, {REMEMBERED}", "via import",
     )  # fmt: skip
     for row in created:
-        registry._remember_resident(row["id"], row["org_path"], row["usual_wake"], row["usual_bed"])
+        registry._remember_resident(row["id"], row)
     return batch.report(len(created), len(records) - len(created))
 
 

@@ -1,7 +1,7 @@
 """The registry's shared state: the pool, the field cipher, and what is served from memory.
 
 Device lookups for the gateway's hot path, residents' org paths (for stamping alerts) and residents'
-usual wake-up and bed times (for the home detector's first days) are loaded at
+usual wake-up and bed times (for the home detector's first days) and night-exit watches are loaded at
 :meth:`RegistryIndex.load` and kept in step by every change the registry's parts make.
 """
 
@@ -24,6 +24,12 @@ log = logging.getLogger("eldercare.registry")
 Routine = tuple[int | None, int | None]
 """A resident's usual (wake-up, bed) time, minutes after local midnight; None: not recorded."""
 
+Watch = tuple[int, int]
+"""A resident's night-exit watch: from and until (exclusive), minutes after local midnight."""
+
+REMEMBERED = "org_path, usual_wake, usual_bed, night_exit_watch"
+"""The columns of a resident the index keeps (``RETURNING`` them on every write: :meth:`_remember_resident`)."""
+
 
 class RegistryIndex:
     """The pool, the cipher and the in-memory index every part of the registry shares."""
@@ -42,6 +48,8 @@ class RegistryIndex:
         self._shared_paths: dict[str, str] = {ROOT: ROOT}  # one string per path, shared by residents
         self._routines: dict[str, Routine] = {}
         """Usual (wake, bed) minutes of the residents who have at least one recorded."""
+        self._watches: dict[str, Watch] = {}
+        """Night-exit watches of the residents who have one."""
 
     @property
     def cipher(self) -> FieldCipher:
@@ -63,9 +71,7 @@ class RegistryIndex:
         """Org paths, every resident's org path and usual times, and the live devices, into memory."""
         async with connection(self.pool) as conn:
             nodes = await (await conn.execute("SELECT code, path FROM org_nodes")).fetchall()
-            residents = await (
-                await conn.execute("SELECT id, org_path, usual_wake, usual_bed FROM residents")
-            ).fetchall()
+            residents = await (await conn.execute(f"SELECT id, {REMEMBERED} FROM residents")).fetchall()
             devices = await (
                 await conn.execute(
                     "SELECT id, resident_id, type, model, location, power, z2m_name, ieee FROM devices"
@@ -79,8 +85,10 @@ class RegistryIndex:
         shared[ROOT] = ROOT
         self._resident_paths = {row["id"]: shared.setdefault(row["org_path"], row["org_path"]) for row in residents}
         self._routines = {}
+        self._watches = {}
         for row in residents:
             self._remember_routine(row["id"], row["usual_wake"], row["usual_bed"])
+            self._remember_watch(row["id"], row["night_exit_watch"])
         self._residents = {}
         self._devices = {}
         self._by_zigbee = {}
@@ -130,12 +138,13 @@ class RegistryIndex:
         else:
             self._unindex(row["id"])
 
-    def _remember_resident(
-        self, resident_id: str, org_path: str, usual_wake: str | None, usual_bed: str | None
-    ) -> None:
-        """A resident created, changed or imported: their org path and usual times (``HH:MM`` or None)."""
+    def _remember_resident(self, resident_id: str, row: Row) -> None:
+        """A resident created, changed or imported (``row``: the :data:`REMEMBERED` columns written): their
+        org path, usual times (``HH:MM`` or None) and night-exit watch (``HH:MM-HH:MM`` or None)."""
+        org_path = row["org_path"]
         self._resident_paths[resident_id] = self._shared_paths.setdefault(org_path, org_path)
-        self._remember_routine(resident_id, usual_wake, usual_bed)
+        self._remember_routine(resident_id, row["usual_wake"], row["usual_bed"])
+        self._remember_watch(resident_id, row["night_exit_watch"])
         self._residents.pop(resident_id, None)
 
     def _remember_routine(self, resident_id: str, usual_wake: str | None, usual_bed: str | None) -> None:
@@ -146,6 +155,13 @@ class RegistryIndex:
             None if usual_wake is None else minutes_of_day(usual_wake),
             None if usual_bed is None else minutes_of_day(usual_bed),
         )
+
+    def _remember_watch(self, resident_id: str, watch: str | None) -> None:
+        if watch is None:
+            self._watches.pop(resident_id, None)
+            return
+        start, end = watch.split("-")
+        self._watches[resident_id] = (minutes_of_day(start), minutes_of_day(end))
 
     def device(self, device_id: str) -> DeviceRecord | None:
         return self._devices.get(device_id)
@@ -170,6 +186,12 @@ class RegistryIndex:
         midnight (``"07:30"`` → 450; ``None`` for one not recorded), from memory; None when neither is
         recorded or the resident is unknown. The home detector's ``routine_of`` (``stream.home``)."""
         return self._routines.get(resident_id)
+
+    def night_watch_of(self, resident_id: str) -> Watch | None:
+        """The resident's night-exit watch as the archive records it (``"22:00-06:00"`` → ``(1320, 360)``),
+        from memory; None when there is none or the resident is unknown. The night-exit detector's
+        ``night_watch_of`` (``stream.exits``)."""
+        return self._watches.get(resident_id)
 
     async def _page(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
         return await page(self.pool, sql, params)

@@ -185,10 +185,30 @@ def time_of_day(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+NIGHT_WATCH = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$")
+"""A night-exit watch ``HH:MM-HH:MM`` (as the database's CHECK on ``residents``)."""
+
+
+def _check_night_watch(value: object) -> object:
+    """Only a string ``HH:MM-HH:MM`` whose start and end differ (``22:00-06:00`` crosses midnight)."""
+    if not isinstance(value, str) or not NIGHT_WATCH.fullmatch(value):
+        raise ValueError("night_exit_watch must be local times HH:MM-HH:MM, e.g. 22:00-06:00")
+    start, end = value.split("-")
+    if start == end:
+        raise ValueError("night_exit_watch must start and end at different times")
+    return value
+
+
 IdNumber = Annotated[str, StringConstraints(max_length=18), AfterValidator(_check_id_number)]
 BirthDate = Annotated[date, AfterValidator(_check_birth)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), AfterValidator(_printable)]
 TimeOfDay = Annotated[str, StringConstraints(pattern=TIME_OF_DAY.pattern), BeforeValidator(_check_time_of_day)]
+NightWatch = Annotated[str, StringConstraints(pattern=NIGHT_WATCH.pattern), BeforeValidator(_check_night_watch)]
+NIGHT_EXIT_WATCH = (
+    "watch this resident for going out at night (dementia, known to wander): HH:MM-HH:MM local time; the"
+    " entrance door opening in these hours with nothing moving inside for 10 minutes after raises a night-exit"
+    " alert"
+)
 USUAL_WAKE = (
     "the resident's usual time of getting up, HH:MM local time; the home detector uses it in a home's first"
     " days, before it has learned the resident's own"
@@ -228,6 +248,7 @@ class ResidentCreate(_ResidentFields):
     photo_url: Annotated[str, StringConstraints(pattern=r"^(https?://|/)[^\s\x00-\x1f]{0,490}$")] | None = None
     usual_wake: TimeOfDay | None = Field(None, description=USUAL_WAKE, examples=["07:30"])
     usual_bed: TimeOfDay | None = Field(None, description=USUAL_BED, examples=["22:00"])
+    night_exit_watch: NightWatch | None = Field(None, description=NIGHT_EXIT_WATCH, examples=["22:00-06:00"])
 
 
 class ResidentUpdate(_ResidentFields):
@@ -251,6 +272,9 @@ class ResidentUpdate(_ResidentFields):
     photo_url: Annotated[str, StringConstraints(pattern=r"^(https?://|/)[^\s\x00-\x1f]{0,490}$")] | None = None
     usual_wake: TimeOfDay | None = Field(None, description=USUAL_WAKE + "; null clears it", examples=["07:30"])
     usual_bed: TimeOfDay | None = Field(None, description=USUAL_BED + "; null clears it", examples=["22:00"])
+    night_exit_watch: NightWatch | None = Field(
+        None, description=NIGHT_EXIT_WATCH + "; null clears it", examples=["22:00-06:00"]
+    )
 
 
 class ResidentSummary(BaseModel):
@@ -352,6 +376,7 @@ class ResidentPublic(ResidentSummary):
     photo_url: str | None
     usual_wake: str | None = Field(None, description=USUAL_WAKE)
     usual_bed: str | None = Field(None, description=USUAL_BED)
+    night_exit_watch: str | None = Field(None, description=NIGHT_EXIT_WATCH)
     home: HomePublic | None
     devices: list[DevicePublic]
     alerts: list[dict[str, Any]] = []

@@ -53,6 +53,7 @@ class ResidentRecord:
     profile: dict[str, Any] = field(default_factory=dict)
     usual_wake: str | None = None  # HH:MM local, as the archive records it (the home detector's first days)
     usual_bed: str | None = None
+    night_exit_watch: str | None = None  # HH:MM-HH:MM local: watched for going out at night (NIGHT_EXIT)
 
 
 DEVICE_COLUMNS = (

@@ -17,7 +17,8 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 
 if TYPE_CHECKING:
-    from stream.home import Routine
+    from stream.exits import Watch
+    from stream.home import HomeConfig, Routine
     from stream.supervision import SupervisionConfig, SupervisionState
 
 log = logging.getLogger("eldercare.stream")
@@ -90,26 +91,31 @@ def default_detectors(
     home_utc_offset_min: int = 0,
     supervision: SupervisionConfig | None = None,
     routine_of: Callable[[str], Routine | None] | None = None,
+    night_watch_of: Callable[[str], Watch | None] | None = None,
+    home: HomeConfig | None = None,
 ) -> list[Detector]:
     """Every detector the live platform runs, in the order they see a batch.
 
     ``home_utc_offset_min``: the homes' local time (minutes east of UTC), for routines learned by hour;
     ``supervision``: device silence limits and battery thresholds (default: the device catalogue's);
     ``routine_of``: a resident's usual wake-up and bed time as the archive records them (the registry's
-    ``routine_of``), for a home's first days.
+    ``routine_of``), for a home's first days; ``night_watch_of``: a resident's night-exit watch (the
+    registry's ``night_watch_of``); ``home``: the home detector's configuration (default: the defaults,
+    with ``supervision``).
     """
+    from stream.exits import NightExitDetector
     from stream.falls import FallDetector
     from stream.home import HomeActivityDetector, HomeConfig
     from stream.safety import SafetyDetector
     from stream.supervision import DeviceSupervisor, SupervisionConfig
     from stream.vitals import VitalsDetector
 
-    supervision = supervision or SupervisionConfig()
+    supervision = supervision or (home.supervision if home is not None else SupervisionConfig())
+    home = home or HomeConfig(supervision=supervision)
     return [
         DeviceAlarms(),
-        HomeActivityDetector(
-            HomeConfig(supervision=supervision), utc_offset_min=home_utc_offset_min, routine_of=routine_of
-        ),
+        HomeActivityDetector(home, utc_offset_min=home_utc_offset_min, routine_of=routine_of),
+        NightExitDetector(utc_offset_min=home_utc_offset_min, night_watch_of=night_watch_of),
         VitalsDetector(),
         SafetyDetector(),
         DeviceSupervisor(supervision),

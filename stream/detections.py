@@ -18,6 +18,8 @@ class DetectionKind(StrEnum):
     NOT_UP = "not_up"
     BATHROOM_LONG = "bathroom_long"
     NIGHT_ABSENCE = "night_absence"
+    NIGHT_EXIT = "night_exit"
+    """A resident with a night-exit watch went out through the entrance door at night and is not back in."""
     VITALS = "vitals"
     DEVICE_OFFLINE = "device_offline"
     DEVICE_SILENT = "device_silent"

@@ -268,6 +268,7 @@ function renderResident(r, alert) {
   const mobility = pick("mobility"); if (mobility) facts.push(term("mobility", mobility));
   const wake = pick("usual_wake"); if (wake) facts.push(t("resident.usual_wake", { time: wake }));
   const bed = pick("usual_bed"); if (bed) facts.push(t("resident.usual_bed", { time: bed }));
+  const watch = pick("night_exit_watch"); if (watch) facts.push(t("resident.night_exit_watch", { watch }));
   $("d-facts").textContent = facts.join(" · ");
   $("d-address").textContent = text(pick("address")) || t("common.unknown");
   const home = r.home || {};
@@ -351,6 +352,11 @@ async function renderTrigger(a) {
     }
   } else if (a.kind === "pad_stuck") { // a pad that holds "occupied" after its sitter left: what to check
     const p = document.createElement("p"); p.textContent = t("trigger.pad_stuck", { pad: term("pad", d.pad), times: d.late_releases }); box.append(p);
+  } else if (a.kind === "night_exit") { // a resident who wanders went out at night: when, the watch, what to do
+    const p = document.createElement("p");
+    const key = d.rule === "out_when_watch_began" ? "trigger.night_exit_out" : "trigger.night_exit";
+    p.textContent = t(key, { time: I18N.time(a.occurred_at), watch: d.watch, minutes: Math.round((d.grace_s || 0) / 60) });
+    box.append(p);
   } else if (a.kind === "sos" || (a.kind === "fall" && d.source !== "wearable")) {
     const p = document.createElement("p"); p.textContent = t(a.kind === "sos" ? "trigger.sos_press" : "trigger.device_fall"); box.append(p);
   }

@@ -22,7 +22,7 @@ def add_set_arguments(parser: argparse.ArgumentParser, log_dir: bool = True) -> 
     parser.add_argument(
         "--layout",
         choices=sorted({*HELD_OUT_LAYOUTS, *LAYOUTS}),
-        help="every home with PIR in this layout: a held-out one, or one of those drawn (cooker_bathroom: as Ordóñez's)",
+        help="every home with PIR in this layout: a held-out one, or a drawn one (cooker_bathroom: as Ordóñez's)",
     )
     parser.add_argument("--door-open", type=float, default=0.0, help="share of nights the bedroom door is left open")
     parser.add_argument(

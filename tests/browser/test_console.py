@@ -240,6 +240,28 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
             in await a.inner_text("#d-trigger")
         )
         pad_id = await pad_alert.get_attribute("data-id")
+        # a resident watched for going out at night: the door's alert says when, the watch and what to do
+        await harness.platform.registry.add_resident(
+            ResidentRecord(
+                "res-5", "孙玉兰", "金水区农科路 42 号", "13900000005", date(1936, 2, 3), "410105001001",
+                night_exit_watch="22:00-06:00",
+            )
+        )  # fmt: skip
+        out = {"exit_ms": now_ms(), "grace_s": 600.0, "watch": "22:00-06:00", "rule": "door_in_watch"}
+        gone = Detection(
+            "res-5", "door-5", DetectionKind.NIGHT_EXIT, now_ms(), now_ms(), "night_exit:res-5:1", details=out
+        )
+        await harness.platform.alerts.raise_detections([gone])
+        exit_alert = a.locator("li.alert[data-kind=night_exit]")
+        await exit_alert.wait_for(timeout=TIMEOUT_MS)
+        await exit_alert.click()
+        await a.wait_for_function(
+            "document.querySelector('#d-trigger').innerText.includes('night-exit watch (22:00-06:00)')",
+            timeout=TIMEOUT_MS,
+        )
+        assert "nothing inside has moved in the 10 min since" in await a.inner_text("#d-trigger")
+        assert "night-exit watch 22:00-06:00" in await a.inner_text("#d-facts")
+        exit_id = await exit_alert.get_attribute("data-id")
 
         # 5. The overview: open alerts by area, low battery, offline device
         await a.click("#tabs a[data-view=overview]")
@@ -288,6 +310,13 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         await a.wait_for_function(
             "document.querySelector('#d-trigger').innerText.includes('座垫传感器近期约有 5.6 次')", timeout=TIMEOUT_MS
         )
+        assert english_leftovers(await ui_text(a), en, zh) == []
+        await a.locator(f"li.alert[data-id='{exit_id}']").click()
+        await a.wait_for_function(
+            "document.querySelector('#d-trigger').innerText.includes('夜间离家提醒时段 22:00-06:00')",
+            timeout=TIMEOUT_MS,
+        )
+        assert "夜间离家提醒 22:00-06:00" in await a.inner_text("#d-facts")
         assert english_leftovers(await ui_text(a), en, zh) == []
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
