@@ -12,9 +12,11 @@ package's tables directly.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
 - ``GET /api/v1/console/alerts/{id}/trail`` — the alert's audit trail (who did what, when).
 - ``GET /api/v1/console/overview`` — open alerts by area; devices offline (last will) or silent, or
-  heard but sensing nothing (``not_sensing``: quiet beyond habit, with ``last_sensed``), or low on
-  battery; residents unmonitored or with no activity today (bounded: at most ``MAX_RESIDENTS``
-  residents; "activity today" is one query over the hourly activity aggregate).
+  heard but sensing nothing (``not_sensing``: quiet beyond habit, with ``last_sensed``), or pads
+  holding "occupied" after the resident left them (``stuck_pad``: an open PAD_STUCK alert names the
+  device, with ``reported``), or low on battery; residents unmonitored or with no activity today
+  (bounded: at most ``MAX_RESIDENTS`` residents; "activity today" is one query over the hourly
+  activity aggregate).
 
 Device and home health come from the stream core's supervision (``platform.supervision``), the state
 its DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY and UNMONITORED alerts come from, never re-derived
@@ -36,6 +38,7 @@ from api.scope import ROOT, ScopeDep, scoped_resident
 from api.services import Services
 from registry.errors import NotFound
 from registry.store import DeviceRecord, ResidentRecord
+from stream.detections import DetectionKind
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
 
@@ -182,6 +185,7 @@ async def overview(
     today_start = local_midnight - timedelta(minutes=tz_offset_min)
 
     alerts = await platform.alerts.open_alerts(1000)
+    stuck_pads = {a.device_id: a for a in alerts if a.kind == DetectionKind.PAD_STUCK.value and a.device_id}
     device_rows, _ = await platform.registry.list_devices(scope.area, limit=MAX_DEVICES, offset=0)
     resident_ids = sorted({a.resident_id for a in alerts} | {r["resident_id"] for r in device_rows if r["resident_id"]})
     residents = await platform.registry.residents(resident_ids)
@@ -230,6 +234,11 @@ async def overview(
                         "not_sensing": True,
                         "last_sensed": state["last_sensed"],
                     }
+                )
+            elif state["id"] in stuck_pads:  # heard and sensing, but it does not let go: a visit too
+                reported = stuck_pads[state["id"]].occurred_at.isoformat()
+                offline.append(
+                    {**entry, "last_seen": state["last_seen"], "silent": False, "stuck_pad": True, "reported": reported}
                 )
             if state.get("low_battery"):
                 low.append({**entry, "battery": state["battery"]})

@@ -70,7 +70,10 @@ def _check_watch(watch: Watch) -> Watch:
 
 
 class NightExitDetector:
-    """NIGHT_EXIT per resident with a night-exit watch, from the entrance door and activity inside."""
+    """NIGHT_EXIT per resident with a night-exit watch, from the entrance door and activity inside.
+
+    Only watched residents take a row of state; another's events cost a set lookup. A resident watched
+    afresh starts with nothing known (what passed while unwatched was not followed)."""
 
     name = "exits"
 
@@ -97,19 +100,26 @@ class NightExitDetector:
     def set_watch(self, resident_id: str, watch: Watch | None) -> None:
         """Watch one resident's nights (``(from, until)`` minutes after local midnight), or no longer (None)."""
         watch = None if watch is None else _check_watch(watch)
+        before = self.watches.get(resident_id)
         self.watches[resident_id] = watch
+        if watch is not None:
+            self._register([resident_id])
         slot = self.residents.get(resident_id)
-        if slot is not None:
-            self.state[slot, x.X_FROM], self.state[slot, x.X_TO] = watch or (-1, -1)
+        if slot is None:
+            return
+        if before is None and watch is not None:  # watched afresh: what passed unwatched is not known
+            self.state[slot] = x.new_exit_state(1, self.offset)[0]
+        self.state[slot, x.X_FROM], self.state[slot, x.X_TO] = watch or (-1, -1)
 
     def _ask(self, resident_id: str) -> None:
         """Take the archive's watch of one resident; a value it should never hold is logged and left out."""
         assert self.night_watch_of is not None
         try:
             watch = self.night_watch_of(resident_id)
-            if watch != self.watches.get(resident_id):
+            if watch != self.watches.get(resident_id) or resident_id not in self.watches:
                 self.set_watch(resident_id, watch)
         except (TypeError, ValueError) as error:
+            self.watches.setdefault(resident_id, None)  # asked: not asked again before the hour
             log.warning("night-exit watch left out", extra={"resident_id": resident_id, "error": str(error)[:200]})
 
     def _register(self, resident_ids: list[str]) -> None:
@@ -122,12 +132,15 @@ class NightExitDetector:
             grown[: self.state.shape[0]] = self.state
             self.state = grown
         self.state[slots] = x.new_exit_state(len(new), self.offset)
-        for slot, rid in zip(slots.tolist(), new, strict=True):
-            if self.night_watch_of is not None:
+
+    def _watched(self, events: Sequence[Event]) -> set[str]:
+        """The residents of ``events`` with a watch, asking the archive of those not asked yet."""
+        ids = {e.resident_id for e in events}
+        if self.night_watch_of is not None:
+            for rid in ids - self.watches.keys():
                 self._ask(rid)
-            watch = self.watches.get(rid)
-            if watch is not None:
-                self.state[slot, x.X_FROM], self.state[slot, x.X_TO] = watch
+        watches = self.watches
+        return {rid for rid in ids if watches.get(rid) is not None}
 
     def _refresh(self, now_ms: int) -> None:
         if self.night_watch_of is None:
@@ -136,14 +149,16 @@ class NightExitDetector:
         if asked is not None and 0 <= now_ms - asked < WATCH_REFRESH_MS:
             return
         self._asked_ms = now_ms
-        for rid, _ in self.residents.items():
+        for rid in list(self.watches):
             self._ask(rid)
 
     def process(self, events: Sequence[Event], now_ms: int) -> list[Detection]:
-        coded = [(e, c) for e in events if (c := exit_code(e)) != x.XE_NONE]
+        watched = self._watched(events)
+        if not watched:
+            return []
+        coded = [(e, c) for e in events if e.resident_id in watched and (c := exit_code(e)) != x.XE_NONE]
         if not coded:
             return []
-        self._register([e.resident_id for e, _ in coded])
         for event, code in coded:
             if code == x.XE_DOOR:
                 self._doors[event.resident_id] = event.device_id
@@ -212,7 +227,12 @@ class NightExitDetector:
         self.state = x.new_exit_state(residents.capacity, self.offset)
         n = len(residents._id_of)
         self.state[:n] = np.asarray(state["state"], dtype=np.int64)
-        for r in range(n):  # the watches held now win over the snapshot's (the archive may have changed)
-            rid = residents.id_of(r) or ""
-            if rid in self.watches:
+        for r in range(n):
+            rid = residents.id_of(r)
+            if rid is None:
+                continue
+            if rid in self.watches:  # set before the restore: it wins over the snapshot's
                 self.state[r, x.X_FROM], self.state[r, x.X_TO] = self.watches[rid] or (-1, -1)
+            else:  # the snapshot's, so the archive's same watch asked again does not start the resident afresh
+                start, end = int(self.state[r, x.X_FROM]), int(self.state[r, x.X_TO])
+                self.watches[rid] = None if start < 0 else (start, end)

@@ -479,6 +479,7 @@ function renderOverview() {
   const fill = (id, rows, extra) => { const shown = rows.filter((x) => inArea(x.org_path)); $(id).innerHTML = shown.map((x) => item(x, extra(x))).join("") || noneItem(); $(`${id}-n`).textContent = `(${shown.length})`; };
   fill("o-offline", data.devices.offline, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · ${esc(x.not_sensing
     ? t("overview.not_sensing", { time: I18N.time(x.last_sensed) || t("common.never") })
+    : x.stuck_pad ? t("overview.stuck_pad", { time: I18N.time(x.reported) })
     : t("overview.last_seen", { time: I18N.time(x.last_seen) || t("common.never") }))}`);
   fill("o-battery", data.devices.low_battery, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · <b class="sla-red">${x.battery}%</b>`);
   fill("o-unmonitored", data.residents.unmonitored, (x) => esc(term("unmonitored", x.reason)));

@@ -108,7 +108,8 @@ async def test_a_watched_resident_out_of_the_door_at_night_raises_night_exit(ser
                 await publish(client, harness.topic(door, "contact"), {"ts": now_ms, "open": True})
                 await publish(client, harness.topic(door, "contact"), {"ts": now_ms + 20_000, "open": False})
         exits = next(d for d in platform.stream.detectors if isinstance(d, NightExitDetector))
-        await eventually(lambda: exits.residents.get("res-2") is not None and exits.residents.get("res-1") is not None)
+        await eventually(lambda: exits.residents.get("res-1") is not None and "res-2" in exits.watches)
+        assert exits.residents.get("res-2") is None  # asked, not watched: no state kept
         await platform.intake.take(platform.stream.advance(now_ms + 20_000 + 10 * 60_000 + 1))
 
         async def told() -> list[Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from devices.events import Event, Stream
 from registry.store import DeviceRecord
+from stream.detections import Detection, DetectionKind
 from tests.harness import Harness, eventually, running_platform
 from tests.services import TestServices
 
@@ -121,3 +122,31 @@ async def test_a_sensor_heard_but_sensing_nothing_is_listed_with_when_it_last_se
             card = (await http.get("/api/v1/console/residents/res-1/card")).json()
         door = next(d for d in card["devices"] if d["id"] == "door-q")
         assert (door["online"], door["not_sensing"]) == (True, True)
+
+
+async def test_a_pad_reported_stuck_is_listed_with_the_devices_to_visit(services: TestServices) -> None:
+    """An open PAD_STUCK names its pad: the overview lists it with the devices to visit (heard, not
+    silent, but it holds "occupied"), until the alert is closed."""
+    async with running_platform(services, residents=1) as harness:
+        platform = harness.platform
+        await platform.registry.add_device(DeviceRecord("chair-q", "res-1", "seat", location="living"))
+        now = int(time.time() * 1000)
+        seat = Event("chair-q", "res-1", Stream.SEAT, now, now, {"occupied": True}, device_type="seat")
+        await platform.sink({"res-1": [seat]})
+        details = {"pad": "seat", "late_releases": 5.2, "reason": "the seat pad let go late"}
+        key = f"pad_stuck:res-1:seat:{now}"
+        stuck = Detection("res-1", "chair-q", DetectionKind.PAD_STUCK, now, now, key, details=details)
+        await platform.alerts.raise_detections([stuck])
+
+        async def listed() -> dict[str, Any] | None:
+            data = await overview(harness)
+            return data if "chair-q" in ids(data["devices"]["offline"]) else None
+
+        data = await eventually(listed)
+        entry = next(e for e in data["devices"]["offline"] if e["device_id"] == "chair-q")
+        assert entry["stuck_pad"] is True and entry["silent"] is False and entry["type"] == "seat"
+        assert entry["reported"] == datetime.fromtimestamp(now / 1000, UTC).isoformat()
+        [alert] = [a for a in await platform.alerts.open_alerts() if a.kind == "pad_stuck"]
+        await platform.alerts.acknowledge(alert.id, "admin")
+        await platform.alerts.resolve(alert.id, "admin", "device_fault")
+        assert "chair-q" not in ids((await overview(harness))["devices"]["offline"])

@@ -224,6 +224,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         inactivity_id = await quiet.get_attribute("data-id")
         await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
         # a pad that holds "occupied" after its sitter left: the notice says what to check
+        await harness.platform.registry.add_device(DeviceRecord("chair-4", "res-4", "seat", location="living"))
         pad = {"pad": "seat", "late_releases": 5.6, "reason": "the seat pad let go late"}
         stuck = Detection(
             "res-4", "chair-4", DetectionKind.PAD_STUCK, now_ms(), now_ms(), "pad_stuck:res-4:seat:1", details=pad
@@ -270,6 +271,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
             "document.querySelector('#o-battery').innerText.includes('btn-2')", timeout=TIMEOUT_MS
         )
         assert "door-2" in await a.inner_text("#o-offline")
+        assert "chair-4 · holds “occupied” after the resident leaves it" in await a.inner_text("#o-offline")
         areas = await a.locator("#o-areas tr").all_inner_texts()
         assert any("农科路社区" in row or "410105001001" in row for row in areas), areas
         await a.screenshot(path=screenshots / "overview-en.png", full_page=True)
@@ -321,6 +323,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)
+        assert "老人离开后仍显示有人" in await a.inner_text("#o-offline")
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.screenshot(path=screenshots / "overview-zh.png", full_page=True)
 

@@ -138,8 +138,13 @@ def test_out_since_the_evening_is_told_when_the_watch_begins() -> None:
     [told] = exits.advance(local(22))
     assert told.ts_ms == local(20) and told.details["rule"] == "out_when_watch_began"
     assert "since 20:00" in told.details["reason"] and "not back home" in told.details["reason"]
-    # back in before the watch: nothing
-    exits.process([door(local(45), True, "bob"), motion(local(45.6), resident="bob")], local(45.6))
+    # back in before the watch: nothing; a door older than the activity, arriving late, changes nothing
     exits.set_watch("bob", (22 * 60, 6 * 60))
-    exits.process([door(local(44), True, "bob")], local(45.6))  # late, out of order: no new spell
+    exits.process([door(local(45), True, "bob"), motion(local(45.6), resident="bob")], local(45.6))
+    exits.process([door(local(44), True, "bob")], local(45.6))
+    assert exits.advance(local(47)) == []
+    # out while not yet watched: a watch set after starts with nothing known (nothing followed before)
+    exits.process([door(local(44), True, "cat")], local(44))
+    assert exits.residents.get("cat") is None  # an unwatched resident takes no state
+    exits.set_watch("cat", (22 * 60, 6 * 60))
     assert exits.advance(local(47)) == []
