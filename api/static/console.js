@@ -269,6 +269,8 @@ function renderResident(r, alert) {
   const wake = pick("usual_wake"); if (wake) facts.push(t("resident.usual_wake", { time: wake }));
   const bed = pick("usual_bed"); if (bed) facts.push(t("resident.usual_bed", { time: bed }));
   const watch = pick("night_exit_watch"); if (watch) facts.push(t("resident.night_exit_watch", { watch }));
+  // the watch sees the entrance door only: say so where the home has none (a sensor to install)
+  if (watch && Array.isArray(r.devices) && !r.devices.some((d) => d.type === "door")) facts.push(t("resident.night_exit_no_door"));
   $("d-facts").textContent = facts.join(" · ");
   $("d-address").textContent = text(pick("address")) || t("common.unknown");
   const home = r.home || {};

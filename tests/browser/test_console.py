@@ -262,6 +262,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         )
         assert "nothing inside has moved in the 10 min since" in await a.inner_text("#d-trigger")
         assert "night-exit watch 22:00-06:00" in await a.inner_text("#d-facts")
+        assert "no entrance-door sensor" in await a.inner_text("#d-facts")  # res-5 has none registered
         exit_id = await exit_alert.get_attribute("data-id")
 
         # 5. The overview: open alerts by area, low battery, offline device
@@ -318,7 +319,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
             "document.querySelector('#d-trigger').innerText.includes('夜间离家提醒时段 22:00-06:00')",
             timeout=TIMEOUT_MS,
         )
-        assert "夜间离家提醒 22:00-06:00" in await a.inner_text("#d-facts")
+        assert "夜间离家提醒 22:00-06:00 · 未安装入户门磁" in await a.inner_text("#d-facts")
         assert english_leftovers(await ui_text(a), en, zh) == []
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")
