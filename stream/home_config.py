@@ -86,6 +86,17 @@ class HomeConfig:
     ``evening_max_s`` (that is for a seat pad occupied now): tuning ``cooker_bathroom`` / ``doorways``
     197 / 141 → 201 / 143 false alerts for evenings 2.80 / 2.80 → 2.79 / 2.79 h, a collapse elsewhere
     while the armchair's pad has not let go being due by the evening cap.
+    Dozing off in the armchair (session of 12-06, seventh): a seat pad occupied at night in a home whose
+    nights leave a bedroom trace was seated (its learned seated limit, about 2 h), so a resident who fell
+    asleep on the couch past bed time was an alert at 01:00–03:00 on such nights. Sat down past the time
+    the resident is usually in bed (:func:`stream.kernels.home.bed_line_min`) and before the early edge
+    of the usual wake-up, the silence is a rest ("not up" in the morning), as where nights leave no
+    trace. No parameter. Tuning seeds 0–6 as drawn 105 → 100, ``cooker_bathroom`` 201 → 188,
+    ``doorways`` 143 → 135, two hours earlier 102 → 97, two later 114 → 107; daytime and evening
+    unchanged, the night family 1.33 → 1.35 h (a stop on the couch at night is found in the morning).
+    Checked after on validation 40–46 121 → 116, fresh 30–36 187 → 184, held-out as drawn 89 → 89
+    (night 1.21 → 1.25 h), ``cooker_bathroom`` 170 → 160, ``doorways`` 134 → 129, three hours earlier
+    146 → 143, four later 115 → 117.
     ``pad_late_n`` (5, faded by ``decay`` per day; 0: off): a pad that has let go an hour or more after
     the resident was seen elsewhere that many times is reported once as PAD_STUCK (the device, for
     whoever maintains the home's sensors; again only after its count has fallen below half, mended).

@@ -694,7 +694,9 @@ class ReferenceHome:
             if p.bed == k.PAD_ON:
                 ctx = k.CTX_REST
             elif p.seat == k.PAD_ON:
-                ctx = k.CTX_REST if night and p.n_bed == 0 else k.CTX_SEATED
+                # dozing on the couch past the usual bed time, before the wake-up's early edge: a rest
+                dozing = self._up_at_night(p, t) and (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
+                ctx = k.CTX_REST if night and (p.n_bed == 0 or dozing) else k.CTX_SEATED
             elif ev == k.EV_DOOR:
                 ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
             elif where == k.ROOM_BED and not morning and self._just_in(p, t):

@@ -666,6 +666,13 @@ def bed_edge_min(si: np.ndarray, wake: np.ndarray, r: int, params: np.ndarray) -
 
 
 @njit(**JIT)
+def _past_bed_line(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether ``t`` is past the time this resident is usually in the bedroom (:func:`bed_line_min`)."""
+    m = (local_minute(t, si[r, S_OFFSET]) - 720) % 1440
+    return m >= bed_line_min(si, wake, r, params)[0]
+
+
+@njit(**JIT)
 def traceless(si: np.ndarray, r: int, params: np.ndarray) -> bool:
     """Whether this home's nights lately began with no trace of going to bed: more nights (faded by
     ``decay``) whose rest began outside the bedroom and off the bed pad than in them. No bedroom sensor
@@ -1576,8 +1583,10 @@ def home_process(
         if si[r, S_BED] == PAD_ON:
             ctx = CTX_REST
         elif si[r, S_SEAT] == PAD_ON:
-            # at night resting, unless the home has shown that going to bed leaves a bedroom trace
-            ctx = CTX_REST if night and si[r, S_NBED] == 0 else CTX_SEATED
+            # at night resting, unless the home has shown that going to bed leaves a bedroom trace; and
+            # anywhere dozing off in the armchair past the usual bed time (before the wake-up's early edge)
+            dozing = _up_at_night(si, wake, r, t, params) and _past_bed_line(si, wake, r, t, params)
+            ctx = CTX_REST if night and (si[r, S_NBED] == 0 or dozing) else CTX_SEATED
         elif c == EV_DOOR:
             ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
         elif room[i] == ROOM_BED and not morning and _just_in(si, r, t, params):

@@ -865,3 +865,28 @@ def test_a_home_whose_night_trips_do_not_come_back_in_time_is_not_watched() -> N
     config = HomeConfig()
     sleepless = [(0, k.ROOM_BED), (M, k.ROOM_OTHER), (100 * M, k.ROOM_BED)]
     assert _night_absences(config, _nights_without_a_bed_pad(10, sleepless, last=sleepless[:2])) == []
+
+
+def test_dozing_off_in_the_armchair_past_the_usual_bed_time_is_a_rest() -> None:
+    """Ten nights in bed at 22:00 on a bed pad (nights that leave a trace), then one evening in the
+    armchair instead: sat down at 23:30, past the time the resident is usually in bed (the learned
+    bed times' ``bed_q`` quantile + ``bed_margin_min``: 23:00), and nothing more. A doze on the couch:
+    the silence is a rest, told by "not up" in the morning, not a seated inactivity at 01:30. Sat down
+    at 22:30, before that line, it is seated as before."""
+    config = HomeConfig()
+
+    def evening(sit_h: float) -> list[tuple[int, int, int, int, int]]:
+        rows = []
+        for d in range(10):
+            day = d * DAY
+            rows += [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(45)]
+            rows += [(day + 22 * H, k.EV_BED, 1, k.ROOM_BED, 0), (day + DAY + 7 * H - M, k.EV_BED, 0, k.ROOM_BED, 0)]
+        rows += [(10 * DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(45)]
+        return [*rows, (10 * DAY + int(sit_h * H), k.EV_SEAT, 1, k.ROOM_OTHER, 0)]
+
+    for sit_h, ctx, kind in ((23.5, k.CTX_REST, k.K_NOT_UP), (22.5, k.CTX_SEATED, k.K_INACTIVITY)):
+        data = pir_rows(evening(sit_h))
+        got = run_kernel(config, data, 1)
+        assert got == run_reference(config, data, 1)
+        sat = 10 * DAY + int(sit_h * H)
+        assert [(row[1], row[6]) for row in got if row[2] == sat] == [(kind, ctx)], (sit_h, got[-3:])
