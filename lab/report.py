@@ -33,3 +33,12 @@ def emit(title: str, rows: Sequence[tuple[str, Any]], figures: dict[str, Any], j
         print(f"  {name:<{width}}  {value}")
     if json_output:
         print(json.dumps(figures, separators=(",", ":"), default=str))
+
+
+def print_figures(figures: dict[str, Any], json_output: bool) -> None:
+    """``figures`` as one JSON object on one line (``--json``), else one ``name: value`` line each."""
+    if json_output:
+        print(json.dumps(figures))
+        return
+    for name, value in figures.items():
+        print(f"{name}: {value}")

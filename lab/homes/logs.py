@@ -24,6 +24,7 @@ import calendar
 import csv
 import gzip
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -279,6 +280,19 @@ def load_home_set(directory: Path) -> tuple[list[HomeLog], dict[str, str]]:
 def load_homes(directory: Path) -> list[HomeLog]:
     """Every home of a log set that can be read (:func:`load_home_set`)."""
     return load_home_set(directory)[0]
+
+
+def log_of_rows(rows: Sequence[tuple[int, str, str, str, int]], home: str = "x") -> HomeLog:
+    """A home log of ``(ts_ms, sensor, kind, location, state)`` rows in time order (cases written by hand);
+    its window runs from the first row to the last."""
+    return HomeLog(
+        entry=HomeEntry(f"{home}.csv", home, rows[0][0], rows[-1][0]),
+        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
+        sensor=[r[1] for r in rows],
+        kind=[r[2] for r in rows],
+        location=[r[3] for r in rows],
+        state=np.array([r[4] for r in rows], dtype=np.int8),
+    )
 
 
 def write_log_set(directory: Path, logs: list[HomeLog]) -> None:

@@ -26,7 +26,6 @@ a time for up to six hours.
 from __future__ import annotations
 
 import argparse
-import json
 from collections import Counter
 from typing import Any, NamedTuple
 
@@ -209,6 +208,7 @@ def measure(logs: list[HomeLog], watch: Watch, inject: int = 30, seed: int = 0) 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
     from lab.homes.sets import add_set_arguments, homes_of
+    from lab.report import print_figures
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)
@@ -217,11 +217,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
     args = parser.parse_args(argv)
     result = measure(homes_of(args), parse_watch(args.watch), args.inject, args.seed)
-    if args.json:
-        print(json.dumps(result))
-        return
-    for name, value in result.items():
-        print(f"{name}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":  # pragma: no cover

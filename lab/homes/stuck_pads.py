@@ -14,7 +14,6 @@ days on average (from the start of the log), and the reports on homes whose pads
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from lab.homes.logs import HomeLog
@@ -77,17 +76,14 @@ def measure(logs: list[HomeLog], config: HomeConfig | None = None) -> dict[str, 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
     from lab.homes.sets import add_set_arguments, homes_of
+    from lab.report import print_figures
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object as the last line")
     args = parser.parse_args(argv)
     result = measure(homes_of(args))
-    if args.json:
-        print(json.dumps(result))
-        return
-    for name, value in result.items():
-        print(f"{name}: {value}")
+    print_figures(result, args.json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from typing import Any
 from registry.store import Registry
 from stream.detections import DetectionKind
 from stream.exits import NightExitDetector
+from tests.api.problems import names_field
 from tests.harness import eventually, mqtt_client, publish, running_platform
 from tests.orgs import add_org_tree
 from tests.services import TestServices
@@ -19,14 +20,6 @@ BAD_WATCHES: list[Any] = [
     "22:00", "22:00-22:00", "22:00–06:00", "22:00-6:00", "24:00-06:00", "22:00-06:00 ", "22:00-06:00-07:00",
     2200, 22.5, True, {}, [], "", "NaN",
 ]  # fmt: skip
-
-
-def names_watch(answer: dict[str, Any]) -> bool:
-    """Whether a 422's ``detail`` names the field and says what a good value is."""
-    return any(
-        problem["loc"][-1] == "night_exit_watch" and "night_exit_watch must" in problem["msg"]
-        for problem in answer["detail"]
-    )
 
 
 async def test_the_watch_set_changed_cleared_and_refused(services: TestServices) -> None:
@@ -51,11 +44,12 @@ async def test_the_watch_set_changed_cleared_and_refused(services: TestServices)
             assert registry.night_watch_of(rid) == (1290, 420)
             assert (await patch({"usual_wake": "06:30"}))["night_exit_watch"] == "21:30-07:00"  # not sent: kept
             assert registry.night_watch_of(rid) == (1290, 420)
+            field, says = "night_exit_watch", "night_exit_watch must"
             for bad in BAD_WATCHES:
                 refused = await http.post("/api/v1/residents", json={**body, "night_exit_watch": bad})
-                assert refused.status_code == 422 and names_watch(refused.json()), (bad, refused.text)
+                assert refused.status_code == 422 and names_field(refused.json(), field, says), (bad, refused.text)
                 refused = await http.patch(f"/api/v1/residents/{rid}", json={"night_exit_watch": bad})
-                assert refused.status_code == 422 and names_watch(refused.json()), (bad, refused.text)
+                assert refused.status_code == 422 and names_field(refused.json(), field, says), (bad, refused.text)
             assert registry.night_watch_of(rid) == (1290, 420)  # nothing refused was taken
             exported = (await http.get("/api/v1/exports/residents")).text.splitlines()
             header = exported[0].split(",")

@@ -11,6 +11,7 @@ from eldercare.demo import seed
 from registry.store import Registry
 from stream.home import ROUTINE_REFRESH_MS, HomeActivityDetector
 from stream.kernels import home as k
+from tests.api.problems import names_field
 from tests.harness import running_platform
 from tests.orgs import add_org_tree
 from tests.services import TestServices
@@ -19,12 +20,8 @@ CITY = {"C1 郑州市": {"D1 金水区": {"S1 经八路街道": ["A1 黄河社�
 BAD_TIMES: list[Any] = ["7:30", "24:00", "12:60", 730, 7.5, "NaN", True, {}, "", "07:30:00", " 07:30"]
 
 
-def names_field(answer: dict[str, Any], field: str) -> bool:
-    """Whether a 422's ``detail`` names ``field`` and says what a good value is."""
-    return any(
-        problem["loc"][-1] == field and f"{field} must be a time of day HH:MM" in problem["msg"]
-        for problem in answer["detail"]
-    )
+def names_time(answer: dict[str, Any], field: str) -> bool:
+    return names_field(answer, field, f"{field} must be a time of day HH:MM")
 
 
 async def test_usual_wake_and_bed_times_set_changed_cleared_and_refused(services: TestServices) -> None:
@@ -76,13 +73,13 @@ async def test_usual_wake_and_bed_times_set_changed_cleared_and_refused(services
             for field in ("usual_wake", "usual_bed"):
                 for bad in BAD_TIMES:
                     refused = await http.post("/api/v1/residents", json={"name": "x", "org_node": "A1", field: bad})
-                    assert refused.status_code == 422 and names_field(refused.json(), field), (field, bad, refused.text)
+                    assert refused.status_code == 422 and names_time(refused.json(), field), (field, bad, refused.text)
                     refused = await http.patch(f"/api/v1/residents/{rid}", json={field: bad})
-                    assert refused.status_code == 422 and names_field(refused.json(), field), (field, bad, refused.text)
+                    assert refused.status_code == 422 and names_time(refused.json(), field), (field, bad, refused.text)
             nan = await http.patch(
                 f"/api/v1/residents/{rid}", content='{"usual_wake": NaN}', headers={"content-type": "application/json"}
             )
-            assert nan.status_code == 422 and names_field(nan.json(), "usual_wake"), nan.text
+            assert nan.status_code == 422 and names_time(nan.json(), "usual_wake"), nan.text
             assert registry.routine_of(rid) == (0, 1439)  # nothing refused was taken
 
             exported = (await http.get("/api/v1/exports/residents")).text.splitlines()

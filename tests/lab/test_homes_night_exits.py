@@ -3,9 +3,7 @@ later, one before the watch when it begins, and a night out is told apart from a
 
 from __future__ import annotations
 
-import numpy as np
-
-from lab.homes.logs import HomeEntry, HomeLog
+from lab.homes.logs import log_of_rows
 from lab.homes.night_exits import false_alerts, measure, parse_watch, really_out, trial
 from lab.homes.synthetic import synthetic_set
 
@@ -13,17 +11,6 @@ M = 60_000
 H = 60 * M
 DAY = 24 * H
 WATCH = parse_watch("22:00-06:00")
-
-
-def _log(rows: list[tuple[int, str, str, str, int]]) -> HomeLog:
-    return HomeLog(
-        entry=HomeEntry("x.csv", "x", rows[0][0], rows[-1][0]),
-        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
-        sensor=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-        location=[r[3] for r in rows],
-        state=np.array([r[4] for r in rows], dtype=np.int8),
-    )
 
 
 def test_a_night_out_and_a_resident_who_sat_still_after_the_door() -> None:
@@ -36,13 +23,13 @@ def test_a_night_out_and_a_resident_who_sat_still_after_the_door() -> None:
         (DAY + 25 * H + 20 * M, "pir", "motion", "living", 1),  # seen inside 20 min later
         (2 * DAY + 20 * H, "pir", "motion", "living", 1),
     ]
-    log = _log(rows)
+    log = log_of_rows(rows)
     told = false_alerts(log, WATCH)
     assert [(d.ts_ms, d.details["rule"]) for d in told] == [(DAY + 23 * H, "door_in_watch")]
     assert really_out(log, told[0])  # the next thing the home saw was the door
     assert [d.ts_ms for d in false_alerts(log, parse_watch("02:00-05:00"))] == []
     # the door at 01:00 and the living room 20 min later: one who sat still after it was in
-    in_after = _log([*rows[:1], *rows[3:]])
+    in_after = log_of_rows([*rows[:1], *rows[3:]])
     [sat] = false_alerts(in_after, WATCH)
     assert sat.ts_ms == DAY + 25 * H and not really_out(in_after, sat)
 
@@ -50,7 +37,7 @@ def test_a_night_out_and_a_resident_who_sat_still_after_the_door() -> None:
 def test_a_trial_is_told_ten_minutes_after_the_door_and_not_when_already_out() -> None:
     rows = [(DAY + h * H, "pir", "motion", "living", 1) for h in range(8, 21)]
     rows += [(DAY + 21 * H, "front", "door", "hall", 1), (3 * DAY, "pir", "motion", "living", 1)]
-    log = _log(rows)
+    log = log_of_rows(rows)
     events = log.events("resident")
     outcome = trial(log, events, WATCH, DAY + 20 * H + 30 * M)  # 20:30, before the watch: told at 22:00
     assert outcome.valid and outcome.told_ms == DAY + 22 * H

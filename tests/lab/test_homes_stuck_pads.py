@@ -6,10 +6,8 @@ import dataclasses
 import io
 from pathlib import Path
 
-import numpy as np
-
 from lab.homes.eval import evaluate
-from lab.homes.logs import HomeEntry, HomeLog, load_homes, write_log_set
+from lab.homes.logs import load_homes, log_of_rows, write_log_set
 from lab.homes.replay import replay_homes
 from lab.homes.stuck_pads import first_report_days, measure, sticky
 from lab.homes.synthetic import synthetic_set
@@ -18,25 +16,14 @@ from stream.home import HomeConfig
 H = 3_600_000
 
 
-def _log(rows: list[tuple[int, str, str, str, int]]) -> HomeLog:
-    return HomeLog(
-        entry=HomeEntry("x.csv", "x", rows[0][0], rows[-1][0]),
-        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
-        sensor=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-        location=[r[3] for r in rows],
-        state=np.array([r[4] for r in rows], dtype=np.int8),
-    )
-
-
 def test_a_pad_repeating_occupied_marks_a_sticky_home() -> None:
     rows = [
         (0, "chair", "seat", "living", 1),
         (H, "pir", "motion", "kitchen", 1),
         (2 * H, "chair", "seat", "living", 0),
     ]
-    assert not sticky(_log(rows))
-    assert sticky(_log([*rows[:1], (30 * 60_000, "chair", "seat", "living", 1), *rows[1:]]))
+    assert not sticky(log_of_rows(rows))
+    assert sticky(log_of_rows([*rows[:1], (30 * 60_000, "chair", "seat", "living", 1), *rows[1:]]))
 
 
 def test_sticky_pads_are_reported_and_the_others_are_not() -> None:

@@ -3,15 +3,13 @@ refuses a watch that is not ``HH:MM-HH:MM`` with two different times, whatever p
 
 from __future__ import annotations
 
-from importlib import resources
-
 import psycopg
 import pytest
 
-from eldercare.db import migrate
 from registry.area import Area
 from registry.store import Registry
 from registry.users import User
+from tests.registry.migrations import apply_again
 
 MIGRATION = "007_night_exit_watch.sql"
 ROOT = User("admin", "admin")
@@ -24,12 +22,7 @@ async def test_the_migration_applied_twice_is_harmless_and_the_database_refuses_
     resident = await registry.create_resident(
         {"name": "孙玉兰", "org_node": "410100", "night_exit_watch": "22:00-06:00"}, Area(), ROOT
     )
-    sql = resources.files("registry").joinpath("migrations", MIGRATION).read_text(encoding="utf-8")
-    async with registry.pool.connection() as conn:
-        await conn.execute(sql)  # run again by hand
-        await conn.execute("DELETE FROM schema_migrations WHERE component = 'registry' AND name = %s", (MIGRATION,))
-    assert await migrate(registry.pool, "registry") == [MIGRATION]  # and again by the migrator
-    assert await migrate(registry.pool, "registry") == []
+    await apply_again(registry, MIGRATION)  # by hand, then by the migrator
     async with registry.pool.connection() as conn:
         cursor = await conn.execute("SELECT night_exit_watch FROM residents WHERE id = %s", (resident["id"],))
         assert await cursor.fetchone() == {"night_exit_watch": "22:00-06:00"}

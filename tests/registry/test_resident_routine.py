@@ -3,15 +3,13 @@ database refuses a time that is not ``HH:MM`` whatever path the row takes."""
 
 from __future__ import annotations
 
-from importlib import resources
-
 import psycopg
 import pytest
 
-from eldercare.db import migrate
 from registry.area import Area
 from registry.store import Registry
 from registry.users import User
+from tests.registry.migrations import apply_again
 
 MIGRATION = "006_resident_routine.sql"
 ROOT = User("admin", "admin")
@@ -22,12 +20,7 @@ async def test_the_migration_applied_twice_is_harmless(city_registry: Registry) 
     resident = await registry.create_resident(
         {"name": "王秀英", "org_node": "410100", "usual_wake": "07:30", "usual_bed": "22:00"}, Area(), ROOT
     )
-    sql = resources.files("registry").joinpath("migrations", MIGRATION).read_text(encoding="utf-8")
-    async with registry.pool.connection() as conn:
-        await conn.execute(sql)  # run again by hand
-        await conn.execute("DELETE FROM schema_migrations WHERE component = 'registry' AND name = %s", (MIGRATION,))
-    assert await migrate(registry.pool, "registry") == [MIGRATION]  # and again by the migrator
-    assert await migrate(registry.pool, "registry") == []
+    await apply_again(registry, MIGRATION)  # by hand, then by the migrator
     async with registry.pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT conname FROM pg_constraint WHERE conrelid = 'residents'::regclass AND conname LIKE %s"
