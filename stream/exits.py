@@ -28,7 +28,7 @@ import numpy as np
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import exits as x
-from stream.slots import SlotMap
+from stream.slots import SlotMap, grow
 
 Watch = tuple[int, int]
 """A night-exit watch: from and until (exclusive) in minutes after local midnight; ``from > until``
@@ -102,14 +102,13 @@ class NightExitDetector:
         watch = None if watch is None else _check_watch(watch)
         before = self.watches.get(resident_id)
         self.watches[resident_id] = watch
-        if watch is not None:
-            self._register([resident_id])
+        if watch is not None and before is None:  # watched afresh: what passed unwatched is not known
+            fresh, _ = self.residents.slot(resident_id)
+            self.state = grow(self.state, self.residents.capacity, -1)
+            self.state[fresh] = x.new_exit_state(1, self.offset)[0]
         slot = self.residents.get(resident_id)
-        if slot is None:
-            return
-        if before is None and watch is not None:  # watched afresh: what passed unwatched is not known
-            self.state[slot] = x.new_exit_state(1, self.offset)[0]
-        self.state[slot, x.X_FROM], self.state[slot, x.X_TO] = watch or (-1, -1)
+        if slot is not None:
+            self.state[slot, x.X_FROM], self.state[slot, x.X_TO] = watch or (-1, -1)
 
     def _ask(self, resident_id: str) -> None:
         """Take the archive's watch of one resident; a value it should never hold is logged and left out."""
@@ -121,17 +120,6 @@ class NightExitDetector:
         except (TypeError, ValueError) as error:
             self.watches.setdefault(resident_id, None)  # asked: not asked again before the hour
             log.warning("night-exit watch left out", extra={"resident_id": resident_id, "error": str(error)[:200]})
-
-    def _register(self, resident_ids: list[str]) -> None:
-        new = [rid for rid in dict.fromkeys(resident_ids) if rid not in self.residents]
-        if not new:
-            return
-        slots = self.residents.slots(new)
-        if self.state.shape[0] < self.residents.capacity:
-            grown = x.new_exit_state(self.residents.capacity, self.offset)
-            grown[: self.state.shape[0]] = self.state
-            self.state = grown
-        self.state[slots] = x.new_exit_state(len(new), self.offset)
 
     def _watched(self, events: Sequence[Event]) -> set[str]:
         """The residents of ``events`` with a watch, asking the archive of those not asked yet."""

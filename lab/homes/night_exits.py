@@ -33,8 +33,9 @@ import numpy as np
 
 from devices.events import Event
 from lab.homes.logs import HomeLog, to_event
+from registry.models import minutes_of_day
 from stream.detections import Detection, DetectionKind
-from stream.exits import NightExitDetector, Watch, exit_code
+from stream.exits import NightExitDetector, Watch, exit_code, watch_text
 from stream.kernels.exits import X_EXIT, XE_DOOR, XE_NONE
 
 MINUTE_MS = 60_000
@@ -45,8 +46,8 @@ RESIDENT = "resident"
 
 
 def parse_watch(text: str) -> Watch:
-    """``"22:00-06:00"`` → ``(1320, 360)``."""
-    start, end = (int(part[:2]) * 60 + int(part[3:]) for part in text.split("-"))
+    """``"22:00-06:00"`` → ``(1320, 360)`` (the inverse of :func:`stream.exits.watch_text`)."""
+    start, end = (minutes_of_day(part) for part in text.split("-"))
     return start, end
 
 
@@ -193,7 +194,7 @@ def measure(logs: list[HomeLog], watch: Watch, inject: int = 30, seed: int = 0) 
         "homes": len(logs),
         "home_days": round(home_days, 1),
         "homes_without_entrance_door_contact": no_door,
-        "watch": f"{watch[0] // 60:02d}:{watch[0] % 60:02d}-{watch[1] // 60:02d}:{watch[1] % 60:02d}",
+        "watch": watch_text(watch),
         "false": {
             "alerts": total,
             "per_home_day": round(total / home_days, 4) if home_days else None,
