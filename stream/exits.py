@@ -158,10 +158,10 @@ class NightExitDetector:
         return self._detections(out[:n], now_ms)
 
     def advance(self, now_ms: int) -> list[Detection]:
+        self._refresh(now_ms)  # also while nobody is watched: a watch newly set in the archive is taken
         n_res = len(self.residents._id_of)
         if n_res == 0:
             return []
-        self._refresh(now_ms)
         out = np.zeros((n_res, 5), dtype=np.int64)
         n = x.exits_advance(self.state, n_res, now_ms, self.grace_ms, out)
         return self._detections(out[:n], now_ms)

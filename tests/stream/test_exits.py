@@ -148,3 +148,16 @@ def test_out_since_the_evening_is_told_when_the_watch_begins() -> None:
     assert exits.residents.get("cat") is None  # an unwatched resident takes no state
     exits.set_watch("cat", (22 * 60, 6 * 60))
     assert exits.advance(local(47)) == []
+
+
+def test_a_watch_set_in_the_archive_later_is_taken_within_the_hour_though_nobody_was_watched() -> None:
+    archive: dict[str, tuple[int, int] | None] = {}
+    exits = NightExitDetector(utc_offset_min=CHINA, night_watch_of=archive.get)
+    exits.process([motion(local(20))], local(20))  # asked: no watch, no state
+    exits.advance(local(20))
+    assert exits.residents.get("ann") is None
+    archive["ann"] = (22 * 60, 6 * 60)
+    exits.advance(local(20) + WATCH_REFRESH_MS)
+    assert exits.watches["ann"] == (22 * 60, 6 * 60) and exits.residents.get("ann") is not None
+    exits.process([motion(local(22.5)), door(local(23), True)], local(23))
+    assert [d.ts_ms for d in exits.advance(local(23) + 10 * M)] == [local(23)]
