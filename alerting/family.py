@@ -25,7 +25,7 @@ from alerting.notify import Contact, Notice, local_time, validate_urls
 from alerting.outbox import Outbox
 from alerting.tx import Transaction, Transactions
 from alerting.wording import kind_words, local_stamp
-from stream.detections import DetectionKind
+from stream.detections import NOTICE_KINDS, DetectionKind
 
 PHONE = re.compile(r"[0-9+()\- ]{3,32}")
 VerifyLink = Callable[[str, str], Awaitable[LinkClaims]]
@@ -155,7 +155,7 @@ class Family:
             except (TypeError, ValueError):
                 raise InvalidRequest("quiet hours are times like 22:00") from None
             kinds = tuple(item.get("kinds") or ())
-            unknown = set(kinds) - {k.value for k in DetectionKind}
+            unknown = set(kinds) - {k.value for k in DetectionKind if k not in NOTICE_KINDS}  # (not alerts)
             if unknown:
                 raise InvalidRequest(f"unknown alert kinds: {', '.join(sorted(unknown))}")
             urls = validate_urls(list(item.get("urls") or ()), self.ctx.config.notify_allowed_hosts)

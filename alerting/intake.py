@@ -45,11 +45,12 @@ from alerting.model import (
     Outcome,
     alert_id_for,
 )
+from alerting.notices import note_moving_again
 from alerting.policy import ringing_steps
 from alerting.spool import Spool, SpoolFull
 from alerting.tx import COLUMNS, Move, TimerStep, Transaction, Transactions, alert_from
 from devices.catalogue import device_type
-from stream.detections import Detection, DetectionKind
+from stream.detections import NOTICE_KINDS, Detection, DetectionKind
 
 log = logging.getLogger("eldercare.alerting")
 
@@ -92,7 +93,7 @@ class Intake:
     def rings_at_once(self, detection: Detection, org_path: str | None) -> bool:
         """Whether the detection is certain to be stored as a new, ringing alert (:mod:`alerting.early`):
         no cancel window, no pending alert a press could answer, none of its kind open as far as known."""
-        if self._may_cancel(detection):
+        if self._may_cancel(detection) or detection.kind in NOTICE_KINDS:
             return False
         kind = detection.kind
         if kind in CANCELLABLE_KINDS and self.ctx.policies.resolve(detection.resident_id, org_path).cancel_window_s > 0:
@@ -119,12 +120,23 @@ class Intake:
             self.ctx.publish(AlertEvent(AlertEventType.DUPLICATE, withdrawn, at=now, detail=detail))
 
     async def raise_detections(self, detections: Sequence[Detection]) -> list[AlertEvent]:
-        """Store each detection as a new alert or a repeat of an open one, then announce them.
+        """Store each detection as a new alert or a repeat of an open one, then announce them; a notice
+        on an alert (:data:`~stream.detections.NOTICE_KINDS`) is written on it, after the alerts of the
+        same batch (it may name one of them).
 
         Idempotent: a detection whose key was seen before changes nothing and announces nothing.
         """
-        if not detections:
-            return []
+        alarms = [d for d in detections if d.kind not in NOTICE_KINDS]
+        events = await self._raise_alarms(alarms) if alarms else []
+        notices = [d for d in detections if d.kind in NOTICE_KINDS]
+        if notices:
+            async with self.transactions.begin() as tx:
+                for notice in notices:
+                    await note_moving_again(tx, notice)
+            events = [*events, *tx.fx.events]
+        return events
+
+    async def _raise_alarms(self, detections: Sequence[Detection]) -> list[AlertEvent]:
         paths = {d.resident_id: await self.ctx.org_path(d.resident_id) for d in detections}
         if len(detections) == 1 and not self._may_cancel(detections[0]):
             # the alarm lane's usual case: one call to raise_alert_v3, committed by itself
@@ -457,6 +469,8 @@ class SpooledIntake:
         """The console still rings while the database is away; the stored alert keeps the same id."""
         now = datetime.fromtimestamp(self.clock(), UTC)
         for detection in detections:
+            if detection.kind in NOTICE_KINDS:
+                continue  # on an alert stored before: written when the spool drains
             alert = provisional_alert(detection, self.org_of(detection.resident_id), now)
             self.bus.publish(AlertEvent(AlertEventType.RAISED, alert, at=now))
 

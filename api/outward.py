@@ -118,10 +118,20 @@ def state_words(alert: Alert) -> tuple[str, str]:
 
 
 def raised_sentence(alert: Alert, who: str, platform: Services) -> str:
-    """An open alert's page's first sentence: when (in the homes' time), who, and what."""
-    when = local(alert.raised_at, platform.alerts.config.utc_offset_min)
+    """An open alert's page's first sentence: when (in the homes' time), who, and what; and when the
+    resident was seen moving again after it, if they were."""
+    offset = platform.alerts.config.utc_offset_min
+    when = local(alert.raised_at, offset)
     kind_zh, kind_en = words(KIND_WORDS, alert.kind)
-    return both(f"{when}，{who} 发出了{kind_zh}。", f"{when}: {kind_en} from {who}.")
+    sentence = both(f"{when}，{who} 发出了{kind_zh}。", f"{when}: {kind_en} from {who}.")
+    moving = alert.details.get("moving_again")
+    if isinstance(moving, dict) and isinstance(moving.get("at"), str):  # the resident alerted on moves again
+        at = local(datetime.fromisoformat(moving["at"]), offset)
+        sentence += both(
+            f"{at} 起家中传感器又检测到{who}的活动，但仍请确认老人是否安好。",
+            f"Home sensors saw {who} moving again at {at}; please still make sure all is well.",
+        )
+    return sentence
 
 
 def alert_page(alert: Alert, who: str, body: str) -> HTMLResponse:

@@ -30,6 +30,13 @@ class DetectionKind(StrEnum):
     PHONE = "phone"  # an emergency reported by telephone to the hotline: no device
     CARE_CONCERN = "care_concern"
     """Raised by a person, not a sensor: a care visit found something that cannot wait."""
+    MOVING_AGAIN = "moving_again"
+    """The resident moved again after a home alert (inactivity, not up, bathroom, night absence): a
+    notice on that alert (``details["alert_key"]``), not an alert of its own."""
+
+
+NOTICE_KINDS = frozenset({DetectionKind.MOVING_AGAIN})
+"""Detections that say something about an alert already raised instead of raising one."""
 
 
 @dataclass(frozen=True, slots=True)

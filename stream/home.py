@@ -66,6 +66,10 @@ starts the first silence of a home.
 A home whose activity sensors are all offline or silent is not inactive but unmonitored: its
 inactivity alerts are held back (the supervisor reports UNMONITORED).
 
+The first activity after an alert (the silence that alerted ends, or tonight's night absence does) is
+a MOVING_AGAIN notice on that alert (:func:`moving_again`: when, the device, where, after how long),
+not an alert: whoever took the alert hears that the resident moves, and calls to hear how they are.
+
 The parameters of all this (and how they were chosen) are :class:`~stream.home_config.HomeConfig`'s.
 """
 
@@ -82,7 +86,9 @@ from devices.catalogue import ACTIVITY_STREAMS
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.home_config import HomeConfig
+from stream.home_reasons import BASIS_NAMES, BED_BASIS, RULE_REASONS, WAKE_BASIS, rule_of
 from stream.kernels import home as k
+from stream.notices import moving_again
 from stream.pads import stale_pads, stuck_pads
 from stream.rooms import room_code
 from stream.slots import SlotMap
@@ -94,53 +100,6 @@ KIND_OF_CODE = {
     k.K_BATHROOM: DetectionKind.BATHROOM_LONG,
     k.K_NIGHT_ABSENCE: DetectionKind.NIGHT_ABSENCE,
 }
-BASIS_NAMES = ("population", "learned", "enrolled", "observed")
-"""What a deadline relied on (:data:`stream.kernels.home.B_FIXED` …): fixed limits and population priors,
-this home's learned routine, the archive's usual times, or the few nights seen so far."""
-WAKE_BASIS = {
-    "population": "population prior: no wake-up known yet",
-    "learned": "learned",
-    "enrolled": "the usual wake-up recorded at enrolment",
-    "observed": "the latest wake-up of the first few nights",
-}
-BED_BASIS = {
-    "population": "population prior",
-    "learned": "learned",
-    "enrolled": "the usual bed time recorded at enrolment",
-    "observed": "the latest bed time of the first few nights",
-}
-RULE_REASONS = {
-    "night_absence": "out of bed at night and not back",
-    "not_up": "still resting after the usual wake-up time ({wake})",
-    "not_up_unseen": "still resting after the usual wake-up time ({wake}); tonight's rest was not seen in the "
-    "bedroom or bed (asleep in an armchair, or no sensor in the bedroom: its start told by the clock)",
-    "bathroom_long": "in the bathroom longer than the limit",
-    "evening_max": "an evening silence that never reached the bedroom, longer than an evening allows",
-    "evening": "an evening silence outside the bedroom past the usual bed time ({bed})",
-    "arrived": "silent since coming in through the entrance door",
-    "learned": "silence unusual for this home at this hour ({context})",
-    "observed": "silence longer than any this home has shown at this hour so far ({context}; first days)",
-    "population": "silence beyond the population limit ({context}; routine not learned yet)",
-}
-"""The rule that raised an alert (``details["rule"]``, which the console words in the operator's
-language) and its English reason (``details["reason"]``)."""
-
-
-def _rule(kind: DetectionKind, flags: int, basis: str) -> str:
-    """Which of :data:`RULE_REASONS` raised an alert of ``kind`` with the kernel's ``flags``."""
-    if kind is DetectionKind.NIGHT_ABSENCE:
-        return "night_absence"
-    if kind is DetectionKind.NOT_UP:
-        return "not_up_unseen" if flags & k.W_UNTRACED else "not_up"
-    if kind is DetectionKind.BATHROOM_LONG:
-        return "bathroom_long"
-    if flags & k.W_EVENING_MAX:
-        return "evening_max"
-    if flags & k.W_EVENING:
-        return "evening"
-    if flags & k.W_ARRIVED:
-        return "arrived"
-    return basis if basis in ("learned", "observed") else "population"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,8 +320,8 @@ class HomeActivityDetector:
         for i in pad_events.tolist():
             event = relevant[int(a.index[i])]
             self._pads[(event.resident_id, "bed" if a.code[i] == k.EV_BED else "seat")] = event.device_id
-        out_i = np.zeros((2 * n_ev, 5), dtype=np.int64)
-        out_f = np.zeros((2 * n_ev, 2), dtype=np.float64)
+        out_i = np.zeros((k.OUT_ROWS_PER_EVENT * n_ev, 5), dtype=np.int64)
+        out_f = np.zeros((k.OUT_ROWS_PER_EVENT * n_ev, 2), dtype=np.float64)
         monitored = self._monitored(now_ms)
         n = k.home_process(
             self.si,
@@ -381,7 +340,13 @@ class HomeActivityDetector:
         )
         rows = np.unique(a.res[pad_events])
         stuck = stuck_pads(self.si, rows, self.residents.id_of, self._pads, self.config.pad_late_n, now_ms)
-        return self._detections(out_i[:n], out_f[:n], now_ms) + stuck
+
+        def event_at(r: int, t: int) -> Event:
+            """The event of slot ``r`` at ``t`` that the kernel took for the resident moving again."""
+            i = int(np.flatnonzero((a.res == r) & (a.ts == t) & (a.code != k.EV_IGNORE))[0])
+            return relevant[int(a.index[i])]
+
+        return self._detections(out_i[:n], out_f[:n], now_ms, event_at) + stuck
 
     def advance(self, now_ms: int) -> list[Detection]:
         n_res = len(self.residents._id_of)
@@ -396,16 +361,26 @@ class HomeActivityDetector:
         n = k.home_advance(self.si, n_res, now_ms, self._monitored(now_ms, fresh=True), self.params, out_i, out_f)
         return self._detections(out_i[:n], out_f[:n], now_ms)
 
-    def _detections(self, out_i: np.ndarray, out_f: np.ndarray, now_ms: int) -> list[Detection]:
+    def _detections(
+        self,
+        out_i: np.ndarray,
+        out_f: np.ndarray,
+        now_ms: int,
+        event_at: Callable[[int, int], Event] | None = None,
+    ) -> list[Detection]:
         self.suppressed = int(np.count_nonzero(self.si[:, k.S_FIRED] == 2))
         result: list[Detection] = []
         for (r, code, start, due, flags), (thr, ctx) in zip(out_i.tolist(), out_f.tolist(), strict=True):
             resident = self.residents.id_of(r) or ""
+            if code == k.K_MOVING:
+                assert event_at is not None  # (only an event ends a silence)
+                result.append(moving_again(resident, KIND_OF_CODE[flags], start, event_at(r, due), now_ms))
+                continue
             kind = KIND_OF_CODE[code]
             context = k.CTX_NAMES[int(ctx)]
             basis = BASIS_NAMES[flags & k.B_MASK]
             learned = basis == "learned"
-            rule = _rule(kind, flags, basis)
+            rule = rule_of(kind, flags, basis)
             why = RULE_REASONS[rule].format(context=context, wake=WAKE_BASIS[basis], bed=BED_BASIS[basis])
             details: dict[str, object] = {
                 "silent_s": (now_ms - start) / 1000.0,

@@ -141,8 +141,10 @@ function stateText(a) {
   return `${esc(term("state", a.state))}${by}${responder}`;
 }
 function flags(a) {
+  const moving = a.details?.moving_again; // the resident alerted on for a silence has moved since
   return (a.needs_emergency_call ? `<span class="flag call120">${esc(t("flag.call_120"))}</span>` : "")
-    + (a.urgency > 0 ? `<span class="flag urgency">${esc(t("flag.rang_again", { n: a.urgency }))}</span>` : "");
+    + (a.urgency > 0 ? `<span class="flag urgency">${esc(t("flag.rang_again", { n: a.urgency }))}</span>` : "")
+    + (moving ? `<span class="flag moving">${esc(t("flag.moving_again", { time: I18N.time(moving.at).slice(11) }))}</span>` : "");
 }
 function renderQueue() {
   const rows = sorted();
@@ -313,6 +315,18 @@ const ACTIVITY_KINDS = new Set(["inactivity", "not_up", "bathroom_long", "night_
 // Why the home detector raised it, in the operator's language: the rule, how long the silence had
 // lasted against which limit, what that limit relied on (the routine learned, the first days seen,
 // the enrolment record, or the population prior while nothing is learned) and where the resident was.
+// The first activity after the alert: when, which device and where, after how long a silence. It closes
+// nothing (a resident who fell may still crawl): the operator calls to hear how they are.
+function movingAgain(m) {
+  const p = document.createElement("p");
+  p.className = "facts moving";
+  const device = m.device_type ? term("device", m.device_type) : m.device_id;
+  const where = m.location ? term("room", m.location) : "";
+  p.textContent = t(where ? "trigger.moving_again" : "trigger.moving_again_nowhere", {
+    time: I18N.time(m.at), device, id: m.device_id, where, after: I18N.duration(m.silent_s),
+  });
+  return p;
+}
 function silenceWhy(d) {
   const p = document.createElement("p");
   p.className = "facts why";
@@ -346,6 +360,7 @@ async function renderTrigger(a) {
       title: t("trigger.trace"), x: t("trigger.trace_x"), y: t("trigger.trace_y"), impact: t("trigger.impact"), magnitude: t("trigger.magnitude"),
     }));
   } else if (has("activity") && ACTIVITY_KINDS.has(a.kind)) {
+    if (d.moving_again) box.append(movingAgain(d.moving_again));
     if (d.rule) box.append(silenceWhy(d));
     const data = await getJson("activity", a.resident_id, { hours: 24 });
     if (data && S.selected === a.id) {
@@ -518,7 +533,9 @@ function connect() {
     if (!data.alert) return;
     // An alert announced while the database was away comes again, same id, once stored: one page, not two.
     const known = S.alerts.has(data.alert.id);
+    const moved = !S.alerts.get(data.alert.id)?.details?.moving_again && data.alert.details?.moving_again;
     upsert(data.alert);
+    if (moved && data.alert.id === S.selected) renderTrigger(S.alerts.get(data.alert.id)); // the resident moves again
     if ((data.type === "alert.raised" && !known) || data.type === "alert.repeated" || data.type === "alert.escalated") ring();
     if (data.actor && data.actor !== S.user && data.actor !== "system" && data.alert.id === S.selected) toast(t("event.by_other", { who: data.actor, what: term("event", data.type) }));
     if (S.view === "overview") scheduleOverview();

@@ -90,7 +90,7 @@ def _kernel_rows(run: _Run) -> list[Row]:
     hist = k.new_hist(n_residents, config.hist_bins)
     wake = k.new_rings(n_residents, config.wake_buffer)
     params = config.params()
-    out_i = np.zeros((2 * len(data) + 2 * n_residents, 5), dtype=np.int64)
+    out_i = np.zeros((k.OUT_ROWS_PER_EVENT * len(data) + 2 * n_residents, 5), dtype=np.int64)
     out_f = np.zeros_like(out_i, dtype=np.float64)[:, :2]
     n = k.home_process(
         si, hist, wake, data.res, data.ts, data.code, data.value, data.room, data.pir, monitored, params, out_i, out_f

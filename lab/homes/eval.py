@@ -54,9 +54,11 @@ def evaluate_log(
     seed: int = 0,
     horizon_s: float = 24 * 3600.0,
     cuts: list[tuple[int, str]] | None = None,
+    moves: list[tuple[int, int, int]] | None = None,
 ) -> tuple[int, list[Trial], list[tuple[int, int, int]]]:
     """Alerts over the whole log and injected stops: ``(n_alerts, trials, alerts as (kind, start, due))``;
-    the stops are ``inject_n`` of each family's, or ``cuts`` (sorted ``(cut, family)``) when given."""
+    the stops are ``inject_n`` of each family's, or ``cuts`` (sorted ``(cut, family)``) when given.
+    ``moves`` (when given) gets the moving-again notices, ``(alert's kind, alert's start, moved_ms)``."""
     detector = HomeActivityDetector(config, utc_offset_min=0)
     a = detector.arrays(log.events())
     params = config.params()
@@ -66,8 +68,8 @@ def evaluate_log(
     si, hist, wake = _state(config)
     if log.entry.routine is not None:  # the archive's, as the registry gives it to the live detector
         si[0, k.S_ENROLL_WAKE], si[0, k.S_ENROLL_BED] = (-1 if m is None else m for m in log.entry.routine)
-    out_i = np.zeros((2 * len(res) + 2, 5), dtype=np.int64)
-    out_f = np.zeros((2 * len(res) + 2, 2), dtype=np.float64)
+    out_i = np.zeros((k.OUT_ROWS_PER_EVENT * len(res) + 2, 5), dtype=np.int64)
+    out_f = np.zeros((k.OUT_ROWS_PER_EVENT * len(res) + 2, 2), dtype=np.float64)
     alerts: list[tuple[int, int, int]] = []
     trials: list[Trial] = []
 
@@ -87,7 +89,9 @@ def evaluate_log(
             out_i,
             out_f,
         )
-        alerts.extend((int(r[1]), int(r[2]), int(r[3])) for r in out_i[:n])
+        alerts.extend((int(r[1]), int(r[2]), int(r[3])) for r in out_i[:n] if r[1] != k.K_MOVING)
+        if moves is not None:
+            moves.extend((int(r[4]), int(r[2]), int(r[3])) for r in out_i[:n] if r[1] == k.K_MOVING)
 
     done = 0
     horizon_ms = int(horizon_s * 1000)
@@ -125,8 +129,11 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     early_alerts, early_days = 0, 0.0
     trials: list[Trial] = []
     per_home: list[tuple[str, int]] = []
+    after_alert_min: list[float] = []
     for number, log in enumerate(logs, 1):
-        n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number)
+        moves: list[tuple[int, int, int]] = []
+        n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number, moves=moves)
+        after_alert_min.extend(minutes_to_moving(alerts, moves))
         n_alerts += n
         for kind, _, _ in alerts:
             by_kind[KIND_OF_CODE[kind].value] += 1
@@ -143,12 +150,33 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
         "alerts_by_kind": by_kind,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days else None,
         "per_home_alerts": per_home,
+        "moving_again": summarise_moving(after_alert_min, n_alerts),
     }
     if inject_n > 0:
         summary["injection"] = summarise_trials(t for t in trials if t.family == "day")
         summary["families"] = summarise_families(trials)
     summary["by_layout"] = summarise_layouts(layouts)
     return summary
+
+
+def minutes_to_moving(alerts: list[tuple[int, int, int]], moves: list[tuple[int, int, int]]) -> list[float]:
+    """For each alert that a moving-again notice followed, the minutes from the alert to the notice."""
+    moved = {(kind, start): at for kind, start, at in moves}
+    return [(moved[(kind, start)] - due) / 60_000 for kind, start, due in alerts if (kind, start) in moved]
+
+
+def summarise_moving(after_alert_min: list[float], n_alerts: int) -> dict[str, Any]:
+    """How soon the resident was seen moving again after the (false) alerts: the share told within 15,
+    30 and 60 min and the median, in minutes. What the operator has in hand before calling."""
+    if not n_alerts:
+        return {"alerts": 0}
+    minutes = np.asarray(after_alert_min)
+    return {
+        "alerts": n_alerts,
+        "followed": len(minutes),
+        **{f"within_{m}_min": round(float(np.count_nonzero(minutes <= m)) / n_alerts, 3) for m in (15, 30, 60)},
+        "median_min": round(float(np.median(minutes)), 1) if len(minutes) else None,
+    }
 
 
 FALSE_WORDS = frozenset({"0", "0.0", "false", "no", "off"})

@@ -262,6 +262,16 @@ class ReferenceHome:
             return False
         return where != k.ROOM_BED or motion == 0
 
+    @staticmethod
+    def _moving_again(
+        r: int, p: _Resident, t: int, where: int, monitored: npt.NDArray[np.uint8], out: list[Row]
+    ) -> None:
+        """The first activity after an alert of this silence, or of tonight's night absence (as ``_moving_again``)."""
+        if p.fired == 1:
+            out.append((r, k.K_MOVING, p.last, t, p.kind, (t - p.last) / 1000.0, where))
+        if p.abs_ran_out >= 0 and monitored[r] == 1:
+            out.append((r, k.K_MOVING, p.abs_ran_out, t, k.K_NIGHT_ABSENCE, (t - p.abs_ran_out) / 1000.0, where))
+
     def _seen_after_absence(self, p: _Resident, t: int, ev: int) -> None:
         """A night-absence alert the resident moved again after in time is counted (as ``_seen_after_absence``)."""
         if p.abs_ran_out < 0:
@@ -593,6 +603,7 @@ class ReferenceHome:
             if t < p.last:
                 continue
             self._due(r, t, monitored, out)
+            self._moving_again(r, p, t, where, monitored, out)
             self._seen_after_absence(p, t, ev)
             self._fade(p, t)
             if ev == k.EV_BED:

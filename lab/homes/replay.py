@@ -29,7 +29,7 @@ import numpy.typing as npt
 from devices.events import Event
 from lab.homes.logs import HomeLog, load_home_set, ms_to_iso
 from stream.core import Detector, StreamCore
-from stream.detections import Detection, DetectionKind
+from stream.detections import NOTICE_KINDS, Detection, DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
 from stream.supervision import DeviceSupervisor
 
@@ -337,6 +337,7 @@ def replay_homes(
     early_alerts, early_days = 0, 0.0
     by_kind: dict[str, int] = {}
     notices: dict[str, int] = {}
+    moved = 0
     trials: list[Trial] = []
     layouts: list[tuple[str, float, int, list[Trial]]] = []
     skipped: Counter[str] = Counter()
@@ -347,6 +348,8 @@ def replay_homes(
         skipped.update(log.skipped)
         core = StreamCore(home_detectors(config, log.entry.routine))
         found = run_log(core, log.events(), log.entry.first_ms, log.entry.last_ms)
+        moved += sum(d.kind in NOTICE_KINDS for d in found)  # notices on the alerts above, not alerts
+        found = [d for d in found if d.kind not in NOTICE_KINDS]
         for detection in found:
             print(json.dumps(alert_line(log.entry.file, detection)), file=out, flush=True)
             counts = by_kind if detection.kind in RESIDENT_KINDS else notices
@@ -369,6 +372,7 @@ def replay_homes(
         "alerts_by_kind": by_kind,
         "false_alerts_per_home_day": round(n_alerts / home_days, 4) if home_days > 0 else None,
         "device_notices_by_kind": notices,
+        "moving_again_after_alerts": moved,
         "first_weeks_false_alerts_per_home_day": round(early_alerts / early_days, 4) if early_days > 0 else None,
         "rows_skipped": dict(skipped),
         "homes_skipped": unreadable,

@@ -192,10 +192,12 @@ go ``PAD_LATE_MS`` or more after it went stale is counted (``S_BED_LATE`` / ``S_
 a pad that holds long after its sitter left, for :mod:`stream.pads` to name.
 
 A silence alerts once; if the home is unmonitored at its deadline (``monitored[r] = 0``) it is
-suppressed instead (the supervisor reports UNMONITORED). Local time = epoch ms + offset·60 000.
+suppressed instead (the supervisor reports UNMONITORED). The activity that ends a silence which
+alerted, or the first after a night absence that alerted, is a ``K_MOVING`` row naming that alert
+(:func:`_moving_again`): a notice, not an alert. Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1650 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1700 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -267,6 +269,10 @@ K_INACTIVITY = 0
 K_NOT_UP = 1
 K_BATHROOM = 2
 K_NIGHT_ABSENCE = 3
+K_MOVING = 4  # the resident moved again after one of the alerts above: a notice on it, not an alert
+OUT_ROWS_PER_EVENT = 4
+"""``home_process`` writes at most this many rows per event: the timers due (two alerts), then the
+moving-again notices of both (:func:`_moving_again`)."""
 
 # int state columns
 S_LAST = 0
@@ -813,6 +819,31 @@ def _absence_from(si: np.ndarray, r: int, t: int, limit_s: float) -> None:
     """The night-absence timer runs from activity at ``t``: due ``limit_s`` later."""
     si[r, S_ABS_START] = t
     si[r, S_ABS_DEADLINE] = t + int(limit_s * 1000.0)
+
+
+@njit(**JIT)
+def _moving_again(
+    si: np.ndarray,
+    r: int,
+    t: int,
+    where: int,
+    monitored: np.ndarray,
+    out_i: np.ndarray,
+    out_f: np.ndarray,
+    n: int,
+) -> int:
+    """The resident's first activity at ``t`` (in room ``where``) after an alert: the silence that
+    alerted (``S_FIRED`` 1) ends now, and so does a night absence whose alert went out (its start in
+    ``S_ABS_RAN_OUT``). One ``K_MOVING`` row each, naming the alert by its kind and start (the key the
+    alert was raised with), so whoever took the alert hears that the resident moves again: someone who
+    can still move, or a responder coming in. It clears nothing: a fallen resident may crawl."""
+    if si[r, S_FIRED] == 1:
+        start = si[r, S_LAST]
+        n = _emit(out_i, out_f, n, r, K_MOVING, start, t, si[r, S_DKIND], (t - start) / 1000.0, where)
+    start = si[r, S_ABS_RAN_OUT]
+    if start >= 0 and monitored[r] == 1:
+        n = _emit(out_i, out_f, n, r, K_MOVING, start, t, K_NIGHT_ABSENCE, (t - start) / 1000.0, where)
+    return n
 
 
 @njit(**JIT)
@@ -1391,7 +1422,9 @@ def home_process(
     (1 on / occupied / open, 0 off), ``room[i]`` (``ROOM_*``), ``pir[i]`` (1 for a motion sensor).
     Timers due at or before the event's time fire first, so feeding events one by one or in one batch
     gives the same detections. Writes rows ``(r, kind, start_ms, due_ms, learned)`` /
-    ``(threshold_s, ctx)``; ``out_*`` need ``2·len(res)`` rows. Returns the number written.
+    ``(threshold_s, ctx)``; ``out_*`` need ``OUT_ROWS_PER_EVENT·len(res)`` rows. Returns the number
+    written. A ``K_MOVING`` row (:func:`_moving_again`) is ``(r, K_MOVING, alert's start_ms, moved_ms,
+    alert's kind)`` / ``(silent_s, room)``.
     """
     n = 0
     for i in range(res.shape[0]):
@@ -1436,6 +1469,7 @@ def home_process(
         if t < si[r, S_LAST]:
             continue
         n = _due(si, r, t, monitored, params, out_i, out_f, n)
+        n = _moving_again(si, r, t, room[i], monitored, out_i, out_f, n)
         _seen_after_absence(si, r, t, c, params)
         fade_to_day(si, hist, r, t, params)
         off = si[r, S_OFFSET]

@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 
+from devices.events import Event, Stream
 from lab.falls.recordings import load_recording, read_index
 from registry.store import DeviceRecord, ResidentRecord
 from stream.detections import Detection, DetectionKind
+from stream.notices import moving_again
 from tests.browser.test_i18n import english_leftovers, load
 from tests.harness import ADMIN, Harness, eventually, mqtt_client, publish, running_platform, shared_data
 from tests.services import TestServices
@@ -222,6 +224,15 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "the seat pad still says occupied" in why, why
         assert "No activity since" in await a.inner_text("#d-trigger p.facts")
         inactivity_id = await quiet.get_attribute("data-id")
+        # the resident moves again while the operator has the alert open: the card and the queue say so
+        moved = start + 7_900_000
+        kitchen = Event("pir-4", "res-4", Stream.MOTION, moved, moved, {"occupancy": True}, 1, "pir", "kitchen")
+        notice = moving_again("res-4", DetectionKind.INACTIVITY, start, kitchen, now_ms())
+        await harness.platform.alerts.raise_detections([notice])
+        await a.wait_for_selector("#d-trigger p.moving", timeout=TIMEOUT_MS)
+        moving = await a.inner_text("#d-trigger p.moving")
+        assert "motion sensor (pir-4) in kitchen, 2:11:40 after the silence began" in moving, moving
+        assert re.fullmatch(r"moving again \d\d:\d\d", await quiet.locator(".flag.moving").inner_text())
         await a.screenshot(path=screenshots / "inactivity-en.png", full_page=True)
         # a pad that holds "occupied" after its sitter left: the notice says what to check
         await harness.platform.registry.add_device(DeviceRecord("chair-4", "res-4", "seat", location="living"))
@@ -309,6 +320,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "本户已学会的作息" in await a.inner_text("#d-trigger p.why")
         assert "近期无感应：door-4" in await a.inner_text("#d-trigger p.why")
         assert "座垫传感器仍显示有人" in await a.inner_text("#d-trigger p.why")
+        assert "又有活动：厨房的人体感应（pir-4），距静默开始 2:11:40" in await a.inner_text("#d-trigger p.moving")
         await a.locator(f"li.alert[data-id='{pad_id}']").click()
         await a.wait_for_function(
             "document.querySelector('#d-trigger').innerText.includes('座垫传感器近期约有 5.6 次')", timeout=TIMEOUT_MS

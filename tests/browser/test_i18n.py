@@ -48,7 +48,7 @@ def test_every_home_alert_rule_basis_and_context_is_worded_in_both_languages() -
     """The console words an inactivity alert's ``details`` (rule, basis, context) and a fall's placement
     from the dictionary: each value the detectors can send has its words in both languages."""
     from stream.falls import PLACEMENTS
-    from stream.home import BASIS_NAMES, RULE_REASONS
+    from stream.home_reasons import BASIS_NAMES, RULE_REASONS
     from stream.kernels.home import CTX_NAMES
 
     for lang in ("en", "zh"):

@@ -45,8 +45,8 @@ class Kernels:
 
     def process(self, data: Synthetic) -> tuple[int, np.ndarray, np.ndarray]:
         """``home_process`` over ``data``: (detections, their int columns, their float columns)."""
-        out_i = np.zeros((2 * len(data) + 2, 5), dtype=np.int64)
-        out_f = np.zeros((2 * len(data) + 2, 2), dtype=np.float64)
+        out_i = np.zeros((k.OUT_ROWS_PER_EVENT * len(data) + 2, 5), dtype=np.int64)
+        out_f = np.zeros((k.OUT_ROWS_PER_EVENT * len(data) + 2, 2), dtype=np.float64)
         n = k.home_process(
             self.si,
             self.hist,

@@ -731,6 +731,7 @@ def test_a_home_with_long_tv_evenings_in_the_armchair_is_allowed_its_learned_sea
     for cfg, evening_s in ((config, config.evening_seat_max_s), (capped, config.evening_max_s)):
         got = run_kernel(cfg, data, 1)
         assert got == run_reference(cfg, data, 1)
+        got = [row for row in got if row[1] != k.K_MOVING]  # the alerts, not the notices on them
         ordinary = [row for row in got if learned + DAY <= row[2] < stop]
         assert (ordinary == []) is (cfg is config)  # the capped rule alerts on the long evenings
         # in the first days, from the second evening: margin × the longest seated silence seen so far
@@ -890,3 +891,42 @@ def test_dozing_off_in_the_armchair_past_the_usual_bed_time_is_a_rest() -> None:
         assert got == run_reference(config, data, 1)
         sat = 10 * DAY + int(sit_h * H)
         assert [(row[1], row[6]) for row in got if row[2] == sat] == [(kind, ctx)], (sit_h, got[-3:])
+
+
+def test_the_first_activity_after_an_alert_is_a_moving_again_notice_naming_it() -> None:
+    """A first-day silence from 09:00 alerts (the population prior); the bathroom at 15:00 is a
+    ``K_MOVING`` row naming that alert (its kind and start) with when and where the resident moved
+    again; the kitchen at 15:05 tells nothing more. A home not monitored raised nothing and tells
+    nothing; nor does a silence that did not alert."""
+    config = HomeConfig()
+    start, moved = 9 * H, 15 * H
+    rows = [(start, k.EV_ACTIVITY, 1, k.ROOM_OTHER), (moved, k.EV_ACTIVITY, 1, k.ROOM_BATH)]
+    rows.append((moved + 5 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER))
+    data = events(rows)
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    alerts = [row for row in got if row[1] != k.K_MOVING]  # (then the last silence's, from 15:05)
+    assert [(row[1], row[2]) for row in alerts] == [(k.K_INACTIVITY, start), (k.K_INACTIVITY, moved + 5 * M)]
+    assert alerts[0][3] < moved
+    notices = [row for row in got if row[1] == k.K_MOVING]
+    assert notices == [(0, k.K_MOVING, start, moved, k.K_INACTIVITY, (moved - start) / 1000.0, k.ROOM_BATH)]
+    unmonitored = np.zeros(1, dtype=np.uint8)
+    assert run_kernel(config, data, 1, unmonitored) == run_reference(config, data, 1, unmonitored) == []
+    busy = events([(start + i * 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER) for i in range(13)])
+    assert [row[1] for row in run_kernel(config, busy, 1)] == [k.K_INACTIVITY]  # the last silence's only
+
+
+def test_moving_again_after_a_night_absence_names_the_absence() -> None:
+    """Out of bed at 02:00, the kitchen at 02:01, then nothing: NIGHT_ABSENCE an hour later; the
+    kitchen again at 04:00 is a notice naming it (its start, the kitchen at 02:01)."""
+    config = HomeConfig()
+    t_bed, leave = 10 * DAY - 2 * H, 10 * DAY + 2 * H
+    back = 10 * DAY + 4 * H
+    rows = [(t_bed, k.EV_BED, 1, k.ROOM_BED), (leave, k.EV_BED, 0, k.ROOM_BED)]
+    rows += [(leave + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER), (back, k.EV_ACTIVITY, 1, k.ROOM_OTHER)]
+    data = events(rows)
+    got = run_kernel(config, data, 1)
+    assert got == run_reference(config, data, 1)
+    assert next((row[1], row[2]) for row in got if row[1] != k.K_MOVING) == (k.K_NIGHT_ABSENCE, leave + M)
+    notices = [row[2:5] + row[6:] for row in got if row[1] == k.K_MOVING]
+    assert notices == [(leave + M, back, k.K_NIGHT_ABSENCE, k.ROOM_OTHER)]
