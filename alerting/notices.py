@@ -1,8 +1,9 @@
 """Notices on alerts already raised: the stream's word that a resident it alerted on moves again.
 
 A home alert (inactivity, not up, a long stay in the bathroom, out of bed at night) rests on a
-silence; the first activity after it (:data:`stream.detections.DetectionKind.MOVING_AGAIN`) is what
-the operator asks first: is the resident moving? It is written on the alert as
+silence, a NIGHT_EXIT on nothing inside since the door; the first activity after it
+(:data:`stream.detections.DetectionKind.MOVING_AGAIN`) is what the operator asks first: is the
+resident moving, are they back? It is written on the alert as
 ``details["moving_again"]`` (when, the device, where, after how long), in the alert's trail, and
 announced to the consoles (``alert.updated``). It closes nothing: a resident who fell may still
 crawl to the door, and a responder coming in is activity too; the operator calls and decides.

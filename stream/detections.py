@@ -31,8 +31,8 @@ class DetectionKind(StrEnum):
     CARE_CONCERN = "care_concern"
     """Raised by a person, not a sensor: a care visit found something that cannot wait."""
     MOVING_AGAIN = "moving_again"
-    """The resident moved again after a home alert (inactivity, not up, bathroom, night absence): a
-    notice on that alert (``details["alert_key"]``), not an alert of its own."""
+    """The resident moved again after a home alert (inactivity, not up, bathroom, night absence), or is
+    back inside after a NIGHT_EXIT: a notice on that alert (``details["alert_key"]``), not an alert."""
 
 
 NOTICE_KINDS = frozenset({DetectionKind.MOVING_AGAIN})

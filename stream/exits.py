@@ -12,9 +12,10 @@ math are in :mod:`stream.kernels.exits`.
 What counts as activity inside: motion, an inner door, a cupboard, the toilet flush, an appliance, a
 vibration sensor, a pad becoming occupied. Not a radar's presence (it can hold "present" for a while
 after someone has left its field), not a pad letting go (a sticky pad does so late), not a motion
-sensor clearing. Residents without a watch are not watched, whatever their doors do: going out at
-night is no alarm for most people (the home detector treats it as being away). A home without an
-entrance-door contact cannot be watched this way.
+sensor clearing. The first activity inside after a NIGHT_EXIT is the resident back inside: a
+MOVING_AGAIN notice on that alert (:mod:`stream.notices`). Residents without a watch are not watched,
+whatever their doors do: going out at night is no alarm for most people (the home detector treats it
+as being away). A home without an entrance-door contact cannot be watched this way.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import numpy as np
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 from stream.kernels import exits as x
+from stream.notices import moving_again
 from stream.slots import SlotMap, grow
 
 Watch = tuple[int, int]
@@ -153,9 +155,15 @@ class NightExitDetector:
         res = self.residents.slots([e.resident_id for e, _ in coded])
         ts = np.fromiter((e.ts_ms for e, _ in coded), dtype=np.int64, count=len(coded))
         codes = np.fromiter((c for _, c in coded), dtype=np.int64, count=len(coded))
-        out = np.zeros((len(coded), 5), dtype=np.int64)
+        out = np.zeros((2 * len(coded), 5), dtype=np.int64)
         n = x.exits_process(self.state, res, ts, codes, self.grace_ms, out)
-        return self._detections(out[:n], now_ms)
+
+        def event_at(r: int, t: int) -> Event:
+            """The activity inside of slot ``r`` at ``t`` that ended a told night out."""
+            i = int(np.flatnonzero((res == r) & (ts == t) & (codes == x.XE_INSIDE))[0])
+            return coded[i][0]
+
+        return self._detections(out[:n], now_ms, event_at)
 
     def advance(self, now_ms: int) -> list[Detection]:
         self._refresh(now_ms)  # also while nobody is watched: a watch newly set in the archive is taken
@@ -170,10 +178,16 @@ class NightExitDetector:
         zone = timezone(timedelta(minutes=offset_min))
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%H:%M")
 
-    def _detections(self, rows: np.ndarray, now_ms: int) -> list[Detection]:
+    def _detections(
+        self, rows: np.ndarray, now_ms: int, event_at: Callable[[int, int], Event] | None = None
+    ) -> list[Detection]:
         found: list[Detection] = []
-        for r, exit_ms, _, door_ms, inside_ms in rows.tolist():
+        for r, exit_ms, due_ms, door_ms, inside_ms in rows.tolist():
             resident = self.residents.id_of(r) or ""
+            if due_ms == x.BACK:  # back inside after the NIGHT_EXIT: a notice on it
+                assert event_at is not None  # (only an event inside ends a night out)
+                found.append(moving_again(resident, DetectionKind.NIGHT_EXIT, exit_ms, event_at(r, inside_ms), now_ms))
+                continue
             offset = int(self.state[r, x.X_OFFSET])
             watch = (int(self.state[r, x.X_FROM]), int(self.state[r, x.X_TO]))
             minutes = self.grace_ms // 60_000

@@ -144,7 +144,7 @@ function flags(a) {
   const moving = a.details?.moving_again; // the resident alerted on for a silence has moved since
   return (a.needs_emergency_call ? `<span class="flag call120">${esc(t("flag.call_120"))}</span>` : "")
     + (a.urgency > 0 ? `<span class="flag urgency">${esc(t("flag.rang_again", { n: a.urgency }))}</span>` : "")
-    + (moving ? `<span class="flag moving">${esc(t("flag.moving_again", { time: I18N.time(moving.at).slice(11) }))}</span>` : "");
+    + (moving ? `<span class="flag moving">${esc(t(a.kind === "night_exit" ? "flag.back_inside" : "flag.moving_again", { time: I18N.time(moving.at).slice(11) }))}</span>` : "");
 }
 function renderQueue() {
   const rows = sorted();
@@ -315,14 +315,16 @@ const ACTIVITY_KINDS = new Set(["inactivity", "not_up", "bathroom_long", "night_
 // Why the home detector raised it, in the operator's language: the rule, how long the silence had
 // lasted against which limit, what that limit relied on (the routine learned, the first days seen,
 // the enrolment record, or the population prior while nothing is learned) and where the resident was.
-// The first activity after the alert: when, which device and where, after how long a silence. It closes
-// nothing (a resident who fell may still crawl): the operator calls to hear how they are.
-function movingAgain(m) {
+// The first activity after the alert: when, which device and where, after how long a silence (after a
+// night exit: back inside, how long after the door). It closes nothing (a resident who fell may still
+// crawl): the operator calls to hear how they are.
+function movingAgain(m, kind) {
   const p = document.createElement("p");
   p.className = "facts moving";
   const device = m.device_type ? term("device", m.device_type) : m.device_id;
   const where = m.location ? term("room", m.location) : "";
-  p.textContent = t(where ? "trigger.moving_again" : "trigger.moving_again_nowhere", {
+  const key = kind === "night_exit" ? "trigger.back_inside" : "trigger.moving_again";
+  p.textContent = t(where ? key : `${key}_nowhere`, {
     time: I18N.time(m.at), device, id: m.device_id, where, after: I18N.duration(m.silent_s),
   });
   return p;
@@ -360,7 +362,7 @@ async function renderTrigger(a) {
       title: t("trigger.trace"), x: t("trigger.trace_x"), y: t("trigger.trace_y"), impact: t("trigger.impact"), magnitude: t("trigger.magnitude"),
     }));
   } else if (has("activity") && ACTIVITY_KINDS.has(a.kind)) {
-    if (d.moving_again) box.append(movingAgain(d.moving_again));
+    if (d.moving_again) box.append(movingAgain(d.moving_again, a.kind));
     if (d.rule) box.append(silenceWhy(d));
     const data = await getJson("activity", a.resident_id, { hours: 24 });
     if (data && S.selected === a.id) {
@@ -373,13 +375,14 @@ async function renderTrigger(a) {
     const p = document.createElement("p");
     const key = d.rule === "out_when_watch_began" ? "trigger.night_exit_out" : "trigger.night_exit";
     p.textContent = t(key, { time: I18N.time(a.occurred_at), watch: d.watch, minutes: Math.round((d.grace_s || 0) / 60) });
+    if (d.moving_again) box.append(movingAgain(d.moving_again, a.kind));
     box.append(p);
   } else if (a.kind === "sos" || (a.kind === "fall" && d.source !== "wearable")) {
     const p = document.createElement("p"); p.textContent = t(a.kind === "sos" ? "trigger.sos_press" : "trigger.device_fall"); box.append(p);
   }
 }
 // Audit rows whose note is a machine key (the detection's device:seq), not something a person wrote
-const KEY_NOTES = new Set(["raised", "repeated", "pending"]);
+const KEY_NOTES = new Set(["raised", "repeated", "pending", "moving again"]); // (moving again: on the card)
 function actorName(actor) {
   if (!actor) return "";
   if (actor === "system") return t("trail.system");

@@ -8,7 +8,8 @@ Every home's resident is watched (``--watch``, local time; the logs' clock is th
   since before it). The synthetic residents do not wander: each is a call for someone who came home
   late or left early (``resident_was_out``: the home's next evidence is the door, coming back) or who
   sat still right after the door (``resident_was_in_per_home_day``). An upper bound, as only residents
-  known to wander are watched.
+  known to wander are watched. ``back_inside_*``: how many were followed by the resident back inside
+  (the notice on the alert) and the median minutes from the alert to it, for each.
 - ``gone_at_night``: ``--inject`` nights per home, at a drawn moment in the watch when the resident is
   in (the home's last event before it is not the entrance door), the door opens and closes and nothing
   is heard from the home after: found (told with that door as the exit) and the delay from the door.
@@ -72,8 +73,9 @@ def really_out(log: HomeLog, told: Detection) -> bool:
     return True
 
 
-def false_alerts(log: HomeLog, watch: Watch) -> list[Detection]:
-    """NIGHT_EXITs over the whole log, a day at a time (timers checked every minute in between)."""
+def false_alerts(log: HomeLog, watch: Watch, back: dict[str, int] | None = None) -> list[Detection]:
+    """NIGHT_EXITs over the whole log, a day at a time (timers checked every minute in between);
+    ``back`` (when given) gets each one's back-inside notice: its time by the alert's key."""
     detector = _detector(watch)
     events = log.events(RESIDENT)
     told: list[Detection] = []
@@ -82,11 +84,19 @@ def false_alerts(log: HomeLog, watch: Watch) -> list[Detection]:
         j = i
         while j < len(events) and events[j].ts_ms < now:
             j += 1
+        found = []
         if j > i:
-            told += _exits(detector.process(events[i:j], events[j - 1].ts_ms))
+            found = detector.process(events[i:j], events[j - 1].ts_ms)
             i = j
-        told += _exits(detector.advance(now))
+        found += detector.advance(now)
+        told += _exits(found)
+        if back is not None:
+            back.update((str(d.details["alert_key"]), d.ts_ms) for d in found if d.kind is DetectionKind.MOVING_AGAIN)
     return told
+
+
+def _median_min(minutes: list[float]) -> float | None:
+    return round(float(np.median(minutes)), 1) if minutes else None
 
 
 def _at_home(log: HomeLog, t: int) -> bool:
@@ -170,10 +180,17 @@ def measure(logs: list[HomeLog], watch: Watch, inject: int = 30, seed: int = 0) 
     early: list[tuple[int, int | None]] = []
     early_origin: list[int] = []
     no_door = 0
+    back_out: list[float] = []  # minutes from the alert to back inside, residents who were out / in
+    back_in: list[float] = []
     for number, log in enumerate(logs):
-        told = false_alerts(log, watch)
+        back: dict[str, int] = {}
+        told = false_alerts(log, watch, back)
         rules.update(str(d.details["rule"]) for d in told)
-        were_out += sum(really_out(log, d) for d in told)
+        for d in told:
+            out = really_out(log, d)
+            were_out += out
+            if d.key in back:
+                (back_out if out else back_in).append((back[d.key] - d.detected_ms) / MINUTE_MS)
         if "door" not in log.kind:
             no_door += 1
         rng = np.random.default_rng([seed, number])
@@ -201,6 +218,9 @@ def measure(logs: list[HomeLog], watch: Watch, inject: int = 30, seed: int = 0) 
             "by_rule": dict(rules),
             "resident_was_out": were_out,
             "resident_was_in_per_home_day": round((total - were_out) / home_days, 4) if home_days else None,
+            "back_inside_told": len(back_out) + len(back_in),
+            "back_inside_median_min_was_out": _median_min(back_out),
+            "back_inside_median_min_was_in": _median_min(back_in),
         },
         "gone_at_night": _family(night, night_origin),
         "out_at_watch_start": _family(early, early_origin),

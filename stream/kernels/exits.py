@@ -21,6 +21,8 @@ Math (per resident ``r``, per event in arrival order):
   the spell is then *told*: more door events of it (coming back through the door with nothing seen
   inside yet) are not told again. The due time is worked out when checked, so a watch changed while the
   resident is out applies at once.
+- Activity inside at ``t`` that ends a told spell is the resident back inside: one row
+  ``(r, exit, BACK, door, t)`` (``BACK`` in the due column), the notice on that NIGHT_EXIT.
 
 Events out of order: a door event before ``inside`` belongs to no out spell and moves nothing but
 ``door``; activity inside not after ``door`` does not end one. A door and activity inside at the same
@@ -46,6 +48,8 @@ N_X = 7
 XE_NONE = 0  # not evidence either way (a status, a motion sensor clearing, a pad letting go, a radar)
 XE_DOOR = 1  # the entrance door opened or closed
 XE_INSIDE = 2  # someone moved inside the home
+
+BACK = -1  # the due column of a row saying the resident is back inside after a NIGHT_EXIT
 
 NEVER = np.iinfo(np.int64).max
 MINUTE_MS = 60_000
@@ -113,8 +117,8 @@ def exits_process(
     out: np.ndarray,
 ) -> int:
     """Events (``res`` slot, ``ts`` epoch ms, ``code`` ``XE_*``) in arrival order; NIGHT_EXITs due
-    before an event of their resident into ``out`` (rows ``(r, exit, due, door, inside)``, at least
-    ``len(res)`` rows); returns how many."""
+    before an event of their resident, and the back-inside rows of those told, into ``out`` (rows
+    ``(r, exit, due, door, inside)``, at least ``2·len(res)`` rows); returns how many."""
     n = 0
     for i in range(res.shape[0]):
         r = res[i]
@@ -131,6 +135,13 @@ def exits_process(
             if t > st[r, X_INSIDE]:
                 st[r, X_INSIDE] = t
             if t > st[r, X_DOOR]:
+                if st[r, X_TOLD] == 1 and st[r, X_EXIT] >= 0:  # back inside after a NIGHT_EXIT
+                    out[n, 0] = r
+                    out[n, 1] = st[r, X_EXIT]
+                    out[n, 2] = BACK
+                    out[n, 3] = st[r, X_DOOR]
+                    out[n, 4] = t
+                    n += 1
                 st[r, X_EXIT] = -1
                 st[r, X_TOLD] = 0
     return n

@@ -1,13 +1,13 @@
 """A resident's night-exit watch: set, changed, cleared and refused through ``/api/v1/residents`` and the
 CSV import, in the registry's ``night_watch_of``; and a watched resident going out of the door at night,
-over the real broker, raising NIGHT_EXIT for the operators."""
+over the real broker, raising NIGHT_EXIT for the operators, and back inside, written on it."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from registry.store import Registry
+from registry.store import DeviceRecord, Registry
 from stream.detections import DetectionKind
 from stream.exits import NightExitDetector
 from tests.api.problems import names_field
@@ -113,3 +113,14 @@ async def test_a_watched_resident_out_of_the_door_at_night_raises_night_exit(ser
         [alert] = await eventually(told)
         assert (alert.resident_id, alert.device_id) == ("res-1", "door-1")
         assert alert.details["watch"] == watch
+        # back inside four minutes after the door: the hall's motion is written on the alert, which stays open
+        await platform.registry.add_device(DeviceRecord("pir-1", "res-1", "pir", location="hall"))
+        async with mqtt_client(services) as client:
+            await publish(client, harness.topic("pir-1", "motion"), {"ts": now_ms + 4 * 60_000, "occupancy": True})
+
+        async def back() -> dict[str, Any] | None:
+            return (await platform.alerts.get(alert.id)).details.get("moving_again")
+
+        moving = await eventually(back)
+        assert (moving["device_id"], moving["location"], moving["silent_s"]) == ("pir-1", "hall", 240.0)
+        assert (await platform.alerts.get(alert.id)).is_open

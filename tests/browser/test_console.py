@@ -274,6 +274,14 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert "nothing inside has moved in the 10 min since" in await a.inner_text("#d-trigger")
         assert "night-exit watch 22:00-06:00" in await a.inner_text("#d-facts")
         assert "no entrance-door sensor" in await a.inner_text("#d-facts")  # res-5 has none registered
+        # back inside: the card says when and where, the queue flags it
+        hall = Event("pir-5", "res-5", Stream.MOTION, now_ms(), now_ms(), {"occupancy": True}, 1, "pir", "hall")
+        await harness.platform.alerts.raise_detections(
+            [moving_again("res-5", DetectionKind.NIGHT_EXIT, 1, hall, now_ms())]
+        )
+        await a.wait_for_selector("#d-trigger p.moving", timeout=TIMEOUT_MS)
+        assert "Back inside at" in await a.inner_text("#d-trigger p.moving")
+        assert re.fullmatch(r"back inside \d\d:\d\d", await exit_alert.locator(".flag.moving").inner_text())
         exit_id = await exit_alert.get_attribute("data-id")
 
         # 5. The overview: open alerts by area, low battery, offline device
@@ -332,6 +340,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
             timeout=TIMEOUT_MS,
         )
         assert "夜间离家提醒 22:00-06:00 · 未安装入户门磁" in await a.inner_text("#d-facts")
+        assert "老人已回到屋内：门厅的人体感应（pir-5）" in await a.inner_text("#d-trigger p.moving")
         assert english_leftovers(await ui_text(a), en, zh) == []
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.click("#tabs a[data-view=overview]")

@@ -65,6 +65,8 @@ class Twin:
         elif code == x.XE_INSIDE:
             self.inside = max(self.inside, t)
             if t > self.door:
+                if self.told and self.exit is not None:  # back inside after the alert
+                    told.append((self.exit, x.BACK, self.door, t))
                 self.exit, self.told = None, False
         return told
 
@@ -81,7 +83,7 @@ def run(st: np.ndarray, events: list[tuple[int, int, int]]) -> list[tuple[int, i
     res = np.array([e[0] for e in events], dtype=np.int64)
     ts = np.array([e[1] for e in events], dtype=np.int64)
     code = np.array([e[2] for e in events], dtype=np.int64)
-    out = np.zeros((max(1, len(events)), 5), dtype=np.int64)
+    out = np.zeros((max(1, 2 * len(events)), 5), dtype=np.int64)
     n = x.exits_process(st, res, ts, code, GRACE, out)
     return [tuple(row) for row in out[:n].tolist()]
 
@@ -107,7 +109,10 @@ def test_out_of_the_door_at_night_and_nothing_inside_is_told_once_after_the_grac
     # back through the door: no second alert for the same night out until someone is seen inside
     assert run(st, [(0, door + 3 * H, x.XE_DOOR), (0, door + 3 * H + 30_000, x.XE_DOOR)]) == []
     assert advance(st, door + 4 * H) == []
-    assert run(st, [(0, door + 4 * H, x.XE_INSIDE)]) == []
+    back = door + 4 * H  # seen inside: back, once (the notice on the alert), and ready for the next time
+    assert run(st, [(0, back, x.XE_INSIDE), (0, back + M, x.XE_INSIDE)]) == [
+        (0, at(1, 2.5), x.BACK, door + 3 * H + 30_000, back)
+    ]
     assert st[0, x.X_EXIT] == -1 and st[0, x.X_TOLD] == 0
 
 
@@ -175,8 +180,9 @@ def test_the_homes_clock_decides_the_hour() -> None:
 
 def test_an_event_after_the_due_time_fires_first_then_counts() -> None:
     st = kernel(1, [WATCH])
-    told = run(st, [(0, at(1, 2), x.XE_DOOR), (0, at(1, 2) + GRACE + M, x.XE_INSIDE)])
-    assert told == [(0, at(1, 2), at(1, 2) + GRACE, at(1, 2), -1)]
+    back = at(1, 2) + GRACE + M
+    told = run(st, [(0, at(1, 2), x.XE_DOOR), (0, back, x.XE_INSIDE)])
+    assert told == [(0, at(1, 2), at(1, 2) + GRACE, at(1, 2), -1), (0, at(1, 2), x.BACK, at(1, 2), back)]
     assert st[0, x.X_EXIT] == -1  # and then seen inside: ready for the next time
 
 

@@ -69,6 +69,13 @@ def test_out_at_night_is_told_with_the_door_the_time_and_the_watch() -> None:
     assert told.details["last_inside_ms"] == local(2.5) - 2 * M
     assert "opened at 02:30" in told.details["reason"] and "10 min" in told.details["reason"]
     assert exits.advance(local(4)) == []
+    # back in at 04:10: the hall's motion is a notice on that alert, once
+    [back] = exits.process(
+        [door(local(4) + 10 * M, True), motion(local(4) + 11 * M), motion(local(4) + 12 * M)], local(5)
+    )
+    assert (back.kind, back.device_id, back.ts_ms) == (DetectionKind.MOVING_AGAIN, "pir-ann", local(4) + 11 * M)
+    assert back.details["alert_key"] == told.key and back.details["location"] == "hall"
+    assert back.details["silent_s"] == (local(4) + 11 * M - local(2.5)) / 1000
 
 
 def test_the_door_at_night_of_someone_not_watched_or_who_stays_in() -> None:
