@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -88,6 +88,30 @@ class Family:
         await tx.audit(alert.id, "system", "family notified", contact.name)
         tx.publish(AlertEventType.ESCALATED, alert, "system", {"step": "family", "contact": contact.name})
         return True
+
+    async def tell_moving_again(self, tx: Transaction, alert: Alert, at: datetime) -> int:
+        """The contacts already told of ``alert`` hear that the resident was seen moving again at ``at``
+        (that we still check on them); nobody else, and nothing when none was told. Returns how many."""
+        cursor = await tx.conn.execute(
+            "SELECT note FROM alert_audit WHERE alert_id = %s AND action = 'family notified'", (alert.id,)
+        )
+        told = {row["note"] for row in await cursor.fetchall()}
+        contacts = [c for c in await fetch_contacts(tx.conn, alert.resident_id) if c.name in told] if told else []
+        if not contacts:
+            return 0
+        who = await self.ctx.resident_name(alert.resident_id)
+        when = local_stamp(at, self.ctx.config.utc_offset_min)
+        hotline = self.ctx.config.hotline
+        body = (
+            f"{hotline} 养老服务热线：{when} 起家中传感器又检测到{who}的活动。我们仍会与老人确认是否安好。\n"
+            f"{hotline} elderly-care hotline: home sensors saw {who} moving again at {when}. "
+            "We are still making sure all is well.\n"
+        )
+        title = f"{hotline}：{who} 又有活动 / {who} moving again"
+        for contact in contacts:
+            await self.outbox.queue(tx, Notice(str(alert.id), "family", contact.name, contact.urls, title, body))
+        await tx.audit(alert.id, "system", "family told moving again", ", ".join(c.name for c in contacts))
+        return len(contacts)
 
     async def notify_family(self, alert_id: uuid.UUID, actor: str, scope: ScopeLike | None = None) -> Alert:
         """Notify every eligible contact now (the operator's choice, whatever the ladder says)."""

@@ -45,7 +45,7 @@ from alerting.model import (
     Outcome,
     alert_id_for,
 )
-from alerting.notices import note_moving_again
+from alerting.notices import TellFamily, note_moving_again
 from alerting.policy import ringing_steps
 from alerting.spool import Spool, SpoolFull
 from alerting.tx import COLUMNS, Move, TimerStep, Transaction, Transactions, alert_from
@@ -77,6 +77,8 @@ class Intake:
     def __init__(self, ctx: Context, transactions: Transactions) -> None:
         self.ctx = ctx
         self.transactions = transactions
+        self.tell_family: TellFamily | None = None
+        """Tells the family contacts told of an alert that the resident moves again (the service's family)."""
         self.maybe_pending: set[str] = set()
         """Residents who may have a pending alert, so a plain SOS press costs no extra query. Exact for
         the process that owns the resident's partition (rebuilt in :meth:`restore`); cleared lazily."""
@@ -132,7 +134,7 @@ class Intake:
         if notices:
             async with self.transactions.begin() as tx:
                 for notice in notices:
-                    await note_moving_again(tx, notice)
+                    await note_moving_again(tx, notice, self.tell_family)
             events = [*events, *tx.fx.events]
         return events
 

@@ -5,7 +5,8 @@ silence, a NIGHT_EXIT on nothing inside since the door; the first activity after
 (:data:`stream.detections.DetectionKind.MOVING_AGAIN`) is what the operator asks first: is the
 resident moving, are they back? It is written on the alert as
 ``details["moving_again"]`` (when, the device, where, after how long), in the alert's trail, and
-announced to the consoles (``alert.updated``). It closes nothing: a resident who fell may still
+announced to the consoles (``alert.updated``), and sent to the family contacts already told of the
+alert. It closes nothing: a resident who fell may still
 crawl to the door, and a responder coming in is activity too; the operator calls and decides.
 
 The alert is found by the key it was raised with (``details["alert_key"]``) through
@@ -17,13 +18,14 @@ raises none) or already told is left, counted by its reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
 from psycopg.types.json import Jsonb
 
-from alerting.model import AlertEventType
+from alerting.model import Alert, AlertEventType
 from alerting.tx import Transaction
 from stream.detections import Detection
 
@@ -51,8 +53,13 @@ def _left(notice: Detection, reason: str) -> None:
     log.info("notice left", extra={"kind": notice.kind.value, "reason": reason, "key": notice.key})
 
 
-async def note_moving_again(tx: Transaction, notice: Detection) -> None:
-    """Write ``notice`` (the resident moves again) on the alert it names, in ``tx``."""
+TellFamily = Callable[[Transaction, Alert, datetime], Awaitable[int]]
+"""Tells the family contacts already told of an alert that the resident moves again (:mod:`alerting.family`)."""
+
+
+async def note_moving_again(tx: Transaction, notice: Detection, tell_family: TellFamily | None = None) -> None:
+    """Write ``notice`` (the resident moves again) on the alert it names, in ``tx``; the family
+    contacts told of the alert hear it too (``tell_family``)."""
     cursor = await tx.conn.execute(
         "SELECT alert_id FROM alert_triggers WHERE key = %s", (notice.details.get("alert_key"),)
     )
@@ -71,3 +78,5 @@ async def note_moving_again(tx: Transaction, notice: Detection) -> None:
     alert = await tx.update(alert, {"details": Jsonb({**alert.details, "moving_again": moving})})
     await tx.audit(alert.id, "system", "moving again", str(notice.details.get("reason", "")))
     tx.publish(AlertEventType.UPDATED, alert, "system", {"moving_again": moving})
+    if tell_family is not None:
+        await tell_family(tx, alert, datetime.fromtimestamp(notice.ts_ms / 1000, UTC))

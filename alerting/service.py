@@ -98,6 +98,7 @@ class AlertService:
         self.lifecycle = Lifecycle(ctx, self.transactions, self.queries.get)
         self.dispatcher = Dispatch(ctx, self.transactions, self.outbox, self.lifecycle)
         self.family = Family(ctx, self.transactions, self.outbox, self.lifecycle, self.dispatcher.verify_link)
+        self.intake.tell_family = self.family.tell_moving_again
         self.escalation = Escalation(ctx, self.transactions, self.outbox, self.lifecycle, self.family, self.dispatcher)
 
     # -- the shared context (``clock``, ``notifier`` and ``downlink`` may be swapped, e.g. in tests) --

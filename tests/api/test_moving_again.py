@@ -1,7 +1,7 @@
 """A resident alerted on for a silence moves again: the motion over the real broker, through the gateway
 and the platform's stream, written on the open alert that the operators' API shows; the alert stays
-open (a fallen resident may still move), a second movement changes nothing, and the family's page
-says when the resident moved again."""
+open (a fallen resident may still move), a second movement changes nothing, the daughter told of the
+silence is told, and her link's page says when the resident moved again."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ async def test_motion_after_an_inactivity_alert_is_shown_on_the_alert(services: 
 
             [alert] = await eventually(silences)
             assert "moving_again" not in alert.details
+            await platform.alerts.notify_family(alert.id, "admin")  # the daughter is told of the silence
+            await platform.alerts.drain()
             for after_ms in (60_000, 120_000):
                 await publish(client, harness.topic("pir-1", "motion"), {"ts": now_ms + after_ms, "occupancy": True})
 
@@ -53,10 +55,11 @@ async def test_motion_after_an_inactivity_alert_is_shown_on_the_alert(services: 
         async with harness.http() as http:
             shown = (await http.get(f"/api/v1/alerts/{alert.id}")).json()
         assert shown["state"] in ("pending", "raised") and shown["details"]["moving_again"] == moving
-        trail = await platform.alerts.audit_trail(alert.id)
-        assert [row["action"] for row in trail].count("moving again") == 1
-        await platform.alerts.notify_family(alert.id, "admin")
-        await platform.alerts.drain()
+        actions = [row["action"] for row in await platform.alerts.audit_trail(alert.id)]
+        assert (actions.count("moving again"), actions.count("family told moving again")) == (1, 1)
+        await platform.alerts.drain()  # the daughter hears her mother moves again; her link's page says so too
+        assert [r["json"]["message"].count("又检测到") for r in hook.requests] == [0, 1]
+        assert "moving again at" in hook.requests[1]["json"]["message"]
         link = re.search(r"http://\S+/f/\S+(?=\?do=fine)", hook.requests[0]["json"]["message"])
         assert link is not None
         async with httpx.AsyncClient() as phone:
