@@ -3,11 +3,10 @@
 A home alert (inactivity, not up, a long stay in the bathroom, out of bed at night) rests on a
 silence, a NIGHT_EXIT on nothing inside since the door; the first activity after it
 (:data:`stream.detections.DetectionKind.MOVING_AGAIN`) is what the operator asks first: is the
-resident moving, are they back? It is written on the alert as
-``details["moving_again"]`` (when, the device, where, after how long), in the alert's trail, and
-announced to the consoles (``alert.updated``), and sent to the family contacts already told of the
-alert. It closes nothing: a resident who fell may still
-crawl to the door, and a responder coming in is activity too; the operator calls and decides.
+resident moving, are they back? It is written on the alert as ``details["moving_again"]`` (when, the
+device, where, after how long), in the alert's trail, announced to the consoles (``alert.updated``)
+and sent to the family contacts already told of the alert. It closes nothing: a resident who fell may
+still crawl to the door, and a responder coming in is activity too; the operator calls and decides.
 
 The alert is found by the key it was raised with (``details["alert_key"]``) through
 ``alert_triggers``, so a silence stored as a repeat of an open alert of its kind finds that one.
