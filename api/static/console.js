@@ -312,9 +312,6 @@ function renderDevices(devices) {
 }
 // Alerts about a home's activity: their time is when the silence began, their trigger a timeline
 const ACTIVITY_KINDS = new Set(["inactivity", "not_up", "bathroom_long", "night_absence", "unmonitored"]);
-// Why the home detector raised it, in the operator's language: the rule, how long the silence had
-// lasted against which limit, what that limit relied on (the routine learned, the first days seen,
-// the enrolment record, or the population prior while nothing is learned) and where the resident was.
 // The first activity after the alert: when, which device and where, after how long a silence (after a
 // night exit: back inside, how long after the door). It closes nothing (a resident who fell may still
 // crawl): the operator calls to hear how they are.
@@ -329,6 +326,9 @@ function movingAgain(m, kind) {
   });
   return p;
 }
+// Why the home detector raised it, in the operator's language: the rule, how long the silence had
+// lasted against which limit, what that limit relied on (the routine learned, the first days seen,
+// the enrolment record, or the population prior while nothing is learned) and where the resident was.
 function silenceWhy(d) {
   const p = document.createElement("p");
   p.className = "facts why";
