@@ -102,12 +102,22 @@ class Family:
         who = await self.ctx.resident_name(alert.resident_id)
         when = local_stamp(at, self.ctx.config.utc_offset_min)
         hotline = self.ctx.config.hotline
+        if alert.kind == DetectionKind.NIGHT_EXIT.value:
+            seen_zh, seen_en = (
+                f"{when} 家中传感器检测到{who}已回到屋内",
+                f"home sensors saw {who} back inside at {when}",
+            )
+            title = f"{hotline}：{who} 已回到屋内 / {who} back inside"
+        else:
+            seen_zh, seen_en = (
+                f"{when} 起家中传感器又检测到{who}的活动",
+                f"home sensors saw {who} moving again at {when}",
+            )
+            title = f"{hotline}：{who} 又有活动 / {who} moving again"
         body = (
-            f"{hotline} 养老服务热线：{when} 起家中传感器又检测到{who}的活动。我们仍会与老人确认是否安好。\n"
-            f"{hotline} elderly-care hotline: home sensors saw {who} moving again at {when}. "
-            "We are still making sure all is well.\n"
+            f"{hotline} 养老服务热线：{seen_zh}。我们仍会与老人确认是否安好。\n"
+            f"{hotline} elderly-care hotline: {seen_en}. We are still making sure all is well.\n"
         )
-        title = f"{hotline}：{who} 又有活动 / {who} moving again"
         for contact in contacts:
             await self.outbox.queue(tx, Notice(str(alert.id), "family", contact.name, contact.urls, title, body))
         await tx.audit(alert.id, "system", "family told moving again", ", ".join(c.name for c in contacts))

@@ -127,10 +127,11 @@ def raised_sentence(alert: Alert, who: str, platform: Services) -> str:
     moving = alert.details.get("moving_again")
     if isinstance(moving, dict) and isinstance(moving.get("at"), str):  # the resident alerted on moves again
         at = local(datetime.fromisoformat(moving["at"]), offset)
-        sentence += both(
-            f"{at} 起家中传感器又检测到{who}的活动，但仍请确认老人是否安好。",
-            f"Home sensors saw {who} moving again at {at}; please still make sure all is well.",
-        )
+        if alert.kind == "night_exit":
+            seen_zh, seen_en = f"{at} 家中传感器检测到{who}已回到屋内", f"Home sensors saw {who} back inside at {at}"
+        else:
+            seen_zh, seen_en = f"{at} 起家中传感器又检测到{who}的活动", f"Home sensors saw {who} moving again at {at}"
+        sentence += both(f"{seen_zh}，但仍请确认老人是否安好。", f"{seen_en}; please still make sure all is well.")
     return sentence
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from registry.store import DeviceRecord, Registry
 from stream.detections import DetectionKind
 from stream.exits import NightExitDetector
+from tests.alerting.receivers import webhook_server
 from tests.api.problems import names_field
 from tests.harness import eventually, mqtt_client, publish, running_platform
 from tests.orgs import add_org_tree
@@ -86,9 +87,12 @@ async def test_the_watch_set_changed_cleared_and_refused(services: TestServices)
 
 async def test_a_watched_resident_out_of_the_door_at_night_raises_night_exit(services: TestServices) -> None:
     """The door over the real broker, through the gateway into the platform's stream; ten minutes later
-    (the stream's clock moved on, as its tick would) the alert is stored and open, naming the door."""
-    async with running_platform(services, residents=2) as harness:
+    (the stream's clock moved on, as its tick would) the alert is stored and open, naming the door; then
+    the hall's motion, back inside, written on it and told to the son who was told of the alert."""
+    async with running_platform(services, residents=2) as harness, webhook_server() as (hook, port):
         platform = harness.platform
+        platform.alerts.config.notify_allowed_hosts = ("127.0.0.1",)  # the webhook receiver runs on loopback
+        await platform.alerts.set_contacts("res-1", [{"name": "儿子", "urls": [f"json://127.0.0.1:{port}/family"]}])
         offset = platform.config.alerting.utc_offset_min
         now_ms = int(time.time() * 1000)
         minute = (now_ms // 60_000 + offset) % 1440
@@ -113,6 +117,7 @@ async def test_a_watched_resident_out_of_the_door_at_night_raises_night_exit(ser
         [alert] = await eventually(told)
         assert (alert.resident_id, alert.device_id) == ("res-1", "door-1")
         assert alert.details["watch"] == watch
+        await platform.alerts.notify_family(alert.id, "admin")
         # back inside four minutes after the door: the hall's motion is written on the alert, which stays open
         await platform.registry.add_device(DeviceRecord("pir-1", "res-1", "pir", location="hall"))
         async with mqtt_client(services) as client:
@@ -124,3 +129,6 @@ async def test_a_watched_resident_out_of_the_door_at_night_raises_night_exit(ser
         moving = await eventually(back)
         assert (moving["device_id"], moving["location"], moving["silent_s"]) == ("pir-1", "hall", 240.0)
         assert (await platform.alerts.get(alert.id)).is_open
+        await platform.alerts.drain()
+        message = hook.requests[-1]["json"]["message"]
+        assert len(hook.requests) == 2 and "已回到屋内" in message and "back inside" in message, message
