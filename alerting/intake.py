@@ -45,7 +45,7 @@ from alerting.model import (
     Outcome,
     alert_id_for,
 )
-from alerting.notices import TellFamily, note_moving_again
+from alerting.notices import TellFamily, note_safely
 from alerting.policy import ringing_steps
 from alerting.spool import Spool, SpoolFull
 from alerting.tx import COLUMNS, Move, TimerStep, Transaction, Transactions, alert_from
@@ -134,7 +134,7 @@ class Intake:
         if notices:
             async with self.transactions.begin() as tx:
                 for notice in notices:
-                    await note_moving_again(tx, notice, self.tell_family)
+                    await note_safely(tx, notice, self.tell_family)
             events = [*events, *tx.fx.events]
         return events
 

@@ -11,7 +11,8 @@ still crawl to the door, and a responder coming in is activity too; the operator
 The alert is found by the key it was raised with (``details["alert_key"]``) through
 ``alert_triggers``, so a silence stored as a repeat of an open alert of its kind finds that one.
 Only the first notice is kept. One for an alert already closed, never stored (a home not monitored
-raises none) or already told is left, counted by its reason.
+raises none) or already told is left, counted by its reason; one that cannot be written (an error) is
+logged and counted, and never holds back the alarms stored with it or after it.
 """
 
 from __future__ import annotations
@@ -79,3 +80,16 @@ async def note_moving_again(tx: Transaction, notice: Detection, tell_family: Tel
     tx.publish(AlertEventType.UPDATED, alert, "system", {"moving_again": moving})
     if tell_family is not None:
         await tell_family(tx, alert, datetime.fromtimestamp(notice.ts_ms / 1000, UTC))
+
+
+async def note_safely(tx: Transaction, notice: Detection, tell_family: TellFamily | None = None) -> None:
+    """:func:`note_moving_again` in a savepoint of ``tx``: an error undoes this notice alone, is logged
+    and counted (``reason="error"``), and the batch goes on (a notice is no alarm to retry forever)."""
+    events, sends = len(tx.fx.events), len(tx.fx.notices)
+    try:
+        async with tx.conn.transaction():
+            await note_moving_again(tx, notice, tell_family)
+    except Exception:
+        del tx.fx.events[events:], tx.fx.notices[sends:]  # what it decided is undone with it
+        log.exception("notice not written", extra={"kind": notice.kind.value, "key": notice.key})
+        NOTICES_LEFT.labels(notice.kind.value, "error").inc()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from alerting import AlertEventType, AlertService
-from alerting.model import AlertState, alert_id_for
+from alerting.model import Alert, AlertState, alert_id_for
 from alerting.notices import NOTICES_LEFT
 from alerting.spool import Spool
 from devices.events import Event, Stream
@@ -97,3 +97,25 @@ async def test_while_the_database_is_away_a_notice_waits_in_the_spool_and_never_
     await drainer
     assert (await service.get(alert_id_for(silence().key))).details["moving_again"]["device_id"] == "pir-kitchen"
     assert {a.kind for a in await service.open_alerts()} == {"inactivity", "sos"}
+
+
+async def test_a_notice_that_cannot_be_written_is_counted_and_holds_nothing_back(service: AlertService) -> None:
+    """Writing one notice fails (here: telling res-1's family): that notice is undone and counted, the
+    others of the batch are written, and the alarm stored with them stands."""
+    await service.raise_detections([silence(), silence("res-2")])
+
+    async def broken(tx: object, alert: Alert, at: object) -> int:
+        if alert.resident_id == "res-1":
+            raise RuntimeError("the family's record cannot be read")
+        return 0
+
+    service.intake.tell_family = broken
+    failed = left("error")
+    press = detection(resident="res-3", device="btn-3", key="btn-3:1")
+    events = await service.raise_detections([moved(), moved("res-2"), press])
+    assert [e.type for e in events] == [AlertEventType.RAISED, AlertEventType.UPDATED]
+    assert left("error") == failed + 1
+    assert "moving_again" not in (await service.get(alert_id_for(silence().key))).details
+    assert "moving_again" in (await service.get(alert_id_for(silence("res-2").key))).details
+    trail = await service.audit_trail(alert_id_for(silence().key))
+    assert "moving again" not in [row["action"] for row in trail]
