@@ -158,10 +158,10 @@ class NightExitDetector:
         out = np.zeros((2 * len(coded), 5), dtype=np.int64)
         n = x.exits_process(self.state, res, ts, codes, self.grace_ms, out)
 
-        def event_at(r: int, t: int) -> Event:
+        def event_at(r: int, t: int) -> Event | None:
             """The activity inside of slot ``r`` at ``t`` that ended a told night out."""
-            i = int(np.flatnonzero((res == r) & (ts == t) & (codes == x.XE_INSIDE))[0])
-            return coded[i][0]
+            hits = np.flatnonzero((res == r) & (ts == t) & (codes == x.XE_INSIDE))
+            return coded[int(hits[0])][0] if hits.size else None
 
         return self._detections(out[:n], now_ms, event_at)
 
@@ -179,14 +179,15 @@ class NightExitDetector:
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%H:%M")
 
     def _detections(
-        self, rows: np.ndarray, now_ms: int, event_at: Callable[[int, int], Event] | None = None
+        self, rows: np.ndarray, now_ms: int, event_at: Callable[[int, int], Event | None] | None = None
     ) -> list[Detection]:
         found: list[Detection] = []
         for r, exit_ms, due_ms, door_ms, inside_ms in rows.tolist():
             resident = self.residents.id_of(r) or ""
-            if due_ms == x.BACK:  # back inside after the NIGHT_EXIT: a notice on it
-                assert event_at is not None  # (only an event inside ends a night out)
-                found.append(moving_again(resident, DetectionKind.NIGHT_EXIT, exit_ms, event_at(r, inside_ms), now_ms))
+            if due_ms == x.BACK:  # back inside after the NIGHT_EXIT: a notice on it (``event_at`` finds the event)
+                event = event_at(r, inside_ms) if event_at is not None else None
+                if event is not None:
+                    found.append(moving_again(resident, DetectionKind.NIGHT_EXIT, exit_ms, event, now_ms))
                 continue
             offset = int(self.state[r, x.X_OFFSET])
             watch = (int(self.state[r, x.X_FROM]), int(self.state[r, x.X_TO]))

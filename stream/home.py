@@ -341,10 +341,10 @@ class HomeActivityDetector:
         rows = np.unique(a.res[pad_events])
         stuck = stuck_pads(self.si, rows, self.residents.id_of, self._pads, self.config.pad_late_n, now_ms)
 
-        def event_at(r: int, t: int) -> Event:
+        def event_at(r: int, t: int) -> Event | None:
             """The event of slot ``r`` at ``t`` that the kernel took for the resident moving again."""
-            i = int(np.flatnonzero((a.res == r) & (a.ts == t) & (a.code != k.EV_IGNORE))[0])
-            return relevant[int(a.index[i])]
+            hits = np.flatnonzero((a.res == r) & (a.ts == t) & (a.code != k.EV_IGNORE))
+            return relevant[int(a.index[hits[0]])] if hits.size else None
 
         return self._detections(out_i[:n], out_f[:n], now_ms, event_at) + stuck
 
@@ -366,15 +366,16 @@ class HomeActivityDetector:
         out_i: np.ndarray,
         out_f: np.ndarray,
         now_ms: int,
-        event_at: Callable[[int, int], Event] | None = None,
+        event_at: Callable[[int, int], Event | None] | None = None,
     ) -> list[Detection]:
         self.suppressed = int(np.count_nonzero(self.si[:, k.S_FIRED] == 2))
         result: list[Detection] = []
         for (r, code, start, due, flags), (thr, ctx) in zip(out_i.tolist(), out_f.tolist(), strict=True):
             resident = self.residents.id_of(r) or ""
-            if code == k.K_MOVING:
-                assert event_at is not None  # (only an event ends a silence)
-                result.append(moving_again(resident, KIND_OF_CODE[flags], start, event_at(r, due), now_ms))
+            if code == k.K_MOVING:  # (only an event ends a silence: ``event_at`` finds it)
+                event = event_at(r, due) if event_at is not None else None
+                if event is not None:
+                    result.append(moving_again(resident, KIND_OF_CODE[flags], start, event, now_ms))
                 continue
             kind = KIND_OF_CODE[code]
             context = k.CTX_NAMES[int(ctx)]
