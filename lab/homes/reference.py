@@ -418,14 +418,14 @@ class ReferenceHome:
 
     def _early_night(self, p: _Resident, t: int, where: int) -> bool:
         """Past the early edge of learned bed times, from ``bed_floor_min``, before the night hours; with no bed
-        time yet, the bed pad occupied or activity in the bedroom from ``evening_start_h`` (as the kernel)."""
+        time yet, the bed pad occupied or activity in the bedroom from ``bed_floor_min`` (as the kernel)."""
         c = self.c
         if not c.early_nights:
             return False
         m = (self._minute(t, p.offset) - 720) % 1440
-        if p.n_bed <= 0:  # no bed time yet: in bed on the pad in the evening hours
+        if p.n_bed <= 0:  # no bed time yet: in bed on the pad or in the bedroom, from bed_floor_min
             in_bed = p.bed == k.PAD_ON or where == k.ROOM_BED
-            return in_bed and c.evening_start_h * 60 - 720 <= m < c.night_start_h * 60 - 720
+            return in_bed and c.bed_floor_min - 720 <= m < c.night_start_h * 60 - 720
         return c.bed_floor_min - 720 <= m < c.night_start_h * 60 - 720 and m >= self._bed_edge(p)
 
     def _evening(self, h: int) -> bool:
@@ -694,6 +694,15 @@ class ReferenceHome:
                     and p.nights_untraced > p.nights_traced
                 ):
                     p.rest_since, p.rest_traced, woke_unseen = p.last, False, True
+                if (  # an early sleeper's night begun before the evening hours, up on a trip (as the kernel)
+                    c.early_nights
+                    and (p.ctx == k.CTX_BEDROOM or (p.ctx == k.CTX_REST and not rested))
+                    and gap_s >= c.min_sleep_s
+                    and self._night(self._hour(t, p.offset))
+                    and p.rest_since < 0
+                    and c.bed_floor_min <= self._minute(p.last, p.offset) < c.evening_start_h * 60
+                ):
+                    p.rest_since, p.rest_traced, woke_unseen = p.last, True, True
             # in the bathroom on a trip from bed, tonight's rest goes on (its door or flush next is the trip too)
             asleep = (p.ctx == k.CTX_REST and p.night) or (p.ctx == k.CTX_BATH and p.rest_since >= 0) or woke_unseen
             early = self._early_night(p, t, where)

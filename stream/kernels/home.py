@@ -693,16 +693,18 @@ def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, room: int, pa
     ``wake_unsure_min`` − ``bed_margin_min``, :func:`bed_edge_min`) and ``t`` is past the early edge of
     its bed times, from ``bed_floor_min``. A resident in bed at 19:30 is asleep, not in the bedroom by day with its
     daytime ceiling (an alert six hours into every night). Before any bed time is known (the first
-    evening), only the bed pad occupied, or activity in the bedroom (``room``), in the evening hours
-    (from ``evening_start_h``) is: lying down at 19:10 is no nap due four hours later, in the night, nor
-    an early sleeper's first evening in the bedroom a silence there due at 23:00."""
+    evenings), only the bed pad occupied, or activity in the bedroom (``room``), from ``bed_floor_min``
+    (17:00) is: lying down at 19:10, or an early sleeper's at 18:00, is no nap due four hours later, in
+    the night, nor an early sleeper's first evening in the bedroom a silence there due at 23:00 (from
+    ``evening_start_h`` before: residents three hours earlier than drawn, tuning seeds 0–6, had 15 more
+    false alerts, most on their first evenings)."""
     if params[P_EARLY_NIGHTS] == 0.0:
         return False
     m = (local_minute(t, si[r, S_OFFSET]) - 720) % 1440  # minutes after local noon
     night_m = int(params[P_NIGHT_START_H]) * 60 - 720
     if si[r, S_NBED] <= 0:  # no bed time yet: in bed (the pad) or the bedroom in the evening hours
         in_bed = si[r, S_BED] == PAD_ON or room == ROOM_BED
-        return in_bed and int(params[P_EVENING_START_H]) * 60 - 720 <= m < night_m
+        return in_bed and int(params[P_BED_FLOOR_MIN]) - 720 <= m < night_m  # (the bedroom from 17:00)
     return int(params[P_BED_FLOOR_MIN]) - 720 <= m < night_m and m >= bed_edge_min(si, wake, r, params)
 
 
@@ -1597,6 +1599,21 @@ def home_process(
             ):
                 si[r, S_REST_SINCE] = last
                 si[r, S_REST_TRACED] = 0
+                woke_unseen = True
+            # an early sleeper to bed before the evening hours (the bedroom or the bed pad from bed_floor_min,
+            # 18:00) and up on a trip in the night hours: tonight's rest began then, so this is a trip from
+            # bed and the night's bed time is 18:00, not the return from the trip (which kept every such
+            # evening a bedroom silence by day, due hours before the resident woke)
+            if (
+                params[P_EARLY_NIGHTS] != 0.0
+                and (ctx == CTX_BEDROOM or (ctx == CTX_REST and not rested))
+                and gap_s >= params[P_MIN_SLEEP_S]
+                and _is_night(local_hour(t, off), params)
+                and si[r, S_REST_SINCE] < 0
+                and params[P_BED_FLOOR_MIN] <= local_minute(last, off) < int(params[P_EVENING_START_H]) * 60
+            ):
+                si[r, S_REST_SINCE] = last
+                si[r, S_REST_TRACED] = 1
                 woke_unseen = True
         # in the bathroom on a trip from bed tonight's rest goes on: its door or flush next is the trip
         # too, so a return to bed that no sensor sees (no bedroom motion, no bed pad) is still the night

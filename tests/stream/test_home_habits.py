@@ -68,42 +68,47 @@ def test_an_early_risers_kitchen_after_the_usual_wake_up_is_getting_up_not_a_tri
     assert got == {210: (k.CTX_REST, k.K_NOT_UP), 295: (k.CTX_ACTIVE, k.K_INACTIVITY)}
 
 
+def _first_day_until(minute: int) -> list[tuple[int, int, int, int, int]]:
+    """The home's first day: the kitchen every 20 min from 07:00 until half an hour before ``minute``."""
+    return [(DAY + 7 * H + m * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range((minute - 7 * 60 - 30) // 20)]
+
+
 def test_in_bed_on_the_pad_at_19_10_on_the_first_evening_is_the_night_not_a_nap() -> None:
-    """No bed time known yet (the home's first evening): lying down on the bed pad at 19:10, in the
-    evening hours, is the night's sleep ("not up" in the morning), not a nap due by the first days'
-    prior four hours later, in the night; at 18:30 it is still a nap, and with ``early_nights`` off
-    the evening's too."""
+    """No bed time known yet (the home's first evening): lying down on the bed pad at 19:10, or at 18:30
+    (an early sleeper), from ``bed_floor_min``, is the night's sleep ("not up" in the morning), not a
+    nap due by the first days' prior four hours later, in the night; at 16:30 it is still a nap, and
+    with ``early_nights`` off the evening's too."""
     config = HomeConfig()
-    day = [(DAY + 7 * H + m * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(33)]  # → 17:40
     got = {}
     for name, cfg, minute in (
         ("19:10", config, 19 * 60 + 10),
         ("18:30", config, 18 * 60 + 30),
+        ("16:30", config, 16 * 60 + 30),
         ("off", HomeConfig(early_nights=False), 19 * 60 + 10),
     ):
-        data = pir_rows([*day, (DAY + minute * M, k.EV_BED, 1, k.ROOM_BED, 0)])
+        data = pir_rows([*_first_day_until(minute), (DAY + minute * M, k.EV_BED, 1, k.ROOM_BED, 0)])
         kernels = Kernels.new(cfg)
         kernels.process(data)
         got[name] = (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
         assert run_kernel(cfg, data, 1) == run_reference(cfg, data, 1)
-    nap = (k.CTX_REST, k.K_INACTIVITY)
-    assert got == {"19:10": (k.CTX_REST, k.K_NOT_UP), "18:30": nap, "off": nap}
+    nap, night = (k.CTX_REST, k.K_INACTIVITY), (k.CTX_REST, k.K_NOT_UP)
+    assert got == {"19:10": night, "18:30": night, "16:30": nap, "off": nap}
 
 
 def test_the_bedroom_at_19_10_on_the_first_evening_is_the_night() -> None:
-    """No bed time known yet and no bed pad: motion in the bedroom at 19:10, then nothing, is an early
-    sleeper gone to bed ("not up" in the morning), not a silence in the bedroom due by the first days'
-    prior at 23:00; at 18:30, before the evening hours, it is still the bedroom's silence."""
+    """No bed time known yet and no bed pad: motion in the bedroom at 19:10 (or 18:30), then nothing, is
+    an early sleeper gone to bed ("not up" in the morning), not a silence in the bedroom due by the
+    first days' prior at 23:00; at 16:30, before ``bed_floor_min``, it is still the bedroom's silence."""
     config = HomeConfig()
-    day = [(DAY + 7 * H + m * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(33)]  # → 17:40
     got = {}
-    for minute in (19 * 60 + 10, 18 * 60 + 30):
-        data = pir_rows([*day, (DAY + minute * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)])
+    for minute in (19 * 60 + 10, 18 * 60 + 30, 16 * 60 + 30):
+        data = pir_rows([*_first_day_until(minute), (DAY + minute * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)])
         kernels = Kernels.new(config)
         kernels.process(data)
         got[minute] = (int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]))
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
-    assert got == {19 * 60 + 10: (k.CTX_REST, k.K_NOT_UP), 18 * 60 + 30: (k.CTX_BEDROOM, k.K_INACTIVITY)}
+    night = (k.CTX_REST, k.K_NOT_UP)
+    assert got == {19 * 60 + 10: night, 18 * 60 + 30: night, 16 * 60 + 30: (k.CTX_BEDROOM, k.K_INACTIVITY)}
 
 
 def _dawn_days(days: int, pad: bool = False) -> list[tuple[int, int, int, int, int]]:
@@ -239,3 +244,30 @@ def test_early_sleepers_of_the_synthetic_population_match_the_reference() -> Non
     for seed, hours in ((3, -2), (4, -2), (5, -3), (6, -3)):
         data = kernel_input(shifted(synthetic_home("x", 14, seed)[0], hours))
         assert run_kernel(HomeConfig(), data, 1) == run_reference(HomeConfig(), data, 1)
+
+
+def test_an_early_night_broken_by_a_trip_is_learned_from_its_bed_time() -> None:
+    """Nights of a resident usually in bed at 21:00 (on the pad, up at 07:00); one evening in bed at
+    17:30, before the early edge of those bed times (a rest by day), up at 23:30 for the toilet and back
+    in bed until 07:00. The trip is a trip from bed and that night's rest began at 17:30: the bed time
+    learned is 17:30, not 23:40, the return from the trip (which left an early sleeper's every evening
+    a rest by day, due hours before they woke)."""
+    config = HomeConfig()
+    rows = []
+    for d in range(1, 8):
+        rows += [(d * DAY + 7 * H, k.EV_BED, 0, k.ROOM_BED, 0)]
+        until = 21 if d == 7 else 27  # the kitchen every half hour until 17:00 that day, 20:00 the others
+        rows += [(d * DAY + 7 * H + m * 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(1, until)]
+        bed_at = d * DAY + (17 * H + 30 * M if d == 7 else 21 * H)
+        rows.append((bed_at, k.EV_BED, 1, k.ROOM_BED, 0))
+    trip = 7 * DAY + 23 * H + 30 * M
+    rows += [(trip, k.EV_BED, 0, k.ROOM_BED, 0), (trip + M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+    rows += [(trip + 10 * M, k.EV_BED, 1, k.ROOM_BED, 0), (8 * DAY + 7 * H, k.EV_BED, 0, k.ROOM_BED, 0)]
+    rows.append((8 * DAY + 7 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+    data = pir_rows(rows)
+    kernels = Kernels.new(config)
+    kernels.process(data)
+    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+    n_bed = int(kernels.si[0, k.S_NBED])
+    ring = kernels.wake.shape[1] // 2
+    assert n_bed == 7 and kernels.wake[0, ring + (n_bed - 1) % ring] == 17 * 60 + 30 - 720  # minutes after noon
