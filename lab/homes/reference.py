@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~750 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~770 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 
@@ -697,7 +697,7 @@ class ReferenceHome:
                 if (  # an early sleeper's night begun before the evening hours, up on a trip (as the kernel)
                     c.early_nights
                     and (p.ctx == k.CTX_BEDROOM or (p.ctx == k.CTX_REST and not rested))
-                    and gap_s >= c.min_sleep_s
+                    and gap_s >= c.full_night_s
                     and self._night(self._hour(t, p.offset))
                     and p.rest_since < 0
                     and c.bed_floor_min <= self._minute(p.last, p.offset) < c.evening_start_h * 60

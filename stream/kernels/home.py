@@ -1601,13 +1601,14 @@ def home_process(
                 si[r, S_REST_TRACED] = 0
                 woke_unseen = True
             # an early sleeper to bed before the evening hours (the bedroom or the bed pad from bed_floor_min,
-            # 18:00) and up on a trip in the night hours: tonight's rest began then, so this is a trip from
-            # bed and the night's bed time is 18:00, not the return from the trip (which kept every such
-            # evening a bedroom silence by day, due hours before the resident woke)
+            # 18:00) and up on a trip in the night hours after a whole night's sleep so far (full_night_s: an
+            # evening nap is shorter): tonight's rest began then, so this is a trip from bed and the night's
+            # bed time is 18:00, not the return from the trip (which kept every such evening a bedroom
+            # silence by day, due hours before the resident woke)
             if (
                 params[P_EARLY_NIGHTS] != 0.0
                 and (ctx == CTX_BEDROOM or (ctx == CTX_REST and not rested))
-                and gap_s >= params[P_MIN_SLEEP_S]
+                and gap_s >= params[P_FULL_NIGHT_S]
                 and _is_night(local_hour(t, off), params)
                 and si[r, S_REST_SINCE] < 0
                 and params[P_BED_FLOOR_MIN] <= local_minute(last, off) < int(params[P_EVENING_START_H]) * 60

@@ -248,10 +248,11 @@ def test_early_sleepers_of_the_synthetic_population_match_the_reference() -> Non
 
 def test_an_early_night_broken_by_a_trip_is_learned_from_its_bed_time() -> None:
     """Nights of a resident usually in bed at 21:00 (on the pad, up at 07:00); one evening in bed at
-    17:30, before the early edge of those bed times (a rest by day), up at 23:30 for the toilet and back
-    in bed until 07:00. The trip is a trip from bed and that night's rest began at 17:30: the bed time
-    learned is 17:30, not 23:40, the return from the trip (which left an early sleeper's every evening
-    a rest by day, due hours before they woke)."""
+    17:30, before the early edge of those bed times (a rest by day), up at 01:00 for the toilet, a whole
+    night's 7 h later, and back in bed until 07:00. The trip is a trip from bed and that night's rest
+    began at 17:30: the bed time learned is 17:30, not 01:00, the trip (which left an
+    early sleeper's every evening a rest by day, due hours before they woke). Up at 23:30 instead, six
+    hours in, it may have been an evening nap: that night is learned from the trip, as before."""
     config = HomeConfig()
     rows = []
     for d in range(1, 8):
@@ -260,14 +261,17 @@ def test_an_early_night_broken_by_a_trip_is_learned_from_its_bed_time() -> None:
         rows += [(d * DAY + 7 * H + m * 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for m in range(1, until)]
         bed_at = d * DAY + (17 * H + 30 * M if d == 7 else 21 * H)
         rows.append((bed_at, k.EV_BED, 1, k.ROOM_BED, 0))
-    trip = 7 * DAY + 23 * H + 30 * M
-    rows += [(trip, k.EV_BED, 0, k.ROOM_BED, 0), (trip + M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
-    rows += [(trip + 10 * M, k.EV_BED, 1, k.ROOM_BED, 0), (8 * DAY + 7 * H, k.EV_BED, 0, k.ROOM_BED, 0)]
-    rows.append((8 * DAY + 7 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
-    data = pir_rows(rows)
-    kernels = Kernels.new(config)
-    kernels.process(data)
-    assert run_kernel(config, data, 1) == run_reference(config, data, 1)
-    n_bed = int(kernels.si[0, k.S_NBED])
-    ring = kernels.wake.shape[1] // 2
-    assert n_bed == 7 and kernels.wake[0, ring + (n_bed - 1) % ring] == 17 * 60 + 30 - 720  # minutes after noon
+    learned = {}
+    for trip in (8 * DAY + 1 * H, 7 * DAY + 23 * H + 30 * M):
+        night = [(trip, k.EV_BED, 0, k.ROOM_BED, 0), (trip + M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+        night += [(trip + 10 * M, k.EV_BED, 1, k.ROOM_BED, 0), (8 * DAY + 7 * H, k.EV_BED, 0, k.ROOM_BED, 0)]
+        night.append((8 * DAY + 7 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1))
+        data = pir_rows(rows + night)
+        kernels = Kernels.new(config)
+        kernels.process(data)
+        assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+        n_bed = int(kernels.si[0, k.S_NBED])
+        ring = kernels.wake.shape[1] // 2
+        assert n_bed == 7
+        learned[(trip % DAY) // M] = int(kernels.wake[0, ring + (n_bed - 1) % ring]) + 720  # minutes after noon
+    assert learned == {60: 17 * 60 + 30, 23 * 60 + 30: 23 * 60 + 30}
