@@ -24,7 +24,7 @@ from alerting.model import Alert, AlertEventType, AlertState, Conflict, InvalidR
 from alerting.notify import Contact, Notice, local_time, validate_urls
 from alerting.outbox import Outbox
 from alerting.tx import Transaction, Transactions
-from alerting.wording import kind_words, local_stamp
+from alerting.wording import kind_words, local_stamp, moving_words
 from stream.detections import NOTICE_KINDS, DetectionKind
 
 PHONE = re.compile(r"[0-9+()\- ]{3,32}")
@@ -102,18 +102,13 @@ class Family:
         who = await self.ctx.resident_name(alert.resident_id)
         when = local_stamp(at, self.ctx.config.utc_offset_min)
         hotline = self.ctx.config.hotline
-        if alert.kind == DetectionKind.NIGHT_EXIT.value:
-            seen_zh, seen_en = (
-                f"{when} 家中传感器检测到{who}已回到屋内",
-                f"home sensors saw {who} back inside at {when}",
-            )
-            title = f"{hotline}：{who} 已回到屋内 / {who} back inside"
-        else:
-            seen_zh, seen_en = (
-                f"{when} 起家中传感器又检测到{who}的活动",
-                f"home sensors saw {who} moving again at {when}",
-            )
-            title = f"{hotline}：{who} 又有活动 / {who} moving again"
+        seen_zh, seen_en = moving_words(alert.kind, who, when)
+        back = alert.kind == DetectionKind.NIGHT_EXIT.value
+        title = (
+            f"{hotline}：{who} 已回到屋内 / {who} back inside"
+            if back
+            else f"{hotline}：{who} 又有活动 / {who} moving again"
+        )
         body = (
             f"{hotline} 养老服务热线：{seen_zh}。我们仍会与老人确认是否安好。\n"
             f"{hotline} elderly-care hotline: {seen_en}. We are still making sure all is well.\n"

@@ -34,3 +34,11 @@ def kind_words(kind: str) -> tuple[str, str]:
 def local_stamp(at: datetime, utc_offset_min: int) -> str:
     """``2026-12-02 16:05`` in the homes' time zone: one unambiguous form in both languages."""
     return at.astimezone(timezone(timedelta(minutes=utc_offset_min))).strftime("%Y-%m-%d %H:%M")
+
+
+def moving_words(kind: str, who: str, when: str) -> tuple[str, str]:
+    """(Chinese, English) that ``who`` was seen moving again at ``when`` after an alert of ``kind`` (after
+    a NIGHT_EXIT: back inside), for the family's message and the link pages (English in lower case)."""
+    if kind == "night_exit":
+        return f"{when} 家中传感器检测到{who}已回到屋内", f"home sensors saw {who} back inside at {when}"
+    return f"{when} 起家中传感器又检测到{who}的活动", f"home sensors saw {who} moving again at {when}"

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from alerting import Alert, InvalidLink
 from alerting.links import LinkClaims
-from alerting.wording import KIND_WORDS, local_stamp
+from alerting.wording import KIND_WORDS, local_stamp, moving_words
 from api.console import hotline
 from api.services import Services
 from registry.errors import DomainError
@@ -127,11 +127,10 @@ def raised_sentence(alert: Alert, who: str, platform: Services) -> str:
     moving = alert.details.get("moving_again")
     if isinstance(moving, dict) and isinstance(moving.get("at"), str):  # the resident alerted on moves again
         at = local(datetime.fromisoformat(moving["at"]), offset)
-        if alert.kind == "night_exit":
-            seen_zh, seen_en = f"{at} 家中传感器检测到{who}已回到屋内", f"Home sensors saw {who} back inside at {at}"
-        else:
-            seen_zh, seen_en = f"{at} 起家中传感器又检测到{who}的活动", f"Home sensors saw {who} moving again at {at}"
-        sentence += both(f"{seen_zh}，但仍请确认老人是否安好。", f"{seen_en}; please still make sure all is well.")
+        seen_zh, seen_en = moving_words(alert.kind, who, at)
+        sentence += both(
+            f"{seen_zh}，但仍请确认老人是否安好。", f"{seen_en[0].upper()}{seen_en[1:]}; please still make sure all is well."
+        )
     return sentence
 
 
