@@ -54,8 +54,7 @@ on (:data:`lab.homes.residents.HELD_OUT_LAYOUTS`), and ``door_open`` (``--door-o
 resident leave the bedroom door open on that share of nights: checks that the detector holds in
 homes sensed, and by habits, it was not chosen for.
 
-Everything is normal living, so every alert on these logs is false;
-:func:`lab.homes.replay.inject` cuts them to simulate a resident who stops moving.
+Everything is normal living: every alert is false (stops are cut in by :func:`lab.homes.replay.inject`).
 
 ``python -m lab.homes.synthetic OUT --homes 12 --days 35 --seed 0`` writes ``OUT/index.csv`` and
 one CSV per home, readable by ``eldercare replay homes OUT``.
@@ -124,9 +123,11 @@ class _Day:
             return
         self.held.setdefault((name, kind, room), []).append((t_on, t_off + self.rng.uniform(0.5, 4.0) * HOUR))
 
-    def flush_pads(self) -> None:
-        """Emit the sticky pads' reports: overlapping occupied spans merged (a pad still "occupied" when
-        someone sits down again reports no change), "occupied" repeated every 10-30 min, then free."""
+    def flush_pads(self, morning: float) -> None:
+        """Emit the sticky pads' reports: overlapping spans merged (a pad still "occupied" when someone sits
+        down again reports no change), "occupied" every 10-30 min, then free; the last night's past ``morning``."""
+        if self.p.bed_pad and self.p.sticky_mats and self.in_bed is not None:
+            self.held.setdefault(("bed", "bed", "bedroom"), []).append((self.in_bed, morning + HOUR))
         for (name, kind, room), spans in self.held.items():
             merged: list[list[float]] = []
             for start, end in sorted(spans):
@@ -453,12 +454,11 @@ def synthetic_home(
         else:
             away = weekday in p.away_days and extra.random() < p.away_p
         builder.day(day0, wakes[d], bed, wakes[d + 1], away)
-    builder.flush_pads()
+    builder.flush_pads(wakes[days])
     first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
     rows = sorted(r for r in rows if first <= r[0] <= last)
-    entry = HomeEntry(f"{name}.csv", name, first, last)
     log = HomeLog(
-        entry=entry,
+        entry=HomeEntry(f"{name}.csv", name, first, last),
         ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
         sensor=[r[1] for r in rows],
         kind=[r[2] for r in rows],
@@ -487,10 +487,10 @@ def synthetic_set(
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
     from lab.homes.sets import add_set_arguments, homes_of
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
     add_set_arguments(parser, log_dir=False)
     args = parser.parse_args(argv)
     write_log_set(args.out, homes_of(args))

@@ -531,3 +531,18 @@ def test_a_sensors_rows_at_one_time_alternate_with_its_state_before(tmp_path: Pa
     detector = HomeActivityDetector(HomeConfig(), utc_offset_min=0)
     detector.process(log.events()[:4], int(log.ts_ms[3]))
     assert detector.si[0, k.S_SEAT] == k.PAD_ON and detector.si[0, k.S_CTX] == k.CTX_SEATED
+
+
+def test_a_sticky_bed_pad_holds_the_last_night_too() -> None:
+    """The log ends at 06:00 after the last evening; a sticky bed pad (which does not let go in the
+    night) is "occupied" then. Its spans used to be written when the resident got up, which the log
+    never shows for the last night: that evening ended in a silence no pad explained, a false alert
+    of the lab's making."""
+    sticky = 0
+    for i in range(60):
+        log, p = synthetic_home(f"h{i}", 3, 7000 + i)
+        if p.bed_pad and p.sticky_mats:
+            sticky += 1
+            bed = [(int(t), int(s)) for t, s, kind in zip(log.ts_ms, log.state, log.kind, strict=True) if kind == "bed"]
+            assert bed[-1][1] == 1 and log.entry.last_ms - bed[-1][0] <= 3_600_000, i
+    assert sticky >= 2
