@@ -126,7 +126,7 @@ def worth(plain: Sequence[HomeLog], enrolled: Sequence[HomeLog], config: HomeCon
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    from lab.homes.sets import add_set_arguments
+    from lab.homes.sets import add_set_arguments, varied
     from lab.homes.synthetic import synthetic_set
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     told = 30.0 if args.enrolled is None else args.enrolled
     plain = synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open)
     enrolled = synthetic_set(args.homes, args.days, args.seed, args.layout, args.door_open, told)
+    plain, enrolled = varied(plain, args), varied(enrolled, args)
     summary = {"seed": args.seed, "enrolled_sd_min": told, **worth(plain, enrolled, HomeConfig())}
     print(json.dumps(summary) if args.json else json.dumps(summary, indent=1))
 

@@ -9,7 +9,7 @@ are fed before reading it, so nothing after the cut is used (no look-ahead). The
 configuration are then confirmed with the live replay.
 
 ``python -m lab.homes.eval --homes 12 --days 35 --seed 0 --inject 30 [--layout L] [--door-open 0.5]
-[--shift -2] [--set margin=1.3 ...]``
+[--shift -2] [--pads-held 2] [--set margin=1.3 ...]``
 """
 
 from __future__ import annotations
@@ -223,13 +223,8 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     add_set_arguments(parser)
     parser.add_argument("--inject", type=int, default=30)
     parser.add_argument("--set", nargs="*", default=[], help="HomeConfig overrides, name=value")
-    parser.add_argument("--shift", type=int, default=0, help="every day this many hours later (< 0: earlier)")
     args = parser.parse_args(argv)
     logs = homes_of(args)
-    if args.shift:
-        from lab.homes.variants import shifted
-
-        logs = [shifted(log, args.shift) for log in logs]
     config = home_config(args.set)
     print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
 

@@ -10,6 +10,9 @@ Each variant keeps the life and changes one of those:
   bedroom sensor, as privacy often asks; one without its toilet contacts has none in the bathroom.
 - ``clock <±h>``: every event shifted by whole hours, the resident going to bed and getting up
   earlier or later (a late sleeper, an early riser) with everything else the same.
+- ``pads held <h> h`` (homes with pressure pads): every pad lets go that many hours after the
+  resident got up (:func:`pads_held`): bed and couch mats that hold "occupied" for hours, as real
+  ones do (issue #14: the unseen homes' did), reporting changes only.
 
 Every event of the original is normal living, so every alert on a variant is false; stops are
 injected per evaluation family as in :mod:`lab.homes.eval`. Nothing is tuned on these: they show
@@ -39,6 +42,9 @@ from stream.home import KIND_OF_CODE, HomeConfig
 HOUR_MS = 3_600_000
 CLOCK_SHIFTS_H = (-2, -1, 1, 2, 3)
 """Hours the resident's day is moved by: up and to bed up to two hours earlier or three later."""
+PADS_HELD_H = 2
+"""Hours the pads of the ``pads held`` variant hold "occupied" after the resident got up."""
+PADS = frozenset({"bed", "seat"})
 
 
 def sensor_group(kind: str, location: str) -> str:
@@ -76,6 +82,55 @@ def shifted(log: HomeLog, hours: int) -> HomeLog:
     return dataclasses.replace(log, entry=entry, ts_ms=log.ts_ms + delta)
 
 
+def pads_held(log: HomeLog, hours: float) -> HomeLog:
+    """``log`` with every pressure pad letting go ``hours`` later than it did: an occupied span that
+    then reaches the pad's next is one with it (no change to report), "occupied" repeated is dropped
+    (a mat reports changes), and a release past the end of the log is not seen. Other sensors as
+    they were."""
+    hold = int(hours * HOUR_MS)
+    keep = [i for i, kind in enumerate(log.kind) if kind not in PADS]
+    rows = [(int(log.ts_ms[i]), log.sensor[i], log.kind[i], log.location[i], int(log.state[i])) for i in keep]
+    pads: dict[str, list[int]] = {}
+    for i, kind in enumerate(log.kind):
+        if kind in PADS:
+            pads.setdefault(log.sensor[i], []).append(i)
+    for sensor, index in pads.items():
+        kind, location = log.kind[index[0]], log.location[index[0]]
+        spans: list[list[int]] = []
+        since = -1
+        for i in index:
+            t, on = int(log.ts_ms[i]), int(log.state[i])
+            if on == 1 and since < 0:
+                since = t
+            elif on == 0 and since < 0 and not spans:  # occupied when the log began: its release only
+                spans.append([-1, t + hold])
+            elif on == 0 and since >= 0:
+                if spans and since <= spans[-1][1]:
+                    spans[-1][1] = t + hold
+                else:
+                    spans.append([since, t + hold])
+                since = -1
+        if since >= 0:  # occupied when the log ends
+            if spans and since <= spans[-1][1]:
+                spans[-1][1] = log.entry.last_ms + 1
+            else:
+                spans.append([since, log.entry.last_ms + 1])
+        for on_ms, off_ms in spans:
+            if on_ms >= 0:
+                rows.append((on_ms, sensor, kind, location, 1))
+            if off_ms <= log.entry.last_ms:
+                rows.append((off_ms, sensor, kind, location, 0))
+    rows.sort(key=lambda row: row[0])
+    return HomeLog(
+        entry=dataclasses.replace(log.entry, home=f"{log.entry.home} pads held {hours:g} h"),
+        ts_ms=np.array([row[0] for row in rows], dtype=np.int64),
+        sensor=[row[1] for row in rows],
+        kind=[row[2] for row in rows],
+        location=[row[3] for row in rows],
+        state=np.array([row[4] for row in rows], dtype=np.int8),
+    )
+
+
 def door_left_open(log: HomeLog, share: float, rng: np.random.Generator) -> HomeLog:
     """``log`` without the bedroom door's events from 20:00 to 10:00 on a ``share`` of nights (each
     night drawn in time order): a resident who leaves it open then (``--door-open`` of the synthetic
@@ -109,13 +164,15 @@ def _rows(log: HomeLog, keep: list[int], home: str) -> HomeLog:
 
 def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog]]:
     """``(name, log)``: the original, then each sensor group taken away (those the home has, in order of
-    their first report), then each clock shift."""
+    their first report), then each clock shift, then its pads held (when it has any)."""
     yield "as recorded", log
     groups = list(dict.fromkeys(sensor_group(k, loc) for k, loc in zip(log.kind, log.location, strict=True)))
     for group in groups:
         yield f"without {group}", without(log, group)
     for hours in CLOCK_SHIFTS_H:
         yield f"clock {hours:+d} h", shifted(log, hours)
+    if PADS & set(log.kind):
+        yield f"pads held {PADS_HELD_H} h", pads_held(log, PADS_HELD_H)
 
 
 def evaluate_variant(log: HomeLog, config: HomeConfig, inject_n: int, seeds: int) -> dict[str, Any]:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from lab.homes.eval import evaluate_log
-from lab.homes.logs import HomeLog
+from lab.homes.logs import HomeEntry, HomeLog
 from lab.homes.synthetic import synthetic_home
-from lab.homes.variants import CLOCK_SHIFTS_H, evaluate_variants, sensor_group, shifted, variants, without
+from lab.homes.variants import (
+    CLOCK_SHIFTS_H,
+    PADS,
+    evaluate_variants,
+    pads_held,
+    sensor_group,
+    shifted,
+    variants,
+    without,
+)
 from stream.home import HomeConfig
 
 H = 3_600_000
@@ -40,7 +49,9 @@ def test_a_variant_takes_away_one_group_or_moves_the_clock_and_nothing_else() ->
     assert (later.entry.first_ms, later.entry.last_ms) == (log.entry.first_ms + 2 * H, log.entry.last_ms + 2 * H)
     names = [name for name, _ in variants(log)]
     groups = {sensor_group(k, loc) for k, loc in zip(log.kind, log.location, strict=True)}
-    assert names[0] == "as recorded" and len(names) == 1 + len(groups) + len(CLOCK_SHIFTS_H)
+    pads = bool(PADS & set(log.kind))
+    assert names[0] == "as recorded" and len(names) == 1 + len(groups) + len(CLOCK_SHIFTS_H) + pads
+    assert (names[-1] == "pads held 2 h") == pads
     assert {f"without {g}" for g in groups} <= set(names)
 
 
@@ -54,3 +65,56 @@ def test_every_variant_is_evaluated_as_the_fast_evaluation_does() -> None:
     assert rows["as recorded"]["alerts"] == n
     assert rows["as recorded"]["families"]["day"]["injected"] == 3
     assert all(row["false_alerts_per_home_day"] is not None for row in rows.values())
+
+
+def test_pads_held_let_go_hours_later_and_report_changes_only() -> None:
+    """Each pad's release comes ``hours`` later; a span then reaching the pad's next is one with it, a
+    repeated "occupied" is dropped, a release past the log's end is not seen, one with no "occupied"
+    before it (occupied when the log began) is kept, moved; other sensors as they were."""
+    m = 60_000
+    rows = [
+        (0, "bed", "bed", "bedroom", 0),  # occupied when the log began
+        (10 * m, "pir", "motion", "kitchen", 1),
+        (60 * m, "seat", "seat", "living", 1),
+        (70 * m, "seat", "seat", "living", 1),  # a repeat
+        (90 * m, "seat", "seat", "living", 0),
+        (150 * m, "seat", "seat", "living", 1),  # within the hold of the last: one span
+        (160 * m, "seat", "seat", "living", 0),
+        (400 * m, "seat", "seat", "living", 1),
+        (410 * m, "seat", "seat", "living", 0),  # released past the log's end
+    ]
+    log = HomeLog(
+        entry=HomeEntry("h.csv", "h", 0, 500 * m),
+        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
+        sensor=[r[1] for r in rows],
+        kind=[r[2] for r in rows],
+        location=[r[3] for r in rows],
+        state=np.array([r[4] for r in rows], dtype=np.int8),
+    )
+    held = pads_held(log, 2)
+    got = [(int(t) // m, s, int(v)) for t, s, v in zip(held.ts_ms, held.sensor, held.state, strict=True)]
+    assert got == [
+        (10, "pir", 1),
+        (60, "seat", 1),
+        (120, "bed", 0),
+        (280, "seat", 0),
+        (400, "seat", 1),
+    ]
+    assert held.entry.home == "h pads held 2 h" and held.entry.last_ms == log.entry.last_ms
+
+
+def test_the_lab_commands_shift_and_hold_the_pads_of_any_set_they_are_given() -> None:
+    """``--shift H`` and ``--pads-held H`` (:func:`lab.homes.sets.homes_of`): the chosen homes shifted,
+    with their pads held."""
+    import argparse
+
+    from lab.homes.sets import add_set_arguments, homes_of
+
+    parser = argparse.ArgumentParser()
+    add_set_arguments(parser)
+    plain = homes_of(parser.parse_args(["--homes", "3", "--days", "3", "--seed", "4"]))
+    held = homes_of(parser.parse_args(["--homes", "3", "--days", "3", "--seed", "4", "--pads-held", "1.5"]))
+    assert [log.entry.home + " pads held 1.5 h" for log in plain] == [log.entry.home for log in held]
+    assert [pads_held(log, 1.5).sensor for log in plain] == [log.sensor for log in held]
+    later = homes_of(parser.parse_args(["--homes", "3", "--days", "3", "--seed", "4", "--shift", "-2"]))
+    assert all(np.array_equal(a.ts_ms - 2 * H, b.ts_ms) for a, b in zip(plain, later, strict=True))
