@@ -129,7 +129,8 @@ def raised_sentence(alert: Alert, who: str, platform: Services) -> str:
         at = local(datetime.fromisoformat(moving["at"]), offset)
         seen_zh, seen_en = moving_words(alert.kind, who, at)
         sentence += both(
-            f"{seen_zh}，但仍请确认老人是否安好。", f"{seen_en[0].upper()}{seen_en[1:]}; please still make sure all is well."
+            f"{seen_zh}，但仍请确认老人是否安好。",
+            f"{seen_en[0].upper()}{seen_en[1:]}; please still make sure all is well.",
         )
     return sentence
 
