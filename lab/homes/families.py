@@ -73,22 +73,28 @@ def _any_between(log: HomeLog, act: npt.NDArray[np.int64], j: int, until_ms: int
 
 
 def late_releases(log: HomeLog) -> npt.NDArray[np.bool_]:
-    """Rows where a pressure pad lets go after repeating "occupied" while held: a pad that re-reports
-    (a sticky mat) lets go when it will, hours after the resident got up, so its release says nothing
-    of where the resident is."""
+    """Rows where a pressure pad lets go late: after repeating "occupied" while held (a sticky mat that
+    re-reports), or after the resident was seen in another room since it was occupied (more than
+    ``LATE_REPORT_MS`` after; a mat that holds "occupied" reports changes only). Such a pad lets go
+    when it will, hours after the resident got up, so its release says nothing of where they are."""
     late = np.zeros(len(log.kind), dtype=bool)
-    held: dict[str, tuple[int, bool]] = {}  # sensor → (state, repeated while in it)
+    held: dict[str, tuple[int, bool, int, str]] = {}  # sensor → (state, repeated, since ms, room)
     for i, (kind, sensor) in enumerate(zip(log.kind, log.sensor, strict=True)):
+        t, value = int(log.ts_ms[i]), int(log.state[i])
         if kind not in ("bed", "seat"):
+            if value == 1 or kind != "motion":  # seen (a motion sensor clearing is no sighting)
+                room = log.location[i].lower()
+                for pad, (on, _, on_ms, pad_room) in held.items():
+                    if on == 1 and room != pad_room and t - on_ms > LATE_REPORT_MS:
+                        held[pad] = (on, True, on_ms, pad_room)
             continue
-        value = int(log.state[i])
-        state, repeated = held.get(sensor, (-1, False))
+        state, repeated, since, where = held.get(sensor, (-1, False, t, log.location[i].lower()))
         late[i] = value == 0 and state == 1 and repeated
         if value != state:  # a change starts a new span
-            repeated = False
+            repeated, since = False, t
         elif value == 1:  # "occupied" again while held
             repeated = True
-        held[sensor] = (value, repeated)
+        held[sensor] = (value, repeated, since, where)
     return late
 
 

@@ -546,3 +546,26 @@ def test_a_sticky_bed_pad_holds_the_last_night_too() -> None:
             bed = [(int(t), int(s)) for t, s, kind in zip(log.ts_ms, log.state, log.kind, strict=True) if kind == "bed"]
             assert bed[-1][1] == 1 and log.entry.last_ms - bed[-1][0] <= 3_600_000, i
     assert sticky >= 2
+
+
+def test_a_pad_letting_go_after_the_resident_was_seen_elsewhere_is_late() -> None:
+    """A mat that holds "occupied" and reports changes only: the armchair from 19:05, the kitchen at
+    20:00, the bed pad at 21:00 and the armchair let go at 21:30: late (it says nothing of where the
+    resident is; an evening stop cut after it was the resident in bed, "found" the next morning).
+    Sitting from 18:00 to 18:40 with the kitchen's motion clearing at 18:01 in between: on time."""
+    from lab.homes.families import late_releases
+    from lab.homes.logs import iso_to_ms
+
+    day, hour, minute = iso_to_ms("2024-01-09T00:00:00"), 3_600_000, 60_000
+    rows = [
+        (day + 17 * hour + 59 * minute, "pir_kitchen", "motion", "kitchen", 1),
+        (day + 18 * hour, "armchair", "seat", "living", 1),
+        (day + 18 * hour + minute, "pir_kitchen", "motion", "kitchen", 0),
+        (day + 18 * hour + 40 * minute, "armchair", "seat", "living", 0),
+        (day + 19 * hour + 5 * minute, "armchair", "seat", "living", 1),
+        (day + 20 * hour, "fridge", "contact", "kitchen", 1),
+        (day + 21 * hour, "bed", "bed", "bedroom", 1),
+        (day + 21 * hour + 30 * minute, "armchair", "seat", "living", 0),
+    ]
+    log = _hand_log(rows, day, day + 24 * hour)
+    assert late_releases(log).tolist() == [False, False, False, False, False, False, False, True]
