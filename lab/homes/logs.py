@@ -282,11 +282,13 @@ def load_homes(directory: Path) -> list[HomeLog]:
     return load_home_set(directory)[0]
 
 
-def log_of_rows(rows: Sequence[tuple[int, str, str, str, int]], home: str = "x") -> HomeLog:
-    """A home log of ``(ts_ms, sensor, kind, location, state)`` rows in time order (cases written by hand);
-    its window runs from the first row to the last."""
+def log_of_rows(
+    rows: Sequence[tuple[int, str, str, str, int]], home: str = "x", entry: HomeEntry | None = None
+) -> HomeLog:
+    """A home log of ``(ts_ms, sensor, kind, location, state)`` rows in time order (cases written by hand,
+    logs made or remade in the lab); its window is ``entry``'s, else from the first row to the last."""
     return HomeLog(
-        entry=HomeEntry(f"{home}.csv", home, rows[0][0], rows[-1][0]),
+        entry=entry if entry is not None else HomeEntry(f"{home}.csv", home, rows[0][0], rows[-1][0]),
         ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
         sensor=[r[1] for r in rows],
         kind=[r[2] for r in rows],

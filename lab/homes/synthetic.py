@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.homes.enrolment import enrol
-from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, write_log_set
+from lab.homes.logs import HomeEntry, HomeLog, iso_to_ms, log_of_rows, write_log_set
 from lab.homes.residents import (
     COMMUTER_SHARE,
     LATE_SLEEPER_SHARE,
@@ -457,15 +457,7 @@ def synthetic_home(
     builder.flush_pads(wakes[days])
     first, last = int(wakes[0]) - 60_000, t0 + days * DAY + int(6 * HOUR)
     rows = sorted(r for r in rows if first <= r[0] <= last)
-    log = HomeLog(
-        entry=HomeEntry(f"{name}.csv", name, first, last),
-        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
-        sensor=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-        location=[r[3] for r in rows],
-        state=np.array([r[4] for r in rows], dtype=np.int8),
-    )
-    return log, p
+    return log_of_rows(rows, entry=HomeEntry(f"{name}.csv", name, first, last)), p
 
 
 def synthetic_set(

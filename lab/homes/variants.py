@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 
 from lab.homes.eval import evaluate_log
-from lab.homes.logs import HomeLog
+from lab.homes.logs import HomeLog, log_of_rows
 from lab.homes.replay import Trial, summarise_families
+from lab.homes.stuck_pads import PADS
 from stream.home import KIND_OF_CODE, HomeConfig
 
 HOUR_MS = 3_600_000
@@ -44,7 +45,6 @@ CLOCK_SHIFTS_H = (-2, -1, 1, 2, 3)
 """Hours the resident's day is moved by: up and to bed up to two hours earlier or three later."""
 PADS_HELD_H = 2
 """Hours the pads of the ``pads held`` variant hold "occupied" after the resident got up."""
-PADS = frozenset({"bed", "seat"})
 
 
 def sensor_group(kind: str, location: str) -> str:
@@ -121,14 +121,7 @@ def pads_held(log: HomeLog, hours: float) -> HomeLog:
             if off_ms <= log.entry.last_ms:
                 rows.append((off_ms, sensor, kind, location, 0))
     rows.sort(key=lambda row: row[0])
-    return HomeLog(
-        entry=dataclasses.replace(log.entry, home=f"{log.entry.home} pads held {hours:g} h"),
-        ts_ms=np.array([row[0] for row in rows], dtype=np.int64),
-        sensor=[row[1] for row in rows],
-        kind=[row[2] for row in rows],
-        location=[row[3] for row in rows],
-        state=np.array([row[4] for row in rows], dtype=np.int8),
-    )
+    return log_of_rows(rows, entry=dataclasses.replace(log.entry, home=f"{log.entry.home} pads held {hours:g} h"))
 
 
 def door_left_open(log: HomeLog, share: float, rng: np.random.Generator) -> HomeLog:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lab.homes.eval import evaluate_log
-from lab.homes.logs import HomeEntry, HomeLog
+from lab.homes.logs import HomeEntry, HomeLog, log_of_rows
 from lab.homes.synthetic import synthetic_home
 from lab.homes.variants import (
     CLOCK_SHIFTS_H,
@@ -83,14 +83,7 @@ def test_pads_held_let_go_hours_later_and_report_changes_only() -> None:
         (400 * m, "seat", "seat", "living", 1),
         (410 * m, "seat", "seat", "living", 0),  # released past the log's end
     ]
-    log = HomeLog(
-        entry=HomeEntry("h.csv", "h", 0, 500 * m),
-        ts_ms=np.array([r[0] for r in rows], dtype=np.int64),
-        sensor=[r[1] for r in rows],
-        kind=[r[2] for r in rows],
-        location=[r[3] for r in rows],
-        state=np.array([r[4] for r in rows], dtype=np.int8),
-    )
+    log = log_of_rows(rows, entry=HomeEntry("h.csv", "h", 0, 500 * m))
     held = pads_held(log, 2)
     got = [(int(t) // m, s, int(v)) for t, s, v in zip(held.ts_ms, held.sensor, held.state, strict=True)]
     assert got == [
