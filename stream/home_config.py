@@ -149,6 +149,22 @@ class HomeConfig:
     nights 0.080 / 0.107 / 0.140 (neither rule) → 0.079 / 0.065 / 0.048 (majority) → 0.051 / 0.047 /
     0.047, the evening 2.21 / 2.22 / 2.32 → 2.33 / 2.55 / 2.71 h; the drawn population (doors always
     closed) unchanged.
+    ``bed_bath_share`` (0.9; 0: off): a home whose nights leave no trace but that has gone to bed from
+    the toilet (the bathroom within ``BED_BATH_WINDOW_MS``, 10 min, of the silence) on this share of its
+    untraced nights (faded, from three on), nearly every night, is not in bed by the clock after
+    anything else: a silence past the bed times' early edge that starts in the living room or the
+    kitchen with no toilet before it, before tonight's rest has lasted ``trip_rest_s``, stays an
+    evening silence (due at most ``evening_max_s`` after it began). Going to bed leaves that trace
+    where the bedroom leaves none; a collapse in the living room at 21:30 was found by NOT_UP the next
+    morning. Found on van Kasteren's house A without its bedroom door (``python -m lab.homes.variants
+    ../shared/data/homes``: evening 9.13 → 5.99 h, false alerts 1 → 1; the same from 0.5 to 0.95,
+    nearly all its untraced nights began at the toilet) and checked on tuning seeds 0–6 in the
+    ``bedroom_unsensed`` layout (126 → 130 false alerts, evening 5.84 → 4.77 h; 0.8 / 0.95: 129 / 128,
+    4.61 / 4.94 h); reasoned as "nearly always", not fitted. Checked after on held-out seeds 7, 8,
+    21–23: ``bedroom_unsensed`` 106 → 107 (evening 6.27 → 5.02 h, night trips 4.44 → 4.32 h), bedroom
+    door open every night 90 → 90 (evening 2.72 → 2.63 h); every other set unchanged. Much of the
+    evening delay left there is the evaluation's: with nothing in the bedroom a stop chosen at 23:00
+    may fall after the resident went to bed unseen from the toilet.
     ``early_nights`` (True): a home whose bed times are known begins its night at their early edge
     (from 18:00) rather than at ``night_start_h``; a night that began in the bedroom before the night
     hours is learned as one. Found by replaying the held-out seeds with every resident's day two hours
@@ -499,6 +515,7 @@ class HomeConfig:
     abs_runout_n: float = 1.2
     untraced_nights: bool = True
     untraced_bath_share: float = 0.1
+    bed_bath_share: float = 0.9
     early_nights: bool = True
     thin_factor: float = 2.0
     pad_late_n: float = 5.0
@@ -565,6 +582,8 @@ class HomeConfig:
             raise ValueError("wake_early_lo_min in 0..wake_window_lo_min, bed_floor_min in 12:00..18:00")
         if self.full_night_s <= 0:
             raise ValueError("full_night_s must be > 0")
+        if not (0 <= self.untraced_bath_share <= 1 and 0 <= self.bed_bath_share <= 1):
+            raise ValueError("untraced_bath_share and bed_bath_share in [0, 1] (0: off)")
         if not -14 * 60 <= self.utc_offset_min <= 14 * 60:
             raise ValueError("utc_offset_min out of range")
 
@@ -636,6 +655,7 @@ class HomeConfig:
         p[k.P_ABS_RUNOUT_N] = self.abs_runout_n
         p[k.P_UNTRACED_NIGHTS] = 1.0 if self.untraced_nights else 0.0
         p[k.P_UNTRACED_BATH_SHARE] = self.untraced_bath_share
+        p[k.P_BED_BATH_SHARE] = self.bed_bath_share
         p[k.P_EARLY_NIGHTS] = 1.0 if self.early_nights else 0.0
         p[k.P_BATH_UNSEEN_S] = self.bath_unseen_s
         p[k.P_BATH_BLIND_N] = self.bath_blind_n

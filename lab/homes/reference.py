@@ -3,7 +3,7 @@
 :class:`ReferenceHome` recomputes :func:`stream.kernels.home.home_process` / ``home_advance`` with
 per-resident Python objects and NumPy rows (no Numba): same inputs, same detections. The tests
 compare the two (``tests/stream/test_home_kernels.py``); :mod:`lab.homes.bench` times both.
-One module of ~770 lines, as the kernel it mirrors is one (its docstring says why): a twin split
+One module of ~800 lines, as the kernel it mirrors is one (its docstring says why): a twin split
 otherwise than its original is harder to read against it, rule by rule.
 """
 
@@ -72,6 +72,11 @@ class _Resident:
     nights_traced: int = 0  # nights whose rest began in the bedroom or bed, faded, × EXPO_SCALE
     nights_untraced: int = 0  # nights whose rest began anywhere else, faded, × EXPO_SCALE
     rest_traced: bool = False  # tonight's rest has been in the bedroom or bed
+    rest_first: int = -1  # when tonight's rest first began (kept while the clock restarts it), −1 none
+    bath_at: int = 0  # the last activity in the bathroom, 0 none
+    sil_bath: bool = False  # the silence began right after the toilet
+    rest_bath: bool = False  # tonight's rest began right after the toilet
+    nights_bath: int = 0  # untraced nights begun right after the toilet, faded, × EXPO_SCALE
 
 
 class ReferenceHome:
@@ -237,6 +242,7 @@ class ReferenceHome:
         p.abs_runouts = int(p.abs_runouts * factor)
         p.nights_traced = int(p.nights_traced * factor)
         p.nights_untraced = int(p.nights_untraced * factor)
+        p.nights_bath = int(p.nights_bath * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -403,9 +409,9 @@ class ReferenceHome:
         """Minutes after noon from which a night-time silence may be sleep (as ``bed_edge_min``)."""
         return self._bed_bound(p, 1.0 - self.c.bed_q, False)[0]
 
-    def _to_bed_unseen(self, p: _Resident, t: int, bath: bool) -> bool:
-        """Nights leave no trace here (or some do, after the toilet) and ``t`` is past their early edge
-        (as ``_to_bed_unseen``)."""
+    def _to_bed_unseen(self, p: _Resident, t: int, bath: bool, toilet: bool) -> bool:
+        """Nights leave no trace here (or some do, after the toilet), ``t`` is past their early edge, and
+        not a home that goes to bed from the toilet seen elsewhere first tonight (as ``_to_bed_unseen``)."""
         c = self.c
         if not c.untraced_nights:
             return False
@@ -413,6 +419,14 @@ class ReferenceHome:
         total = p.nights_untraced + p.nights_traced
         some = bath and share > 0 and p.nights_untraced > 0 and p.nights_untraced >= share * total
         if not (some or p.nights_untraced > p.nights_traced):
+            return False
+        if (
+            not toilet
+            and (p.rest_first < 0 or t - p.rest_first < c.trip_rest_s * 1000.0)
+            and c.bed_bath_share > 0
+            and p.nights_untraced >= k.BED_BATH_MIN_NIGHTS * k.EXPO_SCALE
+            and p.nights_bath >= c.bed_bath_share * p.nights_untraced
+        ):
             return False
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
@@ -686,6 +700,8 @@ class ReferenceHome:
                                 p.nights_traced += int(k.EXPO_SCALE)
                             else:
                                 p.nights_untraced += int(k.EXPO_SCALE)
+                                if p.rest_bath if rested else p.sil_bath:
+                                    p.nights_bath += int(k.EXPO_SCALE)
                 if (  # a long evening silence ending at night where nights leave no trace (as the kernel)
                     unseen_night
                     and gap_s >= c.min_sleep_s
@@ -694,6 +710,7 @@ class ReferenceHome:
                     and p.nights_untraced > p.nights_traced
                 ):
                     p.rest_since, p.rest_traced, woke_unseen = p.last, False, True
+                    p.rest_bath = p.sil_bath
                 if (  # an early sleeper's night begun before the evening hours, up on a trip (as the kernel)
                     c.early_nights
                     and (p.ctx == k.CTX_BEDROOM or (p.ctx == k.CTX_REST and not rested))
@@ -709,6 +726,9 @@ class ReferenceHome:
             night_hours = self._night(self._hour(t, p.offset))
             night = night_hours or early
             window = ev != k.EV_DOOR and self._before_wake(p, t)
+            if where == k.ROOM_BATH:
+                p.bath_at = t
+            toilet = t - p.bath_at <= k.BED_BATH_WINDOW_MS  # right after the toilet (as the kernel)
             rest_on = window and p.rest_since >= 0
             morning = window and (where == k.ROOM_BED or (rest_on and where == k.ROOM_BATH and motion == 0))
             if p.bed == k.PAD_ON:
@@ -744,7 +764,9 @@ class ReferenceHome:
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
             by_clock = (  # (the clock rule in the night hours only)
-                ctx in (k.CTX_ACTIVE, k.CTX_SEATED) and night_hours and self._to_bed_unseen(p, t, where == k.ROOM_BATH)
+                ctx in (k.CTX_ACTIVE, k.CTX_SEATED)
+                and night_hours
+                and self._to_bed_unseen(p, t, where == k.ROOM_BATH, toilet)
             )
             if by_clock:
                 ctx = k.CTX_REST  # going to bed told by the clock (as the kernel)
@@ -752,12 +774,17 @@ class ReferenceHome:
             if ctx == k.CTX_REST and (night or morning):
                 young = not p.rest_traced and p.rest_since >= 0 and t - p.rest_since < c.trip_rest_s * 1000.0
                 if p.rest_since < 0 or by_clock or young:
-                    p.rest_since, p.rest_traced = t, False
+                    p.rest_since, p.rest_traced, p.rest_bath = t, False, toilet
                 if p.bed == k.PAD_ON or where == k.ROOM_BED:
                     p.rest_traced = True
             elif ctx != k.CTX_BATH and not rest_on and not spell:
                 p.rest_since = -1
+            if p.rest_since < 0:
+                p.rest_first = -1
+            elif p.rest_first < 0 or p.rest_since < p.rest_first:
+                p.rest_first = p.rest_since
             p.motion_room = where if motion == 1 else -1
+            p.sil_bath = toilet
             self._start(p, t, ctx, where == k.ROOM_BATH, morning or early)
         return out
 

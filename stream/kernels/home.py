@@ -157,6 +157,10 @@ the bedroom past the early edge of the bed times (:func:`bed_edge_min`, the ``1 
 ``bed_margin_min``) is tonight's rest (NOT_UP at the wake-up), and one earlier stays an evening
 silence. A silence right after the toilet is so already where ``untraced_bath_share`` of the nights
 left no trace (a bedroom door left open on some nights: the toilet is then the last trace of bed).
+Where ``bed_bath_share`` of the untraced nights began right after the toilet (``S_NIGHTS_BATH``: the
+bathroom within ``BED_BATH_WINDOW_MS`` of the silence), going to bed leaves that trace: a silence past
+the edge that starts elsewhere with no toilet before it, before tonight's rest (``S_REST_FIRST``) has
+lasted ``trip_rest_s``, stays an evening silence.
 A long evening silence that ends at night in a home whose nights leave no trace was sleep, so the
 activity that ends it is a trip from bed and the night's bed time is its start, not the return from
 the trip.
@@ -197,7 +201,7 @@ alerted, or the first after a night absence that alerted, is a ``K_MOVING`` row 
 (:func:`_moving_again`): a notice, not an alert. Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1700 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1750 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -323,8 +327,15 @@ S_BED_LATE = 44  # faded count (× EXPO_SCALE) of the bed pad letting go ≥ PAD
 S_SEAT_LATE = 45
 S_BED_TOLD = 46  # 1 once :mod:`stream.pads` named the bed pad as letting go late (0 again once it mends)
 S_SEAT_TOLD = 47
-N_STATE = 48
+S_SIL_BATH = 48  # 1 if the current silence began with activity in the bathroom
+S_REST_BATH = 49  # 1 if tonight's rest began right after the bathroom (the toilet before bed)
+S_NIGHTS_BATH = 50  # faded count (× EXPO_SCALE) of untraced nights whose rest began right after the bathroom
+S_BATH_AT = 51  # the last activity in the bathroom (epoch ms), 0 none
+S_REST_FIRST = 52  # when tonight's rest first began (epoch ms; kept while the clock restarts it), −1 none
+N_STATE = 53
 PAD_LATE_MS = 3_600_000  # a pad letting go this long after the resident was seen elsewhere: it let go late
+BED_BATH_MIN_NIGHTS = 3  # untraced nights (faded) before their toilet-first share is believed
+BED_BATH_WINDOW_MS = 600_000  # a silence this soon after the bathroom began right after the toilet
 PAD_SETTLE_MS = 60_000  # activity elsewhere this soon after a pad was occupied does not make it stale (clocks, order)
 
 # params (float64)
@@ -398,7 +409,8 @@ P_EARLY_EVIDENCE_H = 66  # first days: home this many daytime hours, at most mar
 P_WAKE_EARLY_LO_MIN = 67  # a whole night's sleep may end from this local minute (before wake_window_lo_min)
 P_FULL_NIGHT_S = 68  # a rest this long since its bed time is a whole night's sleep
 P_BED_FLOOR_MIN = 69  # ... and may have begun from this local minute; the night's early edge is never before it
-N_PARAMS = 70
+P_BED_BATH_SHARE = 70  # untraced nights begun after the toilet this often: only the toilet goes to bed by the clock
+N_PARAMS = 71
 EXPO_SCALE = 1_000_000.0
 
 
@@ -429,6 +441,7 @@ def new_state(capacity: int, offset_min: int) -> np.ndarray:
         S_ABS_RAN_OUT,
         S_BED_STALE,
         S_SEAT_STALE,
+        S_REST_FIRST,
     ):
         si[:, col] = -1
     si[:, S_LAST] = -1
@@ -487,6 +500,7 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_ABS_RUNOUTS] = int(si[r, S_ABS_RUNOUTS] * factor)
     si[r, S_NIGHTS_TRACED] = int(si[r, S_NIGHTS_TRACED] * factor)
     si[r, S_NIGHTS_UNTRACED] = int(si[r, S_NIGHTS_UNTRACED] * factor)
+    si[r, S_NIGHTS_BATH] = int(si[r, S_NIGHTS_BATH] * factor)
     si[r, S_BED_LATE] = int(si[r, S_BED_LATE] * factor)
     si[r, S_SEAT_LATE] = int(si[r, S_SEAT_LATE] * factor)
 
@@ -709,19 +723,32 @@ def _early_night(si: np.ndarray, wake: np.ndarray, r: int, t: int, room: int, pa
 
 
 @njit(**JIT)
-def _to_bed_unseen(si: np.ndarray, wake: np.ndarray, r: int, t: int, bath: bool, params: np.ndarray) -> bool:
+def _to_bed_unseen(
+    si: np.ndarray, wake: np.ndarray, r: int, t: int, bath: bool, toilet: bool, params: np.ndarray
+) -> bool:
     """Whether a night-time silence outside the bedroom is the night's sleep by the clock: the home's
     nights leave no trace (:func:`traceless`), or, for a silence right after the bathroom (``bath``:
     the toilet before bed), at least ``untraced_bath_share`` of them do (a bedroom door left open on
     some nights: the toilet is then the last trace of going to bed); and ``t`` is past the early edge
     of its bed times (:func:`bed_edge_min`). Earlier in the evening it is an evening silence (due by
-    the usual bed time, at most ``evening_max_s``)."""
+    the usual bed time, at most ``evening_max_s``), and so is one not right after the toilet
+    (``toilet``) in a home whose untraced nights nearly all began there (``bed_bath_share``), unless
+    tonight's rest has lasted ``trip_rest_s`` (a trip from bed)."""
     if params[P_UNTRACED_NIGHTS] == 0.0:
         return False
     untraced, traced = si[r, S_NIGHTS_UNTRACED], si[r, S_NIGHTS_TRACED]
     share = params[P_UNTRACED_BATH_SHARE]
     some = bath and share > 0.0 and untraced > 0 and untraced >= share * (untraced + traced)
     if not (some or untraced > traced):
+        return False
+    toilet_first = params[P_BED_BATH_SHARE]
+    if (
+        not toilet
+        and (si[r, S_REST_FIRST] < 0 or t - si[r, S_REST_FIRST] < params[P_TRIP_REST_S] * 1000.0)
+        and toilet_first > 0.0
+        and untraced >= BED_BATH_MIN_NIGHTS * EXPO_SCALE
+        and si[r, S_NIGHTS_BATH] >= toilet_first * untraced
+    ):
         return False
     return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
 
@@ -1588,6 +1615,8 @@ def home_process(
                             si[r, S_NIGHTS_TRACED] += int(EXPO_SCALE)
                         else:
                             si[r, S_NIGHTS_UNTRACED] += int(EXPO_SCALE)
+                            if (si[r, S_REST_BATH] if rested else si[r, S_SIL_BATH]) == 1:
+                                si[r, S_NIGHTS_BATH] += int(EXPO_SCALE)
             # where nights leave no trace, a long evening silence that ends at night was sleep: tonight's
             # rest began with it, and this is a trip from bed (its bed time is not the return from the trip)
             if (
@@ -1599,6 +1628,7 @@ def home_process(
             ):
                 si[r, S_REST_SINCE] = last
                 si[r, S_REST_TRACED] = 0
+                si[r, S_REST_BATH] = si[r, S_SIL_BATH]
                 woke_unseen = True
             # an early sleeper to bed before the evening hours (the bedroom or the bed pad from bed_floor_min,
             # 18:00) and up on a trip in the night hours after a whole night's sleep so far (full_night_s: an
@@ -1630,6 +1660,9 @@ def home_process(
         # and so is one after the toilet's door or flush while tonight's rest goes on (a trip from bed,
         # the hall on the way included); the entrance door ends it
         window = c != EV_DOOR and _before_wake(si, wake, r, t, params)
+        if room[i] == ROOM_BATH:
+            si[r, S_BATH_AT] = t
+        toilet = t - si[r, S_BATH_AT] <= BED_BATH_WINDOW_MS  # right after the toilet (on the way to bed)
         rest_on = window and si[r, S_REST_SINCE] >= 0
         morning = window and (room[i] == ROOM_BED or (rest_on and room[i] == ROOM_BATH and pir[i] == 0))
         if si[r, S_BED] == PAD_ON:
@@ -1675,7 +1708,7 @@ def home_process(
         by_clock = (
             ctx in (CTX_ACTIVE, CTX_SEATED)
             and night_hours
-            and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, params)
+            and _to_bed_unseen(si, wake, r, t, room[i] == ROOM_BATH, toilet, params)
         )
         if by_clock:  # where nights leave no trace, going to bed is told by the clock
             ctx = CTX_REST
@@ -1693,11 +1726,17 @@ def home_process(
             if si[r, S_REST_SINCE] < 0 or by_clock or young:
                 si[r, S_REST_SINCE] = t
                 si[r, S_REST_TRACED] = 0
+                si[r, S_REST_BATH] = 1 if toilet else 0
             if si[r, S_BED] == PAD_ON or room[i] == ROOM_BED:
                 si[r, S_REST_TRACED] = 1
         elif ctx != CTX_BATH and not rest_on and not spell:
             si[r, S_REST_SINCE] = -1
+        if si[r, S_REST_SINCE] < 0:
+            si[r, S_REST_FIRST] = -1
+        elif si[r, S_REST_FIRST] < 0 or si[r, S_REST_SINCE] < si[r, S_REST_FIRST]:
+            si[r, S_REST_FIRST] = si[r, S_REST_SINCE]
         si[r, S_MOTION_ROOM] = room[i] if pir[i] == 1 else -1
+        si[r, S_SIL_BATH] = 1 if toilet else 0
         _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning or early, params)
     return n
 

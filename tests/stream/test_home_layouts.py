@@ -119,11 +119,11 @@ def _untraced_days(
 def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -> None:
     """Nothing in the bedroom (privacy): every night begins with the bathroom door at 22:00 and a
     silence until 07:30. Those nights teach the home's bed times (22:00) and that its nights leave no
-    trace; from then on a silence at 22:10 is tonight's sleep (NOT_UP in the morning), not an evening
-    silence that alerted three hours later every night, while one at 19:30 is still an evening
-    silence, due within ``evening_max_s``. A trip through the hall at 02:00 is a trip from bed: the
-    night's bed time stays 22:00 (once the home is known to go to bed unseen). Without the rule the
-    home learns no bed time at all."""
+    trace; from then on a silence at 22:10 (the hall after the toilet) is tonight's sleep (NOT_UP in
+    the morning), not an evening silence that alerted three hours later every night, while one at
+    19:30 is still an evening silence, due within ``evening_max_s``. A trip through the hall at 02:00
+    is a trip from bed: the night's bed time stays 22:00 (once the home is known to go to bed
+    unseen). Without the rule the home learns no bed time at all."""
     config = HomeConfig()
     week = _untraced_days(6)
     kernels = Kernels.new(config)
@@ -139,10 +139,11 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
 
     day7 = [*week, *((7 * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for hour in (7.5, 12.0, 18.0))]
     late = 7 * DAY + 22 * H + 10 * M
-    ctx, kind, deadline = after([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
+    to_bed = [(late - 5 * M, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0), (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    ctx, kind, deadline = after([*day7, *to_bed])
     assert (ctx, kind) == (k.CTX_REST, k.K_NOT_UP) and deadline > 8 * DAY + 7 * H
     kernels = Kernels.new(config)
-    kernels.process(pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]))
+    kernels.process(pir_rows([*day7, *to_bed]))
     assert kernels.si[0, k.S_LEARNED] & k.W_UNTRACED, "the alert will say the rest was not seen in the bedroom"
     kernels = Kernels.new(config)
     kernels.process(pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_BED, 0)]))  # the bedroom door tonight
@@ -151,7 +152,7 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     ctx, kind, deadline = after([*day7, (evening, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])
     assert (ctx, kind) == (k.CTX_ACTIVE, k.K_INACTIVITY) and deadline <= evening + int(config.evening_max_s * 1000)
     off = HomeConfig(untraced_nights=False)
-    ctx, kind, _ = after([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)], off)
+    ctx, kind, _ = after([*day7, *to_bed], off)
     assert kind == k.K_INACTIVITY
     kernels = Kernels.new(off)
     kernels.process(pir_rows(week))
@@ -163,9 +164,7 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     n = int(kernels.si[0, k.S_NBED])
     assert n == 11 and set(kernels.wake[0, 14 : 14 + n].tolist()) == {600}
     # the same local times at UTC+8: the same nights, and the twin agrees
-    shifted = [
-        (t - 8 * H, c, v, room, pir) for t, c, v, room, pir in [*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
-    ]
+    shifted = [(t - 8 * H, c, v, room, pir) for t, c, v, room, pir in [*day7, *to_bed]]
     kernels = Kernels.new(config)
     kernels.si[0, k.S_OFFSET] = 480
     n_out, out_i, out_f = kernels.process(pir_rows(shifted))
@@ -181,8 +180,50 @@ def test_a_home_whose_nights_leave_no_bedroom_trace_goes_to_bed_by_the_clock() -
     n = int(kernels.si[0, k.S_NBED])
     # the first night is learned from the trip on (nothing is known yet), every later one from 22:00
     assert 5 <= n < 14 and kernels.wake[0, 14 : 14 + n].tolist() == [840] + [600] * (n - 1)
-    for data in (pir_rows(week), pir_rows(trips), pir_rows([*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])):
+    for data in (pir_rows(week), pir_rows(trips), pir_rows([*day7, *to_bed])):
         assert run_kernel(config, data, 1) == run_reference(config, data, 1)
+
+
+def test_a_home_that_goes_to_bed_from_the_toilet_is_not_in_bed_after_the_living_room() -> None:
+    """Nothing in the bedroom, and every night begins with the toilet (the bathroom door at 22:00):
+    a silence past the bed times' early edge that starts in the living room with no toilet before it
+    is no night's sleep by the clock but an evening silence, due within ``evening_max_s`` (a collapse
+    at 22:10 was found by NOT_UP the next morning); right after the toilet it is tonight's sleep. Not
+    in a home that goes to bed from anywhere (the toilet before half its nights), nor with
+    ``bed_bath_share`` 0; and a trip through the hall at 02:00 is still a trip from bed."""
+    config = HomeConfig()
+    day7 = [
+        *_untraced_days(6),
+        *((7 * DAY + int(hour * H), k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for hour in (7.5, 12.0, 18.0)),
+    ]
+    late = 7 * DAY + 22 * H + 10 * M
+    living = [*day7, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    toilet = [*day7, (late - 5 * M, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0), (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+
+    def after(rows: list[tuple[int, int, int, int, int]], cfg: HomeConfig = config) -> tuple[int, int, int]:
+        kernels = Kernels.new(cfg)
+        kernels.process(pir_rows(rows))
+        assert kernels.si[0, k.S_NIGHTS_UNTRACED] > kernels.si[0, k.S_NIGHTS_TRACED]
+        return int(kernels.si[0, k.S_CTX]), int(kernels.si[0, k.S_DKIND]), int(kernels.si[0, k.S_DEADLINE])
+
+    ctx, kind, deadline = after(living)
+    assert (ctx, kind) == (k.CTX_ACTIVE, k.K_INACTIVITY) and deadline <= late + int(config.evening_max_s * 1000)
+    assert after(toilet)[:2] == (k.CTX_REST, k.K_NOT_UP)
+    assert after(living, HomeConfig(bed_bath_share=0.0))[:2] == (k.CTX_REST, k.K_NOT_UP)
+    # half the nights begin in the living room instead (the hall at 21:55, nothing after): from anywhere
+    anywhere = [row for row in day7 if not (row[3] == k.ROOM_BATH and (row[0] // DAY) % 2)]
+    anywhere += [(d * DAY + 21 * H + 55 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for d in range(1, 7, 2)]
+    anywhere.sort()
+    assert after([*anywhere, (late, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)])[:2] == (k.CTX_REST, k.K_NOT_UP)
+    # to bed from the toilet at 22:00, up through the hall at 02:00: back to bed unseen, not an evening
+    trip = [
+        *day7,
+        (7 * DAY + 22 * H, k.EV_ACTIVITY, 0, k.ROOM_BATH, 0),
+        (8 * DAY + 2 * H, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1),
+    ]
+    assert after(trip)[:2] == (k.CTX_REST, k.K_NOT_UP)
+    for rows in (living, toilet, anywhere, trip):
+        assert run_kernel(config, pir_rows(rows), 1) == run_reference(config, pir_rows(rows), 1)
 
 
 def test_a_synthetic_home_with_nothing_in_the_bedroom_matches_the_reference() -> None:
