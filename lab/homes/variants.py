@@ -15,7 +15,11 @@ Each variant keeps the life and changes one of those:
   ones do (issue #14: the unseen homes' did), reporting changes only.
 
 Every event of the original is normal living, so every alert on a variant is false; stops are
-injected per evaluation family as in :mod:`lab.homes.eval`. Nothing is tuned on these: they show
+injected per evaluation family as in :mod:`lab.homes.eval`, chosen on the home as recorded (at the
+variant's clock): where the resident really was, not where the variant's fewer sensors last saw them
+(without its bedroom door a home cannot tell a stop at 23:00 in the living room from one after going
+to bed unseen; the family would take either for an evening stop), and each is timed from the
+resident's last activity as recorded. Nothing is tuned on these: they show
 where a rule rests on one sensor or one clock. (Found this way: a home with no bedroom sensor took
 every night for an evening silence; see ``HomeConfig.untraced_nights``.)
 
@@ -35,8 +39,9 @@ from typing import Any
 import numpy as np
 
 from lab.homes.eval import evaluate_log
+from lab.homes.families import all_cuts
 from lab.homes.logs import HomeLog, log_of_rows
-from lab.homes.replay import Trial, summarise_families
+from lab.homes.replay import Trial, last_activity_ms, summarise_families
 from lab.homes.stuck_pads import PADS
 from stream.home import KIND_OF_CODE, HomeConfig
 
@@ -155,27 +160,52 @@ def _rows(log: HomeLog, keep: list[int], home: str) -> HomeLog:
     )
 
 
-def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog]]:
-    """``(name, log)``: the original, then each sensor group taken away (those the home has, in order of
-    their first report), then each clock shift, then its pads held (when it has any)."""
-    yield "as recorded", log
+def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog, HomeLog]]:
+    """``(name, variant, truth)``: the original, then each sensor group taken away (those the home has,
+    in order of their first report), then each clock shift, then its pads held (when it has any);
+    ``truth`` is the home as recorded at the variant's clock, where its stops are chosen."""
+    yield "as recorded", log, log
     groups = list(dict.fromkeys(sensor_group(k, loc) for k, loc in zip(log.kind, log.location, strict=True)))
     for group in groups:
-        yield f"without {group}", without(log, group)
+        yield f"without {group}", without(log, group), log
     for hours in CLOCK_SHIFTS_H:
-        yield f"clock {hours:+d} h", shifted(log, hours)
+        later = shifted(log, hours)
+        yield f"clock {hours:+d} h", later, later
     if PADS & set(log.kind):
-        yield f"pads held {PADS_HELD_H} h", pads_held(log, PADS_HELD_H)
+        yield f"pads held {PADS_HELD_H} h", pads_held(log, PADS_HELD_H), log
 
 
-def evaluate_variant(log: HomeLog, config: HomeConfig, inject_n: int, seeds: int) -> dict[str, Any]:
-    """False alerts per home-day (alerts by kind) and the families' delays over ``seeds`` draws of cuts."""
+def variant_trials(
+    log: HomeLog, config: HomeConfig, inject_n: int, seed: int, truth: HomeLog | None = None
+) -> tuple[list[Trial], list[tuple[int, int, int]]]:
+    """One draw of stops on ``log`` (``inject_n`` per family) and its alerts ``(kind, start, due)``: the
+    stops chosen on ``truth`` (default ``log``), each timed from ``truth``'s last activity before it,
+    found no sooner than the stop (an alert ``log``'s sensors raised before it, in a silence that ran
+    on into the stop, finds it at the stop)."""
+    truth = log if truth is None else truth
+    _, trials, alerts = evaluate_log(log, config, cuts=all_cuts(truth, inject_n, seed))
+    if truth is not log:
+        trials = [
+            dataclasses.replace(
+                trial,
+                last_activity_ms=last_activity_ms(truth, trial.cut_ms),
+                alert_ms=None if trial.alert_ms is None else max(trial.alert_ms, trial.cut_ms),
+            )
+            for trial in trials
+        ]
+    return trials, alerts
+
+
+def evaluate_variant(
+    log: HomeLog, config: HomeConfig, inject_n: int, seeds: int, truth: HomeLog | None = None
+) -> dict[str, Any]:
+    """False alerts per home-day (alerts by kind) and the families' delays over ``seeds`` draws of stops
+    (:func:`variant_trials`)."""
     trials: list[Trial] = []
     alerts: list[tuple[int, int, int]] = []
     for seed in range(1, seeds + 1):
-        _, found, raised = evaluate_log(log, config, inject_n, seed)
+        found, alerts = variant_trials(log, config, inject_n, seed, truth)  # the alerts do not depend on the cuts
         trials.extend(found)
-        alerts = raised  # the alerts do not depend on the cuts
     by_kind: dict[str, int] = {}
     for code, _, _ in alerts:
         by_kind[KIND_OF_CODE[code].value] = by_kind.get(KIND_OF_CODE[code].value, 0) + 1
@@ -195,8 +225,8 @@ def evaluate_variants(
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for log in logs:
         mine: dict[str, dict[str, Any]] = {}
-        for name, variant in variants(log):
-            mine[name] = evaluate_variant(variant, config, inject_n, seeds)
+        for name, variant, truth in variants(log):
+            mine[name] = evaluate_variant(variant, config, inject_n, seeds, truth)
             if progress is not None:
                 progress(f"{log.entry.home}: {name}: {mine[name]['alerts']} false alerts")
         out[log.entry.home] = mine

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from lab.homes.eval import evaluate_log
+from lab.homes.families import all_cuts
 from lab.homes.logs import HomeEntry, HomeLog, log_of_rows
+from lab.homes.replay import last_activity_ms
 from lab.homes.synthetic import synthetic_home
 from lab.homes.variants import (
     CLOCK_SHIFTS_H,
@@ -14,6 +16,7 @@ from lab.homes.variants import (
     pads_held,
     sensor_group,
     shifted,
+    variant_trials,
     variants,
     without,
 )
@@ -47,7 +50,7 @@ def test_a_variant_takes_away_one_group_or_moves_the_clock_and_nothing_else() ->
     later = shifted(log, 2)
     assert np.array_equal(later.ts_ms, log.ts_ms + 2 * H) and later.sensor == log.sensor
     assert (later.entry.first_ms, later.entry.last_ms) == (log.entry.first_ms + 2 * H, log.entry.last_ms + 2 * H)
-    names = [name for name, _ in variants(log)]
+    names = [name for name, *_ in variants(log)]
     groups = {sensor_group(k, loc) for k, loc in zip(log.kind, log.location, strict=True)}
     pads = bool(PADS & set(log.kind))
     assert names[0] == "as recorded" and len(names) == 1 + len(groups) + len(CLOCK_SHIFTS_H) + pads
@@ -60,11 +63,30 @@ def test_every_variant_is_evaluated_as_the_fast_evaluation_does() -> None:
     lines: list[str] = []
     result = evaluate_variants([log], HomeConfig(), inject_n=3, seeds=1, progress=lines.append)
     rows = result[log.entry.home]
-    assert len(lines) == len(rows) and set(rows) == {name for name, _ in variants(log)}
+    assert len(lines) == len(rows) and set(rows) == {name for name, *_ in variants(log)}
     n, _, _ = evaluate_log(log, HomeConfig(), 3, 1)
     assert rows["as recorded"]["alerts"] == n
     assert rows["as recorded"]["families"]["day"]["injected"] == 3
     assert all(row["false_alerts_per_home_day"] is not None for row in rows.values())
+
+
+def test_a_variants_stops_are_the_home_as_recorded() -> None:
+    """Without its bedroom door a home cannot tell a stop in the living room at 23:00 from one after
+    going to bed unseen: the stops of a variant are chosen on the home as recorded (at its clock) and
+    timed from the resident's last activity there, not from what the variant's sensors last saw."""
+    log = _home()
+    gone = without(log, "contact:bedroom")
+    truth_cuts = all_cuts(log, 5, 1)
+    assert truth_cuts != all_cuts(gone, 5, 1), "the variant alone would choose other stops"
+    trials, alerts = variant_trials(gone, HomeConfig(), 5, 1, truth=log)
+    assert sorted((t.cut_ms, t.family) for t in trials) == truth_cuts
+    assert all(t.last_activity_ms == last_activity_ms(log, t.cut_ms) for t in trials)
+    assert all(t.alert_ms is None or t.alert_ms >= t.cut_ms for t in trials)
+    assert alerts == evaluate_log(gone, HomeConfig())[2]
+    own, _ = variant_trials(gone, HomeConfig(), 5, 1)
+    assert sorted((t.cut_ms, t.family) for t in own) == all_cuts(gone, 5, 1)
+    names = {name: truth for name, _, truth in variants(log)}
+    assert names["without contact:bedroom"] is log and names["clock +1 h"].ts_ms[0] == log.ts_ms[0] + H
 
 
 def test_pads_held_let_go_hours_later_and_report_changes_only() -> None:
