@@ -55,16 +55,24 @@ def evaluate_log(
     horizon_s: float = 24 * 3600.0,
     cuts: list[tuple[int, str]] | None = None,
     moves: list[tuple[int, int, int]] | None = None,
+    truth: HomeLog | None = None,
 ) -> tuple[int, list[Trial], list[tuple[int, int, int]]]:
     """Alerts over the whole log and injected stops: ``(n_alerts, trials, alerts as (kind, start, due))``;
     the stops are ``inject_n`` of each family's, or ``cuts`` (sorted ``(cut, family)``) when given.
-    ``moves`` (when given) gets the moving-again notices, ``(alert's kind, alert's start, moved_ms)``."""
+    ``moves`` (when given) gets the moving-again notices, ``(alert's kind, alert's start, moved_ms)``.
+    ``truth``: the same resident's life as recorded (``log`` seen through fewer sensors, its pads
+    held, its bedroom door left open): the stops are chosen on it and timed from its last activity,
+    and found no sooner than the stop (an alert ``log`` raised before it, in a silence that ran on into
+    the stop, finds it at the stop); where the resident was, not where ``log`` last saw them."""
     detector = HomeActivityDetector(config, utc_offset_min=0)
     a = detector.arrays(log.events())
     params = config.params()
     mon = np.ones(1, dtype=np.uint8)
     res = np.zeros_like(a.res)
-    tagged = cuts if cuts is not None else all_cuts(log, inject_n, seed) if inject_n > 0 else []
+    chosen_on = log if truth is None else truth
+    tagged = cuts if cuts is not None else all_cuts(chosen_on, inject_n, seed) if inject_n > 0 else []
+    if truth is not None:  # before anything of the home was seen there is no silence to time (nor a home yet)
+        tagged = [(cut, family) for cut, family in tagged if last_activity_ms(log, cut) >= 0]
     si, hist, wake = _state(config)
     if log.entry.routine is not None:  # the archive's, as the registry gives it to the live detector
         si[0, k.S_ENROLL_WAKE], si[0, k.S_ENROLL_BED] = (-1 if m is None else m for m in log.entry.routine)
@@ -99,7 +107,7 @@ def evaluate_log(
         upto = int(np.searchsorted(a.ts, cut, side="right"))
         run(done, upto)
         done = upto
-        last = last_activity_ms(log, cut)
+        last = last_activity_ms(log, cut)  # what the detector last saw
         codes = INACTIVITY_CODES + ((k.K_NIGHT_ABSENCE,) if family in NIGHT_FAMILIES else ())
         alert = next((due for kind, start, due in alerts if kind in codes and start >= last), None)
         if alert is None:
@@ -112,6 +120,9 @@ def evaluate_log(
             # scorer's last activity: a stale pad letting go is no activity to the detector)
             if pending and min(pending) - cut <= horizon_ms:
                 alert = max(min(pending), cut)
+        if truth is not None:
+            last = last_activity_ms(truth, cut)
+            alert = None if alert is None else max(alert, cut)
         trials.append(Trial(log.entry.home, cut, last, alert, None, family))
     run(done, len(res))
     n = k.home_advance(si, 1, log.entry.last_ms, mon, params, out_i, out_f)
@@ -119,9 +130,16 @@ def evaluate_log(
     return len(alerts), trials, alerts
 
 
-def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, seed: int = 0) -> dict[str, Any]:
+def evaluate(
+    logs: Iterable[HomeLog],
+    config: HomeConfig,
+    inject_n: int = 0,
+    seed: int = 0,
+    truths: Iterable[HomeLog] | None = None,
+) -> dict[str, Any]:
     """False alerts per home-day over ``logs`` and the injected-stop delays (as the replay summary), and
-    both per sensor layout (``by_layout``)."""
+    both per sensor layout (``by_layout``); with ``truths`` (each log's home as recorded, in order) the
+    stops are chosen on those (:func:`evaluate_log`)."""
     home_days = 0.0
     layouts: list[tuple[str, float, int, list[Trial]]] = []
     n_alerts = 0
@@ -130,9 +148,11 @@ def evaluate(logs: Iterable[HomeLog], config: HomeConfig, inject_n: int = 0, see
     trials: list[Trial] = []
     per_home: list[tuple[str, int]] = []
     after_alert_min: list[float] = []
-    for number, log in enumerate(logs, 1):
+    logs = list(logs)
+    truth_of = list(truths) if truths is not None else [None] * len(logs)
+    for number, (log, truth) in enumerate(zip(logs, truth_of, strict=True), 1):
         moves: list[tuple[int, int, int]] = []
-        n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number, moves=moves)
+        n, home_trials, alerts = evaluate_log(log, config, inject_n, seed + number, moves=moves, truth=truth)
         after_alert_min.extend(minutes_to_moving(alerts, moves))
         n_alerts += n
         for kind, _, _ in alerts:
@@ -217,7 +237,7 @@ def home_config(items: list[str]) -> HomeConfig:
 
 
 def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command line
-    from lab.homes.sets import add_set_arguments, homes_of
+    from lab.homes.sets import add_set_arguments, homes_of, truths_of
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_set_arguments(parser)
@@ -226,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - command l
     args = parser.parse_args(argv)
     logs = homes_of(args)
     config = home_config(args.set)
-    print(json.dumps(evaluate(logs, config, args.inject, args.seed)))
+    print(json.dumps(evaluate(logs, config, args.inject, args.seed, truths_of(args))))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,6 +50,15 @@ def homes_of(args: argparse.Namespace) -> list[HomeLog]:
     return varied(homes, args)
 
 
+def truths_of(args: argparse.Namespace) -> list[HomeLog] | None:
+    """The homes :func:`homes_of` chose as their residents lived (pads letting go when they were left,
+    bedroom doors reporting; at the same clock), where the evaluation chooses its stops; ``None`` when
+    they are those homes already."""
+    if args.pads_held <= 0 and getattr(args, "door_open", 0.0) <= 0:
+        return None
+    return homes_of(argparse.Namespace(**{**vars(args), "pads_held": 0.0, "door_open": 0.0}))
+
+
 def varied(homes: list[HomeLog], args: argparse.Namespace) -> list[HomeLog]:
     """``homes`` shifted (``--shift``) and with their pads held (``--pads-held``) as ``args`` ask."""
     from lab.homes.variants import pads_held, shifted

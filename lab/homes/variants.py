@@ -39,9 +39,8 @@ from typing import Any
 import numpy as np
 
 from lab.homes.eval import evaluate_log
-from lab.homes.families import all_cuts
 from lab.homes.logs import HomeLog, log_of_rows
-from lab.homes.replay import Trial, last_activity_ms, summarise_families
+from lab.homes.replay import Trial, summarise_families
 from lab.homes.stuck_pads import PADS
 from stream.home import KIND_OF_CODE, HomeConfig
 
@@ -175,36 +174,15 @@ def variants(log: HomeLog) -> Iterator[tuple[str, HomeLog, HomeLog]]:
         yield f"pads held {PADS_HELD_H} h", pads_held(log, PADS_HELD_H), log
 
 
-def variant_trials(
-    log: HomeLog, config: HomeConfig, inject_n: int, seed: int, truth: HomeLog | None = None
-) -> tuple[list[Trial], list[tuple[int, int, int]]]:
-    """One draw of stops on ``log`` (``inject_n`` per family) and its alerts ``(kind, start, due)``: the
-    stops chosen on ``truth`` (default ``log``), each timed from ``truth``'s last activity before it,
-    found no sooner than the stop (an alert ``log``'s sensors raised before it, in a silence that ran
-    on into the stop, finds it at the stop)."""
-    truth = log if truth is None else truth
-    _, trials, alerts = evaluate_log(log, config, cuts=all_cuts(truth, inject_n, seed))
-    if truth is not log:
-        trials = [
-            dataclasses.replace(
-                trial,
-                last_activity_ms=last_activity_ms(truth, trial.cut_ms),
-                alert_ms=None if trial.alert_ms is None else max(trial.alert_ms, trial.cut_ms),
-            )
-            for trial in trials
-        ]
-    return trials, alerts
-
-
 def evaluate_variant(
     log: HomeLog, config: HomeConfig, inject_n: int, seeds: int, truth: HomeLog | None = None
 ) -> dict[str, Any]:
-    """False alerts per home-day (alerts by kind) and the families' delays over ``seeds`` draws of stops
-    (:func:`variant_trials`)."""
+    """False alerts per home-day (alerts by kind) and the families' delays over ``seeds`` draws of stops,
+    chosen on ``truth`` (the home as recorded at the variant's clock; :func:`lab.homes.eval.evaluate_log`)."""
     trials: list[Trial] = []
     alerts: list[tuple[int, int, int]] = []
     for seed in range(1, seeds + 1):
-        found, alerts = variant_trials(log, config, inject_n, seed, truth)  # the alerts do not depend on the cuts
+        _, found, alerts = evaluate_log(log, config, inject_n, seed, truth=truth)  # alerts: the same every draw
         trials.extend(found)
     by_kind: dict[str, int] = {}
     for code, _, _ in alerts:

@@ -16,7 +16,6 @@ from lab.homes.variants import (
     pads_held,
     sensor_group,
     shifted,
-    variant_trials,
     variants,
     without,
 )
@@ -78,12 +77,12 @@ def test_a_variants_stops_are_the_home_as_recorded() -> None:
     gone = without(log, "contact:bedroom")
     truth_cuts = all_cuts(log, 5, 1)
     assert truth_cuts != all_cuts(gone, 5, 1), "the variant alone would choose other stops"
-    trials, alerts = variant_trials(gone, HomeConfig(), 5, 1, truth=log)
+    _, trials, alerts = evaluate_log(gone, HomeConfig(), 5, 1, truth=log)
     assert sorted((t.cut_ms, t.family) for t in trials) == truth_cuts
     assert all(t.last_activity_ms == last_activity_ms(log, t.cut_ms) for t in trials)
     assert all(t.alert_ms is None or t.alert_ms >= t.cut_ms for t in trials)
     assert alerts == evaluate_log(gone, HomeConfig())[2]
-    own, _ = variant_trials(gone, HomeConfig(), 5, 1)
+    _, own, _ = evaluate_log(gone, HomeConfig(), 5, 1)
     assert sorted((t.cut_ms, t.family) for t in own) == all_cuts(gone, 5, 1)
     names = {name: truth for name, _, truth in variants(log)}
     assert names["without contact:bedroom"] is log and names["clock +1 h"].ts_ms[0] == log.ts_ms[0] + H
@@ -133,3 +132,30 @@ def test_the_lab_commands_shift_and_hold_the_pads_of_any_set_they_are_given() ->
     assert [pads_held(log, 1.5).sensor for log in plain] == [log.sensor for log in held]
     later = homes_of(parser.parse_args(["--homes", "3", "--days", "3", "--seed", "4", "--shift", "-2"]))
     assert all(np.array_equal(a.ts_ms - 2 * H, b.ts_ms) for a, b in zip(plain, later, strict=True))
+
+
+def test_the_stops_of_homes_with_pads_held_or_doors_open_are_chosen_where_the_resident_was() -> None:
+    """``--pads-held`` and ``--door-open`` change what the sensors report, not the resident's life: the
+    evaluation chooses its stops on the homes as they lived (:func:`lab.homes.sets.truths_of`, at the
+    same clock); a set as drawn has no other truth."""
+    import argparse
+
+    from lab.homes.eval import evaluate
+    from lab.homes.sets import add_set_arguments, homes_of, truths_of
+
+    parser = argparse.ArgumentParser()
+    add_set_arguments(parser)
+    base = ["--homes", "3", "--days", "16", "--seed", "4", "--shift", "1"]
+    assert truths_of(parser.parse_args(base)) is None
+    plain = homes_of(parser.parse_args(base))
+    for extra in (["--pads-held", "2"], ["--door-open", "1"]):
+        args = parser.parse_args([*base, *extra])
+        truths = truths_of(args)
+        assert truths is not None
+        assert [(t.sensor, t.ts_ms.tolist()) for t in truths] == [(p.sensor, p.ts_ms.tolist()) for p in plain]
+        logs = homes_of(args)
+        assert evaluate(logs, HomeConfig(), 4, 1, truths)["families"]["day"]["injected"] == 4 * len(logs)
+        _, trials, _ = evaluate_log(logs[0], HomeConfig(), 4, 2, truth=truths[0])
+        assert sorted((t.cut_ms, t.family) for t in trials) == all_cuts(truths[0], 4, 2)
+    door = homes_of(parser.parse_args([*base, "--door-open", "1"]))  # the family alone would choose others
+    assert any(all_cuts(log, 9, 2) != all_cuts(truth, 9, 2) for log, truth in zip(door, plain, strict=True))
