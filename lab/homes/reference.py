@@ -763,6 +763,8 @@ class ReferenceHome:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED
+            if ctx == k.CTX_ARRIVED and p.seat == k.PAD_STALE:
+                ctx = k.CTX_SEATED  # the seat pad held while they were out (as the kernel)
             by_clock = (  # (the clock rule in the night hours only)
                 ctx in (k.CTX_ACTIVE, k.CTX_SEATED)
                 and night_hours

@@ -65,8 +65,9 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   other activity in the bedroom by day (silences there, dressing or a nap without a bed pad, run
   longer than in the kitchen or living room: learning them apart lets the other rooms keep short
   limits); seated while the seat pad is stale (it did not let go when the resident got up, so their
-  return to the chair would not show either), and resting in the bedroom while the bed pad is; else
-  active.
+  return to the chair would not show either), right after coming in too (the pad held "occupied"
+  while they were out: seated as one who sat down at once), and resting in the bedroom while the bed
+  pad is; else active.
 - the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
   edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
   that starts in the bedroom is resting, and so is one after the toilet's door or flush while
@@ -1703,6 +1704,10 @@ def home_process(
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED
+        if ctx == CTX_ARRIVED and si[r, S_SEAT] == PAD_STALE:
+            # the seat pad held "occupied" while they were out (sticky): sitting down will not show, so
+            # this is one who may have sat down at once (seated, due by arrival_limit_s)
+            ctx = CTX_SEATED
         # (in the night hours only: where the evenings go unseen too, the bed times are the evening's last
         # report and their edge too early to begin the night before night_start_h)
         by_clock = (

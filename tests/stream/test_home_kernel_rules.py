@@ -533,6 +533,29 @@ def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stal
     assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
 
 
+def test_coming_in_while_the_seat_pad_held_occupied_may_be_sitting_down_at_once() -> None:
+    """On the armchair's pad at 09:00, out through the entrance door at 10:00 with the pad still
+    "occupied" (it holds: sticky), in again at 12:00, then nothing: sitting down would not show on that
+    pad, so the silence is seated as one who sat down at once (due by ``arrival_limit_s``), not an
+    arrival judged by the active limits. After a pad that let go it is an arrival; the kitchen first,
+    seated either way (a stale pad hides the return to the chair)."""
+    config = HomeConfig()
+    rows = _nights(8) + [(8 * DAY + 7 * H + i * 10 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(12)]
+    sat, out, back = 9 * DAY + 9 * H, 9 * DAY + 10 * H, 9 * DAY + 12 * H
+    door = [(out, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (out + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    door += [(back, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (back + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+    held = [*rows, (sat, k.EV_SEAT, 1, k.ROOM_OTHER, 0), *door]
+    let_go = [*rows, (sat, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (out - M, k.EV_SEAT, 0, k.ROOM_OTHER, 0), *door]
+    kitchen = [(back + M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    cases = ((held, back + 10_000, k.CTX_SEATED), (let_go, back + 10_000, k.CTX_ARRIVED))
+    for rows_, start, ctx in (*cases, ([*held, *kitchen], back + M, k.CTX_SEATED)):
+        data = pir_rows(rows_)
+        got = [row for row in run_kernel(config, data, 1) if row[2] >= back]
+        assert got == [row for row in run_reference(config, data, 1) if row[2] >= back]
+        assert [(row[2], row[6]) for row in got] == [(start, ctx)]
+        assert got[0][3] - got[0][2] <= config.arrival_limit_s * 1000
+
+
 def test_the_bedroom_by_day_while_the_bed_pad_has_not_let_go_is_a_rest() -> None:
     """Up at 07:00 (the kitchen) from a bed pad that stays "occupied", back in the bedroom at 13:00 and
     nothing more: lying down again would not show on that pad, so the silence is a rest (a nap's
