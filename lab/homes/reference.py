@@ -74,7 +74,6 @@ class _Resident:
     rest_traced: bool = False  # tonight's rest has been in the bedroom or bed
     rest_first: int = -1  # when tonight's rest first began (kept while the clock restarts it), −1 none
     bath_at: int = 0  # the last activity in the bathroom, 0 none
-    sil_bath: bool = False  # the silence began right after the toilet
     rest_bath: bool = False  # tonight's rest began right after the toilet
     nights_bath: int = 0  # untraced nights begun right after the toilet, faded, × EXPO_SCALE
 
@@ -660,6 +659,7 @@ class ReferenceHome:
             woke_unseen = False
             if p.last >= 0:
                 gap_s = (t - p.last) / 1000
+                after_toilet = p.last - p.bath_at <= k.BED_BATH_WINDOW_MS  # the silence began right after it
                 daytime = not self._night(self._hour(p.last, p.offset))
                 if p.motion_room == k.ROOM_BATH and where != k.ROOM_BATH and gap_s >= c.bath_unseen_s and daytime:
                     p.bath_unseen += int(k.EXPO_SCALE)  # out of the bathroom unseen (as ``bath_blind``)
@@ -700,7 +700,7 @@ class ReferenceHome:
                                 p.nights_traced += int(k.EXPO_SCALE)
                             else:
                                 p.nights_untraced += int(k.EXPO_SCALE)
-                                if p.rest_bath if rested else p.sil_bath:
+                                if p.rest_bath if rested else after_toilet:
                                     p.nights_bath += int(k.EXPO_SCALE)
                 if (  # a long evening silence ending at night where nights leave no trace (as the kernel)
                     unseen_night
@@ -710,7 +710,7 @@ class ReferenceHome:
                     and p.nights_untraced > p.nights_traced
                 ):
                     p.rest_since, p.rest_traced, woke_unseen = p.last, False, True
-                    p.rest_bath = p.sil_bath
+                    p.rest_bath = after_toilet
                 if (  # an early sleeper's night begun before the evening hours, up on a trip (as the kernel)
                     c.early_nights
                     and (p.ctx == k.CTX_BEDROOM or (p.ctx == k.CTX_REST and not rested))
@@ -786,7 +786,6 @@ class ReferenceHome:
             elif p.rest_first < 0 or p.rest_since < p.rest_first:
                 p.rest_first = p.rest_since
             p.motion_room = where if motion == 1 else -1
-            p.sil_bath = toilet
             self._start(p, t, ctx, where == k.ROOM_BATH, morning or early)
         return out
 

@@ -328,12 +328,11 @@ S_BED_LATE = 44  # faded count (× EXPO_SCALE) of the bed pad letting go ≥ PAD
 S_SEAT_LATE = 45
 S_BED_TOLD = 46  # 1 once :mod:`stream.pads` named the bed pad as letting go late (0 again once it mends)
 S_SEAT_TOLD = 47
-S_SIL_BATH = 48  # 1 if the current silence began right after the toilet (the bathroom ≤ BED_BATH_WINDOW_MS before)
-S_REST_BATH = 49  # 1 if tonight's rest began right after the bathroom (the toilet before bed)
-S_NIGHTS_BATH = 50  # faded count (× EXPO_SCALE) of untraced nights whose rest began right after the bathroom
-S_BATH_AT = 51  # the last activity in the bathroom (epoch ms), 0 none
-S_REST_FIRST = 52  # when tonight's rest first began (epoch ms; kept while the clock restarts it), −1 none
-N_STATE = 53
+S_REST_BATH = 48  # 1 if tonight's rest began right after the toilet (the bathroom ≤ BED_BATH_WINDOW_MS before)
+S_NIGHTS_BATH = 49  # faded count (× EXPO_SCALE) of untraced nights whose rest began right after the toilet
+S_BATH_AT = 50  # the last activity in the bathroom (epoch ms), 0 none
+S_REST_FIRST = 51  # when tonight's rest first began (epoch ms; kept while the clock restarts it), −1 none
+N_STATE = 52
 PAD_LATE_MS = 3_600_000  # a pad letting go this long after the resident was seen elsewhere: it let go late
 BED_BATH_MIN_NIGHTS = 3  # untraced nights (faded) before their toilet-first share is believed
 BED_BATH_WINDOW_MS = 600_000  # a silence this soon after the bathroom began right after the toilet
@@ -1567,6 +1566,8 @@ def home_process(
         woke_unseen = False
         if last >= 0:
             gap_s = (t - last) / 1000.0
+            # the silence ending now began right after the toilet (nothing since has been in the bathroom)
+            after_toilet = last - si[r, S_BATH_AT] <= BED_BATH_WINDOW_MS
             if (
                 si[r, S_MOTION_ROOM] == ROOM_BATH
                 and room[i] != ROOM_BATH
@@ -1616,7 +1617,7 @@ def home_process(
                             si[r, S_NIGHTS_TRACED] += int(EXPO_SCALE)
                         else:
                             si[r, S_NIGHTS_UNTRACED] += int(EXPO_SCALE)
-                            if (si[r, S_REST_BATH] if rested else si[r, S_SIL_BATH]) == 1:
+                            if si[r, S_REST_BATH] == 1 if rested else after_toilet:
                                 si[r, S_NIGHTS_BATH] += int(EXPO_SCALE)
             # where nights leave no trace, a long evening silence that ends at night was sleep: tonight's
             # rest began with it, and this is a trip from bed (its bed time is not the return from the trip)
@@ -1629,7 +1630,7 @@ def home_process(
             ):
                 si[r, S_REST_SINCE] = last
                 si[r, S_REST_TRACED] = 0
-                si[r, S_REST_BATH] = si[r, S_SIL_BATH]
+                si[r, S_REST_BATH] = 1 if after_toilet else 0
                 woke_unseen = True
             # an early sleeper to bed before the evening hours (the bedroom or the bed pad from bed_floor_min,
             # 18:00) and up on a trip in the night hours after a whole night's sleep so far (full_night_s: an
@@ -1741,7 +1742,6 @@ def home_process(
         elif si[r, S_REST_FIRST] < 0 or si[r, S_REST_SINCE] < si[r, S_REST_FIRST]:
             si[r, S_REST_FIRST] = si[r, S_REST_SINCE]
         si[r, S_MOTION_ROOM] = room[i] if pir[i] == 1 else -1
-        si[r, S_SIL_BATH] = 1 if toilet else 0
         _start_silence(si, hist, wake, r, t, ctx, room[i] == ROOM_BATH, morning or early, params)
     return n
 
