@@ -330,6 +330,8 @@ class ReferenceHome:
             limit = self._trip_limit(p)
             if t - p.abs_up >= c.absence_trip_s * 1000.0:
                 limit = max(limit, c.absence_up_s)
+            if p.seat == k.PAD_STALE and where == p.seat_room:  # back in the armchair would not show
+                limit = max(limit, c.absence_up_s)
             self._absence_from(p, t, limit)
 
     def _up_at_night(self, p: _Resident, t: int) -> bool:

@@ -923,9 +923,11 @@ def _night_absence(
     activity), ``absence_up_s`` once the resident has been up ``absence_trip_s`` since first seen out
     (a sleepless spell: reading, TV, a doze in the living room, like an evening). Sitting down on a
     seat pad stops it (a seated silence), and so does activity while the seat pad is occupied;
-    getting up from it restarts it. A passage out through the entrance door stops it too (away, as by
-    day: an early riser's walk at 05:00), and coming back in restarts it. Past the night
-    (:func:`_up_at_night`) it ends: up for the day."""
+    getting up from it restarts it. A seat pad that never let go when the resident left it (stale:
+    sticky) cannot show them sitting down on it again, so activity in its room restarts the timer
+    with ``absence_up_s``, as a sleepless spell in the armchair. A passage out through the entrance
+    door stops it too (away, as by day: an early riser's walk at 05:00), and coming back in restarts
+    it. Past the night (:func:`_up_at_night`) it ends: up for the day."""
     if not _up_at_night(si, wake, r, t, params):  # up for the day
         si[r, S_ABS_OUT] = 0
         si[r, S_ABS_DEADLINE] = NEVER
@@ -958,6 +960,8 @@ def _night_absence(
         si[r, S_ABS_UP] = t
     limit = _trip_limit(si, r, params)
     if t - si[r, S_ABS_UP] >= params[P_ABSENCE_TRIP_S] * 1000.0:
+        limit = max(limit, params[P_ABSENCE_UP_S])
+    if si[r, S_SEAT] == PAD_STALE and room == si[r, S_SEAT_ROOM]:  # back in the armchair would not show
         limit = max(limit, params[P_ABSENCE_UP_S])
     _absence_from(si, r, t, limit)
 

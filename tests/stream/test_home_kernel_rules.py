@@ -159,6 +159,28 @@ def test_a_sleepless_spell_gets_the_longer_limit_and_the_seat_pad_holds_it() -> 
     ]
 
 
+def test_a_night_trip_while_the_seat_pad_has_not_let_go_may_be_a_spell_in_the_armchair() -> None:
+    """In the armchair from 19:00, the toilet at 21:50 with its pad still "occupied" (it holds: sticky),
+    in bed at 22:00; out of bed at 02:00, the living room at 02:01 and nothing more: sitting down again
+    on that pad would not show, so the trip has the sleepless allowance (``absence_up_s``), not the
+    hour of one that would have shown it. A pad that let go at 21:00 would have: an hour; so would a
+    trip to the toilet (not the seat's room) with the pad held."""
+    config = HomeConfig()
+    evening = [
+        (10 * DAY - 5 * H, k.EV_SEAT, 1, k.ROOM_OTHER),
+        (10 * DAY - 2 * H - 10 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH),
+    ]
+    let_go = [(10 * DAY - 3 * H, k.EV_SEAT, 0, k.ROOM_OTHER)]
+    leave = 10 * DAY + 2 * H
+    for room, rows, limit_s in (
+        (k.ROOM_OTHER, evening, config.absence_up_s),
+        (k.ROOM_OTHER, evening + let_go, config.absence_s),
+        (k.ROOM_BATH, evening, config.absence_s),
+    ):
+        trip = [(leave, k.EV_BED, 0, k.ROOM_BED), (leave + M, k.EV_ACTIVITY, 1, room)]
+        assert _night([*rows, *trip], config) == [(leave + M, leave + M + int(limit_s * 1000))]
+
+
 def test_a_silence_counts_in_every_hour_it_spans() -> None:
     """10:40 → 12:00: 20 min reached in hour 10, 80 min in hour 11, nothing in hour 12."""
     config = HomeConfig()
