@@ -757,10 +757,12 @@ class ReferenceHome:
                 ctx = k.CTX_BATH
             elif asleep and self._up_at_night(p, t) and self._trip_from_bed(p, t, where):
                 ctx = k.CTX_REST
-            elif where == k.ROOM_BED:
-                ctx = k.CTX_REST if p.bed == k.PAD_STALE else k.CTX_BEDROOM  # a stale bed pad (as the kernel)
+            elif where == k.ROOM_BED and p.bed == k.PAD_STALE:
+                ctx = k.CTX_REST  # a stale bed pad (as the kernel)
             elif p.seat == k.PAD_STALE:
-                ctx = k.CTX_SEATED  # a seat pad that did not let go (as the kernel)
+                ctx = k.CTX_SEATED  # a seat pad that did not let go, the bedroom too (as the kernel)
+            elif where == k.ROOM_BED:
+                ctx = k.CTX_BEDROOM
             else:
                 ctx = k.CTX_ACTIVE
             if ctx == k.CTX_ACTIVE and self._just_in(p, t):

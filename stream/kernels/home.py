@@ -1698,13 +1698,15 @@ def home_process(
             ctx = CTX_BATH
         elif asleep and _up_at_night(si, wake, r, t, params) and _trip_from_bed(si, r, t, room[i], params):
             ctx = CTX_REST
-        elif room[i] == ROOM_BED:
+        elif room[i] == ROOM_BED and si[r, S_BED] == PAD_STALE:
             # lying down again on a bed pad that did not let go would not show: the bedroom is a rest then
-            ctx = CTX_REST if si[r, S_BED] == PAD_STALE else CTX_BEDROOM
+            ctx = CTX_REST
         elif si[r, S_SEAT] == PAD_STALE:
             # the seat pad did not let go when the resident got up (sticky): back in the chair would not
-            # show either, so a silence that starts elsewhere may be a sitting
+            # show either, so a silence that starts elsewhere (the bedroom too) may be a sitting
             ctx = CTX_SEATED
+        elif room[i] == ROOM_BED:
+            ctx = CTX_BEDROOM
         else:
             ctx = CTX_ACTIVE
         if ctx == CTX_ACTIVE and _just_in(si, r, t, params):

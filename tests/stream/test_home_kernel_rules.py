@@ -555,6 +555,23 @@ def test_a_pad_repeating_occupied_is_not_activity_and_one_seen_elsewhere_is_stal
     assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, k.CTX_ACTIVE)]
 
 
+def test_the_bedroom_by_day_while_the_seat_pad_has_not_let_go_may_be_a_sitting() -> None:
+    """In the armchair at 10:00 with its pad holding "occupied" (sticky), the bathroom at 10:30, the
+    bedroom at 10:40 and nothing more: back in the chair would not show, so the silence is seated, as
+    one that starts in any other room; after a pad that let go it is the bedroom's."""
+    t0 = 10 * H
+    rows = [(t0, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (t0 + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_BATH, 1)]
+    bedroom = (t0 + 40 * M, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)
+    let_go = (t0 + 29 * M, k.EV_SEAT, 0, k.ROOM_OTHER, 0)
+    for data, ctx in (
+        (pir_rows([*rows, bedroom]), k.CTX_SEATED),
+        (pir_rows([rows[0], let_go, rows[1], bedroom]), k.CTX_BEDROOM),
+    ):
+        got = run_kernel(HomeConfig(), data, 1)
+        assert got == run_reference(HomeConfig(), data, 1)
+        assert [(row[2], row[6]) for row in got] == [(t0 + 40 * M, ctx)]
+
+
 def test_coming_in_while_the_seat_pad_held_occupied_may_be_sitting_down_at_once() -> None:
     """On the armchair's pad at 09:00, out through the entrance door at 10:00 with the pad still
     "occupied" (it holds: sticky), in again at 12:00, then nothing: sitting down would not show on that
