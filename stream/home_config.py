@@ -95,9 +95,9 @@ class HomeConfig:
     as drawn 89 → 89, ``cooker_bathroom`` 153 → 150, ``doorways`` 129 → 126; pads held 2 h as drawn
     103 → 101, ``cooker_bathroom`` 323 → 291, ``doorways`` 332 → 304 (after coming home 2.01–2.09 →
     2.11–2.17 h). A night trip while the seat pad is stale (session of 12-07, third; issue #14's second
-    unseen pair: 7 of its 15 false alerts were night absences, in a home whose couch mat stays
-    "occupied" for hours): up at night, the TV on and back in the armchair would not show, so
-    activity in the seat's room gives the night-absence timer ``absence_up_s`` (a sleepless spell),
+    unseen pair: 7 of its 15 false alerts were night absences, and one of its homes has a couch mat
+    that stays "occupied" for hours): up at night, the TV on and back in the armchair would not show,
+    so activity in the seat's room gives the night-absence timer ``absence_up_s`` (a sleepless spell),
     not the hour of a trip that sitting down would have stopped. No parameter. Found on held-out
     seeds 7, 8, 21–23 in ``doorways`` with pads held 4 h (night absences 20 → 5, all false alerts
     322 → 307; with pads held 2 / 1 h 304 / 261 → 298 / 259, two hours earlier / later 279 / 333 →
