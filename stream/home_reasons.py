@@ -30,6 +30,7 @@ RULE_REASONS = {
     "evening_max": "an evening silence that never reached the bedroom, longer than an evening allows",
     "evening": "an evening silence outside the bedroom past the usual bed time ({bed})",
     "arrived": "silent since coming in through the entrance door",
+    "back_soon": "silent since the entrance door soon after going out: back in, or out longer than this home's outings",
     "learned": "silence unusual for this home at this hour ({context})",
     "observed": "silence longer than any this home has shown at this hour so far ({context}; first days)",
     "population": "silence beyond the population limit ({context}; routine not learned yet)",
@@ -52,4 +53,6 @@ def rule_of(kind: DetectionKind, flags: int, basis: str) -> str:
         return "evening"
     if flags & k.W_ARRIVED:
         return "arrived"
+    if flags & k.W_BACK_SOON:
+        return "back_soon"
     return basis if basis in ("learned", "observed") else "population"

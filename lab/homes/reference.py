@@ -35,7 +35,7 @@ class _Resident:
     n_bed: int = 0
     rest_since: int = -1
     door_last: int = -1
-    door_in: bool = False
+    door_in: int = k.DOOR_OUT  # the last passage: DOOR_OUT, DOOR_IN or DOOR_UNSURE (back soon after going out)
     door_open: bool = False
     arrived: int = -1
     enroll_wake: int = -1
@@ -76,6 +76,7 @@ class _Resident:
     bath_at: int = 0  # the last activity in the bathroom, 0 none
     rest_bath: bool = False  # tonight's rest began right after the toilet
     nights_bath: int = 0  # untraced nights begun right after the toilet, faded, × EXPO_SCALE
+    out_longest: int = 0  # the longest outing (out and back in through the entrance door), ms, faded
 
 
 class ReferenceHome:
@@ -242,6 +243,7 @@ class ReferenceHome:
         p.nights_traced = int(p.nights_traced * factor)
         p.nights_untraced = int(p.nights_untraced * factor)
         p.nights_bath = int(p.nights_bath * factor)
+        p.out_longest = int(p.out_longest * factor)
 
     def _trip_from_bed(self, p: _Resident, t: int, where: int) -> bool:
         """The bathroom, or tonight's rest has lasted ``trip_rest_s`` (as ``_trip_from_bed``)."""
@@ -309,7 +311,7 @@ class ReferenceHome:
             p.abs_out, p.abs_deadline, p.trip = 0, k.NEVER, 0
         elif (
             (ev == k.EV_SEAT and on == 1)  # sat down
-            or (ev == k.EV_DOOR and not p.door_in)  # out through the entrance door: away, as by day
+            or (ev == k.EV_DOOR and p.door_in != k.DOOR_IN)  # out through the entrance door: away, as by day
             or (ev != k.EV_SEAT and p.seat == k.PAD_ON)  # seated, moving
         ):
             p.abs_deadline = k.NEVER
@@ -451,10 +453,16 @@ class ReferenceHome:
         h = self._hour(t, p.offset)
         p.last, p.ctx, p.fired, p.learned, p.night, p.kind = t, ctx, 0, k.B_FIXED, False, k.K_INACTIVITY
         if ctx == k.CTX_AWAY:
-            if c.away_limit_s <= 0:
+            limit = c.away_limit_s
+            if p.door_in == k.DOOR_UNSURE and c.back_soon_ceil_s > 0:  # back in, or out again
+                limit = max(c.arrival_limit_s, c.margin * p.out_longest / 1000)
+                if p.out_longest <= 0 or p.first < 0 or t - p.first < c.learn_days * 86400 * 1000:
+                    limit = max(limit, c.back_soon_prior_s)  # this resident's outings not known yet
+                limit = min(limit, c.back_soon_ceil_s)
+                p.learned = k.B_FIXED | k.W_BACK_SOON
+            if limit <= 0:
                 p.deadline, p.thr = k.NEVER, 0
                 return
-            limit = c.away_limit_s
             p.deadline = t + int(limit * 1000)
         elif ctx == k.CTX_BATH:
             p.kind, limit = k.K_BATHROOM, c.bath_limit_s
@@ -641,8 +649,11 @@ class ReferenceHome:
             if ev == k.EV_DOOR:  # a passage in (after a while away) or out
                 closing = not on and p.door_open  # a door held open: the same passage
                 if p.door_last < 0 or (t - p.door_last > c.door_pair_s * 1000 and not closing):
-                    p.door_in = p.last >= 0 and p.ctx == k.CTX_AWAY and t - p.last >= c.away_min_s * 1000
-                    if p.door_in:
+                    went_out = p.last >= 0 and p.ctx == k.CTX_AWAY
+                    came_in = went_out and t - p.last >= c.away_min_s * 1000
+                    unsure = went_out and not came_in and p.door_in == k.DOOR_OUT  # (back for the keys: out)
+                    p.door_in = k.DOOR_IN if came_in else k.DOOR_UNSURE if unsure else k.DOOR_OUT
+                    if came_in:
                         p.arrived = t
                 p.door_last = t
                 p.door_open = bool(on)
@@ -669,6 +680,8 @@ class ReferenceHome:
                     self._add_span(p, HIST_INDEX[p.ctx], p.last, t)
                 if p.ctx != k.CTX_AWAY or ev != k.EV_DOOR:
                     self._add_presence(p, p.last, t)
+                elif p.door_in == k.DOOR_IN:  # back in from an outing
+                    p.out_longest = max(p.out_longest, t - p.last)
                 rested = p.ctx == k.CTX_REST and p.night
                 began = p.rest_since if rested else p.last
                 whole = began >= 0 and t - began >= c.full_night_s * 1000  # a whole night's sleep
@@ -740,7 +753,7 @@ class ReferenceHome:
                 dozing = self._up_at_night(p, t) and (self._minute(t, p.offset) - 720) % 1440 >= self._bed_line(p)[0]
                 ctx = k.CTX_REST if night and (p.n_bed == 0 or dozing) else k.CTX_SEATED
             elif ev == k.EV_DOOR:
-                ctx = k.CTX_ARRIVED if p.door_in else k.CTX_AWAY
+                ctx = k.CTX_ARRIVED if p.door_in == k.DOOR_IN else k.CTX_AWAY
             elif where == k.ROOM_BED and not morning and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED  # straight to the bedroom from the door (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:

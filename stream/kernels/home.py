@@ -181,8 +181,11 @@ least ``away_min_s`` is coming in. A passage sooner than that after going out is
 out again (back for the keys: in and out within a minute is one passage), not for coming in: on
 van Kasteren's house A (contacts only), counting every second passage as coming in put long evenings
 out into the learned limits (daytime detection 2 h 05 → 3 h 00, evening 2 h 58 → 3 h 45, false
-alerts doubled). The cost: a resident back from the letter box within ``away_min_s`` who collapses
-in the hall before touching anything is taken for out. The silence after it, and one starting
+alerts doubled). Such a passage (``DOOR_UNSURE``: back from the letter box, or out again) is not
+certainly out either: taken for out, a resident who collapsed in the hall before touching anything
+was never due. Its silence is away but due once this resident's outings would be over
+(:func:`back_soon_limit_s`, flagged ``W_BACK_SOON``); the passage after it is out again (passages
+alternate: turning back for the keys). The silence after coming in, and one starting
 within ``arrival_window_s`` of it, is ``arrived`` (learned as active) and due after at most
 ``arrival_limit_s``; so is a seated silence that starts within that window (sat down at once), and
 one in the bedroom (straight there from the door is not yet gone to bed, unless the bed pad says so).
@@ -268,6 +271,11 @@ W_EVENING = 4  # an evening silence that never reached the bedroom, due by the u
 W_ARRIVED = 8  # a silence right after coming in through the entrance door
 W_EVENING_MAX = 16  # an evening silence that never reached the bedroom, due ``evening_max_s`` after it began
 W_UNTRACED = 32  # NOT_UP for a rest not seen in the bedroom or bed (a night told by the clock, the armchair)
+W_BACK_SOON = 64  # a silence since a passage through the entrance door soon after going out (in, or out again)
+
+DOOR_OUT = 0
+DOOR_IN = 1
+DOOR_UNSURE = 2
 
 # detection codes
 K_INACTIVITY = 0
@@ -302,7 +310,7 @@ S_SEAT_ROOM = 18
 S_REST_SINCE = 19  # start of tonight's rest (bedroom or bed, bathroom trips included), −1 none
 S_NBED = 20  # bed-time samples so far
 S_DOOR_LAST = 21  # last entrance-door event, epoch ms, −1 none
-S_DOOR_IN = 22  # 1 if the last door passage was coming in
+S_DOOR_IN = 22  # the last door passage: DOOR_OUT, DOOR_IN (coming in) or DOOR_UNSURE (back soon after going out)
 S_ARRIVED = 23  # when the resident last came in, epoch ms, −1 none
 S_ENROLL_WAKE = 24  # usual wake-up from the archive, minutes after local midnight, −1 unknown
 S_ENROLL_BED = 25  # usual bed time from the archive, minutes after local midnight, −1 unknown
@@ -332,7 +340,8 @@ S_REST_BATH = 48  # 1 if tonight's rest began right after the toilet (the bathro
 S_NIGHTS_BATH = 49  # faded count (× EXPO_SCALE) of untraced nights whose rest began right after the toilet
 S_BATH_AT = 50  # the last activity in the bathroom (epoch ms), 0 none
 S_REST_FIRST = 51  # when tonight's rest first began (epoch ms; kept while the clock restarts it), −1 none
-N_STATE = 52
+S_OUT_LONGEST = 52  # the longest outing (out and in through the entrance door), ms, faded by decay per day
+N_STATE = 53
 PAD_LATE_MS = 3_600_000  # a pad letting go this long after the resident was seen elsewhere: it let go late
 BED_BATH_MIN_NIGHTS = 3  # untraced nights (faded) before their toilet-first share is believed
 BED_BATH_WINDOW_MS = 600_000  # a silence this soon after the bathroom began right after the toilet
@@ -410,7 +419,9 @@ P_WAKE_EARLY_LO_MIN = 67  # a whole night's sleep may end from this local minute
 P_FULL_NIGHT_S = 68  # a rest this long since its bed time is a whole night's sleep
 P_BED_FLOOR_MIN = 69  # ... and may have begun from this local minute; the night's early edge is never before it
 P_BED_BATH_SHARE = 70  # untraced nights begun after the toilet this often: only the toilet goes to bed by the clock
-N_PARAMS = 71
+P_BACK_SOON_CEIL_S = 71  # a silence after a passage back soon after going out: due at most this long after (0: never)
+P_BACK_SOON_PRIOR_S = 72  # ... and at least this long before this home's outings are known
+N_PARAMS = 73
 EXPO_SCALE = 1_000_000.0
 
 
@@ -503,6 +514,7 @@ def fade_to_day(si: np.ndarray, hist: np.ndarray, r: int, t: int, params: np.nda
     si[r, S_NIGHTS_BATH] = int(si[r, S_NIGHTS_BATH] * factor)
     si[r, S_BED_LATE] = int(si[r, S_BED_LATE] * factor)
     si[r, S_SEAT_LATE] = int(si[r, S_SEAT_LATE] * factor)
+    si[r, S_OUT_LONGEST] = int(si[r, S_OUT_LONGEST] * factor)
 
 
 @njit(**JIT)
@@ -772,6 +784,22 @@ def bath_blind(si: np.ndarray, r: int, params: np.ndarray) -> bool:
 
 
 @njit(**JIT)
+def back_soon_limit_s(si: np.ndarray, r: int, t: int, params: np.ndarray) -> float:
+    """Seconds a silence since a passage through the entrance door soon after going out (within
+    ``away_min_s``: back in, or out again after turning back for the keys) may last: ``margin ×`` the
+    longest outing this home has shown lately (``S_OUT_LONGEST``, faded), at least ``arrival_limit_s``
+    (had they come in, that of a silence after coming in) and, in the first days (before ``learn_days``)
+    or before any outing was seen, at least the population's ``back_soon_prior_s``; at most
+    ``back_soon_ceil_s``. Out again, they
+    will be back by then; back in and collapsed in the hall where no sensor sees, they are found."""
+    limit = max(params[P_ARRIVAL_LIMIT_S], params[P_MARGIN] * si[r, S_OUT_LONGEST] / 1000.0)
+    seasoned = si[r, S_FIRST] >= 0 and t - si[r, S_FIRST] >= params[P_LEARN_S] * 1000.0
+    if si[r, S_OUT_LONGEST] <= 0 or not seasoned:  # how long this resident stays out is not known yet
+        limit = max(limit, params[P_BACK_SOON_PRIOR_S])
+    return min(limit, params[P_BACK_SOON_CEIL_S])
+
+
+@njit(**JIT)
 def _stale_released(si: np.ndarray, r: int, t: int, since_col: int, late_col: int) -> None:
     """A stale pad lets go at ``t``: counted late (``late_col``, faded by ``decay`` per day) when that is
     ``PAD_LATE_MS`` or more after the resident was seen elsewhere (``since_col``). Such a pad holds
@@ -936,7 +964,7 @@ def _night_absence(
     if c == EV_SEAT and value == 1:  # sat down: a seated silence now
         si[r, S_ABS_DEADLINE] = NEVER
         return
-    if c == EV_DOOR and si[r, S_DOOR_IN] == 0:  # out through the entrance door: away, as by day
+    if c == EV_DOOR and si[r, S_DOOR_IN] != DOOR_IN:  # out through the entrance door: away, as by day
         si[r, S_ABS_DEADLINE] = NEVER
         return
     if c != EV_SEAT and si[r, S_SEAT] == PAD_ON:  # someone on the seat, moving
@@ -1199,6 +1227,9 @@ def _start_silence(
     seasoned = si[r, S_FIRST] >= 0 and t - si[r, S_FIRST] >= params[P_LEARN_S] * 1000.0
     if ctx == CTX_AWAY:
         limit = params[P_AWAY_LIMIT_S]
+        if si[r, S_DOOR_IN] == DOOR_UNSURE and params[P_BACK_SOON_CEIL_S] > 0.0:
+            limit = back_soon_limit_s(si, r, t, params)
+            si[r, S_LEARNED] = B_FIXED | W_BACK_SOON
         if limit <= 0.0:
             si[r, S_DEADLINE] = NEVER
             si[r, S_THR] = 0
@@ -1541,12 +1572,12 @@ def home_process(
         if c == EV_DOOR:
             closing = value[i] == 0 and si[r, S_DOOR_OPEN] == 1  # a door held open: the same passage
             if si[r, S_DOOR_LAST] < 0 or (t - si[r, S_DOOR_LAST] > params[P_DOOR_PAIR_S] * 1000.0 and not closing):
-                came_in = (
-                    si[r, S_LAST] >= 0
-                    and si[r, S_CTX] == CTX_AWAY
-                    and t - si[r, S_LAST] >= params[P_AWAY_MIN_S] * 1000.0
-                )
-                si[r, S_DOOR_IN] = 1 if came_in else 0
+                # soon after going out: back in (unsure), unless that was already the way back in (back
+                # for the keys, out again: passages alternate)
+                went_out = si[r, S_LAST] >= 0 and si[r, S_CTX] == CTX_AWAY
+                came_in = went_out and t - si[r, S_LAST] >= params[P_AWAY_MIN_S] * 1000.0
+                unsure = went_out and not came_in and si[r, S_DOOR_IN] == DOOR_OUT
+                si[r, S_DOOR_IN] = DOOR_IN if came_in else DOOR_UNSURE if unsure else DOOR_OUT
                 if came_in:
                     si[r, S_ARRIVED] = t
             si[r, S_DOOR_LAST] = t
@@ -1585,6 +1616,8 @@ def home_process(
                 _add_span(hist, r, hc, last, t, off, params)
             if ctx != CTX_AWAY or c != EV_DOOR:  # an away silence ended from inside: they were in
                 _add_presence(hist, r, last, t, off)
+            elif si[r, S_DOOR_IN] == DOOR_IN:  # back in from an outing
+                si[r, S_OUT_LONGEST] = max(si[r, S_OUT_LONGEST], t - last)
             rested = ctx == CTX_REST and si[r, S_NIGHT] == 1
             began = si[r, S_REST_SINCE] if rested else last
             # a whole night's sleep (an early sleeper's: in bed at 17:30, up at 03:30) may have begun from
@@ -1679,7 +1712,7 @@ def home_process(
             dozing = _up_at_night(si, wake, r, t, params) and _past_bed_line(si, wake, r, t, params)
             ctx = CTX_REST if night and (si[r, S_NBED] == 0 or dozing) else CTX_SEATED
         elif c == EV_DOOR:
-            ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == 1 else CTX_AWAY
+            ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == DOOR_IN else CTX_AWAY
         elif room[i] == ROOM_BED and not morning and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED  # straight to the bedroom from the entrance door: not yet gone to bed
         elif (room[i] == ROOM_BED and night) or morning:

@@ -531,3 +531,26 @@ def test_a_stuck_pad_mended_is_reported_again_if_it_sticks_again() -> None:
         notices = [d.detected_ms for d in found if d.kind is DetectionKind.PAD_STUCK]
         assert len(notices) == (2 if again else 1) and notices[0] < T0 + 9 * DAY
         assert not again or notices[1] > T0 + (9 + fine) * DAY
+
+
+def test_a_silence_after_coming_back_soon_from_going_out_is_an_alert_that_says_so() -> None:
+    """Kitchen until 10:00 on the second day, out through the entrance door, back through it ten minutes
+    later, then nothing: taken for out, this was never an alert. In the first days it is due at the
+    population's outing (``back_soon_prior_s``), named by its rule, in words."""
+    detector = HomeActivityDetector(HomeConfig(), utc_offset_min=0)
+    day = T0 + DAY
+    events = [motion(T0 + 8 * H + m * 20 * 60_000, location="kitchen") for m in range(40)]
+    events += [motion(day + 7 * H + m * 20 * 60_000, location="kitchen") for m in range(9)]
+    for t in (day + 10 * H, day + 10 * H + 10 * 60_000):
+        events += [
+            ev(Stream.CONTACT, t, "front", "door", "hall", open=True),
+            ev(Stream.CONTACT, t + 10_000, "front", "door", "hall", open=False),
+        ]
+    found = []
+    for e in sorted(events, key=lambda e: e.ts_ms):
+        found += detector.process([e], e.ts_ms)
+    due = day + 10 * H + 10 * 60_000 + 10_000 + 8 * H
+    assert not [d for d in found + detector.advance(due - 60_000) if d.ts_ms > day + 10 * H]
+    late = detector.advance(due)
+    assert [d.kind for d in late] == [DetectionKind.INACTIVITY]
+    assert late[0].details["rule"] == "back_soon" and "soon after going out" in late[0].details["reason"]

@@ -992,3 +992,41 @@ def test_moving_again_after_a_night_absence_names_the_absence() -> None:
     assert next((row[1], row[2]) for row in got if row[1] != k.K_MOVING) == (k.K_NIGHT_ABSENCE, leave + M)
     notices = [row[2:5] + row[6:] for row in got if row[1] == k.K_MOVING]
     assert notices == [(leave + M, back, k.K_NIGHT_ABSENCE, k.ROOM_OTHER)]
+
+
+def _door_passage(t: int) -> list[tuple[int, int, int, int, int]]:
+    return [(t, k.EV_DOOR, 1, k.ROOM_OTHER, 0), (t + 10_000, k.EV_DOOR, 0, k.ROOM_OTHER, 0)]
+
+
+def test_back_through_the_entrance_door_soon_after_going_out_may_be_back_in() -> None:
+    """Out through the entrance door at 10:00 and through it again at 10:10, then nothing: back from the
+    bins and collapsed in the hall, or out again. Taken for out, it was never due. Now it is due once this
+    resident's outings would be over (``margin ×`` the longest, a 3-hour one here, at least
+    ``arrival_limit_s``), or in the first days at the population's ``back_soon_prior_s``; turning back
+    for the keys (in and out again within minutes) is out, and the outing that follows raises nothing."""
+    config = HomeConfig()
+    went, came = 3 * DAY + 12 * H + 5 * M, 3 * DAY + 15 * H + 5 * M  # an outing of 3 hours, learned
+    rows = [row for row in _nights(9) if not went < row[0] < came] + _door_passage(went) + _door_passage(came)
+    day = 9 * DAY
+    morning = [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(9)]
+    back = day + 10 * H + 10 * M
+    trip = [*rows, *morning, *_door_passage(day + 10 * H), *_door_passage(back)]
+    keys = [*trip, *_door_passage(back + 2 * M), *_door_passage(day + 15 * H)]  # out again until 15:00
+    early = [*_nights(1), *[(DAY + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(9)]]
+    early += _door_passage(DAY + 10 * H) + _door_passage(DAY + 10 * H + 10 * M)  # the second day
+    due_learned = int(config.margin * 3 * H * config.decay**6)  # (faded over the six days since)
+    for rows_, start, limit_ms in (
+        (trip, back + 10_000, due_learned),
+        (sorted(early), DAY + 10 * H + 10 * M + 10_000, int(config.back_soon_prior_s * 1000)),
+    ):
+        data = pir_rows(sorted(rows_))
+        got = [row for row in run_kernel(config, data, 1) if row[2] >= start - 10 * M]
+        assert got == [row for row in run_reference(config, data, 1) if row[2] >= start - 10 * M]
+        assert [(row[2], row[6]) for row in got] == [(start, k.CTX_AWAY)]
+        assert got[0][3] - got[0][2] == pytest.approx(limit_ms, rel=0.002)  # (fading counts whole ms)
+        assert got[0][4] & k.W_BACK_SOON
+        old = dataclasses.replace(config, back_soon_ceil_s=0.0)
+        assert not [row for row in run_kernel(old, data, 1) if row[2] >= start - 10 * M]  # never, before
+    data = pir_rows(sorted(keys))
+    got = [row for row in run_kernel(config, data, 1) if day + 10 * H <= row[2] < day + 15 * H]
+    assert got == [row for row in run_reference(config, data, 1) if day + 10 * H <= row[2] < day + 15 * H] == []
