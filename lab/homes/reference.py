@@ -756,6 +756,15 @@ class ReferenceHome:
                 ctx = k.CTX_ARRIVED if p.door_in == k.DOOR_IN else k.CTX_AWAY
             elif where == k.ROOM_BED and not morning and self._just_in(p, t):
                 ctx = k.CTX_ARRIVED  # straight to the bedroom from the door (as the kernel)
+            elif (
+                where == k.ROOM_BED
+                and night
+                and not morning
+                and p.seat == k.PAD_STALE
+                and p.n_bed > 0
+                and (self._minute(t, p.offset) - 720) % 1440 < self._bed_edge(p)
+            ):
+                ctx = k.CTX_SEATED  # the bedroom before the nights begin, the seat pad stale (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:
                 ctx = k.CTX_REST
             elif (

@@ -66,7 +66,8 @@ Thresholds (seconds), computed when a silence starts at ``t0`` (local hour ``h``
   longer than in the kitchen or living room: learning them apart lets the other rooms keep short
   limits); seated while the seat pad is stale (it did not let go when the resident got up, so their
   return to the chair would not show either), right after coming in too (the pad held "occupied"
-  while they were out: seated as one who sat down at once), and resting in the bedroom while the bed
+  while they were out: seated as one who sat down at once), in the bedroom in the evening before the
+  early edge of the bed times too (not going to bed early), and resting in the bedroom while the bed
   pad is; else active.
 - the night runs on until the usual wake-up (issue #14): past ``night_end_h`` but before the early
   edge of the learned wake-ups (the ``wake_q`` quantile − 60 min, :func:`_before_wake`), a silence
@@ -1715,6 +1716,17 @@ def home_process(
             ctx = CTX_ARRIVED if si[r, S_DOOR_IN] == DOOR_IN else CTX_AWAY
         elif room[i] == ROOM_BED and not morning and _just_in(si, r, t, params):
             ctx = CTX_ARRIVED  # straight to the bedroom from the entrance door: not yet gone to bed
+        elif (
+            room[i] == ROOM_BED
+            and night
+            and not morning
+            and si[r, S_SEAT] == PAD_STALE
+            and si[r, S_NBED] > 0
+            and (local_minute(t, off) - 720) % 1440 < bed_edge_min(si, wake, r, params)
+        ):
+            # the bedroom in the evening before this home's nights begin, while the seat pad has not let
+            # go: back in the armchair would not show, so this may be a sitting, not going to bed early
+            ctx = CTX_SEATED
         elif (room[i] == ROOM_BED and night) or morning:
             ctx = CTX_REST
         elif (

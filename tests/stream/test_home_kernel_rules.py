@@ -1030,3 +1030,28 @@ def test_back_through_the_entrance_door_soon_after_going_out_may_be_back_in() ->
     data = pir_rows(sorted(keys))
     got = [row for row in run_kernel(config, data, 1) if day + 10 * H <= row[2] < day + 15 * H]
     assert got == [row for row in run_reference(config, data, 1) if day + 10 * H <= row[2] < day + 15 * H] == []
+
+
+def test_the_bedroom_early_in_the_evening_while_the_seat_pad_has_not_let_go_may_be_a_sitting() -> None:
+    """Nights from 22:00 (their early edge 21:00). In the armchair at 19:00 with its pad holding
+    "occupied" (sticky), the kitchen at 19:30, the bedroom at 20:10 and nothing more: back in the chair
+    would not show, so the silence is seated (an evening one, due within ``evening_max_s``), not going to
+    bed at 20:10 (found in the morning). From the nights' early edge on, or after a pad that let go, the
+    bedroom at night is rest."""
+    config = HomeConfig()
+    day = 8 * DAY
+    rows = _nights(8) + [(day + 7 * H + i * 20 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1) for i in range(35)]
+    rows += [(day + 19 * H, k.EV_SEAT, 1, k.ROOM_OTHER, 0), (day + 19 * H + 30 * M, k.EV_ACTIVITY, 1, k.ROOM_OTHER, 1)]
+    let_go = (day + 19 * H + 29 * M, k.EV_SEAT, 0, k.ROOM_OTHER, 0)
+    early, late = day + 20 * H + 10 * M, day + 21 * H + 30 * M
+    for rows_, bedroom, ctx in (
+        (rows, early, k.CTX_SEATED),
+        (rows, late, k.CTX_REST),
+        ([*rows, let_go], early, k.CTX_REST),
+    ):
+        data = pir_rows(sorted([*rows_, (bedroom, k.EV_ACTIVITY, 1, k.ROOM_BED, 1)]))
+        got = [row for row in run_kernel(config, data, 1) if row[2] >= bedroom]
+        assert got == [row for row in run_reference(config, data, 1) if row[2] >= bedroom]
+        assert [(row[2], row[6]) for row in got] == [(bedroom, ctx)]
+        if ctx == k.CTX_SEATED:
+            assert got[0][3] - got[0][2] <= config.evening_max_s * 1000
