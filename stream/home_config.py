@@ -475,7 +475,7 @@ class HomeConfig:
     Back soon after going out (session of 12-07, fourth): a passage through the entrance door within
     ``away_min_s`` of going out was taken for going out again, so a resident back from the bins who
     collapsed in the hall before any sensor saw them was never due (an alarm dropped silently in every
-    home with no hall sensor, as Ordóñez's). Such a silence is now due at ``margin ×`` this home's
+    home with no hall sensor, as the layout sensed as Ordóñez's home A). Such a silence is now due at ``margin ×`` this home's
     longest outing lately (faded by ``decay`` per day), at least ``arrival_limit_s``; before
     ``learn_days`` or any outing seen, at least ``back_soon_prior_s`` (8 h: a day out, reasoned); at
     most ``back_soon_ceil_s`` (24 h: late, never silent; 0: never due, the rule before). The passage
@@ -485,8 +485,8 @@ class HomeConfig:
     never found before, now all, mean 3 h 41 (longest 10 h); false alerts with the trips 91 → 94 (5–6 h
     afternoon silences after a trip in homes with contacts only), with the keys 89 → 89; tuning seeds
     0–6 770 stops (302 never before), mean 3 h 36, false alerts unchanged; ``cooker_bathroom`` 446 of
-    446 never before, now mean 6 h 32. ``margin`` 1 instead (the longest outing itself): mean 4 h 42 in
-    ``cooker_bathroom`` but 39 false alerts more with the keys (an outing after them longer than any
+    446 never before, now mean 6 h 32. ``margin`` 1 instead (the longest outing itself): mean 4 h 46 in
+    ``cooker_bathroom`` but 37 false alerts more with the keys (an outing after them longer than any
     lately). Without the first days' prior, a first day's outing longer than 1.6 × the morning's raised
     one; without the passages alternating, every outing begun by turning back for the keys was due at
     the limit (van Kasteren house A: 5 false alerts in 27.8 days). House A (a commuter's outings of up

@@ -791,8 +791,8 @@ def back_soon_limit_s(si: np.ndarray, r: int, t: int, params: np.ndarray) -> flo
     longest outing this home has shown lately (``S_OUT_LONGEST``, faded), at least ``arrival_limit_s``
     (had they come in, that of a silence after coming in) and, in the first days (before ``learn_days``)
     or before any outing was seen, at least the population's ``back_soon_prior_s``; at most
-    ``back_soon_ceil_s``. Out again, they
-    will be back by then; back in and collapsed in the hall where no sensor sees, they are found."""
+    ``back_soon_ceil_s``. Out again, they will be back by then; back in and collapsed in the hall where
+    no sensor sees, they are found."""
     limit = max(params[P_ARRIVAL_LIMIT_S], params[P_MARGIN] * si[r, S_OUT_LONGEST] / 1000.0)
     seasoned = si[r, S_FIRST] >= 0 and t - si[r, S_FIRST] >= params[P_LEARN_S] * 1000.0
     if si[r, S_OUT_LONGEST] <= 0 or not seasoned:  # how long this resident stays out is not known yet
