@@ -431,6 +431,10 @@ class ReferenceHome:
             and p.nights_bath >= c.bed_bath_share * p.nights_untraced
         ):
             return False
+        return self._past_bed_edge(p, t)
+
+    def _past_bed_edge(self, p: _Resident, t: int) -> bool:
+        """Past the early edge of the bed times (as ``_past_bed_edge``)."""
         return (self._minute(t, p.offset) - 720) % 1440 >= self._bed_edge(p)
 
     def _early_night(self, p: _Resident, t: int, where: int) -> bool:
@@ -762,7 +766,7 @@ class ReferenceHome:
                 and not morning
                 and p.seat == k.PAD_STALE
                 and p.n_bed > 0
-                and (self._minute(t, p.offset) - 720) % 1440 < self._bed_edge(p)
+                and not self._past_bed_edge(p, t)
             ):
                 ctx = k.CTX_SEATED  # the bedroom before the nights begin, the seat pad stale (as the kernel)
             elif (where == k.ROOM_BED and night) or morning:

@@ -206,7 +206,7 @@ alerted, or the first after a night absence that alerted, is a ``K_MOVING`` row 
 (:func:`_moving_again`): a notice, not an alert. Local time = epoch ms + offset·60 000.
 Events older than the current silence start are ignored for timing (late delivery).
 
-Why one module of ~1750 lines: it is one kernel, one compilation unit (the silence timers and the
+Why one module of ~1800 lines: it is one kernel, one compilation unit (the silence timers and the
 routine they learn share one state layout, ``S_*`` / ``hist`` / ``wake``, that every function here
 indexes, and call each other's small ``@njit`` helpers); split, the layout would have to be
 repeated or imported piecewise by each part, the helpers would become cross-module ``@njit`` calls
@@ -706,6 +706,12 @@ def _past_bed_line(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.
 
 
 @njit(**JIT)
+def _past_bed_edge(si: np.ndarray, wake: np.ndarray, r: int, t: int, params: np.ndarray) -> bool:
+    """Whether ``t`` is past the early edge of this resident's bed times (:func:`bed_edge_min`)."""
+    return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
+
+
+@njit(**JIT)
 def traceless(si: np.ndarray, r: int, params: np.ndarray) -> bool:
     """Whether this home's nights lately began with no trace of going to bed: more nights (faded by
     ``decay``) whose rest began outside the bedroom and off the bed pad than in them. No bedroom sensor
@@ -763,7 +769,7 @@ def _to_bed_unseen(
         and si[r, S_NIGHTS_BATH] >= toilet_first * untraced
     ):
         return False
-    return (local_minute(t, si[r, S_OFFSET]) - 720) % 1440 >= bed_edge_min(si, wake, r, params)
+    return _past_bed_edge(si, wake, r, t, params)
 
 
 @njit(**JIT)
@@ -785,16 +791,15 @@ def bath_blind(si: np.ndarray, r: int, params: np.ndarray) -> bool:
 
 
 @njit(**JIT)
-def back_soon_limit_s(si: np.ndarray, r: int, t: int, params: np.ndarray) -> float:
+def back_soon_limit_s(si: np.ndarray, r: int, seasoned: bool, params: np.ndarray) -> float:
     """Seconds a silence since a passage through the entrance door soon after going out (within
     ``away_min_s``: back in, or out again after turning back for the keys) may last: ``margin ×`` the
     longest outing this home has shown lately (``S_OUT_LONGEST``, faded), at least ``arrival_limit_s``
-    (had they come in, that of a silence after coming in) and, in the first days (before ``learn_days``)
-    or before any outing was seen, at least the population's ``back_soon_prior_s``; at most
+    (had they come in, that of a silence after coming in) and, in the first days (before ``learn_days``:
+    not ``seasoned``) or before any outing was seen, at least the population's ``back_soon_prior_s``; at most
     ``back_soon_ceil_s``. Out again, they will be back by then; back in and collapsed in the hall where
     no sensor sees, they are found."""
     limit = max(params[P_ARRIVAL_LIMIT_S], params[P_MARGIN] * si[r, S_OUT_LONGEST] / 1000.0)
-    seasoned = si[r, S_FIRST] >= 0 and t - si[r, S_FIRST] >= params[P_LEARN_S] * 1000.0
     if si[r, S_OUT_LONGEST] <= 0 or not seasoned:  # how long this resident stays out is not known yet
         limit = max(limit, params[P_BACK_SOON_PRIOR_S])
     return min(limit, params[P_BACK_SOON_CEIL_S])
@@ -1229,7 +1234,7 @@ def _start_silence(
     if ctx == CTX_AWAY:
         limit = params[P_AWAY_LIMIT_S]
         if si[r, S_DOOR_IN] == DOOR_UNSURE and params[P_BACK_SOON_CEIL_S] > 0.0:
-            limit = back_soon_limit_s(si, r, t, params)
+            limit = back_soon_limit_s(si, r, seasoned, params)
             si[r, S_LEARNED] = B_FIXED | W_BACK_SOON
         if limit <= 0.0:
             si[r, S_DEADLINE] = NEVER
@@ -1722,7 +1727,7 @@ def home_process(
             and not morning
             and si[r, S_SEAT] == PAD_STALE
             and si[r, S_NBED] > 0
-            and (local_minute(t, off) - 720) % 1440 < bed_edge_min(si, wake, r, params)
+            and not _past_bed_edge(si, wake, r, t, params)
         ):
             # the bedroom in the evening before this home's nights begin, while the seat pad has not let
             # go: back in the armchair would not show, so this may be a sitting, not going to bed early
