@@ -196,8 +196,8 @@ def test_a_silence_counts_in_every_hour_it_spans() -> None:
 
 
 def test_deadline_comes_in_the_hour_the_silence_becomes_unusual() -> None:
-    """Long silences are usual at 9–10 but never past noon: a silence from 10:40 alerts at 12:00,
-    the first moment it is unusual for the hour it has run into, not at the long limit of 10:40."""
+    """Long silences are usual at 9–10 but never past noon: a silence from 10:30 alerts at 12:00,
+    the first moment it is unusual for the hour it has run into, not at the long limit of 10:30."""
     config = HomeConfig()
     kernels = Kernels.new(config)
     hist, params = kernels.hist, kernels.params
@@ -208,7 +208,8 @@ def test_deadline_comes_in_the_hour_the_silence_becomes_unusual() -> None:
     hist[0, 0, 11:16, b_short] = 10.0
     hist[0, k.PRESENCE_ROW, :, 0] = 10.0  # at home every day: no hour is sparse
     hour = 3_600_000
-    t0 = DAY + 10 * hour + 40 * 60_000
+    t0 = DAY + 10 * hour + 30 * 60_000
+    assert config.active_floor_s < 90 * 60  # (past the floor by 12:00)
     args = (config.active_fixed_s, config.active_floor_s, config.active_ceil_s, 10.0, params)
     assert k.span_deadline(hist, 0, 0, t0, 0, *args) == DAY + 12 * hour
     # the start hour alone would allow margin × 3 h
