@@ -482,8 +482,9 @@ class HomeConfig:
     Back soon after going out (session of 12-07, fourth): a passage through the entrance door within
     ``away_min_s`` of going out was taken for going out again, so a resident back from the bins who
     collapsed in the hall before any sensor saw them was never due (an alarm dropped silently in every
-    home with no hall sensor, as the layout sensed as Ordóñez's home A). Such a silence is now due at ``margin ×`` this home's
-    longest outing lately (faded by ``decay`` per day), at least ``arrival_limit_s``; before
+    home with no hall sensor, as the layout sensed as Ordóñez's home A). Such a silence is now due at
+    ``margin ×`` this home's longest outing lately (faded by ``decay`` per day), at least
+    ``arrival_limit_s``; before
     ``learn_days`` or any outing seen, at least ``back_soon_prior_s`` (8 h: a day out, reasoned); at
     most ``back_soon_ceil_s`` (24 h: late, never silent; 0: never due, the rule before). The passage
     after it is out again (turning back for the keys). ``python -m lab.homes.short_trips --seed S

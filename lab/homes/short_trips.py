@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -138,7 +139,7 @@ def with_keys(log: HomeLog, rng: np.random.Generator) -> HomeLog:
             if int(log.ts_ms[i]) - last > MIN_MS:
                 passages.append(i)
             last = int(log.ts_ms[i])
-    for a, b in zip(passages, passages[1:], strict=False):
+    for a, b in itertools.pairwise(passages):
         inside = any(log.kind[j] != "door" for j in range(a + 1, b))
         out_ms = int(log.ts_ms[b]) - int(log.ts_ms[a])
         if inside or out_ms < OUTING_MIN * MIN_MS:
