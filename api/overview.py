@@ -6,7 +6,9 @@ package's tables directly.
 
 - ``GET /api/v1/console/residents/{id}/card`` — the resident record (with its profile), the
   resident's devices with their state (online, battery, last seen) as the stream core's device
-  supervision holds it, and the contacts alerting notifies, in order, with their phone and channels.
+  supervision holds it, what those devices cannot see (``sensing_gaps``, :func:`stream.coverage.sensing_gaps`:
+  a home with no motion sensor reads an hour on the sofa as silence), and the contacts alerting
+  notifies, in order, with their phone and channels.
 - ``GET /api/v1/console/residents/{id}/activity?hours=24`` — the resident's activity of the last
   hours, for the inactivity timeline (one row per room), read from the hourly activity aggregate.
 - ``GET /api/v1/console/residents/{id}/alerts`` — the resident's previous alerts (any state).
@@ -38,6 +40,7 @@ from api.scope import ROOT, ScopeDep, scoped_resident
 from api.services import Services
 from registry.errors import NotFound
 from registry.store import DeviceRecord, ResidentRecord
+from stream.coverage import sensing_gaps
 from stream.detections import DetectionKind
 
 router = APIRouter(prefix="/api/v1/console", tags=["console"])
@@ -97,12 +100,14 @@ def _resident_json(resident: ResidentRecord, path: str) -> dict[str, Any]:
 
 @router.get("/residents/{resident_id}/card")
 async def resident_card(resident_id: str, platform: PlatformDep, user: StaffDep, scope: ScopeDep) -> dict[str, Any]:
-    """The resident (with profile: contacts, conditions, languages, access) and their devices' state."""
+    """The resident (with profile: contacts, conditions, languages, access), their devices' state and
+    what those devices cannot see."""
     resident = await scoped_resident(platform.registry, scope, resident_id)
     devices = [d for d in platform.registry.devices() if d.resident_id == resident_id]
     return {
         "resident": _resident_json(resident, await _path_of(platform, resident)),
         "devices": _device_states(platform, devices),
+        "sensing_gaps": sensing_gaps((d.type, d.location) for d in devices),
         "contacts": [c.to_json() for c in await platform.alerts.contacts(resident_id)],  # who is told, in order
     }
 

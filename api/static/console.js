@@ -310,6 +310,13 @@ function renderDevices(devices) {
       <td>${esc(I18N.time(d.last_seen))}</td></tr>`;
   }).join("") || `<tr><td colspan="6" class="muted">${esc(t("common.none"))}</td></tr>`;
 }
+// What the home's sensors cannot see (no motion sensor, nothing in the bedroom, ...): the operator weighs
+// a silence from such a home knowing it, and whoever maintains the kit knows what to add
+function renderGaps(gaps) {
+  const list = $("d-gaps");
+  list.innerHTML = (gaps || []).map((gap) => `<li>${esc(term("gap", gap))}</li>`).join("");
+  list.hidden = !(gaps || []).length;
+}
 // Alerts about a home's activity: their time is when the silence began, their trigger a timeline
 const ACTIVITY_KINDS = new Set(["inactivity", "not_up", "bathroom_long", "night_absence", "unmonitored"]);
 // The first activity after the alert: when, which device and where, after how long a silence (after a
@@ -433,6 +440,7 @@ async function openDetail(id) {
   renderResident({ ...(a.resident || {}), ...(card?.resident || {}), ...(resident || {}), notification_contacts: card?.contacts || [] }, a);
   renderDetailHead();
   renderDevices(resident?.devices?.length && resident.devices[0].online !== undefined ? resident.devices : card?.devices);
+  renderGaps(card?.sensing_gaps);
   await Promise.all([renderTrigger(a), loadTrail(id), has("dispatch") ? loadResponders(a) : null, loadPrevious(a)]);
   $("detail").dataset.loaded = "true";
 }

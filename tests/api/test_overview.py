@@ -122,6 +122,8 @@ async def test_a_sensor_heard_but_sensing_nothing_is_listed_with_when_it_last_se
             card = (await http.get("/api/v1/console/residents/res-1/card")).json()
         door = next(d for d in card["devices"] if d["id"] == "door-q")
         assert (door["online"], door["not_sensing"]) == (True, True)
+        # what the kit cannot see: the harness's hall door and these two sense no bedroom or bathroom
+        assert card["sensing_gaps"] == ["bedroom_unsensed", "bathroom_unsensed"]
 
 
 async def test_a_pad_reported_stuck_is_listed_with_the_devices_to_visit(services: TestServices) -> None:

@@ -182,6 +182,9 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         assert samples is not None and int(samples) > 100
         assert await a.locator("svg.fall-trace path.magnitude").count() == 1
         assert "pendant-1" in await a.inner_text("#d-devices")
+        # what her kit cannot see (a hall door, call buttons and a pendant): worded for the operator
+        gaps = await a.locator("#d-gaps li").all_inner_texts()
+        assert len(gaps) == 3 and "no motion sensor or presence radar" in gaps[0]
         await a.screenshot(path=screenshots / "detail-en.png", full_page=True)
         fall_id = await fall.get_attribute("data-id")
         await a.click("#d-actions button[data-action=ack]")

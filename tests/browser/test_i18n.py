@@ -15,7 +15,9 @@ from api import console
 
 STATIC = resources.files("api").joinpath("static")
 # keys the script builds at run time (t(`status.${name}`) and the like)
-DYNAMIC_PREFIXES = ("status.", "done.", "sla.", "devstate.", "contact.", "why.", "basis.", "context.", "placement.")
+DYNAMIC_PREFIXES = (
+    "status.", "done.", "sla.", "devstate.", "contact.", "why.", "basis.", "context.", "placement.", "gap."
+)  # fmt: skip
 
 
 def load(lang: str) -> dict[str, str]:
@@ -45,8 +47,10 @@ def test_every_key_used_by_the_page_and_script_exists() -> None:
 
 
 def test_every_home_alert_rule_basis_and_context_is_worded_in_both_languages() -> None:
-    """The console words an inactivity alert's ``details`` (rule, basis, context) and a fall's placement
-    from the dictionary: each value the detectors can send has its words in both languages."""
+    """The console words an inactivity alert's ``details`` (rule, basis, context), a fall's placement
+    and a home's sensing gaps from the dictionary: each value the platform can send has its words in
+    both languages."""
+    from stream.coverage import GAPS
     from stream.falls import PLACEMENTS
     from stream.home_reasons import BASIS_NAMES, RULE_REASONS
     from stream.kernels.home import CTX_NAMES
@@ -56,6 +60,7 @@ def test_every_home_alert_rule_basis_and_context_is_worded_in_both_languages() -
         wanted = [f"why.{r}" for r in RULE_REASONS] + [f"basis.{b}" for b in BASIS_NAMES]
         wanted += [f"context.{c}" for c in CTX_NAMES] + [f"placement.{p}" for p in PLACEMENTS]
         wanted += ["placement_basis.motion", "placement_basis.default"]  # a placement the registry did not name
+        wanted += [f"gap.{g}" for g in GAPS]  # what a home's sensors cannot see (the resident's card)
         assert not [key for key in wanted if key not in words], lang
 
 
