@@ -18,7 +18,8 @@ package's tables directly.
   holding "occupied" after the resident left them (``stuck_pad``: an open PAD_STUCK alert names the
   device, with ``reported``), or low on battery; residents unmonitored or with no activity today
   (bounded: at most ``MAX_RESIDENTS`` residents; "activity today" is one query over the hourly
-  activity aggregate).
+  activity aggregate); and the homes whose kit leaves a sensing gap (``sensing_gaps``,
+  :func:`stream.coverage.sensing_gaps`), for whoever plans the next installation visits.
 
 Device and home health come from the stream core's supervision (``platform.supervision``), the state
 its DEVICE_OFFLINE, DEVICE_SILENT, LOW_BATTERY and UNMONITORED alerts come from, never re-derived
@@ -184,7 +185,8 @@ async def overview(
     scope: ScopeDep,
     tz_offset_min: int = Query(0, ge=-14 * 60, le=14 * 60, description="the browser's UTC offset, minutes east"),
 ) -> dict[str, Any]:
-    """Open alerts by area, devices offline / low battery, residents unmonitored / quiet today."""
+    """Open alerts by area, devices offline / low battery, residents unmonitored / quiet today, homes
+    with sensing gaps."""
     now = datetime.now(UTC)
     local_midnight = (now + timedelta(minutes=tz_offset_min)).replace(hour=0, minute=0, second=0, microsecond=0)
     today_start = local_midnight - timedelta(minutes=tz_offset_min)
@@ -219,6 +221,7 @@ async def overview(
     low: list[dict[str, Any]] = []
     unmonitored: list[dict[str, Any]] = []
     quiet: list[dict[str, Any]] = []
+    gaps: list[dict[str, Any]] = []
     checked = sorted(visible)[:MAX_RESIDENTS]
     unmonitored_since = platform.supervision.unmonitored_since(checked)
     active_today = await platform.history.active_residents(checked, today_start, ACTIVITY_STREAMS)
@@ -251,6 +254,9 @@ async def overview(
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
         if devices and rid not in active_today:
             quiet.append(who)
+        home_gaps = sensing_gaps((d.type, d.location) for d in devices)
+        if devices and home_gaps:
+            gaps.append({**who, "gaps": home_gaps})
 
     return {
         "generated_at": now.isoformat(),
@@ -265,5 +271,6 @@ async def overview(
             "checked": len(checked),
             "unmonitored": unmonitored,
             "no_activity_today": quiet,
+            "sensing_gaps": gaps,
         },
     }

@@ -512,6 +512,7 @@ function renderOverview() {
   fill("o-battery", data.devices.low_battery, (x) => `${esc(term("device", x.type))} ${esc(x.device_id)} · <b class="sla-red">${x.battery}%</b>`);
   fill("o-unmonitored", data.residents.unmonitored, (x) => esc(term("unmonitored", x.reason)));
   fill("o-quiet", data.residents.no_activity_today, () => "");
+  fill("o-gaps", data.residents.sensing_gaps || [], (x) => esc(x.gaps.map((gap) => term("gap_short", gap)).join(" · ")));
   renderTree();
 }
 function renderTree() {

@@ -295,6 +295,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         )
         assert "door-2" in await a.inner_text("#o-offline")
         assert "chair-4 · holds “occupied” after the resident leaves it" in await a.inner_text("#o-offline")
+        assert "no motion sensor · nothing in the bedroom" in await a.inner_text("#o-gaps")
         areas = await a.locator("#o-areas tr").all_inner_texts()
         assert any("农科路社区" in row or "410105001001" in row for row in areas), areas
         await a.screenshot(path=screenshots / "overview-en.png", full_page=True)
@@ -349,6 +350,7 @@ async def test_dispatch_console_in_a_real_browser(services: TestServices, browse
         await a.click("#tabs a[data-view=overview]")
         await a.wait_for_selector("#o-areas tr", timeout=TIMEOUT_MS)
         assert "老人离开后仍显示有人" in await a.inner_text("#o-offline")
+        assert "无人体感应 · 卧室无传感器" in await a.inner_text("#o-gaps")
         assert english_leftovers(await ui_text(a), en, zh) == []
         await a.screenshot(path=screenshots / "overview-zh.png", full_page=True)
 

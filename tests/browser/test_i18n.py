@@ -16,7 +16,8 @@ from api import console
 STATIC = resources.files("api").joinpath("static")
 # keys the script builds at run time (t(`status.${name}`) and the like)
 DYNAMIC_PREFIXES = (
-    "status.", "done.", "sla.", "devstate.", "contact.", "why.", "basis.", "context.", "placement.", "gap."
+    "status.", "done.", "sla.", "devstate.", "contact.", "why.", "basis.", "context.", "placement.", "gap.",
+    "gap_short.",
 )  # fmt: skip
 
 
@@ -61,6 +62,7 @@ def test_every_home_alert_rule_basis_and_context_is_worded_in_both_languages() -
         wanted += [f"context.{c}" for c in CTX_NAMES] + [f"placement.{p}" for p in PLACEMENTS]
         wanted += ["placement_basis.motion", "placement_basis.default"]  # a placement the registry did not name
         wanted += [f"gap.{g}" for g in GAPS]  # what a home's sensors cannot see (the resident's card)
+        wanted += [f"gap_short.{g}" for g in GAPS]  # ... and in the overview's list of such homes
         assert not [key for key in wanted if key not in words], lang
 
 
