@@ -42,11 +42,11 @@ ENTRANCE_DOOR_TYPE = "door"
 def sensing_gaps(devices: Iterable[tuple[str, str]]) -> list[str]:
     """The gaps (:data:`GAPS`, in order) of a home whose devices are ``(type, location)`` pairs: all of
     the resident's registered devices; those that sense no activity at home are passed over."""
-    sensors = [
-        (kind, device_type(kind).streams, room_code(location))
-        for kind, location in devices
-        if device_type(kind).streams & ACTIVITY_STREAMS
-    ]
+    sensors = []  # (type, the activity it senses, room)
+    for kind, location in devices:
+        streams = device_type(kind).streams & ACTIVITY_STREAMS
+        if streams:
+            sensors.append((kind, streams, room_code(location)))
     if not sensors:
         return ["no_activity_sensor"]
     gaps = []
