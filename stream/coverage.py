@@ -1,6 +1,7 @@
 """What a home's sensors cannot see: the gaps in its kit that the home detector (:mod:`stream.home`)
 can only read as silence, named from the registered devices so that the operator weighing an alert
-from that home, and whoever installs or maintains its kit, see them on the resident's card.
+from that home sees them on the resident's card, and whoever plans installation visits finds the home
+in the console's overview (:mod:`api.overview`).
 
 A gap is a rule over the home's activity sensors (devices whose type publishes one of
 :data:`devices.catalogue.ACTIVITY_STREAMS`), each with its room from the free text of its location
