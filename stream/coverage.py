@@ -22,6 +22,10 @@ sensors taken away):
   homes so sensed (2 h 12 where the bedroom is sensed), some only by "not up" in the morning.
 - ``bathroom_unsensed``: nothing in a bathroom. A fall there is found by the home's daytime limits,
   never by the bathroom's own hour (BATHROOM_LONG).
+- ``inner_door_as_entrance``: a ``door`` device whose location reads as a bedroom or bathroom. The
+  home detector reads every ``door`` device as the entrance door, so each time that door opens the
+  resident is taken to have gone out, and a silence after it is never due: a registration to correct
+  (a ``contact`` sensor), not a sensor to add.
 """
 
 from __future__ import annotations
@@ -33,7 +37,14 @@ from devices.events import Stream
 from stream.kernels import home as k
 from stream.rooms import room_code
 
-GAPS = ("no_activity_sensor", "no_motion", "no_entrance_door", "bedroom_unsensed", "bathroom_unsensed")
+GAPS = (
+    "no_activity_sensor",
+    "no_motion",
+    "no_entrance_door",
+    "bedroom_unsensed",
+    "bathroom_unsensed",
+    "inner_door_as_entrance",
+)
 """Every gap :func:`sensing_gaps` may name, in the order it names them."""
 
 ENTRANCE_DOOR_TYPE = "door"
@@ -59,4 +70,6 @@ def sensing_gaps(devices: Iterable[tuple[str, str]]) -> list[str]:
         gaps.append("bedroom_unsensed")
     if not any(room == k.ROOM_BATH for _, _, room in sensors):
         gaps.append("bathroom_unsensed")
+    if any(kind == ENTRANCE_DOOR_TYPE and room != k.ROOM_OTHER for kind, _, room in sensors):
+        gaps.append("inner_door_as_entrance")
     return gaps

@@ -32,6 +32,14 @@ def test_each_missing_part_of_the_kit_is_its_own_gap() -> None:
     assert sensing_gaps(kit) == ["no_entrance_door"]
 
 
+def test_an_inner_door_registered_as_the_entrance_door_is_a_registration_to_correct() -> None:
+    """The home detector reads every ``door`` device as the entrance door: one on the bathroom or
+    bedroom door would make each visit there an outing."""
+    assert sensing_gaps([*FULL, ("door", "bathroom door")]) == ["inner_door_as_entrance"]
+    assert sensing_gaps([*FULL, ("door", "卧室门")]) == ["inner_door_as_entrance"]
+    assert sensing_gaps([*FULL, ("door", "back door")]) == []  # a second way out is an entrance too
+
+
 def test_rooms_are_read_as_the_home_detector_reads_them() -> None:
     """Chinese and run-together locations; a bed pad is the bedroom wherever it is registered."""
     kit = [("door", "入户门"), ("pir", "客厅"), ("pir", "主卧"), ("contact", "卫生间门")]
