@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 from devices.catalogue import ACTIVITY_STREAMS, device_type
 from devices.events import Stream
+from stream.home import ENTRANCE_DOOR_TYPE
 from stream.kernels import home as k
 from stream.rooms import room_code
 
@@ -46,9 +47,6 @@ GAPS = (
     "inner_door_as_entrance",
 )
 """Every gap :func:`sensing_gaps` may name, in the order it names them."""
-
-ENTRANCE_DOOR_TYPE = "door"
-"""The device type the home detector reads as the entrance door (:func:`stream.home.event_code`)."""
 
 
 def sensing_gaps(devices: Iterable[tuple[str, str]]) -> list[str]:

@@ -115,6 +115,10 @@ class EventArrays:
     pir: npt.NDArray[np.int64]
 
 
+ENTRANCE_DOOR_TYPE = "door"
+"""The device type read as the entrance door (``EV_DOOR``): its passages are going out and coming in."""
+
+
 def event_code(event: Event) -> tuple[int, int, int, int]:
     """``(code, value, room, pir)`` of one event for :func:`stream.kernels.home.home_process`."""
     values = event.values
@@ -126,7 +130,7 @@ def event_code(event: Event) -> tuple[int, int, int, int]:
         return (k.EV_ACTIVITY if on else k.EV_MOTION_END), int(on), room, 1
     if stream is Stream.CONTACT:
         on = bool(values.get("open", False))
-        return (k.EV_DOOR if dtype == "door" else k.EV_ACTIVITY), int(on), room, 0
+        return (k.EV_DOOR if dtype == ENTRANCE_DOOR_TYPE else k.EV_ACTIVITY), int(on), room, 0
     if stream is Stream.PRESENCE:
         return k.EV_PRESENCE, int(bool(values.get("present", False))), room, 0
     if stream is Stream.VIBRATION:  # a sensor on furniture or a door that someone moved

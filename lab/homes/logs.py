@@ -297,6 +297,11 @@ def log_of_rows(
     )
 
 
+def rows_of(log: HomeLog) -> list[tuple[int, str, str, str, int]]:
+    """``log``'s ``(ts_ms, sensor, kind, location, state)`` rows, in order (:func:`log_of_rows` back)."""
+    return list(zip(log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True))
+
+
 def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
     """Write ``index.csv`` (with ``usual_wake,usual_bed`` when a home has them) and one CSV per home (the
     "home event log set" format)."""
@@ -315,7 +320,5 @@ def write_log_set(directory: Path, logs: list[HomeLog]) -> None:
             with (directory / log.entry.file).open("w", newline="") as out:
                 writer = csv.writer(out)
                 writer.writerow(["ts", "sensor", "kind", "location", "state"])
-                for t, sensor, kind, location, state in zip(
-                    log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True
-                ):
+                for t, sensor, kind, location, state in rows_of(log):
                     writer.writerow([ms_to_iso(t), sensor, kind, location, state])

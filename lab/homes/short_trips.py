@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from lab.homes.eval import evaluate_log
-from lab.homes.logs import HomeLog, log_of_rows
+from lab.homes.logs import HomeLog, log_of_rows, rows_of
 from lab.homes.stuck_pads import PADS
 from stream.home import HomeConfig
 
@@ -57,15 +57,6 @@ KEYS_OUT_AGAIN_MIN = (1.0, 3.0)
 OUTING_MIN = 40.0
 """An outing this long or longer begins with turning back for the keys (``keys``)."""
 HORIZON_S = 48 * 3600.0
-
-
-def _rows_of(log: HomeLog) -> list[Row]:
-    return [
-        (int(t), sensor, kind, location, int(state))
-        for t, sensor, kind, location, state in zip(
-            log.ts_ms.tolist(), log.sensor, log.kind, log.location, log.state.tolist(), strict=True
-        )
-    ]
 
 
 def _door(log: HomeLog) -> tuple[str, str] | None:
@@ -94,7 +85,7 @@ def with_trips(log: HomeLog, rng: np.random.Generator, per_day: float = 0.5) -> 
     if door is None:
         return log, []
     hall = _hall_motion(log)
-    rows = _rows_of(log)
+    rows = rows_of(log)
     ts = log.ts_ms
     backs: list[int] = []
     occupied: set[str] = set()
@@ -131,7 +122,7 @@ def with_keys(log: HomeLog, rng: np.random.Generator) -> HomeLog:
     door = _door(log)
     if door is None:
         return log
-    rows = _rows_of(log)
+    rows = rows_of(log)
     passages: list[int] = []
     last = -(10**15)
     for i, kind in enumerate(log.kind):

@@ -61,7 +61,8 @@ async def test_overview_and_card_show_the_stream_cores_device_supervision(servic
         assert [(e["resident_id"], e["reason"]) for e in data["residents"]["unmonitored"]] == [("res-2", "all_offline")]
         # both kits (a call button and the hall door; a vitals monitor is no activity sensor) see no room
         gaps = {e["resident_id"]: e["gaps"] for e in data["residents"]["sensing_gaps"]}
-        assert gaps == dict.fromkeys(("res-1", "res-2"), ["no_motion", "bedroom_unsensed", "bathroom_unsensed"])
+        unseen = ["no_motion", "bedroom_unsensed", "bathroom_unsensed"]
+        assert gaps == {"res-1": unseen, "res-2": unseen}
 
         # the battery episode closes where the stream's does (30 %), not at an overview constant
         await platform.sink({"res-2": [status("btn-2", "res-2", "sos_button", now + 1, battery=25)]})
