@@ -70,7 +70,8 @@ The first activity after an alert (the silence that alerted ends, or tonight's n
 a MOVING_AGAIN notice on that alert (:func:`moving_again`: when, the device, where, after how long),
 not an alert: whoever took the alert hears that the resident moves, and calls to hear how they are.
 
-The parameters of all this (and how they were chosen) are :class:`~stream.home_config.HomeConfig`'s.
+The parameters of all this are :class:`~stream.home_config.HomeConfig`'s; how they were chosen is
+``lab/homes/RECORD.md``.
 """
 
 from __future__ import annotations
