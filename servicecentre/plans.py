@@ -3,7 +3,11 @@
 :meth:`Plans.spawn` creates the orders of every active plan for each local day from today up to
 ``plan_horizon_days`` ahead, once per (plan, day): the table's unique key makes a second run, or a
 second process, a no-op. A day whose order cannot be made (the provider stopped serving the area,
-the item left the menu) is skipped with an audit entry; the plan's other days go on.
+the item left the menu) is skipped with an audit entry; the plan's other days go on. A plan begins
+with the first time it can still be kept: a day whose check-in deadline (the time + ``check_in_grace_s``)
+had passed when the plan was made gets no order (a lunch plan made at 12:45 for 11:30 starts
+tomorrow, rather than with an order late before anyone could take it). An order a plan made in time
+and nobody served stays, with its missed deadlines.
 """
 
 from __future__ import annotations
@@ -102,10 +106,12 @@ class Plans:
             (last, today),
         )
         made = 0
+        grace = timedelta(seconds=self.ctx.config.check_in_grace_s)
         for plan in plans:
             day = max(today, plan["starts_on"])
             while day <= last and (plan["ends_on"] is None or day <= plan["ends_on"]):
-                if day.isoweekday() in plan["weekdays"]:
+                too_late = self.ctx.local_to_utc(day, plan["local_time"]) + grace <= plan["created_at"]
+                if day.isoweekday() in plan["weekdays"] and not too_late:
                     made += await self._spawn_one(plan, day)
                 day += timedelta(days=1)
         if made:

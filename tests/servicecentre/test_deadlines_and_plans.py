@@ -105,6 +105,26 @@ async def test_a_weekday_meal_plan_spawns_one_order_a_day_ahead_of_time(world: W
     assert await centre.plans.spawn() == 0
 
 
+async def test_a_plan_made_after_todays_time_begins_with_the_next_day_it_can_keep(world: World) -> None:
+    centre = world.centre
+    clock: FakeClock = world.clock
+    clock.now = T0 + timedelta(hours=2, minutes=1)  # 12:01 local: 11:30 + 30 min grace has passed
+    await centre.plans.create(meal_plan(), world.d1)
+    assert await centre.plans.spawn() == 2  # Tuesday and Wednesday; no lunch born late on Monday
+    assert [o.plan_date for o in await centre.orders.board(world.d1)] == [date(2026, 3, 3), date(2026, 3, 4)]
+    await world.advance(24 * 3600)  # Tuesday 12:01: its order was made in time, and nobody took it
+    assert await centre.plans.spawn() == 1  # Thursday
+    tuesday = next(o for o in await centre.orders.board(world.d1) if o.plan_date == date(2026, 3, 3))
+    assert tuesday.state is OrderState.REQUESTED and tuesday.missed == ["accept", "check_in"]
+
+
+async def test_a_plan_made_just_in_time_spawns_todays_order(world: World) -> None:
+    clock: FakeClock = world.clock
+    clock.now = T0 + timedelta(hours=1, minutes=59)  # 11:59 local: the check-in is still possible by 12:00
+    await world.centre.plans.create(meal_plan(), world.d1)
+    assert await world.centre.plans.spawn() == 3
+
+
 async def test_a_plan_order_follows_the_lifecycle_and_a_bad_day_does_not_stop_the_plan(world: World) -> None:
     centre = world.centre
     await centre.plans.create(meal_plan(weekdays=(1, 2, 3, 4, 5, 6, 7), ends_on=date(2026, 3, 3)), world.d1)
