@@ -254,8 +254,7 @@ async def overview(
             unmonitored.append({**who, "reason": "no_devices" if not devices else "all_offline"})
         if devices and rid not in active_today:
             quiet.append(who)
-        home_gaps = sensing_gaps((d.type, d.location) for d in devices)
-        if devices and home_gaps:
+        if devices and (home_gaps := sensing_gaps((d.type, d.location) for d in devices)):
             gaps.append({**who, "gaps": home_gaps})
 
     return {

@@ -110,13 +110,16 @@ class Plans:
         for plan in plans:
             day = max(today, plan["starts_on"])
             while day <= last and (plan["ends_on"] is None or day <= plan["ends_on"]):
-                too_late = self.ctx.local_to_utc(day, plan["local_time"]) + grace <= plan["created_at"]
-                if day.isoweekday() in plan["weekdays"] and not too_late:
+                if day.isoweekday() in plan["weekdays"] and not self._before(plan, day, grace):
                     made += await self._spawn_one(plan, day)
                 day += timedelta(days=1)
         if made:
             log.info("plan orders spawned", extra={"orders": made})
         return made
+
+    def _before(self, plan: dict[str, Any], day: date, grace: timedelta) -> bool:
+        """Whether ``plan``'s check-in deadline on ``day`` had passed when the plan was made."""
+        return bool(self.ctx.local_to_utc(day, plan["local_time"]) + grace <= plan["created_at"])
 
     async def _spawn_one(self, plan: dict[str, Any], day: date) -> int:
         scheduled = self.ctx.local_to_utc(day, plan["local_time"])
