@@ -7,6 +7,8 @@ help per visit). Seeding is idempotent: the menu is put again, and the day's ord
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -84,6 +86,16 @@ DAY_OF_ORDERS = (
     ("res-0003", "shopping", "jiazheng-jinshui", time(10, 0), OrderState.CANCELLED),
 )
 PATH = (OrderState.ACCEPTED, OrderState.ASSIGNED, OrderState.CHECKED_IN, OrderState.COMPLETED, OrderState.RATED)
+BOOKED_BEFORE = timedelta(hours=20)
+"""The seeded orders were booked by phone the afternoon before (the one still requested: just now)."""
+STEP_AFTER: dict[OrderState, timedelta] = {
+    OrderState.CANCELLED: timedelta(minutes=25),
+    OrderState.ACCEPTED: timedelta(minutes=6),
+    OrderState.ASSIGNED: timedelta(minutes=40),
+}
+"""When a seeded order's desk steps were made, after its booking."""
+CHECKED_IN_LATE = timedelta(minutes=3)
+RATED_AFTER = timedelta(minutes=45)
 
 
 async def seed_menu(centre: ServiceCentre, org_node: str) -> None:
@@ -115,27 +127,33 @@ async def seed_menu(centre: ServiceCentre, org_node: str) -> None:
         )  # fmt: skip
 
 
-async def seed_day(centre: ServiceCentre, day: date) -> int:
+async def seed_day(centre: ServiceCentre, day: date, now: datetime) -> int:
     """A day of orders in every state, a weekday lunch plan and two calls; once per day. Returns the
-    number of orders made (0 if the day was seeded before)."""
+    number of orders made (0 if the day was seeded before). Each step of an order is stamped when it
+    would have been made (:func:`step_times`), never after ``now``: the day's reports read as a
+    provider's day, its on-time rate the seeded orders' (all served on time), not 0 % because every
+    worker seemed to check in at the moment the demo started."""
     root = Reach(Area(), None, "demo")
     start = centre.ctx.local_to_utc(day, time(0, 0))
     if await centre.orders.board(root, start=start, end=start + timedelta(days=1), limit=1):
         return 0
     workers = {provider_id: username for provider_id, username, _ in STAFF if username.endswith("w1")}
+    duration = {item.id: timedelta(minutes=item.duration_min) for item in ITEMS}
     made = 0
     for resident_id, item_id, provider_id, at, reached in DAY_OF_ORDERS:
-        order = await centre.orders.create(
-            OrderRequest(resident_id, item_id, provider_id, centre.ctx.local_to_utc(day, at)), root
-        )
+        scheduled = centre.ctx.local_to_utc(day, at)
+        booked, moves = step_times(scheduled, duration[item_id], reached, now)
+        with clock_at(centre, booked):
+            order = await centre.orders.create(OrderRequest(resident_id, item_id, provider_id, scheduled), root)
         made += 1
         desk = Reach(Area(), provider_id, "demo")
-        if reached is OrderState.CANCELLED:
-            await centre.orders.move(order.id, reached, root, reason="老人临时外出 resident went out")
-            continue
-        for step in PATH[: PATH.index(reached) + 1] if reached in PATH else ():
-            reach = root if step is OrderState.RATED else desk
-            await centre.orders.move(order.id, step, reach, worker=workers[provider_id], rating=5)
+        for step, when in moves:
+            with clock_at(centre, when):
+                if step is OrderState.CANCELLED:
+                    await centre.orders.move(order.id, step, root, reason="老人临时外出 resident went out")
+                else:
+                    reach = root if step is OrderState.RATED else desk
+                    await centre.orders.move(order.id, step, reach, worker=workers[provider_id], rating=5)
     if not await centre.plans.list(root, "res-0001"):
         await centre.plans.create(
             PlanRequest("res-0001", "lunch", "canteen-huanghe", (1, 2, 3, 4, 5), time(11, 30), day), root
@@ -146,8 +164,42 @@ async def seed_day(centre: ServiceCentre, day: date) -> int:
     return made
 
 
+def step_times(
+    scheduled: datetime, duration: timedelta, reached: OrderState, now: datetime
+) -> tuple[datetime, list[tuple[OrderState, datetime]]]:
+    """When a seeded order was booked, then each step it made up to ``reached`` and when: booked the
+    afternoon before (``BOOKED_BEFORE``; one still requested, just now), the desk's steps soon after
+    (``STEP_AFTER``), checked in ``CHECKED_IN_LATE`` after the scheduled time, completed an item's
+    duration later, rated ``RATED_AFTER`` after that; a time still to come is ``now`` (the demo shows
+    a day in every state whatever the hour it starts)."""
+    booked = now - timedelta(minutes=5) if reached is OrderState.REQUESTED else scheduled - BOOKED_BEFORE
+    if reached is OrderState.CANCELLED:
+        story = [(OrderState.CANCELLED, booked + STEP_AFTER[OrderState.CANCELLED])]
+    else:
+        checked_in = scheduled + CHECKED_IN_LATE
+        times = {
+            **{step: booked + after for step, after in STEP_AFTER.items()},
+            OrderState.CHECKED_IN: checked_in,
+            OrderState.COMPLETED: checked_in + duration,
+            OrderState.RATED: checked_in + duration + RATED_AFTER,
+        }
+        story = [(step, times[step]) for step in PATH[: PATH.index(reached) + 1]] if reached in PATH else []
+    return min(booked, now), [(step, min(at, now)) for step, at in story]
+
+
+@contextmanager
+def clock_at(centre: ServiceCentre, at: datetime) -> Iterator[None]:
+    """The centre's clock stopped at ``at`` for one seeded step (seeding runs before any loop)."""
+    clock = centre.clock
+    centre.clock = lambda: at
+    try:
+        yield
+    finally:
+        centre.clock = clock
+
+
 async def seed_service_centre(centre: ServiceCentre, org_node: str, now: datetime) -> int:
     await seed_menu(centre, org_node)
-    made = await seed_day(centre, centre.ctx.local_date(now))
+    made = await seed_day(centre, centre.ctx.local_date(now), now)
     await centre.plans.spawn(now)
     return made

@@ -2,7 +2,8 @@
 and the hotline's call answer times (they join alerting's answer-time SLA report).
 
 An order is on time when its worker checked in no later than the scheduled time + the check-in grace.
-The on-time rate counts orders that were due to be served (not cancelled or refused).
+The on-time rate counts orders that were due to be served (not cancelled or refused) and are checked in or past
+their check-in deadline (:data:`DUE`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from servicecentre.model import Invalid, Reach
 
 AREA = "NULLIF(split_part(o.org_path, '/', %(part)s), '')"
 """The org node one level below the caller's area that the order lies in."""
+DUE = (
+    "o.state NOT IN ('cancelled', 'refused')"
+    " AND (o.checked_in_at IS NOT NULL OR o.scheduled_at + make_interval(secs => %(grace)s) <= %(now)s)"
+)
+"""An order the on-time rate judges: not cancelled or refused, and checked in or past its check-in deadline
+(on time or late, it can no longer change). The rate is on time ÷ these; an early check-in for a visit still to
+come counts at once, on both sides (counted only on top, it made rates above 100 %)."""
 MONTH = "to_char((o.scheduled_at AT TIME ZONE 'UTC') + make_interval(mins => %(offset)s), 'YYYY-MM')"
 """The local month of the scheduled time."""
 GROUPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -60,9 +68,9 @@ class Reports:
                    count(*) FILTER (WHERE o.state IN ('completed', 'rated')) AS completed,
                    count(*) FILTER (WHERE o.state = 'cancelled') AS cancelled,
                    count(*) FILTER (WHERE o.state = 'refused') AS refused,
-                   count(*) FILTER (WHERE o.state NOT IN ('cancelled', 'refused')
-                                     AND o.scheduled_at + make_interval(secs => %(grace)s) <= %(now)s) AS due,
-                   count(*) FILTER (WHERE o.checked_in_at <= o.scheduled_at + make_interval(secs => %(grace)s))
+                   count(*) FILTER (WHERE {DUE}) AS due,
+                   count(*) FILTER (WHERE {DUE}
+                                     AND o.checked_in_at <= o.scheduled_at + make_interval(secs => %(grace)s))
                        AS on_time,
                    count(o.rating) AS ratings, avg(o.rating)::float AS rating,
                    coalesce(sum(o.subsidy_fen) FILTER (WHERE o.state IN ('completed', 'rated')), 0) AS subsidy_fen,

@@ -146,7 +146,7 @@ async def test_a_call_becomes_an_order_followed_to_completion(centre: Centre) ->
         indicators = (await op.get("/api/v1/care/indicators", params={"month": month})).json()
         orders = indicators["total"]["orders"]
         assert (orders["completed"], orders["rating"], orders["ratings"]) == (1, 5.0, 1), orders
-        assert orders["orders"] >= 1 and orders["on_time"] == 1  # checked in on time; not due yet, so no rate
+        assert orders["orders"] >= 1 and orders["on_time"] == 1  # checked in on time (before its slot): judged at once
         [here] = [entry for entry in indicators["areas"] if entry["code"] == ""]  # r1 lives at D1 itself
         assert here["orders"] == orders
         csv_text = (await op.get("/api/v1/care/indicators.csv", params={"month": month})).text

@@ -112,6 +112,21 @@ async def test_complaints_are_filed_handled_once_and_audited(world: World) -> No
         await centre.complaints.file({"text": "  "}, world.d1)
 
 
+async def test_an_early_check_in_is_judged_at_once_and_the_rate_never_tops_100_percent(world: World) -> None:
+    centre = world.centre
+    late = await centre.orders.create(OrderRequest("r-old", "lunch", "P1", LUNCH_TIME), world.d1)
+    early = await centre.orders.create(OrderRequest("r-old", "lunch", "P1", LUNCH_TIME + timedelta(days=1)), world.d1)
+    for order in (late, early):
+        for step in (OrderState.ACCEPTED, OrderState.ASSIGNED):
+            await centre.orders.move(order.id, step, world.p1, worker="w1")
+    await world.advance(2 * 3600 + 45 * 60)  # 45 min after the slot: past the check-in grace
+    for order in (late, early):  # tomorrow's worker checks in a day early (a mistaken tap, or a visit brought forward)
+        await centre.orders.move(order.id, OrderState.CHECKED_IN, world.p1)
+    report = await centre.reports.orders(world.d1, T0, T0 + timedelta(days=2))
+    total = report["total"]
+    assert (total["due"], total["on_time"], total["on_time_rate"]) == (2, 1, 0.5)  # before: (1, 1, 1.0)
+
+
 async def test_reports_count_on_time_orders_satisfaction_and_subsidy(world: World) -> None:
     centre = world.centre
     served = [await centre.orders.create(OrderRequest("r-old", "lunch", "P1", LUNCH_TIME), world.d1) for _ in range(3)]

@@ -47,6 +47,25 @@ async def test_the_demo_seeds_a_living_service_centre_once(pool: AsyncConnection
     assert all(o.subsidy_fen + o.resident_fen == o.total_fen for o in orders)
 
 
+async def test_the_demo_day_reads_as_a_provider_day(pool: AsyncConnectionPool, clock: FakeClock) -> None:
+    """Each seeded step is stamped when it would have been made, never after the demo started: the day's
+    report reads 100 % on time (stamped at startup, the 09:00 cleaning was checked in an hour late)."""
+    centre = await demo_centre(pool, clock)
+    await seed_service_centre(centre, COMMUNITY, T0)  # a Monday, 10:00 local
+    everything = Reach(Area(), None, "test")
+    orders = [o for o in await centre.orders.board(everything, limit=1000) if o.plan_id is None]
+    for o in orders:
+        steps = (o.requested_at, o.accepted_at, o.assigned_at, o.checked_in_at, o.completed_at)
+        stamps = [t for t in steps if t is not None]
+        assert stamps == sorted(stamps) and stamps[-1] <= T0, o
+    cleaning = next(o for o in orders if o.item_id == "clean-2h")  # 09:00, served
+    assert cleaning.checked_in_at is not None and cleaning.checked_in_at - cleaning.scheduled_at < timedelta(minutes=5)
+    assert cleaning.requested_at < cleaning.scheduled_at - timedelta(hours=12)  # booked the day before
+    report = await centre.reports.orders(everything, T0 - timedelta(days=1), T0 + timedelta(days=1))
+    total = report["total"]
+    assert (total["due"], total["on_time_rate"]) == (4, 1.0)  # every check-in stamped at startup: 0.75
+
+
 def expected(order: Order, end: datetime) -> set[str] | None:
     """The states an order can be in at ``end`` by its fate (the reference); None: too close to call."""
     workers = [u for p, u, _ in STAFF if p == order.provider_id and not u.endswith("desk")]
