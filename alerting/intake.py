@@ -55,7 +55,16 @@ from stream.detections import NOTICE_KINDS, Detection, DetectionKind
 log = logging.getLogger("eldercare.alerting")
 
 DEVICE_ANSWERED_KINDS = frozenset({DetectionKind.SOS, DetectionKind.FALL})
-"""The device that raised one of these hears "call received" when the console starts ringing."""
+"""The device that raised one of these hears "call received" when the console starts ringing, and so does one
+that raises it again while it is open (:func:`answer_again`)."""
+
+
+def answer_again(alert: Alert, now: datetime) -> dict[str, Any]:
+    """What a device that pressed again on an open alert hears: where its call stands ("help on the way" once a
+    responder took it, else "call received")."""
+    if alert.state in (AlertState.DISPATCHED, AlertState.ON_SCENE) and alert.responder:
+        return command(alert, "help_on_the_way", now, responder=alert.responder)
+    return command(alert, "call_received", now)
 
 
 RAISE_SQL = (
@@ -154,7 +163,7 @@ class Intake:
                     for index, (_, now) in enumerate(calls):
                         if index:
                             cursor.nextset()
-                        self._record(tx, await cursor.fetchone(), now)
+                        self._record(tx, await cursor.fetchone(), now, detections[index])
             return tx.fx.events
         async with self.transactions.begin() as tx:
             for detection in detections:
@@ -171,7 +180,7 @@ class Intake:
             return
         params, now = self._raise_call(tx, detection, org_path)
         cursor = await tx.conn.execute(RAISE_SQL, params)
-        self._record(tx, await cursor.fetchone(), now)
+        self._record(tx, await cursor.fetchone(), now, detection)
 
     def _raise_call(
         self, tx: Transaction, detection: Detection, org_path: str | None
@@ -207,8 +216,9 @@ class Intake:
         )
         return params, now
 
-    def _record(self, tx: Transaction, row: DictRow | None, now: datetime) -> None:
-        """What ``raise_alert_v3`` decided at ``now``: the events and commands to send after the commit."""
+    def _record(self, tx: Transaction, row: DictRow | None, now: datetime, detection: Detection) -> None:
+        """What ``raise_alert_v3`` decided at ``now`` for ``detection``: the events and commands to send
+        after the commit."""
         if row is None:
             return  # seen before: a redelivery or a replay
         outcome = row.pop("event")
@@ -218,6 +228,10 @@ class Intake:
         tx.fx.timers.extend(zip(timer_ids, timer_due, strict=True))
         if outcome == "repeated":
             tx.fx.events.append(AlertEvent(AlertEventType.REPEATED, alert, at=now))
+            if detection.kind in DEVICE_ANSWERED_KINDS and alert.state is not AlertState.PENDING:
+                # pressed again (or on another button) while help is being sent: that device is told too,
+                # or a resident who sees no light presses on and fears nobody heard
+                tx.fx.downlinks.append((detection.device_id, answer_again(alert, now)))
         elif outcome == "pending":
             assert alert.pending_until is not None
             self.maybe_pending.add(alert.resident_id)

@@ -118,11 +118,17 @@ def validate_urls(urls: Sequence[str], allowed: Sequence[str] = ()) -> tuple[str
 
 def allowed_hosts(text: str) -> tuple[str, ...]:
     """``ELDERCARE_NOTIFY_ALLOWED_HOSTS``: host names, addresses or networks, comma-separated."""
-    return tuple(item.strip().lower() for item in text.split(",") if item.strip())
+    return tuple(_bare(item.strip()) for item in text.split(",") if item.strip())
+
+
+def _bare(host: str) -> str:
+    """A host as compared and resolved: lower case, without IPv6 brackets or the root's trailing dot
+    (``localhost.`` is ``localhost``, and an HTTP client connects to it as such)."""
+    return host.lower().strip("[]").rstrip(".")
 
 
 def _is_allowed(host: str, allowed: Sequence[str]) -> bool:
-    host = host.lower().strip("[]")
+    host = _bare(host)
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -170,7 +176,7 @@ def refused_target(url: str, allowed: Sequence[str] = (), *, resolve: bool = Tru
     for host in hosts:
         if _is_allowed(host, allowed):
             continue
-        name = host.lower().strip("[]")
+        name = _bare(host)
         try:
             addresses = [ipaddress.ip_address(name)]
         except ValueError:

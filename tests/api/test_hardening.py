@@ -306,7 +306,8 @@ async def test_notification_targets_on_internal_addresses_are_refused_unless_all
     alerts = harness.platform.alerts
     alerts.config.notify_allowed_hosts = ()
     async with webhook_server() as (hook, port), harness.http() as admin:
-        for url in ("json://127.0.0.1:5432/", "json://10.1.2.3/hook", "json://169.254.169.254/", "json://[::1]:80/"):
+        internal = ("json://127.0.0.1:5432/", "json://10.1.2.3/hook", "json://169.254.169.254/", "json://[::1]:80/")
+        for url in (*internal, "json://localhost.:6379/", "json://Web.LocalHost./", "json://127.0.0.1.:5432/"):
             contacts = [{"name": "Probe", "urls": [url]}]
             refused = await admin.put(f"/api/v1/notify/contacts/{world.resident_id}", json=contacts)
             assert refused.status_code == 422 and "internal address" in refused.text, (url, refused.text)
