@@ -160,10 +160,16 @@ class Intake:
                 calls = [self._raise_call(tx, d, paths[d.resident_id]) for d in detections]
                 async with tx.conn.cursor() as cursor:
                     await cursor.executemany(RAISE_SQL, [params for params, _ in calls], returning=True)
+                    seen = []
                     for index, (_, now) in enumerate(calls):
                         if index:
                             cursor.nextset()
-                        self._record(tx, await cursor.fetchone(), now, detections[index])
+                        row = await cursor.fetchone()
+                        self._record(tx, row, now, detections[index])
+                        if row is None:
+                            seen.append(detections[index])
+                for detection in seen:
+                    await self._answer_redelivery(tx, detection)
             return tx.fx.events
         async with self.transactions.begin() as tx:
             for detection in detections:
@@ -180,7 +186,27 @@ class Intake:
             return
         params, now = self._raise_call(tx, detection, org_path)
         cursor = await tx.conn.execute(RAISE_SQL, params)
-        self._record(tx, await cursor.fetchone(), now, detection)
+        row = await cursor.fetchone()
+        self._record(tx, row, now, detection)
+        if row is None:
+            await self._answer_redelivery(tx, detection)
+
+    async def _answer_redelivery(self, tx: Transaction, detection: Detection) -> None:
+        """A press stored before, sent again (the device retrying after a restart lost its answer, or a
+        redelivery): nothing is raised or announced again, but the device that sent it is told where its call
+        stands while the alert is open, as for a press again (:func:`answer_again`)."""
+        if detection.kind not in DEVICE_ANSWERED_KINDS:
+            return
+        cursor = await tx.conn.execute(
+            f"SELECT {COLUMNS} FROM alerts WHERE id = (SELECT alert_id FROM alert_triggers WHERE key = %s)",
+            (detection.key,),
+        )
+        row = await cursor.fetchone()
+        if row is None:
+            return
+        alert = alert_from(row)
+        if alert.is_open and alert.state is not AlertState.PENDING:
+            tx.fx.downlinks.append((detection.device_id, answer_again(alert, tx.now)))
 
     def _raise_call(
         self, tx: Transaction, detection: Detection, org_path: str | None
