@@ -108,24 +108,47 @@ class CareCalls:
         if call["operator"] != actor.username:
             raise Forbidden(f"call {call_id} is {call['operator']}'s")
         now = self.ctx.clock()
+        retry_at = now + RETRY[outcome] if outcome in RETRY else None
+        # the outcome is claimed before the visit is stored: of two finishes at once (a double tap, two
+        # consoles) only one stores a visit and may raise an alert; a visit that cannot be stored unclaims it
+        row = await self._claim(call_id, (outcome, now, retry_at, data.get("note", "")))
         visit_id = None
         if outcome == "reached":
-            visit = await self.record_visit(call["resident_id"], {
-                "at": now, "mode": "phone", "visitor": actor.username, "findings": data.get("findings") or {},
-                "concern": bool(data.get("concern"))}, area, actor, bool(data.get("raise_alert")))  # fmt: skip
+            try:
+                visit = await self.record_visit(call["resident_id"], {
+                    "at": now, "mode": "phone", "visitor": actor.username, "findings": data.get("findings") or {},
+                    "concern": bool(data.get("concern"))}, area, actor, bool(data.get("raise_alert")))  # fmt: skip
+            except BaseException:
+                await self._update(
+                    call_id, "outcome = NULL, finished_at = NULL, retry_at = NULL, note = %s", (call["note"],)
+                )
+                raise
             visit_id = visit["id"]
-        retry_at = now + RETRY[outcome] if outcome in RETRY else None
-        async with self.ctx.pool.connection() as conn, conn.transaction():
-            cursor = await conn.execute(
-                "UPDATE care_calls AS k SET outcome = %s, finished_at = %s, retry_at = %s, note = %s, visit_id = %s"
-                f" WHERE id = %s AND outcome IS NULL RETURNING {COLUMNS}",
-                (outcome, now, retry_at, data.get("note", ""), visit_id, call_id),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
-            if row is None:
-                raise Conflict(f"call {call_id} was finished meanwhile")
+            row = await self._update(call_id, "visit_id = %s", (visit_id,))
+        async with self.ctx.pool.connection() as conn:
             await write_audit(conn, actor, "update", "care_call", str(call_id), call["org_path"],
                               {"outcome": outcome, "visit_id": visit_id})  # fmt: skip
+        return row
+
+    async def _claim(self, call_id: int, values: tuple[Any, ...]) -> Row:
+        """Set an open call's outcome, finish time, retry time and note; :class:`Conflict` if it was finished."""
+        async with self.ctx.pool.connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE care_calls AS k SET outcome = %s, finished_at = %s, retry_at = %s, note = %s"
+                f" WHERE id = %s AND outcome IS NULL RETURNING {COLUMNS}",
+                (*values, call_id),
+            )
+            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
+        if row is None:
+            raise Conflict(f"call {call_id} was finished meanwhile")
+        return row
+
+    async def _update(self, call_id: int, assignments: str, values: tuple[Any, ...] = ()) -> Row:
+        async with self.ctx.pool.connection() as conn:
+            cursor = await conn.execute(
+                f"UPDATE care_calls AS k SET {assignments} WHERE id = %s RETURNING {COLUMNS}", (*values, call_id)
+            )
+            row: Row = await cursor.fetchone()  # type: ignore[assignment]
         return row
 
     async def _call_in(self, call_id: int, area: Area) -> Row:

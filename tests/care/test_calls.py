@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -79,6 +80,20 @@ async def test_the_queue_a_claim_a_retry_and_a_reached_call(
     report = await care.indicators.monthly("/C1/D1/", Month(2026, 2), ROOT)
     assert (report["total"]["calls"], report["total"]["calls_reached"]) == (2, 1)
     assert report == await care.indicators.monthly_from_rows("/C1/D1/", Month(2026, 2), ROOT)
+
+
+async def test_a_call_finished_twice_at_once_stores_one_visit(
+    care: CareService, registered: Registered, signals: SignalsStub
+) -> None:
+    await seed(care, registered, signals)
+    call = await care.calls.start("c1", EVERYWHERE, OP1)
+    reached = {"outcome": "reached", "findings": {"health": "头晕"}, "concern": True}
+    finishing = [care.calls.finish(call["id"], reached, EVERYWHERE, OP1) for _ in range(2)]  # a double tap
+    answers = await asyncio.gather(*finishing, return_exceptions=True)
+    [finished] = [a for a in answers if isinstance(a, dict)]
+    assert [type(a) for a in answers if not isinstance(a, dict)] == [Conflict]
+    [visit] = await care.visits.of_resident("c1", EVERYWHERE, ROOT)  # before: two, one of them linked to no call
+    assert finished["visit_id"] == visit["id"] and visit["concern"] is True
 
 
 async def test_a_forgotten_claim_lapses_and_calls_stay_in_scope(
