@@ -28,6 +28,7 @@ from servicecentre.model import (
     ORDER_COLUMNS,
     STATE_TIMES,
     TRANSITIONS,
+    WORKER,
     Channel,
     Conflict,
     Forbidden,
@@ -169,6 +170,9 @@ class Orders:
             raise Invalid(f"an order is {to.value} with a reason")
         async with self.ctx.begin() as tx:
             order = await self.lock(tx, order_id, reach)
+            acting, _, worker_name = reach.actor.partition(":")
+            if acting == WORKER.actor and order.worker != worker_name:  # reassigned since the page was opened
+                raise Forbidden("this order is now assigned to another worker · 该工单已改派他人")
             if to not in TRANSITIONS[order.state]:
                 raise IllegalMove(order.state, to)
             sets: dict[str, Any] = {"state": to.value}

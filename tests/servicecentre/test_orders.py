@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from servicecentre import Forbidden, IllegalMove, Invalid, NotFound, OrderRequest, OrderState
-from servicecentre.model import TRANSITIONS, split_price
+from servicecentre.model import EVERYWHERE, TRANSITIONS, split_price
 from tests.servicecentre.conftest import LUNCH_TIME, World
 
 
@@ -34,6 +34,21 @@ async def test_an_order_from_request_to_rating(world: World) -> None:
     assert [row["action"] for row in trail] == ["requested", "accepted", "assigned", "checked_in", "completed", "rated"]
     assert [row["actor"] for row in trail][1:5] == ["p1-desk"] * 4
     assert await centre.orders.pending_timers(order.id) == []
+
+
+async def test_a_worker_the_order_was_taken_from_can_no_longer_move_it(world: World) -> None:
+    centre, p1 = world.centre, world.p1
+    await centre.menu.add_staff("P1", "w1b", EVERYWHERE)
+    order = await centre.orders.create(lunch(), world.d1)
+    await centre.orders.move(order.id, OrderState.ACCEPTED, p1)
+    await centre.orders.move(order.id, OrderState.ASSIGNED, p1, worker="w1")
+    url = await centre.worker_link(order.id, "w1")
+    _, w1 = await centre.verify_link(url.rsplit("/", 1)[1])  # w1 opened their page ...
+    await centre.orders.move(order.id, OrderState.ASSIGNED, p1, worker="w1b")  # ... and the desk reassigned it
+    with pytest.raises(Forbidden, match="assigned to another worker"):  # before: checked in by w1, w1b's order
+        await centre.orders.move(order.id, OrderState.CHECKED_IN, w1)
+    _, w1b = await centre.verify_link((await centre.worker_link(order.id, "w1b")).rsplit("/", 1)[1])
+    assert (await centre.orders.move(order.id, OrderState.CHECKED_IN, w1b)).worker == "w1b"
 
 
 @pytest.mark.parametrize(
