@@ -7,8 +7,11 @@ the normalised ``values`` of :class:`devices.events.Event`. Anything that cannot
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,10 @@ VITAL_RANGES: dict[str, tuple[float, float]] = {
 MAX_EPOCH_MS = 10**15
 """Device timestamps (epoch ms) above this (year ~33658) are out of range, not a clock."""
 MAX_SEQ = 2**63 - 1
+MAX_JSON_DEPTH = 32
+"""Arrays and objects nested deeper than this are no device's payload (v1's deepest, imu's ``acc``, is
+3; Zigbee2MQTT's a few): malformed, so whatever is kept of a payload (Zigbee2MQTT's edge memory) can
+always be encoded again, however deep the stack it is saved from."""
 MAX_DEVICE_ID = 64
 DEVICE_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_:")
 
@@ -74,19 +81,53 @@ def parse_topic(topic: str, prefix: str = TOPIC_PREFIX) -> tuple[str, Stream]:
     return device_id, stream
 
 
+def _int_or_infinity(text: str) -> int | float:
+    """An integer, or an infinity for one of more digits than ``int()`` reads from text (4300 by default):
+    each field then rejects it on its own, and the rest of the message still counts."""
+    try:
+        return int(text)
+    except ValueError:
+        return float("-inf") if text.startswith("-") else float("inf")
+
+
 _decode_json = json.JSONDecoder().decode
+_decode_json_with_huge_ints = json.JSONDecoder(parse_int=_int_or_infinity).decode
+_TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 
 def load_json(payload: bytes) -> Any:
     """JSON text in UTF-8 (RFC 8259 §8.1; a leading byte order mark is allowed), decoded without
-    ``json.loads``' detection of UTF-16 and UTF-32, which no device sends."""
+    ``json.loads``' detection of UTF-16 and UTF-32, which no device sends; at most
+    :data:`MAX_JSON_DEPTH` deep."""
+    # fewer brackets than the limit cannot nest deeper: most payloads need no count
+    if payload.count(b"[") + payload.count(b"{") > MAX_JSON_DEPTH and json_depth(payload) > MAX_JSON_DEPTH:
+        raise PayloadError(Reject.MALFORMED, _TOO_DEEP)
     try:
         text = payload.decode()
-        return _decode_json(text[1:] if text.startswith("\ufeff") else text)
+        return _decode(text[1:] if text.startswith("\ufeff") else text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PayloadError(Reject.MALFORMED, f"not JSON: {error}") from None
     except RecursionError:
-        raise PayloadError(Reject.MALFORMED, "JSON nested too deeply") from None
+        raise PayloadError(Reject.MALFORMED, _TOO_DEEP) from None
+
+
+def json_depth(text: bytes) -> int:
+    """How deep arrays and objects nest in JSON ``text``, read off its brackets outside strings (exact
+    for valid JSON): without decoding or recursion, so any depth is answered."""
+    steps = _JSON_STRING.sub(b"", text).translate(_BRACKET_STEPS, _NOT_BRACKETS)
+    return max(itertools.accumulate(memoryview(steps).cast("b")), default=0)
+
+
+def _decode(text: str) -> Any:
+    try:
+        return _decode_json(text)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer too long for int(): rare, so only then the slower decoder
+        return _decode_json_with_huge_ints(text)
 
 
 def decode(stream: Stream, payload: bytes) -> Decoded:
@@ -223,16 +264,30 @@ def as_number(value: object, name: str) -> float:
 
 
 def _optional_int(body: dict[str, Any], name: str, low: int = 0, high: int = MAX_SEQ) -> int | None:
-    """An integer field in ``low..high`` (finite floats with no fraction accepted), or None if absent."""
+    """An integer field in ``low..high``, or None if absent. A JSON integer (or a string of one) is kept
+    exactly: through a float, sequence numbers above 2**53 would round into each other. Other numbers
+    are accepted when finite and whole."""
     value = body.get(name)
     if value is None:
         return None
-    number = as_number(value, name)
-    if number != int(number):
-        raise PayloadError(Reject.WRONG_TYPE, f"{name} must be an integer")
+    number = _exact_int(value)
+    if number is None:
+        real = as_number(value, name)
+        if not real.is_integer():
+            raise PayloadError(Reject.WRONG_TYPE, f"{name} must be an integer")
+        number = int(real)
     if not (low <= number <= high):
-        raise PayloadError(Reject.OUT_OF_RANGE, f"{name} {number:.0f} outside {low}..{high}")
-    return int(number)
+        raise PayloadError(Reject.OUT_OF_RANGE, f"{name} {str(number)[:40]} outside {low}..{high}")
+    return number
+
+
+def _exact_int(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not an integer, or too long for int()
+            return int(value)
+    return None
 
 
 def _first_ts(block: ImuBlock) -> int | None:

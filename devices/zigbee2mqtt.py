@@ -16,8 +16,10 @@ Momentary fields (``sos``, a PIR's ``occupancy``, ``vibration``) count when they
 again when the device repeats the report (the same state, only ``linkquality`` differs), but not
 when another attribute (illuminance, battery, voltage, temperature) changes while they stay true.
 After Zigbee2MQTT restarts (``bridge/state`` online after offline) it republishes every device's
-cached state: each device's first state within :data:`REPUBLISH_WINDOW_MS` only refreshes the memory.
-``action`` is never cached, so an action in it is a new press.
+cached state: each device's first state within :data:`REPUBLISH_WINDOW_MS` raises the alarms (SOS,
+fall, smoke, gas, water) the memory did not already hold for that device, none as a repeated press,
+and only refreshes the memory otherwise. An alarm is never dropped to avoid a duplicate: alerting
+takes one for an open alert as a repeat. ``action`` is never cached, so an action in it is a new press.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 from devices.errors import PayloadError, Reject
 from devices.events import Stream
-from devices.protocol import Decoded, as_bool, as_number, load_json
+from devices.protocol import MAX_JSON_DEPTH, Decoded, as_bool, as_number, json_depth, load_json
 from devices.zigbee_models import Role, role_of
 
 log = logging.getLogger("eldercare.zigbee2mqtt")
@@ -45,6 +47,7 @@ VIBRATION_ACTIONS = frozenset({"vibration", "tilt", "drop"})
 ENV_FIELDS = ("smoke", "gas", "water_leak")
 STATUS_FLAGS = ("battery_low", "tamper")
 IGNORED_NAMES = frozenset({"bridge"})
+"""Zigbee2MQTT's own topics under its base, never a device's (the registry refuses them as names)."""
 VOLATILE = frozenset({"linkquality", "last_seen", "elapsed"})
 """Fields that differ between two reports of the same state."""
 REPUBLISH_WINDOW_MS = 120_000
@@ -89,6 +92,9 @@ class Zigbee2MqttState:
     def restore(self, blob: bytes) -> None:
         """Load a saved memory; an unreadable one is logged and the memory starts empty."""
         try:
+            # the memory's own two levels above each state; deeper, it could not be saved again at stop
+            if json_depth(blob) > MAX_JSON_DEPTH + 2:
+                raise ValueError(f"a state is nested deeper than {MAX_JSON_DEPTH} levels")
             saved = json.loads(blob)
             last = saved["last"]
             if not isinstance(last, dict) or not all(isinstance(v, dict) for v in last.values()):
@@ -118,7 +124,7 @@ def decode_bridge_state(payload: bytes, state: Zigbee2MqttState, now_ms: int) ->
     if online and state.bridge_online is False:
         state.republish_until_ms = now_ms + REPUBLISH_WINDOW_MS
         state.republished.clear()
-        log.info("Zigbee2MQTT restarted: its republished states refresh the memory only")
+        log.info("Zigbee2MQTT restarted: its republished states raise only alarms the memory did not hold")
     state.bridge_online = online
 
 
@@ -140,9 +146,11 @@ def decode_state(
     republish = now_ms < state.republish_until_ms and device_key not in state.republished
     if now_ms < state.republish_until_ms:
         state.republished.add(device_key)
+    if republish:
+        reader.repeat = False  # the cached state again, not the device repeating a press
     out: list[Decoded] = []
     status: dict[str, Any] = {}
-    for decode in (_action,) if republish else _FIELDS:
+    for decode in _ALARMS if republish else _FIELDS:
         try:
             decode(reader, out, status)
         except PayloadError as error:
@@ -389,6 +397,10 @@ _FIELDS: tuple[FieldDecoder, ...] = (
     _battery,
     _status_flags,
 )
+
+
+_ALARMS: tuple[FieldDecoder, ...] = (_action, _sos, _falls, _env)
+"""What a republished state is read for: presses, and alarm states the memory did not hold."""
 
 
 def _press(action: str) -> str:

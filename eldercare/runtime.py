@@ -215,11 +215,19 @@ class Platform:
 
     def save_snapshot(self) -> None:
         """Write the stream core's state atomically (who has been silent since when survives a restart),
-        and the Zigbee2MQTT edge memory (a state seen before a restart is no new event after it)."""
-        if self.config.snapshot_path is not None:
-            _write_atomically(self.config.snapshot_path, self.stream.snapshot())
-        if self.zigbee_memory_path is not None:
-            _write_atomically(self.zigbee_memory_path, self.gateway.zigbee_state.to_json())
+        and the Zigbee2MQTT edge memory (a state seen before a restart is no new event after it). Each is
+        saved on its own: one that fails, for any reason, is logged and its last saved copy stays."""
+        saves: list[tuple[Path | None, Callable[[], bytes]]] = [
+            (self.config.snapshot_path, self.stream.snapshot),
+            (self.zigbee_memory_path, self.gateway.zigbee_state.to_json),
+        ]
+        for path, encode in saves:
+            if path is None:
+                continue
+            try:
+                _write_atomically(path, encode())
+            except Exception:
+                log.exception("saving a snapshot failed; its last saved copy stays", extra={"path": str(path)})
 
     async def _snapshots(self) -> None:
         """Save the stream state every ``snapshot_every_s``, so a crash loses at most that much of it.
@@ -342,10 +350,7 @@ class Platform:
         self._tasks = []
         await self.flush_history(everything=True)
         await self.flush_dead_letters()
-        try:
-            self.save_snapshot()
-        except OSError:
-            log.exception("saving the stream snapshot failed")
+        self.save_snapshot()
 
     def health(self) -> dict[str, Any]:
         return {

@@ -393,8 +393,8 @@ class Gateway:
         for message in messages:
             topic = message.topic
             last = topic.rsplit("/", 1)[-1]
-            if last == "cmd" or (last in skip and not topic.startswith(self._z2m)):
-                continue  # our own downlink, or a message the alarm lane has
+            if (last == "cmd" or last in skip) and not topic.startswith(self._z2m):
+                continue  # our own downlink, or a message the alarm lane has (a Zigbee2MQTT name may be "cmd")
             if shedding and not kept_under_load(topic, self._z2m):
                 self.shed += 1
                 metrics.message_counter(stream_label(topic), "shed").inc()

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from devices.catalogue import Power
+from devices.zigbee2mqtt import IGNORED_NAMES
 from registry.crypto import id_number_problem
 from registry.roles import Role
 
@@ -32,6 +33,34 @@ def _printable(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("control characters are not allowed")
     return value
+
+
+def _check_z2m_name(name: str) -> str:
+    """A Zigbee2MQTT friendly name the gateway hears: it takes a device's state on ``<base>/<name>``, one
+    topic level (``<base>/+``), and leaves ``<base>/bridge`` to Zigbee2MQTT's bridge."""
+    if not 1 <= len(name) <= 64:
+        raise ValueError("a Zigbee2MQTT friendly name has 1 to 64 characters")
+    if name.lower() in IGNORED_NAMES:  # names are one namespace without case
+        raise ValueError(f"{name!r} is reserved: the gateway reads <base>/{name} as Zigbee2MQTT's own, never a device")
+    if "/" in name:
+        raise ValueError("'/' is not allowed: the gateway hears a device on <base>/<name>, one topic level")
+    if "+" in name or "#" in name:
+        raise ValueError("'+' and '#' are not allowed: they are MQTT wildcards")
+    if any(_refused_in_topics(ord(char)) for char in name):
+        raise ValueError("control characters, surrogates and noncharacters are not allowed: the broker refuses them")
+    return name
+
+
+def _refused_in_topics(code: int) -> bool:
+    """Code points a broker refuses in a topic (MQTT 3.1.1 §1.5.3; Mosquitto closes the connection): C0
+    and C1 controls, UTF-16 surrogates (no UTF-8 at all) and the Unicode noncharacters."""
+    return (
+        code < 0x20
+        or 0x7F <= code <= 0x9F
+        or 0xD800 <= code <= 0xDFFF
+        or 0xFDD0 <= code <= 0xFDEF
+        or code & 0xFFFE == 0xFFFE
+    )
 
 
 Name = Annotated[
@@ -47,7 +76,7 @@ Phone = Annotated[str, StringConstraints(pattern=r"^(\+?[0-9][0-9 -]{2,19})?$")]
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{3,64}$")]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=128), AfterValidator(_printable)]
 Ieee = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{16}$")]
-Z2mName = Annotated[str, StringConstraints(pattern=r"^[^/+#\x00-\x1f\x7f]{1,64}$")]
+Z2mName = Annotated[str, AfterValidator(_check_z2m_name)]
 KeySafeCode = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z#*]{1,16}$")]
 
 Sex = Literal["female", "male", "unknown"]

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import aiomqtt
 import numpy as np
+import pytest
 
+from devices import zigbee2mqtt
 from devices.events import Event, Stream
 from eldercare.db import open_pool
 from eldercare.runtime import Platform, PlatformConfig
@@ -164,3 +166,45 @@ async def test_zigbee_edge_memory_survives_a_restart(services: TestServices, tmp
     finally:
         await pool.close()
     assert [(e.stream, dict(e.values)) for e in later] == [(Stream.STATUS, {"battery": 80.0})]
+
+
+async def test_a_snapshot_that_cannot_be_saved_at_stop_leaves_its_last_copy_and_the_rest_is_saved(
+    services: TestServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Fuzzing: at stop the Zigbee2MQTT edge memory could not be encoded (RecursionError, from a state nested
+    969 deep) and ``eldercare up`` exited with a traceback: stop() caught OSError only. Whatever the error,
+    stop ends, the failure is logged, the other state is saved and the failed one keeps its last copy."""
+    database_url = await services.create_database()
+    config = PlatformConfig(
+        gateway=GatewayConfig(client_id=f"gw-save-{time.time_ns()}"),
+        spool_path=tmp_path / "spool.jsonl",
+        snapshot_path=tmp_path / "stream.snapshot",
+    )
+    pool = await open_pool(database_url)
+    try:
+        platform = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config)
+        memory = platform.zigbee_memory_path
+        assert memory is not None and config.snapshot_path is not None
+        memory.write_bytes(b'{"last": {}, "bridge_online": true}')  # the last periodic save
+
+        def unencodable(self: zigbee2mqtt.Zigbee2MqttState) -> bytes:
+            raise RecursionError("maximum recursion depth exceeded while encoding a JSON object")
+
+        monkeypatch.setattr(zigbee2mqtt.Zigbee2MqttState, "to_json", unencodable)
+        await platform.stop()
+        assert config.snapshot_path.exists()
+        assert memory.read_bytes() == b'{"last": {}, "bridge_online": true}'
+        assert any("saving a snapshot failed" in record.message for record in caplog.records)
+
+        monkeypatch.undo()
+        config.snapshot_path.unlink()
+
+        def broken_snapshot() -> bytes:
+            raise ValueError("a detector's state cannot be encoded")
+
+        monkeypatch.setattr(platform.stream, "snapshot", broken_snapshot)
+        await platform.stop()
+        assert not config.snapshot_path.exists()
+        assert json.loads(memory.read_bytes())["last"] == {}
+    finally:
+        await pool.close()

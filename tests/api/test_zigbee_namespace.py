@@ -171,3 +171,32 @@ async def test_a_csv_import_cannot_take_a_zigbee_key_either(world: World) -> Non
     registry = world.harness.platform.registry
     assert registry.zigbee_device(IEEE_TOPIC).id == "d1-sos"  # type: ignore[union-attr]
     assert registry.zigbee_device("0x00158d00bbbbbbbb").id == "d2-csv-2"  # type: ignore[union-attr]
+
+
+async def test_a_friendly_name_the_gateway_cannot_hear_is_refused_with_why(world: World) -> None:
+    """Fuzzing: Zigbee buttons named ``bridge`` or ``cmd`` were registered (201) and never raised an alarm:
+    the gateway leaves Zigbee2MQTT's ``bridge`` topics to the bridge and skipped every topic ending in ``cmd``.
+    ``bridge`` is now refused with the reason; ``cmd`` is heard like any other name."""
+    device = {"type": "sos_button", "model": "TS0215A_sos", "resident_id": world.d2_resident}
+    for number, (name, why) in enumerate(
+        (("bridge", "reserved"), ("Bridge", "reserved"), ("hall/button", "'/'"), ("hall\u0085button", "broker"))
+    ):
+        answer = await world.d2.post("/api/v1/devices", json={**device, "id": f"d2-unheard-{number}", "z2m_name": name})
+        assert answer.status_code == 422, answer.text
+        assert why in answer.text, answer.text
+
+    platform = world.harness.platform
+    other = await platform.registry.create_resident({"name": "D2 second resident", "org_node": "ZD2"}, Area(), ROOT)
+    made = await world.d2.post(
+        "/api/v1/devices", json={**device, "id": "d2-cmd", "resident_id": other["id"], "z2m_name": "cmd"}
+    )
+    assert made.status_code == 201, made.text
+    renamed = await world.d2.patch("/api/v1/devices/d2-cmd", json={"z2m_name": "bridge"})
+    assert renamed.status_code == 422 and "reserved" in renamed.text, renamed.text
+    async with mqtt_client(world.harness.services) as client:
+        await publish(client, world.harness.zigbee_topic("cmd"), json.dumps({"action": "emergency"}))
+
+    async def pressed() -> bool:
+        return any(a.device_id == "d2-cmd" for a in await platform.alerts.open_alerts())
+
+    await eventually(pressed)

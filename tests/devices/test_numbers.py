@@ -172,3 +172,56 @@ def test_binary_samples_beyond_the_json_range_are_rejected_too() -> None:
         len(gw.accept("eldercare/v1/dev-1/imu", imu.encode_binary(NOW_MS, 50.0, np.array([[0.0, 0.0, 60.0]]), 0.5)))
         == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("token", "seq"),
+    [
+        ("9223372036854775807", 2**63 - 1),  # the largest seq the protocol allows
+        ("1152921504606984193", 1152921504606984193),  # from the fuzzing log: a float made it …4192
+        ("9007199254740993", 2**53 + 1),
+        ('"1152921504606984193"', 1152921504606984193),  # a numeric string is kept exactly too
+        ("0", 0),
+        ("17.0", 17),  # a float with no fraction is an integer
+    ],
+)
+def test_an_integer_seq_is_kept_exactly_up_to_the_int64_maximum(token: str, seq: int) -> None:
+    """Fuzzing: seq went through a float, so two presses 1 apart above 2**53 were one press and the
+    second was rejected as a duplicate, and 2**63 − 1 (the documented maximum) was out of range."""
+    [event] = gateway().translate("eldercare/v1/dev-1/alarm", b'{"kind": "sos", "seq": %s}' % token.encode(), NOW_MS)
+    assert event.seq == seq and type(event.seq) is int
+
+
+@pytest.mark.parametrize(
+    ("field", "token", "reason"),
+    [
+        ("seq", "9223372036854775808", "out_of_range"),
+        ("seq", "-1", "out_of_range"),
+        ("seq", "1e19", "out_of_range"),
+        ("seq", "NaN", "out_of_range"),
+        ("seq", "-Infinity", "out_of_range"),
+        ("seq", "1e400", "out_of_range"),
+        ("seq", "1" + "0" * 5000, "out_of_range"),  # beyond what int() parses from text (4300 digits)
+        ("seq", "2.5", "wrong_type"),
+        ("seq", "true", "wrong_type"),
+        ("seq", '"x"', "wrong_type"),
+        ("ts", str(10**15 + 1), "out_of_range"),
+        ("ts", "1800000000000.5", "wrong_type"),
+    ],
+)
+def test_an_integer_field_out_of_range_or_not_an_integer_is_rejected_with_its_reason(
+    field: str, token: str, reason: str
+) -> None:
+    gw = gateway()
+    assert gw.accept("eldercare/v1/dev-1/alarm", b'{"kind": "sos", "%s": %s}' % (field.encode(), token.encode())) == []
+    assert dict(gw.rejected) == {reason: 1}
+    assert [e.ts_ms for e in gw.accept("eldercare/v1/dev-1/alarm", b'{"kind": "sos", "ts": %d}' % 10**15)] == [NOW_MS]
+
+
+def test_a_number_too_long_to_read_in_a_zigbee2mqtt_state_drops_that_field_only() -> None:
+    """An integer of more than 4300 digits made the whole state an internal error (Python's limit on
+    int() from text): the press beside it was lost."""
+    gw = gateway()
+    payload = b'{"action": "emergency", "battery": 1' + b"0" * 5000 + b"}"
+    assert [e.stream.value for e in gw.accept("zigbee2mqtt/sos_button", payload)] == ["alarm"]
+    assert not gw.rejected and gw.zigbee_state.field_rejects["out_of_range"] == 1

@@ -74,6 +74,24 @@ def test_deeply_nested_json_is_rejected_not_crashing() -> None:
     assert error.value.reason is Reject.MALFORMED
 
 
+def test_json_nested_deeper_than_any_device_sends_is_malformed() -> None:
+    """Fuzzing: a Zigbee2MQTT state 969 levels deep was taken and kept in the edge memory, which then
+    could not be encoded at shutdown (RecursionError). Every payload path reads JSON through one limit."""
+    limit = protocol.MAX_JSON_DEPTH
+    deepest = b'{"kind": "sos", "x": ' + b"[" * (limit - 1) + b"]" * (limit - 1) + b"}"
+    assert protocol.decode(Stream.ALARM, deepest).values == {"kind": "sos"}
+    objects = b'{"a":' * limit + b"1" + b"}" * limit
+    assert protocol.load_json(objects) is not None
+    for too_deep in (
+        b'{"kind": "sos", "x": ' + b"[" * limit + b"]" * limit + b"}",
+        b'{"a":' * (limit + 1) + b"1" + b"}" * (limit + 1),
+        b'{"linkquality": 5, "x": ' + b"[" * 969 + b"]" * 969 + b"}",
+    ):
+        with pytest.raises(PayloadError) as error:
+            protocol.decode(Stream.ALARM, too_deep)
+        assert error.value.reason is Reject.MALFORMED and str(limit) in error.value.message
+
+
 def test_json_is_utf8_with_or_without_a_byte_order_mark() -> None:
     body = '{"kind": "sos", "note": "王奶奶"}'
     assert protocol.decode(Stream.ALARM, body.encode()).values["kind"] == "sos"
@@ -242,14 +260,17 @@ class TestZigbee2Mqtt:
             (Stream.STATUS, {"battery_low": True, "tamper": True}),
         ]
 
-    def test_restart_republish_refreshes_the_memory_only(self) -> None:
+    def test_restart_republish_refreshes_the_memory_but_raises_the_alarms_it_did_not_hold(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
         assert self.decode(state, "door", {"contact": True}, now_ms=1_000)
         zigbee2mqtt.decode_bridge_state(b'{"state":"online"}', state, 2_000)  # retained, at our start
         zigbee2mqtt.decode_bridge_state(b'{"state":"offline"}', state, 3_000)
         zigbee2mqtt.decode_bridge_state(b"online", state, 4_000)
-        # the cached state republished: a second button press (sos) and an open door it had cached
-        assert self.decode(state, "door", {"contact": False, "sos": True}, now_ms=5_000) == []
+        # the cached state republished: the open door only refreshes the memory; the sos it had cached
+        # is an alarm the memory never held, so it raises (a duplicate is deduplicated downstream)
+        assert [d.values for d in self.decode(state, "door", {"contact": False, "sos": True}, now_ms=5_000)] == [
+            {"kind": "sos"}
+        ]
         # after its first republished state, the device's messages count again: the same report
         # repeated is a new press; the door closing is an edge
         repeat = {"contact": False, "sos": True, "linkquality": 9}
@@ -260,6 +281,38 @@ class TestZigbee2Mqtt:
         assert self.decode(state, "sos_button", {"action": "emergency"}, now_ms=7_000)
         with pytest.raises(PayloadError):
             zigbee2mqtt.decode_bridge_state(b"rebooting", state, 8_000)
+
+    def test_after_a_bridge_restart_only_alarms_the_memory_already_held_are_not_raised_again(self) -> None:
+        """Fuzzing: toggling ``bridge/state`` muted a smoke alarm. The first state after it only refreshed
+        the memory, which then held smoke as its baseline, so the next report raised nothing either."""
+        state = zigbee2mqtt.Zigbee2MqttState()
+        before = {
+            "smoke-clear": ("smoke", {"smoke": False, "battery": 90}),
+            "smoke-known": ("smoke", {"smoke": True, "battery": 90}),
+            "sos-known": ("sos_button", {"sos": True, "battery": 90, "linkquality": 40}),
+            "radar-clear": ("fall_radar", {"presence": True, "fall_down_status": "none"}),
+            "door": ("door", {"contact": True}),
+        }
+        for key, (device_type, body) in before.items():
+            zigbee2mqtt.decode_state(key, device_type, json.dumps(body).encode(), state, now_ms=1_000)
+        zigbee2mqtt.decode_bridge_state(b'{"state":"offline"}', state, 2_000)
+        zigbee2mqtt.decode_bridge_state(b'{"state":"online"}', state, 3_000)
+
+        def first(key: str, device_type: str, body: dict[str, object]) -> list[object]:
+            payload = json.dumps(body).encode()
+            return [d.values for d in zigbee2mqtt.decode_state(key, device_type, payload, state, now_ms=4_000)]
+
+        assert first("smoke-clear", "smoke", {"smoke": True, "battery": 90}) == [{"smoke": True}]
+        assert first("smoke-known", "smoke", {"smoke": True, "battery": 90}) == []
+        assert first("sos-known", "sos_button", {"sos": True, "battery": 90, "linkquality": 35}) == []
+        assert first("sos-new", "sos_button", {"sos": True, "battery": 90}) == [{"kind": "sos"}]
+        assert first("radar-clear", "fall_radar", {"presence": True, "fall_down_status": "fall"}) == [
+            {"kind": "fall", "source": "radar"}
+        ]
+        assert first("door", "door", {"contact": False}) == []  # not an alarm: the memory only
+        # the smoke raised once stays one episode: a later report of it (battery changed) is no new alarm
+        assert first("smoke-clear", "smoke", {"smoke": True, "battery": 89}) == [{"battery": 89.0}]
+        assert first("sos-known", "sos_button", {"sos": True, "battery": 90, "linkquality": 30}) == [{"kind": "sos"}]
 
     def test_the_edge_memory_survives_a_restart(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()
@@ -272,6 +325,20 @@ class TestZigbee2Mqtt:
         fresh = zigbee2mqtt.Zigbee2MqttState()
         fresh.restore(b"{not json")
         assert fresh.last == {}
+
+    def test_a_memory_saved_with_a_state_nested_too_deeply_is_unreadable(self) -> None:
+        """A memory saved before such states were rejected (the 30 s saves still managed them) must not
+        bring back one that the save at stop cannot encode."""
+        state = zigbee2mqtt.Zigbee2MqttState()
+        self.decode(state, "sos_button", {"sos": True, "x": [[[]]]})
+        restored = zigbee2mqtt.Zigbee2MqttState()
+        restored.restore(state.to_json())
+        assert restored.last == {"dev": {"sos": True, "x": [[[]]]}}
+        for levels in (protocol.MAX_JSON_DEPTH, 900, 100_000):
+            deep = b"[" * levels + b"]" * levels
+            fresh = zigbee2mqtt.Zigbee2MqttState()
+            fresh.restore(b'{"last": {"ok": {"sos": true}, "deep": {"x": %s}}, "bridge_online": true}' % deep)
+            assert fresh.last == {} and fresh.bridge_online is None
 
     def test_safety_fields_and_availability(self) -> None:
         state = zigbee2mqtt.Zigbee2MqttState()

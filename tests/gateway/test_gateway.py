@@ -8,11 +8,15 @@ from dataclasses import replace
 
 import aiomqtt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from devices.events import Event, Stream
 from gateway import Gateway, GatewayConfig
 from gateway.inbox import Inbox, Received
 from gateway.lanes import kept_under_load
+from registry.models import Z2mName
 from registry.store import DeviceRecord
 
 NOW_MS = 1_800_000_000_000
@@ -70,6 +74,15 @@ def test_duplicate_presses_are_dropped_by_seq_only_for_alarms() -> None:
     assert gw.rejected["duplicate"] == 1
 
 
+def test_presses_whose_seq_differ_only_beyond_float_precision_are_each_taken() -> None:
+    """Fuzzing: seq 1152921504606984193 was rejected as a duplicate of …4192 (both read as one float)."""
+    gw = gateway()
+    presses = [1152921504606984192, 1152921504606984193, 1152921504606984194, 2**63 - 1]
+    taken = [gw.accept("eldercare/v1/btn-1/alarm", body(kind="sos", seq=seq)) for seq in presses]
+    assert [event.seq for events in taken for event in events] == presses
+    assert not gw.rejected
+
+
 def test_a_device_clock_far_off_is_kept_flagged_and_placed_at_arrival() -> None:
     gw = gateway()
     year = 365 * 86_400_000
@@ -125,6 +138,32 @@ def test_zigbee2mqtt_restart_republish_raises_nothing_but_later_changes_do() -> 
     assert [e.values for e in gw.accept("zigbee2mqtt/front door", body(contact=True, battery=90))] == [{"open": False}]
     assert gw.accept("zigbee2mqtt/bridge/state", b"rebooting") == []
     assert gw.rejected["out_of_range"] == 1
+
+
+def test_a_zigbee2mqtt_state_nested_too_deeply_is_rejected_and_never_kept() -> None:
+    """Fuzzing: 969 levels were accepted into the edge memory, which then failed to save at shutdown
+    (300 here: how deep Python's own decoder goes depends on how deep the stack already is)."""
+    gw = gateway()
+    assert gw.accept("zigbee2mqtt/sos_button", body(battery=90))
+    deep = b'{"linkquality": 5, "x": ' + b"[" * 300 + b"]" * 300 + b"}"
+    assert gw.accept("zigbee2mqtt/sos_button", deep) == []
+    assert dict(gw.rejected) == {"malformed": 1}
+    assert json.loads(gw.zigbee_state.to_json())["last"] == {"z-1": {"battery": 90}}
+
+
+def test_a_smoke_alarm_right_after_a_bridge_restart_raises() -> None:
+    """Fuzzing: anyone on the broker could mute a smoke alarm by publishing bridge/state offline, then
+    online: the alarm's first report only refreshed the edge memory, and the later ones raised nothing."""
+    gw = Gateway(
+        Directory(DeviceRecord("z-smoke", "res-1", "smoke", model="JTYJ-GD-01LM/BW", z2m_name="kitchen smoke")),
+        GatewayConfig(),
+        clock=lambda: NOW_MS / 1000,
+    )
+    assert gw.accept("zigbee2mqtt/kitchen smoke", body(smoke=False, battery=90, linkquality=40))
+    assert gw.accept("zigbee2mqtt/bridge/state", b'{"state":"offline"}') == []
+    assert gw.accept("zigbee2mqtt/bridge/state", b'{"state":"online"}') == []
+    smoke = gw.accept("zigbee2mqtt/kitchen smoke", body(smoke=True, battery=90, linkquality=41))
+    assert [(e.stream, e.values) for e in smoke] == [(Stream.ENV, {"smoke": True})]
 
 
 class NoClient:
@@ -226,3 +265,27 @@ def test_an_empty_payload_on_a_retained_topic_is_a_retained_message_cleared_not_
     assert gw.accept("eldercare/v1/pendant-1/motion", b"") == []
     assert sum(gw.rejected.values()) == 2
     assert gw.counters()["retained_cleared"] == 3
+
+
+FRIENDLY_NAME = TypeAdapter(Z2mName)
+HEARD_NAMES = ["cmd", "availability", "alarm", "status", "bridge button", "0x00158d0001a2b3c4", "王奶奶的按钮", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([*HEARD_NAMES, "bridge", "living/cmd"]) | st.text(max_size=70))
+def test_every_friendly_name_the_registry_takes_is_heard_by_the_gateway(name: str) -> None:
+    """Fuzzing: a button named ``cmd`` was registered but its presses were skipped as our own downlink."""
+    try:
+        FRIENDLY_NAME.validate_python(name)
+    except ValidationError:
+        assert name not in HEARD_NAMES
+        return
+    gw = Gateway(Directory(DeviceRecord("z-named", "res-1", "sos_button", z2m_name=name)), GatewayConfig())
+    handed_over: list[Event] = []
+
+    async def sink(batch: dict[str, list[Event]]) -> None:
+        handed_over.extend(e for events in batch.values() for e in events)
+
+    pressed = Received(f"zigbee2mqtt/{name}", body(action="emergency"), 0, 0, False)
+    asyncio.run(gw._handle(NoClient(), [pressed], sink))  # type: ignore[arg-type]
+    assert [(e.device_id, e.stream) for e in handed_over] == [("z-named", Stream.ALARM)], gw.rejected
