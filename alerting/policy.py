@@ -68,7 +68,10 @@ def validate_override(config: Mapping[str, Any]) -> dict[str, Any]:
             steps = [_seconds(name, v) for v in value]
             clean[name] = sorted(s for s in steps if s is not None)
         elif name == "supervisor_urls":
-            if not isinstance(value, list | tuple) or not all(isinstance(u, str) and "://" in u for u in value):
+            # printable: no NUL or lone surrogate, which the stored JSON cannot hold
+            if not isinstance(value, list | tuple) or not all(
+                isinstance(u, str) and "://" in u and u.isprintable() for u in value
+            ):
                 raise InvalidRequest("supervisor_urls is a list of Apprise URLs")
             clean[name] = list(value)
         elif name in ("responder_accept_s", "family_interval_s") and value == 0:

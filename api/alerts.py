@@ -12,10 +12,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from alerting import AlertState, Outcome
 from api.deps import PlatformDep
+from api.hardening import StorableBody
 from api.scope import ConsoleScope, PolicyScope, ScopeDep, area_path, resident_path
 from api.services import Services
 from api.views import alert_views
@@ -23,7 +24,7 @@ from api.views import alert_views
 router = APIRouter(tags=["alerts"])
 
 
-class NoteRequest(BaseModel):
+class NoteRequest(StorableBody):
     note: str = Field("", max_length=2000)
 
 
@@ -145,7 +146,7 @@ async def contact_attempt(
     return await _view(platform, alert)
 
 
-class CallNote(BaseModel):
+class CallNote(StorableBody):
     note: str = Field(min_length=1, max_length=2000)
 
 

@@ -50,26 +50,30 @@ ERROR_STATUS: tuple[tuple[type[DomainError], int], ...] = (
 
 
 def _json_safe(value: Any) -> Any:
-    """``value`` with every non-finite float written out (``"Infinity"``, ``"NaN"``): JSON has none."""
+    """``value`` with every non-finite float written out (``"Infinity"``, ``"NaN"``) and every lone
+    surrogate escaped (``"\\ud800"``): JSON has no such numbers, and UTF-8 no such characters."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
     if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
+        return {_json_safe(key): _json_safe(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_json_safe(item) for item in value]
     return value
 
 
 async def validation_error_answer(request: Request, error: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422 with each problem and the input it had, made JSON-safe: a body holding 1e400 or
-    NaN is refused with its reason like any other bad value, never a 500."""
+    """FastAPI's 422 with each problem and the input it had, made JSON-safe: a body holding 1e400, NaN
+    or a lone surrogate (``"\\ud800"``) is refused with its reason like any other bad value, never a 500."""
     return JSONResponse({"detail": _json_safe(jsonable_encoder(error.errors()))}, status_code=422)
 
 
 async def domain_error_answer(request: Request, error: DomainError) -> JSONResponse:
-    """A domain error as an HTTP answer: its status by kind, its text as the reason."""
+    """A domain error as an HTTP answer: its status by kind, its text as the reason (JSON-safe: it may
+    quote what the request sent)."""
     code = next((code for kind, code in ERROR_STATUS if isinstance(error, kind)), status.HTTP_400_BAD_REQUEST)
-    return JSONResponse({"detail": str(error)}, status_code=code)
+    return JSONResponse({"detail": _json_safe(str(error))}, status_code=code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,13 +12,15 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody
 from api.orders import order_views
 from api.service_scope import CentreReach
 from api.views import alert_views
 from registry.area import Area
+from registry.dates import Moment
 from servicecentre import OrderState
 
 router = APIRouter(prefix="/api/v1/calls", tags=["hotline calls"])
@@ -26,25 +28,25 @@ router = APIRouter(prefix="/api/v1/calls", tags=["hotline calls"])
 Category = Literal["emergency", "service_request", "consultation", "complaint", "care_call"]
 
 
-class CallIn(BaseModel):
+class CallIn(StorableBody):
     direction: Literal["inbound", "outbound"] = "inbound"
     number: str = Field("", max_length=40)
     resident_id: str | None = Field(None, max_length=64, description="omitted: matched by the number")
     category: Category
-    started_at: AwareDatetime | None = None
-    answered_at: AwareDatetime | None = None
-    ended_at: AwareDatetime | None = None
+    started_at: Moment | None = None
+    answered_at: Moment | None = None
+    ended_at: Moment | None = None
     notes: str = Field("", max_length=4000)
 
 
-class CallChange(BaseModel):
-    ended_at: AwareDatetime | None = None
+class CallChange(StorableBody):
+    ended_at: Moment | None = None
     notes: str | None = Field(None, max_length=4000)
     category: Category | None = None
     order_id: uuid.UUID | None = None
 
 
-class EmergencyIn(BaseModel):
+class EmergencyIn(StorableBody):
     note: str = Field("", max_length=500)
 
 
@@ -52,7 +54,7 @@ class EmergencyIn(BaseModel):
 async def list_calls(
     platform: PlatformDep,
     reach: CentreReach,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
     resident_id: str | None = Query(None, max_length=64),
     limit: int = Query(200, ge=1, le=1000),
 ) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ assessments (scored by the instrument, audited) and how many residents are at ea
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -12,6 +11,7 @@ from api.care_visits import NOT_FOUND, RowId
 from api.deps import PathId, PlatformDep
 from api.scope import FieldScope, ScopeDep, StaffScope
 from care.models import Assessment, AssessmentCreate
+from registry.dates import Day
 
 router = APIRouter(prefix="/api/v1/care", tags=["care: assessments"])
 
@@ -54,7 +54,7 @@ async def get_assessment(assessment_id: RowId, platform: PlatformDep, scope: Fie
 async def ability_levels(
     platform: PlatformDep,
     scope: StaffScope,
-    on: Annotated[date | None, Query(description="default: today")] = None,
+    on: Annotated[Day | None, Query(description="default: today")] = None,
 ) -> dict[str, Any]:
     """Residents of your area at each level on a day (their latest assessment still valid)."""
     day = on or platform.care.today()

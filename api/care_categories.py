@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,6 +12,7 @@ from api.imports import CSV_BODY
 from api.scope import FieldScope, ManagerScope, ScopeDep
 from care.categories import CATEGORIES, VISIT_MODE_LABELS
 from care.models import CategoryCode, Membership, MembershipCreate, MembershipEnd
+from registry.dates import Day
 from registry.imports import ImportReport
 from registry.models import Page
 
@@ -37,7 +37,7 @@ async def members(
     platform: PlatformDep,
     scope: FieldScope,
     category: CategoryCode | None = None,
-    on: Annotated[date | None, Query(description="valid on this day; default: today")] = None,
+    on: Annotated[Day | None, Query(description="valid on this day; default: today")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[Membership]:

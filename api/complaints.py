@@ -6,15 +6,16 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody
 from api.service_scope import CentreReach, ReachDep, RequesterReach
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 
-class ComplaintIn(BaseModel):
+class ComplaintIn(StorableBody):
     text: str = Field(min_length=1, max_length=4000)
     order_id: uuid.UUID | None = None
     call_id: uuid.UUID | None = None
@@ -22,7 +23,7 @@ class ComplaintIn(BaseModel):
     provider_id: str | None = Field(None, max_length=64)
 
 
-class HandleIn(BaseModel):
+class HandleIn(StorableBody):
     resolution: str = Field(min_length=1, max_length=4000)
 
 

@@ -285,10 +285,13 @@ async def console_feed(websocket: WebSocket) -> None:
     with sessions.watch(user.username) as account:
         async with platform.bus.subscribe(*orders) as events:
             snapshot = await alert_views(platform.registry, await platform.alerts.open_alerts(scope=scope))
-            await websocket.send_json(
-                {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role,
-                 "scope": scope.org_path}
-            )  # fmt: skip
+            try:
+                await websocket.send_json(
+                    {"type": "snapshot", "alerts": snapshot, "user": user.username, "role": user.role,
+                     "scope": scope.org_path}
+                )  # fmt: skip
+            except (WebSocketDisconnect, RuntimeError):  # the client left before its snapshot
+                return
             receiver = asyncio.create_task(_receive(websocket))
             watcher = asyncio.create_task(_watch_account(platform, user, scope, account, recheck_s))
             for stopper in (receiver, watcher):  # the client went away, or the account may no longer see

@@ -13,9 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody, storable
 from api.outward import alert_page, both, call_us, error_page, hotline, open_link, page, raised_sentence, state_words
 from api.scope import ConsoleScope, resident_path
 from registry.errors import DomainError
@@ -60,7 +61,7 @@ async def family_answer(
     request: Request,
     platform: PlatformDep,
     do: Annotated[str, Form()],
-    note: Annotated[str, Form(max_length=500)] = "",
+    note: Annotated[str, Form(max_length=500), AfterValidator(storable)] = "",
 ) -> HTMLResponse:
     number = hotline(request)
     try:
@@ -73,7 +74,7 @@ async def family_answer(
     return page("谢谢", "Thank you", body + call_us(number))
 
 
-class ContactIn(BaseModel):
+class ContactIn(StorableBody):
     name: str = Field(min_length=1, max_length=100)
     relation: str = Field("", max_length=50)
     phone: str = Field("", max_length=32, description="where the operator calls them")

@@ -3,27 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import time
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody
 from api.service_scope import ReachDep, RequesterReach
+from registry.dates import Day
 from servicecentre import PlanRequest
 
 router = APIRouter(prefix="/api/v1/order-plans", tags=["service orders"])
 
 
-class PlanIn(BaseModel):
+class PlanIn(StorableBody):
     resident_id: str = Field(min_length=1, max_length=64)
     item_id: str = Field(min_length=1, max_length=64)
     provider_id: str = Field(min_length=1, max_length=64)
     weekdays: list[int] = Field(min_length=1, max_length=7, description="ISO weekdays: 1 Monday … 7 Sunday")
     local_time: time = Field(description="local time of each order, e.g. 11:30")
-    starts_on: date
-    ends_on: date | None = None
+    starts_on: Day
+    ends_on: Day | None = None
     quantity: int = Field(1, ge=1, le=100)
 
 

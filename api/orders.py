@@ -12,37 +12,39 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody
 from api.service_scope import ProviderReach, ReachDep, RequesterReach
 from api.services import Services
+from registry.dates import Moment
 from servicecentre import Channel, Conflict, NotFound, Order, OrderRequest, OrderState, Reach
 from servicecentre.orders import resident_cards
 
 router = APIRouter(prefix="/api/v1/orders", tags=["service orders"])
 
 
-class OrderIn(BaseModel):
+class OrderIn(StorableBody):
     resident_id: str = Field(min_length=1, max_length=64)
     item_id: str = Field(min_length=1, max_length=64)
     provider_id: str = Field(min_length=1, max_length=64)
-    scheduled_at: AwareDatetime
+    scheduled_at: Moment
     quantity: int = Field(1, ge=1, le=100)
     channel: Literal["phone", "family", "community"] = "phone"
     notes: str = Field("", max_length=2000)
     call_id: uuid.UUID | None = None
 
 
-class ReasonIn(BaseModel):
+class ReasonIn(StorableBody):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class AssignIn(BaseModel):
+class AssignIn(StorableBody):
     worker: str = Field(min_length=1, max_length=64, description="a username on the provider's staff")
 
 
-class RateIn(BaseModel):
+class RateIn(StorableBody):
     rating: int = Field(ge=1, le=5)
     note: str = Field("", max_length=2000)
 
@@ -57,8 +59,8 @@ async def board(
     platform: PlatformDep,
     reach: ReachDep,
     state: Annotated[list[OrderState] | None, Query(description="only these states")] = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    start: Annotated[Moment | None, Query(alias="from")] = None,
+    end: Annotated[Moment | None, Query(alias="to")] = None,
     resident_id: str | None = Query(None, max_length=64),
     limit: int = Query(200, ge=1, le=1000),
     area: str | None = Query(None, max_length=64, description="an org node code: the board of that area"),

@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import PathId, PlatformDep
+from api.hardening import StorableBody
 from api.service_scope import ManagerReach, StaffReach
 
 router = APIRouter(prefix="/api/v1/providers", tags=["providers"])
 
 
-class ProviderIn(BaseModel):
+class ProviderIn(StorableBody):
     name: str = Field(min_length=1, max_length=200)
     licence: str = Field("", max_length=100)
     contact: str = Field("", max_length=100)
@@ -27,11 +28,11 @@ class ProviderIn(BaseModel):
     active: bool = True
 
 
-class OfferIn(BaseModel):
+class OfferIn(StorableBody):
     price_fen: int = Field(ge=0, le=10_000_000)
 
 
-class StaffIn(BaseModel):
+class StaffIn(StorableBody):
     name: str = Field("", max_length=100)
     phone: str = Field("", max_length=40)
 

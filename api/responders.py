@@ -13,11 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from alerting import AlertState, Outcome
 from alerting.responders import RESPONDER_KINDS
 from api.deps import PlatformDep
+from api.hardening import StorableBody, storable
 from api.outward import (
     OUTCOME_WORDS,
     alert_page,
@@ -48,7 +49,7 @@ DISPATCH_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-class ResponderIn(BaseModel):
+class ResponderIn(StorableBody):
     name: str = Field(min_length=1, max_length=100)
     kind: str = Field(description=" | ".join(RESPONDER_KINDS))
     org_node: str
@@ -60,7 +61,7 @@ class ResponderIn(BaseModel):
     notify_urls: list[str] = Field(default_factory=list, description="Apprise URLs the dispatch link is sent to")
 
 
-class Availability(BaseModel):
+class Availability(StorableBody):
     available: bool
 
 
@@ -150,7 +151,7 @@ async def responder_action(
     request: Request,
     platform: PlatformDep,
     action: Annotated[str, Form()],
-    note: Annotated[str, Form(max_length=1000)] = "",
+    note: Annotated[str, Form(max_length=1000), AfterValidator(storable)] = "",
     outcome: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     number = hotline(request)

@@ -9,21 +9,22 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import PathId, PlatformDep
+from api.hardening import StorableBody
 from api.service_scope import ManagerReach, ReachDep, StaffReach
 
 router = APIRouter(tags=["service menu"])
 
 
-class CategoryIn(BaseModel):
+class CategoryIn(StorableBody):
     name: str = Field(min_length=1, max_length=100)
     name_en: str = Field("", max_length=100)
     org_node: str | None = Field(None, max_length=64, description="default: the caller's area")
 
 
-class ItemIn(BaseModel):
+class ItemIn(StorableBody):
     category: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
     name_en: str = Field("", max_length=100)
@@ -37,7 +38,7 @@ class ItemIn(BaseModel):
     active: bool = True
 
 
-class SiteIn(BaseModel):
+class SiteIn(StorableBody):
     name: str = Field(min_length=1, max_length=200)
     type: Literal["canteen", "day_care", "service_station", "care_home", "other"]
     address: str = Field("", max_length=500)

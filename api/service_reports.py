@@ -7,10 +7,10 @@ from datetime import UTC, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from pydantic import AwareDatetime
 
 from api.deps import PlatformDep
 from api.service_scope import StaffReach
+from registry.dates import Moment
 from servicecentre.export import to_csv, to_xlsx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -22,8 +22,8 @@ router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 async def orders_report(
     platform: PlatformDep,
     reach: StaffReach,
-    start: Annotated[AwareDatetime | None, Query(alias="from", description="default: 30 days before 'to'")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to", description="default: now")] = None,
+    start: Annotated[Moment | None, Query(alias="from", description="default: 30 days before 'to'")] = None,
+    end: Annotated[Moment | None, Query(alias="to", description="default: now")] = None,
     by: Literal["area", "category", "provider", "month", "area_month"] = "area",
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> Any:

@@ -19,9 +19,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, status
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, Field
 
 from api.deps import PlatformDep
+from api.hardening import StorableBody, storable
 from api.outward import local, page
 from api.service_scope import ProviderReach
 from servicecentre import Forbidden, Invalid, NotFound, Order, OrderState, Reach, ServiceCentreError
@@ -59,7 +60,7 @@ OFFERED = {
 """The steps each state offers; a page shows those of its own kind."""
 
 
-class LinkIn(BaseModel):
+class LinkIn(StorableBody):
     username: str | None = Field(
         None, max_length=64, description="whose link (the provider's staff); default: the caller"
     )
@@ -207,8 +208,8 @@ async def desk_step(
     token: str,
     platform: PlatformDep,
     action: Annotated[str, Form()] = "",
-    reason: Annotated[str, Form(max_length=500)] = "",
-    worker: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=500), AfterValidator(storable)] = "",
+    worker: Annotated[str, Form(max_length=64), AfterValidator(storable)] = "",
 ) -> HTMLResponse:
     return await _step(platform, token, DESK, action, reason, worker)
 

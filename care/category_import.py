@@ -31,14 +31,14 @@ FIELDS = ("category", "source", "valid_from", "valid_to", "note")
 def _parse(text: str) -> tuple[list[tuple[int, str, str, MembershipCreate]], list[RowProblem]]:
     """``(line, id column, id, membership)`` per readable row, and the rows refused with why."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
-    headers = [name.strip() for name in reader.fieldnames or []]
-    key = next((name for name in ("resident_external_id", "resident_id") if name in headers), None)
-    if key is None or "category" not in headers or "valid_from" not in headers:
-        raise Invalid("the header needs resident_external_id (or resident_id), category and valid_from")
-    reader.fieldnames = headers
     parsed: list[tuple[int, str, str, MembershipCreate]] = []
     problems: list[RowProblem] = []
     try:
+        headers = [name.strip() for name in reader.fieldnames or []]
+        key = next((name for name in ("resident_external_id", "resident_id") if name in headers), None)
+        if key is None or "category" not in headers or "valid_from" not in headers:
+            raise Invalid("the header needs resident_external_id (or resident_id), category and valid_from")
+        reader.fieldnames = headers
         for index, raw in enumerate(reader):
             if index >= MAX_ROWS:
                 raise Invalid(f"at most {MAX_ROWS} rows per import")

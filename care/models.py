@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from care.categories import BY_CODE
+from registry.dates import Day, Moment
 from registry.models import Code, Long, Short, Username, _printable
 
 
@@ -20,7 +21,6 @@ def _known_category(code: str) -> str:
 CategoryCode = Annotated[str, StringConstraints(max_length=32), AfterValidator(_known_category)]
 Mode = Literal["in_person", "phone", "video"]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), AfterValidator(_printable)]
-Day = Annotated[date, Field(ge=date(1900, 1, 1), le=date(2200, 12, 31))]
 
 
 class Strict(BaseModel):
@@ -78,7 +78,7 @@ class Contact(Strict):
 
 
 class VisitCreate(Contact):
-    at: AwareDatetime
+    at: Moment
     mode: Mode
     visitor: Short = Field("", description="who visited; default: you")
 
@@ -160,7 +160,7 @@ class Bed(BaseModel):
 
 
 class BedServiceCreate(Strict):
-    at: AwareDatetime
+    at: Moment
     service: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
     ]

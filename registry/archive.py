@@ -50,7 +50,10 @@ _RESIDENT_SETTABLE = (
     "mobility", "conditions", "medications", "care_level", "emergency_contacts", "consent_monitoring",
     "consent_data_sharing", "photo_url", "usual_wake", "usual_bed", "night_exit_watch",
 )  # fmt: skip
-_RESIDENT_NOT_NULL = ("name", "sex", "mobility", "care_level", "living_alone")
+_RESIDENT_NOT_NULL = (
+    "name", "address", "phone", "sex", "mobility", "care_level", "living_alone", "consent_monitoring",
+    "consent_data_sharing",
+)  # fmt: skip
 _HOME_SETTABLE = ("org_node", "address", "key_holders", "notes")
 
 log = logging.getLogger("eldercare.registry")

@@ -123,7 +123,10 @@ class _Batch:
 
 def _rows(text: str, kind: str) -> Iterable[tuple[int, dict[str, str]]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    headers = [name.strip() for name in reader.fieldnames or []]
+    try:
+        headers = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as error:  # e.g. a header field over csv.field_size_limit() (128 KiB)
+        raise Invalid(f"CSV line {reader.line_num + 1} cannot be read: {error}") from None
     missing = [name for name in REQUIRED[kind] if name not in headers]
     if missing:
         raise Invalid(f"CSV header lacks column(s): {', '.join(missing)}")

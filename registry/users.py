@@ -186,12 +186,14 @@ class Users:
         return User(**row) if row else None
 
     async def authenticate(self, username: str, password: str) -> User | None:
-        async with connection(self.pool) as conn:
-            cursor = await conn.execute(
-                f"SELECT {_SESSION}, password_hash, active FROM users WHERE username = %s",
-                (username,),
-            )
-            row = await cursor.fetchone()
+        row: DictRow | None = None
+        if "\x00" not in username:  # PostgreSQL text cannot hold NUL: no such account (the dummy hash still runs)
+            async with connection(self.pool) as conn:
+                cursor = await conn.execute(
+                    f"SELECT {_SESSION}, password_hash, active FROM users WHERE username = %s",
+                    (username,),
+                )
+                row = await cursor.fetchone()
         stored = row.pop("password_hash") if row else _DUMMY_HASH
         try:
             _hasher.verify(stored, password)
