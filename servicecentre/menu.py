@@ -167,7 +167,8 @@ class Menu:
         return str(rows[0]["provider_id"]) if rows else None
 
     async def providers(self, reach: Reach, provider_id: str | None = None) -> list[dict[str, Any]]:
-        """The directory: each provider with its offers, staff count, rating and on-time figures."""
+        """The directory: each provider with its offers, staff count and rating (its on-time rate is the order
+        report's, by provider)."""
         params: list[object]
         if reach.is_provider:
             condition, params = "p.id = %s", [reach.provider_id]
