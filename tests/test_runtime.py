@@ -29,13 +29,18 @@ def arrays(blob: bytes) -> dict[str, np.ndarray]:
         return {name: data[name] for name in data.files}
 
 
-async def test_stream_state_survives_a_restart(services: TestServices, tmp_path: Path) -> None:
-    database_url = await services.create_database()
-    config = PlatformConfig(
-        gateway=GatewayConfig(client_id=f"gw-runtime-{time.time_ns()}"),
+def saving_config(tmp_path: Path, client: str) -> PlatformConfig:
+    """A platform that keeps its spool and stream snapshot in ``tmp_path``, on a gateway client of its own."""
+    return PlatformConfig(
+        gateway=GatewayConfig(client_id=f"{client}-{time.time_ns()}"),
         spool_path=tmp_path / "spool.jsonl",
         snapshot_path=tmp_path / "stream.snapshot",
     )
+
+
+async def test_stream_state_survives_a_restart(services: TestServices, tmp_path: Path) -> None:
+    database_url = await services.create_database()
+    config = saving_config(tmp_path, "gw-runtime")
     now_ms = int(time.time() * 1000)
     pool = await open_pool(database_url)
     try:
@@ -143,11 +148,7 @@ async def test_zigbee_edge_memory_survives_a_restart(services: TestServices, tmp
     """A call button's cached ``sos: true`` republished with a new battery reading after the
     gateway restarted is not a second press."""
     database_url = await services.create_database()
-    config = PlatformConfig(
-        gateway=GatewayConfig(client_id=f"gw-zigbee-{time.time_ns()}"),
-        spool_path=tmp_path / "spool.jsonl",
-        snapshot_path=tmp_path / "stream.snapshot",
-    )
+    config = saving_config(tmp_path, "gw-zigbee")
     pool = await open_pool(database_url)
     button = DeviceRecord("zb-1", "res-1", "sos_button", model="PB206", z2m_name="hall button")
     try:
@@ -175,11 +176,7 @@ async def test_a_snapshot_that_cannot_be_saved_at_stop_leaves_its_last_copy_and_
     969 deep) and ``eldercare up`` exited with a traceback: stop() caught OSError only. Whatever the error,
     stop ends, the failure is logged, the other state is saved and the failed one keeps its last copy."""
     database_url = await services.create_database()
-    config = PlatformConfig(
-        gateway=GatewayConfig(client_id=f"gw-save-{time.time_ns()}"),
-        spool_path=tmp_path / "spool.jsonl",
-        snapshot_path=tmp_path / "stream.snapshot",
-    )
+    config = saving_config(tmp_path, "gw-save")
     pool = await open_pool(database_url)
     try:
         platform = Platform(pool, BrokerAddress(services.mqtt_host, services.mqtt_port), config)
