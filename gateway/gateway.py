@@ -173,8 +173,11 @@ class Gateway:
 
     # -- decoding (pure apart from the duplicate memory and Zigbee2MQTT edge state) --
 
-    def accept(self, topic: str, payload: bytes, received_ms: int | None = None, lane: str = "") -> list[Event]:
-        """Events from one message; a message that cannot be accepted is counted and logged.
+    def accept(
+        self, topic: str, payload: bytes, received_ms: int | None = None, lane: str = "", *, retained: bool = False
+    ) -> list[Event]:
+        """Events from one message (``retained``: the broker's stored copy, sent on subscribing); a message that
+        cannot be accepted is counted and logged.
 
         Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
         """
@@ -183,7 +186,8 @@ class Gateway:
             self.retained_cleared += 1
             return []
         try:
-            events = self.translate(topic, payload, received_ms if received_ms is not None else self._now_ms())
+            now_ms = received_ms if received_ms is not None else self._now_ms()
+            events = self.translate(topic, payload, now_ms, retained=retained)
         except PayloadError as error:
             self._count_reject(error.reason, error.message, topic, payload)
             return []
@@ -218,13 +222,13 @@ class Gateway:
         )
         metrics.DEAD_LETTERS.inc()
 
-    def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
+    def translate(self, topic: str, payload: bytes, received_ms: int, *, retained: bool = False) -> list[Event]:
         if len(payload) > self.config.max_payload_bytes:
             raise PayloadError(
                 Reject.OVERSIZED, f"{len(payload)} bytes exceeds the {self.config.max_payload_bytes}-byte limit"
             )
         if topic.startswith(self._z2m):
-            return self._translate_zigbee(topic, payload, received_ms)
+            return self._translate_zigbee(topic, payload, received_ms, retained)
         if topic.endswith("/cmd"):
             return []  # our own downlink, seen through the wildcard subscription
         device_id, stream = protocol.parse_topic(topic, self.config.topic_prefix)
@@ -232,9 +236,9 @@ class Gateway:
         decoded = protocol.decode(stream, payload)
         if decoded.seq is not None and stream is Stream.ALARM and self._presses.repeat(device_id, decoded.seq):
             raise PayloadError(Reject.DUPLICATE, f"{device_id} seq {decoded.seq} already received")
-        return [self._event(device, decoded, received_ms)]
+        return [self._event(device, decoded, received_ms, retained)]
 
-    def _translate_zigbee(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
+    def _translate_zigbee(self, topic: str, payload: bytes, received_ms: int, retained: bool) -> list[Event]:
         rest = topic[len(self._z2m) :]
         name, _, suffix = rest.partition("/")
         if name in zigbee2mqtt.IGNORED_NAMES:
@@ -243,11 +247,11 @@ class Gateway:
             return []
         device = self._resolve(self.directory.zigbee_device(name), name)
         if suffix == "availability":
-            return [self._event(device, zigbee2mqtt.decode_availability(payload), received_ms)]
+            return [self._event(device, zigbee2mqtt.decode_availability(payload), received_ms, retained)]
         if suffix:
             raise PayloadError(Reject.BAD_TOPIC, f"Zigbee2MQTT topic {topic[:120]!r} is not a device state")
         decoded = zigbee2mqtt.decode_state(device.id, device.type, payload, self.zigbee_state, now_ms=received_ms)
-        return [self._event(device, item, received_ms) for item in decoded]
+        return [self._event(device, item, received_ms, retained) for item in decoded]
 
     def _resolve(self, device: DeviceRecord | None, name: str) -> DeviceRecord:
         if device is None:
@@ -256,12 +260,18 @@ class Gateway:
             raise PayloadError(Reject.UNKNOWN_DEVICE, f"device {name[:80]!r} is not bound to a resident")
         return device
 
-    def _event(self, device: DeviceRecord, decoded: protocol.Decoded, received_ms: int) -> Event:
+    def _event(self, device: DeviceRecord, decoded: protocol.Decoded, received_ms: int, retained: bool) -> Event:
         ts_ms = decoded.ts_ms if decoded.ts_ms is not None else received_ms
         values = decoded.values
         imu = decoded.imu
         skew = ts_ms - received_ms
-        if abs(skew) > self.config.clock_skew_limit_ms:
+        if retained:
+            # the broker's stored copy, however old: sent again on subscribing (a restart, a reconnect), it is
+            # no news from the device, and stamped with its arrival it would restart the device's silence clock
+            values["retained"] = True
+        if retained and skew < 0:
+            pass  # dated in the past, as a stored copy is: it happened then
+        elif abs(skew) > self.config.clock_skew_limit_ms:
             # Kept, flagged, and placed at arrival time so it sorts where it really happened.
             self.clock_skewed += 1
             self._accepted.clock_skewed += 1
@@ -400,7 +410,7 @@ class Gateway:
                 metrics.message_counter(stream_label(topic), "shed").inc()
                 continue
             payload = message.payload
-            events = self.accept(topic, payload, received_ms, lane.name)
+            events = self.accept(topic, payload, received_ms, lane.name, retained=message.retain)
             for event in events:
                 batch.setdefault(event.resident_id, []).append(event)
             if events:

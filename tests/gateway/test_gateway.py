@@ -94,6 +94,19 @@ def test_a_device_clock_far_off_is_kept_flagged_and_placed_at_arrival() -> None:
     assert gw.clock_skewed == 2
 
 
+def test_a_retained_copy_keeps_its_own_time_and_says_it_is_one() -> None:
+    """Fuzzing: after a restart the broker sent a status retained 16 min before; stamped with its arrival (as a far
+    clock is), it restarted the device's silence clock, and a dead device's DEVICE_SILENT came 16 min late."""
+    gw = gateway()
+    old = NOW_MS - 16 * 60_000
+    [stored] = gw.accept("eldercare/v1/btn-1/status", body(ts=old, online=True, battery=80), retained=True)
+    assert (stored.ts_ms, stored.values.get("retained"), "clock_skew_ms" in stored.values) == (old, True, False)
+    [undated] = gw.accept("eldercare/v1/btn-1/status", body(online=True), retained=True)
+    assert (undated.ts_ms, undated.values.get("retained")) == (NOW_MS, True)  # no time of its own: flagged
+    [live] = gw.accept("eldercare/v1/btn-1/status", body(ts=old, online=True))
+    assert (live.ts_ms, "retained" in live.values, gw.clock_skewed) == (NOW_MS, False, 1)
+
+
 def test_huge_topics_and_payloads_are_rejected_with_reasons() -> None:
     gw = gateway()
     assert gw.accept("eldercare/v1/" + "x" * 70_000 + "/alarm", body(kind="sos")) == []

@@ -37,11 +37,11 @@ FAULTS: dict[str, Exception] = {
 class BuggyGateway(Gateway):
     """Raises the exception named by a payload's ``bug`` field, as a decoder with a bug would."""
 
-    def translate(self, topic: str, payload: bytes, received_ms: int) -> list[Event]:
+    def translate(self, topic: str, payload: bytes, received_ms: int, *, retained: bool = False) -> list[Event]:
         bug = json.loads(payload).get("bug") if payload.startswith(b"{") else None
         if bug is not None:
             raise FAULTS[bug]
-        return super().translate(topic, payload, received_ms)
+        return super().translate(topic, payload, received_ms, retained=retained)
 
 
 def directory() -> Directory:

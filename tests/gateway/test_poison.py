@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable
 from typing import Any
 
 from devices.events import Event
@@ -58,12 +57,12 @@ async def test_a_message_that_breaks_the_gateway_is_dead_lettered_listed_for_adm
     database_url = await services.create_database()
     async with running_platform(services, database_url, namespace, residents=1) as harness:
         gateway = harness.platform.gateway
-        translate: Callable[[str, bytes, int], list[Event]] = gateway.translate
+        translate = gateway.translate
 
-        def buggy(topic: str, payload: bytes, received_ms: int) -> list[Event]:
+        def buggy(topic: str, payload: bytes, received_ms: int, *, retained: bool = False) -> list[Event]:
             if b"poison" in payload:
                 raise OverflowError("cannot convert float infinity to integer")
-            return translate(topic, payload, received_ms)
+            return translate(topic, payload, received_ms, retained=retained)
 
         gateway.translate = buggy  # type: ignore[method-assign]
         async with mqtt_client(services) as client:
