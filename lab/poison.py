@@ -36,11 +36,11 @@ async def poison_message(
             translate = gateway.translate
             after_bug = {"seen": 0, "imu": 0}
 
-            def buggy(topic: str, payload: bytes, received_ms: int) -> list[Event]:
+            def buggy(topic: str, payload: bytes, received_ms: int, *, retained: bool = False) -> list[Event]:
                 if payload == BUG:
                     after_bug["seen"] = 1
                     raise OverflowError("injected decoder bug")
-                events = translate(topic, payload, received_ms)
+                events = translate(topic, payload, received_ms, retained=retained)
                 if after_bug["seen"] and events and events[0].stream is Stream.IMU:
                     after_bug["imu"] += 1
                 return events
