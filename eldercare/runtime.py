@@ -36,14 +36,14 @@ from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
 from registry.area import Area
 from registry.crypto import FieldCipher
-from registry.rows import answers
+from registry.rows import answers, connection
 from registry.store import Registry
 from registry.users import Users
 from servicecentre import ServiceCentre, ServiceConfig
 from servicecentre.model import Reach
 from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
-from stream.supervision import SupervisionState
+from stream.supervision import Binding, SupervisionState
 
 log = logging.getLogger("eldercare.runtime")
 
@@ -136,6 +136,8 @@ class Platform:
                 night_watch_of=self.registry.night_watch_of,
             )
         )
+        self._registry_seen: int | None = None
+        """The registry's :attr:`~registry.index.RegistryIndex.generation` supervision last followed."""
         self.history_dropped = 0
         self._history_buffer: list[Event] = []
         self.imu_minutes = ImuMinutes()
@@ -202,10 +204,46 @@ class Platform:
             self.stream.restore(path.read_bytes())
             log.info("stream state restored", extra={"path": str(path), "as_of_ms": self.stream.now_ms})
         self.stream.reserve(self.registry.residents_with_devices)
+        await self.follow_registry(at_start=True)
         zigbee = self.zigbee_memory_path
         if zigbee is not None and zigbee.exists():
             self.gateway.zigbee_state.restore(zigbee.read_bytes())
             log.info("Zigbee2MQTT edge memory restored", extra={"devices": len(self.gateway.zigbee_state.last)})
+
+    async def follow_registry(self, at_start: bool = False) -> None:
+        """Give device supervision the registry's live devices bound to a resident
+        (:meth:`stream.core.StreamCore.follow_registry`): the events never say that a device was retired,
+        replaced or moved, and a device heard only after the last snapshot is unknown to the restored state.
+
+        ``at_start``: a device supervision does not know yet starts its silence clock at its last stored
+        event (the history's ``events_device_ts`` index), or, never stored, now; so a device that spoke only
+        in the seconds before a crash, and died with it, still falls silent.
+        """
+        self._registry_seen = self.registry.generation
+        bound = {d.id: Binding(d.resident_id, d.type) for d in self.registry.devices() if d.resident_id}
+        if at_start:
+            unknown = sorted(bound.keys() - self.stream.supervision.device_health(bound).keys())
+            for device_id, heard_ms in (await self._last_stored(unknown)).items():
+                bound[device_id] = Binding(bound[device_id].resident_id, bound[device_id].device_type, heard_ms)
+        self.stream.follow_registry(bound, int(self.clock() * 1000))
+
+    async def _last_stored(self, device_ids: list[str]) -> dict[str, int]:
+        """The last stored event of each of ``device_ids`` that has one (epoch ms, when received); empty when
+        the history cannot say (logged: those devices are then watched from now)."""
+        if not device_ids:
+            return {}
+        try:
+            async with connection(self.pool) as conn:
+                cursor = await conn.execute(
+                    "SELECT d.id, (SELECT max(e.received_at) FROM events e WHERE e.device_id = d.id) AS heard"
+                    " FROM unnest(%s::text[]) AS d(id)",
+                    (device_ids,),
+                )
+                rows = await cursor.fetchall()
+        except Exception:
+            log.exception("reading devices' last stored events failed; their silence is counted from now")
+            return {}
+        return {row["id"]: int(row["heard"].timestamp() * 1000) for row in rows if row["heard"] is not None}
 
     @property
     def zigbee_memory_path(self) -> Path | None:
@@ -270,6 +308,11 @@ class Platform:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.config.stream_tick_s)
+            if self.registry.generation != self._registry_seen:  # a device added, retired, replaced or moved
+                try:
+                    await self.follow_registry()
+                except Exception:  # the timers go on; the next change tries again
+                    log.exception("following the registry's devices failed")
             await self.intake.take(self.stream.advance(int(self.clock() * 1000)))
 
     async def _flush_history(self) -> None:

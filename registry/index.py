@@ -50,6 +50,9 @@ class RegistryIndex:
         """Usual (wake, bed) minutes of the residents who have at least one recorded."""
         self._watches: dict[str, Watch] = {}
         """Night-exit watches of the residents who have one."""
+        self.generation = 0
+        """Counts changes to the live devices held (a load, a device indexed or forgotten), so a reader
+        that mirrors them (the stream core's device supervision) re-reads only after one."""
 
     @property
     def cipher(self) -> FieldCipher:
@@ -105,10 +108,12 @@ class RegistryIndex:
                     extra={"device_id": device.id, "keys": sorted(lost)},
                 )
             self._index(device, device.zigbee_keys - lost)
+        self.generation += 1
 
     def _index(self, device: DeviceRecord, keys: frozenset[str] | None = None) -> None:
         """Remember ``device`` under its id and its Zigbee keys (the database has made them its own)."""
         self._unindex(device.id)
+        self.generation += 1
         self._devices[device.id] = device
         self._by_resident.setdefault(device.resident_id, {})[device.id] = device
         for key in device.zigbee_keys if keys is None else keys:
@@ -121,6 +126,7 @@ class RegistryIndex:
         old = self._devices.pop(device_id, None)
         if old is None:
             return
+        self.generation += 1
         self._by_resident.get(old.resident_id, {}).pop(device_id, None)
         for key in old.zigbee_keys:
             holder = self._by_zigbee.get(key)

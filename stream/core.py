@@ -19,7 +19,7 @@ from stream.detections import Detection, DetectionKind
 if TYPE_CHECKING:
     from stream.exits import Watch
     from stream.home import HomeConfig, Routine
-    from stream.supervision import SupervisionConfig, SupervisionState
+    from stream.supervision import Binding, SupervisionConfig, SupervisionState
 
 log = logging.getLogger("eldercare.stream")
 
@@ -197,6 +197,15 @@ class StreamCore:
             reserve = getattr(detector, "reserve", None)
             if reserve is not None:
                 reserve(residents)
+
+    def follow_registry(self, bound: Mapping[str, Binding], now_ms: int) -> None:
+        """Tell the detectors that keep per-device state (those with a ``follow``) the registry's live
+        devices, ``bound`` (device id → its resident and type): at start and after each registry change,
+        as the events alone never say that a device was retired, replaced or moved."""
+        for detector in self.detectors:
+            follow = getattr(detector, "follow", None)
+            if follow is not None:
+                follow(bound, now_ms)
 
     def snapshot(self) -> bytes:
         return encode_snapshot(self.snapshot_arrays())

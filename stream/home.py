@@ -93,7 +93,7 @@ from stream.notices import moving_again
 from stream.pads import stale_pads, stuck_pads
 from stream.rooms import room_code
 from stream.slots import SlotMap
-from stream.supervision import DeviceTable
+from stream.supervision import Binding, DeviceTable
 
 KIND_OF_CODE = {
     k.K_INACTIVITY: DetectionKind.INACTIVITY,
@@ -277,6 +277,17 @@ class HomeActivityDetector:
         while self.residents.capacity < residents:
             self.residents.capacity *= 2
         self._ensure()
+
+    def follow(self, bound: Mapping[str, Binding], now_ms: int) -> None:
+        """Agree with the registry's live devices (:meth:`stream.supervision.DeviceTable.follow`) on those this
+        detector has heard: a retired, replaced or unbound one no longer keeps its home monitored or not, a
+        moved one counts for the home that has it. One not heard yet is left to speak first (a home's
+        monitoring rests on sensors seen working)."""
+        heard = {
+            device_id: binding for device_id, binding in bound.items() if self.devices.slots.get(device_id) is not None
+        }
+        self.devices.follow(heard, now_ms)
+        self._monitored_cache = None
 
     def arrays(self, events: Sequence[Event]) -> EventArrays:
         """The home events of a batch as flat kernel arrays (one pass over the events)."""

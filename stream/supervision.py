@@ -100,6 +100,19 @@ class SupervisionConfig:
         return kind.silence_limit_s if override is None else override
 
 
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A live device as the registry binds it: to ``resident_id``, of type ``device_type``.
+
+    ``heard_ms``: its last stored message (epoch ms; ``None``: unknown), where supervision starts its
+    silence clock when it does not know the device yet (see :meth:`DeviceTable.follow`).
+    """
+
+    resident_id: str
+    device_type: str
+    heard_ms: int | None = None
+
+
 def is_activity_sensor(event: Event) -> bool:
     return event.stream in ACTIVITY_STREAMS or device_type(event.device_type).activity
 
@@ -154,14 +167,7 @@ class DeviceTable:
         count = len(events)
         slot = self.slots.slots([e.device_id for e in events])
         res = self.residents.slots([e.resident_id for e in events])
-        if self.dev.shape[0] < self.slots.capacity:
-            grown = k.new_devices(self.slots.capacity)
-            grown[: self.dev.shape[0]] = self.dev
-            self.dev = grown
-        if self.homes.shape[0] < self.residents.capacity:
-            homes = k.new_homes(self.residents.capacity)
-            homes[: self.homes.shape[0]] = self.homes
-            self.homes = homes
+        self._fit()
         for i in np.flatnonzero(self.dev[slot, k.D_LIMIT_MS] == 0).tolist():  # catalogue facts, once per device
             event, d = events[i], int(slot[i])  # new, or restored from a snapshot without limits
             kind = device_type(event.device_type)
@@ -178,6 +184,10 @@ class DeviceTable:
             elif is_activity_message(event):
                 act_of[i] = 1
         ts = np.array([e.ts_ms for e in events], dtype=np.int64)
+        stored = np.array([bool(e.values.get("retained")) for e in events], dtype=bool)
+        if stored.any():  # the broker's retained copy, sent again on subscribing: no news that the device lives
+            heard = self.dev[slot[stored], k.D_LAST]
+            ts[stored] = np.where(heard >= 0, np.minimum(ts[stored], heard), ts[stored])
         online = np.array(online_of, dtype=np.int64)
         battery = np.array(battery_of, dtype=np.int64)
         is_status = np.array(status_of, dtype=np.int64)
@@ -192,6 +202,77 @@ class DeviceTable:
             self.dev, slot, res, ts, online, battery, is_status, is_act, self.homes, self.params, out
         )
         return [(events[int(i)], int(code), int(start)) for i, code, start in out[:n].tolist()]
+
+    def _fit(self) -> None:
+        """Grow the device and home rows to the slot maps' capacities."""
+        if self.dev.shape[0] < self.slots.capacity:
+            grown = k.new_devices(self.slots.capacity)
+            grown[: self.dev.shape[0]] = self.dev
+            self.dev = grown
+        if self.homes.shape[0] < self.residents.capacity:
+            homes = k.new_homes(self.residents.capacity)
+            homes[: self.homes.shape[0]] = self.homes
+            self.homes = homes
+
+    def follow(self, bound: Mapping[str, Binding], now_ms: int) -> None:
+        """Agree with the registry's live devices ``bound`` (device id → :class:`Binding`).
+
+        The gateway refuses a retired or replaced device's messages, so such a device can only look
+        silent: one no longer bound (retired, replaced, unbound) is forgotten, or it would raise
+        DEVICE_SILENT and leave its home UNMONITORED forever. One bound to another resident (moved) is
+        filed under them, so its silence is said on the home that has it. One bound but unknown here (heard
+        only after the last snapshot, or never) is watched from its last stored message
+        (``Binding.heard_ms``) or else from ``now_ms`` (epoch ms), so a device that died in a crash still
+        falls silent.
+        """
+        for device_id, d in self.slots.items():
+            binding = bound.get(device_id)
+            if binding is None:
+                self.forget(device_id)
+            elif self.owner(d) != binding.resident_id:
+                self.refile(d, binding.resident_id)
+        for device_id, binding in bound.items():
+            if device_id not in self.slots:
+                heard = now_ms if binding.heard_ms is None else binding.heard_ms
+                self.adopt(device_id, binding.resident_id, binding.device_type, heard)
+
+    def owner(self, d: int) -> str | None:
+        """The resident device slot ``d`` is filed under (``None``: none yet)."""
+        r = int(self.dev[d, k.D_RES])
+        return self.residents.id_of(r) if r >= 0 else None
+
+    def forget(self, device_id: str) -> None:
+        """Drop a device's row (its slot is reused); its home's activity stays as it was."""
+        d = self.slots.release(device_id)
+        if d is None:
+            return
+        self.dev[d] = k.new_devices(1)[0]
+        self.homes[self.homes[:, k.H_LAST_DEV] == d, k.H_LAST_DEV] = -1
+
+    def refile(self, d: int, resident_id: str) -> None:
+        """File device slot ``d`` under ``resident_id``. Its mute spells were learned in its old home, whose
+        other sensors set them: its habit is learned again in the new one."""
+        r, _ = self.residents.slot(resident_id)
+        self._fit()
+        self.homes[self.homes[:, k.H_LAST_DEV] == d, k.H_LAST_DEV] = -1
+        self.dev[d, k.D_RES] = r
+        self.dev[d, [k.D_FIRST_ACT, k.D_LAST_ACT]] = -1
+        self.dev[d, [k.D_ACT_N, k.D_MUTE_MAX, k.D_QUIET_FIRED]] = 0
+
+    def adopt(self, device_id: str, resident_id: str, device_type_name: str, heard_ms: int) -> None:
+        """Watch a device not heard here yet as last heard at ``heard_ms`` (epoch ms), with its type's
+        catalogue facts; its silence is supervised (the registry says it is in the home, so it should speak)."""
+        d, _ = self.slots.slot(device_id)
+        r, _ = self.residents.slot(resident_id)
+        self._fit()
+        kind = device_type(device_type_name)
+        self.dev[d] = k.new_devices(1)[0]
+        self.dev[d, k.D_RES] = r
+        self.dev[d, k.D_LAST] = heard_ms
+        self.dev[d, k.D_HEART] = 1
+        self.dev[d, k.D_ACTIVITY] = 1 if kind.activity else 0
+        self.dev[d, k.D_CLASS] = 1 if kind.mains else 0
+        self.dev[d, k.D_LIMIT_MS] = round(self.config.silence_limit_s(kind) * 1000.0)
 
     def silence_limit_s(self, d: int) -> float:
         """The silence limit of device slot ``d`` (s), as the kernels apply it."""
@@ -352,13 +433,19 @@ class DeviceSupervisor:
                 kind, key = DetectionKind.LOW_BATTERY, f"low_battery:{event.device_id}:{start}"
                 details = {"battery_pct": event.values.get("battery"), "threshold_pct": self.config.low_battery_pct}
             out.append(Detection(event.resident_id, event.device_id, kind, start, now_ms, key, details=details))
-        for event in events:
-            self._device_resident.setdefault(event.device_id, event.resident_id)
+        for event in events:  # the latest event's resident: a device moved home is filed under its new one
+            self._device_resident[event.device_id] = event.resident_id
         # The fleet-wide health scan only when this batch can change a home's monitoring: a last will,
         # or news from a home now unmonitored (monitored again). Silences are found on the tick.
         if offline or self._touches_unmonitored(events):
             out.extend(self._unmonitored(now_ms))
         return out
+
+    def follow(self, bound: Mapping[str, Binding], now_ms: int) -> None:
+        """Agree with the registry's live devices (:meth:`DeviceTable.follow`): at start and after each
+        registry change. A home left without activity sensors is monitored again at the next tick."""
+        self.devices.follow(bound, now_ms)
+        self._device_resident = {device_id: bound[device_id].resident_id for device_id, _ in self.devices.slots.items()}
 
     def _touches_unmonitored(self, events: Sequence[Event]) -> bool:
         self.unmonitored = grow(self.unmonitored, self.residents.capacity, -1)

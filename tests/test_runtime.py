@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import time
@@ -20,6 +21,7 @@ from gateway import BrokerAddress, GatewayConfig
 from lab.harness import Namespace, PlatformProcess, up_env
 from registry.store import DeviceRecord, ResidentRecord
 from stream.core import StreamCore
+from stream.detections import DetectionKind
 from stream.kernels import home as home_kernel
 from tests.services import TestServices
 
@@ -203,5 +205,62 @@ async def test_a_snapshot_that_cannot_be_saved_at_stop_leaves_its_last_copy_and_
         await platform.stop()
         assert not config.snapshot_path.exists()
         assert json.loads(memory.read_bytes())["last"] == {}
+    finally:
+        await pool.close()
+
+
+async def test_device_supervision_agrees_with_the_registry_after_a_crash_and_follows_its_changes(
+    services: TestServices, tmp_path: Path
+) -> None:
+    """After SIGKILL: a device heard only after the last snapshot is watched from its last stored event, a
+    moved one falls silent on its new resident, a retired one never; a later registry change is followed."""
+    database_url = await services.create_database()
+    config = saving_config(tmp_path, "gw-follow")
+    config.stream_tick_s = 0.01
+    assert config.snapshot_path is not None
+    t0 = int(time.time() * 1000)
+    now = [t0 / 1000.0]
+    broker = BrokerAddress(services.mqtt_host, services.mqtt_port)
+
+    def status(device_id: str, resident_id: str, at_ms: int) -> Event:
+        return Event(device_id, resident_id, Stream.STATUS, at_ms, at_ms, {"online": True}, device_type="radar")
+
+    pool = await open_pool(database_url)
+    try:
+        first = Platform(pool, broker, config, clock=lambda: now[0])
+        await first.prepare()
+        for resident in ("ma", "mb"):
+            await first.registry.add_resident(ResidentRecord(resident, f"Resident {resident}"))
+        for device, resident in (("rad-move", "ma"), ("rad-retire", "ma"), ("rad-late", "mb"), ("rad-spare", "mb")):
+            await first.registry.add_device(DeviceRecord(device, resident, "radar"))
+        await first.sink({"ma": [status("rad-move", "ma", t0), status("rad-retire", "ma", t0)]})
+        config.snapshot_path.write_bytes(first.stream.snapshot())  # the last periodic snapshot
+        await first.sink({"mb": [status("rad-late", "mb", t0 + 60_000)]})
+        await first.flush_history()  # then SIGKILL: no stop, no snapshot
+        await first.registry.add_device(DeviceRecord("rad-move", "mb", "radar"))  # moved to mb
+        async with pool.connection() as conn:
+            await conn.execute("UPDATE devices SET status = 'retired' WHERE id IN ('rad-retire', 'rad-spare')")
+
+        second = Platform(pool, broker, config, clock=lambda: now[0])
+        await second.prepare()
+        silent = second.stream.advance(t0 + 61_000 + 600_000)
+        assert {(d.resident_id, d.device_id) for d in silent if d.kind is DetectionKind.DEVICE_SILENT} == {
+            ("mb", "rad-move"),
+            ("mb", "rad-late"),
+        }
+        assert [d.resident_id for d in silent if d.kind is DetectionKind.UNMONITORED] == ["mb"]
+
+        await second.registry.add_device(DeviceRecord("rad-late", None, "radar"))  # unbound while running
+        tick = asyncio.create_task(second._tick())
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.01)
+                if "rad-late" not in second.supervision.device_health(["rad-late"]):
+                    break
+        finally:
+            tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tick
+        assert second.supervision.device_health(["rad-move", "rad-late", "rad-retire"]).keys() == {"rad-move"}
     finally:
         await pool.close()

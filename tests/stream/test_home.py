@@ -18,7 +18,7 @@ from stream.core import StreamCore
 from stream.detections import DetectionKind
 from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
-from stream.supervision import DeviceSupervisor
+from stream.supervision import Binding, DeviceSupervisor
 
 MIN = 60_000
 H = 3_600_000
@@ -218,6 +218,19 @@ def test_unmonitored_home_is_not_inactive() -> None:
     core = StreamCore([HomeActivityDetector(utc_offset_min=0), DeviceSupervisor()])
     kinds = [d.kind for d in drive(core, [motion(t, device="pir2"), motion(t), will], t + 8 * H)]
     assert DetectionKind.INACTIVITY in kinds and DetectionKind.UNMONITORED not in kinds
+
+
+def test_the_home_detector_follows_the_registry_on_the_devices_it_has_heard() -> None:
+    t = T0 + 10 * H
+    detector = HomeActivityDetector(utc_offset_min=0)
+    core = StreamCore([detector, DeviceSupervisor()])
+    drive(core, [motion(t), motion(t, device="pir2")], t + MIN)
+    table = detector.devices
+    moved = {"pir1": Binding("bob", "pir"), "pir3": Binding("ann", "pir")}  # pir2 retired, pir3 never heard
+    core.follow_registry(moved, t + 2 * MIN)
+    slot = table.slots.get("pir1")
+    assert slot is not None and table.owner(slot) == "bob"  # before: still ann's, keeping her home monitored
+    assert table.slots.get("pir2") is None and table.slots.get("pir3") is None
 
 
 def test_snapshot_restore_mid_silence_remembers_who_is_silent() -> None:

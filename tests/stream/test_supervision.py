@@ -6,7 +6,7 @@ from devices.events import Event, Stream
 from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
-from stream.supervision import DeviceSupervisor, SupervisionConfig
+from stream.supervision import Binding, DeviceSupervisor, SupervisionConfig
 
 M = 60_000
 H = 60 * M
@@ -47,6 +47,19 @@ def test_silence_by_device_class_only_for_heartbeat_devices() -> None:
     found = sup.advance(2 * H + M)
     assert [(d.kind, d.device_id) for d in found] == [(DetectionKind.DEVICE_SILENT, "pir1")]
     assert sup.advance(50 * H) == []  # "quiet" never sent a heartbeat: its silence is the resident's
+
+
+def test_a_retained_copy_sent_again_is_no_sign_of_life() -> None:
+    """The broker sends a device's retained status again on every subscription (a restart, a reconnect): with no
+    time of its own it arrives stamped now, and it restarted a dead device's silence clock each time."""
+    sup = DeviceSupervisor(SupervisionConfig(silent_mains_s=600))
+    sup.process([status(0, device="plug", dtype="plug", online=True)], 0)
+    sup.process([status(8 * M, device="plug", dtype="plug", online=True, retained=True)], 8 * M)
+    found = sup.advance(11 * M)
+    assert [(d.kind, d.key) for d in found] == [(DetectionKind.DEVICE_SILENT, "device_silent:plug:0")]
+    sup.process([status(12 * M, device="new", dtype="plug", online=True, retained=True)], 12 * M)
+    assert sup.advance(21 * M) == []  # a device first known by its retained copy: its clock starts there
+    assert [d.device_id for d in sup.advance(23 * M)] == ["new"]
 
 
 def test_low_battery_with_hysteresis_and_restore() -> None:
@@ -126,3 +139,62 @@ def test_a_snapshot_without_per_device_limits_restores_and_takes_the_catalogue_l
     restored.process([status(12 * M, device="vitals1", dtype="vitals", online=True)], 12 * M)
     assert [d.device_id for d in restored.advance(23 * M)] == ["vitals1"]
     assert restored.advance(6 * H + M)[0].device_id == "pir1"
+
+
+def radar(t: int, resident: str, device: str = "rad1") -> Event:
+    return sensor_event(Stream.STATUS, t, device, resident, {"online": True}, device_type="radar")
+
+
+def silent_on(found: list) -> list[tuple[str, str]]:
+    return [(d.resident_id, d.device_id) for d in found if d.kind is DetectionKind.DEVICE_SILENT]
+
+
+def test_a_device_moved_home_falls_silent_on_the_resident_who_has_it_now_across_a_restart() -> None:
+    sup = DeviceSupervisor()
+    sup.process([radar(0, "ma")], 0)
+    sup.process([radar(M, "mb")], M)  # moved: the gateway files its messages under its new resident
+    restored = DeviceSupervisor()
+    restored.restore(sup.snapshot())
+    found = restored.advance(12 * M)
+    assert silent_on(found) == [("mb", "rad1")]
+    assert restored.device_health(["rad1"])["rad1"].resident_id == "mb"
+    assert restored.unmonitored_since(["ma", "mb"]).keys() == {"mb"}
+
+
+def test_a_device_moved_in_the_registry_is_filed_under_its_new_resident_before_it_speaks() -> None:
+    sup = DeviceSupervisor()
+    sup.process([radar(0, "ma"), motion(0)], 0)
+    sup.follow({"rad1": Binding("mb", "radar"), "pir1": Binding("ann", "pir")}, M)
+    found = sup.advance(11 * M)
+    assert silent_on(found) == [("mb", "rad1")]
+    assert [d.resident_id for d in found if d.kind is DetectionKind.UNMONITORED] == ["mb"]
+
+
+def test_retired_and_replaced_devices_leave_supervision_and_their_home_is_not_unmonitored() -> None:
+    sup = DeviceSupervisor()
+    sup.process([radar(0, "ann"), radar(0, "bob", device="old"), radar(0, "bob", device="new")], 0)
+    sup.follow({"new": Binding("bob", "radar")}, M)  # rad1 retired; old replaced by new
+    sup.process([radar(10 * M, "bob", device="new")], 10 * M)
+    found = sup.advance(15 * M)
+    assert found == []
+    assert sup.device_health(["rad1", "old", "new"]).keys() == {"new"}
+    assert sup.unmonitored_since(["ann", "bob"]) == {}
+    again = DeviceSupervisor()
+    again.restore(sup.snapshot())
+    assert silent_on(again.advance(21 * M)) == [("bob", "new")]
+
+
+def test_a_device_the_registry_holds_but_the_snapshot_lacks_is_watched_from_its_last_stored_message() -> None:
+    before = StreamCore([DeviceSupervisor()])
+    before.process({"ann": [radar(0, "ann")]}, 0)
+    blob = before.snapshot()  # then rad2 is heard, and the process is killed before the next snapshot
+    after = StreamCore([DeviceSupervisor()])
+    after.restore(blob)
+    bound = {
+        "rad1": Binding("ann", "radar"),
+        "rad2": Binding("ann", "radar", heard_ms=M),
+        "rad3": Binding("bob", "radar"),  # never stored: from the restart
+    }
+    after.follow_registry(bound, 2 * M)
+    assert silent_on(after.advance(11 * M + 1)) == [("ann", "rad1"), ("ann", "rad2")]
+    assert silent_on(after.advance(12 * M + 1)) == [("bob", "rad3")]
