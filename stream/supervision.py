@@ -157,6 +157,9 @@ class DeviceTable:
         self.config = config
         self.params = config.params()
         self.slots = SlotMap(64)
+        self.unheard: set[str] = set()
+        """Devices watched since the registry named them (:meth:`adopt` with no stored message) and not heard
+        since: their silence is supervised, but nothing was seen of them (no last-seen time, no state)."""
         self.dev = k.new_devices(self.slots.capacity)
         self.homes = k.new_homes(residents.capacity)
 
@@ -164,6 +167,8 @@ class DeviceTable:
         """Apply events (any streams); returns ``(event, code, start_ms)`` for OFFLINE / LOW_BATTERY."""
         if not events:
             return []
+        if self.unheard:
+            self.unheard.difference_update(e.device_id for e in events)
         count = len(events)
         slot = self.slots.slots([e.device_id for e in events])
         res = self.residents.slots([e.resident_id for e in events])
@@ -235,6 +240,8 @@ class DeviceTable:
             if device_id not in self.slots:
                 heard = now_ms if binding.heard_ms is None else binding.heard_ms
                 self.adopt(device_id, binding.resident_id, binding.device_type, heard)
+                if binding.heard_ms is None:
+                    self.unheard.add(device_id)
 
     def owner(self, d: int) -> str | None:
         """The resident device slot ``d`` is filed under (``None``: none yet)."""
@@ -243,6 +250,7 @@ class DeviceTable:
 
     def forget(self, device_id: str) -> None:
         """Drop a device's row (its slot is reused); its home's activity stays as it was."""
+        self.unheard.discard(device_id)
         d = self.slots.release(device_id)
         if d is None:
             return
@@ -394,7 +402,7 @@ class DeviceSupervisor:
         out: dict[str, DeviceHealth] = {}
         for device_id in device_ids:
             d = table.slots.get(device_id)
-            if d is None or table.dev[d, k.D_LAST] < 0:
+            if d is None or table.dev[d, k.D_LAST] < 0 or device_id in table.unheard:
                 continue
             row = table.dev[d].tolist()
             out[device_id] = DeviceHealth(
