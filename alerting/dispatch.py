@@ -3,6 +3,9 @@ and arrival, and the signed links responders answer from.
 
 An alert is dispatched only from *acknowledged*; the offer waits ``responder_accept_s`` for the
 responder to accept, then passes to the next nearest available responder (or hands the alert back).
+
+A responder whose platform account is deactivated (:func:`deactivated`) is never proposed or offered,
+and their links stop working; one without an account is unaffected.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from psycopg.types.json import Jsonb
 
 from alerting.context import Context, ScopeLike
 from alerting.effects import command
+from alerting.family import linked_contact
 from alerting.lifecycle import Lifecycle
 from alerting.links import LinkClaims
 from alerting.model import (
@@ -28,6 +32,7 @@ from alerting.model import (
     AlertState,
     Conflict,
     IllegalTransition,
+    InvalidLink,
     InvalidRequest,
     NoResponderAvailable,
 )
@@ -128,7 +133,8 @@ class Dispatch:
         self, conn: AsyncConnection[DictRow], alert: Alert, now: datetime, scope: ScopeLike | None = None
     ) -> list[tuple[Responder, int]]:
         """Available, on duty, not busy with another open alert, not passed over for this one, serving
-        the alert's area (:func:`serves`) and inside the caller's scope; nearest first."""
+        the alert's area (:func:`serves`), inside the caller's scope and with no deactivated account;
+        nearest first."""
         responders = await self._responders(
             conn,
             "available AND username NOT IN (SELECT d.responder FROM dispatches d JOIN alerts a ON a.id = d.alert_id"
@@ -136,10 +142,14 @@ class Dispatch:
             " AND username NOT IN (SELECT responder FROM dispatches WHERE alert_id = %s)",
             (list(ACTIVE_DISPATCH), [s.value for s in OPEN_STATES], alert.id),
         )
+        gone = await deactivated(conn, [r.username for r in responders])
         on_duty = [
             r
             for r in responders
-            if r.on_duty(now, self.ctx.config.utc_offset_min) and serves(r, alert.org_path) and _in_scope(scope, r)
+            if r.on_duty(now, self.ctx.config.utc_offset_min)
+            and serves(r, alert.org_path)
+            and _in_scope(scope, r)
+            and r.username not in gone
         ]
         return rank(alert.org_path, on_duty)
 
@@ -182,6 +192,8 @@ class Dispatch:
                         raise NoResponderAvailable(
                             f"responder {responder!r} does not serve this alert's area or is outside yours"
                         )
+                    if named and await deactivated(tx.conn, [responder]):
+                        raise NoResponderAvailable(f"responder {responder!r} has a deactivated account")
                     raise NoResponderAvailable(f"responder {responder!r} is unknown, busy, off duty or passed over")
                 chosen = match[0]
             return await self._offer(tx, alert, chosen, actor, note)
@@ -353,7 +365,28 @@ class Dispatch:
         return f"{self.ctx.config.public_url}/r/{token}"
 
     async def verify_link(self, token: str, audience: str) -> LinkClaims:
-        return (await self.ctx.links()).verify(token, audience, self.ctx.clock())
+        """A link's claims while it still stands for someone: refused (:class:`InvalidLink`) once its
+        responder's account is deactivated or its family contact has left the list."""
+        claims = (await self.ctx.links()).verify(token, audience, self.ctx.clock())
+        async with self.ctx.connection() as conn:
+            if audience == "responder" and await deactivated(conn, [claims.subject]):
+                raise InvalidLink("this link's responder account is deactivated")
+            if audience == "family":
+                await linked_contact(conn, claims)
+        return claims
+
+
+async def deactivated(conn: AsyncConnection[DictRow], usernames: Sequence[str]) -> set[str]:
+    """Which of ``usernames`` have a deactivated platform account (the registry's ``users``; none when
+    alerting runs without it, and none for a responder with no account)."""
+    cursor = await conn.execute("SELECT to_regclass('users') IS NOT NULL AS present")
+    row = await cursor.fetchone()
+    if not usernames or row is None or not row["present"]:
+        return set()
+    cursor = await conn.execute(
+        "SELECT username FROM users WHERE username = ANY(%s) AND NOT active", (list(dict.fromkeys(usernames)),)
+    )
+    return {str(row["username"]) for row in await cursor.fetchall()}
 
 
 def _in_scope(scope: ScopeLike | None, responder: Responder) -> bool:

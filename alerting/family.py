@@ -2,10 +2,16 @@
 
 A contact is skipped (and the skip recorded) when they opted out of the alert's kind or it is their
 quiet time; urgent alerts (priority 1) go through quiet hours.
+
+A contact's link names them (:func:`contact_key`, a digest of their name and phone), not their place
+in the list: after the list is edited, the link answers for that same person wherever they now stand,
+and is refused (:class:`ContactRemoved`) once they are off the list.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -20,7 +26,15 @@ from psycopg.types.json import Jsonb
 from alerting.context import Context, ScopeLike
 from alerting.lifecycle import Lifecycle
 from alerting.links import LinkClaims
-from alerting.model import Alert, AlertEventType, AlertState, Conflict, InvalidRequest, closed_summary
+from alerting.model import (
+    Alert,
+    AlertEventType,
+    AlertState,
+    Conflict,
+    InvalidLink,
+    InvalidRequest,
+    closed_summary,
+)
 from alerting.notify import Contact, Notice, local_time, validate_urls
 from alerting.outbox import Outbox
 from alerting.tx import Transaction, Transactions
@@ -40,6 +54,38 @@ async def fetch_contacts(conn: AsyncConnection[DictRow], resident_id: str) -> li
     return [
         Contact(**{**row, "urls": tuple(row["urls"]), "kinds": tuple(row["kinds"])}) for row in await cursor.fetchall()
     ]
+
+
+class ContactRemoved(InvalidLink):
+    """A family link whose contact is no longer on the resident's contact list (HTTP 403)."""
+
+
+def contact_key(contact: Contact) -> str:
+    """Who a family link is for, carried in the link: a digest of the contact's name and phone."""
+    digest = hashlib.sha256(f"{contact.name}\n{contact.phone}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+async def linked_contact(conn: AsyncConnection[DictRow], claims: LinkClaims) -> Contact:
+    """The contact a family link was sent to, as the list is now; :class:`ContactRemoved` if they left it.
+
+    A link naming no contact (sent before links did) is its position's contact, only if that contact was
+    told of the link's alert: never someone added since."""
+    resident_id, _, position = claims.subject.partition(":")
+    contacts = await fetch_contacts(conn, resident_id)
+    key = claims.extra.get("c")
+    if isinstance(key, str):
+        found = [c for c in contacts if contact_key(c) == key]
+        found.sort(key=lambda c: str(c.position) != position)  # namesakes: the one still in the link's place
+    else:
+        cursor = await conn.execute(
+            "SELECT note FROM alert_audit WHERE alert_id = %s AND action = 'family notified'", (claims.alert_id,)
+        )
+        told = {row["note"] for row in await cursor.fetchall()}
+        found = [c for c in contacts if str(c.position) == position and c.name in told]
+    if not found:
+        raise ContactRemoved("this link's contact is no longer on the resident's contact list")
+    return found[0]
 
 
 @dataclass(eq=False)
@@ -68,7 +114,8 @@ class Family:
             return False
         signer = await self.ctx.links()
         expires = now + timedelta(seconds=self.ctx.config.link_ttl_s)
-        token = signer.sign(str(alert.id), "family", f"{contact.resident_id}:{contact.position}", expires)
+        subject = f"{contact.resident_id}:{contact.position}"
+        token = signer.sign(str(alert.id), "family", subject, expires, c=contact_key(contact))
         link = f"{self.ctx.config.public_url}/f/{token}"
         who = await self.ctx.resident_name(alert.resident_id)
         kind_zh, kind_en = kind_words(alert.kind)
@@ -138,19 +185,17 @@ class Family:
         """A family contact tapped their link: "going" (I am going over) or "fine" (I called, all fine).
 
         A ringing or pending alert is acknowledged in their name (the ladder stops); otherwise the
-        answer is recorded. "going" counts as somebody on the way."""
+        answer is recorded. "going" counts as somebody on the way. A contact no longer on the list
+        answers nothing (:class:`ContactRemoved`)."""
         if action not in ("going", "fine"):
             raise InvalidRequest("action is 'going' or 'fine'")
         claims = await self.verify_link(token, "family")
-        resident_id, _, position = claims.subject.partition(":")
-        contacts = {c.position: c for c in await self.contacts(resident_id)}
-        contact = contacts.get(int(position or -1))
-        name = contact.name if contact else claims.subject
         text = {"going": "I am going over", "fine": "I called, all is fine"}[action]
         note = f"{text}. {note}".strip()
-        actor = f"family:{name}"
 
         async def step(tx: Transaction, alert: Alert) -> Alert:
+            name = (await linked_contact(tx.conn, claims)).name  # in the transaction: the list as it is now
+            actor = f"family:{name}"
             if not alert.is_open:
                 raise Conflict(f"this alert is already closed ({closed_summary(alert)}); no answer is needed")
             if action == "going" and alert.is_open:

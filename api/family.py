@@ -3,7 +3,8 @@
 A link in a family message opens a small phone page, Chinese first and English second (see
 :mod:`api.outward`); the answer is a POST, so link previewers (which fetch GETs) never answer for
 anyone. ``?do=going`` / ``?do=fine`` preselect the answer. Once the alert is closed the page shows
-only its outcome and answers are refused (409); a bad or expired link shows the hotline number.
+only its outcome and answers are refused (409); a bad or expired link shows the hotline number, and so
+does the link of a contact no longer on the resident's list (it answers for nobody).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import html
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, Field
 
+from alerting.family import ContactRemoved
 from api.deps import PlatformDep
 from api.hardening import StorableBody, storable
 from api.outward import alert_page, both, call_us, error_page, hotline, open_link, page, raised_sentence, state_words
@@ -29,8 +31,23 @@ ANSWERS: dict[str, tuple[str, str]] = {
 }
 
 
+def removed_page(number: str) -> HTMLResponse:
+    """The link of a contact taken off the resident's list: it no longer answers, for them or anyone."""
+    body = both(
+        "您已不在这位老人的通知联系人名单上，这个链接已停用，未作任何记录。",
+        "You are no longer on this resident's contact list, so this link no longer works; nothing was recorded.",
+    )
+    return page("链接已停用", "Link no longer works", body + call_us(number), status.HTTP_403_FORBIDDEN)
+
+
 @router.get("/f/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def family_page(token: str, request: Request, platform: PlatformDep, do: str | None = None) -> HTMLResponse:
+    try:
+        await platform.alerts.verify_link(token, "family")
+    except ContactRemoved:
+        return removed_page(hotline(request))
+    except DomainError:
+        pass  # open_link shows why
     opened = await open_link(request, platform, token, "family")
     if isinstance(opened, HTMLResponse):
         return opened
@@ -66,6 +83,8 @@ async def family_answer(
     number = hotline(request)
     try:
         alert = await platform.alerts.family_response(token, do, note)
+    except ContactRemoved:
+        return removed_page(number)
     except DomainError as error:
         return error_page(error, number)
     said_zh, said_en = ANSWERS.get(do, (do, do))

@@ -6,6 +6,9 @@
 - The worker's page ``/w/{token}`` (``POST /api/v1/orders/{id}/worker-link``): one order; check in at
   the home, then complete. A link stops working for a worker the order was taken from.
 
+A link stops working once its holder's account is deactivated, and once the provider is inactive
+(except a worker's link to a visit already checked in: they may complete it).
+
 Once the order is closed a page shows its state only (no name, address or phone) and takes no more
 steps.
 """
@@ -116,7 +119,7 @@ async def _desk_steps(platform: PlatformDep, order: Order, token: str) -> str:
             reason = '<textarea name="reason" required placeholder="原因 · reason"></textarea>'
             body += _button(token, DESK.path, "refuse", DESK_STEPS["refuse"][1], reason, alt=True)
         elif action == "assign":
-            staff = await centre.menu.staff(order.provider_id)
+            staff = await centre.menu.staff(order.provider_id, working=True)
             options = "".join(
                 f'<option value="{html.escape(s["username"])}"{" selected" if s["username"] == order.worker else ""}>'
                 f"{html.escape(s['name'] or s['username'])} ({html.escape(s['username'])})</option>"
@@ -125,10 +128,14 @@ async def _desk_steps(platform: PlatformDep, order: Order, token: str) -> str:
             label = DESK_STEPS["assign"][1] if order.worker is None else "改派 · Assign to another worker"
             body += _button(token, DESK.path, "assign", label, f'<select name="worker">{options}</select>')
     if order.worker and order.state in (OrderState.ASSIGNED, OrderState.CHECKED_IN):
+        working = {s["username"]: s for s in await centre.menu.staff(order.provider_id, working=True)}
+        if order.worker not in working:
+            return body + _row(
+                "员工的链接 · the worker's link",
+                "该员工账号已停用，请改派 · their account is deactivated: assign another worker",
+            )
         url = await centre.worker_link(order.id, order.worker)
-        phone = next(
-            (s["phone"] for s in await centre.menu.staff(order.provider_id) if s["username"] == order.worker), ""
-        )
+        phone = working[order.worker]["phone"]
         body += (
             _row("员工的链接 · the worker's link", "") + f'<p><a href="{html.escape(url)}">{html.escape(url)}</a></p>'
         )

@@ -2,7 +2,9 @@
 
 Everything carries an ``org_path``. A caller sees what lies inside their area or above it (the city's
 menu is every district's menu; a district sees a city-wide provider), and changes only what lies
-inside their area. A provider's staff see their own provider.
+inside their area. A provider's staff see their own provider. A staff member whose platform account is
+deactivated (:data:`WORKING`) works for no provider: no reach, no links, no orders; staff without an
+account are unaffected.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ PROVIDER_COLUMNS = "id, name, licence, contact, phone, org_path, areas, active"
 SITE_COLUMNS = "id, name, type, address, org_node, org_path, hours, capacity, provider_id"
 SITE_TYPES = ("canteen", "day_care", "service_station", "care_home", "other")
 """长者饭堂/老年餐桌, 日间照料中心, 服务站, 养老院, other."""
+WORKING = "NOT EXISTS (SELECT 1 FROM users u WHERE u.username = s.username AND NOT u.active)"
+"""A ``provider_staff s`` row whose platform account (if they have one) is not deactivated."""
 
 
 class Menu:
@@ -163,8 +167,15 @@ class Menu:
         return {"provider_id": provider_id, "username": username, "name": name}
 
     async def provider_of(self, username: str) -> str | None:
-        rows = await self.ctx.read("SELECT provider_id FROM provider_staff WHERE username = %s", (username,))
+        """The provider ``username`` works for; None when on no staff or their account is deactivated."""
+        rows = await self.ctx.read(
+            f"SELECT provider_id FROM provider_staff s WHERE username = %s AND {WORKING}", (username,)
+        )
         return str(rows[0]["provider_id"]) if rows else None
+
+    async def provider_active(self, provider_id: str) -> bool:
+        rows = await self.ctx.read("SELECT active FROM providers WHERE id = %s", (provider_id,))
+        return bool(rows and rows[0]["active"])
 
     async def providers(self, reach: Reach, provider_id: str | None = None) -> list[dict[str, Any]]:
         """The directory: each provider with its offers, staff count and rating (its on-time rate is the order
@@ -197,9 +208,12 @@ class Menu:
             raise NotFound(f"no provider {provider_id!r}")
         return found[0]
 
-    async def staff(self, provider_id: str) -> list[dict[str, Any]]:
+    async def staff(self, provider_id: str, working: bool = False) -> list[dict[str, Any]]:
+        """The provider's staff (``working``: only those who may be given work, see :data:`WORKING`)."""
+        condition = f" AND {WORKING}" if working else ""
         return await self.ctx.read(
-            "SELECT username, name, phone FROM provider_staff WHERE provider_id = %s ORDER BY username", (provider_id,)
+            f"SELECT username, name, phone FROM provider_staff s WHERE provider_id = %s{condition} ORDER BY username",
+            (provider_id,),
         )
 
     # -- sites --

@@ -22,6 +22,7 @@ from typing import Any
 
 from registry.area import like_prefix
 from servicecentre.context import ServiceContext, Tx, reach_clause
+from servicecentre.menu import WORKING
 from servicecentre.model import (
     CLOSED_ORDER_STATES,
     DEADLINE_STEPS,
@@ -50,6 +51,9 @@ PROVIDER_MOVES = frozenset(
 )
 """What a provider's staff may do to their orders (never cancel on the centre's behalf, never rate)."""
 REASON_NEEDED = frozenset({OrderState.CANCELLED, OrderState.REFUSED})
+NEW_WORK = frozenset({OrderState.ACCEPTED, OrderState.ASSIGNED, OrderState.CHECKED_IN})
+"""Moves an inactive provider may no longer make (a visit already checked in may still be completed; an
+order may still be refused or cancelled)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +179,8 @@ class Orders:
                 raise Forbidden("this order is now assigned to another worker · 该工单已改派他人")
             if to not in TRANSITIONS[order.state]:
                 raise IllegalMove(order.state, to)
+            if to in NEW_WORK and not await self._provider_active(tx, order.provider_id):
+                raise Conflict(f"provider {order.provider_id!r} is no longer active · 该服务商已停用")
             sets: dict[str, Any] = {"state": to.value}
             if to in STATE_TIMES:
                 sets[STATE_TIMES[to]] = tx.now
@@ -214,11 +220,23 @@ class Orders:
         if not worker:
             raise Invalid("assigning needs a worker")
         row = await tx.one(
-            "SELECT username FROM provider_staff WHERE username = %s AND provider_id = %s", (worker, order.provider_id)
+            f"SELECT username, {WORKING} AS working FROM provider_staff s WHERE username = %s AND provider_id = %s",
+            (worker, order.provider_id),
         )
         if row is None:
             raise Invalid(f"{worker!r} is not on {order.provider_id!r}'s staff")
+        if not row["working"]:
+            raise Invalid(f"{worker!r}'s account is deactivated")
         return str(row["username"])
+
+    async def _provider_active(self, tx: Tx, provider_id: str) -> bool:
+        row = await tx.one("SELECT active FROM providers WHERE id = %s FOR SHARE", (provider_id,))
+        return bool(row and row["active"])
+
+    async def in_visit(self, order_id: uuid.UUID) -> bool:
+        """Whether the order's worker is at the home (checked in, not yet completed)."""
+        rows = await self.ctx.read("SELECT state FROM service_orders WHERE id = %s", (order_id,))
+        return bool(rows) and rows[0]["state"] == OrderState.CHECKED_IN.value
 
     async def _after_move(self, tx: Tx, order: Order) -> None:
         """Stop the deadlines the move meets; start the completion deadline at check-in."""

@@ -119,13 +119,15 @@ class ServiceCentre:
 
     async def worker_link(self, order_id: uuid.UUID, username: str) -> str:
         """A signed link for one worker and one order: the worker's phone page, no login."""
+        if await self.menu.provider_of(username) is None:
+            raise Invalid(f"{username!r} is on no provider's staff or their account is deactivated")
         return await self._link(order_id, username, WORKER)
 
     async def desk_link(self, order_id: uuid.UUID, username: str) -> str:
         """A signed link for one of the provider's staff and one order: the desk's phone page (accept or
         refuse, assign a worker and pass them their link), no login."""
         if await self.menu.provider_of(username) is None:
-            raise Invalid(f"{username!r} is on no provider's staff")
+            raise Invalid(f"{username!r} is on no provider's staff or their account is deactivated")
         return await self._link(order_id, username, DESK)
 
     async def _link(self, order_id: uuid.UUID, username: str, page: LinkPage) -> str:
@@ -136,7 +138,9 @@ class ServiceCentre:
 
     async def verify_link(self, token: str, page: LinkPage | None = None) -> tuple[uuid.UUID, Reach]:
         """The order and the reach a link grants: its provider's orders, acting as ``worker:<username>``
-        (or ``desk:<username>`` for a desk link)."""
+        (or ``desk:<username>`` for a desk link). Refused once its holder's account is deactivated or
+        they left the provider, and once the provider is inactive (except a worker's link to a visit
+        already checked in, to complete it)."""
         page = page or WORKER
         signer = await self._links()
         try:
@@ -145,9 +149,18 @@ class ServiceCentre:
             raise InvalidLink(str(error)) from None
         provider_id = await self.menu.provider_of(claims.subject)
         if provider_id is None:
-            raise InvalidLink(f"this link's {page.actor} no longer works for a provider")
+            raise InvalidLink(
+                f"this link no longer works: its {page.actor} left the provider or their account is deactivated"
+                " · 此链接已失效：持有人已离开服务商或账号已停用"
+            )
         try:
             order_id = uuid.UUID(claims.alert_id)
         except ValueError:
             raise InvalidLink("this link is not valid") from None
+        if not await self.menu.provider_active(provider_id) and (
+            page is DESK or not await self.orders.in_visit(order_id)
+        ):
+            raise InvalidLink(
+                "this link no longer works: the provider is no longer active · 此链接已失效：服务商已停用"
+            )
         return order_id, Reach(Area(ROOT), provider_id, f"{page.actor}:{claims.subject}")
