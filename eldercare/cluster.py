@@ -38,7 +38,7 @@ from partitions.history import HistoryFromLog
 from partitions.leases import LeaseConfig
 from partitions.log import LogConfig, LogWriter, connect, ensure_stream
 from partitions.tasks import cancel_and_wait
-from partitions.worker import Worker, WorkerConfig
+from partitions.worker import DeviceRegistry, Worker, WorkerConfig
 from registry.store import Registry
 from stream import StreamCore
 from stream.core import default_detectors, warm_up
@@ -192,6 +192,7 @@ class ClusterSeam:
         history: EventHistory,
         routine_of: Callable[[str], Routine | None] | None = None,
         night_watch_of: Callable[[str], Watch | None] | None = None,
+        registry: DeviceRegistry | None = None,
     ) -> ClusterSeam:
         wid = worker_id(settings)
         nc, js, config = await open_log(settings, nats_url, f"eldercare-{wid}")
@@ -199,7 +200,11 @@ class ClusterSeam:
         return cls(
             writer=LogWriter(js, config, wid),
             worker=Worker(
-                js, alerts.raise_detections, worker_config(settings), core_factory(settings, routine_of, night_watch_of)
+                js,
+                alerts.raise_detections,
+                worker_config(settings),
+                core_factory(settings, routine_of, night_watch_of),
+                registry=registry,
             ),
             fan_out=ConsoleFanOut(nc, bus, wid, fan_in),
             fan_in=fan_in,
@@ -248,7 +253,7 @@ async def run_worker(settings: Settings, database_url: str, mqtt_url: str, nats_
         await asyncio.to_thread(warm_up)
         nc, js, _ = await open_log(settings, nats_url, f"eldercare-worker-{wid}")
         factory = core_factory(settings, registry.routine_of, registry.night_watch_of)
-        worker = Worker(js, alerts.raise_detections, worker_config(settings), factory)
+        worker = Worker(js, alerts.raise_detections, worker_config(settings), factory, registry=registry)
         fan_out = ConsoleFanOut(nc, bus, wid)
         history = EventHistory(pool, history_config(settings))
         await history.ensure_schema()

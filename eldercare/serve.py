@@ -244,6 +244,7 @@ async def run(settings: Settings, demo: bool) -> None:
                 platform.history,
                 platform.registry.routine_of,
                 platform.registry.night_watch_of,
+                platform.registry,
             )
             platform.seam = seam.writer.sink
             seam.start()

@@ -33,9 +33,9 @@ import contextlib
 import logging
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 from nats.js import JetStreamContext
@@ -46,14 +46,39 @@ from nats.js.object_store import ObjectStore
 from alerting.intake import RaiseDetections, store_until_stored
 from devices.events import Event
 from partitions.codec import CodecError, decode_events
-from partitions.keys import PARTITIONS, SNAPSHOTS_BUCKET, STREAM, subject_of
+from partitions.keys import PARTITIONS, SNAPSHOTS_BUCKET, STREAM, partition_of, subject_of
 from partitions.leases import LeaseConfig, Leases, fair_share
 from stream import Detection, StreamCore
 from stream.core import encode_snapshot
+from stream.supervision import Binding
 
 log = logging.getLogger("eldercare.partitions.worker")
 
 CoreFactory = Callable[[], StreamCore]
+
+
+class BoundDevice(Protocol):
+    """What following the registry needs of a device record (``registry.store.DeviceRecord`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def resident_id(self) -> str | None: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+class DeviceRegistry(Protocol):
+    """The registry as the cores follow it (``registry.store.Registry`` fits): its live devices, and a count
+    of changes to them so that they are read again only after one."""
+
+    generation: int
+
+    def devices(self) -> Iterable[BoundDevice]: ...
+
+
 _SEQ = struct.Struct("<Q")
 READER_STOP_S = 10.0
 """How long a partition given up waits for its reader to stop (its consumer unsubscribed)."""
@@ -88,6 +113,8 @@ class Partition:
     dirty: bool = False
     snapshot_of: int = 0
     """The ``applied`` of the last snapshot stored (no new one until it moves)."""
+    followed: int = -1
+    """The registry generation the core's device supervision last followed (−1: not yet)."""
     """True between feeding the core a frame and storing its detections: no snapshot of that."""
 
 
@@ -102,6 +129,7 @@ class Worker:
         make_core: CoreFactory,
         clock: Callable[[], float] = time.time,
         partitions: int = PARTITIONS,
+        registry: DeviceRegistry | None = None,
     ) -> None:
         self.js = js
         self.raise_detections = raise_detections
@@ -109,6 +137,8 @@ class Worker:
         self.make_core = make_core
         self.clock = clock
         self.partitions = partitions
+        self.registry = registry
+        """Followed by each live core's device supervision (:meth:`follow_registry`); None: not followed."""
         self.leases = Leases(js, config.worker_id, config.leases, partitions)
         self.owned: dict[int, Partition] = {}
         self.live_workers = 1
@@ -329,8 +359,24 @@ class Worker:
                 continue  # replaying (judged once caught up), or waiting for the database
             async with partition.lock:
                 partition.dirty = True
+                self.follow_registry(partition, now_ms)
                 await self._store(partition.core.advance(now_ms))
                 partition.dirty = False
+
+    def follow_registry(self, partition: Partition, now_ms: int) -> None:
+        """Give a live partition's core the registry's devices of its residents, once caught up with the log
+        (replayed events of a device since retired would bring it back) and after each registry change: a
+        retired, replaced or unbound device leaves supervision, a moved one is filed under its resident, one
+        the snapshot lacks is watched from now (:meth:`stream.core.StreamCore.follow_registry`)."""
+        if self.registry is None or partition.followed == self.registry.generation:
+            return
+        partition.followed = self.registry.generation
+        bound = {
+            d.id: Binding(d.resident_id, d.type)
+            for d in self.registry.devices()
+            if d.resident_id and partition_of(d.resident_id, self.partitions) == partition.number
+        }
+        partition.core.follow_registry(bound, now_ms)
 
     # ----------------------------------------------------------------------------------- snapshots
 
