@@ -275,6 +275,20 @@ class EventHistory:
             )
             return {row["resident_id"] for row in await cursor.fetchall()}  # type: ignore[call-overload]
 
+    async def last_heard(self, device_ids: Iterable[str]) -> dict[str, datetime]:
+        """When each of ``device_ids`` last had an event stored (received), for those that have one (one query,
+        on the ``events_device_ts`` index)."""
+        ids = list(device_ids)
+        if not ids:
+            return {}
+        async with self.pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT d.id, (SELECT max(e.received_at) FROM events e WHERE e.device_id = d.id) AS heard"
+                " FROM unnest(%s::text[]) AS d(id)",
+                (ids,),
+            )
+            return {row["id"]: row["heard"] for row in await cursor.fetchall() if row["heard"] is not None}  # type: ignore[call-overload]
+
     async def disk_bytes(self) -> dict[str, int]:
         """On-disk bytes (tables, indexes, TOAST) of the raw events and of each aggregate."""
         sizes: dict[str, int] = {}

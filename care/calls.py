@@ -124,7 +124,7 @@ class CareCalls:
                 )
                 raise
             visit_id = visit["id"]
-            row = await self._update(call_id, "visit_id = %s", (visit_id,))
+            row = await self._update(call_id, "visit_id = %s", (visit_id,)) or row
         async with self.ctx.pool.connection() as conn:
             await write_audit(conn, actor, "update", "care_call", str(call_id), call["org_path"],
                               {"outcome": outcome, "visit_id": visit_id})  # fmt: skip
@@ -132,24 +132,24 @@ class CareCalls:
 
     async def _claim(self, call_id: int, values: tuple[Any, ...]) -> Row:
         """Set an open call's outcome, finish time, retry time and note; :class:`Conflict` if it was finished."""
-        async with self.ctx.pool.connection() as conn:
-            cursor = await conn.execute(
-                "UPDATE care_calls AS k SET outcome = %s, finished_at = %s, retry_at = %s, note = %s"
-                f" WHERE id = %s AND outcome IS NULL RETURNING {COLUMNS}",
-                (*values, call_id),
-            )
-            row: Row | None = await cursor.fetchone()  # type: ignore[assignment]
+        assignments = "outcome = %s, finished_at = %s, retry_at = %s, note = %s"
+        row = await self._update(call_id, assignments, values, still_open=True)
         if row is None:
             raise Conflict(f"call {call_id} was finished meanwhile")
         return row
 
-    async def _update(self, call_id: int, assignments: str, values: tuple[Any, ...] = ()) -> Row:
+    async def _update(
+        self, call_id: int, assignments: str, values: tuple[Any, ...] = (), still_open: bool = False
+    ) -> Row | None:
+        """Set ``assignments`` on the call (only if it has no outcome yet, with ``still_open``); the call as it
+        is then, or None if it was finished."""
+        condition = " AND outcome IS NULL" if still_open else ""
         async with self.ctx.pool.connection() as conn:
             cursor = await conn.execute(
-                f"UPDATE care_calls AS k SET {assignments} WHERE id = %s RETURNING {COLUMNS}", (*values, call_id)
+                f"UPDATE care_calls AS k SET {assignments} WHERE id = %s{condition} RETURNING {COLUMNS}",
+                (*values, call_id),
             )
-            row: Row = await cursor.fetchone()  # type: ignore[assignment]
-        return row
+            return await cursor.fetchone()  # type: ignore[return-value]
 
     async def _call_in(self, call_id: int, area: Area) -> Row:
         async with self.ctx.pool.connection() as conn:

@@ -24,10 +24,11 @@ from psycopg_pool import AsyncConnectionPool
 from alerting import AlertBus, AlertingConfig, AlertService, EventHistory
 from alerting.history import HistoryConfig
 from alerting.imu_minutes import ImuMinutes
-from alerting.intake import SpooledIntake, home_announcers
+from alerting.intake import home_announcers
 from alerting.maintenance import maintain_forever, maintain_history
 from alerting.reports import sla_report
 from alerting.spool import Spool
+from alerting.spooled_intake import SpooledIntake
 from care import CareService
 from care.signals import platform_offline_devices, platform_signals
 from devices.events import Event
@@ -36,14 +37,15 @@ from gateway import Batch, BrokerAddress, Gateway, GatewayConfig
 from gateway.deadletter import DeadLetterStore
 from registry.area import Area
 from registry.crypto import FieldCipher
-from registry.rows import answers, connection
+from registry.rows import answers
 from registry.store import Registry
 from registry.users import Users
 from servicecentre import ServiceCentre, ServiceConfig
 from servicecentre.model import Reach
 from stream import StreamCore
 from stream.core import default_detectors, encode_snapshot, warm_up
-from stream.supervision import Binding, SupervisionState
+from stream.device_table import Binding, bindings
+from stream.supervision import SupervisionState
 
 log = logging.getLogger("eldercare.runtime")
 
@@ -220,7 +222,7 @@ class Platform:
         in the seconds before a crash, and died with it, still falls silent.
         """
         self._registry_seen = self.registry.generation
-        bound = {d.id: Binding(d.resident_id, d.type) for d in self.registry.devices() if d.resident_id}
+        bound = bindings(self.registry.devices())
         if at_start:
             unknown = sorted(bound.keys() - self.stream.supervision.device_health(bound).keys())
             for device_id, heard_ms in (await self._last_stored(unknown)).items():
@@ -230,20 +232,12 @@ class Platform:
     async def _last_stored(self, device_ids: list[str]) -> dict[str, int]:
         """The last stored event of each of ``device_ids`` that has one (epoch ms, when received); empty when
         the history cannot say (logged: those devices are then watched from now)."""
-        if not device_ids:
-            return {}
         try:
-            async with connection(self.pool) as conn:
-                cursor = await conn.execute(
-                    "SELECT d.id, (SELECT max(e.received_at) FROM events e WHERE e.device_id = d.id) AS heard"
-                    " FROM unnest(%s::text[]) AS d(id)",
-                    (device_ids,),
-                )
-                rows = await cursor.fetchall()
+            heard = await self.history.last_heard(device_ids)
         except Exception:
             log.exception("reading devices' last stored events failed; their silence is counted from now")
             return {}
-        return {row["id"]: int(row["heard"].timestamp() * 1000) for row in rows if row["heard"] is not None}
+        return {device_id: int(at.timestamp() * 1000) for device_id, at in heard.items()}
 
     @property
     def zigbee_memory_path(self) -> Path | None:

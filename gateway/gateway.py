@@ -13,6 +13,9 @@ over one message at a time, so one message the stream core cannot take (a bug, n
 alert store spools through database outages) never holds the others back; only the messages
 refused on their own become dead letters (on the alarm lane with a CRITICAL log line and a counter).
 A lane that stops anyway is restarted by :meth:`Gateway.run`'s supervisor.
+
+Decoding and the lanes stay one class (about 500 lines, the decoders themselves in :mod:`devices`): what a
+lane acknowledges, sheds and dead-letters is what decoding counted, message by message.
 """
 
 from __future__ import annotations
@@ -176,8 +179,8 @@ class Gateway:
     def accept(
         self, topic: str, payload: bytes, received_ms: int | None = None, lane: str = "", *, retained: bool = False
     ) -> list[Event]:
-        """Events from one message (``retained``: the broker's stored copy, sent on subscribing); a message that
-        cannot be accepted is counted and logged.
+        """Events from one message (``retained``: the broker's stored copy); one that cannot be accepted is
+        counted and logged.
 
         Never raises: an unexpected exception is an ``internal_error`` reject and a dead letter.
         """
@@ -186,8 +189,8 @@ class Gateway:
             self.retained_cleared += 1
             return []
         try:
-            now_ms = received_ms if received_ms is not None else self._now_ms()
-            events = self.translate(topic, payload, now_ms, retained=retained)
+            at_ms = self._now_ms() if received_ms is None else received_ms
+            events = self.translate(topic, payload, at_ms, retained=retained)
         except PayloadError as error:
             self._count_reject(error.reason, error.message, topic, payload)
             return []
@@ -266,12 +269,10 @@ class Gateway:
         imu = decoded.imu
         skew = ts_ms - received_ms
         if retained:
-            # the broker's stored copy, however old: sent again on subscribing (a restart, a reconnect), it is
-            # no news from the device, and stamped with its arrival it would restart the device's silence clock
+            # the broker's stored copy, sent again on subscribing (a restart, a reconnect): no news from the
+            # device; dated in the past, as such a copy is, it happened then, and is not placed at arrival
             values["retained"] = True
-        if retained and skew < 0:
-            pass  # dated in the past, as a stored copy is: it happened then
-        elif abs(skew) > self.config.clock_skew_limit_ms:
+        if abs(skew) > self.config.clock_skew_limit_ms and not (retained and skew < 0):
             # Kept, flagged, and placed at arrival time so it sorts where it really happened.
             self.clock_skewed += 1
             self._accepted.clock_skewed += 1

@@ -50,24 +50,11 @@ from partitions.keys import PARTITIONS, SNAPSHOTS_BUCKET, STREAM, partition_of, 
 from partitions.leases import LeaseConfig, Leases, fair_share
 from stream import Detection, StreamCore
 from stream.core import encode_snapshot
-from stream.supervision import Binding
+from stream.device_table import BoundDevice, bindings
 
 log = logging.getLogger("eldercare.partitions.worker")
 
 CoreFactory = Callable[[], StreamCore]
-
-
-class BoundDevice(Protocol):
-    """What following the registry needs of a device record (``registry.store.DeviceRecord`` fits)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def resident_id(self) -> str | None: ...
-
-    @property
-    def type(self) -> str: ...
 
 
 class DeviceRegistry(Protocol):
@@ -371,12 +358,8 @@ class Worker:
         if self.registry is None or partition.followed == self.registry.generation:
             return
         partition.followed = self.registry.generation
-        bound = {
-            d.id: Binding(d.resident_id, d.type)
-            for d in self.registry.devices()
-            if d.resident_id and partition_of(d.resident_id, self.partitions) == partition.number
-        }
-        partition.core.follow_registry(bound, now_ms)
+        mine = bindings(self.registry.devices(), lambda r: partition_of(r, self.partitions) == partition.number)
+        partition.core.follow_registry(mine, now_ms)
 
     # ----------------------------------------------------------------------------------- snapshots
 

@@ -17,9 +17,10 @@ from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
 
 if TYPE_CHECKING:
+    from stream.device_table import Binding
     from stream.exits import Watch
     from stream.home import HomeConfig, Routine
-    from stream.supervision import Binding, SupervisionConfig, SupervisionState
+    from stream.supervision import SupervisionConfig, SupervisionState
 
 log = logging.getLogger("eldercare.stream")
 

@@ -86,6 +86,7 @@ import numpy.typing as npt
 from devices.catalogue import ACTIVITY_STREAMS
 from devices.events import Event, Stream
 from stream.detections import Detection, DetectionKind
+from stream.device_table import Binding, DeviceTable
 from stream.home_config import HomeConfig
 from stream.home_reasons import BASIS_NAMES, BED_BASIS, RULE_REASONS, WAKE_BASIS, rule_of
 from stream.kernels import home as k
@@ -93,7 +94,6 @@ from stream.notices import moving_again
 from stream.pads import stale_pads, stuck_pads
 from stream.rooms import room_code
 from stream.slots import SlotMap
-from stream.supervision import Binding, DeviceTable
 
 KIND_OF_CODE = {
     k.K_INACTIVITY: DetectionKind.INACTIVITY,

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from alerting import AlertEvent, AlertEventType, AlertService
-from alerting.intake import STORE_CHUNK, SpooledIntake
 from alerting.model import alert_id_for
 from alerting.spool import Spool
+from alerting.spooled_intake import STORE_CHUNK, SpooledIntake
 from stream.detections import Detection
 from tests.alerting.conftest import ORG, T0, bus, detection
 

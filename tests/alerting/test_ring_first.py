@@ -10,9 +10,9 @@ from pathlib import Path
 
 from alerting import AlertEvent, AlertEventType, AlertService
 from alerting.early import OpenAlerts, Storing, is_provisional
-from alerting.intake import SpooledIntake
 from alerting.model import AlertState, alert_id_for
 from alerting.spool import Spool
+from alerting.spooled_intake import SpooledIntake
 from stream.detections import Detection, DetectionKind
 from tests.alerting.conftest import ORG, T0, ServiceFactory, bus, detection, downlinks
 

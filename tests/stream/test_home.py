@@ -16,9 +16,10 @@ from lab.homes.replay import inject, replay_homes, summarise_families, summarise
 from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
+from stream.device_table import Binding
 from stream.home import HomeActivityDetector, HomeConfig
 from stream.kernels import home as k
-from stream.supervision import Binding, DeviceSupervisor
+from stream.supervision import DeviceSupervisor
 
 MIN = 60_000
 H = 3_600_000

@@ -6,7 +6,8 @@ from devices.events import Event, Stream
 from lab.sensor_events import sensor_event
 from stream.core import StreamCore
 from stream.detections import DetectionKind
-from stream.supervision import Binding, DeviceSupervisor, SupervisionConfig
+from stream.device_table import Binding
+from stream.supervision import DeviceSupervisor, SupervisionConfig
 
 M = 60_000
 H = 60 * M
